@@ -1,0 +1,265 @@
+// The engine's contract: the facts of one SMTP step in, a verdict out, and the ports it asks.
+// Trusts nothing in Facts (it is what a remote client said); trusts the ports' answers.
+
+/** The SMTP stage a decision is asked for. Postfix's protocol_state, lower-cased. */
+export type Stage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'end-of-data';
+
+/** What is known about one SMTP transaction at the moment a decision is asked. */
+export interface Facts {
+  stage: Stage;
+  /** Client IP address (v4 or v6 literal, no brackets, no port). */
+  clientAddress: string;
+  /** Forward-confirmed client hostname; undefined when it does not verify ("unknown" in Postfix). */
+  clientName?: string | undefined;
+  /** Unverified PTR name of the client; undefined when there is none. */
+  reverseClientName?: string | undefined;
+  /** HELO/EHLO argument as sent; undefined when the client never said HELO/EHLO. */
+  helo?: string | undefined;
+  /** Envelope sender without angle brackets; '' is the null sender; undefined before MAIL FROM. */
+  sender?: string | undefined;
+  /**
+   * The MAIL FROM argument exactly as written (e.g. `<a@b.example>` or `a@b.example`), when the
+   * caller saw the raw command. Used for strict RFC 5321 envelope checks; absent from policyd
+   * (Postfix has already parsed it).
+   */
+  rawSender?: string | undefined;
+  /** Envelope recipient without angle brackets; undefined before RCPT TO. */
+  recipient?: string | undefined;
+  /** The raw RCPT TO argument, when the caller saw it (for strict envelope checks). */
+  rawRecipient?: string | undefined;
+  /** SASL login name, when the client authenticated. */
+  saslUsername?: string | undefined;
+  /** Whether the session runs over TLS. */
+  tls: boolean;
+  /** Session or queue id for logs and traces. */
+  sessionId?: string | undefined;
+}
+
+/** Postfix's three outcomes (plus defer), as values. `dunno` means: no opinion, go on. */
+export type Outcome = 'permit' | 'reject' | 'defer' | 'dunno';
+
+/** One restriction's result in the trace of a decision. */
+export interface TraceEntry {
+  /** The restriction as an admin writes it, e.g. `reject_rbl_client zen.spamhaus.org`. */
+  restriction: string;
+  /** Which list it belongs to: relay control is evaluated before the spam policy. */
+  list: 'relay' | 'recipient';
+  outcome: Outcome | 'skip' | 'error';
+  /** Why, for a human: the listing codes, the map's right-hand side, the port failure. */
+  reason?: string | undefined;
+  /** Wall time spent in this restriction, milliseconds (includes waiting on a port). */
+  ms: number;
+}
+
+/**
+ * The engine's answer. `continue` means nothing decided yet at this stage (the caller goes on);
+ * at the last stage the caller treats it as accept.
+ */
+export interface Verdict {
+  action: 'permit' | 'reject' | 'defer' | 'continue';
+  /** RFC 3463 enhanced status code, e.g. `5.7.1`; `2.0.0` for permit/continue. */
+  status: string;
+  /** Human text for the reply, e.g. `Client host [192.0.2.1] blocked using zen.spamhaus.org; ...`. */
+  text: string;
+  /** The restriction that decided (its admin-facing text); undefined when none did. */
+  decidedBy?: string | undefined;
+  /** The kind of the deciding restriction (its type), for metrics and reply-code choice. */
+  decidedByType?: RestrictionType | undefined;
+  /** True when the deferral is a greylist deferral (policyd maps it to DEFER_IF_PERMIT). */
+  greylisted?: boolean | undefined;
+  /** Headers to prepend to the message if it is accepted (e.g. X-Greylist). Full `Name: value` lines. */
+  prepend: string[];
+  /** Every restriction evaluated, in order. */
+  trace: TraceEntry[];
+}
+
+// ---------------------------------------------------------------- restrictions (data)
+
+/** A return-code filter in Postfix syntax, kept as written (`127.0.[0..255].[2..3]`); '' = any. */
+export type CodeFilter = string;
+
+export type DnsTarget =
+  | 'client' // client IP (reversed octets / nibbles)
+  | 'client-name' // verified client hostname
+  | 'reverse-client-name' // unverified PTR name
+  | 'sender-domain' // envelope sender's domain
+  | 'helo'; // HELO name
+
+export type RestrictionType =
+  // generic
+  | 'permit'
+  | 'reject'
+  | 'defer'
+  | 'dunno'
+  // steps 1-4
+  | 'reject_missing_helo'
+  | 'reject_invalid_helo_hostname'
+  | 'reject_non_fqdn_helo_hostname'
+  | 'reject_non_fqdn_sender'
+  | 'reject_non_fqdn_recipient'
+  | 'reject_unlisted_recipient'
+  // step 5-6
+  | 'permit_mynetworks'
+  | 'check_client_access'
+  | 'permit_sasl_authenticated'
+  // DNS lists, steps 7-9
+  | 'permit_dnswl_client'
+  | 'permit_rhswl_client'
+  | 'reject_rbl_client'
+  | 'reject_rhsbl_client'
+  | 'reject_rhsbl_reverse_client'
+  | 'reject_rhsbl_sender'
+  | 'reject_rhsbl_helo'
+  // step 10
+  | 'check_policy_service'
+  // relay control
+  | 'reject_unauth_destination'
+  | 'permit_auth_destination'
+  | 'defer_unauth_destination';
+
+export type Restriction =
+  | {
+      type: Exclude<
+        RestrictionType,
+        | 'check_client_access'
+        | 'permit_dnswl_client'
+        | 'permit_rhswl_client'
+        | 'reject_rbl_client'
+        | 'reject_rhsbl_client'
+        | 'reject_rhsbl_reverse_client'
+        | 'reject_rhsbl_sender'
+        | 'reject_rhsbl_helo'
+        | 'check_policy_service'
+      >;
+    }
+  | {
+      type:
+        | 'permit_dnswl_client'
+        | 'permit_rhswl_client'
+        | 'reject_rbl_client'
+        | 'reject_rhsbl_client'
+        | 'reject_rhsbl_reverse_client'
+        | 'reject_rhsbl_sender'
+        | 'reject_rhsbl_helo';
+      zone: string;
+      /** undefined: no filter written; '' : bare `=` (any answer); else the pattern. */
+      filter?: CodeFilter | undefined;
+      /** With a DNSWL permit: whether this permit also skips greylisting (it always does: it is a permit). */
+    }
+  | {
+      type: 'check_client_access';
+      /** Postfix map name as written, e.g. `cidr:/etc/moat/rbl_override`. */
+      map: string;
+    }
+  | {
+      type: 'check_policy_service';
+      /** As written (`inet:127.0.0.1:10023`); moat routes it to its greylist whatever it says. */
+      service?: string | undefined;
+    };
+
+/** The whole policy the engine runs. Compiled from config; frozen. */
+export interface PolicySpec {
+  /** Our own hostname: a HELO claiming it (or our addresses) from outside is rejected. */
+  myHostname: string;
+  /** Our own IP addresses (HELO `[addr]` literals claiming them are rejected). */
+  myAddresses: readonly string[];
+  /** Networks trusted by permit_mynetworks (CIDR, v4 or v6). */
+  myNetworks: readonly string[];
+  /** Evaluate HELO/MAIL restrictions at RCPT so the recipient is known (Postfix smtpd_delay_reject). */
+  delayReject: boolean;
+  /** Require `<...>` around MAIL FROM / RCPT TO addresses (Postfix strict_rfc821_envelopes). */
+  strictRfc821Envelopes: boolean;
+  /** Relay control, evaluated first (Postfix smtpd_relay_restrictions). */
+  relayRestrictions: readonly Restriction[];
+  /** The spam policy (Postfix smtpd_recipient_restrictions), the seed's 11 steps. */
+  recipientRestrictions: readonly Restriction[];
+}
+
+// ---------------------------------------------------------------- ports
+
+/** One DNS list query. `key` is an IP literal for `client`, a domain name otherwise. */
+export interface DnsListQuery {
+  zone: string;
+  target: DnsTarget;
+  key: string;
+}
+
+export interface DnsListAnswer {
+  zone: string;
+  key: string;
+  /**
+   * listed: the zone answered with one or more valid listing codes (operator error codes removed).
+   * not-listed: NXDOMAIN/NODATA, or only error codes.
+   * unknown: timeout, SERVFAIL, budget exceeded, zone disabled by health checks: fail open.
+   */
+  status: 'listed' | 'not-listed' | 'unknown';
+  /** The A records that count as listings (dotted quads), after the provider profile is applied. */
+  codes: string[];
+  /** TXT reason, when the zone publishes one. */
+  txt?: string | undefined;
+  /** Why the answer is unknown or why codes were dropped (for the trace). */
+  detail?: string | undefined;
+}
+
+export interface DnsListPort {
+  /** Query every item concurrently under one time budget; answers in the same order. Never throws. */
+  lookup(queries: readonly DnsListQuery[]): Promise<DnsListAnswer[]>;
+}
+
+export interface GreylistRequest {
+  clientAddress: string;
+  clientName?: string | undefined;
+  helo?: string | undefined;
+  sender: string;
+  recipient: string;
+}
+
+export type GreylistAnswer =
+  | {
+      action: 'pass';
+      /** Why it passed: a retry after the delay, a whitelist, an auto-whitelisted client, fail-open. */
+      reason: 'retry' | 'whitelist' | 'auto-whitelist' | 'fail-open' | 'known';
+      /** Header to prepend (e.g. `X-Greylist: delayed 61 seconds by moat ...`), when one applies. */
+      header?: string | undefined;
+      detail?: string | undefined;
+    }
+  | {
+      action: 'defer';
+      /** Seconds until a retry will pass. */
+      retryAfter: number;
+      detail?: string | undefined;
+    };
+
+export interface GreylistPort {
+  /** Never throws: an unavailable store answers pass/fail-open. */
+  check(request: GreylistRequest): Promise<GreylistAnswer>;
+}
+
+/**
+ * How a recipient relates to us. `local`: a domain we host or relay for (backup MX) and the user
+ * exists; `unknown-user`: our domain, no such user; `remote`: not a domain of ours (relaying).
+ */
+export type RecipientClass = 'local' | 'unknown-user' | 'remote';
+
+export interface RecipientPort {
+  /** Classify an envelope recipient (already checked for hostile forms by the engine). */
+  classify(recipient: string): Promise<RecipientClass>;
+}
+
+/** Postfix-style access map: key lookup returns the right-hand side (`OK`, `REJECT text`, `DUNNO`...). */
+export interface AccessMapPort {
+  lookup(map: string, key: string): Promise<string | undefined>;
+}
+
+export interface ClockPort {
+  /** Milliseconds since the epoch. */
+  now(): number;
+}
+
+export interface Ports {
+  dnslist: DnsListPort;
+  greylist: GreylistPort;
+  recipients: RecipientPort;
+  accessMaps: AccessMapPort;
+  clock: ClockPort;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env zx
+// The README's test command: installs what a fresh machine lacks, then runs every test tier.
+// Unit and real-daemon tests (loopback only), then the integration tier (containers we build).
+import { $ } from 'zx';
+import { ensureDebianPackages } from './deps.mjs';
+
+process.env.TURBO_TELEMETRY_DISABLED = '1';
+process.env.DO_NOT_TRACK = '1';
+$.verbose = true;
+
+await ensureDebianPackages();
+await $`turbo run typecheck lint --output-logs=errors-only`;
+await $`turbo run test --concurrency=1`;
