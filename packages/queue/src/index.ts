@@ -1,0 +1,1 @@
+export type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
