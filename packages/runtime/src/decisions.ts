@@ -1,0 +1,90 @@
+// One structured log line and two metrics per engine decision, shared by mx and policyd.
+// Facts are untrusted client input: they go under their own keys, never into `msg`, and are length-capped.
+import type { Logger, Registry } from '@moat/observe';
+import { Counter, Histogram } from '@moat/observe';
+import type { Facts, Verdict } from '@moat/policy';
+
+export interface DecisionMetrics {
+  decisions: InstanceType<typeof Counter<'restriction' | 'action'>>;
+  latency: InstanceType<typeof Histogram<'stage' | 'action'>>;
+}
+
+const perRegistry = new WeakMap<Registry, DecisionMetrics>();
+
+/** The decision counters on `registry` (created once per registry, so two callers can share it). */
+export function createDecisionMetrics(registry: Registry): DecisionMetrics {
+  const known = perRegistry.get(registry);
+  if (known) return known;
+  const metrics: DecisionMetrics = {
+    decisions: new Counter({
+      name: 'moat_decisions_total',
+      help: 'Engine decisions by deciding restriction and action',
+      labelNames: ['restriction', 'action'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'moat_decision_duration_seconds',
+      help: 'Wall time of one engine decision, ports included',
+      labelNames: ['stage', 'action'] as const,
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+  };
+  perRegistry.set(registry, metrics);
+  return metrics;
+}
+
+const cap = (s: string | undefined, n = 512): string | undefined =>
+  s === undefined ? undefined : s.length > n ? `${s.slice(0, n)}...` : s;
+
+/**
+ * The metric label for a verdict: the deciding restriction as the admin wrote it (bounded by the
+ * config, not by clients), `none` when nothing decided.
+ */
+export function restrictionLabel(verdict: Verdict): string {
+  return cap(verdict.decidedBy, 120) ?? 'none';
+}
+
+export interface DecisionExtras {
+  /** The caller's wall time for the decision; default: the sum of the trace's restriction times. */
+  ms?: number | undefined;
+  /** What the edge answered (SMTP reply or Postfix policy action), chosen there, logged here. */
+  reply?: string | undefined;
+}
+
+/** Log one decision (one JSON line, level info) and count it. */
+export function recordDecision(
+  logger: Logger,
+  metrics: DecisionMetrics,
+  facts: Facts,
+  verdict: Verdict,
+  extras: DecisionExtras = {},
+): void {
+  const took = extras.ms ?? verdict.trace.reduce((sum, t) => sum + t.ms, 0);
+  const restriction = restrictionLabel(verdict);
+  metrics.decisions.inc({ restriction, action: verdict.action });
+  metrics.latency.observe({ stage: facts.stage, action: verdict.action }, took / 1000);
+  if (!logger.isLevelEnabled('info')) return;
+  logger.info(
+    {
+      event: 'decision',
+      stage: facts.stage,
+      action: verdict.action,
+      status: verdict.status,
+      restriction: verdict.decidedBy,
+      restrictionType: verdict.decidedByType,
+      greylisted: verdict.greylisted || undefined,
+      client: facts.clientAddress,
+      clientName: cap(facts.clientName),
+      helo: cap(facts.helo),
+      sender: cap(facts.sender),
+      recipient: cap(facts.recipient),
+      saslUsername: cap(facts.saslUsername),
+      session: cap(facts.sessionId, 64),
+      text: cap(verdict.text),
+      reply: cap(extras.reply),
+      ms: Math.round(took * 1000) / 1000,
+    },
+    'decision',
+  );
+}

@@ -1,0 +1,10 @@
+// Wiring shared by mx and policyd: the engine built from config, and one log line + metrics per decision.
+// Trusts the parsed config; treats every fact as untrusted when logging it.
+export { buildEngine, type BuiltEngine, type BuildOptions, type Engine, type RuntimeConfig } from './build-engine.ts';
+export {
+  createDecisionMetrics,
+  recordDecision,
+  restrictionLabel,
+  type DecisionExtras,
+  type DecisionMetrics,
+} from './decisions.ts';
