@@ -1,3 +1,5 @@
 // Start real daemons for tests on free loopback ports and stop them afterwards.
 // Trusts the Debian packages installed by scripts/deps.mjs; talks only to 127.0.0.1.
 export { freePort, waitForPort, spawnDaemon, tmpDir, type Daemon } from './process.ts';
+export { startSpamd, type SpamdDaemon, type StartSpamdOptions } from './spamd.ts';
+export { startRedis, startSentinels, type RedisServer, type RedisSentinels } from './redis.ts';

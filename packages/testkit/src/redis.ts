@@ -1,0 +1,121 @@
+// redis-server and redis-sentinel as plain processes on free loopback ports, for tests and benches.
+// Trusts Debian's redis binaries; binds 127.0.0.1 only, persists nothing (temp dir, no RDB/AOF).
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Daemon, freePort, spawnDaemon, tmpDir, waitForPort } from './process.ts';
+
+export interface RedisServer {
+  readonly host: string;
+  readonly port: number;
+  /** `redis://127.0.0.1:PORT` */
+  readonly url: string;
+  /** The running process (replaced by `restart()`). */
+  daemon(): Daemon;
+  /** SIGKILL at once: the fault a test injects. The temp dir stays for `restart()`. */
+  kill(): Promise<void>;
+  /** Start again on the same port (empty dataset: nothing is persisted). */
+  restart(): Promise<void>;
+  /** Stop and remove the temp dir. */
+  stop(): Promise<void>;
+}
+
+export interface RedisSentinels {
+  readonly masterName: string;
+  readonly sentinels: { host: string; port: number }[];
+  stop(): Promise<void>;
+}
+
+/** One redis-server; `replicaOf` makes it a replica of that server. */
+export async function startRedis(opts: { port?: number; replicaOf?: { host: string; port: number } } = {}): Promise<RedisServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = await tmpDir('redis');
+  const args = [
+    '--port', String(port),
+    '--bind', '127.0.0.1',
+    '--save', '',
+    '--appendonly', 'no',
+    '--dir', dir.path,
+    '--daemonize', 'no',
+    '--loglevel', 'warning',
+  ];
+  if (opts.replicaOf) args.push('--replicaof', opts.replicaOf.host, String(opts.replicaOf.port));
+  const launch = async (): Promise<Daemon> => {
+    const d = spawnDaemon('redis-server', args);
+    try {
+      await waitForPort(port, '127.0.0.1', 10_000);
+    } catch (e) {
+      await d.kill();
+      throw new Error(`redis-server on ${port} did not start: ${(e as Error).message}\n${d.output()}`);
+    }
+    return d;
+  };
+  let current = await launch();
+  return {
+    host: '127.0.0.1',
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    daemon: () => current,
+    kill: () => current.kill(),
+    async restart() {
+      await current.kill();
+      current = await launch();
+    },
+    async stop() {
+      await current.stop();
+      await dir.remove();
+    },
+  };
+}
+
+/**
+ * `count` redis-sentinel processes watching `master` under `masterName`, quorum 2, tuned so a
+ * killed master is failed over in a few seconds (down-after 1 s, failover-timeout 3 s).
+ */
+export async function startSentinels(
+  masterName: string,
+  master: { host: string; port: number },
+  count = 3,
+): Promise<RedisSentinels> {
+  const daemons: Daemon[] = [];
+  const dirs: { remove(): Promise<void> }[] = [];
+  const sentinels: { host: string; port: number }[] = [];
+  for (let i = 0; i < count; i++) {
+    const port = await freePort();
+    const dir = await tmpDir('sentinel');
+    dirs.push(dir);
+    const conf = join(dir.path, 'sentinel.conf');
+    // Sentinel rewrites its own config file, so it must live in a writable temp dir.
+    await writeFile(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        'daemonize no',
+        `dir ${dir.path}`,
+        'loglevel warning',
+        `sentinel monitor ${masterName} ${master.host} ${master.port} 2`,
+        `sentinel down-after-milliseconds ${masterName} 1000`,
+        `sentinel failover-timeout ${masterName} 3000`,
+        `sentinel parallel-syncs ${masterName} 1`,
+        '',
+      ].join('\n'),
+    );
+    const d = spawnDaemon('redis-sentinel', [conf]);
+    daemons.push(d);
+    try {
+      await waitForPort(port, '127.0.0.1', 10_000);
+    } catch (e) {
+      await Promise.all(daemons.map((x) => x.kill()));
+      throw new Error(`redis-sentinel on ${port} did not start: ${(e as Error).message}\n${d.output()}`);
+    }
+    sentinels.push({ host: '127.0.0.1', port });
+  }
+  return {
+    masterName,
+    sentinels,
+    async stop() {
+      await Promise.all(daemons.map((d) => d.stop()));
+      await Promise.all(dirs.map((d) => d.remove()));
+    },
+  };
+}
