@@ -1,0 +1,250 @@
+// A SPAMC/1.5 client for SpamAssassin's spamd: one TCP connection per request, streamed message,
+// a whole-call timeout and a small connection limit. Talks only to the configured spamd address.
+import { connect, type Socket } from 'node:net';
+import { Counter, Histogram, type Logger, type Registry } from '@moat/observe';
+import { SpamdError, isSpamdError } from './errors.ts';
+import {
+  parseHeaderBlock,
+  parseReply,
+  parseSpamHeader,
+  parseSymbols,
+  requestHead,
+  type SpamdCommand,
+  type SpamdReply,
+} from './protocol.ts';
+import { createSemaphore } from './semaphore.ts';
+
+export interface SpamdClientOptions {
+  host: string;
+  port: number;
+  /** Whole-call budget: waiting for a slot, connect, send, answer. Default 10 s. */
+  timeoutMs?: number | undefined;
+  /** Concurrent connections to spamd (spamd's own children are few). Default 4. */
+  maxConnections?: number | undefined;
+  /** spamd `User:` header (per-user prefs/Bayes); omitted by default. */
+  user?: string | undefined;
+  registry?: Registry | undefined;
+  logger?: Logger | undefined;
+}
+
+/** The message as received: a Buffer, a list of chunks, or a stream with its length known. */
+export type SpamdMessage = Buffer | readonly Buffer[] | { length: number; chunks: AsyncIterable<Buffer> | Iterable<Buffer> };
+
+export interface CallOptions {
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface SpamdResult {
+  isSpam: boolean;
+  score: number;
+  threshold: number;
+  /** Milliseconds the call took. */
+  ms: number;
+}
+
+export interface SpamdSymbolsResult extends SpamdResult {
+  symbols: string[];
+}
+export interface SpamdReportResult extends SpamdResult {
+  report: string;
+}
+export interface SpamdHeadersResult extends SpamdResult {
+  /** The header block as spamd would rewrite it (X-Spam-* added), unfolded into name/value pairs. */
+  headers: Array<{ name: string; value: string }>;
+  raw: string;
+}
+
+export interface SpamdClient {
+  check(message: SpamdMessage, opts?: CallOptions): Promise<SpamdResult>;
+  symbols(message: SpamdMessage, opts?: CallOptions): Promise<SpamdSymbolsResult>;
+  report(message: SpamdMessage, opts?: CallOptions): Promise<SpamdReportResult>;
+  headers(message: SpamdMessage, opts?: CallOptions): Promise<SpamdHeadersResult>;
+  /** PING -> true when spamd answers PONG. Never throws. */
+  ping(opts?: CallOptions): Promise<boolean>;
+  /** Refuse new calls; calls in flight finish. */
+  close(): void;
+}
+
+interface SpamdMetrics {
+  calls: InstanceType<typeof Counter<'command' | 'outcome'>>;
+  latency: InstanceType<typeof Histogram<'command'>>;
+}
+const metricsByRegistry = new WeakMap<Registry, SpamdMetrics>();
+function makeMetrics(registry: Registry): SpamdMetrics {
+  const known = metricsByRegistry.get(registry);
+  if (known) return known;
+  const m: SpamdMetrics = {
+    calls: new Counter({
+      name: 'moat_spamd_calls_total',
+      help: 'spamd requests by command and outcome (ok or error code)',
+      labelNames: ['command', 'outcome'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'moat_spamd_call_duration_seconds',
+      help: 'Wall time of one spamd request, queue wait included',
+      labelNames: ['command'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+  };
+  metricsByRegistry.set(registry, m);
+  return m;
+}
+
+function messageLength(message: SpamdMessage): number {
+  if (Buffer.isBuffer(message)) return message.length;
+  if (Array.isArray(message)) return (message as readonly Buffer[]).reduce((n, b) => n + b.length, 0);
+  return (message as { length: number }).length;
+}
+
+function messageChunks(message: SpamdMessage): AsyncIterable<Buffer> | Iterable<Buffer> {
+  if (Buffer.isBuffer(message)) return [message];
+  if (Array.isArray(message)) return message as readonly Buffer[];
+  return (message as { chunks: AsyncIterable<Buffer> | Iterable<Buffer> }).chunks;
+}
+
+export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const slots = createSemaphore(options.maxConnections ?? 4);
+  const metrics = options.registry ? makeMetrics(options.registry) : undefined;
+  let closed = false;
+
+  async function call(command: SpamdCommand, message: SpamdMessage | undefined, opts: CallOptions = {}): Promise<SpamdReply> {
+    if (closed) throw new SpamdError('ESPAMD_CLOSED');
+    const started = performance.now();
+    const budget = opts.timeoutMs ?? timeoutMs;
+    const timer = AbortSignal.timeout(budget);
+    const signal = opts.signal ? AbortSignal.any([timer, opts.signal]) : timer;
+    let outcome = 'ok';
+    try {
+      const release = await slots.acquire(signal).catch(() => {
+        throw new SpamdError('ESPAMD_TIMEOUT', `no free spamd connection within ${budget} ms`);
+      });
+      try {
+        const reply = await exchange(command, message, signal, budget);
+        if (reply.status !== 0) {
+          throw new SpamdError('ESPAMD_REFUSED', `${reply.status} ${reply.message}`, { status: reply.status });
+        }
+        return reply;
+      } finally {
+        release();
+      }
+    } catch (e) {
+      const err = isSpamdError(e) ? e : new SpamdError('ESPAMD_IO', String((e as Error)?.message ?? e), { cause: e });
+      outcome = err.code;
+      throw err;
+    } finally {
+      metrics?.calls.inc({ command, outcome });
+      metrics?.latency.observe({ command }, (performance.now() - started) / 1000);
+    }
+  }
+
+  function exchange(command: SpamdCommand, message: SpamdMessage | undefined, signal: AbortSignal, budget: number): Promise<SpamdReply> {
+    return new Promise<SpamdReply>((resolve, reject) => {
+      let settled = false;
+      let connected = false;
+      const chunks: Buffer[] = [];
+      const socket: Socket = connect({ host: options.host, port: options.port });
+      const finish = (err: SpamdError | undefined, reply?: SpamdReply) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        socket.destroy();
+        if (err) reject(err);
+        else resolve(reply!);
+      };
+      const onAbort = () => finish(new SpamdError('ESPAMD_TIMEOUT', `after ${budget} ms (${connected ? 'waiting for the answer' : 'connecting'})`));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        const code = connected ? 'ESPAMD_IO' : 'ESPAMD_CONNECT';
+        finish(new SpamdError(code, `${options.host}:${options.port}: ${e.code ?? e.message}`, { cause: e }));
+      });
+      socket.on('data', (b: Buffer) => chunks.push(b));
+      socket.on('end', () => {
+        if (chunks.length === 0) return finish(new SpamdError('ESPAMD_IO', 'spamd closed the connection without a reply'));
+        try {
+          finish(undefined, parseReply(Buffer.concat(chunks)));
+        } catch (e) {
+          finish(isSpamdError(e) ? e : new SpamdError('ESPAMD_PROTOCOL', String(e)));
+        }
+      });
+      socket.on('connect', () => {
+        connected = true;
+        socket.setNoDelay(true);
+        send().catch((e) => finish(new SpamdError('ESPAMD_IO', String((e as Error)?.message ?? e), { cause: e })));
+      });
+      async function send() {
+        const length = message === undefined ? 0 : messageLength(message);
+        await write(requestHead(command, length, options.user));
+        if (message !== undefined) {
+          let sent = 0;
+          for await (const chunk of messageChunks(message)) {
+            if (settled) return;
+            sent += chunk.length;
+            if (sent > length) throw new Error(`message longer than its declared ${length} bytes`);
+            await write(chunk);
+          }
+          if (sent !== length) throw new Error(`message shorter (${sent}) than its declared ${length} bytes`);
+        }
+        // no half-close: spamd reads exactly Content-length bytes, answers, then closes
+      }
+      function write(b: Buffer): Promise<void> {
+        return new Promise((ok, fail) => {
+          if (settled) return ok();
+          if (socket.write(b)) return ok();
+          const onDrain = () => {
+            socket.off('close', onClose);
+            ok();
+          };
+          const onClose = () => {
+            socket.off('drain', onDrain);
+            fail(new Error('socket closed while sending'));
+          };
+          socket.once('drain', onDrain);
+          socket.once('close', onClose);
+        });
+      }
+    });
+  }
+
+  const verdictOf = (reply: SpamdReply, started: number) => ({
+    ...parseSpamHeader(reply.headers.get('spam')),
+    ms: performance.now() - started,
+  });
+
+  return {
+    async check(message, opts) {
+      const t = performance.now();
+      return verdictOf(await call('CHECK', message, opts), t);
+    },
+    async symbols(message, opts) {
+      const t = performance.now();
+      const reply = await call('SYMBOLS', message, opts);
+      return { ...verdictOf(reply, t), symbols: parseSymbols(reply.body) };
+    },
+    async report(message, opts) {
+      const t = performance.now();
+      const reply = await call('REPORT', message, opts);
+      return { ...verdictOf(reply, t), report: reply.body };
+    },
+    async headers(message, opts) {
+      const t = performance.now();
+      const reply = await call('HEADERS', message, opts);
+      return { ...verdictOf(reply, t), headers: parseHeaderBlock(reply.body), raw: reply.body };
+    },
+    async ping(opts) {
+      try {
+        const reply = await call('PING', undefined, opts);
+        return reply.message === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    close() {
+      closed = true;
+    },
+  };
+}

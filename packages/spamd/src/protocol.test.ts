@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { SpamdError } from './errors.ts';
+import { parseHeaderBlock, parseReply, parseSpamHeader, parseSymbols, requestHead } from './protocol.ts';
+
+describe('SPAMC framing', () => {
+  it('builds a request head with Content-length', () => {
+    expect(requestHead('CHECK', 12).toString()).toBe('CHECK SPAMC/1.5\r\nContent-length: 12\r\n\r\n');
+    expect(requestHead('PING', 0).toString()).toBe('PING SPAMC/1.5\r\n\r\n');
+    expect(() => requestHead('CHECK', 1, 'a\r\nb')).toThrow(TypeError);
+  });
+
+  it('parses the Spam header', () => {
+    expect(parseSpamHeader('True ; 1005.2 / 5.0')).toEqual({ isSpam: true, score: 1005.2, threshold: 5 });
+    expect(parseSpamHeader('False ; -1.9 / 5.0')).toEqual({ isSpam: false, score: -1.9, threshold: 5 });
+    expect(() => parseSpamHeader('maybe')).toThrow(SpamdError);
+    expect(() => parseSpamHeader(undefined)).toThrow(SpamdError);
+  });
+
+  it('parses replies, symbols and header blocks', () => {
+    const r = parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\nContent-length: 11\r\nSpam: True ; 9.0 / 5.0\r\n\r\nGTUBE,A_B_Cxx'));
+    expect(r.status).toBe(0);
+    expect(r.body).toBe('GTUBE,A_B_C');
+    expect(parseSymbols(r.body)).toEqual(['GTUBE', 'A_B_C']);
+    expect(parseReply(Buffer.from('SPAMD/1.5 0 PONG\r\n')).message).toBe('PONG');
+    expect(() => parseReply(Buffer.from('HTTP/1.1 200 OK\r\n\r\n'))).toThrow(/status line/);
+    expect(() => parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\nContent-length: 50\r\n\r\nshort'))).toThrow(/short body/);
+    const h = parseHeaderBlock('Subject: x\r\nX-Spam-Status: Yes, score=9\r\n\ttests=GTUBE\r\n\r\n');
+    expect(h).toEqual([
+      { name: 'Subject', value: 'x' },
+      { name: 'X-Spam-Status', value: 'Yes, score=9\r\n\ttests=GTUBE' },
+    ]);
+  });
+});

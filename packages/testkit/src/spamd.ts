@@ -1,0 +1,68 @@
+// Start a real SpamAssassin spamd on a free loopback port, with a private world-readable site config.
+// Local tests only (-L: no network tests); runs as debian-spamd when we are root, as spamd requires.
+import { chmod, copyFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Daemon, freePort, spawnDaemon, tmpDir, waitForPort } from './process.ts';
+
+export interface SpamdDaemon extends Daemon {
+  host: string;
+  port: number;
+  /** The site config directory (local.cf + the Debian .pre files). */
+  configDir: string;
+  /** Stop and remove the config dir. */
+  close(): Promise<void>;
+}
+
+export interface StartSpamdOptions {
+  /** Extra lines for local.cf (e.g. `required_score 5.0`). */
+  localCf?: string;
+  /** spamd children (default 2: the tests are small, the machine has 2 cores). */
+  maxChildren?: number;
+  timeoutMs?: number;
+}
+
+export async function startSpamd(opts: StartSpamdOptions = {}): Promise<SpamdDaemon> {
+  const dir = await tmpDir('spamd');
+  // spamd drops to debian-spamd before reading its config: every piece must be world-readable
+  await chmod(dir.path, 0o755);
+  for (const f of await readdir('/etc/spamassassin')) {
+    if (f.endsWith('.pre')) await copyFile(join('/etc/spamassassin', f), join(dir.path, f));
+  }
+  const localCf = ['use_bayes 0', 'bayes_auto_learn 0', 'required_score 5.0', opts.localCf ?? ''].join('\n');
+  await writeFile(join(dir.path, 'local.cf'), `${localCf}\n`);
+  for (const f of await readdir(dir.path)) await chmod(join(dir.path, f), 0o644);
+  const port = await freePort();
+  const args = [
+    '-L',
+    '-x',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--siteconfigpath',
+    dir.path,
+    '--max-children',
+    String(opts.maxChildren ?? 2),
+    '--syslog',
+    'stderr',
+    '--pidfile',
+    join(dir.path, 'spamd.pid'),
+  ];
+  if (process.getuid?.() === 0) args.push('-u', 'debian-spamd');
+  const daemon = spawnDaemon('/usr/sbin/spamd', args);
+  try {
+    await waitForPort(port, '127.0.0.1', opts.timeoutMs ?? 30_000);
+  } catch (e) {
+    await daemon.stop();
+    await dir.remove();
+    throw new Error(`spamd did not start: ${(e as Error).message}\n${daemon.output()}`);
+  }
+  return {
+    ...daemon,
+    host: '127.0.0.1',
+    port,
+    configDir: dir.path,
+    async close() {
+      await daemon.stop(5000);
+      await dir.remove();
+    },
+  };
+}
