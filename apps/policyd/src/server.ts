@@ -1,0 +1,244 @@
+// The policy server: Postfix smtpd connections in, one `action=` reply per request out, the engine in between.
+// Talks to Postfix smtpd processes only (bind it to loopback or a trusted network); every byte read is untrusted.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger, Registry } from '@moat/observe';
+import { Counter, Gauge } from '@moat/observe';
+import type { Facts, Verdict } from '@moat/policy';
+import { createDecisionMetrics, recordDecision, type Engine } from '@moat/runtime';
+import { toAction } from './actions.ts';
+import { toFacts } from './facts.ts';
+import { type Attributes, RequestReader } from './protocol.ts';
+import type { PolicydSettings } from './settings.ts';
+
+export interface PolicyServerOptions {
+  engine: Engine;
+  settings: PolicydSettings;
+  logger: Logger;
+  registry: Registry;
+  /** SMTP reply code for a reject/defer verdict (@moat/policy's replyCode). */
+  replyCode: (verdict: Verdict) => number;
+}
+
+export interface PolicyServer {
+  readonly server: Server;
+  listen(host: string, port: number): Promise<{ host: string; port: number }>;
+  /** Stop accepting, end idle connections, wait for in-flight answers (at most graceMs), then drop the rest. */
+  close(graceMs?: number): Promise<void>;
+  connectionCount(): number;
+}
+
+interface Metrics {
+  connections: InstanceType<typeof Gauge>;
+  accepted: InstanceType<typeof Counter<'outcome'>>;
+  replies: InstanceType<typeof Counter<'action'>>;
+  errors: InstanceType<typeof Counter<'reason'>>;
+}
+
+function metricsOn(registry: Registry): Metrics {
+  return {
+    connections: new Gauge({ name: 'moat_policyd_connections', help: 'Open policy connections', registers: [registry] }),
+    accepted: new Counter({
+      name: 'moat_policyd_connections_total',
+      help: 'Policy connections by outcome (served, or over max_connections)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    replies: new Counter({
+      name: 'moat_policyd_replies_total',
+      help: 'Policy replies by Postfix action (first word)',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'moat_policyd_errors_total',
+      help: 'Requests or connections dropped, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** Requests read but not yet answered on one connection before we stop reading from it. */
+const maxQueued = 32;
+/** Bytes of unread replies we hold for a client before we stop reading its requests. */
+const maxUnsentBytes = 64 * 1024;
+
+class TimeoutError extends Error {}
+
+export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
+  const { engine, settings, logger, replyCode } = opts;
+  const metrics = metricsOn(opts.registry);
+  const decisions = createDecisionMetrics(opts.registry);
+  const live = new Set<Socket>();
+  const busy = new Set<Socket>();
+  let closing = false;
+  let seq = 0;
+
+  const decide = (facts: Facts): Promise<Verdict> => {
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      engine.evaluate(facts),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new TimeoutError('decision timed out')), settings.decisionTimeoutMs);
+      }),
+    ]).finally(() => clearTimeout(timer));
+  };
+
+  function serve(socket: Socket, overloaded: boolean): void {
+    const id = (++seq).toString(36);
+    const log = logger.child({ conn: id, peer: socket.remoteAddress });
+    const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
+    const queue: Attributes[] = [];
+    let running = false;
+    let txn: { instance: string; headers: Set<string> } | undefined;
+    let peerEnded = false;
+
+    const drop = (reason: string, detail: string) => {
+      metrics.errors.inc({ reason });
+      log.warn({ reason, detail }, 'policy connection dropped');
+      queue.length = 0;
+      socket.destroy();
+    };
+    const reply = (action: string) => {
+      metrics.replies.inc({ action: action.split(' ', 1)[0]!.slice(0, 20) });
+      return socket.write(`action=${action}\n\n`);
+    };
+    const armTimer = () => {
+      if (running || queue.length > 0) socket.setTimeout(0);
+      else socket.setTimeout(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
+    };
+
+    async function answer(attrs: Attributes): Promise<void> {
+      const r = toFacts(attrs, settings.stages);
+      if (r.kind === 'dunno') {
+        reply('DUNNO');
+        return;
+      }
+      if (r.kind === 'invalid') {
+        drop('invalid-request', r.why);
+        return;
+      }
+      const facts = r.facts;
+      const instance = attrs.instance ?? '';
+      if (!txn || txn.instance !== instance) txn = { instance, headers: new Set() };
+      const t0 = performance.now();
+      let verdict: Verdict;
+      try {
+        verdict = await decide(facts);
+      } catch (err) {
+        const reason = err instanceof TimeoutError ? 'decision-timeout' : 'engine-error';
+        metrics.errors.inc({ reason });
+        log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+        if (settings.errorAction) reply(settings.errorAction);
+        else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+        return;
+      }
+      const ms = performance.now() - t0;
+      const { action, prepended } = toAction(verdict, {
+        settings,
+        stage: facts.stage,
+        code: verdict.action === 'reject' || verdict.action === 'defer' ? replyCode(verdict) : 250,
+        alreadyPrepended: txn.headers,
+      });
+      if (prepended) txn.headers.add(prepended);
+      recordDecision(log, decisions, facts, verdict, { ms, reply: action });
+      reply(action);
+    }
+
+    async function pump(): Promise<void> {
+      if (running) return;
+      running = true;
+      armTimer();
+      while (queue.length > 0 && !socket.destroyed) {
+        const attrs = queue.shift()!;
+        if (overloaded) {
+          reply(settings.overloadAction);
+          queue.length = 0;
+          socket.end();
+          break;
+        }
+        await answer(attrs);
+        if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+      }
+      running = false;
+      if ((closing || peerEnded) && !socket.destroyed) socket.end();
+      if (!socket.destroyed) armTimer();
+    }
+
+    socket.on('data', (chunk: Buffer) => {
+      for (const r of reader.push(chunk)) {
+        if (r.kind === 'error') return drop(r.error, r.detail);
+        queue.push(r.attrs);
+      }
+      if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
+      if (queue.length > 0) {
+        busy.add(socket);
+        void pump().finally(() => busy.delete(socket));
+      } else armTimer();
+    });
+    socket.on('drain', () => {
+      if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
+    });
+    socket.on('timeout', () => {
+      if (running) return;
+      if (reader.midRequest) drop('request-timeout', `no blank line within ${settings.requestTimeoutMs} ms`);
+      else {
+        log.debug('idle policy connection closed');
+        socket.end();
+      }
+    });
+    socket.on('end', () => {
+      // Postfix closed its side; answer what is queued (pump ends the socket when done).
+      peerEnded = true;
+      if (!running && queue.length === 0) socket.end();
+    });
+    socket.on('error', (err) => log.debug({ err: String(err) }, 'policy socket error'));
+    socket.setNoDelay(true);
+    armTimer();
+  }
+
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const overloaded = live.size >= settings.maxConnections;
+    metrics.accepted.inc({ outcome: overloaded ? 'overload' : 'served' });
+    if (overloaded) {
+      // Past twice the limit we cannot afford even a polite answer.
+      if (live.size >= settings.maxConnections * 2) {
+        socket.destroy();
+        return;
+      }
+      logger.warn({ max: settings.maxConnections }, 'policy connection over max_connections: one answer, then close');
+    }
+    live.add(socket);
+    metrics.connections.set(live.size);
+    socket.on('close', () => {
+      live.delete(socket);
+      metrics.connections.set(live.size);
+    });
+    serve(socket, overloaded);
+  });
+
+  return {
+    server,
+    listen(host, port) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address();
+          resolve(typeof a === 'object' && a ? { host: a.address, port: a.port } : { host, port });
+        });
+      });
+    },
+    async close(graceMs = 5000) {
+      closing = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of live) if (!busy.has(s)) s.end();
+      const deadline = setTimeout(() => {
+        for (const s of live) s.destroy();
+      }, graceMs);
+      await stopped;
+      clearTimeout(deadline);
+    },
+    connectionCount: () => live.size,
+  };
+}
