@@ -67,6 +67,11 @@ export interface Verdict {
   decidedByType?: RestrictionType | undefined;
   /** True when the deferral is a greylist deferral (policyd maps it to DEFER_IF_PERMIT). */
   greylisted?: boolean | undefined;
+  /**
+   * The basic SMTP code the admin chose explicitly (an access map's `450 text` / `550 text`), when
+   * one did; edges call `replyCode(verdict)`, which honours it and otherwise applies Postfix defaults.
+   */
+  smtpCode?: number | undefined;
   /** Headers to prepend to the message if it is accepted (e.g. X-Greylist). Full `Name: value` lines. */
   prepend: string[];
   /** Every restriction evaluated, in order. */

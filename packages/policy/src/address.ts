@@ -1,0 +1,139 @@
+// Syntax checks on what the client said: HELO names, envelope addresses, hostile recipient forms.
+// Everything here is untrusted client input; functions only classify, they never throw.
+import { parseIp } from './ip.ts';
+
+const LABEL_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/**
+ * Postfix's valid_hostname: labels of letters, digits, '-' and '_' (no leading/trailing '-'),
+ * at most 63 characters each, 255 in all, and not all-numeric (that would be an address).
+ */
+export function isValidHostname(name: string): boolean {
+  let n = name;
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  if (n.length === 0 || n.length > 255) return false;
+  const labels = n.split('.');
+  let numeric = true;
+  for (const l of labels) {
+    if (!LABEL_RE.test(l)) return false;
+    if (!/^\d+$/.test(l)) numeric = false;
+  }
+  return !numeric;
+}
+
+/** A domain with at least two labels whose last label (the TLD) is not numeric. */
+export function isFqdn(name: string): boolean {
+  let n = name;
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  if (!isValidHostname(n)) return false;
+  const dot = n.lastIndexOf('.');
+  if (dot <= 0) return false;
+  return !/^\d+$/.test(n.slice(dot + 1));
+}
+
+/**
+ * Parses an RFC 5321 address literal: `[192.0.2.1]` or `[IPv6:2001:db8::1]`. Returns the address
+ * text (without brackets or tag), or undefined when it is not a well-formed literal.
+ */
+export function parseAddressLiteral(s: string): string | undefined {
+  if (!s.startsWith('[') || !s.endsWith(']')) return undefined;
+  const inner = s.slice(1, -1);
+  if (/^ipv6:/i.test(inner)) {
+    const a = inner.slice(5);
+    const ip = parseIp(a);
+    return ip && a.includes(':') ? a : undefined;
+  }
+  if (inner.includes(':')) return undefined; // RFC 5321 requires the IPv6: tag
+  return parseIp(inner) ? inner : undefined;
+}
+
+export type HeloProblem = 'syntax' | 'literal';
+
+/** Why a HELO argument is invalid (RFC 5321 syntax), or undefined when it is acceptable. */
+export function heloSyntaxProblem(helo: string): HeloProblem | undefined {
+  if (helo.startsWith('[')) return parseAddressLiteral(helo) === undefined ? 'literal' : undefined;
+  return isValidHostname(helo) ? undefined : 'syntax';
+}
+
+/** Splits `local@domain` at the last '@' outside quotes. The domain is '' when there is none. */
+export function splitAddress(addr: string): { local: string; domain: string } {
+  let inQuote = false;
+  let at = -1;
+  for (let i = 0; i < addr.length; i++) {
+    const c = addr[i];
+    if (c === '\\' && inQuote) {
+      i++;
+      continue;
+    }
+    if (c === '"') inQuote = !inQuote;
+    else if (c === '@' && !inQuote) at = i;
+  }
+  if (at < 0) return { local: addr, domain: '' };
+  return { local: addr.slice(0, at), domain: addr.slice(at + 1) };
+}
+
+/** The domain part of an address, lower-cased and without a trailing dot ('' when none). */
+export function addressDomain(addr: string): string {
+  const d = splitAddress(addr).domain.toLowerCase();
+  return d.endsWith('.') ? d.slice(0, -1) : d;
+}
+
+export type HostileForm = 'source-route' | 'percent-hack' | 'bang-path' | 'quoted-at' | 'address-literal' | 'no-domain' | 'bad-syntax';
+
+/**
+ * Recipient forms that route mail somewhere other than the domain after the last '@' (classic
+ * open-relay tricks), or that are not a plain `local@domain`: these are never treated as ours.
+ */
+export function hostileRecipientForm(rcpt: string): HostileForm | undefined {
+  if (rcpt.startsWith('@')) return 'source-route'; // @a,@b:u@c
+  const { local, domain } = splitAddress(rcpt);
+  if (domain === '') return local.includes('!') ? 'bang-path' : 'no-domain';
+  if (domain.startsWith('[')) return 'address-literal';
+  if (local.startsWith('"')) {
+    if (!local.endsWith('"') || local.length < 2) return 'bad-syntax';
+    const inner = local.slice(1, -1);
+    if (/[@%!]/.test(inner)) return 'quoted-at';
+  } else {
+    if (local.includes('"')) return 'bad-syntax';
+    if (local.includes('%')) return 'percent-hack';
+    if (local.includes('!')) return 'bang-path';
+    if (local.includes(':') || local.includes(',')) return 'source-route';
+    if (local.includes('@')) return 'bad-syntax';
+  }
+  if (!isValidHostname(domain)) return 'bad-syntax';
+  return undefined;
+}
+
+// RFC 5321 Mailbox = Local-part "@" ( Domain / address-literal ); Local-part = Dot-string / Quoted-string
+const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";
+const DOT_STRING_RE = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*$`);
+const QUOTED_RE = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
+
+/** True when `addr` (brackets already removed) is an RFC 5321 Mailbox with an FQDN or literal. */
+export function isRfc5321Mailbox(addr: string): boolean {
+  const { local, domain } = splitAddress(addr);
+  if (local.length === 0 || local.length > 64 || domain === '') return false;
+  if (!DOT_STRING_RE.test(local) && !QUOTED_RE.test(local)) return false;
+  if (domain.startsWith('[')) return parseAddressLiteral(domain) !== undefined;
+  return isFqdn(domain);
+}
+
+/**
+ * Strict RFC 821/5321 envelope form of a MAIL FROM / RCPT TO argument as written: `<>` (sender
+ * only), or `<mailbox>`, optionally with an RFC 5321 source route (`<@a,@b:u@d>`), which the
+ * syntax allows; source-routed recipients are refused separately as relay attempts.
+ */
+export function isStrictEnvelope(raw: string, allowNull: boolean): boolean {
+  const s = raw.trim();
+  if (!s.startsWith('<') || !s.endsWith('>')) return false;
+  let inner = s.slice(1, -1);
+  if (inner === '') return allowNull;
+  if (inner.startsWith('@')) {
+    const colon = inner.indexOf(':');
+    if (colon < 0) return false;
+    const route = inner.slice(0, colon).split(',');
+    for (const hop of route) if (!hop.startsWith('@') || !isFqdn(hop.slice(1))) return false;
+    inner = inner.slice(colon + 1);
+  }
+  return isRfc5321Mailbox(inner);
+}

@@ -1,0 +1,171 @@
+// IP address and CIDR parsing for the engine (mynetworks, cidr access maps, HELO literals).
+// Pure and allocation-light: addresses become 16-byte arrays (IPv4 mapped into ::ffff:0:0/96).
+
+/** An address as 16 bytes; IPv4 is stored IPv4-mapped so one matcher serves both families. */
+export interface IpAddr {
+  v4: boolean;
+  bytes: Uint8Array;
+}
+
+export interface Cidr {
+  /** The network as written, for traces. */
+  text: string;
+  bytes: Uint8Array;
+  /** Prefix length over the 16-byte form (an IPv4 /24 is /120 here). */
+  bits: number;
+}
+
+const V4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+function parseV4Into(s: string, out: Uint8Array, at: number): boolean {
+  const m = V4_RE.exec(s);
+  if (!m) return false;
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1]!;
+    if (part.length > 1 && part[0] === '0') return false; // no octal-looking octets
+    const n = Number(part);
+    if (n > 255) return false;
+    out[at + i] = n;
+  }
+  return true;
+}
+
+/** Parses an IPv4 dotted quad into its four octets, or undefined. */
+export function parseIPv4(s: string): Uint8Array | undefined {
+  const out = new Uint8Array(4);
+  return parseV4Into(s, out, 0) ? out : undefined;
+}
+
+function parseV6(s: string): Uint8Array | undefined {
+  if (s.length < 2 || s.length > 45) return undefined;
+  const out = new Uint8Array(16);
+  let head = s;
+  let tailV4: string | undefined;
+  const lastColon = s.lastIndexOf(':');
+  if (lastColon >= 0 && s.indexOf('.', lastColon) > lastColon) {
+    tailV4 = s.slice(lastColon + 1);
+    head = s.slice(0, lastColon + 1);
+    if (!head.endsWith('::')) head = head.slice(0, -1);
+  }
+  const groupsAvail = tailV4 === undefined ? 8 : 6;
+  const dbl = head.indexOf('::');
+  if (dbl !== head.lastIndexOf('::')) return undefined;
+  const parseGroups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const gs = part.split(':');
+    const r: number[] = [];
+    for (const g of gs) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      r.push(Number.parseInt(g, 16));
+    }
+    return r;
+  };
+  let groups: number[];
+  if (dbl >= 0) {
+    const left = parseGroups(head.slice(0, dbl));
+    const right = parseGroups(head.slice(dbl + 2));
+    if (!left || !right) return undefined;
+    const fill = groupsAvail - left.length - right.length;
+    if (fill < 1) return undefined;
+    groups = [...left, ...new Array<number>(fill).fill(0), ...right];
+  } else {
+    const g = parseGroups(head);
+    if (!g || g.length !== groupsAvail) return undefined;
+    groups = g;
+  }
+  for (let i = 0; i < groups.length; i++) {
+    out[i * 2] = groups[i]! >> 8;
+    out[i * 2 + 1] = groups[i]! & 0xff;
+  }
+  if (tailV4 !== undefined && !parseV4Into(tailV4, out, 12)) return undefined;
+  return out;
+}
+
+/** Parses an IPv4 or IPv6 literal (no brackets, no zone id). IPv4-mapped IPv6 counts as IPv4. */
+export function parseIp(s: string): IpAddr | undefined {
+  if (s.includes(':')) {
+    const b = parseV6(s);
+    if (!b) return undefined;
+    let mapped = true;
+    for (let i = 0; i < 10; i++) if (b[i] !== 0) mapped = false;
+    if (b[10] !== 0xff || b[11] !== 0xff) mapped = false;
+    return { v4: mapped, bytes: b };
+  }
+  const b = new Uint8Array(16);
+  b[10] = 0xff;
+  b[11] = 0xff;
+  if (!parseV4Into(s, b, 12)) return undefined;
+  return { v4: true, bytes: b };
+}
+
+/** The canonical text of an address: dotted quad for IPv4 (also when written IPv4-mapped). */
+export function formatIp(a: IpAddr): string {
+  const b = a.bytes;
+  if (a.v4) return `${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  // compress the longest run of zero groups
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}
+
+/**
+ * Parses a network as Postfix writes it: `192.0.2.0/24`, `2001:db8::/32`, `[2001:db8::]/32`,
+ * `[::1]/128`, or a bare address (a host route). Returns undefined when malformed, including host
+ * bits set beyond the prefix (Postfix refuses those too).
+ */
+export function parseCidr(text: string): Cidr | undefined {
+  let s = text.trim();
+  let lenText: string | undefined;
+  const slash = s.lastIndexOf('/');
+  if (slash >= 0) {
+    lenText = s.slice(slash + 1);
+    s = s.slice(0, slash);
+  }
+  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
+  const a = parseIp(s);
+  if (!a) return undefined;
+  const isV6Text = s.includes(':');
+  const familyBits = isV6Text ? 128 : 32;
+  let len = familyBits;
+  if (lenText !== undefined) {
+    if (!/^\d{1,3}$/.test(lenText)) return undefined;
+    len = Number(lenText);
+    if (len > familyBits) return undefined;
+  }
+  const bits = isV6Text ? len : 96 + len;
+  // host bits must be zero
+  for (let i = 0; i < 128; i++) {
+    if (i < bits) continue;
+    const byte = a.bytes[i >> 3]!;
+    if (byte & (0x80 >> (i & 7))) return undefined;
+  }
+  return { text: text.trim(), bytes: a.bytes, bits };
+}
+
+/** True when the address lies in the network. */
+export function cidrContains(net: Cidr, a: IpAddr): boolean {
+  const full = net.bits >> 3;
+  const nb = net.bytes;
+  const ab = a.bytes;
+  for (let i = 0; i < full; i++) if (nb[i] !== ab[i]) return false;
+  const rest = net.bits & 7;
+  if (rest === 0) return true;
+  const mask = (0xff << (8 - rest)) & 0xff;
+  return (nb[full]! & mask) === (ab[full]! & mask);
+}
