@@ -1,1 +1,14 @@
 export type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+export { openQueue, STATES, type Queue, type QueueEntry, type QueueOptions, type QueueState, type Claimed } from './spool.ts';
+export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runner.ts';
+export { type Clock, systemClock } from './clock.ts';
+export { QueueError, QueueErrorCodes, type QueueErrorCode } from './errors.ts';
+export { buildDsn, type DsnInput } from './dsn.ts';
+export { decode as decodeQueueFile, type Envelope, type RecipientRecord } from './record.ts';
+export { createTransport, type TransportConfig } from './transports/index.ts';
+export { maildirTransport, type MaildirOptions } from './transports/maildir.ts';
+export { nextHopTransport, parseNextHop, type NextHopOptions } from './transports/smtp.ts';
+export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
+export { signIfConfigured, type DkimKey } from './transports/dkim.ts';
+export { smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
+export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';

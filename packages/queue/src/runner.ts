@@ -1,0 +1,391 @@
+// The queue manager: claims due messages by rename, delivers per recipient, retries with backoff, sends DSNs.
+// Trusts the spool and the transports' per-recipient results; never bounces to the null sender.
+import { randomBytes } from 'node:crypto';
+import { open, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname as osHostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger, Registry } from '@moat/observe';
+import type { Clock } from './clock.ts';
+import { buildDsn } from './dsn.ts';
+import { type DeliveryMetrics, deliveryMetrics } from './metrics.ts';
+import type { RecipientRecord } from './record.ts';
+import type { Claimed, Queue } from './spool.ts';
+import type { RecipientResult, Transport } from './transports/types.ts';
+
+export interface DeliveryOptions {
+  queue: Queue;
+  /** `local`: maildir, lmtp or smtp next hop. `relay`: outbound for authenticated users (optional). */
+  transports: { local: Transport; relay?: Transport };
+  registry: Registry;
+  logger?: Logger;
+  /** Messages in delivery at once (default 10). */
+  concurrency?: number;
+  /** Deliveries in flight per destination (next hop or recipient domain; default 10). */
+  perDestinationConcurrency?: number;
+  /** Postfix minimal_backoff_time / maximal_backoff_time (defaults 5 min, 1 h), ms. */
+  backoff?: { first?: number; max?: number };
+  /** Postfix delay_warning_time (default 1 h; 0 = never), ms. */
+  delayWarningAfter?: number;
+  /** Postfix maximal_queue_lifetime (default 7 d), ms. */
+  maxLifetime?: number;
+  /** Our name in DSNs (default os.hostname()). */
+  hostname?: string;
+  /** From: of DSNs (default MAILER-DAEMON@hostname). */
+  bounceFrom?: string;
+  /** How DSNs leave (default `relay` when a relay transport exists, else `local`). */
+  bounceRoute?: 'local' | 'relay';
+  clock?: Clock;
+  /** How often to look at the spool for work from other processes, real ms (default 1000). */
+  scanIntervalMs?: number;
+}
+
+export interface DeliveryRunner {
+  /** This runner's claim tag (files it holds are `active/<id>.<owner>`). */
+  readonly owner: string;
+  /** Look for work now. */
+  kick(): void;
+  /** Resolves when a scan found nothing due and nothing is in flight. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Semaphore {
+  active: number;
+  waiters: (() => void)[];
+}
+
+const HEARTBEAT_MS = 30_000;
+const OWNER_STALE_MS = 5 * 60_000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunner> {
+  const { queue } = opts;
+  const clock = opts.clock ?? queue.clock;
+  const log = (opts.logger ?? queue.logger).child({ component: 'qmgr' });
+  const concurrency = opts.concurrency ?? 10;
+  const perDest = opts.perDestinationConcurrency ?? 10;
+  const firstBackoff = opts.backoff?.first ?? 5 * 60_000;
+  const maxBackoff = opts.backoff?.max ?? 60 * 60_000;
+  const delayWarningAfter = opts.delayWarningAfter ?? 60 * 60_000;
+  const maxLifetime = opts.maxLifetime ?? 7 * 24 * 60 * 60_000;
+  const hostname = opts.hostname ?? osHostname();
+  const bounceFrom = opts.bounceFrom ?? `MAILER-DAEMON@${hostname}`;
+  const bounceRoute = opts.bounceRoute ?? (opts.transports.relay ? 'relay' : 'local');
+  const metrics: DeliveryMetrics = deliveryMetrics(opts.registry);
+  const owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const activeDir = join(queue.dir, 'active');
+  const heartbeat = join(activeDir, `.owner.${owner}`);
+
+  const inFlight = new Map<string, Promise<void>>();
+  const sems = new Map<string, Semaphore>();
+  let stopping = false;
+  let scanning: Promise<void> | null = null;
+  let rescan = false;
+  let idleWaiters: (() => void)[] = [];
+
+  // Heartbeat: other runners on this spool leave our active/ files alone while it is fresh and we live.
+  await (await open(heartbeat, 'w', 0o600)).close();
+  const beat = setInterval(() => {
+    const t = Date.now() / 1000;
+    utimes(heartbeat, t, t).catch(() => undefined);
+    recover().catch((e) => log.error({ err: (e as Error).message }, 'recovery failed'));
+  }, HEARTBEAT_MS);
+  beat.unref();
+
+  /** Files in active/ whose runner is gone (crash) go back to incoming/. */
+  async function recover(): Promise<void> {
+    const names = await readdir(activeDir);
+    const alive = new Map<string, boolean>();
+    const isAlive = async (o: string): Promise<boolean> => {
+      if (o === owner) return true;
+      const cached = alive.get(o);
+      if (cached !== undefined) return cached;
+      let ok = false;
+      const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(o)?.[1] ?? Number.NaN);
+      if (Number.isFinite(pid) && pidAlive(pid)) {
+        try {
+          ok = Date.now() - (await stat(join(activeDir, `.owner.${o}`))).mtimeMs < OWNER_STALE_MS;
+        } catch {
+          ok = false;
+        }
+      }
+      alive.set(o, ok);
+      return ok;
+    };
+    for (const n of names) {
+      if (n.startsWith('.owner.')) {
+        const o = n.slice('.owner.'.length);
+        if (!(await isAlive(o))) await unlink(join(activeDir, n)).catch(() => undefined);
+        continue;
+      }
+      if (n.startsWith('.')) continue;
+      const o = n.slice(n.indexOf('.') + 1);
+      if (n.indexOf('.') < 0 || !(await isAlive(o))) {
+        try {
+          await queue.unclaim(n);
+          log.warn({ queueId: n.split('.')[0], owner: o }, 'recovered message left in active/ by a dead runner');
+        } catch {
+          /* another runner recovered it first */
+        }
+      }
+    }
+  }
+  await recover();
+
+  async function acquire(key: string): Promise<() => void> {
+    let s = sems.get(key);
+    if (!s) {
+      s = { active: 0, waiters: [] };
+      sems.set(key, s);
+    }
+    const sem = s;
+    if (sem.active >= perDest) await new Promise<void>((r) => sem.waiters.push(r));
+    else sem.active++;
+    return () => {
+      const next = sem.waiters.shift();
+      if (next) next();
+      else {
+        sem.active--;
+        if (sem.active === 0) sems.delete(key);
+      }
+    };
+  }
+
+  function backoffFor(attempts: number): number {
+    return Math.min(maxBackoff, firstBackoff * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
+  }
+
+  async function safeDeliver(t: Transport, c: Claimed, recipients: string[]): Promise<RecipientResult[]> {
+    let results: RecipientResult[];
+    try {
+      results = await t.deliver({ id: c.id, sender: c.envelope.sender, recipients, message: c.message });
+    } catch (e) {
+      results = [];
+      log.error({ queueId: c.id, transport: t.name, err: (e as Error).message }, 'transport threw');
+    }
+    const seen = new Set(results.map((r) => r.recipient));
+    for (const r of recipients) {
+      if (!seen.has(r)) {
+        results.push({ recipient: r, status: 'deferred', code: 451, enhanced: '4.3.0', response: '451 4.3.0 transport gave no result', relay: t.name });
+      }
+    }
+    return results;
+  }
+
+  async function sendDsn(c: Claimed, kind: 'failed' | 'delayed', recipients: RecipientRecord[], now: number): Promise<void> {
+    const env = c.envelope;
+    if (env.sender === '' || env.kind !== 'mail') {
+      // Never a DSN to the null sender (RFC 5321 6.1) nor about a DSN: that way lie mail loops.
+      metrics.bounces.inc({ kind: 'dropped' });
+      log.info({ queueId: c.id, dsn: kind, nrcpt: recipients.length, reason: env.sender === '' ? 'null sender' : 'message is a DSN' }, 'dsn not sent');
+      return;
+    }
+    const message = buildDsn({
+      kind,
+      hostname,
+      bounceFrom,
+      envelope: env,
+      message: c.message,
+      recipients,
+      now,
+      willRetryUntil: env.arrival + maxLifetime,
+    });
+    const { id } = await queue.enqueue(
+      { sender: '', recipients: [env.sender], message, route: bounceRoute, meta: { 'dsn-for': c.id } },
+      { kind: kind === 'failed' ? 'bounce' : 'delay' },
+    );
+    metrics.bounces.inc({ kind });
+    log.info({ queueId: c.id, dsn: kind, dsnQueueId: id, sender: env.sender, nrcpt: recipients.length }, 'dsn queued');
+  }
+
+  async function deliverMessage(c: Claimed): Promise<void> {
+    const env = c.envelope;
+    const started = clock.now();
+    env.attempts++;
+    const pending = env.recipients.filter((r) => r.state === 'pending');
+    const transport = env.route === 'relay' ? opts.transports.relay : opts.transports.local;
+    const bouncedNow: RecipientRecord[] = [];
+    if (pending.length > 0 && !transport) {
+      for (const r of pending) {
+        r.lastError = '451 4.3.5 no relay transport configured';
+        r.status = '4.3.5';
+      }
+    } else if (transport) {
+      const groups = new Map<string, string[]>();
+      for (const r of pending) {
+        const d = transport.destination(r.address);
+        groups.set(d, [...(groups.get(d) ?? []), r.address]);
+      }
+      const all = await Promise.all(
+        [...groups].map(async ([dest, rcpts]) => {
+          const release = await acquire(dest);
+          try {
+            return await safeDeliver(transport, c, rcpts);
+          } finally {
+            release();
+          }
+        }),
+      );
+      const now = clock.now();
+      for (const res of all.flat()) {
+        const rec = env.recipients.find((r) => r.address === res.recipient && r.state === 'pending');
+        if (!rec) continue;
+        rec.relay = res.relay;
+        if (res.code !== undefined) rec.code = res.code;
+        if (res.enhanced) rec.status = res.enhanced;
+        else delete rec.status;
+        rec.lastError = res.response.replace(/[\r\n]+/g, ' ').slice(0, 1000);
+        if (res.status === 'sent') rec.state = 'sent';
+        if (res.status === 'bounced') {
+          rec.state = 'bounced';
+          bouncedNow.push(rec);
+        }
+        metrics.deliveries.inc({ transport: transport.name, result: res.status });
+        if (res.status !== 'deferred') metrics.latency.observe({ transport: transport.name }, Math.max(0, now - env.arrival) / 1000);
+        log.info(
+          {
+            queueId: c.id,
+            recipient: res.recipient,
+            relay: res.relay,
+            status: res.status,
+            dsn: res.enhanced,
+            delay: Math.max(0, now - env.arrival) / 1000,
+            attempt: env.attempts,
+            response: res.response,
+          },
+          'delivery attempt',
+        );
+      }
+    }
+    const now = clock.now();
+    let left = env.recipients.filter((r) => r.state === 'pending');
+    if (left.length > 0 && now - env.arrival >= maxLifetime) {
+      for (const r of left) {
+        r.state = 'bounced';
+        r.status = r.status?.startsWith('4.') ? r.status : '4.4.7';
+        r.lastError = `delivery time expired; last error: ${r.lastError ?? 'none'}`;
+        bouncedNow.push(r);
+        log.info({ queueId: c.id, recipient: r.address, status: 'expired', delay: (now - env.arrival) / 1000 }, 'giving up');
+      }
+      left = [];
+    }
+    // A DSN is durably queued before the original's new state is: a crash may duplicate it, never lose it.
+    if (bouncedNow.length) await sendDsn(c, 'failed', bouncedNow, now);
+    if (left.length === 0) {
+      await queue.finish(c);
+      log.info({ queueId: c.id, attempts: env.attempts, ms: now - started }, 'removed');
+      return;
+    }
+    env.lastError = left[left.length - 1]?.lastError;
+    if (delayWarningAfter > 0 && !env.warned && now - env.arrival >= delayWarningAfter) {
+      await sendDsn(c, 'delayed', left, now);
+      env.warned = true;
+    }
+    const next = now + backoffFor(env.attempts);
+    await queue.defer(c, next);
+    log.info({ queueId: c.id, pending: left.length, attempts: env.attempts, nextRetry: new Date(next).toISOString() }, 'deferred');
+  }
+
+  async function runClaimed(c: Claimed): Promise<void> {
+    try {
+      await deliverMessage(c);
+    } catch (e) {
+      log.error({ queueId: c.id, err: (e as Error).message }, 'delivery bookkeeping failed; deferring');
+      try {
+        await queue.defer(c, clock.now() + firstBackoff);
+      } catch (e2) {
+        // Left in active/ under our name: the next start (or another runner after we die) recovers it.
+        log.error({ queueId: c.id, err: (e2 as Error).message }, 'could not defer; left in active/');
+      }
+    }
+  }
+
+  async function scanOnce(): Promise<boolean> {
+    let started = false;
+    const now = clock.now();
+    const candidates: ['incoming' | 'deferred', string][] = [
+      ...(await queue.names('incoming')).map((n) => ['incoming', n] as ['incoming', string]),
+      ...(await queue.due(now)).map((n) => ['deferred', n] as ['deferred', string]),
+    ];
+    for (const [from, id] of candidates) {
+      if (stopping || inFlight.size >= concurrency) break;
+      if (inFlight.has(id)) continue;
+      const c = await queue.claim(from, id, owner);
+      if (!c) continue;
+      started = true;
+      const job = runClaimed(c).finally(() => {
+        inFlight.delete(id);
+        kick();
+      });
+      inFlight.set(id, job);
+    }
+    return started;
+  }
+
+  function settleIdle(): void {
+    if (inFlight.size === 0 && !scanning) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  function kick(): void {
+    if (stopping) return;
+    if (scanning) {
+      rescan = true;
+      return;
+    }
+    scanning = (async () => {
+      do {
+        rescan = false;
+        try {
+          await scanOnce();
+        } catch (e) {
+          log.error({ err: (e as Error).message }, 'queue scan failed');
+        }
+      } while (rescan && !stopping);
+    })().finally(() => {
+      scanning = null;
+      settleIdle();
+    });
+  }
+
+  const offEnqueue = queue.onEnqueue(() => kick());
+  const timer = setInterval(kick, opts.scanIntervalMs ?? 1000);
+  timer.unref();
+  kick();
+  log.info({ owner, concurrency, perDest, firstBackoff, maxBackoff, delayWarningAfter, maxLifetime }, 'delivery started');
+
+  return {
+    owner,
+    kick,
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        kick();
+      });
+    },
+    async stop() {
+      stopping = true;
+      clearInterval(timer);
+      clearInterval(beat);
+      offEnqueue();
+      await scanning;
+      await Promise.all(inFlight.values());
+      await unlink(heartbeat).catch(() => undefined);
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const f of w) f();
+      log.info({ owner }, 'delivery stopped');
+    },
+  };
+}

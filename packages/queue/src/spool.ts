@@ -1,0 +1,451 @@
+// The spool: Postfix-style directories where a message's state is the directory its file sits in.
+// Trusts the local file system and fsync; message bytes are untrusted and stored as received.
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '@moat/observe';
+import type { Registry } from '@moat/observe';
+import { type Clock, systemClock } from './clock.ts';
+import { QueueError, QueueErrorCodes } from './errors.ts';
+import { createDirSyncer } from './fsync.ts';
+import { isQueueId, newQueueId } from './ids.ts';
+import { type QueueMetrics, queueMetrics } from './metrics.ts';
+import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, trailerBytes } from './record.ts';
+import type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+
+export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
+export type QueueState = (typeof STATES)[number];
+
+export interface QueueOptions {
+  /** The spool directory (created if missing). */
+  dir: string;
+  clock?: Clock;
+  logger: Logger;
+  registry: Registry;
+  /**
+   * fsync files and directories (default true). Only the benchmark turns it off, to show its cost;
+   * with false the queue may lose acknowledged mail on power loss.
+   */
+  fsync?: boolean;
+  /** Largest message accepted by enqueue, bytes (default 50 MiB). */
+  maxMessageSize?: number;
+}
+
+/** One message as `mailq` shows it. */
+export interface QueueEntry {
+  id: string;
+  state: QueueState;
+  size: number;
+  arrival?: number;
+  sender?: string;
+  recipients?: { address: string; state: string; lastError?: string }[];
+  nextRetry?: number;
+  lastError?: string;
+  /** For `active`: the runner that holds it. */
+  owner?: string;
+}
+
+/** A message claimed for delivery: it sits in active/ under a name only its owner uses. */
+export interface Claimed {
+  id: string;
+  path: string;
+  envelope: Envelope;
+  message: Buffer;
+}
+
+export interface Queue extends QueueWriter {
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: QueueMetrics;
+  /** `internal.kind` marks DSNs the runner generates (they are never bounced or warned about). */
+  enqueue(input: EnqueueInput, internal?: { kind: Envelope['kind'] }): Promise<QueuedMessage>;
+  /** Called after each enqueue by this handle (the runner wakes up on it). */
+  onEnqueue(listener: (id: string) => void): () => void;
+  /** Ids in one state directory (for active: `id.owner` names). */
+  names(state: QueueState): Promise<string[]>;
+  /** Ids in deferred/ whose retry time (mtime) has come. */
+  due(now: number): Promise<string[]>;
+  /**
+   * Take a message for delivery: rename from incoming/ or deferred/ into active/ under `owner`'s
+   * name. The rename is the lock; null if another runner got it first. A file that fails to parse is
+   * moved to corrupt/ and null returned.
+   */
+  claim(from: 'incoming' | 'deferred', id: string, owner: string): Promise<Claimed | null>;
+  /** Rewrite a claimed message's envelope in place (durable, atomic). */
+  update(claimed: Claimed): Promise<void>;
+  /** Rewrite and move to deferred/ with mtime = next retry. */
+  defer(claimed: Claimed, nextRetry: number): Promise<void>;
+  /** All recipients are done: remove the file. */
+  finish(claimed: Claimed): Promise<void>;
+  /** Put a claimed (or orphaned active) file back into incoming/. */
+  unclaim(activeName: string): Promise<void>;
+  /** Move a damaged file aside, with a log line and a metric; never throws. */
+  moveToCorrupt(state: QueueState, name: string, reason: string): Promise<void>;
+  /** mailq: every message, oldest first. */
+  list(): Promise<QueueEntry[]>;
+  /** Make deferred messages (all, or these ids) due now. Returns how many. */
+  flush(ids?: string[]): Promise<number>;
+  hold(ids: string[]): Promise<string[]>;
+  release(ids: string[]): Promise<string[]>;
+  delete(ids: string[]): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const CRLF = Buffer.from('\r\n');
+
+function checkAddress(a: string, what: string): void {
+  if (typeof a !== 'string' || /[\r\n\0<> ]/.test(a) || a.length > 512) {
+    throw new QueueError(QueueErrorCodes.EINVAL, `bad ${what} address`);
+  }
+}
+
+export async function openQueue(opts: QueueOptions): Promise<Queue> {
+  const dir = opts.dir;
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger.child({ component: 'queue' });
+  const doSync = opts.fsync !== false;
+  const maxSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
+  const dirSync = createDirSyncer();
+  const syncDir = (d: string) => (doSync ? dirSync(d) : Promise.resolve());
+  const p = (state: QueueState | 'tmp', name?: string) => (name ? join(dir, state, name) : join(dir, state));
+
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (const s of [...STATES, 'tmp'] as const) await mkdir(p(s), { recursive: true, mode: 0o700 });
+  if (doSync) await dirSync(dir);
+
+  const listeners = new Set<(id: string) => void>();
+  let closed = false;
+
+  async function names(state: QueueState): Promise<string[]> {
+    try {
+      return (await readdir(p(state))).filter((n) => !n.startsWith('.')).sort();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+  }
+
+  const metrics = queueMetrics(opts.registry, async () => {
+    const out: Record<string, number> = {};
+    for (const s of STATES) out[s] = (await names(s)).length;
+    return out;
+  });
+
+  // Crash leftovers in tmp/ were never acknowledged: drop them once they are clearly abandoned.
+  for (const n of await readdir(p('tmp'))) {
+    try {
+      const st = await stat(p('tmp', n));
+      if (Date.now() - st.mtimeMs > 3600_000) await unlink(p('tmp', n));
+    } catch {
+      /* raced with another process: fine */
+    }
+  }
+
+  async function writeDurable(path: string, data: Buffer, mtimeMs?: number): Promise<void> {
+    const fh = await open(path, 'wx', 0o600);
+    try {
+      await fh.writeFile(data);
+      if (mtimeMs !== undefined) await fh.utimes(mtimeMs / 1000, mtimeMs / 1000);
+      if (doSync) await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async function enqueue(input: EnqueueInput, internal?: { kind: Envelope['kind'] }): Promise<QueuedMessage> {
+    if (closed) throw new QueueError(QueueErrorCodes.ECLOSED, 'queue is closed');
+    if (!Array.isArray(input.recipients) || input.recipients.length === 0) {
+      throw new QueueError(QueueErrorCodes.EINVAL, 'no recipients');
+    }
+    checkAddress(input.sender, 'sender');
+    for (const r of input.recipients) checkAddress(r, 'recipient');
+    for (const h of input.prepend ?? []) {
+      if (/[\r\n\0]/.test(h)) throw new QueueError(QueueErrorCodes.EINVAL, 'prepended header contains CR, LF or NUL');
+    }
+    const now = clock.now();
+    const id = newQueueId(now);
+    const envelope: Envelope = {
+      v: 1,
+      id,
+      sender: input.sender,
+      recipients: input.recipients.map((address) => ({ address, state: 'pending' })),
+      route: input.route ?? 'local',
+      meta: { ...(input.meta ?? {}) },
+      arrival: now,
+      attempts: 0,
+      kind: internal?.kind ?? 'mail',
+    };
+    const head = headerBytes(envelope);
+    // The checksum covers the envelope JSON (between the magic line and its newline) and the message.
+    const hash = createHash('sha256').update(head.subarray(head.indexOf(0x0a) + 1, head.length - 1));
+    const tmpPath = p('tmp', id);
+    const fh = await open(tmpPath, 'wx', 0o600);
+    let ok = false;
+    try {
+      let size = 0;
+      let pos = 0;
+      const write = async (b: Buffer) => {
+        let off = 0;
+        while (off < b.length) {
+          const { bytesWritten } = await fh.write(b, off, b.length - off, pos);
+          off += bytesWritten;
+          pos += bytesWritten;
+        }
+      };
+      const body = async (b: Buffer) => {
+        size += b.length;
+        if (size > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
+        hash.update(b);
+        await write(b);
+      };
+      await write(head);
+      for (const h of input.prepend ?? []) await body(Buffer.concat([Buffer.from(h, 'utf8'), CRLF]));
+      if (Buffer.isBuffer(input.message)) await body(input.message);
+      else for await (const chunk of input.message) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      await write(trailerBytes(size, hash.digest('hex')));
+      if (doSync) await fh.sync();
+      ok = true;
+    } finally {
+      await fh.close();
+      if (!ok) await unlink(tmpPath).catch(() => undefined);
+    }
+    await rename(tmpPath, p('incoming', id));
+    await syncDir(p('incoming'));
+    metrics.enqueued.inc();
+    logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route }, 'queued');
+    for (const l of listeners) l(id);
+    return { id };
+  }
+
+  async function moveToCorrupt(state: QueueState, name: string, reason: string): Promise<void> {
+    const base = name.split('.')[0] ?? name;
+    try {
+      await rename(p(state, name), p('corrupt', `${base}.${randomBytes(3).toString('hex')}`));
+      await syncDir(p('corrupt'));
+      metrics.corrupt.inc();
+      logger.error({ file: name, state, reason }, 'corrupt queue file moved to corrupt/');
+    } catch (e) {
+      logger.error({ file: name, state, reason, err: (e as Error).message }, 'could not move corrupt queue file');
+    }
+  }
+
+  async function claim(from: 'incoming' | 'deferred', id: string, owner: string): Promise<Claimed | null> {
+    const activeName = `${id}.${owner}`;
+    try {
+      await rename(p(from, id), p('active', activeName));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null; // someone else won
+      throw e;
+    }
+    // No fsync here: after a crash, a file in active/ goes back to incoming/ anyway.
+    let buf: Buffer;
+    try {
+      buf = await readFile(p('active', activeName));
+    } catch (e) {
+      logger.error({ queueId: id, err: (e as Error).message }, 'cannot read claimed queue file');
+      await unclaim(activeName);
+      return null;
+    }
+    try {
+      const { envelope, message } = decode(buf);
+      if (envelope.id !== id) throw new CorruptQueueFile('id does not match file name');
+      return { id, path: p('active', activeName), envelope, message };
+    } catch (e) {
+      await moveToCorrupt('active', activeName, (e as Error).message);
+      return null;
+    }
+  }
+
+  async function update(c: Claimed): Promise<void> {
+    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    await writeDurable(tmp, encode(c.envelope, c.message));
+    await rename(tmp, c.path);
+    await syncDir(p('active'));
+  }
+
+  async function defer(c: Claimed, nextRetry: number): Promise<void> {
+    c.envelope.nextRetry = nextRetry;
+    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    await writeDurable(tmp, encode(c.envelope, c.message), nextRetry);
+    // Replace the active file atomically, then move it: there is never a moment with two copies.
+    await rename(tmp, c.path);
+    await rename(c.path, p('deferred', c.id));
+    await syncDir(p('deferred'));
+    await syncDir(p('active'));
+  }
+
+  async function finish(c: Claimed): Promise<void> {
+    await unlink(c.path);
+    await syncDir(p('active'));
+  }
+
+  async function unclaim(activeName: string): Promise<void> {
+    const id = activeName.split('.')[0] ?? activeName;
+    await rename(p('active', activeName), p('incoming', id));
+    await syncDir(p('incoming'));
+  }
+
+  async function due(now: number): Promise<string[]> {
+    const out: string[] = [];
+    for (const n of await names('deferred')) {
+      try {
+        const st = await stat(p('deferred', n));
+        if (st.mtimeMs <= now) out.push(n);
+      } catch {
+        /* claimed meanwhile */
+      }
+    }
+    return out;
+  }
+
+  /** Read only the envelope (mailq): no checksum, the file may be large. */
+  async function peek(state: QueueState, name: string): Promise<QueueEntry> {
+    const id = name.split('.')[0] ?? name;
+    const entry: QueueEntry = { id, state, size: 0 };
+    if (state === 'active') entry.owner = name.slice(id.length + 1);
+    const fh = await open(p(state, name), 'r');
+    try {
+      const st = await fh.stat();
+      entry.size = st.size;
+      if (state === 'deferred') entry.nextRetry = st.mtimeMs;
+      if (state === 'corrupt') return entry;
+      const first = Buffer.alloc(32);
+      const { bytesRead } = await fh.read(first, 0, 32, 0);
+      const m = /^MOATQ1 (\d{1,9})\n/.exec(first.subarray(0, bytesRead).toString('latin1'));
+      if (!m) return entry;
+      const envLen = Number(m[1]);
+      const json = Buffer.alloc(envLen);
+      await fh.read(json, 0, envLen, m[0].length);
+      const env = JSON.parse(json.toString('utf8')) as Envelope;
+      entry.arrival = env.arrival;
+      entry.sender = env.sender;
+      entry.recipients = env.recipients.map((r) => ({
+        address: r.address,
+        state: r.state,
+        ...(r.lastError ? { lastError: r.lastError } : {}),
+      }));
+      if (env.lastError) entry.lastError = env.lastError;
+    } catch {
+      /* shown with what we have */
+    } finally {
+      await fh.close();
+    }
+    return entry;
+  }
+
+  async function list(): Promise<QueueEntry[]> {
+    const out: QueueEntry[] = [];
+    for (const s of STATES) {
+      for (const n of await names(s)) {
+        try {
+          out.push(await peek(s, n));
+        } catch {
+          /* moved while listing */
+        }
+      }
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  function checkIds(ids: string[]): void {
+    for (const id of ids) if (!isQueueId(id)) throw new QueueError(QueueErrorCodes.EINVAL, `not a queue id: ${id}`);
+  }
+
+  async function flush(ids?: string[]): Promise<number> {
+    if (ids) checkIds(ids);
+    const now = clock.now() / 1000;
+    let n = 0;
+    for (const id of ids ?? (await names('deferred'))) {
+      try {
+        await utimes(p('deferred', id), now, now);
+        n++;
+      } catch {
+        /* not deferred (any more) */
+      }
+    }
+    logger.info({ count: n }, 'flush: deferred messages made due');
+    return n;
+  }
+
+  async function moveAny(ids: string[], from: QueueState[], to: QueueState, verb: string): Promise<string[]> {
+    checkIds(ids);
+    const done: string[] = [];
+    for (const id of ids) {
+      for (const s of from) {
+        try {
+          await rename(p(s, id), p(to, id));
+          if (to === 'deferred') {
+            const now = clock.now() / 1000;
+            await utimes(p(to, id), now, now);
+          }
+          await syncDir(p(to));
+          done.push(id);
+          logger.info({ queueId: id, from: s, to }, verb);
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+    }
+    return done;
+  }
+
+  async function del(ids: string[]): Promise<string[]> {
+    checkIds(ids);
+    const done: string[] = [];
+    for (const id of ids) {
+      for (const s of ['incoming', 'deferred', 'hold'] as const) {
+        try {
+          await unlink(p(s, id));
+          await syncDir(p(s));
+          done.push(id);
+          logger.info({ queueId: id, state: s }, 'deleted by operator');
+          break;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+      if (!done.includes(id)) {
+        const corrupt = (await names('corrupt')).filter((n) => n.startsWith(`${id}.`) || n === id);
+        for (const n of corrupt) await unlink(p('corrupt', n)).catch(() => undefined);
+        if (corrupt.length) {
+          done.push(id);
+          logger.info({ queueId: id, state: 'corrupt' }, 'deleted by operator');
+        } else if ((await names('active')).some((n) => n.startsWith(`${id}.`))) {
+          throw new QueueError(QueueErrorCodes.EBUSY, `${id} is being delivered; try again`);
+        }
+      }
+    }
+    return done;
+  }
+
+  return {
+    dir,
+    clock,
+    logger,
+    metrics,
+    enqueue,
+    onEnqueue(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    names,
+    due,
+    claim,
+    update,
+    defer,
+    finish,
+    unclaim,
+    moveToCorrupt,
+    list,
+    flush,
+    hold: (ids) => moveAny(ids, ['incoming', 'deferred'], 'hold', 'held by operator'),
+    release: (ids) => moveAny(ids, ['hold'], 'deferred', 'released by operator'),
+    delete: del,
+    async close() {
+      closed = true;
+      listeners.clear();
+    },
+  };
+}

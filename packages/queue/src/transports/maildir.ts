@@ -1,0 +1,106 @@
+// `maildir:/path` local delivery: tmp/ then new/, fsync file and directories, unique names (time.pid_counter.host).
+// Writes only below its root; recipient local parts and domains are untrusted and checked before use as path names.
+import { hostname as osHostname } from 'node:os';
+import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
+
+export interface MaildirOptions {
+  /** Root of all mailboxes. */
+  root: string;
+  /**
+   * Where a recipient's maildir lives, relative to root. Default `<domain>/<localpart>` (lower-cased).
+   * Return null for "no such mailbox" (bounced 5.1.1).
+   */
+  layout?: (local: string, domain: string) => string | null;
+  /** Our host name in file names (default os.hostname()). */
+  hostname?: string;
+  fsync?: boolean;
+}
+
+let counter = 0;
+
+/** A path segment we are willing to create: no separators, no dot-dot, no control characters. */
+function safeSegment(s: string): boolean {
+  return s.length > 0 && s.length <= 255 && s !== '.' && s !== '..' && !/[/\\\0-\x1f\x7f]/.test(s);
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function ensureMaildir(dir: string, doSync: boolean): Promise<void> {
+  try {
+    await stat(join(dir, 'new'));
+    return;
+  } catch {
+    /* create below */
+  }
+  for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  if (doSync) {
+    await fsyncPath(dir);
+    await fsyncPath(join(dir, '..'));
+  }
+}
+
+export function maildirTransport(opts: MaildirOptions): Transport {
+  const host = (opts.hostname ?? osHostname()).replace(/[/:]/g, '_');
+  const doSync = opts.fsync !== false;
+  const layout =
+    opts.layout ??
+    ((local: string, domain: string) => {
+      const l = local.toLowerCase();
+      const d = domain.toLowerCase();
+      return safeSegment(l) && safeSegment(d) ? join(d, l) : null;
+    });
+  const relay = `maildir:${opts.root}`;
+
+  async function one(req: DeliveryRequest, rcpt: string): Promise<RecipientResult> {
+    const at = rcpt.lastIndexOf('@');
+    const local = at < 0 ? rcpt : rcpt.slice(0, at);
+    const domain = at < 0 ? '' : rcpt.slice(at + 1);
+    const rel = safeSegment(local) && (domain === '' || safeSegment(domain)) ? layout(local, domain) : null;
+    if (rel === null || rel.split('/').some((seg) => seg === '..')) {
+      return { recipient: rcpt, status: 'bounced', code: 550, enhanced: '5.1.1', response: '550 5.1.1 mailbox unavailable', relay };
+    }
+    const dir = join(opts.root, rel);
+    // Like Postfix local(8) and Dovecot LDA: who sent it and for whom it was delivered, then the bytes as queued.
+    const head = Buffer.from(`Return-Path: <${req.sender}>\r\nDelivered-To: ${rcpt}\r\n`, 'utf8');
+    try {
+      await ensureMaildir(dir, doSync);
+      const now = Date.now();
+      const name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}_${++counter}.${host}`;
+      const tmp = join(dir, 'tmp', name);
+      const fh = await open(tmp, 'wx', 0o600);
+      try {
+        await fh.writeFile(Buffer.concat([head, req.message]));
+        if (doSync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      // link+unlink (qmail's way): never overwrites an existing name in new/.
+      await link(tmp, join(dir, 'new', name));
+      await unlink(tmp);
+      if (doSync) await fsyncPath(join(dir, 'new'));
+      return { recipient: rcpt, status: 'sent', code: 250, enhanced: '2.0.0', response: `250 2.0.0 delivered to maildir as ${name}`, relay };
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+      return { recipient: rcpt, status: 'deferred', code: 451, enhanced: '4.3.0', response: `451 4.3.0 maildir delivery failed: ${code}`, relay };
+    }
+  }
+
+  return {
+    name: 'maildir',
+    destination: () => relay,
+    async deliver(req) {
+      const out: RecipientResult[] = [];
+      for (const r of req.recipients) out.push(await one(req, r));
+      return out;
+    },
+  };
+}

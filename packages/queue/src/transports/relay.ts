@@ -1,0 +1,124 @@
+// `relay`: outbound mail of authenticated users to the recipient domains' MX hosts, DKIM-signed when configured.
+// Talks to DNS only through the configured resolver (never Node's default) and to the MX hosts it returns.
+import { Resolver } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { type DkimKey, signIfConfigured } from './dkim.ts';
+import { smtpSend } from './smtp-client.ts';
+import { type DeliveryRequest, domainOf, type RecipientResult, type Transport } from './types.ts';
+
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+
+/** What the relay needs from DNS. `notFound` = NXDOMAIN (permanent); a thrown error = try later. */
+export interface MxResolver {
+  resolveMx(domain: string): Promise<MxRecord[] | { notFound: true }>;
+  /** Addresses of an MX host name (A then AAAA). */
+  resolveAddresses(host: string): Promise<string[]>;
+}
+
+/** An MxResolver over node:dns with explicit servers (the bundled Unbound); there is no default. */
+export function dnsMxResolver(servers: string[], opts: { timeoutMs?: number; tries?: number } = {}): MxResolver {
+  if (servers.length === 0) throw new Error('relay: dns servers must be configured');
+  const r = new Resolver({ timeout: opts.timeoutMs ?? 5000, tries: opts.tries ?? 2 });
+  r.setServers(servers);
+  const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+  return {
+    async resolveMx(domain) {
+      try {
+        const mx = await r.resolveMx(domain);
+        return mx.map((m) => ({ exchange: m.exchange, priority: m.priority }));
+      } catch (e) {
+        if (code(e) === 'ENOTFOUND') return { notFound: true };
+        if (code(e) === 'ENODATA') return []; // no MX: the domain itself (RFC 5321 5.1)
+        throw e;
+      }
+    },
+    async resolveAddresses(host) {
+      const out: string[] = [];
+      for (const fam of ['resolve4', 'resolve6'] as const) {
+        try {
+          out.push(...(await r[fam](host)));
+        } catch (e) {
+          if (code(e) !== 'ENODATA' && code(e) !== 'ENOTFOUND') throw e;
+        }
+      }
+      return out;
+    },
+  };
+}
+
+export interface RelayOptions {
+  heloName: string;
+  resolver: MxResolver;
+  /** Port on the MX hosts (25; tests point it at a loopback sink). */
+  port?: number;
+  dkim?: DkimKey[];
+  timeoutMs?: number;
+  /** Called when signing was configured but failed (the message then goes out unsigned). */
+  onDkimError?: (domain: string, error: string) => void;
+}
+
+export function relayTransport(opts: RelayOptions): Transport {
+  const port = opts.port ?? 25;
+  const keys = opts.dkim ?? [];
+
+  async function deliverDomain(req: DeliveryRequest, domain: string): Promise<RecipientResult[]> {
+    const every = (status: 'deferred' | 'bounced', code: number, enhanced: string, text: string): RecipientResult[] =>
+      req.recipients.map((recipient) => ({ recipient, status, code, enhanced, response: `${code} ${enhanced} ${text}`, relay: `relay:${domain}` }));
+    let mx: MxRecord[] | { notFound: true };
+    try {
+      mx = await opts.resolver.resolveMx(domain);
+    } catch (e) {
+      return every('deferred', 451, '4.4.3', `MX lookup for ${domain} failed: ${(e as Error).message}`);
+    }
+    if ('notFound' in mx) return every('bounced', 550, '5.1.2', `domain ${domain} not found`);
+    if (mx.length === 1 && mx[0]!.exchange.replace(/\.$/, '') === '') {
+      return every('bounced', 556, '5.1.10', `domain ${domain} accepts no mail (null MX)`);
+    }
+    const hosts = mx.length ? [...mx].sort((a, b) => a.priority - b.priority).map((m) => m.exchange) : [domain];
+    const signed = await signIfConfigured(req.message, keys);
+    if (signed.error) opts.onDkimError?.(domain, signed.error);
+    let last: RecipientResult[] = every('deferred', 451, '4.4.1', `no MX host of ${domain} reachable`);
+    for (const host of hosts) {
+      let addrs: string[];
+      try {
+        addrs = isIP(host) ? [host] : await opts.resolver.resolveAddresses(host);
+      } catch (e) {
+        last = every('deferred', 451, '4.4.3', `address lookup for ${host} failed: ${(e as Error).message}`);
+        continue;
+      }
+      for (const addr of addrs) {
+        const { results } = await smtpSend({
+          host: addr,
+          port,
+          heloName: opts.heloName,
+          starttls: 'opportunistic',
+          servername: host,
+          ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+          sender: req.sender,
+          recipients: req.recipients,
+          message: signed.message,
+        });
+        last = results.map((r) => ({ ...r, relay: `${host}[${addr}]:${port}` }));
+        // Try the next MX only when this one gave no answer at all (connection-level failure).
+        if (results.some((r) => r.code !== undefined)) return last;
+      }
+    }
+    return last;
+  }
+
+  return {
+    name: 'relay',
+    destination: (rcpt) => `relay:${domainOf(rcpt)}`,
+    async deliver(req) {
+      // The runner groups by destination, so all recipients share one domain; be safe anyway.
+      const byDomain = new Map<string, string[]>();
+      for (const r of req.recipients) byDomain.set(domainOf(r), [...(byDomain.get(domainOf(r)) ?? []), r]);
+      const out: RecipientResult[] = [];
+      for (const [domain, recipients] of byDomain) out.push(...(await deliverDomain({ ...req, recipients }, domain)));
+      return out;
+    },
+  };
+}

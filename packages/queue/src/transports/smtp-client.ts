@@ -1,0 +1,334 @@
+// A small SMTP/LMTP client for one delivery: per-recipient replies, 4xx/5xx kept apart, opportunistic STARTTLS.
+// Talks to one next hop over TCP; everything the server says is untrusted text, only reply codes decide.
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type RecipientResult, statusFor } from './types.ts';
+
+export interface SmtpSendOptions {
+  host: string;
+  port: number;
+  /** Speak LMTP (LHLO, one reply per recipient after DATA). */
+  lmtp?: boolean;
+  /** Our name in EHLO/LHLO. */
+  heloName: string;
+  /** `opportunistic` (default): STARTTLS when offered, unverified, plain text if the handshake fails. */
+  starttls?: 'never' | 'opportunistic';
+  /** SNI / name for TLS. */
+  servername?: string;
+  /** Per reply, ms (default 60 s; Postfix uses minutes). */
+  timeoutMs?: number;
+  sender: string;
+  recipients: string[];
+  message: Buffer;
+}
+
+export interface SmtpSendResult {
+  results: RecipientResult[];
+  tls: boolean;
+}
+
+interface Reply {
+  code: number;
+  text: string;
+}
+
+class ProtocolError extends Error {
+  readonly reply: Reply | undefined;
+  constructor(message: string, reply?: Reply) {
+    super(message);
+    this.reply = reply;
+  }
+}
+
+/** Dot-stuff and terminate: lines starting with `.` get another one; the message ends with CRLF.CRLF. */
+export function dotStuff(message: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let start = 0;
+  if (message[0] === 0x2e) {
+    parts.push(Buffer.from('.'));
+  }
+  for (let i = message.indexOf(0x0a); i >= 0; i = message.indexOf(0x0a, i + 1)) {
+    if (message[i + 1] === 0x2e) {
+      parts.push(message.subarray(start, i + 1), Buffer.from('.'));
+      start = i + 1;
+    }
+  }
+  parts.push(message.subarray(start));
+  const endsWithCrlf = message.length >= 2 && message[message.length - 2] === 0x0d && message[message.length - 1] === 0x0a;
+  parts.push(Buffer.from(endsWithCrlf ? '.\r\n' : '\r\n.\r\n'));
+  return Buffer.concat(parts);
+}
+
+function enhancedOf(text: string): string | undefined {
+  return /^([245]\.\d{1,3}\.\d{1,3})\b/.exec(text)?.[1];
+}
+
+/** Line-oriented reply reader over a socket that can be swapped (STARTTLS). */
+class Conversation {
+  private sock: Socket | TLSSocket;
+  private buf = '';
+  private lines: string[] = [];
+  private waiter: (() => void) | null = null;
+  private error: Error | null = null;
+  private readonly timeoutMs: number;
+  private readonly onData = (d: Buffer) => {
+    this.buf += d.toString('latin1');
+    let i = this.buf.indexOf('\n');
+    while (i >= 0) {
+      this.lines.push(this.buf.slice(0, i).replace(/\r$/, ''));
+      this.buf = this.buf.slice(i + 1);
+      i = this.buf.indexOf('\n');
+    }
+    if (this.buf.length > 64 * 1024) this.fail(new Error('reply line too long'));
+    this.wake();
+  };
+  private readonly onError = (e: Error) => this.fail(e);
+  private readonly onClose = () => this.fail(new Error('connection closed by next hop'));
+
+  constructor(sock: Socket, timeoutMs: number) {
+    this.sock = sock;
+    this.timeoutMs = timeoutMs;
+    this.attach();
+  }
+
+  private attach(): void {
+    this.sock.on('data', this.onData);
+    this.sock.on('error', this.onError);
+    this.sock.on('close', this.onClose);
+  }
+
+  private detach(): void {
+    this.sock.off('data', this.onData);
+    this.sock.off('error', this.onError);
+    this.sock.off('close', this.onClose);
+  }
+
+  private fail(e: Error): void {
+    if (!this.error) this.error = e;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private async line(): Promise<string> {
+    const deadline = Date.now() + this.timeoutMs;
+    for (;;) {
+      const l = this.lines.shift();
+      if (l !== undefined) return l;
+      if (this.error) throw this.error;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('timeout waiting for reply');
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  async reply(): Promise<Reply> {
+    const texts: string[] = [];
+    for (;;) {
+      const l = await this.line();
+      const m = /^(\d{3})([ -])(.*)$/.exec(l) ?? /^(\d{3})()$/.exec(l);
+      if (!m) throw new ProtocolError(`unparseable reply: ${l.slice(0, 200)}`);
+      texts.push(m[3] ?? '');
+      if (m[2] !== '-') return { code: Number(m[1]), text: `${m[1]} ${texts.join(' ')}`.slice(0, 1000) };
+    }
+  }
+
+  write(data: string | Buffer): void {
+    this.sock.write(data);
+  }
+
+  async command(line: string): Promise<Reply> {
+    this.write(`${line}\r\n`);
+    return this.reply();
+  }
+
+  get secure(): boolean {
+    return 'encrypted' in this.sock && (this.sock as TLSSocket).encrypted === true;
+  }
+
+  async upgrade(servername: string | undefined): Promise<void> {
+    this.detach();
+    const plain = this.sock as Socket;
+    const tls = await new Promise<TLSSocket>((resolve, reject) => {
+      const t = tlsConnect({
+        socket: plain,
+        // Opportunistic TLS (RFC 7435): encrypt against passive listeners, do not verify.
+        rejectUnauthorized: false,
+        ...(servername && !/^[\d.:]+$/.test(servername) ? { servername } : {}),
+      });
+      const to = setTimeout(() => {
+        t.destroy();
+        reject(new Error('TLS handshake timeout'));
+      }, this.timeoutMs);
+      t.once('secureConnect', () => {
+        clearTimeout(to);
+        resolve(t);
+      });
+      t.once('error', (e) => {
+        clearTimeout(to);
+        reject(e);
+      });
+    });
+    this.sock = tls;
+    this.lines = [];
+    this.buf = '';
+    this.attach();
+  }
+
+  end(): void {
+    this.detach();
+    this.sock.on('error', () => undefined);
+    this.sock.end();
+    setTimeout(() => this.sock.destroy(), 1000).unref();
+  }
+}
+
+function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect({ host, port });
+    const t = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`connect timeout to ${host}:${port}`));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(t);
+      resolve(s);
+    });
+    s.once('error', (e) => {
+      clearTimeout(t);
+      reject(e);
+    });
+  });
+}
+
+/**
+ * Deliver one message to one next hop. Never throws: connection failures become `deferred` results
+ * for every recipient, reply codes map per recipient (2xx sent, 4xx deferred, 5xx bounced).
+ */
+export async function smtpSend(opts: SmtpSendOptions): Promise<SmtpSendResult> {
+  const first = await attempt(opts, opts.starttls ?? 'opportunistic');
+  if (first.tlsFailed) return attempt(opts, 'never'); // opportunistic: fall back to plain text
+  return first;
+}
+
+async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic'): Promise<SmtpSendResult & { tlsFailed?: boolean }> {
+  const relay = `${opts.host}[${opts.host}]:${opts.port}`;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const all = (status: 'deferred' | 'bounced', response: string, code?: number): RecipientResult[] =>
+    opts.recipients.map((recipient) => ({
+      recipient,
+      status,
+      response,
+      relay,
+      ...(code ? { code } : {}),
+      ...(enhancedOf(response.slice(4)) ? { enhanced: enhancedOf(response.slice(4)) } : {}),
+    }));
+  const fromReply = (r: Reply): RecipientResult[] => {
+    const st = statusFor(r.code);
+    return all(st === 'sent' ? 'deferred' : st, r.text, r.code);
+  };
+
+  let sock: Socket;
+  try {
+    sock = await connectTcp(opts.host, opts.port, Math.min(timeoutMs, 30_000));
+  } catch (e) {
+    return { results: all('deferred', `connect to ${opts.host}:${opts.port}: ${(e as Error).message}`), tls: false };
+  }
+  const c = new Conversation(sock, timeoutMs);
+  const results: RecipientResult[] = [];
+  let stage = 'greeting';
+  try {
+    let r = await c.reply();
+    if (r.code !== 220) return { results: fromReply(r), tls: false };
+    stage = 'helo';
+    const hello = async (): Promise<Reply> => {
+      const h = await c.command(`${opts.lmtp ? 'LHLO' : 'EHLO'} ${opts.heloName}`);
+      if (h.code !== 250 && !opts.lmtp && h.code >= 500) return c.command(`HELO ${opts.heloName}`);
+      return h;
+    };
+    r = await hello();
+    if (r.code !== 250) return { results: fromReply(r), tls: false };
+    if (starttls === 'opportunistic' && /(^|\s)STARTTLS(\s|$)/im.test(r.text.replace(/^250 /, ''))) {
+      stage = 'starttls';
+      const s = await c.command('STARTTLS');
+      if (s.code === 220) {
+        try {
+          await c.upgrade(opts.servername ?? opts.host);
+        } catch {
+          c.end();
+          return { results: [], tls: false, tlsFailed: true };
+        }
+        stage = 'helo';
+        r = await hello();
+        if (r.code !== 250) return { results: fromReply(r), tls: true };
+      }
+    }
+    const size = / SIZE\b/i.test(` ${r.text.replace(/^250 /, '')}`) ? ` SIZE=${opts.message.length}` : '';
+    stage = 'mail';
+    r = await c.command(`MAIL FROM:<${opts.sender}>${size}`);
+    if (r.code !== 250) return { results: fromReply(r), tls: c.secure };
+    stage = 'rcpt';
+    const accepted: string[] = [];
+    for (const rcpt of opts.recipients) {
+      const rr = await c.command(`RCPT TO:<${rcpt}>`);
+      if (rr.code === 250 || rr.code === 251) accepted.push(rcpt);
+      else {
+        const st = statusFor(rr.code);
+        const en = enhancedOf(rr.text.slice(4));
+        results.push({
+          recipient: rcpt,
+          status: st === 'sent' ? 'deferred' : st,
+          code: rr.code,
+          response: rr.text,
+          relay,
+          ...(en ? { enhanced: en } : {}),
+        });
+      }
+    }
+    if (accepted.length === 0) {
+      await c.command('QUIT').catch(() => undefined);
+      return { results, tls: c.secure };
+    }
+    stage = 'data';
+    r = await c.command('DATA');
+    if (r.code !== 354) {
+      const st = statusFor(r.code);
+      for (const rcpt of accepted) {
+        results.push({ recipient: rcpt, status: st === 'sent' ? 'deferred' : st, code: r.code, response: r.text, relay });
+      }
+      return { results, tls: c.secure };
+    }
+    stage = 'end of data';
+    c.write(dotStuff(opts.message));
+    // SMTP: one reply for all; LMTP: one reply per accepted recipient, in RCPT order (RFC 2033).
+    const replies = opts.lmtp ? accepted.length : 1;
+    for (let i = 0; i < replies; i++) {
+      const d = await c.reply();
+      const en = enhancedOf(d.text.slice(4));
+      const targets = opts.lmtp ? [accepted[i]!] : accepted;
+      for (const rcpt of targets) {
+        results.push({ recipient: rcpt, status: statusFor(d.code), code: d.code, response: d.text, relay, ...(en ? { enhanced: en } : {}) });
+      }
+    }
+    stage = 'quit';
+    await c.command('QUIT').catch(() => undefined);
+    return { results, tls: c.secure };
+  } catch (e) {
+    // Lost mid-conversation: anything without a final answer is deferred (may duplicate, never lose).
+    const answered = new Set(results.map((r) => r.recipient));
+    const rest = all('deferred', `lost connection during ${stage}: ${(e as Error).message}`);
+    return { results: [...results, ...rest.filter((r) => !answered.has(r.recipient))], tls: false };
+  } finally {
+    c.end();
+  }
+}
