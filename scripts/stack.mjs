@@ -1,0 +1,202 @@
+#!/usr/bin/env zx
+// The appliance stack on this machine: build bundles and images, then compose up / down / logs / status.
+// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP, submission and policy.
+//
+//   npm run stack -- up [--test] [--no-build]   build everything, start, wait until every service is healthy
+//   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
+//   npm run stack -- logs [--test] [SERVICE]    follow logs
+//   npm run stack -- status [--test]            services, health and published ports
+//   npm run stack -- build [--test]             bundles and images only
+import { randomBytes, scryptSync } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { $, fs, path, sleep } from 'zx';
+import { BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const COMPOSE_DIR = path.join(ROOT, 'compose');
+/** Every image the stack runs, in build order (node first: mx and policyd are built FROM it). */
+export const IMAGES = ['node', 'mx', 'policyd', 'unbound', 'redis', 'spamassassin'];
+export const TEST_IMAGES = ['rbldnsd'];
+export const TAG = process.env.MOAT_TAG ?? 'dev';
+/** The uid the node services run as (compose/node/Dockerfile): secrets must be readable by it. */
+const MOAT_UID = 10025;
+
+const say = (msg) => console.log(`stack: ${msg}`);
+
+/** Compose project, files and environment for the production stack or the test profile. */
+export function stackOptions({ test = false } = {}) {
+  const files = ['docker-compose.yml', ...(test ? ['docker-compose.test.yml'] : [])];
+  const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
+  return { project: test ? 'moat-test' : 'moat', files, env };
+}
+
+/** KEY=VALUE lines (the compose .env format) as an object; comments and blank lines skipped. */
+export function readEnvFile(file) {
+  const env = {};
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (m) env[m[1]] = m[2].trim();
+  }
+  return env;
+}
+
+/** The app bundles (apps/mx/dist, apps/policyd/dist) via the monorepo's build. */
+export async function buildBundles() {
+  say('building the app bundles (npm run build)');
+  await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- --output-logs=errors-only`;
+}
+
+/** Builds the images with plain `docker build` (no buildx here), FROM the offline base image. */
+export async function buildImages({ test = false } = {}) {
+  const names = [...IMAGES, ...(test ? TEST_IMAGES : [])];
+  for (const name of names) {
+    const started = Date.now();
+    const args = ['--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `NODE_IMAGE=moat/node:24`];
+    const tag = name === 'node' ? 'moat/node:24' : `moat/${name}:${TAG}`;
+    const r = await $({ cwd: ROOT, quiet: true, nothrow: true })`docker build ${args} -f compose/${name}/Dockerfile -t ${tag} .`;
+    if (r.exitCode !== 0) throw new Error(`stack: building ${tag} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
+    say(`image ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+/**
+ * TLS pair and AUTH users file in compose/secrets/ when missing (a self-signed certificate for the host name,
+ * one AUTH user whose password is printed once). Readable by the mx container's user only.
+ */
+export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { hostname = 'mx.moat.test' } = {}) {
+  await fs.mkdirp(dir);
+  const crt = path.join(dir, 'tls.crt');
+  const key = path.join(dir, 'tls.key');
+  if (!fs.existsSync(crt) || !fs.existsSync(key)) {
+    say(`creating a self-signed TLS certificate for ${hostname} in ${dir} (replace it with your own)`);
+    await $({ quiet: true })`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj ${`/CN=${hostname}`} -addext ${`subjectAltName=DNS:${hostname}`} -keyout ${key} -out ${crt}`;
+  }
+  const users = path.join(dir, 'auth-users');
+  if (!fs.existsSync(users)) {
+    const password = randomBytes(12).toString('base64url');
+    await fs.writeFile(users, `# user:scrypt$N$r$p$salt$hash  (one per line)\n${authLine('admin', password)}\n`);
+    say(`created AUTH user "admin" with password ${password} in ${users}`);
+  }
+  for (const f of [crt, key, users]) {
+    await fs.chmod(f, f === crt ? 0o644 : 0o600);
+    if (process.getuid?.() === 0) await fs.chown(f, MOAT_UID, MOAT_UID);
+  }
+  return { crt, key, users };
+}
+
+/** One AUTH users-file line in apps/mx's format: `user:scrypt$N$r$p$salt$hash` (base64 salt and hash). */
+export function authLine(user, password, { N = 32768, r = 8, p = 1 } = {}) {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password, salt, 32, { N, r, p, maxmem: 256 * N * r });
+  return `${user}:scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Runs compose with the stack's project and files: compose(opts, ['ps']). */
+export async function compose(opts, args, { quiet = false, nothrow = false } = {}) {
+  const cmd = await composeCommand();
+  const files = opts.files.flatMap((f) => ['-f', path.join(COMPOSE_DIR, f)]);
+  return $({ cwd: COMPOSE_DIR, env: { ...process.env, ...opts.env }, quiet, nothrow })`${cmd} -p ${opts.project} ${files} ${args}`;
+}
+
+/** Containers of a compose project with their state and health, from `docker ps` (same for compose v1 and v2). */
+export async function projectContainers(project) {
+  const fmt = '{{.Label "com.docker.compose.service"}}\t{{.State}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+  const r = await $({ quiet: true })`docker ps -a --filter ${`label=com.docker.compose.project=${project}`} --format ${fmt}`;
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [service, state, status, ports, name] = l.split('\t');
+      const health = /\(healthy\)/.test(status) ? 'healthy' : /\(unhealthy\)/.test(status) ? 'unhealthy' : /health: starting/.test(status) ? 'starting' : 'none';
+      return { service, state, status, ports, name, health };
+    })
+    .sort((a, b) => a.service.localeCompare(b.service));
+}
+
+/** Waits until every container of the project runs and is healthy; throws with the laggards' logs otherwise. */
+export async function waitHealthy(project, { timeoutMs = 240_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = [];
+  while (Date.now() < deadline) {
+    last = await projectContainers(project);
+    if (last.length && last.every((c) => c.state === 'running' && (c.health === 'healthy' || c.health === 'none'))) return last;
+    if (last.some((c) => c.state === 'exited' || c.state === 'dead')) break;
+    await sleep(1000);
+  }
+  const bad = last.filter((c) => c.state !== 'running' || c.health !== 'healthy');
+  let detail = '';
+  for (const c of bad) detail += `\n--- ${c.service}: ${c.status}\n${(await $({ quiet: true, nothrow: true })`docker logs --tail 40 ${c.name} 2>&1`).stdout}`;
+  throw new Error(`stack: not healthy: ${bad.map((c) => `${c.service} (${c.status})`).join(', ')}${detail}`);
+}
+
+function printStatus(containers) {
+  for (const c of containers) console.log(`  ${c.service.padEnd(13)} ${c.status.padEnd(28)} ${c.ports}`);
+}
+
+export async function up({ test = false, build = true } = {}) {
+  const t0 = Date.now();
+  await ensureDocker();
+  const opts = stackOptions({ test });
+  if (build) {
+    await buildBundles();
+    await buildImages({ test });
+  }
+  await ensureSecrets(opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined);
+  say(`starting project ${opts.project} (${opts.files.join(' + ')})`);
+  await compose(opts, ['up', '-d', '--no-build'], { quiet: true });
+  const containers = await waitHealthy(opts.project);
+  say(`all ${containers.length} services healthy in ${Math.round((Date.now() - t0) / 1000)} s`);
+  printStatus(containers);
+  const port = (svc, p) => {
+    const c = containers.find((x) => x.service === svc);
+    const m = c && new RegExp(`(\\d+\\.\\d+\\.\\d+\\.\\d+):(\\d+)->${p}/tcp`).exec(c.ports);
+    return m ? `${m[1] === '0.0.0.0' ? 'localhost' : m[1]}:${m[2]}` : null;
+  };
+  console.log(`
+Connect:
+  SMTP (MX)            ${port('mx', 25)}
+  submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth-users
+  Postfix policy       ${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)}
+Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);
+  return containers;
+}
+
+export async function down({ test = false, volumes = false } = {}) {
+  await ensureDocker({ base: false });
+  const opts = stackOptions({ test });
+  await compose(opts, ['down', '--remove-orphans', ...(volumes ? ['-v'] : [])]);
+}
+
+export async function status({ test = false } = {}) {
+  await ensureDocker({ base: false });
+  const containers = await projectContainers(stackOptions({ test }).project);
+  if (!containers.length) say('not running');
+  printStatus(containers);
+  return containers;
+}
+
+if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url.endsWith('scripts/stack.mjs')) {
+  const args = process.argv.slice(process.argv.findIndex((a) => a.endsWith('stack.mjs')) + 1);
+  const flags = new Set(args.filter((a) => a.startsWith('-')));
+  const [cmd = 'status', ...rest] = args.filter((a) => !a.startsWith('-'));
+  const test = flags.has('--test');
+  try {
+    if (cmd === 'up') await up({ test, build: !flags.has('--no-build') });
+    else if (cmd === 'down') await down({ test, volumes: flags.has('-v') || flags.has('--volumes') });
+    else if (cmd === 'status' || cmd === 'ps') await status({ test });
+    else if (cmd === 'logs') {
+      await ensureDocker({ base: false });
+      await compose(stackOptions({ test }), ['logs', '--tail', '200', ...(flags.has('--no-follow') ? [] : ['-f']), ...rest]);
+    } else if (cmd === 'build') {
+      await ensureDocker();
+      await buildBundles();
+      await buildImages({ test });
+    } else {
+      console.error('usage: npm run stack -- up|down|logs|status|build [--test] [--no-build] [-v]');
+      process.exitCode = 2;
+    }
+  } catch (e) {
+    console.error(e.message ?? e);
+    process.exitCode = 1;
+  }
+}
