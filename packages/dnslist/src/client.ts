@@ -1,0 +1,481 @@
+// The DNS list client (DnsListPort): concurrent lookups under one budget, provider profiles, zone health.
+// Talks only to the one resolver it is configured with (never Node's default); trusts no answer blindly.
+import { performance } from 'node:perf_hooks';
+import { Resolver } from 'node:dns/promises';
+import type { Logger, Registry } from '@moat/observe';
+import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, DnsTarget } from '@moat/policy';
+import { type Classified, classify, isErrorCode, validateProfile } from './classify.ts';
+import { type CodeFilterSpec, matchesCode, parseCodeFilter } from './code-filter.ts';
+import { createMetrics, type DnsListMetrics } from './metrics.ts';
+import { type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
+import { probeName, queryName } from './query-name.ts';
+import { isLocalAddress, parseResolver, type ResolverAddress } from './resolver-address.ts';
+
+/** Per-zone settings on top of the profile. */
+export interface ZoneOptions {
+  /** Profile name (built-in or from `profiles`); default: by zone name, else `generic`. */
+  profile?: string | undefined;
+  /** What keys the zone takes, for health probes; default: the profile's, or what lookups used. */
+  kind?: 'ip' | 'domain' | 'both' | undefined;
+  /** Only count these codes (Postfix filter), on top of the profile. */
+  codes?: string | undefined;
+  /** Weight of a listing in this zone (overrides the profile's per-code weights). */
+  weight?: number | undefined;
+  /** false: never health-probe this zone (it stays enabled). */
+  health?: boolean | undefined;
+}
+
+export interface DnsListOptions {
+  /** The resolver: `IP`, `IP:port` or `[v6]:port`. Host names are refused. */
+  resolver: string;
+  /** Per-lookup timeout (default 1500 ms). */
+  timeoutMs?: number | undefined;
+  /** Whole-batch budget (default 2500 ms): nothing holds `lookup()` longer. */
+  budgetMs?: number | undefined;
+  /** Health-check interval (default 5 min); 0 disables the periodic check. */
+  healthIntervalMs?: number | undefined;
+  /** Run a health check at creation (default true). */
+  healthOnStart?: boolean | undefined;
+  /** Fetch the TXT reason for listed answers (default true). */
+  txt?: boolean | undefined;
+  /** The operator's own profiles (a same-named one replaces the shipped profile). */
+  profiles?: readonly ProviderProfile[] | undefined;
+  /** Zones known up front (health-checked from the start) and their settings. */
+  zones?: Readonly<Record<string, ZoneOptions>> | undefined;
+  registry: Registry;
+  logger: Logger;
+  clock?: ClockPort | undefined;
+}
+
+/** A query may say what the listing is for, so mixed lists (hostkarma) count only the right codes. */
+export interface DnsListRequest extends DnsListQuery {
+  use?: 'allow' | 'block' | undefined;
+}
+
+export interface DnsListResult extends DnsListAnswer {
+  /** Weight of the listing (listed answers only). */
+  weight?: number | undefined;
+}
+
+export type ZoneState = 'unchecked' | 'healthy' | 'disabled' | 'unreachable';
+
+export interface ZoneHealth {
+  zone: string;
+  profile: string;
+  kind: 'ip' | 'domain' | 'both' | 'unknown';
+  state: ZoneState;
+  /** Why it is disabled/unreachable. */
+  reason?: string | undefined;
+  /** Clock time of the last completed check. */
+  checkedAt?: number | undefined;
+  /** Operator-error or out-of-range answers seen since the last check. */
+  warnings: number;
+  lastWarning?: string | undefined;
+}
+
+export interface DnsList extends DnsListPort {
+  lookup(queries: readonly DnsListRequest[]): Promise<DnsListResult[]>;
+  /** Probe every known zone now (RFC 5782 test points) and return the new states. */
+  checkHealth(): Promise<ZoneHealth[]>;
+  /** Per-zone state, for the CLI and console. */
+  health(): ZoneHealth[];
+  /** Settles when the start-up health check is done. */
+  readonly ready: Promise<void>;
+  /** Stop the periodic health check. */
+  close(): void;
+}
+
+type Raw =
+  | { kind: 'codes'; codes: string[] }
+  | { kind: 'none' }
+  | { kind: 'fail'; reason: 'timeout' | 'servfail' | 'refused' | 'error'; detail: string };
+
+interface Zone {
+  name: string;
+  profile: ProviderProfile;
+  options: ZoneOptions;
+  only: CodeFilterSpec | undefined;
+  seen: Set<'ip' | 'domain'>;
+  state: ZoneState;
+  reason?: string | undefined;
+  checkedAt?: number | undefined;
+  warnings: number;
+  lastWarning?: string | undefined;
+}
+
+const TIMEOUT = Symbol('timeout');
+
+function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(resolve, Math.max(0, ms), TIMEOUT);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+function failureOf(err: unknown): Raw {
+  const code = (err as { code?: string }).code ?? '';
+  switch (code) {
+    case 'ENOTFOUND': // NXDOMAIN
+    case 'ENODATA': // NOERROR, no A records
+      return { kind: 'none' };
+    case 'ETIMEOUT':
+      return { kind: 'fail', reason: 'timeout', detail: 'resolver timed out' };
+    case 'ESERVFAIL':
+      return { kind: 'fail', reason: 'servfail', detail: 'SERVFAIL (zone servers unreachable or broken)' };
+    case 'EREFUSED':
+    case 'ECONNREFUSED':
+      return { kind: 'fail', reason: 'refused', detail: `resolver refused (${code})` };
+    default:
+      return { kind: 'fail', reason: 'error', detail: `resolver error ${code || String(err)}` };
+  }
+}
+
+/** TXT from a list is untrusted text headed for an SMTP reply: printable ASCII only, bounded. */
+export function sanitiseTxt(records: string[][]): string | undefined {
+  const text = records
+    .map((r) => r.join(''))
+    .join(' / ')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (text === '') return undefined;
+  return text.length > 400 ? `${text.slice(0, 397)}...` : text;
+}
+
+/**
+ * Apply the admin's return-code filter (Postfix syntax, `undefined`/'' = any) to an answer: a listed
+ * answer whose codes all fail the filter becomes not-listed. The engine may use this or its own parser.
+ */
+export function applyCodeFilter<A extends DnsListAnswer>(answer: A, filter: string | undefined): A {
+  if (answer.status !== 'listed') return answer;
+  const spec = parseCodeFilter(filter);
+  const codes = answer.codes.filter((c) => matchesCode(spec, c));
+  if (codes.length > 0) return { ...answer, codes };
+  return {
+    ...answer,
+    status: 'not-listed',
+    codes: [],
+    detail: `answer ${answer.codes.join(',')} does not match filter ${filter}`,
+  };
+}
+
+function normZone(zone: string): string {
+  return zone.trim().toLowerCase().replace(/\.$/, '');
+}
+
+function targetKind(target: DnsTarget): 'ip' | 'domain' {
+  return target === 'client' ? 'ip' : 'domain';
+}
+
+export function createDnsList(options: DnsListOptions): DnsList {
+  const address: ResolverAddress = parseResolver(options.resolver);
+  const timeoutMs = options.timeoutMs ?? 1500;
+  const budgetMs = options.budgetMs ?? 2500;
+  const intervalMs = options.healthIntervalMs ?? 300_000;
+  const wantTxt = options.txt ?? true;
+  const clock = options.clock ?? { now: () => Date.now() };
+  const log = options.logger.child({ module: 'dnslist' });
+  const m: DnsListMetrics = createMetrics(options.registry);
+  const profiles = profileTable(options.profiles);
+  for (const p of profiles.values()) validateProfile(p);
+
+  // c-ares retries once inside our own hard timeout: first try gets a third, the backoff doubles it.
+  const resolver = new Resolver({ timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2 });
+  resolver.setServers([address.server]);
+
+  if (isLocalAddress(address.host)) m.resolverWarning.set(0);
+  else {
+    m.resolverWarning.set(1);
+    log.warn(
+      { resolver: address.server },
+      'DNS list resolver is not a loopback/private address: big lists (Spamhaus, dnswl...) refuse or poison answers for public resolvers; use the bundled Unbound',
+    );
+  }
+
+  const zones = new Map<string, Zone>();
+  function zoneFor(name: string, opts?: ZoneOptions): Zone {
+    let z = zones.get(name);
+    if (z) return z;
+    const o = opts ?? options.zones?.[name] ?? {};
+    const profile = o.profile ? profiles.get(o.profile) : profileForZone(name, profiles);
+    if (!profile) throw new Error(`dnslist: zone ${name} names unknown profile ${o.profile}`);
+    z = {
+      name,
+      profile,
+      options: o,
+      only: o.codes !== undefined ? parseCodeFilter(o.codes) : undefined,
+      seen: new Set(),
+      state: 'unchecked',
+      warnings: 0,
+    };
+    zones.set(name, z);
+    m.healthy.set({ zone: name }, 1);
+    return z;
+  }
+  for (const [name, o] of Object.entries(options.zones ?? {})) zoneFor(normZone(name), o);
+
+  function zoneKinds(z: Zone): Set<'ip' | 'domain'> {
+    const k = z.options.kind ?? (z.profile.name === 'generic' ? undefined : z.profile.kind);
+    if (k === 'both') return new Set(['ip', 'domain']);
+    if (k) return new Set([k]);
+    return z.seen;
+  }
+
+  // In-flight coalescing: identical names asked at once (in one batch or across sessions) share one query.
+  const inflight = new Map<string, Promise<Raw>>();
+  function resolveA(name: string, ms: number): Promise<Raw> {
+    const have = inflight.get(name);
+    if (have) return have;
+    const p = raceTimeout(
+      resolver.resolve4(name).then(
+        (codes): Raw => (codes.length > 0 ? { kind: 'codes', codes } : { kind: 'none' }),
+        failureOf,
+      ),
+      ms,
+    )
+      .then((r): Raw => (r === TIMEOUT ? { kind: 'fail', reason: 'timeout', detail: `no answer within ${Math.round(ms)} ms` } : r))
+      .finally(() => inflight.delete(name));
+    inflight.set(name, p);
+    return p;
+  }
+  const inflightTxt = new Map<string, Promise<string | undefined>>();
+  function resolveTxt(name: string, ms: number): Promise<string | undefined> {
+    const have = inflightTxt.get(name);
+    if (have) return have;
+    const p = raceTimeout(
+      resolver.resolveTxt(name).then(sanitiseTxt, () => undefined),
+      ms,
+    )
+      .then((r) => (r === TIMEOUT ? undefined : r))
+      .finally(() => inflightTxt.delete(name));
+    inflightTxt.set(name, p);
+    return p;
+  }
+
+  function warnZone(z: Zone, c: Classified, key: string): void {
+    for (const e of c.errors) {
+      m.warnings.inc({ zone: z.name, reason: 'error-code' });
+      z.warnings++;
+      z.lastWarning = `${e.code}: ${e.meaning}`;
+      log.warn({ zone: z.name, code: e.code, meaning: e.meaning, key }, 'DNS list zone-health warning: operator error answer, not a listing');
+    }
+    for (const e of c.outOfRange) {
+      m.warnings.inc({ zone: z.name, reason: 'out-of-range' });
+      z.warnings++;
+      z.lastWarning = `${e.code}: ${e.meaning}`;
+      log.warn({ zone: z.name, code: e.code, key }, 'DNS list zone-health warning: answer outside 127.0.0.0/8, not a listing');
+    }
+  }
+
+  async function one(q: DnsListRequest, deadline: number): Promise<DnsListResult> {
+    const zoneName = normZone(q.zone);
+    const base = { zone: q.zone, key: q.key, codes: [] as string[] };
+    const z = zoneFor(zoneName);
+    z.seen.add(targetKind(q.target));
+    if (z.state === 'disabled') {
+      m.errors.inc({ zone: zoneName, kind: 'disabled' });
+      m.lookups.inc({ zone: zoneName, result: 'unknown' });
+      return { ...base, status: 'unknown', detail: `zone disabled by health check: ${z.reason ?? 'unhealthy'}` };
+    }
+    const qn = queryName(zoneName, q.target, q.key);
+    if (!qn.ok) {
+      // A client "address" that is no IP cannot be judged; a HELO literal simply is not a domain.
+      const status = q.target === 'client' ? 'unknown' : 'not-listed';
+      if (status === 'unknown') m.errors.inc({ zone: zoneName, kind: 'invalid' });
+      m.lookups.inc({ zone: zoneName, result: status });
+      return { ...base, status, detail: qn.detail };
+    }
+    const started = performance.now();
+    const raw = await resolveA(qn.name, Math.min(timeoutMs, deadline - started));
+    m.latency.observe({ zone: zoneName }, (performance.now() - started) / 1000);
+    if (raw.kind === 'fail') {
+      m.errors.inc({ zone: zoneName, kind: raw.reason });
+      m.lookups.inc({ zone: zoneName, result: 'unknown' });
+      log.warn({ zone: zoneName, target: q.target, key: q.key, reason: raw.reason, detail: raw.detail }, 'DNS list lookup failed open');
+      return { ...base, status: 'unknown', detail: raw.detail };
+    }
+    if (raw.kind === 'none') {
+      m.lookups.inc({ zone: zoneName, result: 'not-listed' });
+      return { ...base, status: 'not-listed' };
+    }
+    const c = classify(z.profile, raw.codes, q.use, z.only);
+    warnZone(z, c, q.key);
+    const dropped = [...c.errors, ...c.outOfRange, ...c.dropped].map((d) => `${d.code} (${d.meaning})`);
+    if (c.listings.length === 0) {
+      m.lookups.inc({ zone: zoneName, result: 'not-listed' });
+      return { ...base, status: 'not-listed', detail: `not a listing: ${dropped.join('; ')}` };
+    }
+    m.lookups.inc({ zone: zoneName, result: 'listed' });
+    m.hits.inc({ zone: zoneName });
+    const remaining = deadline - performance.now();
+    const txt = wantTxt && remaining > 1 ? await resolveTxt(qn.name, Math.min(timeoutMs, remaining)) : undefined;
+    const meanings = c.listings.map((l) => `${l.code} ${l.meaning}`);
+    if (dropped.length > 0) meanings.push(`dropped ${dropped.join('; ')}`);
+    return {
+      ...base,
+      status: 'listed',
+      codes: c.listings.map((l) => l.code),
+      txt,
+      detail: meanings.join('; '),
+      weight: z.options.weight ?? Math.max(...c.listings.map((l) => l.weight)),
+    };
+  }
+
+  async function lookup(queries: readonly DnsListRequest[]): Promise<DnsListResult[]> {
+    const started = performance.now();
+    const deadline = started + budgetMs;
+    let timer: NodeJS.Timeout | undefined;
+    const budget = new Promise<typeof TIMEOUT>((resolve) => {
+      timer = setTimeout(resolve, budgetMs, TIMEOUT);
+    });
+    try {
+      const answers = await Promise.all(
+        queries.map(async (q): Promise<DnsListResult> => {
+          const r = await Promise.race([
+            one(q, deadline).catch(
+              (err: unknown): DnsListResult => ({
+                zone: q.zone,
+                key: q.key,
+                status: 'unknown',
+                codes: [],
+                detail: `internal error: ${String(err)}`,
+              }),
+            ),
+            budget,
+          ]);
+          if (r !== TIMEOUT) return r;
+          const zone = normZone(q.zone);
+          m.errors.inc({ zone, kind: 'budget' });
+          m.lookups.inc({ zone, result: 'unknown' });
+          return { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: `batch budget of ${budgetMs} ms exceeded` };
+        }),
+      );
+      const ms = Math.round(performance.now() - started);
+      const listed = answers.filter((a) => a.status === 'listed').map((a) => a.zone);
+      const unknown = answers.filter((a) => a.status === 'unknown').map((a) => a.zone);
+      log.info({ queries: queries.length, listed, unknown, ms }, 'dnslist batch');
+      return answers;
+    } catch (err) {
+      // Never throws: the contract is fail open.
+      log.error({ err }, 'dnslist batch failed');
+      return queries.map((q) => ({ zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'internal error' }));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function checkZone(z: Zone): Promise<void> {
+    const p = z.profile;
+    const kinds = zoneKinds(z);
+    const probes: Array<{ probe: string; positive: boolean }> = [];
+    const negative = !p.health.skipNegative;
+    if (kinds.has('ip') && p.health.ipv4 !== false) {
+      probes.push({ probe: '127.0.0.2', positive: true });
+      if (negative) probes.push({ probe: '127.0.0.1', positive: false });
+    }
+    if (kinds.has('ip') && p.health.ipv6) {
+      probes.push({ probe: '::ffff:7f00:2', positive: true });
+      if (negative) probes.push({ probe: '::ffff:7f00:1', positive: false });
+    }
+    if (kinds.has('domain') && p.health.domain !== false) {
+      probes.push({ probe: 'test', positive: true });
+      if (negative) probes.push({ probe: 'invalid', positive: false });
+    }
+    if (probes.length === 0) return;
+    const results = await Promise.all(probes.map(async (pr) => ({ ...pr, raw: await resolveA(probeName(z.name, pr.probe), timeoutMs) })));
+    const positiveOk = p.health.positiveCodes ? parseCodeFilter(p.health.positiveCodes) : undefined;
+    const problems: string[] = [];
+    const failures: string[] = [];
+    for (const r of results) {
+      if (r.raw.kind === 'fail') {
+        failures.push(`${r.probe}: ${r.raw.detail}`);
+        continue;
+      }
+      const codes = r.raw.kind === 'codes' ? r.raw.codes : [];
+      const errors = codes.filter((c) => isErrorCode(p, c) && !(r.positive && positiveOk && matchesCode(positiveOk, c)));
+      if (errors.length > 0 && errors.length === codes.length) {
+        problems.push(`test point ${r.probe} answered operator error ${errors.join(',')}`);
+      } else if (r.positive && codes.length === 0) {
+        problems.push(`does not list the RFC 5782 test point ${r.probe}`);
+      } else if (!r.positive && codes.length > 0) {
+        problems.push(`lists everything: ${r.probe} answered ${codes.join(',')}`);
+      }
+    }
+    const before = z.state;
+    z.checkedAt = clock.now();
+    z.warnings = 0;
+    if (problems.length > 0) {
+      z.state = 'disabled';
+      z.reason = problems.join('; ');
+    } else if (failures.length > 0) {
+      z.state = 'unreachable';
+      z.reason = failures.join('; ');
+    } else {
+      z.state = 'healthy';
+      z.reason = undefined;
+    }
+    m.healthy.set({ zone: z.name }, z.state === 'healthy' ? 1 : 0);
+    if (z.state === 'disabled' && before !== 'disabled') {
+      log.error(
+        { zone: z.name, profile: p.name, reason: z.reason },
+        `DNS LIST ZONE DISABLED: ${z.name} failed its health check; its lookups answer unknown (fail open) until it is healthy again`,
+      );
+    } else if (z.state === 'unreachable' && before !== 'unreachable') {
+      log.warn({ zone: z.name, reason: z.reason }, 'DNS list zone unreachable during health check');
+    } else if (z.state === 'healthy' && before !== 'healthy') {
+      const level = before === 'unchecked' ? 'info' : 'warn';
+      log[level]({ zone: z.name, was: before }, before === 'disabled' ? 'DNS list zone re-enabled: healthy again' : 'DNS list zone healthy');
+    }
+  }
+
+  let closed = false;
+  async function checkHealth(): Promise<ZoneHealth[]> {
+    const list = [...zones.values()].filter((z) => z.options.health !== false);
+    await Promise.all(
+      list.map((z) =>
+        checkZone(z).catch((err: unknown) => {
+          log.error({ zone: z.name, err }, 'DNS list health check crashed');
+        }),
+      ),
+    );
+    return health();
+  }
+
+  function health(): ZoneHealth[] {
+    return [...zones.values()].map((z) => {
+      const k = zoneKinds(z);
+      const kind = k.size === 2 ? 'both' : k.has('ip') ? 'ip' : k.has('domain') ? 'domain' : 'unknown';
+      return {
+        zone: z.name,
+        profile: z.profile.name,
+        kind,
+        state: z.state,
+        reason: z.reason,
+        checkedAt: z.checkedAt,
+        warnings: z.warnings,
+        lastWarning: z.lastWarning,
+      };
+    });
+  }
+
+  const ready = options.healthOnStart === false ? Promise.resolve() : checkHealth().then(() => undefined);
+  const interval =
+    intervalMs > 0
+      ? setInterval(() => {
+          if (!closed) void checkHealth();
+        }, intervalMs)
+      : undefined;
+  interval?.unref();
+
+  return {
+    lookup,
+    checkHealth,
+    health,
+    ready,
+    close() {
+      closed = true;
+      if (interval) clearInterval(interval);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { classify, validateProfile } from './classify.ts';
+import { parseCodeFilter } from './code-filter.ts';
+import { builtinProfiles, profileForZone, profileTable } from './profiles.ts';
+import { isLocalAddress, parseResolver } from './resolver-address.ts';
+
+const table = profileTable();
+const get = (name: string) => {
+  const p = table.get(name);
+  if (!p) throw new Error(name);
+  return p;
+};
+
+describe('provider profiles', () => {
+  it('every shipped filter parses', () => {
+    for (const p of builtinProfiles) validateProfile(p);
+  });
+  it('picks profiles by zone name, including DQS-style subzones', () => {
+    expect(profileForZone('zen.spamhaus.org', table).name).toBe('spamhaus-zen');
+    expect(profileForZone('KEY.zen.dq.spamhaus.net.', table).name).toBe('spamhaus-zen');
+    expect(profileForZone('dbl.spamhaus.org', table).name).toBe('spamhaus-dbl');
+    expect(profileForZone('bl.example.net', table).name).toBe('generic');
+  });
+  it('Spamhaus error codes are never listings', () => {
+    const c = classify(get('spamhaus-zen'), ['127.255.255.254', '127.255.255.252', '127.255.255.255']);
+    expect(c.listings).toEqual([]);
+    expect(c.errors.map((e) => e.code)).toEqual(['127.255.255.254', '127.255.255.252', '127.255.255.255']);
+    expect(classify(get('spamhaus-zen'), ['127.0.0.4', '127.0.0.10']).listings.map((l) => l.code)).toEqual(['127.0.0.4', '127.0.0.10']);
+  });
+  it('dnswl: over quota and 127.0.10.x are errors even though the seed filter would match', () => {
+    const c = classify(get('dnswl'), ['127.0.10.3', '127.0.0.255']);
+    expect(c.listings).toEqual([]);
+    expect(c.errors).toHaveLength(2);
+    expect(classify(get('dnswl'), ['127.0.15.3']).listings).toHaveLength(1);
+    expect(classify(get('dnswl'), ['127.0.15.4']).dropped).toHaveLength(1);
+  });
+  it('hostkarma: NOBL is not a whitelist, whitelist code not a block listing', () => {
+    const hk = get('hostkarma');
+    expect(classify(hk, ['127.0.0.5'], 'allow').listings).toEqual([]);
+    expect(classify(hk, ['127.0.0.1'], 'allow').listings.map((l) => l.code)).toEqual(['127.0.0.1']);
+    expect(classify(hk, ['127.0.0.1'], 'block').listings).toEqual([]);
+    expect(classify(hk, ['127.0.0.2', '127.0.1.1'], 'block').listings.map((l) => l.code)).toEqual(['127.0.0.2']);
+  });
+  it('generic drops out-of-range and 127.255.255.x', () => {
+    const c = classify(get('generic'), ['93.184.216.34', '127.255.255.1', '127.0.0.2']);
+    expect(c.outOfRange).toHaveLength(1);
+    expect(c.errors).toHaveLength(1);
+    expect(c.listings.map((l) => l.code)).toEqual(['127.0.0.2']);
+  });
+  it('a zone can count only some codes', () => {
+    const c = classify(get('spamhaus-zen'), ['127.0.0.2', '127.0.0.10'], undefined, parseCodeFilter('127.0.0.[2..9]'));
+    expect(c.listings.map((l) => l.code)).toEqual(['127.0.0.2']);
+  });
+  it('iadb: accreditation codes only', () => {
+    expect(classify(get('iadb'), ['127.0.2.1', '127.3.100.50', '127.1.0.3']).listings.map((l) => l.code)).toEqual(['127.0.2.1', '127.3.100.50']);
+  });
+});
+
+describe('resolver address', () => {
+  it('parses IP, IP:port, [v6]:port and refuses names', () => {
+    expect(parseResolver('127.0.0.1:5353').server).toBe('127.0.0.1:5353');
+    expect(parseResolver('10.0.0.2').server).toBe('10.0.0.2:53');
+    expect(parseResolver('[::1]:53').server).toBe('[::1]:53');
+    expect(parseResolver('::1').server).toBe('[::1]:53');
+    expect(() => parseResolver('unbound:53')).toThrow();
+  });
+  it('knows local from public', () => {
+    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', '::1', 'fd00::1']) expect(isLocalAddress(ip), ip).toBe(true);
+    for (const ip of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2001:4860:4860::8888']) expect(isLocalAddress(ip), ip).toBe(false);
+  });
+});

@@ -1,0 +1,272 @@
+// Vetted provider profiles: what each DNS list's answer codes mean, which are operator errors, and
+// how its RFC 5782 test points behave. Data only; shipped defaults are never edited, operators add
+// or override profiles through `createDnsList({ profiles })`. Trusts the operators' published docs.
+
+/** A set of answer codes (a Postfix-syntax filter) and what they mean. */
+export interface CodeRule {
+  /** Postfix return-code filter, e.g. `127.0.0.[4..7]`. */
+  codes: string;
+  /** Human meaning, for the trace and the logs. */
+  meaning: string;
+  /**
+   * Which use of the list this listing serves: `allow` codes only count for a whitelist query,
+   * `block` codes only for a blacklist query. Unset: both (the list has one meaning).
+   */
+  use?: 'allow' | 'block' | undefined;
+  /** Relative weight of this code (default 1). */
+  weight?: number | undefined;
+}
+
+export interface HealthProbes {
+  /** IPv4 test points: 127.0.0.2 listed, 127.0.0.1 not. Default: true for ip/both lists. */
+  ipv4?: boolean | undefined;
+  /** IPv6 test points ::FFFF:7F00:2 / ::FFFF:7F00:1 (only lists that serve IPv6). */
+  ipv6?: boolean | undefined;
+  /** Domain test points `test` listed, `invalid` not. Default: true for domain/both lists. */
+  domain?: boolean | undefined;
+  /** Skip the "must NOT list 127.0.0.1 / invalid" probe (lists that answer it on purpose). */
+  skipNegative?: boolean | undefined;
+  /**
+   * Codes that count as "the test point is listed" although they are error codes for real
+   * queries (dnswl answers its test point with 127.0.10.0).
+   */
+  positiveCodes?: string | undefined;
+}
+
+export interface ProviderProfile {
+  /** Stable name used in config (`zones: { 'zen.example': { profile: 'spamhaus-zen' } }`). */
+  name: string;
+  title: string;
+  /** Zone names this profile applies to by default (a zone matches itself or any zone ending `.<name>`). */
+  zones: readonly string[];
+  /** What keys the list takes: IP addresses, domains, or both. */
+  kind: 'ip' | 'domain' | 'both';
+  /** What a listing means: a blacklist, a whitelist, or both (code-dependent). */
+  use: 'block' | 'allow' | 'mixed';
+  /** Codes that are listings. Any other code is dropped ("not a listing") with a detail. */
+  listings: readonly CodeRule[];
+  /** Operator error answers: never listings, raise a zone-health warning. Checked first. */
+  errors: readonly CodeRule[];
+  /** Known informational codes: dropped quietly (no warning). */
+  info?: readonly CodeRule[] | undefined;
+  health: HealthProbes;
+  /** Where the codes are documented. */
+  reference: string;
+}
+
+/** Anything a DNS list answers outside 127.0.0.0/8 is a wildcard, a parked domain or a hijack. */
+export const OUT_OF_RANGE = 'outside 127.0.0.0/8 (wildcard, parked or hijacked zone)';
+
+const spamhausErrors: CodeRule[] = [
+  { codes: '127.255.255.252', meaning: 'Spamhaus: typo in the DNSBL name' },
+  { codes: '127.255.255.254', meaning: 'Spamhaus: query via a public/open resolver (refused)' },
+  { codes: '127.255.255.255', meaning: 'Spamhaus: excessive number of queries (over quota)' },
+  { codes: '127.255.255.[0..255]', meaning: 'Spamhaus: error code' },
+];
+
+const genericErrors: CodeRule[] = [
+  { codes: '127.255.255.[0..255]', meaning: 'operator error code (127.255.255.x)' },
+];
+
+export const builtinProfiles: readonly ProviderProfile[] = [
+  {
+    name: 'spamhaus-zen',
+    title: 'Spamhaus ZEN (SBL, CSS, XBL, PBL)',
+    zones: ['zen.spamhaus.org', 'sbl-xbl.spamhaus.org', 'zen.dq.spamhaus.net'],
+    kind: 'ip',
+    use: 'block',
+    listings: [
+      { codes: '127.0.0.2', meaning: 'SBL: Spamhaus SBL data' },
+      { codes: '127.0.0.3', meaning: 'CSS: Spamhaus CSS data' },
+      { codes: '127.0.0.[4..7]', meaning: 'XBL: exploited host (CBL)' },
+      { codes: '127.0.0.9', meaning: 'DROP: hijacked netblock' },
+      { codes: '127.0.0.[10..11]', meaning: 'PBL: end-user address, should not send direct', weight: 0.5 },
+    ],
+    errors: spamhausErrors,
+    health: { ipv4: true, ipv6: false },
+    reference: 'https://www.spamhaus.org/faqs/dnsbl-usage/',
+  },
+  {
+    name: 'spamhaus-dbl',
+    title: 'Spamhaus DBL (domains)',
+    zones: ['dbl.spamhaus.org', 'dbl.dq.spamhaus.net'],
+    kind: 'domain',
+    use: 'block',
+    listings: [
+      { codes: '127.0.1.[2..99]', meaning: 'DBL: spam/phish/malware/botnet domain' },
+      { codes: '127.0.1.[102..199]', meaning: 'DBL: abused legitimate domain' },
+    ],
+    errors: [{ codes: '127.0.1.255', meaning: 'Spamhaus DBL: IP queries prohibited' }, ...spamhausErrors],
+    health: { domain: true },
+    reference: 'https://www.spamhaus.org/faqs/domain-blocklist/',
+  },
+  {
+    name: 'dnswl',
+    title: 'dnswl.org',
+    zones: ['list.dnswl.org', 'dwl.dnswl.org'],
+    kind: 'ip',
+    use: 'allow',
+    // 127.0.X.Y: X category 2..20, Y trust 0 (none) .. 3 (high).
+    listings: [
+      { codes: '127.0.[2..9].[0..3]', meaning: 'dnswl: listed (category 2-9)' },
+      { codes: '127.0.[11..20].[0..3]', meaning: 'dnswl: listed (category 11-20)' },
+    ],
+    errors: [
+      { codes: '127.0.0.255', meaning: 'dnswl: over the free-use quota (blocked)' },
+      // "Return high": resolvers that keep exceeding the quota get 127.0.10.x for everything, so
+      // the seed's `127.0.[0..255].[2..3]` would whitelist anyone at 127.0.10.3. Never a listing.
+      { codes: '127.0.10.[0..255]', meaning: 'dnswl: 127.0.10.x answer (return-high/blocked resolver)' },
+      ...genericErrors,
+    ],
+    // Its own test point answers 127.0.10.0; a resolver blocked with "return high" also lists
+    // 127.0.0.1, which the negative probe catches.
+    health: { ipv4: true, positiveCodes: '127.0.10.[0..255]' },
+    reference: 'https://www.dnswl.org/?page_id=15',
+  },
+  {
+    name: 'hostkarma',
+    title: 'Junk Email Filter hostkarma',
+    zones: ['hostkarma.junkemailfilter.com'],
+    kind: 'both',
+    use: 'mixed',
+    listings: [
+      { codes: '127.0.0.1', meaning: 'hostkarma: whitelist (trusted non-spam)', use: 'allow' },
+      { codes: '127.0.0.2', meaning: 'hostkarma: blacklist', use: 'block' },
+      { codes: '127.0.0.4', meaning: 'hostkarma: brownlist (spam, not yet blacklisted)', use: 'block', weight: 0.5 },
+    ],
+    errors: genericErrors,
+    info: [
+      { codes: '127.0.0.3', meaning: 'hostkarma: yellowlist (mixed spam and ham): neither allow nor block' },
+      // NOBL means "no need to query blacklists", not "trusted": it must never whitelist.
+      { codes: '127.0.0.5', meaning: 'hostkarma: NOBL (not a spam-only source), not a whitelist' },
+      { codes: '127.0.[1..2].[0..255]', meaning: 'hostkarma: informational (age / QUIT behaviour)' },
+    ],
+    // It answers 127.0.0.1 (its whitelist code) for the 127.0.0.1 test point.
+    health: { ipv4: true, ipv6: true, domain: false, skipNegative: true },
+    reference: 'https://wiki.junkemailfilter.com/index.php/Spam_DNS_Lists',
+  },
+  {
+    name: 'mailspike-bl',
+    title: 'Mailspike blacklist',
+    zones: ['bl.mailspike.net', 'rep.mailspike.net'],
+    kind: 'ip',
+    use: 'block',
+    listings: [
+      { codes: '127.0.0.2', meaning: 'Mailspike: listed' },
+      { codes: '127.0.0.10', meaning: 'Mailspike: L5 worst reputation' },
+      { codes: '127.0.0.11', meaning: 'Mailspike: L4 very bad reputation' },
+      { codes: '127.0.0.12', meaning: 'Mailspike: L3 bad reputation' },
+      { codes: '127.0.0.13', meaning: 'Mailspike: L2 suspicious', weight: 0.5 },
+      { codes: '127.0.0.14', meaning: 'Mailspike: L1 possible spam source', weight: 0.25 },
+    ],
+    errors: genericErrors,
+    info: [{ codes: '127.0.0.[15..20]', meaning: 'Mailspike: neutral/good reputation (H0-H5), not a listing' }],
+    health: { ipv4: true },
+    reference: 'https://mailspike.org/usage.html',
+  },
+  {
+    name: 'mailspike-wl',
+    title: 'Mailspike whitelist',
+    zones: ['wl.mailspike.net'],
+    kind: 'ip',
+    use: 'allow',
+    listings: [{ codes: '127.0.0.[16..20]', meaning: 'Mailspike: H1-H5 good reputation' }],
+    errors: genericErrors,
+    info: [
+      { codes: '127.0.0.2', meaning: 'Mailspike: test point' },
+      { codes: '127.0.0.[10..15]', meaning: 'Mailspike: neutral or bad reputation, not a whitelisting' },
+    ],
+    health: { ipv4: true },
+    reference: 'https://mailspike.org/usage.html',
+  },
+  {
+    name: 'barracuda',
+    title: 'Barracuda Reputation Block List',
+    zones: ['b.barracudacentral.org', 'bb.barracudacentral.org'],
+    kind: 'ip',
+    use: 'block',
+    listings: [{ codes: '127.0.0.2', meaning: 'Barracuda: poor reputation' }],
+    errors: genericErrors,
+    health: { ipv4: true },
+    reference: 'https://www.barracudacentral.org/rbl/how-to-use',
+  },
+  {
+    name: 'psbl',
+    title: 'Passive Spam Block List',
+    zones: ['psbl.surriel.com'],
+    kind: 'ip',
+    use: 'block',
+    listings: [{ codes: '127.0.0.2', meaning: 'PSBL: sent mail to spamtraps' }],
+    errors: genericErrors,
+    health: { ipv4: true },
+    reference: 'https://psbl.org/',
+  },
+  {
+    name: 'uceprotect',
+    title: 'UCEPROTECT',
+    zones: ['dnsbl-1.uceprotect.net', 'dnsbl-2.uceprotect.net', 'dnsbl-3.uceprotect.net'],
+    kind: 'ip',
+    use: 'block',
+    listings: [{ codes: '127.0.0.2', meaning: 'UCEPROTECT: listed' }],
+    errors: genericErrors,
+    health: { ipv4: true },
+    reference: 'https://www.uceprotect.net/en/index.php?m=6&s=11',
+  },
+  {
+    name: 'iadb',
+    title: 'ISIPP IADB (accreditation)',
+    zones: ['iadb.isipp.com', 'iadb2.isipp.com'],
+    kind: 'ip',
+    use: 'allow',
+    listings: [
+      { codes: '127.0.2.[0..255]', meaning: 'IADB: member (accredited sender)' },
+      { codes: '127.3.100.[0..255]', meaning: 'IADB: opt-in level' },
+    ],
+    errors: genericErrors,
+    // The other IADB codes are statements of fact (volume, complaint rate...), not accreditation.
+    info: [{ codes: '127.[0..3].[0..255].[0..255]', meaning: 'IADB: informational code, not an accreditation' }],
+    health: { ipv4: true },
+    reference: 'https://www.isipp.com/codelist.php',
+  },
+  {
+    name: 'gbudb',
+    title: 'GBUdb truncate',
+    zones: ['truncate.gbudb.net'],
+    kind: 'ip',
+    use: 'block',
+    listings: [{ codes: '127.0.0.2', meaning: 'GBUdb: truncate (almost only spam)' }],
+    errors: genericErrors,
+    health: { ipv4: true },
+    reference: 'https://www.gbudb.com/truncate/',
+  },
+  {
+    name: 'generic',
+    title: 'Generic RFC 5782 list',
+    zones: [],
+    kind: 'both',
+    use: 'block',
+    listings: [{ codes: '127.[0..255].[0..255].[0..255]', meaning: 'listed' }],
+    errors: genericErrors,
+    health: {},
+    reference: 'https://www.rfc-editor.org/rfc/rfc5782',
+  },
+];
+
+/** Profiles by name, with the operator's own (same name) replacing the shipped ones. */
+export function profileTable(extra: readonly ProviderProfile[] = []): Map<string, ProviderProfile> {
+  const table = new Map<string, ProviderProfile>();
+  for (const p of [...builtinProfiles, ...extra]) table.set(p.name, p);
+  return table;
+}
+
+/** The profile a zone gets when its config names none: by zone name, else `generic`. */
+export function profileForZone(zone: string, table: Map<string, ProviderProfile>): ProviderProfile {
+  const z = zone.toLowerCase().replace(/\.$/, '');
+  let best: { p: ProviderProfile; len: number } | undefined;
+  for (const p of table.values()) {
+    for (const name of p.zones) {
+      if ((z === name || z.endsWith(`.${name}`)) && (!best || name.length > best.len)) best = { p, len: name.length };
+    }
+  }
+  return best?.p ?? (table.get('generic') as ProviderProfile);
+}
