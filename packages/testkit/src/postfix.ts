@@ -1,0 +1,176 @@
+// A private Postfix instance (Debian's package) on loopback ports, with its own config and queue directories.
+// Trusts Debian's postfix binaries; listens on 127.0.0.1 only, resolves no names, delivers to discard(8).
+import { execFile } from 'node:child_process';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort, tmpDir, waitForPort } from './process.ts';
+
+const run = promisify(execFile);
+
+export interface PostfixOptions {
+  /**
+   * One smtpd listener per entry: name -> its smtpd_recipient_restrictions (Postfix syntax, as in
+   * main.cf). Each gets its own free port, so one instance can compare settings side by side.
+   */
+  listeners: Record<string, string>;
+  /** Domains Postfix accepts mail for (relay_domains); mail to them is discarded after 250. */
+  domains?: string[];
+  /** Extra main.cf settings (override the defaults below). */
+  main?: Record<string, string>;
+}
+
+export interface PostfixInstance {
+  /** Port of each listener, by the name given in `listeners`. */
+  readonly ports: Readonly<Record<string, number>>;
+  /** The instance's directory (config in `etc/`, queue in `queue/`, log in `maillog`). */
+  readonly dir: string;
+  /** Postfix's own log so far (maillog_file), for assertions and failure messages. */
+  log(): Promise<string>;
+  /** `postfix stop`, wait for the master to exit, remove the directory. */
+  stop(): Promise<void>;
+}
+
+const postfix = '/usr/sbin/postfix';
+
+// Every service a listening smtpd and the queue need; no chroot (the paths are private temp dirs).
+const masterServices = `
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+`;
+
+export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstance> {
+  const tmp = await tmpDir('postfix');
+  // Postfix's daemons drop to the postfix user and must be able to reach their queue directory.
+  await chmod(tmp.path, 0o755);
+  const etc = join(tmp.path, 'etc');
+  const queue = join(tmp.path, 'queue');
+  const data = join(tmp.path, 'data');
+  const maillog = join(tmp.path, 'maillog');
+  await mkdir(etc, { mode: 0o755 });
+  await mkdir(queue, { mode: 0o755 });
+  await mkdir(data, { mode: 0o700 });
+  await run('chown', ['postfix:postfix', data]);
+
+  const ports: Record<string, number> = {};
+  const lines: string[] = [];
+  for (const [name, restrictions] of Object.entries(opts.listeners)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`listener name ${name}: use [a-z0-9_]`);
+    const port = await freePort();
+    ports[name] = port;
+    // master.cf cannot hold the list (spaces, braces): it lives in main.cf under its own name.
+    lines.push(`moat_${name}_restrictions = ${restrictions.replace(/\s*\n\s*/g, ' ')}`);
+    lines.push(`#listener ${name}`);
+  }
+  const domains = opts.domains ?? ['example.org'];
+  const main: Record<string, string> = {
+    compatibility_level: '3.6',
+    config_directory: etc,
+    queue_directory: queue,
+    data_directory: data,
+    mail_owner: 'postfix',
+    setgid_group: 'postdrop',
+    maillog_file: maillog,
+    // Postfix refuses a log file outside these prefixes (a fatal error it can only report to syslog).
+    maillog_file_prefixes: `${tmp.path}, /dev/stdout`,
+    myhostname: 'mx.moat.test',
+    mydomain: 'moat.test',
+    myorigin: 'moat.test',
+    mydestination: '',
+    relay_domains: domains.join(' '),
+    mynetworks: '127.0.0.1/32',
+    inet_interfaces: '127.0.0.1',
+    inet_protocols: 'ipv4',
+    // No DNS at all: the network rule. XCLIENT gives the client name when a test needs one.
+    smtpd_peername_lookup: 'no',
+    disable_dns_lookups: 'yes',
+    smtp_dns_support_level: 'disabled',
+    default_transport: 'discard:',
+    relay_transport: 'discard:',
+    local_transport: 'discard:',
+    alias_maps: '',
+    alias_database: '',
+    local_recipient_maps: '',
+    biff: 'no',
+    append_dot_mydomain: 'no',
+    smtpd_authorized_xclient_hosts: '127.0.0.0/8',
+    smtpd_relay_restrictions: 'reject_unauth_destination',
+    smtpd_policy_service_retry_delay: '1s',
+    smtpd_error_sleep_time: '0',
+    smtpd_soft_error_limit: '1000',
+    smtpd_hard_error_limit: '1000',
+    smtpd_client_connection_count_limit: '0',
+    smtpd_client_connection_rate_limit: '0',
+    anvil_rate_time_unit: '60s',
+    queue_run_delay: '1s',
+    ...opts.main,
+  };
+  const mainCf = [...Object.entries(main).map(([k, v]) => `${k} = ${v}`), ...lines.filter((l) => !l.startsWith('#'))];
+  await writeFile(join(etc, 'main.cf'), `${mainCf.join('\n')}\n`);
+  const smtpds = Object.entries(ports).map(
+    ([name, port]) =>
+      `127.0.0.1:${port} inet n - n - - smtpd\n  -o syslog_name=postfix-${name}\n  -o smtpd_recipient_restrictions=$moat_${name}_restrictions`,
+  );
+  await writeFile(join(etc, 'master.cf'), `${smtpds.join('\n')}\n${masterServices}`);
+
+  const env = { ...process.env, MAIL_CONFIG: etc };
+  const pf = (...args: string[]) => run(postfix, ['-c', etc, ...args], { env, timeout: 60_000 });
+  try {
+    await pf('check');
+    await pf('start');
+    for (const port of Object.values(ports)) await waitForPort(port, '127.0.0.1', 15_000);
+  } catch (e) {
+    const log = await readFile(maillog, 'utf8').catch(() => '');
+    await stopMaster(etc, queue);
+    if (!process.env.MOAT_KEEP_POSTFIX) await tmp.remove();
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    throw new Error(`private postfix did not start: ${(e as Error).message}\n${stdout}${stderr}\n${log}`);
+  }
+  return {
+    ports,
+    dir: tmp.path,
+    log: () => readFile(maillog, 'utf8').catch(() => ''),
+    async stop() {
+      await stopMaster(etc, queue);
+      await tmp.remove();
+    },
+  };
+}
+
+async function masterPid(queue: string): Promise<number | undefined> {
+  const text = await readFile(join(queue, 'pid', 'master.pid'), 'utf8').catch(() => '');
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `postfix stop` is asynchronous: wait for the master (and with it its children) to go; SIGKILL after 10 s. */
+async function stopMaster(etc: string, queue: string): Promise<void> {
+  const pid = await masterPid(queue);
+  await run(postfix, ['-c', etc, 'stop'], { env: { ...process.env, MAIL_CONFIG: etc }, timeout: 30_000 }).catch(() => {});
+  if (pid === undefined) return;
+  const deadline = Date.now() + 10_000;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
