@@ -1,0 +1,203 @@
+// createGreylist: the engine's GreylistPort on Redis, shared by every MX, failing open.
+// Trusts Redis and the configured resolver; everything in the request is what a remote client said.
+import { hostname as osHostname } from 'node:os';
+import type { ClockPort, GreylistAnswer, GreylistPort, GreylistRequest } from '@moat/policy';
+import { createLogger, defaultRegistry, type Logger, type Registry } from '@moat/observe';
+import { type AdminContext, createAdmin, type GreylistAdmin } from './admin.ts';
+import { defaultWhitelist } from './default-whitelist.ts';
+import { createCachingDns, type SpfDns } from './dns.ts';
+import { greylistHeader } from './header.ts';
+import { type Identity, senderIdentity } from './identity.ts';
+import { awlKey, DEFAULT_PREFIX, tripletKey } from './keys.ts';
+import { createMetrics } from './metrics.ts';
+import { CidrSet } from './network.ts';
+import { normalizeRecipient, normalizeSender } from './normalize.ts';
+import { createStore, type RedisTarget } from './store.ts';
+import { Whitelist, type WhitelistSpec } from './whitelist.ts';
+
+export interface GreylistOptions {
+  redis: RedisTarget;
+  /** Seconds a new triplet is deferred (postgrey --delay). */
+  delaySeconds?: number;
+  /** Seconds an unconfirmed triplet waits for its retry (postgrey --retry-window, 2 days). */
+  retryWindowSeconds?: number;
+  /** Days a confirmed triplet is kept after its last pass (postgrey --max-age, 35). */
+  confirmedTtlDays?: number;
+  /** Counted deliveries after which an identity skips greylisting (postgrey --auto-whitelist-clients); 0 = off. */
+  autoWhitelistClients?: number;
+  /** Seconds an auto-whitelist entry lives after its last pass (default: confirmedTtlDays). */
+  autoWhitelistTtl?: number;
+  /** Passes of one identity within this many seconds count as one delivery. */
+  autoWhitelistMinIntervalSeconds?: number;
+  v4Prefix?: number;
+  v6Prefix?: number;
+  /** Redis slower than this fails open. */
+  timeoutMs?: number;
+  whitelist?: WhitelistSpec;
+  /** Use the shipped default whitelist of pool senders (default true). */
+  defaultWhitelist?: boolean;
+  keyPrefix?: string;
+  /** `IP:port` of the resolver for SPF pool matching (the bundled Unbound). Absent: no SPF matching. */
+  resolver?: string | undefined;
+  /** Budget for one SPF evaluation before the identity falls back to ptr/network. */
+  spfTimeoutMs?: number;
+  /** Time source for tests; absent: the Redis server's TIME (one clock for every MX). */
+  clock?: ClockPort | undefined;
+  /** Host named in the X-Greylist header. */
+  hostname?: string;
+  /** How often admin-API whitelist entries are re-read from Redis, ms. */
+  adminWhitelistRefreshMs?: number;
+  registry?: Registry;
+  logger?: Logger;
+  /** Replace the DNS client (tests); normally built from `resolver`. */
+  dns?: SpfDns;
+}
+
+export interface Greylist extends GreylistPort, GreylistAdmin {
+  /** True when Redis answers a PING within timeoutMs. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export function createGreylist(options: GreylistOptions): Greylist {
+  const delay = options.delaySeconds ?? 60;
+  const retryWindow = options.retryWindowSeconds ?? 2 * 86400;
+  const confirmedTtl = Math.round((options.confirmedTtlDays ?? 35) * 86400);
+  const awlN = options.autoWhitelistClients ?? 5;
+  const awlTtl = options.autoWhitelistTtl ?? confirmedTtl;
+  const awlGap = options.autoWhitelistMinIntervalSeconds ?? 300;
+  const v4Prefix = options.v4Prefix ?? 24;
+  const v6Prefix = options.v6Prefix ?? 64;
+  const timeoutMs = options.timeoutMs ?? 200;
+  const prefix = options.keyPrefix ?? DEFAULT_PREFIX;
+  const host = options.hostname ?? osHostname();
+  const logger = options.logger ?? createLogger('greylist');
+  const metrics = createMetrics(options.registry ?? defaultRegistry);
+  const clock = options.clock;
+  const dns = options.dns ?? (options.resolver ? createCachingDns({ server: options.resolver, timeoutMs: 1000 }) : undefined);
+  const identityOptions = { v4Prefix, v6Prefix, dns, spfTimeoutMs: options.spfTimeoutMs ?? 1500 };
+
+  const specs = options.defaultWhitelist === false ? [] : [defaultWhitelist];
+  if (options.whitelist) specs.push(options.whitelist);
+  const whitelist = new Whitelist(...specs);
+  if (whitelist.rejected.length) logger.warn({ rejected: whitelist.rejected }, 'greylist whitelist entries ignored as malformed');
+
+  const store = createStore({ redis: options.redis, timeoutMs, logger, metrics });
+  const ctx: AdminContext = {
+    store,
+    prefix,
+    clock,
+    delay,
+    identityOptions,
+    adminWhitelist: new CidrSet(),
+  };
+  const admin = createAdmin(ctx);
+  const refresh = () => {
+    admin.refreshWhitelist().catch(() => {
+      // Redis down: keep the last copy; the outage is logged by the store.
+    });
+  };
+  refresh();
+  const timer = setInterval(refresh, options.adminWhitelistRefreshMs ?? 30_000);
+  timer.unref();
+
+  const failOpen = (why: string): GreylistAnswer => {
+    metrics.failOpen.inc();
+    return { action: 'pass', reason: 'fail-open', detail: `greylist store unavailable (${why}): accepted without greylisting` };
+  };
+
+  async function decide(request: GreylistRequest): Promise<{ answer: GreylistAnswer; identity?: Identity }> {
+    const sender = normalizeSender(request.sender ?? '');
+    const recipient = normalizeRecipient(request.recipient ?? '');
+    const hit = whitelist.match({ clientAddress: request.clientAddress, clientName: request.clientName, recipient });
+    if (hit) return { answer: { action: 'pass', reason: 'whitelist', detail: `whitelisted ${hit.kind} ${hit.entry}` } };
+    if (ctx.adminWhitelist.has(request.clientAddress)) {
+      return { answer: { action: 'pass', reason: 'whitelist', detail: 'whitelisted client (admin)' } };
+    }
+    const identity = await senderIdentity({ ...request, sender: request.sender ?? '' }, identityOptions);
+    metrics.identity.inc({ kind: identity.kind });
+    if (identity.spf) metrics.spf.inc({ result: identity.spf.result });
+    const now = clock ? String(Math.floor(clock.now() / 1000)) : '';
+    let reply: Awaited<ReturnType<typeof store.decide>>;
+    try {
+      reply = await store.decide(tripletKey(prefix, identity.id, sender, recipient), awlKey(prefix, identity.id), [
+        now,
+        delay,
+        retryWindow,
+        confirmedTtl,
+        awlN,
+        awlTtl,
+        awlGap,
+        sender,
+        recipient,
+        request.clientAddress.slice(0, 64),
+        (request.clientName ?? '').slice(0, 255),
+      ]);
+    } catch (e) {
+      return { answer: failOpen((e as { code?: string }).code ?? 'error'), identity };
+    }
+    switch (reply.action) {
+      case 'defer':
+        return {
+          answer: { action: 'defer', retryAfter: reply.seconds, detail: `Greylisted, please retry in ${reply.seconds} seconds` },
+          identity,
+        };
+      case 'retry':
+        metrics.delay.observe(reply.seconds);
+        return {
+          answer: {
+            action: 'pass',
+            reason: 'retry',
+            header: greylistHeader(reply.seconds, host, reply.now),
+            detail: `delayed ${reply.seconds} seconds (${reply.attempts} attempts, ${identity.id})`,
+          },
+          identity,
+        };
+      case 'known':
+        return { answer: { action: 'pass', reason: 'known', detail: `known triplet (${identity.id})` }, identity };
+      case 'awl':
+        return {
+          answer: { action: 'pass', reason: 'auto-whitelist', detail: `auto-whitelisted after ${reply.seconds} deliveries (${identity.id})` },
+          identity,
+        };
+    }
+  }
+
+  return {
+    async check(request) {
+      const started = performance.now();
+      let answer: GreylistAnswer;
+      let identity: Identity | undefined;
+      try {
+        ({ answer, identity } = await decide(request));
+      } catch (e) {
+        // A bug, not an outage: still never throw into the engine.
+        logger.error({ err: e }, 'greylist decision failed');
+        answer = failOpen('internal error');
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const reason = answer.action === 'pass' ? answer.reason : 'greylisted';
+      metrics.decisions.inc({ action: answer.action, reason });
+      metrics.latency.observe({ action: answer.action }, seconds);
+      logger.debug(
+        {
+          event: 'greylist-decision',
+          action: answer.action,
+          reason,
+          retryAfter: answer.action === 'defer' ? answer.retryAfter : undefined,
+          identity: identity?.id,
+          ms: Math.round(seconds * 10000) / 10,
+          request: { client: request.clientAddress, clientName: request.clientName, sender: request.sender, recipient: request.recipient },
+        },
+        'greylist decision',
+      );
+      return answer;
+    },
+    ...admin,
+    ping: () => store.ping(),
+    async close() {
+      clearInterval(timer);
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// The "sender identity" a triplet is keyed by: the sender domain's SPF pool, the forward-confirmed
+// reverse-DNS organisational domain, or the client network. Trusts SPF answers and the caller's clientName.
+import { getDomain } from 'tldts';
+import type { SpfDns } from './dns.ts';
+import { canonicalAddress, clientNetwork } from './network.ts';
+import { addressDomain } from './normalize.ts';
+import { checkSpf, type SpfAnswer } from './spf.ts';
+
+export type IdentityKind = 'spf' | 'ptr' | 'net';
+
+export interface Identity {
+  kind: IdentityKind;
+  /** `spf:example.com`, `ptr:example.net`, `net:192.0.2.0/24`: the Redis hash tag. */
+  id: string;
+  /** The client network, always (for logs and the admin API). */
+  network: string;
+  spf?: SpfAnswer | undefined;
+}
+
+/** Hash tags and key parts are ours: keep them to a safe alphabet (no braces, no glob chars). */
+export function safeKeyPart(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9.:/_-]/g, '_').slice(0, 200);
+}
+
+const GENERIC_WORDS = /(^|[.-])(dyn|dynamic|dhcp|dsl|adsl|xdsl|cable|ppp|pppoe|pool|broadband|client|clients|cust|customer|home|user|users|dialup|dial|unassigned|static|ip)[\d.-]/;
+
+/**
+ * A PTR name that just spells the address (`203-0-113-45.dyn.example.net`) names an access
+ * network, not a mail operator: grouping by its organisational domain would merge every bot in that
+ * ISP, so such names fall back to the client network.
+ */
+export function isGenericHostname(name: string, clientAddress: string): boolean {
+  const n = name.toLowerCase();
+  if (GENERIC_WORDS.test(n)) return true;
+  const c = canonicalAddress(clientAddress);
+  if (!c) return true;
+  if (c.family === 4) {
+    const octets = c.address.split('.');
+    const runs = new Set(n.match(/\d+/g) ?? []);
+    let hits = 0;
+    for (const o of octets) if (runs.has(o)) hits++;
+    if (hits >= 2) return true;
+    const hex = octets.map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+    if (n.includes(hex)) return true;
+  }
+  return false;
+}
+
+/** The registrable domain of a hostname (public-suffix list via tldts); undefined for IPs and bare suffixes. */
+export function organisationalDomain(name: string): string | undefined {
+  const d = getDomain(name.toLowerCase().replace(/\.$/, ''), { allowPrivateDomains: false });
+  return d ?? undefined;
+}
+
+export interface IdentityOptions {
+  v4Prefix: number;
+  v6Prefix: number;
+  /** SPF lookups; undefined disables SPF pool matching. */
+  dns?: SpfDns | undefined;
+  /** Time budget for the SPF evaluation; past it the identity falls back. */
+  spfTimeoutMs: number;
+}
+
+/**
+ * Decide the identity. SPF first (a pass from a specific mechanism, never from `all`), then the
+ * forward-confirmed name's organisational domain (unless generic), else the client network.
+ */
+export async function senderIdentity(
+  req: { clientAddress: string; clientName?: string | undefined; sender: string },
+  opts: IdentityOptions,
+): Promise<Identity> {
+  const network = clientNetwork(req.clientAddress, opts.v4Prefix, opts.v6Prefix) ?? `addr:${safeKeyPart(req.clientAddress)}`;
+  let spf: SpfAnswer | undefined;
+  const domain = req.sender ? addressDomain(req.sender) : '';
+  if (opts.dns && domain) {
+    const dns = opts.dns;
+    let timer: NodeJS.Timeout | undefined;
+    spf = await Promise.race([
+      checkSpf(dns, req.clientAddress, domain),
+      new Promise<SpfAnswer>((resolve) => {
+        timer = setTimeout(() => resolve({ result: 'temperror', viaAll: false, mechanism: 'timeout' }), opts.spfTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (spf.result === 'pass' && !spf.viaAll) return { kind: 'spf', id: `spf:${safeKeyPart(domain)}`, network, spf };
+  }
+  const name = req.clientName?.toLowerCase().replace(/\.$/, '');
+  if (name && name !== 'unknown' && !isGenericHostname(name, req.clientAddress)) {
+    const org = organisationalDomain(name);
+    if (org) return { kind: 'ptr', id: `ptr:${safeKeyPart(org)}`, network, spf };
+  }
+  return { kind: 'net', id: `net:${network}`, network, spf };
+}

@@ -1,0 +1,180 @@
+// The Redis side: one connection (standalone or Sentinel), the decide script, fail-open bookkeeping.
+// Trusts the Redis server it is pointed at; treats every failure or slow reply as "unavailable".
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '@moat/observe';
+import type { GreylistMetrics } from './metrics.ts';
+import { DECIDE_LUA } from './script.ts';
+
+export type RedisTarget =
+  | { url: string }
+  | {
+      sentinels: { host: string; port: number }[];
+      /** The master name the sentinels monitor. */
+      name: string;
+      password?: string | undefined;
+      sentinelPassword?: string | undefined;
+    };
+
+export interface DecideReply {
+  action: 'defer' | 'retry' | 'known' | 'awl';
+  seconds: number;
+  /** The decision's time, seconds since the epoch (Redis TIME or the injected clock). */
+  now: number;
+  attempts: number;
+  firstSeen: number;
+}
+
+/** A store failure, with a code from the greylist's small registry (never leaves the package). */
+export class GreylistStoreError extends Error {
+  readonly code: 'GREYLIST_TIMEOUT' | 'GREYLIST_UNAVAILABLE' | 'GREYLIST_BAD_REPLY';
+  constructor(code: GreylistStoreError['code'], message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new GreylistStoreError('GREYLIST_TIMEOUT', `${what}: no reply within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+type DecideCommand = (k1: string, k2: string, ...args: (string | number)[]) => Promise<unknown>;
+
+export interface Store {
+  readonly redis: Redis;
+  decide(tripletKey: string, awlKey: string, args: (string | number)[]): Promise<DecideReply>;
+  /** Run an admin command under a longer timeout; errors propagate (the admin API may throw). */
+  admin<T>(fn: (r: Redis) => Promise<T>, timeoutMs?: number): Promise<T>;
+  /** Seconds since the epoch from the Redis server's clock. */
+  time(): Promise<number>;
+  ping(): Promise<boolean>;
+  isUp(): boolean;
+  close(): Promise<void>;
+}
+
+export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logger: Logger; metrics: GreylistMetrics }): Store {
+  const { logger, metrics, timeoutMs } = opts;
+  const common: RedisOptions = {
+    // Fail fast while disconnected: a queued command would only wait past timeoutMs anyway.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(1000, timeoutMs * 5),
+    // Reconnect forever, backing off to 2 s; the greylist fails open meanwhile.
+    retryStrategy: (times: number) => Math.min(50 * times, 2000),
+    sentinelRetryStrategy: (times: number) => Math.min(50 * times, 2000),
+    connectionName: 'moat-greylist',
+  };
+  const t = opts.redis;
+  const redis =
+    'url' in t
+      ? new Redis(t.url, common)
+      : new Redis({
+          ...common,
+          sentinels: t.sentinels,
+          name: t.name,
+          password: t.password,
+          sentinelPassword: t.sentinelPassword,
+        });
+  redis.defineCommand('moatGreylistDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
+  const decideCmd = (redis as unknown as { moatGreylistDecide: DecideCommand }).moatGreylistDecide.bind(redis);
+
+  // 'starting' -> 'up' | 'down'; only 'up' <-> 'down' transitions are logged (once per outage).
+  let state: 'starting' | 'up' | 'down' = 'starting';
+  let downSince = 0;
+  let failOpensInOutage = 0;
+  let closing = false;
+  metrics.storeUp.set(0);
+
+  const markDown = (err: unknown) => {
+    if (closing || state === 'down') return;
+    state = 'down';
+    downSince = Date.now();
+    failOpensInOutage = 0;
+    metrics.storeUp.set(0);
+    logger.warn(
+      { event: 'greylist-store-down', err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
+      'greylist store unavailable: failing open until it recovers',
+    );
+  };
+  const markUp = () => {
+    if (closing || state === 'up') return;
+    const was = state;
+    state = 'up';
+    metrics.storeUp.set(1);
+    if (was === 'down') {
+      logger.info(
+        { event: 'greylist-store-recovered', downMs: Date.now() - downSince, failOpens: failOpensInOutage },
+        'greylist store recovered',
+      );
+    }
+  };
+
+  redis.on('error', (e: Error) => {
+    metrics.redisErrors.inc({ kind: 'connection' });
+    markDown(e);
+  });
+  redis.on('ready', markUp);
+
+  return {
+    redis,
+    async decide(tripletKey, awlKey, args) {
+      let raw: unknown;
+      try {
+        raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args), timeoutMs, 'greylist decide');
+      } catch (e) {
+        metrics.redisErrors.inc({ kind: e instanceof GreylistStoreError && e.code === 'GREYLIST_TIMEOUT' ? 'timeout' : 'command' });
+        markDown(e);
+        failOpensInOutage++;
+        throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
+      }
+      markUp();
+      if (!Array.isArray(raw) || raw.length < 5) {
+        metrics.redisErrors.inc({ kind: 'command' });
+        throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script reply: ${JSON.stringify(raw)}`);
+      }
+      const [action, seconds, now, attempts, firstSeen] = raw as [string, number, number, number, number];
+      if (action !== 'defer' && action !== 'retry' && action !== 'known' && action !== 'awl') {
+        throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script action: ${action}`);
+      }
+      return { action, seconds: Number(seconds), now: Number(now), attempts: Number(attempts), firstSeen: Number(firstSeen) };
+    },
+    admin(fn, ms = 5000) {
+      return withTimeout(fn(redis), ms, 'greylist admin');
+    },
+    async time() {
+      const [s] = await withTimeout(redis.time(), 5000, 'greylist time');
+      return Number(s);
+    },
+    async ping() {
+      try {
+        await withTimeout(redis.ping(), timeoutMs, 'greylist ping');
+        markUp();
+        return true;
+      } catch (e) {
+        markDown(e);
+        return false;
+      }
+    },
+    isUp: () => state === 'up',
+    async close() {
+      closing = true;
+      try {
+        await withTimeout(redis.quit(), 1000, 'greylist quit');
+      } catch {
+        redis.disconnect();
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// Static whitelists checked in process before Redis: client CIDRs, client names, recipients.
+// Trusts the operator's lists; matches client names only against the forward-confirmed name.
+import { CidrSet } from './network.ts';
+
+export interface WhitelistSpec {
+  /** CIDRs or bare addresses, v4 or v6. */
+  clients?: readonly string[];
+  /**
+   * Forward-confirmed client hostnames: `mail.example.com` (exact), `*.example.com` or
+   * `.example.com` (any subdomain), `example.com`-style entries also match subdomains (postgrey's
+   * whitelist_clients semantics), `/regex/` (case-insensitive).
+   */
+  clientNames?: readonly string[];
+  /** `user@domain` (exact), `user@` (that local part at any domain: `postmaster@`), `@domain`. */
+  recipients?: readonly string[];
+  /** `example.com` (exact domain), `*.example.com` / `.example.com` (subdomains too). */
+  recipientDomains?: readonly string[];
+}
+
+export type WhitelistHit = { kind: 'client' | 'client-name' | 'recipient' | 'recipient-domain'; entry: string };
+
+interface NameRule {
+  entry: string;
+  test(name: string): boolean;
+}
+
+function nameRule(entry: string): NameRule | undefined {
+  const e = entry.trim();
+  if (!e) return undefined;
+  if (e.length > 2 && e.startsWith('/') && e.endsWith('/')) {
+    const re = new RegExp(e.slice(1, -1), 'i');
+    return { entry: e, test: (n) => re.test(n) };
+  }
+  const d = e.toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
+  const subOnly = e.startsWith('*.');
+  return { entry: e, test: (n) => (!subOnly && n === d) || n.endsWith(`.${d}`) };
+}
+
+function domainRule(entry: string): NameRule | undefined {
+  const e = entry.trim().toLowerCase().replace(/\.$/, '');
+  if (!e) return undefined;
+  if (e.startsWith('*.') || e.startsWith('.')) {
+    const d = e.replace(/^\*?\./, '');
+    return { entry, test: (n) => n === d || n.endsWith(`.${d}`) };
+  }
+  return { entry, test: (n) => n === e };
+}
+
+export class Whitelist {
+  private readonly cidrs = new CidrSet();
+  private readonly names: NameRule[] = [];
+  private readonly rcptExact = new Set<string>();
+  private readonly rcptLocal = new Set<string>();
+  private readonly rcptDomains: NameRule[] = [];
+  /** Entries that did not parse (reported once at start by the caller). */
+  readonly rejected: string[] = [];
+
+  constructor(...specs: readonly WhitelistSpec[]) {
+    for (const s of specs) {
+      this.rejected.push(...this.cidrs.add(s.clients ?? []));
+      for (const n of s.clientNames ?? []) {
+        try {
+          const r = nameRule(n);
+          if (r) this.names.push(r);
+        } catch {
+          this.rejected.push(n);
+        }
+      }
+      for (const r of s.recipients ?? []) {
+        const v = r.trim().toLowerCase();
+        if (v.startsWith('@')) {
+          const d = domainRule(v.slice(1));
+          if (d) this.rcptDomains.push(d);
+        } else if (v.endsWith('@')) this.rcptLocal.add(v.slice(0, -1));
+        else if (v.includes('@')) this.rcptExact.add(v);
+        else this.rejected.push(r);
+      }
+      for (const d of s.recipientDomains ?? []) {
+        const rule = domainRule(d);
+        if (rule) this.rcptDomains.push(rule);
+      }
+    }
+  }
+
+  /** The first matching entry, or undefined. `recipient` must already be normalised. */
+  match(q: { clientAddress: string; clientName?: string | undefined; recipient: string }): WhitelistHit | undefined {
+    if (this.cidrs.has(q.clientAddress)) return { kind: 'client', entry: q.clientAddress };
+    const name = q.clientName?.toLowerCase().replace(/\.$/, '');
+    if (name && name !== 'unknown') {
+      for (const r of this.names) if (r.test(name)) return { kind: 'client-name', entry: r.entry };
+    }
+    const rcpt = q.recipient;
+    if (this.rcptExact.has(rcpt)) return { kind: 'recipient', entry: rcpt };
+    const at = rcpt.lastIndexOf('@');
+    if (at >= 0) {
+      if (this.rcptLocal.has(rcpt.slice(0, at))) return { kind: 'recipient', entry: `${rcpt.slice(0, at)}@` };
+      const domain = rcpt.slice(at + 1);
+      for (const r of this.rcptDomains) if (r.test(domain)) return { kind: 'recipient-domain', entry: r.entry };
+    }
+    return undefined;
+  }
+}
