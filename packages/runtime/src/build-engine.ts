@@ -1,30 +1,30 @@
-// Builds the engine and its adapters (DNS lists, greylist, recipients, access maps) from parsed config.
-// Trusts the config (already validated by @moat/config); owns the adapters' lifetimes (close()).
+// Builds the engine and its adapters (DNS lists, greylist, recipients, access maps) from the parsed config.
+// Trusts the config (validated by @moat/config); owns the adapters' lifetimes (close()).
+import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
+import { createDnsList, type DnsList, type ZoneOptions } from '@moat/dnslist';
+import { createGreylist, type Greylist, type RedisTarget } from '@moat/greylist';
 import type { Logger, Registry } from '@moat/observe';
-import * as policy from '@moat/policy';
-import type { Facts, Ports, PolicySpec, Verdict } from '@moat/policy';
+import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
 
-export interface Engine {
-  evaluate(facts: Facts): Promise<Verdict>;
-}
+export type { Engine };
 
 export interface BuiltEngine {
   engine: Engine;
+  /** The spec the engine runs (after `adjustSpec`). */
+  spec: PolicySpec;
   /** The ports handed to the engine (for `moat explain` style tooling and tests). */
   ports: Ports;
-  /** Closes every adapter (Redis connections, DNS sockets, health timers). */
+  /** The DNS-list client, when this wiring built it (zone health for /healthz and the CLI). */
+  dnslist?: DnsList | undefined;
+  /** The greylist, when this wiring built it (its admin API for the CLI). */
+  greylist?: Greylist | undefined;
+  /** Closes every adapter this wiring built (Redis connections, health timers). */
   close(): Promise<void>;
-  /** True when the engine can decide; adapters that fail open do not make it unhealthy. */
+  /**
+   * True while the engine can decide. The adapters fail open (Redis down = greylist passes, a dead
+   * zone = not listed), so their outages are metrics and log lines, not an unhealthy engine.
+   */
   health(): Promise<boolean>;
-}
-
-/**
- * The slice of the parsed config the wiring reads. Kept structural so the apps can pass the
- * @moat/config object as is; `policy` is the compiled PolicySpec.
- */
-export interface RuntimeConfig {
-  policy: PolicySpec;
-  [section: string]: unknown;
 }
 
 export interface BuildOptions {
@@ -32,35 +32,107 @@ export interface BuildOptions {
   logger: Logger;
   /** Replace individual adapters (tests, or an app with its own). */
   ports?: Partial<Ports> | undefined;
+  /** Adjust the compiled spec before the engine is built (policyd drops what Postfix does itself). */
+  adjustSpec?: ((spec: PolicySpec) => PolicySpec) | undefined;
+  /** Already compiled config (saves reading the map files twice). */
+  compiled?: CompiledConfig | undefined;
 }
 
-type Factory = (...args: never[]) => unknown;
-const need = (mod: Record<string, unknown>, name: string, from: string): Factory => {
-  const f = mod[name];
-  if (typeof f !== 'function') throw new Error(`${from} does not export ${name}() yet`);
-  return f as Factory;
-};
+/** Zones the spec queries, so the DNS-list client health-checks them from the start. */
+export function zonesOf(spec: PolicySpec): string[] {
+  const zones = new Set<string>();
+  for (const r of [...spec.relayRestrictions, ...spec.recipientRestrictions] as Restriction[]) {
+    if ('zone' in r) zones.add(r.zone);
+  }
+  return [...zones];
+}
 
-export async function buildEngine(config: RuntimeConfig, opts: BuildOptions): Promise<BuiltEngine> {
-  const closers: Array<() => Promise<void> | void> = [];
+function redisTarget(config: Config): RedisTarget {
+  const r = config.greylist.redis;
+  if (r.sentinels.length === 0) return { url: r.url };
+  return {
+    name: r.name,
+    sentinels: r.sentinels.map((hp) => {
+      const i = hp.lastIndexOf(':');
+      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+    }),
+  };
+}
+
+const usesGreylist = (spec: PolicySpec) =>
+  [...spec.relayRestrictions, ...spec.recipientRestrictions].some((r) => r.type === 'check_policy_service');
+
+export async function buildEngine(config: Config, opts: BuildOptions): Promise<BuiltEngine> {
+  const { registry, logger } = opts;
   const given = opts.ports ?? {};
-  const clock = given.clock ?? { now: () => Date.now() };
-  const missing = (['dnslist', 'greylist', 'recipients', 'accessMaps'] as const).filter((k) => !given[k]);
-  if (missing.length > 0) throw new Error(`buildEngine: adapters not wired yet: ${missing.join(', ')}`);
-  const ports = { ...given, clock } as Ports;
-  const createEngine = need(policy as unknown as Record<string, unknown>, 'createEngine', '@moat/policy') as unknown as (
-    spec: PolicySpec,
-    ports: Ports,
-  ) => Engine;
-  const engine = createEngine(config.policy, ports);
+  const compiled = opts.compiled ?? compileConfig(config);
+  const spec = opts.adjustSpec ? opts.adjustSpec(compiled.spec) : compiled.spec;
+  const closers: Array<() => Promise<void> | void> = [];
+
+  let dnslist: DnsList | undefined;
+  if (!given.dnslist) {
+    const zones: Record<string, ZoneOptions> = {};
+    for (const z of zonesOf(spec)) zones[z] = {};
+    for (const [z, o] of Object.entries(config.dns.zones)) zones[z] = { ...zones[z], ...(o as ZoneOptions) };
+    dnslist = createDnsList({
+      resolver: config.dns.resolver,
+      timeoutMs: config.dns.timeout,
+      budgetMs: config.dns.budget,
+      zones,
+      registry,
+      logger: logger.child({ component: 'dnslist' }),
+      clock: given.clock,
+    });
+    const d = dnslist;
+    closers.push(() => d.close());
+  }
+
+  let greylist: Greylist | undefined;
+  if (!given.greylist && usesGreylist(spec)) {
+    const g = config.greylist;
+    greylist = createGreylist({
+      redis: redisTarget(config),
+      keyPrefix: g.redis.prefix,
+      delaySeconds: g.delay / 1000,
+      retryWindowSeconds: g.retry_window / 1000,
+      confirmedTtlDays: g.confirmed_ttl / 86_400_000,
+      autoWhitelistClients: g.auto_whitelist_count,
+      v4Prefix: g.network_prefix.v4,
+      v6Prefix: g.network_prefix.v6,
+      timeoutMs: g.timeout,
+      whitelist: { clients: g.whitelist.clients, clientNames: g.whitelist.client_names, recipients: g.whitelist.recipients },
+      resolver: config.dns.resolver,
+      hostname: config.policy.hostname,
+      registry,
+      logger: logger.child({ component: 'greylist' }),
+    });
+    const gl = greylist;
+    closers.push(() => gl.close());
+  }
+
+  const ports: Ports = {
+    dnslist: given.dnslist ?? dnslist!,
+    // A spec without check_policy_service never asks; answer pass rather than hold a Redis connection.
+    greylist: given.greylist ?? greylist ?? { check: async () => ({ action: 'pass', reason: 'known' }) },
+    recipients: given.recipients ?? compiled.recipients,
+    accessMaps: given.accessMaps ?? compiled.accessMaps,
+    clock: given.clock ?? { now: () => Date.now() },
+  };
+  const engine = createEngine(spec, ports);
+  let closed = false;
   return {
     engine,
+    spec,
     ports,
+    dnslist,
+    greylist,
     async close() {
+      if (closed) return;
+      closed = true;
       for (const c of closers.reverse()) await c();
     },
     async health() {
-      return true;
+      return !closed;
     },
   };
 }
