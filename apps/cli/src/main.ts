@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `moat` command: dispatches to one file per subcommand under commands/.
+// Trusts its arguments only as far as each subcommand checks them; exit 2 means a usage error.
+import { configCommand } from './commands/config.ts';
+import type { Command } from './commands/types.ts';
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  config: configCommand,
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  moat ${name} ${c.usage}`);
+  return `usage:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: readonly string[], io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    (name === undefined ? io.err : io.out).write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    io.err.write(`moat: unknown command ${JSON.stringify(name)}\n${usage()}`);
+    return 2;
+  }
+  return cmd.run(rest, io);
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

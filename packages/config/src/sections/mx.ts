@@ -1,0 +1,89 @@
+// The `mx:` section: the SMTP gateway's listeners, TLS, AUTH, limits and timeouts.
+// Certificate and key paths are read by the gateway; nothing here opens files or sockets.
+import { z } from 'zod';
+import { duration, hostname, listenAddress, network } from './common.ts';
+
+export const mxSection = z.strictObject({
+  listen: z
+    .strictObject({
+      /** Port 25: mail from the world. */
+      smtp: z.array(listenAddress).default(['0.0.0.0:25']),
+      /** Port 587: submission by authenticated users (AUTH only after STARTTLS). */
+      submission: z.array(listenAddress).default(['0.0.0.0:587']),
+    })
+    .prefault({}),
+  /** Name in the banner and EHLO reply; defaults to policy.hostname. */
+  hostname: hostname.optional(),
+  /** Greeting text after `220 <hostname>`. */
+  banner: z.string().default('ESMTP moat'),
+  tls: z
+    .strictObject({
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      /** Ask clients for a certificate (the seed's smtpd_tls_ask_ccert = yes); never required. */
+      request_client_cert: z.boolean().default(true),
+      /** Where the gateway keeps the self-signed pair it generates when cert/key are not set. */
+      state_dir: z.string().default('/var/lib/moat/mx'),
+      /** Lowest TLS version accepted (TLS 1.0/1.1 are never accepted). */
+      min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    })
+    .prefault({})
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'expected both tls.cert and tls.key, or neither' }),
+  auth: z
+    .strictObject({
+      /** File of `user:hash` lines for SASL PLAIN/LOGIN; unset = no AUTH offered. */
+      users_file: z.string().optional(),
+      /** Offer AUTH only over TLS (the seed's smtpd_tls_auth_only = yes). */
+      require_tls: z.boolean().default(true),
+      /** Failed AUTH attempts per client IP within failure_window before AUTH answers 454. */
+      max_failures: z.number().int().min(1).default(5),
+      failure_window: duration.default(600_000),
+    })
+    .prefault({}),
+  /** SPF/DKIM/DMARC verification (mailauth) recorded in an Authentication-Results header. */
+  auth_results: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      timeout: duration.default(10_000),
+    })
+    .prefault({}),
+  /** Maximum message size in bytes (the seed's message_size_limit). */
+  size_limit: z.number().int().min(1024).default(81_920_000),
+  limits: z
+    .strictObject({
+      recipients: z.number().int().min(1).default(1000),
+      /** Commands per session before the client is cut off (abuse guard). */
+      commands: z.number().int().min(10).default(1000),
+      /** Longest command or data line, bytes (RFC 5321 minimum is 1000). */
+      line_length: z.number().int().min(1000).default(4096),
+      /** Simultaneous sessions per client IP. */
+      per_ip_concurrency: z.number().int().min(1).default(10),
+      /** New sessions per client IP per minute. */
+      per_ip_rate: z.number().int().min(1).default(60),
+      /** Simultaneous sessions in all. */
+      max_connections: z.number().int().min(1).default(500),
+      /** Errors before the session is dropped (Postfix smtpd_hard_error_limit). */
+      errors: z.number().int().min(1).default(20),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      /** Idle time waiting for a command (Postfix smtpd_timeout is 300s). */
+      command: duration.default(300_000),
+      /** Idle time during DATA. */
+      data: duration.default(600_000),
+      /** Whole-session cap. */
+      session: duration.default(1_800_000),
+      /** Time the engine may take for one decision before the gateway tempfails. */
+      decision: duration.default(10_000),
+    })
+    .prefault({}),
+  xclient: z
+    .strictObject({
+      /** Networks allowed to use XCLIENT (e.g. a front proxy); empty = XCLIENT refused. */
+      trusted_networks: z.array(network).default([]),
+    })
+    .prefault({}),
+});
+
+export type MxSection = z.infer<typeof mxSection>;

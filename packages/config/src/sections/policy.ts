@@ -1,0 +1,86 @@
+// The `policy:` section: our identity, trusted networks, and the two restriction lists.
+// Lists may be Postfix text (pasted from main.cf) or structured YAML; both are checked here.
+import { makeRestriction, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
+import { z } from 'zod';
+import { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT } from '../default-policy.ts';
+import { hostname, network } from './common.ts';
+
+/**
+ * One item of a structured list: `permit_mynetworks`, `reject_rbl_client zen.spamhaus.org`,
+ * `{ reject_rbl_client: zen.spamhaus.org }`, or `{ type: permit_dnswl_client, zone: list.dnswl.org, filter: "127.0.[0..255].[2..3]" }`.
+ */
+const structuredItem = z.union([
+  z.string(),
+  z.record(z.string(), z.union([z.string(), z.null()])),
+]);
+
+function itemToRestriction(item: z.infer<typeof structuredItem>, index: number): Restriction {
+  const position = { index: index + 1 };
+  if (typeof item === 'string') {
+    const parts = item.trim().split(/\s+/);
+    if (parts.length > 2) throw new PolicyError('POLICY_BAD_ARGUMENT', item, 'one restriction per list item (name and at most one argument)', position);
+    return makeRestriction(parts[0] ?? '', parts[1], position);
+  }
+  if ('type' in item) {
+    const { type, zone, filter, map, service, ...rest } = item;
+    const extra = Object.keys(rest);
+    if (extra.length) throw new PolicyError('POLICY_BAD_ARGUMENT', String(type), `unexpected key(s) ${extra.join(', ')} (expected type, zone, filter, map, service)`, position);
+    const arg = zone != null ? (filter != null ? `${zone}=${filter}` : zone) : (map ?? service ?? undefined);
+    return makeRestriction(String(type), arg ?? undefined, position);
+  }
+  const keys = Object.keys(item);
+  if (keys.length !== 1) throw new PolicyError('POLICY_BAD_ARGUMENT', keys.join(', '), 'a mapping item must have exactly one key: the restriction name', position);
+  const name = keys[0]!;
+  return makeRestriction(name, item[name] ?? undefined, position);
+}
+
+/** A restriction list: Postfix text or a YAML list. Parsed into Restriction[]; errors keep the item. */
+export const restrictionList = z.union([z.string(), z.array(structuredItem)]).transform((v, ctx): Restriction[] => {
+  try {
+    if (typeof v === 'string') return parseRestrictions(v);
+    return v.map(itemToRestriction);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    const idx = e.position.index;
+    ctx.addIssue({
+      code: 'custom',
+      // For a YAML list the failing element is the path; for text, the message carries line:col.
+      path: typeof v === 'string' || idx === undefined ? [] : [idx - 1],
+      message: `${e.reason}`,
+      params: { item: e.item, textLine: typeof v === 'string' ? e.position.line : undefined, textColumn: typeof v === 'string' ? e.position.column : undefined, index: idx },
+    });
+    return z.NEVER;
+  }
+});
+
+export const policySection = z.strictObject({
+  /** Our own name (Postfix myhostname): used in the banner, and refused as a stranger's HELO. Required. */
+  hostname,
+  /** Our own IP addresses: a stranger's HELO `[addr]` claiming them is refused. */
+  my_addresses: z.array(z.string()).default([]),
+  /** Networks permit_mynetworks trusts (Postfix mynetworks): backup MXes, internal hosts. */
+  mynetworks: z.array(network).default(['127.0.0.0/8', '[::1]/128']),
+  /** smtpd_delay_reject: evaluate HELO/MAIL restrictions at RCPT, so the recipient is known. */
+  delay_reject: z.boolean().default(true),
+  /** strict_rfc821_envelopes: require `<local@domain.tld>` (or `<>`) in MAIL FROM / RCPT TO. */
+  strict_rfc821_envelopes: z.boolean().default(true),
+  /** smtpd_relay_restrictions: relay control, evaluated first. */
+  relay_restrictions: restrictionList.default(() => parseRestrictions(DEFAULT_RELAY_RESTRICTIONS_TEXT)),
+  /**
+   * smtpd_recipient_restrictions: the spam policy. Unset = the shipped default (the seed's list);
+   * `check_client_access` is added to the default only when `client_access` is set.
+   */
+  recipient_restrictions: restrictionList.optional(),
+  /** The access map the default list consults (`cidr:/etc/moat/rbl_override`); unset = no such step. */
+  client_access: z
+    .string()
+    .regex(/^cidr:\S+$/, 'expected a cidr map as cidr:/path/to/table')
+    .optional(),
+  /**
+   * Inline cidr tables by map name (`cidr:/etc/moat/rbl_override: "192.0.2.0/24 OK"`). A map named
+   * in a restriction and not defined here is read from its path (relative to the config file).
+   */
+  access_maps: z.record(z.string().regex(/^cidr:\S+$/, 'expected a cidr map name as cidr:/path'), z.string()).default({}),
+});
+
+export type PolicySection = z.infer<typeof policySection>;

@@ -1,0 +1,42 @@
+// The `queue:` section: where accepted mail is spooled, where it goes, and how retries back off.
+// DKIM key paths are read by the queue runner; nothing here opens files.
+import { z } from 'zod';
+import { duration, hostname } from './common.ts';
+
+export const transport = z
+  .string()
+  .regex(/^(maildir:\/.+|lmtp:\/\/[^/\s]+:\d{1,5}|smtp:\/\/[^/\s]+:\d{1,5})$/, 'expected maildir:/path, lmtp://host:port or smtp://host:port');
+
+export const queueSection = z.strictObject({
+  /** Spool directory (incoming, active, deferred, corrupt live under it). */
+  dir: z.string().default('/var/spool/moat'),
+  /** Where accepted mail for our domains goes. */
+  transport: transport.default('maildir:/var/mail/moat'),
+  /** Per-domain transports (backup MX: `smtp://primary:25`). */
+  transports: z.record(z.string(), transport).default({}),
+  retry: z
+    .strictObject({
+      /** First retry after this long, doubling up to `max`. */
+      initial: duration.default(300_000),
+      max: duration.default(4 * 3_600_000),
+    })
+    .prefault({}),
+  /** Send a delay warning to the sender after this long (the seed: delay_warning_time = 1h). */
+  delay_warning: duration.default(3_600_000),
+  /** Give up and bounce after this long (the seed: maximal_queue_lifetime = 7d). */
+  max_lifetime: duration.default(7 * 86_400_000),
+  /** Concurrent deliveries. */
+  concurrency: z.number().int().min(1).default(10),
+  dkim: z
+    .array(
+      z.strictObject({
+        domain: hostname,
+        selector: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a DKIM selector'),
+        /** Path to the PEM private key. */
+        key: z.string(),
+      }),
+    )
+    .default([]),
+});
+
+export type QueueSection = z.infer<typeof queueSection>;
