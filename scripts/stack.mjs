@@ -63,7 +63,7 @@ export async function buildImages({ test = false } = {}) {
  * TLS pair and AUTH users file in compose/secrets/ when missing (a self-signed certificate for the host name,
  * one AUTH user whose password is printed once). Readable by the mx container's user only.
  */
-export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { hostname = 'mx.moat.test' } = {}) {
+export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { hostname = 'mx.moat.test', users: fixedUsers } = {}) {
   await fs.mkdirp(dir);
   const crt = path.join(dir, 'tls.crt');
   const key = path.join(dir, 'tls.key');
@@ -72,7 +72,10 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     await $({ quiet: true })`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj ${`/CN=${hostname}`} -addext ${`subjectAltName=DNS:${hostname}`} -keyout ${key} -out ${crt}`;
   }
   const users = path.join(dir, 'auth-users');
-  if (!fs.existsSync(users)) {
+  if (fixedUsers) {
+    // Known users (the tests'): rewritten every time so the file matches the passwords the caller holds.
+    await fs.writeFile(users, `${fixedUsers.map(([u, p]) => authLine(u, p)).join('\n')}\n`);
+  } else if (!fs.existsSync(users)) {
     const password = randomBytes(12).toString('base64url');
     await fs.writeFile(users, `# user:scrypt$N$r$p$salt$hash  (one per line)\n${authLine('admin', password)}\n`);
     say(`created AUTH user "admin" with password ${password} in ${users}`);

@@ -1,0 +1,61 @@
+// Starts the compose stack's test profile once for the suite with testcontainers' DockerComposeEnvironment.
+// Builds the images first (offline base image via scripts/docker.mjs); tears the stack down afterwards.
+import path from 'node:path';
+import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
+import type { TestProject } from 'vitest/node';
+import { cleanup, composeCommand, ensureDocker } from '../../../scripts/docker.mjs';
+import { buildImages, COMPOSE_DIR, ensureSecrets, projectContainers, stackOptions, waitHealthy } from '../../../scripts/stack.mjs';
+import type { StackInfo } from './stack.ts';
+
+const USER = 'tester';
+const PASSWORD = 'e2e-only-password';
+
+function mapped(ports: string, container: number): number {
+  const m = new RegExp(`127\\.0\\.0\\.1:(\\d+)->${container}/tcp`).exec(ports);
+  if (!m) throw new Error(`port ${container} is not published on 127.0.0.1 (${ports})`);
+  return Number(m[1]);
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const t0 = Date.now();
+  await ensureDocker();
+  const opts = stackOptions({ test: true });
+  await cleanup({ projects: [opts.project] });
+  if (!process.env.MOAT_E2E_NO_BUILD) await buildImages({ test: true });
+  await ensureSecrets(path.join(COMPOSE_DIR, 'secrets-test'), { users: [[USER, PASSWORD]] });
+  const t1 = Date.now();
+  let env = new DockerComposeEnvironment(COMPOSE_DIR, opts.files)
+    .withProjectName(opts.project)
+    .withEnvironment(opts.env)
+    .withStartupTimeout(180_000);
+  // testcontainers drives `docker compose` (v2); with only docker-compose v1 installed, use the standalone binary.
+  if ((await composeCommand()).length === 1) env = env.withClientOptions({ executable: { standalone: true } });
+  let started: StartedDockerComposeEnvironment;
+  try {
+    started = await env.up();
+    await waitHealthy(opts.project, { timeoutMs: 180_000 });
+  } catch (e) {
+    const cs = await projectContainers(opts.project).catch(() => []);
+    await cleanup({ projects: [opts.project] });
+    throw new Error(`test stack did not come up: ${(e as Error).message}\n${cs.map((c) => `${c.service}: ${c.status}`).join('\n')}`);
+  }
+  const cs = await projectContainers(opts.project);
+  const ports = (svc: string) => cs.find((c) => c.service === svc)?.ports ?? '';
+  const info: StackInfo = {
+    project: opts.project,
+    smtpPort: mapped(ports('mx'), 25),
+    submissionPort: mapped(ports('mx'), 587),
+    policyPort: mapped(ports('policyd'), 10023),
+    spamdPort: mapped(ports('spamassassin'), 783),
+    user: USER,
+    password: PASSWORD,
+    domain: 'moat.test',
+  };
+  project.provide('stack', info);
+  console.log(`e2e: images ${Math.round((t1 - t0) / 1000)} s, stack healthy ${Math.round((Date.now() - t1) / 1000)} s; mx 127.0.0.1:${info.smtpPort}`);
+  return async () => {
+    if (process.env.MOAT_E2E_KEEP) return;
+    await started.down({ removeVolumes: true, timeout: 20_000 }).catch(() => undefined);
+    await cleanup({ projects: [opts.project] });
+  };
+}

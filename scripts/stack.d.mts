@@ -1,0 +1,34 @@
+// Types for scripts/stack.mjs, so the TypeScript integration suite (packages/e2e) can import it.
+export const ROOT: string;
+export const COMPOSE_DIR: string;
+export const IMAGES: string[];
+export const TEST_IMAGES: string[];
+export const TAG: string;
+export interface StackOptions {
+  project: string;
+  files: string[];
+  env: Record<string, string>;
+}
+export interface ProjectContainer {
+  service: string;
+  state: string;
+  status: string;
+  ports: string;
+  name: string;
+  health: 'healthy' | 'unhealthy' | 'starting' | 'none';
+}
+export function stackOptions(opts?: { test?: boolean }): StackOptions;
+export function readEnvFile(file: string): Record<string, string>;
+export function buildBundles(): Promise<void>;
+export function buildImages(opts?: { test?: boolean }): Promise<void>;
+export function ensureSecrets(
+  dir?: string,
+  opts?: { hostname?: string; users?: Array<[string, string]> },
+): Promise<{ crt: string; key: string; users: string }>;
+export function authLine(user: string, password: string, opts?: { N?: number; r?: number; p?: number }): string;
+export function compose(opts: StackOptions, args: string[], o?: { quiet?: boolean; nothrow?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+export function projectContainers(project: string): Promise<ProjectContainer[]>;
+export function waitHealthy(project: string, opts?: { timeoutMs?: number }): Promise<ProjectContainer[]>;
+export function up(opts?: { test?: boolean; build?: boolean }): Promise<ProjectContainer[]>;
+export function down(opts?: { test?: boolean; volumes?: boolean }): Promise<void>;
+export function status(opts?: { test?: boolean }): Promise<ProjectContainer[]>;
