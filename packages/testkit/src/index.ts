@@ -3,4 +3,5 @@
 export { freePort, waitForPort, spawnDaemon, tmpDir, type Daemon } from './process.ts';
 export { startSpamd, type SpamdDaemon, type StartSpamdOptions } from './spamd.ts';
 export { startRedis, startSentinels, type RedisServer, type RedisSentinels } from './redis.ts';
+export { startRbldnsd, startUnbound, startBlackholeDns, unboundTestConfig, type RbldnsdServer, type RbldnsdZone, type RbldnsdDataSpec, type UnboundServer, type UnboundOptions, type BlackholeDns } from './dns.ts';
 export { startPostfix, type PostfixInstance, type PostfixOptions } from './postfix.ts';
