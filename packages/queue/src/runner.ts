@@ -69,7 +69,7 @@ function pidAlive(pid: number): boolean {
 export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunner> {
   const { queue } = opts;
   const clock = opts.clock ?? queue.clock;
-  const log = (opts.logger ?? queue.logger).child({ component: 'qmgr' });
+  const log = (opts.logger ?? queue.logger).child({ module: 'qmgr' });
   const concurrency = opts.concurrency ?? 10;
   const perDest = opts.perDestinationConcurrency ?? 10;
   const firstBackoff = opts.backoff?.first ?? 5 * 60_000;
@@ -360,8 +360,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   }
 
   const offEnqueue = queue.onEnqueue(() => kick());
+  // Not unref'd: a running queue manager keeps its process alive until stop().
   const timer = setInterval(kick, opts.scanIntervalMs ?? 1000);
-  timer.unref();
   kick();
   log.info({ owner, concurrency, perDest, firstBackoff, maxBackoff, delayWarningAfter, maxLifetime }, 'delivery started');
 

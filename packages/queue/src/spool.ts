@@ -103,7 +103,7 @@ function checkAddress(a: string, what: string): void {
 export async function openQueue(opts: QueueOptions): Promise<Queue> {
   const dir = opts.dir;
   const clock = opts.clock ?? systemClock;
-  const logger = opts.logger.child({ component: 'queue' });
+  const logger = opts.logger.child({ module: 'queue' });
   const doSync = opts.fsync !== false;
   const maxSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
   const dirSync = createDirSyncer();
@@ -354,11 +354,11 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
 
   async function flush(ids?: string[]): Promise<number> {
     if (ids) checkIds(ids);
-    const now = clock.now() / 1000;
+    // The epoch, not "now": due for every runner whatever its clock (another process, a test clock).
     let n = 0;
     for (const id of ids ?? (await names('deferred'))) {
       try {
-        await utimes(p('deferred', id), now, now);
+        await utimes(p('deferred', id), 0, 0);
         n++;
       } catch {
         /* not deferred (any more) */
@@ -375,10 +375,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       for (const s of from) {
         try {
           await rename(p(s, id), p(to, id));
-          if (to === 'deferred') {
-            const now = clock.now() / 1000;
-            await utimes(p(to, id), now, now);
-          }
+          if (to === 'deferred') await utimes(p(to, id), 0, 0); // due now, as after flush
           await syncDir(p(to));
           done.push(id);
           logger.info({ queueId: id, from: s, to }, verb);

@@ -1,0 +1,19 @@
+// Crash-test child: opens the queue, reads "<n>" lines on stdin, enqueues message n and prints
+// "ack <n> <id>" only after enqueue resolved (the moment the gateway would answer 250).
+import { createInterface } from 'node:readline';
+import { createLogger, createRegistry } from '@moat/observe';
+import { openQueue } from '../src/spool.ts';
+import { crashMessage } from './crash-message.ts';
+
+const dir = process.argv[2];
+if (!dir) throw new Error('usage: crash-child.ts <spool dir>');
+const queue = await openQueue({ dir, logger: createLogger('crash-child', { level: 'silent' }), registry: createRegistry() });
+process.stdout.write('ready\n');
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const n = Number(line.trim());
+  queue
+    .enqueue({ sender: 'crash@sender.test', recipients: ['box@example.test'], message: crashMessage(n) })
+    .then(({ id }) => process.stdout.write(`ack ${n} ${id}\n`))
+    .catch((e) => process.stdout.write(`err ${n} ${(e as Error).message}\n`));
+});
