@@ -4,14 +4,14 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger, Registry } from '@moat/observe';
 import { Counter, Gauge } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { createDecisionMetrics, recordDecision, type Engine } from '@moat/runtime';
+import { createDecisionMetrics, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
 import { toFacts } from './facts.ts';
 import { type Attributes, RequestReader } from './protocol.ts';
 import type { PolicydSettings } from './settings.ts';
 
 export interface PolicyServerOptions {
-  engine: Engine;
+  engine: { evaluate(facts: Facts): Promise<Verdict> };
   settings: PolicydSettings;
   logger: Logger;
   registry: Registry;

@@ -14,17 +14,6 @@ export interface PolicydSettings {
   permitAction: 'DUNNO' | 'OK';
   /** `code`: `554 5.7.1 text` (the engine's reply code); `reject`: `REJECT 5.7.1 text` ($access_map_reject_code). */
   rejectStyle: 'code' | 'reject';
-  /** Checks Postfix already does itself, dropped from the engine's lists in this profile. */
-  postfixDoes: {
-    /** smtpd_helo_required = yes: drop reject_missing_helo. */
-    heloRequired: boolean;
-    /** strict_rfc821_envelopes = yes: policyd never sees the raw MAIL FROM anyway. */
-    strictEnvelopes: boolean;
-    /** smtpd_relay_restrictions / reject_unauth_destination: drop the engine's relay list. */
-    relayControl: boolean;
-    /** smtpd_reject_unlisted_recipient = yes: drop reject_unlisted_recipient. */
-    unlistedRecipient: boolean;
-  };
   /** Connections served at once; beyond it a connection gets one answer (overloadAction) and is closed. */
   maxConnections: number;
   /** Action for requests on connections over maxConnections (fail open like the seed). */
@@ -45,7 +34,6 @@ export const defaultSettings: PolicydSettings = Object.freeze({
   stages: Object.freeze(['rcpt'] as Stage[]),
   permitAction: 'DUNNO',
   rejectStyle: 'code',
-  postfixDoes: Object.freeze({ heloRequired: true, strictEnvelopes: true, relayControl: true, unlistedRecipient: false }),
   maxConnections: 200,
   overloadAction: 'DUNNO',
   idleTimeoutMs: 330_000,
@@ -55,3 +43,51 @@ export const defaultSettings: PolicydSettings = Object.freeze({
   maxLine: 4096,
   maxRequest: 65_536,
 }) as PolicydSettings;
+
+/** The `policyd:` config section as far as the server needs it (durations in ms). */
+export interface PolicydSectionLike {
+  idle_timeout: number;
+  max_connections: number;
+  stages?: readonly string[] | undefined;
+  permit_action?: string | undefined;
+  reject_style?: string | undefined;
+  request_timeout?: number | undefined;
+  decision_timeout?: number | undefined;
+  error_action?: string | undefined;
+  overload_action?: string | undefined;
+  max_line?: number | undefined;
+  max_request?: number | undefined;
+}
+
+const stageNames: Readonly<Record<string, Stage>> = {
+  connect: 'connect',
+  helo: 'helo',
+  mail: 'mail',
+  rcpt: 'rcpt',
+  data: 'data',
+  'end-of-data': 'end-of-data',
+  'end-of-message': 'end-of-data',
+};
+
+export function settingsFrom(section: PolicydSectionLike): PolicydSettings {
+  const d = defaultSettings;
+  const stages = (section.stages ?? d.stages).map((s) => {
+    const st = stageNames[s.toLowerCase()];
+    if (!st) throw new Error(`policyd.stages: unknown stage ${s}`);
+    return st;
+  });
+  return Object.freeze({
+    ...d,
+    stages: Object.freeze(stages),
+    permitAction: section.permit_action?.toUpperCase() === 'OK' ? 'OK' : 'DUNNO',
+    rejectStyle: section.reject_style === 'reject' ? 'reject' : 'code',
+    maxConnections: section.max_connections,
+    idleTimeoutMs: section.idle_timeout,
+    requestTimeoutMs: section.request_timeout ?? d.requestTimeoutMs,
+    decisionTimeoutMs: section.decision_timeout ?? d.decisionTimeoutMs,
+    errorAction: section.error_action ?? d.errorAction,
+    overloadAction: section.overload_action ?? d.overloadAction,
+    maxLine: section.max_line ?? d.maxLine,
+    maxRequest: section.max_request ?? d.maxRequest,
+  }) as PolicydSettings;
+}

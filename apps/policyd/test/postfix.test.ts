@@ -1,0 +1,69 @@
+// policyd behind a real, private Postfix (Debian's package): check_policy_service as admins write it.
+import { type PostfixInstance, startPostfix } from '@moat/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCKED_CLIENT, type Policyd, type Stack, startPolicyd, startStack, swaks } from './helpers.ts';
+
+let stack: Stack;
+let policyd: Policyd;
+let postfix: PostfixInstance;
+
+beforeAll(async () => {
+  stack = await startStack({ greylistDelay: '2s' });
+  policyd = await startPolicyd(stack.configFile);
+  const service = `inet:127.0.0.1:${policyd.port}`;
+  postfix = await startPostfix({
+    domains: ['example.org'],
+    listeners: {
+      // The README's snippet: fail open when policyd is unreachable.
+      failopen: `reject_unauth_destination, check_policy_service { ${service}, default_action=DUNNO }`,
+      // Postfix's default: 451 4.3.5 when the policy server is unreachable.
+      tempfail: `reject_unauth_destination, check_policy_service ${service}`,
+    },
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await postfix?.stop();
+  await policyd?.stop();
+  await stack?.stop();
+});
+
+const ports = () => postfix.ports as { failopen: number; tempfail: number };
+
+describe('policyd behind Postfix', () => {
+  it('greylists a new triplet with 450, accepts its retry after the delay with 250', async () => {
+    const mail = { client: '198.51.100.20', from: 'alice@sender.example', to: 'bob@example.org' };
+    const first = await swaks(ports().failopen, mail);
+    expect(first.rcpt, first.output).toBe(450);
+    expect(first.output).toMatch(/450 4\.\d\.\d <bob@example\.org>: Recipient address rejected: .*/i);
+    // Too early: still deferred.
+    expect((await swaks(ports().failopen, mail)).rcpt).toBe(450);
+    await new Promise((r) => setTimeout(r, 2600));
+    const retry = await swaks(ports().failopen, mail);
+    expect(retry.rcpt, retry.output).toBe(250);
+    expect(retry.data, retry.output).toBe(250);
+  });
+
+  it('rejects a client listed in the test DNS list with 554 and the list named', async () => {
+    const r = await swaks(ports().failopen, { client: BLOCKED_CLIENT, from: 'spam@spam.example', to: 'bob@example.org' });
+    expect(r.rcpt, r.output).toBe(554);
+    expect(r.output).toMatch(/554 5\.7\.1 .*bl\.moat\.test/);
+  });
+
+  it('does not relay: Postfix refuses foreign domains before asking policyd', async () => {
+    const r = await swaks(ports().failopen, { client: '198.51.100.21', from: 'a@sender.example', to: 'x@elsewhere.example' });
+    expect(r.rcpt, r.output).toBe(554);
+    expect(r.output).toMatch(/Relay access denied/);
+  });
+
+  it('with policyd stopped, default_action=DUNNO keeps accepting mail; without it Postfix answers 451', async () => {
+    await policyd.stop();
+    const open = await swaks(ports().failopen, { client: '198.51.100.30', from: 'a@sender.example', to: 'bob@example.org' });
+    expect(open.rcpt, open.output).toBe(250);
+    expect(open.data, open.output).toBe(250);
+    const temp = await swaks(ports().tempfail, { client: '198.51.100.31', from: 'a@sender.example', to: 'bob@example.org' });
+    expect(temp.rcpt, temp.output).toBe(451);
+    expect(temp.output).toMatch(/451 4\.3\.5/);
+    expect(await postfix.log()).toMatch(/problem talking to server/);
+  });
+});
