@@ -1,0 +1,61 @@
+// SPF, DKIM and DMARC for an accepted message with mailauth, through the configured resolver only.
+// Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
+import { authenticate } from 'mailauth';
+import type { MxResolver } from './dns.ts';
+
+export interface AuthResultsInput {
+  message: Buffer;
+  clientAddress: string;
+  helo: string;
+  sender: string;
+  hostname: string;
+}
+
+export interface AuthResultsOutput {
+  /** Header lines to prepend (`Received-SPF: ...`, `Authentication-Results: ...`), without CRLF. */
+  headers: string[];
+  spf?: string | undefined;
+  dkim?: string | undefined;
+  dmarc?: string | undefined;
+}
+
+/** Never throws: a failure or timeout gives no headers (the message is still accepted). */
+export async function authResults(input: AuthResultsInput, resolver: MxResolver, timeoutMs: number): Promise<AuthResultsOutput | { error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const run = authenticate(input.message, {
+      ip: input.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
+      helo: input.helo,
+      sender: input.sender,
+      mta: input.hostname,
+      resolver: (name: string, rrtype: string) => resolver.resolve(name, rrtype) as never,
+      disableBimi: true,
+      disableArc: true,
+    });
+    const res = await Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    const headers = res.headers
+      .split(/\r\n(?![ \t])/)
+      .map((h) => h.trimEnd())
+      .filter((h) => h.length > 0);
+    const r = res as unknown as {
+      spf?: { status?: { result?: string } } | false;
+      dkim?: { results?: Array<{ status?: { result?: string } }> };
+      dmarc?: { status?: { result?: string } } | false;
+    };
+    return {
+      headers,
+      spf: r.spf ? r.spf.status?.result : undefined,
+      dkim: r.dkim?.results?.[0]?.status?.result ?? 'none',
+      dmarc: r.dmarc ? r.dmarc.status?.result : undefined,
+    };
+  } catch (e) {
+    return { error: String((e as Error)?.message ?? e) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,73 @@
+// The gateway's DNS: one Resolver pointed at the configured servers (never the machine's), FCrDNS,
+// and the resolver function mailauth takes. Trusts the configured resolver; answers are untrusted names.
+import { Resolver } from 'node:dns/promises';
+
+export interface MxResolver {
+  reverse(ip: string): Promise<string[]>;
+  resolve4(name: string): Promise<string[]>;
+  resolve6(name: string): Promise<string[]>;
+  /** dns.promises.resolve-shaped, for mailauth: (name, rrtype) -> records. */
+  resolve(name: string, rrtype: string): Promise<unknown>;
+}
+
+export function createResolver(servers: readonly string[], timeoutMs: number): MxResolver {
+  // c-ares: timeout is per try; two tries keeps the worst case near timeoutMs
+  const r = new Resolver({ timeout: Math.max(100, Math.floor(timeoutMs / 2)), tries: 2 });
+  r.setServers([...servers]);
+  return {
+    reverse: (ip) => r.reverse(ip),
+    resolve4: (n) => r.resolve4(n),
+    resolve6: (n) => r.resolve6(n),
+    resolve: (n, t) => r.resolve(n, t),
+  };
+}
+
+const hostname = /^(?=.{1,253}\.?$)(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?$/;
+
+export interface ClientIdentity {
+  /** First PTR name that looks like a hostname (unverified). */
+  reverseName?: string | undefined;
+  /** A PTR name whose A/AAAA records include the client address (Postfix's "verified" client name). */
+  clientName?: string | undefined;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error('dns timeout')), ms);
+    }),
+  ]).finally(() => clearTimeout(t));
+}
+
+const norm = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+
+/** Forward-confirmed reverse DNS: PTR, then A/AAAA of each name (at most 5), within `timeoutMs` overall. */
+export async function verifyClient(resolver: MxResolver, ip: string, timeoutMs: number): Promise<ClientIdentity> {
+  const addr = norm(ip);
+  const work = async (): Promise<ClientIdentity> => {
+    let names: string[];
+    try {
+      names = (await resolver.reverse(addr)).filter((n) => hostname.test(n)).slice(0, 5);
+    } catch {
+      return {};
+    }
+    const reverseName = names[0]?.replace(/\.$/, '').toLowerCase();
+    const v6 = addr.includes(':');
+    for (const name of names) {
+      try {
+        const addrs = await (v6 ? resolver.resolve6(name) : resolver.resolve4(name));
+        if (addrs.some((a) => norm(a) === addr)) return { reverseName, clientName: name.replace(/\.$/, '').toLowerCase() };
+      } catch {
+        // NXDOMAIN / timeout: this name does not verify
+      }
+    }
+    return { reverseName };
+  };
+  try {
+    return await withTimeout(work(), timeoutMs);
+  } catch {
+    return {};
+  }
+}

@@ -1,0 +1,49 @@
+// smtp-server hooks are callback-style: this runs an async handler and always calls back exactly once,
+// with a timeout that fails safe (a temporary error), and turns unexpected errors into a 451.
+import type { Logger } from '@moat/observe';
+
+/** An SMTP reply carried as an error: smtp-server sends `responseCode message`. */
+export class SmtpReply extends Error {
+  readonly responseCode: number;
+  constructor(code: number, text: string) {
+    super(text);
+    this.name = 'SmtpReply';
+    this.responseCode = code;
+  }
+}
+
+export const tempFailure = (): SmtpReply => new SmtpReply(451, '4.3.0 Temporary server error, try again later');
+
+export function hook<T>(
+  name: string,
+  timeoutMs: number,
+  logger: Logger,
+  callback: (err: Error | null, value?: T) => void,
+  run: () => Promise<T>,
+): void {
+  let done = false;
+  const finish = (err: Error | null, value?: T) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    callback(err, value);
+  };
+  const timer = setTimeout(() => {
+    logger.warn({ event: 'hook-timeout', hook: name, timeoutMs }, 'SMTP hook timed out, answering 451');
+    finish(tempFailure());
+  }, timeoutMs);
+  let p: Promise<T>;
+  try {
+    p = run();
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.then(
+    (v) => finish(null, v),
+    (e: unknown) => {
+      if (e instanceof SmtpReply) return finish(e);
+      logger.error({ event: 'hook-error', hook: name, err: e }, 'SMTP hook failed, answering 451');
+      finish(tempFailure());
+    },
+  );
+}

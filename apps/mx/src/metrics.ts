@@ -1,0 +1,40 @@
+// The gateway's metrics, registered on the registry it is given (tests pass a fresh one).
+import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
+
+export function createMxMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    sessions: new Counter({ name: 'moat_mx_sessions_total', help: 'SMTP sessions accepted (after connection limits)', registers }),
+    sessionsActive: new Gauge({ name: 'moat_mx_sessions_active', help: 'SMTP sessions open now', registers }),
+    refused: new Counter({
+      name: 'moat_mx_connections_refused_total',
+      help: 'Connections refused before the greeting, by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    tls: new Counter({ name: 'moat_mx_tls_sessions_total', help: 'STARTTLS handshakes completed, by protocol', labelNames: ['version'] as const, registers }),
+    auth: new Counter({ name: 'moat_mx_auth_total', help: 'AUTH attempts by result', labelNames: ['result'] as const, registers }),
+    rejects: new Counter({
+      name: 'moat_mx_rejects_total',
+      help: 'SMTP rejects and deferrals by stage and deciding restriction (or gateway check)',
+      labelNames: ['stage', 'restriction', 'code'] as const,
+      registers,
+    }),
+    spamScore: new Histogram({
+      name: 'moat_mx_spam_score',
+      help: 'SpamAssassin scores of scanned messages',
+      buckets: [-5, -1, 0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50],
+      registers,
+    }),
+    spamdFailures: new Counter({ name: 'moat_mx_spamd_failures_total', help: 'spamd calls that failed, by error code', labelNames: ['code'] as const, registers }),
+    messages: new Counter({ name: 'moat_mx_messages_total', help: 'End-of-DATA outcomes', labelNames: ['outcome'] as const, registers }),
+    messageBytes: new Histogram({
+      name: 'moat_mx_message_bytes',
+      help: 'Sizes of messages accepted',
+      buckets: [1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 83886080],
+      registers,
+    }),
+  };
+}
+
+export type MxMetrics = ReturnType<typeof createMxMetrics>;

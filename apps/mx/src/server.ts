@@ -1,0 +1,450 @@
+// The SMTP session: smtp-server wired to the engine (HELO/MAIL/RCPT), limits, STARTTLS, AUTH, the
+// end-of-DATA scan and the queue. Talks to clients, the configured resolver, spamd and the queue.
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Logger, Registry } from '@moat/observe';
+import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
+import type { QueueWriter } from '@moat/queue';
+import { createDecisionMetrics, recordDecision } from '@moat/runtime';
+import { isSpamdError, type SpamdClient } from '@moat/spamd';
+import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { Authenticator } from './auth.ts';
+import { authResults } from './auth-results.ts';
+import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
+import { hook, SmtpReply } from './hook.ts';
+import { Anvil, inNetworks } from './limits.ts';
+import { createMxMetrics, type MxMetrics } from './metrics.ts';
+import { receivedHeader } from './received.ts';
+import type { MxSettings } from './settings.ts';
+import { registerServer } from './smtp-hooks.ts';
+import { spamDecision } from './spam-policy.ts';
+import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
+
+export interface PolicyEngine {
+  evaluate(facts: Facts): Promise<Verdict>;
+}
+
+export interface MxDeps {
+  settings: MxSettings;
+  engine: PolicyEngine;
+  /** The spec's delayReject: HELO/MAIL rejects are answered at RCPT. */
+  delayReject: boolean;
+  /** Classifies recipients so authenticated users' mail to remote domains is queued for relay. */
+  recipients?: RecipientPort | undefined;
+  queue: QueueWriter;
+  spamd?: SpamdClient | undefined;
+  resolver: MxResolver;
+  /** STARTTLS offered when given. */
+  tls?: TlsServerOptions | undefined;
+  /** AUTH offered (after STARTTLS) when given. */
+  authenticator?: Authenticator | undefined;
+  logger: Logger;
+  registry: Registry;
+  /** Budget of the MAIL/RCPT hooks (DNS lists, greylist). Default: settings.limits.decisionTimeoutMs. */
+  commandTimeoutMs?: number | undefined;
+  /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
+  dataTimeoutMs?: number | undefined;
+}
+
+export interface Mx {
+  readonly server: SMTPServer;
+  readonly metrics: MxMetrics;
+  listen(port: number, host: string): Promise<AddressInfo>;
+  close(): Promise<void>;
+}
+
+type Route = 'local' | 'relay';
+
+interface Tx {
+  /** A HELO/MAIL reject held until RCPT (delayReject). */
+  pending?: SmtpReply | undefined;
+  prepend: string[];
+  routes: Map<string, Route>;
+  started: number;
+}
+
+interface SessionState {
+  peer: string;
+  admitted: boolean;
+  tls?: TlsSessionInfo | undefined;
+  identity?: { address: string; result: Promise<ClientIdentity> } | undefined;
+  tx: Tx;
+  lifetime?: NodeJS.Timeout | undefined;
+  commands: number;
+}
+
+const newTx = (): Tx => ({ prepend: [], routes: new Map(), started: performance.now() });
+const bare = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+
+function sessionUser(session: SMTPServerSession): string | undefined {
+  const u = session.user as unknown;
+  if (typeof u === 'string' && u) return u;
+  if (u && typeof u === 'object' && typeof (u as { username?: unknown }).username === 'string') return (u as { username: string }).username;
+  return undefined;
+}
+
+export function createMx(deps: MxDeps): Mx {
+  const { settings, logger, engine } = deps;
+  const metrics = createMxMetrics(deps.registry);
+  const decisions = createDecisionMetrics(deps.registry);
+  const anvil = new Anvil({ perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute });
+  const sessions = new Map<string, SessionState>();
+  const commandTimeout = deps.commandTimeoutMs ?? settings.limits.decisionTimeoutMs;
+  const dataTimeout = deps.dataTimeoutMs ?? 120_000;
+  const xclient = settings.xclientNetworks;
+
+  const baseDisabled = ['VRFY', 'EXPN', ...(deps.tls ? [] : ['STARTTLS'])];
+
+  function state(session: SMTPServerSession): SessionState {
+    let s = sessions.get(session.id);
+    if (!s) {
+      s = { peer: bare(session.remoteAddress), admitted: false, tx: newTx(), commands: 0 };
+      sessions.set(session.id, s);
+    }
+    return s;
+  }
+
+  /** FCrDNS once per client address (XCLIENT may change it); XCLIENT NAME is taken as verified. */
+  function identity(session: SMTPServerSession, s: SessionState): Promise<ClientIdentity> {
+    const address = bare(session.remoteAddress);
+    const xname = session.xClient?.get('NAME');
+    if (session.xClient?.has('ADDR') && typeof xname === 'string' && xname && !xname.startsWith('[')) {
+      return Promise.resolve({ clientName: xname.toLowerCase(), reverseName: xname.toLowerCase() });
+    }
+    if (!s.identity || s.identity.address !== address) {
+      s.identity = { address, result: verifyClient(deps.resolver, address, Math.min(settings.dns.timeoutMs, 5000)) };
+    }
+    return s.identity.result;
+  }
+
+  async function facts(session: SMTPServerSession, s: SessionState, stage: Stage, extra: Partial<Facts> = {}): Promise<Facts> {
+    const id = await identity(session, s);
+    const mailFrom = session.envelope.mailFrom;
+    return {
+      stage,
+      clientAddress: bare(session.remoteAddress),
+      clientName: id.clientName,
+      reverseClientName: id.reverseName,
+      helo: session.hostNameAppearsAs || undefined,
+      sender: mailFrom ? mailFrom.address : undefined,
+      saslUsername: sessionUser(session),
+      tls: session.secure,
+      sessionId: session.id,
+      ...extra,
+    };
+  }
+
+  /** Evaluate one stage; returns the reply to send (reject/defer) or undefined. Logs and counts. */
+  async function decide(f: Facts): Promise<{ verdict: Verdict; reply?: SmtpReply | undefined }> {
+    const t = performance.now();
+    const verdict = await engine.evaluate(f);
+    let reply: SmtpReply | undefined;
+    if (verdict.action === 'reject' || verdict.action === 'defer') {
+      reply = new SmtpReply(replyCode(verdict), `${verdict.status} ${verdict.text}`);
+      metrics.rejects.inc({ stage: f.stage, restriction: verdict.decidedBy ?? 'none', code: String(reply.responseCode) });
+    }
+    recordDecision(logger, decisions, f, verdict, {
+      ms: performance.now() - t,
+      reply: reply ? `${reply.responseCode} ${reply.message}` : undefined,
+    });
+    return { verdict, reply };
+  }
+
+  const options: SMTPServerOptions = {
+    name: settings.hostname,
+    banner: settings.banner,
+    heloResponse: '%s',
+    size: settings.limits.maxMessageSize,
+    rejectOversized: false,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: true,
+    allowInsecureAuth: false,
+    disabledCommands: [...baseDisabled, ...(deps.authenticator ? [] : ['AUTH'])],
+    hideSTARTTLS: !deps.tls,
+    hidePIPELINING: false,
+    hide8BITMIME: false,
+    hideSMTPUTF8: false,
+    hideENHANCEDSTATUSCODES: false,
+    hideDSN: true,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    logger: false,
+    maxClients: settings.limits.maxClients,
+    useXClient: xclient.length > 0,
+    socketTimeout: settings.limits.idleTimeoutMs,
+    closeTimeout: 5000,
+    maxCommandLength: settings.limits.maxLineLength,
+    maxRecipients: settings.limits.maxRecipients,
+    ...(deps.tls ?? {}),
+
+    onConnect(session, callback) {
+      const s = state(session);
+      const admit = anvil.admit(s.peer);
+      if (!admit.ok) {
+        metrics.refused.inc({ reason: admit.reason });
+        logger.info({ event: 'connection-refused', client: s.peer, reason: admit.reason }, 'connection refused');
+        return callback(new SmtpReply(421, admit.message));
+      }
+      s.admitted = true;
+      metrics.sessions.inc();
+      metrics.sessionsActive.inc();
+      const disabled = [...baseDisabled];
+      // until STARTTLS AUTH is neither offered nor accepted in clear (onSecure lifts it)
+      disabled.push('AUTH');
+      if (!inNetworks(s.peer, xclient)) disabled.push('XCLIENT', 'XFORWARD');
+      session.disabledCommands = disabled;
+      s.lifetime = setTimeout(() => {
+        for (const c of server.connections) {
+          if ((c as unknown as { id: string }).id === session.id) {
+            logger.info({ event: 'session-timeout', session: session.id, client: s.peer }, 'session exceeded its time limit');
+            (c as unknown as { send(code: number, text: string): void }).send(421, '4.4.2 Error: session time limit exceeded');
+          }
+        }
+      }, settings.limits.sessionMaxMs);
+      s.lifetime.unref();
+      callback();
+    },
+
+    onSecure(socket, session, callback) {
+      const s = state(session);
+      try {
+        s.tls = describeTls(socket as TLSSocket);
+        metrics.tls.inc({ version: s.tls.version });
+      } catch (e) {
+        logger.warn({ event: 'tls-info', err: e }, 'cannot describe TLS session');
+      }
+      if (deps.authenticator && Array.isArray(session.disabledCommands)) {
+        session.disabledCommands = session.disabledCommands.filter((c) => c !== 'AUTH');
+      }
+      callback();
+    },
+
+    onAuth(auth, session, callback) {
+      hook('auth', commandTimeout, logger, callback, async () => {
+        const s = state(session);
+        if (!deps.authenticator || !session.secure || (auth.method !== 'PLAIN' && auth.method !== 'LOGIN')) {
+          metrics.auth.inc({ result: 'refused' });
+          return { message: '5.7.0 Authentication not available', responseCode: 530 };
+        }
+        const r = await deps.authenticator.authenticate(s.peer, auth.username ?? '', auth.password ?? '');
+        metrics.auth.inc({ result: r.ok ? 'ok' : r.reason });
+        logger.info(
+          { event: 'auth', session: session.id, client: s.peer, method: auth.method, user: (auth.username ?? '').slice(0, 128), result: r.ok ? 'ok' : r.reason },
+          'auth',
+        );
+        return r.ok ? { user: r.user } : { message: r.message, responseCode: r.code };
+      });
+    },
+
+    onMailFrom(address, session, callback) {
+      hook('mail', commandTimeout, logger, callback, async () => {
+        const s = state(session);
+        s.tx = newTx();
+        for (const stage of ['helo', 'mail'] as const) {
+          const f = await facts(session, s, stage, stage === 'mail' ? { sender: address.address } : { sender: undefined });
+          const { reply } = await decide(f);
+          if (!reply) continue;
+          if (deps.delayReject) {
+            s.tx.pending ??= reply;
+            break;
+          }
+          throw reply;
+        }
+      });
+    },
+
+    onRcptTo(address, session, callback) {
+      hook('rcpt', commandTimeout, logger, callback, async () => {
+        const s = state(session);
+        const f = await facts(session, s, 'rcpt', { recipient: address.address });
+        if (s.tx.pending) {
+          metrics.rejects.inc({ stage: 'rcpt', restriction: 'delayed', code: String(s.tx.pending.responseCode) });
+          logger.info({ event: 'delayed-reject', session: session.id, client: f.clientAddress, helo: f.helo, sender: f.sender, recipient: f.recipient, reply: `${s.tx.pending.responseCode} ${s.tx.pending.message}` }, 'delayed reject');
+          throw s.tx.pending;
+        }
+        const { verdict, reply } = await decide(f);
+        if (reply) throw reply;
+        for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
+        let route: Route = 'local';
+        if (f.saslUsername && deps.recipients) {
+          if ((await deps.recipients.classify(address.address)) === 'remote') route = 'relay';
+        }
+        s.tx.routes.set(address.address, route);
+      });
+    },
+
+    onData(stream, session, callback) {
+      // attach the readers first, then decide (smtp-server waits for 'end' before replying)
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const body = new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => {
+          size += c.length;
+          if (!stream.sizeExceeded) chunks.push(c);
+        });
+        stream.once('end', resolve);
+        stream.once('error', reject);
+      });
+      hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () => endOfData(stream, session, body, chunks, () => size));
+    },
+
+    onClose(session) {
+      const s = sessions.get(session.id);
+      if (!s) return;
+      sessions.delete(session.id);
+      clearTimeout(s.lifetime);
+      if (s.admitted) {
+        anvil.release(s.peer);
+        metrics.sessionsActive.dec();
+      }
+    },
+  };
+
+  async function endOfData(
+    stream: SMTPServerDataStream,
+    session: SMTPServerSession,
+    body: Promise<void>,
+    chunks: Buffer[],
+    size: () => number,
+  ): Promise<string> {
+    const s = state(session);
+    await body;
+    const log = {
+      event: 'message',
+      session: session.id,
+      client: bare(session.remoteAddress),
+      helo: session.hostNameAppearsAs || undefined,
+      sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+      recipients: session.envelope.rcptTo.length,
+      size: size(),
+      tls: s.tls?.version,
+      user: sessionUser(session),
+    };
+    const finish = (outcome: string, reply: string, more: Record<string, unknown> = {}) => {
+      metrics.messages.inc({ outcome });
+      logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - s.tx.started), ...more }, 'message');
+    };
+    if (stream.sizeExceeded || size() > settings.limits.maxMessageSize) {
+      const r = new SmtpReply(552, '5.3.4 Message size exceeds fixed maximum message size');
+      metrics.rejects.inc({ stage: 'end-of-data', restriction: 'message_size_limit', code: '552' });
+      finish('rejected-size', `552 ${r.message}`);
+      throw r;
+    }
+    const message = Buffer.concat(chunks, size());
+    const id = await identity(session, s);
+    const helo = session.hostNameAppearsAs || bare(session.remoteAddress);
+    const rcpts = session.envelope.rcptTo.map((r) => r.address);
+    const received = receivedHeader({
+      helo,
+      clientAddress: bare(session.remoteAddress),
+      clientName: id.clientName,
+      byHost: settings.hostname,
+      protocol: session.transmissionType || 'ESMTP',
+      id: session.id,
+      tls: s.tls,
+      recipient: rcpts.length === 1 ? rcpts[0] : undefined,
+    });
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+
+    const scan = (async () => {
+      if (!deps.spamd || !settings.spamd.enabled) return { skipped: 'scanner disabled' } as const;
+      if (message.length > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
+      const head = Buffer.from(`${received}\r\n`);
+      try {
+        return { result: await deps.spamd.check({ length: head.length + message.length, chunks: [head, message] }) } as const;
+      } catch (e) {
+        const code = isSpamdError(e) ? e.code : 'unknown';
+        metrics.spamdFailures.inc({ code });
+        logger.warn({ event: 'spamd-failure', session: session.id, code, err: String((e as Error)?.message ?? e) }, 'spamd failed');
+        return { error: code } as const;
+      }
+    })();
+    const auth = settings.authResults.enabled
+      ? authResults({ message, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname }, deps.resolver, settings.authResults.timeoutMs)
+      : Promise.resolve(undefined);
+    const [scanned, ar] = await Promise.all([scan, auth]);
+    const decision = spamDecision(scanned, settings.spamd);
+    const result = 'result' in scanned ? scanned.result : undefined;
+    const spamLog = { spam: result ? { score: result.score, threshold: result.threshold } : scanned };
+    if (result) metrics.spamScore.observe(result.score);
+    if (decision.action === 'reject') {
+      metrics.rejects.inc({ stage: 'end-of-data', restriction: 'spamassassin', code: '550' });
+      finish('rejected-spam', `550 ${decision.text}`, spamLog);
+      throw new SmtpReply(decision.code, decision.text);
+    }
+    if (decision.action === 'tempfail') {
+      metrics.rejects.inc({ stage: 'end-of-data', restriction: 'spamassassin', code: '451' });
+      finish('tempfail-scanner', `451 ${decision.text}`, spamLog);
+      throw new SmtpReply(decision.code, decision.text);
+    }
+    const authHeaders = ar && 'headers' in ar ? ar.headers : [];
+    if (ar && 'error' in ar) logger.warn({ event: 'auth-results-failure', session: session.id, err: ar.error }, 'SPF/DKIM/DMARC check failed');
+    // the queue takes one physical line per header (no CR/LF): unfold, and drop anything else odd
+    const prepend = [received, ...authHeaders, ...decision.headers, ...s.tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
+
+    // one queue file per route: local delivery and outbound relay are separate envelopes
+    const byRoute = new Map<Route, string[]>();
+    for (const r of rcpts) {
+      const route = s.tx.routes.get(r) ?? 'local';
+      byRoute.set(route, [...(byRoute.get(route) ?? []), r]);
+    }
+    const meta: Record<string, string> = { client: bare(session.remoteAddress), helo, session: session.id };
+    const user = sessionUser(session);
+    if (user) meta.saslUser = user;
+    if (id.clientName) meta.clientName = id.clientName;
+    const ids: string[] = [];
+    try {
+      for (const [route, recipients] of byRoute) {
+        const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route });
+        ids.push(q.id);
+      }
+    } catch (e) {
+      logger.error({ ...log, event: 'queue-failure', err: String((e as Error)?.message ?? e), queued: ids }, 'enqueue failed');
+      metrics.messages.inc({ outcome: 'tempfail-queue' });
+      // a partial enqueue is delivered; the client retries the whole message (duplicates beat loss)
+      throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+    }
+    metrics.messageBytes.observe(message.length);
+    const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
+    finish('accepted', `250 ${reply}`, {
+      queueIds: ids,
+      routes: [...byRoute.keys()],
+      ...spamLog,
+      auth: ar && !('error' in ar) ? { spf: ar.spf, dkim: ar.dkim, dmarc: ar.dmarc } : undefined,
+    });
+    return reply;
+  }
+
+  const server = new SMTPServer(options);
+  registerServer(server, (conn, name) => {
+    const s = sessions.get(conn.session.id);
+    if (s) {
+      s.commands++;
+      if (s.commands > settings.limits.maxCommands) return { code: 421, text: '4.7.0 Error: too many commands' };
+    }
+    if (name === 'VRFY' || name === 'EXPN') return { code: 502, text: `5.5.1 Error: ${name} command is disabled` };
+    if (name === 'AUTH' && deps.authenticator && !conn.secure) return { code: 530, text: '5.7.0 Must issue a STARTTLS command first' };
+    if ((name === 'XCLIENT' || name === 'XFORWARD') && !inNetworks(s?.peer ?? conn.session.remoteAddress, xclient)) {
+      return { code: 550, text: '5.7.0 Error: insufficient authorization' };
+    }
+    return undefined;
+  });
+  server.on('error', (e) => logger.error({ event: 'server-error', err: e }, 'smtp server error'));
+
+  return {
+    server,
+    metrics,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// The few places smtp-server gives no hook for, patched once on its connection class and active only
+// for servers registered here: our enhanced status codes in replies, a per-session command limit,
+// VRFY/EXPN as 502 5.5.1, AUTH before STARTTLS as 530 5.7.0, untrusted XCLIENT as 550 5.7.0, and
+// an overlong command line as 500 5.5.2. Trusts smtp-server's internals of the pinned version (3.21.6).
+import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+
+/** Return a reply to refuse the command before smtp-server sees it, or undefined to let it run. */
+export type CommandGate = (conn: ConnectionView, commandName: string) => { code: number; text: string } | undefined;
+
+/** The parts of an SMTPConnection the gate may read. */
+export interface ConnectionView {
+  readonly id: string;
+  readonly secure: boolean;
+  readonly session: { id: string; remoteAddress: string };
+}
+
+const gates = new WeakMap<object, CommandGate>();
+const enhanced = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+interface Internals {
+  _server: object;
+  _upgrading?: boolean;
+  _ready?: boolean;
+  _nextHandler?: unknown;
+  _whenWritable?: (cb: () => void) => void;
+  send(code: number, data?: string | string[] | null, context?: string | false): void;
+  close(): void;
+}
+
+let installed = false;
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+  const proto = SMTPConnection.prototype as unknown as Internals & {
+    _onCommand(this: Internals, command: Buffer, callback?: () => void): void;
+  };
+  const origSend = proto.send;
+  const origOnCommand = proto._onCommand;
+
+  proto.send = function (this: Internals, code, data, context) {
+    if (!gates.has(this._server) || typeof data !== 'string') return origSend.call(this, code, data, context);
+    if (code === 421 && data === 'Error: Command line too long') {
+      origSend.call(this, 500, '5.5.2 Error: command line too long', false);
+      this.close();
+      return;
+    }
+    // text that already carries its RFC 3463 code (our verdicts) must not get smtp-server's guess too
+    if (enhanced.test(data)) return origSend.call(this, code, data, false);
+    return origSend.call(this, code, data, context);
+  };
+
+  proto._onCommand = function (this: Internals, command, callback) {
+    const gate = gates.get(this._server);
+    if (!gate || this._upgrading || !this._ready || this._nextHandler) return origOnCommand.call(this, command, callback);
+    const name = (command || '').toString().split(' ').shift()?.toUpperCase() ?? '';
+    const refusal = gate(this as unknown as ConnectionView, name);
+    if (!refusal) return origOnCommand.call(this, command, callback);
+    this.send(refusal.code, refusal.text);
+    if (refusal.code === 421) return;
+    const next = callback ?? (() => {});
+    if (this._whenWritable) this._whenWritable(next);
+    else setImmediate(next);
+  };
+}
+
+/** Route `server`'s commands through `gate` (and its replies through the enhanced-code fix). */
+export function registerServer(server: object, gate: CommandGate): void {
+  install();
+  gates.set(server, gate);
+}

@@ -1,0 +1,193 @@
+// Builds a real gateway for tests: the real engine with in-test fakes for the DNS-list and greylist
+// ports, a real queue in a temp dir (recorded), a static resolver, and optionally a real spamd.
+import { createLogger, createRegistry, type Registry } from '@moat/observe';
+import {
+  createEngine,
+  createStaticRecipients,
+  DEFAULT_RELAY_RESTRICTIONS,
+  type DnsListAnswer,
+  type DnsListPort,
+  type GreylistPort,
+  type GreylistRequest,
+  parseRestrictions,
+  type PolicySpec,
+} from '@moat/policy';
+import { type EnqueueInput, openQueue, type QueueWriter } from '@moat/queue';
+import { createSpamdClient } from '@moat/spamd';
+import { tmpDir } from '@moat/testkit';
+import { type Authenticator, createAuthenticator, FailureLimiter, parseHash } from '../src/auth.ts';
+import type { MxResolver } from '../src/dns.ts';
+import { createMx, type Mx } from '../src/server.ts';
+import { mxSettings } from '../src/settings.ts';
+import { loadTlsMaterial, tlsServerOptions } from '../src/tls.ts';
+
+export const RECIPIENT_RESTRICTIONS = `
+  reject_missing_helo, reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname,
+  reject_non_fqdn_sender, reject_unlisted_recipient,
+  permit_mynetworks, permit_sasl_authenticated,
+  permit_dnswl_client wl1.test,
+  reject_rhsbl_sender dbl.test,
+  reject_rbl_client bl.test,
+  permit_dnswl_client wl2.test,
+  check_policy_service moat:greylist,
+  permit
+`;
+
+/** DNS lists as data: zone -> key -> codes. */
+export function fakeDnsLists(listed: Record<string, Record<string, string[]>>): DnsListPort & { queries: number } {
+  const port = {
+    queries: 0,
+    async lookup(queries: readonly { zone: string; key: string }[]): Promise<DnsListAnswer[]> {
+      port.queries += queries.length;
+      return queries.map((q) => {
+        const codes = listed[q.zone]?.[q.key.toLowerCase()];
+        return codes ? { zone: q.zone, key: q.key, status: 'listed', codes } : { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
+      });
+    },
+  };
+  return port;
+}
+
+/** Greylist: a triplet is deferred the first time, passes (with a header) afterwards. */
+export function fakeGreylist(): GreylistPort & { seen: Set<string> } {
+  const seen = new Set<string>();
+  return {
+    seen,
+    async check(r: GreylistRequest) {
+      const key = `${r.clientAddress}/${r.sender}/${r.recipient}`;
+      if (seen.has(key)) return { action: 'pass', reason: 'retry', header: 'X-Greylist: delayed 61 seconds by moat-test' };
+      seen.add(key);
+      return { action: 'defer', retryAfter: 60 };
+    },
+  };
+}
+
+/** A static zone for the gateway's resolver (FCrDNS, SPF): nothing leaves the process. */
+export function staticResolver(zone: Record<string, Record<string, unknown>>): MxResolver & { asked: string[] } {
+  const asked: string[] = [];
+  const nx = () => Object.assign(new Error('ENOTFOUND'), { code: 'ENOTFOUND' });
+  const get = (name: string, type: string) => {
+    asked.push(`${type} ${name}`);
+    const v = zone[name.toLowerCase().replace(/\.$/, '')]?.[type];
+    if (v === undefined) throw nx();
+    return v;
+  };
+  return {
+    asked,
+    reverse: async (ip) => get(ip, 'PTR') as string[],
+    resolve4: async (n) => get(n, 'A') as string[],
+    resolve6: async (n) => get(n, 'AAAA') as string[],
+    resolve: async (n, t) => get(n, t),
+  };
+}
+
+export interface TestMx {
+  mx: Mx;
+  port: number;
+  registry: Registry;
+  enqueued: EnqueueInput[];
+  greylist: ReturnType<typeof fakeGreylist>;
+  resolver: ReturnType<typeof staticResolver>;
+  close(): Promise<void>;
+}
+
+export interface TestMxOptions {
+  spamd?: { host: string; port: number } | undefined;
+  spamdConfig?: Record<string, unknown>;
+  mx?: Record<string, unknown>;
+  authenticator?: Authenticator | undefined;
+  delayReject?: boolean;
+  tls?: boolean;
+}
+
+export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
+  const { hashPassword } = await import('../src/auth.ts');
+  return parseHash(await hashPassword(password, { N: 1024 }));
+}
+
+export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
+  const dir = await tmpDir('mx');
+  const registry = createRegistry();
+  const logger = createLogger('mx', { level: process.env.MOAT_TEST_LOG ?? 'silent' });
+  const config = {
+    policy: { hostname: 'mx.example.org' },
+    mx: {
+      tls: { state_dir: `${dir.path}/tls` },
+      limits: { per_ip_concurrency: 50, per_ip_rate: 1000 },
+      xclient: { trusted_networks: ['127.0.0.1/32'] },
+      ...(opts.mx ?? {}),
+    },
+    spamd: { enabled: opts.spamd !== undefined, ...(opts.spamd ?? {}), ...(opts.spamdConfig ?? {}) },
+  };
+  const settings = mxSettings(config);
+  const spec: PolicySpec = {
+    myHostname: 'mx.example.org',
+    myAddresses: ['192.0.2.25'],
+    myNetworks: ['192.0.2.0/28'],
+    delayReject: opts.delayReject ?? true,
+    strictRfc821Envelopes: true,
+    relayRestrictions: DEFAULT_RELAY_RESTRICTIONS,
+    recipientRestrictions: parseRestrictions(RECIPIENT_RESTRICTIONS),
+  };
+  const dnslist = fakeDnsLists({
+    'bl.test': { '203.0.113.66': ['127.0.0.2'], '203.0.113.77': ['127.0.0.2'], '198.51.100.9': ['127.0.0.2'] },
+    'wl1.test': { '203.0.113.77': ['127.0.0.2'] },
+    'wl2.test': { '198.51.100.20': ['127.0.0.2'] },
+    'dbl.test': { 'spam.example': ['127.0.1.2'] },
+  });
+  const greylist = fakeGreylist();
+  const recipients = createStaticRecipients({ domains: ['example.org'], users: ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'] });
+  const engine = createEngine(spec, {
+    dnslist,
+    greylist,
+    recipients,
+    accessMaps: { lookup: async () => undefined },
+    clock: { now: () => Date.now() },
+  });
+  const real = await openQueue({ dir: `${dir.path}/queue`, logger, registry });
+  const enqueued: EnqueueInput[] = [];
+  const queue: QueueWriter = {
+    async enqueue(input) {
+      enqueued.push(input);
+      return real.enqueue(input);
+    },
+  };
+  const resolver = staticResolver({
+    '127.0.0.1': { PTR: ['localhost'] },
+    localhost: { A: ['127.0.0.1'] },
+    'sender.example': { TXT: [['v=spf1 ip4:127.0.0.1 -all']] },
+  });
+  const tls = opts.tls === false ? undefined : tlsServerOptions(await loadTlsMaterial(settings, logger), settings);
+  const spamd = opts.spamd ? createSpamdClient({ ...opts.spamd, timeoutMs: settings.spamd.timeoutMs, registry }) : undefined;
+  const mx = createMx({
+    settings,
+    engine,
+    delayReject: spec.delayReject,
+    recipients,
+    queue,
+    spamd,
+    resolver,
+    tls,
+    authenticator: opts.authenticator,
+    logger,
+    registry,
+  });
+  const addr = await mx.listen(0, '127.0.0.1');
+  return {
+    mx,
+    port: addr.port,
+    registry,
+    enqueued,
+    greylist,
+    resolver,
+    async close() {
+      await mx.close();
+      await (real as { close?: () => Promise<void> }).close?.();
+      await dir.remove();
+    },
+  };
+}
+
+export function authenticatorFor(users: Record<string, NonNullable<Awaited<ReturnType<typeof userHash>>>>, maxFailures = 3) {
+  return createAuthenticator(new Map(Object.entries(users)), new FailureLimiter(maxFailures, 60_000));
+}
