@@ -11,3 +11,15 @@ $.verbose = true;
 await ensureDebianPackages();
 await $`turbo run typecheck lint --output-logs=errors-only`;
 await $`turbo run test --concurrency=1`;
+
+// Integration tier: the compose stack in containers (packages/e2e). docker.mjs makes sure an engine runs.
+if (!process.env.MOAT_SKIP_INTEGRATION) {
+  const { cleanup, ensureDocker, stopPrivateDockerd } = await import('./docker.mjs');
+  const { started } = await ensureDocker();
+  try {
+    await $`turbo run test:integration --concurrency=1`;
+  } finally {
+    await cleanup();
+    if (started && process.env.CI) await stopPrivateDockerd();
+  }
+}

@@ -1,0 +1,64 @@
+// SMTP sessions as the tests need them: speak as any client address and HELO through XCLIENT (allowed
+// only from the test network), and find delivered messages in the mx container's maildir.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+import { message, type Reply, SmtpClient } from './smtp.ts';
+import { execIn, freshSender, stack } from './stack.ts';
+
+/** Connects to the MX port and becomes `addr` (XCLIENT), then says EHLO `helo` unless helo is null. */
+export async function clientAs(addr: string, helo: string | null = 'mail.sender.example', port = stack().smtpPort): Promise<SmtpClient> {
+  const c = await SmtpClient.connect(port);
+  expect(c.banner?.code, c.transcript.join('\n')).toBe(220);
+  const ehlo = await c.cmd('EHLO e2e.moat.test');
+  expect(ehlo.code).toBe(250);
+  expect(ehlo.text).toMatch(/XCLIENT/);
+  const x = await c.cmd(`XCLIENT ADDR=${addr} NAME=[UNAVAILABLE]`);
+  expect(x.code, c.transcript.join('\n')).toBe(220);
+  if (helo !== null) {
+    const r = await c.cmd(`EHLO ${helo}`);
+    expect(r.code, c.transcript.join('\n')).toBe(250);
+  }
+  return c;
+}
+
+export interface Transaction {
+  mail: Reply;
+  rcpt?: Reply;
+  data?: Reply;
+  id: string;
+}
+
+/** MAIL, RCPT and (when RCPT passed) DATA with a small message; stops at the first refusal. */
+export async function transact(
+  c: SmtpClient,
+  { from = freshSender(), to = `alice@${stack().domain}`, body = 'Hello from the moat integration suite.\r\nRegards,\r\nE2E', subject = 'e2e' } = {},
+): Promise<Transaction> {
+  const id = `${Date.now().toString(36)}.${Math.random().toString(36).slice(2)}`;
+  const mail = await c.cmd(`MAIL FROM:<${from}>`);
+  if (mail.code !== 250) return { mail, id };
+  const rcpt = await c.cmd(`RCPT TO:<${to}>`);
+  if (rcpt.code !== 250) {
+    await c.cmd('RSET');
+    return { mail, rcpt, id };
+  }
+  const data = await c.data(message({ from, to, subject, body, id }));
+  return { mail, rcpt, data, id };
+}
+
+/** Waits until the message with this id is in a maildir new/ directory; returns its text. */
+export async function delivered(id: string, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = await execIn('mx', 'sh', '-c', `grep -rl -F 'Message-ID: <${id}@' /var/lib/moat/maildir 2>/dev/null | head -1`).catch(() => '');
+    const file = out.trim();
+    if (file) return execIn('mx', 'cat', file);
+    if (Date.now() > deadline) throw new Error(`message ${id} not delivered to the maildir within ${timeoutMs} ms`);
+    await sleep(500);
+  }
+}
+
+/** The header block of a message (unfolded lines). */
+export function headers(text: string): string {
+  const end = text.search(/\r?\n\r?\n/);
+  return (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]+/g, ' ');
+}
