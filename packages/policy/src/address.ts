@@ -99,6 +99,7 @@ export function hostileRecipientForm(rcpt: string): HostileForm | undefined {
     if (local.includes('!')) return 'bang-path';
     if (local.includes(':') || local.includes(',')) return 'source-route';
     if (local.includes('@')) return 'bad-syntax';
+    if (!DOT_STRING_RE.test(local)) return 'bad-syntax';
   }
   if (!isValidHostname(domain)) return 'bad-syntax';
   return undefined;
@@ -109,13 +110,17 @@ const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";
 const DOT_STRING_RE = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*$`);
 const QUOTED_RE = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 
-/** True when `addr` (brackets already removed) is an RFC 5321 Mailbox with an FQDN or literal. */
+/**
+ * True when `addr` (brackets already removed) is an RFC 5321 Mailbox: dot-string or quoted local
+ * part, '@', a host name or address literal. Whether the name is fully qualified is a policy
+ * question (reject_non_fqdn_*), not syntax.
+ */
 export function isRfc5321Mailbox(addr: string): boolean {
   const { local, domain } = splitAddress(addr);
   if (local.length === 0 || local.length > 64 || domain === '') return false;
   if (!DOT_STRING_RE.test(local) && !QUOTED_RE.test(local)) return false;
   if (domain.startsWith('[')) return parseAddressLiteral(domain) !== undefined;
-  return isFqdn(domain);
+  return isValidHostname(domain);
 }
 
 /**
@@ -128,6 +133,7 @@ export function isStrictEnvelope(raw: string, allowNull: boolean): boolean {
   if (!s.startsWith('<') || !s.endsWith('>')) return false;
   let inner = s.slice(1, -1);
   if (inner === '') return allowNull;
+  if (!allowNull && inner.toLowerCase() === 'postmaster') return true; // RFC 5321: RCPT TO:<Postmaster>
   if (inner.startsWith('@')) {
     const colon = inner.indexOf(':');
     if (colon < 0) return false;

@@ -55,11 +55,11 @@ const DNS_CLASS: Readonly<Record<DnsTarget, string>> = {
 /** The earliest stage whose facts a restriction needs (used only when delayReject is off). */
 function neededStage(t: RestrictionType): number {
   switch (t) {
+    case 'reject_missing_helo':
     case 'reject_invalid_helo_hostname':
     case 'reject_non_fqdn_helo_hostname':
     case 'reject_rhsbl_helo':
       return 1;
-    case 'reject_missing_helo':
     case 'reject_non_fqdn_sender':
     case 'reject_rhsbl_sender':
     case 'permit_sasl_authenticated':
@@ -191,13 +191,14 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     return false;
   };
 
+  // A bare `postmaster` (RFC 5321 4.5.1: it must be accepted) is always ours; the only domain-less form let through.
   const classify = async (ctx: Ctx): Promise<RecipientClass> => {
-    if (ctx.rcptClass === undefined) ctx.rcptClass = await ports.recipients.classify(recipientForPort(ctx.facts.recipient!));
+    if (ctx.rcptClass === undefined) {
+      const rcpt = ctx.facts.recipient!;
+      ctx.rcptClass = rcpt.includes('@') ? await ports.recipients.classify(rcpt) : 'local';
+    }
     return ctx.rcptClass;
   };
-
-  // A bare `postmaster` (RFC 5321 4.5.1 says it must be accepted) is asked about as postmaster@myhostname.
-  const recipientForPort = (rcpt: string): string => (rcpt.includes('@') ? rcpt : `${rcpt}@${spec.myHostname}`);
 
   /** One lookup() for every DNS-list restriction from `from` to the end of the evaluable part. */
   const fetchDns = async (ctx: Ctx, list: Compiled[], from: number, maxStage: number): Promise<void> => {

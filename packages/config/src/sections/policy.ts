@@ -2,7 +2,7 @@
 // Lists may be Postfix text (pasted from main.cf) or structured YAML; both are checked here.
 import { makeRestriction, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
 import { z } from 'zod';
-import { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT } from '../default-policy.ts';
+import { DEFAULT_RELAY_RESTRICTIONS_TEXT } from '../default-policy.ts';
 import { hostname, network } from './common.ts';
 
 /**

@@ -1,0 +1,83 @@
+// In-memory ports for tests, benchmarks and `moat explain`-style dry runs: scripted DNS lists, a
+// greylist kept in a Map, a settable clock. Pure: no sockets, no timers; they trust their scripts.
+import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest } from './types.ts';
+
+export interface DnsListing {
+  /** The A records the zone answers (after the provider profile). */
+  codes: readonly string[];
+  txt?: string | undefined;
+}
+
+/** zone -> key (IP literal or domain) -> listing, or 'unknown' to script a timeout/SERVFAIL. */
+export type DnsScript = Readonly<Record<string, Readonly<Record<string, DnsListing | 'unknown'>>>>;
+
+export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups: number; queries: number; last: readonly DnsListQuery[] } {
+  const port = {
+    lookups: 0,
+    queries: 0,
+    last: [] as readonly DnsListQuery[],
+    lookup(queries: readonly DnsListQuery[]): Promise<DnsListAnswer[]> {
+      port.lookups++;
+      port.queries += queries.length;
+      port.last = queries;
+      const out: DnsListAnswer[] = new Array(queries.length);
+      for (let i = 0; i < queries.length; i++) {
+        const q = queries[i]!;
+        const hit = script[q.zone]?.[q.key];
+        if (hit === 'unknown') out[i] = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
+        else if (hit && hit.codes.length > 0) out[i] = { zone: q.zone, key: q.key, status: 'listed', codes: [...hit.codes], txt: hit.txt };
+        else out[i] = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
+      }
+      return Promise.resolve(out);
+    },
+  };
+  return port;
+}
+
+/** A clock the test moves by hand. */
+export function createManualClock(start = 1_700_000_000_000): ClockPort & { advance(ms: number): void; set(ms: number): void } {
+  let t = start;
+  return {
+    now: () => t,
+    advance(ms) {
+      t += ms;
+    },
+    set(ms) {
+      t = ms;
+    },
+  };
+}
+
+export interface MemoryGreylistOptions {
+  clock: ClockPort;
+  /** Seconds before a retry passes. */
+  delay?: number | undefined;
+  /** Clients (exact addresses) that always pass. */
+  whitelist?: readonly string[] | undefined;
+}
+
+/**
+ * A greylist in a Map keyed by (client /24 or address, sender, recipient): first attempt defers,
+ * a retry after `delay` passes and stays passed. Semantics only; the real one is @moat/greylist.
+ */
+export function createMemoryGreylist(opts: MemoryGreylistOptions): GreylistPort & { size(): number } {
+  const delayMs = (opts.delay ?? 60) * 1000;
+  const firstSeen = new Map<string, number>();
+  const white = new Set(opts.whitelist ?? []);
+  return {
+    size: () => firstSeen.size,
+    check(r: GreylistRequest): Promise<GreylistAnswer> {
+      if (white.has(r.clientAddress)) return Promise.resolve({ action: 'pass', reason: 'whitelist' });
+      const net = r.clientAddress.includes(':') ? r.clientAddress : r.clientAddress.replace(/\.\d+$/, '.0');
+      const key = `${net}\u0000${r.sender.toLowerCase()}\u0000${r.recipient.toLowerCase()}`;
+      const now = opts.clock.now();
+      const seen = firstSeen.get(key);
+      if (seen === undefined) {
+        firstSeen.set(key, now);
+        return Promise.resolve({ action: 'defer', retryAfter: delayMs / 1000 });
+      }
+      if (now - seen < delayMs) return Promise.resolve({ action: 'defer', retryAfter: Math.ceil((seen + delayMs - now) / 1000) });
+      return Promise.resolve({ action: 'pass', reason: 'retry', header: `X-Greylist: delayed ${Math.round((now - seen) / 1000)} seconds by moat` });
+    },
+  };
+}
