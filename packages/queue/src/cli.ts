@@ -58,7 +58,7 @@ async function expand(q: Queue, ids: string[], states: ('incoming' | 'deferred' 
 export async function queueFlush(dir: string, ids?: string[]): Promise<number> {
   const q = await open(dir);
   try {
-    return await q.flush(ids && ids.length && !ids.includes('ALL') ? ids : undefined);
+    return await q.flush(ids?.length && !ids.includes('ALL') ? ids : undefined);
   } finally {
     await q.close();
   }

@@ -36,14 +36,15 @@ export async function signIfConfigured(
   if (!domain) return { message };
   const key = keys.find((k) => k.domain.toLowerCase() === domain);
   if (!key) return { message };
-  const res = await dkimSign(message, {
+  const sig = {
     signingDomain: key.domain,
     selector: key.selector,
     privateKey: key.privateKey,
     canonicalization: 'relaxed/relaxed',
     ...(key.algorithm ? { algorithm: key.algorithm } : {}),
-    ...(signTime ? { signTime } : {}),
-  });
+  };
+  // mailauth reads the keys from signatureData (the top-level fields only satisfy its typings).
+  const res = await dkimSign(message, { ...sig, signatureData: [sig], ...(signTime ? { signTime } : {}) });
   if (res.errors.length || !res.signatures) {
     return { message, error: res.errors.map((e) => e.err.message).join('; ') || 'no signature produced' };
   }

@@ -1,0 +1,109 @@
+// Outbound relay for authenticated users: MX lookup through a loopback Unbound (never the machine's resolver),
+// opportunistic STARTTLS to a loopback smtp-server, DKIM signed with mailauth and verified against the same DNS.
+import { generateKeyPairSync } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createRegistry } from '@moat/observe';
+import { startUnbound, tmpDir, type UnboundServer } from '@moat/testkit';
+import { dkimVerify } from 'mailauth';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { dnsMxResolver, maildirTransport, openQueue, relayTransport, startDelivery } from '../src/index.ts';
+import { fakeClock, memoryLogger, type Sink, startSink } from './helpers.ts';
+
+let dns: UnboundServer;
+let sink: Sink;
+let publicKeyB64: string;
+let privateKey: string;
+
+beforeAll(async () => {
+  const kp = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  privateKey = kp.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  publicKeyB64 = kp.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const txt = `v=DKIM1; k=rsa; p=${publicKeyB64}`;
+  const chunks = txt.match(/.{1,200}/g)!.map((c) => `"${c}"`).join(' ');
+  sink = await startSink({ tls: true, onRcpt: (r) => (r.startsWith('nobody@') ? { code: 550, message: '5.1.1 no such user' } : null) });
+  dns = await startUnbound({
+    stubZones: {},
+    localZones: { 'example.test': 'static', 'sender.test': 'static', 'nowhere.test': 'static', 'down.test': 'static' },
+    localData: [
+      'example.test. 60 IN MX 10 mx1.example.test.',
+      'example.test. 60 IN MX 20 mx2.example.test.',
+      'mx1.example.test. 60 IN A 127.0.0.1',
+      'mx2.example.test. 60 IN A 127.0.0.1',
+      'down.test. 60 IN MX 10 mx.down.test.',
+      'mx.down.test. 60 IN A 127.0.0.2',
+      `s1._domainkey.sender.test. 60 IN TXT ${chunks}`,
+    ],
+  });
+});
+
+afterAll(async () => {
+  await sink?.close();
+  await dns?.stop();
+});
+
+it('looks up the MX through the configured resolver, uses STARTTLS and signs with DKIM', async () => {
+  const dir = await tmpDir('relay');
+  const registry = createRegistry();
+  const clock = fakeClock();
+  const queue = await openQueue({ dir: join(dir.path, 'spool'), clock, logger: memoryLogger().logger, registry });
+  const relay = relayTransport({
+    heloName: 'mx.sender.test',
+    resolver: dnsMxResolver([dns.server], { timeoutMs: 1000, tries: 1 }),
+    port: sink.port, // every MX host is 127.0.0.x: the loopback sink, never a real MX
+    dkim: [{ domain: 'sender.test', selector: 's1', privateKey }],
+    timeoutMs: 5000,
+  });
+  const bounces = join(dir.path, 'mail');
+  const runner = await startDelivery({
+    queue,
+    registry,
+    clock,
+    hostname: 'mx.sender.test',
+    transports: { local: maildirTransport({ root: bounces, hostname: 'mx.test' }), relay },
+    bounceRoute: 'local',
+  });
+  const msg = Buffer.from(
+    'From: Alice <alice@sender.test>\r\nTo: bob@example.test\r\nSubject: signed\r\nDate: Mon, 5 Jan 2026 12:00:00 +0000\r\nMessage-ID: <signed@sender.test>\r\n\r\nHello over TLS.\r\n.leading dot\r\n',
+  );
+  await queue.enqueue({ sender: 'alice@sender.test', recipients: ['bob@example.test', 'nobody@example.test'], message: msg, route: 'relay', meta: { saslUser: 'alice' } });
+  await queue.enqueue({ sender: 'alice@sender.test', recipients: ['x@nowhere.test'], message: msg, route: 'relay' });
+  const { id: downId } = await queue.enqueue({ sender: 'alice@sender.test', recipients: ['y@down.test'], message: msg, route: 'relay' });
+  await runner.idle();
+  await runner.idle();
+
+  expect(sink.messages).toHaveLength(1);
+  const got = sink.messages[0]!;
+  expect(got.secure).toBe(true); // opportunistic STARTTLS was used
+  expect(got.helo).toBe('mx.sender.test');
+  expect(got.recipients).toEqual(['bob@example.test']);
+  const text = got.data.toString();
+  expect(text.startsWith('DKIM-Signature: ')).toBe(true);
+  expect(got.data.subarray(got.data.indexOf('From: Alice')).equals(msg)).toBe(true);
+  // verify against the key published in the loopback DNS
+  const r = new Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([dns.server]);
+  const verified = await dkimVerify(got.data, {
+    resolver: (name: string, type: string) => r.resolve(name, type as 'TXT') as Promise<string[][]>,
+  });
+  expect(verified.results[0]?.status.result).toBe('pass');
+  expect(verified.results[0]?.signingDomain).toBe('sender.test');
+
+  // nobody@ got 550 at RCPT, x@nowhere.test is NXDOMAIN: both bounced (DSNs delivered locally)
+  const box = join(bounces, 'sender.test', 'alice', 'new');
+  const dsns = await Promise.all((await readdir(box)).map((f) => readFile(join(box, f), 'utf8')));
+  expect(dsns).toHaveLength(2);
+  expect(dsns.some((d) => d.includes('Final-Recipient: rfc822; nobody@example.test') && d.includes('Status: 5.1.1') && d.includes('Remote-MTA: dns; mx1.example.test'))).toBe(true);
+  expect(dsns.some((d) => d.includes('Final-Recipient: rfc822; x@nowhere.test') && d.includes('Status: 5.1.2'))).toBe(true);
+  // down.test's MX (127.0.0.2:sink port) answers nothing: deferred, not bounced
+  const list = await queue.list();
+  expect(list.map((e) => [e.id, e.state])).toEqual([[downId, 'deferred']]);
+
+  await runner.stop();
+  await dir.remove();
+});
+
+it('needs an explicit resolver: there is no fallback to the machine’s DNS', () => {
+  expect(() => dnsMxResolver([])).toThrow(/dns servers must be configured/);
+});
