@@ -127,12 +127,29 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
   });
   redis.on('ready', markUp);
 
+  /** Until the first connection is up, callers wait for it within their budget instead of failing at once. */
+  const whenReady = (ms: number): Promise<void> => {
+    if (redis.status === 'ready' || state !== 'starting') return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      timer = setTimeout(done, ms);
+      redis.once('ready', done);
+    });
+  };
+
   return {
     redis,
     async decide(tripletKey, awlKey, args) {
       let raw: unknown;
+      const started = Date.now();
       try {
-        raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args), timeoutMs, 'greylist decide');
+        await whenReady(timeoutMs);
+        raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args), Math.max(1, timeoutMs - (Date.now() - started)), 'greylist decide');
       } catch (e) {
         metrics.redisErrors.inc({ kind: e instanceof GreylistStoreError && e.code === 'GREYLIST_TIMEOUT' ? 'timeout' : 'command' });
         markDown(e);
@@ -150,15 +167,18 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
       }
       return { action, seconds: Number(seconds), now: Number(now), attempts: Number(attempts), firstSeen: Number(firstSeen) };
     },
-    admin(fn, ms = 5000) {
+    async admin(fn, ms = 5000) {
+      await whenReady(ms);
       return withTimeout(fn(redis), ms, 'greylist admin');
     },
     async time() {
+      await whenReady(5000);
       const [s] = await withTimeout(redis.time(), 5000, 'greylist time');
       return Number(s);
     },
     async ping() {
       try {
+        await whenReady(timeoutMs);
         await withTimeout(redis.ping(), timeoutMs, 'greylist ping');
         markUp();
         return true;
