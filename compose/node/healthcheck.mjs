@@ -1,6 +1,6 @@
 // Container health probe for moat's node services: talks only to the given address (inside the container).
 //   node healthcheck.mjs smtp 127.0.0.1 25     -> expects a 220 banner, says QUIT
-//   node healthcheck.mjs policy 127.0.0.1 10023 -> sends a minimal Postfix policy request, expects action=
+//   node healthcheck.mjs policy 127.0.0.1 10023 -> a CONNECT-stage policy request (no decision logged), expects action=
 //   node healthcheck.mjs tcp 127.0.0.1 PORT     -> a TCP connect is enough
 import net from 'node:net';
 
@@ -17,7 +17,7 @@ sock.on('connect', () => {
   if (kind === 'tcp') process.exit(0);
   if (kind === 'policy') {
     sock.write(
-      'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=127.0.0.1\n' +
+      'request=smtpd_access_policy\nprotocol_state=CONNECT\nprotocol_name=ESMTP\nclient_address=127.0.0.1\n' +
         'client_name=localhost\nhelo_name=localhost\nsender=health@localhost\nrecipient=health@localhost\n\n',
     );
   }
