@@ -35,8 +35,15 @@ export interface DeliveryOptions {
   /** How DSNs leave (default `relay` when a relay transport exists, else `local`). */
   bounceRoute?: 'local' | 'relay';
   clock?: Clock;
-  /** How often to look at the spool for work from other processes, real ms (default 1000). */
+  /** How often to look at incoming/ for work from other processes, real ms (default 1000). */
   scanIntervalMs?: number;
+  /**
+   * How often the timer also looks through deferred/ for due messages, real ms (default 10 s; Postfix:
+   * queue_run_delay). kick() and idle() look at once.
+   */
+  deferredScanMs?: number;
+  /** Recipients per delivery to one destination (Postfix default_destination_recipient_limit, default 50). */
+  recipientLimit?: number;
 }
 
 export interface DeliveryRunner {
@@ -83,6 +90,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   const owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const activeDir = join(queue.dir, 'active');
   const heartbeat = join(activeDir, `.owner.${owner}`);
+  const deferredScanMs = opts.deferredScanMs ?? 10_000;
+  const recipientLimit = Math.max(1, opts.recipientLimit ?? 50);
+  let lastDeferredScan = 0;
+  let deferredBacklog = false;
 
   const inFlight = new Map<string, Promise<void>>();
   const sems = new Map<string, Semaphore>();
@@ -219,13 +230,17 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
         r.status = '4.3.5';
       }
     } else if (transport) {
-      const groups = new Map<string, string[]>();
+      const byDest = new Map<string, string[]>();
       for (const r of pending) {
         const d = transport.destination(r.address);
-        groups.set(d, [...(groups.get(d) ?? []), r.address]);
+        byDest.set(d, [...(byDest.get(d) ?? []), r.address]);
+      }
+      const groups: [string, string[]][] = [];
+      for (const [dest, rcpts] of byDest) {
+        for (let i = 0; i < rcpts.length; i += recipientLimit) groups.push([dest, rcpts.slice(i, i + recipientLimit)]);
       }
       const all = await Promise.all(
-        [...groups].map(async ([dest, rcpts]) => {
+        groups.map(async ([dest, rcpts]) => {
           const release = await acquire(dest);
           try {
             return await safeDeliver(transport, c, rcpts);
@@ -308,22 +323,28 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     }
   }
 
-  async function scanOnce(): Promise<boolean> {
+  async function scanOnce(withDeferred: boolean): Promise<boolean> {
     let started = false;
     const now = clock.now();
+    if (withDeferred) lastDeferredScan = Date.now();
     const candidates: ['incoming' | 'deferred', string][] = [
       ...(await queue.names('incoming')).map((n) => ['incoming', n] as ['incoming', string]),
-      ...(await queue.due(now)).map((n) => ['deferred', n] as ['deferred', string]),
+      ...(withDeferred ? await queue.due(now) : []).map((n) => ['deferred', n] as ['deferred', string]),
     ];
+    deferredBacklog = false;
     for (const [from, id] of candidates) {
-      if (stopping || inFlight.size >= concurrency) break;
+      if (stopping || inFlight.size >= concurrency) {
+        // Due work left over: look again as soon as a slot frees up.
+        if (withDeferred) deferredBacklog = true;
+        break;
+      }
       if (inFlight.has(id)) continue;
       const c = await queue.claim(from, id, owner);
       if (!c) continue;
       started = true;
       const job = runClaimed(c).finally(() => {
         inFlight.delete(id);
-        kick();
+        kick(deferredBacklog || Date.now() - lastDeferredScan >= deferredScanMs);
       });
       inFlight.set(id, job);
     }
@@ -338,8 +359,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     }
   }
 
-  function kick(): void {
+  let wantDeferred = false;
+  /** Scan now; `full` also looks through deferred/ (every explicit kick does). */
+  function kick(full = true): void {
     if (stopping) return;
+    if (full) wantDeferred = true;
     if (scanning) {
       rescan = true;
       return;
@@ -347,8 +371,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     scanning = (async () => {
       do {
         rescan = false;
+        const withDeferred = wantDeferred;
+        wantDeferred = false;
         try {
-          await scanOnce();
+          await scanOnce(withDeferred);
         } catch (e) {
           log.error({ err: (e as Error).message }, 'queue scan failed');
         }
@@ -359,15 +385,15 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     });
   }
 
-  const offEnqueue = queue.onEnqueue(() => kick());
+  const offEnqueue = queue.onEnqueue(() => kick(false));
   // Not unref'd: a running queue manager keeps its process alive until stop().
-  const timer = setInterval(kick, opts.scanIntervalMs ?? 1000);
+  const timer = setInterval(() => kick(Date.now() - lastDeferredScan >= deferredScanMs), opts.scanIntervalMs ?? 1000);
   kick();
   log.info({ owner, concurrency, perDest, firstBackoff, maxBackoff, delayWarningAfter, maxLifetime }, 'delivery started');
 
   return {
     owner,
-    kick,
+    kick: () => kick(true),
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

@@ -347,3 +347,44 @@ describe('robustness', () => {
     expect(await queue.names('active')).toEqual([`${live}.${process.pid}-cafe0001`]);
   });
 });
+
+describe('limits', () => {
+  it('keeps per-destination concurrency and splits large recipient lists', async () => {
+    let open = 0;
+    let maxOpen = 0;
+    const s = await sink({
+      dataDelayMs: 30,
+      onRcpt: (_r, session) => {
+        if (session.envelope.rcptTo.length === 0) {
+          open++;
+          maxOpen = Math.max(maxOpen, open);
+        }
+        return null;
+      },
+      onData: () => null,
+    });
+    const hop = nextHopTransport({ host: '127.0.0.1', port: s.port, heloName: 'mx.test' });
+    const counting: Transport = {
+      ...hop,
+      deliver: async (req) => {
+        try {
+          return await hop.deliver(req);
+        } finally {
+          open--;
+        }
+      },
+    };
+    const { queue, runner } = await setup(counting, fakeClock(), { concurrency: 10, perDestinationConcurrency: 2, recipientLimit: 3 });
+    await queue.enqueue({
+      sender: 'a@sender.test',
+      recipients: Array.from({ length: 7 }, (_, i) => `r${i}@example.test`),
+      message: message('many', 'x'),
+    });
+    for (let i = 0; i < 8; i++) await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message(`m${i}`, 'x') });
+    await runner.idle();
+    expect(maxOpen).toBe(2);
+    const many = s.messages.filter((m) => m.data.includes('Subject: many'));
+    expect(many.map((m) => m.recipients.length).sort()).toEqual([1, 3, 3]);
+    expect(s.messages).toHaveLength(11);
+  });
+});
