@@ -1,6 +1,6 @@
 // Applies a provider profile to the A records a list answered: listings, operator errors, dropped codes.
 // Trusts the profile (vetted data); treats every answered code as untrusted input.
-import { type CodeFilterSpec, matchesCode, parseCodeFilter } from './code-filter.ts';
+import { type CompiledCodeFilter, matchesCode, parseCodeFilter } from '@moat/policy';
 import { type CodeRule, OUT_OF_RANGE, type ProviderProfile } from './profiles.ts';
 
 export interface ClassifiedCode {
@@ -19,8 +19,8 @@ export interface Classified {
   dropped: ClassifiedCode[];
 }
 
-const compiled = new WeakMap<CodeRule, CodeFilterSpec>();
-function spec(rule: CodeRule): CodeFilterSpec {
+const compiled = new WeakMap<CodeRule, CompiledCodeFilter>();
+function spec(rule: CodeRule): CompiledCodeFilter {
   let s = compiled.get(rule);
   if (!s) {
     s = parseCodeFilter(rule.codes);
@@ -52,7 +52,7 @@ export function classify(
   p: ProviderProfile,
   codes: readonly string[],
   use?: 'allow' | 'block' | undefined,
-  only?: CodeFilterSpec | undefined,
+  only?: CompiledCodeFilter | undefined,
 ): Classified {
   const out: Classified = { listings: [], errors: [], outOfRange: [], dropped: [] };
   for (const code of codes) {

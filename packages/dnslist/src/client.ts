@@ -3,9 +3,17 @@
 import { performance } from 'node:perf_hooks';
 import { Resolver } from 'node:dns/promises';
 import type { Logger, Registry } from '@moat/observe';
-import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, DnsTarget } from '@moat/policy';
+import {
+  type ClockPort,
+  type CompiledCodeFilter,
+  type DnsListAnswer,
+  type DnsListPort,
+  type DnsListQuery,
+  type DnsTarget,
+  matchesCode,
+  parseCodeFilter,
+} from '@moat/policy';
 import { type Classified, classify, isErrorCode, validateProfile } from './classify.ts';
-import { type CodeFilterSpec, matchesCode, parseCodeFilter } from './code-filter.ts';
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
 import { type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
 import { probeName, queryName } from './query-name.ts';
@@ -94,7 +102,7 @@ interface Zone {
   name: string;
   profile: ProviderProfile;
   options: ZoneOptions;
-  only: CodeFilterSpec | undefined;
+  only: CompiledCodeFilter | undefined;
   seen: Set<'ip' | 'domain'>;
   state: ZoneState;
   reason?: string | undefined;
@@ -149,7 +157,7 @@ export function sanitiseTxt(records: string[][]): string | undefined {
  */
 export function applyCodeFilter<A extends DnsListAnswer>(answer: A, filter: string | undefined): A {
   if (answer.status !== 'listed') return answer;
-  const spec = parseCodeFilter(filter);
+  const spec = parseCodeFilter(filter ?? '');
   const codes = answer.codes.filter((c) => matchesCode(spec, c));
   if (codes.length > 0) return { ...answer, codes };
   return {

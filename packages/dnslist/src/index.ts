@@ -12,7 +12,7 @@ export {
   type ZoneHealth,
   type ZoneState,
 } from './client.ts';
-export { parseCodeFilter, matchesCode, CodeFilterError, type CodeFilterSpec } from './code-filter.ts';
+// Return-code filters are the engine's (@moat/policy parseCodeFilter/matchesCode); profiles use the same syntax.
 export { builtinProfiles, profileForZone, profileTable, type ProviderProfile, type CodeRule, type HealthProbes } from './profiles.ts';
 export { classify, type Classified } from './classify.ts';
 export { queryName, reverseIPv4, reverseIPv6, expandIPv6 } from './query-name.ts';

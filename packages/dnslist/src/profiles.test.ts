@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classify, validateProfile } from './classify.ts';
-import { parseCodeFilter } from './code-filter.ts';
+import { parseCodeFilter } from '@moat/policy';
 import { builtinProfiles, profileForZone, profileTable } from './profiles.ts';
 import { isLocalAddress, parseResolver } from './resolver-address.ts';
 

@@ -1,0 +1,120 @@
+// The seed's DNS-list steps through the real engine (@moat/policy) and the real client, rbldnsd and Unbound:
+// the provider profiles must hold even where the seed's own filters are looser.
+import { createLogger, createRegistry } from '@moat/observe';
+import { createEngine, createManualClock, createMemoryGreylist, createStaticRecipients, type Facts, parseRestrictions } from '@moat/policy';
+import { type RbldnsdServer, startRbldnsd, startUnbound, type UnboundServer } from '@moat/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDnsList, type DnsList } from '../src/index.ts';
+
+let rbl: RbldnsdServer;
+let unbound: UnboundServer;
+let dns: DnsList;
+
+// The seed's steps 7-9 with the lists renamed under moat.test.
+const seed = `
+ permit_dnswl_client dnswl.moat.test=127.0.[0..255].[2..3],
+ permit_dnswl_client hk.moat.test=127.0.0.[1;5],
+ reject_rhsbl_sender dbl.moat.test,
+ reject_rbl_client zen.moat.test,
+ reject_rbl_client hk.moat.test=,
+ permit_dnswl_client dnswl.moat.test,
+ permit
+`;
+
+beforeAll(async () => {
+  rbl = await startRbldnsd({
+    zones: {
+      'zen.moat.test': ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.21 :127.0.0.4:XBL $\n192.0.2.31 :127.0.0.2:SBL $\n192.0.2.40 :127.255.255.254:public resolver\n',
+      'dnswl.moat.test': '127.0.0.2 :127.0.10.0:test\n192.0.2.20 :127.0.15.3:trusted\n192.0.2.21 :127.0.10.3:return high\n',
+      'hk.moat.test': '127.0.0.1 :127.0.0.1:white\n127.0.0.2 :127.0.0.2:black\n192.0.2.30 :127.0.0.1:white\n192.0.2.31 :127.0.0.5:NOBL\n',
+      'dbl.moat.test': { type: 'dnset', data: ':127.0.1.2:Domain $ listed in DBL\ntest\nspam.example\n' },
+    },
+  });
+  unbound = await startUnbound({
+    stubZones: Object.fromEntries(['zen', 'dnswl', 'hk', 'dbl'].map((z) => [`${z}.moat.test`, rbl.stubAddr])),
+  });
+  dns = createDnsList({
+    resolver: unbound.server,
+    healthIntervalMs: 0,
+    zones: {
+      'zen.moat.test': { profile: 'spamhaus-zen' },
+      'dnswl.moat.test': { profile: 'dnswl' },
+      'hk.moat.test': { profile: 'hostkarma' },
+      'dbl.moat.test': { profile: 'spamhaus-dbl' },
+    },
+    registry: createRegistry(),
+    logger: createLogger('seed-engine-test', { level: 'silent' }),
+  });
+  await dns.ready;
+});
+
+afterAll(async () => {
+  dns?.close();
+  await unbound?.stop();
+  await rbl?.stop();
+});
+
+function engine() {
+  const clock = createManualClock();
+  return createEngine(
+    {
+      myHostname: 'mx.moat.test',
+      myAddresses: [],
+      myNetworks: ['127.0.0.0/8'],
+      delayReject: true,
+      strictRfc821Envelopes: false,
+      relayRestrictions: parseRestrictions('permit_auth_destination, reject_unauth_destination'),
+      recipientRestrictions: parseRestrictions(seed),
+    },
+    {
+      dnslist: dns,
+      greylist: createMemoryGreylist({ clock }),
+      recipients: createStaticRecipients({ domains: ['moat.test'] }),
+      accessMaps: { lookup: async () => undefined },
+      clock,
+    },
+  );
+}
+
+const facts = (clientAddress: string, sender = 'a@sender.example'): Facts => ({
+  stage: 'rcpt',
+  clientAddress,
+  helo: 'mail.sender.example',
+  sender,
+  recipient: 'user@moat.test',
+  tls: false,
+});
+
+describe('the seed through the engine with real DNS lists', () => {
+  it('dnswl 127.0.10.3 does not whitelist a client the seed filter would have let through; ZEN rejects it with its TXT', async () => {
+    const v = await engine().evaluate(facts('192.0.2.21'));
+    expect(v.action).toBe('reject');
+    expect(v.decidedBy).toContain('zen.moat.test');
+    expect(v.text).toContain('XBL 192.0.2.21');
+  });
+
+  it('a real dnswl listing still permits', async () => {
+    const v = await engine().evaluate(facts('192.0.2.20'));
+    expect(v.action).toBe('permit');
+    expect(v.decidedBy).toContain('dnswl.moat.test');
+  });
+
+  it('hostkarma NOBL (127.0.0.5) is not a whitelisting: the SBL listing rejects', async () => {
+    const v = await engine().evaluate(facts('192.0.2.31'));
+    expect(v.action).toBe('reject');
+    expect(v.decidedBy).toContain('zen.moat.test');
+  });
+
+  it('hostkarma whitelist permits; Spamhaus error answers never reject', async () => {
+    expect((await engine().evaluate(facts('192.0.2.30'))).action).toBe('permit');
+    const v = await engine().evaluate(facts('192.0.2.40'));
+    expect(v.action).not.toBe('reject');
+  });
+
+  it('RHSBL on the sender domain', async () => {
+    const v = await engine().evaluate(facts('192.0.2.50', 'someone@spam.example'));
+    expect(v.action).toBe('reject');
+    expect(v.decidedBy).toContain('dbl.moat.test');
+    expect(v.text).toContain('Domain spam.example listed in DBL');
+  });
+});
