@@ -50,6 +50,15 @@ export interface DecisionExtras {
   ms?: number | undefined;
   /** What the edge answered (SMTP reply or Postfix policy action), chosen there, logged here. */
   reply?: string | undefined;
+  /** The queue id, when the message is already queued (Postfix sends it to policyd). */
+  queueId?: string | undefined;
+  /** Also hand the decision to this sink (the decision journal, @moat/journal); it must not block. */
+  sink?: DecisionSink | undefined;
+}
+
+/** Where a decision goes besides the log (the journal). Must return at once; a throw is swallowed. */
+export interface DecisionSink {
+  record(facts: Facts, verdict: Verdict, extras: { ms?: number | undefined; reply?: string | undefined; queueId?: string | undefined }): void;
 }
 
 /** Log one decision (one JSON line, level info) and count it. */
@@ -64,6 +73,13 @@ export function recordDecision(
   const restriction = restrictionLabel(verdict);
   metrics.decisions.inc({ restriction, action: verdict.action });
   metrics.latency.observe({ stage: facts.stage, action: verdict.action }, took / 1000);
+  if (extras.sink) {
+    try {
+      extras.sink.record(facts, verdict, { ms: took, reply: extras.reply, queueId: extras.queueId });
+    } catch {
+      // The journal fails open: a decision is never lost or delayed because it could not be journaled.
+    }
+  }
   if (!logger.isLevelEnabled('info')) return;
   logger.info(
     {
@@ -81,6 +97,7 @@ export function recordDecision(
       recipient: cap(facts.recipient),
       saslUsername: cap(facts.saslUsername),
       session: cap(facts.sessionId, 64),
+      queueId: cap(extras.queueId, 64),
       text: cap(verdict.text),
       reply: cap(extras.reply),
       ms: Math.round(took * 1000) / 1000,

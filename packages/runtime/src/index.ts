@@ -7,4 +7,5 @@ export {
   restrictionLabel,
   type DecisionExtras,
   type DecisionMetrics,
+  type DecisionSink,
 } from './decisions.ts';

@@ -1,0 +1,341 @@
+// createJournal: append every decision to a capped Redis stream shared by all nodes, and read it back.
+// Trusts the Redis server it is pointed at; writing fails open (never waits past its timeout, never throws into mail).
+import { hostname as osHostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
+import type { Facts, Verdict } from '@moat/policy';
+import { Redis, type RedisOptions } from 'ioredis';
+import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
+import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
+
+export type RedisTarget =
+  | { url: string }
+  | {
+      sentinels: { host: string; port: number }[];
+      name: string;
+      password?: string | undefined;
+      sentinelPassword?: string | undefined;
+    };
+
+export interface JournalOptions {
+  redis: RedisTarget;
+  /** Key prefix (default `moat:{journal}:`); several appliances sharing a Redis use one each. */
+  prefix?: string | undefined;
+  /** Approximate number of decisions kept (XADD MAXLEN ~); default 100 000. */
+  maxLen?: number | undefined;
+  /** Seconds an entry, a session index and a queue index live; default 7 days. */
+  ttlSeconds?: number | undefined;
+  /** A write that takes longer is abandoned and counted as a timeout; default 250 ms. */
+  timeoutMs?: number | undefined;
+  /** Writes in flight beyond this are dropped and counted (Redis slow or down); default 1000. */
+  maxPending?: number | undefined;
+  /** This node's name in entries; default the host name. */
+  node?: string | undefined;
+  registry: Registry;
+  logger: Logger;
+}
+
+export interface RecordExtras {
+  ms?: number | undefined;
+  reply?: string | undefined;
+  queueId?: string | undefined;
+  /** Default: facts.sessionId. */
+  session?: string | undefined;
+}
+
+export interface RecentQuery {
+  /** How many, newest first (default 50, at most 1000). */
+  count?: number | undefined;
+  /** Only entries older than this stream id (paging). */
+  before?: string | undefined;
+}
+
+export interface Journal {
+  /** Append one decision. Returns at once; the write runs in the background under `timeoutMs`. */
+  record(facts: Facts, verdict: Verdict, extras?: RecordExtras): void;
+  /** Index a session's decisions under the queue id its message got (the gateway learns it at end of DATA). */
+  linkQueueId(sessionId: string, queueId: string): void;
+  /** The newest decisions, newest first. */
+  recent(q?: RecentQuery): Promise<JournalEntry[]>;
+  /** A session's decisions, oldest first. */
+  bySession(sessionId: string): Promise<JournalEntry[]>;
+  /** The decisions behind a queued message, oldest first. */
+  byQueueId(queueId: string): Promise<JournalEntry[]>;
+  /** Resolves when every write started so far has finished (or timed out). */
+  flush(): Promise<void>;
+  /** True when Redis answers a PING. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+// KEYS[1] stream, KEYS[2..] index lists. ARGV: maxlen, ttl, json, index cap, trim-by-age flag.
+const APPEND_LUA = `
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'j', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[5] == '1' then
+  local t = redis.call('TIME')
+  local minid = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
+  if minid > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(minid)) end
+end
+for i = 2, #KEYS do
+  redis.call('RPUSH', KEYS[i], id)
+  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[4]), -1)
+  redis.call('EXPIRE', KEYS[i], ARGV[2])
+end
+return id
+`;
+
+// KEYS[1] session list, KEYS[2] queue list. ARGV: ttl, index cap.
+const LINK_LUA = `
+local ids = redis.call('LRANGE', KEYS[1], 0, -1)
+if #ids == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('RPUSH', KEYS[2], unpack(ids))
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return #ids
+`;
+
+/** Entries kept per session or queue id (a session is bounded by the gateway's command limit anyway). */
+const INDEX_CAP = 500;
+/** Trim by age at most this often (MAXLEN trims on every write; MINID only bounds age). */
+const AGE_TRIM_MS = 60_000;
+
+export class JournalTimeoutError extends Error {
+  readonly code = 'JOURNAL_TIMEOUT';
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new JournalTimeoutError(`${what}: no reply within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+interface JournalMetrics {
+  writes: InstanceType<typeof Counter<'result'>>;
+  latency: InstanceType<typeof Histogram<string>>;
+  pending: InstanceType<typeof Gauge<string>>;
+}
+
+const perRegistry = new WeakMap<Registry, JournalMetrics>();
+
+function journalMetrics(registry: Registry): JournalMetrics {
+  const known = perRegistry.get(registry);
+  if (known) return known;
+  const m: JournalMetrics = {
+    writes: new Counter({
+      name: 'moat_journal_writes_total',
+      help: 'Decision journal appends by result (ok, timeout, error, unavailable, dropped)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'moat_journal_write_seconds',
+      help: 'Time of one journal append (successful ones)',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
+    pending: new Gauge({ name: 'moat_journal_pending', help: 'Journal appends in flight', registers: [registry] }),
+  };
+  perRegistry.set(registry, m);
+  return m;
+}
+
+type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+
+export function createJournal(options: JournalOptions): Journal {
+  const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const maxLen = options.maxLen ?? 100_000;
+  const ttl = Math.max(1, Math.round(options.ttlSeconds ?? 7 * 86400));
+  const timeoutMs = options.timeoutMs ?? 250;
+  const maxPending = options.maxPending ?? 1000;
+  const node = options.node ?? osHostname();
+  const log = options.logger;
+  const m = journalMetrics(options.registry);
+
+  const common: RedisOptions = {
+    // No offline queue: while Redis is down a write fails at once instead of piling up in memory.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: Math.max(1000, timeoutMs * 4),
+    retryStrategy: (times: number) => Math.min(50 * times, 2000),
+    sentinelRetryStrategy: (times: number) => Math.min(50 * times, 2000),
+    connectionName: 'moat-journal',
+  };
+  const t = options.redis;
+  const redis =
+    'url' in t
+      ? new Redis(t.url, common)
+      : new Redis({ ...common, sentinels: t.sentinels, name: t.name, password: t.password, sentinelPassword: t.sentinelPassword });
+
+  let up: boolean | undefined;
+  let closed = false;
+  const markDown = (e: unknown) => {
+    if (up === false || closed) return;
+    up = false;
+    log.warn({ event: 'journal-down', err: { message: (e as Error)?.message } }, 'decision journal unavailable: decisions are not journaled until it recovers');
+  };
+  const markUp = () => {
+    if (up === true) return;
+    if (up === false) log.info({ event: 'journal-recovered' }, 'decision journal recovered');
+    up = true;
+  };
+  redis.on('error', markDown);
+
+  let started = false;
+  const firstReady = new Promise<void>((resolve) => {
+    redis.once('ready', () => {
+      started = true;
+      resolve();
+    });
+  });
+  /** Before the first connection, wait for it within the caller's budget (later, fail fast). */
+  const whenReady = (ms: number): Promise<void> => {
+    if (redis.status === 'ready' || started) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([firstReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  };
+
+  const evalScript = redis.eval.bind(redis) as unknown as Eval;
+  const inflight = new Set<Promise<void>>();
+  let lastAgeTrim = 0;
+
+  function track(what: string, work: () => Promise<unknown>): void {
+    if (closed) return;
+    if (inflight.size >= maxPending) {
+      m.writes.inc({ result: 'dropped' });
+      return;
+    }
+    const t0 = performance.now();
+    const p = (async () => {
+      try {
+        await whenReady(timeoutMs);
+        if (redis.status !== 'ready') {
+          m.writes.inc({ result: 'unavailable' });
+          return;
+        }
+        await withTimeout(work(), Math.max(1, timeoutMs - (performance.now() - t0)), what);
+        m.writes.inc({ result: 'ok' });
+        m.latency.observe((performance.now() - t0) / 1000);
+        markUp();
+      } catch (e) {
+        m.writes.inc({ result: e instanceof JournalTimeoutError ? 'timeout' : 'error' });
+        markDown(e);
+      }
+    })();
+    inflight.add(p);
+    m.pending.set(inflight.size);
+    void p.finally(() => {
+      inflight.delete(p);
+      m.pending.set(inflight.size);
+    });
+  }
+
+  async function fetch(ids: string[]): Promise<JournalEntry[]> {
+    if (ids.length === 0) return [];
+    const pipe = redis.pipeline();
+    for (const id of ids) pipe.xrange(streamKey(prefix), id, id);
+    const rows = (await withTimeout(pipe.exec(), 5000, 'journal read')) ?? [];
+    const out: JournalEntry[] = [];
+    for (const [err, res] of rows) {
+      if (err) throw err;
+      for (const [id, fields] of (res as [string, string[]][]) ?? []) {
+        const e = decodeEntry(id, fieldValue(fields, 'j'));
+        if (e) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  async function readIndex(key: string): Promise<JournalEntry[]> {
+    await whenReady(5000);
+    const ids = await withTimeout(redis.lrange(key, 0, -1), 5000, 'journal read');
+    return fetch([...new Set(ids)]);
+  }
+
+  async function flush(): Promise<void> {
+    while (inflight.size) await Promise.allSettled([...inflight]);
+  }
+
+  return {
+    record(facts, verdict, extras = {}) {
+      let json: string;
+      let keys: string[];
+      try {
+        const session = extras.session ?? facts.sessionId;
+        const entry: JournalEntry = { time: Date.now(), node, session, queueId: extras.queueId, facts, verdict, reply: extras.reply, ms: extras.ms };
+        json = encodeEntry(entry);
+        keys = [streamKey(prefix)];
+        if (session) keys.push(sessionKey(prefix, session));
+        if (extras.queueId) keys.push(queueKey(prefix, extras.queueId));
+      } catch (e) {
+        m.writes.inc({ result: 'error' });
+        log.warn({ event: 'journal-encode-failed', err: { message: (e as Error).message } }, 'decision not journaled');
+        return;
+      }
+      const now = Date.now();
+      const trim = now - lastAgeTrim > AGE_TRIM_MS;
+      if (trim) lastAgeTrim = now;
+      track('journal append', () => evalScript(APPEND_LUA, keys.length, ...keys, maxLen, ttl, json, INDEX_CAP, trim ? '1' : '0'));
+    },
+
+    linkQueueId(sessionId, queueId) {
+      track('journal link', () => evalScript(LINK_LUA, 2, sessionKey(prefix, sessionId), queueKey(prefix, queueId), ttl, INDEX_CAP));
+    },
+
+    async recent(q = {}) {
+      const count = Math.max(1, Math.min(1000, q.count ?? 50));
+      await whenReady(5000);
+      const end = q.before ? `(${q.before}` : '+';
+      const rows = await withTimeout(redis.xrevrange(streamKey(prefix), end, '-', 'COUNT', count), 5000, 'journal read');
+      const out: JournalEntry[] = [];
+      for (const [id, fields] of rows) {
+        const e = decodeEntry(id, fieldValue(fields, 'j'));
+        if (e) out.push(e);
+      }
+      return out;
+    },
+
+    bySession: (id) => readIndex(sessionKey(prefix, id)),
+    byQueueId: (id) => readIndex(queueKey(prefix, id)),
+
+    flush,
+
+    async ping() {
+      try {
+        await whenReady(timeoutMs);
+        await withTimeout(redis.ping(), Math.max(timeoutMs, 1000), 'journal ping');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      await flush();
+      closed = true;
+      try {
+        await withTimeout(redis.quit(), 1000, 'journal quit');
+      } catch {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
+function fieldValue(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}

@@ -1,0 +1,78 @@
+// Counters over a window of journal entries: decisions per deciding restriction and action, hits per DNS list zone.
+// Pure: reads entries only (the console's live view; Prometheus has the long-term counters).
+import type { JournalEntry } from './entry.ts';
+
+const DNS_LIST_TYPES = new Set([
+  'permit_dnswl_client',
+  'permit_rhswl_client',
+  'reject_rbl_client',
+  'reject_rhsbl_client',
+  'reject_rhsbl_reverse_client',
+  'reject_rhsbl_sender',
+  'reject_rhsbl_helo',
+]);
+
+export interface ZoneCounts {
+  zone: string;
+  /** Restrictions on this zone that ran (not skipped). */
+  checked: number;
+  /** Of those, how many matched (listed: permit or reject/defer). */
+  hits: number;
+  /** Of those, how many could not be answered (outcome error). */
+  errors: number;
+}
+
+export interface JournalSummary {
+  /** Entries summarised. */
+  decisions: number;
+  /** Oldest and newest entry times (ms), when any. */
+  from?: number | undefined;
+  to?: number | undefined;
+  byAction: Record<string, number>;
+  /** Deciding restriction (`none` when nothing decided) -> action -> count, most decisions first. */
+  byRestriction: { restriction: string; action: string; count: number }[];
+  byZone: ZoneCounts[];
+}
+
+/** The zone a trace line names, when the restriction is a DNS list check (`reject_rbl_client zen.example=127.0.0.2`). */
+export function zoneOfTrace(restriction: string): string | undefined {
+  const [type, arg] = restriction.trim().split(/\s+/, 2);
+  if (!type || !arg || !DNS_LIST_TYPES.has(type)) return undefined;
+  return arg.split('=')[0]?.toLowerCase().replace(/\.$/, '');
+}
+
+export function summarize(entries: readonly JournalEntry[]): JournalSummary {
+  const byAction: Record<string, number> = {};
+  const byRestriction = new Map<string, { restriction: string; action: string; count: number }>();
+  const byZone = new Map<string, ZoneCounts>();
+  let from: number | undefined;
+  let to: number | undefined;
+  for (const e of entries) {
+    from = from === undefined ? e.time : Math.min(from, e.time);
+    to = to === undefined ? e.time : Math.max(to, e.time);
+    const action = e.verdict.action;
+    byAction[action] = (byAction[action] ?? 0) + 1;
+    const restriction = e.verdict.decidedBy ?? 'none';
+    const k = `${restriction}\u0000${action}`;
+    const r = byRestriction.get(k) ?? { restriction, action, count: 0 };
+    r.count++;
+    byRestriction.set(k, r);
+    for (const t of e.verdict.trace) {
+      const zone = zoneOfTrace(t.restriction);
+      if (!zone || t.outcome === 'skip') continue;
+      const z = byZone.get(zone) ?? { zone, checked: 0, hits: 0, errors: 0 };
+      z.checked++;
+      if (t.outcome === 'error') z.errors++;
+      else if (t.outcome !== 'dunno') z.hits++;
+      byZone.set(zone, z);
+    }
+  }
+  return {
+    decisions: entries.length,
+    from,
+    to,
+    byAction,
+    byRestriction: [...byRestriction.values()].sort((a, b) => b.count - a.count || a.restriction.localeCompare(b.restriction)),
+    byZone: [...byZone.values()].sort((a, b) => b.hits - a.hits || a.zone.localeCompare(b.zone)),
+  };
+}

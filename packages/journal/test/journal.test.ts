@@ -1,0 +1,174 @@
+// The journal against a real redis-server: append, index, cap, TTL, and failing open when Redis is gone.
+import { createLogger, createRegistry } from '@moat/observe';
+import type { Facts, Verdict } from '@moat/policy';
+import { freePort, type RedisServer, startRedis } from '@moat/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createJournal, type Journal, queueKey, sessionKey, streamKey } from '../src/index.ts';
+
+const logger = createLogger('test', { level: 'silent' });
+const facts = (session: string, over: Partial<Facts> = {}): Facts => ({
+  stage: 'rcpt',
+  clientAddress: '192.0.2.7',
+  helo: 'mail.example.net',
+  sender: 'a@example.net',
+  recipient: 'b@example.org',
+  tls: false,
+  sessionId: session,
+  ...over,
+});
+const deferred: Verdict = {
+  action: 'defer',
+  status: '4.7.1',
+  text: 'Greylisted, see https://postgrey.schweikert.ch/help/example.org.html',
+  decidedBy: 'check_policy_service inet:127.0.0.1:10023',
+  decidedByType: 'check_policy_service',
+  greylisted: true,
+  prepend: [],
+  trace: [
+    { restriction: 'reject_unauth_destination', list: 'relay', outcome: 'dunno', ms: 0.01 },
+    { restriction: 'reject_rbl_client zen.example', list: 'recipient', outcome: 'dunno', ms: 2 },
+    { restriction: 'check_policy_service inet:127.0.0.1:10023', list: 'recipient', outcome: 'defer', reason: 'greylisted for 60s', ms: 1 },
+  ],
+};
+
+let redis: RedisServer;
+let raw: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  raw = new Redis(redis.url);
+});
+afterAll(async () => {
+  raw?.disconnect();
+  await redis?.stop();
+});
+
+const open = (over: Partial<Parameters<typeof createJournal>[0]> = {}) =>
+  createJournal({ redis: { url: redis.url }, registry: createRegistry(), logger, node: 'mx-test', ...over });
+
+describe('journal on redis-server', () => {
+  let j: Journal;
+  beforeAll(() => {
+    j = open({ prefix: 'j1:', ttlSeconds: 3600 });
+  });
+  afterAll(() => j.close());
+
+  it('appends decisions with their trace and reads them back by session and queue id', async () => {
+    j.record(facts('S1', { stage: 'mail' }), { ...deferred, action: 'continue', status: '2.0.0', decidedBy: undefined, greylisted: undefined });
+    j.record(facts('S1'), deferred, { reply: 'action=DEFER_IF_PERMIT', ms: 3.2 });
+    j.record(facts('S2'), deferred, { queueId: 'Q123' });
+    await j.flush();
+
+    const s1 = await j.bySession('S1');
+    expect(s1.map((e) => e.verdict.action)).toEqual(['continue', 'defer']);
+    expect(s1[1]).toMatchObject({ node: 'mx-test', session: 'S1', reply: 'action=DEFER_IF_PERMIT', ms: 3.2, facts: { recipient: 'b@example.org' } });
+    expect(s1[1]!.verdict.trace).toEqual(deferred.trace);
+
+    expect((await j.byQueueId('Q123')).map((e) => e.session)).toEqual(['S2']);
+    const recent = await j.recent({ count: 2 });
+    expect(recent.map((e) => e.session)).toEqual(['S2', 'S1']);
+    const older = await j.recent({ count: 10, before: recent[1]!.id });
+    expect(older.map((e) => e.verdict.action)).toEqual(['continue']);
+    expect(await j.bySession('nope')).toEqual([]);
+  });
+
+  it('links a session to the queue id its message got later', async () => {
+    j.record(facts('S3'), { ...deferred, action: 'continue', decidedBy: undefined });
+    await j.flush();
+    j.linkQueueId('S3', 'Q9');
+    await j.flush();
+    expect((await j.byQueueId('Q9')).map((e) => e.session)).toEqual(['S3']);
+  });
+
+  it('bounds every key with a TTL and the stream with MAXLEN', async () => {
+    expect(await raw.ttl(streamKey('j1:'))).toBeGreaterThan(3000);
+    expect(await raw.ttl(sessionKey('j1:', 'S1'))).toBeGreaterThan(3000);
+    expect(await raw.ttl(queueKey('j1:', 'Q123'))).toBeGreaterThan(3000);
+
+    const small = open({ prefix: 'j2:', maxLen: 10 });
+    for (let i = 0; i < 500; i++) small.record(facts(`T${i}`), deferred);
+    await small.flush();
+    // MAXLEN ~ trims whole macro nodes (100 entries by default): approximately, never unbounded.
+    expect(await raw.xlen(streamKey('j2:'))).toBeLessThanOrEqual(200);
+    expect((await small.recent({ count: 1 }))[0]?.session).toBe('T499');
+    await small.close();
+  });
+
+  it('keeps only what a hostile client cannot blow up', async () => {
+    j.record(facts('S4', { helo: 'x'.repeat(100_000), sender: 'evil\r\n"}' }), deferred);
+    await j.flush();
+    const [e] = await j.bySession('S4');
+    expect(e!.facts.helo!.length).toBeLessThan(600);
+    expect(e!.facts.sender).toBe('evil\r\n"}');
+  });
+});
+
+describe('failing open', () => {
+  it('never waits past its timeout or throws when Redis is down, and counts it', async () => {
+    const port = await freePort();
+    const registry = createRegistry();
+    const j = createJournal({ redis: { url: `redis://127.0.0.1:${port}` }, registry, logger, timeoutMs: 100 });
+    const t0 = Date.now();
+    for (let i = 0; i < 50; i++) j.record(facts(`D${i}`), deferred);
+    expect(Date.now() - t0).toBeLessThan(1000); // record() itself never blocks
+    await j.flush();
+    const text = await registry.metrics();
+    expect(text).toMatch(/moat_journal_writes_total\{result="(unavailable|error|timeout)"\} 50/);
+    expect(await j.ping()).toBe(false);
+    await j.close();
+  });
+
+  it('drops beyond its backlog instead of queueing without bound', async () => {
+    const port = await freePort();
+    const registry = createRegistry();
+    const j = createJournal({ redis: { url: `redis://127.0.0.1:${port}` }, registry, logger, timeoutMs: 200, maxPending: 5 });
+    for (let i = 0; i < 20; i++) j.record(facts(`D${i}`), deferred);
+    await j.flush();
+    expect(await registry.metrics()).toContain('moat_journal_writes_total{result="dropped"} 15');
+    await j.close();
+  });
+
+  it('recovers when Redis comes back', async () => {
+    const r = await startRedis();
+    const registry = createRegistry();
+    const j = createJournal({ redis: { url: r.url }, registry, logger, timeoutMs: 200 });
+    j.record(facts('R1'), deferred);
+    await j.flush();
+    await r.kill();
+    j.record(facts('R2'), deferred);
+    await j.flush();
+    await r.restart();
+    // Reconnects with a short backoff; the next writes succeed again.
+    const deadline = Date.now() + 10_000;
+    while (!(await j.ping()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    j.record(facts('R3'), deferred);
+    await j.flush();
+    expect((await j.bySession('R3')).length).toBe(1);
+    expect(await registry.metrics()).toMatch(/moat_journal_writes_total\{result="ok"\} 2/);
+    await j.close();
+    await r.stop();
+  });
+});
+
+describe('the runtime hook', () => {
+  it('recordDecision hands each decision to the journal as its sink', async () => {
+    const { createDecisionMetrics, recordDecision } = await import('@moat/runtime');
+    const registry = createRegistry();
+    const j = open({ prefix: 'j3:' });
+    recordDecision(logger, createDecisionMetrics(registry), facts('H1'), deferred, { reply: '450 4.7.1 Greylisted', queueId: 'QH1', sink: j });
+    // A sink that throws never breaks the decision.
+    recordDecision(logger, createDecisionMetrics(registry), facts('H2'), deferred, {
+      sink: {
+        record() {
+          throw new Error('boom');
+        },
+      },
+    });
+    await j.flush();
+    const [e] = await j.byQueueId('QH1');
+    expect(e).toMatchObject({ session: 'H1', queueId: 'QH1', reply: '450 4.7.1 Greylisted', verdict: { decidedBy: deferred.decidedBy } });
+    expect(e!.ms).toBeCloseTo(3.01, 5);
+    await j.close();
+  });
+});
