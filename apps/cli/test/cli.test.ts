@@ -1,0 +1,70 @@
+// Spawns the real `moat` entry point (Node 24 runs the .ts directly) and checks output and exit codes.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const EXAMPLE = fileURLToPath(new URL('../../../moat.example.yaml', import.meta.url));
+
+function moat(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('moat config check', { timeout: 30_000 }, () => {
+  it('prints ok and a summary for the example config', () => {
+    const r = moat(['config', 'check', EXAMPLE]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^ok .*moat\.example\.yaml\n/);
+    expect(r.out).toContain('hostname: mx1.example.org');
+    expect(r.out).toContain('relay restrictions: permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination');
+    expect(r.out).toContain('recipient restrictions: 30 (13 DNS list zones)');
+  });
+
+  it('--show-policy prints the effective lists as Postfix text', () => {
+    const r = moat(['config', 'check', EXAMPLE, '--show-policy']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('smtpd_recipient_restrictions =\n  reject_missing_helo,\n');
+    expect(r.out).toContain('  permit_dnswl_client list.dnswl.org=127.0.[0..255].[2..3],\n');
+  });
+
+  it('prints the errors and exits 1', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    writeFileSync(file, 'policy:\n  hostname: mx.example.org\n  recipient_restrictions: permit_mynetworks reject_rbl_clinet zen.spamhaus.org\nrecipients:\n  domains: [example.org]\ngreylist:\n  delay: soon\n');
+    const r = moat(['config', 'check', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain(`${file}:3:27: policy.recipient_restrictions: reject_rbl_clinet: unknown restriction`);
+    expect(r.err).toContain(`${file}:7:10: greylist.delay: expected a duration`);
+  });
+
+  it('reads $MOAT_CONFIG when no FILE is given, and names a missing file', () => {
+    expect(moat(['config', 'check'], { MOAT_CONFIG: EXAMPLE }).code).toBe(0);
+    const r = moat(['config', 'check', '/nonexistent/moat.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('/nonexistent/moat.yaml: (document): a readable YAML file; found no such file\n');
+  });
+
+  it('runs as the README says: npm exec -- node apps/cli/src/main.ts config check FILE', () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const r = spawnSync('npm', ['exec', '--', 'node', 'apps/cli/src/main.ts', 'config', 'check', 'moat.example.yaml'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ok /);
+  });
+
+  it('usage errors exit 2', () => {
+    expect(moat([]).code).toBe(2);
+    expect(moat(['frobnicate']).code).toBe(2);
+    expect(moat(['config']).code).toBe(2);
+    expect(moat(['config', 'check', 'a', 'b']).code).toBe(2);
+    const r = moat(['config', 'check', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('usage: moat config check');
+    expect(moat(['--help']).code).toBe(0);
+  });
+});
