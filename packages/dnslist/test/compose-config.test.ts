@@ -54,6 +54,7 @@ describe('compose/unbound', () => {
       r.setServers([`127.0.0.1:${port}`]);
       expect(await r.resolve4('66.2.0.192.bl.moat.test')).toEqual(['127.0.0.2']);
       expect(await r.resolve4('health.moat')).toEqual(['127.0.0.1']);
+      expect(await r.resolve4('localhost')).toEqual(['127.0.0.1']); // the image's other health probe
       await expect(r.resolve4('1.0.0.127.bl.moat.test')).rejects.toMatchObject({ code: 'ENOTFOUND' });
       await expect(r.resolve4('www.example.com')).rejects.toMatchObject({ code: 'EREFUSED' });
     } finally {

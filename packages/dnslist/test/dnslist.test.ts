@@ -292,6 +292,22 @@ describe('a zone whose server never answers', () => {
     expect(Date.now() - started).toBeLessThan(500 + 300);
   });
 
+  it('identical queries in one batch are asked once', async () => {
+    const registry = createRegistry();
+    const dns = createDnsList({ resolver: hole.server, timeoutMs: 300, budgetMs: 500, healthOnStart: false, healthIntervalMs: 0, registry, logger: logger() });
+    clients.push(dns);
+    const q = { zone: 'zen.moat.test', target: 'client' as const, key: '192.0.2.77' };
+    let before = hole.received();
+    await dns.lookup([{ ...q, key: '192.0.2.78' }]);
+    const single = hole.received() - before;
+    before = hole.received();
+    const answers = await dns.lookup([q, q, { ...q, zone: 'ZEN.moat.test.' }]);
+    const triple = hole.received() - before;
+    expect(single).toBeGreaterThan(0);
+    expect(triple).toBeLessThan(2 * single);
+    expect(answers.map((a) => a.zone)).toEqual(['zen.moat.test', 'zen.moat.test', 'ZEN.moat.test.']);
+  });
+
   it('the budget caps the batch even when the per-lookup timeout is longer', async () => {
     const { dns, registry } = client({ healthOnStart: false, timeoutMs: 5000, budgetMs: 400 });
     const started = Date.now();

@@ -192,32 +192,38 @@ export function unboundTestConfig(dir: string, port: number, o: UnboundOptions):
 /** Start Unbound on a loopback port, serving only the given stub zones and local data. */
 export async function startUnbound(opts: UnboundOptions): Promise<UnboundServer> {
   const dir = await tmpDir('unbound');
-  const port = opts.port ?? (await freePort());
-  const config = unboundTestConfig(dir.path, port, opts);
   const file = join(dir.path, 'unbound.conf');
-  await writeFile(file, config);
-  const d = spawnDaemon('unbound', ['-d', '-p', '-c', file]);
-  try {
-    await waitForPort(port, '127.0.0.1', 10_000);
-  } catch (err) {
-    await d.stop();
-    await dir.remove();
-    throw new Error(`unbound did not start: ${String(err)}\n${d.output()}\n${config}`);
-  }
-  // TCP is up; make sure UDP answers too before handing it out.
-  const deadline = Date.now() + 5000;
-  while (!(await answers(`127.0.0.1:${port}`, 'localhost')) && Date.now() < deadline);
-  return {
-    address: '127.0.0.1',
-    port,
-    server: `127.0.0.1:${port}`,
-    config,
-    output: () => d.output(),
-    async stop() {
+  // freePort checks TCP only; a UDP-only neighbour (rbldnsd) may hold the same number: retry then.
+  for (let attempt = 0; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const config = unboundTestConfig(dir.path, port, opts);
+    await writeFile(file, config);
+    const d = spawnDaemon('unbound', ['-d', '-p', '-c', file]);
+    const exited = new Promise<never>((_, reject) => d.process.once('exit', () => reject(new Error('unbound exited'))));
+    exited.catch(() => undefined); // it exits at stop() too, long after the race is over
+    try {
+      await Promise.race([waitForPort(port, '127.0.0.1', 10_000), exited]);
+    } catch (err) {
       await d.stop();
+      if (attempt < 2 && opts.port === undefined) continue;
       await dir.remove();
-    },
-  };
+      throw new Error(`unbound did not start: ${String(err)}\n${d.output()}\n${config}`);
+    }
+    // TCP is up; make sure UDP answers too before handing it out.
+    const deadline = Date.now() + 5000;
+    while (!(await answers(`127.0.0.1:${port}`, 'localhost')) && Date.now() < deadline);
+    return {
+      address: '127.0.0.1',
+      port,
+      server: `127.0.0.1:${port}`,
+      config,
+      output: () => d.output(),
+      async stop() {
+        await d.stop();
+        await dir.remove();
+      },
+    };
+  }
 }
 
 export interface BlackholeDns {
