@@ -429,7 +429,12 @@ export function createMx(deps: MxDeps): Mx {
     }
     return undefined;
   });
-  server.on('error', (e) => logger.error({ event: 'server-error', err: e }, 'smtp server error'));
+  // client sockets that reset or time out are routine on an MX: not errors of ours
+  const routine = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_SSL_WRONG_VERSION_NUMBER']);
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code && routine.has(e.code)) logger.debug({ event: 'client-socket', code: e.code }, 'client socket error');
+    else logger.warn({ event: 'server-error', err: e }, 'smtp server error');
+  });
 
   return {
     server,

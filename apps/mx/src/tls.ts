@@ -68,9 +68,9 @@ export async function loadTlsMaterial(settings: MxSettings, logger: Logger): Pro
       { timeout: 30_000 },
     );
     await chmod(key, 0o600);
-    logger.warn({ event: 'tls-selfsigned', cert, key }, 'no TLS certificate configured: generated a self-signed pair; configure mx.tls.certFile/keyFile');
+    logger.warn({ event: 'tls-selfsigned', cert, key }, 'no TLS certificate configured: generated a self-signed pair; configure mx.tls.cert and mx.tls.key');
   } else {
-    logger.warn({ event: 'tls-selfsigned', cert, key }, 'using the self-signed TLS pair generated earlier; configure mx.tls.certFile/keyFile');
+    logger.warn({ event: 'tls-selfsigned', cert, key }, 'using the self-signed TLS pair generated earlier; configure mx.tls.cert and mx.tls.key');
   }
   return { key: await readFile(key), cert: await readFile(cert), generated: true };
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// moat-mx: the SMTP gateway. Parses args and config once, builds the adapters, starts the server and the queue runner.
+// Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
+import { createTransport, dnsMxResolver, openQueue, startDelivery } from '@moat/queue';
+import { buildEngine } from '@moat/runtime';
+import { createSpamdClient } from '@moat/spamd';
+import { createAuthenticator, FailureLimiter, parseUsersFile } from './auth.ts';
+import { createResolver } from './dns.ts';
+import { createMx } from './server.ts';
+import { mxSettings } from './settings.ts';
+import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
+
+const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
+  --config       moat.yaml (MOAT_* environment variables override it)
+  --listen       SMTP listener (default: the first of mx.listen.smtp)
+  --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
+  --no-delivery  accept and spool only; another process runs the queue`;
+
+function splitHostPort(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`expected HOST:PORT, got ${s}`);
+  return { host: m[1] || m[2] || '0.0.0.0', port: Number(m[3]) };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string' },
+      metrics: { type: 'string' },
+      'no-delivery': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help || !values.config) {
+    console.error(usage);
+    process.exit(values.help ? 0 : 64);
+  }
+  const logger = createLogger('mx');
+  let config: Config;
+  try {
+    config = loadConfig(values.config);
+  } catch (e) {
+    console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
+    process.exit(78);
+  }
+  const settings = mxSettings(config);
+  const registry = defaultRegistry;
+  const compiled = compileConfig(config);
+  const built = await buildEngine(config, { registry, logger, compiled });
+
+  const queue = await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize: settings.limits.maxMessageSize + 1024 * 1024 });
+  const delivery = values['no-delivery']
+    ? undefined
+    : await startDelivery({
+        queue,
+        transports: {
+          local: createTransport(config.queue.transport, { heloName: settings.hostname }),
+          relay: createTransport('relay', { heloName: settings.hostname, resolver: dnsMxResolver([config.dns.resolver]), dkim: config.queue.dkim.map((k) => ({ domain: k.domain, selector: k.selector, privateKey: readFileSync(k.key, 'utf8') })) }),
+        },
+        registry,
+        logger: logger.child({ component: 'delivery' }),
+        concurrency: config.queue.concurrency,
+        backoff: { first: config.queue.retry.initial, max: config.queue.retry.max },
+        delayWarningAfter: config.queue.delay_warning,
+        maxLifetime: config.queue.max_lifetime,
+        hostname: settings.hostname,
+      });
+
+  const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
+  let authenticator: ReturnType<typeof createAuthenticator> | undefined;
+  if (settings.auth.usersFile) {
+    const { users, errors } = parseUsersFile(readFileSync(settings.auth.usersFile, 'utf8'));
+    for (const err of errors) logger.warn({ event: 'users-file', file: settings.auth.usersFile, err }, 'users file: line skipped');
+    authenticator = createAuthenticator(users, new FailureLimiter(settings.auth.maxFailures, settings.auth.failureWindowMs));
+    logger.info({ users: users.size }, 'AUTH enabled (after STARTTLS)');
+  }
+  const spamd = settings.spamd.enabled
+    ? createSpamdClient({
+        host: settings.spamd.host,
+        port: settings.spamd.port,
+        timeoutMs: settings.spamd.timeoutMs,
+        maxConnections: settings.spamd.maxConnections,
+        registry,
+        logger: logger.child({ component: 'spamd' }),
+      })
+    : undefined;
+
+  const mx = createMx({
+    settings,
+    engine: built.engine,
+    delayReject: built.spec.delayReject,
+    recipients: built.ports.recipients,
+    queue,
+    spamd,
+    resolver: createResolver(settings.dns.servers, settings.dns.timeoutMs),
+    tls,
+    authenticator,
+    logger,
+    registry,
+  });
+  const listen = splitHostPort(values.listen ?? config.mx.listen.smtp[0] ?? '0.0.0.0:25');
+  const bound = await mx.listen(listen.port, listen.host);
+
+  const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
+  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(registry, { ...splitHostPort(metricsAt), health: () => built.health() });
+  logger.info(
+    { listen: `${bound.address}:${bound.port}`, hostname: settings.hostname, tls: !!tls, auth: !!authenticator, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
+    'mx listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'mx stopping');
+    await mx.close();
+    await delivery?.stop();
+    await queue.close();
+    metrics?.close();
+    await built.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  console.error(`mx: ${e instanceof Error ? e.stack : String(e)}`);
+  process.exit(1);
+});

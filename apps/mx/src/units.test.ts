@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { FailureLimiter, hashPassword, parseHash, parseUsersFile, verifyPassword } from './auth.ts';
+import { verifyClient } from './dns.ts';
+import { Anvil, inNetworks } from './limits.ts';
+import { receivedHeader, rfc5322Date } from './received.ts';
+import { mxSettings } from './settings.ts';
+import { spamDecision } from './spam-policy.ts';
+
+describe('auth', () => {
+  it('hashes and verifies scrypt passwords; rejects damaged hashes', async () => {
+    const h = await hashPassword('s3cret', { N: 1024 });
+    expect(h).toMatch(/^scrypt\$1024\$8\$1\$/);
+    const p = parseHash(h)!;
+    expect(await verifyPassword('s3cret', p)).toBe(true);
+    expect(await verifyPassword('s3cret!', p)).toBe(false);
+    expect(parseHash('scrypt$1000$8$1$AAAA$AAAA')).toBeUndefined(); // N not a power of two
+    expect(parseHash('md5$x')).toBeUndefined();
+    const f = parseUsersFile(`# users\nalice:${h}\n\nbob:plaintext\n`);
+    expect([...f.users.keys()]).toEqual(['alice']);
+    expect(f.errors).toEqual(['line 4: expected user:scrypt$N$r$p$salt$hash']);
+  });
+
+  it('limits failures per client in a sliding window', () => {
+    let now = 0;
+    const l = new FailureLimiter(2, 1000, () => now);
+    l.fail('a');
+    l.fail('a');
+    expect(l.blocked('a')).toBe(true);
+    expect(l.blocked('b')).toBe(false);
+    now = 1500;
+    expect(l.blocked('a')).toBe(false);
+  });
+});
+
+describe('limits', () => {
+  it('anvil: concurrency and rate per address', () => {
+    let now = 0;
+    const a = new Anvil({ perIpConcurrency: 2, perIpRatePerMinute: 3, now: () => now });
+    expect(a.admit('1.1.1.1').ok).toBe(true);
+    expect(a.admit('1.1.1.1').ok).toBe(true);
+    expect(a.admit('1.1.1.1')).toMatchObject({ ok: false, reason: 'concurrency' });
+    a.release('1.1.1.1');
+    expect(a.admit('1.1.1.1').ok).toBe(true);
+    a.release('1.1.1.1');
+    expect(a.admit('1.1.1.1')).toMatchObject({ ok: false, reason: 'rate' });
+    now = 61_000;
+    expect(a.admit('1.1.1.1').ok).toBe(true);
+  });
+
+  it('CIDR membership, v4, v6 and mapped v4', () => {
+    expect(inNetworks('192.0.2.7', ['192.0.2.0/28'])).toBe(true);
+    expect(inNetworks('192.0.2.17', ['192.0.2.0/28'])).toBe(false);
+    expect(inNetworks('::ffff:127.0.0.1', ['127.0.0.0/8'])).toBe(true);
+    expect(inNetworks('2001:db8::1', ['2001:db8::/32'])).toBe(true);
+    expect(inNetworks('2001:db9::1', ['2001:db8::/32'])).toBe(false);
+    expect(inNetworks('::1', ['[::1]/128'])).toBe(true);
+    expect(inNetworks('junk', ['0.0.0.0/0'])).toBe(false);
+  });
+});
+
+describe('received', () => {
+  it('formats Postfix-style, with TLS and client cert, untrusted text made safe', () => {
+    const h = receivedHeader({
+      helo: 'evil (x)\r\nInjected: yes',
+      clientAddress: '2001:db8::1',
+      byHost: 'mx.example.org',
+      protocol: 'ESMTPS',
+      id: 'abc',
+      tls: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', clientCertSubject: 'peer', clientCertIssuer: 'ca', clientCertVerified: false },
+      date: new Date(Date.UTC(2026, 10, 24, 11, 3, 12)),
+    });
+    expect(h).toBe(
+      'Received: from evil??x???Injected:?yes (unknown [IPv6:2001:db8::1])\r\n\t(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384)\r\n\t(Client CN "peer", Issuer "ca" (not verified))\r\n\tby mx.example.org (moat) with ESMTPS id abc; Tue, 24 Nov 2026 11:03:12 +0000',
+    );
+    expect(rfc5322Date(new Date(Date.UTC(2026, 0, 5, 1, 2, 3)))).toBe('Mon, 5 Jan 2026 01:02:03 +0000');
+  });
+});
+
+describe('spam policy', () => {
+  const s = mxSettings({}).spamd;
+  it('rejects at the threshold, flags above spamd required score, fails open or closed per config', () => {
+    expect(spamDecision({ result: { isSpam: true, score: 10, threshold: 5, ms: 1 } }, s)).toMatchObject({ action: 'reject', code: 550 });
+    expect(spamDecision({ result: { isSpam: true, score: 6, threshold: 5, ms: 1 } }, s)).toMatchObject({
+      action: 'accept',
+      headers: ['X-Spam-Flag: YES', 'X-Spam-Score: 6.0', 'X-Spam-Status: Yes, score=6.0 required=5.0'],
+    });
+    expect(spamDecision({ error: 'ESPAMD_CONNECT' }, s)).toMatchObject({ action: 'accept', headers: ['X-Spam-Status: unchecked (scanner unavailable)'] });
+    expect(spamDecision({ error: 'ESPAMD_TIMEOUT' }, { ...s, onFailure: 'tempfail' })).toMatchObject({ action: 'tempfail', code: 451 });
+    expect(spamDecision({ skipped: 'message too large to scan' }, s)).toMatchObject({ action: 'accept', status: 'unchecked' });
+    expect(spamDecision({ result: { isSpam: true, score: 5.5, threshold: 5, ms: 1 } }, { ...s, rejectScore: undefined })).toMatchObject({ action: 'reject' });
+  });
+});
+
+describe('settings', () => {
+  it('reads @moat/config sections with defaults', () => {
+    const d = mxSettings({ policy: { hostname: 'mx.example.org' } });
+    expect(d.hostname).toBe('mx.example.org');
+    expect(d.limits.maxMessageSize).toBe(81_920_000);
+    expect(d.spamd).toMatchObject({ enabled: true, port: 783, onFailure: 'accept', rejectScore: 10 });
+    expect(Object.isFrozen(d.limits)).toBe(true);
+    const c = mxSettings({ mx: { hostname: 'a.example', size_limit: 1000, xclient: { trusted_networks: ['10.0.0.0/8'] } }, dns: { resolver: '127.0.0.1:5353' } });
+    expect(c).toMatchObject({ hostname: 'a.example', xclientNetworks: ['10.0.0.0/8'], dns: { servers: ['127.0.0.1:5353'] } });
+  });
+});
+
+describe('FCrDNS', () => {
+  const resolver = (zone: Record<string, string[]>) => ({
+    reverse: async (ip: string) => zone[`PTR ${ip}`] ?? Promise.reject(new Error('ENOTFOUND')),
+    resolve4: async (n: string) => zone[`A ${n}`] ?? Promise.reject(new Error('ENOTFOUND')),
+    resolve6: async (n: string) => zone[`AAAA ${n}`] ?? Promise.reject(new Error('ENOTFOUND')),
+    resolve: async () => [],
+  });
+  it('verifies PTR + A; keeps the unverified name apart; bad names dropped', async () => {
+    expect(await verifyClient(resolver({ 'PTR 192.0.2.1': ['mail.example.net'], 'A mail.example.net': ['192.0.2.1'] }), '192.0.2.1', 1000)).toEqual({
+      reverseName: 'mail.example.net',
+      clientName: 'mail.example.net',
+    });
+    expect(await verifyClient(resolver({ 'PTR 192.0.2.1': ['liar.example.net'], 'A liar.example.net': ['192.0.2.99'] }), '192.0.2.1', 1000)).toEqual({
+      reverseName: 'liar.example.net',
+    });
+    expect(await verifyClient(resolver({ 'PTR 192.0.2.1': ['bad name\r\n'] }), '192.0.2.1', 1000)).toEqual({ reverseName: undefined });
+    expect(await verifyClient(resolver({}), '192.0.2.1', 1000)).toEqual({});
+    const hang = { ...resolver({}), reverse: () => new Promise<string[]>(() => {}) };
+    expect(await verifyClient(hang, '192.0.2.1', 50)).toEqual({});
+  });
+});

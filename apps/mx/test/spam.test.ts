@@ -1,0 +1,111 @@
+// End-of-DATA scanning with a real spamd: GTUBE refused at SMTP time, ham accepted with X-Spam headers,
+// and spamd down or silent handled per the configured policy (accept unchecked, or 451).
+import { createServer, type Socket } from 'node:net';
+import { freePort, type SpamdDaemon, startSpamd } from '@moat/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestMx, type TestMx } from './harness.ts';
+import { SmtpConn } from './smtp-client.ts';
+
+const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+const message = (body: string) =>
+  [
+    'From: Alice <alice@sender.example>',
+    'To: rcpt@example.org',
+    'Subject: thursday',
+    'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+    'Message-ID: <20261124.1@sender.example>',
+    '',
+    body,
+    '',
+  ].join('\r\n');
+const ham = message('Hi, shall we meet at noon on Thursday at the usual place?\r\n\r\nAlice');
+
+async function send(t: TestMx, body: string) {
+  const c = await SmtpConn.open(t.port);
+  await c.read();
+  await c.cmd('XCLIENT ADDR=198.51.100.20'); // on wl2.test: skips greylisting
+  await c.cmd('EHLO mail.sender.example');
+  await c.cmd('MAIL FROM:<alice@sender.example>');
+  await c.cmd('RCPT TO:<rcpt@example.org>');
+  const n = t.enqueued.length;
+  const r = await c.data(body);
+  await c.quit();
+  return { reply: `${r.code} ${r.text}`, queued: t.enqueued.slice(n) };
+}
+
+let spamd: SpamdDaemon;
+let t: TestMx;
+beforeAll(async () => {
+  spamd = await startSpamd();
+  t = await startTestMx({ spamd: { host: spamd.host, port: spamd.port } });
+}, 90_000);
+afterAll(async () => {
+  await t?.close();
+  await spamd?.close();
+});
+
+describe('spamd at end of DATA', () => {
+  it('GTUBE: 550 5.7.1 at SMTP time, nothing queued', async () => {
+    const r = await send(t, message(`spam spam\r\n${GTUBE}`));
+    expect(r.reply).toMatch(/^550 5\.7\.1 Message content rejected as spam \(score 10\d\d\.\d\)$/);
+    expect(r.queued).toHaveLength(0);
+    expect(await t.registry.getSingleMetricAsString('moat_mx_messages_total')).toMatch(/outcome="rejected-spam"} 1/);
+  });
+
+  it('ham: accepted with X-Spam-Flag/Score/Status', async () => {
+    const r = await send(t, ham);
+    expect(r.reply).toMatch(/^250 2\.0\.0 Ok: queued as /);
+    const headers = r.queued[0]!.prepend!;
+    expect(headers).toContain('X-Spam-Flag: NO');
+    expect(headers.find((h) => h.startsWith('X-Spam-Score: '))).toMatch(/^X-Spam-Score: -?\d+\.\d$/);
+    expect(headers.find((h) => h.startsWith('X-Spam-Status: '))).toMatch(/^X-Spam-Status: No, score=-?\d+\.\d required=5\.0$/);
+  });
+});
+
+describe('spamd unavailable', () => {
+  it('down, default policy: accepted with X-Spam-Status: unchecked, counted', async () => {
+    const port = await freePort();
+    const down = await startTestMx({ spamd: { host: '127.0.0.1', port } });
+    try {
+      const r = await send(down, ham);
+      expect(r.reply).toMatch(/^250 /);
+      expect(r.queued[0]!.prepend).toContain('X-Spam-Status: unchecked (scanner unavailable)');
+      expect(await down.registry.getSingleMetricAsString('moat_mx_spamd_failures_total')).toMatch(/code="ESPAMD_CONNECT"} 1/);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('down, policy tempfail: 451 4.7.1', async () => {
+    const port = await freePort();
+    const down = await startTestMx({ spamd: { host: '127.0.0.1', port }, spamdConfig: { on_failure: 'tempfail' } });
+    try {
+      const r = await send(down, ham);
+      expect(r.reply).toBe('451 4.7.1 Content scanner unavailable, try again later');
+      expect(r.queued).toHaveLength(0);
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('slow (accepts, never answers): times out, accepted unchecked', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((s) => {
+      sockets.push(s);
+      s.on('data', () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const port = (silent.address() as { port: number }).port;
+    const slow = await startTestMx({ spamd: { host: '127.0.0.1', port }, spamdConfig: { timeout: 500 } });
+    try {
+      const r = await send(slow, ham);
+      expect(r.reply).toMatch(/^250 /);
+      expect(r.queued[0]!.prepend).toContain('X-Spam-Status: unchecked (scanner unavailable)');
+      expect(await slow.registry.getSingleMetricAsString('moat_mx_spamd_failures_total')).toMatch(/code="ESPAMD_TIMEOUT"} 1/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await slow.close();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+});
