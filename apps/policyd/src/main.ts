@@ -7,6 +7,7 @@ import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { replyCode } from '@moat/policy';
 import { buildEngine } from '@moat/runtime';
 import { splitHostPort } from './listen.ts';
+import { bufferedStdout } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
 import { settingsFrom } from './settings.ts';
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     console.error(usage);
     process.exit(values.help ? 0 : 64);
   }
-  const logger = createLogger('policyd');
+  const logOut = bufferedStdout();
+  const logger = createLogger('policyd', { destination: logOut });
   let config: Config;
   try {
     config = loadConfig(values.config);
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     await server.close(5000);
     metrics?.close();
     await built.close();
+    logOut.flushSync();
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
