@@ -188,25 +188,28 @@ export function createAdmin(ctx: AdminContext): GreylistAdmin {
       const maxScan = opts.maxScan ?? 100_000;
       const t = await now();
       const found: TripletRecord[] = [];
-      let cursor = '0';
       let scanned = 0;
-      do {
-        const [next, keys] = await store.admin((r) => r.scan(cursor, 'MATCH', tripletPattern(prefix), 'COUNT', 1000));
-        cursor = next;
-        scanned += keys.length;
-        if (keys.length) {
-          const rows = await store.admin(async (r) => {
-            const p = r.pipeline();
-            for (const k of keys) p.hgetall(k);
-            return (await p.exec()) ?? [];
-          });
-          keys.forEach((k, i) => {
-            const h = rows[i]?.[1] as Record<string, string> | undefined;
-            const rec = h ? toTriplet(k, h, -1) : undefined;
-            if (rec && rec.passedAt === undefined && t - rec.firstSeen >= ctx.delay) found.push(rec);
-          });
-        }
-      } while (cursor !== '0' && scanned < maxScan);
+      // On Redis Cluster every master holds a share of the keys: scan each one directly.
+      for (const node of store.dataNodes()) {
+        let cursor = '0';
+        do {
+          const [next, keys] = await store.admin(() => node.scan(cursor, 'MATCH', tripletPattern(prefix), 'COUNT', 1000));
+          cursor = next;
+          scanned += keys.length;
+          if (keys.length) {
+            const rows = await store.admin(async () => {
+              const p = node.pipeline();
+              for (const k of keys) p.hgetall(k);
+              return (await p.exec()) ?? [];
+            });
+            keys.forEach((k, i) => {
+              const h = rows[i]?.[1] as Record<string, string> | undefined;
+              const rec = h ? toTriplet(k, h, -1) : undefined;
+              if (rec && rec.passedAt === undefined && t - rec.firstSeen >= ctx.delay) found.push(rec);
+            });
+          }
+        } while (cursor !== '0' && scanned < maxScan);
+      }
       found.sort((a, b) => b.attempts - a.attempts || a.firstSeen - b.firstSeen);
       return found.slice(0, limit);
     },

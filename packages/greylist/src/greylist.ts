@@ -179,18 +179,20 @@ export function createGreylist(options: GreylistOptions): Greylist {
       const reason = answer.action === 'pass' ? answer.reason : 'greylisted';
       metrics.decisions.inc({ action: answer.action, reason });
       metrics.latency.observe({ action: answer.action }, seconds);
-      logger.debug(
-        {
-          event: 'greylist-decision',
-          action: answer.action,
-          reason,
-          retryAfter: answer.action === 'defer' ? answer.retryAfter : undefined,
-          identity: identity?.id,
-          ms: Math.round(seconds * 10000) / 10,
-          request: { client: request.clientAddress, clientName: request.clientName, sender: request.sender, recipient: request.recipient },
-        },
-        'greylist decision',
-      );
+      if (logger.isLevelEnabled('debug')) {
+        logger.debug(
+          {
+            event: 'greylist-decision',
+            action: answer.action,
+            reason,
+            retryAfter: answer.action === 'defer' ? answer.retryAfter : undefined,
+            identity: identity?.id,
+            ms: Math.round(seconds * 10000) / 10,
+            request: { client: request.clientAddress, clientName: request.clientName, sender: request.sender, recipient: request.recipient },
+          },
+          'greylist decision',
+        );
+      }
       return answer;
     },
     ...admin,

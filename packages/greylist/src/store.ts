@@ -1,6 +1,6 @@
 // The Redis side: one connection (standalone or Sentinel), the decide script, fail-open bookkeeping.
 // Trusts the Redis server it is pointed at; treats every failure or slow reply as "unavailable".
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '@moat/observe';
 import type { GreylistMetrics } from './metrics.ts';
 import { DECIDE_LUA } from './script.ts';
@@ -13,7 +13,14 @@ export type RedisTarget =
       name: string;
       password?: string | undefined;
       sentinelPassword?: string | undefined;
+    }
+  | {
+      /** Redis Cluster seed nodes: every decision's keys share one hash tag, so one slot. */
+      cluster: { host: string; port: number }[];
+      password?: string | undefined;
     };
+
+export type RedisClient = Redis | Cluster;
 
 export interface DecideReply {
   action: 'defer' | 'retry' | 'known' | 'awl';
@@ -52,10 +59,12 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 type DecideCommand = (k1: string, k2: string, ...args: (string | number)[]) => Promise<unknown>;
 
 export interface Store {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
+  /** The connections that hold data (the master, or every cluster master): for SCAN. */
+  dataNodes(): Redis[];
   decide(tripletKey: string, awlKey: string, args: (string | number)[]): Promise<DecideReply>;
   /** Run an admin command under a longer timeout; errors propagate (the admin API may throw). */
-  admin<T>(fn: (r: Redis) => Promise<T>, timeoutMs?: number): Promise<T>;
+  admin<T>(fn: (r: RedisClient) => Promise<T>, timeoutMs?: number): Promise<T>;
   /** Seconds since the epoch from the Redis server's clock. */
   time(): Promise<number>;
   ping(): Promise<boolean>;
@@ -77,16 +86,26 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
     connectionName: 'moat-greylist',
   };
   const t = opts.redis;
-  const redis =
-    'url' in t
-      ? new Redis(t.url, common)
-      : new Redis({
-          ...common,
-          sentinels: t.sentinels,
-          name: t.name,
-          password: t.password,
-          sentinelPassword: t.sentinelPassword,
-        });
+  let redis: RedisClient;
+  if ('url' in t) redis = new Redis(t.url, common);
+  else if ('cluster' in t) {
+    const { enableOfflineQueue, retryStrategy, ...perNode } = common;
+    redis = new Cluster(t.cluster, {
+      enableOfflineQueue,
+      clusterRetryStrategy: retryStrategy as (times: number) => number,
+      redisOptions: { ...perNode, password: t.password },
+      // Slots move during resharding/failover: follow MOVED/ASK a few times within the budget.
+      maxRedirections: 4,
+    });
+  } else {
+    redis = new Redis({
+      ...common,
+      sentinels: t.sentinels,
+      name: t.name,
+      password: t.password,
+      sentinelPassword: t.sentinelPassword,
+    });
+  }
   redis.defineCommand('moatGreylistDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
   const decideCmd = (redis as unknown as { moatGreylistDecide: DecideCommand }).moatGreylistDecide.bind(redis);
 
@@ -144,6 +163,7 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
 
   return {
     redis,
+    dataNodes: () => (redis instanceof Cluster ? redis.nodes('master') : [redis]),
     async decide(tripletKey, awlKey, args) {
       let raw: unknown;
       const started = Date.now();

@@ -26,7 +26,9 @@ export interface RedisSentinels {
 }
 
 /** One redis-server; `replicaOf` makes it a replica of that server. */
-export async function startRedis(opts: { port?: number; replicaOf?: { host: string; port: number } } = {}): Promise<RedisServer> {
+export async function startRedis(
+  opts: { port?: number; replicaOf?: { host: string; port: number }; args?: string[] } = {},
+): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = await tmpDir('redis');
   const args = [
@@ -39,6 +41,7 @@ export async function startRedis(opts: { port?: number; replicaOf?: { host: stri
     '--loglevel', 'warning',
   ];
   if (opts.replicaOf) args.push('--replicaof', opts.replicaOf.host, String(opts.replicaOf.port));
+  if (opts.args) args.push(...opts.args);
   const launch = async (): Promise<Daemon> => {
     const d = spawnDaemon('redis-server', args);
     try {
@@ -63,6 +66,50 @@ export async function startRedis(opts: { port?: number; replicaOf?: { host: stri
     async stop() {
       await current.stop();
       await dir.remove();
+    },
+  };
+}
+
+export interface RedisCluster {
+  readonly nodes: { host: string; port: number }[];
+  readonly servers: RedisServer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `count` masters (no replicas), slots spread by `redis-cli --cluster create`;
+ * resolves once every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(count = 3): Promise<RedisCluster> {
+  const servers: RedisServer[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      servers.push(
+        await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }),
+      );
+    }
+    const create = spawnDaemon('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes']);
+    const code = await new Promise<number | null>((resolve) => create.process.once('close', (c) => resolve(c)));
+    if (code !== 0) throw new Error(`redis-cli --cluster create failed (${code}):\n${create.output()}`);
+    const deadline = Date.now() + 20_000;
+    for (const s of servers) {
+      for (;;) {
+        const info = spawnDaemon('redis-cli', ['-p', String(s.port), 'cluster', 'info']);
+        await new Promise((resolve) => info.process.once('close', resolve));
+        if (info.output().includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster node ${s.port} not ok:\n${info.output()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.stop()));
+    throw e;
+  }
+  return {
+    nodes: servers.map((s) => ({ host: s.host, port: s.port })),
+    servers,
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
     },
   };
 }
