@@ -51,6 +51,12 @@ describe('provider profiles', () => {
     const c = classify(get('spamhaus-zen'), ['127.0.0.2', '127.0.0.10'], undefined, parseCodeFilter('127.0.0.[2..9]'));
     expect(c.listings.map((l) => l.code)).toEqual(['127.0.0.2']);
   });
+  it('mailspike: bl counts L5-L3, wl counts H2-H5; neutral codes count for neither', () => {
+    expect(classify(get('mailspike-bl'), ['127.0.0.2', '127.0.0.10']).listings).toHaveLength(2);
+    expect(classify(get('mailspike-bl'), ['127.0.0.14', '127.0.0.18']).listings).toEqual([]);
+    expect(classify(get('mailspike-wl'), ['127.0.0.18']).listings).toHaveLength(1);
+    expect(classify(get('mailspike-wl'), ['127.0.0.16', '127.0.0.11', '127.0.0.2']).listings).toEqual([]);
+  });
   it('iadb: accreditation codes only', () => {
     expect(classify(get('iadb'), ['127.0.2.1', '127.3.100.50', '127.1.0.3']).listings.map((l) => l.code)).toEqual(['127.0.2.1', '127.3.100.50']);
   });

@@ -156,11 +156,13 @@ export const builtinProfiles: readonly ProviderProfile[] = [
       { codes: '127.0.0.10', meaning: 'Mailspike: L5 worst reputation' },
       { codes: '127.0.0.11', meaning: 'Mailspike: L4 very bad reputation' },
       { codes: '127.0.0.12', meaning: 'Mailspike: L3 bad reputation' },
-      { codes: '127.0.0.13', meaning: 'Mailspike: L2 suspicious', weight: 0.5 },
-      { codes: '127.0.0.14', meaning: 'Mailspike: L1 possible spam source', weight: 0.25 },
     ],
     errors: genericErrors,
-    info: [{ codes: '127.0.0.[15..20]', meaning: 'Mailspike: neutral/good reputation (H0-H5), not a listing' }],
+    // L2/L1 are "suspicious"/"neutral, probably spam" on rep.mailspike.net: not enough to reject on.
+    info: [
+      { codes: '127.0.0.[13..14]', meaning: 'Mailspike: L2-L1 suspicious/neutral reputation, not a listing' },
+      { codes: '127.0.0.[15..20]', meaning: 'Mailspike: neutral/good reputation (H0-H5), not a listing' },
+    ],
     health: { ipv4: true },
     reference: 'https://mailspike.org/usage.html',
   },
@@ -170,11 +172,12 @@ export const builtinProfiles: readonly ProviderProfile[] = [
     zones: ['wl.mailspike.net'],
     kind: 'ip',
     use: 'allow',
-    listings: [{ codes: '127.0.0.[16..20]', meaning: 'Mailspike: H1-H5 good reputation' }],
+    // H1 (127.0.0.16) is "neutral, probably legit": a whitelist starts at H2.
+    listings: [{ codes: '127.0.0.[17..20]', meaning: 'Mailspike: H2-H5 good reputation' }],
     errors: genericErrors,
     info: [
       { codes: '127.0.0.2', meaning: 'Mailspike: test point' },
-      { codes: '127.0.0.[10..15]', meaning: 'Mailspike: neutral or bad reputation, not a whitelisting' },
+      { codes: '127.0.0.[10..16]', meaning: 'Mailspike: neutral or bad reputation, not a whitelisting' },
     ],
     health: { ipv4: true },
     reference: 'https://mailspike.org/usage.html',

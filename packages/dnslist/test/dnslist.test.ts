@@ -270,7 +270,7 @@ describe('a zone whose server never answers', () => {
     const ms = Date.now() - started;
     expect(dead?.status).toBe('unknown');
     expect(zen?.status).toBe('listed');
-    expect(ms).toBeLessThan(700 + 300); // budget plus scheduling slack, not a speed claim
+    expect(ms).toBeLessThan(700 + 1000); // the budget plus scheduling slack on a loaded machine: a bound, not a speed claim
     expect(hole.received()).toBeGreaterThan(0);
     const failed =
       (await metricValue(registry, 'moat_dnslist_errors_total', { zone: 'dead.moat.test', kind: 'timeout' })) +
@@ -289,7 +289,7 @@ describe('a zone whose server never answers', () => {
       { zone: 'dbl.moat.test', target: 'helo', key: 'spam.example' },
     ]);
     expect(answers.map((a) => a.status)).toEqual(['unknown', 'unknown']);
-    expect(Date.now() - started).toBeLessThan(500 + 300);
+    expect(Date.now() - started).toBeLessThan(500 + 1000);
   });
 
   it('identical queries in one batch are asked once', async () => {
@@ -312,7 +312,7 @@ describe('a zone whose server never answers', () => {
     const { dns, registry } = client({ healthOnStart: false, timeoutMs: 5000, budgetMs: 400 });
     const started = Date.now();
     const [dead] = await dns.lookup([{ zone: 'dead.moat.test', target: 'client', key: '192.0.2.7' }]);
-    expect(Date.now() - started).toBeLessThan(400 + 300);
+    expect(Date.now() - started).toBeLessThan(400 + 1000);
     expect(dead?.status).toBe('unknown');
     const kinds = ['budget', 'timeout', 'servfail'];
     let n = 0;
