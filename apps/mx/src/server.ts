@@ -428,7 +428,7 @@ export function createMx(deps: MxDeps): Mx {
       return { code: 550, text: '5.7.0 Error: insufficient authorization' };
     }
     return undefined;
-  });
+  }, { greetPauseMs: settings.limits.greetPauseMs });
   // client sockets that reset or time out are routine on an MX: not errors of ours
   const routine = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_SSL_WRONG_VERSION_NUMBER']);
   server.on('error', (e: NodeJS.ErrnoException) => {

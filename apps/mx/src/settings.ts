@@ -36,6 +36,8 @@ export interface MxSettings {
     sessionMaxMs: number;
     /** Budget of one MAIL/RCPT decision (engine + ports) before the gateway answers 451. */
     decisionTimeoutMs: number;
+    /** Pause before the greeting (early-talker check); 0 = greet at once. */
+    greetPauseMs: number;
     /** Concurrent sessions per client address (anvil: smtpd_client_connection_count_limit). */
     perIpConcurrency: number;
     /** New sessions per client address per minute (anvil: smtpd_client_connection_rate_limit); 0 = off. */
@@ -124,6 +126,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       idleTimeoutMs: num(timeouts.command, 300_000),
       sessionMaxMs: num(timeouts.session, 30 * 60_000),
       decisionTimeoutMs: num(timeouts.decision, 10_000),
+      greetPauseMs: num(timeouts.greet_pause, 0),
       perIpConcurrency: num(limits.per_ip_concurrency, 10),
       perIpRatePerMinute: num(limits.per_ip_rate, 60),
       maxClients: num(limits.max_connections, 500),

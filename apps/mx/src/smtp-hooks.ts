@@ -1,7 +1,7 @@
 // The few places smtp-server gives no hook for, patched once on its connection class and active only
 // for servers registered here: our enhanced status codes in replies, a per-session command limit,
-// VRFY/EXPN as 502 5.5.1, AUTH before STARTTLS as 530 5.7.0, untrusted XCLIENT as 550 5.7.0, and
-// an overlong command line as 500 5.5.2. Trusts smtp-server's internals of the pinned version (3.21.6).
+// VRFY/EXPN as 502 5.5.1, AUTH before STARTTLS as 530 5.7.0, untrusted XCLIENT as 550 5.7.0,
+// an overlong command line as 500 5.5.2, and a configurable greeting pause (smtp-server: fixed 100 ms). Trusts smtp-server's internals of the pinned version (3.21.6).
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /** Return a reply to refuse the command before smtp-server sees it, or undefined to let it run. */
@@ -15,10 +15,14 @@ export interface ConnectionView {
 }
 
 const gates = new WeakMap<object, CommandGate>();
+const greetPauses = new WeakMap<object, number>();
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 interface Internals {
-  _server: object;
+  _server: object & { options: { maxClients?: number }; connections: Set<unknown> };
+  name: string;
+  _setListeners(callback: () => void): void;
+  connectionReady(): void;
   _upgrading?: boolean;
   _ready?: boolean;
   _nextHandler?: unknown;
@@ -36,6 +40,22 @@ function install(): void {
     _onCommand(this: Internals, command: Buffer, callback?: () => void): void;
   };
   const origSend = proto.send;
+  const origInit = (proto as unknown as { init(this: Internals): void }).init;
+
+  // smtp-server waits a fixed 100 ms before every greeting; ours is configurable (0 by default),
+  // which is what lets one process greet hundreds of clients per second
+  (proto as unknown as { init(this: Internals): void }).init = function (this: Internals) {
+    const pause = greetPauses.get(this._server);
+    if (pause === undefined) return origInit.call(this);
+    this._setListeners(() => {
+      const max = this._server.options.maxClients;
+      if (max && this._server.connections.size > max) {
+        return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+      }
+      if (pause > 0) setTimeout(() => this.connectionReady(), pause).unref();
+      else setImmediate(() => this.connectionReady());
+    });
+  };
   const origOnCommand = proto._onCommand;
 
   proto.send = function (this: Internals, code, data, context) {
@@ -65,7 +85,8 @@ function install(): void {
 }
 
 /** Route `server`'s commands through `gate` (and its replies through the enhanced-code fix). */
-export function registerServer(server: object, gate: CommandGate): void {
+export function registerServer(server: object, gate: CommandGate, opts: { greetPauseMs?: number } = {}): void {
   install();
   gates.set(server, gate);
+  greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
 }

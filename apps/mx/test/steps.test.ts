@@ -256,6 +256,23 @@ describe('limits and trust', () => {
     }
   });
 
+  it('greet pause: a client that talks before the greeting gets 421', async () => {
+    const paused = await startTestMx({ mx: { timeouts: { greet_pause: 300 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
+    try {
+      const c = await SmtpConn.open(paused.port);
+      c.send('EHLO early.example\r\n');
+      const first = await c.read();
+      expect(first.code).toBe(421);
+      expect(first.text).toMatch(/You talk too soon/);
+      await c.quit();
+      const polite = await SmtpConn.open(paused.port);
+      expect((await polite.read()).code).toBe(220);
+      await polite.quit();
+    } finally {
+      await paused.close();
+    }
+  });
+
   it('commands per session are limited: 421 then close', async () => {
     const lim = await startTestMx({ mx: { limits: { commands: 10, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {

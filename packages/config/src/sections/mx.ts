@@ -76,6 +76,11 @@ export const mxSection = z.strictObject({
       session: duration.default(1_800_000),
       /** Time the engine may take for one decision before the gateway tempfails. */
       decision: duration.default(10_000),
+      /**
+       * Pause before the 220 greeting; a client that talks first gets 421 (an early-talker check, like
+       * postscreen's greet wait but short). 0 greets at once.
+       */
+      greet_pause: duration.default(0),
     })
     .prefault({}),
   xclient: z
