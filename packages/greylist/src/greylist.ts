@@ -45,6 +45,8 @@ export interface GreylistOptions {
   clock?: ClockPort | undefined;
   /** Host named in the X-Greylist header. */
   hostname?: string;
+  /** A store that keeps failing and recovering logs its outage at most once per this many ms (default 30 s). */
+  outageLogIntervalMs?: number;
   /** How often admin-API whitelist entries are re-read from Redis, ms. */
   adminWhitelistRefreshMs?: number;
   registry?: Registry;
@@ -82,7 +84,7 @@ export function createGreylist(options: GreylistOptions): Greylist {
   const whitelist = new Whitelist(...specs);
   if (whitelist.rejected.length) logger.warn({ rejected: whitelist.rejected }, 'greylist whitelist entries ignored as malformed');
 
-  const store = createStore({ redis: options.redis, timeoutMs, logger, metrics });
+  const store = createStore({ redis: options.redis, timeoutMs, logger, metrics, outageLogIntervalMs: options.outageLogIntervalMs });
   const ctx: AdminContext = {
     store,
     prefix,

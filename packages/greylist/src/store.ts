@@ -72,7 +72,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logger: Logger; metrics: GreylistMetrics }): Store {
+export function createStore(opts: {
+  redis: RedisTarget;
+  timeoutMs: number;
+  logger: Logger;
+  metrics: GreylistMetrics;
+  outageLogIntervalMs?: number | undefined;
+}): Store {
   const { logger, metrics, timeoutMs } = opts;
   const common: RedisOptions = {
     // Fail fast while disconnected: a queued command would only wait past timeoutMs anyway.
@@ -109,11 +115,16 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
   redis.defineCommand('moatGreylistDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
   const decideCmd = (redis as unknown as { moatGreylistDecide: DecideCommand }).moatGreylistDecide.bind(redis);
 
-  // 'starting' -> 'up' | 'down'; only 'up' <-> 'down' transitions are logged (once per outage).
+  // 'starting' -> 'up' | 'down'; transitions are logged once per outage, and a flapping store (a slow
+  // reply now and then) at most once per outageLogIntervalMs, so the log never runs per message.
   let state: 'starting' | 'up' | 'down' = 'starting';
   let downSince = 0;
   let failOpensInOutage = 0;
   let closing = false;
+  let lastDownLog = Number.NEGATIVE_INFINITY;
+  let downLogged = false;
+  let unloggedOutages = 0;
+  const logInterval = opts.outageLogIntervalMs ?? 30_000;
   metrics.storeUp.set(0);
 
   const markDown = (err: unknown) => {
@@ -122,17 +133,29 @@ export function createStore(opts: { redis: RedisTarget; timeoutMs: number; logge
     downSince = Date.now();
     failOpensInOutage = 0;
     metrics.storeUp.set(0);
+    if (downSince - lastDownLog < logInterval) {
+      downLogged = false;
+      unloggedOutages++;
+      return;
+    }
+    downLogged = true;
+    lastDownLog = downSince;
     logger.warn(
-      { event: 'greylist-store-down', err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
+      {
+        event: 'greylist-store-down',
+        err: { message: (err as Error)?.message, code: (err as { code?: string })?.code },
+        unloggedOutages,
+      },
       'greylist store unavailable: failing open until it recovers',
     );
+    unloggedOutages = 0;
   };
   const markUp = () => {
     if (closing || state === 'up') return;
     const was = state;
     state = 'up';
     metrics.storeUp.set(1);
-    if (was === 'down') {
+    if (was === 'down' && downLogged) {
       logger.info(
         { event: 'greylist-store-recovered', downMs: Date.now() - downSince, failOpens: failOpensInOutage },
         'greylist store recovered',

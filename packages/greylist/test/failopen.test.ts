@@ -15,7 +15,7 @@ const clock = settableClock();
 beforeAll(async () => {
   redis = await startRedis();
   registry = createRegistry();
-  gl = createGreylist({ redis: { url: redis.url }, clock, timeoutMs: 200, registry, logger: log.logger });
+  gl = createGreylist({ redis: { url: redis.url }, clock, timeoutMs: 200, registry, logger: log.logger, outageLogIntervalMs: 0 });
   await gl.ping();
 });
 afterAll(async () => {
@@ -72,4 +72,25 @@ it('frozen (SIGSTOP): slower than timeoutMs fails open, once; SIGCONT recovers',
   }
   await waitFor(async () => (await gl.check(req(3000))).action === 'defer', 15_000, 'greylisting to resume');
   expect(events('greylist-store-recovered')).toHaveLength(recoveredBefore + 1);
+});
+
+it('a flapping store (slow now and then) logs one outage per interval, not one per hiccup', async () => {
+  const flapLog = captureLogger();
+  const flappy = createGreylist({ redis: { url: redis.url }, clock, timeoutMs: 100, registry: createRegistry(), logger: flapLog.logger });
+  try {
+    await flappy.ping();
+    for (let i = 0; i < 3; i++) {
+      redis.daemon().process.kill('SIGSTOP');
+      try {
+        expect(await flappy.check(req(4000 + i))).toMatchObject({ reason: 'fail-open' });
+      } finally {
+        redis.daemon().process.kill('SIGCONT');
+      }
+      await waitFor(async () => (await flappy.check(req(5000 + i))).action === 'defer', 15_000, 'recovery');
+    }
+    expect(flapLog.lines().filter((l) => l.event === 'greylist-store-down')).toHaveLength(1);
+    expect(flapLog.lines().filter((l) => l.event === 'greylist-store-recovered')).toHaveLength(1);
+  } finally {
+    await flappy.close();
+  }
 });

@@ -1,6 +1,6 @@
 // The greylist against a real redis-server: delay and window on an injected clock, expiry, normalisation,
 // auto-whitelist, whitelists, the admin API, key layout (TTLs, hash tags) and one EVALSHA per decision.
-import { createRegistry } from '@moat/observe';
+import { createRegistry, type Registry } from '@moat/observe';
 import { type RedisServer, startRedis } from '@moat/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -86,6 +86,32 @@ describe('delay and retry window', () => {
     expect(await gl.check(req({ clientAddress: '203.0.113.250' }))).toMatchObject({ action: 'pass', reason: 'retry' });
     // Another /24 is another triplet.
     expect(await gl.check(req({ clientAddress: '203.0.114.10' }))).toMatchObject({ action: 'defer' });
+  });
+});
+
+describe('metrics', () => {
+  it('counts decisions by action and reason, the delay histogram, latency and the identity kind', async () => {
+    const clock = settableClock();
+    const registry: Registry = createRegistry();
+    const gl = make(clock, { registry });
+    await gl.check(req());
+    await gl.check(req({ recipient: 'postmaster@rcpt.example' }));
+    clock.advance(90);
+    await gl.check(req());
+    await gl.check(req());
+    const get = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values ?? [];
+    const decisions = await get('moat_greylist_decisions_total');
+    const count = (action: string, reason: string) => decisions.find((v) => v.labels.action === action && v.labels.reason === reason)?.value;
+    expect(count('defer', 'greylisted')).toBe(1);
+    expect(count('pass', 'whitelist')).toBe(1);
+    expect(count('pass', 'retry')).toBe(1);
+    expect(count('pass', 'known')).toBe(1);
+    const delay = await get('moat_greylist_delay_seconds');
+    expect(delay.find((v) => (v as { metricName?: string }).metricName === 'moat_greylist_delay_seconds_sum')?.value).toBe(90);
+    const latency = await get('moat_greylist_decision_seconds');
+    expect(latency.filter((v) => (v as { metricName?: string }).metricName === 'moat_greylist_decision_seconds_count').reduce((s, v) => s + v.value, 0)).toBe(4);
+    expect((await get('moat_greylist_identity_total')).find((v) => v.labels.kind === 'net')?.value).toBe(3);
+    expect((await get('moat_greylist_store_up'))[0]?.value).toBe(1);
   });
 });
 
