@@ -15,7 +15,7 @@ import {
 } from '@moat/policy';
 import { type Classified, classify, isErrorCode, validateProfile } from './classify.ts';
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
-import { type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
+import { ProfileConfigError, type ProfileInput, type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
 import { probeName, queryName } from './query-name.ts';
 import { isLocalAddress, parseResolver, type ResolverAddress } from './resolver-address.ts';
 
@@ -46,8 +46,11 @@ export interface DnsListOptions {
   healthOnStart?: boolean | undefined;
   /** Fetch the TXT reason for listed answers (default true). */
   txt?: boolean | undefined;
-  /** The operator's own profiles (a same-named one replaces the shipped profile). */
-  profiles?: readonly ProviderProfile[] | undefined;
+  /**
+   * The operator's own profiles (a same-named one replaces the shipped profile), as a list or as
+   * config's `name: profile` map; checked with normaliseProfile (throws ProfileConfigError).
+   */
+  profiles?: ProfileInput | undefined;
   /** Zones known up front (health-checked from the start) and their settings. */
   zones?: Readonly<Record<string, ZoneOptions>> | undefined;
   registry: Registry;
@@ -205,9 +208,13 @@ export function createDnsList(options: DnsListOptions): DnsList {
   function zoneFor(name: string, opts?: ZoneOptions): Zone {
     let z = zones.get(name);
     if (z) return z;
-    const o = opts ?? options.zones?.[name] ?? {};
+    const o = opts ?? {};
+    if (o.kind !== undefined && o.kind !== 'ip' && o.kind !== 'domain' && o.kind !== 'both') {
+      throw new ProfileConfigError(`dns zone ${name}: kind must be ip, domain or both`);
+    }
+    if (o.weight !== undefined && typeof o.weight !== 'number') throw new ProfileConfigError(`dns zone ${name}: weight must be a number`);
     const profile = o.profile ? profiles.get(o.profile) : profileForZone(name, profiles);
-    if (!profile) throw new Error(`dnslist: zone ${name} names unknown profile ${o.profile}`);
+    if (!profile) throw new ProfileConfigError(`dns zone ${name} names unknown profile ${o.profile}`);
     z = {
       name,
       profile,
@@ -221,7 +228,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
     m.healthy.set({ zone: name }, 1);
     return z;
   }
-  for (const [name, o] of Object.entries(options.zones ?? {})) zoneFor(normZone(name), o);
+  for (const [name, o] of Object.entries(options.zones ?? {})) zoneFor(normZone(name), (o ?? {}) as ZoneOptions);
 
   function zoneKinds(z: Zone): Set<'ip' | 'domain'> {
     const k = z.options.kind ?? (z.profile.name === 'generic' ? undefined : z.profile.kind);

@@ -13,7 +13,17 @@ export {
   type ZoneState,
 } from './client.ts';
 // Return-code filters are the engine's (@moat/policy parseCodeFilter/matchesCode); profiles use the same syntax.
-export { builtinProfiles, profileForZone, profileTable, type ProviderProfile, type CodeRule, type HealthProbes } from './profiles.ts';
+export {
+  builtinProfiles,
+  profileForZone,
+  profileTable,
+  normaliseProfile,
+  ProfileConfigError,
+  type ProfileInput,
+  type ProviderProfile,
+  type CodeRule,
+  type HealthProbes,
+} from './profiles.ts';
 export { classify, type Classified } from './classify.ts';
 export { queryName, reverseIPv4, reverseIPv6, expandIPv6 } from './query-name.ts';
 export { parseResolver, isLocalAddress, ResolverConfigError } from './resolver-address.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { classify, validateProfile } from './classify.ts';
 import { parseCodeFilter } from '@moat/policy';
-import { builtinProfiles, profileForZone, profileTable } from './profiles.ts';
+import { builtinProfiles, ProfileConfigError, profileForZone, profileTable } from './profiles.ts';
 import { isLocalAddress, parseResolver } from './resolver-address.ts';
 
 const table = profileTable();
@@ -59,6 +59,25 @@ describe('provider profiles', () => {
   });
   it('iadb: accreditation codes only', () => {
     expect(classify(get('iadb'), ['127.0.2.1', '127.3.100.50', '127.1.0.3']).listings.map((l) => l.code)).toEqual(['127.0.2.1', '127.3.100.50']);
+  });
+});
+
+describe('operator profiles', () => {
+  it('a config map adds a profile and replaces a shipped one by name', () => {
+    const t = profileTable({
+      'my-list': { zones: ['bl.example.net'], listings: [{ codes: '127.0.0.[2..3]', meaning: 'mine' }] },
+      psbl: { zones: ['psbl.surriel.com'], listings: [{ codes: '127.0.0.2' }], health: { ipv4: false } },
+    });
+    const mine = profileForZone('bl.example.net', t);
+    expect(mine.name).toBe('my-list');
+    expect(mine.errors.length).toBeGreaterThan(0); // 127.255.255.x by default
+    expect(classify(mine, ['127.0.0.3', '127.255.255.254']).listings.map((l) => l.code)).toEqual(['127.0.0.3']);
+    expect(t.get('psbl')?.health.ipv4).toBe(false);
+  });
+  it('refuses a profile without listings or with a bad kind', () => {
+    expect(() => profileTable({ x: { zones: [] } })).toThrow(ProfileConfigError);
+    expect(() => profileTable([{ name: 'y', kind: 'cidr', listings: [{ codes: '127.0.0.2' }] }])).toThrow(/kind/);
+    expect(() => profileTable([{ listings: [{ codes: '127.0.0.2' }] }])).toThrow(/name/);
   });
 });
 

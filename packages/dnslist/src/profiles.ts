@@ -255,10 +255,72 @@ export const builtinProfiles: readonly ProviderProfile[] = [
   },
 ];
 
+export class ProfileConfigError extends Error {
+  readonly code = 'DNSLIST_BAD_PROFILE';
+}
+
+function rules(v: unknown, where: string): CodeRule[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ProfileConfigError(`${where}: expected a list of { codes, meaning }`);
+  return v.map((r, i) => {
+    const o = r as Partial<CodeRule> | null;
+    if (!o || typeof o.codes !== 'string') throw new ProfileConfigError(`${where}[${i}]: codes must be a filter string`);
+    if (o.use !== undefined && o.use !== 'allow' && o.use !== 'block') throw new ProfileConfigError(`${where}[${i}]: use must be allow or block`);
+    if (o.weight !== undefined && typeof o.weight !== 'number') throw new ProfileConfigError(`${where}[${i}]: weight must be a number`);
+    return { codes: o.codes, meaning: typeof o.meaning === 'string' ? o.meaning : o.codes, use: o.use, weight: o.weight };
+  });
+}
+
+/**
+ * An operator's profile from config (untyped YAML), checked and completed: `listings` is required,
+ * everything else defaults (errors: 127.255.255.x; health: RFC 5782 probes for the kind).
+ */
+export function normaliseProfile(input: unknown, nameHint?: string): ProviderProfile {
+  const o = (input ?? {}) as Record<string, unknown>;
+  const name = typeof o.name === 'string' ? o.name : nameHint;
+  if (!name) throw new ProfileConfigError('a DNS list profile needs a name');
+  const where = `dns profile ${name}`;
+  const kind = o.kind ?? 'ip';
+  if (kind !== 'ip' && kind !== 'domain' && kind !== 'both') throw new ProfileConfigError(`${where}: kind must be ip, domain or both`);
+  const use = o.use ?? 'block';
+  if (use !== 'block' && use !== 'allow' && use !== 'mixed') throw new ProfileConfigError(`${where}: use must be block, allow or mixed`);
+  const zones = o.zones ?? [];
+  if (!Array.isArray(zones) || !zones.every((z) => typeof z === 'string')) throw new ProfileConfigError(`${where}: zones must be a list of names`);
+  const listings = rules(o.listings, `${where}: listings`);
+  if (listings.length === 0) throw new ProfileConfigError(`${where}: listings must name at least one code filter`);
+  const health = (o.health ?? {}) as HealthProbes;
+  if (typeof health !== 'object') throw new ProfileConfigError(`${where}: health must be a map`);
+  return {
+    name,
+    title: typeof o.title === 'string' ? o.title : name,
+    zones: zones.map((z) => z.toLowerCase().replace(/\.$/, '')),
+    kind,
+    use,
+    listings,
+    errors: o.errors === undefined ? genericErrors : rules(o.errors, `${where}: errors`),
+    info: rules(o.info, `${where}: info`),
+    health: {
+      ipv4: health.ipv4 === undefined ? undefined : !!health.ipv4,
+      ipv6: !!health.ipv6,
+      domain: health.domain === undefined ? undefined : !!health.domain,
+      skipNegative: !!health.skipNegative,
+      positiveCodes: typeof health.positiveCodes === 'string' ? health.positiveCodes : undefined,
+    },
+    reference: typeof o.reference === 'string' ? o.reference : '',
+  };
+}
+
+/** The operator's profiles as a list or as config's `name: profile` map. */
+export type ProfileInput = readonly unknown[] | Readonly<Record<string, unknown>>;
+
 /** Profiles by name, with the operator's own (same name) replacing the shipped ones. */
-export function profileTable(extra: readonly ProviderProfile[] = []): Map<string, ProviderProfile> {
+export function profileTable(extra: ProfileInput = []): Map<string, ProviderProfile> {
   const table = new Map<string, ProviderProfile>();
-  for (const p of [...builtinProfiles, ...extra]) table.set(p.name, p);
+  for (const p of builtinProfiles) table.set(p.name, p);
+  const list = Array.isArray(extra)
+    ? extra.map((p) => normaliseProfile(p))
+    : Object.entries(extra).map(([name, p]) => normaliseProfile(p, name));
+  for (const p of list) table.set(p.name, p);
   return table;
 }
 
