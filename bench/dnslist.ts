@@ -169,7 +169,7 @@ in front of rbldnsd):
 
 ${coldTable}
 
-Reading it: with a warm cache on loopback every answer costs a few hundred microseconds of
+Reading it: with a warm cache on loopback every answer costs about a tenth of a millisecond of
 Node/c-ares/Unbound work, so the gain here is CPU overlap only. With a cold cache the per-lookup cost is
 the list operator's round trip, and the concurrent batch costs about one round trip (the slowest list,
 bounded by the budget) instead of fifteen: the cold table shows the ratio approaching the number of lists.
