@@ -12,7 +12,7 @@ describe('Whitelist', () => {
   const wl = new Whitelist({
     clients: ['192.0.2.0/24', '2001:db8:5::/48'],
     clientNames: ['*.partner.example', 'relay.example.org', 'bigcorp.example', '/^mx\\d+\\.isp\\.example$/'],
-    recipients: ['postmaster@', 'vip@example.net', '@spamlovers.example'],
+    recipients: ['postmaster@', 'vip@example.net', '@spamlovers.example', 'bare.example'],
     recipientDomains: ['open.example', '*.lists.example'],
   });
 
@@ -41,6 +41,7 @@ describe('Whitelist', () => {
     expect(wl.match(q({ recipient: 'x@open.example' }))?.kind).toBe('recipient-domain');
     expect(wl.match(q({ recipient: 'x@sub.open.example' }))).toBeUndefined();
     expect(wl.match(q({ recipient: 'x@a.lists.example' }))?.kind).toBe('recipient-domain');
+    expect(wl.match(q({ recipient: 'x@bare.example' }))?.kind).toBe('recipient-domain');
   });
 
   it('the default list parses entirely and covers the big pool senders', () => {

@@ -11,7 +11,7 @@ export interface WhitelistSpec {
    * whitelist_clients semantics), `/regex/` (case-insensitive).
    */
   clientNames?: readonly string[];
-  /** `user@domain` (exact), `user@` (that local part at any domain: `postmaster@`), `@domain`. */
+  /** `user@domain` (exact), `user@` (that local part at any domain: `postmaster@`), `@domain` or `domain`. */
   recipients?: readonly string[];
   /** `example.com` (exact domain), `*.example.com` / `.example.com` (subdomains too). */
   recipientDomains?: readonly string[];
@@ -73,7 +73,11 @@ export class Whitelist {
           if (d) this.rcptDomains.push(d);
         } else if (v.endsWith('@')) this.rcptLocal.add(v.slice(0, -1));
         else if (v.includes('@')) this.rcptExact.add(v);
-        else this.rejected.push(r);
+        else {
+          // A bare domain (postgrey's whitelist_recipients allows it): that recipient domain.
+          const d = domainRule(v);
+          if (d) this.rcptDomains.push(d);
+        }
       }
       for (const d of s.recipientDomains ?? []) {
         const rule = domainRule(d);
