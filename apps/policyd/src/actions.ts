@@ -11,6 +11,17 @@ export function safeText(text: string, max = 400): string {
 
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3}$/;
 
+/**
+ * The engine writes Postfix-style texts (`<bob@example.org>: Recipient address rejected: ...`) for
+ * edges that speak SMTP themselves. Postfix adds that context to a policy server's text on its own,
+ * so it is cut here; otherwise clients would read it twice.
+ */
+const postfixContext = /^<[^\n]*?>: (?:Recipient address|Sender address|Client host|Unverified Client host|Helo command) rejected: /;
+
+export function policyText(text: string): string {
+  return text.replace(postfixContext, '');
+}
+
 export interface ActionContext {
   settings: Pick<PolicydSettings, 'permitAction' | 'rejectStyle'>;
   stage: Stage;
@@ -22,7 +33,7 @@ export interface ActionContext {
 
 /** The action text (without `action=`), and the name of the header it prepends, if any. */
 export function toAction(verdict: Verdict, ctx: ActionContext): { action: string; prepended?: string } {
-  const text = safeText(verdict.text || 'Policy rejection');
+  const text = safeText(policyText(verdict.text) || 'Policy rejection');
   switch (verdict.action) {
     case 'reject': {
       const status = enhanced.test(verdict.status) && verdict.status.startsWith('5') ? verdict.status : '5.7.1';

@@ -32,3 +32,33 @@ describe('policydSpec', () => {
     expect(s.strictRfc821Envelopes).toBe(true);
   });
 });
+
+describe('settingsFrom', () => {
+  it('reads the config section (durations in ms, Postfix stage names)', async () => {
+    const { settingsFrom } = await import('./settings.ts');
+    const s = settingsFrom({
+      idle_timeout: 330_000,
+      max_connections: 7,
+      stages: ['rcpt', 'end-of-message'],
+      permit_action: 'OK',
+      reject_style: 'reject',
+      request_timeout: 1000,
+      decision_timeout: 2000,
+      overload_action: 'DUNNO',
+      max_line: 1024,
+      max_request: 8192,
+    });
+    expect(s).toMatchObject({
+      stages: ['rcpt', 'end-of-data'],
+      permitAction: 'OK',
+      rejectStyle: 'reject',
+      maxConnections: 7,
+      idleTimeoutMs: 330_000,
+      requestTimeoutMs: 1000,
+      decisionTimeoutMs: 2000,
+      errorAction: '',
+      maxLine: 1024,
+      maxRequest: 8192,
+    });
+  });
+});

@@ -141,7 +141,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
         alreadyPrepended: txn.headers,
       });
       if (prepended) txn.headers.add(prepended);
-      recordDecision(log, decisions, facts, verdict, { ms, reply: action });
+      recordDecision(log, decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined });
       reply(action);
     }
 

@@ -35,6 +35,9 @@ describe('policyd behind Postfix', () => {
     const mail = { client: '198.51.100.20', from: 'alice@sender.example', to: 'bob@example.org' };
     const first = await swaks(ports().failopen, mail);
     expect(first.rcpt, first.output).toBe(450);
+    // Postfix adds the "<rcpt>: Recipient address rejected:" context itself: it must appear once.
+    expect(first.output).toMatch(/450 4\.7\.1 <bob@example\.org>: Recipient address rejected: Greylisted, please try again in \d+ seconds/);
+    expect(first.output.match(/Recipient address rejected/g)).toHaveLength(1);
     expect(first.output).toMatch(/450 4\.\d\.\d <bob@example\.org>: Recipient address rejected: .*/i);
     // Too early: still deferred.
     expect((await swaks(ports().failopen, mail)).rcpt).toBe(450);
@@ -48,6 +51,7 @@ describe('policyd behind Postfix', () => {
     const r = await swaks(ports().failopen, { client: BLOCKED_CLIENT, from: 'spam@spam.example', to: 'bob@example.org' });
     expect(r.rcpt, r.output).toBe(554);
     expect(r.output).toMatch(/554 5\.7\.1 .*bl\.moat\.test/);
+    expect(r.output).toMatch(/blocked using bl\.moat\.test; Listed in the moat test list, see https:\/\/moat\.test\/\?203\.0\.113\.66/);
   });
 
   it('does not relay: Postfix refuses foreign domains before asking policyd', async () => {

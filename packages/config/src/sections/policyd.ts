@@ -3,11 +3,21 @@
 import { z } from 'zod';
 import { duration, listenAddress } from './common.ts';
 
+/** A Postfix access(5) action policyd may answer with on its own (overload, engine failure). */
+const postfixAction = z
+  .string()
+  .max(200)
+  .regex(/^(?:DUNNO|OK|DEFER_IF_PERMIT(?: [^\r\n]*)?|DEFER(?: [^\r\n]*)?|REJECT(?: [^\r\n]*)?|4\d\d [^\r\n]+|5\d\d [^\r\n]+)$/, 'expected a Postfix action: DUNNO, OK, DEFER_IF_PERMIT text, DEFER text, 4NN text or 5NN text');
+
 export const policydSection = z.strictObject({
   enabled: z.boolean().default(false),
   listen: listenAddress.default('127.0.0.1:10023'),
-  /** Close a Postfix connection idle this long (Postfix's own max_idle is 100s). */
-  idle_timeout: duration.default(120_000),
+  /**
+   * Close a Postfix connection idle this long. Postfix reuses its policy connection and closes it
+   * itself after smtpd_policy_service_max_idle (300 s); above that, Postfix is always the one to close.
+   */
+  idle_timeout: duration.default(330_000),
+  /** Beyond this many connections a new one gets one `overload_action` answer and is closed. */
   max_connections: z.number().int().min(1).default(100),
   /**
    * Checks Postfix already does in its own restriction lists; the profile skips them in the engine
@@ -21,6 +31,27 @@ export const policydSection = z.strictObject({
       relay: z.boolean().default(true),
     })
     .prefault({}),
+  /** Postfix protocol states the engine is asked at; all others answer DUNNO. */
+  stages: z.array(z.enum(['connect', 'helo', 'mail', 'rcpt', 'data', 'end-of-message'])).min(1).default(['rcpt']),
+  /**
+   * What an engine permit becomes. DUNNO (default): Postfix's own later restrictions still run, so a
+   * moat permit can never authorise relaying. OK: ends Postfix's list (only with moat placed last).
+   */
+  permit_action: z.enum(['DUNNO', 'OK']).default('DUNNO'),
+  /** `code`: `554 5.7.1 text` (the engine's code); `reject`: `REJECT 5.7.1 text` ($access_map_reject_code). */
+  reject_style: z.enum(['code', 'reject']).default('code'),
+  /** A request whose blank line does not arrive within this time: the connection is closed. */
+  request_timeout: duration.default(10_000),
+  /** A decision taking longer (a hung port): answered with `error_action`. */
+  decision_timeout: duration.default(10_000),
+  /** Answer when the engine fails; unset: log and disconnect, so Postfix applies its default_action. */
+  error_action: postfixAction.optional(),
+  /** The one answer a connection over max_connections gets before it is closed (fail open by default). */
+  overload_action: postfixAction.default('DUNNO'),
+  /** Longest request line, bytes (Postfix's own are far shorter). */
+  max_line: z.number().int().min(256).max(1_048_576).default(4096),
+  /** Largest request, bytes. */
+  max_request: z.number().int().min(1024).max(16_777_216).default(65_536),
 });
 
 export type PolicydSection = z.infer<typeof policydSection>;
