@@ -366,6 +366,23 @@ describe('zone health (RFC 5782 test points)', () => {
   });
 });
 
+describe('periodic health checks', () => {
+  it('run every healthIntervalMs and stop at close()', async () => {
+    let tick = 0;
+    const { dns } = client({ healthIntervalMs: 150, zones: { 'zen.moat.test': { profile: 'spamhaus-zen' } }, clock: { now: () => ++tick } });
+    await dns.ready;
+    const first = dns.health()[0]?.checkedAt ?? 0;
+    await new Promise((r) => setTimeout(r, 600));
+    const later = dns.health()[0]?.checkedAt ?? 0;
+    expect(later).toBeGreaterThan(first);
+    dns.close();
+    await new Promise((r) => setTimeout(r, 200)); // a check already in flight may still land
+    const closed = dns.health()[0]?.checkedAt;
+    await new Promise((r) => setTimeout(r, 500));
+    expect(dns.health()[0]?.checkedAt).toBe(closed);
+  });
+});
+
 describe('resolver start-up check', () => {
   it('warns (log + metric) when the resolver is not local; refuses host names', async () => {
     const registry = createRegistry();
