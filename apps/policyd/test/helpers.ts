@@ -1,7 +1,7 @@
 // Real daemons for policyd's tests: Redis, rbldnsd + Unbound serving a test DNS list, and policyd itself
 // started with the documented command. Everything on 127.0.0.1; Unbound refuses every other name.
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -67,6 +67,13 @@ ${opts.extraYaml ?? ''}`,
       await dir.remove();
     },
   };
+}
+
+/** A copy of the stack's moat.yaml with more YAML appended (e.g. a `policyd:` section). */
+export async function variantConfig(stack: Stack, name: string, extraYaml: string): Promise<string> {
+  const file = stack.configFile.replace(/moat\.yaml$/, `moat-${name}.yaml`);
+  await writeFile(file, `${await readFile(stack.configFile, 'utf8')}\n${extraYaml}`);
+  return file;
 }
 
 export interface Policyd {

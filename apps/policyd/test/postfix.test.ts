@@ -1,15 +1,17 @@
 // policyd behind a real, private Postfix (Debian's package): check_policy_service as admins write it.
 import { type PostfixInstance, startPostfix } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BLOCKED_CLIENT, type Policyd, type Stack, startPolicyd, startStack, swaks } from './helpers.ts';
+import { BLOCKED_CLIENT, type Policyd, type Stack, startPolicyd, startStack, swaks, variantConfig } from './helpers.ts';
 
 let stack: Stack;
 let policyd: Policyd;
+let quickIdle: Policyd;
 let postfix: PostfixInstance;
 
 beforeAll(async () => {
   stack = await startStack({ greylistDelay: '2s' });
   policyd = await startPolicyd(stack.configFile);
+  quickIdle = await startPolicyd(await variantConfig(stack, 'idle', 'policyd:\n  idle_timeout: 1s\n'));
   const service = `inet:127.0.0.1:${policyd.port}`;
   postfix = await startPostfix({
     domains: ['example.org'],
@@ -18,6 +20,8 @@ beforeAll(async () => {
       failopen: `reject_unauth_destination, check_policy_service { ${service}, default_action=DUNNO }`,
       // Postfix's default: 451 4.3.5 when the policy server is unreachable.
       tempfail: `reject_unauth_destination, check_policy_service ${service}`,
+      // A policyd that closes idle connections after 1 s, well before Postfix's 300 s max_idle.
+      idle: `reject_unauth_destination, check_policy_service inet:127.0.0.1:${quickIdle.port}`,
     },
   });
 }, 90_000);
@@ -25,10 +29,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await postfix?.stop();
   await policyd?.stop();
+  await quickIdle?.stop();
   await stack?.stop();
 });
 
-const ports = () => postfix.ports as { failopen: number; tempfail: number };
+const ports = () => postfix.ports as { failopen: number; tempfail: number; idle: number };
 
 describe('policyd behind Postfix', () => {
   it('greylists a new triplet with 450, accepts its retry after the delay with 250', async () => {
@@ -58,6 +63,17 @@ describe('policyd behind Postfix', () => {
     const r = await swaks(ports().failopen, { client: '198.51.100.21', from: 'a@sender.example', to: 'x@elsewhere.example' });
     expect(r.rcpt, r.output).toBe(554);
     expect(r.output).toMatch(/Relay access denied/);
+  });
+
+  it('Postfix reuses its policy connection; when policyd closes it idle, Postfix reconnects without a warning or a delay', async () => {
+    const mail = { client: '198.51.100.40', from: 'carol@sender.example', to: 'dave@example.org' };
+    expect((await swaks(ports().idle, mail)).rcpt).toBe(450);
+    await new Promise((r) => setTimeout(r, 3000)); // the greylist delay, and policyd's idle close
+    const t0 = Date.now();
+    const again = await swaks(ports().idle, mail);
+    expect(again.rcpt, again.output).toBe(250);
+    expect(Date.now() - t0).toBeLessThan(5000); // no retry_delay sleeps behind a stale connection
+    expect(await postfix.log()).not.toMatch(/problem talking to server 127\.0\.0\.1:\d+/);
   });
 
   it('with policyd stopped, default_action=DUNNO keeps accepting mail; without it Postfix answers 451', async () => {
