@@ -2,10 +2,18 @@
 // The `moat` command: dispatches to one file per subcommand under commands/.
 // Trusts its arguments only as far as each subcommand checks them; exit 2 means a usage error.
 import { configCommand } from './commands/config.ts';
+import { explainCommand } from './commands/explain.ts';
+import { greylistCommand } from './commands/greylist.ts';
+import { queueCommand } from './commands/queue.ts';
+import { zonesCommand } from './commands/zones.ts';
 import type { Command } from './commands/types.ts';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   config: configCommand,
+  explain: explainCommand,
+  greylist: greylistCommand,
+  queue: queueCommand,
+  zones: zonesCommand,
 };
 
 function usage(): string {
