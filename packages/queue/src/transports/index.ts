@@ -12,6 +12,7 @@ export interface TransportConfig {
   resolver?: MxResolver;
   relayPort?: number;
   dkim?: DkimKey[];
+  /** Maildir layout below the root: a template like `%d/%n` (default) or a function. */
   maildirLayout?: MaildirOptions['layout'];
   timeoutMs?: number;
   fsync?: boolean;

@@ -2,17 +2,18 @@
 // Writes only below its root; recipient local parts and domains are untrusted and checked before use as path names.
 import { hostname as osHostname } from 'node:os';
 import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
 export interface MaildirOptions {
   /** Root of all mailboxes. */
   root: string;
   /**
-   * Where a recipient's maildir lives, relative to root. Default `<domain>/<localpart>` (lower-cased).
-   * Return null for "no such mailbox" (bounced 5.1.1).
+   * Where a recipient's maildir lives, relative to root. Default `%d/%n`: `<domain>/<localpart>`, lower-cased.
+   * A template (Dovecot's letters: `%d` domain, `%n` local part, `%u` whole address, all lower-cased) or a
+   * function; a function returning null means "no such mailbox" (bounced 5.1.1).
    */
-  layout?: (local: string, domain: string) => string | null;
+  layout?: string | ((local: string, domain: string) => string | null);
   /** Our host name in file names (default os.hostname()). */
   hostname?: string;
   fsync?: boolean;
@@ -34,30 +35,39 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-async function ensureMaildir(dir: string, doSync: boolean): Promise<void> {
+async function ensureMaildir(root: string, dir: string, doSync: boolean): Promise<void> {
   try {
     await stat(join(dir, 'new'));
     return;
   } catch {
     /* create below */
   }
-  for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
+  // mkdir -p returns the first directory it created: every directory from its parent down gained an entry.
+  const first = await mkdir(join(dir, 'tmp'), { recursive: true, mode: 0o700 });
+  for (const sub of ['new', 'cur']) await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
   if (doSync) {
-    await fsyncPath(dir);
-    await fsyncPath(join(dir, '..'));
+    // dir gained tmp/new/cur; each directory up to the parent of the first one created gained one entry.
+    const top = first ? dirname(first) : dir;
+    for (let d = dir; ; d = dirname(d)) {
+      await fsyncPath(d);
+      if (d === top || !d.startsWith(root) || d === dirname(d)) break;
+    }
   }
 }
 
 export function maildirTransport(opts: MaildirOptions): Transport {
   const host = (opts.hostname ?? osHostname()).replace(/[/:]/g, '_');
   const doSync = opts.fsync !== false;
+  const template = typeof opts.layout === 'string' ? opts.layout : '%d/%n';
   const layout =
-    opts.layout ??
-    ((local: string, domain: string) => {
-      const l = local.toLowerCase();
-      const d = domain.toLowerCase();
-      return safeSegment(l) && safeSegment(d) ? join(d, l) : null;
-    });
+    typeof opts.layout === 'function'
+      ? opts.layout
+      : (local: string, domain: string) => {
+          const l = local.toLowerCase();
+          const d = domain.toLowerCase();
+          if (!safeSegment(l) || !safeSegment(d)) return null;
+          return template.replace(/%([dnu%])/g, (_m, c: string) => (c === 'd' ? d : c === 'n' ? l : c === 'u' ? `${l}@${d}` : '%'));
+        };
   const relay = `maildir:${opts.root}`;
 
   async function one(req: DeliveryRequest, rcpt: string): Promise<RecipientResult> {
@@ -72,20 +82,32 @@ export function maildirTransport(opts: MaildirOptions): Transport {
     // Like Postfix local(8) and Dovecot LDA: who sent it and for whom it was delivered, then the bytes as queued.
     const head = Buffer.from(`Return-Path: <${req.sender}>\r\nDelivered-To: ${rcpt}\r\n`, 'utf8');
     try {
-      await ensureMaildir(dir, doSync);
-      const now = Date.now();
-      const name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}_${++counter}.${host}`;
-      const tmp = join(dir, 'tmp', name);
-      const fh = await open(tmp, 'wx', 0o600);
-      try {
-        await fh.writeFile(Buffer.concat([head, req.message]));
-        if (doSync) await fh.sync();
-      } finally {
-        await fh.close();
+      await ensureMaildir(opts.root, dir, doSync);
+      let name = '';
+      for (let tries = 0; ; tries++) {
+        const now = Date.now();
+        name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}_${++counter}.${host}`;
+        const tmp = join(dir, 'tmp', name);
+        let created = false;
+        try {
+          const fh = await open(tmp, 'wx', 0o600);
+          created = true;
+          try {
+            await fh.writeFile(Buffer.concat([head, req.message]));
+            if (doSync) await fh.sync();
+          } finally {
+            await fh.close();
+          }
+          // link+unlink (qmail's way): never overwrites an existing name in new/.
+          await link(tmp, join(dir, 'new', name));
+          await unlink(tmp);
+          break;
+        } catch (e) {
+          // A name left by an earlier process with our pid (restart in the same second): take the next one.
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || tries >= 5) throw e;
+          if (created) await unlink(tmp).catch(() => undefined);
+        }
       }
-      // link+unlink (qmail's way): never overwrites an existing name in new/.
-      await link(tmp, join(dir, 'new', name));
-      await unlink(tmp);
       if (doSync) await fsyncPath(join(dir, 'new'));
       return { recipient: rcpt, status: 'sent', code: 250, enhanced: '2.0.0', response: `250 2.0.0 delivered to maildir as ${name}`, relay };
     } catch (e) {
