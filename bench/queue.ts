@@ -2,7 +2,7 @@
 // end to end (SMTP in, queue, SMTP out) against a private Postfix instance on the same disk in the same run,
 // both driven by Postfix's smtp-source and delivering to Postfix's smtp-sink. Loopback only, bounded.
 // Run: npm exec -- node bench/queue.ts   (writes docs/bench-queue.md)
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';

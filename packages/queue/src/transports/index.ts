@@ -5,6 +5,7 @@ import { type MxResolver, relayTransport } from './relay.ts';
 import type { DkimKey } from './dkim.ts';
 import { nextHopTransport, parseNextHop } from './smtp.ts';
 import type { Transport } from './types.ts';
+import type { Logger } from '@moat/observe';
 
 export interface TransportConfig {
   heloName: string;
@@ -16,6 +17,8 @@ export interface TransportConfig {
   maildirLayout?: MaildirOptions['layout'];
   timeoutMs?: number;
   fsync?: boolean;
+  /** Where the relay logs a DKIM signing failure (the message then goes out unsigned). */
+  logger?: Logger;
 }
 
 export function createTransport(spec: string, cfg: TransportConfig): Transport {
@@ -41,6 +44,9 @@ export function createTransport(spec: string, cfg: TransportConfig): Transport {
       ...(cfg.relayPort ? { port: cfg.relayPort } : {}),
       ...(cfg.dkim ? { dkim: cfg.dkim } : {}),
       ...(cfg.timeoutMs ? { timeoutMs: cfg.timeoutMs } : {}),
+      ...(cfg.logger
+        ? { onDkimError: (domain: string, error: string) => cfg.logger?.error({ domain, err: error }, 'dkim signing failed; sent unsigned') }
+        : {}),
     });
   }
   throw new Error(`unknown transport: ${spec}`);
