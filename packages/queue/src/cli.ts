@@ -147,7 +147,13 @@ export async function queueCommand(
         const verb = cmd === 'hold' ? 'held' : cmd === 'release' ? 'released' : 'deleted';
         io.stdout(json ? `${JSON.stringify({ [verb]: done })}\n` : `${verb} ${done.length} message(s)${done.length ? `: ${done.join(' ')}` : ''}\n`);
         const missing = ids.filter((i) => i !== 'ALL' && !done.includes(i));
-        if (missing.length) io.stderr(`moat queue ${cmd}: not found: ${missing.join(' ')}\n`);
+        if (missing.length) {
+          const busy = new Set((await queueList(dir)).filter((e) => e.state === 'active').map((e) => e.id));
+          const b = missing.filter((i) => busy.has(i));
+          const n = missing.filter((i) => !busy.has(i));
+          if (b.length) io.stderr(`moat queue ${cmd}: being delivered right now, try again: ${b.join(' ')}\n`);
+          if (n.length) io.stderr(`moat queue ${cmd}: not found: ${n.join(' ')}\n`);
+        }
         return missing.length ? 1 : 0;
       }
       default:

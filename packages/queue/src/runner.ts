@@ -327,10 +327,14 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     let started = false;
     const now = clock.now();
     if (withDeferred) lastDeferredScan = Date.now();
-    const candidates: ['incoming' | 'deferred', string][] = [
-      ...(await queue.names('incoming')).map((n) => ['incoming', n] as ['incoming', string]),
-      ...(withDeferred ? await queue.due(now) : []).map((n) => ['deferred', n] as ['deferred', string]),
-    ];
+    const incoming = await queue.names('incoming');
+    const due = withDeferred ? await queue.due(now) : [];
+    // Alternate new and retried mail, so a flood of new mail cannot starve the deferred queue (or the reverse).
+    const candidates: ['incoming' | 'deferred', string][] = [];
+    for (let i = 0; i < Math.max(incoming.length, due.length); i++) {
+      if (i < incoming.length) candidates.push(['incoming', incoming[i]!]);
+      if (i < due.length) candidates.push(['deferred', due[i]!]);
+    }
     deferredBacklog = false;
     for (const [from, id] of candidates) {
       if (stopping || inFlight.size >= concurrency) {
