@@ -2,33 +2,53 @@
 // Everything here is untrusted client input; functions only classify, they never throw.
 import { parseIp } from './ip.ts';
 
-const LABEL_RE = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
 /**
  * Postfix's valid_hostname: labels of letters, digits, '-' and '_' (no leading/trailing '-'),
  * at most 63 characters each, 255 in all, and not all-numeric (that would be an address).
+ * A character loop rather than split+regex: this runs several times per decision.
  */
 export function isValidHostname(name: string): boolean {
-  let n = name;
-  if (n.endsWith('.')) n = n.slice(0, -1);
-  if (n.length === 0 || n.length > 255) return false;
-  const labels = n.split('.');
-  let numeric = true;
-  for (const l of labels) {
-    if (!LABEL_RE.test(l)) return false;
-    if (!/^\d+$/.test(l)) numeric = false;
+  let n = name.length;
+  if (n > 0 && name.charCodeAt(n - 1) === 46) n--;
+  if (n === 0 || n > 255) return false;
+  let labelLen = 0;
+  let labelNumeric = true;
+  let lastHyphen = false;
+  let anyNonNumeric = false;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? name.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (labelLen === 0 || lastHyphen) return false;
+      if (!labelNumeric) anyNonNumeric = true;
+      labelLen = 0;
+      labelNumeric = true;
+      continue;
+    }
+    if (c >= 48 && c <= 57) lastHyphen = false;
+    else if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95) {
+      lastHyphen = false;
+      labelNumeric = false;
+    } else if (c === 45) {
+      if (labelLen === 0) return false;
+      lastHyphen = true;
+      labelNumeric = false;
+    } else return false;
+    if (++labelLen > 63) return false;
   }
-  return !numeric;
+  return anyNonNumeric;
 }
 
 /** A domain with at least two labels whose last label (the TLD) is not numeric. */
 export function isFqdn(name: string): boolean {
-  let n = name;
-  if (n.endsWith('.')) n = n.slice(0, -1);
-  if (!isValidHostname(n)) return false;
-  const dot = n.lastIndexOf('.');
+  if (!isValidHostname(name)) return false;
+  const n = name.charCodeAt(name.length - 1) === 46 ? name.length - 1 : name.length;
+  const dot = name.lastIndexOf('.', n - 1);
   if (dot <= 0) return false;
-  return !/^\d+$/.test(n.slice(dot + 1));
+  for (let i = dot + 1; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) return true;
+  }
+  return false; // numeric top-level label
 }
 
 /**
@@ -78,6 +98,32 @@ export function addressDomain(addr: string): string {
   return d.endsWith('.') ? d.slice(0, -1) : d;
 }
 
+const ATEXT_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+/=?^_`{|}~-";
+const ATEXT_TABLE = new Uint8Array(128);
+for (let i = 0; i < ATEXT_CHARS.length; i++) ATEXT_TABLE[ATEXT_CHARS.charCodeAt(i)] = 1;
+
+/**
+ * The common case, checked in one pass: `dot-atom@hostname` with no '%' or '!' in the local part.
+ * True means plainly fine; false means "look closer" (the slow paths decide).
+ */
+export function isPlainMailbox(addr: string): boolean {
+  const at = addr.lastIndexOf('@');
+  if (at <= 0 || at > 64) return false;
+  let prevDot = true;
+  for (let i = 0; i < at; i++) {
+    const c = addr.charCodeAt(i);
+    if (c === 46) {
+      if (prevDot) return false;
+      prevDot = true;
+      continue;
+    }
+    prevDot = false;
+    if (c > 127 || ATEXT_TABLE[c] !== 1 || c === 37 || c === 33) return false;
+  }
+  if (prevDot) return false;
+  return isValidHostname(addr.slice(at + 1));
+}
+
 export type HostileForm = 'source-route' | 'percent-hack' | 'bang-path' | 'quoted-at' | 'address-literal' | 'no-domain' | 'bad-syntax';
 
 /**
@@ -85,6 +131,7 @@ export type HostileForm = 'source-route' | 'percent-hack' | 'bang-path' | 'quote
  * open-relay tricks), or that are not a plain `local@domain`: these are never treated as ours.
  */
 export function hostileRecipientForm(rcpt: string): HostileForm | undefined {
+  if (isPlainMailbox(rcpt)) return undefined;
   if (rcpt.startsWith('@')) return 'source-route'; // @a,@b:u@c
   const { local, domain } = splitAddress(rcpt);
   if (domain === '') return local.includes('!') ? 'bang-path' : 'no-domain';
@@ -116,6 +163,7 @@ const QUOTED_RE = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
  * question (reject_non_fqdn_*), not syntax.
  */
 export function isRfc5321Mailbox(addr: string): boolean {
+  if (isPlainMailbox(addr)) return true;
   const { local, domain } = splitAddress(addr);
   if (local.length === 0 || local.length > 64 || domain === '') return false;
   if (!DOT_STRING_RE.test(local) && !QUOTED_RE.test(local)) return false;
@@ -129,7 +177,7 @@ export function isRfc5321Mailbox(addr: string): boolean {
  * syntax allows; source-routed recipients are refused separately as relay attempts.
  */
 export function isStrictEnvelope(raw: string, allowNull: boolean): boolean {
-  const s = raw.trim();
+  const s = raw.charCodeAt(0) === 60 && raw.charCodeAt(raw.length - 1) === 62 ? raw : raw.trim();
   if (!s.startsWith('<') || !s.endsWith('>')) return false;
   let inner = s.slice(1, -1);
   if (inner === '') return allowNull;

@@ -104,10 +104,19 @@ interface Ctx {
   trace: TraceEntry[];
   prepend: string[];
   rcptClass?: RecipientClass | undefined;
-  dns?: Map<string, DnsListAnswer> | undefined;
+  /** DNS-list keys by target (null: not computed yet). */
+  keys: Array<string | undefined | null>;
+  /** Set once the list's DNS lookup is done: the plan, which answer each pair got (-1: none). */
+  dnsPlan?: DnsPlan | undefined;
+  dnsAnswerOf?: Int32Array | undefined;
+  dnsAnswers?: DnsListAnswer[] | undefined;
+  /** Clock reading after the last wait on a port: restrictions that do not wait take ~0 ms. */
+  last: number;
 }
 
 const DUNNO: Result = { outcome: 'dunno' };
+const NOT_LISTED: Result = { outcome: 'dunno', reason: 'not listed' };
+const NOT_FOUND: Result = { outcome: 'dunno', reason: 'not found' };
 const SKIP_NO_HELO: Result = { outcome: 'skip', reason: 'no HELO yet' };
 const SKIP_NO_SENDER: Result = { outcome: 'skip', reason: 'no sender yet' };
 
@@ -128,25 +137,65 @@ function compileList(list: readonly Restriction[], which: string): Compiled[] {
   });
 }
 
-function dnsKey(c: Compiled, ctx: Ctx): string | undefined {
+const TARGET_INDEX: Readonly<Record<DnsTarget, number>> = { client: 0, 'client-name': 1, 'reverse-client-name': 2, 'sender-domain': 3, helo: 4 };
+
+function lowerName(n: string): string {
+  const l = n.toLowerCase();
+  return l.charCodeAt(l.length - 1) === 46 ? l.slice(0, -1) : l;
+}
+
+function computeKey(target: DnsTarget, ctx: Ctx): string | undefined {
   const f = ctx.facts;
-  switch (c.dnsTarget) {
+  switch (target) {
     case 'client':
       return ctx.client ? ctx.clientText : undefined;
     case 'client-name':
-      return f.clientName && isValidHostname(f.clientName) ? f.clientName.toLowerCase().replace(/\.$/, '') : undefined;
+      return f.clientName && isValidHostname(f.clientName) ? lowerName(f.clientName) : undefined;
     case 'reverse-client-name':
-      return f.reverseClientName && isValidHostname(f.reverseClientName) ? f.reverseClientName.toLowerCase().replace(/\.$/, '') : undefined;
+      return f.reverseClientName && isValidHostname(f.reverseClientName) ? lowerName(f.reverseClientName) : undefined;
     case 'sender-domain': {
       if (!f.sender) return undefined;
       const d = addressDomain(f.sender);
       return d && isValidHostname(d) ? d : undefined;
     }
     case 'helo':
-      return f.helo && isValidHostname(f.helo) ? f.helo.toLowerCase().replace(/\.$/, '') : undefined;
-    default:
-      return undefined;
+      return f.helo && isValidHostname(f.helo) ? lowerName(f.helo) : undefined;
   }
+}
+
+/** The name or address a DNS list is asked about, computed once per decision and target. */
+function dnsKey(target: DnsTarget, ctx: Ctx): string | undefined {
+  const i = TARGET_INDEX[target];
+  let k = ctx.keys[i];
+  if (k === null) k = ctx.keys[i] = computeKey(target, ctx);
+  return k;
+}
+
+/**
+ * The DNS-list queries of one list, worked out once when the engine is built: the distinct
+ * (zone, target) pairs from the first DNS-list restriction to the end of what a stage may evaluate.
+ */
+interface DnsPlan {
+  pairs: Array<{ zone: string; target: DnsTarget; sameZoneBefore: number[] }>;
+  /** For each restriction index of the list: its pair, or -1. */
+  pairOf: Int32Array;
+}
+
+function makeDnsPlan(list: Compiled[], maxStage: number): DnsPlan {
+  const pairs: DnsPlan['pairs'] = [];
+  const pairOf = new Int32Array(list.length).fill(-1);
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c.needs > maxStage) break;
+    if (c.dnsTarget === undefined) continue;
+    let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget);
+    if (idx < 0) {
+      const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone ? [j] : []));
+      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, sameZoneBefore }) - 1;
+    }
+    pairOf[i] = idx;
+  }
+  return { pairs, pairOf };
 }
 
 /** `name[addr]` as Postfix writes a client in replies (`unknown` when the name did not verify). */
@@ -161,10 +210,6 @@ function stageSubject(ctx: Ctx): string {
   if (ctx.stage >= 2 && f.sender !== undefined) return `<${f.sender}>: Sender address rejected`;
   if (ctx.stage >= 1 && f.helo !== undefined) return `<${f.helo}>: Helo command rejected`;
   return `<${clientReplyName(ctx)}>: Client host rejected`;
-}
-
-function sameHost(a: string, b: string): boolean {
-  return a.toLowerCase().replace(/\.$/, '') === b.toLowerCase().replace(/\.$/, '');
 }
 
 /** Builds the engine. Throws PolicyError when the spec is malformed (bad network, bad filter). */
@@ -182,7 +227,23 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   }
   const relay = compileList(spec.relayRestrictions, 'relay restrictions');
   const recipient = compileList(spec.recipientRestrictions, 'recipient restrictions');
+  // DNS plans per list and per stage reached (0..3), made on first use.
+  const relayPlans: Array<DnsPlan | undefined> = [];
+  const recipientPlans: Array<DnsPlan | undefined> = [];
   const clock = ports.clock;
+  const myHostnameLower = lowerName(spec.myHostname);
+
+  // `2026-11-24T12:01:00Z`, cached per second: greylist deferrals are the most common verdict.
+  let retrySecond = Number.NaN;
+  let retryText = '';
+  const retryTime = (ms: number): string => {
+    const sec = Math.floor(ms / 1000);
+    if (sec !== retrySecond) {
+      retrySecond = sec;
+      retryText = new Date(sec * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    }
+    return retryText;
+  };
 
   const inMyNetworks = (ctx: Ctx): boolean => {
     const a = ctx.client;
@@ -192,53 +253,67 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   // A bare `postmaster` (RFC 5321 4.5.1: it must be accepted) is always ours; the only domain-less form let through.
-  const classify = async (ctx: Ctx): Promise<RecipientClass> => {
-    if (ctx.rcptClass === undefined) {
-      const rcpt = ctx.facts.recipient!;
-      ctx.rcptClass = rcpt.includes('@') ? await ports.recipients.classify(rcpt) : 'local';
-    }
-    return ctx.rcptClass;
+  // Answers synchronously once known for this decision (the relay list usually asked already).
+  const classify = (ctx: Ctx): RecipientClass | Promise<RecipientClass> => {
+    if (ctx.rcptClass !== undefined) return ctx.rcptClass;
+    const rcpt = ctx.facts.recipient!;
+    if (!rcpt.includes('@')) return (ctx.rcptClass = 'local');
+    return ports.recipients.classify(rcpt).then((cls) => (ctx.rcptClass = cls));
   };
+  /** Applies `f` to a value or a promise of it, staying synchronous when it can. */
+  const then = <T, U>(v: T | Promise<T>, f: (x: T) => U | Promise<U>): U | Promise<U> => (v instanceof Promise ? v.then(f) : f(v));
 
-  /** One lookup() for every DNS-list restriction from `from` to the end of the evaluable part. */
-  const fetchDns = async (ctx: Ctx, list: Compiled[], from: number, maxStage: number): Promise<void> => {
+  /** One lookup() for every DNS-list restriction the plan holds: concurrent, under the port's budget. */
+  const fetchDns = (ctx: Ctx, plan: DnsPlan): Promise<void> | undefined => {
     const queries: DnsListQuery[] = [];
-    const seen = new Set<string>();
-    for (let i = from; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.needs > maxStage) break;
-      if (c.dnsTarget === undefined) continue;
-      const key = dnsKey(c, ctx);
+    const answerOf = new Int32Array(plan.pairs.length).fill(-1);
+    for (let p = 0; p < plan.pairs.length; p++) {
+      const pair = plan.pairs[p]!;
+      const key = dnsKey(pair.target, ctx);
       if (key === undefined) continue;
-      const id = `${c.zone}\u0000${key}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      queries.push({ zone: c.zone!, target: c.dnsTarget, key });
+      // the same zone asked about the same name through two targets (HELO = client name): ask once
+      for (const q of pair.sameZoneBefore) {
+        if (answerOf[q]! >= 0 && dnsKey(plan.pairs[q]!.target, ctx) === key) {
+          answerOf[p] = answerOf[q]!;
+          break;
+        }
+      }
+      if (answerOf[p]! >= 0) continue;
+      answerOf[p] = queries.length;
+      queries.push({ zone: pair.zone, target: pair.target, key });
     }
-    const map = new Map<string, DnsListAnswer>();
-    ctx.dns = map;
-    if (queries.length === 0) return;
-    let answers: DnsListAnswer[];
+    ctx.dnsPlan = plan;
+    ctx.dnsAnswerOf = answerOf;
+    if (queries.length === 0) {
+      ctx.dnsAnswers = [];
+      return undefined;
+    }
+    // The port promises never to throw; if it does, every list is unknown (fail open).
+    const failOpen = (e: unknown) => queries.map((q): DnsListAnswer => ({ zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: `lookup failed: ${(e as Error).message}` }));
+    let pending: Promise<DnsListAnswer[]>;
     try {
-      answers = await ports.dnslist.lookup(queries);
+      pending = ports.dnslist.lookup(queries);
     } catch (e) {
-      // The port promises never to throw; if it does, every list is unknown (fail open).
-      answers = queries.map((q) => ({ zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: `lookup failed: ${(e as Error).message}` }));
+      pending = Promise.resolve(failOpen(e));
     }
-    for (let i = 0; i < queries.length; i++) {
-      const q = queries[i]!;
-      const a = answers[i];
-      if (a) map.set(`${q.zone}\u0000${q.key}`, a);
-    }
+    return pending.then(
+      (answers) => {
+        ctx.dnsAnswers = answers;
+      },
+      (e: unknown) => {
+        ctx.dnsAnswers = failOpen(e);
+      },
+    );
   };
 
-  const evalDns = (c: Compiled, ctx: Ctx): Result => {
-    const key = dnsKey(c, ctx);
+  const evalDns = (c: Compiled, index: number, ctx: Ctx): Result => {
+    const key = dnsKey(c.dnsTarget!, ctx);
     if (key === undefined) return { outcome: 'skip', reason: `no ${c.dnsTarget} to look up` };
-    const a = ctx.dns?.get(`${c.zone}\u0000${key}`);
+    const pair = ctx.dnsPlan!.pairOf[index]!;
+    const a = ctx.dnsAnswers![ctx.dnsAnswerOf![pair]!];
     if (!a) return { outcome: 'dunno', reason: `${key}: unknown (no answer)` };
     if (a.status === 'unknown') return { outcome: 'dunno', reason: `${key}: unknown, treated as not listed${a.detail ? ` (${a.detail})` : ''}` };
-    if (a.status === 'not-listed' || a.codes.length === 0) return { outcome: 'dunno', reason: `${key}: not listed` };
+    if (a.status === 'not-listed' || a.codes.length === 0) return NOT_LISTED;
     let hit: string | undefined;
     for (const code of a.codes) {
       if (matchesCode(c.filter, code)) {
@@ -281,7 +356,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     }
   };
 
-  const checkClientAccess = async (c: Compiled & { r: { type: 'check_client_access'; map: string } }, ctx: Ctx): Promise<Result> => {
+  const checkClientAccess = (c: Compiled & { r: { type: 'check_client_access'; map: string } }, ctx: Ctx): Result | Promise<Result> => {
     const map = c.r.map;
     const keys: string[] = [];
     if (map.startsWith('cidr:')) {
@@ -301,22 +376,25 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         }
       }
     }
-    for (const key of keys) {
-      let rhs: string | undefined;
+    const tempFail = (e: unknown): Result => ({
+      outcome: 'defer',
+      status: '4.3.0',
+      text: `<${clientReplyName(ctx)}>: Temporary lookup failure`,
+      reason: `${map}: ${(e as Error).message}`,
+      smtpCode: 451,
+    });
+    const tryKey = (k: number): Result | Promise<Result> => {
+      if (k >= keys.length) return NOT_FOUND;
+      const key = keys[k]!;
+      let pending: Promise<string | undefined>;
       try {
-        rhs = await ports.accessMaps.lookup(map, key);
+        pending = ports.accessMaps.lookup(map, key);
       } catch (e) {
-        return {
-          outcome: 'defer',
-          status: '4.3.0',
-          text: `<${clientReplyName(ctx)}>: Temporary lookup failure`,
-          reason: `${map}: ${(e as Error).message}`,
-          smtpCode: 451,
-        };
+        return tempFail(e);
       }
-      if (rhs !== undefined) return actOnAccess(ctx, rhs, key);
-    }
-    return { outcome: 'dunno', reason: 'not found' };
+      return pending.then((rhs) => (rhs === undefined ? tryKey(k + 1) : actOnAccess(ctx, rhs, key)), tempFail);
+    };
+    return tryKey(0);
   };
 
   const heloCheck = (c: Compiled, ctx: Ctx): Result => {
@@ -333,7 +411,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       if (literal !== undefined) {
         const ip = parseIp(literal);
         ours = ip !== undefined && myAddresses.has(formatIp(ip));
-      } else ours = sameHost(helo, spec.myHostname);
+      } else ours = helo.length - myHostnameLower.length <= 1 && lowerName(helo) === myHostnameLower;
       if (ours && !inMyNetworks(ctx)) {
         return { outcome: 'reject', status: '5.7.1', text: `<${helo}>: Helo command rejected: You are not me`, reason: 'claims our own name or address' };
       }
@@ -345,7 +423,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     return DUNNO;
   };
 
-  const evalOne = (c: Compiled, ctx: Ctx): Result | Promise<Result> => {
+  const evalOne = (c: Compiled, index: number, ctx: Ctx): Result | Promise<Result> => {
     const f = ctx.facts;
     switch (c.type) {
       case 'permit':
@@ -376,7 +454,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         return { outcome: 'reject', status: '5.5.2', text: `<${rcpt}>: Recipient address rejected: need fully-qualified address`, reason: 'recipient domain is not fully qualified' };
       }
       case 'reject_unlisted_recipient':
-        return classify(ctx).then((cls): Result => {
+        return then(classify(ctx), (cls): Result => {
           if (cls === 'unknown-user') {
             return { outcome: 'reject', status: '5.1.1', text: `<${f.recipient}>: Recipient address rejected: User unknown in local recipient table`, reason: 'unknown user' };
           }
@@ -395,7 +473,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       case 'reject_rhsbl_reverse_client':
       case 'reject_rhsbl_sender':
       case 'reject_rhsbl_helo':
-        return evalDns(c, ctx);
+        return evalDns(c, index, ctx);
       case 'check_policy_service':
         return ports.greylist
           .check({ clientAddress: ctx.clientText, clientName: f.clientName, helo: f.helo, sender: f.sender ?? '', recipient: f.recipient! })
@@ -405,7 +483,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
               return { outcome: 'dunno', reason: `greylist pass (${g.reason})${g.detail ? `: ${g.detail}` : ''}` };
             }
             const secs = Math.max(0, Math.ceil(g.retryAfter));
-            const when = new Date(clock.now() + secs * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+            const when = retryTime(clock.now() + secs * 1000);
             return {
               outcome: 'defer',
               status: '4.7.1',
@@ -416,37 +494,66 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
           });
       case 'reject_unauth_destination':
       case 'defer_unauth_destination':
-        return classify(ctx).then((cls): Result => {
+        return then(classify(ctx), (cls): Result => {
           if (cls !== 'remote') return { outcome: 'dunno', reason: cls };
           return c.type === 'reject_unauth_destination'
             ? { outcome: 'reject', status: '5.7.1', text: `<${f.recipient}>: Relay access denied`, reason: 'not a domain of ours' }
             : { outcome: 'defer', status: '4.7.1', text: `<${f.recipient}>: Relay access denied`, reason: 'not a domain of ours' };
         });
       case 'permit_auth_destination':
-        return classify(ctx).then((cls): Result => (cls === 'remote' ? { outcome: 'dunno', reason: cls } : { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: cls }));
+        return then(classify(ctx), (cls): Result => (cls === 'remote' ? { outcome: 'dunno', reason: cls } : { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: cls }));
     }
   };
 
+  type Decided = { c: Compiled; res: Result } | undefined;
+
+  const record = (ctx: Ctx, c: Compiled, listName: ListName, res: Result, waited: boolean): void => {
+    let ms = 0;
+    if (waited) {
+      const now = clock.now();
+      ms = now - ctx.last;
+      ctx.last = now;
+    }
+    ctx.trace.push({ restriction: c.text, list: listName, outcome: res.outcome, reason: res.reason, ms });
+  };
+  const decisive = (res: Result): boolean => res.outcome === 'permit' || res.outcome === 'reject' || res.outcome === 'defer';
+
   /**
-   * Runs one list; returns the deciding entry or undefined (everything said DUNNO). Stops before
-   * the first restriction that needs facts of a later stage than `maxStage`.
+   * Runs one list from `start`; returns the deciding entry or undefined (everything said DUNNO).
+   * Stays synchronous until a port answers with a promise, then continues in its callback, so a
+   * decision costs one promise per port actually asked. Stops before the first restriction that
+   * needs facts of a later stage than `maxStage`.
    */
-  const runList = async (list: Compiled[], listName: ListName, ctx: Ctx, maxStage: number): Promise<{ c: Compiled; res: Result } | undefined> => {
-    ctx.dns = undefined;
-    for (let i = 0; i < list.length; i++) {
+  const runFrom = (list: Compiled[], plans: Array<DnsPlan | undefined>, listName: ListName, ctx: Ctx, maxStage: number, start: number, waitedDns: boolean): Decided | Promise<Decided> => {
+    let waited = waitedDns;
+    for (let i = start; i < list.length; i++) {
       const c = list[i]!;
       if (c.needs > maxStage) {
         ctx.trace.push({ restriction: c.text, list: listName, outcome: 'skip', reason: 'needs a later SMTP stage', ms: 0 });
         return undefined;
       }
-      const t0 = clock.now();
-      if (c.dnsTarget !== undefined && ctx.dns === undefined) await fetchDns(ctx, list, i, maxStage);
-      let res = evalOne(c, ctx);
-      if (res instanceof Promise) res = await res;
-      ctx.trace.push({ restriction: c.text, list: listName, outcome: res.outcome, reason: res.reason, ms: clock.now() - t0 });
-      if (res.outcome === 'permit' || res.outcome === 'reject' || res.outcome === 'defer') return { c, res };
+      if (c.dnsTarget !== undefined && ctx.dnsPlan === undefined) {
+        let plan = plans[maxStage];
+        if (!plan) plan = plans[maxStage] = makeDnsPlan(list, maxStage);
+        const pending = fetchDns(ctx, plan);
+        if (pending) return pending.then(() => runFrom(list, plans, listName, ctx, maxStage, i, true));
+      }
+      const res = evalOne(c, i, ctx);
+      if (res instanceof Promise) {
+        return res.then((r) => {
+          record(ctx, c, listName, r, true);
+          return decisive(r) ? { c, res: r } : runFrom(list, plans, listName, ctx, maxStage, i + 1, false);
+        });
+      }
+      record(ctx, c, listName, res, waited);
+      waited = false;
+      if (decisive(res)) return { c, res };
     }
     return undefined;
+  };
+  const runList = (list: Compiled[], plans: Array<DnsPlan | undefined>, listName: ListName, ctx: Ctx, maxStage: number): Decided | Promise<Decided> => {
+    ctx.dnsPlan = undefined;
+    return runFrom(list, plans, listName, ctx, maxStage, 0, false);
   };
 
   const verdictOf = (ctx: Ctx, decided: { c: Compiled; res: Result } | undefined, earlyPermit = false): Verdict => {
@@ -474,7 +581,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     return { action, status, text, decidedBy: restriction, decidedByType: type, prepend: [], trace: ctx.trace };
   };
 
-  const evaluate = async (facts: Facts): Promise<Verdict> => {
+  const decide = (facts: Facts): Verdict | Promise<Verdict> => {
     const client = parseIp(facts.clientAddress);
     const ctx: Ctx = {
       facts,
@@ -483,6 +590,8 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       clientText: client ? formatIp(client) : facts.clientAddress,
       trace: [],
       prepend: [],
+      keys: [null, null, null, null, null],
+      last: clock.now(),
     };
 
     // strict_rfc821_envelopes is command syntax: Postfix refuses it at once, whatever delay_reject says.
@@ -497,9 +606,8 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
 
     if (ctx.stage < RCPT) {
       if (spec.delayReject) return verdictOf(ctx, undefined);
-      const early = await runList(recipient, 'recipient', ctx, ctx.stage);
       // A permit before RCPT only ends this stage's checks; the whole list runs again at RCPT.
-      return verdictOf(ctx, early, early?.res.outcome === 'permit');
+      return then(runList(recipient, recipientPlans, 'recipient', ctx, ctx.stage), (early) => verdictOf(ctx, early, early?.res.outcome === 'permit'));
     }
     if (ctx.stage > RCPT || facts.recipient === undefined) return verdictOf(ctx, undefined);
 
@@ -513,17 +621,28 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, `hostile recipient form: ${hostile}`);
     }
 
-    const relayDecision = await runList(relay, 'relay', ctx, RCPT);
-    if (relayDecision && relayDecision.res.outcome !== 'permit') return verdictOf(ctx, relayDecision);
-    if (!relayDecision) {
+    const spamPolicy = (): Verdict | Promise<Verdict> => then(runList(recipient, recipientPlans, 'recipient', ctx, RCPT), (d) => verdictOf(ctx, d));
+    return then(runList(relay, relayPlans, 'relay', ctx, RCPT), (relayDecision): Verdict | Promise<Verdict> => {
+      if (relayDecision && relayDecision.res.outcome !== 'permit') return verdictOf(ctx, relayDecision);
+      if (relayDecision) return spamPolicy();
       // Postfix refuses to run without reject_unauth_destination; moat enforces it: nothing after
       // the relay list may authorise mail to a domain that is not ours.
-      const cls = await classify(ctx);
-      if (cls === 'remote') {
-        return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
-      }
+      return then(classify(ctx), (cls) => {
+        if (cls === 'remote') {
+          return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
+        }
+        return spamPolicy();
+      });
+    });
+  };
+
+  const evaluate = (facts: Facts): Promise<Verdict> => {
+    try {
+      const v = decide(facts);
+      return v instanceof Promise ? v : Promise.resolve(v);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return verdictOf(ctx, await runList(recipient, 'recipient', ctx, RCPT));
   };
 
   return { evaluate, spec };

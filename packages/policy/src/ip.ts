@@ -15,19 +15,27 @@ export interface Cidr {
   bits: number;
 }
 
-const V4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
+/** Dotted quad into out[at..at+3]; a character loop (this runs on every decision). */
 function parseV4Into(s: string, out: Uint8Array, at: number): boolean {
-  const m = V4_RE.exec(s);
-  if (!m) return false;
-  for (let i = 0; i < 4; i++) {
-    const part = m[i + 1]!;
-    if (part.length > 1 && part[0] === '0') return false; // no octal-looking octets
-    const n = Number(part);
-    if (n > 255) return false;
-    out[at + i] = n;
+  let octet = 0;
+  let value = 0;
+  let digits = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46;
+    if (c === 46) {
+      if (digits === 0 || octet > 3 || value > 255) return false;
+      if (leadingZero && digits > 1) return false; // no octal-looking octets
+      out[at + octet++] = value;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 0) leadingZero = c === 48;
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 48);
+    } else return false;
   }
-  return true;
+  return octet === 4;
 }
 
 /** Parses an IPv4 dotted quad into its four octets, or undefined. */

@@ -12,6 +12,9 @@ export interface DnsListing {
 export type DnsScript = Readonly<Record<string, Readonly<Record<string, DnsListing | 'unknown'>>>>;
 
 export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups: number; queries: number; last: readonly DnsListQuery[] } {
+  // Maps built once: the script's plain objects are slow dictionaries on the hot path.
+  const zones = new Map<string, Map<string, DnsListing | 'unknown'>>();
+  for (const [zone, keys] of Object.entries(script)) zones.set(zone, new Map(Object.entries(keys)));
   const port = {
     lookups: 0,
     queries: 0,
@@ -23,9 +26,9 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
       const out: DnsListAnswer[] = new Array(queries.length);
       for (let i = 0; i < queries.length; i++) {
         const q = queries[i]!;
-        const hit = script[q.zone]?.[q.key];
+        const hit = zones.get(q.zone)?.get(q.key);
         if (hit === 'unknown') out[i] = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
-        else if (hit && hit.codes.length > 0) out[i] = { zone: q.zone, key: q.key, status: 'listed', codes: [...hit.codes], txt: hit.txt };
+        else if (hit && hit.codes.length > 0) out[i] = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
         else out[i] = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
       }
       return Promise.resolve(out);

@@ -16,7 +16,10 @@ export interface StaticRecipientsOptions {
   recipientDelimiter?: string | undefined;
 }
 
-const norm = (d: string): string => d.toLowerCase().replace(/\.$/, '');
+const norm = (d: string): string => {
+  const l = d.toLowerCase();
+  return l.charCodeAt(l.length - 1) === 46 ? l.slice(0, -1) : l;
+};
 
 export function createStaticRecipients(opts: StaticRecipientsOptions): RecipientPort & { classifySync(recipient: string): RecipientClass } {
   const domains = new Set(opts.domains.map(norm));
