@@ -1,0 +1,82 @@
+// The console's two pages, server-rendered: the login form and the dashboard shell the script fills in.
+// Every interpolated value goes through esc(); no inline script or style (the CSP forbids them).
+
+export function esc(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(title: string, body: string, meta = ''): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title>
+<link rel="stylesheet" href="/static/console.css">
+${meta}
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+export function loginPage(opts: { csrf: string; error?: string | undefined; user?: string | undefined }): string {
+  return layout(
+    'moat console: log in',
+    `<main class="login">
+<h1>moat</h1>
+<form method="post" action="/login" id="login">
+<input type="hidden" name="csrf" value="${esc(opts.csrf)}">
+<label>User <input name="user" id="user" autocomplete="username" required value="${esc(opts.user ?? '')}"></label>
+<label>Password <input name="password" id="password" type="password" autocomplete="current-password" required></label>
+${opts.error ? `<p class="error" role="alert">${esc(opts.error)}</p>` : ''}
+<button type="submit">Log in</button>
+</form>
+</main>`,
+  );
+}
+
+export function dashboardPage(opts: { user: string; csrf: string; pollMs: number; hostname: string }): string {
+  return layout(
+    `moat console: ${opts.hostname}`,
+    `<header>
+<h1>moat <span class="host">${esc(opts.hostname)}</span></h1>
+<span id="status" class="status">connecting...</span>
+<form method="post" action="/logout" class="logout"><input type="hidden" name="csrf" value="${esc(opts.csrf)}"><span>${esc(opts.user)}</span> <button type="submit">Log out</button></form>
+</header>
+<main>
+<section id="counters">
+<h2>Decisions <small id="window"></small></h2>
+<div class="cards" id="cards"></div>
+<div class="chart"><svg id="chart" viewBox="0 0 600 80" preserveAspectRatio="none" role="img" aria-label="decisions per minute"></svg><small>decisions per minute, last 30 minutes (journal)</small></div>
+<div class="cols">
+<div><h3>Per restriction</h3><table id="restrictions"><thead><tr><th>deciding restriction</th><th>action</th><th>journal</th><th>since start</th><th></th></tr></thead><tbody></tbody></table></div>
+<div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>checked</th><th>hits</th><th>errors</th><th>lookups (metrics)</th></tr></thead><tbody></tbody></table></div>
+</div>
+<p class="sources" id="sources"></p>
+</section>
+<section id="decisions">
+<h2>Recent decisions</h2>
+<table id="decision-table"><thead><tr><th>time</th><th>node</th><th>session</th><th>client</th><th>sender</th><th>recipient</th><th>action</th><th>decided by</th></tr></thead><tbody></tbody></table>
+</section>
+<section id="greylist">
+<h2>Stuck in greylisting</h2>
+<p id="greylist-note" class="note"></p>
+<table id="stuck-table"><thead><tr><th>client</th><th>sender</th><th>recipient</th><th>attempts</th><th>first seen</th><th>retry pattern</th><th></th></tr></thead><tbody></tbody></table>
+</section>
+<section id="queue">
+<h2>Queue <button type="button" id="flush" data-action="flush">Flush deferred</button></h2>
+<table id="queue-table"><thead><tr><th>queue id</th><th>state</th><th>size</th><th>arrival</th><th>sender</th><th>recipients</th><th>next retry / error</th><th></th></tr></thead><tbody></tbody></table>
+</section>
+<section id="zones">
+<h2>DNS list health</h2>
+<table id="zone-table"><thead><tr><th>zone</th><th>state</th><th>profile</th><th>checked</th><th>reason</th></tr></thead><tbody></tbody></table>
+</section>
+<p id="flash" class="flash" role="status"></p>
+</main>
+<script src="/static/console.js"></script>`,
+    `<meta name="csrf-token" content="${esc(opts.csrf)}">\n<meta name="poll-ms" content="${opts.pollMs}">`,
+  );
+}

@@ -1,0 +1,50 @@
+// What the console reads and acts on, built from moat.yaml the way the apps build it (runtime's buildEngine):
+// the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API.
+import type { Config } from '@moat/config';
+import type { DnsList } from '@moat/dnslist';
+import { clientNetwork, type Greylist } from '@moat/greylist';
+import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
+import type { Logger, Registry } from '@moat/observe';
+import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue/cli';
+import { buildEngine } from '@moat/runtime';
+
+export interface ConsoleServices {
+  journal: Journal;
+  /** Undefined when the policy has no check_policy_service step. */
+  greylist?: Greylist | undefined;
+  dnslist?: DnsList | undefined;
+  queue: {
+    list: () => ReturnType<typeof queueList>;
+    flush: (ids?: string[]) => Promise<number>;
+    hold: (ids: string[]) => Promise<string[]>;
+    release: (ids: string[]) => Promise<string[]>;
+    delete: (ids: string[]) => Promise<string[]>;
+  };
+  /** The network whitelisting a stuck client covers (the greylist's own grouping, the seed's /24). */
+  networkOf(ip: string): string | undefined;
+  close(): Promise<void>;
+}
+
+export async function buildServices(config: Config, opts: { registry: Registry; logger: Logger }): Promise<ConsoleServices> {
+  const built = await buildEngine(config, { registry: opts.registry, logger: opts.logger });
+  const journal = createJournal({ ...journalOptionsFromConfig(config), timeoutMs: 3000, registry: opts.registry, logger: opts.logger.child({ component: 'journal' }) });
+  const dir = config.queue.dir;
+  const np = config.greylist.network_prefix;
+  return {
+    journal,
+    greylist: built.greylist,
+    dnslist: built.dnslist,
+    queue: {
+      list: () => queueList(dir),
+      flush: (ids) => queueFlush(dir, ids),
+      hold: (ids) => queueHold(dir, ids),
+      release: (ids) => queueRelease(dir, ids),
+      delete: (ids) => queueDelete(dir, ids),
+    },
+    networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
+    async close() {
+      await journal.close();
+      await built.close();
+    },
+  };
+}

@@ -1,0 +1,265 @@
+// moat console: polls the JSON endpoints and renders with textContent only (every value shown is untrusted text).
+// Talks only to its own origin; POSTs carry the session's CSRF token from the page's meta tag.
+(() => {
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const pollMs = Number(document.querySelector('meta[name="poll-ms"]').content) || 2000;
+  const $ = (id) => document.getElementById(id);
+  const open = new Set();
+
+  const el = (tag, text, cls) => {
+    const e = document.createElement(tag);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    if (cls) e.className = cls;
+    return e;
+  };
+  const row = (cells) => {
+    const tr = document.createElement('tr');
+    for (const c of cells) tr.append(c instanceof Node ? wrap(c) : el('td', c));
+    return tr;
+  };
+  const wrap = (node) => {
+    const td = document.createElement('td');
+    td.append(node);
+    return td;
+  };
+  const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
+  const dur = (s) => (s === undefined || s === null ? '-' : s < 120 ? `${Math.round(s)}s` : s < 7200 ? `${Math.round(s / 60)}m` : s < 172800 ? `${Math.round(s / 3600)}h` : `${Math.round(s / 86400)}d`);
+  const fill = (tbody, rows, empty, cols) => {
+    tbody.replaceChildren(...rows);
+    if (rows.length === 0) {
+      const td = el('td', empty, 'empty');
+      td.colSpan = cols;
+      const tr = document.createElement('tr');
+      tr.append(td);
+      tbody.append(tr);
+    }
+  };
+  const flash = (text, bad) => {
+    const f = $('flash');
+    f.textContent = text;
+    f.className = bad ? 'flash bad' : 'flash';
+  };
+
+  async function get(path) {
+    const r = await fetch(path, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    if (r.status === 401) {
+      location.href = '/login';
+      throw new Error('logged out');
+    }
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+    return body;
+  }
+  async function post(path, value) {
+    const r = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify(value) });
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error || `HTTP ${r.status}`);
+    return body;
+  }
+
+  function chart(perMinute) {
+    const svg = $('chart');
+    const ns = 'http://www.w3.org/2000/svg';
+    const max = Math.max(1, ...perMinute.map((b) => Object.values(b.counts).reduce((a, n) => a + n, 0)));
+    const w = 600 / perMinute.length;
+    const parts = [];
+    perMinute.forEach((b, i) => {
+      let y = 80;
+      for (const action of ['permit', 'continue', 'defer', 'reject']) {
+        const n = b.counts[action] || 0;
+        if (!n) continue;
+        const h = (n / max) * 76;
+        y -= h;
+        const r = document.createElementNS(ns, 'rect');
+        r.setAttribute('x', String(i * w + 1));
+        r.setAttribute('y', String(y));
+        r.setAttribute('width', String(Math.max(1, w - 2)));
+        r.setAttribute('height', String(h));
+        r.setAttribute('class', `bar ${action}`);
+        const t = document.createElementNS(ns, 'title');
+        t.textContent = `${time(b.t)}: ${n} ${action}`;
+        r.append(t);
+        parts.push(r);
+      }
+    });
+    svg.replaceChildren(...parts);
+  }
+
+  function overview(o) {
+    const j = o.journal;
+    $('window').textContent = j.decisions ? `last ${j.decisions} in the journal, since ${time(j.from)}` : 'journal empty';
+    const cards = [['decisions', j.decisions]];
+    for (const a of ['reject', 'defer', 'permit', 'continue']) cards.push([a, j.byAction[a] || 0]);
+    $('cards').replaceChildren(
+      ...cards.map(([name, n]) => {
+        const c = el('div', undefined, `card ${name}`);
+        c.append(el('strong', n), el('span', name));
+        return c;
+      }),
+    );
+    chart(j.perMinute);
+    const since = new Map(o.metrics.decisions.map((d) => [`${d.restriction}\u0000${d.action}`, d.count]));
+    const keys = new Map(j.byRestriction.map((r) => [`${r.restriction}\u0000${r.action}`, r]));
+    for (const d of o.metrics.decisions) if (!keys.has(`${d.restriction}\u0000${d.action}`)) keys.set(`${d.restriction}\u0000${d.action}`, { restriction: d.restriction, action: d.action, count: 0 });
+    const max = Math.max(1, ...[...keys.values()].map((r) => r.count));
+    fill(
+      $('restrictions').tBodies[0],
+      [...keys.entries()].map(([k, r]) => {
+        const bar = el('div', undefined, `hbar ${r.action}`);
+        bar.style.width = `${Math.round((r.count / max) * 100)}%`;
+        return row([el('code', r.restriction), el('span', r.action, `action ${r.action}`), r.count, since.has(k) ? since.get(k) : '-', bar]);
+      }),
+      'no decision yet',
+      5,
+    );
+    const zones = new Map(j.byZone.map((z) => [z.zone, { ...z, lookups: undefined }]));
+    for (const z of o.metrics.zones) zones.set(z.zone, { ...(zones.get(z.zone) || { zone: z.zone, checked: 0, hits: 0, errors: 0 }), lookups: z.lookups });
+    fill(
+      $('zone-counters').tBodies[0],
+      [...zones.values()].map((z) =>
+        row([el('code', z.zone), z.checked, z.hits, z.errors, z.lookups ? Object.entries(z.lookups).map(([k, v]) => `${k} ${v}`).join(', ') : '-']),
+      ),
+      'no DNS list consulted yet',
+      5,
+    );
+    const bad = o.metrics.sources.filter((s) => !s.ok);
+    $('sources').textContent = o.metrics.sources.length
+      ? `metrics from ${o.metrics.sources.length} endpoint(s)${bad.length ? `; unreachable: ${bad.map((s) => `${s.url} (${s.error})`).join(', ')}` : ''}`
+      : 'no metrics endpoint configured (MOAT_CONSOLE_METRICS)';
+  }
+
+  function decisions(list) {
+    const rows = [];
+    for (const e of list) {
+      const f = e.facts;
+      const v = e.verdict;
+      const tr = row([time(e.time), e.node, e.session || '-', f.clientAddress, f.sender === undefined ? '-' : `<${f.sender}>`, f.recipient === undefined ? '-' : `<${f.recipient}>`, el('span', v.action, `action ${v.action}`), el('code', v.decidedBy || '-')]);
+      tr.className = 'decision';
+      tr.dataset.id = e.id;
+      tr.dataset.session = e.session || '';
+      tr.addEventListener('click', () => {
+        if (open.has(e.id)) open.delete(e.id);
+        else open.add(e.id);
+        decisions(list);
+      });
+      rows.push(tr);
+      if (open.has(e.id)) {
+        const td = el('td', undefined, 'trace');
+        td.colSpan = 8;
+        const head = el('p', `${f.stage} stage, helo ${f.helo === undefined ? '-' : f.helo}${f.tls ? ', TLS' : ''}${e.queueId ? `, queue ${e.queueId}` : ''}: ${v.action.toUpperCase()} ${v.status} ${v.text || ''}${e.reply ? ` (reply ${e.reply})` : ''}`);
+        const t = el('table');
+        t.append(row([el('strong', '#'), el('strong', 'list'), el('strong', 'restriction'), el('strong', 'outcome'), el('strong', 'ms'), el('strong', 'reason')]));
+        v.trace.forEach((x, i) => {
+          t.append(row([i + 1, x.list, el('code', x.restriction), el('span', x.outcome, `outcome ${x.outcome}`), x.ms.toFixed(2), x.reason || '']));
+        });
+        td.append(head, t);
+        const tr2 = document.createElement('tr');
+        tr2.className = 'trace-row';
+        tr2.append(td);
+        rows.push(tr2);
+      }
+    }
+    fill($('decision-table').tBodies[0], rows, 'no decision journaled yet', 8);
+  }
+
+  function stuck(s) {
+    $('greylist-note').textContent = s.enabled ? 'Deferred, past the greylisting delay, and never passed: senders that retry from elsewhere or change their envelope on every try.' : 'Greylisting is not in the policy.';
+    fill(
+      $('stuck-table').tBodies[0],
+      s.stuck.map((t) => {
+        const b = el('button', `Whitelist ${t.network || t.client}`);
+        b.type = 'button';
+        b.className = 'whitelist';
+        b.dataset.cidr = t.network || `${t.client}/32`;
+        b.addEventListener('click', async () => {
+          b.disabled = true;
+          try {
+            const r = await post('/api/greylist/whitelist', { cidr: b.dataset.cidr });
+            flash(`Whitelisted ${r.whitelisted} for ${r.days} days: its next retry passes.`);
+          } catch (e) {
+            flash(`Whitelist failed: ${e.message}`, true);
+            b.disabled = false;
+          }
+          refreshSlow();
+        });
+        const pattern = t.attempts > 1 ? `every ~${dur(t.meanGap)}, last ${dur(t.sinceLast)} ago` : `once, ${dur(t.sinceLast)} ago`;
+        return row([t.client || '-', `<${t.sender || ''}>`, `<${t.recipient || ''}>`, t.attempts, time(t.firstSeen * 1000), pattern, b]);
+      }),
+      'no sender is stuck',
+      7,
+    );
+  }
+
+  function queueAction(action, ids) {
+    return async () => {
+      try {
+        const r = await post('/api/queue', { action, ids });
+        flash(action === 'flush' ? `Flushed ${r.flushed} message(s).` : `${action}: ${r.done.join(' ') || 'nothing'}${r.missing.length ? `; not found: ${r.missing.join(' ')}` : ''}`);
+      } catch (e) {
+        flash(`${action} failed: ${e.message}`, true);
+      }
+      refreshSlow();
+    };
+  }
+
+  function queue(list) {
+    fill(
+      $('queue-table').tBodies[0],
+      list.map((m) => {
+        const actions = el('span', undefined, 'actions');
+        const acts = m.state === 'hold' ? ['release', 'delete'] : m.state === 'active' ? [] : ['hold', 'delete'];
+        for (const a of acts) {
+          const b = el('button', a);
+          b.type = 'button';
+          b.dataset.action = a;
+          b.addEventListener('click', queueAction(a, [m.id]));
+          actions.append(b);
+        }
+        const r = row([el('code', m.id), el('span', m.state, `state ${m.state}`), m.size, time(m.arrival), m.sender === '' ? 'MAILER-DAEMON' : m.sender || '?', (m.recipients || []).map((x) => x.address).join(', '), m.state === 'deferred' ? `${time(m.nextRetry)} ${m.lastError || ''}` : m.lastError || '', actions]);
+        r.dataset.id = m.id;
+        return r;
+      }),
+      'the queue is empty',
+      8,
+    );
+  }
+
+  function zones(list) {
+    fill(
+      $('zone-table').tBodies[0],
+      list.map((z) => row([el('code', z.zone), el('span', z.state, `state ${z.state}`), z.profile, time(z.checkedAt), z.reason || z.lastWarning || ''])),
+      'no DNS list in the policy',
+      5,
+    );
+  }
+
+  const status = (ok, text) => {
+    const s = $('status');
+    s.textContent = text;
+    s.className = ok ? 'status ok' : 'status bad';
+  };
+
+  async function refreshFast() {
+    try {
+      const [o, d] = await Promise.all([get('/api/overview'), get('/api/decisions?count=50')]);
+      overview(o);
+      decisions(d);
+      status(true, `live, updated ${new Date().toLocaleTimeString()}`);
+    } catch (e) {
+      status(false, `journal unavailable: ${e.message}`);
+    }
+  }
+  async function refreshSlow() {
+    await Promise.all([
+      get('/api/greylist/stuck').then(stuck, (e) => flash(`greylist: ${e.message}`, true)),
+      get('/api/queue').then(queue, (e) => flash(`queue: ${e.message}`, true)),
+      get('/api/zones').then(zones, (e) => flash(`zones: ${e.message}`, true)),
+    ]);
+  }
+
+  $('flush').addEventListener('click', queueAction('flush', []));
+  refreshFast();
+  refreshSlow();
+  setInterval(refreshFast, pollMs);
+  setInterval(refreshSlow, pollMs * 2.5);
+})();
