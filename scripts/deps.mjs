@@ -39,4 +39,5 @@ export async function ensureDebianPackages(wanted = debianPackages) {
   await $({ env })`apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends ${[...missing]}`.quiet();
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await ensureDebianPackages();
+// Run directly (`zx scripts/deps.mjs` or `node scripts/deps.mjs`): zx's argv[1] is zx itself, so match by name.
+if (process.argv.slice(1, 3).some((a) => a?.endsWith('scripts/deps.mjs') || a === 'deps.mjs')) await ensureDebianPackages();
