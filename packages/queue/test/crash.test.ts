@@ -22,7 +22,7 @@ it('no acknowledged message is lost or duplicated across SIGKILLs', async () => 
   let killedBeforeReady = 0;
   const child = join(import.meta.dirname, 'crash-child.ts');
   for (let round = 0; round < ROUNDS; round++) {
-    const p = spawn(process.execPath, [child, spool], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [child, spool, round % 2 ? 'par' : 'seq'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stderr.on('data', (d) => (err += d));

@@ -100,6 +100,7 @@ export function relayTransport(opts: RelayOptions): Transport {
           sender: req.sender,
           recipients: req.recipients,
           message: signed.message,
+          reuse: true,
         });
         last = results.map((r) => ({ ...r, relay: `${host}[${addr}]:${port}` }));
         // Try the next MX only when this one gave no answer at all (connection-level failure).

@@ -20,6 +20,70 @@ export interface SmtpSendOptions {
   sender: string;
   recipients: string[];
   message: Buffer;
+  /** Reuse a cached session to this next hop and cache this one afterwards. */
+  reuse?: boolean;
+}
+
+/**
+ * Keep the session open after a delivery and reuse it for the next one to the same next hop
+ * (Postfix's smtp_connection_cache_on_demand; RSET before reuse, closed after 2 s idle).
+ */
+const CACHE_IDLE_MS = 2000;
+const CACHE_MAX_PER_KEY = 16;
+
+interface CachedSession {
+  c: Conversation;
+  ehlo: Reply;
+  timer: NodeJS.Timeout;
+}
+
+const sessionCache = new Map<string, CachedSession[]>();
+
+function takeCached(key: string): CachedSession | undefined {
+  const list = sessionCache.get(key);
+  const s = list?.pop();
+  if (list && list.length === 0) sessionCache.delete(key);
+  if (s) {
+    clearTimeout(s.timer);
+    s.c.idle(false);
+  }
+  return s;
+}
+
+function putCached(key: string, c: Conversation, ehlo: Reply): void {
+  const list = sessionCache.get(key) ?? [];
+  if (list.length >= CACHE_MAX_PER_KEY) {
+    c.end();
+    return;
+  }
+  const entry: CachedSession = {
+    c,
+    ehlo,
+    timer: setTimeout(() => {
+      const l = sessionCache.get(key);
+      const i = l?.indexOf(entry) ?? -1;
+      if (l && i >= 0) l.splice(i, 1);
+      if (l && l.length === 0) sessionCache.delete(key);
+      c.write('QUIT\r\n');
+      c.end();
+    }, CACHE_IDLE_MS),
+  };
+  entry.timer.unref();
+  c.idle(true);
+  list.push(entry);
+  sessionCache.set(key, list);
+}
+
+/** Close every cached session (shutdown, tests). */
+export function closeCachedSessions(): void {
+  for (const [key, list] of sessionCache) {
+    for (const s of list) {
+      clearTimeout(s.timer);
+      s.c.write('QUIT\r\n');
+      s.c.end();
+    }
+    sessionCache.delete(key);
+  }
 }
 
 export interface SmtpSendResult {
@@ -185,6 +249,12 @@ class Conversation {
     this.attach();
   }
 
+  /** Idle in the session cache: do not keep the process alive for it. */
+  idle(yes: boolean): void {
+    if (yes) this.sock.unref();
+    else this.sock.ref();
+  }
+
   end(): void {
     this.detach();
     this.sock.on('error', () => undefined);
@@ -238,45 +308,66 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
     return all(st === 'sent' ? 'deferred' : st, r.text, r.code);
   };
 
-  let sock: Socket;
-  try {
-    sock = await connectTcp(opts.host, opts.port, Math.min(timeoutMs, 30_000));
-  } catch (e) {
-    return { results: all('deferred', `connect to ${opts.host}:${opts.port}: ${(e as Error).message}`), tls: false };
+  const key = `${opts.lmtp ? 'lmtp' : 'smtp'}|${opts.host}|${opts.port}|${opts.heloName}|${starttls}`;
+  let c: Conversation | undefined;
+  let r: Reply | undefined;
+  // A cached session from an earlier delivery: RSET proves it is still usable.
+  for (let s = opts.reuse ? takeCached(key) : undefined; s && !c; s = takeCached(key)) {
+    try {
+      if ((await s.c.command('RSET')).code === 250) {
+        c = s.c;
+        r = s.ehlo;
+      } else s.c.end();
+    } catch {
+      s.c.end();
+    }
   }
-  const c = new Conversation(sock, timeoutMs);
+  let keep = false;
   const results: RecipientResult[] = [];
   let stage = 'greeting';
+  if (!c) {
+    let sock: Socket;
+    try {
+      sock = await connectTcp(opts.host, opts.port, Math.min(timeoutMs, 30_000));
+    } catch (e) {
+      return { results: all('deferred', `connect to ${opts.host}:${opts.port}: ${(e as Error).message}`), tls: false };
+    }
+    c = new Conversation(sock, timeoutMs);
+  }
+  const conv = c;
   try {
-    let r = await c.reply();
-    if (r.code !== 220) return { results: fromReply(r), tls: false };
-    stage = 'helo';
-    const hello = async (): Promise<Reply> => {
-      const h = await c.command(`${opts.lmtp ? 'LHLO' : 'EHLO'} ${opts.heloName}`);
-      if (h.code !== 250 && !opts.lmtp && h.code >= 500) return c.command(`HELO ${opts.heloName}`);
-      return h;
-    };
-    r = await hello();
-    if (r.code !== 250) return { results: fromReply(r), tls: false };
-    if (starttls === 'opportunistic' && /(^|\s)STARTTLS(\s|$)/im.test(r.text.replace(/^250 /, ''))) {
-      stage = 'starttls';
-      const s = await c.command('STARTTLS');
-      if (s.code === 220) {
-        try {
-          await c.upgrade(opts.servername ?? opts.host);
-        } catch {
-          c.end();
-          return { results: [], tls: false, tlsFailed: true };
+    if (!r) {
+      r = await conv.reply();
+      if (r.code !== 220) return { results: fromReply(r), tls: false };
+      stage = 'helo';
+      const hello = async (): Promise<Reply> => {
+        const h = await conv.command(`${opts.lmtp ? 'LHLO' : 'EHLO'} ${opts.heloName}`);
+        if (h.code !== 250 && !opts.lmtp && h.code >= 500) return conv.command(`HELO ${opts.heloName}`);
+        return h;
+      };
+      r = await hello();
+      if (r.code !== 250) return { results: fromReply(r), tls: false };
+      if (starttls === 'opportunistic' && /(^|\s)STARTTLS(\s|$)/im.test(r.text.replace(/^250 /, ''))) {
+        stage = 'starttls';
+        const s = await conv.command('STARTTLS');
+        if (s.code === 220) {
+          try {
+            await conv.upgrade(opts.servername ?? opts.host);
+          } catch {
+            return { results: [], tls: false, tlsFailed: true };
+          }
+          stage = 'helo';
+          r = await hello();
+          if (r.code !== 250) return { results: fromReply(r), tls: true };
         }
-        stage = 'helo';
-        r = await hello();
-        if (r.code !== 250) return { results: fromReply(r), tls: true };
       }
     }
-    const size = / SIZE\b/i.test(` ${r.text.replace(/^250 /, '')}`) ? ` SIZE=${opts.message.length}` : '';
+    const ehlo = r;
+    const c = conv;
+    const size = / SIZE\b/i.test(` ${ehlo.text.replace(/^250 /, '')}`) ? ` SIZE=${opts.message.length}` : '';
     stage = 'mail';
-    r = await c.command(`MAIL FROM:<${opts.sender}>${size}`);
-    if (r.code !== 250) return { results: fromReply(r), tls: c.secure };
+    let m = await c.command(`MAIL FROM:<${opts.sender}>${size}`);
+    if (m.code !== 250) return { results: fromReply(m), tls: c.secure };
     stage = 'rcpt';
     const accepted: string[] = [];
     for (const rcpt of opts.recipients) {
@@ -296,15 +387,16 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
       }
     }
     if (accepted.length === 0) {
-      await c.command('QUIT').catch(() => undefined);
+      keep = !!opts.reuse;
+      if (!keep) await c.command('QUIT').catch(() => undefined);
       return { results, tls: c.secure };
     }
     stage = 'data';
-    r = await c.command('DATA');
-    if (r.code !== 354) {
-      const st = statusFor(r.code);
+    m = await c.command('DATA');
+    if (m.code !== 354) {
+      const st = statusFor(m.code);
       for (const rcpt of accepted) {
-        results.push({ recipient: rcpt, status: st === 'sent' ? 'deferred' : st, code: r.code, response: r.text, relay });
+        results.push({ recipient: rcpt, status: st === 'sent' ? 'deferred' : st, code: m.code, response: m.text, relay });
       }
       return { results, tls: c.secure };
     }
@@ -320,8 +412,11 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
         results.push({ recipient: rcpt, status: statusFor(d.code), code: d.code, response: d.text, relay, ...(en ? { enhanced: en } : {}) });
       }
     }
-    stage = 'quit';
-    await c.command('QUIT').catch(() => undefined);
+    keep = !!opts.reuse;
+    if (!keep) {
+      stage = 'quit';
+      await c.command('QUIT').catch(() => undefined);
+    }
     return { results, tls: c.secure };
   } catch (e) {
     // Lost mid-conversation: anything without a final answer is deferred (may duplicate, never lose).
@@ -329,6 +424,7 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
     const rest = all('deferred', `lost connection during ${stage}: ${(e as Error).message}`);
     return { results: [...results, ...rest.filter((r) => !answered.has(r.recipient))], tls: false };
   } finally {
-    c.end();
+    if (keep && r) putCached(key, conv, r);
+    else conv.end();
   }
 }

@@ -31,6 +31,7 @@ export function nextHopTransport(opts: NextHopOptions): Transport {
         sender: req.sender,
         recipients: req.recipients,
         message: req.message,
+        reuse: true,
       });
       return results;
     },
