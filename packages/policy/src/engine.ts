@@ -95,6 +95,22 @@ interface Result {
   smtpCode?: number | undefined;
 }
 
+/**
+ * A port call in flight: its promise, what the answer means (possibly another call: an access map
+ * tried key by key), and what a failure means (absent: the decision fails).
+ */
+class Wait {
+  readonly promise: Promise<unknown>;
+  readonly map: (x: never) => Result | Wait;
+  readonly fail: ((e: unknown) => Result) | undefined;
+  constructor(promise: Promise<unknown>, map: (x: never) => Result | Wait, fail?: (e: unknown) => Result) {
+    this.promise = promise;
+    this.map = map;
+    this.fail = fail;
+  }
+}
+const wait = <T>(promise: Promise<T>, map: (x: T) => Result | Wait, fail?: (e: unknown) => Result): Wait => new Wait(promise, map as (x: never) => Result | Wait, fail);
+
 interface Ctx {
   facts: Facts;
   stage: number;
@@ -117,6 +133,7 @@ interface Ctx {
 const DUNNO: Result = { outcome: 'dunno' };
 const NOT_LISTED: Result = { outcome: 'dunno', reason: 'not listed' };
 const NOT_FOUND: Result = { outcome: 'dunno', reason: 'not found' };
+const RELAY_DENIED_IMPLICIT: Result = { outcome: 'reject', reason: 'implicit' };
 const SKIP_NO_HELO: Result = { outcome: 'skip', reason: 'no HELO yet' };
 const SKIP_NO_SENDER: Result = { outcome: 'skip', reason: 'no sender yet' };
 
@@ -253,18 +270,16 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   // A bare `postmaster` (RFC 5321 4.5.1: it must be accepted) is always ours; the only domain-less form let through.
-  // Answers synchronously once known for this decision (the relay list usually asked already).
-  const classify = (ctx: Ctx): RecipientClass | Promise<RecipientClass> => {
-    if (ctx.rcptClass !== undefined) return ctx.rcptClass;
+  // Asked once per decision; later restrictions (and the relay safety net) reuse the answer.
+  const withClass = (ctx: Ctx, f: (cls: RecipientClass) => Result): Result | Wait => {
+    if (ctx.rcptClass !== undefined) return f(ctx.rcptClass);
     const rcpt = ctx.facts.recipient!;
-    if (!rcpt.includes('@')) return (ctx.rcptClass = 'local');
-    return ports.recipients.classify(rcpt).then((cls) => (ctx.rcptClass = cls));
+    if (!rcpt.includes('@')) return f((ctx.rcptClass = 'local'));
+    return wait(ports.recipients.classify(rcpt), (cls) => f((ctx.rcptClass = cls)));
   };
-  /** Applies `f` to a value or a promise of it, staying synchronous when it can. */
-  const then = <T, U>(v: T | Promise<T>, f: (x: T) => U | Promise<U>): U | Promise<U> => (v instanceof Promise ? v.then(f) : f(v));
 
   /** One lookup() for every DNS-list restriction the plan holds: concurrent, under the port's budget. */
-  const fetchDns = (ctx: Ctx, plan: DnsPlan): Promise<void> | undefined => {
+  const fetchDns = (ctx: Ctx, plan: DnsPlan): Promise<DnsListAnswer[]> | undefined => {
     const queries: DnsListQuery[] = [];
     const answerOf = new Int32Array(plan.pairs.length).fill(-1);
     for (let p = 0; p < plan.pairs.length; p++) {
@@ -288,22 +303,17 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       ctx.dnsAnswers = [];
       return undefined;
     }
-    // The port promises never to throw; if it does, every list is unknown (fail open).
-    const failOpen = (e: unknown) => queries.map((q): DnsListAnswer => ({ zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: `lookup failed: ${(e as Error).message}` }));
-    let pending: Promise<DnsListAnswer[]>;
     try {
-      pending = ports.dnslist.lookup(queries);
+      return ports.dnslist.lookup(queries);
     } catch (e) {
-      pending = Promise.resolve(failOpen(e));
+      return Promise.reject(e);
     }
-    return pending.then(
-      (answers) => {
-        ctx.dnsAnswers = answers;
-      },
-      (e: unknown) => {
-        ctx.dnsAnswers = failOpen(e);
-      },
-    );
+  };
+
+  // The port promises never to throw; if it does, every list is unknown (fail open).
+  const dnsFailOpen = (ctx: Ctx, e: unknown): DnsListAnswer[] => {
+    const n = ctx.dnsAnswerOf ? Math.max(-1, ...ctx.dnsAnswerOf) + 1 : 0;
+    return Array.from({ length: n }, (): DnsListAnswer => ({ zone: '', key: '', status: 'unknown', codes: [], detail: `lookup failed: ${(e as Error).message}` }));
   };
 
   const evalDns = (c: Compiled, index: number, ctx: Ctx): Result => {
@@ -356,7 +366,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     }
   };
 
-  const checkClientAccess = (c: Compiled & { r: { type: 'check_client_access'; map: string } }, ctx: Ctx): Result | Promise<Result> => {
+  const checkClientAccess = (c: Compiled & { r: { type: 'check_client_access'; map: string } }, ctx: Ctx): Result | Wait => {
     const map = c.r.map;
     const keys: string[] = [];
     if (map.startsWith('cidr:')) {
@@ -383,7 +393,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       reason: `${map}: ${(e as Error).message}`,
       smtpCode: 451,
     });
-    const tryKey = (k: number): Result | Promise<Result> => {
+    const tryKey = (k: number): Result | Wait => {
       if (k >= keys.length) return NOT_FOUND;
       const key = keys[k]!;
       let pending: Promise<string | undefined>;
@@ -392,7 +402,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       } catch (e) {
         return tempFail(e);
       }
-      return pending.then((rhs) => (rhs === undefined ? tryKey(k + 1) : actOnAccess(ctx, rhs, key)), tempFail);
+      return wait(pending, (rhs) => (rhs === undefined ? tryKey(k + 1) : actOnAccess(ctx, rhs, key)), tempFail);
     };
     return tryKey(0);
   };
@@ -423,7 +433,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     return DUNNO;
   };
 
-  const evalOne = (c: Compiled, index: number, ctx: Ctx): Result | Promise<Result> => {
+  const evalOne = (c: Compiled, index: number, ctx: Ctx): Result | Wait => {
     const f = ctx.facts;
     switch (c.type) {
       case 'permit':
@@ -454,7 +464,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         return { outcome: 'reject', status: '5.5.2', text: `<${rcpt}>: Recipient address rejected: need fully-qualified address`, reason: 'recipient domain is not fully qualified' };
       }
       case 'reject_unlisted_recipient':
-        return then(classify(ctx), (cls): Result => {
+        return withClass(ctx, (cls): Result => {
           if (cls === 'unknown-user') {
             return { outcome: 'reject', status: '5.1.1', text: `<${f.recipient}>: Recipient address rejected: User unknown in local recipient table`, reason: 'unknown user' };
           }
@@ -475,9 +485,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       case 'reject_rhsbl_helo':
         return evalDns(c, index, ctx);
       case 'check_policy_service':
-        return ports.greylist
-          .check({ clientAddress: ctx.clientText, clientName: f.clientName, helo: f.helo, sender: f.sender ?? '', recipient: f.recipient! })
-          .then((g): Result => {
+        return wait(
+          ports.greylist.check({ clientAddress: ctx.clientText, clientName: f.clientName, helo: f.helo, sender: f.sender ?? '', recipient: f.recipient! }),
+          (g): Result => {
             if (g.action === 'pass') {
               if (g.header) ctx.prepend.push(g.header);
               return { outcome: 'dunno', reason: `greylist pass (${g.reason})${g.detail ? `: ${g.detail}` : ''}` };
@@ -491,17 +501,18 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
               reason: `greylisted, retry after ${secs}s${g.detail ? `: ${g.detail}` : ''}`,
               greylisted: true,
             };
-          });
+          },
+        );
       case 'reject_unauth_destination':
       case 'defer_unauth_destination':
-        return then(classify(ctx), (cls): Result => {
+        return withClass(ctx, (cls): Result => {
           if (cls !== 'remote') return { outcome: 'dunno', reason: cls };
           return c.type === 'reject_unauth_destination'
             ? { outcome: 'reject', status: '5.7.1', text: `<${f.recipient}>: Relay access denied`, reason: 'not a domain of ours' }
             : { outcome: 'defer', status: '4.7.1', text: `<${f.recipient}>: Relay access denied`, reason: 'not a domain of ours' };
         });
       case 'permit_auth_destination':
-        return then(classify(ctx), (cls): Result => (cls === 'remote' ? { outcome: 'dunno', reason: cls } : { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: cls }));
+        return withClass(ctx, (cls): Result => (cls === 'remote' ? { outcome: 'dunno', reason: cls } : { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: cls }));
     }
   };
 
@@ -518,42 +529,163 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
   const decisive = (res: Result): boolean => res.outcome === 'permit' || res.outcome === 'reject' || res.outcome === 'defer';
 
-  /**
-   * Runs one list from `start`; returns the deciding entry or undefined (everything said DUNNO).
-   * Stays synchronous until a port answers with a promise, then continues in its callback, so a
-   * decision costs one promise per port actually asked. Stops before the first restriction that
-   * needs facts of a later stage than `maxStage`.
-   */
-  const runFrom = (list: Compiled[], plans: Array<DnsPlan | undefined>, listName: ListName, ctx: Ctx, maxStage: number, start: number, waitedDns: boolean): Decided | Promise<Decided> => {
-    let waited = waitedDns;
-    for (let i = start; i < list.length; i++) {
-      const c = list[i]!;
-      if (c.needs > maxStage) {
-        ctx.trace.push({ restriction: c.text, list: listName, outcome: 'skip', reason: 'needs a later SMTP stage', ms: 0 });
+  // ---- the run of one decision: synchronous until a port answers with a promise, then driven from
+  // that promise's callback. One `then` per port asked, no promise chains to adopt.
+  const RELAY_PHASE = 0;
+  const SAFETY_PHASE = 1;
+  const RECIPIENT_PHASE = 2;
+  const EARLY_PHASE = 3;
+  const WAITING = 1;
+
+  interface Run {
+    ctx: Ctx;
+    phase: number;
+    list: Compiled[];
+    plans: Array<DnsPlan | undefined>;
+    listName: ListName;
+    maxStage: number;
+    i: number;
+    /** The next restriction recorded waited on the DNS lookup. */
+    waited: boolean;
+    verdict?: Verdict | undefined;
+    resolve?: ((v: Verdict) => void) | undefined;
+    reject?: ((e: unknown) => void) | undefined;
+  }
+
+  const startList = (run: Run, phase: number): void => {
+    run.phase = phase;
+    const isRelay = phase === RELAY_PHASE;
+    run.list = isRelay ? relay : recipient;
+    run.plans = isRelay ? relayPlans : recipientPlans;
+    run.listName = isRelay ? 'relay' : 'recipient';
+    run.maxStage = phase === EARLY_PHASE ? run.ctx.stage : RCPT;
+    run.i = 0;
+    run.waited = false;
+    run.ctx.dnsPlan = undefined;
+  };
+
+  const fail = (run: Run, e: unknown): void => {
+    if (run.reject) run.reject(e);
+    else throw e;
+  };
+  const resume = (run: Run): void => {
+    try {
+      drive(run);
+    } catch (e) {
+      fail(run, e);
+    }
+  };
+  const hook = (run: Run, c: Compiled, w: Wait): void => {
+    w.promise.then(
+      (x) => settle(run, c, w.map(x as never)),
+      (e: unknown) => (w.fail ? settle(run, c, w.fail(e)) : fail(run, e)),
+    );
+  };
+  const settle = (run: Run, c: Compiled, r: Result | Wait): void => {
+    try {
+      if (r instanceof Wait) {
+        hook(run, c, r);
+        return;
+      }
+      record(run.ctx, c, run.listName, r, true);
+      run.waited = false;
+      if (decisive(r)) listDone(run, { c, res: r });
+      else run.i++;
+      drive(run);
+    } catch (e) {
+      fail(run, e);
+    }
+  };
+
+  /** Runs the current list from run.i: its decision, undefined (all DUNNO), or WAITING. */
+  const listStep = (run: Run): Decided | typeof WAITING => {
+    const { ctx, list } = run;
+    for (; run.i < list.length; run.i++) {
+      const c = list[run.i]!;
+      if (c.needs > run.maxStage) {
+        ctx.trace.push({ restriction: c.text, list: run.listName, outcome: 'skip', reason: 'needs a later SMTP stage', ms: 0 });
         return undefined;
       }
       if (c.dnsTarget !== undefined && ctx.dnsPlan === undefined) {
-        let plan = plans[maxStage];
-        if (!plan) plan = plans[maxStage] = makeDnsPlan(list, maxStage);
+        let plan = run.plans[run.maxStage];
+        if (!plan) plan = run.plans[run.maxStage] = makeDnsPlan(list, run.maxStage);
         const pending = fetchDns(ctx, plan);
-        if (pending) return pending.then(() => runFrom(list, plans, listName, ctx, maxStage, i, true));
+        if (pending) {
+          pending.then(
+            (answers) => {
+              ctx.dnsAnswers = answers;
+              run.waited = true;
+              resume(run);
+            },
+            (e: unknown) => {
+              ctx.dnsAnswers = dnsFailOpen(ctx, e);
+              run.waited = true;
+              resume(run);
+            },
+          );
+          return WAITING;
+        }
       }
-      const res = evalOne(c, i, ctx);
-      if (res instanceof Promise) {
-        return res.then((r) => {
-          record(ctx, c, listName, r, true);
-          return decisive(r) ? { c, res: r } : runFrom(list, plans, listName, ctx, maxStage, i + 1, false);
-        });
+      const res = evalOne(c, run.i, ctx);
+      if (res instanceof Wait) {
+        hook(run, c, res);
+        return WAITING;
       }
-      record(ctx, c, listName, res, waited);
-      waited = false;
+      record(ctx, c, run.listName, res, run.waited);
+      run.waited = false;
       if (decisive(res)) return { c, res };
     }
     return undefined;
   };
-  const runList = (list: Compiled[], plans: Array<DnsPlan | undefined>, listName: ListName, ctx: Ctx, maxStage: number): Decided | Promise<Decided> => {
-    ctx.dnsPlan = undefined;
-    return runFrom(list, plans, listName, ctx, maxStage, 0, false);
+
+  /** A list has finished: decide, or move to the next phase. */
+  const listDone = (run: Run, d: Decided): void => {
+    const ctx = run.ctx;
+    switch (run.phase) {
+      case EARLY_PHASE:
+        // A permit before RCPT only ends this stage's checks; the whole list runs again at RCPT.
+        run.verdict = verdictOf(ctx, d, d?.res.outcome === 'permit');
+        return;
+      case RELAY_PHASE:
+        if (d && d.res.outcome !== 'permit') run.verdict = verdictOf(ctx, d);
+        else if (d) startList(run, RECIPIENT_PHASE);
+        else run.phase = SAFETY_PHASE;
+        return;
+      default:
+        run.verdict = verdictOf(ctx, d);
+    }
+  };
+
+  const drive = (run: Run): void => {
+    for (;;) {
+      if (run.verdict) {
+        run.resolve?.(run.verdict);
+        return;
+      }
+      if (run.phase === SAFETY_PHASE) {
+        // Postfix refuses to run without reject_unauth_destination; moat enforces it: nothing after
+        // the relay list may authorise mail to a domain that is not ours.
+        const r = withClass(run.ctx, (cls) => (cls === 'remote' ? RELAY_DENIED_IMPLICIT : DUNNO));
+        if (r instanceof Wait) {
+          r.promise.then(
+            (x) => {
+              r.map(x as never);
+              resume(run);
+            },
+            (e: unknown) => fail(run, e),
+          );
+          return;
+        }
+        if (r === RELAY_DENIED_IMPLICIT) {
+          const rcpt = run.ctx.facts.recipient;
+          run.verdict = fixed(run.ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
+        } else startList(run, RECIPIENT_PHASE);
+        continue;
+      }
+      const d = listStep(run);
+      if (d === WAITING) return;
+      listDone(run, d);
+    }
   };
 
   const verdictOf = (ctx: Ctx, decided: { c: Compiled; res: Result } | undefined, earlyPermit = false): Verdict => {
@@ -606,8 +738,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
 
     if (ctx.stage < RCPT) {
       if (spec.delayReject) return verdictOf(ctx, undefined);
-      // A permit before RCPT only ends this stage's checks; the whole list runs again at RCPT.
-      return then(runList(recipient, recipientPlans, 'recipient', ctx, ctx.stage), (early) => verdictOf(ctx, early, early?.res.outcome === 'permit'));
+      return start(ctx, EARLY_PHASE);
     }
     if (ctx.stage > RCPT || facts.recipient === undefined) return verdictOf(ctx, undefined);
 
@@ -621,18 +752,17 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, `hostile recipient form: ${hostile}`);
     }
 
-    const spamPolicy = (): Verdict | Promise<Verdict> => then(runList(recipient, recipientPlans, 'recipient', ctx, RCPT), (d) => verdictOf(ctx, d));
-    return then(runList(relay, relayPlans, 'relay', ctx, RCPT), (relayDecision): Verdict | Promise<Verdict> => {
-      if (relayDecision && relayDecision.res.outcome !== 'permit') return verdictOf(ctx, relayDecision);
-      if (relayDecision) return spamPolicy();
-      // Postfix refuses to run without reject_unauth_destination; moat enforces it: nothing after
-      // the relay list may authorise mail to a domain that is not ours.
-      return then(classify(ctx), (cls) => {
-        if (cls === 'remote') {
-          return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
-        }
-        return spamPolicy();
-      });
+    return start(ctx, RELAY_PHASE);
+  };
+
+  const start = (ctx: Ctx, phase: number): Verdict | Promise<Verdict> => {
+    const run: Run = { ctx, phase, list: relay, plans: relayPlans, listName: 'relay', maxStage: RCPT, i: 0, waited: false };
+    startList(run, phase);
+    drive(run);
+    if (run.verdict) return run.verdict;
+    return new Promise<Verdict>((resolve, reject) => {
+      run.resolve = resolve;
+      run.reject = reject;
     });
   };
 
