@@ -2,9 +2,10 @@
 // Greylist-only profile; loopback only (Redis, Unbound refusing everything, both policy servers). Bounded.
 //   npm exec -- node bench/policyd.ts [--requests 30000] [--requests1 10000]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmod, chown, mkdir, open, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import { freePort, startRedis, startUnbound, tmpDir, waitForPort } from '@moat/testkit';
 
@@ -12,7 +13,12 @@ const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const loadgen = process.env.MOAT_POLICY_LOAD ?? '/work/shared/bench/policy-load.mjs';
 const { values } = parseArgs({
-  options: { requests: { type: 'string', default: '30000' }, requests1: { type: 'string', default: '10000' }, delay: { type: 'string', default: '60' } },
+  options: {
+    requests: { type: 'string', default: '20000' },
+    requests1: { type: 'string', default: '5000' },
+    rounds: { type: 'string', default: '2' },
+    delay: { type: 'string', default: '3600' },
+  },
 });
 
 interface Load {
@@ -26,12 +32,20 @@ interface Load {
   errors: number;
 }
 
-async function load(port: number, conns: number, requests: number): Promise<Load> {
-  const { stdout } = await run(process.execPath, [loadgen, `127.0.0.1:${port}`, '--conns', String(conns), '--requests', String(requests), '--repeat', '0.5', '--seed', String(conns)], {
+async function load(port: number, conns: number, requests: number, seed: number): Promise<Load> {
+  const { stdout } = await run(process.execPath, [loadgen, `127.0.0.1:${port}`, '--conns', String(conns), '--requests', String(requests), '--repeat', '0.5', '--seed', String(seed)], {
     timeout: 300_000,
     maxBuffer: 1 << 20,
   });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Load;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (!pid) return 0;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -66,7 +80,7 @@ dns:
 greylist:
   redis: { url: "${redis.url}" }
   delay: ${values.delay}s
-  auto_whitelist_count: 5
+  auto_whitelist_count: 0
 policyd:
   max_connections: 200
 `,
@@ -83,47 +97,65 @@ policyd:
   const dbdir = join(dir.path, 'postgrey-db');
   await mkdir(dbdir);
   await chown(dbdir, Number((await run('id', ['-u', 'postgrey'])).stdout), Number((await run('id', ['-g', 'postgrey'])).stdout));
-  const pg = spawn('postgrey', [`--inet=127.0.0.1:${pgPort}`, `--dbdir=${dbdir}`, `--delay=${values.delay}`, '--auto-whitelist-clients=5', '--hostname=mx.moat.test'], {
+  const pg = spawn('postgrey', [`--inet=127.0.0.1:${pgPort}`, `--dbdir=${dbdir}`, `--delay=${values.delay}`, '--auto-whitelist-clients=0', '--hostname=mx.moat.test'], {
     stdio: ['ignore', 'ignore', 'ignore'],
   });
   children.push(pg);
   await waitForPort(pgPort, '127.0.0.1', 20_000);
 
+  // CPU per request is measured too: unlike req/s it hardly depends on what else the machine runs.
+  // moat's includes redis-server's (postgrey's store, BerkeleyDB, runs inside postgrey).
   const servers = [
-    { name: 'moat policyd', port: moatPort },
-    { name: 'postgrey', port: pgPort },
+    { name: 'moat policyd', port: moatPort, pids: [moat.pid, redis.daemon().process.pid] },
+    { name: 'postgrey', port: pgPort, pids: [pg.pid] },
   ];
-  const rows: Array<{ server: string } & Load> = [];
+  const cpu = async (pids: Array<number | undefined>) => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  // Same seeded workload on each server; rounds alternate between them so machine noise hits both alike.
+  // Each round has its own seed; the delay (1 h) outlasts the whole run and auto-whitelisting is off in both,
+  // so every request is a first sight or a too-early retry on both servers: the same work, whatever the timing.
+  const rows: Array<{ server: string; round: number; load1: number; cpuUs: number; storeUs: number } & Load> = [];
   for (const [conns, requests] of [
     [1, Number(values.requests1)],
     [32, Number(values.requests)],
   ] as const) {
-    // Warm up both (JIT, DB files), then measure the same seeded workload on each.
-    for (const s of servers) await load(s.port, conns, 500);
-    for (const s of servers) rows.push({ server: s.name, ...(await load(s.port, conns, requests)) });
+    for (const s of servers) await load(s.port, conns, 500, 999); // warm-up: JIT, DB files, Redis script cache
+    for (let round = 1; round <= Number(values.rounds); round++) {
+      for (const s of servers) {
+        const load1 = +loadavg()[0]!.toFixed(1);
+        const before = await cpu(s.pids);
+        const storeBefore = await cpu(s.pids.slice(1));
+        const r = await load(s.port, conns, requests, conns * 100 + round);
+        const cpuUs = Math.round(((await cpu(s.pids)) - before) * 1e6 / r.requests);
+        const storeUs = Math.round(((await cpu(s.pids.slice(1))) - storeBefore) * 1e6 / r.requests);
+        rows.push({ server: s.name, round, load1, cpuUs, storeUs, ...r });
+      }
+    }
   }
 
-  const table = [
-    '| server | conns | requests | req/s | p50 ms | p99 ms | errors | actions |',
-    '|---|---:|---:|---:|---:|---:|---:|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.server} | ${r.conns} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.errors} | ${Object.entries(r.actions)
-          .map(([a, n]) => `${a} ${n}`)
-          .join(', ')} |`,
-    ),
-  ];
-  const ratio = (c: number) => {
-    const m = rows.find((r) => r.server === 'moat policyd' && r.conns === c)!;
-    const p = rows.find((r) => r.server === 'postgrey' && r.conns === c)!;
-    return { c, x: m.rps / p.rps, moatP99: m.p99_ms, pgP99: p.p99_ms };
-  };
-  console.log(table.join('\n'));
-  for (const { c, x, moatP99, pgP99 } of [ratio(1), ratio(32)]) {
-    console.log(`conns=${c}: moat/postgrey throughput ${x.toFixed(1)}x; p99 moat ${moatP99} ms vs postgrey ${pgP99} ms`);
+  const fmtActions = (a: Record<string, number>) =>
+    Object.entries(a)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  console.log('| server | conns | round | requests | req/s | p50 ms | p99 ms | CPU µs/req | of which Redis | errors | load avg | actions |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of rows)
+    console.log(
+      `| ${r.server} | ${r.conns} | ${r.round} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpuUs} | ${r.storeUs || '-'} | ${r.errors} | ${r.load1} | ${fmtActions(r.actions)} |`,
+    );
+  // Best round per server and level (the least disturbed by other load on the machine).
+  const best = (server: string, c: number) =>
+    rows.filter((r) => r.server === server && r.conns === c).sort((a, b) => b.rps - a.rps)[0]!;
+  console.log('');
+  for (const c of [1, 32]) {
+    const m = best('moat policyd', c);
+    const p = best('postgrey', c);
+    console.log(
+      `conns=${c}: moat ${m.rps} req/s (p99 ${m.p99_ms} ms, ${m.cpuUs} µs CPU/req) vs postgrey ${p.rps} req/s (p99 ${p.p99_ms} ms, ${p.cpuUs} µs CPU/req): ${(m.rps / p.rps).toFixed(1)}x throughput, ${(p.cpuUs / m.cpuUs).toFixed(1)}x less CPU`,
+    );
   }
-  const r32 = ratio(32);
-  console.log(`target (conns=32): >= 10x postgrey and p99 < 5 ms -> ${r32.x >= 10 && r32.moatP99 < 5 ? 'MET' : 'NOT MET'}`);
+  const m32 = best('moat policyd', 32);
+  const x32 = m32.rps / best('postgrey', 32).rps;
+  console.log(`target at 32 conns: >= 10x postgrey (${x32.toFixed(1)}x) and p99 < 5 ms (${m32.p99_ms} ms): ${x32 >= 10 && m32.p99_ms < 5 ? 'MET' : 'NOT MET'}`);
   await moatLog.close();
 } finally {
   for (const c of children) await stop(c);
