@@ -103,8 +103,10 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
   const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
   const redirect = (res: ServerResponse, to: string, extra: Record<string, string | string[]> = {}) => send(res, 303, 'text/plain', '', { location: to, ...extra });
 
-  const showLogin = (res: ServerResponse, status: number, error?: string, user?: string) => {
-    const pre = token();
+  const showLogin = (req: IncomingMessage, res: ServerResponse, status: number, error?: string, user?: string) => {
+    // Keep a pre-login token the browser already holds: two tabs (or a favicon fetch) must not invalidate the form.
+    const held = cookies(req).moat_login;
+    const pre = held && /^[A-Za-z0-9_-]{43}$/.test(held) && status === 200 ? held : token();
     send(res, status, 'text/html; charset=utf-8', loginPage({ csrf: pre, error, user }), { 'set-cookie': `moat_login=${pre}; Max-Age=900; ${cookieAttrs}` });
   };
 
@@ -113,12 +115,12 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
     const form = new URLSearchParams(await body(req));
     if (!sameToken(form.get('csrf') ?? undefined, cookies(req).moat_login)) {
       logins.inc({ result: 'csrf' });
-      return showLogin(res, 403, 'Your login form expired: please try again.');
+      return showLogin(req, res, 403, 'Your login form expired: please try again.');
     }
     if (!sessions.mayTry(ip)) {
       logins.inc({ result: 'throttled' });
       logger.warn({ event: 'console-login', result: 'throttled', ip }, 'console login refused: too many failures');
-      return showLogin(res, 429, 'Too many failed logins from your address: wait a few minutes.');
+      return showLogin(req, res, 429, 'Too many failed logins from your address: wait a few minutes.');
     }
     const user = (form.get('user') ?? '').slice(0, 128);
     const password = form.get('password') ?? '';
@@ -128,7 +130,7 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       sessions.failed(ip);
       logins.inc({ result: 'failure' });
       logger.warn({ event: 'console-login', result: 'failure', ip, user }, 'console login failed');
-      return showLogin(res, 401, 'Wrong user name or password.', user);
+      return showLogin(req, res, 401, 'Wrong user name or password.', user);
     }
     const s = sessions.create(user);
     logins.inc({ result: 'success' });
@@ -207,7 +209,7 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
     if (method === 'GET' && staticFile) return send(res, 200, staticFile.type, staticFile.body, { 'cache-control': 'no-cache' });
     if (method === 'GET' && path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
     if (path === '/login') {
-      if (method === 'GET') return showLogin(res, 200);
+      if (method === 'GET') return showLogin(req, res, 200);
       if (method === 'POST') return login(req, res);
     }
     const sid = cookies(req).moat_session;
@@ -221,8 +223,9 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       return redirect(res, '/login', { 'set-cookie': `moat_session=; Max-Age=0; ${cookieAttrs}` });
     }
     if (!s) {
+      if (method === 'GET' && path === '/') return redirect(res, '/login');
       if (path.startsWith('/api/')) return json(res, 401, { error: 'log in first' });
-      return redirect(res, '/login');
+      throw new HttpError(404, 'not found');
     }
     if (method === 'GET' && path === '/') {
       return send(res, 200, 'text/html; charset=utf-8', dashboardPage({ user: s.user, csrf: s.csrf, pollMs: settings.pollMs, hostname: opts.hostname }));

@@ -258,8 +258,14 @@ export function createJournal(options: JournalOptions): Journal {
     return out;
   }
 
-  async function readIndex(key: string): Promise<JournalEntry[]> {
+  /** Readers wait for a connection a little, then say plainly that Redis is not there. */
+  async function connected(): Promise<void> {
     await whenReady(5000);
+    if (redis.status !== 'ready') throw new Error('decision journal unavailable: its Redis is not connected');
+  }
+
+  async function readIndex(key: string): Promise<JournalEntry[]> {
+    await connected();
     const ids = await withTimeout(redis.lrange(key, 0, -1), 5000, 'journal read');
     return fetch([...new Set(ids)]);
   }
@@ -296,7 +302,7 @@ export function createJournal(options: JournalOptions): Journal {
 
     async recent(q = {}) {
       const count = Math.max(1, Math.min(1000, q.count ?? 50));
-      await whenReady(5000);
+      await connected();
       const end = q.before ? `(${q.before}` : '+';
       const rows = await withTimeout(redis.xrevrange(streamKey(prefix), end, '-', 'COUNT', count), 5000, 'journal read');
       const out: JournalEntry[] = [];

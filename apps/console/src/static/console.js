@@ -5,6 +5,8 @@
   const pollMs = Number(document.querySelector('meta[name="poll-ms"]').content) || 2000;
   const $ = (id) => document.getElementById(id);
   const open = new Set();
+  // Networks whitelisted from this page: their stuck rows stay listed until the triplets expire, marked done.
+  const whitelisted = new Set();
 
   const el = (tag, text, cls) => {
     const e = document.createElement(tag);
@@ -167,14 +169,18 @@
     fill(
       $('stuck-table').tBodies[0],
       s.stuck.map((t) => {
-        const b = el('button', `Whitelist ${t.network || t.client}`);
+        const pattern = t.attempts > 1 ? `every ~${dur(t.meanGap)}, last ${dur(t.sinceLast)} ago` : `once, ${dur(t.sinceLast)} ago`;
+        const cidr = t.network || `${t.client}/32`;
+        if (whitelisted.has(cidr)) return row([t.client || '-', `<${t.sender || ''}>`, `<${t.recipient || ''}>`, t.attempts, time(t.firstSeen * 1000), pattern, el('span', `${cidr} whitelisted`, 'done')]);
+        const b = el('button', `Whitelist ${cidr}`);
         b.type = 'button';
         b.className = 'whitelist';
-        b.dataset.cidr = t.network || `${t.client}/32`;
+        b.dataset.cidr = cidr;
         b.addEventListener('click', async () => {
           b.disabled = true;
           try {
             const r = await post('/api/greylist/whitelist', { cidr: b.dataset.cidr });
+            whitelisted.add(r.whitelisted);
             flash(`Whitelisted ${r.whitelisted} for ${r.days} days: its next retry passes.`);
           } catch (e) {
             flash(`Whitelist failed: ${e.message}`, true);
@@ -182,7 +188,6 @@
           }
           refreshSlow();
         });
-        const pattern = t.attempts > 1 ? `every ~${dur(t.meanGap)}, last ${dur(t.sinceLast)} ago` : `once, ${dur(t.sinceLast)} ago`;
         return row([t.client || '-', `<${t.sender || ''}>`, `<${t.recipient || ''}>`, t.attempts, time(t.firstSeen * 1000), pattern, b]);
       }),
       'no sender is stuck',
