@@ -83,3 +83,13 @@ describe('addresses', () => {
     );
   });
 });
+
+describe('SMTPUTF8 (RFC 6531)', () => {
+  it('accepts UTF-8 local parts and U-label domains, still refuses hostile forms', () => {
+    expect(hostileRecipientForm('jürgen@example.org')).toBeUndefined();
+    expect(hostileRecipientForm('用户@例子.广告')).toBeUndefined();
+    expect(hostileRecipientForm('jürgen%remote.example@example.org')).toBe('percent-hack');
+    expect(hostileRecipientForm('jürgen@exa mple.org')).toBe('bad-syntax');
+    expect(isStrictEnvelope('<jürgen@bücher.example>', true)).toBe(true);
+  });
+});

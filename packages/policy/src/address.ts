@@ -148,13 +148,25 @@ export function hostileRecipientForm(rcpt: string): HostileForm | undefined {
     if (local.includes('@')) return 'bad-syntax';
     if (!DOT_STRING_RE.test(local)) return 'bad-syntax';
   }
-  if (!isValidHostname(domain)) return 'bad-syntax';
+  if (!isMailDomain(domain)) return 'bad-syntax';
   return undefined;
 }
 
 // RFC 5321 Mailbox = Local-part "@" ( Domain / address-literal ); Local-part = Dot-string / Quoted-string
 const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";
-const DOT_STRING_RE = new RegExp(`^[${ATEXT}]+(\\.[${ATEXT}]+)*$`);
+// RFC 6531 (SMTPUTF8) extends atext with any non-ASCII character, and domains with U-labels.
+const DOT_STRING_RE = new RegExp(`^[\\u0080-\\uffff${ATEXT}]+(\\.[\\u0080-\\uffff${ATEXT}]+)*$`);
+const U_LABEL_DOMAIN_RE = /^(?=.*[^\x00-\x7f])[\p{L}\p{M}\p{N}_-]+(\.[\p{L}\p{M}\p{N}_-]+)+\.?$/u;
+
+/** A fully-qualified host name, or an internationalised one in U-labels (which always has a dot). */
+export function isFqdnDomain(domain: string): boolean {
+  return isFqdn(domain) || U_LABEL_DOMAIN_RE.test(domain);
+}
+
+/** A host name, or an internationalised domain written in U-labels (RFC 6531). */
+export function isMailDomain(domain: string): boolean {
+  return isValidHostname(domain) || U_LABEL_DOMAIN_RE.test(domain);
+}
 const QUOTED_RE = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"$/;
 
 /**
@@ -168,7 +180,7 @@ export function isRfc5321Mailbox(addr: string): boolean {
   if (local.length === 0 || local.length > 64 || domain === '') return false;
   if (!DOT_STRING_RE.test(local) && !QUOTED_RE.test(local)) return false;
   if (domain.startsWith('[')) return parseAddressLiteral(domain) !== undefined;
-  return isValidHostname(domain);
+  return isMailDomain(domain);
 }
 
 /**

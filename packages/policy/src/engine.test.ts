@@ -508,3 +508,11 @@ describe('spec validation', () => {
     expect(() => setup({ spec: { myAddresses: ['nope'] } })).toThrow(/not an IP/);
   });
 });
+
+describe('SMTPUTF8 addresses', () => {
+  it('a UTF-8 sender domain is fully qualified; a UTF-8 local part is a user like any other', async () => {
+    const { engine } = setup({ list: 'reject_non_fqdn_sender, reject_unlisted_recipient, permit' });
+    const v = await engine.evaluate(facts({ sender: 'jörg@bücher.example', rawSender: '<jörg@bücher.example>', recipient: 'jürgen@example.org', rawRecipient: '<jürgen@example.org>' }));
+    expect(v.text).toBe('<jürgen@example.org>: Recipient address rejected: User unknown in local recipient table');
+  });
+});

@@ -1,7 +1,7 @@
 // The engine: relay control, then the spam policy, evaluated Postfix-style against the ports.
 // Trusts the ports' answers and the compiled spec; every fact is client input and only classified.
 import { type AccessAction, parseAccessAction } from './access-action.ts';
-import { addressDomain, heloSyntaxProblem, hostileRecipientForm, isFqdn, isStrictEnvelope, isValidHostname, parseAddressLiteral, splitAddress } from './address.ts';
+import { addressDomain, heloSyntaxProblem, hostileRecipientForm, isFqdn, isFqdnDomain, isStrictEnvelope, isValidHostname, parseAddressLiteral, splitAddress } from './address.ts';
 import { type CompiledCodeFilter, matchesCode, parseCodeFilter } from './code-filter.ts';
 import { POLICY_ERROR_CODES, PolicyError } from './errors.ts';
 import { type Cidr, cidrContains, formatIp, type IpAddr, parseCidr, parseIp } from './ip.ts';
@@ -454,13 +454,13 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         if (f.sender === undefined) return SKIP_NO_SENDER;
         if (f.sender === '') return DUNNO; // the null sender is always acceptable
         const { domain } = splitAddress(f.sender);
-        if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdn(domain)) return DUNNO;
+        if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdnDomain(domain)) return DUNNO;
         return { outcome: 'reject', status: '5.5.2', text: `<${f.sender}>: Sender address rejected: need fully-qualified address`, reason: 'sender domain is not fully qualified' };
       }
       case 'reject_non_fqdn_recipient': {
         const rcpt = f.recipient!;
         const { domain } = splitAddress(rcpt);
-        if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdn(domain)) return DUNNO;
+        if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdnDomain(domain)) return DUNNO;
         return { outcome: 'reject', status: '5.5.2', text: `<${rcpt}>: Recipient address rejected: need fully-qualified address`, reason: 'recipient domain is not fully qualified' };
       }
       case 'reject_unlisted_recipient':

@@ -15,6 +15,25 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
   // Maps built once: the script's plain objects are slow dictionaries on the hot path.
   const zones = new Map<string, Map<string, DnsListing | 'unknown'>>();
   for (const [zone, keys] of Object.entries(script)) zones.set(zone, new Map(Object.entries(keys)));
+  // Answers are values: built once per (zone, key) and reused (bounded, for long benches).
+  const answers = new Map<string, Map<string, DnsListAnswer>>();
+  let cached = 0;
+  const answer = (q: DnsListQuery): DnsListAnswer => {
+    let byKey = answers.get(q.zone);
+    if (!byKey) answers.set(q.zone, (byKey = new Map()));
+    let a = byKey.get(q.key);
+    if (a) return a;
+    const hit = zones.get(q.zone)?.get(q.key);
+    if (hit === 'unknown') a = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
+    else if (hit && hit.codes.length > 0) a = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
+    else a = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
+    if (++cached > 200_000) {
+      answers.clear();
+      cached = 0;
+    }
+    byKey.set(q.key, Object.freeze(a) as DnsListAnswer);
+    return a;
+  };
   const port = {
     lookups: 0,
     queries: 0,
@@ -24,13 +43,7 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
       port.queries += queries.length;
       port.last = queries;
       const out: DnsListAnswer[] = new Array(queries.length);
-      for (let i = 0; i < queries.length; i++) {
-        const q = queries[i]!;
-        const hit = zones.get(q.zone)?.get(q.key);
-        if (hit === 'unknown') out[i] = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
-        else if (hit && hit.codes.length > 0) out[i] = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
-        else out[i] = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
-      }
+      for (let i = 0; i < queries.length; i++) out[i] = answer(queries[i]!);
       return Promise.resolve(out);
     },
   };
