@@ -156,6 +156,21 @@ describe('policy server', () => {
     await idle.closed();
   });
 
+  it('a client that never reads nor closes is ended when idle, then dropped: its slot comes back', async () => {
+    const port = await start({ idleTimeoutMs: 200 });
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.pause(); // never reads a reply, never sees our FIN
+    const one = request({ protocol_state: 'CONNECT', padding: 'x'.repeat(2000) });
+    for (let i = 0; i < 500; i++) s.write(one);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server!.connectionCount()).toBe(1);
+    const t0 = Date.now();
+    while (server!.connectionCount() > 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    expect(server!.connectionCount()).toBe(0);
+    s.destroy();
+  });
+
   it('engine failure: disconnects (Postfix applies default_action), or answers errorAction', async () => {
     let c = client(await start());
     c.send(request({ recipient: 'boom@example.org' }));

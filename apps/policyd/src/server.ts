@@ -92,6 +92,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     let running = false;
     let txn: { instance: string; headers: Set<string> } | undefined;
     let peerEnded = false;
+    let endedByUs = false;
 
     const drop = (reason: string, detail: string) => {
       metrics.errors.inc({ reason });
@@ -104,6 +105,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       return socket.write(`action=${action}\n\n`);
     };
     const armTimer = () => {
+      if (endedByUs) return;
       if (running || queue.length > 0) socket.setTimeout(0);
       else socket.setTimeout(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
     };
@@ -179,12 +181,23 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     socket.on('drain', () => {
       if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
     });
+    const endSoon = () => {
+      // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
+      endedByUs = true;
+      socket.end();
+      socket.setTimeout(Math.min(5000, settings.idleTimeoutMs));
+    };
     socket.on('timeout', () => {
+      if (endedByUs) {
+        socket.destroy();
+        return;
+      }
       if (running) return;
       if (reader.midRequest) drop('request-timeout', `no blank line within ${settings.requestTimeoutMs} ms`);
+      else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
       else {
         log.debug('idle policy connection closed');
-        socket.end();
+        endSoon();
       }
     });
     socket.on('end', () => {
