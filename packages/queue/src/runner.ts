@@ -61,6 +61,9 @@ interface Semaphore {
   waiters: (() => void)[];
 }
 
+/** Owner tags of the runners alive in this process (several may share a spool, e.g. in tests). */
+const liveOwners = new Set<string>();
+
 const HEARTBEAT_MS = 30_000;
 const OWNER_STALE_MS = 5 * 60_000;
 
@@ -103,6 +106,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   let idleWaiters: (() => void)[] = [];
 
   // Heartbeat: other runners on this spool leave our active/ files alone while it is fresh and we live.
+  liveOwners.add(owner);
   await (await open(heartbeat, 'w', 0o600)).close();
   const beat = setInterval(() => {
     const t = Date.now() / 1000;
@@ -121,7 +125,9 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       if (cached !== undefined) return cached;
       let ok = false;
       const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(o)?.[1] ?? Number.NaN);
-      if (Number.isFinite(pid) && pidAlive(pid)) {
+      // Our own pid under a tag no runner of this process uses is an earlier life (containers reuse pid 1).
+      if (pid === process.pid) ok = liveOwners.has(o);
+      else if (Number.isFinite(pid) && pidAlive(pid)) {
         try {
           ok = Date.now() - (await stat(join(activeDir, `.owner.${o}`))).mtimeMs < OWNER_STALE_MS;
         } catch {
@@ -412,6 +418,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       await scanning;
       await Promise.all(inFlight.values());
       await unlink(heartbeat).catch(() => undefined);
+      liveOwners.delete(owner);
       const w = idleWaiters;
       idleWaiters = [];
       for (const f of w) f();

@@ -6,7 +6,7 @@ import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { expect, it } from 'vitest';
 import { formatList, queueCommand, queueList } from '../src/cli.ts';
-import { nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
+import { closeCachedSessions, nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
 import { fakeClock, memoryLogger, message, startSink } from './helpers.ts';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -83,6 +83,7 @@ it('list, hold, release, flush and delete', async () => {
   expect(direct.status).toBe(0);
 
   await runner.stop();
+  closeCachedSessions();
   await sink.close();
   await dir.remove();
 });

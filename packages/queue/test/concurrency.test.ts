@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { expect, it } from 'vitest';
-import { nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
+import { closeCachedSessions, nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
 import { memoryLogger, message, startSink, waitFor } from './helpers.ts';
 
 const N = 150;
@@ -61,6 +61,7 @@ it('three runners (two processes) on one spool deliver each message exactly once
   await a.stop();
   for (const r of runners) await r.stop();
   for (const s of ['incoming', 'active', 'deferred', 'corrupt'] as const) expect(await writer.names(s), s).toEqual([]);
+  closeCachedSessions();
   await sink.close();
   await dir.remove();
 });
@@ -101,6 +102,7 @@ it('a runner SIGKILLed mid-delivery: the next runner recovers its active/ files,
   expect(mem.lines.filter((l) => l.msg === 'recovered message left in active/ by a dead runner')).toHaveLength(orphaned.length);
   for (const s of ['incoming', 'active', 'deferred', 'corrupt'] as const) expect(await queue.names(s), s).toEqual([]);
   await runner.stop();
+  closeCachedSessions();
   await sink.close();
   await dir.remove();
 });

@@ -5,6 +5,7 @@ import { createRegistry, type Registry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  closeCachedSessions,
   type DeliveryRunner,
   decodeQueueFile,
   maildirTransport,
@@ -33,6 +34,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const r of runners) await r.stop();
+  closeCachedSessions();
   for (const s of sinks) await s.close();
   await dir.remove();
 });
@@ -334,17 +336,22 @@ describe('robustness', () => {
     const queue = await openQueue({ dir: join(dir.path, 'spool'), logger: mem.logger, registry });
     const { id: dead } = await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message('dead', 'x') });
     const { id: live } = await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message('live', 'x') });
+    const { id: earlier } = await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message('earlier', 'x') });
     const { rename } = await import('node:fs/promises');
     // pid 2^22+1 does not exist (pid_max is at most 2^22)
     await rename(join(queue.dir, 'incoming', dead), join(queue.dir, 'active', `${dead}.4194305-deadbeef`));
-    await rename(join(queue.dir, 'incoming', live), join(queue.dir, 'active', `${live}.${process.pid}-cafe0001`));
-    await writeFile(join(queue.dir, 'active', `.owner.${process.pid}-cafe0001`), '');
+    // another live runner: our parent process, with a fresh heartbeat
+    await rename(join(queue.dir, 'incoming', live), join(queue.dir, 'active', `${live}.${process.ppid}-cafe0001`));
+    await writeFile(join(queue.dir, 'active', `.owner.${process.ppid}-cafe0001`), '');
+    // an earlier life of this very process (same pid, other tag: a restarted container's pid 1)
+    await rename(join(queue.dir, 'incoming', earlier), join(queue.dir, 'active', `${earlier}.${process.pid}-0e0e0e0e`));
+    await writeFile(join(queue.dir, 'active', `.owner.${process.pid}-0e0e0e0e`), '');
     const runner = await startDelivery({ queue, transports: { local: hop }, registry, hostname: 'mx.test' });
     runners.push(runner);
     await runner.idle();
-    expect(s.messages.map((m) => m.data.toString()).join()).toContain('Subject: dead');
-    expect(s.messages).toHaveLength(1);
-    expect(await queue.names('active')).toEqual([`${live}.${process.pid}-cafe0001`]);
+    const subjects = s.messages.map((m) => /Subject: (\w+)/.exec(m.data.toString())![1]).sort();
+    expect(subjects).toEqual(['dead', 'earlier']);
+    expect(await queue.names('active')).toEqual([`${live}.${process.ppid}-cafe0001`]);
   });
 });
 

@@ -30,6 +30,8 @@ export interface SinkOptions {
 export interface Sink {
   port: number;
   messages: SinkMessage[];
+  /** Connections accepted so far. */
+  connects(): number;
   close(): Promise<void>;
 }
 
@@ -42,7 +44,12 @@ function err(f: { code: number; message: string }): Error {
 export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   const port = opts.port ?? (await freePort());
   const messages: SinkMessage[] = [];
+  let connects = 0;
   const server = new SMTPServer({
+    onConnect(_session, cb) {
+      connects++;
+      cb();
+    },
     lmtp: opts.lmtp ?? false,
     authOptional: true,
     disabledCommands: opts.tls ? [] : ['STARTTLS'],
@@ -89,6 +96,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   return {
     port,
     messages,
+    connects: () => connects,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

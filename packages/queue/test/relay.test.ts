@@ -8,7 +8,7 @@ import { createRegistry } from '@moat/observe';
 import { startUnbound, tmpDir, type UnboundServer } from '@moat/testkit';
 import { dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { dnsMxResolver, maildirTransport, openQueue, relayTransport, startDelivery } from '../src/index.ts';
+import { closeCachedSessions, dnsMxResolver, maildirTransport, openQueue, relayTransport, startDelivery } from '../src/index.ts';
 import { fakeClock, memoryLogger, type Sink, startSink } from './helpers.ts';
 
 let dns: UnboundServer;
@@ -39,6 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  closeCachedSessions();
   await sink?.close();
   await dns?.stop();
 });

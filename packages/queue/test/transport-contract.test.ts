@@ -4,7 +4,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maildirTransport, type MxResolver, nextHopTransport, relayTransport, type Transport } from '../src/index.ts';
+import { closeCachedSessions, maildirTransport, type MxResolver, nextHopTransport, relayTransport, type Transport } from '../src/index.ts';
 import { message, type Sink, startSink } from './helpers.ts';
 
 interface Driver {
@@ -22,6 +22,7 @@ beforeAll(async () => {
   lmtp = await startSink({ lmtp: true });
 });
 afterAll(async () => {
+  closeCachedSessions();
   await smtp.close();
   await lmtp.close();
   await dir.remove();

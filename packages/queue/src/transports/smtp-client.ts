@@ -312,7 +312,9 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
   let c: Conversation | undefined;
   let r: Reply | undefined;
   // A cached session from an earlier delivery: RSET proves it is still usable.
-  for (let s = opts.reuse ? takeCached(key) : undefined; s && !c; s = takeCached(key)) {
+  while (opts.reuse && !c) {
+    const s = takeCached(key);
+    if (!s) break;
     try {
       if ((await s.c.command('RSET')).code === 250) {
         c = s.c;
