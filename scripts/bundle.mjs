@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Bundles the current package's src/main.ts into one ESM file, dist/main.js, for Node 24.
+// Bundles the current package's src/main.ts into one ESM file, dist/main.js, for Node 24, and each
+// src/*.worker.ts (worker-thread entries) into dist/*.worker.js beside it.
 // Run from a package directory (its package.json calls `node ../../scripts/bundle.mjs`).
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const cwd = process.cwd();
@@ -12,9 +13,12 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 
+const workers = readdirSync(join(cwd, 'src')).filter((f) => f.endsWith('.worker.ts'));
+
 await build({
-  entryPoints: [entry],
-  outfile: join(cwd, 'dist/main.js'),
+  entryPoints: [entry, ...workers.map((f) => join(cwd, 'src', f))],
+  outdir: join(cwd, 'dist'),
+  entryNames: '[name]',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -27,4 +31,4 @@ await build({
     js: "import { createRequire as __moatCreateRequire } from 'node:module'; const require = __moatCreateRequire(import.meta.url);",
   },
 });
-console.log(`bundle: ${join(cwd, 'dist/main.js')}`);
+console.log(`bundle: ${['main.js', ...workers.map((f) => f.replace(/\.ts$/, '.js'))].map((f) => join(cwd, 'dist', f)).join(', ')}`);

@@ -16,7 +16,8 @@ export class Anvil {
   readonly #opts: AnvilOptions;
   readonly #now: () => number;
   readonly #active = new Map<string, number>();
-  readonly #starts = new Map<string, number[]>();
+  /** Token buckets: capacity perIpRatePerMinute, refilled at that rate per minute. O(1) per connection. */
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(opts: AnvilOptions) {
     this.#opts = opts;
@@ -33,16 +34,19 @@ export class Anvil {
     if (this.#opts.perIpConcurrency > 0 && active >= this.#opts.perIpConcurrency) {
       return { ok: false, reason: 'concurrency', message: '4.7.0 Too many concurrent connections from your address, try again later' };
     }
-    if (this.#opts.perIpRatePerMinute > 0) {
+    const rate = this.#opts.perIpRatePerMinute;
+    if (rate > 0) {
       const now = this.#now();
-      const list = (this.#starts.get(ip) ?? []).filter((t) => t > now - 60_000);
-      if (list.length >= this.#opts.perIpRatePerMinute) {
-        this.#starts.set(ip, list);
+      const b = this.#buckets.get(ip) ?? { tokens: rate, at: now };
+      b.tokens = Math.min(rate, b.tokens + ((now - b.at) * rate) / 60_000);
+      b.at = now;
+      if (b.tokens < 1) {
+        this.#buckets.set(ip, b);
         return { ok: false, reason: 'rate', message: '4.7.0 Too many connections from your address, slow down' };
       }
-      list.push(now);
-      this.#starts.set(ip, list);
-      if (this.#starts.size > 100_000) this.#sweep(now);
+      b.tokens -= 1;
+      this.#buckets.set(ip, b);
+      if (this.#buckets.size > 100_000) this.#sweep(now);
     }
     this.#active.set(ip, active + 1);
     return { ok: true };
@@ -58,9 +62,11 @@ export class Anvil {
     return this.#active.get(ip) ?? 0;
   }
 
+  /** Forget full buckets (idle addresses): they would admit anyway. */
   #sweep(now: number): void {
-    for (const [ip, list] of this.#starts) {
-      if (!list.some((t) => t > now - 60_000)) this.#starts.delete(ip);
+    const rate = this.#opts.perIpRatePerMinute;
+    for (const [ip, b] of this.#buckets) {
+      if (b.tokens + ((now - b.at) * rate) / 60_000 >= rate && !this.#active.has(ip)) this.#buckets.delete(ip);
     }
   }
 }

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // moat-mx: the SMTP gateway. Parses args and config once, builds the adapters, starts the server and the queue runner.
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { createTransport, dnsMxResolver, openQueue, startDelivery } from '@moat/queue';
+import { openQueue, type QueueWriter } from '@moat/queue';
 import { buildEngine } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { createAuthenticator, FailureLimiter, parseUsersFile } from './auth.ts';
-import { createResolver } from './dns.ts';
+import { startDeliveryThread } from './delivery-worker.ts';
+import { cachingResolver, createResolver } from './dns.ts';
 import { createMx } from './server.ts';
 import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
     console.error(usage);
     process.exit(values.help ? 0 : 64);
   }
-  const logger = createLogger('mx');
+  // log lines go out through an fs stream: lines queued while a write is in flight leave in one writev
+  const logger = createLogger('mx', { destination: createWriteStream('', { fd: 1, autoClose: false }) });
   let config: Config;
   try {
     config = loadConfig(values.config);
@@ -54,22 +56,22 @@ async function main(): Promise<void> {
   const built = await buildEngine(config, { registry, logger, compiled });
 
   const queue = await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize: settings.limits.maxMessageSize + 1024 * 1024 });
+  // deliveries run in their own thread; each enqueue kicks it (it also rescans the spool on its own)
   const delivery = values['no-delivery']
     ? undefined
-    : await startDelivery({
-        queue,
-        transports: {
-          local: createTransport(config.queue.transport, { heloName: settings.hostname }),
-          relay: createTransport('relay', { heloName: settings.hostname, resolver: dnsMxResolver([config.dns.resolver]), dkim: config.queue.dkim.map((k) => ({ domain: k.domain, selector: k.selector, privateKey: readFileSync(k.key, 'utf8') })) }),
-        },
-        registry,
-        logger: logger.child({ component: 'delivery' }),
-        concurrency: config.queue.concurrency,
-        backoff: { first: config.queue.retry.initial, max: config.queue.retry.max },
-        delayWarningAfter: config.queue.delay_warning,
-        maxLifetime: config.queue.max_lifetime,
+    : startDeliveryThread(new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url), {
         hostname: settings.hostname,
+        queue: config.queue,
+        resolver: config.dns.resolver,
+        maxMessageSize: settings.limits.maxMessageSize + 1024 * 1024,
       });
+  const writer: QueueWriter = {
+    async enqueue(input) {
+      const q = await queue.enqueue(input);
+      delivery?.kick();
+      return q;
+    },
+  };
 
   const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
   let authenticator: ReturnType<typeof createAuthenticator> | undefined;
@@ -95,9 +97,9 @@ async function main(): Promise<void> {
     engine: built.engine,
     delayReject: built.spec.delayReject,
     recipients: built.ports.recipients,
-    queue,
+    queue: writer,
     spamd,
-    resolver: createResolver(settings.dns.servers, settings.dns.timeoutMs),
+    resolver: cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs)),
     tls,
     authenticator,
     logger,
@@ -118,11 +120,20 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'mx stopping');
-    await mx.close();
-    await delivery?.stop();
-    await queue.close();
-    metrics?.close();
-    await built.close();
+    // a hard deadline: whatever hangs, the process goes (the queue is durable; nothing is lost)
+    setTimeout(() => {
+      logger.warn({ signal }, 'mx did not stop in 10 s, exiting');
+      process.exit(1);
+    }, 10_000).unref();
+    const step = async (name: string, f: () => Promise<unknown> | unknown) => {
+      logger.debug({ step: name }, 'stopping');
+      await f();
+    };
+    await step('smtp', () => mx.close());
+    await step('delivery', () => delivery?.stop());
+    await step('queue', () => queue.close());
+    await step('metrics', () => metrics?.close());
+    await step('engine', () => built.close());
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -87,6 +87,9 @@ export function createMx(deps: MxDeps): Mx {
   const { settings, logger, engine } = deps;
   const metrics = createMxMetrics(deps.registry);
   const decisions = createDecisionMetrics(deps.registry);
+  // HELO/MAIL verdicts that decide nothing are counted, but logged only at debug: the RCPT decision
+  // and the message line say it all (two lines per message, like Postfix's smtpd + cleanup)
+  const quietLogger = logger.child({}, { level: logger.isLevelEnabled('debug') ? logger.level : 'warn' });
   const anvil = new Anvil({ perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute });
   const sessions = new Map<string, SessionState>();
   const commandTimeout = deps.commandTimeoutMs ?? settings.limits.decisionTimeoutMs;
@@ -143,7 +146,7 @@ export function createMx(deps: MxDeps): Mx {
       reply = new SmtpReply(replyCode(verdict), `${verdict.status} ${verdict.text}`);
       metrics.rejects.inc({ stage: f.stage, restriction: verdict.decidedBy ?? 'none', code: String(reply.responseCode) });
     }
-    recordDecision(logger, decisions, f, verdict, {
+    recordDecision(verdict.action === 'continue' && f.stage !== 'rcpt' ? quietLogger : logger, decisions, f, verdict, {
       ms: performance.now() - t,
       reply: reply ? `${reply.responseCode} ${reply.message}` : undefined,
     });
