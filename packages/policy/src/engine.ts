@@ -137,9 +137,21 @@ const RELAY_DENIED_IMPLICIT: Result = { outcome: 'reject', reason: 'implicit' };
 const SKIP_NO_HELO: Result = { outcome: 'skip', reason: 'no HELO yet' };
 const SKIP_NO_SENDER: Result = { outcome: 'skip', reason: 'no sender yet' };
 
+// Restriction names as the engine's switch statements spell them (internalised strings compare by
+// pointer); a name that came out of toLowerCase() would be compared character by character.
+const INTERNED = new Map<string, RestrictionType>(
+  (['permit', 'reject', 'defer', 'dunno', 'reject_missing_helo', 'reject_invalid_helo_hostname', 'reject_non_fqdn_helo_hostname', 'reject_non_fqdn_sender', 'reject_non_fqdn_recipient', 'reject_unlisted_recipient', 'permit_mynetworks', 'check_client_access', 'permit_sasl_authenticated', 'permit_dnswl_client', 'permit_rhswl_client', 'reject_rbl_client', 'reject_rhsbl_client', 'reject_rhsbl_reverse_client', 'reject_rhsbl_sender', 'reject_rhsbl_helo', 'check_policy_service', 'reject_unauth_destination', 'permit_auth_destination', 'defer_unauth_destination'] as const).map((t) => [t, t]),
+);
+function internType(t: RestrictionType): RestrictionType {
+  const i = INTERNED.get(t);
+  if (i === undefined) throw new PolicyError(POLICY_ERROR_CODES.UNKNOWN_RESTRICTION, String(t), 'unknown restriction type in spec');
+  return i;
+}
+
 function compileList(list: readonly Restriction[], which: string): Compiled[] {
   return list.map((r, i) => {
-    const c: Compiled = { r, type: r.type, text: formatRestriction(r), needs: neededStage(r.type) };
+    // every field present from the start: one object shape for the whole hot loop
+    const c: Compiled = { r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, zone: undefined, filter: undefined };
     if ('zone' in r) {
       c.dnsTarget = DNS_TARGET[r.type];
       c.zone = r.zone.toLowerCase();
@@ -724,6 +736,10 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       prepend: [],
       keys: [null, null, null, null, null],
       last: clock.now(),
+      rcptClass: undefined,
+      dnsPlan: undefined,
+      dnsAnswerOf: undefined,
+      dnsAnswers: undefined,
     };
 
     // strict_rfc821_envelopes is command syntax: Postfix refuses it at once, whatever delay_reject says.
@@ -756,7 +772,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   const start = (ctx: Ctx, phase: number): Verdict | Promise<Verdict> => {
-    const run: Run = { ctx, phase, list: relay, plans: relayPlans, listName: 'relay', maxStage: RCPT, i: 0, waited: false };
+    const run: Run = { ctx, phase, list: relay, plans: relayPlans, listName: 'relay', maxStage: RCPT, i: 0, waited: false, verdict: undefined, resolve: undefined, reject: undefined };
     startList(run, phase);
     drive(run);
     if (run.verdict) return run.verdict;

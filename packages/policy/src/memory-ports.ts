@@ -31,7 +31,7 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
       answers.clear();
       cached = 0;
     }
-    byKey.set(q.key, Object.freeze(a) as DnsListAnswer);
+    byKey.set(q.key, a);
     return a;
   };
   const port = {
