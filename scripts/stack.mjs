@@ -144,7 +144,10 @@ export async function up({ test = false, build = true } = {}) {
     await buildBundles();
     await buildImages({ test });
   }
-  await ensureSecrets(opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined);
+  // The certificate names the host moat.yaml names (policy.hostname), so clients checking names see it.
+  const yaml = await fs.readFile(path.resolve(COMPOSE_DIR, opts.env.MOAT_CONFIG ?? 'moat.yaml'), 'utf8');
+  const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
+  await ensureSecrets(opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined, { hostname });
   say(`starting project ${opts.project} (${opts.files.join(' + ')})`);
   await compose(opts, ['up', '-d', '--no-build'], { quiet: true });
   const containers = await waitHealthy(opts.project);

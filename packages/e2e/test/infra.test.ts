@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { GTUBE } from './smtp.ts';
-import { execIn, projectContainers, stack } from './stack.ts';
+import { execIn, portOf, projectContainers, stack } from './stack.ts';
 
 /** One exchange on a fresh TCP connection to 127.0.0.1:port; resolves with everything the server sent. */
 function exchange(port: number, request: string, until: (got: string) => boolean): Promise<string> {
@@ -68,7 +68,7 @@ describe('test stack infrastructure', () => {
   it('spamd scores GTUBE as spam (SPAMC/1.5 CHECK on the published test port)', async () => {
     const msg = `Subject: gtube\r\n\r\n${GTUBE}\r\n`;
     const req = `CHECK SPAMC/1.5\r\nContent-length: ${Buffer.byteLength(msg)}\r\n\r\n${msg}`;
-    const reply = await exchange(stack().spamdPort, req, (g) => /Spam: /.test(g) && g.includes('\r\n\r\n'));
+    const reply = await exchange(await portOf('spamassassin', 783), req, (g) => /Spam: /.test(g) && g.includes('\r\n\r\n'));
     expect(reply).toMatch(/^SPAMD\/1\.\d 0 EX_OK/);
     expect(reply).toMatch(/Spam: True ; \d+(\.\d+)? \/ /);
   });

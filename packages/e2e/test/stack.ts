@@ -37,6 +37,17 @@ export async function containerOf(service: string): Promise<string> {
   return c.name;
 }
 
+/**
+ * The host port a service's container port is published on now. Ephemeral ports change when a container
+ * is stopped and started (the fault tests do that), so look them up instead of caching them.
+ */
+export async function portOf(service: string, containerPort: number): Promise<number> {
+  const c = (await projectContainers(stack().project)).find((x) => x.service === service);
+  const m = c && new RegExp(`127\\.0\\.0\\.1:(\\d+)->${containerPort}/tcp`).exec(c.ports);
+  if (!m) throw new Error(`${service}:${containerPort} is not published on 127.0.0.1 (${c?.ports ?? 'no container'})`);
+  return Number(m[1]);
+}
+
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { maxBuffer: 16 << 20 });
   return stdout;
