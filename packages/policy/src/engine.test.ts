@@ -516,3 +516,20 @@ describe('SMTPUTF8 addresses', () => {
     expect(v.text).toBe('<jürgen@example.org>: Recipient address rejected: User unknown in local recipient table');
   });
 });
+
+describe("relayControl: 'caller' (moat behind Postfix's check_policy_service)", () => {
+  it('trusts the caller: no hostile-form check, no implicit relay denial; the given relay list still runs', async () => {
+    const { engine } = setup({ list: 'permit_mynetworks, permit', relay: 'dunno', spec: { relayControl: 'caller' } });
+    let v = await engine.evaluate(facts({ clientAddress: '10.1.0.5', recipient: 'x@remote.example', rawRecipient: undefined }));
+    expect(v.action).toBe('permit');
+    v = await engine.evaluate(facts({ clientAddress: '10.1.0.5', recipient: 'x%y@remote.example', rawRecipient: undefined }));
+    expect(v.action).toBe('permit');
+    const strict = setup({ list: 'permit', relay: 'reject_unauth_destination', spec: { relayControl: 'caller' } }).engine;
+    expect((await strict.evaluate(facts({ recipient: 'x@remote.example', rawRecipient: undefined }))).text).toBe('<x@remote.example>: Relay access denied');
+  });
+
+  it("the default ('engine') refuses the same relay for a stranger even with an empty relay list", async () => {
+    const { engine } = setup({ list: 'permit', relay: '' });
+    expect((await engine.evaluate(facts({ recipient: 'x@remote.example', rawRecipient: undefined }))).action).toBe('reject');
+  });
+});

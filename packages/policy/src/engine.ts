@@ -260,6 +260,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   const relayPlans: Array<DnsPlan | undefined> = [];
   const recipientPlans: Array<DnsPlan | undefined> = [];
   const clock = ports.clock;
+  const callerDoesRelay = spec.relayControl === 'caller';
   const myHostnameLower = lowerName(spec.myHostname);
 
   // `2026-11-24T12:01:00Z`, cached per second: greylist deferrals are the most common verdict.
@@ -660,7 +661,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         return;
       case RELAY_PHASE:
         if (d && d.res.outcome !== 'permit') run.verdict = verdictOf(ctx, d);
-        else if (d) startList(run, RECIPIENT_PHASE);
+        else if (d || callerDoesRelay) startList(run, RECIPIENT_PHASE);
         else run.phase = SAFETY_PHASE;
         return;
       default:
@@ -760,7 +761,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
 
     // Relay safety first: forms that route elsewhere are refused before any list can permit them.
     const rcpt = facts.recipient;
-    const hostile = hostileRecipientForm(rcpt);
+    const hostile = callerDoesRelay ? undefined : hostileRecipientForm(rcpt);
     if (hostile !== undefined && !(hostile === 'no-domain' && rcpt.toLowerCase() === 'postmaster')) {
       if (hostile === 'bad-syntax') {
         return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.1.3', `<${rcpt}>: Bad recipient address syntax`, 'malformed recipient');

@@ -174,6 +174,13 @@ export interface PolicySpec {
   delayReject: boolean;
   /** Require `<...>` around MAIL FROM / RCPT TO addresses (Postfix strict_rfc821_envelopes). */
   strictRfc821Envelopes: boolean;
+  /**
+   * Who does relay control. 'engine' (the default): hostile recipient forms are refused, the relay
+   * list runs, and a remote recipient it did not authorise is refused whatever the spam policy says.
+   * 'caller': the caller has done it already (Postfix, with moat behind check_policy_service and
+   * its own smtpd_relay_restrictions): only `relayRestrictions` as given runs (often empty).
+   */
+  relayControl?: 'engine' | 'caller' | undefined;
   /** Relay control, evaluated first (Postfix smtpd_relay_restrictions). */
   relayRestrictions: readonly Restriction[];
   /** The spam policy (Postfix smtpd_recipient_restrictions), the seed's 11 steps. */
