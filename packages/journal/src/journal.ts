@@ -151,7 +151,7 @@ function journalMetrics(registry: Registry): JournalMetrics {
   return m;
 }
 
-type Eval = (script: string, numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
+type Eval = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
 export function createJournal(options: JournalOptions): Journal {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -207,7 +207,10 @@ export function createJournal(options: JournalOptions): Journal {
     return Promise.race([firstReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
   };
 
-  const evalScript = redis.eval.bind(redis) as unknown as Eval;
+  // EVALSHA with a fallback to EVAL on NOSCRIPT (ioredis); the key count is the first argument.
+  redis.defineCommand('moatJournalAppend', { lua: APPEND_LUA });
+  redis.defineCommand('moatJournalLink', { lua: LINK_LUA });
+  const scripts = redis as unknown as { moatJournalAppend: Eval; moatJournalLink: Eval };
   const inflight = new Set<Promise<void>>();
   let lastAgeTrim = 0;
 
@@ -293,11 +296,11 @@ export function createJournal(options: JournalOptions): Journal {
       const now = Date.now();
       const trim = now - lastAgeTrim > AGE_TRIM_MS;
       if (trim) lastAgeTrim = now;
-      track('journal append', () => evalScript(APPEND_LUA, keys.length, ...keys, maxLen, ttl, json, INDEX_CAP, trim ? '1' : '0'));
+      track('journal append', () => scripts.moatJournalAppend(keys.length, ...keys, maxLen, ttl, json, INDEX_CAP, trim ? '1' : '0'));
     },
 
     linkQueueId(sessionId, queueId) {
-      track('journal link', () => evalScript(LINK_LUA, 2, sessionKey(prefix, sessionId), queueKey(prefix, queueId), ttl, INDEX_CAP));
+      track('journal link', () => scripts.moatJournalLink(2, sessionKey(prefix, sessionId), queueKey(prefix, queueId), ttl, INDEX_CAP));
     },
 
     async recent(q = {}) {
