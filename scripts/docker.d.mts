@@ -9,4 +9,4 @@ export function ensureBaseImage(image?: string): Promise<boolean>;
 export function ensureComposeV2(): Promise<boolean>;
 export function composeCommand(): Promise<string[]>;
 export function ensureDocker(opts?: { base?: boolean; composeV2?: boolean }): Promise<{ env: Record<string, string>; started: boolean }>;
-export function cleanup(opts?: { projects?: string[]; prefix?: string }): Promise<number>;
+export function cleanup(opts?: { projects?: string[]; pattern?: RegExp | null; testcontainers?: boolean }): Promise<number>;

@@ -186,19 +186,20 @@ export async function ensureDocker({ base = true, composeV2 = true } = {}) {
 }
 
 /**
- * Removes what tests leave behind (ryuk is off): testcontainers' containers, and the containers, networks
- * and volumes of the given compose projects (default: every project whose name starts with `moat-test`).
+ * Removes what tests leave behind (ryuk is off): testcontainers' containers (unless testcontainers: false),
+ * and the containers, networks and volumes of the given compose projects and of every project whose name
+ * matches `pattern` (default: the test projects, moat-test and moat-<something>-test; null: none).
  */
-export async function cleanup({ projects = [], prefix = 'moat-test' } = {}) {
+export async function cleanup({ projects = [], pattern = /^moat-(.+-)?test$/, testcontainers = true } = {}) {
   const ids = new Set();
   const ls = async (...filters) =>
     (await q`docker ps -aq ${filters.flatMap((f) => ['--filter', f])}`).stdout.split('\n').filter(Boolean);
-  for (const id of await ls('label=org.testcontainers=true')) ids.add(id);
+  if (testcontainers) for (const id of await ls('label=org.testcontainers=true')) ids.add(id);
   const all = (await q`docker ps -a --format ${'{{.ID}}\t{{.Label "com.docker.compose.project"}}'}`).stdout.split('\n');
   const names = new Set(projects);
   for (const line of all) {
     const [id, project] = line.split('\t');
-    if (id && project && (names.has(project) || (prefix && project.startsWith(prefix)))) {
+    if (id && project && (names.has(project) || pattern?.test(project))) {
       ids.add(id);
       names.add(project);
     }

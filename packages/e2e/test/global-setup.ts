@@ -20,7 +20,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const t0 = Date.now();
   await ensureDocker();
   const opts = stackOptions({ test: true });
-  await cleanup({ projects: [opts.project] });
+  await cleanup({ projects: [opts.project], pattern: null, testcontainers: false });
   if (!process.env.MOAT_E2E_NO_BUILD) await buildImages({ test: true });
   await ensureSecrets(path.join(COMPOSE_DIR, 'secrets-test'), { users: [[USER, PASSWORD]] });
   const t1 = Date.now();
@@ -36,7 +36,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await waitHealthy(opts.project, { timeoutMs: 180_000 });
   } catch (e) {
     const cs = await projectContainers(opts.project).catch(() => []);
-    await cleanup({ projects: [opts.project] });
+    await cleanup({ projects: [opts.project], pattern: null, testcontainers: false });
     throw new Error(`test stack did not come up: ${(e as Error).message}\n${cs.map((c) => `${c.service}: ${c.status}`).join('\n')}`);
   }
   const cs = await projectContainers(opts.project);
@@ -56,6 +56,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     if (process.env.MOAT_E2E_KEEP) return;
     await started.down({ removeVolumes: true, timeout: 20_000 }).catch(() => undefined);
-    await cleanup({ projects: [opts.project] });
+    await cleanup({ projects: [opts.project], pattern: null, testcontainers: false });
   };
 }
