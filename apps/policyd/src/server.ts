@@ -150,20 +150,22 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     async function pump(): Promise<void> {
       if (running) return;
       running = true;
+      busy.add(socket);
       armTimer();
       while (queue.length > 0 && !socket.destroyed) {
         const attrs = queue.shift()!;
         if (overloaded) {
           reply(settings.overloadAction);
           queue.length = 0;
-          socket.end();
+          endSoon();
           break;
         }
         await answer(attrs);
         if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
       }
       running = false;
-      if ((closing || peerEnded) && !socket.destroyed) socket.end();
+      busy.delete(socket);
+      if ((closing || peerEnded) && !socket.destroyed && !endedByUs) endSoon();
       if (!socket.destroyed) armTimer();
     }
 
@@ -173,20 +175,18 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
         queue.push(r.attrs);
       }
       if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
-      if (queue.length > 0) {
-        busy.add(socket);
-        void pump().finally(() => busy.delete(socket));
-      } else armTimer();
+      if (queue.length > 0) void pump();
+      else armTimer();
     });
     socket.on('drain', () => {
       if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
     });
-    const endSoon = () => {
+    function endSoon(): void {
       // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
       endedByUs = true;
       socket.end();
       socket.setTimeout(Math.min(5000, settings.idleTimeoutMs));
-    };
+    }
     socket.on('timeout', () => {
       if (endedByUs) {
         socket.destroy();
@@ -203,7 +203,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     socket.on('end', () => {
       // Postfix closed its side; answer what is queued (pump ends the socket when done).
       peerEnded = true;
-      if (!running && queue.length === 0) socket.end();
+      if (!running && queue.length === 0 && !endedByUs) endSoon();
     });
     socket.on('error', (err) => log.debug({ err: String(err) }, 'policy socket error'));
     socket.setNoDelay(true);
