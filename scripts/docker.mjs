@@ -152,9 +152,10 @@ dpkg-deb -x docker-compose_*.deb x && cp x/usr/libexec/docker/cli-plugins/docker
   return (await q`docker compose version`).exitCode === 0;
 }
 
-/** The compose command to run: v2 (`docker compose`) when present, else v1 (`docker-compose`). */
+/** The compose command to run: v2 (`docker compose`) when present, else v1 (`docker-compose`). MOAT_COMPOSE=v1 forces v1. */
 export async function composeCommand() {
-  if ((await q`docker compose version`).exitCode === 0) return ['docker', 'compose'];
+  // MOAT_COMPOSE=v1 forces docker-compose 1.29 (to check that the files still work with it).
+  if (process.env.MOAT_COMPOSE !== 'v1' && (await q`docker compose version`).exitCode === 0) return ['docker', 'compose'];
   if (await has('docker-compose')) return ['docker-compose'];
   throw new Error('docker: neither `docker compose` nor `docker-compose` is available');
 }
