@@ -2,7 +2,7 @@
 // moat-console: the web console app. `main.ts` serves it; `main.ts hash-password` prints a scrypt hash
 // for MOAT_CONSOLE_PASSWORD_HASH (password read from stdin). Binds MOAT_CONSOLE_LISTEN, loopback by default.
 import { ConfigError, formatConfigErrors, loadConfig } from '@moat/config';
-import { createLogger, defaultRegistry } from '@moat/observe';
+import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { hashPassword } from './password.ts';
 import { startConsole } from './server.ts';
 import { buildServices } from './services.ts';
@@ -41,6 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const services = await buildServices(config, { registry: defaultRegistry, logger });
+  // The console's own counters (logins, actions, journal reads), on a separate listener only when asked for.
+  const metricsServer = settings.metricsListen ? await serveMetrics(defaultRegistry, settings.metricsListen) : undefined;
   const running = await startConsole({ settings, services, hostname: config.policy.hostname, logger, registry: defaultRegistry });
   logger.info({ event: 'console-listening', url: running.url, metrics: settings.metricsUrls }, 'console listening');
   await new Promise<void>((resolve) => {
@@ -49,6 +51,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.once('SIGINT', stop);
   });
   await running.close();
+  metricsServer?.close();
   await services.close();
   return 0;
 }

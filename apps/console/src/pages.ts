@@ -53,7 +53,7 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <div class="chart"><svg id="chart" viewBox="0 0 600 80" preserveAspectRatio="none" role="img" aria-label="decisions per minute"></svg><small>decisions per minute, last 30 minutes (journal)</small></div>
 <div class="cols">
 <div><h3>Per restriction</h3><table id="restrictions"><thead><tr><th>deciding restriction</th><th>action</th><th>journal</th><th>since start</th><th></th></tr></thead><tbody></tbody></table></div>
-<div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>checked</th><th>hits</th><th>errors</th><th>lookups (metrics)</th></tr></thead><tbody></tbody></table></div>
+<div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>checked</th><th>hits</th><th>errors</th><th>lookups (metrics)</th><th></th></tr></thead><tbody></tbody></table></div>
 </div>
 <p class="sources" id="sources"></p>
 </section>

@@ -15,15 +15,17 @@ export interface ConsoleSettings {
   secureCookie: boolean;
   /** How often the page polls, ms. */
   pollMs: number;
+  /** Where to serve the console's own /metrics, when asked for (MOAT_CONSOLE_METRICS_LISTEN). */
+  metricsListen?: { host: string; port: number } | undefined;
 }
 
 export class SettingsError extends Error {}
 
 /** Splits `host:port`, `[v6]:port` or a bare port (then 127.0.0.1). */
-export function splitListen(s: string): { host: string; port: number } {
+export function splitListen(s: string, name = 'MOAT_CONSOLE_LISTEN'): { host: string; port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
   const port = Number(m?.[3]);
-  if (!m || !(port >= 0 && port <= 65535)) throw new SettingsError(`MOAT_CONSOLE_LISTEN: expected host:port, found ${JSON.stringify(s)}`);
+  if (!m || !(port >= 0 && port <= 65535)) throw new SettingsError(`${name}: expected host:port, found ${JSON.stringify(s)}`);
   return { host: m[1] || m[2] || '127.0.0.1', port };
 }
 
@@ -53,5 +55,6 @@ export function consoleSettings(config: Config, env: Readonly<Record<string, str
     metricsUrls,
     secureCookie: /^(1|true|yes)$/i.test(env.MOAT_CONSOLE_SECURE_COOKIE ?? ''),
     pollMs: Number.isFinite(poll) && poll >= 250 ? poll : 2000,
+    metricsListen: env.MOAT_CONSOLE_METRICS_LISTEN ? splitListen(env.MOAT_CONSOLE_METRICS_LISTEN, 'MOAT_CONSOLE_METRICS_LISTEN') : undefined,
   };
 }

@@ -116,13 +116,22 @@
     );
     const zones = new Map(j.byZone.map((z) => [z.zone, { ...z, lookups: undefined }]));
     for (const z of o.metrics.zones) zones.set(z.zone, { ...(zones.get(z.zone) || { zone: z.zone, checked: 0, hits: 0, errors: 0 }), lookups: z.lookups });
+    const zmax = Math.max(1, ...[...zones.values()].map((z) => z.checked));
     fill(
       $('zone-counters').tBodies[0],
-      [...zones.values()].map((z) =>
-        row([el('code', z.zone), z.checked, z.hits, z.errors, z.lookups ? Object.entries(z.lookups).map(([k, v]) => `${k} ${v}`).join(', ') : '-']),
-      ),
+      [...zones.values()].map((z) => {
+        // Checked (grey) with the listed share (red) and the failed share (orange) drawn over it.
+        const bar = el('div', undefined, 'zbar');
+        bar.style.width = `${Math.round((z.checked / zmax) * 100)}%`;
+        const hit = el('div', undefined, 'zbar-hits');
+        hit.style.width = `${z.checked ? Math.round((z.hits / z.checked) * 100) : 0}%`;
+        const err = el('div', undefined, 'zbar-errors');
+        err.style.width = `${z.checked ? Math.round((z.errors / z.checked) * 100) : 0}%`;
+        bar.append(hit, err);
+        return row([el('code', z.zone), z.checked, z.hits, z.errors, z.lookups ? Object.entries(z.lookups).map(([k, v]) => `${k} ${v}`).join(', ') : '-', bar]);
+      }),
       'no DNS list consulted yet',
-      5,
+      6,
     );
     const bad = o.metrics.sources.filter((s) => !s.ok);
     $('sources').textContent = o.metrics.sources.length
