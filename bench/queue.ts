@@ -147,7 +147,7 @@ async function moatInProcess(base: string): Promise<void> {
         scanIntervalMs: 50,
       });
       await until(() => sink.count() >= N, 'smtp-sink count');
-      record('moat deliver queued -> smtp-sink, concurrency 20 (one connection each)', sink.count(), performance.now() - t2);
+      record('moat deliver queued -> smtp-sink, concurrency 20', sink.count(), performance.now() - t2);
       await r2.stop();
       await sink.stop();
     }
@@ -351,9 +351,9 @@ How to read it:
   several messages per session) in, Postfix's \`smtp-sink\` out, delivery running while mail arrives.
   moat's front is a bare \`smtp-server\` that answers 250 only after \`enqueue\` resolved (what the MX gateway
   does, without its policy checks); Postfix's is smtpd + cleanup, with Postfix's own fsync before 250.
-- moat's SMTP delivery opens one connection per message (no connection cache yet); Postfix reuses
-  connections (smtp_connection_cache_on_demand). Postfix runs one process per smtpd session and per
-  delivery, moat one event loop: on 2 busy cores the process switches cost Postfix more than usual.
+- Both reuse SMTP sessions to the sink (Postfix: smtp_connection_cache_on_demand; moat: its session
+  cache, RSET before reuse). Postfix runs one process per smtpd session and per delivery agent, moat
+  one event loop: on 2 busy cores the process switches cost Postfix more than usual.
 - Neither side does spam/policy checks here; the real MX adds its checks in front of enqueue.
 - The machine is a shared 2-core VM that other sessions load heavily (see the load figure): rounds
   differ by 2-4x. Read the medians as orders of magnitude and the ratios as "same league", not as a
