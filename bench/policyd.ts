@@ -123,8 +123,10 @@ async function stop(child: ChildProcess): Promise<void> {
 const dir = await tmpDir('bench-policyd');
 await chmod(dir.path, 0o755); // postgrey drops to its own user and must reach its db dir
 const redis = await startRedis();
-// Greylist SPF pool matching asks the resolver: give it one that refuses everything (no query leaves the host).
-const unbound = await startUnbound({ stubZones: {} });
+// Greylist SPF pool matching asks the resolver for the sender domains' SPF: a local Unbound answers
+// NXDOMAIN for the workload's *.example domains (cached, as a domain without SPF would be) and refuses
+// everything else, so no query leaves the host.
+const unbound = await startUnbound({ stubZones: {}, localZones: { 'example.': 'static' } });
 const children: ChildProcess[] = [];
 try {
   // moat policyd: the documented command, greylist-only profile, logs at info to a file (one line per decision).
