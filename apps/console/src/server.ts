@@ -144,7 +144,9 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       if (!sameToken(req.headers['x-csrf-token'] as string | undefined, s.csrf)) throw new HttpError(403, 'missing or wrong CSRF token');
       if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'expected application/json');
     }
-    const input = method === 'POST' ? (JSON.parse((await body(req)) || '{}') as Record<string, unknown>) : {};
+    const parsed: unknown = method === 'POST' ? JSON.parse((await body(req)) || '{}') : {};
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'expected a JSON object');
+    const input = parsed as Record<string, unknown>;
     const audit = (action: string, result: string, detail: Record<string, unknown>) => {
       actions.inc({ action, result });
       logger.info({ event: 'console-action', user: s.user, action, result, ...detail }, `console ${action}`);
