@@ -261,6 +261,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   const recipientPlans: Array<DnsPlan | undefined> = [];
   const clock = ports.clock;
   const callerDoesRelay = spec.relayControl === 'caller';
+  // In-memory directories and maps answer synchronously: no promise per decision for them.
+  const classifySync = ports.recipients.classifySync?.bind(ports.recipients);
+  const lookupSync = ports.accessMaps.lookupSync?.bind(ports.accessMaps);
   const myHostnameLower = lowerName(spec.myHostname);
 
   // `2026-11-24T12:01:00Z`, cached per second: greylist deferrals are the most common verdict.
@@ -288,6 +291,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     if (ctx.rcptClass !== undefined) return f(ctx.rcptClass);
     const rcpt = ctx.facts.recipient!;
     if (!rcpt.includes('@')) return f((ctx.rcptClass = 'local'));
+    if (classifySync) return f((ctx.rcptClass = classifySync(rcpt)));
     return wait(ports.recipients.classify(rcpt), (cls) => f((ctx.rcptClass = cls)));
   };
 
@@ -409,6 +413,15 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     const tryKey = (k: number): Result | Wait => {
       if (k >= keys.length) return NOT_FOUND;
       const key = keys[k]!;
+      if (lookupSync) {
+        let rhs: string | undefined;
+        try {
+          rhs = lookupSync(map, key);
+        } catch (e) {
+          return tempFail(e);
+        }
+        return rhs === undefined ? tryKey(k + 1) : actOnAccess(ctx, rhs, key);
+      }
       let pending: Promise<string | undefined>;
       try {
         pending = ports.accessMaps.lookup(map, key);

@@ -256,11 +256,18 @@ export type RecipientClass = 'local' | 'unknown-user' | 'remote';
 export interface RecipientPort {
   /** Classify an envelope recipient (already checked for hostile forms by the engine). */
   classify(recipient: string): Promise<RecipientClass>;
+  /**
+   * Optional synchronous form for in-memory directories (createStaticRecipients has it). The engine
+   * uses it when present: no promise, no event-loop turn per decision. Throwing = lookup failure.
+   */
+  classifySync?(recipient: string): RecipientClass;
 }
 
 /** Postfix-style access map: key lookup returns the right-hand side (`OK`, `REJECT text`, `DUNNO`...). */
 export interface AccessMapPort {
   lookup(map: string, key: string): Promise<string | undefined>;
+  /** Optional synchronous form for in-memory maps (createCidrAccessMap has it); preferred when present. */
+  lookupSync?(map: string, key: string): string | undefined;
 }
 
 export interface ClockPort {
