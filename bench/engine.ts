@@ -155,6 +155,20 @@ rows.push(await run('seed list, DNSWL client -> permit (step 7)', seedEngine, (i
 rows.push(await run('seed list, unknown user -> 550 (step 4)', seedEngine, (i) => facts(i, { recipient: 'nobody@example.org', rawRecipient: '<nobody@example.org>' }), 1));
 rows.push(await run('relay attempt (percent hack) -> 554', seedEngine, (i) => facts(i, { recipient: 'v%remote.example@example.org', rawRecipient: undefined }), 1));
 
+// A machine-speed yardstick measured in the same run (figures swing with load on a shared box):
+// JSON.stringify of one Facts object, the kind of work a decision's log line costs anyway.
+function yardstick(): number {
+  const f = facts(7);
+  let sink = 0;
+  for (let i = 0; i < 50_000; i++) sink += JSON.stringify(f).length;
+  const c0 = process.cpuUsage();
+  const n = 300_000;
+  for (let i = 0; i < n; i++) sink += JSON.stringify(f).length;
+  const u = process.cpuUsage(c0);
+  if (sink === 0) console.log(sink);
+  return Math.round((n / ((u.user + u.system) / 1000)) * 1000);
+}
+const stringifyPerCpuSec = yardstick();
 const floor = rows[0]!.perCpuSec;
 const mixed = rows[1]!.perCpuSec;
 const header = '| scenario | restrictions traced (max) | decisions | decisions/s (wall) | decisions/CPU-s | CPU µs/decision | vs floor (CPU) | outcomes |\n|---|---:|---:|---:|---:|---:|---:|---|';
@@ -162,7 +176,8 @@ const table = rows
   .map((r) => `| ${r.scenario} | ${r.restrictions} | ${r.decisions} | ${r.perSec.toLocaleString('en')} | ${r.perCpuSec.toLocaleString('en')} | ${r.usPerDecision} | ${(r.perCpuSec / floor).toFixed(2)} | ${r.actions} |`)
   .join('\n');
 console.log(`${header}\n${table}`);
-console.log(`\nmixed seed-list decisions/s: ${mixed.toLocaleString('en')} (issue target >= 200,000/s: ${mixed >= 200_000 ? 'met' : 'NOT met'})`);
+const yard = `yardstick: JSON.stringify(facts) ${stringifyPerCpuSec.toLocaleString('en')}/CPU-s; one mixed seed decision costs ${(stringifyPerCpuSec / mixed).toFixed(1)} of them`;
+console.log(`\nmixed seed-list decisions/s: ${mixed.toLocaleString('en')} (issue target >= 200,000/s: ${mixed >= 200_000 ? 'met' : 'NOT met'})\n${yard}`);
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const doc = `# Engine benchmark
@@ -185,6 +200,8 @@ ${header}
 ${table}
 
 **Mixed seed-list decisions per second on one core: ${mixed.toLocaleString('en')}** (issue target: at least 200,000/s; ${mixed >= 200_000 ? 'met' : 'not met'} in this run).
+
+Same-run ${yard} (a load-independent way to compare runs).
 
 Figures vary with machine load (other engineers' tests share these 2 cores); rerun to compare.
 `;
