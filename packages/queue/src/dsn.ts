@@ -17,6 +17,8 @@ export interface DsnInput {
   willRetryUntil?: number;
   /** Return the whole message up to this size, else headers only (Postfix bounce_size_limit: 50000). */
   returnLimit?: number;
+  /** Fixed random part of the boundary and Message-ID (golden-file tests); random by default. */
+  token?: string;
 }
 
 /** RFC 5322 date in UTC. */
@@ -44,19 +46,23 @@ function remoteMta(relay: string | undefined): string | null {
 /** Build the DSN message (CRLF line ends). Its envelope sender must be the null sender. */
 export function buildDsn(input: DsnInput): Buffer {
   const { envelope: env, hostname } = input;
-  const boundary = `${env.id}.${randomBytes(6).toString('hex')}/${hostname}`;
+  const token = input.token ?? randomBytes(6).toString('hex');
+  const boundary = `${env.id}.${token}/${hostname}`;
   const failed = input.kind === 'failed';
+  const whole = failed && input.message.length <= (input.returnLimit ?? 50_000);
+  const attached = whole ? input.message : headerBlock(input.message);
+  const eightBit = attached.some((b) => b > 0x7f);
   const subject = failed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)';
   const lines: string[] = [
     `From: Mail Delivery System <${input.bounceFrom}>`,
     `To: <${env.sender}>`,
     `Subject: ${subject}`,
     `Date: ${rfc5322Date(input.now)}`,
-    `Message-ID: <${env.id}.${input.kind}.${randomBytes(4).toString('hex')}@${hostname}>`,
+    `Message-ID: <${env.id}.${input.kind}.${token}@${hostname}>`,
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',
     `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
-    'Content-Transfer-Encoding: 7bit',
+    `Content-Transfer-Encoding: ${eightBit ? '8bit' : '7bit'}`,
     '',
     'This is a MIME-encapsulated message.',
     '',
@@ -104,7 +110,6 @@ export function buildDsn(input: DsnInput): Buffer {
     lines.push(`Last-Attempt-Date: ${rfc5322Date(input.now)}`);
     if (!failed && input.willRetryUntil) lines.push(`Will-Retry-Until: ${rfc5322Date(input.willRetryUntil)}`);
   }
-  const whole = failed && input.message.length <= (input.returnLimit ?? 50_000);
   lines.push(
     '',
     `--${boundary}`,
@@ -113,7 +118,6 @@ export function buildDsn(input: DsnInput): Buffer {
     '',
     '',
   );
-  const attached = whole ? input.message : headerBlock(input.message);
   const tail = attached.length && attached[attached.length - 1] !== 0x0a ? '\r\n' : '';
   return Buffer.concat([
     Buffer.from(lines.join('\r\n'), 'utf8'),

@@ -243,6 +243,10 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     try {
       buf = await readFile(p('active', activeName));
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EISDIR') {
+        await moveToCorrupt('active', activeName, 'not a file');
+        return null;
+      }
       logger.error({ queueId: id, err: (e as Error).message }, 'cannot read claimed queue file');
       await unclaim(activeName);
       return null;
@@ -315,6 +319,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       const m = /^MOATQ1 (\d{1,9})\n/.exec(first.subarray(0, bytesRead).toString('latin1'));
       if (!m) return entry;
       const envLen = Number(m[1]);
+      if (envLen > Math.min(st.size, 16 * 1024 * 1024)) return entry; // damaged: the runner will move it aside
       const json = Buffer.alloc(envLen);
       await fh.read(json, 0, envLen, m[0].length);
       const env = JSON.parse(json.toString('utf8')) as Envelope;

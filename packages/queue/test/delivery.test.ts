@@ -1,5 +1,5 @@
 // Delivery against real smtp-server sinks (SMTP and LMTP) and a real maildir, with an injected clock.
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry, type Registry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
@@ -316,17 +316,21 @@ describe('robustness', () => {
     const whole = await readFile(join(queue.dir, 'incoming', good1));
     await writeFile(join(queue.dir, 'incoming', '0000000000TRUNCATED'), whole.subarray(0, whole.length - 20));
     await writeFile(join(queue.dir, 'incoming', '0000000000GARBAGE00'), 'hello world\n');
+    await writeFile(join(queue.dir, 'incoming', '0000000000HUGELEN00'), 'MOATQ1 999999999\n{}\n');
+    await mkdir(join(queue.dir, 'incoming', '0000000000ADIRECTRY'));
+    // mailq copes with all of them
+    expect((await queue.list()).length).toBe(5);
     await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message('g2', 'x') });
     const r2 = await startDelivery({ queue, transports: { local: nextHopTransport({ host: '127.0.0.1', port: s.port, heloName: 'mx.test' }) }, registry, hostname: 'mx.test' });
     runners.push(r2);
     await r2.idle();
     expect(s.messages).toHaveLength(2);
     const st = await states(queue);
-    expect(st.corrupt).toHaveLength(2);
+    expect(st.corrupt).toHaveLength(4);
     expect(st.incoming).toEqual([]);
-    expect(lines.filter((l) => l.msg === 'corrupt queue file moved to corrupt/')).toHaveLength(2);
-    expect(await registry.getSingleMetricAsString('moat_queue_corrupt_total')).toContain('moat_queue_corrupt_total 2');
-    expect(await registry.getSingleMetricAsString('moat_queue_messages')).toContain('moat_queue_messages{state="corrupt"} 2');
+    expect(lines.filter((l) => l.msg === 'corrupt queue file moved to corrupt/')).toHaveLength(4);
+    expect(await registry.getSingleMetricAsString('moat_queue_corrupt_total')).toContain('moat_queue_corrupt_total 4');
+    expect(await registry.getSingleMetricAsString('moat_queue_messages')).toContain('moat_queue_messages{state="corrupt"} 4');
   });
 
   it('recovers files left in active/ by a dead runner, and leaves a live runner’s files alone', async () => {
