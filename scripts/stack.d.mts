@@ -26,7 +26,7 @@ export function ensureSecrets(
   opts?: { hostname?: string; users?: Array<[string, string]> },
 ): Promise<{ crt: string; key: string; users: string }>;
 export function authLine(user: string, password: string, opts?: { N?: number; r?: number; p?: number }): string;
-export function compose(opts: StackOptions, args: string[], o?: { quiet?: boolean; nothrow?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
+export function compose(opts: StackOptions, args: string[], o?: { quiet?: boolean; nothrow?: boolean; inherit?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
 export function projectContainers(project: string): Promise<ProjectContainer[]>;
 export function waitHealthy(project: string, opts?: { timeoutMs?: number }): Promise<ProjectContainer[]>;
 export function up(opts?: { test?: boolean; build?: boolean }): Promise<ProjectContainer[]>;

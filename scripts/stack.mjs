@@ -95,10 +95,11 @@ export function authLine(user, password, { N = 32768, r = 8, p = 1 } = {}) {
 }
 
 /** Runs compose with the stack's project and files: compose(opts, ['ps']). */
-export async function compose(opts, args, { quiet = false, nothrow = false } = {}) {
+export async function compose(opts, args, { quiet = false, nothrow = false, inherit = false } = {}) {
   const cmd = await composeCommand();
   const files = opts.files.flatMap((f) => ['-f', path.join(COMPOSE_DIR, f)]);
-  return $({ cwd: COMPOSE_DIR, env: { ...process.env, ...opts.env }, quiet, nothrow })`${cmd} -p ${opts.project} ${files} ${args}`;
+  const o = { cwd: COMPOSE_DIR, env: { ...process.env, ...opts.env }, quiet, nothrow, ...(inherit ? { stdio: 'inherit' } : {}) };
+  return $(o)`${cmd} -p ${opts.project} ${files} ${args}`;
 }
 
 /** Containers of a compose project with their state and health, from `docker ps` (same for compose v1 and v2). */
@@ -170,7 +171,7 @@ Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack 
 export async function down({ test = false, volumes = false } = {}) {
   await ensureDocker({ base: false });
   const opts = stackOptions({ test });
-  await compose(opts, ['down', '--remove-orphans', ...(volumes ? ['-v'] : [])]);
+  await compose(opts, ['down', '--remove-orphans', ...(volumes ? ['-v'] : [])], { inherit: true });
 }
 
 export async function status({ test = false } = {}) {
@@ -192,7 +193,7 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
     else if (cmd === 'status' || cmd === 'ps') await status({ test });
     else if (cmd === 'logs') {
       await ensureDocker({ base: false });
-      await compose(stackOptions({ test }), ['logs', '--tail', '200', ...(flags.has('--no-follow') ? [] : ['-f']), ...rest]);
+      await compose(stackOptions({ test }), ['logs', '--tail', '200', ...(flags.has('--no-follow') ? [] : ['-f']), ...rest], { inherit: true });
     } else if (cmd === 'build') {
       await ensureDocker();
       await buildBundles();
