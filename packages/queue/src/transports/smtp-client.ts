@@ -106,6 +106,11 @@ class ProtocolError extends Error {
 
 /** Dot-stuff and terminate: lines starting with `.` get another one; the message ends with CRLF.CRLF. */
 export function dotStuff(message: Buffer): Buffer {
+  return Buffer.concat(dotStuffParts(message));
+}
+
+/** The same as slices of the message (no copy of a large message). */
+export function dotStuffParts(message: Buffer): Buffer[] {
   const parts: Buffer[] = [];
   let start = 0;
   if (message[0] === 0x2e) {
@@ -120,7 +125,7 @@ export function dotStuff(message: Buffer): Buffer {
   parts.push(message.subarray(start));
   const endsWithCrlf = message.length >= 2 && message[message.length - 2] === 0x0d && message[message.length - 1] === 0x0a;
   parts.push(Buffer.from(endsWithCrlf ? '.\r\n' : '\r\n.\r\n'));
-  return Buffer.concat(parts);
+  return parts;
 }
 
 function enhancedOf(text: string): string | undefined {
@@ -209,6 +214,13 @@ class Conversation {
 
   write(data: string | Buffer): void {
     this.sock.write(data);
+  }
+
+  /** Many slices in one go (corked: one writev, not one syscall per slice). */
+  writeAll(parts: Buffer[]): void {
+    this.sock.cork();
+    for (const p of parts) this.sock.write(p);
+    process.nextTick(() => this.sock.uncork());
   }
 
   async command(line: string): Promise<Reply> {
@@ -403,7 +415,7 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
       return { results, tls: c.secure };
     }
     stage = 'end of data';
-    c.write(dotStuff(opts.message));
+    c.writeAll(dotStuffParts(opts.message));
     // SMTP: one reply for all; LMTP: one reply per accepted recipient, in RCPT order (RFC 2033).
     const replies = opts.lmtp ? accepted.length : 1;
     for (let i = 0; i < replies; i++) {
