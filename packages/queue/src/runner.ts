@@ -1,6 +1,7 @@
 // The queue manager: claims due messages by rename, delivers per recipient, retries with backoff, sends DSNs.
 // Trusts the spool and the transports' per-recipient results; never bounces to the null sender.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { open, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
@@ -61,11 +62,26 @@ interface Semaphore {
   waiters: (() => void)[];
 }
 
-/** Owner tags of the runners alive in this process (several may share a spool, e.g. in tests). */
+/** Owner tags of the runners alive in this thread (several may share a spool, e.g. in tests). */
 const liveOwners = new Set<string>();
 
 const HEARTBEAT_MS = 30_000;
 const OWNER_STALE_MS = 5 * 60_000;
+
+/**
+ * When a process started (clock ticks since boot, /proc/<pid>/stat field 22), shared by all its threads:
+ * tells an earlier life of a reused pid from a live process. null where /proc is missing.
+ */
+function processStart(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const myStart = processStart(process.pid);
 
 function pidAlive(pid: number): boolean {
   try {
@@ -90,7 +106,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   const bounceFrom = opts.bounceFrom ?? `MAILER-DAEMON@${hostname}`;
   const bounceRoute = opts.bounceRoute ?? (opts.transports.relay ? 'relay' : 'local');
   const metrics: DeliveryMetrics = deliveryMetrics(opts.registry);
-  const owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  // pid-start-random: the pid and its start time say whether the owner still lives, the random part which runner.
+  const owner = `${process.pid}-${myStart ?? 0}-${randomBytes(4).toString('hex')}`;
   const activeDir = join(queue.dir, 'active');
   const heartbeat = join(activeDir, `.owner.${owner}`);
   const deferredScanMs = opts.deferredScanMs ?? 10_000;
@@ -124,14 +141,21 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       const cached = alive.get(o);
       if (cached !== undefined) return cached;
       let ok = false;
-      const pid = Number(/^(\d+)-[0-9a-f]+$/.exec(o)?.[1] ?? Number.NaN);
-      // Our own pid under a tag no runner of this process uses is an earlier life (containers reuse pid 1).
-      if (pid === process.pid) ok = liveOwners.has(o);
-      else if (Number.isFinite(pid) && pidAlive(pid)) {
-        try {
-          ok = Date.now() - (await stat(join(activeDir, `.owner.${o}`))).mtimeMs < OWNER_STALE_MS;
-        } catch {
-          ok = false;
+      const m = /^(\d+)-(?:(\d+)-)?[0-9a-f]+$/.exec(o);
+      const pid = Number(m?.[1] ?? Number.NaN);
+      const start = m?.[2];
+      if (liveOwners.has(o)) ok = true;
+      else if (pid === process.pid && start !== undefined && myStart !== null && start !== myStart) {
+        ok = false; // an earlier life of this pid (a restarted container's pid 1)
+      } else if (Number.isFinite(pid) && pidAlive(pid)) {
+        const now = start !== undefined && start !== '0' ? processStart(pid) : null;
+        if (now !== null && now !== start) ok = false; // the pid was reused by another process
+        else {
+          try {
+            ok = Date.now() - (await stat(join(activeDir, `.owner.${o}`))).mtimeMs < OWNER_STALE_MS;
+          } catch {
+            ok = false;
+          }
         }
       }
       alive.set(o, ok);

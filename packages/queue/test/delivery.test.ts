@@ -343,13 +343,13 @@ describe('robustness', () => {
     const { id: earlier } = await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: message('earlier', 'x') });
     const { rename } = await import('node:fs/promises');
     // pid 2^22+1 does not exist (pid_max is at most 2^22)
-    await rename(join(queue.dir, 'incoming', dead), join(queue.dir, 'active', `${dead}.4194305-deadbeef`));
+    await rename(join(queue.dir, 'incoming', dead), join(queue.dir, 'active', `${dead}.4194305-77-deadbeef`));
     // another live runner: our parent process, with a fresh heartbeat
     await rename(join(queue.dir, 'incoming', live), join(queue.dir, 'active', `${live}.${process.ppid}-cafe0001`));
     await writeFile(join(queue.dir, 'active', `.owner.${process.ppid}-cafe0001`), '');
     // an earlier life of this very process (same pid, other tag: a restarted container's pid 1)
-    await rename(join(queue.dir, 'incoming', earlier), join(queue.dir, 'active', `${earlier}.${process.pid}-0e0e0e0e`));
-    await writeFile(join(queue.dir, 'active', `.owner.${process.pid}-0e0e0e0e`), '');
+    await rename(join(queue.dir, 'incoming', earlier), join(queue.dir, 'active', `${earlier}.${process.pid}-1-0e0e0e0e`));
+    await writeFile(join(queue.dir, 'active', `.owner.${process.pid}-1-0e0e0e0e`), '');
     const runner = await startDelivery({ queue, transports: { local: hop }, registry, hostname: 'mx.test' });
     runners.push(runner);
     await runner.idle();
