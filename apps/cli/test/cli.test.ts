@@ -43,6 +43,16 @@ describe('moat config check', { timeout: 30_000 }, () => {
     expect(r.err).toContain(`${file}:7:10: greylist.delay: expected a duration`);
   });
 
+  it('prints advice as warnings and still exits 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    writeFileSync(file, 'policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\ndns:\n  resolver: 1.1.1.1:53\n');
+    const r = moat(['config', 'check', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('warning: dns.resolver: 1.1.1.1:53: DNS lists refuse queries from big public resolvers');
+    expect(r.out).toContain('warning: mx.tls: no certificate');
+  });
+
   it('reads $MOAT_CONFIG when no FILE is given, and names a missing file', () => {
     expect(moat(['config', 'check'], { MOAT_CONFIG: EXAMPLE }).code).toBe(0);
     const r = moat(['config', 'check', '/nonexistent/moat.yaml']);

@@ -6,6 +6,7 @@ export { configSchema, type Config, type ConfigInput } from './schema.ts';
 export { ENV_OVERRIDES, type EnvOverride } from './env.ts';
 export { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT, defaultRecipientRestrictionsText } from './default-policy.ts';
 export { parseDuration } from './sections/common.ts';
+export { lintConfig, type ConfigWarning } from './lint.ts';
 export type { PolicySection } from './sections/policy.ts';
 export type { RecipientsSection } from './sections/recipients.ts';
 export type { DnsSection } from './sections/dns.ts';

@@ -1,0 +1,48 @@
+// Advice on a valid config: things the seed's author learned the hard way, said before mail flows.
+// Pure: looks at the parsed config only; `moat config check` prints these as warnings (exit 0).
+import { formatRestriction, type Restriction } from '@moat/policy';
+import type { Config } from './schema.ts';
+
+export interface ConfigWarning {
+  /** Dotted path of the setting the warning is about. */
+  path: string;
+  message: string;
+}
+
+/** Public resolvers DNS lists refuse or rate-limit (the seed: "the big public name-servers are almost always blocked"). */
+const PUBLIC_RESOLVERS = new Set(['8.8.8.8', '8.8.4.4', '1.1.1.1', '1.0.0.1', '9.9.9.9', '149.112.112.112', '208.67.222.222', '208.67.220.220', '2001:4860:4860::8888', '2001:4860:4860::8844', '2606:4700:4700::1111', '2620:fe::fe']);
+
+export function lintConfig(c: Config): ConfigWarning[] {
+  const out: ConfigWarning[] = [];
+  const relay = c.policy.relay_restrictions as readonly Restriction[];
+  const spam = c.policy.recipient_restrictions as readonly Restriction[];
+
+  spam.forEach((r, i) => {
+    if ('zone' in r && /(^|\.)sorbs\.net$/.test(r.zone)) {
+      out.push({ path: `policy.recipient_restrictions[${i}]`, message: `${formatRestriction(r)}: the seed advises against SORBS (stale data, many false positives)` });
+    }
+  });
+  if (!relay.some((r) => r.type === 'reject_unauth_destination' || r.type === 'defer_unauth_destination')) {
+    out.push({
+      path: 'policy.relay_restrictions',
+      message: 'no reject_unauth_destination: moat still refuses relaying to domains it does not host (Postfix would refuse to start)',
+    });
+  }
+  const firstDns = spam.findIndex((r) => 'zone' in r);
+  const greylist = spam.findIndex((r) => r.type === 'check_policy_service');
+  if (greylist >= 0 && firstDns > greylist) {
+    out.push({ path: 'policy.recipient_restrictions', message: 'check_policy_service (greylist) comes before the DNS lists: listed clients get greylisted instead of refused' });
+  }
+  const mx = spam.findIndex((r) => r.type === 'permit_mynetworks');
+  const unlisted = spam.findIndex((r) => r.type === 'reject_unlisted_recipient');
+  if (unlisted < 0) out.push({ path: 'policy.recipient_restrictions', message: 'no reject_unlisted_recipient: mail to unknown users is accepted, then bounced (backscatter)' });
+  else if (mx >= 0 && mx < unlisted) out.push({ path: 'policy.recipient_restrictions', message: 'permit_mynetworks before reject_unlisted_recipient: our own networks can send to unknown users' });
+
+  const host = c.dns.resolver.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  if (PUBLIC_RESOLVERS.has(host)) {
+    out.push({ path: 'dns.resolver', message: `${c.dns.resolver}: DNS lists refuse queries from big public resolvers; use the bundled Unbound (127.0.0.1:53)` });
+  }
+  if (!c.policy.delay_reject) out.push({ path: 'policy.delay_reject', message: 'off: rejects happen before the recipient is known (some clients retry a refused HELO forever)' });
+  if (c.mx.tls.cert === undefined) out.push({ path: 'mx.tls', message: 'no certificate: STARTTLS is not offered, and AUTH is off while auth.require_tls is on' });
+  return out;
+}
