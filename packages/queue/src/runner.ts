@@ -40,7 +40,7 @@ export interface DeliveryOptions {
   scanIntervalMs?: number;
   /**
    * How often the timer also looks through deferred/ for due messages, real ms (default 10 s; Postfix:
-   * queue_run_delay). kick() and idle() look at once.
+   * queue_run_delay). kick(true) and idle() look at once.
    */
   deferredScanMs?: number;
   /** Recipients per delivery to one destination (Postfix default_destination_recipient_limit, default 50). */
@@ -50,8 +50,11 @@ export interface DeliveryOptions {
 export interface DeliveryRunner {
   /** This runner's claim tag (files it holds are `active/<id>.<owner>`). */
   readonly owner: string;
-  /** Look for work now. */
-  kick(): void;
+  /**
+   * Look for new mail now (incoming/; cheap, call it after every enqueue). `deferred: true` also looks
+   * through deferred/ for due retries, which costs a stat per deferred file.
+   */
+  kick(deferred?: boolean): void;
   /** Resolves when a scan found nothing due and nothing is in flight. */
   idle(): Promise<void>;
   stop(): Promise<void>;
@@ -427,7 +430,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
 
   return {
     owner,
-    kick: () => kick(true),
+    kick: (deferred = false) => kick(deferred),
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

@@ -58,7 +58,7 @@ it('list, hold, release, flush and delete', async () => {
   r = await run(['--dir', spool, 'flush']);
   expect(r.out).toBe('flushed 1 deferred message(s)\n');
   expect((await stat(join(spool, 'deferred', b.id))).mtimeMs).toBe(0);
-  runner.kick();
+  runner.kick(true);
   await runner.idle();
   expect(sink.messages.map((m) => m.recipients)).toEqual([['carol@example.test', 'dan@example.test']]);
   // the held one stays put until released
