@@ -1,0 +1,117 @@
+// The appliance's files checked without Docker: both moat.yaml files load with the addresses compose hands
+// the apps, the test profile's addresses agree with each other, and the stack publishes only what it should.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from '@moat/config';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const COMPOSE = join(import.meta.dirname, '../../../compose');
+const read = (f: string) => readFileSync(join(COMPOSE, f), 'utf8');
+
+/** Compose-style interpolation: ${VAR:-default} and ${VAR}. */
+function interpolate(text: string, env: Record<string, string>): string {
+  return text.replace(/\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, dflt?: string) => env[name] ?? dflt ?? '');
+}
+
+function testEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of read('test.env').split('\n')) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+interface Service {
+  ports?: string[];
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  networks?: Record<string, { ipv4_address: string }>;
+  volumes?: string[];
+}
+const stack = (env: Record<string, string>) =>
+  parse(interpolate(read('docker-compose.yml'), env), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+
+describe('compose/docker-compose.yml', () => {
+  const { services, volumes } = stack({});
+
+  it('has the five services, each with a health check', () => {
+    expect(Object.keys(services).sort()).toEqual(['mx', 'policyd', 'redis', 'spamassassin', 'unbound']);
+    for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, name).toBeDefined();
+  });
+
+  it('publishes only SMTP 25, submission 587 and the policy port', () => {
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name}:${p}`));
+    expect(published.sort()).toEqual(['mx:25:25', 'mx:587:587', 'policyd:10023:10023']);
+  });
+
+  it('starts the apps only once what they use is healthy', () => {
+    expect(services.mx?.depends_on).toEqual({
+      unbound: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+      spamassassin: { condition: 'service_healthy' },
+    });
+    expect(services.policyd?.depends_on).toEqual({ unbound: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+  });
+
+  it('keeps the queue, the maildir and Redis data in named volumes', () => {
+    expect(Object.keys(volumes).sort()).toEqual(['maildir', 'queue', 'redis-data']);
+    expect(services.mx?.volumes).toEqual(expect.arrayContaining(['queue:/var/spool/moat', 'maildir:/var/lib/moat/maildir']));
+    expect(services.redis?.volumes).toEqual(['redis-data:/data']);
+  });
+
+  it('hands the apps addresses that match the services on the network', () => {
+    const env = services.mx?.environment ?? {};
+    expect(env.MOAT_RESOLVER).toBe(`${services.unbound?.networks?.moat?.ipv4_address}:53`);
+    expect(env.MOAT_REDIS_URL).toBe(`redis://${services.redis?.networks?.moat?.ipv4_address}:6379`);
+    expect(env.MOAT_SPAMD_HOST).toBe(services.spamassassin?.networks?.moat?.ipv4_address);
+    expect(services.policyd?.environment).toEqual(env);
+  });
+});
+
+describe('compose/moat.yaml (production)', () => {
+  it('loads with the environment the compose file sets', () => {
+    const env = stack({}).services.mx?.environment ?? {};
+    const c = loadConfig(join(COMPOSE, 'moat.yaml'), { env });
+    expect(c.dns.resolver).toBe('172.29.25.53:53');
+    expect(c.mx.tls.cert).toBe('/run/secrets/tls_cert');
+    expect(c.mx.auth.users_file).toBe('/run/secrets/auth_users');
+    expect(c.queue.transport).toBe('maildir:/var/lib/moat/maildir');
+    expect(c.policyd.listen).toBe('0.0.0.0:10023');
+    expect(c.mx.xclient.trusted_networks).toEqual([]);
+  });
+});
+
+describe('test profile', () => {
+  const env = testEnv();
+  const net = env.MOAT_NET ?? '';
+
+  it('loads compose/moat.test.yaml, trusting XCLIENT from the test network only', () => {
+    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: stack(env).services.mx?.environment ?? {} });
+    expect(c.dns.resolver).toBe(`${net}.53:53`);
+    expect(c.mx.xclient.trusted_networks).toEqual([`${net}.0/24`]);
+    // packages/e2e/test/seed.test.ts waits this long for the greylist
+    expect(c.greylist.delay).toBe(5000);
+  });
+
+  it('publishes only ephemeral loopback ports', () => {
+    const s = stack(env).services;
+    for (const p of [...(s.mx?.ports ?? []), ...(s.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
+    const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
+    expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);
+  });
+
+  it("points Unbound's test stub zone at the rbldnsd container's fixed address", () => {
+    const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
+    const rbldnsd = override.services.rbldnsd?.networks?.moat?.ipv4_address;
+    expect(rbldnsd).toBe(`${net}.54`);
+    expect(read('unbound/unbound.test.conf')).toMatch(new RegExp(`stub-addr:\\s*${rbldnsd?.replaceAll('.', '\\.')}@53`));
+  });
+
+  it('serves the RFC 5782 test points in every test zone', () => {
+    for (const z of ['bl', 'wl', 'wl2']) expect(read(`rbldnsd/zones/${z}`), z).toMatch(/^127\.0\.0\.2$/m);
+    expect(read('rbldnsd/zones/rhsbl')).toMatch(/^test$/m);
+  });
+});
