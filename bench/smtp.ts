@@ -13,7 +13,7 @@
 // 3. measures `mx-spamd` with the harness's run.sh (fewer messages: spamd scans each one);
 // 4. opens N idle sessions (greeting + EHLO) to `mx` and reads its resident memory;
 // 5. prints a table with ratios to Haraka full and Postfix full and writes docs/bench-smtp.md.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -41,6 +41,21 @@ const NODE = join(REPO, 'node_modules', '.bin', 'node');
 const env = { ...process.env, SMTPBENCH_DIR: ROOT };
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'] }).toString();
+
+/**
+ * Run a harness script without blocking the event loop: spamd's log pipe is drained by this process,
+ * and a blocked loop would fill it and stall spamd (it writes a line per scan).
+ */
+function run(cmd: string, args: string[], opts: { inherit?: boolean } = {}): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', opts.inherit ? 'inherit' : 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      stdout += b.toString();
+    });
+    child.on('close', (status) => resolve({ status, stdout }));
+  });
+}
 
 function config(name: string, spamdPort: number | undefined): string {
   const dir = join(WORK, name);
@@ -151,11 +166,11 @@ interface Row {
   note?: string;
 }
 
-function runOnce(port: number, messages: number, label: string, pid?: number): Record<string, number | boolean | string> {
+async function runOnce(port: number, messages: number, label: string, pid?: number): Promise<Record<string, number | boolean | string>> {
   const args = [join(HARNESS, 'run.sh'), String(port), '--messages', String(messages), '--label', label];
   if (pid) args.push('--pid', String(pid));
   else args.push('--no-latency');
-  const r = spawnSync('bash', args, { env, encoding: 'utf8' });
+  const r = await run('bash', args);
   const line = r.stdout.trim().split('\n').pop() ?? '{}';
   log(`  ${line}`);
   return JSON.parse(line);
@@ -190,7 +205,7 @@ async function main() {
     // anchors + mx (spamd off), one bench-all run
     const targets = values['skip-anchors'] ? 'sink' : values.targets;
     log(`bench-all: ${targets} + mx`);
-    const r = spawnSync(
+    const r = await run(
       'bash',
       [
         join(HARNESS, 'bench-all.sh'),
@@ -202,26 +217,28 @@ async function main() {
         '--extra-sanity', '--dnsbl reject --greylist defer --badhelo reject',
         '--out', OUT,
       ],
-      { env, stdio: ['ignore', 'inherit', 'inherit'] },
+      { inherit: true },
     );
     if (r.status !== 0) log(`bench-all exited ${r.status}`);
     const summary = JSON.parse(readFileSync(join(OUT, 'summary.json'), 'utf8')) as Record<string, Row>;
     for (const [label, s] of Object.entries(summary)) rows.push({ ...s, label });
 
     // bench-all stopped its services on exit: bring them back for the spamd-on target
-    for (const s of ['dns', 'redis', 'sink']) sh('bash', [join(HARNESS, 'services.sh'), 'start', s]);
+    for (const s of ['dns', 'redis', 'sink']) await run('bash', [join(HARNESS, 'services.sh'), 'start', s]);
     mxSpamd = await startMx('mx-spamd', 2601, config('mx-spamd', spamd.port));
-    const sanity = spawnSync('bash', [join(HARNESS, 'sanity.sh'), '2601'], { env, encoding: 'utf8' });
+    const sanity = await run('bash', [join(HARNESS, 'sanity.sh'), '2601']);
     log(`  sanity mx-spamd (after pre-pass): ${sanity.stdout.trim()}`);
     for (let i = 0; i < 5 && !/"accept":\{"want":"accept","got":"accept"/.test(sanity.stdout); i++) {
       await sleep(2000);
-      const again = spawnSync('bash', [join(HARNESS, 'sanity.sh'), '2601'], { env, encoding: 'utf8' });
+      const again = await run('bash', [join(HARNESS, 'sanity.sh'), '2601']);
       if (/"accept":\{"want":"accept","got":"accept"/.test(again.stdout)) break;
     }
     const sm = Number(values['spamd-messages']);
-    runOnce(2601, Math.min(100, sm), 'warmup');
-    const tput = Array.from({ length: runs }, () => runOnce(2601, sm, 'mx-spamd'));
-    const obs = Array.from({ length: runs }, () => runOnce(2601, sm, 'mx-spamd', mxSpamd!.pid));
+    await runOnce(2601, Math.min(100, sm), 'warmup');
+    const tput = [];
+    for (let i = 0; i < runs; i++) tput.push(await runOnce(2601, sm, 'mx-spamd'));
+    const obs = [];
+    for (let i = 0; i < runs; i++) obs.push(await runOnce(2601, sm, 'mx-spamd', mxSpamd.pid));
     rows.push({
       label: 'mx-spamd',
       messages: sm,
@@ -249,7 +266,7 @@ async function main() {
     mx.stop();
     mxSpamd?.stop();
     await spamd.close();
-    spawnSync('bash', [join(HARNESS, 'services.sh'), 'stop', 'all'], { env, stdio: 'ignore' });
+    await run('bash', [join(HARNESS, 'services.sh'), 'stop', 'all']);
   }
 
   const env_txt = existsSync(join(OUT, 'env.txt')) ? readFileSync(join(OUT, 'env.txt'), 'utf8') : '';
