@@ -75,6 +75,9 @@ async function main(): Promise<void> {
 
   const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
   let authenticator: ReturnType<typeof createAuthenticator> | undefined;
+  if (config.mx.auth.require_tls === false) {
+    logger.warn({ event: 'config' }, 'mx.auth.require_tls=false is ignored: AUTH is only ever offered after STARTTLS');
+  }
   if (settings.auth.usersFile) {
     const { users, errors } = parseUsersFile(readFileSync(settings.auth.usersFile, 'utf8'));
     for (const err of errors) logger.warn({ event: 'users-file', file: settings.auth.usersFile, err }, 'users file: line skipped');

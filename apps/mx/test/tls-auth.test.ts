@@ -1,6 +1,7 @@
 // STARTTLS versions and ciphers, AUTH only after STARTTLS, the failed-AUTH limit, authenticated relay through
 // a real SMTP client (nodemailer), and the client certificate in the Received header.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
@@ -139,6 +140,19 @@ describe('AUTH', () => {
     await c.cmd('MAIL FROM:<alice@sender.example>');
     expect((await c.cmd('RCPT TO:<friend@elsewhere.example>')).code).toBe(554);
     await c.quit();
+  });
+});
+
+describe('swaks', () => {
+  it('STARTTLS + AUTH PLAIN + relay with a real command-line client', async () => {
+    // async: the server runs in this process, a synchronous exec would block it
+    const { stdout } = await promisify(execFile)('swaks', [
+      '--server', `127.0.0.1:${t.port}`, '--tls', '--auth', 'PLAIN', '--auth-user', 'alice', '--auth-password', 'correct horse',
+      '--from', 'alice@sender.example', '--to', 'friend@elsewhere.example', '--helo', 'laptop.sender.example', '--timeout', '20',
+    ]);
+    expect(stdout).toMatch(/<~ {2}235 2\.7\.0 Authentication successful/);
+    expect(stdout).toMatch(/<~ {2}250 2\.0\.0 Ok: queued as \S+/);
+    expect(stdout).not.toMatch(/<- {2}250[- ]AUTH/); // not offered in clear
   });
 });
 
