@@ -1,5 +1,5 @@
 // policyd behind a real, private Postfix (Debian's package): check_policy_service as admins write it.
-import { type PostfixInstance, startPostfix } from '@moat/testkit';
+import { type PostfixInstance, type SmtpSink, startPostfix, startSmtpSink } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCKED_CLIENT, type Policyd, type Stack, startPolicyd, startStack, swaks, variantConfig } from './helpers.ts';
 
@@ -7,14 +7,17 @@ let stack: Stack;
 let policyd: Policyd;
 let quickIdle: Policyd;
 let postfix: PostfixInstance;
+let sink: SmtpSink;
 
 beforeAll(async () => {
   stack = await startStack({ greylistDelay: '2s' });
   policyd = await startPolicyd(stack.configFile);
   quickIdle = await startPolicyd(await variantConfig(stack, 'idle', 'policyd:\n  idle_timeout: 1s\n'));
   const service = `inet:127.0.0.1:${policyd.port}`;
+  sink = await startSmtpSink();
   postfix = await startPostfix({
     domains: ['example.org'],
+    relay: { host: sink.host, port: sink.port },
     listeners: {
       // The README's snippet: fail open when policyd is unreachable.
       failopen: `reject_unauth_destination, check_policy_service { ${service}, default_action=DUNNO }`,
@@ -28,6 +31,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await postfix?.stop();
+  await sink?.stop();
   await policyd?.stop();
   await quickIdle?.stop();
   await stack?.stop();
@@ -50,6 +54,21 @@ describe('policyd behind Postfix', () => {
     const retry = await swaks(ports().failopen, mail);
     expect(retry.rcpt, retry.output).toBe(250);
     expect(retry.data, retry.output).toBe(250);
+  });
+
+  it('prepends X-Greylist once per message when several recipients pass their retry', async () => {
+    const mail = { client: '198.51.100.50', from: 'erin@sender.example', to: 'r1@example.org,r2@example.org' };
+    expect((await swaks(ports().failopen, mail)).rcpt).toBe(450);
+    await new Promise((r) => setTimeout(r, 2600));
+    const retry = await swaks(ports().failopen, mail);
+    expect(retry.data, retry.output).toBe(250);
+    let message: string | undefined;
+    for (let i = 0; i < 100 && !message; i++) {
+      message = (await sink.messages()).find((m) => m.includes('erin@sender.example'));
+      if (!message) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(message, await postfix.log()).toBeDefined();
+    expect(message!.match(/^X-Greylist: delayed \d+ seconds by moat-greylist at mx\.moat\.test; /gm)).toHaveLength(1);
   });
 
   it('rejects a client listed in the test DNS list with 554 and the list named', async () => {

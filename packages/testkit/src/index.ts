@@ -4,4 +4,4 @@ export { freePort, waitForPort, spawnDaemon, tmpDir, type Daemon } from './proce
 export { startSpamd, type SpamdDaemon, type StartSpamdOptions } from './spamd.ts';
 export { startRedis, startRedisCluster, startSentinels, type RedisCluster, type RedisServer, type RedisSentinels } from './redis.ts';
 export { startRbldnsd, startUnbound, startBlackholeDns, unboundTestConfig, type RbldnsdServer, type RbldnsdZone, type RbldnsdDataSpec, type UnboundServer, type UnboundOptions, type BlackholeDns } from './dns.ts';
-export { startPostfix, type PostfixInstance, type PostfixOptions } from './postfix.ts';
+export { startPostfix, startSmtpSink, type PostfixInstance, type PostfixOptions, type SmtpSink } from './postfix.ts';

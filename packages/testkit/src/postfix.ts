@@ -1,10 +1,10 @@
 // A private Postfix instance (Debian's package) on loopback ports, with its own config and queue directories.
 // Trusts Debian's postfix binaries; listens on 127.0.0.1 only, resolves no names, delivers to discard(8).
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, tmpDir, waitForPort } from './process.ts';
+import { freePort, spawnDaemon, tmpDir, waitForPort } from './process.ts';
 
 const run = promisify(execFile);
 
@@ -14,8 +14,10 @@ export interface PostfixOptions {
    * main.cf). Each gets its own free port, so one instance can compare settings side by side.
    */
   listeners: Record<string, string>;
-  /** Domains Postfix accepts mail for (relay_domains); mail to them is discarded after 250. */
+  /** Domains Postfix accepts mail for (relay_domains); mail to them is discarded after 250 ... */
   domains?: string[];
+  /** ... or relayed to this SMTP server (e.g. smtp-sink from `startSmtpSink`), to look at what arrived. */
+  relay?: { host: string; port: number } | undefined;
   /** Extra main.cf settings (override the defaults below). */
   main?: Record<string, string>;
 }
@@ -47,6 +49,7 @@ proxymap  unix  -       -       n       -       -       proxymap
 error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       n       -       -       smtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -98,8 +101,8 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     smtpd_peername_lookup: 'no',
     disable_dns_lookups: 'yes',
     smtp_dns_support_level: 'disabled',
-    default_transport: 'discard:',
-    relay_transport: 'discard:',
+    default_transport: opts.relay ? `smtp:[${opts.relay.host}]:${opts.relay.port}` : 'discard:',
+    relay_transport: opts.relay ? `smtp:[${opts.relay.host}]:${opts.relay.port}` : 'discard:',
     local_transport: 'discard:',
     alias_maps: '',
     alias_database: '',
@@ -116,6 +119,8 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     smtpd_client_connection_rate_limit: '0',
     anvil_rate_time_unit: '60s',
     queue_run_delay: '1s',
+    smtp_connect_timeout: '5s',
+    smtp_tls_security_level: 'none',
     ...opts.main,
   };
   const mainCf = [...Object.entries(main).map(([k, v]) => `${k} = ${v}`), ...lines.filter((l) => !l.startsWith('#'))];
@@ -173,4 +178,40 @@ async function stopMaster(etc: string, queue: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export interface SmtpSink {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  /** The messages received so far, each as written by smtp-sink -d (envelope records, then the message). */
+  messages(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Postfix's smtp-sink on a loopback port, dumping every mail transaction to a file of its own. */
+export async function startSmtpSink(): Promise<SmtpSink> {
+  const dir = await tmpDir('smtp-sink');
+  // smtp-sink drops to nobody: the dump directory must be writable by it.
+  await chmod(dir.path, 0o777);
+  const port = await freePort();
+  const d = spawnDaemon('smtp-sink', ['-u', 'nobody', '-d', `${dir.path}/m.`, `127.0.0.1:${port}`, '64']);
+  try {
+    await waitForPort(port, '127.0.0.1', 10_000);
+  } catch (e) {
+    await d.kill();
+    await dir.remove();
+    throw new Error(`smtp-sink did not start: ${(e as Error).message}\n${d.output()}`);
+  }
+  return {
+    host: '127.0.0.1',
+    port,
+    async messages() {
+      const names = (await readdir(dir.path)).filter((n) => n.startsWith('m.')).sort();
+      return Promise.all(names.map((n) => readFile(join(dir.path, n), 'latin1')));
+    },
+    async stop() {
+      await d.stop();
+      await dir.remove();
+    },
+  };
 }
