@@ -37,4 +37,6 @@ export async function main(argv: readonly string[], io = { out: process.stdout, 
 
 if (import.meta.main) {
   process.exitCode = await main(process.argv.slice(2));
+  // The command is done: a timer an adapter left behind (a Redis reconnect wait) must not hold the shell for seconds.
+  setTimeout(() => process.exit(), 200).unref();
 }
