@@ -533,3 +533,14 @@ describe("relayControl: 'caller' (moat behind Postfix's check_policy_service)", 
     expect((await engine.evaluate(facts({ recipient: 'x@remote.example', rawRecipient: undefined }))).action).toBe('reject');
   });
 });
+
+describe('DNS whitelists in the relay list', () => {
+  it('never authorise relaying (as in Postfix), but still count as no opinion', async () => {
+    const dns: DnsScript = { 'list.dnswl.org': { [STRANGER]: { codes: ['127.0.10.2'] } } };
+    const { engine } = setup({ list: 'permit', relay: 'permit_dnswl_client list.dnswl.org, reject_unauth_destination', dns });
+    const v = await engine.evaluate(facts({ recipient: 'x@remote.example', rawRecipient: undefined }));
+    expect(v.text).toBe('<x@remote.example>: Relay access denied');
+    expect(v.trace[0]?.reason).toMatch(/never authorises relaying/);
+    expect((await engine.evaluate(facts())).action).toBe('permit');
+  });
+});

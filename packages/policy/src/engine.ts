@@ -128,6 +128,8 @@ interface Ctx {
   dnsAnswers?: DnsListAnswer[] | undefined;
   /** Clock reading after the last wait on a port: restrictions that do not wait take ~0 ms. */
   last: number;
+  /** Evaluating the relay list (where DNS whitelists do not permit). */
+  inRelayList: boolean;
 }
 
 const DUNNO: Result = { outcome: 'dunno' };
@@ -350,6 +352,8 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     }
     if (hit === undefined) return { outcome: 'dunno', reason: `${key}: listed ${a.codes.join(',')}, no code matches ${c.filter?.text}` };
     if (c.type === 'permit_dnswl_client' || c.type === 'permit_rhswl_client') {
+      // Postfix: "permit_dnswl_client ... does not allow mail relaying"; neither does moat.
+      if (ctx.inRelayList) return { outcome: 'dunno', reason: `${key}: listed ${hit}, but a DNS whitelist never authorises relaying` };
       return { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: `${key}: listed ${hit}` };
     }
     const what = c.dnsTarget === 'client' ? ctx.facts.clientAddress : key;
@@ -588,6 +592,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     run.i = 0;
     run.waited = false;
     run.ctx.dnsPlan = undefined;
+    run.ctx.inRelayList = isRelay;
   };
 
   const fail = (run: Run, e: unknown): void => {
@@ -754,6 +759,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       dnsPlan: undefined,
       dnsAnswerOf: undefined,
       dnsAnswers: undefined,
+      inRelayList: false,
     };
 
     // strict_rfc821_envelopes is command syntax: Postfix refuses it at once, whatever delay_reject says.
