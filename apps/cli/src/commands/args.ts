@@ -46,8 +46,8 @@ export function parseArgs(args: readonly string[], spec: { values?: readonly str
 
 /** Untrusted text (HELO, addresses, reasons) made safe for a terminal: control characters escaped. */
 export function safe(s: string | undefined): string {
-  if (s === undefined) return '-';
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  if (s === undefined || s === null) return '-';
+  return String(s).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** Whole table with padded columns (the last column is not padded). */
