@@ -45,6 +45,11 @@ export interface DeliveryOptions {
   deferredScanMs?: number;
   /** Recipients per delivery to one destination (Postfix default_destination_recipient_limit, default 50). */
   recipientLimit?: number;
+  /**
+   * After a destination could not be reached at all, defer its mail without trying for this long
+   * (clock ms, default 60 s; 0 = always try).
+   */
+  deadDestinationMs?: number;
 }
 
 export interface DeliveryRunner {
@@ -115,6 +120,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   const heartbeat = join(activeDir, `.owner.${owner}`);
   const deferredScanMs = opts.deferredScanMs ?? 10_000;
   const recipientLimit = Math.max(1, opts.recipientLimit ?? 50);
+  const deadDestinationMs = opts.deadDestinationMs ?? 60_000;
+  const deadUntil = new Map<string, { until: number; reason: string }>();
   let lastDeferredScan = 0;
   let deferredBacklog = false;
 
@@ -276,7 +283,24 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
         groups.map(async ([dest, rcpts]) => {
           const release = await acquire(dest);
           try {
-            return await safeDeliver(transport, c, rcpts);
+            const dead = deadUntil.get(dest);
+            if (dead && dead.until > clock.now()) {
+              // Postfix's "delivery temporarily suspended": do not hammer a next hop that just failed.
+              return rcpts.map(
+                (recipient): RecipientResult => ({
+                  recipient,
+                  status: 'deferred',
+                  response: `delivery temporarily suspended: ${dead.reason}`,
+                  relay: dest,
+                }),
+              );
+            }
+            const res = await safeDeliver(transport, c, rcpts);
+            // No reply code at all: we could not talk to it (connect, TLS, timeout).
+            if (res.every((r) => r.status === 'deferred' && r.code === undefined)) {
+              deadUntil.set(dest, { until: clock.now() + deadDestinationMs, reason: res[0]?.response ?? 'unreachable' });
+            } else deadUntil.delete(dest);
+            return res;
           } finally {
             release();
           }
@@ -368,7 +392,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       if (i < incoming.length) candidates.push(['incoming', incoming[i]!]);
       if (i < due.length) candidates.push(['deferred', due[i]!]);
     }
-    deferredBacklog = false;
+    if (withDeferred) deferredBacklog = false;
     for (const [from, id] of candidates) {
       if (stopping || inFlight.size >= concurrency) {
         // Due work left over: look again as soon as a slot frees up.
