@@ -35,6 +35,26 @@ export interface PostfixInstance {
 
 const postfix = '/usr/sbin/postfix';
 
+// Masters still running when the test process exits (a crashed test, no afterAll): killed so no private
+// Postfix outlives its test run. Its children notice the master's death and exit on their own.
+const masters = new Set<number>();
+let exitHook = false;
+function remember(pid: number | undefined): void {
+  if (pid === undefined) return;
+  masters.add(pid);
+  if (exitHook) return;
+  exitHook = true;
+  process.once('exit', () => {
+    for (const p of masters) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
 // Every service a listening smtpd and the queue need; no chroot (the paths are private temp dirs).
 const masterServices = `
 cleanup   unix  n       -       n       -       0       cleanup
@@ -136,6 +156,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   try {
     await pf('check');
     await pf('start');
+    remember(await masterPid(queue));
     for (const port of Object.values(ports)) await waitForPort(port, '127.0.0.1', 15_000);
   } catch (e) {
     const log = await readFile(maillog, 'utf8').catch(() => '');
@@ -175,6 +196,7 @@ async function stopMaster(etc: string, queue: string): Promise<void> {
   const pid = await masterPid(queue);
   await run(postfix, ['-c', etc, 'stop'], { env: { ...process.env, MAIL_CONFIG: etc }, timeout: 30_000 }).catch(() => {});
   if (pid === undefined) return;
+  masters.delete(pid);
   const deadline = Date.now() + 10_000;
   while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   if (alive(pid)) process.kill(pid, 'SIGKILL');
