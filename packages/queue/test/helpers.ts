@@ -5,6 +5,8 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import { freePort } from '@moat/testkit';
 
 export interface SinkMessage {
+  /** MAIL FROM parameters (BODY, SIZE, SMTPUTF8...). */
+  mailArgs: Record<string, unknown>;
   sender: string;
   recipients: string[];
   data: Buffer;
@@ -25,6 +27,8 @@ export interface SinkOptions {
   onData?: (rcpt: string, data: Buffer) => Forced;
   /** Delay before answering DATA, ms (to catch concurrent deliveries). */
   dataDelayMs?: number;
+  /** Do not advertise SMTPUTF8. */
+  noSmtpUtf8?: boolean;
 }
 
 export interface Sink {
@@ -56,6 +60,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     logger: false,
     // never ask the machine's resolver about 127.0.0.1 (network rule)
     disableReverseLookup: true,
+    hideSMTPUTF8: opts.noSmtpUtf8 ?? false,
     size: 0,
     onRcptTo(address, session, cb) {
       const f = opts.onRcpt?.(address.address, session) ?? null;
@@ -72,6 +77,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
           const ok = rcpts.filter((_r, i) => forced[i] === null);
           if (ok.length) {
             messages.push({
+              mailArgs: (session.envelope.mailFrom ? session.envelope.mailFrom.args : {}) as Record<string, unknown>,
               sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
               recipients: ok,
               data,

@@ -25,3 +25,19 @@ it('reuses sessions without leaking them, and survives the next hop restarting',
   expect(sink.messages).toHaveLength(1);
   await sink.close();
 });
+
+it('declares 8-bit bodies (BODY=8BITMIME) and bounces internationalised addresses a next hop cannot take', async () => {
+  const plain = await startSink({ noSmtpUtf8: true });
+  const utf8 = await startSink();
+  const body = Buffer.concat([message('8bit', 'caf'), Buffer.from([0xc3, 0xa9, 0x0d, 0x0a])]);
+  const send = (port: number, recipients: string[]) =>
+    smtpSend({ host: '127.0.0.1', port, heloName: 'mx.test', sender: 'a@sender.test', recipients, message: body });
+  expect((await send(plain.port, ['b@example.test'])).results[0]!.status).toBe('sent');
+  expect(plain.messages[0]!.mailArgs).toMatchObject({ BODY: '8BITMIME' });
+  const r = await send(plain.port, ['jos\u00e9@example.test']);
+  expect(r.results[0]).toMatchObject({ status: 'bounced', enhanced: '5.6.7' });
+  expect((await send(utf8.port, ['jos\u00e9@example.test'])).results[0]!.status).toBe('sent');
+  expect(utf8.messages[0]!.mailArgs).toMatchObject({ SMTPUTF8: true });
+  await plain.close();
+  await utf8.close();
+});

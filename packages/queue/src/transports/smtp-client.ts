@@ -378,9 +378,20 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
     }
     const ehlo = r;
     const c = conv;
-    const size = / SIZE\b/i.test(` ${ehlo.text.replace(/^250 /, '')}`) ? ` SIZE=${opts.message.length}` : '';
+    const ext = ` ${ehlo.text.replace(/^250 /, '')} `;
+    const has = (name: string) => new RegExp(`\\s${name}[\\s=]`, 'i').test(ext);
+    let params = has('SIZE') ? ` SIZE=${opts.message.length}` : '';
+    // 8-bit content goes out declared when the next hop knows 8BITMIME (as received otherwise).
+    if (has('8BITMIME') && opts.message.some((b) => b > 0x7f)) params += ' BODY=8BITMIME';
+    // RFC 6531: internationalised addresses need SMTPUTF8, and a next hop without it cannot take them.
+    if ([opts.sender, ...opts.recipients].some((a) => /[^\x00-\x7f]/.test(a))) {
+      if (!has('SMTPUTF8')) {
+        return { results: all('bounced', '553 5.6.7 next hop does not support SMTPUTF8 (internationalised address)', 553), tls: c.secure };
+      }
+      params += ' SMTPUTF8';
+    }
     stage = 'mail';
-    let m = await c.command(`MAIL FROM:<${opts.sender}>${size}`);
+    let m = await c.command(`MAIL FROM:<${opts.sender}>${params}`);
     if (m.code !== 250) return { results: fromReply(m), tls: c.secure };
     stage = 'rcpt';
     const accepted: string[] = [];
