@@ -199,6 +199,7 @@ async function main() {
   const runs = Number(values.runs);
   const rows: Row[] = [];
   let idle: { n: number; before: number; after: number; ok: number } | undefined;
+  let idleFresh: { n: number; before: number; after: number; ok: number } | undefined;
   const mx = await startMx('mx', 2600, config('mx', undefined));
   let mxSpamd: Awaited<ReturnType<typeof startMx>> | undefined;
   try {
@@ -262,6 +263,20 @@ async function main() {
     idle = { n, before, after: rssMb(mx.pid), ok: socks.length };
     log(`idle: ${socks.length}/${n} sessions, RSS ${before} MB -> ${idle.after} MB`);
     for (const s of socks) s.destroy();
+
+    // and on a fresh process (no load before): what a newly started MX costs per idle session
+    const fresh = await startMx('mx-fresh', 2602, config('mx-fresh', undefined));
+    try {
+      await sleep(1000);
+      const b = rssMb(fresh.pid);
+      const fs2 = await idleSessions(2602, n).catch(() => [] as Socket[]);
+      await sleep(2000);
+      idleFresh = { n, before: b, after: rssMb(fresh.pid), ok: fs2.length };
+      log(`idle (fresh process): ${fs2.length}/${n} sessions, RSS ${b} MB -> ${idleFresh.after} MB`);
+      for (const s of fs2) s.destroy();
+    } finally {
+      fresh.stop();
+    }
   } finally {
     mx.stop();
     mxSpamd?.stop();
@@ -283,10 +298,13 @@ async function main() {
         `| ${r.label} | ${fmt(r.msgs_per_s, 1)} | ${(r.msgs_per_s_runs ?? []).join(' / ')} | ${ratio(r.msgs_per_s, haraka)} | ${ratio(r.msgs_per_s, postfix)} | ${fmt(r.p50_ms, 1)} / ${fmt(r.p99_ms, 1)} | ${fmt(r.rss_peak_mb)} | ${fmt(r.cpu_ms_per_msg, 2)} |`,
     ),
   ].join('\n');
-  const idleLine = idle ? `Idle sessions: ${idle.ok} of ${idle.n} open (greeted, EHLO done) -> MX resident memory ${idle.before} MB before, ${idle.after} MB with them open.` : 'Idle sessions: not measured.';
+  const idleLine = [
+    idleFresh ? `Idle sessions, fresh MX: ${idleFresh.ok} of ${idleFresh.n} open (greeted, EHLO done): resident memory ${idleFresh.before} MB -> ${idleFresh.after} MB.` : '',
+    idle ? `Idle sessions, MX after the load runs: ${idle.ok} of ${idle.n} open: resident memory ${idle.before} MB -> ${idle.after} MB.` : 'Idle sessions: not measured.',
+  ].join('\n');
   console.log(`${table}\n\n${idleLine}\n`);
   writeFileSync(join(OUT, 'moat-summary.md'), `${table}\n\n${idleLine}\n\n\`\`\`\n${env_txt}\`\`\`\n`);
-  writeFileSync(join(OUT, 'moat-rows.json'), JSON.stringify({ rows, idle }, null, 2));
+  writeFileSync(join(OUT, 'moat-rows.json'), JSON.stringify({ rows, idle, idleFresh }, null, 2));
   log(`results in ${OUT} (moat-summary.md); copy the figures into docs/bench-smtp.md`);
 }
 

@@ -154,3 +154,13 @@ describe('caching resolver', () => {
     expect(calls).toBe(4);
   });
 });
+
+describe('auth-results input', () => {
+  it('sends only the headers when nothing is signed', async () => {
+    const { authInput } = await import('./auth-results.ts');
+    const plain = Buffer.from('From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n');
+    expect(authInput(plain).toString()).toBe('From: a@b.example\r\nSubject: x\r\n\r\n');
+    const signed = Buffer.from('DKIM-Signature: v=1; d=b.example\r\nFrom: a@b.example\r\n\r\nbody\r\n');
+    expect(authInput(signed)).toBe(signed);
+  });
+});
