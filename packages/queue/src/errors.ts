@@ -6,6 +6,7 @@ export const QueueErrorCodes = {
   ENOTFOUND: 'EQUEUE_NOTFOUND', // no such queue id
   EBUSY: 'EQUEUE_BUSY', // the message is being delivered right now
   ECLOSED: 'EQUEUE_CLOSED', // the queue handle was closed
+  ENOSPACE: 'EQUEUE_NOSPACE', // less free disk than minFreeBytes: refuse new mail (452 4.3.1 at the edge)
 } as const;
 
 export type QueueErrorCode = (typeof QueueErrorCodes)[keyof typeof QueueErrorCodes];

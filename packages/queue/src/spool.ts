@@ -1,7 +1,7 @@
 // The spool: Postfix-style directories where a message's state is the directory its file sits in.
 // Trusts the local file system and fsync; message bytes are untrusted and stored as received.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@moat/observe';
 import type { Registry } from '@moat/observe';
@@ -29,6 +29,11 @@ export interface QueueOptions {
   fsync?: boolean;
   /** Largest message accepted by enqueue, bytes (default 50 MiB). */
   maxMessageSize?: number;
+  /**
+   * Refuse new mail while the spool's file system has less free space than this (Postfix queue_minfree;
+   * default 0 = never). Delivery, DSNs and rewrites are not refused: they free space or are needed.
+   */
+  minFreeBytes?: number;
 }
 
 /** One message as `mailq` shows it. */
@@ -162,6 +167,13 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     for (const r of input.recipients) checkAddress(r, 'recipient');
     for (const h of input.prepend ?? []) {
       if (/[\r\n\0]/.test(h)) throw new QueueError(QueueErrorCodes.EINVAL, 'prepended header contains CR, LF or NUL');
+    }
+    if (opts.minFreeBytes && !internal) {
+      const fs = await statfs(dir);
+      if (fs.bavail * fs.bsize < opts.minFreeBytes) {
+        logger.error({ free: fs.bavail * fs.bsize, minFree: opts.minFreeBytes }, 'spool disk nearly full: refusing new mail');
+        throw new QueueError(QueueErrorCodes.ENOSPACE, 'insufficient system storage');
+      }
     }
     const now = clock.now();
     const id = newQueueId(now);

@@ -70,3 +70,11 @@ it('refuses bad envelopes, oversize and failing streams, leaving nothing behind'
   await expect(queue.enqueue({ sender: 'a@b', recipients: ['c@d'], message: failing })).rejects.toThrow(/client went away/);
   expect(await all()).toEqual({ tmp: [], incoming: [], active: [], deferred: [], hold: [], corrupt: [] });
 });
+
+it('refuses new mail when the disk is nearly full (queue_minfree), but still queues DSNs', async () => {
+  const tight = await openQueue({ dir: join(dir.path, 'tight'), logger: memoryLogger().logger, registry: createRegistry(), minFreeBytes: Number.MAX_SAFE_INTEGER });
+  await expect(tight.enqueue({ sender: 'a@b', recipients: ['c@d'], message: Buffer.from('x\r\n') })).rejects.toMatchObject({
+    code: QueueErrorCodes.ENOSPACE,
+  });
+  await expect(tight.enqueue({ sender: '', recipients: ['a@b'], message: Buffer.from('x\r\n') }, { kind: 'bounce' })).resolves.toHaveProperty('id');
+});
