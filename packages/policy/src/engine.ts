@@ -77,6 +77,9 @@ function neededStage(t: RestrictionType): number {
 }
 
 interface Compiled {
+  /** Trace entries for the commonest constant outcomes, shared and frozen (no allocation per decision). */
+  tDunno: TraceEntry | undefined;
+  tNotListed: TraceEntry | undefined;
   r: Restriction;
   type: RestrictionType;
   text: string;
@@ -150,10 +153,10 @@ function internType(t: RestrictionType): RestrictionType {
   return i;
 }
 
-function compileList(list: readonly Restriction[], which: string): Compiled[] {
+function compileList(list: readonly Restriction[], which: string, listName: ListName): Compiled[] {
   return list.map((r, i) => {
     // every field present from the start: one object shape for the whole hot loop
-    const c: Compiled = { r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, zone: undefined, filter: undefined };
+    const c: Compiled = { tDunno: undefined, tNotListed: undefined, r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, zone: undefined, filter: undefined };
     if ('zone' in r) {
       c.dnsTarget = DNS_TARGET[r.type];
       c.zone = r.zone.toLowerCase();
@@ -164,6 +167,8 @@ function compileList(list: readonly Restriction[], which: string): Compiled[] {
         throw e;
       }
     }
+    c.tDunno = Object.freeze({ restriction: c.text, list: listName, outcome: 'dunno', reason: undefined, ms: 0 });
+    c.tNotListed = Object.freeze({ restriction: c.text, list: listName, outcome: 'dunno', reason: NOT_LISTED.reason, ms: 0 });
     return c;
   });
 }
@@ -256,8 +261,8 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     if (!ip) throw new PolicyError(POLICY_ERROR_CODES.BAD_SPEC, a, 'myAddresses: not an IP address');
     myAddresses.add(formatIp(ip));
   }
-  const relay = compileList(spec.relayRestrictions, 'relay restrictions');
-  const recipient = compileList(spec.recipientRestrictions, 'recipient restrictions');
+  const relay = compileList(spec.relayRestrictions, 'relay restrictions', 'relay');
+  const recipient = compileList(spec.recipientRestrictions, 'recipient restrictions', 'recipient');
   // DNS plans per list and per stage reached (0..3), made on first use.
   const relayPlans: Array<DnsPlan | undefined> = [];
   const recipientPlans: Array<DnsPlan | undefined> = [];
@@ -555,7 +560,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       ms = now - ctx.last;
       ctx.last = now;
     }
-    ctx.trace.push({ restriction: c.text, list: listName, outcome: res.outcome, reason: res.reason, ms });
+    if (ms === 0 && res === DUNNO) ctx.trace.push(c.tDunno!);
+    else if (ms === 0 && res === NOT_LISTED) ctx.trace.push(c.tNotListed!);
+    else ctx.trace.push({ restriction: c.text, list: listName, outcome: res.outcome, reason: res.reason, ms });
   };
   const decisive = (res: Result): boolean => res.outcome === 'permit' || res.outcome === 'reject' || res.outcome === 'defer';
 
