@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { PolicyError } from './errors.ts';
-import { formatRestriction, formatRestrictions, makeRestriction, parseRestrictions } from './parse.ts';
+import { formatRestriction, formatRestrictions, makeRestriction, parseRestrictions, RESTRICTION_NAMES, restrictionTakesArgument } from './parse.ts';
+import type { Restriction } from './types.ts';
 
 /** The seed's block, exactly as in its main.cf (../shared/seed/000_7e432e62e8f29169.txt). */
 export const SEED_BLOCK = `smtpd_recipient_restrictions =
@@ -117,5 +119,47 @@ describe('parseRestrictions', () => {
     expect(errorOf(() => makeRestriction('permit', 'x')).code).toBe('POLICY_BAD_ARGUMENT');
     // A token that is not a restriction where a name is expected is an unknown restriction.
     expect(errorOf(() => parseRestrictions('permit_mynetworks zen.spamhaus.org')).code).toBe('POLICY_UNKNOWN_RESTRICTION');
+  });
+});
+
+describe('parseRestrictions properties', () => {
+  const octet = fc.oneof(
+    fc.integer({ min: 0, max: 255 }).map(String),
+    fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 })).map(([a, b]) => `[${Math.min(a, b)}..${Math.max(a, b)}]`),
+    fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 3 }).map((xs) => `[${xs.join(';')}]`),
+  );
+  const filter = fc.oneof(fc.constant(undefined), fc.constant(''), fc.tuple(octet, octet, octet, octet).map((o) => o.join('.')));
+  const zone = fc.constantFrom('zen.spamhaus.org', 'list.dnswl.org', 'b.barracudacentral.org', 'dnsbl-1.uceprotect.net');
+  const restriction: fc.Arbitrary<Restriction> = fc.constantFrom(...RESTRICTION_NAMES).chain((name) => {
+    if (!restrictionTakesArgument(name)) return fc.constant(makeRestriction(name, undefined));
+    if (name === 'check_client_access') return fc.constantFrom('cidr:/etc/postfix/rbl_override', 'cidr:/x').map((m) => makeRestriction(name, m));
+    if (name === 'check_policy_service') return fc.constantFrom('inet:', 'inet:127.0.0.1:10023', 'unix:private/policy').map((s) => makeRestriction(name, s));
+    return fc.tuple(zone, filter).map(([z, f]) => makeRestriction(name, f === undefined ? z : `${z}=${f}`));
+  });
+  const separator = fc.constantFrom(', ', ',', ' ', '\n  ', ',\n ', ' ,\t');
+
+  it('any list, written with any Postfix separators, parses back to itself', () => {
+    fc.assert(
+      fc.property(fc.array(restriction, { maxLength: 25 }), separator, (list, sep) => {
+        expect(parseRestrictions(list.map(formatRestriction).join(sep))).toEqual(list);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a misspelt name is reported at its index, whatever precedes it', () => {
+    fc.assert(
+      fc.property(fc.array(restriction, { maxLength: 10 }), (list) => {
+        try {
+          parseRestrictions(`${list.map(formatRestriction).join(', ')}, reject_rbl_clinet zen.spamhaus.org`);
+          expect.unreachable();
+        } catch (e) {
+          expect(e).toBeInstanceOf(PolicyError);
+          expect((e as PolicyError).item).toBe('reject_rbl_clinet');
+          expect((e as PolicyError).position.index).toBe(list.length + 1);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
