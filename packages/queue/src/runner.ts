@@ -50,6 +50,8 @@ export interface DeliveryOptions {
    * (clock ms, default 60 s; 0 = always try).
    */
   deadDestinationMs?: number;
+  /** Bytes of queue files in delivery at once (they are held in memory; default 256 MiB, one always fits). */
+  memoryBudget?: number;
 }
 
 export interface DeliveryRunner {
@@ -121,6 +123,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   const deferredScanMs = opts.deferredScanMs ?? 10_000;
   const recipientLimit = Math.max(1, opts.recipientLimit ?? 50);
   const deadDestinationMs = opts.deadDestinationMs ?? 60_000;
+  const memoryBudget = opts.memoryBudget ?? 256 * 1024 * 1024;
+  let bytesInFlight = 0;
   const deadUntil = new Map<string, { until: number; reason: string }>();
   let lastDeferredScan = 0;
   let deferredBacklog = false;
@@ -400,11 +404,24 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
         break;
       }
       if (inFlight.has(id)) continue;
+      // Messages are held in memory while delivered: keep the sum under the budget (one always fits).
+      let size = 0;
+      try {
+        size = (await stat(join(queue.dir, from, id))).size;
+      } catch {
+        continue; // taken by someone else meanwhile
+      }
+      if (inFlight.size > 0 && bytesInFlight + size > memoryBudget) {
+        if (withDeferred) deferredBacklog = true;
+        break;
+      }
       const c = await queue.claim(from, id, owner);
       if (!c) continue;
       started = true;
+      bytesInFlight += size;
       const job = runClaimed(c).finally(() => {
         inFlight.delete(id);
+        bytesInFlight -= size;
         kick(deferredBacklog || Date.now() - lastDeferredScan >= deferredScanMs);
       });
       inFlight.set(id, job);

@@ -420,3 +420,30 @@ describe('dead destinations', () => {
     expect(s.messages).toHaveLength(4);
   });
 });
+
+describe('memory budget', () => {
+  it('holds no more queue bytes in delivery than the budget, but always at least one message', async () => {
+    let open = 0;
+    let maxOpen = 0;
+    const s = await sink({ dataDelayMs: 20 });
+    const hop = nextHopTransport({ host: '127.0.0.1', port: s.port, heloName: 'mx.test' });
+    const counting: Transport = {
+      ...hop,
+      deliver: async (req) => {
+        maxOpen = Math.max(maxOpen, ++open);
+        try {
+          return await hop.deliver(req);
+        } finally {
+          open--;
+        }
+      },
+    };
+    const big = Buffer.alloc(40_000, 0x61);
+    const { queue, runner } = await setup(counting, fakeClock(), { concurrency: 10, memoryBudget: 100_000 });
+    for (let i = 0; i < 6; i++) await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: Buffer.concat([message(`big${i}`, ''), big]) });
+    await queue.enqueue({ sender: 'a@sender.test', recipients: ['b@example.test'], message: Buffer.concat([message('huge', ''), Buffer.alloc(300_000, 0x62)]) });
+    await runner.idle();
+    expect(s.messages).toHaveLength(7);
+    expect(maxOpen).toBe(2);
+  });
+});
