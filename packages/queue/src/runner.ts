@@ -272,6 +272,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       for (const r of pending) {
         r.lastError = '451 4.3.5 no relay transport configured';
         r.status = '4.3.5';
+        metrics.deliveries.inc({ transport: 'relay', result: 'deferred' });
+        log.warn(
+          { queueId: c.id, recipient: r.address, relay: 'none', status: 'deferred', delay: (clock.now() - env.arrival) / 1000, attempt: env.attempts, response: r.lastError },
+          'delivery attempt',
+        );
       }
     } else if (transport) {
       const byDest = new Map<string, string[]>();
