@@ -3,6 +3,7 @@
 // Talks to Postfix smtpd (policy port), the configured resolver (DNS lists), Redis (greylist), Prometheus (/metrics).
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { replyCode } from '@moat/policy';
 import { buildEngine } from '@moat/runtime';
@@ -41,7 +42,10 @@ async function main(): Promise<void> {
     compiled: compileConfig(config),
     adjustSpec: (spec) => policydSpec(spec, config.policyd.skip),
   });
-  const server = createPolicyServer({ engine: built.engine, settings, logger, registry: defaultRegistry, replyCode });
+  const journal = config.policyd.journal
+    ? createJournal({ ...journalOptionsFromConfig(config), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
+    : undefined;
+  const server = createPolicyServer({ engine: built.engine, settings, logger, registry: defaultRegistry, replyCode, sink: journal });
   const listen = splitHostPort(values.listen ?? config.policyd.listen);
   const bound = await server.listen(listen.host, listen.port);
 
@@ -61,6 +65,7 @@ async function main(): Promise<void> {
     await server.close(5000);
     metrics?.close();
     await built.close();
+    await journal?.close();
     logOut.flushSync();
     process.exit(0);
   };

@@ -4,7 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger, Registry } from '@moat/observe';
 import { Counter, Gauge } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { createDecisionMetrics, recordDecision } from '@moat/runtime';
+import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
 import { toFacts } from './facts.ts';
 import { type Attributes, RequestReader } from './protocol.ts';
@@ -17,6 +17,8 @@ export interface PolicyServerOptions {
   registry: Registry;
   /** SMTP reply code for a reject/defer verdict (@moat/policy's replyCode). */
   replyCode: (verdict: Verdict) => number;
+  /** Where decisions go besides the log (the decision journal); never waited for. */
+  sink?: DecisionSink | undefined;
 }
 
 export interface PolicyServer {
@@ -143,7 +145,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
         alreadyPrepended: txn.headers,
       });
       if (prepended) txn.headers.add(prepended);
-      recordDecision(log, decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined });
+      recordDecision(log, decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: opts.sink });
       reply(action);
     }
 

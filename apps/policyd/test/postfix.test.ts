@@ -1,4 +1,7 @@
 // policyd behind a real, private Postfix (Debian's package): check_policy_service as admins write it.
+import { loadConfig } from '@moat/config';
+import { createJournal, journalOptionsFromConfig } from '@moat/journal';
+import { createLogger, createRegistry } from '@moat/observe';
 import { type PostfixInstance, type SmtpSink, startPostfix, startSmtpSink } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCKED_CLIENT, type Policyd, type Stack, startPolicyd, startStack, swaks, variantConfig } from './helpers.ts';
@@ -8,10 +11,12 @@ let policyd: Policyd;
 let quickIdle: Policyd;
 let postfix: PostfixInstance;
 let sink: SmtpSink;
+let journalConfig: string;
 
 beforeAll(async () => {
   stack = await startStack({ greylistDelay: '2s' });
-  policyd = await startPolicyd(stack.configFile);
+  journalConfig = await variantConfig(stack, 'journal', 'policyd:\n  journal: true\n');
+  policyd = await startPolicyd(journalConfig);
   quickIdle = await startPolicyd(await variantConfig(stack, 'idle', 'policyd:\n  idle_timeout: 1s\n'));
   const service = `inet:127.0.0.1:${policyd.port}`;
   sink = await startSmtpSink();
@@ -69,6 +74,19 @@ describe('policyd behind Postfix', () => {
     }
     expect(message, await postfix.log()).toBeDefined();
     expect(message!.match(/^X-Greylist: delayed \d+ seconds by moat-greylist at mx\.moat\.test; /gm)).toHaveLength(1);
+  });
+
+  it('journals its decisions when policyd.journal is on (moat explain and the console see them)', async () => {
+    const config = loadConfig(journalConfig, { env: {} });
+    const journal = createJournal({ ...journalOptionsFromConfig(config, {}), registry: createRegistry(), logger: createLogger('t', { level: 'silent' }) });
+    try {
+      const recent = await journal.recent({ count: 200 });
+      const mine = recent.filter((e) => e.facts.recipient === 'bob@example.org' && e.facts.clientAddress === '198.51.100.20');
+      expect(mine.length).toBeGreaterThanOrEqual(3);
+      expect(mine.some((e) => e.reply?.startsWith('DEFER_IF_PERMIT 4.7.1 Greylisted'))).toBe(true);
+    } finally {
+      await journal.close();
+    }
   });
 
   it('rejects a client listed in the test DNS list with 554 and the list named', async () => {

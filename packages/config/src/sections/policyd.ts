@@ -52,6 +52,11 @@ export const policydSection = z.strictObject({
   max_line: z.number().int().min(256).max(1_048_576).default(4096),
   /** Largest request, bytes. */
   max_request: z.number().int().min(1024).max(16_777_216).default(65_536),
+  /**
+   * Also append every decision to the shared decision journal (Redis, greylist.redis), so `moat explain`
+   * and the console see policyd's decisions too. One more Redis write per decision, in the background.
+   */
+  journal: z.boolean().default(false),
 });
 
 export type PolicydSection = z.infer<typeof policydSection>;
