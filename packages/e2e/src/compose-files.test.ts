@@ -68,6 +68,8 @@ describe('compose/docker-compose.yml', () => {
     expect(env.MOAT_REDIS_URL).toBe(`redis://${services.redis?.networks?.moat?.ipv4_address}:6379`);
     expect(env.MOAT_SPAMD_HOST).toBe(services.spamassassin?.networks?.moat?.ipv4_address);
     expect(services.policyd?.environment).toEqual(env);
+    // spamd's own DNS tests go to the same Unbound
+    expect(services.spamassassin?.environment?.MOAT_SPAMD_DNS).toBe(services.unbound?.networks?.moat?.ipv4_address);
   });
 });
 
