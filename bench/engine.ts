@@ -53,9 +53,9 @@ for (let i = 0; i < 1000; i++) {
 }
 
 /** A greylist that answers from a Map without growing (the store is not what is measured here). */
-const greylist: GreylistPort = {
-  check: (r) => Promise.resolve(r.clientAddress.endsWith('0') ? { action: 'pass', reason: 'retry', header: 'X-Greylist: delayed 61 seconds by moat' } : { action: 'defer', retryAfter: 60 }),
-};
+const PASS = Promise.resolve({ action: 'pass', reason: 'retry', header: 'X-Greylist: delayed 61 seconds by moat' } as const);
+const DEFER = Promise.resolve({ action: 'defer', retryAfter: 60 } as const);
+const greylist: GreylistPort = { check: (r) => (r.clientAddress.endsWith('0') ? PASS : DEFER) };
 
 function ports(): Ports {
   return {
@@ -115,7 +115,12 @@ async function run(name: string, engine: Engine, make: (i: number) => Facts, inF
   let n = 0;
   while (n < MAX_DECISIONS && performance.now() - t0 < MAX_MS) {
     if (inFlight === 1) {
-      for (let k = 0; k < 1000; k++) await one(n + k, true);
+      // inline rather than through one(): the harness should cost as little as it can
+      for (let k = 0; k < 1000; k++) {
+        const v = await engine.evaluate(inputs[(n + k) & 4095]!);
+        counts.set(v.action, (counts.get(v.action) ?? 0) + 1);
+        if (v.trace.length > traceLen) traceLen = v.trace.length;
+      }
       n += 1000;
     } else {
       for (let k = 0; k < 1000; k += inFlight) {
