@@ -13,12 +13,12 @@ export const recipientsSection = z
     users: z.array(z.string().regex(/^[^@\s]+@[^@\s]+$/, 'expected an address user@domain')).default([]),
     /** A file with one address per line (`#` comments), read at load; relative to the config file. */
     users_file: z.string().optional(),
-    /** Hosted domains that accept every local part. */
+    /** Hosted domains that accept every local part (hosted even if not repeated in `domains`). */
     catch_all: z.array(hostname).default([]),
     /** Address extension delimiter: `user+tag@domain` is delivered to `user@domain`. '' disables. */
     recipient_delimiter: z.string().max(4).default('+'),
   })
-  .refine((r) => r.domains.length > 0 || r.relay_domains.length > 0, {
+  .refine((r) => r.domains.length > 0 || r.relay_domains.length > 0 || r.catch_all.length > 0, {
     message: 'expected at least one domain in recipients.domains (or recipients.relay_domains for a backup MX)',
     path: ['domains'],
   });
