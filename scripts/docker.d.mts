@@ -2,7 +2,7 @@
 export const DK_DIR: string;
 export const BASE_IMAGE: string;
 export function dockerEnv(host?: string): Record<string, string>;
-export function ensurePackages(): Promise<void>;
+export function ensurePackages(commands?: string[]): Promise<void>;
 export function startPrivateDockerd(): Promise<number>;
 export function stopPrivateDockerd(): Promise<boolean>;
 export function ensureBaseImage(image?: string): Promise<boolean>;

@@ -43,12 +43,13 @@ async function has(cmd) {
   return (await q`command -v ${cmd}`).exitCode === 0;
 }
 
-/** Debian's docker.io, docker-compose (v1.29) and debootstrap, when missing. Root only; ~25 s on a bare machine. */
-export async function ensurePackages() {
+/** command -> Debian package, for what this script may need. */
+const PACKAGES = { dockerd: 'docker.io', 'docker-compose': 'docker-compose', debootstrap: 'debootstrap' };
+
+/** Installs the Debian packages behind the given commands when missing (root only; docker.io ~25 s on a bare machine). */
+export async function ensurePackages(commands = Object.keys(PACKAGES)) {
   const need = [];
-  if (!(await has('dockerd'))) need.push('docker.io');
-  if (!(await has('docker-compose'))) need.push('docker-compose');
-  if (!(await has('debootstrap'))) need.push('debootstrap');
+  for (const cmd of commands) if (!(await has(cmd))) need.push(PACKAGES[cmd] ?? cmd);
   if (need.length === 0) return;
   if (process.getuid?.() !== 0) throw new Error(`docker: need root to install ${need.join(' ')} (or start a Docker engine and set DOCKER_HOST)`);
   say(`installing Debian packages: ${need.join(' ')} (log: ${DK_DIR}/apt.log)`);
@@ -108,6 +109,7 @@ export async function ensureBaseImage(image = BASE_IMAGE) {
   if (image !== 'moat/debian:bookworm' && !image.startsWith('moat/')) {
     throw new Error(`docker: base image ${image} is not present (set MOAT_BASE_IMAGE or docker pull it)`);
   }
+  await ensurePackages(['debootstrap']);
   const started = Date.now();
   say(`building base image ${image} with debootstrap --variant=minbase bookworm from ${MIRROR} (log: ${DK_DIR}/debootstrap.log)`);
   await fs.mkdirp(DK_DIR);
@@ -145,6 +147,7 @@ dpkg-deb -x docker-compose_*.deb x && cp x/usr/libexec/docker/cli-plugins/docker
     const r = await q`docker run --rm -v ${dir}:/out ${BASE_IMAGE} sh -c ${script}`;
     if (r.exitCode !== 0) {
       say(`compose v2 unavailable (${r.stderr.trim().split('\n').pop()}); docker-compose v1 will be used`);
+      await ensurePackages(['docker-compose']);
       return false;
     }
   }
@@ -173,8 +176,9 @@ export async function ensureDocker({ base = true, composeV2 = true } = {}) {
       break;
     }
   }
-  await ensurePackages();
   if (!host) {
+    // No engine answers: Debian's docker.io (and docker-compose v1, the fallback) and our own daemon.
+    await ensurePackages(['dockerd', 'docker-compose']);
     await startPrivateDockerd();
     host = PRIVATE_HOST;
     started = true;
