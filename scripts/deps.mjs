@@ -17,6 +17,7 @@ export const debianPackages = {
   postgrey: 'postgrey',
   openssl: 'openssl',
   'kdig': 'knot-dnsutils',
+  strace: 'strace',
   chromium: 'chromium',
 };
 
