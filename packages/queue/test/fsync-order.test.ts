@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '@moat/testkit';
 import { expect, it } from 'vitest';
-import { waitFor } from './helpers.ts';
+import { createRegistry } from '@moat/observe';
+import { openQueue } from '../src/index.ts';
+import { memoryLogger, message, waitFor } from './helpers.ts';
 
 const hasStrace = spawnSync('strace', ['-V']).status === 0;
 
@@ -43,6 +45,44 @@ function parse(text: string): Call[] {
   return out.sort((a, b) => a.end - b.end);
 }
 
+interface Event {
+  kind: 'fsync' | 'rename' | 'link' | 'unlink' | 'ack';
+  path: string;
+  /** Where the call returned and where it started, in trace order. */
+  at: number;
+  start: number;
+}
+
+/** Calls to events: fsync by path (fds tracked through openat/close), renames, links, unlinks, acks on fd 1. */
+function eventsOf(calls: Call[]): Event[] {
+  const fds = new Map<string, string>();
+  const events: Event[] = [];
+  for (const c of calls) {
+    const at = c.end;
+    const start = c.start;
+    const paths = [...c.args.matchAll(/"([^"]+)"/g)].map((x) => x[1]!);
+    if (c.name === 'openat' && /^\d+$/.test(c.ret)) {
+      if (paths[0]) fds.set(c.ret, paths[0]);
+    } else if (c.name === 'close') {
+      fds.delete(c.args.trim());
+    } else if ((c.name === 'fsync' || c.name === 'fdatasync') && c.ret === '0') {
+      const path = fds.get(c.args.trim());
+      if (path) events.push({ kind: 'fsync', path, at, start });
+    } else if (c.name.startsWith('rename') && c.ret === '0' && paths.length === 2) {
+      events.push({ kind: 'rename', path: `${paths[0]} -> ${paths[1]}`, at, start });
+    } else if (c.name.startsWith('link') && c.ret === '0' && paths.length === 2) {
+      events.push({ kind: 'link', path: `${paths[0]} -> ${paths[1]}`, at, start });
+    } else if (c.name.startsWith('unlink') && c.ret === '0' && paths[0]) {
+      events.push({ kind: 'unlink', path: paths[0], at, start });
+    } else if (c.name === 'write' && c.args.startsWith('1, "ack ')) {
+      events.push({ kind: 'ack', path: /ack \d+ (\w+)/.exec(c.args)![1]!, at, start });
+    }
+  }
+  return events;
+}
+
+const TRACE = 'trace=openat,fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,write,close';
+
 it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < ack, for every message', async () => {
   const dir = await tmpDir('fsync-order');
   const spool = join(dir.path, 'spool');
@@ -50,7 +90,7 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
   const child = join(import.meta.dirname, 'crash-child.ts');
   const p = spawn(
     'strace',
-    ['-f', '-qq', '-s', '200', '-o', trace, '-e', 'trace=openat,fsync,fdatasync,rename,renameat,renameat2,write,close', process.execPath, child, spool, 'par'],
+    ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, child, spool, 'par'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -65,26 +105,7 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
   await new Promise((r) => setTimeout(r, 200)); // strace flushes its output
 
   const calls = parse(await readFile(trace, 'utf8'));
-  const fds = new Map<string, string>(); // fd -> path, while open
-  const events: { kind: string; path: string; at: number; start: number }[] = [];
-  calls.forEach((c) => {
-    const at = c.end;
-    const start = c.start;
-    if (c.name === 'openat' && /^\d+$/.test(c.ret)) {
-      const path = /"([^"]+)"/.exec(c.args)?.[1];
-      if (path) fds.set(c.ret, path);
-    } else if (c.name === 'close') {
-      fds.delete(c.args.trim());
-    } else if ((c.name === 'fsync' || c.name === 'fdatasync') && c.ret === '0') {
-      const path = fds.get(c.args.trim());
-      if (path) events.push({ kind: 'fsync', path, at, start });
-    } else if (c.name.startsWith('rename') && c.ret === '0') {
-      const paths = [...c.args.matchAll(/"([^"]+)"/g)].map((x) => x[1]!);
-      if (paths.length === 2) events.push({ kind: 'rename', path: `${paths[0]} -> ${paths[1]}`, at, start });
-    } else if (c.name === 'write' && c.args.startsWith('1, "ack ')) {
-      events.push({ kind: 'ack', path: /ack \d+ (\w+)/.exec(c.args)![1]!, at, start });
-    }
-  });
+  const events = eventsOf(calls);
   const acks = events.filter((e) => e.kind === 'ack');
   expect(acks).toHaveLength(N);
   for (const ack of acks) {
@@ -100,5 +121,51 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
     expect(dirSync!.at).toBeLessThan(ack.start);
   }
   console.log(`fsync order: ${N} acks, ${events.filter((e) => e.kind === 'fsync' && e.path.endsWith('/incoming')).length} directory fsyncs (group commit), ${calls.length} traced calls`);
+  await dir.remove();
+});
+
+it.skipIf(!hasStrace)('delivery: maildir file fsync < link into new/ < fsync(new/) < queue file removed', async () => {
+  const dir = await tmpDir('fsync-order-deliver');
+  const spool = join(dir.path, 'spool');
+  const root = join(dir.path, 'mail');
+  const trace = join(dir.path, 'trace.txt');
+  const writer = await openQueue({ dir: spool, logger: memoryLogger().logger, registry: createRegistry() });
+  const N = 10;
+  const ids: string[] = [];
+  for (let i = 0; i < N; i++) {
+    ids.push((await writer.enqueue({ sender: 'a@sender.test', recipients: ['box@example.test'], message: message(`o${i}`, 'x') })).id);
+  }
+  const p = spawn('strace', ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, join(import.meta.dirname, 'runner-child.ts'), spool, `maildir:${root}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((r) => p.once('exit', r));
+  await waitFor(async () => (await writer.names('incoming')).length === 0 && (await writer.names('active')).length === 0, 60_000);
+  p.kill('SIGKILL');
+  await exited;
+  await new Promise((r) => setTimeout(r, 200));
+  const events = eventsOf(parse(await readFile(trace, 'utf8')));
+  const box = join(root, 'example.test', 'box');
+  const links = events.filter((e) => e.kind === 'link' && e.path.startsWith(`${box}/tmp/`));
+  expect(links).toHaveLength(N);
+  for (const id of ids) {
+    // the queue file leaves active/ only after its mail is durable in the maildir
+    const gone = events.find((e) => e.kind === 'unlink' && e.path.startsWith(`${spool}/active/${id}.`));
+    expect(gone, `queue file of ${id} removed`).toBeDefined();
+    const mine = links.filter((l) => l.at < gone!.start);
+    expect(mine.length, `a maildir link before ${id} was removed`).toBeGreaterThan(0);
+  }
+  for (const l of links) {
+    const tmpFile = l.path.split(' -> ')[0]!;
+    const fileSync = events.find((e) => e.kind === 'fsync' && e.path === tmpFile);
+    const dirSync = events.find((e) => e.kind === 'fsync' && e.path === `${box}/new` && e.start > l.at);
+    expect(fileSync && fileSync.at < l.start, `fsync of ${tmpFile} before its link`).toBe(true);
+    expect(dirSync, `fsync of new/ after ${tmpFile}`).toBeDefined();
+    // and the queue file this mail came from is unlinked only after new/ was fsync'ed
+    const name = tmpFile.slice(tmpFile.lastIndexOf('/') + 1);
+    const n = Number(/Subject: o(\d+)/.exec(await readFile(join(box, 'new', name), 'utf8'))![1]);
+    const gone = events.find((e) => e.kind === 'unlink' && e.path.startsWith(`${spool}/active/${ids[n]}.`))!;
+    expect(dirSync!.at, `new/ fsync'ed before queue file ${ids[n]} was removed`).toBeLessThan(gone.start);
+  }
+  console.log(`fsync order (delivery): ${N} messages, ${links.length} maildir links, each fsync'ed before the queue let go`);
   await dir.remove();
 });

@@ -1,17 +1,15 @@
-// A delivery runner in its own process (for the two-runners-one-spool test): smtp next hop on argv[3].
+// A delivery runner in its own process (multi-runner, runner-crash and strace tests).
+// argv: <spool dir> <smtp port | maildir:/root>
 import { createLogger, createRegistry } from '@moat/observe';
-import { nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
+import { maildirTransport, nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
 
-const [dir, port] = [process.argv[2]!, Number(process.argv[3])];
+const [dir, target] = [process.argv[2]!, process.argv[3]!];
 const registry = createRegistry();
 const queue = await openQueue({ dir, logger: createLogger('runner-child', { level: process.env.CHILD_LOG ?? 'silent' }), registry });
-const runner = await startDelivery({
-  queue,
-  registry,
-  transports: { local: nextHopTransport({ host: '127.0.0.1', port, heloName: 'child.test' }) },
-  scanIntervalMs: 20,
-  concurrency: 8,
-});
+const local = target.startsWith('maildir:')
+  ? maildirTransport({ root: target.slice('maildir:'.length), hostname: 'child.test' })
+  : nextHopTransport({ host: '127.0.0.1', port: Number(target), heloName: 'child.test' });
+const runner = await startDelivery({ queue, registry, transports: { local }, scanIntervalMs: 20, concurrency: 8 });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   runner.stop().then(() => process.exit(0));
