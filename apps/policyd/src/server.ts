@@ -76,15 +76,31 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
   let closing = false;
   let seq = 0;
 
-  const decide = (facts: Facts): Promise<Verdict> => {
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([
-      engine.evaluate(facts),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new TimeoutError('decision timed out')), settings.decisionTimeoutMs);
-      }),
-    ]).finally(() => clearTimeout(timer));
-  };
+  // Decision timeouts: one coarse sweep for all in-flight decisions instead of a timer per request.
+  const inflight = new Set<{ at: number; fail: (e: Error) => void }>();
+  const sweep = setInterval(
+    () => {
+      const limit = performance.now() - settings.decisionTimeoutMs;
+      for (const d of inflight) if (d.at <= limit) d.fail(new TimeoutError('decision timed out'));
+    },
+    Math.max(10, Math.min(1000, settings.decisionTimeoutMs / 4)),
+  );
+  sweep.unref();
+  const decide = (facts: Facts): Promise<Verdict> =>
+    new Promise<Verdict>((resolve, reject) => {
+      const d = {
+        at: performance.now(),
+        fail: (e: Error) => {
+          inflight.delete(d);
+          reject(e);
+        },
+      };
+      inflight.add(d);
+      engine.evaluate(facts).then((v) => {
+        inflight.delete(d);
+        resolve(v);
+      }, d.fail);
+    });
 
   function serve(socket: Socket, overloaded: boolean): void {
     const id = (++seq).toString(36);
@@ -106,10 +122,13 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       metrics.replies.inc({ action: action.split(' ', 1)[0]!.slice(0, 20) });
       return socket.write(`action=${action}\n\n`);
     };
+    // Node re-arms a socket's timeout on every read and write; only a change of kind needs a call.
+    // While a decision runs the timer may fire: the handler ignores it, and the reply re-arms it.
+    let armed = -1;
     const armTimer = () => {
       if (endedByUs) return;
-      if (running || queue.length > 0) socket.setTimeout(0);
-      else socket.setTimeout(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
+      const want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
+      if (want !== armed) socket.setTimeout((armed = want));
     };
 
     async function answer(attrs: Attributes): Promise<void> {
@@ -187,7 +206,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
       endedByUs = true;
       socket.end();
-      socket.setTimeout(Math.min(5000, settings.idleTimeoutMs));
+      socket.setTimeout((armed = Math.min(5000, settings.idleTimeoutMs)));
     }
     socket.on('timeout', () => {
       if (endedByUs) {
@@ -246,6 +265,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     },
     async close(graceMs = 5000) {
       closing = true;
+      clearInterval(sweep);
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of live) if (!busy.has(s)) s.end();
       const deadline = setTimeout(() => {
