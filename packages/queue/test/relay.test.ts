@@ -25,7 +25,14 @@ beforeAll(async () => {
   sink = await startSink({ tls: true, onRcpt: (r) => (r.startsWith('nobody@') ? { code: 550, message: '5.1.1 no such user' } : null) });
   dns = await startUnbound({
     stubZones: {},
-    localZones: { 'example.test': 'static', 'sender.test': 'static', 'nowhere.test': 'static', 'down.test': 'static' },
+    localZones: {
+      'example.test': 'static',
+      'sender.test': 'static',
+      'nowhere.test': 'static',
+      'down.test': 'static',
+      'backup.test': 'static',
+      'plain-a.test': 'static',
+    },
     localData: [
       'example.test. 60 IN MX 10 mx1.example.test.',
       'example.test. 60 IN MX 20 mx2.example.test.',
@@ -34,6 +41,13 @@ beforeAll(async () => {
       'down.test. 60 IN MX 10 mx.down.test.',
       'mx.down.test. 60 IN A 127.0.0.2',
       `s1._domainkey.sender.test. 60 IN TXT ${chunks}`,
+      // the preferred MX answers nothing, the backup takes it
+      'backup.test. 60 IN MX 10 dead.backup.test.',
+      'backup.test. 60 IN MX 20 alive.backup.test.',
+      'dead.backup.test. 60 IN A 127.0.0.2',
+      'alive.backup.test. 60 IN A 127.0.0.1',
+      // no MX at all: the domain's own address (RFC 5321 5.1)
+      'plain-a.test. 60 IN A 127.0.0.1',
     ],
   });
 });
@@ -103,6 +117,22 @@ it('looks up the MX through the configured resolver, uses STARTTLS and signs wit
 
   await runner.stop();
   await dir.remove();
+});
+
+it('falls back to the next MX, and to the address of a domain without MX', async () => {
+  const relay = relayTransport({
+    heloName: 'mx.sender.test',
+    resolver: dnsMxResolver([dns.server], { timeoutMs: 1000, tries: 1 }),
+    port: sink.port,
+    timeoutMs: 5000,
+  });
+  const msg = Buffer.from('From: a@sender.test\r\nSubject: fallback\r\n\r\nx\r\n');
+  const before = sink.messages.length;
+  const r1 = await relay.deliver({ id: 'X', sender: 'a@sender.test', recipients: ['u@backup.test'], message: msg });
+  expect(r1).toMatchObject([{ status: 'sent', relay: `alive.backup.test[127.0.0.1]:${sink.port}` }]);
+  const r2 = await relay.deliver({ id: 'Y', sender: 'a@sender.test', recipients: ['u@plain-a.test'], message: msg });
+  expect(r2).toMatchObject([{ status: 'sent', relay: `plain-a.test[127.0.0.1]:${sink.port}` }]);
+  expect(sink.messages.length - before).toBe(2);
 });
 
 it('needs an explicit resolver: there is no fallback to the machine’s DNS', () => {
