@@ -42,8 +42,9 @@ export function readEnvFile(file) {
 
 /** The app bundles (apps/mx/dist, apps/policyd/dist) via the monorepo's build. */
 export async function buildBundles() {
-  say('building the app bundles (npm run build)');
-  await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- --output-logs=errors-only`;
+  say('building the app bundles (turbo run build for @moat/mx and @moat/policyd)');
+  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd'];
+  await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- ${filters} --output-logs=errors-only`;
 }
 
 /** Builds the images with plain `docker build` (no buildx here), FROM the offline base image. */
