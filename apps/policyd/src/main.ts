@@ -2,7 +2,7 @@
 // moat-policyd: moat's engine behind Postfix's check_policy_service (SMTPD access policy delegation).
 // Talks to Postfix smtpd (policy port), the configured resolver (DNS lists), Redis (greylist), Prometheus (/metrics).
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { replyCode } from '@moat/policy';
@@ -29,17 +29,19 @@ async function main(): Promise<void> {
   const logOut = bufferedStdout();
   const logger = createLogger('policyd', { destination: logOut });
   let config: Config;
+  let compiled: CompiledConfig;
   try {
     config = loadConfig(values.config);
+    compiled = compileConfig(config); // reads the cidr maps and users file the config names
   } catch (e) {
     console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
-    process.exit(78);
+    process.exit(78); // EX_CONFIG
   }
   const settings = settingsFrom(config.policyd);
   const built = await buildEngine(config, {
     registry: defaultRegistry,
     logger,
-    compiled: compileConfig(config),
+    compiled,
     adjustSpec: (spec) => policydSpec(spec, config.policyd.skip),
   });
   const journal = config.policyd.journal
