@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { compileConfig } from './compile.ts';
 import { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT } from './default-policy.ts';
 import { ENV_OVERRIDES } from './env.ts';
 import { ConfigError, type ConfigIssue, formatConfigErrors, loadConfig, parseConfig } from './load.ts';
+import { configSchema } from './schema.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../../moat.example.yaml', import.meta.url));
 const MINIMAL = 'policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\n';
@@ -33,6 +34,13 @@ describe('loadConfig', () => {
     const compiled = compileConfig(c);
     expect(compiled.spec.recipientRestrictions).toHaveLength(30);
     expect(compiled.accessTables['cidr:/etc/moat/rbl_override']?.entries).toHaveLength(2);
+  });
+
+  it('moat.example.yaml shows every section of the schema', () => {
+    const text = readFileSync(EXAMPLE, 'utf8');
+    const sections = Object.keys((configSchema as unknown as { _zod: { def: { in: { shape: Record<string, unknown> } } } })._zod.def.in.shape);
+    expect(sections.length).toBeGreaterThan(8);
+    for (const s of sections) expect(text, s).toMatch(new RegExp(`^${s}:`, 'm'));
   });
 
   it('an almost empty file gets every default, and the shipped seed policy', () => {
