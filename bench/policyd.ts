@@ -62,7 +62,7 @@ async function protocolOnly(logFile: string, requests: number) {
       }),
     },
     settings: defaultSettings,
-    logger: createLogger('policyd', { destination: bufferedStdout({ fd: out.fd }) }),
+    logger: createLogger('policyd', { destination: bufferedStdout({ fd: out.fd }) as unknown as NodeJS.WritableStream }),
     registry: createRegistry(),
     replyCode: () => 450,
   });

@@ -1,9 +1,15 @@
 // A batching stdout for the one-line-per-decision log: one write(2) per 64 KB or per 200 ms, not per line.
-// At tens of thousands of decisions a second a syscall per line costs more than the decision itself.
+// At thousands of decisions a second a syscall per line costs more than the decision itself.
 import { writeSync } from 'node:fs';
-import { Writable } from 'node:stream';
 
-export function bufferedStdout(opts: { fd?: number; maxBytes?: number; intervalMs?: number } = {}): Writable & { flushSync(): void } {
+/** What pino needs from a destination: `write(line)`. A plain object: no stream machinery per line. */
+export interface BufferedOut {
+  write(chunk: string): boolean;
+  /** Write out what is buffered now (also done every intervalMs and at process exit). */
+  flushSync(): void;
+}
+
+export function bufferedStdout(opts: { fd?: number; maxBytes?: number; intervalMs?: number } = {}): BufferedOut {
   const fd = opts.fd ?? 1;
   const maxBytes = opts.maxBytes ?? 64 * 1024;
   let parts: string[] = [];
@@ -21,22 +27,15 @@ export function bufferedStdout(opts: { fd?: number; maxBytes?: number; intervalM
   };
   const timer = setInterval(flushSync, opts.intervalMs ?? 200);
   timer.unref();
-  const stream = new Writable({
-    decodeStrings: false,
-    write(chunk: string | Buffer, _enc, cb) {
-      const s = typeof chunk === 'string' ? chunk : chunk.toString();
-      parts.push(s);
-      bytes += s.length;
+  process.once('exit', flushSync);
+  return {
+    write(chunk: string) {
+      parts.push(chunk);
+      bytes += chunk.length;
       // A full buffer is written at once (blocking, like pino's default sync destination): bounded memory.
       if (bytes >= maxBytes) flushSync();
-      cb();
+      return true;
     },
-    final(cb) {
-      clearInterval(timer);
-      flushSync();
-      cb();
-    },
-  });
-  process.once('exit', flushSync);
-  return Object.assign(stream, { flushSync });
+    flushSync,
+  };
 }

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 64);
   }
   const logOut = bufferedStdout();
-  const logger = createLogger('policyd', { destination: logOut });
+  const logger = createLogger('policyd', { destination: logOut as unknown as NodeJS.WritableStream });
   let config: Config;
   let compiled: CompiledConfig;
   try {

@@ -83,10 +83,10 @@ export interface Policyd {
 }
 
 /** `node apps/policyd/src/main.ts --config FILE --listen 127.0.0.1:PORT`, the README's command. */
-export async function startPolicyd(configFile: string, port?: number): Promise<Policyd> {
+export async function startPolicyd(configFile: string, port?: number, logLevel?: string): Promise<Policyd> {
   const p = port ?? (await freePort());
   const daemon = spawnDaemon(process.execPath, [mainTs, '--config', configFile, '--listen', `127.0.0.1:${p}`, '--metrics', 'off'], {
-    env: { ...process.env, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'warn' },
+    env: { ...process.env, MOAT_LOG_LEVEL: logLevel ?? process.env.MOAT_LOG_LEVEL ?? 'warn' },
   });
   try {
     await waitForPort(p, '127.0.0.1', 20_000);

@@ -37,10 +37,10 @@ describe('moat-policyd command', () => {
     await dir.remove();
   });
 
-  it('stops promptly and cleanly on SIGTERM with a Postfix-style connection open', async () => {
+  it('stops promptly and cleanly on SIGTERM with a Postfix-style connection open, its decision log flushed', async () => {
     const stack = await startStack();
     try {
-      const p = await startPolicyd(stack.configFile);
+      const p = await startPolicyd(stack.configFile, undefined, 'info');
       const s = connect(p.port, '127.0.0.1');
       await new Promise((r) => s.once('connect', r));
       s.write('request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.51.100.99\nsender=a@b.example\nrecipient=c@example.org\n\n');
@@ -52,6 +52,19 @@ describe('moat-policyd command', () => {
       await closed;
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(p.daemon.process.exitCode).toBe(0);
+      const lines = p.daemon
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.find((l) => l.msg === 'decision')).toMatchObject({
+        action: 'defer',
+        client: '198.51.100.99',
+        sender: 'a@b.example',
+        recipient: 'c@example.org',
+        restriction: 'check_policy_service inet:127.0.0.1:10023',
+      });
+      expect(lines.at(-1)).toMatchObject({ msg: 'policyd stopping' });
     } finally {
       await stack.stop();
     }
