@@ -151,7 +151,11 @@ export async function up({ test = false, build = true } = {}) {
   const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
   await ensureSecrets(opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined, { hostname });
   say(`starting project ${opts.project} (${opts.files.join(' + ')})`);
-  await compose(opts, ['up', '-d', '--no-build'], { quiet: true });
+  const started = await compose(opts, ['up', '-d', '--no-build'], { quiet: true, nothrow: true });
+  if (started.exitCode !== 0) {
+    // e.g. a host port already taken (a local Postfix on 25): say which, and where to change it
+    throw new Error(`stack: compose up failed:\n${started.stderr.trim().split('\n').slice(-15).join('\n')}\n(ports: MOAT_SMTP_PORT, MOAT_SUBMISSION_PORT, MOAT_POLICY_PORT; network: MOAT_NET)`);
+  }
   const containers = await waitHealthy(opts.project);
   say(`all ${containers.length} services healthy in ${Math.round((Date.now() - t0) / 1000)} s`);
   printStatus(containers);
