@@ -11,6 +11,7 @@ import {
   createEngine,
   createManualClock,
   createMemoryDnsList,
+  type DnsListAnswer,
   type DnsScript,
   type Engine,
   type Facts,
@@ -147,6 +148,21 @@ async function run(name: string, engine: Engine, make: (i: number) => Facts, inF
 }
 
 const seedEngine = createEngine(compiled.spec, ports());
+// The engine's own cost: ports that answer from constants (every list: not listed; greylist: defer),
+// so nothing but the engine allocates or looks anything up.
+const notListed = new Map<number, Promise<DnsListAnswer[]>>();
+const constantPorts: Ports = {
+  ...ports(),
+  dnslist: {
+    lookup: (qs) => {
+      let p = notListed.get(qs.length);
+      if (!p) notListed.set(qs.length, (p = Promise.resolve(qs.map((q): DnsListAnswer => ({ zone: q.zone, key: q.key, status: 'not-listed', codes: [] })))));
+      return p;
+    },
+  },
+  greylist: { check: () => DEFER },
+};
+const engineOnly = createEngine(compiled.spec, constantPorts);
 const floorSpec: PolicySpec = { ...compiled.spec, recipientRestrictions: parseRestrictions('permit') };
 const floorEngine = createEngine(floorSpec, ports());
 
@@ -155,6 +171,7 @@ rows.push(await run('floor: relay list + `permit` only', floorEngine, (i) => fac
 rows.push(await run('seed list, mixed clients (sequential)', seedEngine, (i) => facts(i), 1));
 rows.push(await run('seed list, mixed clients (64 in flight)', seedEngine, (i) => facts(i), 64));
 rows.push(await run('seed list, clean client -> greylist', seedEngine, (i) => facts(i * 10 + 4), 1));
+rows.push(await run('same, constant-answer ports (the engine alone)', engineOnly, (i) => facts(i * 10 + 4), 1));
 rows.push(await run('seed list, zen-listed client -> reject', seedEngine, (i) => facts(i * 10 + 2), 1));
 rows.push(await run('seed list, DNSWL client -> permit (step 7)', seedEngine, (i) => facts(i * 10 + 1), 1));
 rows.push(await run('seed list, unknown user -> 550 (step 4)', seedEngine, (i) => facts(i, { recipient: 'nobody@example.org', rawRecipient: '<nobody@example.org>' }), 1));

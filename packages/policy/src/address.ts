@@ -8,14 +8,19 @@ import { parseIp } from './ip.ts';
  * A character loop rather than split+regex: this runs several times per decision.
  */
 export function isValidHostname(name: string): boolean {
-  let n = name.length;
-  if (n > 0 && name.charCodeAt(n - 1) === 46) n--;
-  if (n === 0 || n > 255) return false;
+  return hostnameInRange(name, 0, name.length);
+}
+
+/** isValidHostname on name[start, end) without slicing it out. */
+function hostnameInRange(name: string, start: number, end: number): boolean {
+  let n = end;
+  if (n > start && name.charCodeAt(n - 1) === 46) n--;
+  if (n === start || n - start > 255) return false;
   let labelLen = 0;
   let labelNumeric = true;
   let lastHyphen = false;
   let anyNonNumeric = false;
-  for (let i = 0; i <= n; i++) {
+  for (let i = start; i <= n; i++) {
     const c = i < n ? name.charCodeAt(i) : 46;
     if (c === 46) {
       if (labelLen === 0 || lastHyphen) return false;
@@ -107,10 +112,14 @@ for (let i = 0; i < ATEXT_CHARS.length; i++) ATEXT_TABLE[ATEXT_CHARS.charCodeAt(
  * True means plainly fine; false means "look closer" (the slow paths decide).
  */
 export function isPlainMailbox(addr: string): boolean {
-  const at = addr.lastIndexOf('@');
-  if (at <= 0 || at > 64) return false;
+  return plainMailboxInRange(addr, 0, addr.length);
+}
+
+function plainMailboxInRange(addr: string, start: number, end: number): boolean {
+  const at = addr.lastIndexOf('@', end - 1);
+  if (at <= start || at - start > 64) return false;
   let prevDot = true;
-  for (let i = 0; i < at; i++) {
+  for (let i = start; i < at; i++) {
     const c = addr.charCodeAt(i);
     if (c === 46) {
       if (prevDot) return false;
@@ -121,7 +130,7 @@ export function isPlainMailbox(addr: string): boolean {
     if (c > 127 || ATEXT_TABLE[c] !== 1 || c === 37 || c === 33) return false;
   }
   if (prevDot) return false;
-  return isValidHostname(addr.slice(at + 1));
+  return hostnameInRange(addr, at + 1, end);
 }
 
 export type HostileForm = 'source-route' | 'percent-hack' | 'bang-path' | 'quoted-at' | 'address-literal' | 'no-domain' | 'bad-syntax';
@@ -189,6 +198,8 @@ export function isRfc5321Mailbox(addr: string): boolean {
  * syntax allows; source-routed recipients are refused separately as relay attempts.
  */
 export function isStrictEnvelope(raw: string, allowNull: boolean): boolean {
+  // the common case, without copying: `<dot-atom@hostname>`
+  if (raw.charCodeAt(0) === 60 && raw.charCodeAt(raw.length - 1) === 62 && plainMailboxInRange(raw, 1, raw.length - 1)) return true;
   const s = raw.charCodeAt(0) === 60 && raw.charCodeAt(raw.length - 1) === 62 ? raw : raw.trim();
   if (!s.startsWith('<') || !s.endsWith('>')) return false;
   let inner = s.slice(1, -1);
