@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parentPort, Worker } from 'node:worker_threads';
 import { createLogger, createRegistry } from '@moat/observe';
-import { createTransport, dnsMxResolver, openQueue, startDelivery } from '@moat/queue';
+import { createTransport, dnsMxResolver, type EnqueueInput, openQueue, type QueuedMessage, startDelivery } from '@moat/queue';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
 export interface DeliveryWorkerData {
@@ -22,13 +22,60 @@ export interface DeliveryWorkerData {
   resolver: string;
 }
 
+type FromThread =
+  | { type: 'enqueued'; seq: number; queued: QueuedMessage }
+  | { type: 'enqueue-failed'; seq: number; error: string; code?: string | undefined };
+
+export interface DeliveryThread {
+  worker: Worker;
+  /**
+   * Spool a message in the thread (open, write, fsync, rename happen there, off the SMTP thread).
+   * Resolves only once the thread's queue says the file is durable; rejects if the thread fails.
+   */
+  enqueue(input: EnqueueInput): Promise<QueuedMessage>;
+  kick(): void;
+  stop(): Promise<void>;
+}
+
 /** Start the runner thread from `entry` (dist/delivery.worker.js, or the .ts in development). */
-export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): { kick(): void; stop(): Promise<void>; worker: Worker } {
+export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): DeliveryThread {
   const worker = new Worker(entry, { workerData: data, stdout: false, stderr: false });
   worker.unref();
   let pending = false;
+  let seq = 0;
+  const waiting = new Map<number, { resolve(q: QueuedMessage): void; reject(e: Error): void }>();
+  const failAll = (why: string) => {
+    for (const w of waiting.values()) w.reject(new Error(why));
+    waiting.clear();
+  };
+  worker.on('message', (m: FromThread) => {
+    const w = waiting.get(m.seq);
+    if (!w) return;
+    waiting.delete(m.seq);
+    if (m.type === 'enqueued') w.resolve(m.queued);
+    else w.reject(Object.assign(new Error(m.error), { code: m.code }));
+  });
+  let dead: string | undefined;
+  worker.on('error', (e) => {
+    dead = `delivery thread failed: ${e.message}`;
+    failAll(dead);
+  });
+  worker.on('exit', (code) => {
+    dead ??= `delivery thread exited (${code})`;
+    failAll(dead);
+  });
   return {
     worker,
+    enqueue(input) {
+      if (dead) return Promise.reject(new Error(dead));
+      if (!Buffer.isBuffer(input.message)) return Promise.reject(new TypeError('the delivery thread takes the message as a Buffer'));
+      const n = ++seq;
+      return new Promise<QueuedMessage>((resolve, reject) => {
+        waiting.set(n, { resolve, reject });
+        // structured clone copies the bytes (the Buffer may share a pooled ArrayBuffer: no transfer)
+        worker.postMessage({ type: 'enqueue', seq: n, input });
+      });
+    },
     kick() {
       // coalesce: at most one kick per 10 ms (the runner takes everything due when kicked)
       if (pending) return;
@@ -76,6 +123,19 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     hostname: data.hostname,
   });
   parentPort?.on('message', (m: unknown) => {
+    if (m && typeof m === 'object' && (m as { type?: string }).type === 'enqueue') {
+      const { seq, input } = m as { seq: number; input: EnqueueInput & { message: Uint8Array } };
+      const message = Buffer.from(input.message.buffer, input.message.byteOffset, input.message.byteLength);
+      queue.enqueue({ ...input, message }).then(
+        (queued) => {
+          parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } });
+          runner.kick();
+        },
+        (e: unknown) =>
+          parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
+      );
+      return;
+    }
     if (m === 'kick') runner.kick();
     if (m === 'stop') {
       void (async () => {

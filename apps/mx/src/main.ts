@@ -55,23 +55,26 @@ async function main(): Promise<void> {
   const compiled = compileConfig(config);
   const built = await buildEngine(config, { registry, logger, compiled });
 
-  const queue = await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize: settings.limits.maxMessageSize + 1024 * 1024 });
-  // deliveries run in their own thread; each enqueue kicks it (it also rescans the spool on its own)
+  // The queue runs in its own thread: spooling (open, write, fsync, rename) and deliveries happen
+  // there, off the SMTP event loop. --no-delivery spools here and leaves delivery to another process.
+  const maxMessageSize = settings.limits.maxMessageSize + 1024 * 1024;
   const delivery = values['no-delivery']
     ? undefined
     : startDeliveryThread(new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url), {
         hostname: settings.hostname,
         queue: config.queue,
         resolver: config.dns.resolver,
-        maxMessageSize: settings.limits.maxMessageSize + 1024 * 1024,
+        maxMessageSize,
       });
-  const writer: QueueWriter = {
-    async enqueue(input) {
-      const q = await queue.enqueue(input);
-      delivery?.kick();
-      return q;
-    },
-  };
+  let stopping = false;
+  delivery?.worker.on('exit', (code) => {
+    if (stopping) return;
+    // without its queue thread the gateway can only answer 451: exit and let the supervisor restart it
+    logger.error({ event: 'delivery-thread-exit', code }, 'delivery thread exited: stopping');
+    process.exit(70);
+  });
+  const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize });
+  const writer: QueueWriter = delivery ?? localQueue!;
 
   const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
   let authenticator: ReturnType<typeof createAuthenticator> | undefined;
@@ -118,7 +121,6 @@ async function main(): Promise<void> {
     'mx listening',
   );
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -134,7 +136,7 @@ async function main(): Promise<void> {
     };
     await step('smtp', () => mx.close());
     await step('delivery', () => delivery?.stop());
-    await step('queue', () => queue.close());
+    await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
     await step('engine', () => built.close());
     process.exit(0);
