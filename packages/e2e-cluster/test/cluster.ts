@@ -1,0 +1,185 @@
+// What the cluster tests know about the running cluster (project, each node's SMTP port) and how they
+// stop, start and look into its containers. Trusts the local Docker engine; every port is on 127.0.0.1.
+import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+import { projectContainers } from '../../../scripts/stack.mjs';
+import { type Outcome, send } from './smtp.ts';
+
+const run = promisify(execFile);
+
+export const NODES = ['mx1', 'mx2', 'mx3'] as const;
+export type MxNode = (typeof NODES)[number];
+export const REDIS = ['redis-a', 'redis-b'] as const;
+export const SENTINELS = ['sentinel-1', 'sentinel-2', 'sentinel-3'] as const;
+
+export interface ClusterInfo {
+  project: string;
+  /** The published SMTP port of each node on 127.0.0.1 (fixed for the run, so restarts keep it). */
+  ports: Record<MxNode, number>;
+  /** The cluster network's first three octets (cluster/test.env MOAT_NET). */
+  net: string;
+  domain: string;
+  /** The test greylist delay (cluster/moat.test.yaml), ms. */
+  greylistDelayMs: number;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cluster: ClusterInfo;
+  }
+}
+
+export const cluster = (): ClusterInfo => inject('cluster');
+export const portOf = (node: MxNode): number => cluster().ports[node];
+
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { maxBuffer: 16 << 20 });
+  return stdout;
+}
+
+/** The container of a service (compose v1 and v2 name them differently; the labels are the same). */
+export async function containerOf(service: string): Promise<string> {
+  const c = (await projectContainers(cluster().project)).find((x) => x.service === service);
+  if (!c) throw new Error(`no container for service ${service}`);
+  return c.name;
+}
+
+export async function execIn(service: string, ...cmd: string[]): Promise<string> {
+  return docker('exec', await containerOf(service), ...cmd);
+}
+
+/** `docker stop` (SIGTERM, then SIGKILL after `graceS`): what an operator or an upgrade does. */
+export async function stopService(service: string, graceS = 10): Promise<void> {
+  await docker('stop', '-t', String(graceS), await containerOf(service));
+}
+
+/** `docker kill` (SIGKILL, no goodbye): a crash. Compose's restart policy leaves a killed container down. */
+export async function killService(service: string): Promise<void> {
+  await docker('kill', await containerOf(service));
+}
+
+export async function startService(service: string): Promise<void> {
+  await docker('start', await containerOf(service));
+  await waitHealthy([service]);
+}
+
+/** Waits until the given services (default: all) run and are healthy. */
+export async function waitHealthy(services?: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  for (;;) {
+    const cs = (await projectContainers(cluster().project)).filter((c) => !services || services.includes(c.service));
+    if (cs.length > 0 && cs.every((c) => c.state === 'running' && c.health === 'healthy')) return;
+    last = cs.map((c) => `${c.service}: ${c.status}`).join(', ');
+    if (Date.now() > deadline) throw new Error(`not healthy within ${timeoutMs} ms: ${last}`);
+    await sleep(500);
+  }
+}
+
+/** The address the Sentinels currently name as master (asked of every Sentinel that answers). */
+export async function sentinelMaster(): Promise<string> {
+  for (const s of SENTINELS) {
+    const out = await execIn(s, 'redis-cli', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'moat').catch(() => '');
+    const ip = out.split('\n')[0]?.trim();
+    if (ip) return ip;
+  }
+  throw new Error('no Sentinel answered');
+}
+
+/** The compose service behind a Redis address (redis-a is .81, redis-b .82 on the cluster network). */
+export function redisServiceAt(ip: string): (typeof REDIS)[number] {
+  if (ip === `${cluster().net}.81`) return 'redis-a';
+  if (ip === `${cluster().net}.82`) return 'redis-b';
+  throw new Error(`unknown Redis address ${ip}`);
+}
+
+export async function redisRole(service: string): Promise<string> {
+  const out = await execIn(service, 'redis-cli', 'info', 'replication');
+  return /role:(\w+)/.exec(out)?.[1] ?? 'unknown';
+}
+
+/** How many copies of each X-Moat-Tag the mailstore (mx1's maildir volume) holds. */
+export async function mailstoreTags(): Promise<Map<string, number>> {
+  const out = await execIn('mx1', 'sh', '-c', "grep -rh '^X-Moat-Tag: ' /var/lib/moat/maildir 2>/dev/null || true");
+  const counts = new Map<string, number>();
+  for (const line of out.split('\n')) {
+    const tag = line.slice('X-Moat-Tag: '.length).trim();
+    if (tag) counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Waits until every tag is in the mailstore; returns the counts then. */
+export async function waitDelivered(tags: readonly string[], timeoutMs = 90_000): Promise<Map<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await mailstoreTags();
+    const missing = tags.filter((t) => !counts.has(t));
+    if (missing.length === 0) return counts;
+    if (Date.now() > deadline) throw new Error(`not in the mailstore after ${timeoutMs} ms: ${missing.join(', ')}`);
+    await sleep(1000);
+  }
+}
+
+/** Messages in a node's queue (incoming, active, deferred; not hold or corrupt). */
+export async function queued(node: MxNode): Promise<number> {
+  const out = await execIn(node, 'sh', '-c', "find /var/spool/moat/incoming /var/spool/moat/active /var/spool/moat/deferred -type f ! -name '.*' | wc -l");
+  return Number(out.trim());
+}
+
+export async function waitQueuesEmpty(nodes: readonly MxNode[] = NODES, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await Promise.all(nodes.map(queued));
+    if (counts.every((n) => n === 0)) return;
+    if (Date.now() > deadline) throw new Error(`queues not empty after ${timeoutMs} ms: ${nodes.map((n, i) => `${n}=${counts[i]}`).join(' ')}`);
+    await sleep(1000);
+  }
+}
+
+/** A node's log lines (JSON, one per decision or delivery) since a time. */
+export async function logsSince(service: string, since: Date): Promise<string[]> {
+  const { stdout, stderr } = await run('docker', ['logs', '--since', since.toISOString(), await containerOf(service)], { maxBuffer: 64 << 20 });
+  return `${stdout}\n${stderr}`.split('\n').filter(Boolean);
+}
+
+const usedNets = new Set<string>();
+/**
+ * A client address in a /24 no other test used (198.18.0.0/15, the benchmarking range): the greylist
+ * groups clients by /24, so each test gets its own network.
+ */
+export function freshClientIp(): string {
+  for (;;) {
+    const k = randomInt(512);
+    const net = `198.${18 + (k >> 8)}.${k & 255}`;
+    if (!usedNets.has(net)) {
+      usedNets.add(net);
+      return `${net}.${randomInt(10, 250)}`;
+    }
+  }
+}
+
+/** A sender no earlier test used (letters only, so greylist normalisation keeps it distinct). */
+export function freshSender(domain = 'sender.example'): string {
+  const letters = Array.from({ length: 10 }, () => String.fromCharCode(97 + randomInt(26))).join('');
+  return `cluster.${letters}@${domain}`;
+}
+
+/** A unique tag for one message (X-Moat-Tag and Message-ID). */
+export function freshTag(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomInt(1 << 30).toString(36)}`;
+}
+
+/**
+ * On the test DNS whitelist wl2.moat.test (compose/rbldnsd/zones/wl2): skips greylisting, as a verified
+ * sending server does (seed step 9), so load tests are not held up by the delay.
+ */
+export const WL2_CLIENT = '192.0.2.99';
+
+/** One transaction at a node as `clientIp`. */
+export function sendAt(node: MxNode, o: { clientIp: string; from: string; to?: string; tag: string; timeoutMs?: number }): Promise<Outcome> {
+  return send({ port: portOf(node), to: `alice@${cluster().domain}`, ...o });
+}

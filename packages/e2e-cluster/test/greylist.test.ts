@@ -1,0 +1,50 @@
+// One greylist for three nodes: a triplet first seen at one backup passes at another after the delay,
+// the backups refuse unknown recipients as the primary does, and relayed mail is trusted at the primary.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cluster, freshClientIp, freshSender, freshTag, logsSince, mailstoreTags, sendAt, waitDelivered, waitHealthy } from './cluster.ts';
+
+beforeAll(() => waitHealthy());
+
+describe('shared greylist', () => {
+  it('greylists a triplet at mx2, still too early at mx1, passes at mx3 after the delay', async () => {
+    const clientIp = freshClientIp();
+    const from = freshSender();
+    const since = new Date();
+    const first = await sendAt('mx2', { clientIp, from, tag: freshTag('grey-early') });
+    expect(first.stage, first.text).toBe('rcpt');
+    expect(first.code).toBe(450);
+    expect(first.text).toMatch(/greylist/i);
+
+    // the same triplet at another node before the delay: the store knows it, so still too early
+    await sleep(1000);
+    const early = await sendAt('mx1', { clientIp, from, tag: freshTag('grey-early') });
+    expect(early.stage).toBe('rcpt');
+    expect(early.code).toBe(450);
+
+    await sleep(cluster().greylistDelayMs);
+    const tag = freshTag('grey-pass');
+    const retry = await sendAt('mx3', { clientIp, from, tag });
+    expect(retry.stage, retry.text).toBe('done');
+    expect(retry.code).toBe(250);
+
+    // mx3 relays to mx1; the mailstore holds one copy, received by mx1 from mx3
+    const counts = await waitDelivered([tag]);
+    expect(counts.get(tag)).toBe(1);
+    const mx1 = await logsSince('mx1', since);
+    const decisions = mx1.filter((l) => l.includes('"event":"decision"') && l.includes(from) && l.includes(`"client":"${cluster().net}.13"`));
+    // the primary trusts the backup (permit_mynetworks): the relayed copy is not greylisted again
+    expect(decisions.length).toBeGreaterThan(0);
+    for (const l of decisions) expect(JSON.parse(l).restriction).toBe('permit_mynetworks');
+    // nothing of the refused attempts reached the mailstore
+    expect([...(await mailstoreTags()).keys()].some((t) => t.startsWith('grey-early'))).toBe(false);
+  });
+
+  it('backups refuse unknown recipients, as the primary does', async () => {
+    for (const node of ['mx1', 'mx2', 'mx3'] as const) {
+      const r = await sendAt(node, { clientIp: freshClientIp(), from: freshSender(), to: `nobody@${cluster().domain}`, tag: freshTag('unknown') });
+      expect(r.stage, `${node}: ${r.text}`).toBe('rcpt');
+      expect(r.code, `${node}: ${r.text}`).toBe(550);
+    }
+  });
+});
