@@ -197,13 +197,34 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     try {
       let size = 0;
       let pos = 0;
-      const write = async (b: Buffer) => {
+      // Small pieces are gathered and written together: one write for a typical message.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const writeAll = async (b: Buffer) => {
         let off = 0;
         while (off < b.length) {
           const { bytesWritten } = await fh.write(b, off, b.length - off, pos);
           off += bytesWritten;
           pos += bytesWritten;
         }
+      };
+      const flush = async () => {
+        if (pendingBytes === 0) return;
+        const b = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+        await writeAll(b);
+      };
+      const write = async (b: Buffer) => {
+        if (b.length >= 64 * 1024) {
+          // large pieces go straight out (no copy)
+          await flush();
+          await writeAll(b);
+          return;
+        }
+        pending.push(b);
+        pendingBytes += b.length;
+        if (pendingBytes >= 256 * 1024) await flush();
       };
       const body = async (b: Buffer) => {
         size += b.length;
@@ -216,6 +237,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       if (Buffer.isBuffer(input.message)) await body(input.message);
       else for await (const chunk of input.message) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       await write(trailerBytes(size, hash.digest('hex')));
+      await flush();
       if (doSync) await fh.sync();
       ok = true;
     } finally {
