@@ -15,13 +15,18 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
   // Maps built once: the script's plain objects are slow dictionaries on the hot path.
   const zones = new Map<string, Map<string, DnsListing | 'unknown'>>();
   for (const [zone, keys] of Object.entries(script)) zones.set(zone, new Map(Object.entries(keys)));
-  // Answers are values: built once per (zone, key) and reused (bounded, for long benches).
+  // Answers are values: built once per (key, zone) and reused (bounded, for long benches). Keyed by
+  // the name first: one decision asks many zones about the same client, so the last key is memoised.
   const answers = new Map<string, Map<string, DnsListAnswer>>();
   let cached = 0;
+  let lastKey = '';
+  let lastByZone: Map<string, DnsListAnswer> | undefined;
   const answer = (q: DnsListQuery): DnsListAnswer => {
-    let byKey = answers.get(q.zone);
-    if (!byKey) answers.set(q.zone, (byKey = new Map()));
-    let a = byKey.get(q.key);
+    let byZone = q.key === lastKey ? lastByZone : answers.get(q.key);
+    if (!byZone) answers.set(q.key, (byZone = new Map()));
+    lastKey = q.key;
+    lastByZone = byZone;
+    let a = byZone.get(q.zone);
     if (a) return a;
     const hit = zones.get(q.zone)?.get(q.key);
     if (hit === 'unknown') a = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
@@ -30,8 +35,11 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
     if (++cached > 200_000) {
       answers.clear();
       cached = 0;
+      lastKey = '';
+      lastByZone = undefined;
+      answers.set(q.key, (byZone = new Map()));
     }
-    byKey.set(q.key, a);
+    byZone.set(q.zone, a);
     return a;
   };
   const port = {
