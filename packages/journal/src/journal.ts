@@ -25,9 +25,9 @@ export interface JournalOptions {
   maxLen?: number | undefined;
   /** Seconds an entry, a session index and a queue index live; default 7 days. */
   ttlSeconds?: number | undefined;
-  /** A write that takes longer is abandoned and counted as a timeout; default 250 ms. */
+  /** Past this the caller's append stops being waited for and counts as a timeout; default 250 ms. */
   timeoutMs?: number | undefined;
-  /** Writes in flight beyond this are dropped and counted (Redis slow or down); default 1000. */
+  /** Appends not yet answered by Redis beyond this are dropped and counted (Redis slow or hung); default 1000. */
   maxPending?: number | undefined;
   /** This node's name in entries; default the host name. */
   node?: string | undefined;
@@ -145,7 +145,7 @@ function journalMetrics(registry: Registry): JournalMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
-    pending: new Gauge({ name: 'moat_journal_pending', help: 'Journal appends in flight', registers: [registry] }),
+    pending: new Gauge({ name: 'moat_journal_pending', help: 'Journal appends sent and not yet answered by Redis', registers: [registry] }),
   };
   perRegistry.set(registry, m);
   return m;
@@ -211,12 +211,16 @@ export function createJournal(options: JournalOptions): Journal {
   redis.defineCommand('moatJournalAppend', { lua: APPEND_LUA });
   redis.defineCommand('moatJournalLink', { lua: LINK_LUA });
   const scripts = redis as unknown as { moatJournalAppend: Eval; moatJournalLink: Eval };
-  const inflight = new Set<Promise<void>>();
+  /** Appends we still wait for (each settles within timeoutMs). */
+  const waiting = new Set<Promise<void>>();
+  /** Commands sent and not yet answered by Redis (may outlive our wait). */
+  const unanswered = new Set<Promise<unknown>>();
   let lastAgeTrim = 0;
 
   function track(what: string, work: () => Promise<unknown>): void {
     if (closed) return;
-    if (inflight.size >= maxPending) {
+    // Bounded by commands Redis has not answered yet (not by our wait): a hung Redis cannot grow memory.
+    if (unanswered.size + waiting.size >= maxPending) {
       m.writes.inc({ result: 'dropped' });
       return;
     }
@@ -228,7 +232,16 @@ export function createJournal(options: JournalOptions): Journal {
           m.writes.inc({ result: 'unavailable' });
           return;
         }
-        await withTimeout(work(), Math.max(1, timeoutMs - (performance.now() - t0)), what);
+        const cmd = work();
+        unanswered.add(cmd);
+        m.pending.set(unanswered.size);
+        const settle = () => {
+          unanswered.delete(cmd);
+          m.pending.set(unanswered.size);
+        };
+        cmd.then(settle, settle);
+        // Past the budget we stop waiting and count a timeout (Redis may still apply the append).
+        await withTimeout(cmd, Math.max(1, timeoutMs - (performance.now() - t0)), what);
         m.writes.inc({ result: 'ok' });
         m.latency.observe((performance.now() - t0) / 1000);
         markUp();
@@ -237,12 +250,8 @@ export function createJournal(options: JournalOptions): Journal {
         markDown(e);
       }
     })();
-    inflight.add(p);
-    m.pending.set(inflight.size);
-    void p.finally(() => {
-      inflight.delete(p);
-      m.pending.set(inflight.size);
-    });
+    waiting.add(p);
+    void p.finally(() => waiting.delete(p));
   }
 
   async function fetch(ids: string[]): Promise<JournalEntry[]> {
@@ -274,7 +283,7 @@ export function createJournal(options: JournalOptions): Journal {
   }
 
   async function flush(): Promise<void> {
-    while (inflight.size) await Promise.allSettled([...inflight]);
+    while (waiting.size) await Promise.allSettled([...waiting]);
   }
 
   return {

@@ -129,6 +129,25 @@ describe('failing open', () => {
     await j.close();
   });
 
+  it('bounds the appends a hung Redis has not answered, not just the ones it waits for', async () => {
+    const registry = createRegistry();
+    const j = createJournal({ redis: { url: redis.url }, registry, logger, timeoutMs: 100, maxPending: 5, prefix: 'hung:' });
+    expect(await j.ping()).toBe(true);
+    await raw.client('PAUSE', 1500, 'WRITE'); // connected, answering nothing that writes
+    for (let i = 0; i < 5; i++) j.record(facts(`P${i}`), deferred);
+    await j.flush(); // our wait ends after 100 ms: five timeouts, still unanswered
+    for (let i = 5; i < 10; i++) j.record(facts(`P${i}`), deferred);
+    await j.flush();
+    const text = await registry.metrics();
+    expect(text).toContain('moat_journal_writes_total{result="timeout"} 5');
+    expect(text).toContain('moat_journal_writes_total{result="dropped"} 5');
+    expect(text).toContain('moat_journal_pending 5');
+    await raw.client('UNPAUSE');
+    // Redis applies the five it was sent once it answers again.
+    await expect.poll(async () => (await raw.xlen(streamKey('hung:'))), { timeout: 5000 }).toBe(5);
+    await j.close();
+  });
+
   it('recovers when Redis comes back', async () => {
     const r = await startRedis();
     const registry = createRegistry();
