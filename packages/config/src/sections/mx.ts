@@ -14,8 +14,8 @@ export const mxSection = z.strictObject({
     .prefault({}),
   /** Name in the banner and EHLO reply; defaults to policy.hostname. */
   hostname: hostname.optional(),
-  /** Greeting text after `220 <hostname>`. */
-  banner: z.string().default('ESMTP moat'),
+  /** Greeting text after `220 <hostname> ESMTP ` (smtp-server writes that part itself). */
+  banner: z.string().default('moat'),
   tls: z
     .strictObject({
       cert: z.string().optional(),
