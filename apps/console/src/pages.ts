@@ -59,6 +59,12 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 </section>
 <section id="decisions">
 <h2>Recent decisions</h2>
+<form id="search" class="search">
+<label>Why? <input id="search-id" placeholder="session or queue id" maxlength="128" autocomplete="off"></label>
+<select id="search-kind" aria-label="id kind"><option value="session">session id</option><option value="queueId">queue id</option></select>
+<button type="submit">Find</button> <button type="button" id="search-clear">Show recent</button>
+<span id="search-note" class="note"></span>
+</form>
 <table id="decision-table"><thead><tr><th>time</th><th>node</th><th>session</th><th>client</th><th>sender</th><th>recipient</th><th>action</th><th>decided by</th></tr></thead><tbody></tbody></table>
 </section>
 <section id="greylist">

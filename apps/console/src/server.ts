@@ -162,6 +162,11 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       });
     }
     if (method === 'GET' && path === '/api/decisions') {
+      // "Why was this deferred?": one session's or one queued message's decisions, oldest first.
+      const session = query.get('session');
+      const queueId = query.get('queueId');
+      if (session) return json(res, 200, await services.journal.bySession(session.slice(0, 128)));
+      if (queueId) return json(res, 200, await services.journal.byQueueId(queueId.slice(0, 128)));
       const count = Math.min(200, Math.max(1, Number(query.get('count') ?? 50) || 50));
       return json(res, 200, await services.journal.recent({ count }));
     }

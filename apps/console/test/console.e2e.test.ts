@@ -163,6 +163,14 @@ describe('the console in Chromium', () => {
     await expect.poll(() => trace.textContent()).toMatch(/reject_rbl_client bl\.moat\.test\s*dunno/);
     expect(await trace.textContent()).toContain('DEFER 4.7.1');
 
+    // "Why was this deferred?": look the session up; only its decisions remain.
+    await page.fill('#search-id', 'S-first');
+    await page.click('#search button[type=submit]');
+    await expect.poll(() => page.textContent('#search-note')).toContain('1 decision(s) for session S-first');
+    expect(await page.locator('tr.decision').count()).toBe(1);
+    await page.click('#search-clear');
+    await expect.poll(() => page.locator('tr.decision').count()).toBe(2);
+
     // Counters: from the journal, and from the deciding node's /metrics.
     const counters = page.locator('#restrictions tbody');
     await expect.poll(() => counters.textContent()).toMatch(/reject_rbl_client bl\.moat\.test\s*reject\s*1\s*1/);

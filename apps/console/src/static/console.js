@@ -253,9 +253,14 @@
     s.className = ok ? 'status ok' : 'status bad';
   };
 
+  // A session or queue id being looked at ("why was this deferred?"), or null for the newest decisions.
+  let filter = null;
+  const decisionsUrl = () => (filter ? `/api/decisions?${filter.kind}=${encodeURIComponent(filter.id)}` : '/api/decisions?count=50');
+
   async function refreshFast() {
     try {
-      const [o, d] = await Promise.all([get('/api/overview'), get('/api/decisions?count=50')]);
+      const [o, d] = await Promise.all([get('/api/overview'), get(decisionsUrl())]);
+      $('search-note').textContent = filter ? `${d.length} decision(s) for ${filter.kind === 'session' ? 'session' : 'queue id'} ${filter.id}` : '';
       overview(o);
       decisions(d);
       status(true, `live, updated ${new Date().toLocaleTimeString()}`);
@@ -272,6 +277,17 @@
   }
 
   $('flush').addEventListener('click', queueAction('flush', []));
+  $('search').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = $('search-id').value.trim();
+    filter = id ? { kind: $('search-kind').value === 'queueId' ? 'queueId' : 'session', id } : null;
+    refreshFast();
+  });
+  $('search-clear').addEventListener('click', () => {
+    filter = null;
+    $('search-id').value = '';
+    refreshFast();
+  });
   refreshFast();
   refreshSlow();
   setInterval(refreshFast, pollMs);
