@@ -19,7 +19,10 @@ if [ ! -s "$conf" ]; then
     echo "dir /data"
     echo 'logfile ""'
     echo "sentinel resolve-hostnames yes"
+    # Multi-host (stack.swarm.yml): Sentinels and servers are known by service name, since task
+    # addresses change when a task is rescheduled.
     if [ -n "${MOAT_SENTINEL_ANNOUNCE_IP:-}" ]; then echo "sentinel announce-ip ${MOAT_SENTINEL_ANNOUNCE_IP}"; fi
+    if [ "${MOAT_SENTINEL_ANNOUNCE_HOSTNAMES:-no}" = yes ]; then echo "sentinel announce-hostnames yes"; fi
     echo "sentinel monitor ${name} ${MOAT_REDIS_MASTER:?set MOAT_REDIS_MASTER} 6379 ${MOAT_SENTINEL_QUORUM:-2}"
     echo "sentinel down-after-milliseconds ${name} ${down_after}"
     echo "sentinel failover-timeout ${name} ${MOAT_SENTINEL_FAILOVER_TIMEOUT:-30000}"

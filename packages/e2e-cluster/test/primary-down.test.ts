@@ -25,7 +25,11 @@ afterAll(async () => {
 
 describe('primary away', () => {
   it('backups accept and queue while mx1 is down; after it returns each message is delivered once', async () => {
+    const t0 = Date.now();
+    const phase: string[] = [];
+    const mark = (what: string) => phase.push(`${what} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     await stopService('mx1');
+    mark('mx1 stopped');
     const refused = await sendAt('mx1', { clientIp: WL2_CLIENT, from: freshSender(), tag: freshTag('down') });
     expect(refused.stage).toBe('connect');
 
@@ -36,14 +40,19 @@ describe('primary away', () => {
       expect(r.stage, r.text).toBe('done');
       tags.push(tag);
     }
+    mark('10 accepted by backups');
     // a few retry rounds go by (test profile: 2 s, backing off to 5 s): the mail stays queued
     await sleep(8000);
     expect((await queued('mx2')) + (await queued('mx3'))).toBe(10);
 
     await startService('mx1');
+    mark('mx1 healthy');
     const counts = await waitDelivered(tags, 90_000);
+    mark('all in the mailstore');
     for (const t of tags) expect(counts.get(t), t).toBe(1);
     await waitQueuesEmpty();
+    mark('queues empty');
+    console.log(`primary away: ${phase.join(', ')}`);
     // and still once after the queues are empty (no late duplicate)
     const after = await waitDelivered(tags);
     for (const t of tags) expect(after.get(t), t).toBe(1);
