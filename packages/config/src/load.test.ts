@@ -127,14 +127,28 @@ spamd:
     expect(text).toContain('moat.yaml:8:10: greylist.delay: expected a duration such as 1500ms, 60s');
     expect(text).toContain('found "soon"');
     expect(text).toContain('moat.yaml:10:15: spamd.on_failure: expected one of "accept", "tempfail"; found "maybe"');
-    expect(text).toContain('moat.yaml:11:9: spamd.port: expected number; found "783"');
+    expect(text).toContain('moat.yaml:11:9: spamd.port: expected a number; found "783"');
     expect(issues).toHaveLength(5);
   });
 
   it('required values: hostname, domains', () => {
     const text = formatConfigErrors(issuesOf(''));
-    expect(text).toContain('moat.yaml: policy.hostname: expected a string (required); found nothing');
+    expect(text).toContain('moat.yaml: policy.hostname: expected text (required); found nothing');
     expect(text).toContain('moat.yaml: recipients.domains: expected at least one domain');
+  });
+
+  it('a list that is neither text nor a list, and an item of no known form', () => {
+    expect(formatConfigErrors(issuesOf(`policy:\n  hostname: mx.example.org\n  recipient_restrictions: 5\nrecipients: { domains: [example.org] }\n`))).toBe(
+      'moat.yaml:3:27: policy.recipient_restrictions: expected Postfix restriction text (as in main.cf) or a list of restrictions; found number 5',
+    );
+    expect(formatConfigErrors(issuesOf(`policy:\n  hostname: mx.example.org\n  recipient_restrictions:\n    - permit\n    - { a: 1 }\nrecipients: { domains: [example.org] }\n`))).toBe(
+      'moat.yaml:5:7: policy.recipient_restrictions[1]: expected a restriction: "name arg", { name: arg } or { type, zone, filter, map, service } (argument values are text); found a mapping with keys a',
+    );
+  });
+
+  it('mynetworks may be written as Postfix writes it', () => {
+    const c = parseConfig(MINIMAL.replace('policy:\n', 'policy:\n  mynetworks: 127.0.0.0/8 [::1]/128, 192.0.2.0/24\n'), { env: {} });
+    expect(c.policy.mynetworks).toEqual(['127.0.0.0/8', '[::1]/128', '192.0.2.0/24']);
   });
 
   it('a section of the wrong shape', () => {

@@ -106,11 +106,21 @@ function position(lc: LineCounter, node: Node | undefined): { line?: number; col
   return { line: p.line, column: p.col };
 }
 
+const TYPE_WORDS: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  string: 'text',
+  number: 'a number',
+  int: 'an integer',
+  boolean: 'true or false',
+};
+
 function expectedOf(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
-    case 'invalid_type':
-      if (issue.input === undefined) return `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`} (required)`;
-      return `expected ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected}`;
+    case 'invalid_type': {
+      const what = TYPE_WORDS[issue.expected] ?? issue.expected;
+      return issue.input === undefined ? `expected ${what} (required)` : `expected ${what}`;
+    }
     case 'invalid_value':
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_union':

@@ -5,16 +5,11 @@ import { z } from 'zod';
 import { DEFAULT_RELAY_RESTRICTIONS_TEXT } from '../default-policy.ts';
 import { hostname, network } from './common.ts';
 
-/**
- * One item of a structured list: `permit_mynetworks`, `reject_rbl_client zen.spamhaus.org`,
- * `{ reject_rbl_client: zen.spamhaus.org }`, or `{ type: permit_dnswl_client, zone: list.dnswl.org, filter: "127.0.[0..255].[2..3]" }`.
- */
-const structuredItem = z.union([
-  z.string(),
-  z.record(z.string(), z.union([z.string(), z.null()])),
-]);
+type StructuredItem = string | Record<string, string | null>;
 
-function itemToRestriction(item: z.infer<typeof structuredItem>, index: number): Restriction {
+const ITEM_FORMS = 'a restriction: "name arg", { name: arg } or { type, zone, filter, map, service }';
+
+function itemToRestriction(item: StructuredItem, index: number): Restriction {
   const position = { index: index + 1 };
   if (typeof item === 'string') {
     const parts = item.trim().split(/\s+/);
@@ -34,11 +29,31 @@ function itemToRestriction(item: z.infer<typeof structuredItem>, index: number):
   return makeRestriction(name, item[name] ?? undefined, position);
 }
 
-/** A restriction list: Postfix text or a YAML list. Parsed into Restriction[]; errors keep the item. */
-export const restrictionList = z.union([z.string(), z.array(structuredItem)]).transform((v, ctx): Restriction[] => {
+function isStructuredItem(v: unknown): v is StructuredItem {
+  if (typeof v === 'string') return true;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  return Object.values(v).every((x) => x === null || typeof x === 'string');
+}
+
+/**
+ * A restriction list: Postfix text (pasted from main.cf) or a YAML list of items (see ITEM_FORMS).
+ * Parsed into Restriction[]; an error names the item (and its line in the text, or its list index).
+ */
+export const restrictionList = z.unknown().transform((v, ctx): Restriction[] => {
+  if (typeof v !== 'string' && !Array.isArray(v)) {
+    ctx.addIssue({ code: 'custom', message: 'expected Postfix restriction text (as in main.cf) or a list of restrictions' });
+    return z.NEVER;
+  }
+  if (Array.isArray(v)) {
+    const bad = v.findIndex((x) => !isStructuredItem(x));
+    if (bad >= 0) {
+      ctx.addIssue({ code: 'custom', path: [bad], message: `expected ${ITEM_FORMS} (argument values are text)` });
+      return z.NEVER;
+    }
+  }
   try {
     if (typeof v === 'string') return parseRestrictions(v);
-    return v.map(itemToRestriction);
+    return (v as StructuredItem[]).map(itemToRestriction);
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     const idx = e.position.index;
@@ -53,13 +68,17 @@ export const restrictionList = z.union([z.string(), z.array(structuredItem)]).tr
   }
 });
 
+/** Postfix writes lists as text (`mynetworks = 127.0.0.0/8 [::1]/128`); accept that as well as a YAML list. */
+const postfixList = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter((x) => x !== '') : v), z.array(item));
+
 export const policySection = z.strictObject({
   /** Our own name (Postfix myhostname): used in the banner, and refused as a stranger's HELO. Required. */
   hostname,
   /** Our own IP addresses: a stranger's HELO `[addr]` claiming them is refused. */
   my_addresses: z.array(z.string()).default([]),
   /** Networks permit_mynetworks trusts (Postfix mynetworks): backup MXes, internal hosts. */
-  mynetworks: z.array(network).default(['127.0.0.0/8', '[::1]/128']),
+  mynetworks: postfixList(network).default(['127.0.0.0/8', '[::1]/128']),
   /** smtpd_delay_reject: evaluate HELO/MAIL restrictions at RCPT, so the recipient is known. */
   delay_reject: z.boolean().default(true),
   /** strict_rfc821_envelopes: require `<local@domain.tld>` (or `<>`) in MAIL FROM / RCPT TO. */
