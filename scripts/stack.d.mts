@@ -32,3 +32,4 @@ export function waitHealthy(project: string, opts?: { timeoutMs?: number }): Pro
 export function up(opts?: { test?: boolean; build?: boolean }): Promise<ProjectContainer[]>;
 export function down(opts?: { test?: boolean; volumes?: boolean }): Promise<void>;
 export function status(opts?: { test?: boolean }): Promise<ProjectContainer[]>;
+export function addUser(user: string, opts?: { test?: boolean; password?: string }): Promise<string>;

@@ -7,6 +7,8 @@
 //   npm run stack -- logs [--test] [SERVICE]    follow logs
 //   npm run stack -- status [--test]            services, health and published ports
 //   npm run stack -- build [--test]             bundles and images only
+//   npm run stack -- restart [SERVICE]          restart services (e.g. mx after changing users or certificates)
+//   npm run stack -- adduser NAME               add or replace an AUTH user (MOAT_PASSWORD, or a generated one)
 import { randomBytes, scryptSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { $, fs, path, sleep } from 'zx';
@@ -93,6 +95,16 @@ export function authLine(user, password, { N = 32768, r = 8, p = 1 } = {}) {
   const salt = randomBytes(16);
   const hash = scryptSync(password, salt, 32, { N, r, p, maxmem: 256 * N * r });
   return `${user}:scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+}
+
+/** Adds or replaces an AUTH user in the stack's users file; returns the password (given or generated). */
+export async function addUser(user, { test = false, password = randomBytes(12).toString('base64url') } = {}) {
+  if (!/^[^\s:#]+$/.test(user)) throw new Error(`stack: bad user name ${JSON.stringify(user)} (no spaces, colons or #)`);
+  const { users } = await ensureSecrets(path.resolve(COMPOSE_DIR, test ? 'secrets-test' : 'secrets'));
+  const keep = (await fs.readFile(users, 'utf8')).split('\n').filter((l) => l.trim() && !l.toLowerCase().startsWith(`${user.toLowerCase()}:`));
+  await fs.writeFile(users, `${[...keep, authLine(user, password)].join('\n')}\n`, { mode: 0o600 });
+  if (process.getuid?.() === 0) await fs.chown(users, MOAT_UID, MOAT_UID);
+  return password;
 }
 
 /** Runs compose with the stack's project and files: compose(opts, ['ps']). */
@@ -199,12 +211,18 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
     else if (cmd === 'logs') {
       await ensureDocker({ base: false });
       await compose(stackOptions({ test }), ['logs', '--tail', '200', ...(flags.has('--no-follow') ? [] : ['-f']), ...rest], { inherit: true });
+    } else if (cmd === 'restart') {
+      await ensureDocker({ base: false });
+      await compose(stackOptions({ test }), ['restart', ...rest], { inherit: true });
+    } else if (cmd === 'adduser' && rest[0]) {
+      const password = await addUser(rest[0], { test, ...(process.env.MOAT_PASSWORD ? { password: process.env.MOAT_PASSWORD } : {}) });
+      say(`AUTH user ${rest[0]} set; password: ${password}  (apply with: npm run stack -- restart mx${test ? ' --test' : ''})`);
     } else if (cmd === 'build') {
       await ensureDocker();
       await buildBundles();
       await buildImages({ test });
     } else {
-      console.error('usage: npm run stack -- up|down|logs|status|build [--test] [--no-build] [-v]');
+      console.error('usage: npm run stack -- up|down|logs|status|restart|build [--test] [--no-build] [-v] | adduser NAME');
       process.exitCode = 2;
     }
   } catch (e) {
