@@ -212,7 +212,7 @@ function dnsKey(target: DnsTarget, ctx: Ctx): string | undefined {
  * (zone, target) pairs from the first DNS-list restriction to the end of what a stage may evaluate.
  */
 interface DnsPlan {
-  pairs: Array<{ zone: string; target: DnsTarget; sameZoneBefore: number[] }>;
+  pairs: Array<{ zone: string; target: DnsTarget; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
   /** For each restriction index of the list: its pair, or -1. */
   pairOf: Int32Array;
 }
@@ -227,7 +227,7 @@ function makeDnsPlan(list: Compiled[], maxStage: number): DnsPlan {
     let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget);
     if (idx < 0) {
       const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone ? [j] : []));
-      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, sameZoneBefore }) - 1;
+      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, sameZoneBefore, last: undefined }) - 1;
     }
     pairOf[i] = idx;
   }
@@ -311,7 +311,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       const key = dnsKey(pair.target, ctx);
       if (key === undefined) continue;
       // the same zone asked about the same name through two targets (HELO = client name): ask once
-      for (const q of pair.sameZoneBefore) {
+      const same = pair.sameZoneBefore;
+      for (let j = 0; j < same.length; j++) {
+        const q = same[j]!;
         if (answerOf[q]! >= 0 && dnsKey(plan.pairs[q]!.target, ctx) === key) {
           answerOf[p] = answerOf[q]!;
           break;
@@ -319,7 +321,10 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       }
       if (answerOf[p]! >= 0) continue;
       answerOf[p] = queries.length;
-      queries.push({ zone: pair.zone, target: pair.target, key });
+      // Queries are values (ports must not change them): the same name as last time reuses the object.
+      let query = pair.last;
+      if (query === undefined || query.key !== key) query = pair.last = { zone: pair.zone, target: pair.target, key };
+      queries.push(query);
     }
     ctx.dnsPlan = plan;
     ctx.dnsAnswerOf = answerOf;

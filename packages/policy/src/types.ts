@@ -214,7 +214,8 @@ export interface DnsListAnswer {
 }
 
 export interface DnsListPort {
-  /** Query every item concurrently under one time budget; answers in the same order. Never throws. */
+  /** Query every item concurrently under one time budget; answers in the same order. Never throws.
+   * The queries are values the engine may reuse across decisions: do not modify them. */
   lookup(queries: readonly DnsListQuery[]): Promise<DnsListAnswer[]>;
 }
 
