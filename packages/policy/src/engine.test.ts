@@ -544,3 +544,44 @@ describe('DNS whitelists in the relay list', () => {
     expect((await engine.evaluate(facts())).action).toBe('permit');
   });
 });
+
+describe('port failures', () => {
+  const base = () => setup({ list: 'reject_unlisted_recipient, check_policy_service inet:, permit' });
+  it('a failing greylist passes (the seed: accept when the greylist daemon is unavailable)', async () => {
+    const { engine } = base();
+    for (const check of [() => Promise.reject(new Error('redis down')), () => {
+      throw new Error('redis down');
+    }]) {
+      const e = createEngine(engine.spec, { ...portsOf(), greylist: { check: check as never } });
+      const v = await e.evaluate(facts());
+      expect(v.action).toBe('permit');
+      expect(v.trace.find((t) => t.restriction.startsWith('check_policy_service'))?.reason).toMatch(/fail open.*redis down/);
+    }
+  });
+
+  it('a failing recipient directory is a temporary error (451 4.3.0), in the lists and in the relay safety net', async () => {
+    const { engine } = base();
+    const broken = { classify: () => Promise.reject(new Error('ldap down')) };
+    let v = await createEngine(engine.spec, { ...portsOf(), recipients: broken }).evaluate(facts());
+    expect(replyLine(v)).toBe('451 4.3.0 <alice@example.org>: Recipient address rejected: Temporary lookup failure');
+    const throwsSync = { classify: () => Promise.resolve('local' as const), classifySync: () => {
+      throw new Error('bad table');
+    } };
+    v = await createEngine(engine.spec, { ...portsOf(), recipients: throwsSync }).evaluate(facts());
+    expect(replyCode(v)).toBe(451);
+    const noRelayList = { ...engine.spec, relayRestrictions: [] };
+    v = await createEngine(noRelayList, { ...portsOf(), recipients: broken }).evaluate(facts());
+    expect(replyLine(v)).toBe('451 4.3.0 <alice@example.org>: Recipient address rejected: Temporary lookup failure');
+  });
+});
+
+function portsOf(): Ports {
+  const clock = createManualClock();
+  return {
+    dnslist: createMemoryDnsList({}),
+    greylist: createMemoryGreylist({ clock }),
+    recipients: createStaticRecipients({ domains: ['example.org'], users: ['alice@example.org'] }),
+    accessMaps: createCidrAccessMap({}),
+    clock,
+  };
+}

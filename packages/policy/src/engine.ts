@@ -11,6 +11,7 @@ import type {
   DnsListQuery,
   DnsTarget,
   Facts,
+  GreylistAnswer,
   Outcome,
   PolicySpec,
   Ports,
@@ -298,9 +299,33 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     if (ctx.rcptClass !== undefined) return f(ctx.rcptClass);
     const rcpt = ctx.facts.recipient!;
     if (!rcpt.includes('@')) return f((ctx.rcptClass = 'local'));
-    if (classifySync) return f((ctx.rcptClass = classifySync(rcpt)));
-    return wait(ports.recipients.classify(rcpt), (cls) => f((ctx.rcptClass = cls)));
+    if (classifySync) {
+      let cls: RecipientClass;
+      try {
+        cls = classifySync(rcpt);
+      } catch (e) {
+        return directoryFailed(ctx, e);
+      }
+      return f((ctx.rcptClass = cls));
+    }
+    let pending: Promise<RecipientClass>;
+    try {
+      pending = ports.recipients.classify(rcpt);
+    } catch (e) {
+      return directoryFailed(ctx, e);
+    }
+    return wait(pending, (cls) => f((ctx.rcptClass = cls)), (e) => directoryFailed(ctx, e));
   };
+  // Postfix: a table lookup failure is a temporary error (451 4.3.0), never an accept or a reject.
+  const directoryFailed = (ctx: Ctx, e: unknown): Result => ({
+    outcome: 'defer',
+    status: '4.3.0',
+    text: `<${ctx.facts.recipient}>: Recipient address rejected: Temporary lookup failure`,
+    reason: `recipient directory: ${(e as Error)?.message ?? String(e)}`,
+    smtpCode: 451,
+  });
+  // The seed: "Should the greylisting daemon not be available, the servers are set to accept the mail."
+  const greylistFailOpen = (e: unknown): Result => ({ outcome: 'dunno', reason: `greylist failed, passing (fail open): ${(e as Error)?.message ?? String(e)}` });
 
   /** One lookup() for every DNS-list restriction the plan holds: concurrent, under the port's budget. */
   const fetchDns = (ctx: Ctx, plan: DnsPlan): Promise<DnsListAnswer[]> | undefined => {
@@ -524,9 +549,15 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       case 'reject_rhsbl_sender':
       case 'reject_rhsbl_helo':
         return evalDns(c, index, ctx);
-      case 'check_policy_service':
+      case 'check_policy_service': {
+        let pending: Promise<GreylistAnswer>;
+        try {
+          pending = ports.greylist.check({ clientAddress: ctx.clientText, clientName: f.clientName, helo: f.helo, sender: f.sender ?? '', recipient: f.recipient! });
+        } catch (e) {
+          return greylistFailOpen(e);
+        }
         return wait(
-          ports.greylist.check({ clientAddress: ctx.clientText, clientName: f.clientName, helo: f.helo, sender: f.sender ?? '', recipient: f.recipient! }),
+          pending,
           (g): Result => {
             if (g.action === 'pass') {
               if (g.header) ctx.prepend.push(g.header);
@@ -542,7 +573,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
               greylisted: true,
             };
           },
+          greylistFailOpen,
         );
+      }
       case 'reject_unauth_destination':
       case 'defer_unauth_destination':
         return withClass(ctx, (cls): Result => {
@@ -699,6 +732,15 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     }
   };
 
+  const safetyDone = (run: Run, r: Result): void => {
+    const ctx = run.ctx;
+    if (r === RELAY_DENIED_IMPLICIT) {
+      run.verdict = fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${ctx.facts.recipient}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
+    } else if (r.outcome === 'defer') {
+      run.verdict = fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'defer', r.status ?? '4.3.0', r.text ?? 'Temporary lookup failure', r.reason ?? '');
+    } else startList(run, RECIPIENT_PHASE);
+  };
+
   const drive = (run: Run): void => {
     for (;;) {
       if (run.verdict) {
@@ -712,17 +754,17 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
         if (r instanceof Wait) {
           r.promise.then(
             (x) => {
-              r.map(x as never);
+              safetyDone(run, r.map(x as never) as Result);
               resume(run);
             },
-            (e: unknown) => fail(run, e),
+            (e: unknown) => {
+              safetyDone(run, r.fail!(e));
+              resume(run);
+            },
           );
           return;
         }
-        if (r === RELAY_DENIED_IMPLICIT) {
-          const rcpt = run.ctx.facts.recipient;
-          run.verdict = fixed(run.ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
-        } else startList(run, RECIPIENT_PHASE);
+        safetyDone(run, r);
         continue;
       }
       const d = listStep(run);
