@@ -1,0 +1,109 @@
+// The documented command end to end: `node apps/mx/src/main.ts --config FILE --listen HOST:PORT` with a
+// real config file, the spool and deliveries in their thread, a loopback SMTP sink as the next hop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { freePort, tmpDir, waitForPort } from '@moat/testkit';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SmtpConn } from './smtp-client.ts';
+
+const NODE = process.execPath;
+let dir: Awaited<ReturnType<typeof tmpDir>>;
+let mx: ChildProcess;
+let port: number;
+let output = '';
+const delivered: string[] = [];
+let sink: SMTPServer;
+
+beforeAll(async () => {
+  dir = await tmpDir('mx-main');
+  const sinkPort = await freePort();
+  sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        delivered.push(Buffer.concat(chunks).toString());
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+  const deadDns = await freePort();
+  port = await freePort();
+  const cfg = join(dir.path, 'moat.yaml');
+  await writeFile(
+    cfg,
+    `version: 1
+policy:
+  hostname: mx.example.org
+  mynetworks: []
+  recipient_restrictions: reject_non_fqdn_helo_hostname, reject_unlisted_recipient, permit
+recipients:
+  users: [rcpt@example.org]
+  domains: [example.org]
+dns:
+  resolver: 127.0.0.1:${deadDns}
+  timeout: 300ms
+mx:
+  tls: { state_dir: ${dir.path}/tls }
+spamd: { enabled: false }
+queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}" }
+metrics: { enabled: false }
+`,
+  );
+  mx = spawn(NODE, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  mx.stdout?.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  mx.stderr?.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
+    throw new Error(`${e}\n${output}`);
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (mx && mx.exitCode === null) {
+    const exited = new Promise((r) => mx.once('exit', r));
+    mx.kill('SIGTERM');
+    await exited;
+  }
+  await new Promise((r) => sink?.close(() => r(undefined)));
+  await dir?.remove();
+});
+
+describe('moat-mx main', () => {
+  it('accepts, answers 250 with the queue id, and delivers to the next hop from its thread', async () => {
+    const c = await SmtpConn.open(port);
+    expect((await c.read()).text).toBe('mx.example.org ESMTP moat');
+    await c.cmd('EHLO client.example.net');
+    await c.cmd('MAIL FROM:<alice@sender.example>');
+    expect((await c.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
+    const r = await c.data('From: alice@sender.example\r\nSubject: via main\r\n\r\nhello\r\n');
+    await c.quit();
+    expect(r.code).toBe(250);
+    const id = /queued as (\S+)/.exec(r.text)?.[1];
+    expect(id).toBeTruthy();
+    for (let i = 0; i < 100 && delivered.length === 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
+    expect(delivered[0]).toMatch(/Subject: via main/);
+    expect(output).toMatch(/"event":"message".*"outcome":"accepted"/);
+  });
+
+  it('stops on SIGTERM', async () => {
+    const exited = new Promise<number | null>((r) => mx.once('exit', (code) => r(code)));
+    mx.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/"msg":"mx stopping"/);
+  });
+});
