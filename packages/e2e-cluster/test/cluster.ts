@@ -112,6 +112,13 @@ export async function mailstoreTags(): Promise<Map<string, number>> {
   return counts;
 }
 
+/** The text of the mailstore's copy of a message (the first, if there are several). */
+export async function mailstoreMessage(tag: string): Promise<string> {
+  const file = (await execIn('mx1', 'sh', '-c', `grep -rl -F 'X-Moat-Tag: ${tag}' /var/lib/moat/maildir | head -1`)).trim();
+  if (!file) throw new Error(`${tag} is not in the mailstore`);
+  return execIn('mx1', 'cat', file);
+}
+
 /** Waits until every tag is in the mailstore; returns the counts then. */
 export async function waitDelivered(tags: readonly string[], timeoutMs = 90_000): Promise<Map<string, number>> {
   const deadline = Date.now() + timeoutMs;

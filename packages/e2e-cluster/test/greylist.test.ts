@@ -2,7 +2,18 @@
 // the backups refuse unknown recipients as the primary does, and relayed mail is trusted at the primary.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cluster, freshClientIp, freshSender, freshTag, logsSince, mailstoreTags, sendAt, waitDelivered, waitHealthy } from './cluster.ts';
+import {
+  cluster,
+  freshClientIp,
+  freshSender,
+  freshTag,
+  logsSince,
+  mailstoreMessage,
+  mailstoreTags,
+  sendAt,
+  waitDelivered,
+  waitHealthy,
+} from './cluster.ts';
 
 beforeAll(() => waitHealthy());
 
@@ -36,6 +47,12 @@ describe('shared greylist', () => {
     // the primary trusts the backup (permit_mynetworks): the relayed copy is not greylisted again
     expect(decisions.length).toBeGreaterThan(0);
     for (const l of decisions) expect(JSON.parse(l).restriction).toBe('permit_mynetworks');
+    // the copy went through both: received by mx3 from the client, then by mx1 from mx3, scanned by spamd
+    const text = (await mailstoreMessage(tag)).replace(/\r?\n[ \t]+/g, ' ');
+    const received = text.split(/\r?\n/).filter((l) => l.startsWith('Received:'));
+    expect(received[0]).toMatch(/from mx3\.example\.org .*by mx1\.example\.org/);
+    expect(received[1]).toMatch(/by mx3\.example\.org/);
+    expect(text).toMatch(/^X-Spam-Score: /m);
     // nothing of the refused attempts reached the mailstore
     expect([...(await mailstoreTags()).keys()].some((t) => t.startsWith('grey-early'))).toBe(false);
   });
