@@ -15,9 +15,11 @@ import { createMx } from './server.ts';
 import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
 
-const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
+const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
-  --listen       SMTP listener (default: the first of mx.listen.smtp)
+  --listen       the MX listener (port 25 role); with --listen/--submission only those are opened,
+                 without either every address of mx.listen.smtp and mx.listen.submission
+  --submission   a submission listener (port 587 role: AUTH after STARTTLS required, no spam policy)
   --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
   --no-delivery  accept and spool only; another process runs the queue`;
 
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     options: {
       config: { type: 'string' },
       listen: { type: 'string' },
+      submission: { type: 'string' },
       metrics: { type: 'string' },
       'no-delivery': { type: 'boolean' },
       help: { type: 'boolean' },
@@ -98,26 +101,49 @@ async function main(): Promise<void> {
       })
     : undefined;
 
-  const mx = createMx({
-    settings,
-    engine: built.engine,
-    delayReject: built.spec.delayReject,
-    recipients: built.ports.recipients,
-    queue: writer,
-    spamd,
-    resolver: cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs)),
-    tls,
-    authenticator,
-    logger,
-    registry,
-  });
-  const listen = splitHostPort(values.listen ?? config.mx.listen.smtp[0] ?? '0.0.0.0:25');
-  const bound = await mx.listen(listen.port, listen.host);
+  const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
+  const make = (submission: boolean) =>
+    createMx({
+      settings,
+      engine: built.engine,
+      delayReject: built.spec.delayReject,
+      recipients: built.ports.recipients,
+      queue: writer,
+      spamd,
+      resolver,
+      tls,
+      authenticator,
+      submission,
+      logger: submission ? logger.child({ listener: 'submission' }) : logger,
+      registry,
+    });
+  const explicit = values.listen !== undefined || values.submission !== undefined;
+  const wanted: Array<{ at: string; submission: boolean }> = explicit
+    ? [
+        ...(values.listen ? [{ at: values.listen, submission: false }] : []),
+        ...(values.submission ? [{ at: values.submission, submission: true }] : []),
+      ]
+    : [
+        ...config.mx.listen.smtp.map((at) => ({ at, submission: false })),
+        ...config.mx.listen.submission.map((at) => ({ at, submission: true })),
+      ];
+  if (wanted.some((w) => w.submission) && !authenticator) {
+    logger.warn({ event: 'config' }, 'submission listener without mx.auth.users_file: nobody can log in, it will refuse all mail');
+  }
+  const servers: Array<ReturnType<typeof make>> = [];
+  const bound: string[] = [];
+  for (const w of wanted) {
+    const server = make(w.submission);
+    const { host, port } = splitHostPort(w.at);
+    const a = await server.listen(port, host);
+    servers.push(server);
+    bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
+  }
 
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   const metrics = metricsAt === 'off' ? undefined : await serveMetrics(registry, { ...splitHostPort(metricsAt), health: () => built.health() });
   logger.info(
-    { listen: `${bound.address}:${bound.port}`, hostname: settings.hostname, tls: !!tls, auth: !!authenticator, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
+    { listen: bound, hostname: settings.hostname, tls: !!tls, auth: !!authenticator, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
     'mx listening',
   );
 
@@ -134,7 +160,7 @@ async function main(): Promise<void> {
       logger.debug({ step: name }, 'stopping');
       await f();
     };
-    await step('smtp', () => mx.close());
+    await step('smtp', () => Promise.all(servers.map((m) => m.close())));
     await step('delivery', () => delivery?.stop());
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());

@@ -1,7 +1,18 @@
 // The gateway's metrics, registered on the registry it is given (tests pass a fresh one).
 import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
 
-export function createMxMetrics(registry: Registry) {
+const perRegistry = new WeakMap<Registry, ReturnType<typeof make>>();
+
+/** The gateway's metrics on `registry`, created once per registry (port 25 and 587 share them). */
+export function createMxMetrics(registry: Registry): ReturnType<typeof make> {
+  const known = perRegistry.get(registry);
+  if (known) return known;
+  const m = make(registry);
+  perRegistry.set(registry, m);
+  return m;
+}
+
+function make(registry: Registry) {
   const registers = [registry];
   return {
     sessions: new Counter({ name: 'moat_mx_sessions_total', help: 'SMTP sessions accepted (after connection limits)', registers }),
@@ -37,4 +48,4 @@ export function createMxMetrics(registry: Registry) {
   };
 }
 
-export type MxMetrics = ReturnType<typeof createMxMetrics>;
+export type MxMetrics = ReturnType<typeof make>;

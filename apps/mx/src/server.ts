@@ -42,6 +42,12 @@ export interface MxDeps {
   registry: Registry;
   /** Budget of the MAIL/RCPT hooks (DNS lists, greylist). Default: settings.limits.decisionTimeoutMs. */
   commandTimeoutMs?: number | undefined;
+  /**
+   * Submission (port 587, RFC 6409): AUTH (after STARTTLS) is required before MAIL, and the spam policy
+   * is not run for logged-in users (their laptops' HELO names would fail the HELO checks). Content
+   * scanning and the headers stay.
+   */
+  submission?: boolean | undefined;
   /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
   dataTimeoutMs?: number | undefined;
 }
@@ -160,7 +166,8 @@ export function createMx(deps: MxDeps): Mx {
     size: settings.limits.maxMessageSize,
     rejectOversized: false,
     authMethods: ['PLAIN', 'LOGIN'],
-    authOptional: true,
+    authOptional: !deps.submission,
+    authRequiredMessage: '5.7.0 Authentication required',
     allowInsecureAuth: false,
     disabledCommands: [...baseDisabled, ...(deps.authenticator ? [] : ['AUTH'])],
     hideSTARTTLS: !deps.tls,
@@ -243,6 +250,12 @@ export function createMx(deps: MxDeps): Mx {
       hook('mail', commandTimeout, logger, callback, async () => {
         const s = state(session);
         s.tx = newTx();
+        if (deps.submission) {
+          // never rely on smtp-server alone here: before STARTTLS AUTH is disabled, and it then
+          // stops requiring it. No engine runs on this port, so no login means no mail at all.
+          if (!sessionUser(session)) throw new SmtpReply(530, '5.7.0 Authentication required');
+          return;
+        }
         for (const stage of ['helo', 'mail'] as const) {
           const f = await facts(session, s, stage, stage === 'mail' ? { sender: address.address } : { sender: undefined });
           const { reply } = await decide(f);
@@ -265,9 +278,12 @@ export function createMx(deps: MxDeps): Mx {
           logger.info({ event: 'delayed-reject', session: session.id, client: f.clientAddress, helo: f.helo, sender: f.sender, recipient: f.recipient, reply: `${s.tx.pending.responseCode} ${s.tx.pending.message}` }, 'delayed reject');
           throw s.tx.pending;
         }
-        const { verdict, reply } = await decide(f);
-        if (reply) throw reply;
-        for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
+        if (deps.submission && !f.saslUsername) throw new SmtpReply(530, '5.7.0 Authentication required');
+        if (!deps.submission) {
+          const { verdict, reply } = await decide(f);
+          if (reply) throw reply;
+          for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
+        }
         let route: Route = 'local';
         if (f.saslUsername && deps.recipients) {
           if ((await deps.recipients.classify(address.address)) === 'remote') route = 'relay';

@@ -98,6 +98,7 @@ export interface TestMxOptions {
   authenticator?: Authenticator | undefined;
   delayReject?: boolean;
   tls?: boolean;
+  submission?: boolean;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -169,6 +170,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     resolver,
     tls,
     authenticator: opts.authenticator,
+    submission: opts.submission,
     logger,
     registry,
   });

@@ -143,6 +143,31 @@ describe('AUTH', () => {
   });
 });
 
+describe('submission (587)', () => {
+  it('requires AUTH (after STARTTLS) before MAIL; then relays without the HELO/DNS-list policy', async () => {
+    const sub = await startTestMx({ submission: true, authenticator: authenticatorFor({ alice: (await userHash('pw'))! }) });
+    try {
+      const c = await SmtpConn.open(sub.port);
+      await c.read();
+      await c.cmd('EHLO laptop');
+      expect(`${(await c.cmd('MAIL FROM:<alice@sender.example>')).code}`).toBe('530');
+      await c.starttls();
+      await c.cmd('EHLO laptop');
+      const r = await c.cmd('MAIL FROM:<alice@sender.example>');
+      expect(`${r.code} ${r.text}`).toBe('530 5.7.0 Authentication required');
+      const plain = Buffer.from('\0alice\0pw').toString('base64');
+      expect((await c.cmd(`AUTH PLAIN ${plain}`)).code).toBe(235);
+      expect((await c.cmd('MAIL FROM:<alice@sender.example>')).code).toBe(250);
+      expect((await c.cmd('RCPT TO:<friend@elsewhere.example>')).code).toBe(250);
+      expect((await c.data('Subject: from the road\r\n\r\nhi\r\n')).code).toBe(250);
+      await c.quit();
+      expect(sub.enqueued[0]?.route).toBe('relay');
+    } finally {
+      await sub.close();
+    }
+  });
+});
+
 describe('swaks', () => {
   it('STARTTLS + AUTH PLAIN + relay with a real command-line client', async () => {
     // async: the server runs in this process, a synchronous exec would block it
