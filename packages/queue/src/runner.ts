@@ -128,6 +128,9 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   const deadUntil = new Map<string, { until: number; reason: string }>();
   let lastDeferredScan = 0;
   let deferredBacklog = false;
+  const knownIncoming = new Set<string>();
+  let rereadIncoming = true;
+  let lastIncomingRead = 0;
 
   const inFlight = new Map<string, Promise<void>>();
   const sems = new Map<string, Semaphore>();
@@ -389,25 +392,38 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     }
   }
 
+  /** Alternate new and retried mail, so a flood of new mail cannot starve the deferred queue (or the reverse). */
+  function* candidates(due: string[]): Generator<['incoming' | 'deferred', string]> {
+    const inc = knownIncoming.values();
+    let d = 0;
+    for (;;) {
+      const next = inc.next();
+      if (!next.done) yield ['incoming', next.value];
+      if (d < due.length) yield ['deferred', due[d++]!];
+      if (next.done && d >= due.length) return;
+    }
+  }
+
   async function scanOnce(withDeferred: boolean): Promise<boolean> {
     let started = false;
     const now = clock.now();
     if (withDeferred) lastDeferredScan = Date.now();
-    const incoming = await queue.names('incoming');
-    const due = withDeferred ? await queue.due(now) : [];
-    // Alternate new and retried mail, so a flood of new mail cannot starve the deferred queue (or the reverse).
-    const candidates: ['incoming' | 'deferred', string][] = [];
-    for (let i = 0; i < Math.max(incoming.length, due.length); i++) {
-      if (i < incoming.length) candidates.push(['incoming', incoming[i]!]);
-      if (i < due.length) candidates.push(['deferred', due[i]!]);
+    // incoming/ is listed when asked (timer, kick, idle) or when we know of nothing; in between, the ids
+    // from that listing and from our own enqueues are used: no directory listing per delivered message.
+    if (knownIncoming.size === 0 || (rereadIncoming && Date.now() - lastIncomingRead >= 20)) {
+      rereadIncoming = false;
+      lastIncomingRead = Date.now();
+      for (const n of await queue.names('incoming')) knownIncoming.add(n);
     }
+    const due = withDeferred ? await queue.due(now) : [];
     if (withDeferred) deferredBacklog = false;
-    for (const [from, id] of candidates) {
+    for (const [from, id] of candidates(due)) {
       if (stopping || inFlight.size >= concurrency) {
         // Due work left over: look again as soon as a slot frees up.
         if (withDeferred) deferredBacklog = true;
         break;
       }
+      if (from === 'incoming') knownIncoming.delete(id);
       if (inFlight.has(id)) continue;
       // Messages are held in memory while delivered: keep the sum under the budget (one always fits).
       let size = 0;
@@ -417,6 +433,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
         continue; // taken by someone else meanwhile
       }
       if (inFlight.size > 0 && bytesInFlight + size > memoryBudget) {
+        if (from === 'incoming') knownIncoming.add(id);
         if (withDeferred) deferredBacklog = true;
         break;
       }
@@ -427,7 +444,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       const job = runClaimed(c).finally(() => {
         inFlight.delete(id);
         bytesInFlight -= size;
-        kick(deferredBacklog || Date.now() - lastDeferredScan >= deferredScanMs);
+        kick(deferredBacklog || Date.now() - lastDeferredScan >= deferredScanMs, false);
       });
       inFlight.set(id, job);
     }
@@ -443,10 +460,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   }
 
   let wantDeferred = false;
-  /** Scan now; `full` also looks through deferred/ (every explicit kick does). */
-  function kick(full = true): void {
+  /** Scan now; `full` also looks through deferred/; `reread` lists incoming/ again (new mail from elsewhere). */
+  function kick(full = true, reread = true): void {
     if (stopping) return;
     if (full) wantDeferred = true;
+    if (reread) rereadIncoming = true;
     if (scanning) {
       rescan = true;
       return;
@@ -468,15 +486,18 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     });
   }
 
-  const offEnqueue = queue.onEnqueue(() => kick(false));
+  const offEnqueue = queue.onEnqueue((id) => {
+    knownIncoming.add(id);
+    kick(false, false);
+  });
   // Not unref'd: a running queue manager keeps its process alive until stop().
-  const timer = setInterval(() => kick(Date.now() - lastDeferredScan >= deferredScanMs), opts.scanIntervalMs ?? 1000);
+  const timer = setInterval(() => kick(Date.now() - lastDeferredScan >= deferredScanMs, true), opts.scanIntervalMs ?? 1000);
   kick();
   log.info({ owner, concurrency, perDest, firstBackoff, maxBackoff, delayWarningAfter, maxLifetime }, 'delivery started');
 
   return {
     owner,
-    kick: (deferred = false) => kick(deferred),
+    kick: (deferred = false) => kick(deferred, true),
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

@@ -1,14 +1,21 @@
 // Several runners on one spool (two in this process with their own handles, one in a child process):
 // the rename claim means no message is ever delivered twice, and nobody steals a live runner's files.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { closeCachedSessions, nextHopTransport, openQueue, startDelivery } from '../src/index.ts';
 import { memoryLogger, message, startSink, waitFor } from './helpers.ts';
 
 const N = 150;
+
+// children are killed even when an assertion fails half-way
+const children = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  children.clear();
+});
 
 it('three runners (two processes) on one spool deliver each message exactly once', async () => {
   const dir = await tmpDir('multi');
@@ -30,6 +37,7 @@ it('three runners (two processes) on one spool deliver each message exactly once
   const child = spawn(process.execPath, [join(import.meta.dirname, 'runner-child.ts'), spool, String(sink.port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   let childOut = '';
   child.stdout.on('data', (d) => (childOut += d));
   child.stderr.on('data', (d) => (childOut += d));
@@ -80,6 +88,7 @@ it('a runner SIGKILLed mid-delivery: the next runner recovers its active/ files,
   const child = spawn(process.execPath, [join(import.meta.dirname, 'runner-child.ts'), spool, String(sink.port)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.add(child);
   const exited = new Promise((r) => child.once('exit', r));
   await waitFor(async () => (await writer.names('active')).length >= 8, 20_000);
   child.kill('SIGKILL');

@@ -1,14 +1,20 @@
 // Crash test: a child that enqueues is SIGKILLed at random moments, many times. Afterwards every message
 // it acknowledged is delivered exactly once, byte for byte, and nothing half-written ever surfaces.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { maildirTransport, openQueue, startDelivery } from '../src/index.ts';
 import { crashMessage } from './crash-message.ts';
 import { memoryLogger } from './helpers.ts';
+
+const live = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  live.clear();
+});
 
 const ROUNDS = 45;
 const PER_ROUND = 10;
@@ -23,6 +29,7 @@ it('no acknowledged message is lost or duplicated across SIGKILLs', async () => 
   const child = join(import.meta.dirname, 'crash-child.ts');
   for (let round = 0; round < ROUNDS; round++) {
     const p = spawn(process.execPath, [child, spool, round % 2 ? 'par' : 'seq'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(p);
     let out = '';
     let err = '';
     p.stderr.on('data', (d) => (err += d));

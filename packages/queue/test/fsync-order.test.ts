@@ -1,11 +1,12 @@
 // What SIGKILL cannot show (the page cache survives a killed process): the order of the system calls.
 // Under strace, for every acknowledged message: the file is fsync'ed before its rename into incoming/, and
 // incoming/ is fsync'ed after the rename and before the ack is written (the moment the MX would say 250).
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '@moat/testkit';
-import { expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { createRegistry } from '@moat/observe';
 import { openQueue } from '../src/index.ts';
 import { memoryLogger, message, waitFor } from './helpers.ts';
@@ -57,7 +58,10 @@ interface Event {
 function eventsOf(calls: Call[]): Event[] {
   const fds = new Map<string, string>();
   const events: Event[] = [];
-  for (const c of calls) {
+  // A closed fd number is free (and may be handed out again) as soon as close() runs: place closes at their
+  // start, everything else at its return.
+  const ordered = [...calls].sort((a, b) => (a.name === 'close' ? a.start : a.end) - (b.name === 'close' ? b.start : b.end));
+  for (const c of ordered) {
     const at = c.end;
     const start = c.start;
     const paths = [...c.args.matchAll(/"([^"]+)"/g)].map((x) => x[1]!);
@@ -81,6 +85,31 @@ function eventsOf(calls: Call[]): Event[] {
   return events;
 }
 
+/** Kill the traced process (not strace): strace then writes out its trace and exits by itself. */
+function killKids(strace: ChildProcess): void {
+  let kids: string[] = [];
+  try {
+    kids = readFileSync(`/proc/${strace.pid}/task/${strace.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    /* strace is gone already */
+  }
+  for (const k of kids) process.kill(Number(k), 'SIGKILL');
+}
+
+async function killTraced(strace: ChildProcess, exited: Promise<unknown>): Promise<void> {
+  killKids(strace);
+  await exited;
+}
+
+const straces = new Set<ChildProcess>();
+afterEach(() => {
+  for (const s of straces) {
+    killKids(s);
+    s.kill('SIGKILL');
+  }
+  straces.clear();
+});
+
 const TRACE = 'trace=openat,fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,write,close';
 
 it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < ack, for every message', async () => {
@@ -93,6 +122,7 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
     ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, child, spool, 'par'],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  straces.add(p);
   let out = '';
   p.stdout.on('data', (d) => (out += d));
   const exited = new Promise((r) => p.once('exit', r));
@@ -100,9 +130,7 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
   const N = 12;
   for (let i = 0; i < N; i++) p.stdin.write(`${i}\n`);
   await waitFor(() => (out.match(/^ack /gm) ?? []).length === N, 60_000);
-  p.kill('SIGKILL');
-  await exited;
-  await new Promise((r) => setTimeout(r, 200)); // strace flushes its output
+  await killTraced(p, exited);
 
   const calls = parse(await readFile(trace, 'utf8'));
   const events = eventsOf(calls);
@@ -138,11 +166,10 @@ it.skipIf(!hasStrace)('delivery: maildir file fsync < link into new/ < fsync(new
   const p = spawn('strace', ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, join(import.meta.dirname, 'runner-child.ts'), spool, `maildir:${root}`], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  straces.add(p);
   const exited = new Promise((r) => p.once('exit', r));
   await waitFor(async () => (await writer.names('incoming')).length === 0 && (await writer.names('active')).length === 0, 60_000);
-  p.kill('SIGKILL');
-  await exited;
-  await new Promise((r) => setTimeout(r, 200));
+  await killTraced(p, exited);
   const events = eventsOf(parse(await readFile(trace, 'utf8')));
   const box = join(root, 'example.test', 'box');
   const links = events.filter((e) => e.kind === 'link' && e.path.startsWith(`${box}/tmp/`));

@@ -14,3 +14,7 @@ process.stdout.write('ready\n');
 process.on('SIGTERM', () => {
   runner.stop().then(() => process.exit(0));
 });
+// Orphaned (the test runner died): do not linger.
+setInterval(() => {
+  if (process.ppid === 1) process.exit(0);
+}, 500).unref();
