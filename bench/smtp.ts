@@ -95,7 +95,7 @@ async function startMx(name: string, port: number, cfg: string): Promise<{ pid: 
   const pidfile = join(WORK, `${name}.pid`);
   const out = join(WORK, `${name}.log`);
   const child = spawn(NODE, [join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'info', NODE_OPTIONS: `--require ${join(HARNESS, 'lib/dns-loopback.cjs')}` },
+    env: { ...process.env, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'info', NODE_OPTIONS: `--require ${join(HARNESS, 'lib/dns-loopback.cjs')} --max-semi-space-size=4` },
     stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')],
   });
   child.on('exit', (c) => log(`${name} exited (${c})`));

