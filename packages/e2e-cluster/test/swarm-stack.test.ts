@@ -1,0 +1,87 @@
+// The Swarm stack file as `docker stack deploy` reads it (`docker stack config`: merges, env files and
+// interpolation, no swarm needed): one node per label, real client addresses, the same per-node settings
+// as the compose cluster the other tests run, Redis and Sentinels spread so that one host may fail.
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { composeCommand } from '../../../scripts/docker.mjs';
+import { COMPOSE_DIR } from '../../../scripts/stack.mjs';
+
+const run = promisify(execFile);
+
+interface Service {
+  environment?: Record<string, string>;
+  ports?: Array<{ target: number; published: number; mode?: string }>;
+  volumes?: Array<{ source?: string; target?: string } | string>;
+  deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } };
+}
+interface Stack {
+  services: Record<string, Service>;
+  networks: Record<string, { driver?: string; driver_opts?: Record<string, string>; ipam?: { config?: Array<{ subnet?: string }> } }>;
+}
+
+async function stackConfig(): Promise<Stack> {
+  const { stdout } = await run('docker', ['stack', 'config', '-c', path.join(COMPOSE_DIR, 'stack.swarm.yml')], {
+    cwd: COMPOSE_DIR,
+    env: { ...process.env, MOAT_TAG: 'ci' },
+  });
+  return parse(stdout) as Stack;
+}
+
+/** The one-host cluster's resolved config (compose v1 or v2; both print YAML). */
+async function clusterConfig(): Promise<Stack> {
+  const [cmd, ...pre] = await composeCommand();
+  const { stdout } = await run(cmd ?? 'docker', [...pre, '-f', path.join(COMPOSE_DIR, 'docker-compose.cluster.yml'), 'config'], {
+    cwd: COMPOSE_DIR,
+    env: { ...process.env, MOAT_TAG: 'ci' },
+  });
+  return parse(stdout) as Stack;
+}
+
+const nodeOf = (s: Service | undefined): string | undefined =>
+  s?.deploy?.placement?.constraints?.map((c) => /^node\.labels\.moat\.node == (mx\d)$/.exec(c)?.[1]).find(Boolean);
+
+describe('stack.swarm.yml', () => {
+  it('pins each node to its label, publishes SMTP in host mode, and reads the per-node env files', async () => {
+    const stack = await stackConfig();
+    const compose = await clusterConfig();
+    const subnet = stack.networks.moat?.ipam?.config?.[0]?.subnet;
+    expect(subnet).toBeTruthy();
+    expect(stack.networks.moat?.driver).toBe('overlay');
+    expect(stack.networks.moat?.driver_opts?.encrypted).toBe('true');
+    for (const n of ['mx1', 'mx2', 'mx3']) {
+      const s = stack.services[n];
+      expect(nodeOf(s), n).toBe(n);
+      // host mode: the routing mesh would hide the client's address from greylisting and DNS lists
+      const smtp = s?.ports?.find((p) => p.target === 25);
+      expect(smtp, n).toMatchObject({ published: 25, mode: 'host' });
+      const env = s?.environment ?? {};
+      expect(env.MOAT_HOSTNAME).toBe(`${n}.example.org`);
+      expect(env.MOAT_QUEUE_TRANSPORT).toBe(n === 'mx1' ? 'maildir:/var/lib/moat/maildir' : 'smtp://mx1:25');
+      expect(env.MOAT_REDIS_SENTINELS?.split(',').sort()).toEqual(['sentinel-1:26379', 'sentinel-2:26379', 'sentinel-3:26379']);
+      expect(env.MOAT_MYNETWORKS?.split(',')).toContain(subnet);
+      // the same per-node identity as the one-host cluster the other tests exercise
+      const c = compose.services[n]?.environment ?? {};
+      expect(c.MOAT_HOSTNAME).toBe(env.MOAT_HOSTNAME);
+      expect(c.MOAT_QUEUE_TRANSPORT).toBe(env.MOAT_QUEUE_TRANSPORT);
+    }
+    // only the primary offers submission
+    expect(stack.services.mx2?.ports?.some((p) => p.target === 587)).toBe(false);
+  });
+
+  it('spreads Redis and the Sentinels so that losing one host still allows a failover', async () => {
+    const stack = await stackConfig();
+    const sentinels = ['sentinel-1', 'sentinel-2', 'sentinel-3'].map((s) => nodeOf(stack.services[s]));
+    expect(new Set(sentinels)).toEqual(new Set(['mx1', 'mx2', 'mx3']));
+    const a = nodeOf(stack.services['redis-a']);
+    const b = nodeOf(stack.services['redis-b']);
+    expect(a && b && a !== b).toBe(true);
+    for (const s of ['redis-a', 'redis-b', 'sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      expect(stack.services[s]?.deploy?.endpoint_mode, s).toBe('dnsrr');
+    }
+    expect(stack.services['redis-b']?.environment?.MOAT_REDIS_REPLICAOF).toBe('redis-a');
+    for (const s of ['unbound', 'spamassassin']) expect(stack.services[s]?.deploy?.mode, s).toBe('global');
+  });
+});
