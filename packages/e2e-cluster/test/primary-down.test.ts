@@ -7,6 +7,7 @@ import {
   freshClientIp,
   freshSender,
   freshTag,
+  logsSince,
   queued,
   sendAt,
   startService,
@@ -24,6 +25,15 @@ afterAll(async () => {
 });
 
 describe('primary away', () => {
+  it('backups keep mail for 7 days (the seed\'s maximal_queue_lifetime) and relay it to mx1', async () => {
+    for (const node of ['mx2', 'mx3']) {
+      const started = (await logsSince(node, new Date(0))).filter((l) => l.includes('"msg":"delivery started"')).pop();
+      expect(started, `${node} logged its delivery settings`).toBeTruthy();
+      expect(JSON.parse(started ?? '{}')).toMatchObject({ maxLifetime: 7 * 86_400_000 });
+    }
+  });
+
+
   it('backups accept and queue while mx1 is down; after it returns each message is delivered once', async () => {
     const t0 = Date.now();
     const phase: string[] = [];
