@@ -58,7 +58,11 @@ export interface DnsListOptions {
   clock?: ClockPort | undefined;
 }
 
-/** A query may say what the listing is for, so mixed lists (hostkarma) count only the right codes. */
+/**
+ * A query may say what the listing is for, so mixed lists (hostkarma) count only the right codes.
+ * `use` is part of the port contract (DnsListQuery) too: the engine sets it from the restriction
+ * (permit_* -> allow, reject_* -> block) and asks a zone once per use.
+ */
 export interface DnsListRequest extends DnsListQuery {
   use?: 'allow' | 'block' | undefined;
 }

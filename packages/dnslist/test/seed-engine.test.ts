@@ -26,7 +26,7 @@ beforeAll(async () => {
     zones: {
       'zen.moat.test': ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.21 :127.0.0.4:XBL $\n192.0.2.31 :127.0.0.2:SBL $\n192.0.2.40 :127.255.255.254:public resolver\n',
       'dnswl.moat.test': '127.0.0.2 :127.0.10.0:test\n192.0.2.20 :127.0.15.3:trusted\n192.0.2.21 :127.0.10.3:return high\n',
-      'hk.moat.test': '127.0.0.1 :127.0.0.1:white\n127.0.0.2 :127.0.0.2:black\n192.0.2.30 :127.0.0.1:white\n192.0.2.31 :127.0.0.5:NOBL\n',
+      'hk.moat.test': '127.0.0.1 :127.0.0.1:white\n127.0.0.2 :127.0.0.2:black\n192.0.2.30 :127.0.0.1:white\n192.0.2.31 :127.0.0.5:NOBL\n192.0.2.32 :127.0.0.5:NOBL\n192.0.2.33 :127.0.0.2:black\n',
       'dbl.moat.test': { type: 'dnset', data: ':127.0.1.2:Domain $ listed in DBL\ntest\nspam.example\n' },
     },
   });
@@ -54,7 +54,7 @@ afterAll(async () => {
   await rbl?.stop();
 });
 
-function engine() {
+function engine(list = seed) {
   const clock = createManualClock();
   return createEngine(
     {
@@ -64,7 +64,7 @@ function engine() {
       delayReject: true,
       strictRfc821Envelopes: false,
       relayRestrictions: parseRestrictions('permit_auth_destination, reject_unauth_destination'),
-      recipientRestrictions: parseRestrictions(seed),
+      recipientRestrictions: parseRestrictions(list),
     },
     {
       dnslist: dns,
@@ -109,6 +109,27 @@ describe('the seed through the engine with real DNS lists', () => {
     expect((await engine().evaluate(facts('192.0.2.30'))).action).toBe('permit');
     const v = await engine().evaluate(facts('192.0.2.40'));
     expect(v.action).not.toBe('reject');
+  });
+
+  it('hostkarma whitelist (127.0.0.1) is no blacklisting: `reject_rbl_client hk=` does not reject it even with no earlier permit', async () => {
+    const noEarlyPermit = seed.replace('permit_dnswl_client hk.moat.test=127.0.0.[1;5],', '');
+    const v = await engine(noEarlyPermit).evaluate(facts('192.0.2.30'));
+    expect(v.trace.find((t) => t.restriction === 'reject_rbl_client hk.moat.test=')?.outcome).toBe('dunno');
+    expect(v.action).toBe('permit'); // the seed's final `permit` (no greylist in this list)
+    const onlyReject = await engine('reject_rbl_client hk.moat.test=, check_policy_service inet:, permit').evaluate(facts('192.0.2.30'));
+    expect(onlyReject.action).toBe('defer');
+    expect(onlyReject.greylisted).toBe(true);
+    // the blacklist code still rejects through the same zone
+    const black = await engine(noEarlyPermit).evaluate(facts('192.0.2.33'));
+    expect(black.decidedBy).toBe('reject_rbl_client hk.moat.test=');
+  });
+
+  it('hostkarma 127.0.0.5 (NOBL) is never a whitelisting, under the seed filter or a bare `=`', async () => {
+    for (const list of [seed, 'permit_dnswl_client hk.moat.test=, check_policy_service inet:, permit', 'permit_dnswl_client hk.moat.test, check_policy_service inet:, permit']) {
+      const v = await engine(list).evaluate(facts('192.0.2.32'));
+      expect(v.decidedByType, list).not.toBe('permit_dnswl_client');
+      expect(v.trace.filter((t) => t.restriction.startsWith('permit_dnswl_client hk.')).every((t) => t.outcome === 'dunno')).toBe(true);
+    }
   });
 
   it('RHSBL on the sender domain', async () => {

@@ -371,6 +371,98 @@ describe('DNS lists, steps 7-9', () => {
   });
 });
 
+describe('mixed lists (hostkarma): each query says what it is for', () => {
+  // The seed's DNS-list steps (7-9), hostkarma used to permit (=127.0.0.[1;5]) and to reject (=).
+  const seedDns = `permit_dnswl_client iadb.isipp.com=,
+    permit_dnswl_client list.dnswl.org=127.0.[0..255].[2..3],
+    permit_dnswl_client hostkarma.junkemailfilter.com=127.0.0.[1;5],
+    reject_rhsbl_reverse_client dbl.spamhaus.org,
+    reject_rhsbl_sender dbl.spamhaus.org,
+    reject_rhsbl_client dbl.spamhaus.org,
+    reject_rbl_client zen.spamhaus.org,
+    reject_rbl_client hostkarma.junkemailfilter.com=,
+    permit_dnswl_client wl.mailspike.net,
+    permit_dnswl_client hostkarma.junkemailfilter.com=,
+    check_policy_service inet:127.0.0.1:10023,
+    permit`;
+  // The seed without its early hostkarma permit: nothing catches a whitelisted client before the reject.
+  const noEarlyPermit = seedDns.replace('permit_dnswl_client hostkarma.junkemailfilter.com=127.0.0.[1;5],', '');
+  const WHITE = '192.0.2.50';
+  const NOBL = '192.0.2.55';
+  const BLACK = '192.0.2.51';
+  // What the real client answers after the hostkarma profile: 127.0.0.1 counts for `allow` only,
+  // 127.0.0.2 for `block` only, 127.0.0.5 (NOBL) for neither.
+  const dns: DnsScript = {
+    'hostkarma.junkemailfilter.com': { [WHITE]: { codes: ['127.0.0.1'], use: 'allow' }, [BLACK]: { codes: ['127.0.0.2'], use: 'block' } },
+  };
+
+  it('permit_* queries ask for allow, reject_* for block; a zone used both ways is asked once per use', async () => {
+    const { engine, dnslist } = setup({ list: seedDns, dns });
+    await engine.evaluate(facts({ clientAddress: '192.0.2.99' }));
+    expect(dnslist.lookups).toBe(1);
+    expect(dnslist.last.map((q) => `${q.zone}/${q.target}/${q.use}`)).toEqual([
+      'iadb.isipp.com/client/allow',
+      'list.dnswl.org/client/allow',
+      'hostkarma.junkemailfilter.com/client/allow',
+      'dbl.spamhaus.org/reverse-client-name/block',
+      'dbl.spamhaus.org/sender-domain/block',
+      'zen.spamhaus.org/client/block',
+      'hostkarma.junkemailfilter.com/client/block',
+      'wl.mailspike.net/client/allow',
+    ]);
+  });
+
+  it('a client on the hostkarma whitelist (127.0.0.1) only is not rejected by `reject_rbl_client hostkarma=`, even with no earlier permit', async () => {
+    for (const list of [seedDns, noEarlyPermit]) {
+      const { engine } = setup({ list, dns });
+      const v = await engine.evaluate(facts({ clientAddress: WHITE }));
+      expect(v.action).toBe('permit');
+      expect(v.decidedByType).toBe('permit_dnswl_client');
+      const reject = v.trace.find((t) => t.restriction === 'reject_rbl_client hostkarma.junkemailfilter.com=');
+      if (list === noEarlyPermit) expect(reject?.outcome).toBe('dunno');
+    }
+    // and with only the reject: no opinion, on to the greylist
+    const { engine } = setup({ list: 'reject_rbl_client hostkarma.junkemailfilter.com=, check_policy_service inet:127.0.0.1:10023, permit', dns });
+    const v = await engine.evaluate(facts({ clientAddress: WHITE }));
+    expect(v.action).toBe('defer');
+    expect(v.greylisted).toBe(true);
+  });
+
+  it('the hostkarma blacklist code rejects and never permits', async () => {
+    const { engine } = setup({ list: seedDns, dns });
+    const v = await engine.evaluate(facts({ clientAddress: BLACK }));
+    expect(v.action).toBe('reject');
+    expect(v.decidedBy).toBe('reject_rbl_client hostkarma.junkemailfilter.com=');
+  });
+
+  it('127.0.0.5 (NOBL) is never a whitelisting, even under the seed filter 127.0.0.[1;5] or a bare =', async () => {
+    // A port that, like the real client's hostkarma profile, counts 127.0.0.5 for no use; a port
+    // that ignores `use` (older ones) is what the seed's own filter would have whitelisted.
+    for (const honoursUse of [true, false]) {
+      const asked: Array<string | undefined> = [];
+      const { engine } = setup({ list: seedDns });
+      const hk = createEngine(engine.spec, {
+        ...portsOf(),
+        dnslist: {
+          lookup: async (qs) =>
+            qs.map((q) => {
+              if (q.zone !== 'hostkarma.junkemailfilter.com' || q.key !== NOBL) return { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
+              asked.push(q.use);
+              return honoursUse ? { zone: q.zone, key: q.key, status: 'not-listed', codes: [], detail: '127.0.0.5 (NOBL): not a listing' } : { zone: q.zone, key: q.key, status: 'listed', codes: ['127.0.0.5'] };
+            }),
+        },
+      });
+      const v = await hk.evaluate(facts({ clientAddress: NOBL }));
+      expect(asked).toEqual(['allow', 'block']);
+      if (honoursUse) {
+        expect(v.action).toBe('defer');
+        expect(v.greylisted).toBe(true);
+        for (const t of v.trace.filter((e) => e.restriction.startsWith('permit_dnswl_client hostkarma'))) expect(t.outcome).toBe('dunno');
+      } else expect(v.decidedBy).toBe('permit_dnswl_client hostkarma.junkemailfilter.com=127.0.0.[1;5]');
+    }
+  });
+});
+
 describe('step 10: greylist', () => {
   it('defers first, with a 4.7.1 text saying when to retry, then passes with a header', async () => {
     const { engine, clock } = setup({ list: 'check_policy_service inet:127.0.0.1:10023, permit' });

@@ -44,6 +44,17 @@ const DNS_TARGET: Partial<Record<RestrictionType, DnsTarget>> = {
   reject_rhsbl_helo: 'helo',
 };
 
+/** What a DNS-list restriction asks a list for: whitelisting (permit_*) or blacklisting (reject_*). */
+const DNS_USE: Partial<Record<RestrictionType, 'allow' | 'block'>> = {
+  permit_dnswl_client: 'allow',
+  permit_rhswl_client: 'allow',
+  reject_rbl_client: 'block',
+  reject_rhsbl_client: 'block',
+  reject_rhsbl_reverse_client: 'block',
+  reject_rhsbl_sender: 'block',
+  reject_rhsbl_helo: 'block',
+};
+
 /** Postfix's rbl_class words for the reply ("Client host [x] blocked using zone"). */
 const DNS_CLASS: Readonly<Record<DnsTarget, string>> = {
   client: 'Client host',
@@ -86,6 +97,7 @@ interface Compiled {
   text: string;
   needs: number;
   dnsTarget?: DnsTarget | undefined;
+  dnsUse?: 'allow' | 'block' | undefined;
   zone?: string | undefined;
   filter?: CompiledCodeFilter | undefined;
 }
@@ -157,9 +169,10 @@ function internType(t: RestrictionType): RestrictionType {
 function compileList(list: readonly Restriction[], which: string, listName: ListName): Compiled[] {
   return list.map((r, i) => {
     // every field present from the start: one object shape for the whole hot loop
-    const c: Compiled = { tDunno: undefined, tNotListed: undefined, r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, zone: undefined, filter: undefined };
+    const c: Compiled = { tDunno: undefined, tNotListed: undefined, r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, dnsUse: undefined, zone: undefined, filter: undefined };
     if ('zone' in r) {
       c.dnsTarget = DNS_TARGET[r.type];
+      c.dnsUse = DNS_USE[r.type];
       c.zone = r.zone.toLowerCase();
       try {
         c.filter = r.filter === undefined ? undefined : parseCodeFilter(r.filter);
@@ -210,10 +223,12 @@ function dnsKey(target: DnsTarget, ctx: Ctx): string | undefined {
 
 /**
  * The DNS-list queries of one list, worked out once when the engine is built: the distinct
- * (zone, target) pairs from the first DNS-list restriction to the end of what a stage may evaluate.
+ * (zone, target, use) triples from the first DNS-list restriction to the end of what a stage may
+ * evaluate. A zone used both to permit and to reject (hostkarma in the seed) is asked once per use:
+ * its answer means different things for the two.
  */
 interface DnsPlan {
-  pairs: Array<{ zone: string; target: DnsTarget; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
+  pairs: Array<{ zone: string; target: DnsTarget; use: 'allow' | 'block' | undefined; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
   /** For each restriction index of the list: its pair, or -1. */
   pairOf: Int32Array;
 }
@@ -225,10 +240,10 @@ function makeDnsPlan(list: Compiled[], maxStage: number): DnsPlan {
     const c = list[i]!;
     if (c.needs > maxStage) break;
     if (c.dnsTarget === undefined) continue;
-    let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget);
+    let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget && p.use === c.dnsUse);
     if (idx < 0) {
-      const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone ? [j] : []));
-      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, sameZoneBefore, last: undefined }) - 1;
+      const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone && p.use === c.dnsUse ? [j] : []));
+      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, use: c.dnsUse, sameZoneBefore, last: undefined }) - 1;
     }
     pairOf[i] = idx;
   }
@@ -335,7 +350,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       const pair = plan.pairs[p]!;
       const key = dnsKey(pair.target, ctx);
       if (key === undefined) continue;
-      // the same zone asked about the same name through two targets (HELO = client name): ask once
+      // the same zone asked about the same name for the same use through two targets (HELO = client name): ask once
       const same = pair.sameZoneBefore;
       for (let j = 0; j < same.length; j++) {
         const q = same[j]!;
@@ -348,7 +363,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       answerOf[p] = queries.length;
       // Queries are values (ports must not change them): the same name as last time reuses the object.
       let query = pair.last;
-      if (query === undefined || query.key !== key) query = pair.last = { zone: pair.zone, target: pair.target, key };
+      if (query === undefined || query.key !== key) query = pair.last = { zone: pair.zone, target: pair.target, key, use: pair.use };
       queries.push(query);
     }
     ctx.dnsPlan = plan;

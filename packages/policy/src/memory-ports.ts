@@ -6,6 +6,11 @@ export interface DnsListing {
   /** The A records the zone answers (after the provider profile). */
   codes: readonly string[];
   txt?: string | undefined;
+  /**
+   * Which use the listing serves (a mixed list such as hostkarma: its whitelist code is no
+   * blacklisting): a query for the other use answers not-listed. Unset: every use.
+   */
+  use?: 'allow' | 'block' | undefined;
 }
 
 /** zone -> key (IP literal or domain) -> listing, or 'unknown' to script a timeout/SERVFAIL. */
@@ -14,7 +19,12 @@ export type DnsScript = Readonly<Record<string, Readonly<Record<string, DnsListi
 export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups: number; queries: number; last: readonly DnsListQuery[] } {
   // Maps built once: the script's plain objects are slow dictionaries on the hot path.
   const zones = new Map<string, Map<string, DnsListing | 'unknown'>>();
-  for (const [zone, keys] of Object.entries(script)) zones.set(zone, new Map(Object.entries(keys)));
+  // Zones with use-bound listings cache their answers per use (the others once per zone).
+  const zonesWithUse = new Set<string>();
+  for (const [zone, keys] of Object.entries(script)) {
+    zones.set(zone, new Map(Object.entries(keys)));
+    if (Object.values(keys).some((l) => l !== 'unknown' && l.use !== undefined)) zonesWithUse.add(zone);
+  }
   // Answers are values: built once per (key, zone) and reused (bounded, for long benches). Keyed by
   // the name first: one decision asks many zones about the same client, so the last key is memoised.
   const answers = new Map<string, Map<string, DnsListAnswer>>();
@@ -26,11 +36,14 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
     if (!byZone) answers.set(q.key, (byZone = new Map()));
     lastKey = q.key;
     lastByZone = byZone;
-    let a = byZone.get(q.zone);
+    const slot = q.use !== undefined && zonesWithUse.has(q.zone) ? `${q.zone}\u0000${q.use}` : q.zone;
+    let a = byZone.get(slot);
     if (a) return a;
     const hit = zones.get(q.zone)?.get(q.key);
     if (hit === 'unknown') a = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
-    else if (hit && hit.codes.length > 0) a = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
+    else if (hit && hit.codes.length > 0 && hit.use !== undefined && q.use !== undefined && hit.use !== q.use) {
+      a = { zone: q.zone, key: q.key, status: 'not-listed', codes: [], detail: `${hit.codes.join(',')}: not a ${q.use} listing` };
+    } else if (hit && hit.codes.length > 0) a = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
     else a = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
     if (++cached > 200_000) {
       answers.clear();
@@ -39,7 +52,7 @@ export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups:
       lastByZone = undefined;
       answers.set(q.key, (byZone = new Map()));
     }
-    byZone.set(q.zone, a);
+    byZone.set(slot, a);
     return a;
   };
   const port = {

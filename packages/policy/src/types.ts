@@ -194,6 +194,13 @@ export interface DnsListQuery {
   zone: string;
   target: DnsTarget;
   key: string;
+  /**
+   * What the answer is for: `allow` (a permit_*wl_* restriction) or `block` (a reject_*bl_*
+   * restriction). Lists whose codes mean different things for the two (hostkarma: 127.0.0.1 is its
+   * whitelist, 127.0.0.2 its blacklist) count only the codes of this use. Unset: any use (older
+   * callers). The engine always sets it and asks a zone once per use.
+   */
+  use?: 'allow' | 'block' | undefined;
 }
 
 export interface DnsListAnswer {
