@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('primary away', () => {
-  it('backups keep mail for 7 days (the seed\'s maximal_queue_lifetime) and relay it to mx1', async () => {
+  it('backups run with a 7-day queue lifetime (the seed\'s maximal_queue_lifetime)', async () => {
     for (const node of ['mx2', 'mx3']) {
       const started = (await logsSince(node, new Date(0))).filter((l) => l.includes('"msg":"delivery started"')).pop();
       expect(started, `${node} logged its delivery settings`).toBeTruthy();

@@ -61,7 +61,8 @@ describe('rolling upgrade under load', () => {
       const stopped = Date.now();
       await startService(node);
       restarts.push(`${node}: stop ${((stopped - s) / 1000).toFixed(1)} s, start to healthy ${((Date.now() - stopped) / 1000).toFixed(1)} s`);
-      await sleep(1000);
+      // spread the three restarts over the ~30 s of load
+      await sleep(5000);
     }
     const results = await load;
     const loadDone = Date.now();
