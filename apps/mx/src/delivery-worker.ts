@@ -23,6 +23,7 @@ export interface DeliveryWorkerData {
 }
 
 type FromThread =
+  | { type: 'metrics'; seq: number; text: string }
   | { type: 'enqueued'; seq: number; queued: QueuedMessage }
   | { type: 'enqueue-failed'; seq: number; error: string; code?: string | undefined };
 
@@ -33,6 +34,8 @@ export interface DeliveryThread {
    * Resolves only once the thread's queue says the file is durable; rejects if the thread fails.
    */
   enqueue(input: EnqueueInput): Promise<QueuedMessage>;
+  /** The thread's metrics (queue, deliveries) in Prometheus text format, for the process's /metrics. */
+  metrics(): Promise<string>;
   kick(): void;
   stop(): Promise<void>;
 }
@@ -45,11 +48,17 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
   let pending = false;
   let seq = 0;
   const waiting = new Map<number, { resolve(q: QueuedMessage): void; reject(e: Error): void }>();
+  const scrapes = new Map<number, (text: string) => void>();
   const failAll = (why: string) => {
     for (const w of waiting.values()) w.reject(new Error(why));
     waiting.clear();
   };
   worker.on('message', (m: FromThread) => {
+    if (m.type === 'metrics') {
+      scrapes.get(m.seq)?.(m.text);
+      scrapes.delete(m.seq);
+      return;
+    }
     const w = waiting.get(m.seq);
     if (!w) return;
     waiting.delete(m.seq);
@@ -67,6 +76,21 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
   });
   return {
     worker,
+    metrics() {
+      if (dead) return Promise.resolve('');
+      const n = ++seq;
+      return new Promise<string>((resolve) => {
+        const t = setTimeout(() => {
+          scrapes.delete(n);
+          resolve('');
+        }, 2000);
+        scrapes.set(n, (text) => {
+          clearTimeout(t);
+          resolve(text);
+        });
+        worker.postMessage({ type: 'metrics', seq: n });
+      });
+    },
     enqueue(input) {
       if (dead) return Promise.reject(new Error(dead));
       if (!Buffer.isBuffer(input.message)) return Promise.reject(new TypeError('the delivery thread takes the message as a Buffer'));
@@ -103,7 +127,7 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
 export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void> {
   const config = { queue: data.queue, dns: { resolver: data.resolver } };
   const logger = createLogger('mx', { destination: createWriteStream('', { fd: 1, autoClose: false }) }).child({ component: 'delivery' });
-  // its metrics stay in this thread (prom-client registries are per thread); the queue logs every outcome
+  // prom-client registries are per thread: the main thread asks for this one's text at each scrape
   const registry = createRegistry();
   const queue = await openQueue({ dir: config.queue.dir, logger, registry, maxMessageSize: data.maxMessageSize });
   const dkim = await Promise.all(
@@ -124,6 +148,14 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     hostname: data.hostname,
   });
   parentPort?.on('message', (m: unknown) => {
+    if (m && typeof m === 'object' && (m as { type?: string }).type === 'metrics') {
+      const { seq } = m as { seq: number };
+      registry.metrics().then(
+        (text) => parentPort?.postMessage({ type: 'metrics', seq, text }),
+        () => parentPort?.postMessage({ type: 'metrics', seq, text: '' }),
+      );
+      return;
+    }
     if (m && typeof m === 'object' && (m as { type?: string }).type === 'enqueue') {
       const { seq, input } = m as { seq: number; input: EnqueueInput & { message: Uint8Array } };
       const message = Buffer.from(input.message.buffer, input.message.byteOffset, input.message.byteLength);

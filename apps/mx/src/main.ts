@@ -143,7 +143,14 @@ async function main(): Promise<void> {
   }
 
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
-  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(registry, { ...splitHostPort(metricsAt), health: () => built.health() });
+  // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)
+  const scraped = delivery
+    ? ({
+        contentType: registry.contentType,
+        metrics: async () => `${await registry.metrics()}\n${await delivery.metrics()}`,
+      } as unknown as typeof registry)
+    : registry;
+  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(scraped, { ...splitHostPort(metricsAt), health: () => built.health() });
   logger.info(
     { listen: bound, hostname: settings.hostname, tls: !!tls, auth: !!authenticator, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
     'mx listening',

@@ -12,6 +12,7 @@ const NODE = process.execPath;
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let mx: ChildProcess;
 let port: number;
+let metricsPort: number;
 let output = '';
 const delivered: string[] = [];
 let sink: SMTPServer;
@@ -35,6 +36,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
   const deadDns = await freePort();
   port = await freePort();
+  metricsPort = await freePort();
   const cfg = join(dir.path, 'moat.yaml');
   await writeFile(
     cfg,
@@ -53,7 +55,7 @@ mx:
   tls: { state_dir: ${dir.path}/tls }
 spamd: { enabled: false }
 queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}" }
-metrics: { enabled: false }
+metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
   mx = spawn(NODE, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
@@ -98,6 +100,12 @@ describe('moat-mx main', () => {
     expect(delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
     expect(delivered[0]).toMatch(/Subject: via main/);
     expect(output).toMatch(/"event":"message".*"outcome":"accepted"/);
+  });
+
+  it('serves one /metrics with the SMTP thread and the delivery thread (queue) together', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(text).toMatch(/^moat_mx_messages_total\{outcome="accepted"\} 1$/m);
+    expect(text).toMatch(/^moat_queue_enqueued_total/m);
   });
 
   it('stops on SIGTERM', async () => {
