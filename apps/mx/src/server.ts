@@ -75,6 +75,8 @@ interface SessionState {
   tls?: TlsSessionInfo | undefined;
   identity?: { address: string; result: Promise<ClientIdentity> } | undefined;
   tx: Tx;
+  /** The HELO argument already judged at HELO time (delay_reject off), so MAIL does not judge it again. */
+  heloJudged?: string | undefined;
   lifetime?: NodeJS.Timeout | undefined;
   commands: number;
 }
@@ -257,6 +259,7 @@ export function createMx(deps: MxDeps): Mx {
           return;
         }
         for (const stage of ['helo', 'mail'] as const) {
+          if (stage === 'helo' && s.heloJudged !== undefined && s.heloJudged === (session.hostNameAppearsAs || undefined)) continue;
           const f = await facts(session, s, stage, stage === 'mail' ? { sender: address.address } : { sender: undefined });
           const { reply } = await decide(f);
           if (!reply) continue;
@@ -447,7 +450,25 @@ export function createMx(deps: MxDeps): Mx {
       return { code: 550, text: '5.7.0 Error: insufficient authorization' };
     }
     return undefined;
-  }, { greetPauseMs: settings.limits.greetPauseMs });
+  }, {
+    greetPauseMs: settings.limits.greetPauseMs,
+    // delay_reject off: HELO restrictions answer the HELO itself (Postfix smtpd_delay_reject = no)
+    heloCheck:
+      deps.delayReject || deps.submission
+        ? undefined
+        : async (conn, helo) => {
+            const s = sessions.get(conn.session.id);
+            if (!s) return undefined;
+            const f = await facts(conn.session, s, 'helo', { helo: helo.toLowerCase(), sender: undefined });
+            const { reply } = await Promise.race([
+              decide(f),
+              new Promise<never>((_, reject) => setTimeout(() => reject(new Error('helo decision timed out')), commandTimeout).unref()),
+            ]);
+            if (reply) return { code: reply.responseCode, text: reply.message };
+            s.heloJudged = helo.toLowerCase();
+            return undefined;
+          },
+  });
   // client sockets that reset or time out are routine on an MX: not errors of ours
   const routine = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ERR_SSL_WRONG_VERSION_NUMBER']);
   server.on('error', (e: NodeJS.ErrnoException) => {

@@ -11,10 +11,14 @@ export type CommandGate = (conn: ConnectionView, commandName: string) => { code:
 export interface ConnectionView {
   readonly id: string;
   readonly secure: boolean;
-  readonly session: { id: string; remoteAddress: string };
+  readonly session: import('smtp-server').SMTPServerSession;
 }
 
+/** Async check of a HELO/EHLO argument before smtp-server answers it; a reply refuses the command. */
+export type HeloCheck = (conn: ConnectionView, helo: string) => Promise<{ code: number; text: string } | undefined>;
+
 const gates = new WeakMap<object, CommandGate>();
+const heloChecks = new WeakMap<object, HeloCheck>();
 const greetPauses = new WeakMap<object, number>();
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3} /;
 
@@ -74,19 +78,33 @@ function install(): void {
     const gate = gates.get(this._server);
     if (!gate || this._upgrading || !this._ready || this._nextHandler) return origOnCommand.call(this, command, callback);
     const name = (command || '').toString().split(' ').shift()?.toUpperCase() ?? '';
-    const refusal = gate(this as unknown as ConnectionView, name);
-    if (!refusal) return origOnCommand.call(this, command, callback);
-    this.send(refusal.code, refusal.text);
-    if (refusal.code === 421) return;
     const next = callback ?? (() => {});
-    if (this._whenWritable) this._whenWritable(next);
-    else setImmediate(next);
+    const refuse = (refusal: { code: number; text: string }) => {
+      this.send(refusal.code, refusal.text);
+      if (refusal.code === 421) return;
+      if (this._whenWritable) this._whenWritable(next);
+      else setImmediate(next);
+    };
+    const refusal = gate(this as unknown as ConnectionView, name);
+    if (refusal) return refuse(refusal);
+    const helo = heloChecks.get(this._server);
+    const parts = (command || '').toString().trim().split(/\s+/);
+    // only well-formed HELO/EHLO: smtp-server answers the malformed ones itself
+    if (helo && (name === 'HELO' || name === 'EHLO') && parts.length === 2 && parts[1]) {
+      helo(this as unknown as ConnectionView, parts[1]).then(
+        (r) => (r ? refuse(r) : origOnCommand.call(this, command, callback)),
+        () => refuse({ code: 451, text: '4.3.0 Temporary server error, try again later' }),
+      );
+      return;
+    }
+    return origOnCommand.call(this, command, callback);
   };
 }
 
 /** Route `server`'s commands through `gate` (and its replies through the enhanced-code fix). */
-export function registerServer(server: object, gate: CommandGate, opts: { greetPauseMs?: number } = {}): void {
+export function registerServer(server: object, gate: CommandGate, opts: { greetPauseMs?: number; heloCheck?: HeloCheck | undefined } = {}): void {
   install();
   gates.set(server, gate);
+  if (opts.heloCheck) heloChecks.set(server, opts.heloCheck);
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
 }

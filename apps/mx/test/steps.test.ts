@@ -287,3 +287,26 @@ describe('limits and trust', () => {
     }
   });
 });
+
+describe('delay_reject off: HELO and MAIL restrictions answer their own command', () => {
+  it('rejects a bad HELO at HELO, a non-FQDN sender at MAIL', async () => {
+    const early = await startTestMx({ delayReject: false });
+    try {
+      const c = await SmtpConn.open(early.port);
+      await c.read();
+      const bad = await c.cmd('EHLO bad_host!');
+      expect(`${bad.code} ${bad.text}`).toBe('501 5.5.2 <bad_host!>: Helo command rejected: Invalid name');
+      expect((await c.cmd('MAIL FROM:<alice@sender.example>')).code).toBe(503);
+      const local = await c.cmd('HELO localhost');
+      expect(`${local.code} ${local.text}`).toBe('504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname');
+      expect((await c.cmd(ehlo)).code).toBe(250);
+      const sender = await c.cmd('MAIL FROM:<alice@sender>');
+      expect(`${sender.code} ${sender.text}`).toBe('504 5.5.2 <alice@sender>: Sender address rejected: need fully-qualified address');
+      expect((await c.cmd(from)).code).toBe(250);
+      expect((await c.cmd('RCPT TO:<x@elsewhere.example>')).code).toBe(554);
+      await c.quit();
+    } finally {
+      await early.close();
+    }
+  });
+});
