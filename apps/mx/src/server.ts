@@ -452,6 +452,7 @@ export function createMx(deps: MxDeps): Mx {
     return undefined;
   }, {
     greetPauseMs: settings.limits.greetPauseMs,
+    errorLimit: settings.limits.maxErrors,
     // delay_reject off: HELO restrictions answer the HELO itself (Postfix smtpd_delay_reject = no)
     heloCheck:
       deps.delayReject || deps.submission

@@ -43,6 +43,8 @@ export interface MxSettings {
     /** New sessions per client address per minute (anvil: smtpd_client_connection_rate_limit); 0 = off. */
     perIpRatePerMinute: number;
     maxClients: number;
+    /** Error replies (4xx/5xx) in one session before it is cut off with 421 (smtpd_hard_error_limit). */
+    maxErrors: number;
   };
   /** Peer addresses (CIDR) allowed to use XCLIENT (front proxies, tests). */
   xclientNetworks: string[];
@@ -130,6 +132,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       perIpConcurrency: num(limits.per_ip_concurrency, 10),
       perIpRatePerMinute: num(limits.per_ip_rate, 60),
       maxClients: num(limits.max_connections, 500),
+      maxErrors: num(limits.errors, 20),
     },
     xclientNetworks: strs(obj(mx.xclient).trusted_networks, []),
     dns: {

@@ -1,7 +1,8 @@
 // The few places smtp-server gives no hook for, patched once on its connection class and active only
 // for servers registered here: our enhanced status codes in replies, a per-session command limit,
 // VRFY/EXPN as 502 5.5.1, AUTH before STARTTLS as 530 5.7.0, untrusted XCLIENT as 550 5.7.0,
-// an overlong command line as 500 5.5.2, and a configurable greeting pause (smtp-server: fixed 100 ms). Trusts smtp-server's internals of the pinned version (3.21.6).
+// an overlong command line as 500 5.5.2, a configurable greeting pause (smtp-server: fixed 100 ms),
+// a HELO hook, and an error limit (421 after N error replies, like Postfix's smtpd_hard_error_limit). Trusts smtp-server's internals of the pinned version (3.21.6).
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /** Return a reply to refuse the command before smtp-server sees it, or undefined to let it run. */
@@ -18,6 +19,8 @@ export interface ConnectionView {
 export type HeloCheck = (conn: ConnectionView, helo: string) => Promise<{ code: number; text: string } | undefined>;
 
 const gates = new WeakMap<object, CommandGate>();
+const errorLimits = new WeakMap<object, number>();
+const errorCounts = new WeakMap<object, number>();
 const heloChecks = new WeakMap<object, HeloCheck>();
 const greetPauses = new WeakMap<object, number>();
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3} /;
@@ -70,8 +73,15 @@ function install(): void {
       return;
     }
     // text that already carries its RFC 3463 code (our verdicts) must not get smtp-server's guess too
-    if (enhanced.test(data)) return origSend.call(this, code, data, false);
-    return origSend.call(this, code, data, context);
+    if (enhanced.test(data)) origSend.call(this, code, data, false);
+    else origSend.call(this, code, data, context);
+    // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off
+    const limit = errorLimits.get(this._server);
+    if (limit && code >= 400 && code !== 421) {
+      const n = (errorCounts.get(this) ?? 0) + 1;
+      errorCounts.set(this, n);
+      if (n >= limit) origSend.call(this, 421, '4.7.0 Error: too many errors', false);
+    }
   };
 
   proto._onCommand = function (this: Internals, command, callback) {
@@ -102,9 +112,14 @@ function install(): void {
 }
 
 /** Route `server`'s commands through `gate` (and its replies through the enhanced-code fix). */
-export function registerServer(server: object, gate: CommandGate, opts: { greetPauseMs?: number; heloCheck?: HeloCheck | undefined } = {}): void {
+export function registerServer(
+  server: object,
+  gate: CommandGate,
+  opts: { greetPauseMs?: number; heloCheck?: HeloCheck | undefined; errorLimit?: number | undefined } = {},
+): void {
   install();
   gates.set(server, gate);
+  if (opts.errorLimit) errorLimits.set(server, opts.errorLimit);
   if (opts.heloCheck) heloChecks.set(server, opts.heloCheck);
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
 }

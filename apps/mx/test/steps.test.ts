@@ -273,6 +273,23 @@ describe('limits and trust', () => {
     }
   });
 
+  it('error replies per session are limited (smtpd_hard_error_limit): 421 then close', async () => {
+    const lim = await startTestMx({ mx: { limits: { errors: 3, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
+    try {
+      const c = await SmtpConn.open(lim.port);
+      await c.read();
+      expect((await c.cmd('FOO')).code).toBe(500);
+      expect((await c.cmd('VRFY x')).code).toBe(502);
+      expect((await c.cmd('BAR')).code).toBe(500);
+      const cut = await c.read();
+      expect(`${cut.code} ${cut.text}`).toBe('421 4.7.0 Error: too many errors');
+      await new Promise((ok) => setTimeout(ok, 100));
+      expect(c.closed).toBe(true);
+    } finally {
+      await lim.close();
+    }
+  });
+
   it('commands per session are limited: 421 then close', async () => {
     const lim = await startTestMx({ mx: { limits: { commands: 10, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
