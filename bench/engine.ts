@@ -6,20 +6,18 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileConfig, parseConfig } from '@moat/config';
-import {
-  createEngine,
-  createManualClock,
-  createMemoryDnsList,
-  type DnsListAnswer,
-  type DnsScript,
-  type Engine,
-  type Facts,
-  type GreylistPort,
-  type PolicySpec,
-  type Ports,
-  parseRestrictions,
-} from '@moat/policy';
+import type { DnsListAnswer, DnsScript, Engine, Facts, GreylistPort, PolicySpec, Ports } from '@moat/policy';
+import * as workspacePolicy from '@moat/policy';
+
+// ENGINE_SRC=DIR: take the engine and the in-memory DNS port from DIR (an older packages/policy/src,
+// e.g. from `git archive REV packages/policy/src`) instead of the workspace; config is the workspace's.
+const policy: typeof workspacePolicy = process.env.ENGINE_SRC
+  ? ((await import(pathToFileURL(`${process.env.ENGINE_SRC}/index.ts`).href)) as typeof workspacePolicy)
+  : workspacePolicy;
+const { createEngine, createManualClock, createMemoryDnsList, parseRestrictions } = policy;
 
 const MAX_DECISIONS = Number(process.env.DECISIONS ?? 400_000);
 const MAX_MS = Number(process.env.MAX_MS ?? 2_500);
@@ -166,6 +164,14 @@ const engineOnly = createEngine(compiled.spec, constantPorts);
 const floorSpec: PolicySpec = { ...compiled.spec, recipientRestrictions: parseRestrictions('permit') };
 const floorEngine = createEngine(floorSpec, ports());
 
+// ROW_ONLY=1: only the mixed row, nothing written; prints the row as JSON (for `node --cpu-prof
+// bench/engine.ts` and for the before/after children below).
+if (process.env.ROW_ONLY) {
+  const r = await run('seed list, mixed clients (sequential)', seedEngine, (i) => facts(i), 1);
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
+
 const rows: Row[] = [];
 rows.push(await run('floor: relay list + `permit` only', floorEngine, (i) => facts(i), 1));
 rows.push(await run('seed list, mixed clients (sequential)', seedEngine, (i) => facts(i), 1));
@@ -202,6 +208,56 @@ console.log(`${header}\n${table}`);
 const yard = `yardstick: JSON.stringify(facts) ${stringifyPerCpuSec.toLocaleString('en')}/CPU-s; one mixed seed decision costs ${(stringifyPerCpuSec / mixed).toFixed(1)} of them`;
 console.log(`\nmixed seed-list decisions/CPU-s: ${mixed.toLocaleString('en')}; engine alone: ${alone.toLocaleString('en')} (issue target >= 200,000/s)\n${yard}`);
 
+// BASELINE_SRC=DIR (and BASELINE_REV=name for the doc): the mixed row again, in child processes
+// alternating between DIR's engine and this one (A B B A ...; a fresh process each, so neither
+// warms the JIT for the other), medians compared: a before/after ratio from one run on one machine.
+interface Ab {
+  rev: string;
+  before: number[];
+  after: number[];
+  ratio: number;
+}
+function abCompare(): Ab | undefined {
+  const dir = process.env.BASELINE_SRC;
+  if (!dir) return undefined;
+  const rounds = Number(process.env.AB_ROUNDS ?? 3);
+  const child = (engineSrc: string | undefined): number => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ROW_ONLY: '1', BASELINE_SRC: '' };
+    if (engineSrc) env.ENGINE_SRC = engineSrc;
+    else delete env.ENGINE_SRC;
+    const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], { env, encoding: 'utf8' });
+    return (JSON.parse(out.trim().split('\n').pop()!) as Row).perCpuSec;
+  };
+  const before: number[] = [];
+  const after: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      before.push(child(dir));
+      after.push(child(undefined));
+    } else {
+      after.push(child(undefined));
+      before.push(child(dir));
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { rev: process.env.BASELINE_REV ?? dir, before, after, ratio: median(after) / median(before) };
+}
+const ab = abCompare();
+const fmt = (xs: number[]) => xs.map((x) => x.toLocaleString('en')).join(' / ');
+const abText = ab
+  ? `Before/after, measured in this run: the mixed sequential row in ${ab.before.length + ab.after.length} fresh processes, alternating
+between the engine (and in-memory DNS port) of ${ab.rev} and this one:
+
+| engine | decisions/CPU-s, each process | median |
+|---|---|---:|
+| before (${ab.rev}) | ${fmt(ab.before)} | ${[...ab.before].sort((a, b) => a - b)[Math.floor(ab.before.length / 2)]!.toLocaleString('en')} |
+| after (this tree) | ${fmt(ab.after)} | ${[...ab.after].sort((a, b) => a - b)[Math.floor(ab.after.length / 2)]!.toLocaleString('en')} |
+
+Ratio of the medians: **${ab.ratio.toFixed(2)}x**.
+`
+  : '';
+if (ab) console.log(`\nbefore (${ab.rev}): ${fmt(ab.before)}; after: ${fmt(ab.after)}; ratio of medians ${ab.ratio.toFixed(2)}`);
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const doc = `# Engine benchmark
 
@@ -228,6 +284,7 @@ ${table}
 
 Same-run ${yard} (a load-independent way to compare runs).
 
+${abText}
 Where the time goes (a \`--cpu-prof\` of the mixed row, 2026-11-24): about a quarter is the in-memory
 ports themselves (the scripted DNS list answering ~14 queries per decision from Maps, the recipient
 directory, the cidr map), ~14% garbage collection (the trace, the DNS query objects the port contract

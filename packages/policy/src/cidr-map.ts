@@ -2,7 +2,7 @@
 // Trusts the table text only after parsing it here; reading the file is the caller's job (config).
 import { parseAccessAction } from './access-action.ts';
 import { POLICY_ERROR_CODES, PolicyError } from './errors.ts';
-import { type Cidr, cidrContains, parseCidr, parseIp } from './ip.ts';
+import { type Cidr, cidrContains, parseCidr, parseIpShared } from './ip.ts';
 import type { AccessMapPort } from './types.ts';
 
 export interface CidrEntry {
@@ -56,7 +56,7 @@ export function createCidrAccessMap(tables: Readonly<Record<string, CidrTable>> 
   const lookupSync = (map: string, key: string): string | undefined => {
     const t = byName.get(map) ?? byName.get(map.replace(/^cidr:/, ''));
     if (!t) throw new Error(`access map ${map} is not loaded`);
-    const ip = parseIp(key);
+    const ip = parseIpShared(key).ip;
     if (!ip) return undefined;
     for (const e of t.entries) if (cidrContains(e.network, ip)) return e.action;
     return undefined;

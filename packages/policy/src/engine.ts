@@ -4,7 +4,7 @@ import { type AccessAction, parseAccessAction } from './access-action.ts';
 import { addressDomain, heloSyntaxProblem, hostileRecipientForm, isFqdn, isFqdnDomain, isStrictEnvelope, isValidHostname, parseAddressLiteral, splitAddress } from './address.ts';
 import { type CompiledCodeFilter, matchesCode, parseCodeFilter } from './code-filter.ts';
 import { POLICY_ERROR_CODES, PolicyError } from './errors.ts';
-import { type Cidr, cidrContains, formatIp, type IpAddr, parseCidr, parseIp } from './ip.ts';
+import { type Cidr, cidrContains, formatIp, type IpAddr, parseCidr, parseIp, parseIpShared } from './ip.ts';
 import { formatRestriction } from './parse.ts';
 import type {
   DnsListAnswer,
@@ -97,6 +97,8 @@ interface Compiled {
   text: string;
   needs: number;
   dnsTarget?: DnsTarget | undefined;
+  /** TARGET_INDEX of dnsTarget (-1: not a DNS-list restriction). */
+  targetIndex: number;
   dnsUse?: 'allow' | 'block' | undefined;
   zone?: string | undefined;
   filter?: CompiledCodeFilter | undefined;
@@ -140,7 +142,7 @@ interface Ctx {
   keys: Array<string | undefined | null>;
   /** Set once the list's DNS lookup is done: the plan, which answer each pair got (-1: none). */
   dnsPlan?: DnsPlan | undefined;
-  dnsAnswerOf?: Int32Array | undefined;
+  dnsAnswerOf?: number[] | undefined;
   dnsAnswers?: DnsListAnswer[] | undefined;
   /** Clock reading after the last wait on a port: restrictions that do not wait take ~0 ms. */
   last: number;
@@ -166,13 +168,16 @@ function internType(t: RestrictionType): RestrictionType {
   return i;
 }
 
+const TARGET_INDEX: Readonly<Record<DnsTarget, number>> = { client: 0, 'client-name': 1, 'reverse-client-name': 2, 'sender-domain': 3, helo: 4 };
+
 function compileList(list: readonly Restriction[], which: string, listName: ListName): Compiled[] {
   return list.map((r, i) => {
     // every field present from the start: one object shape for the whole hot loop
-    const c: Compiled = { tDunno: undefined, tNotListed: undefined, r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, dnsUse: undefined, zone: undefined, filter: undefined };
+    const c: Compiled = { tDunno: undefined, tNotListed: undefined, r, type: internType(r.type), text: formatRestriction(r), needs: neededStage(r.type), dnsTarget: undefined, targetIndex: -1, dnsUse: undefined, zone: undefined, filter: undefined };
     if ('zone' in r) {
       c.dnsTarget = DNS_TARGET[r.type];
       c.dnsUse = DNS_USE[r.type];
+      c.targetIndex = c.dnsTarget === undefined ? -1 : TARGET_INDEX[c.dnsTarget];
       c.zone = r.zone.toLowerCase();
       try {
         c.filter = r.filter === undefined ? undefined : parseCodeFilter(r.filter);
@@ -187,7 +192,6 @@ function compileList(list: readonly Restriction[], which: string, listName: List
   });
 }
 
-const TARGET_INDEX: Readonly<Record<DnsTarget, number>> = { client: 0, 'client-name': 1, 'reverse-client-name': 2, 'sender-domain': 3, helo: 4 };
 
 function lowerName(n: string): string {
   const l = n.toLowerCase();
@@ -214,8 +218,7 @@ function computeKey(target: DnsTarget, ctx: Ctx): string | undefined {
 }
 
 /** The name or address a DNS list is asked about, computed once per decision and target. */
-function dnsKey(target: DnsTarget, ctx: Ctx): string | undefined {
-  const i = TARGET_INDEX[target];
+function dnsKey(target: DnsTarget, i: number, ctx: Ctx): string | undefined {
   let k = ctx.keys[i];
   if (k === null) k = ctx.keys[i] = computeKey(target, ctx);
   return k;
@@ -228,7 +231,7 @@ function dnsKey(target: DnsTarget, ctx: Ctx): string | undefined {
  * its answer means different things for the two.
  */
 interface DnsPlan {
-  pairs: Array<{ zone: string; target: DnsTarget; use: 'allow' | 'block' | undefined; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
+  pairs: Array<{ zone: string; target: DnsTarget; targetIndex: number; use: 'allow' | 'block' | undefined; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
   /** For each restriction index of the list: its pair, or -1. */
   pairOf: Int32Array;
 }
@@ -243,7 +246,7 @@ function makeDnsPlan(list: Compiled[], maxStage: number): DnsPlan {
     let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget && p.use === c.dnsUse);
     if (idx < 0) {
       const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone && p.use === c.dnsUse ? [j] : []));
-      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, use: c.dnsUse, sameZoneBefore, last: undefined }) - 1;
+      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, targetIndex: c.targetIndex, use: c.dnsUse, sameZoneBefore, last: undefined }) - 1;
     }
     pairOf[i] = idx;
   }
@@ -345,16 +348,19 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   /** One lookup() for every DNS-list restriction the plan holds: concurrent, under the port's budget. */
   const fetchDns = (ctx: Ctx, plan: DnsPlan): Promise<DnsListAnswer[]> | undefined => {
     const queries: DnsListQuery[] = [];
-    const answerOf = new Int32Array(plan.pairs.length).fill(-1);
+    // a plain array: a typed array costs more to allocate than it saves on a dozen reads
+    const n = plan.pairs.length;
+    const answerOf: number[] = new Array(n);
+    for (let p = 0; p < n; p++) answerOf[p] = -1;
     for (let p = 0; p < plan.pairs.length; p++) {
       const pair = plan.pairs[p]!;
-      const key = dnsKey(pair.target, ctx);
+      const key = dnsKey(pair.target, pair.targetIndex, ctx);
       if (key === undefined) continue;
       // the same zone asked about the same name for the same use through two targets (HELO = client name): ask once
       const same = pair.sameZoneBefore;
       for (let j = 0; j < same.length; j++) {
         const q = same[j]!;
-        if (answerOf[q]! >= 0 && dnsKey(plan.pairs[q]!.target, ctx) === key) {
+        if (answerOf[q]! >= 0 && ctx.keys[plan.pairs[q]!.targetIndex] === key) {
           answerOf[p] = answerOf[q]!;
           break;
         }
@@ -386,7 +392,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   const evalDns = (c: Compiled, index: number, ctx: Ctx): Result => {
-    const key = dnsKey(c.dnsTarget!, ctx);
+    const key = dnsKey(c.dnsTarget!, c.targetIndex, ctx);
     if (key === undefined) return { outcome: 'skip', reason: `no ${c.dnsTarget} to look up` };
     const pair = ctx.dnsPlan!.pairOf[index]!;
     const a = ctx.dnsAnswers![ctx.dnsAnswerOf![pair]!];
@@ -814,12 +820,12 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   const decide = (facts: Facts): Verdict | Promise<Verdict> => {
-    const client = parseIp(facts.clientAddress);
+    const client = parseIpShared(facts.clientAddress);
     const ctx: Ctx = {
       facts,
       stage: STAGE_RANK[facts.stage] ?? RCPT,
-      client,
-      clientText: client ? formatIp(client) : facts.clientAddress,
+      client: client.ip,
+      clientText: client.text,
       trace: [],
       prepend: [],
       keys: [null, null, null, null, null],

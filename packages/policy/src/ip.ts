@@ -106,6 +106,33 @@ export function parseIp(s: string): IpAddr | undefined {
   return { v4: true, bytes: b };
 }
 
+/** An address parsed once: the bytes and the canonical text. Shared: never modify `ip.bytes`. */
+export interface ParsedIp {
+  ip: IpAddr | undefined;
+  /** formatIp(ip), or the input when it is no address. */
+  text: string;
+}
+
+const parsedCache = new Map<string, ParsedIp>();
+const PARSED_CACHE_MAX = 8192;
+
+/**
+ * parseIp + formatIp, memoised (bounded; cleared when full): the engine and the cidr maps see the
+ * same client address many times (one decision per recipient, a session per client). The answer
+ * is shared between callers: read it, never modify it.
+ */
+export function parseIpShared(s: string): ParsedIp {
+  let p = parsedCache.get(s);
+  if (p === undefined) {
+    const ip = parseIp(s);
+    p = { ip, text: ip ? formatIp(ip) : s };
+    if (s.length > 45) return p; // longer than any address literal: not worth keeping
+    if (parsedCache.size >= PARSED_CACHE_MAX) parsedCache.clear();
+    parsedCache.set(s, p);
+  }
+  return p;
+}
+
 /** The canonical text of an address: dotted quad for IPv4 (also when written IPv4-mapped). */
 export function formatIp(a: IpAddr): string {
   const b = a.bytes;

@@ -17,42 +17,33 @@ export interface DnsListing {
 export type DnsScript = Readonly<Record<string, Readonly<Record<string, DnsListing | 'unknown'>>>>;
 
 export function createMemoryDnsList(script: DnsScript): DnsListPort & { lookups: number; queries: number; last: readonly DnsListQuery[] } {
-  // Maps built once: the script's plain objects are slow dictionaries on the hot path.
-  const zones = new Map<string, Map<string, DnsListing | 'unknown'>>();
-  // Zones with use-bound listings cache their answers per use (the others once per zone).
-  const zonesWithUse = new Set<string>();
-  for (const [zone, keys] of Object.entries(script)) {
-    zones.set(zone, new Map(Object.entries(keys)));
-    if (Object.values(keys).some((l) => l !== 'unknown' && l.use !== undefined)) zonesWithUse.add(zone);
+  // Maps built once: the script's plain objects are slow dictionaries on the hot path. Answers for
+  // scripted keys are values built once (per use, for zones with use-bound listings) and reused; an
+  // unscripted key (most of them) gets a fresh small not-listed answer: cheaper than keeping one
+  // per key ever asked (a cache that size misses the CPU caches on every query).
+  interface Zone {
+    listings: Map<string, DnsListing | 'unknown'>;
+    byUse: boolean;
+    answers: Map<string, DnsListAnswer>;
   }
-  // Answers are values: built once per (key, zone) and reused (bounded, for long benches). Keyed by
-  // the name first: one decision asks many zones about the same client, so the last key is memoised.
-  const answers = new Map<string, Map<string, DnsListAnswer>>();
-  let cached = 0;
-  let lastKey = '';
-  let lastByZone: Map<string, DnsListAnswer> | undefined;
+  const zones = new Map<string, Zone>();
+  for (const [zone, keys] of Object.entries(script)) {
+    const byUse = Object.values(keys).some((l) => l !== 'unknown' && l.use !== undefined);
+    zones.set(zone, { listings: new Map(Object.entries(keys)), byUse, answers: new Map() });
+  }
   const answer = (q: DnsListQuery): DnsListAnswer => {
-    let byZone = q.key === lastKey ? lastByZone : answers.get(q.key);
-    if (!byZone) answers.set(q.key, (byZone = new Map()));
-    lastKey = q.key;
-    lastByZone = byZone;
-    const slot = q.use !== undefined && zonesWithUse.has(q.zone) ? `${q.zone}\u0000${q.use}` : q.zone;
-    let a = byZone.get(slot);
+    const z = zones.get(q.zone);
+    const hit = z?.listings.get(q.key);
+    if (z === undefined || hit === undefined) return { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
+    const slot = z.byUse && q.use !== undefined ? `${q.key}\u0000${q.use}` : q.key;
+    let a = z.answers.get(slot);
     if (a) return a;
-    const hit = zones.get(q.zone)?.get(q.key);
     if (hit === 'unknown') a = { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'timeout (scripted)' };
-    else if (hit && hit.codes.length > 0 && hit.use !== undefined && q.use !== undefined && hit.use !== q.use) {
+    else if (hit.codes.length > 0 && hit.use !== undefined && q.use !== undefined && hit.use !== q.use) {
       a = { zone: q.zone, key: q.key, status: 'not-listed', codes: [], detail: `${hit.codes.join(',')}: not a ${q.use} listing` };
-    } else if (hit && hit.codes.length > 0) a = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
+    } else if (hit.codes.length > 0) a = { zone: q.zone, key: q.key, status: 'listed', codes: hit.codes as string[], txt: hit.txt };
     else a = { zone: q.zone, key: q.key, status: 'not-listed', codes: [] };
-    if (++cached > 200_000) {
-      answers.clear();
-      cached = 0;
-      lastKey = '';
-      lastByZone = undefined;
-      answers.set(q.key, (byZone = new Map()));
-    }
-    byZone.set(slot, a);
+    z.answers.set(slot, a);
     return a;
   };
   const port = {
