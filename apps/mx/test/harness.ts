@@ -99,6 +99,9 @@ export interface TestMxOptions {
   delayReject?: boolean;
   tls?: boolean;
   submission?: boolean;
+  /** Real adapters instead of the in-test fakes (DNS lists, greylist), and the resolver they use. */
+  ports?: { dnslist?: DnsListPort; greylist?: GreylistPort } | undefined;
+  resolver?: MxResolver | undefined;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -137,10 +140,12 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     'dbl.test': { 'spam.example': ['127.0.1.2'] },
   });
   const greylist = fakeGreylist();
+  const dnslistPort = opts.ports?.dnslist ?? dnslist;
+  const greylistPort = opts.ports?.greylist ?? greylist;
   const recipients = createStaticRecipients({ domains: ['example.org'], users: ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'] });
   const engine = createEngine(spec, {
-    dnslist,
-    greylist,
+    dnslist: dnslistPort,
+    greylist: greylistPort,
     recipients,
     accessMaps: { lookup: async () => undefined },
     clock: { now: () => Date.now() },
@@ -153,11 +158,12 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
       return real.enqueue(input);
     },
   };
-  const resolver = staticResolver({
+  const fixed = staticResolver({
     '127.0.0.1': { PTR: ['localhost'] },
     localhost: { A: ['127.0.0.1'] },
     'sender.example': { TXT: [['v=spf1 ip4:127.0.0.1 -all']] },
   });
+  const resolver = opts.resolver ?? fixed;
   const tls = opts.tls === false ? undefined : tlsServerOptions(await loadTlsMaterial(settings, logger), settings);
   const spamd = opts.spamd ? createSpamdClient({ ...opts.spamd, timeoutMs: settings.spamd.timeoutMs, registry }) : undefined;
   const mx = createMx({
@@ -181,7 +187,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     registry,
     enqueued,
     greylist,
-    resolver,
+    resolver: fixed,
     async close() {
       await mx.close();
       await (real as { close?: () => Promise<void> }).close?.();
