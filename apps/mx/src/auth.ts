@@ -1,6 +1,6 @@
-// SMTP AUTH (PLAIN, LOGIN) against a users file of scrypt hashes, with a per-client failure limit.
+// SMTP AUTH (PLAIN, LOGIN) against a users file of scrypt or argon2 hashes, with a per-client failure limit.
 // Trusts the users file (the admin's); the client's name and password are untrusted and never logged.
-import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { argon2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 /** N, r, p and key length for new hashes (OWASP's scrypt minimum is N=2^17 with r=8; 2^15 keeps AUTH under ~50 ms). */
@@ -22,15 +22,25 @@ export async function hashPassword(password: string, opts: Partial<typeof DEFAUL
   return `scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-interface ParsedHash {
-  N: number;
-  r: number;
-  p: number;
-  salt: Buffer;
-  hash: Buffer;
+export type ParsedHash =
+  | { kind: 'scrypt'; N: number; r: number; p: number; salt: Buffer; hash: Buffer }
+  | { kind: 'argon2'; algorithm: 'argon2id' | 'argon2i' | 'argon2d'; memory: number; passes: number; parallelism: number; salt: Buffer; hash: Buffer };
+
+/** PHC strings as the argon2 CLI and libraries write them: `$argon2id$v=19$m=65536,t=3,p=4$salt$hash`. */
+function parseArgon2(s: string): ParsedHash | undefined {
+  const m = /^\$(argon2id|argon2i|argon2d)\$(?:v=19\$)?m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+={0,2})\$([A-Za-z0-9+/]+={0,2})$/.exec(s.trim());
+  if (!m) return undefined;
+  const [memory, passes, parallelism] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  // refuse parameters that would let a damaged file burn memory or CPU on every AUTH
+  if (memory < 8 || memory > 262_144 || passes < 1 || passes > 10 || parallelism < 1 || parallelism > 16) return undefined;
+  const salt = Buffer.from(m[5]!, 'base64');
+  const hash = Buffer.from(m[6]!, 'base64');
+  if (salt.length < 8 || hash.length < 16 || hash.length > 128) return undefined;
+  return { kind: 'argon2', algorithm: m[1] as 'argon2id', memory, passes, parallelism, salt, hash };
 }
 
 export function parseHash(s: string): ParsedHash | undefined {
+  if (s.trim().startsWith('$argon2')) return parseArgon2(s);
   const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(s.trim());
   if (!m) return undefined;
   const [N, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
@@ -38,12 +48,22 @@ export function parseHash(s: string): ParsedHash | undefined {
   if (N < 2 || N > 2 ** 20 || (N & (N - 1)) !== 0 || r < 1 || r > 32 || p < 1 || p > 16) return undefined;
   const hash = Buffer.from(m[5]!, 'base64');
   if (hash.length < 16 || hash.length > 128) return undefined;
-  return { N, r, p, salt: Buffer.from(m[4]!, 'base64'), hash };
+  return { kind: 'scrypt', N, r, p, salt: Buffer.from(m[4]!, 'base64'), hash };
+}
+
+function argon2Async(stored: Extract<ParsedHash, { kind: 'argon2' }>, password: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    argon2(
+      stored.algorithm,
+      { message: password, nonce: stored.salt, parallelism: stored.parallelism, tagLength: stored.hash.length, memory: stored.memory, passes: stored.passes },
+      (err, key) => (err ? reject(err) : resolve(key)),
+    );
+  });
 }
 
 export async function verifyPassword(password: string, stored: ParsedHash): Promise<boolean> {
-  const got = await scryptAsync(password, stored.salt, stored.hash.length, stored);
-  return timingSafeEqual(got, stored.hash);
+  const got = stored.kind === 'argon2' ? await argon2Async(stored, password) : await scryptAsync(password, stored.salt, stored.hash.length, stored);
+  return got.length === stored.hash.length && timingSafeEqual(got, stored.hash);
 }
 
 /** Parse `user:hash` lines; `#` comments and blank lines are skipped; bad lines are reported, not fatal. */
@@ -56,7 +76,7 @@ export function parseUsersFile(text: string): { users: Map<string, ParsedHash>; 
     const c = t.indexOf(':');
     const parsed = c > 0 ? parseHash(t.slice(c + 1)) : undefined;
     if (!parsed) {
-      errors.push(`line ${i + 1}: expected user:scrypt$N$r$p$salt$hash`);
+      errors.push(`line ${i + 1}: expected user:scrypt$N$r$p$salt$hash or user:$argon2id$v=19$m=...,t=...,p=...$salt$hash`);
       return;
     }
     users.set(t.slice(0, c).toLowerCase(), parsed);

@@ -17,7 +17,23 @@ describe('auth', () => {
     expect(parseHash('md5$x')).toBeUndefined();
     const f = parseUsersFile(`# users\nalice:${h}\n\nbob:plaintext\n`);
     expect([...f.users.keys()]).toEqual(['alice']);
-    expect(f.errors).toEqual(['line 4: expected user:scrypt$N$r$p$salt$hash']);
+    expect(f.errors).toHaveLength(1);
+    expect(f.errors[0]).toMatch(/^line 4: expected user:scrypt/);
+  });
+
+  it('verifies argon2 PHC strings (as the argon2 CLI writes them)', async () => {
+    const { argon2Sync } = await import('node:crypto');
+    const salt = Buffer.from('0123456789abcdef');
+    const hash = argon2Sync('argon2id', { message: 'pw', nonce: salt, parallelism: 1, tagLength: 32, memory: 1024, passes: 2 });
+    const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+    const phc = `$argon2id$v=19$m=1024,t=2,p=1$${b64(salt)}$${b64(hash)}`;
+    const p = parseHash(phc)!;
+    expect(p.kind).toBe('argon2');
+    expect(await verifyPassword('pw', p)).toBe(true);
+    expect(await verifyPassword('pw2', p)).toBe(false);
+    expect(parseHash('$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
+    const users = parseUsersFile(`carol:${phc}\n`);
+    expect(users.users.get('carol')?.kind).toBe('argon2');
   });
 
   it('limits failures per client in a sliding window', () => {
