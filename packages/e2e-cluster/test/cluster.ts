@@ -79,7 +79,7 @@ export async function waitHealthy(services?: readonly string[], timeoutMs = 120_
   }
 }
 
-/** The address the Sentinels currently name as master (asked of every Sentinel that answers). */
+/** The master the Sentinels currently name (a service name: they announce host names), asked of every Sentinel that answers. */
 export async function sentinelMaster(): Promise<string> {
   for (const s of SENTINELS) {
     const out = await execIn(s, 'redis-cli', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'moat').catch(() => '');
@@ -89,11 +89,11 @@ export async function sentinelMaster(): Promise<string> {
   throw new Error('no Sentinel answered');
 }
 
-/** The compose service behind a Redis address (redis-a is .81, redis-b .82 on the cluster network). */
-export function redisServiceAt(ip: string): (typeof REDIS)[number] {
-  if (ip === `${cluster().net}.81`) return 'redis-a';
-  if (ip === `${cluster().net}.82`) return 'redis-b';
-  throw new Error(`unknown Redis address ${ip}`);
+/** The compose service the Sentinels named (by name, or by its fixed address: redis-a .81, redis-b .82). */
+export function redisServiceAt(master: string): (typeof REDIS)[number] {
+  if (master === 'redis-a' || master === `${cluster().net}.81`) return 'redis-a';
+  if (master === 'redis-b' || master === `${cluster().net}.82`) return 'redis-b';
+  throw new Error(`unknown Redis master ${master}`);
 }
 
 export async function redisRole(service: string): Promise<string> {

@@ -82,6 +82,16 @@ describe('stack.swarm.yml', () => {
       expect(stack.services[s]?.deploy?.endpoint_mode, s).toBe('dnsrr');
     }
     expect(stack.services['redis-b']?.environment?.MOAT_REDIS_REPLICAOF).toBe('redis-a');
+    // the same name-based Sentinel setup as the one-host cluster, whose failover the suite exercises
+    const compose = await clusterConfig();
+    for (const s of ['sentinel-1', 'sentinel-2', 'sentinel-3']) {
+      const want = stack.services[s]?.environment ?? {};
+      const got = compose.services[s]?.environment ?? {};
+      for (const k of ['MOAT_REDIS_MASTER', 'MOAT_SENTINEL_ANNOUNCE_IP', 'MOAT_SENTINEL_ANNOUNCE_HOSTNAMES', 'MOAT_SENTINEL_RANK']) {
+        expect(got[k], `${s} ${k}`).toBe(want[k]);
+      }
+    }
+    expect(compose.services.mx2?.environment?.MOAT_REDIS_SENTINELS).toBe(stack.services.mx2?.environment?.MOAT_REDIS_SENTINELS);
     for (const s of ['unbound', 'spamassassin']) expect(stack.services[s]?.deploy?.mode, s).toBe('global');
   });
 });
