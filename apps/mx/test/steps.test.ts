@@ -290,6 +290,30 @@ describe('limits and trust', () => {
     }
   });
 
+  it('slow clients: idle and whole-session time limits end the session with 421', async () => {
+    const lim = await startTestMx({ mx: { timeouts: { session: 400, command: 60_000 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
+    try {
+      const c = await SmtpConn.open(lim.port);
+      await c.read();
+      await c.cmd(ehlo);
+      const cut = await c.read(3000);
+      expect(`${cut.code} ${cut.text}`).toBe('421 4.4.2 Error: session time limit exceeded');
+      await c.quit();
+    } finally {
+      await lim.close();
+    }
+    const idle = await startTestMx({ mx: { timeouts: { command: 300 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
+    try {
+      const c = await SmtpConn.open(idle.port);
+      await c.read();
+      const cut = await c.read(3000);
+      expect(cut.code).toBe(421);
+      await c.quit();
+    } finally {
+      await idle.close();
+    }
+  });
+
   it('commands per session are limited: 421 then close', async () => {
     const lim = await startTestMx({ mx: { limits: { commands: 10, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
