@@ -33,6 +33,8 @@ const three = (over: { delaySeconds?: number; clock?: typeof clock | undefined }
       clock: 'clock' in over ? over.clock : clock,
       delaySeconds: over.delaySeconds ?? 60,
       hostname: `mx${i}.example`,
+      // Exact counts are the point here, not the timeout: a loaded CI box must not fail open.
+      timeoutMs: 5000,
       registry: createRegistry(),
       logger: silentLogger(),
     }),

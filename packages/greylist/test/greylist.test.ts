@@ -32,6 +32,7 @@ function make(clock: ReturnType<typeof settableClock>, over: Partial<GreylistOpt
     registry: createRegistry(),
     logger: silentLogger(),
     adminWhitelistRefreshMs: 3_600_000,
+    timeoutMs: 5000, // behaviour tests: a loaded box must not fail open
     ...over,
   });
   open.push(gl);

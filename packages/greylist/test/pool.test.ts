@@ -25,6 +25,7 @@ beforeAll(async () => {
     redis: { url: redis.url },
     resolver: dns.server,
     clock,
+    timeoutMs: 5000,
     registry: createRegistry(),
     logger: silentLogger(),
   });

@@ -21,7 +21,7 @@ beforeAll(async () => {
       '_netblocks.esp.example. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 ip4:198.51.100.0/24 " "ip6:2001:db8:e5::/48 ~all"',
     ],
   });
-  gl = createGreylist({ redis: { url: redis.url }, resolver: unbound.server, clock, registry: createRegistry(), logger: silentLogger() });
+  gl = createGreylist({ redis: { url: redis.url }, resolver: unbound.server, clock, timeoutMs: 5000, registry: createRegistry(), logger: silentLogger() });
   await gl.ping();
 });
 afterAll(async () => {

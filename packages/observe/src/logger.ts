@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-const redact = ['password', 'pass', '*.password', '*.pass', 'auth.password', 'secret', '*.secret'];
+// Explicit paths only: wildcard paths make pino's redaction cost grow with every logged object.
+const redact = ['password', 'pass', 'secret', 'auth.password', 'auth.pass', 'auth.secret', 'redis.password', 'sentinelPassword'];
 
 /**
  * The root logger for one app. Level from `MOAT_LOG_LEVEL` (default `info`); tests pass
