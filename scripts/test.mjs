@@ -8,16 +8,35 @@ process.env.TURBO_TELEMETRY_DISABLED = '1';
 process.env.DO_NOT_TRACK = '1';
 $.verbose = true;
 
+// vitest prints `Tests  3 failed | 85 passed (88)` per package; the closing line adds them up.
+const tally = { passed: 0, failed: 0, skipped: 0 };
+async function counted(run) {
+  let out;
+  try {
+    out = await run();
+  } catch (e) {
+    out = e;
+    throw e;
+  } finally {
+    const text = String(out?.stdout ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+    for (const m of text.matchAll(/^\S*\s*Tests\s+([^\n(]*)\(\d+\)/gm)) {
+      for (const [, n, kind] of m[1].matchAll(/(\d+) (passed|failed|skipped)/g)) tally[kind] += Number(n);
+    }
+  }
+  return out;
+}
+process.on('exit', () => console.log(`moat: ${tally.passed} passed, ${tally.failed} failed, ${tally.skipped} skipped`));
+
 await ensureDebianPackages();
 await $`turbo run typecheck lint --output-logs=errors-only`;
-await $`turbo run test --concurrency=1`;
+await counted(() => $`turbo run test --concurrency=1`);
 
 // Integration tier: the compose stack in containers (packages/e2e). docker.mjs makes sure an engine runs.
 if (!process.env.MOAT_SKIP_INTEGRATION) {
   const { cleanup, ensureDocker, stopPrivateDockerd } = await import('./docker.mjs');
   const { started } = await ensureDocker();
   try {
-    await $`turbo run test:integration --concurrency=1`;
+    await counted(() => $`turbo run test:integration --concurrency=1`);
   } finally {
     await cleanup();
     if (started && process.env.CI) await stopPrivateDockerd();
