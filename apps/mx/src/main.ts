@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
+import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { buildEngine } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { createAuthenticator, FailureLimiter, parseUsersFile } from './auth.ts';
@@ -103,6 +104,9 @@ async function main(): Promise<void> {
       })
     : undefined;
 
+  const journal = config.mx.journal
+    ? createJournal({ ...journalOptionsFromConfig(config), registry, logger: logger.child({ component: 'journal' }) })
+    : undefined;
   const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
   const make = (submission: boolean) =>
     createMx({
@@ -116,6 +120,7 @@ async function main(): Promise<void> {
       tls,
       authenticator,
       submission,
+      journal,
       logger: submission ? logger.child({ listener: 'submission' }) : logger,
       registry,
     });
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
     await step('delivery', () => delivery?.stop());
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
+    await step('journal', () => journal?.close());
     await step('engine', () => built.close());
     process.exit(0);
   };

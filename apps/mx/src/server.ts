@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
 import type { QueueWriter } from '@moat/queue';
-import { createDecisionMetrics, recordDecision } from '@moat/runtime';
+import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Authenticator } from './auth.ts';
@@ -48,6 +48,8 @@ export interface MxDeps {
    * scanning and the headers stay.
    */
   submission?: boolean | undefined;
+  /** The shared decision journal: every decision, and the queue ids a session's message got. */
+  journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
   /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
   dataTimeoutMs?: number | undefined;
 }
@@ -157,6 +159,7 @@ export function createMx(deps: MxDeps): Mx {
     recordDecision(verdict.action === 'continue' && f.stage !== 'rcpt' ? quietLogger : logger, decisions, f, verdict, {
       ms: performance.now() - t,
       reply: reply ? `${reply.responseCode} ${reply.message}` : undefined,
+      sink: deps.journal,
     });
     return { verdict, reply };
   }
@@ -419,6 +422,7 @@ export function createMx(deps: MxDeps): Mx {
       for (const [route, recipients] of byRoute) {
         const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route });
         ids.push(q.id);
+        deps.journal?.linkQueueId(session.id, q.id);
       }
     } catch (e) {
       logger.error({ ...log, event: 'queue-failure', err: String((e as Error)?.message ?? e), queued: ids }, 'enqueue failed');

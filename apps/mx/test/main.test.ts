@@ -3,7 +3,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, tmpDir, waitForPort } from '@moat/testkit';
+import { createJournal } from '@moat/journal';
+import { createRegistry, createLogger } from '@moat/observe';
+import { freePort, startRedis, tmpDir, waitForPort } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SmtpConn } from './smtp-client.ts';
@@ -16,9 +18,11 @@ let metricsPort: number;
 let output = '';
 const delivered: string[] = [];
 let sink: SMTPServer;
+let redis: Awaited<ReturnType<typeof startRedis>>;
 
 beforeAll(async () => {
   dir = await tmpDir('mx-main');
+  redis = await startRedis();
   const sinkPort = await freePort();
   sink = new SMTPServer({
     authOptional: true,
@@ -54,6 +58,7 @@ dns:
 mx:
   tls: { state_dir: ${dir.path}/tls }
 spamd: { enabled: false }
+greylist: { redis: { url: "${redis.url}" } }
 queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}" }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
@@ -80,6 +85,7 @@ afterAll(async () => {
     await exited;
   }
   await new Promise((r) => sink?.close(() => r(undefined)));
+  await redis?.stop();
   await dir?.remove();
 });
 
@@ -100,6 +106,21 @@ describe('moat-mx main', () => {
     expect(delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
     expect(delivered[0]).toMatch(/Subject: via main/);
     expect(output).toMatch(/"event":"message".*"outcome":"accepted"/);
+
+    // the decision is in the shared journal, found by the queue id the client was given
+    const journal = createJournal({ redis: { url: redis.url }, registry: createRegistry(), logger: createLogger('t', { level: 'silent' }) });
+    try {
+      let entries: Awaited<ReturnType<typeof journal.byQueueId>> = [];
+      for (let i = 0; i < 50 && entries.length === 0; i++) {
+        entries = await journal.byQueueId(id!);
+        if (entries.length === 0) await new Promise((ok) => setTimeout(ok, 100));
+      }
+      const rcpt = entries.find((e) => e.facts.stage === 'rcpt');
+      expect(rcpt?.facts.recipient).toBe('rcpt@example.org');
+      expect(rcpt?.verdict.trace.map((t) => t.restriction)).toContain('reject_unlisted_recipient');
+    } finally {
+      await journal.close();
+    }
   });
 
   it('serves one /metrics with the SMTP thread and the delivery thread (queue) together', async () => {

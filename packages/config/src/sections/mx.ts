@@ -89,6 +89,11 @@ export const mxSection = z.strictObject({
       trusted_networks: z.array(network).default([]),
     })
     .prefault({}),
+  /**
+   * Append every decision to the shared decision journal (Redis, greylist.redis) so `moat explain`
+   * and the console can answer "why was this deferred?". Background writes; never delays mail.
+   */
+  journal: z.boolean().default(true),
 });
 
 export type MxSection = z.infer<typeof mxSection>;
