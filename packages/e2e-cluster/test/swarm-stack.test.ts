@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { composeCommand } from '../../../scripts/docker.mjs';
-import { COMPOSE_DIR } from '../../../scripts/stack.mjs';
+import { COMPOSE_DIR, ROOT } from '../../../scripts/stack.mjs';
 
 const run = promisify(execFile);
 
@@ -60,7 +60,6 @@ describe('stack.swarm.yml', () => {
       const env = s?.environment ?? {};
       expect(env.MOAT_HOSTNAME).toBe(`${n}.example.org`);
       expect(env.MOAT_QUEUE_TRANSPORT).toBe(n === 'mx1' ? 'maildir:/var/lib/moat/maildir' : 'smtp://mx1:25');
-      expect(env.MOAT_REDIS_SENTINELS?.split(',').sort()).toEqual(['sentinel-1:26379', 'sentinel-2:26379', 'sentinel-3:26379']);
       expect(env.MOAT_MYNETWORKS?.split(',')).toContain(subnet);
       // the same per-node identity as the one-host cluster the other tests exercise
       const c = compose.services[n]?.environment ?? {};
@@ -91,7 +90,19 @@ describe('stack.swarm.yml', () => {
         expect(got[k], `${s} ${k}`).toBe(want[k]);
       }
     }
-    expect(compose.services.mx2?.environment?.MOAT_REDIS_SENTINELS).toBe(stack.services.mx2?.environment?.MOAT_REDIS_SENTINELS);
     for (const s of ['unbound', 'spamassassin']) expect(stack.services[s]?.deploy?.mode, s).toBe('global');
+  });
+
+  it('gives each node a configuration moat accepts: the shared moat.yaml with its environment', async () => {
+    const stack = await stackConfig();
+    for (const n of ['mx1', 'mx2', 'mx3']) {
+      // `moat config check` as the node would load it (the file plus its MOAT_* environment)
+      const env = { ...process.env, ...(stack.services[n]?.environment ?? {}), MOAT_RESOLVER: '10.29.0.2:53' };
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'apps/cli/src/main.ts'), 'config', 'check', path.join(COMPOSE_DIR, 'cluster/moat.yaml')], { env });
+      expect(stdout, n).toMatch(/^ok /);
+      expect(stdout, n).toContain(`hostname: ${n}.example.org`);
+      expect(stdout, n).toMatch(/greylist: sentinels sentinel-1:26379,sentinel-2:26379,sentinel-3:26379 \(moat\)/);
+      expect(stdout, n).toContain(n === 'mx1' ? '-> maildir:/var/lib/moat/maildir' : '-> smtp://mx1:25');
+    }
   });
 });
