@@ -1,7 +1,7 @@
 // Builds the engine and its adapters (DNS lists, greylist, recipients, access maps) from the parsed config.
 // Trusts the config (validated by @moat/config); owns the adapters' lifetimes (close()).
 import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
-import { createDnsList, type DnsList, type ZoneOptions } from '@moat/dnslist';
+import { createDnsList, type DnsList, type ProfileInput, type ZoneOptions } from '@moat/dnslist';
 import { createGreylist, type Greylist, type RedisTarget } from '@moat/greylist';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
@@ -79,6 +79,8 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
       timeoutMs: config.dns.timeout,
       budgetMs: config.dns.budget,
       zones,
+      // the operator's own provider profiles (dnslist validates them and refuses to start on a bad one)
+      profiles: config.dns.profiles as ProfileInput,
       registry,
       logger: logger.child({ component: 'dnslist' }),
       clock: given.clock,

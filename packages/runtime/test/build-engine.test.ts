@@ -66,6 +66,25 @@ describe('buildEngine', () => {
     expect(await built.health()).toBe(true);
   });
 
+  it("hands the operator's dns.profiles to the list client (a malformed one stops the start)", async () => {
+    const config = parseConfig(
+      `version: 1
+policy:
+  hostname: mx.runtime.test
+  recipient_restrictions: reject_rbl_client bl.runtime.test, permit
+recipients: { domains: [example.org] }
+dns:
+  resolver: ${unbound.server}
+  profiles:
+    mine: { listings: "not a list" }
+`,
+      { file: '/tmp/runtime-test3.yaml', env: {} },
+    );
+    await expect(
+      buildEngine(config, { registry: createRegistry(), logger: createLogger('runtime-test', { level: 'silent' }) }),
+    ).rejects.toThrow(/mine.*expected a list/);
+  });
+
   it('applies adjustSpec and lets callers replace ports', async () => {
     const config = parseConfig(
       `version: 1
