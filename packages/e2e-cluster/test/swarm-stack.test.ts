@@ -22,12 +22,24 @@ interface Stack {
   networks: Record<string, { driver?: string; driver_opts?: Record<string, string>; ipam?: { config?: Array<{ subnet?: string }> } }>;
 }
 
+/**
+ * The stack as `docker stack deploy` reads it. Debian's docker 20.10 client has no `stack config`; then
+ * compose reads the file (the same loader rules for env_file, merges and interpolation).
+ */
 async function stackConfig(): Promise<Stack> {
-  const { stdout } = await run('docker', ['stack', 'config', '-c', path.join(COMPOSE_DIR, 'stack.swarm.yml')], {
-    cwd: COMPOSE_DIR,
-    env: { ...process.env, MOAT_TAG: 'ci' },
-  });
-  return parse(stdout) as Stack;
+  const file = path.join(COMPOSE_DIR, 'stack.swarm.yml');
+  const opts = { cwd: COMPOSE_DIR, env: { ...process.env, MOAT_TAG: 'ci' } };
+  let stdout: string;
+  try {
+    ({ stdout } = await run('docker', ['stack', 'config', '-c', file], opts));
+  } catch {
+    const [cmd, ...pre] = await composeCommand();
+    ({ stdout } = await run(cmd ?? 'docker', [...pre, '-f', file, 'config'], opts));
+  }
+  const stack = parse(stdout) as Stack;
+  // compose prints published ports as strings
+  for (const s of Object.values(stack.services)) for (const p of s.ports ?? []) p.published = Number(p.published);
+  return stack;
 }
 
 /** The one-host cluster's resolved config (compose v1 or v2; both print YAML). */
