@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
-import { projectContainers } from '../../../scripts/stack.mjs';
+import { compose, projectContainers } from '../../../scripts/stack.mjs';
 import { type Outcome, send } from './smtp.ts';
 
 const run = promisify(execFile);
@@ -17,6 +17,8 @@ export const SENTINELS = ['sentinel-1', 'sentinel-2', 'sentinel-3'] as const;
 
 export interface ClusterInfo {
   project: string;
+  /** The compose files (relative to compose/) and the interpolation environment the cluster was started with. */
+  compose: { files: string[]; env: Record<string, string> };
   /** The published SMTP port of each node on 127.0.0.1 (fixed for the run, so restarts keep it). */
   ports: Record<MxNode, number>;
   /** The cluster network's first three octets (cluster/test.env MOAT_NET). */
@@ -64,6 +66,23 @@ export async function killService(service: string): Promise<void> {
 export async function startService(service: string): Promise<void> {
   await docker('start', await containerOf(service));
   await waitHealthy([service]);
+}
+
+/**
+ * Upgrades one mx node the way docs/rollout.md does on one host: the node's container is replaced by
+ * one from another image tag (`compose up -d --no-deps`: stop, remove, create, start; its queue volume
+ * stays), then waited for until healthy. The "new" tag is the same image under another name.
+ */
+export async function upgradeNode(node: MxNode, tag: string): Promise<void> {
+  const { files, env } = cluster().compose;
+  await docker('tag', `moat/mx:${env.MOAT_TAG ?? 'dev'}`, `moat/mx:${tag}`);
+  await compose({ project: cluster().project, files, env: { ...env, MOAT_TAG: tag } }, ['up', '-d', '--no-deps', node], { quiet: true });
+  await waitHealthy([node]);
+}
+
+/** The image a service's container runs. */
+export async function imageOf(service: string): Promise<string> {
+  return (await docker('inspect', '-f', '{{.Config.Image}}', await containerOf(service))).trim();
 }
 
 /** Waits until the given services (default: all) run and are healthy. */

@@ -61,6 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const info: ClusterInfo = {
     project: PROJECT,
+    compose: { files: FILES, env },
     ports,
     net: fileEnv.MOAT_NET ?? '172.29.28',
     domain: 'moat.test',
