@@ -143,6 +143,8 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     logger,
     concurrency: config.queue.concurrency,
     backoff: { first: config.queue.retry.initial, max: config.queue.retry.max },
+    // an unreachable next hop is left alone as long as a first retry waits (Postfix ties it to minimal_backoff_time)
+    deadDestinationMs: Math.min(config.queue.retry.initial, 60_000),
     delayWarningAfter: config.queue.delay_warning,
     maxLifetime: config.queue.max_lifetime,
     hostname: data.hostname,
