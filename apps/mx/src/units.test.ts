@@ -52,15 +52,15 @@ describe('limits', () => {
   it('anvil: concurrency and rate per address', () => {
     let now = 0;
     const a = new Anvil({ perIpConcurrency: 2, perIpRatePerMinute: 3, now: () => now });
-    expect(a.admit('1.1.1.1').ok).toBe(true);
-    expect(a.admit('1.1.1.1').ok).toBe(true);
-    expect(a.admit('1.1.1.1')).toMatchObject({ ok: false, reason: 'concurrency' });
-    a.release('1.1.1.1');
-    expect(a.admit('1.1.1.1').ok).toBe(true);
-    a.release('1.1.1.1');
-    expect(a.admit('1.1.1.1')).toMatchObject({ ok: false, reason: 'rate' });
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    expect(a.admit('198.51.100.1')).toMatchObject({ ok: false, reason: 'concurrency' });
+    a.release('198.51.100.1');
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    a.release('198.51.100.1');
+    expect(a.admit('198.51.100.1')).toMatchObject({ ok: false, reason: 'rate' });
     now = 61_000;
-    expect(a.admit('1.1.1.1').ok).toBe(true);
+    expect(a.admit('198.51.100.1').ok).toBe(true);
   });
 
   it('CIDR membership, v4, v6 and mapped v4', () => {
