@@ -1,6 +1,7 @@
 #!/usr/bin/env zx
 // The appliance stack on this machine: build bundles and images, then compose up / down / logs / status.
-// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP, submission and policy.
+// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP, submission and policy
+// (and the web console, on the host's loopback only).
 //
 //   npm run stack -- up [--test] [--no-build]   build everything, start, wait until every service is healthy
 //   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
@@ -16,8 +17,8 @@ import { BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const COMPOSE_DIR = path.join(ROOT, 'compose');
-/** Every image the stack runs, in build order (node first: mx and policyd are built FROM it). */
-export const IMAGES = ['node', 'mx', 'policyd', 'unbound', 'redis', 'spamassassin'];
+/** Every image the stack runs, in build order (node first: mx, policyd and console are built FROM it). */
+export const IMAGES = ['node', 'mx', 'policyd', 'console', 'unbound', 'redis', 'spamassassin'];
 export const TEST_IMAGES = ['rbldnsd'];
 export const TAG = process.env.MOAT_TAG ?? 'dev';
 /** The uid the node services run as (compose/node/Dockerfile): secrets must be readable by it. */
@@ -42,16 +43,19 @@ export function readEnvFile(file) {
   return env;
 }
 
-/** The app bundles (apps/mx/dist, apps/policyd/dist) via the monorepo's build. */
+/** The app bundles (apps/mx/dist, apps/policyd/dist, apps/console/dist) via the monorepo's build. */
 export async function buildBundles() {
-  say('building the app bundles (turbo run build for @moat/mx and @moat/policyd)');
-  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd'];
+  say('building the app bundles (turbo run build for @moat/mx, @moat/policyd and @moat/console)');
+  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd', '--filter=@moat/console'];
   await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- ${filters} --output-logs=errors-only`;
 }
 
 /** Builds the images with plain `docker build` (no buildx here), FROM the offline base image. */
 export async function buildImages({ test = false } = {}) {
   const names = [...IMAGES, ...(test ? TEST_IMAGES : [])];
+  // The integration suites get mx's and policyd's bundles from turbo (their dependencies), not the console's:
+  // bundle it here (esbuild, about a second) so its image never copies a missing or stale dist/.
+  if (names.includes('console')) await $({ cwd: ROOT, quiet: true })`npm run build --silent -w @moat/console`;
   for (const name of names) {
     const started = Date.now();
     const args = ['--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `NODE_IMAGE=moat/node:24`];
@@ -63,8 +67,9 @@ export async function buildImages({ test = false } = {}) {
 }
 
 /**
- * TLS pair and AUTH users file in compose/secrets/ when missing (a self-signed certificate for the host name,
- * one AUTH user whose password is printed once). Readable by the mx container's user only.
+ * TLS pair, AUTH users file and the console's admin password hash in compose/secrets/ when missing (a
+ * self-signed certificate for the host name, one AUTH user and the console's admin password, each printed
+ * once). Readable by the node containers' user only.
  */
 export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { hostname = 'mx.moat.test', users: fixedUsers } = {}) {
   await fs.mkdirp(dir);
@@ -83,11 +88,24 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     await fs.writeFile(users, `# user:scrypt$N$r$p$salt$hash  (one per line)\n${authLine('admin', password)}\n`);
     say(`created AUTH user "admin" with password ${password} in ${users}`);
   }
-  for (const f of [crt, key, users]) {
+  const consoleHash = path.join(dir, 'console-password-hash');
+  if (!fs.existsSync(consoleHash)) {
+    const password = randomBytes(12).toString('base64url');
+    await fs.writeFile(consoleHash, `${consolePasswordHash(password)}\n`);
+    say(`created the web console's admin password (user ${process.env.MOAT_CONSOLE_USER || 'admin'}): ${password}  (its hash is in ${consoleHash})`);
+  }
+  for (const f of [crt, key, users, consoleHash]) {
     await fs.chmod(f, f === crt ? 0o644 : 0o600);
     if (process.getuid?.() === 0) await fs.chown(f, MOAT_UID, MOAT_UID);
   }
-  return { crt, key, users };
+  return { crt, key, users, consoleHash };
+}
+
+/** The console's MOAT_CONSOLE_PASSWORD_HASH format (apps/console/src/password.ts): `scrypt$N$r$p$salt$hash`, base64url. */
+export function consolePasswordHash(password, { N = 32768, r = 8, p = 1 } = {}) {
+  const salt = randomBytes(16);
+  const hash = scryptSync(password.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r });
+  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
 }
 
 /** One AUTH users-file line in apps/mx's format: `user:scrypt$N$r$p$salt$hash` (base64 salt and hash). */
@@ -166,7 +184,7 @@ export async function up({ test = false, build = true } = {}) {
   const started = await compose(opts, ['up', '-d', '--no-build'], { quiet: true, nothrow: true });
   if (started.exitCode !== 0) {
     // e.g. a host port already taken (a local Postfix on 25): say which, and where to change it
-    throw new Error(`stack: compose up failed:\n${started.stderr.trim().split('\n').slice(-15).join('\n')}\n(ports: MOAT_SMTP_PORT, MOAT_SUBMISSION_PORT, MOAT_POLICY_PORT; network: MOAT_NET)`);
+    throw new Error(`stack: compose up failed:\n${started.stderr.trim().split('\n').slice(-15).join('\n')}\n(ports: MOAT_SMTP_PORT, MOAT_SUBMISSION_PORT, MOAT_POLICY_PORT, MOAT_CONSOLE_PORT; network: MOAT_NET)`);
   }
   const containers = await waitHealthy(opts.project);
   say(`all ${containers.length} services healthy in ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -181,6 +199,7 @@ Connect:
   SMTP (MX)            ${port('mx', 25)}
   submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth-users
   Postfix policy       ${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)}
+  web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
 Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);
   return containers;
 }

@@ -37,14 +37,14 @@ const stack = (env: Record<string, string>) =>
 describe('compose/docker-compose.yml', () => {
   const { services, volumes } = stack({});
 
-  it('has the five services, each with a health check', () => {
-    expect(Object.keys(services).sort()).toEqual(['mx', 'policyd', 'redis', 'spamassassin', 'unbound']);
+  it('has the six services, each with a health check', () => {
+    expect(Object.keys(services).sort()).toEqual(['console', 'mx', 'policyd', 'redis', 'spamassassin', 'unbound']);
     for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, name).toBeDefined();
   });
 
-  it('publishes only SMTP 25, submission 587 and the policy port', () => {
+  it('publishes only SMTP 25, submission 587, the policy port and the console (on loopback)', () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name}:${p}`));
-    expect(published.sort()).toEqual(['mx:25:25', 'mx:587:587', 'policyd:10023:10023']);
+    expect(published.sort()).toEqual(['console:127.0.0.1:9480:9480', 'mx:25:25', 'mx:587:587', 'policyd:10023:10023']);
   });
 
   it('starts the apps only once what they use is healthy', () => {
@@ -101,6 +101,7 @@ describe('test profile', () => {
   it('publishes only ephemeral loopback ports', () => {
     const s = stack(env).services;
     for (const p of [...(s.mx?.ports ?? []), ...(s.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
+    expect(s.console?.ports).toEqual(['127.0.0.1:0:9480']); // 0: Docker picks a free port
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);
   });

@@ -1,9 +1,14 @@
 // The stack's plumbing: every service healthy, Unbound answering the rbldnsd test zones and refusing the
-// rest of the world, Redis, spamd (GTUBE over SPAMC through the published port) and policyd's port.
+// rest of the world, Redis, spamd (GTUBE over SPAMC through the published port), policyd's port and the
+// web console (login with the test profile's password, then its JSON API).
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { GTUBE } from './smtp.ts';
 import { execIn, portOf, projectContainers, stack } from './stack.ts';
+
+/** The console's test login: compose/test.env holds the scrypt hash of this password. */
+const CONSOLE_USER = 'admin';
+const CONSOLE_PASSWORD = 'e2e-console-password';
 
 /** One exchange on a fresh TCP connection to 127.0.0.1:port; resolves with everything the server sent. */
 function exchange(port: number, request: string, until: (got: string) => boolean): Promise<string> {
@@ -34,14 +39,20 @@ function exchange(port: number, request: string, until: (got: string) => boolean
 describe('test stack infrastructure', () => {
   it('runs every service, healthy', async () => {
     const cs = await projectContainers(stack().project);
-    expect(cs.map((c) => c.service).sort()).toEqual(['mx', 'policyd', 'rbldnsd', 'redis', 'spamassassin', 'unbound']);
+    expect(cs.map((c) => c.service).sort()).toEqual(['console', 'mx', 'policyd', 'rbldnsd', 'redis', 'spamassassin', 'unbound']);
     for (const c of cs) expect(c, c.service).toMatchObject({ state: 'running', health: 'healthy' });
   });
 
-  it('publishes only SMTP, submission, policy (and spamd in the test profile), on loopback', async () => {
+  it('publishes only SMTP, submission, policy, the console (and spamd in the test profile), on loopback', async () => {
     const cs = await projectContainers(stack().project);
     const published = cs.flatMap((c) => [...c.ports.matchAll(/([\d.]+):\d+->(\d+)\/tcp/g)].map((m) => `${c.service}:${m[2]}@${m[1]}`));
-    expect(published.sort()).toEqual(['mx:25@127.0.0.1', 'mx:587@127.0.0.1', 'policyd:10023@127.0.0.1', 'spamassassin:783@127.0.0.1']);
+    expect(published.sort()).toEqual([
+      'console:9480@127.0.0.1',
+      'mx:25@127.0.0.1',
+      'mx:587@127.0.0.1',
+      'policyd:10023@127.0.0.1',
+      'spamassassin:783@127.0.0.1',
+    ]);
   });
 
   it('Unbound answers the test zones from rbldnsd, TXT reason included', async () => {
@@ -82,5 +93,44 @@ describe('test stack infrastructure', () => {
     // 192.0.2.66 is on bl.moat.test: the same engine rejects it with the list's reason.
     expect(reply).toMatch(/^action=(REJECT|5\d\d)/);
     expect(reply).toContain('bl.moat.test');
+  });
+
+  it('serves the web console behind its login: the test password opens the JSON API', async () => {
+    const base = `http://127.0.0.1:${await portOf('console', 9480)}`;
+    const cookie = (r: Response, name: string) => new RegExp(`(?:^|[;,]\\s*)${name}=([^;]*)`).exec(r.headers.getSetCookie().join(', '))?.[1];
+    // Without a session: / sends the browser to the login page and the API refuses.
+    const root = await fetch(`${base}/`, { redirect: 'manual' });
+    expect(root.status).toBe(303);
+    expect(root.headers.get('location')).toBe('/login');
+    expect((await fetch(`${base}/api/decisions`)).status).toBe(401);
+    // The login form carries a double-submit token: the same value in its cookie and its hidden field.
+    const form = await fetch(`${base}/login`);
+    const page = await form.text();
+    expect(form.status).toBe(200);
+    expect(page).toContain('name="password"');
+    const pre = cookie(form, 'moat_login');
+    expect(pre).toBeTruthy();
+    const login = (password: string) =>
+      fetch(`${base}/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `moat_login=${pre}` },
+        body: new URLSearchParams({ user: CONSOLE_USER, password, csrf: pre ?? '' }).toString(),
+      });
+    expect((await login('not-the-password')).status).toBe(401);
+    const ok = await login(CONSOLE_PASSWORD);
+    expect(ok.status).toBe(303);
+    const session = cookie(ok, 'moat_session');
+    expect(session).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const api = await fetch(`${base}/api/decisions?count=5`, { headers: { cookie: `moat_session=${session}` } });
+    expect(api.status).toBe(200);
+    expect(api.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(Array.isArray(await api.json())).toBe(true);
+    // mx's and policyd's /metrics are read over the stack's network.
+    const overview = (await (await fetch(`${base}/api/overview`, { headers: { cookie: `moat_session=${session}` } })).json()) as {
+      metrics: { sources: { url: string; ok: boolean }[] };
+    };
+    expect(overview.metrics.sources.length).toBe(2);
+    for (const src of overview.metrics.sources) expect(src, src.url).toMatchObject({ ok: true });
   });
 });
