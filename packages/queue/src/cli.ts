@@ -166,6 +166,8 @@ export async function queueCommand(
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run directly only as this source file: inside an app's bundle import.meta.url is the bundle itself.
+const self = fileURLToPath(import.meta.url);
+if (process.argv[1] && self.endsWith('cli.ts') && self === process.argv[1]) {
   process.exitCode = await queueCommand(process.argv.slice(2));
 }
