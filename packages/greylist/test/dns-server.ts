@@ -1,7 +1,7 @@
 // A tiny authoritative DNS server on loopback UDP for the SPF tests (TXT, A, AAAA, MX; NXDOMAIN else).
 // Trusts nothing it receives: malformed packets are dropped; it answers only the zone it is given.
 import { createSocket, type Socket } from 'node:dgram';
-import { v6Bytes } from '../src/network.ts';
+import { parseIp } from '@moat/policy';
 
 export type Zone = Record<string, { TXT?: string[]; A?: string[]; AAAA?: string[]; MX?: string[] }>;
 const TYPES: Record<number, 'A' | 'TXT' | 'AAAA' | 'MX'> = { 1: 'A', 16: 'TXT', 28: 'AAAA', 15: 'MX' };
@@ -16,7 +16,7 @@ function rdata(type: 'A' | 'TXT' | 'AAAA' | 'MX', value: string): Buffer {
     case 'A':
       return Buffer.from(value.split('.').map(Number));
     case 'AAAA':
-      return Buffer.from(v6Bytes(value));
+      return Buffer.from(parseIp(value)!.bytes);
     case 'MX':
       return Buffer.concat([Buffer.from([0, 10]), encodeName(value)]);
     case 'TXT': {
