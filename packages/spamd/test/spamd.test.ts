@@ -12,7 +12,8 @@ const msg = (body: string) =>
       'From: Alice <alice@example.org>',
       'To: bob@example.net',
       'Subject: lunch on thursday',
-      'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+      // now, not a fixed date: SpamAssassin scores a Date hours in the past (DATE_IN_PAST_*)
+      `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
       'Message-ID: <20261124100000.1@example.org>',
       'MIME-Version: 1.0',
       'Content-Type: text/plain; charset=utf-8',
