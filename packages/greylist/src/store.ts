@@ -1,26 +1,12 @@
 // The Redis side: one connection (standalone or Sentinel), the decide script, fail-open bookkeeping.
 // Trusts the Redis server it is pointed at; treats every failure or slow reply as "unavailable".
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from '@moat/observe';
+import { connectRedis, type RedisClient, type RedisTarget } from '@moat/redis';
 import type { GreylistMetrics } from './metrics.ts';
 import { DECIDE_LUA } from './script.ts';
 
-export type RedisTarget =
-  | { url: string }
-  | {
-      sentinels: { host: string; port: number }[];
-      /** The master name the sentinels monitor. */
-      name: string;
-      password?: string | undefined;
-      sentinelPassword?: string | undefined;
-    }
-  | {
-      /** Redis Cluster seed nodes: every decision's keys share one hash tag, so one slot. */
-      cluster: { host: string; port: number }[];
-      password?: string | undefined;
-    };
-
-export type RedisClient = Redis | Cluster;
+export type { RedisClient, RedisTarget } from '@moat/redis';
 
 export interface DecideReply {
   action: 'defer' | 'retry' | 'known' | 'awl';
@@ -80,40 +66,11 @@ export function createStore(opts: {
   outageLogIntervalMs?: number | undefined;
 }): Store {
   const { logger, metrics, timeoutMs } = opts;
-  const common: RedisOptions = {
-    // Fail fast while disconnected: a queued command would only wait past timeoutMs anyway.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: Math.max(1000, timeoutMs * 5),
-    // Reconnect forever, backing off to 2 s; the greylist fails open meanwhile.
-    retryStrategy: (times: number) => Math.min(50 * times, 2000),
-    sentinelRetryStrategy: (times: number) => Math.min(50 * times, 2000),
+  const redis: RedisClient = connectRedis(opts.redis, {
     connectionName: 'moat-greylist',
-    // Concurrent decisions share one write and one read syscall instead of one each.
-    enableAutoPipelining: true,
-  };
-  const t = opts.redis;
-  let redis: RedisClient;
-  if ('url' in t) redis = new Redis(t.url, common);
-  else if ('cluster' in t) {
-    const { enableOfflineQueue, retryStrategy, ...perNode } = common;
-    redis = new Cluster(t.cluster, {
-      enableOfflineQueue,
-      clusterRetryStrategy: retryStrategy as (times: number) => number,
-      redisOptions: { ...perNode, password: t.password },
-      // Slots move during resharding/failover: follow MOVED/ASK a few times within the budget.
-      maxRedirections: 4,
-    });
-  } else {
-    redis = new Redis({
-      ...common,
-      sentinels: t.sentinels,
-      name: t.name,
-      password: t.password,
-      sentinelPassword: t.sentinelPassword,
-    });
-  }
+    connectTimeoutMs: Math.max(1000, timeoutMs * 5),
+    autoPipelining: true,
+  });
   redis.defineCommand('moatGreylistDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
   const decideCmd = (redis as unknown as { moatGreylistDecide: DecideCommand }).moatGreylistDecide.bind(redis);
 

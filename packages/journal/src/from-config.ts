@@ -1,20 +1,13 @@
 // Where the journal lives, from moat.yaml: the greylist's Redis (the one shared store), the journal's own prefix.
 // MOAT_JOURNAL_* environment variables tune it; the Redis URL may carry a password and is never logged.
 import type { Config } from '@moat/config';
-import type { JournalOptions, RedisTarget } from './journal.ts';
+import { type RedisTarget, redisTargetFromConfig } from '@moat/redis';
+import type { JournalOptions } from './journal.ts';
 import { DEFAULT_PREFIX } from './keys.ts';
 
 /** The Redis target the greylist uses (URL or Sentinel), so every node journals to the same place. */
 export function journalRedisTarget(config: Config): RedisTarget {
-  const r = config.greylist.redis;
-  if (r.sentinels.length === 0) return { url: r.url };
-  return {
-    name: r.name,
-    sentinels: r.sentinels.map((hp) => {
-      const i = hp.lastIndexOf(':');
-      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
-    }),
-  };
+  return redisTargetFromConfig(config.greylist.redis);
 }
 
 const positive = (v: string | undefined): number | undefined => (v && /^\d+$/.test(v) && Number(v) > 0 ? Number(v) : undefined);

@@ -4,18 +4,11 @@ import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { Redis, type RedisOptions } from 'ioredis';
+import { connectRedis, type RedisTarget } from '@moat/redis';
 import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
 
-export type RedisTarget =
-  | { url: string }
-  | {
-      sentinels: { host: string; port: number }[];
-      name: string;
-      password?: string | undefined;
-      sentinelPassword?: string | undefined;
-    };
+export type { RedisTarget } from '@moat/redis';
 
 export interface JournalOptions {
   redis: RedisTarget;
@@ -163,21 +156,7 @@ export function createJournal(options: JournalOptions): Journal {
   const log = options.logger;
   const m = journalMetrics(options.registry);
 
-  const common: RedisOptions = {
-    // No offline queue: while Redis is down a write fails at once instead of piling up in memory.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: Math.max(1000, timeoutMs * 4),
-    retryStrategy: (times: number) => Math.min(50 * times, 2000),
-    sentinelRetryStrategy: (times: number) => Math.min(50 * times, 2000),
-    connectionName: 'moat-journal',
-  };
-  const t = options.redis;
-  const redis =
-    'url' in t
-      ? new Redis(t.url, common)
-      : new Redis({ ...common, sentinels: t.sentinels, name: t.name, password: t.password, sentinelPassword: t.sentinelPassword });
+  const redis = connectRedis(options.redis, { connectionName: 'moat-journal', connectTimeoutMs: Math.max(1000, timeoutMs * 4) });
 
   let up: boolean | undefined;
   let closed = false;

@@ -2,7 +2,8 @@
 // Trusts the config (validated by @moat/config); owns the adapters' lifetimes (close()).
 import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
 import { createDnsList, type DnsList, type ProfileInput, type ZoneOptions } from '@moat/dnslist';
-import { createGreylist, type Greylist, type RedisTarget } from '@moat/greylist';
+import { createGreylist, type Greylist } from '@moat/greylist';
+import { redisTargetFromConfig } from '@moat/redis';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
 
@@ -47,18 +48,6 @@ export function zonesOf(spec: PolicySpec): string[] {
   return [...zones];
 }
 
-function redisTarget(config: Config): RedisTarget {
-  const r = config.greylist.redis;
-  if (r.sentinels.length === 0) return { url: r.url };
-  return {
-    name: r.name,
-    sentinels: r.sentinels.map((hp) => {
-      const i = hp.lastIndexOf(':');
-      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
-    }),
-  };
-}
-
 const usesGreylist = (spec: PolicySpec) =>
   [...spec.relayRestrictions, ...spec.recipientRestrictions].some((r) => r.type === 'check_policy_service');
 
@@ -93,7 +82,7 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
   if (!given.greylist && usesGreylist(spec)) {
     const g = config.greylist;
     greylist = createGreylist({
-      redis: redisTarget(config),
+      redis: redisTargetFromConfig(config.greylist.redis),
       keyPrefix: g.redis.prefix,
       delaySeconds: g.delay / 1000,
       retryWindowSeconds: g.retry_window / 1000,

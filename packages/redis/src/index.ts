@@ -1,0 +1,72 @@
+// Redis connections for moat's shared state (the greylist, the decision journal): one target type, read
+// once from config, and fail-fast clients. Trusts the Redis it is pointed at; never queues while it is down.
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export type RedisTarget =
+  | { url: string }
+  | {
+      sentinels: { host: string; port: number }[];
+      /** The master name the sentinels monitor. */
+      name: string;
+      password?: string | undefined;
+      sentinelPassword?: string | undefined;
+    }
+  | {
+      /** Redis Cluster seed nodes: each caller keeps one operation's keys under one hash tag. */
+      cluster: { host: string; port: number }[];
+      password?: string | undefined;
+    };
+
+export type RedisClient = Redis | Cluster;
+
+/** moat.yaml's `greylist.redis` (the one shared store): a URL, or Sentinels (`host:port`) with a master name. */
+export function redisTargetFromConfig(r: { url: string; sentinels: readonly string[]; name: string }): RedisTarget {
+  if (r.sentinels.length === 0) return { url: r.url };
+  return {
+    name: r.name,
+    sentinels: r.sentinels.map((hp) => {
+      const i = hp.lastIndexOf(':');
+      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
+    }),
+  };
+}
+
+/**
+ * A client that fails fast while Redis is away (no offline queue, no resend, no per-request retries) and
+ * reconnects forever, backing off to 2 s: callers fail open meanwhile instead of waiting or piling up.
+ */
+export function connectRedis(
+  target: RedisTarget,
+  opts: { connectionName: string; connectTimeoutMs: number; autoPipelining?: boolean },
+): RedisClient {
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    connectTimeout: opts.connectTimeoutMs,
+    retryStrategy: (times: number) => Math.min(50 * times, 2000),
+    sentinelRetryStrategy: (times: number) => Math.min(50 * times, 2000),
+    connectionName: opts.connectionName,
+    // concurrent callers share one write and one read syscall instead of one each
+    enableAutoPipelining: opts.autoPipelining ?? false,
+  };
+  if ('url' in target) return new Redis(target.url, common);
+  if ('cluster' in target) {
+    const { enableOfflineQueue, retryStrategy, enableAutoPipelining, ...perNode } = common;
+    return new Cluster(target.cluster, {
+      enableOfflineQueue,
+      enableAutoPipelining,
+      clusterRetryStrategy: retryStrategy as (times: number) => number,
+      redisOptions: { ...perNode, password: target.password },
+      // slots move during resharding/failover: follow MOVED/ASK a few times within the budget
+      maxRedirections: 4,
+    });
+  }
+  return new Redis({
+    ...common,
+    sentinels: target.sentinels,
+    name: target.name,
+    password: target.password,
+    sentinelPassword: target.sentinelPassword,
+  });
+}
