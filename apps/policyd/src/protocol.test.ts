@@ -63,6 +63,13 @@ describe('RequestReader', () => {
     }
   });
 
+  it('decodes UTF-8 values among ASCII ones in one chunk, limits counted in bytes', () => {
+    const out = new RequestReader().push(Buffer.from('sender=üser@bü.example\nrecipient=a@b\nhelo_name=mx\n\n'));
+    expect(out).toEqual([{ kind: 'request', attrs: { sender: 'üser@bü.example', recipient: 'a@b', helo_name: 'mx' } }]);
+    // 'a=' + 5 two-byte chars = 12 bytes: over a 10-byte limit though it is 7 characters
+    expect(new RequestReader({ maxLine: 10 }).push(Buffer.from('a=ééééé\n'))[0]).toMatchObject({ error: 'line-too-long' });
+  });
+
   it('decodes invalid UTF-8 without throwing', () => {
     const out = new RequestReader().push(Buffer.concat([Buffer.from('a='), Buffer.from([0xff, 0xfe]), Buffer.from('\n\n')]));
     expect(out[0]).toMatchObject({ kind: 'request' });

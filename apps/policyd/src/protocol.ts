@@ -22,6 +22,16 @@ export type ReadResult = { kind: 'request'; attrs: Attributes } | { kind: 'error
 
 const NL = 0x0a;
 const CR = 0x0d;
+const NAME = /^[a-z0-9_]+$/i;
+const NON_ASCII = /[\x80-\xff]/;
+/** The attributes Postfix sends (SMTPD_POLICY_README): accepted without the name check. */
+const knownNames = new Set([
+  'request', 'protocol_state', 'protocol_name', 'helo_name', 'queue_id', 'sender', 'recipient', 'recipient_count',
+  'client_address', 'client_name', 'reverse_client_name', 'instance', 'sasl_method', 'sasl_username', 'sasl_sender',
+  'size', 'ccert_subject', 'ccert_issuer', 'ccert_fingerprint', 'ccert_pubkey_fingerprint', 'encryption_protocol',
+  'encryption_cipher', 'encryption_keysize', 'etrn_domain', 'stress', 'client_port', 'policy_context',
+  'server_address', 'server_port', 'compatibility_level', 'mail_version',
+]);
 
 /**
  * Feed it chunks as they arrive; it returns the complete requests (and at most one error, last).
@@ -55,25 +65,44 @@ export class RequestReader {
     const out: ReadResult[] = [];
     if (this.#error) return out;
     let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(NL, start);
-      if (nl < 0) break;
-      let line: Buffer;
-      if (this.#pendingBytes > 0) {
-        this.#pending.push(chunk.subarray(start, nl));
-        line = Buffer.concat(this.#pending, this.#pendingBytes + nl - start);
-        this.#pending = [];
-        this.#pendingBytes = 0;
-      } else {
-        line = chunk.subarray(start, nl);
-      }
+    if (this.#pendingBytes > 0) {
+      // Finish the line begun in an earlier chunk first (rare: Postfix writes a request at once).
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) return this.#keep(chunk, 0, out);
+      this.#pending.push(chunk.subarray(0, nl));
+      const line = Buffer.concat(this.#pending, this.#pendingBytes + nl);
+      this.#pending = [];
+      this.#pendingBytes = 0;
       start = nl + 1;
-      const r = this.#line(line);
+      const r = this.#line(line.toString('latin1'), line, 0);
       if (r) {
         out.push(r);
         if (r.kind === 'error') return out;
       }
     }
+    const last = chunk.lastIndexOf(NL);
+    if (last >= start) {
+      // One decode for every whole line in the chunk: latin1 keeps one char per byte, so string
+      // offsets are byte offsets (limits stay in bytes) and values with non-ASCII bytes are re-read as UTF-8.
+      const text = chunk.toString('latin1', start, last + 1);
+      let from = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', from);
+        if (nl < 0) break;
+        const r = this.#line(text.slice(from, nl), chunk, start + from);
+        from = nl + 1;
+        if (r) {
+          out.push(r);
+          if (r.kind === 'error') return out;
+        }
+      }
+      start = last + 1;
+    }
+    return this.#keep(chunk, start, out);
+  }
+
+  /** Hold an unfinished line (bytes from `start`), within maxLine. */
+  #keep(chunk: Buffer, start: number, out: ReadResult[]): ReadResult[] {
     const rest = chunk.length - start;
     if (rest > 0) {
       if (this.#pendingBytes + rest > this.limits.maxLine + 1) {
@@ -95,8 +124,9 @@ export class RequestReader {
     return { kind: 'error', error, detail };
   }
 
-  #line(raw: Buffer): ReadResult | undefined {
-    const len = raw.length > 0 && raw[raw.length - 1] === CR ? raw.length - 1 : raw.length;
+  /** One line as latin1 text (one char per byte); `bytes`/`at` locate it for UTF-8 decoding of its value. */
+  #line(raw: string, bytes: Buffer, at: number): ReadResult | undefined {
+    const len = raw.length > 0 && raw.charCodeAt(raw.length - 1) === CR ? raw.length - 1 : raw.length;
     if (len > this.limits.maxLine) return this.#fail('line-too-long', `line longer than ${this.limits.maxLine} bytes`);
     if (len === 0) {
       if (this.#count === 0) return undefined; // stray blank lines between requests are harmless
@@ -111,12 +141,13 @@ export class RequestReader {
       return this.#fail('request-too-large', `request larger than ${this.limits.maxRequest} bytes`);
     if (++this.#count > this.limits.maxAttributes)
       return this.#fail('too-many-attributes', `more than ${this.limits.maxAttributes} attributes`);
-    const eq = raw.indexOf(0x3d); // '='
+    const eq = raw.indexOf('=');
     if (eq <= 0) return this.#fail('malformed-line', 'a line without name=value');
-    const name = raw.toString('latin1', 0, eq);
-    if (!/^[a-z0-9_]+$/i.test(name)) return this.#fail('malformed-line', 'an attribute name with odd characters');
+    const name = raw.slice(0, eq);
+    if (!knownNames.has(name) && !NAME.test(name)) return this.#fail('malformed-line', 'an attribute name with odd characters');
+    const value = raw.slice(eq + 1, len);
     // Values are UTF-8 (SMTPUTF8); invalid sequences become U+FFFD, never an exception.
-    this.#attrs[name] = raw.toString('utf8', eq + 1, len);
+    this.#attrs[name] = NON_ASCII.test(value) ? bytes.toString('utf8', at + eq + 1, at + len) : value;
     return undefined;
   }
 }
