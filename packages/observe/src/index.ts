@@ -1,5 +1,5 @@
 // Logging and metrics shared by every moat component: one pino root logger, one prom-client registry.
 // Trusts nothing it is given to log: untrusted strings go under their own keys, never into `msg`.
-export { createLogger, type Logger } from './logger.ts';
+export { createLogger, infoLine, type Logger } from './logger.ts';
 export { createRegistry, defaultRegistry, type Registry, Counter, Gauge, Histogram } from './metrics.ts';
 export { serveMetrics } from './serve.ts';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Counter, createLogger, createRegistry, serveMetrics } from './index.ts';
+import { Counter, createLogger, createRegistry, infoLine, serveMetrics } from './index.ts';
 
 function sink() {
   const lines: string[] = [];
@@ -25,6 +25,41 @@ describe('createLogger', () => {
     expect(line.password).toBe('[Redacted]');
     expect(line.auth.password).toBe('[Redacted]');
     expect(line.auth.user).toBe('alice');
+  });
+});
+
+describe('infoLine', () => {
+  const fields = {
+    event: 'decision',
+    action: 'defer',
+    client: '192.0.2.1',
+    sender: 'a"b\\c\u0001ü@example.com',
+    recipient: 'r@example.org\n{"forged":1}',
+    greylisted: true,
+    skipped: undefined,
+    ms: 0.125,
+    bad: Number.NaN,
+  };
+
+  it('writes the line pino would write, field for field and in order', () => {
+    const a = sink();
+    const b = sink();
+    const la = createLogger('policyd', { level: 'info', destination: a.destination }).child({ conn: 'k1', peer: '127.0.0.1' });
+    const lb = createLogger('policyd', { level: 'info', destination: b.destination }).child({ conn: 'k1', peer: '127.0.0.1' });
+    la.info(fields, 'decision');
+    infoLine(lb, fields, 'decision');
+    expect(b.lines).toHaveLength(1);
+    const pa = JSON.parse(a.lines[0]!);
+    const pb = JSON.parse(b.lines[0]!);
+    expect(Object.keys(pb)).toEqual(Object.keys(pa));
+    expect({ ...pb, time: 0 }).toEqual({ ...pa, time: 0 });
+    expect(pb.recipient).toBe(fields.recipient); // a newline in a value stays inside its string
+  });
+
+  it('writes nothing below the logger level', () => {
+    const a = sink();
+    infoLine(createLogger('policyd', { level: 'warn', destination: a.destination }), fields, 'decision');
+    expect(a.lines).toHaveLength(0);
   });
 });
 

@@ -1,7 +1,7 @@
 // One structured log line and two metrics per engine decision, shared by mx and policyd.
 // Facts are untrusted client input: they go under their own keys, never into `msg`, and are length-capped.
 import type { Logger, Registry } from '@moat/observe';
-import { Counter, Histogram } from '@moat/observe';
+import { Counter, Histogram, infoLine } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
 
 export interface DecisionMetrics {
@@ -81,7 +81,9 @@ export function recordDecision(
     }
   }
   if (!logger.isLevelEnabled('info')) return;
-  logger.info(
+  // The hot path of every component: pino's line, serialised natively (a flat record, no secrets).
+  infoLine(
+    logger,
     {
       event: 'decision',
       stage: facts.stage,
