@@ -31,6 +31,11 @@ describe('Whitelist', () => {
     expect(wl.match(q({ clientName: 'smtp.bigcorp.example' }))?.kind).toBe('client-name');
     expect(wl.match(q({ clientName: 'notbigcorp.example' }))).toBeUndefined();
     expect(wl.match(q({ clientName: 'MX12.isp.example.' }))?.kind).toBe('client-name');
+    const dot = new Whitelist({ clientNames: ['.dot.example', 'relay.example.org', '*.relay.example.org'] });
+    expect(dot.match(q({ clientName: 'dot.example' }))?.entry).toBe('.dot.example');
+    expect(dot.match(q({ clientName: 'a.b.dot.example' }))?.entry).toBe('.dot.example');
+    expect(dot.match(q({ clientName: 'xdot.example' }))).toBeUndefined();
+    expect(dot.match(q({ clientName: 'relay.example.org' }))?.entry).toBe('relay.example.org');
     expect(wl.match(q({ clientName: 'unknown' }))).toBeUndefined();
   });
 

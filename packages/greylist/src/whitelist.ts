@@ -24,16 +24,44 @@ interface NameRule {
   test(name: string): boolean;
 }
 
-function nameRule(entry: string): NameRule | undefined {
-  const e = entry.trim();
-  if (!e) return undefined;
-  if (e.length > 2 && e.startsWith('/') && e.endsWith('/')) {
-    const re = new RegExp(e.slice(1, -1), 'i');
-    return { entry: e, test: (n) => re.test(n) };
+/**
+ * Client-name entries: plain names and `*.`/`.` wildcards in a map looked up by each suffix of the
+ * name (a few lookups per request, however long the list), `/regex/` entries tested one by one.
+ */
+class NameRules {
+  /** `example.com` -> the entry; `subOnly` for `*.example.com` / `.example.com`. */
+  private readonly domains = new Map<string, { entry: string; subOnly: boolean }>();
+  private readonly regexes: NameRule[] = [];
+
+  /** Adds an entry; throws on a bad regex. */
+  add(entry: string): void {
+    const e = entry.trim();
+    if (!e) return;
+    if (e.length > 2 && e.startsWith('/') && e.endsWith('/')) {
+      const re = new RegExp(e.slice(1, -1), 'i');
+      this.regexes.push({ entry: e, test: (n) => re.test(n) });
+      return;
+    }
+    const d = e.toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
+    const subOnly = e.startsWith('*.'); // `.example.com` also matches example.com itself, as it always has
+    const known = this.domains.get(d);
+    // `example.com` matches itself and subdomains; it wins over `*.example.com` for the same domain.
+    if (!known || (known.subOnly && !subOnly)) this.domains.set(d, { entry: e, subOnly });
   }
-  const d = e.toLowerCase().replace(/^\*?\./, '').replace(/\.$/, '');
-  const subOnly = e.startsWith('*.');
-  return { entry: e, test: (n) => (!subOnly && n === d) || n.endsWith(`.${d}`) };
+
+  /** The matching entry for a lowercased name without trailing dot. */
+  match(name: string): string | undefined {
+    if (this.domains.size > 0) {
+      const exact = this.domains.get(name);
+      if (exact && !exact.subOnly) return exact.entry;
+      for (let dot = name.indexOf('.'); dot >= 0; dot = name.indexOf('.', dot + 1)) {
+        const hit = this.domains.get(name.slice(dot + 1));
+        if (hit) return hit.entry;
+      }
+    }
+    for (const r of this.regexes) if (r.test(name)) return r.entry;
+    return undefined;
+  }
 }
 
 function domainRule(entry: string): NameRule | undefined {
@@ -48,7 +76,7 @@ function domainRule(entry: string): NameRule | undefined {
 
 export class Whitelist {
   private readonly cidrs = new CidrSet();
-  private readonly names: NameRule[] = [];
+  private readonly names = new NameRules();
   private readonly rcptExact = new Set<string>();
   private readonly rcptLocal = new Set<string>();
   private readonly rcptDomains: NameRule[] = [];
@@ -60,8 +88,7 @@ export class Whitelist {
       this.rejected.push(...this.cidrs.add(s.clients ?? []));
       for (const n of s.clientNames ?? []) {
         try {
-          const r = nameRule(n);
-          if (r) this.names.push(r);
+          this.names.add(n);
         } catch {
           this.rejected.push(n);
         }
@@ -91,7 +118,8 @@ export class Whitelist {
     if (this.cidrs.has(q.clientAddress)) return { kind: 'client', entry: q.clientAddress };
     const name = q.clientName?.toLowerCase().replace(/\.$/, '');
     if (name && name !== 'unknown') {
-      for (const r of this.names) if (r.test(name)) return { kind: 'client-name', entry: r.entry };
+      const entry = this.names.match(name);
+      if (entry) return { kind: 'client-name', entry };
     }
     const rcpt = q.recipient;
     if (this.rcptExact.has(rcpt)) return { kind: 'recipient', entry: rcpt };
