@@ -17,8 +17,18 @@ export const policydSection = z.strictObject({
    * itself after smtpd_policy_service_max_idle (300 s); above that, Postfix is always the one to close.
    */
   idle_timeout: duration.default(330_000),
-  /** Beyond this many connections a new one gets one `overload_action` answer and is closed. */
+  /**
+   * Beyond this many connections a new one gets one `overload_action` answer and is closed. A limit for
+   * the whole service: with `workers` > 1 each worker takes ceil(max_connections / workers).
+   */
   max_connections: z.number().int().min(1).default(100),
+  /**
+   * Processes serving the policy port (node:cluster, connections spread round-robin); `auto` = one per
+   * core (os.availableParallelism()). Each has its own Redis connection and caches. 1: one process, no cluster.
+   */
+  workers: z
+    .union([z.number().int().min(1).max(256), z.literal('auto')], { error: 'expected a number of processes (1 to 256) or auto' })
+    .default(1),
   /**
    * Checks Postfix already does in its own restriction lists; the profile skips them in the engine
    * so they are not done twice.
