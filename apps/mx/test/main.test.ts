@@ -5,10 +5,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJournal } from '@moat/journal';
 import { createRegistry, createLogger } from '@moat/observe';
-import { freePort, startRedis, tmpDir, waitForPort } from '@moat/testkit';
+import { freePort, SmtpClient, startRedis, tmpDir, waitForPort } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SmtpConn } from './smtp-client.ts';
 
 const NODE = process.execPath;
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -91,7 +90,7 @@ afterAll(async () => {
 
 describe('moat-mx main', () => {
   it('accepts, answers 250 with the queue id, and delivers to the next hop from its thread', async () => {
-    const c = await SmtpConn.open(port);
+    const c = await SmtpClient.connect(port);
     expect((await c.read()).text).toBe('mx.example.org ESMTP moat');
     await c.cmd('EHLO client.example.net');
     await c.cmd('MAIL FROM:<alice@sender.example>');

@@ -3,11 +3,10 @@
 import { createDnsList, type DnsList } from '@moat/dnslist';
 import { createGreylist, type Greylist } from '@moat/greylist';
 import { createLogger, createRegistry } from '@moat/observe';
-import { type RbldnsdServer, type RedisServer, startRbldnsd, startRedis, startUnbound, type UnboundServer } from '@moat/testkit';
+import { type RbldnsdServer, type RedisServer, SmtpClient, startRbldnsd, startRedis, startUnbound, type UnboundServer } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachingResolver, createResolver } from '../src/dns.ts';
 import { startTestMx, type TestMx } from './harness.ts';
-import { SmtpConn } from './smtp-client.ts';
 
 let rbldnsd: RbldnsdServer;
 let unbound: UnboundServer;
@@ -47,7 +46,7 @@ afterAll(async () => {
 });
 
 async function rcpt(addr: string, sender = 'alice@sender.example'): Promise<string> {
-  const c = await SmtpConn.open(t.port);
+  const c = await SmtpClient.connect(t.port);
   await c.read();
   await c.cmd(`XCLIENT ADDR=${addr}`);
   await c.cmd('EHLO mail.sender.example');
@@ -74,7 +73,7 @@ describe('steps 7-10 with real DNS lists and a real greylist', () => {
   it('10. greylist in redis: 450 first, accepted after the delay with X-Greylist on the message', async () => {
     expect(await rcpt('192.0.2.200')).toMatch(/^450 4\.7\.1 <rcpt@example\.org>: Recipient address rejected: Greylisted/);
     await new Promise((ok) => setTimeout(ok, 1500));
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     await c.cmd('XCLIENT ADDR=192.0.2.200');
     await c.cmd('EHLO mail.sender.example');

@@ -1,12 +1,10 @@
 // End-of-DATA scanning with a real spamd: GTUBE refused at SMTP time, ham accepted with X-Spam headers,
 // and spamd down or silent handled per the configured policy (accept unchecked, or 451).
 import { createServer, type Socket } from 'node:net';
-import { freePort, type SpamdDaemon, startSpamd } from '@moat/testkit';
+import { freePort, GTUBE, SmtpClient, type SpamdDaemon, startSpamd } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMx, type TestMx } from './harness.ts';
-import { SmtpConn } from './smtp-client.ts';
 
-const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 const message = (body: string) =>
   [
     'From: Alice <alice@sender.example>',
@@ -22,7 +20,7 @@ const message = (body: string) =>
 const ham = message('Hi, shall we meet at noon on Thursday at the usual place?\r\n\r\nAlice');
 
 async function send(t: TestMx, body: string) {
-  const c = await SmtpConn.open(t.port);
+  const c = await SmtpClient.connect(t.port);
   await c.read();
   await c.cmd('XCLIENT ADDR=198.51.100.20'); // on wl2.test: skips greylisting
   await c.cmd('EHLO mail.sender.example');

@@ -1,8 +1,8 @@
 // The seed's eleven steps through a real smtp-server, the real engine and a real queue, with exact replies
 // (golden, like Postfix's smtpd_check.ref). XCLIENT (trusted from 127.0.0.1 here) sets the client address.
+import { SmtpClient } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMx, type TestMx } from './harness.ts';
-import { SmtpConn } from './smtp-client.ts';
 
 let t: TestMx;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(async () => {
 
 /** Run command lines; returns `CMD => CODE TEXT` lines (the golden format). */
 async function transcript(lines: string[], xclient?: string): Promise<string[]> {
-  const c = await SmtpConn.open(t.port);
+  const c = await SmtpClient.connect(t.port);
   const out: string[] = [];
   const greet = await c.read();
   expect(greet.code).toBe(220);
@@ -95,7 +95,7 @@ describe('the seed steps, golden replies', () => {
   });
 
   it('10. greylisting: 450 4.7.1 first, accepted on retry, X-Greylist on the message; 11. accept + 250 with queue id', async () => {
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     expect((await c.cmd('XCLIENT ADDR=198.51.100.30')).code).toBe(220);
     await c.cmd(ehlo);
@@ -123,7 +123,7 @@ describe('the seed steps, golden replies', () => {
 
 describe('protocol limits and hardening', () => {
   it('EHLO advertises SIZE, 8BITMIME, PIPELINING, SMTPUTF8, ENHANCEDSTATUSCODES, STARTTLS; never AUTH in clear', async () => {
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     const r = await c.cmd('EHLO client.example');
     expect(r.lines).toEqual(expect.arrayContaining(['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'STARTTLS', 'SIZE 81920000']));
@@ -149,7 +149,7 @@ describe('protocol limits and hardening', () => {
   });
 
   it('an overlong command line: 500 5.5.2 and the connection is closed; the server still serves others', async () => {
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     const r = await c.cmd(`EHLO ${'a'.repeat(10_000)}`);
     expect(r.code).toBe(500);
@@ -168,7 +168,7 @@ describe('protocol limits and hardening', () => {
   it('recipients per message are limited', async () => {
     const small = await startTestMx({ mx: { limits: { recipients: 2, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(small.port);
+      const c = await SmtpClient.connect(small.port);
       await c.read();
       await c.cmd('XCLIENT ADDR=192.0.2.5');
       await c.cmd(ehlo);
@@ -188,7 +188,7 @@ describe('limits and trust', () => {
   it('oversize message: 552 5.3.4 at end of DATA, nothing queued', async () => {
     const small = await startTestMx({ mx: { size_limit: 2048, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(small.port);
+      const c = await SmtpClient.connect(small.port);
       await c.read();
       await c.cmd('XCLIENT ADDR=192.0.2.5');
       expect((await c.cmd(ehlo)).lines).toContain('SIZE 2048');
@@ -207,7 +207,7 @@ describe('limits and trust', () => {
   it('XCLIENT from an untrusted address: not advertised, 550 5.7.0', async () => {
     const strict = await startTestMx({ mx: { xclient: { trusted_networks: ['192.0.2.0/24'] }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(strict.port);
+      const c = await SmtpClient.connect(strict.port);
       await c.read();
       const e = await c.cmd(ehlo);
       expect(e.lines.some((l) => l.startsWith('XCLIENT'))).toBe(false);
@@ -222,16 +222,16 @@ describe('limits and trust', () => {
   it('per-IP concurrency: the next connection gets 421 4.7.0', async () => {
     const lim = await startTestMx({ mx: { limits: { per_ip_concurrency: 2, per_ip_rate: 1000 } } });
     try {
-      const a = await SmtpConn.open(lim.port);
-      const b = await SmtpConn.open(lim.port);
+      const a = await SmtpClient.connect(lim.port);
+      const b = await SmtpClient.connect(lim.port);
       expect((await a.read()).code).toBe(220);
       expect((await b.read()).code).toBe(220);
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       const r = await c.read();
       expect(`${r.code} ${r.text}`).toBe('421 4.7.0 Too many concurrent connections from your address, try again later');
       await a.quit();
       await new Promise((ok) => setTimeout(ok, 100));
-      const d = await SmtpConn.open(lim.port);
+      const d = await SmtpClient.connect(lim.port);
       expect((await d.read()).code).toBe(220);
       await Promise.all([b.quit(), d.quit(), c.quit()]);
       expect(await lim.registry.getSingleMetricAsString('moat_mx_connections_refused_total')).toMatch(/reason="concurrency"} 1/);
@@ -244,11 +244,11 @@ describe('limits and trust', () => {
     const lim = await startTestMx({ mx: { limits: { per_ip_concurrency: 50, per_ip_rate: 2 } } });
     try {
       for (let i = 0; i < 2; i++) {
-        const c = await SmtpConn.open(lim.port);
+        const c = await SmtpClient.connect(lim.port);
         expect((await c.read()).code).toBe(220);
         await c.quit();
       }
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       expect((await c.read()).text).toBe('4.7.0 Too many connections from your address, slow down');
       await c.quit();
     } finally {
@@ -259,13 +259,13 @@ describe('limits and trust', () => {
   it('greet pause: a client that talks before the greeting gets 421', async () => {
     const paused = await startTestMx({ mx: { timeouts: { greet_pause: 300 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(paused.port);
-      c.send('EHLO early.example\r\n');
+      const c = await SmtpClient.connect(paused.port);
+      c.write('EHLO early.example\r\n');
       const first = await c.read();
       expect(first.code).toBe(421);
       expect(first.text).toMatch(/You talk too soon/);
       await c.quit();
-      const polite = await SmtpConn.open(paused.port);
+      const polite = await SmtpClient.connect(paused.port);
       expect((await polite.read()).code).toBe(220);
       await polite.quit();
     } finally {
@@ -276,7 +276,7 @@ describe('limits and trust', () => {
   it('error replies per session are limited (smtpd_hard_error_limit): 421 then close', async () => {
     const lim = await startTestMx({ mx: { limits: { errors: 3, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       await c.read();
       expect((await c.cmd('FOO')).code).toBe(500);
       expect((await c.cmd('VRFY x')).code).toBe(502);
@@ -293,7 +293,7 @@ describe('limits and trust', () => {
   it('slow clients: idle and whole-session time limits end the session with 421', async () => {
     const lim = await startTestMx({ mx: { timeouts: { session: 400, command: 60_000 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       await c.read();
       await c.cmd(ehlo);
       const cut = await c.read(3000);
@@ -304,7 +304,7 @@ describe('limits and trust', () => {
     }
     const idle = await startTestMx({ mx: { timeouts: { command: 300 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(idle.port);
+      const c = await SmtpClient.connect(idle.port);
       await c.read();
       const cut = await c.read(3000);
       expect(cut.code).toBe(421);
@@ -317,7 +317,7 @@ describe('limits and trust', () => {
   it('commands per session are limited: 421 then close', async () => {
     const lim = await startTestMx({ mx: { limits: { commands: 10, per_ip_concurrency: 50, per_ip_rate: 1000 } } });
     try {
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       await c.read();
       for (let i = 0; i < 10; i++) expect((await c.cmd('NOOP')).code).toBe(250);
       const r = await c.cmd('NOOP');
@@ -333,7 +333,7 @@ describe('delay_reject off: HELO and MAIL restrictions answer their own command'
   it('rejects a bad HELO at HELO, a non-FQDN sender at MAIL', async () => {
     const early = await startTestMx({ delayReject: false });
     try {
-      const c = await SmtpConn.open(early.port);
+      const c = await SmtpClient.connect(early.port);
       await c.read();
       const bad = await c.cmd('EHLO bad_host!');
       expect(`${bad.code} ${bad.text}`).toBe('501 5.5.2 <bad_host!>: Helo command rejected: Invalid name');

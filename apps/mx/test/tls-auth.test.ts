@@ -5,11 +5,10 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
-import { tmpDir } from '@moat/testkit';
+import { authPlain, SmtpClient, tmpDir } from '@moat/testkit';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticatorFor, startTestMx, type TestMx, userHash } from './harness.ts';
-import { SmtpConn } from './smtp-client.ts';
 
 let t: TestMx;
 beforeAll(async () => {
@@ -21,7 +20,7 @@ afterAll(async () => {
 });
 
 async function handshake(opts: ConnectionOptions): Promise<{ protocol: string | null; cipher: string } | { error: string }> {
-  const c = await SmtpConn.open(t.port);
+  const c = await SmtpClient.connect(t.port);
   await c.read();
   await c.cmd('EHLO client.example');
   try {
@@ -30,7 +29,7 @@ async function handshake(opts: ConnectionOptions): Promise<{ protocol: string | 
     await c.quit();
     return r;
   } catch (e) {
-    c.socket.destroy();
+    c.destroy();
     return { error: String((e as Error).message) };
   }
 }
@@ -62,20 +61,18 @@ describe('STARTTLS', () => {
 });
 
 describe('AUTH', () => {
-  const plain = (u: string, p: string) => Buffer.from(`\0${u}\0${p}`).toString('base64');
-
   it('is neither offered nor accepted before STARTTLS, offered after', async () => {
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     const e1 = await c.cmd('EHLO client.example');
     expect(e1.lines.some((l) => l.startsWith('AUTH'))).toBe(false);
-    const r = await c.cmd(`AUTH PLAIN ${plain('alice', 'correct horse')}`);
+    const r = await c.cmd(`AUTH PLAIN ${authPlain('alice', 'correct horse')}`);
     expect(`${r.code} ${r.text}`).toBe('530 5.7.0 Must issue a STARTTLS command first');
     await c.starttls();
     const e2 = await c.cmd('EHLO client.example');
     expect(e2.lines).toContain('AUTH PLAIN LOGIN');
     expect(e2.lines).not.toContain('STARTTLS');
-    const ok = await c.cmd(`AUTH PLAIN ${plain('alice', 'correct horse')}`);
+    const ok = await c.cmd(`AUTH PLAIN ${authPlain('alice', 'correct horse')}`);
     expect(`${ok.code} ${ok.text}`).toBe('235 2.7.0 Authentication successful');
     await c.quit();
   });
@@ -83,16 +80,16 @@ describe('AUTH', () => {
   it('failed attempts are limited per client: 535 5.7.8, then 454 4.7.0 even for the right password', async () => {
     const lim = await startTestMx({ authenticator: authenticatorFor({ alice: (await userHash('pw'))! }, 2) });
     try {
-      const c = await SmtpConn.open(lim.port);
+      const c = await SmtpClient.connect(lim.port);
       await c.read();
       await c.cmd('EHLO client.example');
       await c.starttls();
       await c.cmd('EHLO client.example');
       for (let i = 0; i < 2; i++) {
-        const r = await c.cmd(`AUTH PLAIN ${plain('alice', 'wrong')}`);
+        const r = await c.cmd(`AUTH PLAIN ${authPlain('alice', 'wrong')}`);
         expect(`${r.code} ${r.text}`).toBe('535 5.7.8 Authentication credentials invalid');
       }
-      const r = await c.cmd(`AUTH PLAIN ${plain('alice', 'pw')}`);
+      const r = await c.cmd(`AUTH PLAIN ${authPlain('alice', 'pw')}`);
       expect(`${r.code} ${r.text}`).toBe('454 4.7.0 Too many failed authentication attempts, try again later');
       await c.quit();
       const m = await lim.registry.getSingleMetricAsString('moat_mx_auth_total');
@@ -132,7 +129,7 @@ describe('AUTH', () => {
   });
 
   it('without AUTH a remote recipient is refused (no open relay)', async () => {
-    const c = await SmtpConn.open(t.port);
+    const c = await SmtpClient.connect(t.port);
     await c.read();
     await c.cmd('EHLO client.example');
     await c.starttls();
@@ -147,7 +144,7 @@ describe('submission (587)', () => {
   it('requires AUTH (after STARTTLS) before MAIL; then relays without the HELO/DNS-list policy', async () => {
     const sub = await startTestMx({ submission: true, authenticator: authenticatorFor({ alice: (await userHash('pw'))! }) });
     try {
-      const c = await SmtpConn.open(sub.port);
+      const c = await SmtpClient.connect(sub.port);
       await c.read();
       await c.cmd('EHLO laptop');
       expect(`${(await c.cmd('MAIL FROM:<alice@sender.example>')).code}`).toBe('530');
@@ -155,8 +152,7 @@ describe('submission (587)', () => {
       await c.cmd('EHLO laptop');
       const r = await c.cmd('MAIL FROM:<alice@sender.example>');
       expect(`${r.code} ${r.text}`).toBe('530 5.7.0 Authentication required');
-      const plain = Buffer.from('\0alice\0pw').toString('base64');
-      expect((await c.cmd(`AUTH PLAIN ${plain}`)).code).toBe(235);
+      expect((await c.cmd(`AUTH PLAIN ${authPlain('alice', 'pw')}`)).code).toBe(235);
       expect((await c.cmd('MAIL FROM:<alice@sender.example>')).code).toBe(250);
       expect((await c.cmd('RCPT TO:<friend@elsewhere.example>')).code).toBe(250);
       expect((await c.data('Subject: from the road\r\n\r\nhi\r\n')).code).toBe(250);
@@ -188,7 +184,7 @@ describe('client certificate', () => {
       const key = join(dir.path, 'c.key');
       const cert = join(dir.path, 'c.crt');
       execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=backup-mx.example.net'], { stdio: 'ignore' });
-      const c = await SmtpConn.open(t.port);
+      const c = await SmtpClient.connect(t.port);
       await c.read();
       await c.cmd('XCLIENT ADDR=192.0.2.5');
       await c.cmd('EHLO backup-mx.example.net');

@@ -4,6 +4,9 @@ import { chmod, copyFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Daemon, freePort, spawnDaemon, tmpDir, waitForPort } from './process.ts';
 
+/** SpamAssassin's GTUBE test string: any spamd scores a message containing it 1000. */
+export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
+
 export interface SpamdDaemon extends Daemon {
   host: string;
   port: number;
