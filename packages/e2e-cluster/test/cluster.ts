@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { type SmtpOutcome, smtpTransaction } from '@moat/testkit';
 import { inject } from 'vitest';
 import { compose, projectContainers } from '../../../scripts/stack.mjs';
-import { type Outcome, send } from './smtp.ts';
 
 const run = promisify(execFile);
 
@@ -205,7 +205,39 @@ export function freshTag(prefix: string): string {
  */
 export const WL2_CLIENT = '192.0.2.99';
 
-/** One transaction at a node as `clientIp`. */
-export function sendAt(node: MxNode, o: { clientIp: string; from: string; to?: string; tag: string; timeoutMs?: number }): Promise<Outcome> {
-  return send({ port: portOf(node), to: `alice@${cluster().domain}`, ...o });
+/** A small message; `tag` goes into X-Moat-Tag so the test can count its copies in the mailstore. */
+function message({ from, to, tag, subject = 'cluster' }: { from: string; to: string; tag: string; subject?: string }): string {
+  return [
+    `From: <${from}>`,
+    `To: <${to}>`,
+    `Subject: ${subject} ${tag}`,
+    `Message-ID: <${tag}@e2e-cluster.moat.test>`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `X-Moat-Tag: ${tag}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    'Hello from the moat cluster suite.',
+    'Regards,',
+    'E2E',
+    '',
+  ].join('\r\n');
+}
+
+/**
+ * One transaction at a node as a sending MTA at `clientIp` (XCLIENT, trusted from the test network only).
+ * Never throws: where it stopped and why is the outcome (a lost connection after DATA's 354 is ambiguous).
+ */
+export function sendAt(node: MxNode, o: { clientIp: string; from: string; to?: string; tag: string; timeoutMs?: number }): Promise<SmtpOutcome> {
+  const to = o.to ?? `alice@${cluster().domain}`;
+  return smtpTransaction({
+    port: portOf(node),
+    xclient: `ADDR=${o.clientIp} NAME=[UNAVAILABLE]`,
+    xclientHelo: 'e2e-cluster.moat.test',
+    helo: 'mail.sender.example',
+    from: o.from,
+    to,
+    message: message({ from: o.from, to, tag: o.tag }),
+    timeoutMs: o.timeoutMs,
+  });
 }

@@ -1,6 +1,7 @@
 // Losing the Redis master: the Sentinels promote the replica, every node fails open meanwhile (mail is
 // accepted without greylisting, no session hangs), and greylisting resumes with the state it had.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SmtpOutcome } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cluster,
@@ -19,7 +20,6 @@ import {
   waitHealthy,
   waitQueuesEmpty,
 } from './cluster.ts';
-import type { Outcome } from './smtp.ts';
 
 beforeAll(() => waitHealthy());
 afterAll(async () => {
@@ -53,7 +53,7 @@ describe('Redis master killed', () => {
     await killService(masterSvc);
     const killedAt = Date.now();
     // probe all three nodes with new triplets while the Sentinels work
-    const probes: Array<{ node: string; outcome: Outcome; tag: string; at: number }> = [];
+    const probes: Array<{ node: string; outcome: SmtpOutcome; tag: string; at: number }> = [];
     let failedOverAfter = -1;
     let i = 0;
     while (Date.now() - killedAt < 60_000) {

@@ -4,6 +4,7 @@
 // queue volume kept, wait healthy). Afterwards every message that got a 250 is in the mailstore exactly
 // once, and none is lost.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SmtpOutcome } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   docker,
@@ -20,7 +21,6 @@ import {
   waitQueuesEmpty,
   WL2_CLIENT,
 } from './cluster.ts';
-import type { Outcome } from './smtp.ts';
 
 const MESSAGES = 100;
 const INTERVAL_MS = 300;
@@ -38,7 +38,7 @@ afterAll(async () => {
 interface Attempt {
   tag: string;
   node: MxNode;
-  outcome: Outcome;
+  outcome: SmtpOutcome;
 }
 
 /** One message, delivered as a sending MTA would: try the nodes in turn, then wait and go round again. */

@@ -1,9 +1,9 @@
 // Faults: one service stopped at a time while mail flows, the documented fail-open behaviour checked, then
 // the service started again and the whole stack healthy. Redis -> greylist skipped; spamd -> policy applied
 // (accept, marked unchecked); Unbound -> DNS lists fail open, sessions not held.
+import { GTUBE } from '@moat/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientAs, delivered, headers, transact } from './session.ts';
-import { GTUBE } from './smtp.ts';
 import { freshClientIp, projectContainers, stack, startService, stopService, waitHealthy } from './stack.ts';
 
 afterAll(async () => {

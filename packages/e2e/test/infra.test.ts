@@ -2,8 +2,8 @@
 // rest of the world, Redis, spamd (GTUBE over SPAMC through the published port), policyd's port and the
 // web console (login with the test profile's password, then its JSON API).
 import net from 'node:net';
+import { GTUBE } from '@moat/testkit';
 import { describe, expect, it } from 'vitest';
-import { GTUBE } from './smtp.ts';
 import { execIn, portOf, projectContainers, stack } from './stack.ts';
 
 /** The console's test login: compose/test.env holds the scrypt hash of this password. */

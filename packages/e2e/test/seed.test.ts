@@ -1,9 +1,9 @@
 // The seed's decision list end to end through the published MX port: each step's reply, then greylisting,
 // SpamAssassin at SMTP time and delivery to the maildir with X-Spam and X-Greylist headers.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { authPlain, GTUBE, SmtpClient } from '@moat/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { clientAs, delivered, headers, transact } from './session.ts';
-import { authPlain, GTUBE, SmtpClient } from './smtp.ts';
+import { clientAs, delivered, headers, REPLY_TIMEOUT_MS, transact } from './session.ts';
 import { freshClientIp, freshSender, stack } from './stack.ts';
 
 
@@ -71,14 +71,15 @@ describe('the seed list, step by step', () => {
   it('6. AUTH is refused before STARTTLS and lets the user relay after it', async () => {
     // on the MX port, as the seed's Postfix does (smtpd_tls_auth_only); the client is not in mynetworks
     const { smtpPort, user, password } = stack();
-    const c = track(await SmtpClient.connect(smtpPort));
+    const c = track(await SmtpClient.connect(smtpPort, { timeoutMs: REPLY_TIMEOUT_MS }));
+    await c.read();
     const ehlo = await c.cmd('EHLO laptop.sender.example');
     expect(ehlo.code).toBe(250);
     expect(ehlo.text).toMatch(/STARTTLS/);
     expect(ehlo.text).not.toMatch(/^AUTH/m);
     const early = await c.cmd(`AUTH PLAIN ${authPlain(user, password)}`);
     expect(early.code, c.transcript.join('\n')).toBeGreaterThanOrEqual(500);
-    const secure = await c.starttls();
+    const secure = await c.starttls({ servername: 'mx.moat.test' });
     expect(['TLSv1.2', 'TLSv1.3']).toContain(secure.getProtocol());
     const ehlo2 = await c.cmd('EHLO laptop.sender.example');
     expect(ehlo2.text).toMatch(/AUTH.*PLAIN/);
@@ -93,10 +94,10 @@ describe('the seed list, step by step', () => {
 
   it('submission (587) offers STARTTLS, then AUTH, and refuses mail without AUTH', async () => {
     const { submissionPort, user, password } = stack();
-    const c = track(await SmtpClient.connect(submissionPort));
-    expect(c.banner?.code).toBe(220);
+    const c = track(await SmtpClient.connect(submissionPort, { timeoutMs: REPLY_TIMEOUT_MS }));
+    expect((await c.read()).code).toBe(220);
     expect((await c.cmd('EHLO laptop.sender.example')).text).toMatch(/STARTTLS/);
-    await c.starttls();
+    await c.starttls({ servername: 'mx.moat.test' });
     expect((await c.cmd('EHLO laptop.sender.example')).text).toMatch(/AUTH.*PLAIN/);
     const anon = await transact(c, { to: 'friend@elsewhere.example' });
     expect(anon.rcpt?.code ?? anon.mail.code, c.transcript.join('\n')).toBeGreaterThanOrEqual(500);

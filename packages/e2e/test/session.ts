@@ -1,14 +1,17 @@
 // SMTP sessions as the tests need them: speak as any client address and HELO through XCLIENT (allowed
 // only from the test network), and find delivered messages in the mx container's maildir.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SmtpClient, type SmtpReply } from '@moat/testkit';
 import { expect } from 'vitest';
-import { message, type Reply, SmtpClient } from './smtp.ts';
 import { execIn, freshSender, stack } from './stack.ts';
+
+/** How long the suite waits for the stack's replies (and a connection). */
+export const REPLY_TIMEOUT_MS = 30_000;
 
 /** Connects to the MX port and becomes `addr` (XCLIENT), then says EHLO `helo` unless helo is null. */
 export async function clientAs(addr: string, helo: string | null = 'mail.sender.example', port = stack().smtpPort): Promise<SmtpClient> {
-  const c = await SmtpClient.connect(port);
-  expect(c.banner?.code, c.transcript.join('\n')).toBe(220);
+  const c = await SmtpClient.connect(port, { timeoutMs: REPLY_TIMEOUT_MS });
+  expect((await c.read()).code, c.transcript.join('\n')).toBe(220);
   const ehlo = await c.cmd('EHLO e2e.moat.test');
   expect(ehlo.code).toBe(250);
   expect(ehlo.text).toMatch(/XCLIENT/);
@@ -22,9 +25,9 @@ export async function clientAs(addr: string, helo: string | null = 'mail.sender.
 }
 
 export interface Transaction {
-  mail: Reply;
-  rcpt?: Reply;
-  data?: Reply;
+  mail: SmtpReply;
+  rcpt?: SmtpReply;
+  data?: SmtpReply;
   id: string;
 }
 
@@ -43,6 +46,22 @@ export async function transact(
   }
   const data = await c.data(message({ from, to, subject, body, id }));
   return { mail, rcpt, data, id };
+}
+
+/** A small RFC 5322 message with a unique Message-ID the test can find again in the maildir. */
+export function message({ from, to, subject, body, id }: { from: string; to: string; subject: string; body: string; id: string }): string {
+  return [
+    `From: <${from}>`,
+    `To: <${to}>`,
+    `Subject: ${subject}`,
+    `Message-ID: <${id}@e2e.moat.test>`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=us-ascii',
+    '',
+    body,
+    '',
+  ].join('\r\n');
 }
 
 /** Waits until the message with this id is in a maildir new/ directory; returns its text. */
