@@ -1,12 +1,12 @@
 // Every Redis key the greylist writes, in one place (the README's key table mirrors this file).
 // Keys touched by one decision share the hash tag `{identity}`, so the script runs on Redis Cluster.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const DEFAULT_PREFIX = 'moat:gl:';
 
 /** `<prefix>{<identity>}:t:<sha256(sender \n recipient)[0..32]>`: one triplet (hash). */
 export function tripletKey(prefix: string, identity: string, sender: string, recipient: string): string {
-  const h = createHash('sha256').update(`${sender}\n${recipient}`).digest('hex').slice(0, 32);
+  const h = hash('sha256', `${sender}\n${recipient}`, 'hex').slice(0, 32); // one-shot: a third of createHash's cost
   return `${prefix}{${identity}}:t:${h}`;
 }
 
