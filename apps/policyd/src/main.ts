@@ -1,33 +1,46 @@
 #!/usr/bin/env node
 // moat-policyd: moat's engine behind Postfix's check_policy_service (SMTPD access policy delegation).
 // Talks to Postfix smtpd (policy port), the configured resolver (DNS lists), Redis (greylist), Prometheus (/metrics).
+// With policyd.workers > 1 this process is the cluster primary (workers.ts) and each worker runs serve().
+import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
-import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
+import { createLogger, defaultRegistry, type Logger, serveMetrics } from '@moat/observe';
 import { replyCode } from '@moat/policy';
 import { buildEngine } from '@moat/runtime';
 import { splitHostPort } from './listen.ts';
-import { bufferedStdout } from './log-buffer.ts';
+import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
 import { settingsFrom } from './settings.ts';
+import { answerClusterMetrics, resolveWorkers, runPrimary, WORKERS_ENV, workerShare } from './workers.ts';
 
-const usage = `usage: moat-policyd --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off]
+const usage = `usage: moat-policyd --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off] [--workers N|auto]
   --config   moat.yaml (MOAT_* environment variables override it)
   --listen   policy port for Postfix (default: policyd.listen, 127.0.0.1:10023)
-  --metrics  Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled; "off" disables)`;
+  --metrics  Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled; "off" disables)
+  --workers  processes sharing the policy port, "auto" = one per core (default: policyd.workers, 1)`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: 'string' }, listen: { type: 'string' }, metrics: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string' },
+      metrics: { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help || !values.config) {
     console.error(usage);
     process.exit(values.help ? 0 : 64);
   }
-  const logOut = bufferedStdout();
-  const logger = createLogger('policyd', { destination: logOut as unknown as NodeJS.WritableStream });
+  const flagWorkers = values.workers === undefined ? undefined : resolveWorkers(values.workers);
+  if (values.workers !== undefined && flagWorkers === undefined) {
+    console.error(`policyd: --workers: expected a number of processes (1 to 256) or auto, got ${JSON.stringify(values.workers)}\n${usage}`);
+    process.exit(64);
+  }
   let config: Config;
   let compiled: CompiledConfig;
   try {
@@ -37,7 +50,47 @@ async function main(): Promise<void> {
     console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
     process.exit(78); // EX_CONFIG
   }
-  const settings = settingsFrom(config.policyd);
+  const listenAt = values.listen ?? config.policyd.listen;
+  const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
+  // The primary resolves the count (and `auto`) once; a worker takes it from its environment.
+  const count = cluster.isWorker
+    ? Number(process.env[WORKERS_ENV]) || 1
+    : (flagWorkers ?? resolveWorkers(config.policyd.workers) ?? 1);
+  // Several processes share one stdout: writes of at most PIPE_BUF bytes, cut at line ends, never interleave.
+  const logOut = bufferedStdout(count > 1 ? { pieceBytes: PIPE_BUF } : {});
+  const root = createLogger('policyd', { destination: logOut as unknown as NodeJS.WritableStream });
+  if (cluster.isPrimary && count > 1) {
+    splitHostPort(listenAt); // a bad address fails here, not in a restart loop of workers
+    // The primary does no policy work: it forks, restarts and stops the workers, and sums their metrics.
+    await runPrimary({
+      workers: count,
+      logger: root,
+      metrics: metricsAt === 'off' ? undefined : splitHostPort(metricsAt),
+      flushLogs: () => logOut.flushSync(),
+    });
+    return;
+  }
+  await serve({ config, compiled, listenAt, metricsAt, workers: count, logOut, root });
+}
+
+/** Today's whole policyd: the engine, its adapters, the policy port. One per worker when clustered. */
+async function serve(o: {
+  config: Config;
+  compiled: CompiledConfig;
+  listenAt: string;
+  metricsAt: string;
+  workers: number;
+  logOut: BufferedOut;
+  root: Logger;
+}): Promise<void> {
+  const { config, compiled, logOut } = o;
+  const worker = cluster.worker;
+  // policyd's lines carry no pid (the base is { component }): `worker` tells the processes apart.
+  const logger = worker ? o.root.child({ worker: worker.id }) : o.root;
+  // max_connections is the whole service's: each worker takes its share.
+  const settings = settingsFrom(
+    worker ? { ...config.policyd, max_connections: workerShare(config.policyd.max_connections, o.workers) } : config.policyd,
+  );
   const built = await buildEngine(config, {
     registry: defaultRegistry,
     logger,
@@ -48,14 +101,22 @@ async function main(): Promise<void> {
     ? createJournal({ ...journalOptionsFromConfig(config), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
     : undefined;
   const server = createPolicyServer({ engine: built.engine, settings, logger, registry: defaultRegistry, replyCode, sink: journal });
-  const listen = splitHostPort(values.listen ?? config.policyd.listen);
+  const listen = splitHostPort(o.listenAt);
+  // A worker answers the primary's /metrics over IPC; the primary serves them summed.
+  if (worker) answerClusterMetrics(defaultRegistry);
   const bound = await server.listen(listen.host, listen.port);
 
-  const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
+  const metricsAt = worker ? 'off' : o.metricsAt;
   const metrics =
     metricsAt === 'off' ? undefined : await serveMetrics(defaultRegistry, { ...splitHostPort(metricsAt), health: () => built.health() });
   logger.info(
-    { listen: `${bound.host}:${bound.port}`, metrics: metricsAt, stages: settings.stages, skip: config.policyd.skip },
+    {
+      listen: `${bound.host}:${bound.port}`,
+      metrics: worker ? 'primary' : metricsAt,
+      maxConnections: settings.maxConnections,
+      stages: settings.stages,
+      skip: config.policyd.skip,
+    },
     'policyd listening',
   );
 

@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, closeSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { bufferedStdout, cutPoints, PIPE_BUF } from './log-buffer.ts';
+
+const bytes = (s: string) => Buffer.from(s, 'utf8');
+const pieces = (s: string, max: number) => {
+  const buf = bytes(s);
+  let start = 0;
+  return cutPoints(buf, max).map((end) => {
+    const p = buf.subarray(start, end).toString();
+    start = end;
+    return p;
+  });
+};
+
+describe('cutPoints', () => {
+  it('keeps a buffer that fits in one piece', () => {
+    expect(cutPoints(bytes(''), 16)).toEqual([]);
+    expect(cutPoints(bytes('aaa\nbbb\n'), 16)).toEqual([8]);
+    expect(cutPoints(bytes('x'.repeat(15) + '\n'), 16)).toEqual([16]);
+  });
+
+  it('cuts after the last line end that fits', () => {
+    expect(pieces('aaaa\nbbbb\ncccc\ndddd\n', 10)).toEqual(['aaaa\nbbbb\n', 'cccc\ndddd\n']);
+    expect(pieces('aaaa\nbbbb\ncccc\ndddd\n', 12)).toEqual(['aaaa\nbbbb\n', 'cccc\ndddd\n']);
+    expect(pieces('aaaa\nbbbb\ncccc\ndddd\n', 9)).toEqual(['aaaa\n', 'bbbb\n', 'cccc\n', 'dddd\n']);
+  });
+
+  it('writes a line longer than a piece on its own, whole', () => {
+    const long = `${'L'.repeat(30)}\n`;
+    expect(pieces(`ab\n${long}cd\n`, 10)).toEqual(['ab\n', long, 'cd\n']);
+    expect(pieces(`${long}${long}`, 10)).toEqual([long, long]);
+    expect(pieces('L'.repeat(30), 10)).toEqual(['L'.repeat(30)]); // no line end at all: one piece
+    expect(pieces(`ab\n${'L'.repeat(30)}`, 10)).toEqual(['ab\n', 'L'.repeat(30)]);
+  });
+
+  it('counts bytes, not characters (multi-byte UTF-8 stays inside its line)', () => {
+    const line = `${'é'.repeat(4)}\n`; // 9 bytes
+    expect(pieces(`${line}${line}`, 10)).toEqual([line, line]);
+    expect(pieces(`${line}${line}`, 18)).toEqual([`${line}${line}`]);
+  });
+
+  it('never makes a piece over the limit unless it is one line, and loses nothing', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `{"n":${i},"pad":"${'x'.repeat((i * 37) % 700)}"}\n`);
+    lines[500] = `{"long":"${'y'.repeat(9000)}"}\n`;
+    const text = lines.join('');
+    const out = pieces(text, PIPE_BUF);
+    expect(out.join('')).toBe(text);
+    for (const p of out) {
+      expect(p.endsWith('\n')).toBe(true);
+      if (bytes(p).length > PIPE_BUF) expect(p.indexOf('\n')).toBe(p.length - 1);
+    }
+    expect(out.length).toBeLessThan(Math.ceil(bytes(text).length / (PIPE_BUF - 800)) + 2); // pieces are well filled
+  });
+});
+
+describe('bufferedStdout', () => {
+  it('writes everything it was given, in pieces, on flush', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'policyd-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const out = bufferedStdout({ fd, maxBytes: 20_000, intervalMs: 60_000, pieceBytes: PIPE_BUF });
+    const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"ü":"${'z'.repeat(i % 300)}"}\n`);
+    for (const l of lines) out.write(l);
+    out.flushSync();
+    closeSync(fd);
+    expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
+    rmSync(dir, { recursive: true });
+  });
+
+  it('keeps two processes writing to one pipe from splitting each other\'s lines', async () => {
+    const url = new URL('./log-buffer.ts', import.meta.url).href;
+    const script = `import { bufferedStdout } from ${JSON.stringify(url)};
+const out = bufferedStdout({ pieceBytes: 4096 });
+const tag = process.argv[1];
+for (let i = 0; i < 20000; i++) out.write('{"w":"' + tag + '","i":' + i + ',"pad":"' + 'p'.repeat(i % 250) + '"}\\n');
+out.flushSync();`;
+    const sh = spawn(
+      'sh',
+      ['-c', `"$0" --input-type=module -e "$1" a & "$0" --input-type=module -e "$1" b & wait`, process.execPath, script],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const chunks: Buffer[] = [];
+    sh.stdout.on('data', (b: Buffer) => chunks.push(b));
+    // A slow reader: the pipe fills and both writers block inside their writes, where big ones get split.
+    sh.stdout.pause();
+    const slow = setInterval(() => {
+      sh.stdout.resume();
+      setTimeout(() => sh.stdout.pause(), 2);
+    }, 10);
+    await new Promise((r) => sh.once('close', r));
+    clearInterval(slow);
+    const lines = Buffer.concat(chunks).toString().split('\n').filter((l) => l !== '');
+    const seen = { a: 0, b: 0 };
+    for (const l of lines) {
+      const rec = JSON.parse(l) as { w: 'a' | 'b'; i: number };
+      expect(rec.i).toBe(seen[rec.w]++); // in order per writer, none lost, none torn
+    }
+    expect(seen).toEqual({ a: 20000, b: 20000 });
+  });
+});

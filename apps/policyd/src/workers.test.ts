@@ -1,0 +1,27 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { resolveWorkers, workerShare } from './workers.ts';
+
+describe('resolveWorkers', () => {
+  it('takes a count from the flag or the config, and auto as one per core', () => {
+    expect(resolveWorkers(1)).toBe(1);
+    expect(resolveWorkers(4)).toBe(4);
+    expect(resolveWorkers('3')).toBe(3);
+    expect(resolveWorkers('auto')).toBe(availableParallelism());
+  });
+
+  it('refuses what is not a count of 1 to 256', () => {
+    for (const bad of ['0', '-1', '1.5', '2x', '', 'all', '257', ' 2']) expect(resolveWorkers(bad), bad).toBeUndefined();
+    expect(resolveWorkers(0)).toBeUndefined();
+    expect(resolveWorkers(2.5)).toBeUndefined();
+  });
+});
+
+describe('workerShare', () => {
+  it('divides the whole-service connection limit, rounding up so the total is never below it', () => {
+    expect(workerShare(100, 1)).toBe(100);
+    expect(workerShare(100, 3)).toBe(34);
+    expect(workerShare(19, 2)).toBe(10);
+    expect(workerShare(1, 4)).toBe(1);
+  });
+});
