@@ -27,12 +27,33 @@ describe('provider profiles', () => {
     expect(c.errors.map((e) => e.code)).toEqual(['127.255.255.254', '127.255.255.252', '127.255.255.255']);
     expect(classify(get('spamhaus-zen'), ['127.0.0.4', '127.0.0.10']).listings.map((l) => l.code)).toEqual(['127.0.0.4', '127.0.0.10']);
   });
+  it('Spamhaus ZEN: BCL (127.0.0.30) is a listing; DBL refuses IP queries with 127.0.1.255', () => {
+    expect(classify(get('spamhaus-zen'), ['127.0.0.30']).listings.map((l) => l.code)).toEqual(['127.0.0.30']);
+    const dbl = classify(get('spamhaus-dbl'), ['127.0.1.255', '127.0.1.2', '127.0.1.106']);
+    expect(dbl.errors.map((e) => e.code)).toEqual(['127.0.1.255']);
+    expect(dbl.listings.map((l) => l.code)).toEqual(['127.0.1.2', '127.0.1.106']);
+  });
   it('dnswl: over quota and 127.0.10.x are errors even though the seed filter would match', () => {
     const c = classify(get('dnswl'), ['127.0.10.3', '127.0.0.255']);
     expect(c.listings).toEqual([]);
     expect(c.errors).toHaveLength(2);
     expect(classify(get('dnswl'), ['127.0.15.3']).listings).toHaveLength(1);
     expect(classify(get('dnswl'), ['127.0.15.4']).dropped).toHaveLength(1);
+  });
+  it('dnswl: documented categories only (2-15 without 10, and 20)', () => {
+    expect(classify(get('dnswl'), ['127.0.2.0', '127.0.20.3']).listings).toHaveLength(2);
+    expect(classify(get('dnswl'), ['127.0.16.3', '127.0.19.2']).listings).toEqual([]);
+  });
+  it('dwl.dnswl.org is a domain list with the dnswl codes and no IP probes', () => {
+    const dwl = profileForZone('dwl.dnswl.org', table);
+    expect(dwl.name).toBe('dnswl-dwl');
+    expect(dwl.kind).toBe('domain');
+    expect(dwl.health.ipv4).toBeUndefined();
+    expect(dwl.health.domain).toBe(false);
+    expect(profileForZone('list.dnswl.org', table).name).toBe('dnswl');
+    const c = classify(dwl, ['127.0.10.3', '127.0.0.255', '127.0.3.2']);
+    expect(c.errors).toHaveLength(2);
+    expect(c.listings.map((l) => l.code)).toEqual(['127.0.3.2']);
   });
   it('hostkarma: NOBL is not a whitelist, whitelist code not a block listing', () => {
     const hk = get('hostkarma');
@@ -59,6 +80,8 @@ describe('provider profiles', () => {
   });
   it('iadb: accreditation codes only', () => {
     expect(classify(get('iadb'), ['127.0.2.1', '127.3.100.50', '127.1.0.3']).listings.map((l) => l.code)).toEqual(['127.0.2.1', '127.3.100.50']);
+    // Vouched (SpamAssassin's RCVD_IN_IADB_VOUCHED) counts; bonded and pledge statements do not.
+    expect(classify(get('iadb'), ['127.0.1.255', '127.0.3.1', '127.0.4.1']).listings.map((l) => l.code)).toEqual(['127.0.1.255']);
   });
 });
 

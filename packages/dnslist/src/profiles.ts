@@ -1,6 +1,39 @@
 // Vetted provider profiles: what each DNS list's answer codes mean, which are operator errors, and
 // how its RFC 5782 test points behave. Data only; shipped defaults are never edited, operators add
 // or override profiles through `createDnsList({ profiles })`. Trusts the operators' published docs.
+//
+// Sources (checked against stored copies of the pages and repositories below; "not verified" where
+// no operator text was found, and the code was then left as it was):
+// - spamhaus-zen: docs.spamhaus.com/datasets/docs/source/10-data-type-documentation/datasets/040-zones.html
+//   (2,3,4 [5-7 unused],9,10,11, and 30 = BCL); error codes: spamhaus.org/news/article/788 (.254 open
+//   resolver, .255 excess volume), securityzones.net/error-return-codes-for-spamhaus-public-mirrors
+//   (.252 typo); rspamd/rspamd conf/modules.d/rbl.conf (same codes, .254/.255 as BLOCKED).
+// - spamhaus-dbl: same zones page (127.0.1.2-6, 127.0.1.102-106, 127.0.1.255 = IP query refused);
+//   rspamd/rspamd conf/modules.d/rbl.conf (DBL block, 127.255.255.254/.255 as BLOCKED).
+// - dnswl, dnswl-dwl: haraka/haraka-plugin-dns-list config/dns-list.ini (categories 2-15 and 20, trust
+//   0-3, after dnswl.org/?page_id=15); dnswl.org/?p=152 and the maintainer's post on
+//   users@spamassassin.apache.org (msg107955: 127.0.0.255 "parentblock", "returnhi" for evaders);
+//   rspamd/rspamd#4627 (returnhi answers 127.0.10.3); dnswl.org/?p=311 (dwl.dnswl.org is a domain list,
+//   same codes, test entry dnswl.test -> 127.0.10.0); test point 2.0.0.127 -> 127.0.10.0 quoted in
+//   mail-archive.com/community@mailsbestfriend.com/msg00263.html.
+// - hostkarma: haraka/haraka-plugin-dns-list config/dns-list.ini (127.0.0.1-5, 127.0.1.1-3 QUIT
+//   behaviour, 127.0.2.1-3 age; loopback_is_rejected); suped.com/learn/blocklists/junk-email-filter-
+//   hostkarma-blacklist (colour meanings). The wiki page itself was found but its code list was not.
+// - mailspike-bl, mailspike-wl: mailspike.org/usage.html (bl = z 127.0.0.2 + rep L3-L5; wl = H2-H5);
+//   level table at suped.com/learn/blocklists/mailspike-reputation; rspamd/rspamd conf/modules.d/rbl.conf
+//   and SpamAssassin 20_mailspike.cf (10-12 bad, 13 suspicious, 17-20 good).
+// - barracuda: barracudacentral.org/rbl/how-to-use (zone b., 127.0.0.2 and the 127.0.0.2 test point).
+//   bb.barracudacentral.org seen only in third-party tool output. Refusal codes for unregistered
+//   resolvers: not verified.
+// - psbl: psbl.surriel.com/howto (zone); 127.0.0.2 only from domaincare.io/blacklists/psbl (third party).
+// - uceprotect: zone names in haraka/haraka-plugin-dns-list config/dns-list.ini and rspamd's rbl.conf;
+//   answer code 127.0.0.2 and any refusal codes: not verified.
+// - iadb: isipp.com/codelist.php (127.0.1.z vouched, 127.0.2.z member, 127.0.3.z bonded, 127.0.4.z
+//   pledge, 127.1.y.z observed facts); apache/spamassassin rules/20_dnsbl_tests.cf (vouched 127.0.1.255
+//   is a whitelisting). The opt-in code 127.3.100.z (from the seed) is not verified: the codelist puts
+//   opt-in level at 127.2.100.z, while copied postscreen configs use 127.3.100.z.
+// - gbudb: 127.0.0.2 and RFC 5782 test points from suped.com/learn/blocklists/gbudb-truncate-dnsbl
+//   (third party); the operator page gbudb.com/truncate was not found.
 
 /** A set of answer codes (a Postfix-syntax filter) and what they mean. */
 export interface CodeRule {
@@ -68,6 +101,22 @@ const genericErrors: CodeRule[] = [
   { codes: '127.255.255.[0..255]', meaning: 'operator error code (127.255.255.x)' },
 ];
 
+// dnswl.org answers 127.0.X.Y: X the category (2-15, 20; 10 is "special cases"), Y the trust,
+// 0 (none) .. 3 (high). Undocumented categories are dropped, which for a whitelist fails safe.
+const dnswlListings: CodeRule[] = [
+  { codes: '127.0.[2..9].[0..3]', meaning: 'dnswl: listed (category 2-9)' },
+  { codes: '127.0.[11..15].[0..3]', meaning: 'dnswl: listed (category 11-15)' },
+  { codes: '127.0.20.[0..3]', meaning: 'dnswl: listed (category 20, self-service)' },
+];
+
+const dnswlErrors: CodeRule[] = [
+  { codes: '127.0.0.255', meaning: 'dnswl: over the free-use quota (blocked)' },
+  // "Return high": resolvers that keep exceeding the quota get 127.0.10.3 for everything, so the
+  // seed's `127.0.[0..255].[2..3]` would whitelist anyone. Category 10 is therefore never a listing.
+  { codes: '127.0.10.[0..255]', meaning: 'dnswl: 127.0.10.x answer (return-high/blocked resolver)' },
+  ...genericErrors,
+];
+
 export const builtinProfiles: readonly ProviderProfile[] = [
   {
     name: 'spamhaus-zen',
@@ -81,6 +130,7 @@ export const builtinProfiles: readonly ProviderProfile[] = [
       { codes: '127.0.0.[4..7]', meaning: 'XBL: exploited host (CBL)' },
       { codes: '127.0.0.9', meaning: 'DROP: hijacked netblock' },
       { codes: '127.0.0.[10..11]', meaning: 'PBL: end-user address, should not send direct', weight: 0.5 },
+      { codes: '127.0.0.30', meaning: 'BCL: botnet controller' },
     ],
     errors: spamhausErrors,
     health: { ipv4: true, ipv6: false },
@@ -103,25 +153,30 @@ export const builtinProfiles: readonly ProviderProfile[] = [
   {
     name: 'dnswl',
     title: 'dnswl.org',
-    zones: ['list.dnswl.org', 'dwl.dnswl.org'],
+    zones: ['list.dnswl.org'],
     kind: 'ip',
     use: 'allow',
-    // 127.0.X.Y: X category 2..20, Y trust 0 (none) .. 3 (high).
-    listings: [
-      { codes: '127.0.[2..9].[0..3]', meaning: 'dnswl: listed (category 2-9)' },
-      { codes: '127.0.[11..20].[0..3]', meaning: 'dnswl: listed (category 11-20)' },
-    ],
-    errors: [
-      { codes: '127.0.0.255', meaning: 'dnswl: over the free-use quota (blocked)' },
-      // "Return high": resolvers that keep exceeding the quota get 127.0.10.x for everything, so
-      // the seed's `127.0.[0..255].[2..3]` would whitelist anyone at 127.0.10.3. Never a listing.
-      { codes: '127.0.10.[0..255]', meaning: 'dnswl: 127.0.10.x answer (return-high/blocked resolver)' },
-      ...genericErrors,
-    ],
+    listings: dnswlListings,
+    errors: dnswlErrors,
     // Its own test point answers 127.0.10.0; a resolver blocked with "return high" also lists
     // 127.0.0.1, which the negative probe catches.
     health: { ipv4: true, positiveCodes: '127.0.10.[0..255]' },
     reference: 'https://www.dnswl.org/?page_id=15',
+  },
+  {
+    // The domain list (DKIM d= / sender domains): same codes as list.dnswl.org, but keyed by name,
+    // so probing it with 2.0.0.127 would fail and disable the zone.
+    name: 'dnswl-dwl',
+    title: 'dnswl.org domain whitelist',
+    zones: ['dwl.dnswl.org'],
+    kind: 'domain',
+    use: 'allow',
+    listings: dnswlListings,
+    errors: dnswlErrors,
+    // Its test entry is `dnswl.test` (answering 127.0.10.0), not the RFC 5782 `test`, which the probe
+    // would ask for: no probes rather than a zone wrongly disabled.
+    health: { domain: false },
+    reference: 'https://www.dnswl.org/?p=311',
   },
   {
     name: 'hostkarma',
@@ -222,11 +277,13 @@ export const builtinProfiles: readonly ProviderProfile[] = [
     kind: 'ip',
     use: 'allow',
     listings: [
+      { codes: '127.0.1.[0..255]', meaning: 'IADB: vouched-for sender' },
       { codes: '127.0.2.[0..255]', meaning: 'IADB: member (accredited sender)' },
       { codes: '127.3.100.[0..255]', meaning: 'IADB: opt-in level' },
     ],
     errors: genericErrors,
-    // The other IADB codes are statements of fact (volume, complaint rate...), not accreditation.
+    // The other IADB codes are statements of fact (bonded, pledge, volume, complaint rate...), not
+    // accreditation.
     info: [{ codes: '127.[0..3].[0..255].[0..255]', meaning: 'IADB: informational code, not an accreditation' }],
     health: { ipv4: true },
     reference: 'https://www.isipp.com/codelist.php',
