@@ -3,14 +3,14 @@
 // both driven by Postfix's smtp-source and delivering to Postfix's smtp-sink. Loopback only, bounded.
 // Run: npm exec -- node bench/queue.ts   (writes docs/bench-queue.md)
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { createLogger, createRegistry } from '@moat/observe';
 import { maildirTransport, nextHopTransport, openQueue, startDelivery } from '@moat/queue';
-import { freePort, tmpDir, waitForPort } from '@moat/testkit';
+import { freePort, type PostfixInstance, startPostfix, waitForPort } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 
 const run = promisify(execFile);
@@ -199,108 +199,40 @@ async function moatEndToEnd(base: string): Promise<void> {
   await sink.stop();
 }
 
-const masterCf = (smtpdPort: number) => `127.0.0.1:${smtpdPort} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-`;
-
-/** The same path through Postfix: smtpd -> cleanup (fsync) -> qmgr -> smtp -> smtp-sink. */
+/** The same path through Postfix: smtpd -> cleanup (fsync) -> qmgr -> smtp -> smtp-sink (testkit's private instance). */
 async function postfixEndToEnd(): Promise<string | null> {
   const sink = await smtpSink();
-  const tmp = await tmpDir('bench-postfix');
-  await chmod(tmp.path, 0o755);
-  const etc = join(tmp.path, 'etc');
-  const queueDir = join(tmp.path, 'queue');
-  const data = join(tmp.path, 'data');
-  await mkdir(etc);
-  await mkdir(queueDir, { mode: 0o755 });
-  await mkdir(data, { mode: 0o700 });
-  await run('chown', ['postfix:postfix', data]);
-  const smtpdPort = await freePort();
-  const main: Record<string, string> = {
-    compatibility_level: '3.6',
-    config_directory: etc,
-    queue_directory: queueDir,
-    data_directory: data,
-    mail_owner: 'postfix',
-    setgid_group: 'postdrop',
-    maillog_file: join(tmp.path, 'maillog'),
-    maillog_file_prefixes: tmp.path,
-    myhostname: 'bench.moat.test',
-    mydomain: 'moat.test',
-    myorigin: 'moat.test',
-    mydestination: '',
-    relay_domains: 'example.test',
-    mynetworks: '127.0.0.0/8',
-    inet_interfaces: '127.0.0.1',
-    inet_protocols: 'ipv4',
-    smtpd_peername_lookup: 'no',
-    disable_dns_lookups: 'yes',
-    smtp_dns_support_level: 'disabled',
-    relayhost: `[127.0.0.1]:${sink.port}`,
-    default_transport: 'smtp',
-    relay_transport: 'relay',
-    smtp_tls_security_level: 'none',
-    smtpd_tls_security_level: 'none',
-    alias_maps: '',
-    alias_database: '',
-    local_recipient_maps: '',
-    biff: 'no',
-    smtpd_relay_restrictions: 'permit_mynetworks, reject_unauth_destination',
-    smtpd_client_connection_count_limit: '0',
-    smtpd_client_connection_rate_limit: '0',
-    smtpd_client_message_rate_limit: '0',
-    smtpd_error_sleep_time: '0',
-    default_process_limit: '100',
-    queue_run_delay: '1s',
-  };
-  await writeFile(join(etc, 'main.cf'), `${Object.entries(main).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
-  await writeFile(join(etc, 'master.cf'), masterCf(smtpdPort));
-  const env = { ...process.env, MAIL_CONFIG: etc };
-  const pf = (...a: string[]) => run('/usr/sbin/postfix', ['-c', etc, ...a], { env, timeout: 60_000 });
+  let postfix: PostfixInstance | undefined;
   let note: string | null = null;
   try {
-    await pf('check');
-    await pf('start');
-    await waitForPort(smtpdPort, '127.0.0.1', 15_000);
+    postfix = await startPostfix({
+      // No recipient restrictions: the bench measures the queue, not policy (relay control still applies).
+      listeners: { bench: '' },
+      domains: ['example.test'],
+      relay: { host: '127.0.0.1', port: sink.port },
+      main: {
+        myhostname: 'bench.moat.test',
+        mynetworks: '127.0.0.0/8',
+        smtpd_relay_restrictions: 'permit_mynetworks, reject_unauth_destination',
+        smtpd_tls_security_level: 'none',
+        smtpd_client_message_rate_limit: '0',
+        default_process_limit: '100',
+      },
+    });
+    const port = postfix.ports.bench!;
     const t0 = performance.now();
-    const ingestMs = await smtpSource(smtpdPort, N);
+    const ingestMs = await smtpSource(port, N);
     record(`postfix smtp-source -> smtpd + cleanup (fsync), ${SESSIONS} sessions: accepted`, N, ingestMs);
     await until(() => sink.count() >= N, 'smtp-sink count (postfix)');
     record('postfix end to end: smtp-source -> queue -> smtp-sink (all delivered)', sink.count(), performance.now() - t0);
   } catch (e) {
-    const log = await readFile(join(tmp.path, 'maillog'), 'utf8').catch(() => '');
-    note = `Postfix run failed: ${(e as Error).message.split('\n')[0]}\n${log.split('\n').slice(-5).join('\n')}`;
+    // startPostfix's error already carries the maillog; after a start, the log's tail says what went wrong.
+    const log = postfix ? await postfix.log() : (e as Error).message;
+    note = `Postfix run failed: ${(e as Error).message.split('\n')[0]}\n${log.trimEnd().split('\n').slice(-5).join('\n')}`;
     console.error(note);
   } finally {
-    await pf('stop').catch(() => undefined);
-    const pid = Number((await readFile(join(queueDir, 'pid', 'master.pid'), 'utf8').catch(() => '')).trim());
-    for (let i = 0; i < 200 && pid > 0; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await postfix?.stop();
     await sink.stop();
-    await tmp.remove();
   }
   return note;
 }

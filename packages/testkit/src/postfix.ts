@@ -1,5 +1,5 @@
 // A private Postfix instance (Debian's package) on loopback ports, with its own config and queue directories.
-// Trusts Debian's postfix binaries; listens on 127.0.0.1 only, resolves no names, delivers to discard(8).
+// Trusts Debian's postfix binaries; listens on 127.0.0.1 only, resolves no names, delivers to discard(8) or a loopback relay.
 import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,14 +11,17 @@ const run = promisify(execFile);
 export interface PostfixOptions {
   /**
    * One smtpd listener per entry: name -> its smtpd_recipient_restrictions (Postfix syntax, as in
-   * main.cf). Each gets its own free port, so one instance can compare settings side by side.
+   * main.cf; '' for none). Each gets its own free port, so one instance can compare settings side by side.
    */
   listeners: Record<string, string>;
-  /** Domains Postfix accepts mail for (relay_domains); mail to them is discarded after 250 ... */
+  /** Domains Postfix accepts mail for (relay_domains, default example.org); mail to them is discarded after 250 ... */
   domains?: string[];
-  /** ... or relayed to this SMTP server (e.g. smtp-sink from `startSmtpSink`), to look at what arrived. */
+  /**
+   * ... or relayed to this SMTP server (default and relay transport `smtp:[host]:port`), e.g. an smtp-sink
+   * from `startSmtpSink` to look at what arrived, or a counting sink for a benchmark.
+   */
   relay?: { host: string; port: number } | undefined;
-  /** Extra main.cf settings (override the defaults below). */
+  /** Extra main.cf settings (override the defaults below, e.g. mynetworks or default_process_limit). */
   main?: Record<string, string>;
 }
 
@@ -27,6 +30,10 @@ export interface PostfixInstance {
   readonly ports: Readonly<Record<string, number>>;
   /** The instance's directory (config in `etc/`, queue in `queue/`, log in `maillog`). */
   readonly dir: string;
+  /** Its queue_directory (owned by postfix; readable as root). */
+  readonly queueDir: string;
+  /** Messages in the queue now (files under incoming, active, deferred, hold): 0 once all are delivered or discarded. */
+  queued(): Promise<number>;
   /** Postfix's own log so far (maillog_file), for assertions and failure messages. */
   log(): Promise<string>;
   /** `postfix stop`, wait for the master to exit, remove the directory. */
@@ -168,12 +175,24 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   return {
     ports,
     dir: tmp.path,
+    queueDir: queue,
+    queued: () => countQueued(queue),
     log: () => readFile(maillog, 'utf8').catch(() => ''),
     async stop() {
       await stopMaster(etc, queue);
       await tmp.remove();
     },
   };
+}
+
+// deferred/ and defer/ are hashed into subdirectories (hash_queue_names), hence the recursive walk.
+async function countQueued(queue: string): Promise<number> {
+  let n = 0;
+  for (const sub of ['incoming', 'active', 'deferred', 'hold']) {
+    const entries = await readdir(join(queue, sub), { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) if (e.isFile()) n++;
+  }
+  return n;
 }
 
 async function masterPid(queue: string): Promise<number | undefined> {
