@@ -9,6 +9,10 @@ describe('lintConfig', () => {
     expect(lintConfig(parseConfig(base, { env: {} }))).toEqual([]);
   });
 
+  it('a Redis without a password is not warned about, in URL and Sentinel mode alike (the network may be the boundary)', () => {
+    expect(lintConfig(parseConfig(base, { env: { MOAT_REDIS_SENTINELS: '10.0.0.1:26379' } }))).toEqual([]);
+  });
+
   it('warns about SORBS, public resolvers, list order, missing relay control, delay_reject off', () => {
     const c = parseConfig(
       `${base}dns:\n  resolver: 8.8.8.8:53\n`.replace(

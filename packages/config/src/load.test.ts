@@ -90,13 +90,11 @@ describe('loadConfig', () => {
         MOAT_RESOLVER: '10.0.0.53:53',
         MOAT_SMTP_LISTEN: '0.0.0.0:2525, [::]:2525',
         MOAT_SPAMD_PORT: '1783',
-        MOAT_REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
       },
     });
     expect(c.policy.hostname).toBe('mx9.example.org');
     expect(c.mx.hostname).toBe('mx9.example.org');
     expect(c.greylist.redis.url).toBe('redis://:secret@10.0.0.5:6379/2');
-    expect(c.greylist.redis.sentinels).toEqual(['10.0.0.1:26379', '10.0.0.2:26379']);
     expect(c.dns.resolver).toBe('10.0.0.53:53');
     expect(c.mx.listen.smtp).toEqual(['0.0.0.0:2525', '[::]:2525']);
     expect(c.spamd.port).toBe(1783);

@@ -62,6 +62,19 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** Keys whose values are secrets (greylist.redis.password, ...): an error about one never shows the value. */
+const SECRET_KEY = /password|secret/;
+
+/** `found` for an issue: the value as written, with secrets withheld and a URL's credentials masked. */
+function foundAt(data: unknown, path: ReadonlyArray<PropertyKey>): string {
+  const v = valueAt(data, path);
+  const key = path.findLast((k) => typeof k === 'string');
+  if (typeof key === 'string' && SECRET_KEY.test(key) && v !== undefined && v !== null && typeof v !== 'object') {
+    return typeof v === 'string' ? 'a value (not shown)' : `a YAML ${typeof v} (not shown; quote it to make it text)`;
+  }
+  return describe(typeof v === 'string' ? v.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@') : v);
+}
+
 function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
   let cur: unknown = data;
   for (const k of path) {
@@ -205,7 +218,7 @@ export function parseConfig(text: string, opts: { file?: string; env?: Readonly<
           expected = `${expected} (line ${params.textLine} of the list)`;
         }
       }
-      const found = params?.item !== undefined ? JSON.stringify(params.item) : describe(valueAt(data, path));
+      const found = params?.item !== undefined ? JSON.stringify(params.item) : foundAt(data, path);
       issues.push({ file: issueFile, path, ...pos, expected, found });
     }
     throw new ConfigError(file, issues);

@@ -14,4 +14,16 @@ describe('redisTargetFromConfig', () => {
       ],
     });
   });
+  it('passes the Sentinel-mode logins through, and leaves absent ones out', () => {
+    const base = { url: 'redis://127.0.0.1:6379', sentinels: ['127.0.0.1:26379'], name: 'moat' };
+    expect(redisTargetFromConfig({ ...base, username: 'mx', password: 'p1', sentinel_username: 'sen', sentinel_password: 'p2' })).toEqual({
+      name: 'moat',
+      sentinels: [{ host: '127.0.0.1', port: 26379 }],
+      username: 'mx',
+      password: 'p1',
+      sentinelUsername: 'sen',
+      sentinelPassword: 'p2',
+    });
+    expect(Object.keys(redisTargetFromConfig({ ...base, password: 'p1' })).sort()).toEqual(['name', 'password', 'sentinels']);
+  });
 });

@@ -8,7 +8,11 @@ export type RedisTarget =
       sentinels: { host: string; port: number }[];
       /** The master name the sentinels monitor. */
       name: string;
+      /** The master's and replicas' login (`requirepass`, or a Redis 6 ACL user). */
+      username?: string | undefined;
       password?: string | undefined;
+      /** The Sentinels' own login (their `requirepass`, or an ACL user on them). */
+      sentinelUsername?: string | undefined;
       sentinelPassword?: string | undefined;
     }
   | {
@@ -19,8 +23,22 @@ export type RedisTarget =
 
 export type RedisClient = Redis | Cluster;
 
-/** moat.yaml's `greylist.redis` (the one shared store): a URL, or Sentinels (`host:port`) with a master name. */
-export function redisTargetFromConfig(r: { url: string; sentinels: readonly string[]; name: string }): RedisTarget {
+/** moat.yaml's `greylist.redis`, as far as connecting goes (the config package validates it). */
+export interface RedisConfig {
+  url: string;
+  sentinels: readonly string[];
+  name: string;
+  password?: string | undefined;
+  username?: string | undefined;
+  sentinel_password?: string | undefined;
+  sentinel_username?: string | undefined;
+}
+
+/**
+ * moat.yaml's `greylist.redis` (the one shared store): a URL (its credentials inside it), or Sentinels
+ * (`host:port`) with a master name and the master's and the Sentinels' logins. Absent keys stay absent.
+ */
+export function redisTargetFromConfig(r: RedisConfig): RedisTarget {
   if (r.sentinels.length === 0) return { url: r.url };
   return {
     name: r.name,
@@ -28,6 +46,10 @@ export function redisTargetFromConfig(r: { url: string; sentinels: readonly stri
       const i = hp.lastIndexOf(':');
       return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
     }),
+    ...(r.username !== undefined && { username: r.username }),
+    ...(r.password !== undefined && { password: r.password }),
+    ...(r.sentinel_username !== undefined && { sentinelUsername: r.sentinel_username }),
+    ...(r.sentinel_password !== undefined && { sentinelPassword: r.sentinel_password }),
   };
 }
 
@@ -66,7 +88,9 @@ export function connectRedis(
     ...common,
     sentinels: target.sentinels,
     name: target.name,
+    username: target.username,
     password: target.password,
+    sentinelUsername: target.sentinelUsername,
     sentinelPassword: target.sentinelPassword,
   });
 }

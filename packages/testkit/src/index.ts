@@ -2,7 +2,7 @@
 // Trusts the Debian packages installed by scripts/deps.mjs; talks only to 127.0.0.1.
 export { freePort, waitForPort, spawnDaemon, tmpDir, type Daemon } from './process.ts';
 export { GTUBE, startSpamd, type SpamdDaemon, type StartSpamdOptions } from './spamd.ts';
-export { startRedis, startRedisCluster, startSentinels, type RedisCluster, type RedisServer, type RedisSentinels } from './redis.ts';
+export { startRedis, startRedisCluster, startSentinels, type RedisCluster, type RedisServer, type RedisSentinels, type SentinelAuth } from './redis.ts';
 export { startRbldnsd, startUnbound, startBlackholeDns, unboundTestConfig, type RbldnsdServer, type RbldnsdZone, type RbldnsdDataSpec, type UnboundServer, type UnboundOptions, type BlackholeDns } from './dns.ts';
 export { startPostfix, startSmtpSink, type PostfixInstance, type PostfixOptions, type SmtpSink } from './postfix.ts';
 export { SmtpClient, authPlain, smtpTransaction, type SmtpReply, type SmtpConnectOptions, type SmtpOutcome, type SmtpTransactionOptions } from './smtp-client.ts';

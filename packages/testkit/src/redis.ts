@@ -114,6 +114,16 @@ export async function startRedisCluster(count = 3): Promise<RedisCluster> {
   };
 }
 
+/** Logins for `startSentinels`: the monitored master's (as in its `requirepass`/ACL) and the Sentinels' own. */
+export interface SentinelAuth {
+  /** `sentinel auth-pass` (and `auth-user`): how the Sentinels log in to the master and replicas. */
+  masterPassword?: string;
+  masterUsername?: string;
+  /** The Sentinels' own `requirepass`, or with `sentinelUsername` an ACL user (`+@all`) on them; also `sentinel sentinel-pass/-user` between them. */
+  sentinelPassword?: string;
+  sentinelUsername?: string;
+}
+
 /**
  * `count` redis-sentinel processes watching `master` under `masterName`, quorum 2, tuned so a
  * killed master is failed over in a few seconds (down-after 1 s, failover-timeout 3 s).
@@ -122,7 +132,19 @@ export async function startSentinels(
   masterName: string,
   master: { host: string; port: number },
   count = 3,
+  auth: SentinelAuth = {},
 ): Promise<RedisSentinels> {
+  // redis.conf's quoting, so passwords may hold spaces and quotes
+  const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const authLines: string[] = [];
+  if (auth.masterUsername) authLines.push(`sentinel auth-user ${masterName} ${q(auth.masterUsername)}`);
+  if (auth.masterPassword) authLines.push(`sentinel auth-pass ${masterName} ${q(auth.masterPassword)}`);
+  if (auth.sentinelPassword && auth.sentinelUsername) {
+    authLines.push(`user ${q(auth.sentinelUsername)} on ${q(`>${auth.sentinelPassword}`)} +@all`, 'user default off');
+    authLines.push(`sentinel sentinel-user ${q(auth.sentinelUsername)}`, `sentinel sentinel-pass ${q(auth.sentinelPassword)}`);
+  } else if (auth.sentinelPassword) {
+    authLines.push(`requirepass ${q(auth.sentinelPassword)}`, `sentinel sentinel-pass ${q(auth.sentinelPassword)}`);
+  }
   const daemons: Daemon[] = [];
   const dirs: { remove(): Promise<void> }[] = [];
   const sentinels: { host: string; port: number }[] = [];
@@ -144,6 +166,7 @@ export async function startSentinels(
         `sentinel down-after-milliseconds ${masterName} 1000`,
         `sentinel failover-timeout ${masterName} 3000`,
         `sentinel parallel-syncs ${masterName} 1`,
+        ...authLines,
         '',
       ].join('\n'),
     );

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatConfigErrors, parseConfig } from '../load.ts';
+
+const MINIMAL = 'policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\n';
+const SENTINELS = `${MINIMAL}greylist:\n  redis:\n    sentinels: [10.0.0.1:26379, 10.0.0.2:26379]\n    name: mail\n`;
+
+/** The formatted errors of a config that must not load. */
+function errorsOf(text: string, env: Record<string, string> = {}): string {
+  try {
+    parseConfig(text, { file: 'moat.yaml', env });
+  } catch (e) {
+    if (e instanceof ConfigError) return formatConfigErrors(e);
+    throw e;
+  }
+  throw new Error('config unexpectedly valid');
+}
+
+describe('greylist.redis logins', () => {
+  it('none by default, in either mode', () => {
+    for (const text of [MINIMAL, SENTINELS]) {
+      const r = parseConfig(text, { env: {} }).greylist.redis;
+      expect([r.password, r.username, r.sentinel_password, r.sentinel_username]).toEqual([undefined, undefined, undefined, undefined]);
+    }
+  });
+
+  it('Sentinel mode: the master and the Sentinels each have their own, from the file', () => {
+    const r = parseConfig(`${SENTINELS}    username: moat-mx\n    password: "p1 x"\n    sentinel_username: moat-sentinel\n    sentinel_password: p2\n`, { env: {} }).greylist.redis;
+    expect(r).toMatchObject({ username: 'moat-mx', password: 'p1 x', sentinel_username: 'moat-sentinel', sentinel_password: 'p2' });
+  });
+
+  it('Sentinel mode from the environment alone (MOAT_REDIS_*), and source.env names the variables', () => {
+    const c = parseConfig(MINIMAL, {
+      env: {
+        MOAT_REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
+        MOAT_REDIS_SENTINEL_NAME: 'mail',
+        MOAT_REDIS_USERNAME: 'moat-mx',
+        MOAT_REDIS_PASSWORD: 'p1',
+        MOAT_REDIS_SENTINEL_USERNAME: 'moat-sentinel',
+        MOAT_REDIS_SENTINEL_PASSWORD: 'p2',
+      },
+    });
+    expect(c.greylist.redis).toMatchObject({ sentinels: ['10.0.0.1:26379', '10.0.0.2:26379'], name: 'mail', username: 'moat-mx', password: 'p1', sentinel_username: 'moat-sentinel', sentinel_password: 'p2' });
+    expect(c.source.env).toMatchObject({ 'greylist.redis.password': 'MOAT_REDIS_PASSWORD', 'greylist.redis.sentinel_password': 'MOAT_REDIS_SENTINEL_PASSWORD' });
+    // the environment wins over the file, as for every override
+    expect(parseConfig(`${SENTINELS}    password: from-file\n`, { env: { MOAT_REDIS_PASSWORD: 'from-env' } }).greylist.redis.password).toBe('from-env');
+  });
+
+  it('URL mode: the URL carries the login; a password key as well is refused, whichever way it is set', () => {
+    expect(errorsOf(`${MINIMAL}greylist:\n  redis:\n    url: redis://:s3cret@10.0.0.5:6379\n    password: other\n`)).toBe(
+      'moat.yaml:8:15: greylist.redis.password: set twice: greylist.redis.url already carries a password; password is for Sentinel mode (greylist.redis.sentinels) only, remove one of them; found a value (not shown)',
+    );
+    expect(errorsOf(MINIMAL, { MOAT_REDIS_URL: 'redis://:s3cret@10.0.0.5:6379', MOAT_REDIS_PASSWORD: 'other' })).toBe(
+      'environment variable MOAT_REDIS_PASSWORD: greylist.redis.password: set twice: greylist.redis.url already carries a password; password is for Sentinel mode (greylist.redis.sentinels) only, remove one of them; found a value (not shown)',
+    );
+    // no password in the URL: still one place only, and the error says where it goes
+    expect(errorsOf(MINIMAL, { MOAT_REDIS_PASSWORD: 'p1' })).toContain(
+      'greylist.redis.password: only used with greylist.redis.sentinels; without Sentinels put it in the URL: redis://:PASSWORD@host:port (MOAT_REDIS_URL)',
+    );
+    expect(errorsOf(`${MINIMAL}greylist:\n  redis:\n    username: mx\n`)).toContain('greylist.redis.username: only used with greylist.redis.sentinels; without Sentinels put it in the URL: redis://USER:PASSWORD@host:port');
+    expect(errorsOf(MINIMAL, { MOAT_REDIS_SENTINEL_PASSWORD: 'p2' })).toContain(
+      "environment variable MOAT_REDIS_SENTINEL_PASSWORD: greylist.redis.sentinel_password: only used with greylist.redis.sentinels (the Sentinels' own login)",
+    );
+  });
+
+  it('Sentinel mode: a login in the (unused) URL is refused rather than dropped, its credentials masked', () => {
+    expect(errorsOf(SENTINELS, { MOAT_REDIS_URL: 'redis://:s3cret@10.0.0.5:6379' })).toBe(
+      'environment variable MOAT_REDIS_URL: greylist.redis.url: not used with greylist.redis.sentinels, so its credentials would be ignored: set greylist.redis.password (MOAT_REDIS_PASSWORD) and drop them from the URL; found "redis://***@10.0.0.5:6379"',
+    );
+  });
+
+  it('an ACL user needs its password', () => {
+    const text = errorsOf(`${SENTINELS}    username: mx\n    sentinel_username: sen\n`);
+    expect(text).toContain('moat.yaml:9:15: greylist.redis.username: an ACL user needs greylist.redis.password (MOAT_REDIS_PASSWORD)');
+    expect(text).toContain('greylist.redis.sentinel_username: an ACL user needs greylist.redis.sentinel_password (MOAT_REDIS_SENTINEL_PASSWORD)');
+  });
+
+  it('errors about a password never show it', () => {
+    const text = errorsOf(`${SENTINELS}    password: 123456\n    sentinel_password: ""\n`);
+    expect(text).toContain('greylist.redis.password: expected text; found a YAML number (not shown; quote it to make it text)');
+    expect(text).toContain('greylist.redis.sentinel_password: expected a non-empty password (leave the key out for none)');
+    expect(text).not.toContain('123456');
+    expect(errorsOf(`${SENTINELS}    url: "http://:s3cret@x"\n`)).not.toContain('s3cret');
+  });
+});
