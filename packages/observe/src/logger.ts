@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 // Explicit paths only: wildcard paths make pino's redaction cost grow with every logged object.
-const redact = ['password', 'pass', 'secret', 'auth.password', 'auth.pass', 'auth.secret', 'redis.password', 'sentinelPassword'];
+const redact = ['password', 'pass', 'secret', 'auth.password', 'auth.pass', 'auth.secret', 'redis.password', 'redis.sentinelPassword', 'sentinelPassword'];
 
 /**
  * The root logger for one app. Level from `MOAT_LOG_LEVEL` (default `info`); tests pass
