@@ -56,6 +56,18 @@ describe('infoLine', () => {
     expect(pb.recipient).toBe(fields.recipient); // a newline in a value stays inside its string
   });
 
+  it('stamps ISO times that follow the clock', async () => {
+    const a = sink();
+    const log = createLogger('policyd', { level: 'info', destination: a.destination });
+    const t0 = Date.now();
+    infoLine(log, fields, 'decision');
+    await new Promise((r) => setTimeout(r, 5));
+    log.info('later');
+    const [first, second] = a.lines.map((l) => Date.parse(JSON.parse(l).time));
+    expect(first).toBeGreaterThanOrEqual(t0);
+    expect(second).toBeGreaterThan(first!);
+  });
+
   it('writes nothing below the logger level', () => {
     const a = sink();
     infoLine(createLogger('policyd', { level: 'warn', destination: a.destination }), fields, 'decision');
