@@ -189,7 +189,8 @@ policyd:
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [join(root, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
+      // the flag of main.ts's shebang (the image runs main.js by its shebang; `node file` ignores it)
+      ['--max-semi-space-size=8', join(root, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
       { stdio: ['ignore', moatLog.fd, moatLog.fd] },
     );
     children.push(child);
