@@ -1,9 +1,9 @@
 // policyd over several processes (node:cluster): the primary forks, restarts and stops the workers and serves
 // their summed /metrics; each worker is a whole policyd. Talks to its workers (IPC) and Prometheus only.
 import cluster, { type Worker } from 'node:cluster';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, type Registry, serveMetrics } from '@moat/observe';
 import client from 'prom-client';
 
 const { AggregatorRegistry } = client;
@@ -152,29 +152,16 @@ function serveClusterMetrics(
   at: { host: string; port: number },
   state: () => { listening: number; workers: number },
 ): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    if (req.method === 'GET' && req.url === '/metrics') {
-      try {
-        const summed = await registry.clusterMetrics();
-        const own = await registry.metrics();
-        res.setHeader('content-type', registry.contentType);
-        res.end(summed === '' ? own : `${summed}\n${own}`);
-      } catch (e) {
-        res.statusCode = 503;
-        res.end(`metrics unavailable: ${(e as Error).message}\n`);
-      }
-    } else if (req.method === 'GET' && req.url === '/healthz') {
+  return serveMetrics(registry, {
+    ...at,
+    metrics: async () => {
+      const summed = await registry.clusterMetrics();
+      const own = await registry.metrics();
+      return summed === '' ? own : `${summed}\n${own}`;
+    },
+    health: () => {
       const s = state();
-      const ok = s.listening >= s.workers;
-      res.statusCode = ok ? 200 : 503;
-      res.end(ok ? 'ok\n' : `unhealthy: ${s.listening} of ${s.workers} workers listening\n`);
-    } else {
-      res.statusCode = 404;
-      res.end();
-    }
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(at.port, at.host, () => resolve(server));
+      return s.listening >= s.workers || `${s.listening} of ${s.workers} workers listening`;
+    },
   });
 }

@@ -96,4 +96,35 @@ describe('serveMetrics', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('answers 503 with the reason when the metrics body or the health check fails, and keeps serving', async () => {
+    const registry = createRegistry();
+    let fail = true;
+    let health: boolean | string = '1 of 2 workers listening';
+    const server = await serveMetrics(registry, {
+      host: '127.0.0.1',
+      port: 0,
+      metrics: async () => {
+        if (fail) throw new Error('worker 2 did not answer');
+        return 'moat_summed 1\n';
+      },
+      health: () => health,
+    });
+    try {
+      const addr = server.address();
+      const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      const bad = await fetch(`${base}/metrics`);
+      expect(bad.status).toBe(503);
+      expect(await bad.text()).toContain('worker 2 did not answer');
+      const sick = await fetch(`${base}/healthz`);
+      expect(sick.status).toBe(503);
+      expect(await sick.text()).toBe('unhealthy: 1 of 2 workers listening\n');
+      fail = false;
+      health = true;
+      expect(await (await fetch(`${base}/metrics`)).text()).toBe('moat_summed 1\n');
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
