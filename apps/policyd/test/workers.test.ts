@@ -4,7 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, type RedisServer, startRedis, tmpDir } from '@moat/testkit';
+import { freePort, processAlive, type RedisServer, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const mainTs = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -46,14 +46,6 @@ function ask(port: number, n: number): Promise<{ reply: string; socket: Socket }
   });
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('moat-policyd --workers', () => {
   let redis: RedisServer;
@@ -162,7 +154,7 @@ policyd:
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(Date.now() - t0).toBeLessThan(8000);
-      for (const pid of pids) expect(alive(pid), `worker ${pid}`).toBe(false);
+      for (const pid of pids) expect(processAlive(pid), `worker ${pid}`).toBe(false);
       expect(msgs('policyd worker stopped').map((l) => l.worker).sort()).toEqual([2, 3]);
       // Every line on the shared stdout is whole (lines() parsed each one).
       expect(lines().length).toBeGreaterThan(15);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, spawnDaemon, tmpDir, waitForPort } from './process.ts';
+import { freePort, processAlive, spawnDaemon, tmpDir, waitForPort } from './process.ts';
 
 const run = promisify(execFile);
 
@@ -201,14 +201,6 @@ async function masterPid(queue: string): Promise<number | undefined> {
   return Number.isFinite(pid) && pid > 0 ? pid : undefined;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** `postfix stop` is asynchronous: wait for the master (and with it its children) to go; SIGKILL after 10 s. */
 async function stopMaster(etc: string, queue: string): Promise<void> {
@@ -217,8 +209,8 @@ async function stopMaster(etc: string, queue: string): Promise<void> {
   if (pid === undefined) return;
   masters.delete(pid);
   const deadline = Date.now() + 10_000;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  while (processAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 export interface SmtpSink {

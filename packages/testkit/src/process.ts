@@ -82,3 +82,13 @@ export function spawnDaemon(command: string, args: string[], opts: { cwd?: strin
     },
   };
 }
+
+/** Whether a process with this pid exists (signal 0; EPERM means it exists but is not ours). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
