@@ -50,7 +50,11 @@ async function delayProxy(upstreamPort: number) {
   });
   await new Promise<void>((r) => front.bind(0, '127.0.0.1', () => r()));
   await new Promise<void>((r) => back.bind(0, '127.0.0.1', () => r()));
-  return { stubAddr: `127.0.0.1@${front.address().port}`, close: () => (front.close(), back.close()) };
+  const close = () => {
+    front.close();
+    back.close();
+  };
+  return { stubAddr: `127.0.0.1@${front.address().port}`, close };
 }
 
 function pct(sorted: number[], p: number): number {

@@ -2,7 +2,7 @@
 // Trusts the Redis server it is pointed at; treats every failure or slow reply as "unavailable".
 import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from '@moat/observe';
-import { connectRedis, type RedisClient, type RedisTarget } from '@moat/redis';
+import { connectRedis, firstReadyGate, type RedisClient, type RedisTarget } from '@moat/redis';
 import type { GreylistMetrics } from './metrics.ts';
 import { DECIDE_LUA } from './script.ts';
 
@@ -128,20 +128,9 @@ export function createStore(opts: {
   });
   redis.on('ready', markUp);
 
-  /** Until the first connection is up, callers wait for it within their budget instead of failing at once. */
-  const whenReady = (ms: number): Promise<void> => {
-    if (redis.status === 'ready' || state !== 'starting') return Promise.resolve();
-    return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        clearTimeout(timer);
-        redis.off('ready', done);
-        resolve();
-      };
-      timer = setTimeout(done, ms);
-      redis.once('ready', done);
-    });
-  };
+  /** Until the first connection is up (or has failed), callers wait for it within their budget instead of failing at once. */
+  const firstReady = firstReadyGate(redis);
+  const whenReady = (ms: number): Promise<void> => (state === 'starting' ? firstReady(ms) : Promise.resolve());
 
   return {
     redis,

@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { connectRedis, type RedisTarget } from '@moat/redis';
+import { connectRedis, firstReadyGate, type RedisTarget } from '@moat/redis';
 import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
 
@@ -172,19 +172,8 @@ export function createJournal(options: JournalOptions): Journal {
   };
   redis.on('error', markDown);
 
-  let started = false;
-  const firstReady = new Promise<void>((resolve) => {
-    redis.once('ready', () => {
-      started = true;
-      resolve();
-    });
-  });
   /** Before the first connection, wait for it within the caller's budget (later, fail fast). */
-  const whenReady = (ms: number): Promise<void> => {
-    if (redis.status === 'ready' || started) return Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([firstReady, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
-  };
+  const whenReady = firstReadyGate(redis);
 
   // EVALSHA with a fallback to EVAL on NOSCRIPT (ioredis); the key count is the first argument.
   redis.defineCommand('moatJournalAppend', { lua: APPEND_LUA });

@@ -94,3 +94,23 @@ export function connectRedis(
     sentinelPassword: target.sentinelPassword,
   });
 }
+
+/**
+ * Until a client's first connection is up, callers may wait for it within their own budget (a cold start
+ * should not fail open); once it has been up, the wait resolves at once and callers fail fast instead.
+ * One listener for every waiter, however many requests arrive during the start.
+ */
+export function firstReadyGate(redis: RedisClient): (ms: number) => Promise<void> {
+  let started = redis.status === 'ready';
+  const first = new Promise<void>((resolve) => {
+    redis.once('ready', () => {
+      started = true;
+      resolve();
+    });
+  });
+  return (ms) => {
+    if (started || redis.status === 'ready') return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+  };
+}
