@@ -1,8 +1,8 @@
 // Benchmark: moat policyd vs Debian's postgrey on the same Postfix policy workload, in the same run.
-// Greylist-only profile; loopback only (Redis, Unbound refusing everything, both policy servers). Bounded.
+// Greylist-only profile; loopback only (Redis, Unbound refusing everything, the policy servers). Bounded.
+// Beside them the floor (bench/floor-server.ts): what any policy server must at least do on this machine.
 //   npm exec -- node bench/policyd.ts [--requests 30000] [--requests1 10000] [--workers 1,2]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,30 +76,6 @@ async function protocolOnly(logFile: string, requests: number) {
   const c = process.cpuUsage(c0);
   await server.close(100);
   await out.close();
-  return { ...r, cpuUs: Math.round((c.user + c.system) / r.requests) };
-}
-
-/** The machine's ceiling for any policy server: a constant answer with no parsing, no logging, nothing. */
-async function nullServer(requests: number) {
-  const reply = Buffer.from('action=DEFER_IF_PERMIT 4.7.1 Greylisted\n\n');
-  const server = createServer((s) => {
-    let buf = '';
-    s.setNoDelay(true);
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      for (let k = buf.indexOf('\n\n'); k >= 0; k = buf.indexOf('\n\n')) {
-        buf = buf.slice(k + 2);
-        s.write(reply);
-      }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await load(port, 32, 5000, 999); // JIT warm-up
-  const c0 = process.cpuUsage();
-  const r = await load(port, 32, requests, 7);
-  const c = process.cpuUsage(c0);
-  await new Promise((r) => server.close(r));
   return { ...r, cpuUs: Math.round((c.user + c.system) / r.requests) };
 }
 
@@ -204,6 +180,24 @@ policyd:
     moats.push({ name: w === 1 ? 'moat policyd' : `moat policyd ${w} workers`, port, pids: async () => [child.pid, ...(await childPids(child.pid)), redis.daemon().process.pid] });
   }
 
+  // The floor: what any policy server must at least do here, with no parsing, engine, log or metrics
+  // (bench/floor-server.ts): a constant answer, and a constant answer after moat's greylist script in Redis.
+  const floors: typeof moats = [];
+  for (const [name, w, withRedis] of [
+    ['floor: constant answer', 1, false],
+    ...values.workers.split(',').map(Number).map((w) => [`floor: one Redis script call${w === 1 ? '' : `, ${w} workers`}`, w, true] as const),
+  ] as const) {
+    const port = await freePort();
+    const child = spawn(
+      process.execPath,
+      [join(root, 'bench/floor-server.ts'), '--listen', `127.0.0.1:${port}`, '--workers', String(w), ...(withRedis ? ['--redis', redis.url] : [])],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(child);
+    await waitForPort(port, '127.0.0.1', 20_000);
+    floors.push({ name, port, pids: async () => [child.pid, ...(await childPids(child.pid)), ...(withRedis ? [redis.daemon().process.pid] : [])] });
+  }
+
   // postgrey: a private process on a loopback port with its own db dir; it drops to the postgrey user.
   const pgPort = await freePort();
   const dbdir = join(dir.path, 'postgrey-db');
@@ -217,7 +211,7 @@ policyd:
 
   // CPU per request is measured too: unlike req/s it hardly depends on what else the machine runs.
   // moat's includes redis-server's (postgrey's store, BerkeleyDB, runs inside postgrey).
-  const servers = [...moats, { name: 'postgrey', port: pgPort, pids: async () => [pg.pid] }];
+  const servers = [...moats, { name: 'postgrey', port: pgPort, pids: async () => [pg.pid] }, ...floors];
   const cpu = async (pids: Array<number | undefined>) => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
   // Same seeded workload on each server; rounds alternate between them so machine noise hits both alike.
   // Each round has its own seed; the delay (1 h) outlasts the whole run and auto-whitelisting is off in both,
@@ -232,7 +226,7 @@ policyd:
       for (const s of servers) {
         const load1 = +loadavg()[0]!.toFixed(1);
         const pids = await s.pids();
-        const store = s.name === 'postgrey' ? [] : pids.slice(-1);
+        const store = s.name === 'postgrey' || s.name === 'floor: constant answer' ? [] : pids.slice(-1);
         const before = await cpu(pids);
         const storeBefore = await cpu(store);
         const r = await load(s.port, conns, requests, conns * 100 + round);
@@ -269,13 +263,17 @@ policyd:
     const x32 = m32.rps / best('postgrey', 32).rps;
     console.log(`${m0.name}, target at 32 conns: >= 10x postgrey (${x32.toFixed(1)}x) and p99 < 5 ms (${m32.p99_ms} ms): ${x32 >= 10 && m32.p99_ms < 5 ? 'MET' : 'NOT MET'}`);
   }
+  // The floor rows bound every policy server on this machine: moat cannot beat the one-Redis-call floor.
+  for (const f of floors) {
+    const x = best(f.name, 32);
+    const p = best('postgrey', 32);
+    console.log(`${f.name}, conns=32: ${x.rps} req/s (p99 ${x.p99_ms} ms, ${x.cpuUs} µs CPU/req): ${(x.rps / p.rps).toFixed(1)}x postgrey`);
+  }
 
   // Where moat's time goes: the protocol layer alone (a constant verdict), and the engine with its Redis
   // greylist alone (in-process, 32 concurrent decisions, the load generator's triplet mix).
-  const ceiling = await nullServer(Number(values.requests));
-  console.log(`\nceiling: a constant-answer server (no parsing, no engine, no log), same load generator, 32 conns: ${ceiling.rps} req/s, p99 ${ceiling.p99_ms} ms, ${ceiling.cpuUs} µs CPU/req`);
   const breakdown = await protocolOnly(join(dir.path, 'null.log'), Number(values.requests));
-  console.log(`protocol layer alone (null engine, in-process, 32 conns): ${breakdown.rps} req/s, p99 ${breakdown.p99_ms} ms, ${breakdown.cpuUs} µs CPU/req`);
+  console.log(`\nprotocol layer alone (null engine, in-process, 32 conns): ${breakdown.rps} req/s, p99 ${breakdown.p99_ms} ms, ${breakdown.cpuUs} µs CPU/req`);
   const eng = await engineOnly(configFile, Number(values.requests));
   console.log(`engine + Redis greylist alone (no sockets, 32 concurrent): ${eng.rps} decisions/s, ${eng.cpuUs} µs CPU/decision in node`);
   await moatLog.close();
