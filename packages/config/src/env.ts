@@ -1,5 +1,7 @@
 // Environment overrides: secrets and addresses that differ per host or container, applied over the file.
-// Values are untrusted text like the file's; they go through the same schema afterwards.
+// Values are untrusted text like the file's; they go through the same schema afterwards. Secrets may come
+// from files instead (`MOAT_REDIS_PASSWORD_FILE=/run/secrets/redis_password`), read here at load time.
+import { readFileSync } from 'node:fs';
 
 export interface EnvOverride {
   env: string;
@@ -7,6 +9,8 @@ export interface EnvOverride {
   path: readonly string[];
   kind: 'string' | 'list' | 'int' | 'bool';
   doc: string;
+  /** A secret: `<env>_FILE` may name a file holding the value instead (Docker and Swarm secrets). */
+  secret?: true;
 }
 
 /** Every environment variable moat reads (besides MOAT_CONFIG, the file's path). */
@@ -15,12 +19,12 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MOAT_MYNETWORKS', path: ['policy', 'mynetworks'], kind: 'list', doc: 'trusted networks, comma-separated' },
   { env: 'MOAT_DOMAINS', path: ['recipients', 'domains'], kind: 'list', doc: 'hosted domains, comma-separated' },
   { env: 'MOAT_RESOLVER', path: ['dns', 'resolver'], kind: 'string', doc: 'DNS-list resolver host:port' },
-  { env: 'MOAT_REDIS_URL', path: ['greylist', 'redis', 'url'], kind: 'string', doc: 'greylist Redis URL (may carry the password)' },
+  { env: 'MOAT_REDIS_URL', path: ['greylist', 'redis', 'url'], kind: 'string', doc: 'greylist Redis URL (may carry the password); or MOAT_REDIS_URL_FILE, a file holding it', secret: true },
   { env: 'MOAT_REDIS_SENTINELS', path: ['greylist', 'redis', 'sentinels'], kind: 'list', doc: 'Sentinel host:port list, comma-separated' },
   { env: 'MOAT_REDIS_SENTINEL_NAME', path: ['greylist', 'redis', 'name'], kind: 'string', doc: 'Sentinel master name' },
-  { env: 'MOAT_REDIS_PASSWORD', path: ['greylist', 'redis', 'password'], kind: 'string', doc: 'Sentinel mode: the Redis master and replicas\' password' },
+  { env: 'MOAT_REDIS_PASSWORD', path: ['greylist', 'redis', 'password'], kind: 'string', doc: 'Sentinel mode: the Redis master and replicas\' password; or MOAT_REDIS_PASSWORD_FILE', secret: true },
   { env: 'MOAT_REDIS_USERNAME', path: ['greylist', 'redis', 'username'], kind: 'string', doc: 'Sentinel mode: the Redis ACL user' },
-  { env: 'MOAT_REDIS_SENTINEL_PASSWORD', path: ['greylist', 'redis', 'sentinel_password'], kind: 'string', doc: 'Sentinel mode: the Sentinels\' own password' },
+  { env: 'MOAT_REDIS_SENTINEL_PASSWORD', path: ['greylist', 'redis', 'sentinel_password'], kind: 'string', doc: 'Sentinel mode: the Sentinels\' own password; or MOAT_REDIS_SENTINEL_PASSWORD_FILE', secret: true },
   { env: 'MOAT_REDIS_SENTINEL_USERNAME', path: ['greylist', 'redis', 'sentinel_username'], kind: 'string', doc: 'Sentinel mode: the Sentinels\' ACL user' },
   { env: 'MOAT_SMTP_LISTEN', path: ['mx', 'listen', 'smtp'], kind: 'list', doc: 'port-25 listeners, comma-separated host:port' },
   { env: 'MOAT_SUBMISSION_LISTEN', path: ['mx', 'listen', 'submission'], kind: 'list', doc: 'port-587 listeners, comma-separated host:port' },
@@ -51,14 +55,56 @@ function convert(kind: EnvOverride['kind'], raw: string): unknown {
   }
 }
 
+/** A variable that cannot be used (both X and X_FILE, or an unreadable X_FILE); never holds the secret. */
+export interface EnvProblem {
+  env: string;
+  path: readonly string[];
+  expected: string;
+  found: string;
+}
+
+/**
+ * A secret's value from `<env>_FILE`: the file's text without its final line break (what `echo pw > file`
+ * writes). Undefined when the variable is unset.
+ */
+function secretFromFile(o: EnvOverride, env: Readonly<Record<string, string | undefined>>, read: (path: string) => string, problems: EnvProblem[]): string | undefined {
+  const fileVar = `${o.env}_FILE`;
+  const path = env[fileVar];
+  if (path === undefined || path === '') return undefined;
+  if (env[o.env] !== undefined && env[o.env] !== '') {
+    problems.push({ env: fileVar, path: o.path, expected: `one of ${o.env} and ${fileVar}`, found: 'both set' });
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    problems.push({ env: fileVar, path: o.path, expected: 'a readable file holding the secret', found: `${JSON.stringify(path)}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}` });
+    return undefined;
+  }
+  const value = text.replace(/\r?\n$/, '');
+  if (value === '' || /[\r\n]/.test(value)) {
+    problems.push({ env: fileVar, path: o.path, expected: 'a file holding one line: the secret', found: value === '' ? `${JSON.stringify(path)}: empty` : `${JSON.stringify(path)}: several lines` });
+    return undefined;
+  }
+  return value;
+}
+
 /**
  * Applies the overrides present in `env` to `data` (mutating it). Returns which config paths
- * (dotted) came from which variable, so errors can name the variable instead of the file.
+ * (dotted) came from which variable, so errors can name the variable instead of the file, and the
+ * variables that could not be used.
  */
-export function applyEnvOverrides(data: Record<string, unknown>, env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+export function applyEnvOverrides(
+  data: Record<string, unknown>,
+  env: Readonly<Record<string, string | undefined>>,
+  read: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): { applied: Record<string, string>; problems: EnvProblem[] } {
   const applied: Record<string, string> = {};
+  const problems: EnvProblem[] = [];
   for (const o of ENV_OVERRIDES) {
-    const raw = env[o.env];
+    const fromFile = o.secret ? secretFromFile(o, env, read, problems) : undefined;
+    const raw = fromFile ?? env[o.env];
     if (raw === undefined || raw === '') continue;
     let node: Record<string, unknown> = data;
     for (const key of o.path.slice(0, -1)) {
@@ -67,7 +113,7 @@ export function applyEnvOverrides(data: Record<string, unknown>, env: Readonly<R
       node = node[key] as Record<string, unknown>;
     }
     node[o.path[o.path.length - 1]!] = convert(o.kind, raw);
-    applied[o.path.join('.')] = o.env;
+    applied[o.path.join('.')] = fromFile === undefined ? o.env : `${o.env}_FILE`;
   }
-  return applied;
+  return { applied, problems };
 }

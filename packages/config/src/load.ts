@@ -180,7 +180,13 @@ export function parseConfig(text: string, opts: { file?: string; env?: Readonly<
     throw new ConfigError(file, [{ file, path: [], ...position(lc, doc.contents ?? undefined), expected: 'a mapping of sections (policy:, recipients:, ...)', found: describe(raw) }]);
   }
   const data = raw as Record<string, unknown>;
-  const fromEnv = applyEnvOverrides(data, env);
+  const { applied: fromEnv, problems } = applyEnvOverrides(data, env);
+  if (problems.length > 0) {
+    throw new ConfigError(
+      file,
+      problems.map((p) => ({ file: `environment variable ${p.env}`, path: [...p.path], expected: p.expected, found: p.found })),
+    );
+  }
   const result = configSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const issues: ConfigIssue[] = [];

@@ -1,3 +1,6 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, formatConfigErrors, parseConfig } from '../load.ts';
 
@@ -43,6 +46,40 @@ describe('greylist.redis logins', () => {
     expect(c.source.env).toMatchObject({ 'greylist.redis.password': 'MOAT_REDIS_PASSWORD', 'greylist.redis.sentinel_password': 'MOAT_REDIS_SENTINEL_PASSWORD' });
     // the environment wins over the file, as for every override
     expect(parseConfig(`${SENTINELS}    password: from-file\n`, { env: { MOAT_REDIS_PASSWORD: 'from-env' } }).greylist.redis.password).toBe('from-env');
+  });
+
+  it('secrets from files (Docker and Swarm secrets): MOAT_REDIS_PASSWORD_FILE and friends, final line break dropped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-secret-'));
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const c = parseConfig(SENTINELS, {
+      env: { MOAT_REDIS_PASSWORD_FILE: file('pw', 'p1 x\n'), MOAT_REDIS_SENTINEL_PASSWORD_FILE: file('spw', 'p2') },
+    });
+    expect(c.greylist.redis).toMatchObject({ password: 'p1 x', sentinel_password: 'p2' });
+    expect(c.source.env).toMatchObject({ 'greylist.redis.password': 'MOAT_REDIS_PASSWORD_FILE', 'greylist.redis.sentinel_password': 'MOAT_REDIS_SENTINEL_PASSWORD_FILE' });
+    expect(parseConfig(MINIMAL, { env: { MOAT_REDIS_URL_FILE: file('url', 'redis://:s3cret@10.0.0.5:6379/1\r\n') } }).greylist.redis.url).toBe('redis://:s3cret@10.0.0.5:6379/1');
+    // variables that are not secrets have no _FILE form
+    expect(parseConfig(SENTINELS, { env: { MOAT_REDIS_USERNAME_FILE: file('user', 'mx') } }).greylist.redis.username).toBeUndefined();
+
+    // what cannot be used is refused by name, and the secret is never printed
+    expect(errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD: 'p1', MOAT_REDIS_PASSWORD_FILE: file('both', 'p9') })).toBe(
+      'environment variable MOAT_REDIS_PASSWORD_FILE: greylist.redis.password: one of MOAT_REDIS_PASSWORD and MOAT_REDIS_PASSWORD_FILE; found both set',
+    );
+    expect(errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: join(dir, 'missing') })).toBe(
+      `environment variable MOAT_REDIS_PASSWORD_FILE: greylist.redis.password: a readable file holding the secret; found ${JSON.stringify(join(dir, 'missing'))}: ENOENT`,
+    );
+    expect(errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: file('empty', '\n') })).toContain('a file holding one line: the secret; found');
+    const twoLines = errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: file('two', 'first-secret\nsecond-secret\n') });
+    expect(twoLines).toContain('several lines');
+    expect(twoLines).not.toMatch(/first-secret|second-secret/);
+    if (process.getuid?.() !== 0) {
+      const locked = file('locked', 'p1');
+      chmodSync(locked, 0o000);
+      expect(errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: locked })).toContain(': EACCES');
+    }
   });
 
   it('URL mode: the URL carries the login; a password key as well is refused, whichever way it is set', () => {
