@@ -24,7 +24,7 @@ export function buildImages(opts?: { test?: boolean }): Promise<void>;
 export function ensureSecrets(
   dir?: string,
   opts?: { hostname?: string; users?: Array<[string, string]> },
-): Promise<{ crt: string; key: string; users: string }>;
+): Promise<{ crt: string; key: string; users: string; consoleHash: string; redisPassword: string }>;
 export function authLine(user: string, password: string, opts?: { N?: number; r?: number; p?: number }): string;
 export function compose(opts: StackOptions, args: string[], o?: { quiet?: boolean; nothrow?: boolean; inherit?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
 export function projectContainers(project: string): Promise<ProjectContainer[]>;

@@ -67,9 +67,10 @@ export async function buildImages({ test = false } = {}) {
 }
 
 /**
- * TLS pair, AUTH users file and the console's admin password hash in compose/secrets/ when missing (a
- * self-signed certificate for the host name, one AUTH user and the console's admin password, each printed
- * once). Readable by the node containers' user only.
+ * TLS pair, AUTH users file, the console's admin password hash and the cluster's Redis password in
+ * compose/secrets/ when missing (a self-signed certificate for the host name, one AUTH user and the
+ * console's admin password, each printed once; the Redis password only ever lives in its file). Readable by
+ * the node containers' user only; the Redis password also by its group, which the redis image's user is in.
  */
 export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { hostname = 'mx.moat.test', users: fixedUsers } = {}) {
   await fs.mkdirp(dir);
@@ -94,11 +95,17 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     await fs.writeFile(consoleHash, `${consolePasswordHash(password)}\n`);
     say(`created the web console's admin password (user ${process.env.MOAT_CONSOLE_USER || 'admin'}): ${password}  (its hash is in ${consoleHash})`);
   }
-  for (const f of [crt, key, users, consoleHash]) {
-    await fs.chmod(f, f === crt ? 0o644 : 0o600);
+  const redisPassword = path.join(dir, 'redis-password');
+  if (!fs.existsSync(redisPassword)) {
+    // base64url: no spaces or quotes, which redis.sh and sentinel.sh refuse
+    await fs.writeFile(redisPassword, `${randomBytes(24).toString('base64url')}\n`);
+    say(`created the cluster's Redis password in ${redisPassword}`);
+  }
+  for (const f of [crt, key, users, consoleHash, redisPassword]) {
+    await fs.chmod(f, f === crt ? 0o644 : f === redisPassword ? 0o640 : 0o600);
     if (process.getuid?.() === 0) await fs.chown(f, MOAT_UID, MOAT_UID);
   }
-  return { crt, key, users, consoleHash };
+  return { crt, key, users, consoleHash, redisPassword };
 }
 
 /** The console's MOAT_CONSOLE_PASSWORD_HASH format (apps/console/src/password.ts): `scrypt$N$r$p$salt$hash`, base64url. */

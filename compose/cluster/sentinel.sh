@@ -7,8 +7,15 @@
 # themselves, and that split vote costs a whole failover-timeout before the next try. Quorum 2 of 3: any
 # two Sentinels agree that the master is down, a majority authorises the failover, so losing one node
 # still allows a failover.
+# MOAT_REDIS_PASSWORD_FILE (the compose files: the redis_password secret) or MOAT_REDIS_PASSWORD: the
+# Redis servers' password (`auth-pass`), and the Sentinels' own (`requirepass`, and `sentinel-pass` to
+# reach each other): one secret for the whole store. Set anew at every start, like redis.sh.
 set -eu
 conf=/data/sentinel.conf
+if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE"); fi
+case "${MOAT_REDIS_PASSWORD:-}" in
+  *[[:space:]\"\'\\]*) echo "sentinel.sh: the Redis password must not contain spaces, quotes or backslashes" >&2; exit 64 ;;
+esac
 name=${MOAT_SENTINEL_NAME:-moat}
 down_after=$(( ${MOAT_SENTINEL_DOWN_AFTER:-5000} + ${MOAT_SENTINEL_RANK:-0} * 1000 ))
 if [ ! -s "$conf" ]; then
@@ -27,7 +34,16 @@ if [ ! -s "$conf" ]; then
     echo "sentinel down-after-milliseconds ${name} ${down_after}"
     echo "sentinel failover-timeout ${name} ${MOAT_SENTINEL_FAILOVER_TIMEOUT:-30000}"
     echo "sentinel parallel-syncs ${name} 1"
-    if [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then echo "sentinel auth-pass ${name} ${MOAT_REDIS_PASSWORD}"; fi
   } >"$conf"
 fi
+# The password lines of an earlier start are replaced by the current ones; `user default` is the form
+# Sentinel's own rewrite leaves, and it would win over a new requirepass.
+umask 077
+grep -v -e '^requirepass ' -e '^user default ' -e "^sentinel auth-pass ${name} " -e '^sentinel sentinel-pass ' "$conf" >"$conf.new" || true
+if [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then
+  echo "requirepass ${MOAT_REDIS_PASSWORD}" >>"$conf.new"
+  echo "sentinel auth-pass ${name} ${MOAT_REDIS_PASSWORD}" >>"$conf.new"
+  echo "sentinel sentinel-pass ${MOAT_REDIS_PASSWORD}" >>"$conf.new"
+fi
+mv "$conf.new" "$conf"
 exec redis-server "$conf" --sentinel

@@ -53,6 +53,11 @@ export async function execIn(service: string, ...cmd: string[]): Promise<string>
   return docker('exec', await containerOf(service), ...cmd);
 }
 
+/** redis-cli in a Redis or Sentinel container, logged in with the cluster's password (the redis_password secret). */
+export async function redisCli(service: string, ...args: string[]): Promise<string> {
+  return execIn(service, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$MOAT_REDIS_PASSWORD_FILE")" exec redis-cli "$@"', 'redis-cli', ...args);
+}
+
 /** `docker stop` (SIGTERM, then SIGKILL after `graceS`): what an operator or an upgrade does. */
 export async function stopService(service: string, graceS = 10): Promise<void> {
   await docker('stop', '-t', String(graceS), await containerOf(service));
@@ -101,7 +106,7 @@ export async function waitHealthy(services?: readonly string[], timeoutMs = 120_
 /** The master the Sentinels currently name (a service name: they announce host names), asked of every Sentinel that answers. */
 export async function sentinelMaster(): Promise<string> {
   for (const s of SENTINELS) {
-    const out = await execIn(s, 'redis-cli', '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'moat').catch(() => '');
+    const out = await redisCli(s, '-p', '26379', 'sentinel', 'get-master-addr-by-name', 'moat').catch(() => '');
     const ip = out.split('\n')[0]?.trim();
     if (ip) return ip;
   }
@@ -116,7 +121,7 @@ export function redisServiceAt(master: string): (typeof REDIS)[number] {
 }
 
 export async function redisRole(service: string): Promise<string> {
-  const out = await execIn(service, 'redis-cli', 'info', 'replication');
+  const out = await redisCli(service, 'info', 'replication');
   return /role:(\w+)/.exec(out)?.[1] ?? 'unknown';
 }
 

@@ -2,6 +2,8 @@
 // interpolation, no swarm needed): one node per label, real client addresses, the same per-node settings
 // as the compose cluster the other tests run, Redis and Sentinels spread so that one host may fail.
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +18,8 @@ interface Service {
   ports?: Array<{ target: number; published: number; mode?: string }>;
   volumes?: Array<{ source?: string; target?: string } | string>;
   deploy?: { mode?: string; endpoint_mode?: string; placement?: { constraints?: string[] } };
+  /** Long syntax (`docker stack config`, compose v2) or the names (compose v1 may keep the short form). */
+  secrets?: Array<{ source: string; target?: string; uid?: string; gid?: string; mode?: number | string } | string>;
 }
 interface Stack {
   services: Record<string, Service>;
@@ -51,6 +55,8 @@ async function clusterConfig(): Promise<Stack> {
   });
   return parse(stdout) as Stack;
 }
+
+const secretNames = (s: Service | undefined): string[] => (s?.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source));
 
 const nodeOf = (s: Service | undefined): string | undefined =>
   s?.deploy?.placement?.constraints?.map((c) => /^node\.labels\.moat\.node == (mx\d)$/.exec(c)?.[1]).find(Boolean);
@@ -105,11 +111,45 @@ describe('stack.swarm.yml', () => {
     for (const s of ['unbound', 'spamassassin']) expect(stack.services[s]?.deploy?.mode, s).toBe('global');
   });
 
+  it('puts Redis and the Sentinels behind one password, the redis_password secret, in both stack files', async () => {
+    for (const file of [await stackConfig(), await clusterConfig()]) {
+      for (const s of ['redis-a', 'redis-b', 'sentinel-1', 'sentinel-2', 'sentinel-3']) {
+        expect(secretNames(file.services[s]), s).toContain('redis_password');
+        expect(file.services[s]?.environment?.MOAT_REDIS_PASSWORD_FILE, s).toBe('/run/secrets/redis_password');
+      }
+      for (const n of ['mx1', 'mx2', 'mx3']) {
+        expect(secretNames(file.services[n]), n).toContain('redis_password');
+        expect(file.services[n]?.environment, n).toMatchObject({
+          MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password',
+          MOAT_REDIS_SENTINEL_PASSWORD_FILE: '/run/secrets/redis_password',
+        });
+      }
+    }
+    // Swarm: the nodes' user owns it, Redis reads it through group moat (compose/redis/Dockerfile)
+    const stack = await stackConfig();
+    const mode = (x: unknown) => Number.parseInt(String(x), typeof x === 'string' && x.startsWith('0') ? 8 : 10);
+    const of = (svc: string) => stack.services[svc]?.secrets?.find((x) => typeof x !== 'string' && x.source === 'redis_password');
+    expect(of('mx1')).toMatchObject({ uid: '10025', gid: '10025' });
+    expect(mode((of('mx1') as { mode?: unknown }).mode)).toBe(0o400);
+    expect(of('redis-a')).toMatchObject({ gid: '10025' });
+    expect(mode((of('redis-a') as { mode?: unknown }).mode)).toBe(0o440);
+  });
+
   it('gives each node a configuration moat accepts: the shared moat.yaml with its environment', async () => {
     const stack = await stackConfig();
+    // the node's secrets as files, as Swarm mounts them under /run/secrets
+    const secrets = mkdtempSync(path.join(tmpdir(), 'moat-swarm-secrets-'));
     for (const n of ['mx1', 'mx2', 'mx3']) {
       // `moat config check` as the node would load it (the file plus its MOAT_* environment)
-      const env = { ...process.env, ...(stack.services[n]?.environment ?? {}), MOAT_RESOLVER: '10.29.0.2:53' };
+      const nodeEnv = Object.fromEntries(
+        Object.entries(stack.services[n]?.environment ?? {}).map(([k, v]) => {
+          if (!k.startsWith('MOAT_REDIS_') || !k.endsWith('_FILE')) return [k, v];
+          const local = path.join(secrets, path.basename(v));
+          writeFileSync(local, 'test-secret\n');
+          return [k, local];
+        }),
+      );
+      const env = { ...process.env, ...nodeEnv, MOAT_RESOLVER: '10.29.0.2:53' };
       const { stdout } = await run(process.execPath, [path.join(ROOT, 'apps/cli/src/main.ts'), 'config', 'check', path.join(COMPOSE_DIR, 'cluster/moat.yaml')], { env });
       expect(stdout, n).toMatch(/^ok /);
       expect(stdout, n).toContain(`hostname: ${n}.example.org`);
