@@ -1,7 +1,7 @@
 // Benchmark: moat policyd vs Debian's postgrey on the same Postfix policy workload, in the same run.
 // Greylist-only profile; loopback only (Redis, Unbound refusing everything, the policy servers). Bounded.
 // Beside them the floor (bench/floor-server.ts): what any policy server must at least do on this machine.
-//   npm exec -- node bench/policyd.ts [--requests 30000] [--requests1 10000] [--workers 1,2]
+//   npm exec -- node bench/policyd.ts [--rounds 3] [--requests 20000] [--requests1 5000] [--workers 1,2]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

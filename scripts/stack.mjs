@@ -98,7 +98,7 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
   const redisPassword = path.join(dir, 'redis-password');
   if (!fs.existsSync(redisPassword)) {
     // base64url: no spaces or quotes, which redis.sh and sentinel.sh refuse
-    await fs.writeFile(redisPassword, `${randomBytes(24).toString('base64url')}\n`);
+    await fs.writeFile(redisPassword, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
     say(`created the cluster's Redis password in ${redisPassword}`);
   }
   for (const f of [crt, key, users, consoleHash, redisPassword]) {

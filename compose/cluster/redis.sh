@@ -10,7 +10,12 @@
 # stack's network.
 set -eu
 conf=/data/redis.conf
-if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE"); fi
+if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then
+  MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE")
+  MOAT_REDIS_PASSWORD=${MOAT_REDIS_PASSWORD%"$(printf '\r')"} # a file saved with CRLF
+  # an empty secret would start the store open to the network while the nodes refuse the same file
+  if [ -z "$MOAT_REDIS_PASSWORD" ]; then echo "redis.sh: $MOAT_REDIS_PASSWORD_FILE is empty" >&2; exit 64; fi
+fi
 case "${MOAT_REDIS_PASSWORD:-}" in
   *[[:space:]\"\'\\]*) echo "redis.sh: the Redis password must not contain spaces, quotes or backslashes" >&2; exit 64 ;;
 esac
@@ -30,7 +35,9 @@ fi
 # The password lines of an earlier start (or none) are replaced by the current ones; `user default` is the
 # form a CONFIG REWRITE leaves, and it would win over a new requirepass.
 umask 077
-grep -v -e '^requirepass ' -e '^masterauth ' -e '^user default ' "$conf" >"$conf.new" || true
+rc=0
+grep -v -e '^requirepass ' -e '^masterauth ' -e '^user default ' "$conf" >"$conf.new" || rc=$?
+if [ "$rc" -gt 1 ]; then echo "redis.sh: cannot read $conf" >&2; exit 1; fi
 if [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then
   echo "requirepass ${MOAT_REDIS_PASSWORD}" >>"$conf.new"
   echo "masterauth ${MOAT_REDIS_PASSWORD}" >>"$conf.new"

@@ -12,7 +12,12 @@
 # reach each other): one secret for the whole store. Set anew at every start, like redis.sh.
 set -eu
 conf=/data/sentinel.conf
-if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE"); fi
+if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then
+  MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE")
+  MOAT_REDIS_PASSWORD=${MOAT_REDIS_PASSWORD%"$(printf '\r')"} # a file saved with CRLF
+  # an empty secret would start the store open to the network while the nodes refuse the same file
+  if [ -z "$MOAT_REDIS_PASSWORD" ]; then echo "sentinel.sh: $MOAT_REDIS_PASSWORD_FILE is empty" >&2; exit 64; fi
+fi
 case "${MOAT_REDIS_PASSWORD:-}" in
   *[[:space:]\"\'\\]*) echo "sentinel.sh: the Redis password must not contain spaces, quotes or backslashes" >&2; exit 64 ;;
 esac
@@ -39,7 +44,9 @@ fi
 # The password lines of an earlier start are replaced by the current ones; `user default` is the form
 # Sentinel's own rewrite leaves, and it would win over a new requirepass.
 umask 077
-grep -v -e '^requirepass ' -e '^user default ' -e "^sentinel auth-pass ${name} " -e '^sentinel sentinel-pass ' "$conf" >"$conf.new" || true
+rc=0
+grep -v -e '^requirepass ' -e '^user default ' -e "^sentinel auth-pass ${name} " -e '^sentinel sentinel-pass ' "$conf" >"$conf.new" || rc=$?
+if [ "$rc" -gt 1 ]; then echo "sentinel.sh: cannot read $conf" >&2; exit 1; fi
 if [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then
   echo "requirepass ${MOAT_REDIS_PASSWORD}" >>"$conf.new"
   echo "sentinel auth-pass ${name} ${MOAT_REDIS_PASSWORD}" >>"$conf.new"

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import { applyEnvOverrides } from './env.ts';
+import { applyEnvOverrides, ENV_OVERRIDES } from './env.ts';
 import { type Config, configSchema } from './schema.ts';
 
 /** One problem found in a config: where, what was expected, what was found. */
@@ -64,15 +64,27 @@ function describe(v: unknown): string {
 
 /** Keys whose values are secrets (greylist.redis.password, ...): an error about one never shows the value. */
 const SECRET_KEY = /password|secret/;
+/** Variables that hold secrets (MOAT_REDIS_URL, MOAT_REDIS_PASSWORD_FILE, ...): never shown either. */
+const SECRET_VARS = new Set(ENV_OVERRIDES.filter((o) => o.secret).flatMap((o) => [o.env, `${o.env}_FILE`]));
+/** A URL's `user:password@`: everything between the scheme and the last `@` (passwords may hold `/` or `@`). */
+const URL_LOGIN = /^([a-z][a-z0-9+.-]*:\/\/).*@/i;
 
-/** `found` for an issue: the value as written, with secrets withheld and a URL's credentials masked. */
-function foundAt(data: unknown, path: ReadonlyArray<PropertyKey>): string {
+/**
+ * `found` for an issue: the value as written, with secrets withheld and a URL's credentials masked. A URL
+ * field's value that is no URL is withheld (a password put where the URL belongs), and so is anything from
+ * a secret variable.
+ */
+function foundAt(data: unknown, path: ReadonlyArray<PropertyKey>, envVar: string | undefined): string {
   const v = valueAt(data, path);
   const key = path.findLast((k) => typeof k === 'string');
-  if (typeof key === 'string' && SECRET_KEY.test(key) && v !== undefined && v !== null && typeof v !== 'object') {
+  if (key === 'url' && typeof v === 'string') {
+    return /^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? describe(v.replace(URL_LOGIN, '$1***@')) : 'a value that is not a URL (not shown: it may be a secret)';
+  }
+  const secretKey = typeof key === 'string' && SECRET_KEY.test(key);
+  if ((secretKey || (envVar !== undefined && SECRET_VARS.has(envVar))) && v !== undefined && v !== null && typeof v !== 'object') {
     return typeof v === 'string' ? 'a value (not shown)' : `a YAML ${typeof v} (not shown; quote it to make it text)`;
   }
-  return describe(typeof v === 'string' ? v.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@') : v);
+  return describe(typeof v === 'string' ? v.replace(URL_LOGIN, '$1***@') : v);
 }
 
 function valueAt(data: unknown, path: ReadonlyArray<PropertyKey>): unknown {
@@ -224,7 +236,7 @@ export function parseConfig(text: string, opts: { file?: string; env?: Readonly<
           expected = `${expected} (line ${params.textLine} of the list)`;
         }
       }
-      const found = params?.item !== undefined ? JSON.stringify(params.item) : foundAt(data, path);
+      const found = params?.item !== undefined ? JSON.stringify(params.item) : foundAt(data, path, envVar);
       issues.push({ file: issueFile, path, ...pos, expected, found });
     }
     throw new ConfigError(file, issues);

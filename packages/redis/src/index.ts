@@ -102,15 +102,22 @@ export function connectRedis(
  */
 export function firstReadyGate(redis: RedisClient): (ms: number) => Promise<void> {
   let started = redis.status === 'ready';
-  const first = new Promise<void>((resolve) => {
-    redis.once('ready', () => {
-      started = true;
-      resolve();
-    });
+  // Waiters leave the set when their budget runs out: a Redis that never comes up costs no memory per call.
+  const waiting = new Set<() => void>();
+  redis.once('ready', () => {
+    started = true;
+    for (const release of waiting) release();
   });
   return (ms) => {
     if (started || redis.status === 'ready') return Promise.resolve();
-    let timer: NodeJS.Timeout | undefined;
-    return Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+    return new Promise<void>((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        waiting.delete(release);
+        resolve();
+      };
+      const timer = setTimeout(release, ms);
+      waiting.add(release);
+    });
   };
 }

@@ -37,10 +37,14 @@ describe('firstReadyGate (real redis-server)', () => {
     const client = connectRedis({ url: `redis://127.0.0.1:${await freePort()}` }, { connectionName: 'gate-test', connectTimeoutMs: 1000 });
     client.on('error', () => {});
     cleanup.push(() => client.disconnect());
+    const gate = firstReadyGate(client);
     const t0 = performance.now();
-    await firstReadyGate(client)(150);
+    await gate(150);
     const waited = performance.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(140);
     expect(client.status).not.toBe('ready');
+    // callers that gave up hold nothing: a Redis that never comes up costs no memory per request
+    await Promise.all(Array.from({ length: 1000 }, () => gate(5)));
+    expect(client.listenerCount('ready')).toBeLessThanOrEqual(2);
   });
 });

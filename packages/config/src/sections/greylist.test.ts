@@ -75,11 +75,28 @@ describe('greylist.redis logins', () => {
     const twoLines = errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: file('two', 'first-secret\nsecond-secret\n') });
     expect(twoLines).toContain('several lines');
     expect(twoLines).not.toMatch(/first-secret|second-secret/);
+    // a password (the stack's redis_password file) given where the URL belongs is not printed
+    const urlErr = errorsOf(MINIMAL, { MOAT_REDIS_URL_FILE: file('bare', 'Zt8-hunter2\n') });
+    expect(urlErr).toContain('environment variable MOAT_REDIS_URL_FILE: greylist.redis.url: expected a redis:// or rediss:// URL; found a value that is not a URL (not shown: it may be a secret)');
+    expect(urlErr).not.toContain('hunter2');
     if (process.getuid?.() !== 0) {
       const locked = file('locked', 'p1');
       chmodSync(locked, 0o000);
       expect(errorsOf(SENTINELS, { MOAT_REDIS_PASSWORD_FILE: locked })).toContain(': EACCES');
     }
+  });
+
+  it('never prints a URL\'s login, even one with @ in its password, nor a non-URL in the URL field', () => {
+    for (const url of ['rediss://:pa%2Fss@10.0.0.5:6379', 'redis://mx:p@ss@10.0.0.5:6379', 'redis://:s3cret@10.0.0.5:6379']) {
+      const err = errorsOf(`${MINIMAL}greylist:\n  redis:\n    url: "${url}"\n    password: other\n`);
+      expect(err).toMatch(/found a value \(not shown\)$/);
+      const sentinelErr = errorsOf(`${SENTINELS}    url: "${url}"\n`);
+      expect(sentinelErr).toMatch(/found "rediss?:\/\/\*\*\*@10\.0\.0\.5:6379"$/);
+      expect(sentinelErr).not.toMatch(/pa%2Fss|p@ss|s3cret/);
+    }
+    expect(errorsOf(`${MINIMAL}greylist:\n  redis:\n    url: hunter2\n`)).toBe(
+      'moat.yaml:7:10: greylist.redis.url: expected a redis:// or rediss:// URL; found a value that is not a URL (not shown: it may be a secret)',
+    );
   });
 
   it('URL mode: the URL carries the login; a password key as well is refused, whichever way it is set', () => {
