@@ -37,6 +37,12 @@ function make(registry: Registry) {
       buckets: [-5, -1, 0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 50],
       registers,
     }),
+    vouchedHeadersRemoved: new Counter({
+      name: 'moat_mx_forged_headers_removed_total',
+      help: 'X-Spam-* and our Authentication-Results fields removed from mail of untrusted clients',
+      labelNames: ['header'] as const,
+      registers,
+    }),
     spamdFailures: new Counter({ name: 'moat_mx_spamd_failures_total', help: 'spamd calls that failed, by error code', labelNames: ['code'] as const, registers }),
     messages: new Counter({ name: 'moat_mx_messages_total', help: 'End-of-DATA outcomes', labelNames: ['outcome'] as const, registers }),
     messageBytes: new Histogram({

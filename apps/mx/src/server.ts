@@ -18,6 +18,7 @@ import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
 import { registerServer } from './smtp-hooks.ts';
 import { spamDecision } from './spam-policy.ts';
+import { headerValue, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
 export interface PolicyEngine {
@@ -66,6 +67,11 @@ type Route = 'local' | 'relay';
 interface Tx {
   /** A HELO/MAIL reject held until RCPT (delayReject). */
   pending?: SmtpReply | undefined;
+  /**
+   * Every recipient was allowed by permit_mynetworks (our backup MX, trusted hosts: seed step 5): their
+   * X-Spam-* and Authentication-Results headers are genuine, and a message they scanned is not scanned again.
+   */
+  trustedRelay?: boolean | undefined;
   prepend: string[];
   routes: Map<string, Route>;
   started: number;
@@ -105,6 +111,9 @@ export function createMx(deps: MxDeps): Mx {
   const commandTimeout = deps.commandTimeoutMs ?? settings.limits.decisionTimeoutMs;
   const dataTimeout = deps.dataTimeoutMs ?? 120_000;
   const xclient = settings.xclientNetworks;
+  /** Authentication-Results ids that are ours: forged ones are removed from untrusted mail. */
+  const vouchedIds = new Set([settings.authResults.authservId.toLowerCase(), settings.hostname.toLowerCase()]);
+  const noIds = new Set<string>();
 
   const baseDisabled = ['VRFY', 'EXPN', ...(deps.tls ? [] : ['STARTTLS'])];
 
@@ -289,6 +298,9 @@ export function createMx(deps: MxDeps): Mx {
           const { verdict, reply } = await decide(f);
           if (reply) throw reply;
           for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
+          s.tx.trustedRelay = (s.tx.trustedRelay ?? true) && verdict.action === 'permit' && verdict.decidedByType === 'permit_mynetworks';
+        } else {
+          s.tx.trustedRelay = false;
         }
         let route: Route = 'local';
         if (f.saslUsername && deps.recipients) {
@@ -355,7 +367,19 @@ export function createMx(deps: MxDeps): Mx {
       finish('rejected-size', `552 ${r.message}`);
       throw r;
     }
-    const message = Buffer.concat(chunks, size());
+    let message: Buffer = Buffer.concat(chunks, size());
+    // Headers we vouch for, forged from outside, go before anything reads the message (RFC 8601 section 5).
+    // A trusted relay's verdict stays when it scanned the message (Yes/No); an `unchecked` one is replaced.
+    const trustedRelay = s.tx.trustedRelay === true;
+    const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(message, 'X-Spam-Status') ?? '');
+    if (!scannedByRelay) {
+      const stripped = stripVouchedHeaders(message, trustedRelay ? noIds : vouchedIds);
+      if (stripped.removed.length > 0) {
+        message = stripped.message;
+        for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam-*' });
+        logger.info({ event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: stripped.removed }, 'removed headers we vouch for');
+      }
+    }
     const id = await identity(session, s);
     const helo = session.hostNameAppearsAs || bare(session.remoteAddress);
     const rcpts = session.envelope.rcptTo.map((r) => r.address);
@@ -372,6 +396,7 @@ export function createMx(deps: MxDeps): Mx {
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 
     const scan = (async () => {
+      if (scannedByRelay) return { relayed: 'scanned by the trusted relay' } as const;
       if (!deps.spamd || !settings.spamd.enabled) return { skipped: 'scanner disabled' } as const;
       if (message.length > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
       const head = Buffer.from(`${received}\r\n`);
@@ -384,9 +409,11 @@ export function createMx(deps: MxDeps): Mx {
         return { error: code } as const;
       }
     })();
-    const auth = settings.authResults.enabled
-      ? authResults({ message, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname }, deps.resolver, settings.authResults.timeoutMs)
-      : Promise.resolve(undefined);
+    // a trusted relay checked SPF/DKIM/DMARC against the real client; here the client is the relay itself
+    const auth =
+      settings.authResults.enabled && !trustedRelay
+        ? authResults({ message, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.authResults.authservId }, deps.resolver, settings.authResults.timeoutMs)
+        : Promise.resolve(undefined);
     const [scanned, ar] = await Promise.all([scan, auth]);
     const decision = spamDecision(scanned, settings.spamd);
     const result = 'result' in scanned ? scanned.result : undefined;

@@ -53,7 +53,8 @@ export interface MxSettings {
     servers: string[];
     timeoutMs: number;
   };
-  authResults: { enabled: boolean; timeoutMs: number };
+  /** authservId: the Authentication-Results id we write and whose forged copies we remove (default: hostname). */
+  authResults: { enabled: boolean; timeoutMs: number; authservId: string };
   spamd: SpamdSettings;
 }
 
@@ -139,7 +140,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       servers: [str(dns.resolver, '127.0.0.1:53')],
       timeoutMs: num(dns.timeout, 1500),
     },
-    authResults: { enabled: bool(ar.enabled, true), timeoutMs: num(ar.timeout, 10_000) },
+    authResults: { enabled: bool(ar.enabled, true), timeoutMs: num(ar.timeout, 10_000), authservId: str(ar.authserv_id, hostname) },
     spamd: {
       enabled: bool(sp.enabled, true),
       host: str(sp.host, '127.0.0.1'),

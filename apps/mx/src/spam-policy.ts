@@ -4,17 +4,21 @@ import type { SpamdResult } from '@moat/spamd';
 import type { SpamdSettings } from './settings.ts';
 
 export type SpamDecision =
-  | { action: 'accept'; headers: string[]; status: 'clean' | 'spam-flagged' | 'unchecked'; score?: number | undefined; reason?: string | undefined }
+  | { action: 'accept'; headers: string[]; status: 'clean' | 'spam-flagged' | 'unchecked' | 'relay-checked'; score?: number | undefined; reason?: string | undefined }
   | { action: 'reject'; code: 550; text: string; score: number }
   | { action: 'tempfail'; code: 451; text: string; reason: string };
 
 const fmt = (n: number) => n.toFixed(1);
 
-/** `scan` is spamd's result, or the failure (`error`), or `skipped` (too large, spamd disabled). */
+/**
+ * `scan` is spamd's result, or the failure (`error`), or `skipped` (too large, spamd disabled), or
+ * `relayed`: a trusted relay (our backup MX) scanned it and its X-Spam-* headers stay, none are added.
+ */
 export function spamDecision(
-  scan: { result: SpamdResult } | { error: string } | { skipped: string },
+  scan: { result: SpamdResult } | { error: string } | { skipped: string } | { relayed: string },
   settings: SpamdSettings,
 ): SpamDecision {
+  if ('relayed' in scan) return { action: 'accept', headers: [], status: 'relay-checked', reason: scan.relayed };
   if ('skipped' in scan) {
     return { action: 'accept', headers: [`X-Spam-Status: unchecked (${scan.skipped})`], status: 'unchecked', reason: scan.skipped };
   }

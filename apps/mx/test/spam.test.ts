@@ -1,5 +1,6 @@
 // End-of-DATA scanning with a real spamd: GTUBE refused at SMTP time, ham accepted with X-Spam headers,
-// and spamd down or silent handled per the configured policy (accept unchecked, or 451).
+// spamd down or silent handled per the configured policy (accept unchecked, or 451), forged X-Spam-* and
+// Authentication-Results removed, and mail our backup MX already scanned kept as it is.
 import { createServer, type Socket } from 'node:net';
 import { freePort, GTUBE, SmtpClient, type SpamdDaemon, startSpamd } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,10 +20,10 @@ const message = (body: string) =>
   ].join('\r\n');
 const ham = message('Hi, shall we meet at noon on Thursday at the usual place?\r\n\r\nAlice');
 
-async function send(t: TestMx, body: string) {
+async function send(t: TestMx, body: string, client = '198.51.100.20') {
   const c = await SmtpClient.connect(t.port);
   await c.read();
-  await c.cmd('XCLIENT ADDR=198.51.100.20'); // on wl2.test: skips greylisting
+  await c.cmd(`XCLIENT ADDR=${client}`); // 198.51.100.20 is on wl2.test: skips greylisting
   await c.cmd('EHLO mail.sender.example');
   await c.cmd('MAIL FROM:<alice@sender.example>');
   await c.cmd('RCPT TO:<rcpt@example.org>');
@@ -58,6 +59,66 @@ describe('spamd at end of DATA', () => {
     expect(headers, headers.join('\n')).toContain('X-Spam-Flag: NO');
     expect(headers.find((h) => h.startsWith('X-Spam-Score: '))).toMatch(/^X-Spam-Score: -?\d+\.\d$/);
     expect(headers.find((h) => h.startsWith('X-Spam-Status: '))).toMatch(/^X-Spam-Status: No, score=-?\d+\.\d required=5\.0$/);
+  });
+});
+
+/** The headers a backup MX (in mynetworks, 192.0.2.0/28) added after scanning, and a forged set. */
+const vouched = (id: string, score: string) => [
+  `Authentication-Results: ${id}; spf=pass smtp.mailfrom=sender.example`,
+  'X-Spam-Flag: NO',
+  `X-Spam-Score: ${score}`,
+  `X-Spam-Status: No, score=${score} required=5.0`,
+];
+const withHeaders = (headers: string[], body = ham) => `${headers.join('\r\n')}\r\n${body}`;
+const text = (m: unknown) => (m as Buffer).toString('latin1');
+const scans = async (t: TestMx) => Number(/moat_mx_spam_score_count (\d+)/.exec(await t.registry.getSingleMetricAsString('moat_mx_spam_score'))?.[1] ?? 0);
+
+describe('headers we vouch for', () => {
+  it('forged from an untrusted client: X-Spam-* and our Authentication-Results removed before the scan, others kept', async () => {
+    const forged = [...vouched('mx.example.org', '-50.0'), 'Authentication-Results: elsewhere.example; dkim=pass header.d=bank.example'];
+    const r = await send(t, withHeaders(forged));
+    expect(r.reply).toMatch(/^250 /);
+    const q = r.queued[0]!;
+    expect(text(q.message)).not.toMatch(/^(X-Spam-|Authentication-Results: mx\.example\.org)/im);
+    expect(text(q.message)).toMatch(/^Authentication-Results: elsewhere\.example; dkim=pass/m);
+    // ours, from this hop: one verdict, one Authentication-Results
+    expect(q.prepend!.filter((h) => h.startsWith('X-Spam-Status: '))).toHaveLength(1);
+    expect(q.prepend!.find((h) => h.startsWith('X-Spam-Score: '))).not.toBe('X-Spam-Score: -50.0');
+    expect(q.prepend!.filter((h) => h.startsWith('Authentication-Results: mx.example.org;'))).toHaveLength(1);
+    const removed = await t.registry.getSingleMetricAsString('moat_mx_forged_headers_removed_total');
+    expect(removed).toMatch(/header="x-spam-\*"} 3/);
+    expect(removed).toMatch(/header="authentication-results"} 1/);
+  });
+
+  it('from our backup MX (permit_mynetworks) after its scan: its headers stay, no second scan, no second Authentication-Results', async () => {
+    const before = await scans(t);
+    const r = await send(t, withHeaders(vouched('mx2.example.org', '1.2')), '192.0.2.5');
+    expect(r.reply).toMatch(/^250 /);
+    const q = r.queued[0]!;
+    for (const h of vouched('mx2.example.org', '1.2')) expect(text(q.message)).toContain(`${h}\r\n`);
+    expect(q.prepend!.some((h) => /^(X-Spam-|Authentication-Results:)/.test(h)), q.prepend!.join('\n')).toBe(false);
+    expect(await scans(t)).toBe(before);
+  });
+
+  it('from a trusted host that did not scan it: scanned as usual', async () => {
+    const before = await scans(t);
+    const r = await send(t, ham, '192.0.2.6');
+    expect(r.reply).toMatch(/^250 /);
+    expect(r.queued[0]!.prepend).toContain('X-Spam-Flag: NO');
+    expect(await scans(t)).toBe(before + 1);
+  });
+
+  it('from our backup MX whose spamd was down (unchecked): scanned here, its stale X-Spam-* replaced, its Authentication-Results kept', async () => {
+    const before = await scans(t);
+    const relayed = ['Authentication-Results: mx2.example.org; spf=pass smtp.mailfrom=sender.example', 'X-Spam-Status: unchecked (scanner unavailable)'];
+    const r = await send(t, withHeaders(relayed), '192.0.2.5');
+    expect(r.reply).toMatch(/^250 /);
+    const q = r.queued[0]!;
+    expect(text(q.message)).not.toMatch(/^X-Spam-/im);
+    expect(text(q.message)).toContain(`${relayed[0]}\r\n`);
+    expect(q.prepend!.filter((h) => h.startsWith('X-Spam-Status: No, score='))).toHaveLength(1);
+    expect(q.prepend!.some((h) => h.startsWith('Authentication-Results:'))).toBe(false);
+    expect(await scans(t)).toBe(before + 1);
   });
 });
 

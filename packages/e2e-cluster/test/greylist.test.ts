@@ -53,6 +53,14 @@ describe('shared greylist', () => {
     expect(received[0]).toMatch(/from mx3\.example\.org .*by mx1\.example\.org/);
     expect(received[1]).toMatch(/by mx3\.example\.org/);
     expect(text).toMatch(/^X-Spam-Score: /m);
+    // scanned once, at mx3: the primary keeps the backup's verdict and Authentication-Results (the cluster's
+    // one authserv-id) instead of adding its own, which would judge mx3's address instead of the client's
+    expect(text.match(/^X-Spam-Status: /gm)).toHaveLength(1);
+    expect(text.match(/^Authentication-Results: /gm)).toHaveLength(1);
+    expect(text).toMatch(/^Authentication-Results: moat\.test;/m);
+    const stored = mx1.find((l) => l.includes('"msg":"message"') && l.includes(from) && l.includes(`"client":"${cluster().net}.13"`) && l.includes('"outcome":"accepted"'));
+    expect(stored, 'mx1 logged the relayed message').toBeDefined();
+    expect(JSON.parse(stored!).spam).toEqual({ relayed: 'scanned by the trusted relay' });
     // nothing of the refused attempts reached the mailstore
     expect([...(await mailstoreTags()).keys()].some((t) => t.startsWith('grey-early'))).toBe(false);
   });

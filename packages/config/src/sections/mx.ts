@@ -45,6 +45,15 @@ export const mxSection = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       timeout: duration.default(10_000),
+      /**
+       * The authserv-id our Authentication-Results name (RFC 8601), default mx.hostname. Forged fields with it
+       * (or with our host name) are removed from mail of untrusted clients. A cluster sets one for all nodes.
+       */
+      authserv_id: z
+        .string()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected a host or domain name (letters, digits, dots, hyphens)')
+        .max(253)
+        .optional(),
     })
     .prefault({}),
   /** Maximum message size in bytes (the seed's message_size_limit). */
