@@ -8,7 +8,10 @@ export interface AuthResultsInput {
   clientAddress: string;
   helo: string;
   sender: string;
+  /** This node's name: SPF's %{r} macro and Received-SPF name it. */
   hostname: string;
+  /** The id Authentication-Results names (mx.auth_results.authserv_id); the host name when absent. */
+  authservId?: string | undefined;
 }
 
 export interface AuthResultsOutput {
@@ -51,10 +54,12 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
         timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
+    const id = input.authservId;
     const headers = res.headers
       .split(/\r\n(?![ \t])/)
       .map((h) => h.trimEnd())
-      .filter((h) => h.length > 0);
+      .filter((h) => h.length > 0)
+      .map((h) => (id && id !== input.hostname ? h.replace(/^(Authentication-Results:\s*)[^;\s]+/i, (_, p: string) => `${p}${id}`) : h));
     const r = res as unknown as {
       spf?: { status?: { result?: string } } | false;
       dkim?: { results?: Array<{ status?: { result?: string } }> };

@@ -18,7 +18,7 @@ import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
 import { registerServer } from './smtp-hooks.ts';
 import { spamDecision } from './spam-policy.ts';
-import { headerValue, stripVouchedHeaders } from './vouched-headers.ts';
+import { headerBlockProblem, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
 export interface PolicyEngine {
@@ -67,11 +67,6 @@ type Route = 'local' | 'relay';
 interface Tx {
   /** A HELO/MAIL reject held until RCPT (delayReject). */
   pending?: SmtpReply | undefined;
-  /**
-   * Every recipient was allowed by permit_mynetworks (our backup MX, trusted hosts: seed step 5): their
-   * X-Spam-* and Authentication-Results headers are genuine, and a message they scanned is not scanned again.
-   */
-  trustedRelay?: boolean | undefined;
   prepend: string[];
   routes: Map<string, Route>;
   started: number;
@@ -298,9 +293,6 @@ export function createMx(deps: MxDeps): Mx {
           const { verdict, reply } = await decide(f);
           if (reply) throw reply;
           for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
-          s.tx.trustedRelay = (s.tx.trustedRelay ?? true) && verdict.action === 'permit' && verdict.decidedByType === 'permit_mynetworks';
-        } else {
-          s.tx.trustedRelay = false;
         }
         let route: Route = 'local';
         if (f.saslUsername && deps.recipients) {
@@ -367,17 +359,27 @@ export function createMx(deps: MxDeps): Mx {
       finish('rejected-size', `552 ${r.message}`);
       throw r;
     }
-    let message: Buffer = Buffer.concat(chunks, size());
+    const asReceived = Buffer.concat(chunks, size());
+    let message: Buffer = asReceived;
+    const headerProblem = headerBlockProblem(message);
+    if (headerProblem) {
+      metrics.rejects.inc({ stage: 'end-of-data', restriction: 'header_size_limit', code: '552' });
+      finish('rejected-header', `552 5.3.4 ${headerProblem}`);
+      throw new SmtpReply(552, `5.3.4 Message header block too large (${headerProblem})`);
+    }
     // Headers we vouch for, forged from outside, go before anything reads the message (RFC 8601 section 5).
-    // A trusted relay's verdict stays when it scanned the message (Yes/No); an `unchecked` one is replaced.
-    const trustedRelay = s.tx.trustedRelay === true;
+    // Our relays' verdict stays when they scanned the message (Yes/No); an `unchecked` one is replaced.
+    const trustedRelay = inNetworks(bare(session.remoteAddress), settings.trustedRelays);
     const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(message, 'X-Spam-Status') ?? '');
     if (!scannedByRelay) {
       const stripped = stripVouchedHeaders(message, trustedRelay ? noIds : vouchedIds);
       if (stripped.removed.length > 0) {
         message = stripped.message;
-        for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam-*' });
-        logger.info({ event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: stripped.removed }, 'removed headers we vouch for');
+        for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam*' });
+        logger.info(
+          { event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: removedSummary(stripped.removed) },
+          'removed headers we vouch for',
+        );
       }
     }
     const id = await identity(session, s);
@@ -409,10 +411,15 @@ export function createMx(deps: MxDeps): Mx {
         return { error: code } as const;
       }
     })();
-    // a trusted relay checked SPF/DKIM/DMARC against the real client; here the client is the relay itself
+    // Our relay checked SPF/DKIM/DMARC against the real client; here the client is the relay itself. DKIM is
+    // verified on the message as it arrived (a signer may have signed a header we removed).
     const auth =
       settings.authResults.enabled && !trustedRelay
-        ? authResults({ message, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.authResults.authservId }, deps.resolver, settings.authResults.timeoutMs)
+        ? authResults(
+            { message: asReceived, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname, authservId: settings.authResults.authservId },
+            deps.resolver,
+            settings.authResults.timeoutMs,
+          )
         : Promise.resolve(undefined);
     const [scanned, ar] = await Promise.all([scan, auth]);
     const decision = spamDecision(scanned, settings.spamd);

@@ -48,6 +48,8 @@ export interface MxSettings {
   };
   /** Peer addresses (CIDR) allowed to use XCLIENT (front proxies, tests). */
   xclientNetworks: string[];
+  /** The other moat nodes (mx.trusted_relays): their X-Spam* verdict and Authentication-Results are kept. */
+  trustedRelays: string[];
   dns: {
     /** The resolver every lookup goes to (`127.0.0.1:5353`, `[::1]:53`). Never the machine's. */
     servers: string[];
@@ -136,6 +138,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       maxErrors: num(limits.errors, 20),
     },
     xclientNetworks: strs(obj(mx.xclient).trusted_networks, []),
+    trustedRelays: strs(mx.trusted_relays, []),
     dns: {
       servers: [str(dns.resolver, '127.0.0.1:53')],
       timeoutMs: num(dns.timeout, 1500),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authservId, headerValue, stripVouchedHeaders } from './vouched-headers.ts';
+import { authservId, headerBlockProblem, headerEnd, headerValue, isOurId, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 
 const ours = new Set(['mx1.example.org', 'example.org']);
 const msg = (head: string, body = 'Hello\r\n') => Buffer.from(`${head.replace(/\n/g, '\r\n')}\r\n${body}`, 'latin1');
@@ -13,6 +13,18 @@ describe('authservId', () => {
     expect(authservId('example.org')).toBe('example.org');
     expect(authservId('   ')).toBeUndefined();
     expect(authservId(' ; spf=pass')).toBeUndefined();
+    // what an unquoting, normalising reader makes of it
+    expect(authservId(' "exam\\ple.org"; none')).toBe('example.org');
+    expect(authservId(' " example.org "; none')).toBe('example.org');
+    expect(authservId(' example.org.; none')).toBe('example.org');
+  });
+
+  it('ours: the id, or any name under it (the whole ADMD)', () => {
+    const ids = new Set(['example.org']);
+    expect(isOurId('example.org', ids)).toBe(true);
+    expect(isOurId('mx2.example.org', ids)).toBe(true);
+    expect(isOurId('badexample.org', ids)).toBe(false);
+    expect(isOurId(undefined, ids)).toBe(false);
   });
 });
 
@@ -27,7 +39,8 @@ describe('stripVouchedHeaders', () => {
         'X-Spam-Flag: NO',
         'x-spam-status: No, score=-100',
         'X-Spam: no',
-        'X-Spammy-Thing: kept',
+        'X-Spamd-Result: default: False [-9.0 / 15.0]',
+        'X-Spam_score: -9',
         'Subject: X-Spam-Flag: NO is not a header here',
         'Authentication-Results: (forged) Example.Org 1; dmarc=pass',
         '',
@@ -35,12 +48,11 @@ describe('stripVouchedHeaders', () => {
       'X-Spam-Flag: NO in the body stays\r\n',
     );
     const r = stripVouchedHeaders(m, ours);
-    expect(r.removed).toEqual(['authentication-results', 'x-spam-flag', 'x-spam-status', 'x-spam', 'authentication-results']);
+    expect(r.removed).toEqual(['authentication-results', 'x-spam-flag', 'x-spam-status', 'x-spam', 'x-spamd-result', 'x-spam_score', 'authentication-results']);
     expect(r.message.toString('latin1')).toBe(
       [
         'Received: from a by b',
         'Authentication-Results: other.example; spf=fail',
-        'X-Spammy-Thing: kept',
         'Subject: X-Spam-Flag: NO is not a header here',
         '',
         'X-Spam-Flag: NO in the body stays',
@@ -63,6 +75,38 @@ describe('stripVouchedHeaders', () => {
     expect(stripVouchedHeaders(headOnly, ours).message.toString('latin1')).toBe('Subject: x\r\n');
     const noHead = Buffer.from('\r\nX-Spam-Flag: NO\r\n', 'latin1');
     expect(stripVouchedHeaders(noHead, ours).message).toBe(noHead);
+  });
+});
+
+describe('malformed header blocks', () => {
+  it('a field hidden behind a bare CR (some parsers break lines there) is removed with its line', () => {
+    const m = Buffer.from('Subject: a\rX-Spam-Flag: YES\r\nFrom: b@c\r\n\r\nbody\r\n', 'latin1');
+    const r = stripVouchedHeaders(m, ours);
+    expect(r.removed).toEqual(['x-spam-flag']);
+    expect(r.message.toString('latin1')).toBe('From: b@c\r\n\r\nbody\r\n');
+    // an indented first line (some parsers trim it into a field) counts as well
+    expect(stripVouchedHeaders(Buffer.from(' X-Spam-Flag: NO\r\nFrom: b@c\r\n\r\nbody', 'latin1'), ours).removed).toEqual(['x-spam-flag']);
+  });
+
+  it('the header block ends at the first empty line however its line ends mix, never at a bare CR', () => {
+    expect(headerEnd(Buffer.from('Subject: a\n\r\nX-Spam-Flag: NO\r\n\r\nbody'))).toBe(11);
+    const m = Buffer.from('Subject: a\n\r\nX-Spam-Flag: NO in the body\r\n', 'latin1');
+    expect(stripVouchedHeaders(m, ours).message).toBe(m);
+    expect(headerEnd(Buffer.from('Subject: a\r\rX-Spam-Flag: NO\nX-Spam-Status: No\n\nbody'))).toBe(46);
+    expect(stripVouchedHeaders(Buffer.from('Subject: a\r\rX-Spam-Flag: NO\nX-Spam-Status: No\n\nbody'), ours).message.toString()).toBe('\nbody');
+  });
+
+  it('refuses what it will not parse: over 1 MiB of header, or over 10,000 header lines', () => {
+    expect(headerBlockProblem(Buffer.from(`${'X-A: b\r\n'.repeat(100)}\r\nbody`))).toBeUndefined();
+    expect(headerBlockProblem(Buffer.from('X-A: b\r\n'.repeat(10_001)))).toBe('more than 10000 header lines');
+    expect(headerBlockProblem(Buffer.from(`X-A: ${'b'.repeat(1024 * 1024)}\r\n\r\nbody`))).toBe('header block larger than 1048576 bytes');
+  });
+
+  it('logs names once with counts, cut and bounded', () => {
+    expect(removedSummary(['x-spam-flag', 'x-spam-flag', 'authentication-results'])).toEqual({ 'x-spam-flag': 2, 'authentication-results': 1 });
+    const many = removedSummary(Array.from({ length: 50 }, (_, i) => `x-spam-${i}${'z'.repeat(100)}`));
+    expect(Object.keys(many)).toHaveLength(10);
+    expect(Object.keys(many).every((k) => k.length === 40)).toBe(true);
   });
 });
 

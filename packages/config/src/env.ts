@@ -26,6 +26,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MOAT_REDIS_USERNAME', path: ['greylist', 'redis', 'username'], kind: 'string', doc: 'Sentinel mode: the Redis ACL user' },
   { env: 'MOAT_REDIS_SENTINEL_PASSWORD', path: ['greylist', 'redis', 'sentinel_password'], kind: 'string', doc: 'Sentinel mode: the Sentinels\' own password; or MOAT_REDIS_SENTINEL_PASSWORD_FILE', secret: true },
   { env: 'MOAT_REDIS_SENTINEL_USERNAME', path: ['greylist', 'redis', 'sentinel_username'], kind: 'string', doc: 'Sentinel mode: the Sentinels\' ACL user' },
+  { env: 'MOAT_TRUSTED_RELAYS', path: ['mx', 'trusted_relays'], kind: 'list', doc: 'the other moat nodes (CIDRs), whose spam verdict and Authentication-Results are kept' },
   { env: 'MOAT_SMTP_LISTEN', path: ['mx', 'listen', 'smtp'], kind: 'list', doc: 'port-25 listeners, comma-separated host:port' },
   { env: 'MOAT_SUBMISSION_LISTEN', path: ['mx', 'listen', 'submission'], kind: 'list', doc: 'port-587 listeners, comma-separated host:port' },
   { env: 'MOAT_TLS_CERT', path: ['mx', 'tls', 'cert'], kind: 'string', doc: 'TLS certificate chain (PEM path)' },

@@ -92,6 +92,12 @@ export const mxSection = z.strictObject({
       greet_pause: duration.default(0),
     })
     .prefault({}),
+  /**
+   * The other moat nodes of a cluster (CIDRs): mail they relay keeps their X-Spam* verdict and
+   * Authentication-Results, and is not scanned or SPF-checked again. Everyone else's such headers are removed
+   * as forged, mynetworks hosts included (a list server there may relay Internet mail). Empty by default.
+   */
+  trusted_relays: z.array(network).default([]),
   xclient: z
     .strictObject({
       /** Networks allowed to use XCLIENT (e.g. a front proxy); empty = XCLIENT refused. */
