@@ -12,6 +12,8 @@ import { composeCommand } from '../../../scripts/docker.mjs';
 import { COMPOSE_DIR, ROOT } from '../../../scripts/stack.mjs';
 
 const run = promisify(execFile);
+/** docker-compose.cluster.yml's default network (MOAT_NET unset). */
+const COMPOSE_NET = '172.29.27';
 
 interface Service {
   environment?: Record<string, string>;
@@ -79,10 +81,13 @@ describe('stack.swarm.yml', () => {
       expect(env.MOAT_HOSTNAME).toBe(`${n}.example.org`);
       expect(env.MOAT_QUEUE_TRANSPORT).toBe(n === 'mx1' ? 'maildir:/var/lib/moat/maildir' : 'smtp://mx1:25');
       expect(env.MOAT_MYNETWORKS?.split(',')).toContain(subnet);
+      // the nodes keep each other's spam verdict and Authentication-Results, nobody else's
+      expect(env.MOAT_TRUSTED_RELAYS).toBe(subnet);
       // the same per-node identity as the one-host cluster the other tests exercise
       const c = compose.services[n]?.environment ?? {};
       expect(c.MOAT_HOSTNAME).toBe(env.MOAT_HOSTNAME);
       expect(c.MOAT_QUEUE_TRANSPORT).toBe(env.MOAT_QUEUE_TRANSPORT);
+      expect(c.MOAT_TRUSTED_RELAYS?.split(',').sort()).toEqual(['.11', '.12', '.13'].map((h) => `${COMPOSE_NET}${h}/32`));
     }
     // only the primary offers submission
     expect(stack.services.mx2?.ports?.some((p) => p.target === 587)).toBe(false);
