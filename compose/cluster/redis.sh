@@ -10,15 +10,8 @@
 # stack's network.
 set -eu
 conf=/data/redis.conf
-if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then
-  MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE")
-  MOAT_REDIS_PASSWORD=${MOAT_REDIS_PASSWORD%"$(printf '\r')"} # a file saved with CRLF
-  # an empty secret would start the store open to the network while the nodes refuse the same file
-  if [ -z "$MOAT_REDIS_PASSWORD" ]; then echo "redis.sh: $MOAT_REDIS_PASSWORD_FILE is empty" >&2; exit 64; fi
-fi
-case "${MOAT_REDIS_PASSWORD:-}" in
-  *[[:space:]\"\'\\]*) echo "redis.sh: the Redis password must not contain spaces, quotes or backslashes" >&2; exit 64 ;;
-esac
+. /usr/local/lib/moat/redis-password.sh
+moat_redis_password redis.sh
 if [ ! -s "$conf" ]; then
   {
     echo "bind 0.0.0.0"

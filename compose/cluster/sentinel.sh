@@ -12,15 +12,8 @@
 # reach each other): one secret for the whole store. Set anew at every start, like redis.sh.
 set -eu
 conf=/data/sentinel.conf
-if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then
-  MOAT_REDIS_PASSWORD=$(cat "$MOAT_REDIS_PASSWORD_FILE")
-  MOAT_REDIS_PASSWORD=${MOAT_REDIS_PASSWORD%"$(printf '\r')"} # a file saved with CRLF
-  # an empty secret would start the store open to the network while the nodes refuse the same file
-  if [ -z "$MOAT_REDIS_PASSWORD" ]; then echo "sentinel.sh: $MOAT_REDIS_PASSWORD_FILE is empty" >&2; exit 64; fi
-fi
-case "${MOAT_REDIS_PASSWORD:-}" in
-  *[[:space:]\"\'\\]*) echo "sentinel.sh: the Redis password must not contain spaces, quotes or backslashes" >&2; exit 64 ;;
-esac
+. /usr/local/lib/moat/redis-password.sh
+moat_redis_password sentinel.sh
 name=${MOAT_SENTINEL_NAME:-moat}
 down_after=$(( ${MOAT_SENTINEL_DOWN_AFTER:-5000} + ${MOAT_SENTINEL_RANK:-0} * 1000 ))
 if [ ! -s "$conf" ]; then

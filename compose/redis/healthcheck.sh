@@ -3,10 +3,9 @@
 # the stack's Redis password if it has one (MOAT_REDIS_PASSWORD_FILE or MOAT_REDIS_PASSWORD): a server that
 # wants a password answers NOAUTH, which is not healthy.
 set -eu
-if [ -n "${MOAT_REDIS_PASSWORD_FILE:-}" ]; then
-  REDISCLI_AUTH=$(cat "$MOAT_REDIS_PASSWORD_FILE")
-  export REDISCLI_AUTH
-elif [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then
+. /usr/local/lib/moat/redis-password.sh
+moat_redis_password redis-healthcheck
+if [ -n "${MOAT_REDIS_PASSWORD:-}" ]; then
   REDISCLI_AUTH=$MOAT_REDIS_PASSWORD
   export REDISCLI_AUTH
 fi
