@@ -16,7 +16,7 @@ import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
-import { registerServer } from './smtp-hooks.ts';
+import { envelopePath, registerServer } from './smtp-hooks.ts';
 import { spamDecision } from './spam-policy.ts';
 import { headerBlockProblem, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
@@ -82,6 +82,9 @@ interface SessionState {
   heloJudged?: string | undefined;
   lifetime?: NodeJS.Timeout | undefined;
   commands: number;
+  /** The last MAIL FROM / RCPT TO path as the client wrote it (strict_rfc821_envelopes). */
+  rawMailFrom?: string | undefined;
+  rawRcptTo?: string | undefined;
 }
 
 const newTx = (): Tx => ({ prepend: [], routes: new Map(), started: performance.now() });
@@ -144,6 +147,7 @@ export function createMx(deps: MxDeps): Mx {
       reverseClientName: id.reverseName,
       helo: session.hostNameAppearsAs || undefined,
       sender: mailFrom ? mailFrom.address : undefined,
+      rawSender: stage === 'mail' || stage === 'rcpt' ? s.rawMailFrom : undefined,
       saslUsername: sessionUser(session),
       tls: session.secure,
       sessionId: session.id,
@@ -268,9 +272,10 @@ export function createMx(deps: MxDeps): Mx {
         for (const stage of ['helo', 'mail'] as const) {
           if (stage === 'helo' && s.heloJudged !== undefined && s.heloJudged === (session.hostNameAppearsAs || undefined)) continue;
           const f = await facts(session, s, stage, stage === 'mail' ? { sender: address.address } : { sender: undefined });
-          const { reply } = await decide(f);
+          const { verdict, reply } = await decide(f);
           if (!reply) continue;
-          if (deps.delayReject) {
+          // envelope syntax is refused at once, whatever delay_reject says (as Postfix does)
+          if (deps.delayReject && verdict.decidedBy !== 'strict_rfc821_envelopes') {
             s.tx.pending ??= reply;
             break;
           }
@@ -282,7 +287,7 @@ export function createMx(deps: MxDeps): Mx {
     onRcptTo(address, session, callback) {
       hook('rcpt', commandTimeout, logger, callback, async () => {
         const s = state(session);
-        const f = await facts(session, s, 'rcpt', { recipient: address.address });
+        const f = await facts(session, s, 'rcpt', { recipient: address.address, rawRecipient: s.rawRcptTo });
         if (s.tx.pending) {
           metrics.rejects.inc({ stage: 'rcpt', restriction: 'delayed', code: String(s.tx.pending.responseCode) });
           logger.info({ event: 'delayed-reject', session: session.id, client: f.clientAddress, helo: f.helo, sender: f.sender, recipient: f.recipient, reply: `${s.tx.pending.responseCode} ${s.tx.pending.message}` }, 'delayed reject');
@@ -476,10 +481,13 @@ export function createMx(deps: MxDeps): Mx {
   }
 
   const server = new SMTPServer(options);
-  registerServer(server, (conn, name) => {
+  registerServer(server, (conn, name, line) => {
     const s = sessions.get(conn.session.id);
     if (s) {
       s.commands++;
+      // the envelope paths as written, for strict_rfc821_envelopes (smtp-server keeps only the parsed address)
+      if (name === 'MAIL') s.rawMailFrom = envelopePath(line, 'FROM');
+      else if (name === 'RCPT') s.rawRcptTo = envelopePath(line, 'TO');
       if (s.commands > settings.limits.maxCommands) return { code: 421, text: '4.7.0 Error: too many commands' };
     }
     if (name === 'VRFY' || name === 'EXPN') return { code: 502, text: `5.5.1 Error: ${name} command is disabled` };

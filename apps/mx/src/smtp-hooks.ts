@@ -5,8 +5,11 @@
 // a HELO hook, and an error limit (421 after N error replies, like Postfix's smtpd_hard_error_limit). Trusts smtp-server's internals of the pinned version (3.21.6).
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
-/** Return a reply to refuse the command before smtp-server sees it, or undefined to let it run. */
-export type CommandGate = (conn: ConnectionView, commandName: string) => { code: number; text: string } | undefined;
+/**
+ * Return a reply to refuse the command before smtp-server sees it, or undefined to let it run. `line` is
+ * the command line as the client wrote it (smtp-server keeps only what it parsed out of it).
+ */
+export type CommandGate = (conn: ConnectionView, commandName: string, line: string) => { code: number; text: string } | undefined;
 
 /** The parts of an SMTPConnection the gate may read. */
 export interface ConnectionView {
@@ -87,7 +90,8 @@ function install(): void {
   proto._onCommand = function (this: Internals, command, callback) {
     const gate = gates.get(this._server);
     if (!gate || this._upgrading || !this._ready || this._nextHandler) return origOnCommand.call(this, command, callback);
-    const name = (command || '').toString().split(' ').shift()?.toUpperCase() ?? '';
+    const line = (command || '').toString();
+    const name = line.split(' ').shift()?.toUpperCase() ?? '';
     const next = callback ?? (() => {});
     const refuse = (refusal: { code: number; text: string }) => {
       this.send(refusal.code, refusal.text);
@@ -95,10 +99,10 @@ function install(): void {
       if (this._whenWritable) this._whenWritable(next);
       else setImmediate(next);
     };
-    const refusal = gate(this as unknown as ConnectionView, name);
+    const refusal = gate(this as unknown as ConnectionView, name, line);
     if (refusal) return refuse(refusal);
     const helo = heloChecks.get(this._server);
-    const parts = (command || '').toString().trim().split(/\s+/);
+    const parts = line.trim().split(/\s+/);
     // only well-formed HELO/EHLO: smtp-server answers the malformed ones itself
     if (helo && (name === 'HELO' || name === 'EHLO') && parts.length === 2 && parts[1]) {
       helo(this as unknown as ConnectionView, parts[1]).then(
@@ -122,4 +126,24 @@ export function registerServer(
   if (opts.errorLimit) errorLimits.set(server, opts.errorLimit);
   if (opts.heloCheck) heloChecks.set(server, opts.heloCheck);
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
+}
+
+/**
+ * The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>` exactly as written, ESMTP parameters cut (for the
+ * engine's strict_rfc821_envelopes check): from `<` to the `>` that closes it (a quoted local part may hold
+ * spaces or `>`), else the first word. Undefined when the line has no `FROM:` / `TO:`.
+ */
+export function envelopePath(line: string, keyword: 'FROM' | 'TO'): string | undefined {
+  const m = new RegExp(`^\\s*[A-Za-z]+\\s+${keyword}\\s*:`, 'i').exec(line);
+  if (!m) return undefined;
+  const rest = line.slice(m[0].length).replace(/^[ \t]+/, '').replace(/[\r\n]+$/, '');
+  if (!rest.startsWith('<')) return rest.split(/[ \t]/)[0] ?? '';
+  let quoted = false;
+  for (let i = 1; i < rest.length; i++) {
+    const c = rest[i];
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === '>' && !quoted) return rest.slice(0, i + 1);
+  }
+  return rest.trimEnd(); // never closed: as written, and the check refuses it
 }

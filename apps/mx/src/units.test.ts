@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FailureLimiter, hashPassword, parseHash, parseUsersFile, verifyPassword } from './auth.ts';
 import { verifyClient } from './dns.ts';
 import { Anvil, inNetworks } from './limits.ts';
+import { envelopePath } from './smtp-hooks.ts';
 import { receivedHeader, rfc5322Date } from './received.ts';
 import { mxSettings } from './settings.ts';
 import { spamDecision } from './spam-policy.ts';
@@ -178,5 +179,20 @@ describe('auth-results input', () => {
     expect(authInput(plain).toString()).toBe('From: a@b.example\r\nSubject: x\r\n\r\n');
     const signed = Buffer.from('DKIM-Signature: v=1; d=b.example\r\nFrom: a@b.example\r\n\r\nbody\r\n');
     expect(authInput(signed)).toBe(signed);
+  });
+});
+
+describe('envelopePath: the MAIL FROM / RCPT TO path as written', () => {
+  it('cuts ESMTP parameters, keeps quoted spaces and brackets, tolerates a space after the colon', () => {
+    expect(envelopePath('MAIL FROM:<a@b.example> SIZE=100 BODY=8BITMIME', 'FROM')).toBe('<a@b.example>');
+    expect(envelopePath('mail from: <a@b.example>', 'FROM')).toBe('<a@b.example>');
+    expect(envelopePath('MAIL FROM:<"x > y"@b.example> SIZE=1', 'FROM')).toBe('<"x > y"@b.example>');
+    expect(envelopePath('MAIL FROM:<"x \\" >"@b.example>', 'FROM')).toBe('<"x \\" >"@b.example>');
+    expect(envelopePath('MAIL FROM:<>', 'FROM')).toBe('<>');
+    expect(envelopePath('RCPT TO:<r(c)@example.org> NOTIFY=NEVER', 'TO')).toBe('<r(c)@example.org>');
+    expect(envelopePath('MAIL FROM:a@b.example SIZE=1', 'FROM')).toBe('a@b.example');
+    expect(envelopePath('MAIL FROM:<a@b.example', 'FROM')).toBe('<a@b.example');
+    expect(envelopePath('MAIL <a@b.example>', 'FROM')).toBeUndefined();
+    expect(envelopePath('RCPT TO:<a@b.example>', 'FROM')).toBeUndefined();
   });
 });

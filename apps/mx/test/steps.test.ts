@@ -55,6 +55,15 @@ describe('the seed steps, golden replies', () => {
       'MAIL FROM:<alice@sender> => 250 2.1.0 Accepted',
       `${rcpt} => 504 5.5.2 <alice@sender>: Sender address rejected: need fully-qualified address`,
     ]);
+    // what smtp-server lets through, the engine's strict_rfc821_envelopes refuses as written (a comment in
+    // the path): at MAIL, whatever delay_reject says, and at RCPT; parameters and a space after the colon pass
+    expect(await transcript([ehlo, 'MAIL FROM:<alice(c)@sender.example>', 'MAIL FROM: <alice@sender.example> SIZE=100', 'RCPT TO:<rcpt(c)@example.org>', 'RCPT TO:<rcpt@example.org> NOTIFY=NEVER'], 'ADDR=198.51.100.20')).toEqual([
+      `${ehlo} => 250 mx.example.org`,
+      'MAIL FROM:<alice(c)@sender.example> => 501 5.1.7 Bad sender address syntax',
+      'MAIL FROM: <alice@sender.example> SIZE=100 => 250 2.1.0 Accepted',
+      'RCPT TO:<rcpt(c)@example.org> => 501 5.1.3 Bad recipient address syntax',
+      'RCPT TO:<rcpt@example.org> NOTIFY=NEVER => 250 2.1.5 Accepted',
+    ]);
   });
 
   it('4. unknown recipient: 550 5.1.1', async () => {
