@@ -67,6 +67,8 @@ type Route = 'local' | 'relay';
 interface Tx {
   /** A HELO/MAIL reject held until RCPT (delayReject). */
   pending?: SmtpReply | undefined;
+  /** This transaction's MAIL FROM path as written. */
+  rawMailFrom?: string | undefined;
   prepend: string[];
   routes: Map<string, Route>;
   started: number;
@@ -82,7 +84,10 @@ interface SessionState {
   heloJudged?: string | undefined;
   lifetime?: NodeJS.Timeout | undefined;
   commands: number;
-  /** The last MAIL FROM / RCPT TO path as the client wrote it (strict_rfc821_envelopes). */
+  /**
+   * The path of the MAIL FROM / RCPT TO command being handled, as the client wrote it (for
+   * strict_rfc821_envelopes); a MAIL's is kept in its transaction, since smtp-server may refuse a later one.
+   */
   rawMailFrom?: string | undefined;
   rawRcptTo?: string | undefined;
 }
@@ -147,7 +152,7 @@ export function createMx(deps: MxDeps): Mx {
       reverseClientName: id.reverseName,
       helo: session.hostNameAppearsAs || undefined,
       sender: mailFrom ? mailFrom.address : undefined,
-      rawSender: stage === 'mail' || stage === 'rcpt' ? s.rawMailFrom : undefined,
+      rawSender: stage === 'mail' || stage === 'rcpt' ? s.tx.rawMailFrom : undefined,
       saslUsername: sessionUser(session),
       tls: session.secure,
       sessionId: session.id,
@@ -263,6 +268,7 @@ export function createMx(deps: MxDeps): Mx {
       hook('mail', commandTimeout, logger, callback, async () => {
         const s = state(session);
         s.tx = newTx();
+        s.tx.rawMailFrom = s.rawMailFrom;
         if (deps.submission) {
           // never rely on smtp-server alone here: before STARTTLS AUTH is disabled, and it then
           // stops requiring it. No engine runs on this port, so no login means no mail at all.

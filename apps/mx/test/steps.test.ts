@@ -64,6 +64,11 @@ describe('the seed steps, golden replies', () => {
       'RCPT TO:<rcpt(c)@example.org> => 501 5.1.3 Bad recipient address syntax',
       'RCPT TO:<rcpt@example.org> NOTIFY=NEVER => 250 2.1.5 Accepted',
     ]);
+    // a second MAIL that smtp-server refuses (nested) leaves the transaction's own path in force
+    expect((await transcript([ehlo, from, 'MAIL FROM:<x(c)@sender.example>', rcpt], 'ADDR=198.51.100.20')).slice(2)).toEqual([
+      'MAIL FROM:<x(c)@sender.example> => 503 5.5.1 Error: nested MAIL command',
+      `${rcpt} => 250 2.1.5 Accepted`,
+    ]);
   });
 
   it('4. unknown recipient: 550 5.1.1', async () => {
