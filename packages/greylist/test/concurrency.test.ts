@@ -76,10 +76,11 @@ it('three MX racing on 60 triplets, interleaved: exact counts', async () => {
 });
 
 it('the same race on the Redis server clock (no injected time)', async () => {
-  three({ clock: undefined, delaySeconds: 1 });
+  // 2 s, not 1: Redis TIME has whole seconds, and the three calls may straddle a tick (1 s would then pass)
+  three({ clock: undefined, delaySeconds: 2 });
   await Promise.all(mx.map((g) => g.ping()));
   expect((await Promise.all(mx.map((g) => g.check(req)))).map((a) => a.action)).toEqual(['defer', 'defer', 'defer']);
-  await new Promise((r) => setTimeout(r, 2100));
+  await new Promise((r) => setTimeout(r, 3100));
   const late = await Promise.all(mx.map((g) => g.check(req)));
   expect(late.map((a) => (a.action === 'pass' ? a.reason : a.action)).sort()).toEqual(['known', 'known', 'retry']);
 });
