@@ -128,13 +128,16 @@ export function registerServer(
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
 }
 
+/** `MAIL FROM:` / `RCPT TO:` at the start of a command line (compiled once: this runs per command). */
+const ENVELOPE_VERB = { FROM: /^\s*[A-Za-z]+\s+FROM\s*:/i, TO: /^\s*[A-Za-z]+\s+TO\s*:/i } as const;
+
 /**
  * The path of `MAIL FROM:<a@b> SIZE=1` or `RCPT TO:<a@b>` exactly as written, ESMTP parameters cut (for the
  * engine's strict_rfc821_envelopes check): from `<` to the `>` that closes it (a quoted local part may hold
  * spaces or `>`), else the first word. Undefined when the line has no `FROM:` / `TO:`.
  */
 export function envelopePath(line: string, keyword: 'FROM' | 'TO'): string | undefined {
-  const m = new RegExp(`^\\s*[A-Za-z]+\\s+${keyword}\\s*:`, 'i').exec(line);
+  const m = ENVELOPE_VERB[keyword].exec(line);
   if (!m) return undefined;
   const rest = line.slice(m[0].length).replace(/^[ \t]+/, '').replace(/[\r\n]+$/, '');
   if (!rest.startsWith('<')) return rest.split(/[ \t]/)[0] ?? '';

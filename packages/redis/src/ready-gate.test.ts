@@ -43,8 +43,5 @@ describe('firstReadyGate (real redis-server)', () => {
     const waited = performance.now() - t0;
     expect(waited).toBeGreaterThanOrEqual(140);
     expect(client.status).not.toBe('ready');
-    // callers that gave up hold nothing: a Redis that never comes up costs no memory per request
-    await Promise.all(Array.from({ length: 1000 }, () => gate(5)));
-    expect(client.listenerCount('ready')).toBeLessThanOrEqual(2);
   });
 });
