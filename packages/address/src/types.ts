@@ -1,0 +1,78 @@
+// The contract of the address resolver: an envelope address in, its Postfix address class, the final
+// recipients it rewrites to and each one's next hop out. Pure; trusts its tables, not the address.
+import type { LookupTable } from '@moat/maps';
+
+/**
+ * Postfix's address classes (ADDRESS_CLASS_README), plus `remote` for the default class.
+ * `local`: mydestination (local_recipient_maps, alias_maps); `virtual-alias`: virtual_alias_domains;
+ * `virtual-mailbox`: virtual_mailbox_domains; `relay`: relay_domains (backup MX); `remote`: the rest.
+ */
+export type AddressClass = 'local' | 'virtual-alias' | 'virtual-mailbox' | 'relay' | 'remote';
+
+/** A transport_maps right-hand side (or a default transport), parsed. `raw` is what the admin wrote. */
+export type NextHop =
+  /** `smtp:[host]:port` (mx: false), `smtp:host[:port]` (mx: true, MX lookup), `smtp:` (the recipient domain by MX). */
+  | { transport: 'smtp'; host: string | undefined; port: number; mx: boolean; raw: string }
+  /** `lmtp:unix:/path`, `lmtp:inet:host:port`, `lmtp:host:port`, `lmtp:[host]:port`. */
+  | { transport: 'lmtp'; socket: { path: string } | { host: string; port: number }; raw: string }
+  /** moat's own mailbox delivery: `maildir:/path` (the path is the maildir root; see the README for the layout). */
+  | { transport: 'maildir'; path: string; raw: string }
+  /** `error:5.x.x text` (or `error:text`, status 5.0.0): the recipient bounces (or is refused at RCPT). */
+  | { transport: 'error'; status: string; text: string; raw: string }
+  /** `discard:[text]`: accepted and dropped, as Postfix's discard(8). */
+  | { transport: 'discard'; text: string; raw: string };
+
+/** One final recipient after alias expansion, with where it goes. */
+export interface FinalRecipient {
+  /** The address delivery uses, rewritten (canonical case kept for the local part, domain lower-cased). */
+  address: string;
+  /** The address extension split off by recipient_delimiter (`tag` of `user+tag@d`), when there was one. */
+  extension?: string | undefined;
+  class: AddressClass;
+  nextHop: NextHop;
+}
+
+export type Resolution =
+  /** The address exists (or is remote/relay and may be sent on): its final recipients. */
+  | { ok: true; input: string; class: AddressClass; recipients: FinalRecipient[]; trace: string[] }
+  /**
+   * The address cannot be accepted. `unknown-user`: a class with a recipient table that does not
+   * list it (Postfix "User unknown in ... table", 550 5.1.1); `empty-expansion`: an alias that expands
+   * to nothing; `loop`/`too-many`: virtual_alias_recursion_limit / virtual_alias_expansion_limit
+   * (5.4.6); `lookup-failure`: a table could not answer (451 4.3.0, never a reject).
+   */
+  | { ok: false; input: string; class: AddressClass; reason: 'unknown-user' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string; trace: string[] };
+
+/** What the resolver is built from: Postfix's parameters by their own names, tables already opened. */
+export interface ResolverSpec {
+  myhostname: string;
+  /** Postfix mydestination (domains, lower case). */
+  mydestination: readonly string[];
+  /** local_recipient_maps; undefined: every local part of a mydestination domain exists (Postfix with it empty). */
+  localRecipientMaps?: readonly LookupTable[] | undefined;
+  aliasMaps: readonly LookupTable[];
+  virtualAliasDomains: readonly string[];
+  virtualAliasMaps: readonly LookupTable[];
+  virtualMailboxDomains: readonly string[];
+  virtualMailboxMaps: readonly LookupTable[];
+  relayDomains: readonly string[];
+  /** relay_recipient_maps; undefined: every user of a relay domain is accepted. */
+  relayRecipientMaps?: readonly LookupTable[] | undefined;
+  transportMaps: readonly LookupTable[];
+  /** Postfix recipient_delimiter: each character starts an extension; '' = none. */
+  recipientDelimiter: string;
+  /** Default next hops by class (local_transport, virtual_transport, relay_transport, default_transport/relayhost). */
+  localTransport: NextHop;
+  virtualTransport: NextHop;
+  relayTransport: NextHop;
+  defaultTransport: NextHop;
+  virtualAliasRecursionLimit: number;
+  virtualAliasExpansionLimit: number;
+}
+
+export interface AddressResolver {
+  /** Resolve an envelope recipient. Synchronous (tables are in memory); never throws. */
+  resolve(address: string): Resolution;
+  /** The class alone (no alias expansion), for relay control. */
+  classify(address: string): AddressClass;
+}
