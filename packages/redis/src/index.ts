@@ -121,3 +121,5 @@ export function firstReadyGate(redis: RedisClient): (ms: number) => Promise<void
     });
   };
 }
+
+export { withTimeout } from './timeout.ts';
