@@ -2,6 +2,7 @@
 // Certificate and key paths are read by the gateway; nothing here opens files or sockets.
 import { z } from 'zod';
 import { duration, hostname, listenAddress, network } from './common.ts';
+import { rateLimitsSection } from './rate-limits.ts';
 
 export const mxSection = z.strictObject({
   listen: z
@@ -35,7 +36,11 @@ export const mxSection = z.strictObject({
       users_file: z.string().optional(),
       /** Offer AUTH only over TLS (the seed's smtpd_tls_auth_only = yes). */
       require_tls: z.boolean().default(true),
-      /** Failed AUTH attempts per client IP within failure_window before AUTH answers 454. */
+      /**
+       * Failed AUTH attempts per client IP within failure_window before AUTH answers 454, counted by every MX
+       * together through greylist.redis (a brute force spread over the nodes is one); each MX also keeps its
+       * own count, which still holds while Redis is away.
+       */
       max_failures: z.number().int().min(1).default(5),
       failure_window: duration.default(600_000),
     })
@@ -75,6 +80,8 @@ export const mxSection = z.strictObject({
       errors: z.number().int().min(1).default(20),
     })
     .prefault({}),
+  /** Rate limits shared by every MX (Redis); all off by default, as in Postfix. */
+  rate_limits: rateLimitsSection,
   timeouts: z
     .strictObject({
       /** Idle time waiting for a command (Postfix smtpd_timeout is 300s). */
