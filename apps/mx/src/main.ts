@@ -9,6 +9,7 @@ import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
+import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { buildEngine } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { createAuthenticator, FailureLimiter, parseUsersFile } from './auth.ts';
@@ -107,6 +108,11 @@ async function main(): Promise<void> {
   const journal = config.mx.journal
     ? createJournal({ ...journalOptionsFromConfig(config), registry, logger: logger.child({ component: 'journal' }) })
     : undefined;
+  // shared by every MX through greylist.redis; no Redis connection when every limit is off
+  const rateLimitOptions = rateLimiterOptionsFromConfig(config);
+  const rateLimits = Object.values(rateLimitOptions.limits).some((n) => n !== undefined && n > 0)
+    ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
+    : undefined;
   const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
   const make = (submission: boolean) =>
     createMx({
@@ -121,6 +127,7 @@ async function main(): Promise<void> {
       authenticator,
       submission,
       journal,
+      rateLimits,
       logger: submission ? logger.child({ listener: 'submission' }) : logger,
       registry,
     });
@@ -179,6 +186,7 @@ async function main(): Promise<void> {
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
     await step('journal', () => journal?.close());
+    await step('ratelimit', () => rateLimits?.close());
     await step('engine', () => built.close());
     process.exit(0);
   };

@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
 import type { QueueWriter } from '@moat/queue';
+import type { RateLimiter } from '@moat/ratelimit';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -14,6 +15,7 @@ import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
+import { mxRateLimits } from './rate-limits.ts';
 import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
 import { envelopePath, registerServer } from './smtp-hooks.ts';
@@ -51,6 +53,8 @@ export interface MxDeps {
   submission?: boolean | undefined;
   /** The shared decision journal: every decision, and the queue ids a session's message got. */
   journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
+  /** Rate limits shared by every MX (MAIL, RCPT, AUTH; fail open). */
+  rateLimits?: RateLimiter | undefined;
   /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
   dataTimeoutMs?: number | undefined;
 }
@@ -111,6 +115,7 @@ export function createMx(deps: MxDeps): Mx {
   const quietLogger = logger.child({}, { level: logger.isLevelEnabled('debug') ? logger.level : 'warn' });
   const anvil = new Anvil({ perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute });
   const sessions = new Map<string, SessionState>();
+  const rateLimits = deps.rateLimits && mxRateLimits(deps.rateLimits, metrics, !!deps.submission);
   const commandTimeout = deps.commandTimeoutMs ?? settings.limits.decisionTimeoutMs;
   const dataTimeout = deps.dataTimeoutMs ?? 120_000;
   const xclient = settings.xclientNetworks;
@@ -254,7 +259,10 @@ export function createMx(deps: MxDeps): Mx {
           metrics.auth.inc({ result: 'refused' });
           return { message: '5.7.0 Authentication not available', responseCode: 530 };
         }
+        const limited = await rateLimits?.auth(s.peer);
+        if (limited) return limited;
         const r = await deps.authenticator.authenticate(s.peer, auth.username ?? '', auth.password ?? '');
+        if (!r.ok && r.reason === 'bad-credentials') await rateLimits?.authFailed(s.peer);
         metrics.auth.inc({ result: r.ok ? 'ok' : r.reason });
         logger.info(
           { event: 'auth', session: session.id, client: s.peer, method: auth.method, user: (auth.username ?? '').slice(0, 128), result: r.ok ? 'ok' : r.reason },
@@ -269,6 +277,7 @@ export function createMx(deps: MxDeps): Mx {
         const s = state(session);
         s.tx = newTx();
         s.tx.rawMailFrom = s.rawMailFrom;
+        await rateLimits?.mail(bare(session.remoteAddress), sessionUser(session));
         if (deps.submission) {
           // never rely on smtp-server alone here: before STARTTLS AUTH is disabled, and it then
           // stops requiring it. No engine runs on this port, so no login means no mail at all.
@@ -293,6 +302,7 @@ export function createMx(deps: MxDeps): Mx {
     onRcptTo(address, session, callback) {
       hook('rcpt', commandTimeout, logger, callback, async () => {
         const s = state(session);
+        await rateLimits?.rcpt(bare(session.remoteAddress), sessionUser(session));
         const f = await facts(session, s, 'rcpt', { recipient: address.address, rawRecipient: s.rawRcptTo });
         if (s.tx.pending) {
           metrics.rejects.inc({ stage: 'rcpt', restriction: 'delayed', code: String(s.tx.pending.responseCode) });

@@ -13,6 +13,7 @@ import {
   type PolicySpec,
 } from '@moat/policy';
 import { type EnqueueInput, openQueue, type QueueWriter } from '@moat/queue';
+import type { RateLimiter } from '@moat/ratelimit';
 import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, parseHash } from '../src/auth.ts';
@@ -102,6 +103,8 @@ export interface TestMxOptions {
   /** Real adapters instead of the in-test fakes (DNS lists, greylist), and the resolver they use. */
   ports?: { dnslist?: DnsListPort; greylist?: GreylistPort } | undefined;
   resolver?: MxResolver | undefined;
+  /** Shared rate limits (a real @moat/ratelimit on a test Redis). */
+  rateLimits?: RateLimiter | undefined;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -177,6 +180,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     tls,
     authenticator: opts.authenticator,
     submission: opts.submission,
+    rateLimits: opts.rateLimits,
     logger,
     registry,
   });

@@ -10,3 +10,4 @@ export {
   type RateOutcome,
 } from './limiter.ts';
 export { clientBlock, DEFAULT_PREFIX, LIMITS, type LimitName } from './keys.ts';
+export { rateLimiterOptionsFromConfig } from './from-config.ts';
