@@ -72,6 +72,11 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <p id="greylist-note" class="note"></p>
 <table id="stuck-table"><thead><tr><th>client</th><th>sender</th><th>recipient</th><th>attempts</th><th>first seen</th><th>retry pattern</th><th></th></tr></thead><tbody></tbody></table>
 </section>
+<section id="ratelimits">
+<h2>Rate limited now</h2>
+<p id="ratelimit-note" class="note"></p>
+<table id="ratelimit-table"><thead><tr><th>limit</th><th>client or login</th><th>service</th><th>count / limit</th><th>refused</th><th>window ends</th></tr></thead><tbody></tbody></table>
+</section>
 <section id="queue">
 <h2>Queue <button type="button" id="flush" data-action="flush">Flush deferred</button></h2>
 <table id="queue-table"><thead><tr><th>queue id</th><th>state</th><th>size</th><th>arrival</th><th>sender</th><th>recipients</th><th>next retry / error</th><th></th></tr></thead><tbody></tbody></table>

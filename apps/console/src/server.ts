@@ -179,6 +179,10 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
         stuck: rows.map((t) => ({ ...t, network: t.client ? services.networkOf(t.client) : undefined, sinceLast: now - t.lastSeen, meanGap: t.attempts > 1 ? (t.lastSeen - t.firstSeen) / (t.attempts - 1) : undefined })),
       });
     }
+    if (method === 'GET' && path === '/api/ratelimits') {
+      // who the shared rate limits refuse now (every MX counts in the same Redis)
+      return json(res, 200, { active: [...services.rateLimits.active], limited: await services.rateLimits.list({ limit: 100 }), now: Math.floor(Date.now() / 1000) });
+    }
     if (method === 'POST' && path === '/api/greylist/whitelist') {
       if (!services.greylist) throw new HttpError(409, 'greylisting is not in the policy');
       const cidr = typeof input.cidr === 'string' ? input.cidr.trim() : '';

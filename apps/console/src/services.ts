@@ -1,11 +1,12 @@
 // What the console reads and acts on, built from moat.yaml the way the apps build it (runtime's buildEngine):
-// the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API.
+// the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API, who is rate limited.
 import type { Config } from '@moat/config';
 import type { DnsList } from '@moat/dnslist';
 import { clientNetwork, type Greylist } from '@moat/greylist';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
 import type { Logger, Registry } from '@moat/observe';
 import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue/cli';
+import { createRateLimiter, type RateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { buildEngine } from '@moat/runtime';
 
 export interface ConsoleServices {
@@ -13,6 +14,8 @@ export interface ConsoleServices {
   /** Undefined when the policy has no check_policy_service step. */
   greylist?: Greylist | undefined;
   dnslist?: DnsList | undefined;
+  /** The shared rate limits' read-only view (list/peek): the console never counts. */
+  rateLimits: Pick<RateLimiter, 'list' | 'peek' | 'active'>;
   queue: {
     list: () => ReturnType<typeof queueList>;
     flush: (ids?: string[]) => Promise<number>;
@@ -30,10 +33,12 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
   const journal = createJournal({ ...journalOptionsFromConfig(config), timeoutMs: 3000, registry: opts.registry, logger: opts.logger.child({ component: 'journal' }) });
   const dir = config.queue.dir;
   const np = config.greylist.network_prefix;
+  const rateLimits = createRateLimiter({ ...rateLimiterOptionsFromConfig(config), timeoutMs: 3000, registry: opts.registry, logger: opts.logger.child({ component: 'ratelimit' }) });
   return {
     journal,
     greylist: built.greylist,
     dnslist: built.dnslist,
+    rateLimits,
     queue: {
       list: () => queueList(dir),
       flush: (ids) => queueFlush(dir, ids),
@@ -44,6 +49,7 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
     networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
     async close() {
       await journal.close();
+      await rateLimits.close();
       await built.close();
     },
   };

@@ -8,6 +8,7 @@ import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/jou
 import { createLogger, createRegistry, serveMetrics } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
 import { openQueue } from '@moat/queue';
+import { createRateLimiter } from '@moat/ratelimit';
 import { type BuiltEngine, buildEngine, createDecisionMetrics, recordDecision } from '@moat/runtime';
 import { type Daemon, freePort, type RbldnsdServer, type RedisServer, spawnDaemon, startRbldnsd, startRedis, tmpDir, waitForPort } from '@moat/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
@@ -217,6 +218,22 @@ describe('the console in Chromium', () => {
     await row.locator('button[data-action="release"]').click();
     await expect.poll(() => state.textContent()).not.toBe('hold');
     await shot('queue');
+  });
+
+  it('shows who the shared rate limits refuse now: a login over its limit on some MX', async () => {
+    // an MX with its own limits, counting in the same Redis (the console itself turns no limit on)
+    const mx = createRateLimiter({ redis: { url: redis.url }, limits: { sasl_user_message_rate_limit: 2 }, registry: createRegistry(), logger });
+    try {
+      for (let i = 0; i < 3; i++) await mx.mail({ client: '203.0.113.9', user: 'mallory', service: 'submission' });
+    } finally {
+      await mx.close();
+    }
+    const table = page.locator('#ratelimit-table tbody');
+    await expect.poll(() => table.textContent(), { timeout: 20_000 }).toContain('mallory');
+    const text = await table.textContent();
+    expect(text).toContain('sasl_user_message_rate_limit');
+    expect(text).toContain('3 / 2');
+    await shot('ratelimits');
   });
 
   it('refuses API calls without a session or without the CSRF token', async () => {

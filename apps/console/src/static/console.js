@@ -268,8 +268,21 @@
       status(false, `journal unavailable: ${e.message}`);
     }
   }
+  function limited(r) {
+    $('ratelimit-note').textContent =
+      r.active.length || r.limited.length
+        ? `Clients and logins over a shared rate limit (counted by every MX): their commands get 4.7.x until the window ends.${r.active.length ? ` Limits on here: ${r.active.join(', ')}.` : ''}`
+        : 'No rate limit is on (mx.rate_limits; AUTH failures count once mx.auth.users_file is set).';
+    fill(
+      $('ratelimit-table').tBodies[0],
+      r.limited.map((c) => row([c.limit, c.subject, c.service || 'any', `${c.count} / ${c.max}`, c.refused, `${time(c.windowEnd * 1000)} (in ${dur(Math.max(0, c.windowEnd - r.now))})`])),
+      'nobody is being limited',
+      6,
+    );
+  }
   async function refreshSlow() {
     await Promise.all([
+      get('/api/ratelimits').then(limited, (e) => flash(`rate limits: ${e.message}`, true)),
       get('/api/greylist/stuck').then(stuck, (e) => flash(`greylist: ${e.message}`, true)),
       get('/api/queue').then(queue, (e) => flash(`queue: ${e.message}`, true)),
       get('/api/zones').then(zones, (e) => flash(`zones: ${e.message}`, true)),
