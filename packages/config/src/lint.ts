@@ -44,6 +44,10 @@ export function lintConfig(c: Config): ConfigWarning[] {
   } else if (!isLocalAddress(host)) {
     out.push({ path: 'dns.resolver', message: `${c.dns.resolver}: not a loopback or private address; DNS lists need the appliance's own resolver (the bundled Unbound)` });
   }
+  const r = c.mx.rate_limits;
+  for (const key of ['sasl_user_message_rate_limit', 'sasl_user_recipient_rate_limit'] as const) {
+    if (r[key] > 0 && c.mx.auth.users_file === undefined) out.push({ path: `mx.rate_limits.${key}`, message: 'set, but no mx.auth.users_file: nobody logs in, so this limit never applies' });
+  }
   if (!c.policy.delay_reject) out.push({ path: 'policy.delay_reject', message: 'off: rejects happen before the recipient is known (some clients retry a refused HELO forever)' });
   if (c.mx.tls.cert === undefined) out.push({ path: 'mx.tls', message: 'no certificate: STARTTLS is not offered, and AUTH is off while auth.require_tls is on' });
   return out;

@@ -32,3 +32,14 @@ describe('mx.rate_limits', () => {
     }
   });
 });
+
+describe('mx.rate_limits advice', () => {
+  it('a per-login limit without a users file never applies: said by config check', async () => {
+    const { lintConfig } = await import('../lint.ts');
+    const text = `${MINIMAL}mx:\n  tls: { cert: /c.pem, key: /k.pem }\n  rate_limits:\n    sasl_user_message_rate_limit: 30\n`;
+    expect(lintConfig(parseConfig(text, { env: {} }))).toEqual([
+      { path: 'mx.rate_limits.sasl_user_message_rate_limit', message: 'set, but no mx.auth.users_file: nobody logs in, so this limit never applies' },
+    ]);
+    expect(lintConfig(parseConfig(text.replace('  rate_limits:', '  auth: { users_file: /etc/moat/users }\n  rate_limits:'), { env: {} }))).toEqual([]);
+  });
+});
