@@ -2,6 +2,7 @@
 // The `moat` command: dispatches to one file per subcommand under commands/.
 // Trusts its arguments only as far as each subcommand checks them; exit 2 means a usage error.
 import { configCommand } from './commands/config.ts';
+import { dkimCommand } from './commands/dkim.ts';
 import { explainCommand } from './commands/explain.ts';
 import { greylistCommand } from './commands/greylist.ts';
 import { queueCommand } from './commands/queue.ts';
@@ -10,6 +11,7 @@ import type { Command } from './commands/types.ts';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   config: configCommand,
+  dkim: dkimCommand,
   explain: explainCommand,
   greylist: greylistCommand,
   queue: queueCommand,

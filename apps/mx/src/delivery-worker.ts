@@ -17,7 +17,7 @@ export interface DeliveryWorkerData {
     retry: { initial: number; max: number };
     delay_warning: number;
     max_lifetime: number;
-    dkim: ReadonlyArray<{ domain: string; selector: string; key: string }>;
+    dkim: ReadonlyArray<{ domain: string; selector: string; key: string; match?: string | undefined }>;
   };
   resolver: string;
 }
@@ -131,7 +131,7 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   const registry = createRegistry();
   const queue = await openQueue({ dir: config.queue.dir, logger, registry, maxMessageSize: data.maxMessageSize });
   const dkim = await Promise.all(
-    config.queue.dkim.map(async (k) => ({ domain: k.domain, selector: k.selector, privateKey: await readFile(k.key, 'utf8') })),
+    config.queue.dkim.map(async (k) => ({ domain: k.domain, selector: k.selector, privateKey: await readFile(k.key, 'utf8'), match: k.match })),
   );
   const runner = await startDelivery({
     queue,

@@ -14,6 +14,7 @@ import {
   type Restriction,
   type StaticRecipientsOptions,
 } from '@moat/policy';
+import { checkDkimKeys } from './dkim-keys.ts';
 import { ConfigError, deepFreeze } from './load.ts';
 import type { Config } from './schema.ts';
 
@@ -88,6 +89,8 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
       users.push(s);
     });
   }
+
+  checkDkimKeys(config, read, abs);
 
   const spec: PolicySpec = deepFreeze({
     myHostname: p.hostname,

@@ -9,6 +9,5 @@ export { createTransport, type TransportConfig } from './transports/index.ts';
 export { maildirTransport, type MaildirOptions } from './transports/maildir.ts';
 export { nextHopTransport, parseNextHop, type NextHopOptions } from './transports/smtp.ts';
 export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
-export { signIfConfigured, type DkimKey } from './transports/dkim.ts';
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';

@@ -32,8 +32,17 @@ export const queueSection = z.strictObject({
       z.strictObject({
         domain: hostname,
         selector: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'expected a DKIM selector'),
-        /** Path to the PEM private key. */
+        /** Path to the PEM private key (RSA or Ed25519; `moat dkim keygen` writes one). */
         key: z.string(),
+        /**
+         * The signing table's left side: which From addresses this key signs. `alice@example.org`,
+         * `*@example.org` (or `example.org`), `*.example.org` (subdomains). Default: the domain. Two entries
+         * for one domain sign with both keys (a rotation).
+         */
+        match: z
+          .string()
+          .regex(/^(\*@|\*\.)?[^@\s*]+$|^[^@\s*]+@[^@\s*]+$/, 'expected alice@example.org, *@example.org, example.org or *.example.org')
+          .optional(),
       }),
     )
     .default([]),

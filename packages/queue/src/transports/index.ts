@@ -2,7 +2,7 @@
 // Trusts the operator's config; the relay needs an explicit resolver (never Node's default DNS).
 import { maildirTransport, type MaildirOptions } from './maildir.ts';
 import { type MxResolver, relayTransport } from './relay.ts';
-import type { DkimKey } from './dkim.ts';
+import type { DkimKey } from '@moat/dkim';
 import { nextHopTransport, parseNextHop } from './smtp.ts';
 import type { Transport } from './types.ts';
 import type { Logger } from '@moat/observe';

@@ -2,7 +2,7 @@
 // Talks to DNS only through the configured resolver (never Node's default) and to the MX hosts it returns.
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { type DkimKey, signIfConfigured } from './dkim.ts';
+import { type DkimKey, signIfConfigured } from '@moat/dkim';
 import { smtpSend } from './smtp-client.ts';
 import { type DeliveryRequest, domainOf, type RecipientResult, type Transport } from './types.ts';
 
