@@ -11,9 +11,10 @@ const run = promisify(execFile);
 export interface PostfixOptions {
   /**
    * One smtpd listener per entry: name -> its smtpd_recipient_restrictions (Postfix syntax, as in
-   * main.cf; '' for none). Each gets its own free port, so one instance can compare settings side by side.
+   * main.cf; '' for none; null: main.cf's own smtpd_recipient_restrictions, as `main` sets it). Each gets its own
+   * free port, so one instance can compare settings side by side.
    */
-  listeners: Record<string, string>;
+  listeners: Record<string, string | null>;
   /** Domains Postfix accepts mail for (relay_domains, default example.org); mail to them is discarded after 250 ... */
   domains?: string[];
   /**
@@ -21,8 +22,11 @@ export interface PostfixOptions {
    * from `startSmtpSink` to look at what arrived, or a counting sink for a benchmark.
    */
   relay?: { host: string; port: number } | undefined;
-  /** Extra main.cf settings (override the defaults below, e.g. mynetworks or default_process_limit). */
-  main?: Record<string, string>;
+  /**
+   * Extra main.cf settings (override the defaults below, e.g. mynetworks or default_process_limit); null
+   * removes one of the defaults below, so Postfix's own default applies (e.g. smtpd_relay_restrictions).
+   */
+  main?: Record<string, string | null>;
 }
 
 export interface PostfixInstance {
@@ -102,11 +106,10 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     const port = await freePort();
     ports[name] = port;
     // master.cf cannot hold the list (spaces, braces): it lives in main.cf under its own name.
-    lines.push(`moat_${name}_restrictions = ${restrictions.replace(/\s*\n\s*/g, ' ')}`);
-    lines.push(`#listener ${name}`);
+    if (restrictions !== null) lines.push(`moat_${name}_restrictions = ${restrictions.replace(/\s*\n\s*/g, ' ')}`);
   }
   const domains = opts.domains ?? ['example.org'];
-  const main: Record<string, string> = {
+  const main: Record<string, string | null> = {
     compatibility_level: '3.6',
     config_directory: etc,
     queue_directory: queue,
@@ -150,11 +153,11 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     smtp_tls_security_level: 'none',
     ...opts.main,
   };
-  const mainCf = [...Object.entries(main).map(([k, v]) => `${k} = ${v}`), ...lines.filter((l) => !l.startsWith('#'))];
+  const mainCf = [...Object.entries(main).flatMap(([k, v]) => (v === null ? [] : [`${k} = ${v}`])), ...lines];
   await writeFile(join(etc, 'main.cf'), `${mainCf.join('\n')}\n`);
   const smtpds = Object.entries(ports).map(
     ([name, port]) =>
-      `127.0.0.1:${port} inet n - n - - smtpd\n  -o syslog_name=postfix-${name}\n  -o smtpd_recipient_restrictions=$moat_${name}_restrictions`,
+      `127.0.0.1:${port} inet n - n - - smtpd\n  -o syslog_name=postfix-${name}${opts.listeners[name] === null ? '' : `\n  -o smtpd_recipient_restrictions=$moat_${name}_restrictions`}`,
   );
   await writeFile(join(etc, 'master.cf'), `${smtpds.join('\n')}\n${masterServices}`);
 
