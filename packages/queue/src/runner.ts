@@ -318,6 +318,20 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     );
   }
 
+  /**
+   * A v1 recipient of the `local` route (queued before routing existed) goes where it resolves now,
+   * when it resolves to exactly itself: older gateways queued remote addresses as local, and the
+   * maildir no longer takes them. Anything else keeps the legacy local transport.
+   */
+  function legacyHop(env: Claimed['envelope'], address: string): Pick<RecipientRecord, 'nextHop' | 'class'> & { nextHop: NonNullable<RecipientRecord['nextHop']> } | undefined {
+    if (!opts.resolver || !opts.router || env.route !== 'local') return undefined;
+    const res = opts.resolver.resolve(address);
+    if (!res.ok) return undefined;
+    const [only, ...more] = queueRecipients(address, res);
+    if (!only?.info.nextHop || more.length > 0 || only.address.toLowerCase() !== address.toLowerCase()) return undefined;
+    return { nextHop: only.info.nextHop, class: only.info.class };
+  }
+
   async function deliverMessage(c: Claimed): Promise<void> {
     const env = c.envelope;
     const started = clock.now();
@@ -329,10 +343,11 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     const extensions = new Map<string, string>();
     for (const r of pending) {
       let transport: Transport | undefined;
-      if (r.nextHop && opts.router) {
+      const hop = r.nextHop ? { nextHop: r.nextHop, class: r.class } : legacyHop(env, r.address);
+      if (hop && opts.router) {
         // outbound mail is signed; a recipient of unknown class through an MX lookup is outbound (as v1's relay route)
-        const sign = r.class === 'remote' || (r.class === undefined && r.nextHop.transport === 'smtp' && r.nextHop.mx);
-        transport = opts.router.transportFor(r.nextHop, sign);
+        const sign = hop.class === 'remote' || (hop.class === undefined && hop.nextHop.transport === 'smtp' && hop.nextHop.mx);
+        transport = opts.router.transportFor(hop.nextHop, sign);
       } else if (!r.nextHop) transport = env.route === 'relay' ? opts.transports.relay : opts.transports.local;
       if (!transport) {
         r.lastError = r.nextHop ? '451 4.3.5 no next-hop router configured' : '451 4.3.5 no relay transport configured';
