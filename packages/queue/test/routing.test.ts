@@ -302,3 +302,45 @@ it('nextHopOf reads Postfix transport syntax and moat’s older forms', () => {
     expect(() => nextHopOf(bad), bad).toThrow(/bad transport/);
   }
 });
+
+it('a v1 local-route file for a remote address (an older gateway’s mistake) goes where it resolves now, not into the maildir', async () => {
+  const s = await startSink();
+  sinks.push(s);
+  const root = join(dir.path, 'mail');
+  const resolver = fakeAddressResolver({
+    domains: { 'example.org': { nextHop: nextHopOf(`maildir:${root}`) } },
+    defaultTransport: nextHopOf(`smtp:[127.0.0.1]:${s.port}`),
+  });
+  const mem = memoryLogger();
+  const queue = await openQueue({ dir: join(dir.path, 'spool'), logger: mem.logger, registry });
+  // what the old gateway queued for a mynetworks client: route local, no next hop (v1)
+  await queue.enqueue({ sender: 'a@example.org', recipients: ['someone@elsewhere.example', 'bob@example.org'], message: message('old', 'x'), route: 'local' });
+  const router = createRouter({ heloName: 'mx.test', isLocal: (d) => d === 'example.org' });
+  const runner = await startDelivery({
+    queue,
+    transports: { local: router.transportFor(nextHopOf(`maildir:${root}`), false) },
+    router,
+    resolver,
+    registry,
+    scanIntervalMs: 50,
+  });
+  runners.push(runner);
+  await runner.idle();
+  expect(s.messages.map((m) => m.recipients)).toEqual([['someone@elsewhere.example']]);
+  expect(await box(root, 'example.org', 'bob', 'new')).toHaveLength(1);
+  expect(await readdir(root)).toEqual(['example.org']);
+});
+
+it('outbound mail through smtp:[relayhost] is DKIM-signed, mailbox-server mail is not', async () => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const privateKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const s = await startSink();
+  sinks.push(s);
+  const { queue, runner } = await setup({ dkim: [{ domain: 'sender.test', selector: 's1', privateKey }] });
+  const hop = nextHopOf(`smtp:[127.0.0.1]:${s.port}`);
+  await send(queue, runner, { recipients: ['far@remote.test'], nextHop: hop, recipientInfo: new Map([['far@remote.test', { class: 'remote' }]]) });
+  await send(queue, runner, { recipients: ['bob@example.org'], nextHop: hop, recipientInfo: new Map([['bob@example.org', { class: 'virtual-mailbox' }]]) });
+  const byRcpt = new Map(s.messages.map((m) => [m.recipients[0], m.data.toString()]));
+  expect(byRcpt.get('far@remote.test')).toMatch(/^DKIM-Signature: .*d=sender\.test/);
+  expect(byRcpt.get('bob@example.org')).not.toContain('DKIM-Signature');
+});
