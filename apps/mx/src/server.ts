@@ -326,7 +326,22 @@ export function createMx(deps: MxDeps): Mx {
             );
             throw reply;
           }
-          s.tx.finals.set(address.address, queueRecipients(address.address, res));
+          const finals = queueRecipients(address.address, res);
+          // The address itself (not an alias's target) resolving to error: refused here, as Postfix's smtpd
+          // does (checked: `error:4.2.0 later` in transport_maps answers 550 5.2.0 at RCPT). Alias targets
+          // are expanded after the 250, so theirs bounce, as Postfix's cleanup does.
+          const own = finals.length === 1 && finals[0]!.address.toLowerCase() === address.address.toLowerCase() ? finals[0]!.info.nextHop : undefined;
+          if (own?.transport === 'error') {
+            const status = own.status.replace(/^4\./, '5.');
+            const reply = new SmtpReply(550, `${status} <${address.address}>: Recipient address rejected: ${own.text || 'delivery not permitted'}`);
+            metrics.rejects.inc({ stage: 'rcpt', restriction: 'address_resolution', code: '550' });
+            logger.info(
+              { event: 'recipient-refused', session: session.id, client: f.clientAddress, sender: f.sender, recipient: f.recipient, class: res.class, reason: 'error-transport', reply: `550 ${reply.message}`, trace: res.trace },
+              'recipient refused by address resolution',
+            );
+            throw reply;
+          }
+          s.tx.finals.set(address.address, finals);
           s.tx.routes.set(address.address, res.class === 'remote' ? 'relay' : 'local');
           return;
         }

@@ -111,8 +111,18 @@ describe('with the config resolver (recipients + queue.transport + queue.transpo
     configResolver({
       recipients: { domains: ['example.org'], users: ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'], recipientDelimiter: '+' },
       transport: `maildir:${join(dir, 'mail')}`,
-      transports: { 'remote.test': `smtp:[127.0.0.1]:${sinkPort}` },
+      transports: { 'remote.test': `smtp:[127.0.0.1]:${sinkPort}`, 'bob@example.org': 'error:5.1.1 bob has left', 'postmaster@example.org': 'error:4.2.0 later' },
     });
+
+  it('an address whose transport is error: is refused at RCPT as Postfix does (550, a 4.x.x status made permanent)', async () => {
+    t = await startTestMx({ addressResolver: routing });
+    expect(await send(t, STRANGER, 'x@sender.example', ['bob@example.org', 'postmaster@example.org', 'bob+x@example.org'])).toEqual([
+      'bob@example.org => 550 5.1.1 <bob@example.org>: Recipient address rejected: bob has left',
+      'postmaster@example.org => 550 5.2.0 <postmaster@example.org>: Recipient address rejected: later',
+      'bob+x@example.org => 550 5.1.1 <bob+x@example.org>: Recipient address rejected: bob has left',
+    ]);
+    expect(t.enqueued).toEqual([]);
+  });
 
   it('a mynetworks client’s mail to a remote domain goes to that domain’s next hop, not into a maildir', async () => {
     t = await startTestMx({ addressResolver: routing });
