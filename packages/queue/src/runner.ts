@@ -265,7 +265,8 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     if (!opts.resolver) return { recipients: [sender], route: bounceRoute };
     const res = opts.resolver.resolve(sender);
     if (res.ok) {
-      const rcpts = queueRecipients(sender, res);
+      // a sender that resolves to error: (an unknown user, as the resolver reports it) has no mailbox here
+      const rcpts = queueRecipients(sender, res).filter((r) => r.info.nextHop?.transport !== 'error');
       if (rcpts.length > 0) {
         return {
           recipients: rcpts.map((r) => r.address),

@@ -200,7 +200,11 @@ it('error: bounces with its status and text without a delivery attempt; discard:
   const root = join(dir.path, 'mail');
   const local = nextHopOf(`maildir:${root}`);
   const resolver = fakeAddressResolver({
-    domains: { 'example.org': { nextHop: local, users: ['alice', 'bob'] } },
+    domains: {
+      'example.org': { nextHop: local, users: ['alice', 'bob'] },
+      // the real resolver answers unknown users of alias domains with an error: hop
+      'alias.example': { nextHop: nextHopOf('error:5.1.1 User unknown in virtual alias table') },
+    },
     aliases: { 'owner@example.org': ['alice@example.org'] },
     defaultTransport: nextHopOf('smtp:'),
   });
@@ -229,6 +233,8 @@ it('error: bounces with its status and text without a delivery attempt; discard:
   expect(await box(root, 'example.org', 'alice', 'new')).toHaveLength(2);
   await send(queue, runner, { sender: 'nobody@example.org', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
   expect(lines.some((l) => l.msg === 'dsn not sent: the sender has no mailbox here' && l.sender === 'nobody@example.org')).toBe(true);
+  await send(queue, runner, { sender: 'who@alias.example', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
+  expect(lines.some((l) => l.msg === 'dsn not sent: the sender has no mailbox here' && l.sender === 'who@alias.example')).toBe(true);
   expect(await queue.list()).toEqual([]);
 });
 
