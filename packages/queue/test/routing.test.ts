@@ -229,8 +229,15 @@ it('error: bounces with its status and text without a delivery attempt; discard:
   expect(await queue.list()).toEqual([]);
 
   // a sender that is an alias: the bounce goes to its target; a sender without a mailbox here: none
-  await send(queue, runner, { sender: 'owner@example.org', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
-  expect(await box(root, 'example.org', 'alice', 'new')).toHaveLength(2);
+  await send(queue, runner, {
+    sender: 'owner@example.org',
+    recipients: ['x@example.org'],
+    nextHop: nextHopOf('error:5.7.1 no'),
+    recipientInfo: new Map([['x@example.org', { original: 'team@example.org' }]]),
+  });
+  const second = await box(root, 'example.org', 'alice', 'new');
+  expect(second).toHaveLength(2);
+  expect(second.find((m) => m.includes('Delivered-To: alice@example.org'))).toMatch(/Original-Recipient: rfc822; team@example\.org\r\nFinal-Recipient: rfc822; x@example\.org\r\n/);
   await send(queue, runner, { sender: 'nobody@example.org', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
   expect(lines.some((l) => l.msg === 'dsn not sent: the sender has no mailbox here' && l.sender === 'nobody@example.org')).toBe(true);
   await send(queue, runner, { sender: 'who@alias.example', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
