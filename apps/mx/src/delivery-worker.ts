@@ -4,7 +4,8 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parentPort, Worker } from 'node:worker_threads';
 import { createLogger, createRegistry } from '@moat/observe';
-import { createTransport, dnsMxResolver, type EnqueueInput, openQueue, type QueuedMessage, startDelivery } from '@moat/queue';
+import { createRouter, createTransport, dnsMxResolver, type EnqueueInput, nextHopOf, openQueue, type QueuedMessage, startDelivery } from '@moat/queue';
+import { configResolver, type RoutingConfig } from './routing.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
 export interface DeliveryWorkerData {
@@ -20,6 +21,8 @@ export interface DeliveryWorkerData {
     dkim: ReadonlyArray<{ domain: string; selector: string; key: string; match?: string | undefined }>;
   };
   resolver: string;
+  /** Recipients and transports: DSNs are resolved like any recipient, maildirs take only our domains. */
+  routing: RoutingConfig;
 }
 
 type FromThread =
@@ -133,12 +136,25 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   const dkim = await Promise.all(
     config.queue.dkim.map(async (k) => ({ domain: k.domain, selector: k.selector, privateKey: await readFile(k.key, 'utf8'), match: k.match })),
   );
+  const mx = dnsMxResolver([config.dns.resolver]);
+  const routing = configResolver(data.routing);
+  const router = createRouter({
+    heloName: data.hostname,
+    resolver: mx,
+    dkim,
+    isLocal: routing.isLocal,
+    recipientDelimiter: data.routing.recipients.recipientDelimiter,
+    logger,
+  });
   const runner = await startDelivery({
     queue,
+    // v1 queue files (from before per-recipient next hops) still go by their route
     transports: {
-      local: createTransport(config.queue.transport, { heloName: data.hostname }),
-      relay: createTransport('relay', { heloName: data.hostname, resolver: dnsMxResolver([config.dns.resolver]), dkim }),
+      local: router.transportFor(nextHopOf(config.queue.transport), false),
+      relay: createTransport('relay', { heloName: data.hostname, resolver: mx, dkim, logger }),
     },
+    router,
+    resolver: routing,
     registry,
     logger,
     concurrency: config.queue.concurrency,

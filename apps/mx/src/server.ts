@@ -2,10 +2,11 @@
 // end-of-DATA scan and the queue. Talks to clients, the configured resolver, spamd and the queue.
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { AddressResolver, NextHop } from '@moat/address';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
-import type { QueueWriter } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
+import { queueRecipients, type QueueWriter, type RecipientInfo } from '@moat/queue';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
@@ -32,8 +33,13 @@ export interface MxDeps {
   engine: PolicyEngine;
   /** The spec's delayReject: HELO/MAIL rejects are answered at RCPT. */
   delayReject: boolean;
-  /** Classifies recipients so authenticated users' mail to remote domains is queued for relay. */
+  /** Classifies recipients so authenticated users' mail to remote domains is queued for relay (without `addressResolver`). */
   recipients?: RecipientPort | undefined;
+  /**
+   * Resolves each accepted recipient at RCPT (class, aliases, next hop): an address that cannot be
+   * resolved is refused with the resolution's status, and each final recipient is queued for its next hop.
+   */
+  addressResolver?: Pick<AddressResolver, 'resolve' | 'classify'> | undefined;
   queue: QueueWriter;
   spamd?: SpamdClient | undefined;
   resolver: MxResolver;
@@ -75,6 +81,8 @@ interface Tx {
   rawMailFrom?: string | undefined;
   prepend: string[];
   routes: Map<string, Route>;
+  /** The final recipients each RCPT resolved to (with an address resolver). */
+  finals: Map<string, { address: string; info: RecipientInfo }[]>;
   started: number;
 }
 
@@ -96,7 +104,7 @@ interface SessionState {
   rawRcptTo?: string | undefined;
 }
 
-const newTx = (): Tx => ({ prepend: [], routes: new Map(), started: performance.now() });
+const newTx = (): Tx => ({ prepend: [], routes: new Map(), finals: new Map(), started: performance.now() });
 const bare = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
 function sessionUser(session: SMTPServerSession): string | undefined {
@@ -315,6 +323,38 @@ export function createMx(deps: MxDeps): Mx {
           if (reply) throw reply;
           for (const h of verdict.prepend) if (!s.tx.prepend.includes(h)) s.tx.prepend.push(h);
         }
+        if (deps.addressResolver) {
+          // Postfix's trivial-rewrite at RCPT: refused here when it cannot be resolved, routed when it can
+          const res = deps.addressResolver.resolve(address.address);
+          if (!res.ok) {
+            const code = res.reason === 'lookup-failure' ? 451 : res.status.startsWith('4.') ? 450 : 550;
+            const reply = new SmtpReply(code, `${res.status} ${res.text}`);
+            metrics.rejects.inc({ stage: 'rcpt', restriction: 'address_resolution', code: String(code) });
+            logger.info(
+              { event: 'recipient-refused', session: session.id, client: f.clientAddress, sender: f.sender, recipient: f.recipient, class: res.class, reason: res.reason, reply: `${code} ${reply.message}`, trace: res.trace },
+              'recipient refused by address resolution',
+            );
+            throw reply;
+          }
+          const finals = queueRecipients(address.address, res);
+          // The address itself (not an alias's target) resolving to error: refused here, as Postfix's smtpd
+          // does (checked: `error:4.2.0 later` in transport_maps answers 550 5.2.0 at RCPT). Alias targets
+          // are expanded after the 250, so theirs bounce, as Postfix's cleanup does.
+          const own = finals.length === 1 && finals[0]!.address.toLowerCase() === address.address.toLowerCase() ? finals[0]!.info.nextHop : undefined;
+          if (own?.transport === 'error') {
+            const status = own.status.replace(/^4\./, '5.');
+            const reply = new SmtpReply(550, `${status} <${address.address}>: Recipient address rejected: ${own.text || 'delivery not permitted'}`);
+            metrics.rejects.inc({ stage: 'rcpt', restriction: 'address_resolution', code: '550' });
+            logger.info(
+              { event: 'recipient-refused', session: session.id, client: f.clientAddress, sender: f.sender, recipient: f.recipient, class: res.class, reason: 'error-transport', reply: `550 ${reply.message}`, trace: res.trace },
+              'recipient refused by address resolution',
+            );
+            throw reply;
+          }
+          s.tx.finals.set(address.address, finals);
+          s.tx.routes.set(address.address, res.class === 'remote' ? 'relay' : 'local');
+          return;
+        }
         let route: Route = 'local';
         if (f.saslUsername && deps.recipients) {
           if ((await deps.recipients.classify(address.address)) === 'remote') route = 'relay';
@@ -462,11 +502,26 @@ export function createMx(deps: MxDeps): Mx {
     // the queue takes one physical line per header (no CR/LF): unfold, and drop anything else odd
     const prepend = [received, ...authHeaders, ...decision.headers, ...s.tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
 
-    // one queue file per route: local delivery and outbound relay are separate envelopes
-    const byRoute = new Map<Route, string[]>();
+    // one queue file per next hop (resolved recipients) or per route (without a resolver); an address
+    // reached by two RCPTs (or two aliases) is queued once
+    const files = new Map<string, { route: Route; nextHop?: NextHop; recipients: string[]; info: Map<string, RecipientInfo> }>();
+    const queued = new Set<string>();
     for (const r of rcpts) {
-      const route = s.tx.routes.get(r) ?? 'local';
-      byRoute.set(route, [...(byRoute.get(route) ?? []), r]);
+      const finals = s.tx.finals.get(r);
+      const each = finals ?? [{ address: r, info: {} as RecipientInfo }];
+      for (const f of each) {
+        if (queued.has(f.address.toLowerCase())) continue;
+        queued.add(f.address.toLowerCase());
+        const route: Route = finals ? (f.info.class === 'remote' ? 'relay' : 'local') : (s.tx.routes.get(r) ?? 'local');
+        const key = f.info.nextHop ? JSON.stringify(f.info.nextHop) : `route:${route}`;
+        let file = files.get(key);
+        if (!file) {
+          file = { route, ...(f.info.nextHop ? { nextHop: f.info.nextHop } : {}), recipients: [], info: new Map() };
+          files.set(key, file);
+        }
+        file.recipients.push(f.address);
+        if (finals) file.info.set(f.address, f.info);
+      }
     }
     const meta: Record<string, string> = { client: bare(session.remoteAddress), helo, session: session.id };
     const user = sessionUser(session);
@@ -474,8 +529,8 @@ export function createMx(deps: MxDeps): Mx {
     if (id.clientName) meta.clientName = id.clientName;
     const ids: string[] = [];
     try {
-      for (const [route, recipients] of byRoute) {
-        const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route });
+      for (const { route, nextHop, recipients, info } of files.values()) {
+        const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route, ...(nextHop ? { nextHop } : {}), ...(info.size ? { recipientInfo: info } : {}) });
         ids.push(q.id);
         deps.journal?.linkQueueId(session.id, q.id);
       }
@@ -489,7 +544,8 @@ export function createMx(deps: MxDeps): Mx {
     const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
     finish('accepted', `250 ${reply}`, {
       queueIds: ids,
-      routes: [...byRoute.keys()],
+      routes: [...new Set([...files.values()].map((f) => f.route))],
+      nextHops: [...files.values()].flatMap((f) => (f.nextHop ? [f.nextHop.raw] : [])),
       ...spamLog,
       auth: ar && !('error' in ar) ? { spf: ar.spf, dkim: ar.dkim, dmarc: ar.dmarc } : undefined,
     });

@@ -12,7 +12,8 @@ import {
   parseRestrictions,
   type PolicySpec,
 } from '@moat/policy';
-import { type EnqueueInput, openQueue, type QueueWriter } from '@moat/queue';
+import type { AddressResolver } from '@moat/address';
+import { type EnqueueInput, openQueue, type Queue, type QueueWriter } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
@@ -87,6 +88,10 @@ export interface TestMx {
   port: number;
   registry: Registry;
   enqueued: EnqueueInput[];
+  /** The real queue behind the recorder (tests start a delivery runner on it). */
+  queue: Queue;
+  /** A temp directory removed at close (maildirs, sockets). */
+  dir: string;
   greylist: ReturnType<typeof fakeGreylist>;
   resolver: ReturnType<typeof staticResolver>;
   close(): Promise<void>;
@@ -105,6 +110,10 @@ export interface TestMxOptions {
   resolver?: MxResolver | undefined;
   /** Shared rate limits (a real @moat/ratelimit on a test Redis). */
   rateLimits?: RateLimiter | undefined;
+  /** Recipients that exist (reject_unlisted_recipient); default rcpt@, postmaster@, bob@example.org. */
+  users?: string[] | undefined;
+  /** Resolve recipients at RCPT (routing), or make one from the harness's temp dir; none: the route-only behaviour. */
+  addressResolver?: Pick<AddressResolver, 'resolve' | 'classify'> | ((dir: string) => Pick<AddressResolver, 'resolve' | 'classify'>) | undefined;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -145,7 +154,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
   const greylist = fakeGreylist();
   const dnslistPort = opts.ports?.dnslist ?? dnslist;
   const greylistPort = opts.ports?.greylist ?? greylist;
-  const recipients = createStaticRecipients({ domains: ['example.org'], users: ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'] });
+  const recipients = createStaticRecipients({ domains: ['example.org'], users: opts.users ?? ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'] });
   const engine = createEngine(spec, {
     dnslist: dnslistPort,
     greylist: greylistPort,
@@ -174,6 +183,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     engine,
     delayReject: spec.delayReject,
     recipients,
+    addressResolver: typeof opts.addressResolver === 'function' ? opts.addressResolver(dir.path) : opts.addressResolver,
     queue,
     spamd,
     resolver,
@@ -190,6 +200,8 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     port: addr.port,
     registry,
     enqueued,
+    queue: real,
+    dir: dir.path,
     greylist,
     resolver: fixed,
     async close() {

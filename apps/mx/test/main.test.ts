@@ -46,7 +46,7 @@ beforeAll(async () => {
     `version: 1
 policy:
   hostname: mx.example.org
-  mynetworks: []
+  mynetworks: [192.0.2.0/28]
   recipient_restrictions: reject_non_fqdn_helo_hostname, reject_unlisted_recipient, permit
 recipients:
   users: [rcpt@example.org]
@@ -56,9 +56,10 @@ dns:
   timeout: 300ms
 mx:
   tls: { state_dir: ${dir.path}/tls }
+  xclient: { trusted_networks: [127.0.0.1/32] }
 spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
-queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}" }
+queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}" } }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
@@ -126,6 +127,23 @@ describe('moat-mx main', () => {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(text).toMatch(/^moat_mx_messages_total\{outcome="accepted"\} 1$/m);
     expect(text).toMatch(/^moat_queue_enqueued_total/m);
+  });
+
+  it('routes: a mynetworks client’s mail to a remote domain leaves by its transport; unknown users are refused at RCPT', async () => {
+    const c = await SmtpClient.connect(port);
+    await c.read();
+    await c.cmd('EHLO client.example.net');
+    expect((await c.cmd('XCLIENT ADDR=192.0.2.5')).code).toBe(220);
+    await c.cmd('EHLO lan-host.example.net');
+    await c.cmd('MAIL FROM:<alice@example.org>');
+    expect((await c.cmd('RCPT TO:<someone@remote.test>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<nobody@example.org>')).text).toMatch(/^5\.1\.1 <nobody@example\.org>: Recipient address rejected/);
+    const r = await c.data('From: alice@example.org\r\nSubject: to a remote domain\r\n\r\nhello\r\n');
+    await c.quit();
+    expect(r.code).toBe(250);
+    for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: to a remote domain')); i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(delivered.some((m) => m.includes('Subject: to a remote domain'))).toBe(true);
+    expect(output).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
   });
 
   it('stops on SIGTERM', async () => {

@@ -103,7 +103,8 @@ export function buildDsn(input: DsnInput): Buffer {
   );
   for (const r of input.recipients) {
     const status = r.status ?? (failed ? '5.0.0' : '4.0.0');
-    lines.push('', `Final-Recipient: rfc822; ${flat(r.address)}`, `Action: ${input.kind}`, `Status: ${status}`);
+    // RFC 3464 2.3.1: the address the client gave, when an alias or rewrite changed it
+    lines.push('', ...(r.original ? [`Original-Recipient: rfc822; ${flat(r.original)}`] : []), `Final-Recipient: rfc822; ${flat(r.address)}`, `Action: ${input.kind}`, `Status: ${status}`);
     const mta = remoteMta(r.relay);
     if (mta) lines.push(`Remote-MTA: dns; ${mta}`);
     if (r.lastError) lines.push(`Diagnostic-Code: ${r.code ? 'smtp' : 'x-moat'}; ${flat(r.lastError)}`);

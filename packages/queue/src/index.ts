@@ -1,4 +1,5 @@
-export type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
+export { deliveryAddress, queueRecipients } from './final-recipient.ts';
 export { openQueue, STATES, type Queue, type QueueEntry, type QueueOptions, type QueueState, type Claimed } from './spool.ts';
 export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runner.ts';
 export { type Clock, systemClock } from './clock.ts';
@@ -8,6 +9,10 @@ export { decode as decodeQueueFile, type Envelope, type RecipientRecord } from '
 export { createTransport, type TransportConfig } from './transports/index.ts';
 export { maildirTransport, type MaildirOptions } from './transports/maildir.ts';
 export { nextHopTransport, parseNextHop, type NextHopOptions } from './transports/smtp.ts';
+export { nextHopOf } from './transports/next-hop.ts';
+export { createRouter, type NextHopRouter, type RouterOptions } from './transports/router.ts';
+export { errorTransport } from './transports/error.ts';
+export { discardTransport } from './transports/discard.ts';
 export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';

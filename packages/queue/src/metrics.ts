@@ -46,6 +46,7 @@ export interface DeliveryMetrics {
   deliveries: InstanceType<typeof Counter>;
   latency: InstanceType<typeof Histogram>;
   bounces: InstanceType<typeof Counter>;
+  alerts: InstanceType<typeof Counter>;
 }
 
 export function deliveryMetrics(registry: Registry): DeliveryMetrics {
@@ -81,6 +82,17 @@ export function deliveryMetrics(registry: Registry): DeliveryMetrics {
           name: 'moat_queue_bounces_total',
           help: 'DSNs by kind: failed (bounce), delayed (warning), dropped (null sender, not sent)',
           labelNames: ['kind'],
+          registers: [registry],
+        }),
+    ),
+    alerts: once(
+      registry,
+      'moat_queue_delivery_alerts_total',
+      () =>
+        new Counter({
+          name: 'moat_queue_delivery_alerts_total',
+          help: 'Recipients kept queued because of a configuration problem (e.g. a remote domain routed to a maildir), by transport and reason',
+          labelNames: ['transport', 'reason'],
           registers: [registry],
         }),
     ),

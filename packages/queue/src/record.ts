@@ -1,6 +1,8 @@
 // The on-disk queue file: a header line, the envelope as JSON, the message bytes, and an END record.
 // Trusts nothing it reads back: a file without a valid END record (length + sha256) is corrupt.
 import { createHash } from 'node:crypto';
+import type { AddressClass, NextHop } from '@moat/address';
+import type { EnqueueInput } from './types.ts';
 
 /**
  * Layout (all ASCII except the message bytes):
@@ -27,10 +29,25 @@ export interface RecipientRecord {
   /** Last SMTP code and enhanced status seen for this recipient. */
   code?: number;
   status?: string;
+  /**
+   * Envelope v2: where this recipient goes (the address resolver's answer at RCPT). Absent (v1 files,
+   * or a v2 file written without a resolver): the envelope's `route` picks the legacy transport.
+   */
+  nextHop?: NextHop;
+  /** Envelope v2: the resolver's address class (remote mail is DKIM-signed on its way out). */
+  class?: AddressClass;
+  /** Envelope v2: the recipient_delimiter extension of `address` (`tag` of `user+tag@d`). */
+  extension?: string;
+  /** Envelope v2: the address the client gave at RCPT, when an alias or rewrite changed it. */
+  original?: string;
 }
 
+/**
+ * Versions: 1 (route only) and 2 (per-recipient next hops). Both are read; a file is written as v2 only
+ * when a recipient carries a next hop, so a v1 reader (an older moat) still reads what it can deliver.
+ */
 export interface Envelope {
-  v: 1;
+  v: 1 | 2;
   id: string;
   sender: string;
   recipients: RecipientRecord[];
@@ -48,6 +65,29 @@ export interface Envelope {
   warned?: boolean;
   /** What kind of message: a DSN we generated is never bounced or warned about. */
   kind?: 'mail' | 'bounce' | 'delay';
+}
+
+/**
+ * The recipient records of a new envelope and its version: v2 when any recipient carries a next hop
+ * (EnqueueInput.nextHop / recipientInfo), else v1 exactly as before.
+ */
+export function recipientRecords(input: Pick<EnqueueInput, 'recipients' | 'nextHop' | 'recipientInfo'>): { v: 1 | 2; recipients: RecipientRecord[] } {
+  let v: 1 | 2 = 1;
+  const recipients = input.recipients.map((address): RecipientRecord => {
+    const info = input.recipientInfo?.get(address);
+    const nextHop = info?.nextHop ?? input.nextHop;
+    if (!nextHop) return { address, state: 'pending' };
+    v = 2;
+    return {
+      address,
+      state: 'pending',
+      nextHop,
+      ...(info?.class ? { class: info.class } : {}),
+      ...(info?.extension ? { extension: info.extension } : {}),
+      ...(info?.original && info.original !== address ? { original: info.original } : {}),
+    };
+  });
+  return { v, recipients };
 }
 
 export class CorruptQueueFile extends Error {
@@ -109,7 +149,7 @@ function isEnvelope(e: unknown): e is Envelope {
   if (typeof e !== 'object' || e === null) return false;
   const o = e as Record<string, unknown>;
   return (
-    o.v === 1 &&
+    (o.v === 1 || o.v === 2) &&
     typeof o.id === 'string' &&
     typeof o.sender === 'string' &&
     Array.isArray(o.recipients) &&

@@ -5,18 +5,32 @@ import { readFileSync } from 'node:fs';
 import { open, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
+import type { AddressResolver } from '@moat/address';
 import type { Logger, Registry } from '@moat/observe';
 import type { Clock } from './clock.ts';
 import { buildDsn } from './dsn.ts';
+import { queueRecipients } from './final-recipient.ts';
 import { type DeliveryMetrics, deliveryMetrics } from './metrics.ts';
 import type { RecipientRecord } from './record.ts';
 import type { Claimed, Queue } from './spool.ts';
+import type { NextHopRouter } from './transports/router.ts';
 import type { RecipientResult, Transport } from './transports/types.ts';
+import type { RecipientInfo } from './types.ts';
 
 export interface DeliveryOptions {
   queue: Queue;
-  /** `local`: maildir, lmtp or smtp next hop. `relay`: outbound for authenticated users (optional). */
+  /**
+   * For recipients without a next hop (envelope v1, from before routing): `local` is queue.transport,
+   * `relay` the outbound MX-lookup path (optional).
+   */
   transports: { local: Transport; relay?: Transport };
+  /** Transports by next hop, for recipients that carry one (envelope v2). */
+  router?: NextHopRouter | undefined;
+  /**
+   * The address resolver: DSNs and delay warnings go where their recipient (the original sender)
+   * resolves to, like any mail (a local sender's bounce is delivered locally). Without it, `bounceRoute`.
+   */
+  resolver?: Pick<AddressResolver, 'resolve' | 'classify'> | undefined;
   registry: Registry;
   logger?: Logger;
   /** Messages in delivery at once (default 10). */
@@ -33,7 +47,7 @@ export interface DeliveryOptions {
   hostname?: string;
   /** From: of DSNs (default MAILER-DAEMON@hostname). */
   bounceFrom?: string;
-  /** How DSNs leave (default `relay` when a relay transport exists, else `local`). */
+  /** How DSNs leave when there is no resolver (default `relay` when a relay transport exists, else `local`). */
   bounceRoute?: 'local' | 'relay';
   clock?: Clock;
   /** How often to look at incoming/ for work from other processes, real ms (default 1000). */
@@ -221,10 +235,10 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     return Math.min(maxBackoff, firstBackoff * 2 ** Math.max(0, Math.min(attempts - 1, 30)));
   }
 
-  async function safeDeliver(t: Transport, c: Claimed, recipients: string[]): Promise<RecipientResult[]> {
+  async function safeDeliver(t: Transport, c: Claimed, recipients: string[], extensions: ReadonlyMap<string, string>): Promise<RecipientResult[]> {
     let results: RecipientResult[];
     try {
-      results = await t.deliver({ id: c.id, sender: c.envelope.sender, recipients, message: c.message });
+      results = await t.deliver({ id: c.id, sender: c.envelope.sender, recipients, message: c.message, ...(extensions.size ? { extensions } : {}) });
     } catch (e) {
       results = [];
       log.error({ queueId: c.id, transport: t.name, err: (e as Error).message }, 'transport threw');
@@ -236,6 +250,39 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       }
     }
     return results;
+  }
+
+  /**
+   * Where a DSN to `sender` goes. With a resolver: the sender's final recipients and next hops (a local
+   * sender's bounce is delivered locally, an alias's to its targets); a sender that does not exist
+   * here gets none (Postfix would bounce the bounce to the double-bounce address, discarded by default);
+   * a lookup failure falls back to the route its class implies. Without a resolver: `bounceRoute`.
+   */
+  function dsnRecipients(
+    queueId: string,
+    sender: string,
+  ): { recipients: string[]; route: 'local' | 'relay'; recipientInfo?: Map<string, RecipientInfo>; nextHops?: string[] } | null {
+    if (!opts.resolver) return { recipients: [sender], route: bounceRoute };
+    const res = opts.resolver.resolve(sender);
+    if (res.ok) {
+      // a sender that resolves to error: (an unknown user, as the resolver reports it) has no mailbox here
+      const rcpts = queueRecipients(sender, res).filter((r) => r.info.nextHop?.transport !== 'error');
+      if (rcpts.length > 0) {
+        return {
+          recipients: rcpts.map((r) => r.address),
+          route: res.class === 'remote' ? 'relay' : 'local',
+          recipientInfo: new Map(rcpts.map((r) => [r.address, r.info])),
+          nextHops: rcpts.map((r) => r.info.nextHop?.raw ?? ''),
+        };
+      }
+    }
+    if (!res.ok && res.reason === 'lookup-failure') {
+      const route = res.class === 'remote' ? 'relay' : 'local';
+      log.warn({ queueId, sender, route, reason: res.reason, status: res.status }, 'dsn recipient lookup failed; queued by address class');
+      return { recipients: [sender], route };
+    }
+    log.info({ queueId, sender, reason: res.ok ? 'empty-expansion' : res.reason }, 'dsn not sent: the sender has no mailbox here');
+    return null;
   }
 
   async function sendDsn(c: Claimed, kind: 'failed' | 'delayed', recipients: RecipientRecord[], now: number): Promise<void> {
@@ -256,12 +303,34 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       now,
       willRetryUntil: env.arrival + maxLifetime,
     });
+    const to = dsnRecipients(c.id, env.sender);
+    if (!to) {
+      metrics.bounces.inc({ kind: 'dropped' });
+      return;
+    }
     const { id } = await queue.enqueue(
-      { sender: '', recipients: [env.sender], message, route: bounceRoute, meta: { 'dsn-for': c.id } },
+      { sender: '', message, meta: { 'dsn-for': c.id }, ...to },
       { kind: kind === 'failed' ? 'bounce' : 'delay' },
     );
     metrics.bounces.inc({ kind });
-    log.info({ queueId: c.id, dsn: kind, dsnQueueId: id, sender: env.sender, nrcpt: recipients.length }, 'dsn queued');
+    log.info(
+      { queueId: c.id, dsn: kind, dsnQueueId: id, sender: env.sender, nrcpt: recipients.length, to: to.recipients, route: to.route, nextHop: to.nextHops },
+      'dsn queued',
+    );
+  }
+
+  /**
+   * A v1 recipient of the `local` route (queued before routing existed) goes where it resolves now,
+   * when it resolves to exactly itself: older gateways queued remote addresses as local, and the
+   * maildir no longer takes them. Anything else keeps the legacy local transport.
+   */
+  function legacyHop(env: Claimed['envelope'], address: string): Pick<RecipientRecord, 'nextHop' | 'class'> & { nextHop: NonNullable<RecipientRecord['nextHop']> } | undefined {
+    if (!opts.resolver || !opts.router || env.route !== 'local') return undefined;
+    const res = opts.resolver.resolve(address);
+    if (!res.ok) return undefined;
+    const [only, ...more] = queueRecipients(address, res);
+    if (!only?.info.nextHop || more.length > 0 || only.address.toLowerCase() !== address.toLowerCase()) return undefined;
+    return { nextHop: only.info.nextHop, class: only.info.class };
   }
 
   async function deliverMessage(c: Claimed): Promise<void> {
@@ -269,57 +338,68 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     const started = clock.now();
     env.attempts++;
     const pending = env.recipients.filter((r) => r.state === 'pending');
-    const transport = env.route === 'relay' ? opts.transports.relay : opts.transports.local;
     const bouncedNow: RecipientRecord[] = [];
-    if (pending.length > 0 && !transport) {
-      for (const r of pending) {
-        r.lastError = '451 4.3.5 no relay transport configured';
+    // Each recipient's transport: its next hop (envelope v2), else the envelope's route (v1).
+    const byTransport = new Map<Transport, Map<string, string[]>>();
+    const extensions = new Map<string, string>();
+    for (const r of pending) {
+      let transport: Transport | undefined;
+      const hop = r.nextHop ? { nextHop: r.nextHop, class: r.class } : legacyHop(env, r.address);
+      if (hop && opts.router) {
+        // outbound mail is signed; a recipient of unknown class through an MX lookup is outbound (as v1's relay route)
+        const sign = hop.class === 'remote' || (hop.class === undefined && hop.nextHop.transport === 'smtp' && hop.nextHop.mx);
+        transport = opts.router.transportFor(hop.nextHop, sign);
+      } else if (!r.nextHop) transport = env.route === 'relay' ? opts.transports.relay : opts.transports.local;
+      if (!transport) {
+        r.lastError = r.nextHop ? '451 4.3.5 no next-hop router configured' : '451 4.3.5 no relay transport configured';
         r.status = '4.3.5';
-        metrics.deliveries.inc({ transport: 'relay', result: 'deferred' });
+        metrics.deliveries.inc({ transport: r.nextHop?.transport ?? 'relay', result: 'deferred' });
         log.warn(
           { queueId: c.id, recipient: r.address, relay: 'none', status: 'deferred', delay: (clock.now() - env.arrival) / 1000, attempt: env.attempts, response: r.lastError },
           'delivery attempt',
         );
+        continue;
       }
-    } else if (transport) {
-      const byDest = new Map<string, string[]>();
-      for (const r of pending) {
-        const d = transport.destination(r.address);
-        byDest.set(d, [...(byDest.get(d) ?? []), r.address]);
-      }
-      const groups: [string, string[]][] = [];
+      if (r.extension) extensions.set(r.address, r.extension);
+      const byDest = byTransport.get(transport) ?? new Map<string, string[]>();
+      byTransport.set(transport, byDest);
+      const d = transport.destination(r.address);
+      byDest.set(d, [...(byDest.get(d) ?? []), r.address]);
+    }
+    const groups: [Transport, string, string[]][] = [];
+    for (const [transport, byDest] of byTransport) {
       for (const [dest, rcpts] of byDest) {
-        for (let i = 0; i < rcpts.length; i += recipientLimit) groups.push([dest, rcpts.slice(i, i + recipientLimit)]);
+        for (let i = 0; i < rcpts.length; i += recipientLimit) groups.push([transport, dest, rcpts.slice(i, i + recipientLimit)]);
       }
+    }
+    if (groups.length > 0) {
       const all = await Promise.all(
-        groups.map(async ([dest, rcpts]) => {
+        groups.map(async ([transport, dest, rcpts]) => {
           const release = await acquire(dest);
           try {
             const dead = deadUntil.get(dest);
             if (dead && dead.until > clock.now()) {
               // Postfix's "delivery temporarily suspended": do not hammer a next hop that just failed.
               return rcpts.map(
-                (recipient): RecipientResult => ({
-                  recipient,
-                  status: 'deferred',
-                  response: `delivery temporarily suspended: ${dead.reason}`,
-                  relay: dest,
-                }),
+                (recipient): [RecipientResult, Transport] => [
+                  { recipient, status: 'deferred', response: `delivery temporarily suspended: ${dead.reason}`, relay: dest },
+                  transport,
+                ],
               );
             }
-            const res = await safeDeliver(transport, c, rcpts);
+            const res = await safeDeliver(transport, c, rcpts, extensions);
             // No reply code at all: we could not talk to it (connect, TLS, timeout).
             if (res.every((r) => r.status === 'deferred' && r.code === undefined)) {
               deadUntil.set(dest, { until: clock.now() + deadDestinationMs, reason: res[0]?.response ?? 'unreachable' });
             } else deadUntil.delete(dest);
-            return res;
+            return res.map((r): [RecipientResult, Transport] => [r, transport]);
           } finally {
             release();
           }
         }),
       );
       const now = clock.now();
-      for (const res of all.flat()) {
+      for (const [res, transport] of all.flat()) {
         const rec = env.recipients.find((r) => r.address === res.recipient && r.state === 'pending');
         if (!rec) continue;
         rec.relay = res.relay;
@@ -334,10 +414,16 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
         }
         metrics.deliveries.inc({ transport: transport.name, result: res.status });
         if (res.status !== 'deferred') metrics.latency.observe({ transport: transport.name }, Math.max(0, now - env.arrival) / 1000);
+        if (res.alert) {
+          metrics.alerts.inc({ transport: transport.name, reason: res.alert });
+          log.error({ queueId: c.id, recipient: res.recipient, relay: res.relay, alert: res.alert, response: res.response }, 'delivery refused by configuration');
+        }
         log.info(
           {
             queueId: c.id,
             recipient: res.recipient,
+            ...(rec.original ? { original: rec.original } : {}),
+            transport: transport.name,
             relay: res.relay,
             status: res.status,
             dsn: res.enhanced,

@@ -10,7 +10,7 @@ import { QueueError, QueueErrorCodes } from './errors.ts';
 import { createDirSyncer } from './fsync.ts';
 import { isQueueId, newQueueId } from './ids.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
-import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, trailerBytes } from './record.ts';
+import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, recipientRecords, trailerBytes } from './record.ts';
 import type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
 
 export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
@@ -177,11 +177,12 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     }
     const now = clock.now();
     const id = newQueueId(now);
+    const { v, recipients } = recipientRecords(input);
     const envelope: Envelope = {
-      v: 1,
+      v,
       id,
       sender: input.sender,
-      recipients: input.recipients.map((address) => ({ address, state: 'pending' })),
+      recipients,
       route: input.route ?? 'local',
       meta: { ...(input.meta ?? {}) },
       arrival: now,

@@ -1,6 +1,7 @@
 // The seam between the gateway and the queue: what the MX hands over before it may say 250.
 // Trusts the gateway's envelope; the message bytes are untrusted and stored as received.
 import type { Readable } from 'node:stream';
+import type { AddressClass, NextHop } from '@moat/address';
 
 export interface EnqueueInput {
   /** Envelope sender without brackets; '' is the null sender. */
@@ -18,6 +19,23 @@ export interface EnqueueInput {
    * `relay` (outbound for authenticated users: MX lookup, DKIM signing).
    */
   route?: 'local' | 'relay';
+  /**
+   * Where the recipients go: the address resolver's next hop (the gateway writes one queue file per
+   * next hop). Given (here or per recipient), the file is envelope v2 and the runner dispatches by it;
+   * `route` is then only what an older runner falls back to.
+   */
+  nextHop?: NextHop | undefined;
+  /** Per recipient (v2): its own next hop (overrides `nextHop`), address class, extension, address given at RCPT. */
+  recipientInfo?: ReadonlyMap<string, RecipientInfo> | undefined;
+}
+
+export interface RecipientInfo {
+  nextHop?: NextHop | undefined;
+  class?: AddressClass | undefined;
+  /** recipient_delimiter extension (`tag` of `user+tag@d`). */
+  extension?: string | undefined;
+  /** The address the client gave at RCPT, when an alias or rewrite changed it. */
+  original?: string | undefined;
 }
 
 export interface QueuedMessage {

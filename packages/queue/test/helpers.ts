@@ -20,6 +20,8 @@ export type Forced = { code: number; message: string } | null;
 export interface SinkOptions {
   lmtp?: boolean;
   port?: number;
+  /** Listen on this unix-domain socket instead of a loopback port. */
+  path?: string;
   /** Offer STARTTLS (smtp-server's built-in self-signed certificate). */
   tls?: boolean;
   onRcpt?: (rcpt: string, session: SMTPServerSession) => Forced;
@@ -96,7 +98,8 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    if (opts.path) server.listen(opts.path, () => resolve());
+    else server.listen(port, '127.0.0.1', () => resolve());
   });
   server.on('error', () => undefined);
   return {

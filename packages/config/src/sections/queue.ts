@@ -3,16 +3,27 @@
 import { z } from 'zod';
 import { duration, hostname } from './common.ts';
 
+/**
+ * A next hop: moat's forms (maildir:/path, lmtp://host:port, smtp://host:port) or Postfix's transport
+ * syntax (smtp:[host]:port, smtp:host for an MX lookup, lmtp:unix:/path, lmtp:host:port, error:5.x.x text,
+ * discard:). The runner's parser (@moat/queue nextHopOf) reads it in full; this is the shape check.
+ */
 export const transport = z
   .string()
-  .regex(/^(maildir:\/.+|lmtp:\/\/[^/\s]+:\d{1,5}|smtp:\/\/[^/\s]+:\d{1,5})$/, 'expected maildir:/path, lmtp://host:port or smtp://host:port');
+  .regex(
+    /^(maildir:\/.+|lmtp:\/\/[^/\s]+:\d{1,5}|smtp:\/\/[^/\s]+:\d{1,5}|(smtp|relay):(\[[^\]\s]+\](:\d{1,5})?|[^\s:[\]/]+(:\d{1,5})?)?|lmtp:(unix:\/\S+|(inet:)?(\[[^\]\s]+\]|[^\s:[\]/]+)(:\d{1,5})?)|error:.*|discard:.*)$/,
+    'expected maildir:/path, lmtp:unix:/path, lmtp:host:port, smtp:[host]:port, smtp:host, error:5.x.x text or discard:',
+  );
 
 export const queueSection = z.strictObject({
   /** Spool directory (incoming, active, deferred, corrupt live under it). */
   dir: z.string().default('/var/spool/moat'),
   /** Where accepted mail for our domains goes. */
   transport: transport.default('maildir:/var/mail/moat'),
-  /** Per-domain transports (backup MX: `smtp://primary:25`). */
+  /**
+   * Per-destination transports, Postfix transport_maps keys: `domain`, `.domain` (its subdomains) and
+   * `user@domain` (backup MX: `{ backup.example: "smtp:[10.0.0.5]:25" }`). Used for every address class.
+   */
   transports: z.record(z.string(), transport).default({}),
   retry: z
     .strictObject({

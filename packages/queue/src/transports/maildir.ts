@@ -17,6 +17,17 @@ export interface MaildirOptions {
   /** Our host name in file names (default os.hostname()). */
   hostname?: string;
   fsync?: boolean;
+  /**
+   * The domains whose mailboxes live here (ours: mydestination, virtual mailbox/alias domains). A
+   * recipient of any other domain is never written: it is deferred (451 4.3.5) with an alert, since
+   * it means a routing mistake, not a missing mailbox. Undefined: every domain (tests, a bare maildir).
+   */
+  isLocal?: ((domain: string) => boolean) | undefined;
+  /**
+   * Postfix recipient_delimiter, for recipients the resolver did not split (v1 queue files): `user+tag`
+   * is delivered to `user`'s mailbox. '' or undefined: no splitting here.
+   */
+  recipientDelimiter?: string | undefined;
 }
 
 let counter = 0;
@@ -33,6 +44,37 @@ async function fsyncPath(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Split `user+tag` at the first delimiter character (Postfix 2.11+: any of several). */
+function splitExtension(local: string, delims: string): { user: string; extension?: string } {
+  let cut = -1;
+  for (const ch of delims) {
+    const i = local.indexOf(ch);
+    if (i > 0 && (cut < 0 || i < cut)) cut = i;
+  }
+  return cut > 0 ? { user: local.slice(0, cut), extension: local.slice(cut + 1) } : { user: local };
+}
+
+/**
+ * The Maildir++ folder for an extension (`<maildir>/.tag`), when it exists: the extension as given,
+ * then lower-cased. Never created (a stranger's tags must not make folders); never `..` or a path.
+ */
+async function extensionFolder(dir: string, extension: string | undefined): Promise<string | undefined> {
+  if (!extension || extension.startsWith('.') || !safeSegment(extension)) return undefined;
+  for (const name of new Set([extension, extension.toLowerCase()])) {
+    const folder = join(dir, `.${name}`);
+    if (await isDir(join(folder, 'new'))) return folder;
+  }
+  return undefined;
 }
 
 async function ensureMaildir(root: string, dir: string, doSync: boolean): Promise<void> {
@@ -72,13 +114,38 @@ export function maildirTransport(opts: MaildirOptions): Transport {
 
   async function one(req: DeliveryRequest, rcpt: string): Promise<RecipientResult> {
     const at = rcpt.lastIndexOf('@');
-    const local = at < 0 ? rcpt : rcpt.slice(0, at);
+    const full = at < 0 ? rcpt : rcpt.slice(0, at);
     const domain = at < 0 ? '' : rcpt.slice(at + 1);
+    if (opts.isLocal && !opts.isLocal(domain.toLowerCase().replace(/\.$/, ''))) {
+      // A remote address reached a mailbox transport: a routing mistake. Never write it; keep it queued.
+      return {
+        recipient: rcpt,
+        status: 'deferred',
+        code: 451,
+        enhanced: '4.3.5',
+        response: `451 4.3.5 mail system configuration error: ${domain || '(no domain)'} is not a local domain of ${relay}`,
+        relay,
+        alert: 'remote-domain-in-maildir',
+      };
+    }
+    // user+tag@d: the user's mailbox. The resolver's split wins; else our own delimiter (v1 files).
+    const given = req.extensions?.get(rcpt);
+    let local = full;
+    let extension: string | undefined;
+    if (given && full.length > given.length + 1 && full.endsWith(given)) {
+      local = full.slice(0, full.length - given.length - 1);
+      extension = given;
+    } else if (!given && opts.recipientDelimiter) {
+      const split = splitExtension(full, opts.recipientDelimiter);
+      local = split.user;
+      extension = split.extension;
+    }
     const rel = safeSegment(local) && (domain === '' || safeSegment(domain)) ? layout(local, domain) : null;
     if (rel === null || rel.split('/').some((seg) => seg === '..')) {
       return { recipient: rcpt, status: 'bounced', code: 550, enhanced: '5.1.1', response: '550 5.1.1 mailbox unavailable', relay };
     }
-    const dir = join(opts.root, rel);
+    const inbox = join(opts.root, rel);
+    const dir = (await extensionFolder(inbox, extension)) ?? inbox;
     // Like Postfix local(8) and Dovecot LDA: who sent it and for whom it was delivered, then the bytes as queued.
     const head = Buffer.from(`Return-Path: <${req.sender}>\r\nDelivered-To: ${rcpt}\r\n`, 'utf8');
     try {

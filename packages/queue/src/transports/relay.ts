@@ -51,6 +51,11 @@ export function dnsMxResolver(servers: string[], opts: { timeoutMs?: number; tri
 
 export interface RelayOptions {
   heloName: string;
+  /**
+   * Look up this domain's MX hosts for every recipient (`smtp:example.net`: Postfix's MX lookup of a
+   * named next hop). Undefined: each recipient's own domain.
+   */
+  domain?: string | undefined;
   resolver: MxResolver;
   /** Port on the MX hosts (25; tests point it at a loopback sink). */
   port?: number;
@@ -63,6 +68,7 @@ export interface RelayOptions {
 export function relayTransport(opts: RelayOptions): Transport {
   const port = opts.port ?? 25;
   const keys = opts.dkim ?? [];
+  const fixed = opts.domain ? opts.domain.toLowerCase().replace(/\.$/, '') : undefined;
 
   async function deliverDomain(req: DeliveryRequest, domain: string): Promise<RecipientResult[]> {
     const every = (status: 'deferred' | 'bounced', code: number, enhanced: string, text: string): RecipientResult[] =>
@@ -112,11 +118,14 @@ export function relayTransport(opts: RelayOptions): Transport {
 
   return {
     name: 'relay',
-    destination: (rcpt) => `relay:${domainOf(rcpt)}`,
+    destination: (rcpt) => `relay:${fixed ?? domainOf(rcpt)}`,
     async deliver(req) {
       // The runner groups by destination, so all recipients share one domain; be safe anyway.
       const byDomain = new Map<string, string[]>();
-      for (const r of req.recipients) byDomain.set(domainOf(r), [...(byDomain.get(domainOf(r)) ?? []), r]);
+      for (const r of req.recipients) {
+        const d = fixed ?? domainOf(r);
+        byDomain.set(d, [...(byDomain.get(d) ?? []), r]);
+      }
       const out: RecipientResult[] = [];
       for (const [domain, recipients] of byDomain) out.push(...(await deliverDomain({ ...req, recipients }, domain)));
       return out;

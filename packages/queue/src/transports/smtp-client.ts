@@ -7,6 +7,8 @@ import { type RecipientResult, statusFor } from './types.ts';
 export interface SmtpSendOptions {
   host: string;
   port: number;
+  /** A unix-domain socket instead of host:port (LMTP to a local mailbox server: `lmtp:unix:/path`). */
+  path?: string | undefined;
   /** Speak LMTP (LHLO, one reply per recipient after DATA). */
   lmtp?: boolean;
   /** Our name in EHLO/LHLO. */
@@ -275,12 +277,12 @@ class Conversation {
   }
 }
 
-function connectTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+function connectTcp(to: { host: string; port: number } | { path: string }, timeoutMs: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port });
+    const s = netConnect(to);
     const t = setTimeout(() => {
       s.destroy();
-      reject(new Error(`connect timeout to ${host}:${port}`));
+      reject(new Error(`connect timeout to ${'path' in to ? to.path : `${to.host}:${to.port}`}`));
     }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(t);
@@ -304,7 +306,7 @@ export async function smtpSend(opts: SmtpSendOptions): Promise<SmtpSendResult> {
 }
 
 async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic'): Promise<SmtpSendResult & { tlsFailed?: boolean }> {
-  const relay = `${opts.host}[${opts.host}]:${opts.port}`;
+  const relay = opts.path ? `unix:${opts.path}` : `${opts.host}[${opts.host}]:${opts.port}`;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const all = (status: 'deferred' | 'bounced', response: string, code?: number): RecipientResult[] =>
     opts.recipients.map((recipient) => ({
@@ -320,7 +322,7 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
     return all(st === 'sent' ? 'deferred' : st, r.text, r.code);
   };
 
-  const key = `${opts.lmtp ? 'lmtp' : 'smtp'}|${opts.host}|${opts.port}|${opts.heloName}|${starttls}`;
+  const key = `${opts.lmtp ? 'lmtp' : 'smtp'}|${opts.path ? `unix:${opts.path}` : `${opts.host}|${opts.port}`}|${opts.heloName}|${starttls}`;
   let c: Conversation | undefined;
   let r: Reply | undefined;
   // A cached session from an earlier delivery: RSET proves it is still usable.
@@ -342,9 +344,9 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
   if (!c) {
     let sock: Socket;
     try {
-      sock = await connectTcp(opts.host, opts.port, Math.min(timeoutMs, 30_000));
+      sock = await connectTcp(opts.path ? { path: opts.path } : { host: opts.host, port: opts.port }, Math.min(timeoutMs, 30_000));
     } catch (e) {
-      return { results: all('deferred', `connect to ${opts.host}:${opts.port}: ${(e as Error).message}`), tls: false };
+      return { results: all('deferred', `connect to ${opts.path ?? `${opts.host}:${opts.port}`}: ${(e as Error).message}`), tls: false };
     }
     c = new Conversation(sock, timeoutMs);
   }

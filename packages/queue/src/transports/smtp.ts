@@ -1,11 +1,17 @@
-// `smtp://host:port` and `lmtp://host:port` next hops: a mailbox server, or the primary MX for a backup MX.
-// Talks to that one configured host; its replies are untrusted text, only the codes decide.
+// `smtp:[host]:port` and `lmtp:` next hops (unix socket or host:port): a mailbox server, a relayhost,
+// or the primary MX for a backup MX. Talks to that one configured host; its replies are untrusted text.
+import { type DkimKey, signIfConfigured } from './dkim.ts';
 import { smtpSend } from './smtp-client.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
 export interface NextHopOptions {
   host: string;
   port: number;
+  /** LMTP over a unix-domain socket (`lmtp:unix:/path`); host and port are then unused. */
+  path?: string | undefined;
+  /** Sign with these keys (outbound mail through a relayhost); none for mailbox servers. */
+  dkim?: DkimKey[] | undefined;
+  onDkimError?: ((domain: string, error: string) => void) | undefined;
   lmtp?: boolean;
   /** Our EHLO/LHLO name. */
   heloName: string;
@@ -16,21 +22,29 @@ export interface NextHopOptions {
 
 export function nextHopTransport(opts: NextHopOptions): Transport {
   const name = opts.lmtp ? 'lmtp' : 'smtp';
-  const key = `${name}://${opts.host}:${opts.port}`;
+  const key = opts.path ? `${name}:unix:${opts.path}` : `${name}://${opts.host}:${opts.port}`;
+  const keys = opts.dkim ?? [];
   return {
     name,
     destination: () => key,
     async deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
+      let message = req.message;
+      if (keys.length > 0) {
+        const signed = await signIfConfigured(message, keys);
+        if (signed.error) opts.onDkimError?.(key, signed.error);
+        message = signed.message;
+      }
       const { results } = await smtpSend({
         host: opts.host,
         port: opts.port,
+        ...(opts.path ? { path: opts.path } : {}),
         lmtp: opts.lmtp ?? false,
         heloName: opts.heloName,
         starttls: (opts.starttls ?? !opts.lmtp) ? 'opportunistic' : 'never',
         ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
         sender: req.sender,
         recipients: req.recipients,
-        message: req.message,
+        message,
         reuse: true,
       });
       return results;

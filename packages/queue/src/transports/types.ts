@@ -15,6 +15,11 @@ export interface RecipientResult {
   response: string;
   /** Who answered: `127.0.0.1[127.0.0.1]:2525`, `maildir:/srv/mail`, ... */
   relay: string;
+  /**
+   * A configuration problem the operator must see (Postfix logs these as warnings/panics): the runner
+   * logs it at error level and counts it by this reason (`moat_queue_delivery_alerts_total`).
+   */
+  alert?: string;
 }
 
 export interface DeliveryRequest {
@@ -23,6 +28,8 @@ export interface DeliveryRequest {
   recipients: string[];
   /** The whole message as queued (CRLF line ends). */
   message: Buffer;
+  /** recipient_delimiter extensions by recipient (`tag` of `user+tag@d`), as the resolver split them. */
+  extensions?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface Transport {
