@@ -2,7 +2,7 @@
 // Trusts the hops written into the queue file by the gateway; builds one transport per distinct hop.
 import type { NextHop } from '@moat/address';
 import type { Logger } from '@moat/observe';
-import type { DkimKey } from './dkim.ts';
+import type { DkimKey } from '@moat/dkim';
 import { discardTransport } from './discard.ts';
 import { errorTransport } from './error.ts';
 import { maildirTransport, type MaildirOptions } from './maildir.ts';

@@ -1,6 +1,6 @@
 // `smtp:[host]:port` and `lmtp:` next hops (unix socket or host:port): a mailbox server, a relayhost,
 // or the primary MX for a backup MX. Talks to that one configured host; its replies are untrusted text.
-import { type DkimKey, signIfConfigured } from './dkim.ts';
+import { type DkimKey, signIfConfigured } from '@moat/dkim';
 import { smtpSend } from './smtp-client.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
