@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger, Registry } from '@moat/observe';
 import { Counter, Gauge } from '@moat/observe';
-import type { Facts, Verdict } from '@moat/policy';
+import { cidrContains, type Facts, parseIp, type Verdict } from '@moat/policy';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
 import { toFacts } from './facts.ts';
@@ -34,6 +34,7 @@ interface Metrics {
   accepted: InstanceType<typeof Counter<'outcome'>>;
   replies: InstanceType<typeof Counter<'action'>>;
   errors: InstanceType<typeof Counter<'reason'>>;
+  refused: InstanceType<typeof Counter>;
 }
 
 function metricsOn(registry: Registry): Metrics {
@@ -55,6 +56,11 @@ function metricsOn(registry: Registry): Metrics {
       name: 'moat_policyd_errors_total',
       help: 'Requests or connections dropped, by reason',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'moat_policyd_connections_refused_total',
+      help: 'Connections from outside policyd.clients, closed before a byte was read',
       registers: [registry],
     }),
   };
@@ -231,7 +237,21 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     armTimer();
   }
 
+  const allowed = (address: string | undefined): boolean => {
+    if (!settings.clients) return true;
+    const a = address === undefined ? undefined : parseIp(address);
+    return a !== undefined && settings.clients.some((net) => cidrContains(net, a));
+  };
+
   const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (!allowed(socket.remoteAddress)) {
+      // closed before a byte is read: a stranger can never ask, so never move greylist state
+      metrics.refused.inc();
+      logger.warn({ event: 'refused', peer: socket.remoteAddress, reason: 'not in policyd.clients' }, 'policy connection refused');
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     const overloaded = live.size >= settings.maxConnections;
     metrics.accepted.inc({ outcome: overloaded ? 'overload' : 'served' });
     if (overloaded) {
