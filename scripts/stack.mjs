@@ -1,7 +1,7 @@
 #!/usr/bin/env zx
 // The appliance stack on this machine: build bundles and images, then compose up / down / logs / status.
-// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP, submission and policy
-// (and the web console, on the host's loopback only).
+// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP and submission (and the
+// web console, on the host's loopback only; the policy port only with MOAT_PUBLISH_POLICYD=1 or --test).
 //
 //   npm run stack -- up [--test] [--no-build]   build everything, start, wait until every service is healthy
 //   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
@@ -29,7 +29,9 @@ const say = (msg) => console.log(`stack: ${msg}`);
 
 /** Compose project, files and environment for the production stack or the test profile. */
 export function stackOptions({ test = false } = {}) {
-  const files = ['docker-compose.yml', ...(test ? ['docker-compose.test.yml'] : [])];
+  // policyd's port is published only on request (a Postfix outside the stack) and in the test profile
+  const publishPolicyd = test || /^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_POLICYD ?? '');
+  const files = ['docker-compose.yml', ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []), ...(test ? ['docker-compose.test.yml'] : [])];
   const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
   return { project: test ? 'moat-test' : 'moat', files, env };
 }
@@ -208,7 +210,7 @@ export async function up({ test = false, build = true } = {}) {
 Connect:
   SMTP (MX)            ${port('mx', 25)}
   submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth-users
-  Postfix policy       ${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)}
+  Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
 Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);
   return containers;
