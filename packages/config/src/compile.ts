@@ -14,6 +14,7 @@ import {
   type Restriction,
   type StaticRecipientsOptions,
 } from '@moat/policy';
+import { zoneDisplayNames } from '@moat/dnslist';
 import { ConfigError, deepFreeze } from './load.ts';
 import type { Config } from './schema.ts';
 
@@ -89,6 +90,8 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     });
   }
 
+  // every zone the policy queries or dns.zones configures, with the name it may be shown by (no DQS key)
+  const zones = lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : [])));
   const spec: PolicySpec = deepFreeze({
     myHostname: p.hostname,
     myAddresses: [...p.my_addresses],
@@ -97,6 +100,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     strictRfc821Envelopes: p.strict_rfc821_envelopes,
     relayRestrictions: p.relay_restrictions as readonly Restriction[],
     recipientRestrictions: p.recipient_restrictions as readonly Restriction[],
+    zoneDisplayNames: zoneDisplayNames(zones, config.dns.zones),
   });
   const recipientOptions: StaticRecipientsOptions = deepFreeze({
     domains: [...rc.domains],
