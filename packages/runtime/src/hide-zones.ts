@@ -5,7 +5,7 @@
 // labels and the journal, which all take the verdict from here, never carry the key.
 import type { Engine, Verdict } from '@moat/policy';
 
-function escape(s: string): string {
+function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
@@ -18,7 +18,7 @@ export function zoneHider(names: Readonly<Record<string, string>> | undefined): 
   }
   if (hidden.size === 0) return undefined;
   // longest first, so a zone that contains another is replaced whole
-  const re = new RegExp([...hidden.keys()].sort((a, b) => b.length - a.length).map(escape).join('|'), 'gi');
+  const re = new RegExp([...hidden.keys()].sort((a, b) => b.length - a.length).map(escapeRe).join('|'), 'gi');
   return (text) => text.replace(re, (m) => hidden.get(m.toLowerCase()) ?? m);
 }
 

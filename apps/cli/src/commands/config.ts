@@ -15,7 +15,7 @@ function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: r
   const zones = new Set<string>();
   for (const r of lists.recipient) if ('zone' in r) zones.add(r.zone);
   const g = c.greylist;
-  const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^]*@/i, '$1***@');
+  const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[\s\S]*@/i, '$1***@');
   return [
     `hostname: ${c.policy.hostname}`,
     `domains: ${c.recipients.domains.join(', ') || '(none)'}${c.recipients.relay_domains.length ? `; backup MX for ${c.recipients.relay_domains.join(', ')}` : ''}`,
