@@ -83,7 +83,18 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     say(`creating a self-signed TLS certificate for ${hostname} in ${dir} (replace it with your own)`);
     await $({ quiet: true })`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj ${`/CN=${hostname}`} -addext ${`subjectAltName=DNS:${hostname}`} -keyout ${key} -out ${crt}`;
   }
-  const users = path.join(dir, 'auth-users');
+  // The AUTH users file lives in a directory of its own, which compose mounts (not the file: `moat user`
+  // replaces it by rename, and only a mounted directory shows the new file to a running mx).
+  const authDir = path.join(dir, 'auth');
+  const users = path.join(authDir, 'users');
+  await fs.mkdirp(authDir);
+  await fs.chmod(authDir, 0o700);
+  if (process.getuid?.() === 0) await fs.chown(authDir, MOAT_UID, MOAT_UID);
+  const legacy = path.join(dir, 'auth-users');
+  if (fs.existsSync(legacy) && !fs.existsSync(users)) {
+    await fs.rename(legacy, users);
+    say(`moved ${legacy} to ${users} (compose now mounts the directory)`);
+  }
   if (fixedUsers) {
     // Known users (the tests'): rewritten every time so the file matches the passwords the caller holds.
     await fs.writeFile(users, '# user:hash, one a line; edit with `moat user` (apps/cli)\n');
@@ -209,7 +220,7 @@ export async function up({ test = false, build = true } = {}) {
   console.log(`
 Connect:
   SMTP (MX)            ${port('mx', 25)}
-  submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth-users
+  submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth/users (moat user add|passwd|del|list)
   Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
 Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);

@@ -117,15 +117,18 @@ describe('moat user', { timeout: 60_000 }, () => {
     expect(moat(['user', '--help']).code).toBe(0);
   });
 
-  it('npm run stack -- adduser goes through moat user: adds, then replaces, in the one format', async () => {
+  it('npm run stack -- adduser goes through moat user: adds, then replaces, in the one format, in the mounted directory', async () => {
     const { addUser } = await import('../../../scripts/stack.mjs');
     const dir = tmp();
+    // a users file where older stacks kept it is moved into the mounted directory
+    const { hashPassword } = await import('@moat/auth');
+    writeFileSync(join(dir, 'auth-users'), `old:${await hashPassword('old password', { N: 1024 })}\n`);
     const generated: string = await addUser('Frank', { dir });
     expect(generated).toMatch(/^[A-Za-z0-9]{22}$/);
-    const file = join(dir, 'auth-users');
+    const file = join(dir, 'auth', 'users');
     expect(await accepts(file, 'frank', generated)).toBe(true);
-    // the first run also created the stack's admin user
-    expect(parseUsersFile(readFileSync(file, 'utf8')).users.has('admin')).toBe(true);
+    expect(await accepts(file, 'old', 'old password')).toBe(true);
+    expect(readdirSync(dir)).not.toContain('auth-users');
     expect(await addUser('frank', { dir, password: 'chosen password' })).toBe('chosen password');
     expect(await accepts(file, 'frank', 'chosen password')).toBe(true);
     expect(readFileSync(file, 'utf8').match(/^frank:/gm)).toHaveLength(1);

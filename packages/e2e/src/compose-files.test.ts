@@ -87,7 +87,9 @@ describe('compose/moat.yaml (production)', () => {
     const c = loadConfig(join(COMPOSE, 'moat.yaml'), { env });
     expect(c.dns.resolver).toBe('172.29.25.53:53');
     expect(c.mx.tls.cert).toBe('/run/secrets/tls_cert');
-    expect(c.mx.auth.users_file).toBe('/run/secrets/auth_users');
+    // a mounted directory, so `moat user` edits (a rename) reach the running mx without a restart
+    expect(c.mx.auth.users_file).toBe('/run/moat/auth/users');
+    expect(stack({}).services.mx?.volumes).toContain('./secrets/auth:/run/moat/auth:ro');
     expect(c.queue.transport).toBe('maildir:/var/lib/moat/maildir');
     expect(c.policyd.listen).toBe('0.0.0.0:10023');
     // unset: policyd serves mynetworks, which keeps loopback for the container's healthcheck
