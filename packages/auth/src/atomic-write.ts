@@ -17,7 +17,8 @@ async function resolve(path: string): Promise<string> {
 
 /**
  * Writes `data` to `path` so that a reader sees the old file or the new one, never a mix, and a crash
- * leaves one of the two. A new file gets `mode` (default 0600); an existing one keeps its mode and owner.
+ * leaves one of the two. A new file gets `mode` (default 0600) and its directory's owner; an existing one
+ * keeps its mode and owner.
  */
 export async function writeFileAtomic(path: string, data: string, opts: { mode?: number } = {}): Promise<void> {
   const target = await resolve(path);
@@ -30,13 +31,22 @@ export async function writeFileAtomic(path: string, data: string, opts: { mode?:
     owner = { uid: st.uid, gid: st.gid };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // a new file belongs to whoever owns its directory (root creating the MX's users file in the MX's
+    // directory must not leave it unreadable to the MX)
+    const st = await stat(dir);
+    owner = { uid: st.uid, gid: st.gid };
   }
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
   try {
     await fh.writeFile(data, 'utf8');
     await fh.chmod(mode);
-    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) await chown(tmp, owner.uid, owner.gid);
+    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+      // only root may give a file away; anyone else keeps it as their own (the usual case: their own file)
+      await chown(tmp, owner.uid, owner.gid).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPERM' || process.getuid?.() === 0) throw e;
+      });
+    }
     await fh.sync();
   } catch (e) {
     await fh.close().catch(() => {});

@@ -1,5 +1,5 @@
 // The users file as the MX holds it: real files in a temp dir, reloaded by watch and on demand; atomic edits.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -109,6 +109,17 @@ describe('users file store', async () => {
     await writeFileAtomic(join(dir, 'fresh'), 'x\n');
     expect(statSync(join(dir, 'fresh')).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir).sort()).toEqual(['fresh', 'users']);
+  });
+
+  it('writeFileAtomic gives a new file its directory\'s owner, and keeps an existing file\'s owner (as root)', async () => {
+    if (process.getuid?.() !== 0) return;
+    const dir = mkdtempSync(join(tmpdir(), 'moat-auth-'));
+    chownSync(dir, 10025, 10025);
+    await writeFileAtomic(join(dir, 'users'), 'x\n');
+    expect(statSync(join(dir, 'users'))).toMatchObject({ uid: 10025, gid: 10025 });
+    chownSync(join(dir, 'users'), 10026, 10027);
+    await writeFileAtomic(join(dir, 'users'), 'y\n');
+    expect(statSync(join(dir, 'users'))).toMatchObject({ uid: 10026, gid: 10027 });
   });
 
   it('withFileLock serialises concurrent edits: none is lost', async () => {
