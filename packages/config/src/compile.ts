@@ -14,7 +14,7 @@ import {
   type Restriction,
   type StaticRecipientsOptions,
 } from '@moat/policy';
-import { zoneDisplayNames } from '@moat/dnslist';
+import { validDisplayName, zoneDisplayName, zoneDisplayNames } from '@moat/dnslist';
 import { ConfigError, deepFreeze } from './load.ts';
 import type { Config } from './schema.ts';
 
@@ -90,6 +90,15 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     });
   }
 
+  for (const [zone, o] of Object.entries(config.dns.zones)) {
+    const display = o && typeof o === 'object' ? (o as { display?: unknown }).display : undefined;
+    if (display !== undefined && !validDisplayName(display)) {
+      // the path names the zone by its derived display name: an error message must not print a DQS key either
+      throw new ConfigError(config.source.file, [
+        { file: config.source.file, path: ['dns', 'zones', zoneDisplayName(zone), 'display'], expected: 'a zone-like name (letters, digits, - _ .), shown in replies', found: JSON.stringify(String(display).slice(0, 80)) },
+      ]);
+    }
+  }
   // every zone the policy queries or dns.zones configures, with the name it may be shown by (no DQS key)
   const zones = lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : [])));
   const spec: PolicySpec = deepFreeze({
