@@ -243,11 +243,28 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     return a !== undefined && settings.clients.some((net) => cidrContains(net, a));
   };
 
+  // one log line per stranger per minute (a scanner must not flood the log); the counter sees every one
+  const refusedLog = new Map<string, { at: number; suppressed: number }>();
+  const logRefused = (peer: string) => {
+    const now = performance.now();
+    const seen = refusedLog.get(peer);
+    if (seen && now - seen.at < 60_000) {
+      seen.suppressed++;
+      return;
+    }
+    if (refusedLog.size >= 10_000) refusedLog.clear();
+    refusedLog.set(peer, { at: now, suppressed: 0 });
+    logger.warn(
+      { event: 'refused', peer, reason: 'not in policyd.clients', suppressed: seen?.suppressed || undefined },
+      'policy connection refused',
+    );
+  };
+
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     if (!allowed(socket.remoteAddress)) {
       // closed before a byte is read: a stranger can never ask, so never move greylist state
       metrics.refused.inc();
-      logger.warn({ event: 'refused', peer: socket.remoteAddress, reason: 'not in policyd.clients' }, 'policy connection refused');
+      logRefused(socket.remoteAddress ?? 'unknown');
       socket.on('error', () => {});
       socket.destroy();
       return;
