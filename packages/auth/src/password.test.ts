@@ -59,16 +59,20 @@ describe('password hashes', () => {
     const k = 'a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U';
     expect(parseHash(`scrypt$32768$8$1$${s}$${k}`)).toBeDefined();
     expect(parseHash(`scrypt$1048576$8$1$${s}$${k}`)).toBeUndefined(); // 1 GiB
-    expect(parseHash(`scrypt$65536$8$16$${s}$${k}`)).toBeUndefined(); // 32x the work
-    expect(parseHash(`scrypt$32768$8$16$${s}$${k}`)).toBeDefined(); // 16x: the bound
+    expect(parseHash(`scrypt$32768$8$8$${s}$${k}`)).toBeUndefined(); // 8x the work
+    expect(parseHash(`scrypt$32768$8$4$${s}$${k}`)).toBeDefined(); // 4x: the bound
+    expect(parseHash(`scrypt$131072$8$1$${s}$${k}`)).toBeDefined(); // OWASP's recommendation
+    expect(parseHash(`scrypt$262144$8$1$${s}$${k}`)).toBeUndefined(); // 256 MiB
     expect(parseHash(`scrypt$1000$8$1$${s}$${k}`)).toBeUndefined(); // not a power of two
     expect(parseHash(`scrypt$16$8$1$${s}$${k}`)).toBeUndefined(); // too cheap
     expect(parseHash(`scrypt$99999999$8$1$${s}$${k}`)).toBeUndefined();
     expect(parseHash(`scrypt$4194304$1$1$${s}$${k}`)).toBeUndefined(); // 512 MiB with r=1
     expect(parseHash(`$argon2id$v=19$m=262144,t=10,p=1$${s}$${k}`)).toBeUndefined();
     expect(parseHash(`$argon2id$v=19$m=65536,t=3,p=4$${s}$${k}`)).toBeDefined();
+    expect(parseHash(`$argon2id$v=19$m=262144,t=3,p=1$${s}$${k}`)).toBeDefined(); // libsodium MODERATE
+    expect(parseHash(`$argon2id$v=19$m=262144,t=5,p=1$${s}$${k}`)).toBeUndefined();
     expect(parseHash(`$argon2id$v=19$m=65536,t=3,p=64$${s}$${k}`)).toBeUndefined();
-    expect(LIMITS.scryptMaxWork).toBe(16 * 32768 * 8);
+    expect(LIMITS.scryptMaxWork).toBe(4 * 32768 * 8);
   });
 
   it('refuses malformed hashes and never matches them', async () => {
