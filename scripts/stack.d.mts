@@ -25,11 +25,11 @@ export function ensureSecrets(
   dir?: string,
   opts?: { hostname?: string; users?: Array<[string, string]> },
 ): Promise<{ crt: string; key: string; users: string; consoleHash: string; redisPassword: string }>;
-export function authLine(user: string, password: string, opts?: { N?: number; r?: number; p?: number }): string;
+export function moatUser(args: string[], opts?: { input?: string }): Promise<string>;
 export function compose(opts: StackOptions, args: string[], o?: { quiet?: boolean; nothrow?: boolean; inherit?: boolean }): Promise<{ exitCode: number | null; stdout: string; stderr: string }>;
 export function projectContainers(project: string): Promise<ProjectContainer[]>;
 export function waitHealthy(project: string, opts?: { timeoutMs?: number }): Promise<ProjectContainer[]>;
 export function up(opts?: { test?: boolean; build?: boolean }): Promise<ProjectContainer[]>;
 export function down(opts?: { test?: boolean; volumes?: boolean }): Promise<void>;
 export function status(opts?: { test?: boolean }): Promise<ProjectContainer[]>;
-export function addUser(user: string, opts?: { test?: boolean; password?: string }): Promise<string>;
+export function addUser(user: string, opts?: { test?: boolean; password?: string; dir?: string }): Promise<string>;

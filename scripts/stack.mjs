@@ -1,18 +1,19 @@
 #!/usr/bin/env zx
 // The appliance stack on this machine: build bundles and images, then compose up / down / logs / status.
-// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP, submission and policy
-// (and the web console, on the host's loopback only).
+// Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP and submission (and the
+// web console, on the host's loopback only; the policy port only with MOAT_PUBLISH_POLICYD=1 or --test).
 //
 //   npm run stack -- up [--test] [--no-build]   build everything, start, wait until every service is healthy
 //   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
 //   npm run stack -- logs [--test] [SERVICE]    follow logs
 //   npm run stack -- status [--test]            services, health and published ports
 //   npm run stack -- build [--test]             bundles and images only
-//   npm run stack -- restart [SERVICE]          restart services (e.g. mx after changing users or certificates)
-//   npm run stack -- adduser NAME               add or replace an AUTH user (MOAT_PASSWORD, or a generated one)
-import { randomBytes, scryptSync } from 'node:crypto';
+//   npm run stack -- restart [SERVICE]          restart services (e.g. mx after changing certificates)
+//   npm run stack -- adduser NAME               add or replace an AUTH user with `moat user` (MOAT_PASSWORD, or a generated one)
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { $, fs, path, sleep } from 'zx';
+import { generatePassword, hashPassword } from '../packages/auth/src/index.ts';
 import { BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,7 +29,9 @@ const say = (msg) => console.log(`stack: ${msg}`);
 
 /** Compose project, files and environment for the production stack or the test profile. */
 export function stackOptions({ test = false } = {}) {
-  const files = ['docker-compose.yml', ...(test ? ['docker-compose.test.yml'] : [])];
+  // policyd's port is published only on request (a Postfix outside the stack) and in the test profile
+  const publishPolicyd = test || /^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_POLICYD ?? '');
+  const files = ['docker-compose.yml', ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []), ...(test ? ['docker-compose.test.yml'] : [])];
   const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
   return { project: test ? 'moat-test' : 'moat', files, env };
 }
@@ -80,19 +83,31 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     say(`creating a self-signed TLS certificate for ${hostname} in ${dir} (replace it with your own)`);
     await $({ quiet: true })`openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 825 -subj ${`/CN=${hostname}`} -addext ${`subjectAltName=DNS:${hostname}`} -keyout ${key} -out ${crt}`;
   }
-  const users = path.join(dir, 'auth-users');
+  // The AUTH users file lives in a directory of its own, which compose mounts (not the file: `moat user`
+  // replaces it by rename, and only a mounted directory shows the new file to a running mx).
+  const authDir = path.join(dir, 'auth');
+  const users = path.join(authDir, 'users');
+  await fs.mkdirp(authDir);
+  await fs.chmod(authDir, 0o700);
+  if (process.getuid?.() === 0) await fs.chown(authDir, MOAT_UID, MOAT_UID);
+  const legacy = path.join(dir, 'auth-users');
+  if (fs.existsSync(legacy) && !fs.existsSync(users)) {
+    await fs.rename(legacy, users);
+    say(`moved ${legacy} to ${users} (compose now mounts the directory)`);
+  }
   if (fixedUsers) {
     // Known users (the tests'): rewritten every time so the file matches the passwords the caller holds.
-    await fs.writeFile(users, `${fixedUsers.map(([u, p]) => authLine(u, p)).join('\n')}\n`);
+    await fs.writeFile(users, '# user:hash, one a line; edit with `moat user` (apps/cli)\n');
+    for (const [u, p] of fixedUsers) await setUser(users, u, p);
   } else if (!fs.existsSync(users)) {
-    const password = randomBytes(12).toString('base64url');
-    await fs.writeFile(users, `# user:scrypt$N$r$p$salt$hash  (one per line)\n${authLine('admin', password)}\n`);
+    await fs.writeFile(users, '# user:hash, one a line; edit with `moat user` (apps/cli)\n', { mode: 0o600 });
+    const password = await setUser(users, 'admin');
     say(`created AUTH user "admin" with password ${password} in ${users}`);
   }
   const consoleHash = path.join(dir, 'console-password-hash');
   if (!fs.existsSync(consoleHash)) {
-    const password = randomBytes(12).toString('base64url');
-    await fs.writeFile(consoleHash, `${consolePasswordHash(password)}\n`);
+    const password = generatePassword();
+    await fs.writeFile(consoleHash, `${await hashPassword(password)}\n`);
     say(`created the web console's admin password (user ${process.env.MOAT_CONSOLE_USER || 'admin'}): ${password}  (its hash is in ${consoleHash})`);
   }
   const redisPassword = path.join(dir, 'redis-password');
@@ -108,28 +123,29 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
   return { crt, key, users, consoleHash, redisPassword };
 }
 
-/** The console's MOAT_CONSOLE_PASSWORD_HASH format (apps/console/src/password.ts): `scrypt$N$r$p$salt$hash`, base64url. */
-export function consolePasswordHash(password, { N = 32768, r = 8, p = 1 } = {}) {
-  const salt = randomBytes(16);
-  const hash = scryptSync(password.normalize('NFC'), salt, 32, { N, r, p, maxmem: 256 * N * r });
-  return `scrypt$${N}$${r}$${p}$${salt.toString('base64url')}$${hash.toString('base64url')}`;
+/** Runs `moat user ARGS` (apps/cli, the one writer of the users file: @moat/auth's format, atomic, locked). */
+export async function moatUser(args, { input } = {}) {
+  const r = await $({ cwd: ROOT, quiet: true, nothrow: true, ...(input !== undefined ? { input } : {}) })`${process.execPath} apps/cli/src/main.ts user ${args}`;
+  if (r.exitCode !== 0) throw new Error(`stack: moat user ${args.join(' ')}: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
-/** One AUTH users-file line in apps/mx's format: `user:scrypt$N$r$p$salt$hash` (base64 salt and hash). */
-export function authLine(user, password, { N = 32768, r = 8, p = 1 } = {}) {
-  const salt = randomBytes(16);
-  const hash = scryptSync(password, salt, 32, { N, r, p, maxmem: 256 * N * r });
-  return `${user}:scrypt$${N}$${r}$${p}$${salt.toString('base64')}$${hash.toString('base64')}`;
+/**
+ * Adds or replaces an AUTH user in the stack's users file with `moat user add|passwd`; returns the password
+ * (given, or generated by the CLI: letters and digits only).
+ */
+export async function addUser(user, { test = false, password, dir = path.resolve(COMPOSE_DIR, test ? 'secrets-test' : 'secrets') } = {}) {
+  const { users } = await ensureSecrets(dir);
+  return setUser(users, user, password);
 }
 
-/** Adds or replaces an AUTH user in the stack's users file; returns the password (given or generated). */
-export async function addUser(user, { test = false, password = randomBytes(12).toString('base64url') } = {}) {
-  if (!/^[^\s:#]+$/.test(user)) throw new Error(`stack: bad user name ${JSON.stringify(user)} (no spaces, colons or #)`);
-  const { users } = await ensureSecrets(path.resolve(COMPOSE_DIR, test ? 'secrets-test' : 'secrets'));
-  const keep = (await fs.readFile(users, 'utf8')).split('\n').filter((l) => l.trim() && !l.toLowerCase().startsWith(`${user.toLowerCase()}:`));
-  await fs.writeFile(users, `${[...keep, authLine(user, password)].join('\n')}\n`, { mode: 0o600 });
-  if (process.getuid?.() === 0) await fs.chown(users, MOAT_UID, MOAT_UID);
-  return password;
+async function setUser(file, user, password) {
+  const listed = JSON.parse(await moatUser(['list', '--file', file, '--json'])).users;
+  const sub = listed.some((u) => u.user === user.toLowerCase()) ? 'passwd' : 'add';
+  const out = JSON.parse(
+    await moatUser([sub, user, '--file', file, '--json', ...(password !== undefined ? ['--password-stdin'] : [])], password !== undefined ? { input: `${password}\n` } : {}),
+  );
+  return password ?? out.password;
 }
 
 /** Runs compose with the stack's project and files: compose(opts, ['ps']). */
@@ -204,8 +220,8 @@ export async function up({ test = false, build = true } = {}) {
   console.log(`
 Connect:
   SMTP (MX)            ${port('mx', 25)}
-  submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth-users
-  Postfix policy       ${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)}
+  submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth/users (moat user add|passwd|del|list)
+  Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
 Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);
   return containers;
@@ -242,7 +258,7 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
       await compose(stackOptions({ test }), ['restart', ...rest], { inherit: true });
     } else if (cmd === 'adduser' && rest[0]) {
       const password = await addUser(rest[0], { test, ...(process.env.MOAT_PASSWORD ? { password: process.env.MOAT_PASSWORD } : {}) });
-      say(`AUTH user ${rest[0]} set; password: ${password}  (apply with: npm run stack -- restart mx${test ? ' --test' : ''})`);
+      say(`AUTH user ${rest[0]} set; password: ${password}  (the mx picks it up within seconds, no restart)`);
     } else if (cmd === 'build') {
       await ensureDocker();
       await buildBundles();

@@ -3,7 +3,7 @@
 // for MOAT_CONSOLE_PASSWORD_HASH (password read from stdin). Binds MOAT_CONSOLE_LISTEN, loopback by default.
 import { ConfigError, formatConfigErrors, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { hashPassword } from './password.ts';
+import { hashPassword } from '@moat/auth';
 import { startConsole } from './server.ts';
 import { buildServices } from './services.ts';
 import { consoleSettings, SettingsError } from './settings.ts';

@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { verifyPassword } from '@moat/auth';
 import { type JournalEntry, summarize } from '@moat/journal';
 import { Counter, type Logger, type Registry } from '@moat/observe';
 import { parseCidr } from '@moat/policy';
 import { dashboardPage, loginPage } from './pages.ts';
-import { verifyPassword } from './password.ts';
 import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';

@@ -1,8 +1,8 @@
 // The console's own settings, from the environment (moat.yaml holds the mail side; the admin login lives here).
 // The password is only ever a scrypt hash (MOAT_CONSOLE_PASSWORD_HASH or _FILE); without one the console refuses to start.
 import { readFileSync } from 'node:fs';
+import { parseHash } from '@moat/auth';
 import type { Config } from '@moat/config';
-import { parseHash } from './password.ts';
 
 export interface ConsoleSettings {
   host: string;

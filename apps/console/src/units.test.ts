@@ -1,6 +1,6 @@
+import { hashPassword, parseHash, verifyPassword } from '@moat/auth';
 import { describe, expect, it } from 'vitest';
 import { esc, loginPage } from './pages.ts';
-import { hashPassword, parseHash, verifyPassword } from './password.ts';
 import { decisionCounters, parseMetrics, zoneCounters } from './scrape.ts';
 import { createSessions, sameToken } from './sessions.ts';
 import { splitListen } from './settings.ts';
@@ -12,6 +12,13 @@ describe('password', () => {
     expect(await verifyPassword('correct horse', h)).toBe(true);
     expect(await verifyPassword('correct horsE', h)).toBe(false);
     expect(await verifyPassword('x', 'plain-text-password')).toBe(false);
+  });
+  it('checks a hash of the MX users file (one format for both)', async () => {
+    const { scryptSync } = await import('node:crypto');
+    const salt = Buffer.from([0xfb, 0xff, 0xbf, 0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const legacy = `scrypt$1024$8$1$${salt.toString('base64')}$${scryptSync('admin pw', salt, 32, { N: 1024, r: 8, p: 1 }).toString('base64')}`;
+    expect(parseHash(legacy)).toBeDefined();
+    expect(await verifyPassword('admin pw', legacy)).toBe(true);
   });
   it('refuses hashes with hostile cost parameters', () => {
     expect(parseHash('scrypt$1073741824$8$1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();

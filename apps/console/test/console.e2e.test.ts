@@ -13,7 +13,7 @@ import { type BuiltEngine, buildEngine, createDecisionMetrics, recordDecision } 
 import { type Daemon, freePort, type RbldnsdServer, type RedisServer, spawnDaemon, startRbldnsd, startRedis, tmpDir, waitForPort } from '@moat/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/password.ts';
+import { hashPassword } from '@moat/auth';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
 const logger = createLogger('test', { level: 'silent' });

@@ -3,8 +3,9 @@
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { type Authenticator, createAuthenticator, FailureLimiter, openUsersFile, type UsersFile } from '@moat/auth';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
@@ -12,7 +13,6 @@ import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { buildEngine } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
-import { createAuthenticator, FailureLimiter, parseUsersFile } from './auth.ts';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { cachingResolver, createResolver } from './dns.ts';
 import { configResolver, type RoutingConfig } from './routing.ts';
@@ -95,16 +95,21 @@ async function main(): Promise<void> {
   const writer: QueueWriter = delivery ?? localQueue!;
 
   const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
-  let authenticator: ReturnType<typeof createAuthenticator> | undefined;
+  let authenticator: Authenticator | undefined;
+  let users: UsersFile | undefined;
   if (config.mx.auth.require_tls === false) {
     logger.warn({ event: 'config' }, 'mx.auth.require_tls=false is ignored: AUTH is only ever offered after STARTTLS');
   }
   if (settings.auth.usersFile) {
-    const { users, errors } = parseUsersFile(readFileSync(settings.auth.usersFile, 'utf8'));
-    for (const err of errors) logger.warn({ event: 'users-file', file: settings.auth.usersFile, err }, 'users file: line skipped');
+    // re-read on change (watch, poll) and on SIGHUP; a bad line keeps the last good set
+    users = await openUsersFile({ file: settings.auth.usersFile, logger: logger.child({ component: 'auth' }), registry });
     authenticator = createAuthenticator(users, new FailureLimiter(settings.auth.maxFailures, settings.auth.failureWindowMs));
     logger.info({ users: users.size }, 'AUTH enabled (after STARTTLS)');
   }
+  process.on('SIGHUP', () => {
+    if (users) void users.reload('sighup');
+    else logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no users file to reload');
+  });
   const spamd = settings.spamd.enabled
     ? createSpamdClient({
         host: settings.spamd.host,
@@ -199,6 +204,7 @@ async function main(): Promise<void> {
     await step('metrics', () => metrics?.close());
     await step('journal', () => journal?.close());
     await step('ratelimit', () => rateLimits?.close());
+    await step('users', () => users?.close());
     await step('engine', () => built.close());
     process.exit(0);
   };

@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
+import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
 import type { RateLimiter } from '@moat/ratelimit';
@@ -10,7 +11,6 @@ import { queueRecipients, type QueueWriter, type RecipientInfo } from '@moat/que
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import type { Authenticator } from './auth.ts';
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';

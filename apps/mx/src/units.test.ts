@@ -1,53 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FailureLimiter, hashPassword, parseHash, parseUsersFile, verifyPassword } from './auth.ts';
 import { verifyClient } from './dns.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { envelopePath } from './smtp-hooks.ts';
 import { receivedHeader, rfc5322Date } from './received.ts';
 import { mxSettings } from './settings.ts';
 import { spamDecision } from './spam-policy.ts';
-
-describe('auth', () => {
-  it('hashes and verifies scrypt passwords; rejects damaged hashes', async () => {
-    const h = await hashPassword('s3cret', { N: 1024 });
-    expect(h).toMatch(/^scrypt\$1024\$8\$1\$/);
-    const p = parseHash(h)!;
-    expect(await verifyPassword('s3cret', p)).toBe(true);
-    expect(await verifyPassword('s3cret!', p)).toBe(false);
-    expect(parseHash('scrypt$1000$8$1$AAAA$AAAA')).toBeUndefined(); // N not a power of two
-    expect(parseHash('md5$x')).toBeUndefined();
-    const f = parseUsersFile(`# users\nalice:${h}\n\nbob:plaintext\n`);
-    expect([...f.users.keys()]).toEqual(['alice']);
-    expect(f.errors).toHaveLength(1);
-    expect(f.errors[0]).toMatch(/^line 4: expected user:scrypt/);
-  });
-
-  it('verifies argon2 PHC strings (as the argon2 CLI writes them)', async () => {
-    const { argon2Sync } = await import('node:crypto');
-    const salt = Buffer.from('0123456789abcdef');
-    const hash = argon2Sync('argon2id', { message: 'pw', nonce: salt, parallelism: 1, tagLength: 32, memory: 1024, passes: 2 });
-    const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
-    const phc = `$argon2id$v=19$m=1024,t=2,p=1$${b64(salt)}$${b64(hash)}`;
-    const p = parseHash(phc)!;
-    expect(p.kind).toBe('argon2');
-    expect(await verifyPassword('pw', p)).toBe(true);
-    expect(await verifyPassword('pw2', p)).toBe(false);
-    expect(parseHash('$argon2id$v=19$m=99999999,t=2,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')).toBeUndefined();
-    const users = parseUsersFile(`carol:${phc}\n`);
-    expect(users.users.get('carol')?.kind).toBe('argon2');
-  });
-
-  it('limits failures per client in a sliding window', () => {
-    let now = 0;
-    const l = new FailureLimiter(2, 1000, () => now);
-    l.fail('a');
-    l.fail('a');
-    expect(l.blocked('a')).toBe(true);
-    expect(l.blocked('b')).toBe(false);
-    now = 1500;
-    expect(l.blocked('a')).toBe(false);
-  });
-});
 
 describe('limits', () => {
   it('anvil: concurrency and rate per address', () => {

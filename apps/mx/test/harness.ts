@@ -17,7 +17,7 @@ import { type EnqueueInput, openQueue, type Queue, type QueueWriter } from '@moa
 import type { RateLimiter } from '@moat/ratelimit';
 import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
-import { type Authenticator, createAuthenticator, FailureLimiter, parseHash } from '../src/auth.ts';
+import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
 import type { MxResolver } from '../src/dns.ts';
 import { createMx, type Mx } from '../src/server.ts';
 import { mxSettings } from '../src/settings.ts';
@@ -117,7 +117,6 @@ export interface TestMxOptions {
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
-  const { hashPassword } = await import('../src/auth.ts');
   return parseHash(await hashPassword(password, { N: 1024 }));
 }
 
@@ -213,5 +212,5 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
 }
 
 export function authenticatorFor(users: Record<string, NonNullable<Awaited<ReturnType<typeof userHash>>>>, maxFailures = 3) {
-  return createAuthenticator(new Map(Object.entries(users)), new FailureLimiter(maxFailures, 60_000));
+  return createAuthenticator(staticUsers(users), new FailureLimiter(maxFailures, 60_000));
 }

@@ -2,6 +2,7 @@
 // real config file, the spool and deliveries in their thread, a loopback SMTP sink as the next hop.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { hashPassword, writeFileAtomic } from '@moat/auth';
 import { join } from 'node:path';
 import { createJournal } from '@moat/journal';
 import { createRegistry, createLogger } from '@moat/observe';
@@ -18,6 +19,7 @@ let output = '';
 const delivered: string[] = [];
 let sink: SMTPServer;
 let redis: Awaited<ReturnType<typeof startRedis>>;
+let usersFile: string;
 
 beforeAll(async () => {
   dir = await tmpDir('mx-main');
@@ -41,6 +43,8 @@ beforeAll(async () => {
   port = await freePort();
   metricsPort = await freePort();
   const cfg = join(dir.path, 'moat.yaml');
+  usersFile = join(dir.path, 'users');
+  await writeFile(usersFile, `alice:${await hashPassword('pw', { N: 1024 })}\n`);
   await writeFile(
     cfg,
     `version: 1
@@ -57,6 +61,7 @@ dns:
 mx:
   tls: { state_dir: ${dir.path}/tls }
   xclient: { trusted_networks: [127.0.0.1/32] }
+  auth: { users_file: ${usersFile} }
 spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
 queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}" } }
@@ -144,6 +149,26 @@ describe('moat-mx main', () => {
     for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: to a remote domain')); i++) await new Promise((ok) => setTimeout(ok, 100));
     expect(delivered.some((m) => m.includes('Subject: to a remote domain'))).toBe(true);
     expect(output).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
+  });
+
+  it('reloads the users file without a restart (watch and SIGHUP); a bad line keeps the last good set', async () => {
+    const metric = async () => /^moat_auth_users (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1];
+    const until = async (cond: () => boolean | Promise<boolean>) => {
+      for (let i = 0; i < 200 && !(await cond()); i++) await new Promise((ok) => setTimeout(ok, 50));
+    };
+    expect(await metric()).toBe('1');
+    const bob = `bob:${await hashPassword('pw2', { N: 1024 })}\n`;
+    await writeFileAtomic(usersFile, `alice:${await hashPassword('pw', { N: 1024 })}\n${bob}`);
+    mx.kill('SIGHUP');
+    await until(async () => (await metric()) === '2');
+    expect(await metric()).toBe('2');
+    expect(output).toMatch(/"msg":"users file reloaded"/);
+    await writeFileAtomic(usersFile, `${bob}carol:scrypt$broken\n`);
+    mx.kill('SIGHUP');
+    await until(() => /"line":2,.*"msg":"users file: bad line, keeping the last good set"/.test(output));
+    expect(output).toMatch(/"line":2,.*"msg":"users file: bad line, keeping the last good set"/);
+    expect(await metric()).toBe('2');
+    expect(mx.exitCode).toBeNull();
   });
 
   it('stops on SIGTERM', async () => {

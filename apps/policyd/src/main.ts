@@ -16,7 +16,7 @@ import { splitHostPort } from './listen.ts';
 import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
-import { settingsFrom } from './settings.ts';
+import { allowedClients, settingsFrom } from './settings.ts';
 import { answerClusterMetrics, resolveWorkers, runPrimary, WORKERS_ENV, workerShare } from './workers.ts';
 
 const usage = `usage: moat-policyd --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off] [--workers N|auto]
@@ -91,9 +91,13 @@ async function serve(o: {
   // policyd's lines carry no pid (the base is { component }): `worker` tells the processes apart.
   const logger = worker ? o.root.child({ worker: worker.id }) : o.root;
   // max_connections is the whole service's: each worker takes its share.
-  const settings = settingsFrom(
-    worker ? { ...config.policyd, max_connections: workerShare(config.policyd.max_connections, o.workers) } : config.policyd,
-  );
+  const clients = allowedClients(config.policyd.clients, config.policy.mynetworks);
+  const settings = settingsFrom({
+    ...config.policyd,
+    clients,
+    ...(worker ? { max_connections: workerShare(config.policyd.max_connections, o.workers) } : {}),
+  });
+  if (clients.length === 0) logger.warn({ event: 'config' }, 'policyd.clients (or mynetworks) is empty: every policy connection will be refused');
   const built = await buildEngine(config, {
     registry: defaultRegistry,
     logger,
@@ -119,6 +123,7 @@ async function serve(o: {
       maxConnections: settings.maxConnections,
       stages: settings.stages,
       skip: config.policyd.skip,
+      clients,
     },
     'policyd listening',
   );

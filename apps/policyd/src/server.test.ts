@@ -1,9 +1,9 @@
 import { connect, type Socket } from 'node:net';
 import { createLogger, createRegistry } from '@moat/observe';
-import type { Facts, Verdict } from '@moat/policy';
+import { type Facts, parseCidr, type Verdict } from '@moat/policy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPolicyServer, type PolicyServer } from './server.ts';
-import { defaultSettings, type PolicydSettings } from './settings.ts';
+import { allowedClients, defaultSettings, type PolicydSettings, settingsFrom } from './settings.ts';
 
 const verdicts: Record<string, Partial<Verdict>> = {
   'grey@example.org': { action: 'defer', status: '4.7.1', text: 'Greylisted', greylisted: true },
@@ -26,12 +26,15 @@ afterEach(async () => {
   server = undefined;
 });
 
+let registry = createRegistry();
+
 async function start(over: Partial<PolicydSettings> = {}) {
+  registry = createRegistry();
   server = createPolicyServer({
     engine,
     settings: { ...defaultSettings, ...over },
     logger: createLogger('policyd-test', { level: 'silent' }),
-    registry: createRegistry(),
+    registry,
     replyCode: (v) => (v.action === 'reject' ? 554 : 450),
   });
   return (await server.listen('127.0.0.1', 0)).port;
@@ -224,5 +227,32 @@ describe('policy server', () => {
     await c.closed();
     await closing;
     server = undefined;
+  });
+});
+
+describe('policyd.clients', () => {
+  it('closes a connection from outside the list before reading it: the engine is never asked', async () => {
+    const c = client(await start({ clients: [parseCidr('192.0.2.0/24')!, parseCidr('[2001:db8::]/32')!] }));
+    const before = seen.length;
+    c.send(request({ recipient: 'grey@example.org' }));
+    expect(await c.reply()).toBeNull();
+    expect(seen.length).toBe(before);
+    expect(await registry.getSingleMetricAsString('moat_policyd_connections_refused_total')).toMatch(/moat_policyd_connections_refused_total 1$/m);
+  });
+
+  it('serves a client inside the list (IPv4 as Node reports it on a dual-stack socket too)', async () => {
+    const c = client(await start({ clients: [parseCidr('127.0.0.0/8')!] }));
+    c.send(request({ recipient: 'grey@example.org' }));
+    expect(await c.reply()).toBe('action=DEFER_IF_PERMIT 4.7.1 Greylisted');
+    c.socket.end();
+  });
+
+  it('defaults to mynetworks and parses Postfix network syntax', () => {
+    expect(allowedClients(undefined, ['127.0.0.0/8', '[::1]/128'])).toEqual(['127.0.0.0/8', '[::1]/128']);
+    expect(allowedClients(['192.0.2.0/24'], ['127.0.0.0/8'])).toEqual(['192.0.2.0/24']);
+    const s = settingsFrom({ idle_timeout: 1000, max_connections: 10, clients: ['[::1]/128', '10.0.0.0/8'] });
+    expect(s.clients?.map((n) => n.text)).toEqual(['[::1]/128', '10.0.0.0/8']);
+    expect(settingsFrom({ idle_timeout: 1000, max_connections: 10 }).clients).toBeUndefined();
+    expect(() => settingsFrom({ idle_timeout: 1000, max_connections: 10, clients: ['10.0.0.1/8'] })).toThrow(/policyd.clients/);
   });
 });

@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger, Registry } from '@moat/observe';
 import { Counter, Gauge } from '@moat/observe';
-import type { Facts, Verdict } from '@moat/policy';
+import { cidrContains, type Facts, parseIp, type Verdict } from '@moat/policy';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
 import { toFacts } from './facts.ts';
@@ -34,6 +34,7 @@ interface Metrics {
   accepted: InstanceType<typeof Counter<'outcome'>>;
   replies: InstanceType<typeof Counter<'action'>>;
   errors: InstanceType<typeof Counter<'reason'>>;
+  refused: InstanceType<typeof Counter>;
 }
 
 function metricsOn(registry: Registry): Metrics {
@@ -55,6 +56,11 @@ function metricsOn(registry: Registry): Metrics {
       name: 'moat_policyd_errors_total',
       help: 'Requests or connections dropped, by reason',
       labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    refused: new Counter({
+      name: 'moat_policyd_connections_refused_total',
+      help: 'Connections from outside policyd.clients, closed before a byte was read',
       registers: [registry],
     }),
   };
@@ -231,7 +237,38 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     armTimer();
   }
 
+  const allowed = (address: string | undefined): boolean => {
+    if (!settings.clients) return true;
+    const a = address === undefined ? undefined : parseIp(address);
+    return a !== undefined && settings.clients.some((net) => cidrContains(net, a));
+  };
+
+  // one log line per stranger per minute (a scanner must not flood the log); the counter sees every one
+  const refusedLog = new Map<string, { at: number; suppressed: number }>();
+  const logRefused = (peer: string) => {
+    const now = performance.now();
+    const seen = refusedLog.get(peer);
+    if (seen && now - seen.at < 60_000) {
+      seen.suppressed++;
+      return;
+    }
+    if (refusedLog.size >= 10_000) refusedLog.clear();
+    refusedLog.set(peer, { at: now, suppressed: 0 });
+    logger.warn(
+      { event: 'refused', peer, reason: 'not in policyd.clients', suppressed: seen?.suppressed || undefined },
+      'policy connection refused',
+    );
+  };
+
   const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (!allowed(socket.remoteAddress)) {
+      // closed before a byte is read: a stranger can never ask, so never move greylist state
+      metrics.refused.inc();
+      logRefused(socket.remoteAddress ?? 'unknown');
+      socket.on('error', () => {});
+      socket.destroy();
+      return;
+    }
     const overloaded = live.size >= settings.maxConnections;
     metrics.accepted.inc({ outcome: overloaded ? 'overload' : 'served' });
     if (overloaded) {

@@ -1,6 +1,6 @@
 // The policyd profile: which stages it acts on, how verdicts become Postfix actions, and its limits.
 // Defaults are the safe ones for a server placed after reject_unauth_destination in smtpd_recipient_restrictions.
-import type { Stage } from '@moat/policy';
+import { type Cidr, parseCidr, type Stage } from '@moat/policy';
 
 export interface PolicydSettings {
   /** Stages the engine is asked at; every other protocol_state gets DUNNO. */
@@ -28,6 +28,11 @@ export interface PolicydSettings {
   errorAction: string;
   maxLine: number;
   maxRequest: number;
+  /**
+   * The networks whose connections are served (policyd.clients, default mynetworks); any other is closed at
+   * once. Undefined: everyone (only for tests and embedders that filter elsewhere).
+   */
+  clients?: readonly Cidr[] | undefined;
 }
 
 export const defaultSettings: PolicydSettings = Object.freeze({
@@ -57,6 +62,7 @@ export interface PolicydSectionLike {
   overload_action?: string | undefined;
   max_line?: number | undefined;
   max_request?: number | undefined;
+  clients?: readonly string[] | undefined;
 }
 
 const stageNames: Readonly<Record<string, Stage>> = {
@@ -68,6 +74,11 @@ const stageNames: Readonly<Record<string, Stage>> = {
   'end-of-data': 'end-of-data',
   'end-of-message': 'end-of-data',
 };
+
+/** policyd.clients, else the policy's mynetworks: the networks whose Postfix may ask. */
+export function allowedClients(clients: readonly string[] | undefined, mynetworks: readonly string[]): string[] {
+  return [...(clients ?? mynetworks)];
+}
 
 export function settingsFrom(section: PolicydSectionLike): PolicydSettings {
   const d = defaultSettings;
@@ -89,5 +100,15 @@ export function settingsFrom(section: PolicydSectionLike): PolicydSettings {
     overloadAction: section.overload_action ?? d.overloadAction,
     maxLine: section.max_line ?? d.maxLine,
     maxRequest: section.max_request ?? d.maxRequest,
+    clients:
+      section.clients === undefined
+        ? undefined
+        : Object.freeze(
+            section.clients.map((c) => {
+              const net = parseCidr(c);
+              if (!net) throw new Error(`policyd.clients: ${c} is not a network`);
+              return net;
+            }),
+          ),
   }) as PolicydSettings;
 }

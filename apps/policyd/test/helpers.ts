@@ -83,9 +83,9 @@ export interface Policyd {
 }
 
 /** `node apps/policyd/src/main.ts --config FILE --listen 127.0.0.1:PORT`, the README's command. */
-export async function startPolicyd(configFile: string, port?: number, logLevel?: string): Promise<Policyd> {
+export async function startPolicyd(configFile: string, port?: number, logLevel?: string, metrics = 'off'): Promise<Policyd> {
   const p = port ?? (await freePort());
-  const daemon = spawnDaemon(process.execPath, [mainTs, '--config', configFile, '--listen', `127.0.0.1:${p}`, '--metrics', 'off'], {
+  const daemon = spawnDaemon(process.execPath, [mainTs, '--config', configFile, '--listen', `127.0.0.1:${p}`, '--metrics', metrics], {
     env: { ...process.env, MOAT_LOG_LEVEL: logLevel ?? process.env.MOAT_LOG_LEVEL ?? 'warn' },
   });
   try {

@@ -15,6 +15,7 @@ import {
   type StaticRecipientsOptions,
 } from '@moat/policy';
 import { checkDkimKeys } from './dkim-keys.ts';
+import { validDisplayName, zoneDisplayName, zoneDisplayNames } from '@moat/dnslist';
 import { ConfigError, deepFreeze } from './load.ts';
 import type { Config } from './schema.ts';
 
@@ -92,6 +93,17 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
 
   checkDkimKeys(config, read, abs);
 
+  for (const [zone, o] of Object.entries(config.dns.zones)) {
+    const display = o && typeof o === 'object' ? (o as { display?: unknown }).display : undefined;
+    if (display !== undefined && !validDisplayName(display)) {
+      // the path names the zone by its derived display name: an error message must not print a DQS key either
+      throw new ConfigError(config.source.file, [
+        { file: config.source.file, path: ['dns', 'zones', zoneDisplayName(zone), 'display'], expected: 'a zone-like name (letters, digits, - _ .), shown in replies', found: JSON.stringify(String(display).slice(0, 80)) },
+      ]);
+    }
+  }
+  // every zone the policy queries or dns.zones configures, with the name it may be shown by (no DQS key)
+  const zones = lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : [])));
   const spec: PolicySpec = deepFreeze({
     myHostname: p.hostname,
     myAddresses: [...p.my_addresses],
@@ -100,6 +112,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     strictRfc821Envelopes: p.strict_rfc821_envelopes,
     relayRestrictions: p.relay_restrictions as readonly Restriction[],
     recipientRestrictions: p.recipient_restrictions as readonly Restriction[],
+    zoneDisplayNames: zoneDisplayNames(zones, config.dns.zones),
   });
   const recipientOptions: StaticRecipientsOptions = deepFreeze({
     domains: [...rc.domains],

@@ -17,6 +17,7 @@ import { type Classified, classify, isErrorCode, validateProfile } from './class
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
 import { ProfileConfigError, type ProfileInput, type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
 import { probeName, queryName } from './query-name.ts';
+import { validDisplayName, zoneDisplayName } from './display-name.ts';
 import { isLocalAddress, parseResolver, type ResolverAddress } from './resolver-address.ts';
 
 /** Per-zone settings on top of the profile. */
@@ -31,6 +32,11 @@ export interface ZoneOptions {
   weight?: number | undefined;
   /** false: never health-probe this zone (it stays enabled). */
   health?: boolean | undefined;
+  /**
+   * The name logs, metric labels and health show (and replies, through the engine's zoneDisplayNames).
+   * Default: zoneDisplayName(zone), which drops the key label of DQS-style zones.
+   */
+  display?: string | undefined;
 }
 
 export interface DnsListOptions {
@@ -75,6 +81,7 @@ export interface DnsListResult extends DnsListAnswer {
 export type ZoneState = 'unchecked' | 'healthy' | 'disabled' | 'unreachable';
 
 export interface ZoneHealth {
+  /** The zone's display name (never a key-carrying zone name). */
   zone: string;
   profile: string;
   kind: 'ip' | 'domain' | 'both' | 'unknown';
@@ -107,6 +114,8 @@ type Raw =
 
 interface Zone {
   name: string;
+  /** What logs, metric labels and health() show (zoneDisplayName). */
+  display: string;
   profile: ProviderProfile;
   options: ZoneOptions;
   only: CompiledCodeFilter | undefined;
@@ -213,14 +222,19 @@ export function createDnsList(options: DnsListOptions): DnsList {
     let z = zones.get(name);
     if (z) return z;
     const o = opts ?? {};
-    if (o.kind !== undefined && o.kind !== 'ip' && o.kind !== 'domain' && o.kind !== 'both') {
-      throw new ProfileConfigError(`dns zone ${name}: kind must be ip, domain or both`);
+    if (o.display !== undefined && !validDisplayName(o.display)) {
+      throw new ProfileConfigError(`dns zone ${zoneDisplayName(name)}: display must be a zone-like name (letters, digits, - _ .)`);
     }
-    if (o.weight !== undefined && typeof o.weight !== 'number') throw new ProfileConfigError(`dns zone ${name}: weight must be a number`);
+    const display = zoneDisplayName(name, o.display);
+    if (o.kind !== undefined && o.kind !== 'ip' && o.kind !== 'domain' && o.kind !== 'both') {
+      throw new ProfileConfigError(`dns zone ${display}: kind must be ip, domain or both`);
+    }
+    if (o.weight !== undefined && typeof o.weight !== 'number') throw new ProfileConfigError(`dns zone ${display}: weight must be a number`);
     const profile = o.profile ? profiles.get(o.profile) : profileForZone(name, profiles);
-    if (!profile) throw new ProfileConfigError(`dns zone ${name} names unknown profile ${o.profile}`);
+    if (!profile) throw new ProfileConfigError(`dns zone ${display} names unknown profile ${o.profile}`);
     z = {
       name,
+      display,
       profile,
       options: o,
       only: o.codes !== undefined ? parseCodeFilter(o.codes) : undefined,
@@ -229,10 +243,24 @@ export function createDnsList(options: DnsListOptions): DnsList {
       warnings: 0,
     };
     zones.set(name, z);
-    m.healthy.set({ zone: name }, 1);
+    m.healthy.set({ zone: display }, 1);
     return z;
   }
   for (const [name, o] of Object.entries(options.zones ?? {})) zoneFor(normZone(name), (o ?? {}) as ZoneOptions);
+
+  /** The display name of a zone as a query names it. */
+  function shownName(zone: string): string {
+    return zones.get(normZone(zone))?.display ?? zoneDisplayName(zone);
+  }
+  /** Text that may quote a query name (a resolver error): every keyed zone replaced by its display name. */
+  function hide(text: string): string {
+    let out = text;
+    for (const z of zones.values()) {
+      if (z.display === z.name) continue;
+      out = out.replace(new RegExp(z.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), z.display);
+    }
+    return out;
+  }
 
   function zoneKinds(z: Zone): Set<'ip' | 'domain'> {
     const k = z.options.kind ?? (z.profile.name === 'generic' ? undefined : z.profile.kind);
@@ -274,16 +302,16 @@ export function createDnsList(options: DnsListOptions): DnsList {
 
   function warnZone(z: Zone, c: Classified, key: string): void {
     for (const e of c.errors) {
-      m.warnings.inc({ zone: z.name, reason: 'error-code' });
+      m.warnings.inc({ zone: z.display, reason: 'error-code' });
       z.warnings++;
       z.lastWarning = `${e.code}: ${e.meaning}`;
-      log.warn({ zone: z.name, code: e.code, meaning: e.meaning, key }, 'DNS list zone-health warning: operator error answer, not a listing');
+      log.warn({ zone: z.display, code: e.code, meaning: e.meaning, key }, 'DNS list zone-health warning: operator error answer, not a listing');
     }
     for (const e of c.outOfRange) {
-      m.warnings.inc({ zone: z.name, reason: 'out-of-range' });
+      m.warnings.inc({ zone: z.display, reason: 'out-of-range' });
       z.warnings++;
       z.lastWarning = `${e.code}: ${e.meaning}`;
-      log.warn({ zone: z.name, code: e.code, key }, 'DNS list zone-health warning: answer outside 127.0.0.0/8, not a listing');
+      log.warn({ zone: z.display, code: e.code, key }, 'DNS list zone-health warning: answer outside 127.0.0.0/8, not a listing');
     }
   }
 
@@ -291,42 +319,44 @@ export function createDnsList(options: DnsListOptions): DnsList {
     const zoneName = normZone(q.zone);
     const base = { zone: q.zone, key: q.key, codes: [] as string[] };
     const z = zoneFor(zoneName);
+    // logs and labels name the zone by its display name: a DQS key never leaves in them
+    const shown = z.display;
     z.seen.add(targetKind(q.target));
     if (z.state === 'disabled') {
-      m.errors.inc({ zone: zoneName, kind: 'disabled' });
-      m.lookups.inc({ zone: zoneName, result: 'unknown' });
+      m.errors.inc({ zone: shown, kind: 'disabled' });
+      m.lookups.inc({ zone: shown, result: 'unknown' });
       return { ...base, status: 'unknown', detail: `zone disabled by health check: ${z.reason ?? 'unhealthy'}` };
     }
     const qn = queryName(zoneName, q.target, q.key);
     if (!qn.ok) {
       // A client "address" that is no IP cannot be judged; a HELO literal simply is not a domain.
       const status = q.target === 'client' ? 'unknown' : 'not-listed';
-      if (status === 'unknown') m.errors.inc({ zone: zoneName, kind: 'invalid' });
-      m.lookups.inc({ zone: zoneName, result: status });
+      if (status === 'unknown') m.errors.inc({ zone: shown, kind: 'invalid' });
+      m.lookups.inc({ zone: shown, result: status });
       return { ...base, status, detail: qn.detail };
     }
     const started = performance.now();
     const raw = await resolveA(qn.name, Math.min(timeoutMs, deadline - started));
-    m.latency.observe({ zone: zoneName }, (performance.now() - started) / 1000);
+    m.latency.observe({ zone: shown }, (performance.now() - started) / 1000);
     if (raw.kind === 'fail') {
-      m.errors.inc({ zone: zoneName, kind: raw.reason });
-      m.lookups.inc({ zone: zoneName, result: 'unknown' });
-      log.warn({ zone: zoneName, target: q.target, key: q.key, reason: raw.reason, detail: raw.detail }, 'DNS list lookup failed open');
-      return { ...base, status: 'unknown', detail: raw.detail };
+      m.errors.inc({ zone: shown, kind: raw.reason });
+      m.lookups.inc({ zone: shown, result: 'unknown' });
+      log.warn({ zone: shown, target: q.target, key: q.key, reason: raw.reason, detail: hide(raw.detail) }, 'DNS list lookup failed open');
+      return { ...base, status: 'unknown', detail: hide(raw.detail) };
     }
     if (raw.kind === 'none') {
-      m.lookups.inc({ zone: zoneName, result: 'not-listed' });
+      m.lookups.inc({ zone: shown, result: 'not-listed' });
       return { ...base, status: 'not-listed' };
     }
     const c = classify(z.profile, raw.codes, q.use, z.only);
     warnZone(z, c, q.key);
     const dropped = [...c.errors, ...c.outOfRange, ...c.dropped].map((d) => `${d.code} (${d.meaning})`);
     if (c.listings.length === 0) {
-      m.lookups.inc({ zone: zoneName, result: 'not-listed' });
+      m.lookups.inc({ zone: shown, result: 'not-listed' });
       return { ...base, status: 'not-listed', detail: `not a listing: ${dropped.join('; ')}` };
     }
-    m.lookups.inc({ zone: zoneName, result: 'listed' });
-    m.hits.inc({ zone: zoneName });
+    m.lookups.inc({ zone: shown, result: 'listed' });
+    m.hits.inc({ zone: shown });
     const remaining = deadline - performance.now();
     const txt = wantTxt && remaining > 1 ? await resolveTxt(qn.name, Math.min(timeoutMs, remaining)) : undefined;
     const meanings = c.listings.map((l) => `${l.code} ${l.meaning}`);
@@ -335,7 +365,8 @@ export function createDnsList(options: DnsListOptions): DnsList {
       ...base,
       status: 'listed',
       codes: c.listings.map((l) => l.code),
-      txt,
+      // a list's TXT is untrusted text for a reply: it must not quote the keyed zone either
+      txt: txt === undefined ? undefined : hide(txt),
       detail: meanings.join('; '),
       weight: z.options.weight ?? Math.max(...c.listings.map((l) => l.weight)),
     };
@@ -358,26 +389,26 @@ export function createDnsList(options: DnsListOptions): DnsList {
                 key: q.key,
                 status: 'unknown',
                 codes: [],
-                detail: `internal error: ${String(err)}`,
+                detail: `internal error: ${hide(String(err))}`,
               }),
             ),
             budget,
           ]);
           if (r !== TIMEOUT) return r;
-          const zone = normZone(q.zone);
+          const zone = shownName(q.zone);
           m.errors.inc({ zone, kind: 'budget' });
           m.lookups.inc({ zone, result: 'unknown' });
           return { zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: `batch budget of ${budgetMs} ms exceeded` };
         }),
       );
       const ms = Math.round(performance.now() - started);
-      const listed = answers.filter((a) => a.status === 'listed').map((a) => a.zone);
-      const unknown = answers.filter((a) => a.status === 'unknown').map((a) => a.zone);
+      const listed = answers.filter((a) => a.status === 'listed').map((a) => shownName(a.zone));
+      const unknown = answers.filter((a) => a.status === 'unknown').map((a) => shownName(a.zone));
       log.info({ queries: queries.length, listed, unknown, ms }, 'dnslist batch');
       return answers;
     } catch (err) {
       // Never throws: the contract is fail open.
-      log.error({ err }, 'dnslist batch failed');
+      log.error({ err: hide(String(err)) }, 'dnslist batch failed');
       return queries.map((q) => ({ zone: q.zone, key: q.key, status: 'unknown', codes: [], detail: 'internal error' }));
     } finally {
       clearTimeout(timer);
@@ -408,7 +439,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
     const failures: string[] = [];
     for (const r of results) {
       if (r.raw.kind === 'fail') {
-        failures.push(`${r.probe}: ${r.raw.detail}`);
+        failures.push(`${r.probe}: ${hide(r.raw.detail)}`);
         continue;
       }
       const codes = r.raw.kind === 'codes' ? r.raw.codes : [];
@@ -434,17 +465,17 @@ export function createDnsList(options: DnsListOptions): DnsList {
       z.state = 'healthy';
       z.reason = undefined;
     }
-    m.healthy.set({ zone: z.name }, z.state === 'healthy' ? 1 : 0);
+    m.healthy.set({ zone: z.display }, z.state === 'healthy' ? 1 : 0);
     if (z.state === 'disabled' && before !== 'disabled') {
       log.error(
-        { zone: z.name, profile: p.name, reason: z.reason },
-        `DNS LIST ZONE DISABLED: ${z.name} failed its health check; its lookups answer unknown (fail open) until it is healthy again`,
+        { zone: z.display, profile: p.name, reason: z.reason },
+        `DNS LIST ZONE DISABLED: ${z.display} failed its health check; its lookups answer unknown (fail open) until it is healthy again`,
       );
     } else if (z.state === 'unreachable' && before !== 'unreachable') {
-      log.warn({ zone: z.name, reason: z.reason }, 'DNS list zone unreachable during health check');
+      log.warn({ zone: z.display, reason: z.reason }, 'DNS list zone unreachable during health check');
     } else if (z.state === 'healthy' && before !== 'healthy') {
       const level = before === 'unchecked' ? 'info' : 'warn';
-      log[level]({ zone: z.name, was: before }, before === 'disabled' ? 'DNS list zone re-enabled: healthy again' : 'DNS list zone healthy');
+      log[level]({ zone: z.display, was: before }, before === 'disabled' ? 'DNS list zone re-enabled: healthy again' : 'DNS list zone healthy');
     }
   }
 
@@ -454,7 +485,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
     await Promise.all(
       list.map((z) =>
         checkZone(z).catch((err: unknown) => {
-          log.error({ zone: z.name, err }, 'DNS list health check crashed');
+          log.error({ zone: z.display, err: hide(String(err)) }, 'DNS list health check crashed');
         }),
       ),
     );
@@ -466,7 +497,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
       const k = zoneKinds(z);
       const kind = k.size === 2 ? 'both' : k.has('ip') ? 'ip' : k.has('domain') ? 'domain' : 'unknown';
       return {
-        zone: z.name,
+        zone: z.display,
         profile: z.profile.name,
         kind,
         state: z.state,

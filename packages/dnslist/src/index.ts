@@ -25,5 +25,6 @@ export {
   type HealthProbes,
 } from './profiles.ts';
 export { classify, type Classified } from './classify.ts';
+export { KEYED_ZONE_SUFFIXES, validDisplayName, zoneDisplayName, zoneDisplayNames } from './display-name.ts';
 export { queryName, reverseIPv4, reverseIPv6, expandIPv6 } from './query-name.ts';
 export { parseResolver, isLocalAddress, ResolverConfigError } from './resolver-address.ts';

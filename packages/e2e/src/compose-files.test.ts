@@ -42,9 +42,17 @@ describe('compose/docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, name).toBeDefined();
   });
 
-  it('publishes only SMTP 25, submission 587, the policy port and the console (on loopback)', () => {
+  it('publishes only SMTP 25, submission 587 and the console (on loopback); not the policy port', () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name}:${p}`));
-    expect(published.sort()).toEqual(['console:127.0.0.1:9480:9480', 'mx:25:25', 'mx:587:587', 'policyd:10023:10023']);
+    expect(published.sort()).toEqual(['console:127.0.0.1:9480:9480', 'mx:25:25', 'mx:587:587']);
+  });
+
+  it('publishes the policy port only through the opt-in file, on the host loopback by default', () => {
+    const optIn = (env: Record<string, string>) =>
+      (parse(interpolate(read('docker-compose.policyd-port.yml'), env)) as { services: Record<string, Service> }).services;
+    expect(Object.keys(optIn({}))).toEqual(['policyd']);
+    expect(optIn({}).policyd?.ports).toEqual(['127.0.0.1:10023:10023']);
+    expect(optIn({ MOAT_POLICY_PORT: '192.0.2.10:10023' }).policyd?.ports).toEqual(['192.0.2.10:10023:10023']);
   });
 
   it('starts the apps only once what they use is healthy', () => {
@@ -79,9 +87,14 @@ describe('compose/moat.yaml (production)', () => {
     const c = loadConfig(join(COMPOSE, 'moat.yaml'), { env });
     expect(c.dns.resolver).toBe('172.29.25.53:53');
     expect(c.mx.tls.cert).toBe('/run/secrets/tls_cert');
-    expect(c.mx.auth.users_file).toBe('/run/secrets/auth_users');
+    // a mounted directory, so `moat user` edits (a rename) reach the running mx without a restart
+    expect(c.mx.auth.users_file).toBe('/run/moat/auth/users');
+    expect(stack({}).services.mx?.volumes).toContain('./secrets/auth:/run/moat/auth:ro');
     expect(c.queue.transport).toBe('maildir:/var/lib/moat/maildir');
     expect(c.policyd.listen).toBe('0.0.0.0:10023');
+    // unset: policyd serves mynetworks, which keeps loopback for the container's healthcheck
+    expect(c.policyd.clients).toBeUndefined();
+    expect(c.policy.mynetworks).toContain('127.0.0.0/8');
     expect(c.mx.xclient.trusted_networks).toEqual([]);
   });
 });
@@ -93,14 +106,18 @@ describe('test profile', () => {
   it('loads compose/moat.test.yaml, trusting XCLIENT from the test network only', () => {
     const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: stack(env).services.mx?.environment ?? {} });
     expect(c.dns.resolver).toBe(`${net}.53:53`);
+    // policyd serves the host (through the published port, from the gateway) and loopback; not the mx container
+    expect(c.policyd.clients).toEqual(['127.0.0.0/8', `${net}.1/32`]);
     expect(c.mx.xclient.trusted_networks).toEqual([`${net}.0/24`]);
     // packages/e2e/test/seed.test.ts waits this long for the greylist
     expect(c.greylist.delay).toBe(5000);
   });
 
-  it('publishes only ephemeral loopback ports', () => {
+  it('publishes only ephemeral loopback ports (the policy port through the opt-in file)', () => {
     const s = stack(env).services;
-    for (const p of [...(s.mx?.ports ?? []), ...(s.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
+    const optIn = parse(interpolate(read('docker-compose.policyd-port.yml'), env)) as { services: Record<string, Service> };
+    expect(optIn.services.policyd?.ports).toEqual(['127.0.0.1::10023']);
+    for (const p of [...(s.mx?.ports ?? []), ...(optIn.services.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
     expect(s.console?.ports).toEqual(['127.0.0.1:0:9480']); // 0: Docker picks a free port
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);

@@ -43,7 +43,7 @@ describe('test stack infrastructure', () => {
     for (const c of cs) expect(c, c.service).toMatchObject({ state: 'running', health: 'healthy' });
   });
 
-  it('publishes only SMTP, submission, policy, the console (and spamd in the test profile), on loopback', async () => {
+  it('publishes only SMTP, submission, the console, and in the test profile policy (opt-in file) and spamd, on loopback', async () => {
     const cs = await projectContainers(stack().project);
     const published = cs.flatMap((c) => [...c.ports.matchAll(/([\d.]+):\d+->(\d+)\/tcp/g)].map((m) => `${c.service}:${m[2]}@${m[1]}`));
     expect(published.sort()).toEqual([
@@ -84,7 +84,7 @@ describe('test stack infrastructure', () => {
     expect(reply).toMatch(/Spam: True ; \d+(\.\d+)? \/ /);
   });
 
-  it('policyd answers a Postfix policy request on its published port', async () => {
+  it('policyd answers a Postfix policy request on its published port (the host is in policyd.clients)', async () => {
     const req =
       'request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=192.0.2.66\n' +
       'client_name=unknown\nhelo_name=mail.example.net\nsender=someone@example.net\nrecipient=alice@moat.test\n\n';
@@ -93,6 +93,27 @@ describe('test stack infrastructure', () => {
     // 192.0.2.66 is on bl.moat.test: the same engine rejects it with the list's reason.
     expect(reply).toMatch(/^action=(REJECT|5\d\d)/);
     expect(reply).toContain('bl.moat.test');
+  });
+
+  it('policyd closes a connection from outside policyd.clients (the mx container): no answer, greylist unchanged, counted', async () => {
+    // a client address no other test uses, so its triplet can only come from this request
+    const client = `198.51.100.${100 + Math.floor(Math.random() * 100)}`;
+    const req =
+      `request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=${client}\n` +
+      'client_name=unknown\nhelo_name=mail.example.net\nsender=door@example.net\nrecipient=alice@moat.test\n\n';
+    const script =
+      `const s = require('node:net').connect(10023, 'policyd'); let got = '';` +
+      `s.on('connect', () => s.write(${JSON.stringify(req)}, () => {})); s.on('data', (d) => { got += d; });` +
+      `s.on('error', () => {}); s.on('close', () => { console.log(JSON.stringify({ got })); });` +
+      `setTimeout(() => s.destroy(), 10000);`;
+    for (let i = 0; i < 2; i++) {
+      const out = JSON.parse((await execIn('mx', 'node', '-e', script)).trim()) as { got: string };
+      expect(out.got).toBe('');
+    }
+    const keys = await execIn('redis', 'redis-cli', '--scan', '--pattern', `*${client.split('.').slice(0, 3).join('.')}.*`);
+    expect(keys.trim()).toBe('');
+    const metrics = await execIn('mx', 'node', '-e', "fetch('http://policyd:9465/metrics').then((r) => r.text()).then((t) => console.log(t))");
+    expect(Number(/^moat_policyd_connections_refused_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('serves the web console behind its login: the test password opens the JSON API', async () => {

@@ -15,7 +15,7 @@ export interface StackInfo {
   submissionPort: number;
   policyPort: number;
   spamdPort: number;
-  /** The AUTH user written to compose/secrets-test/auth-users for this run. */
+  /** The AUTH user written to compose/secrets-test/auth/users for this run. */
   user: string;
   password: string;
   /** Local domain with known recipients (compose/moat.test.yaml). */

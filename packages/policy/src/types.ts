@@ -185,6 +185,8 @@ export interface PolicySpec {
   relayRestrictions: readonly Restriction[];
   /** The spam policy (Postfix smtpd_recipient_restrictions), the seed's 11 steps. */
   recipientRestrictions: readonly Restriction[];
+  /** DNS list zone → the name replies and traces show (a DQS zone without its key); absent zones show as written. */
+  zoneDisplayNames?: Readonly<Record<string, string>> | undefined;
 }
 
 // ---------------------------------------------------------------- ports

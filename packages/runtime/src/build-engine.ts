@@ -6,6 +6,7 @@ import { createGreylist, type Greylist } from '@moat/greylist';
 import { redisTargetFromConfig } from '@moat/redis';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
+import { hideZones } from './hide-zones.ts';
 
 export type { Engine };
 
@@ -109,7 +110,8 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
     accessMaps: given.accessMaps ?? compiled.accessMaps,
     clock: given.clock ?? { now: () => Date.now() },
   };
-  const engine = createEngine(spec, ports);
+  // verdicts leave with keyed zones (DQS) under their display names: replies, logs, labels, the journal
+  const engine = hideZones(createEngine(spec, ports));
   let closed = false;
   return {
     engine,

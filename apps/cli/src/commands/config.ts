@@ -2,6 +2,7 @@
 // Reads the config file and the map/users files it names; talks to no network.
 import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, loadConfig } from '@moat/config';
 import { formatRestriction, type Restriction } from '@moat/policy';
+import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
 
 const USAGE = 'check [FILE] [--show-policy]   (FILE defaults to $MOAT_CONFIG, then ./moat.yaml)';
@@ -14,7 +15,7 @@ function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: r
   const zones = new Set<string>();
   for (const r of lists.recipient) if ('zone' in r) zones.add(r.zone);
   const g = c.greylist;
-  const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/\/\/[^@/]*@/, '//***@');
+  const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[\s\S]*@/i, '$1***@');
   return [
     `hostname: ${c.policy.hostname}`,
     `domains: ${c.recipients.domains.join(', ') || '(none)'}${c.recipients.relay_domains.length ? `; backup MX for ${c.recipients.relay_domains.join(', ')}` : ''}`,
@@ -44,8 +45,11 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     io.out.write(`ok ${config.source.file}\n${summary(config, { relay: compiled.spec.relayRestrictions, recipient: compiled.spec.recipientRestrictions })}\n`);
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {
-      io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(formatRestriction).join(',\n  ')}\n`);
-      io.out.write(`smtpd_recipient_restrictions =\n  ${compiled.spec.recipientRestrictions.map(formatRestriction).join(',\n  ')}\n`);
+      // keyed zones (Spamhaus DQS) by their display names: this output gets pasted into tickets and forums
+      const hide = zoneHider(compiled.spec.zoneDisplayNames) ?? ((t: string) => t);
+      const show = (r: Restriction) => hide(formatRestriction(r));
+      io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(show).join(',\n  ')}\n`);
+      io.out.write(`smtpd_recipient_restrictions =\n  ${compiled.spec.recipientRestrictions.map(show).join(',\n  ')}\n`);
     }
     return 0;
   } catch (e) {

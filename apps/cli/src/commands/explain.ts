@@ -5,6 +5,7 @@ import type { JournalEntry } from '@moat/journal';
 import type { GreylistAnswer, GreylistPort, Stage, TraceEntry, Verdict } from '@moat/policy';
 import { cidrContains, createEngine, parseCidr, parseIp } from '@moat/policy';
 import type { Greylist } from '@moat/greylist';
+import { hideZones } from '@moat/runtime';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, journalFor, loadConfigOrFail } from './context.ts';
 import type { Command, Io } from './types.ts';
@@ -98,7 +99,7 @@ async function hypothetical(config: Config, a: ReturnType<typeof parseArgs>, io:
   try {
     await built.dnslist?.ready;
     const live = a.flags.has('live-greylist');
-    const engine = built.greylist && !live ? createEngine(built.spec, { ...built.ports, greylist: dryRunGreylist(built.greylist, config) }) : built.engine;
+    const engine = built.greylist && !live ? hideZones(createEngine(built.spec, { ...built.ports, greylist: dryRunGreylist(built.greylist, config) })) : built.engine;
     const facts = {
       stage,
       clientAddress: client,

@@ -1,7 +1,7 @@
 // The `policyd:` section: the Postfix check_policy_service server running the same engine.
 // Listens on loopback by default: Postfix on the same host is its only intended client.
 import { z } from 'zod';
-import { duration, listenAddress } from './common.ts';
+import { duration, listenAddress, network } from './common.ts';
 
 /** A Postfix access(5) action policyd may answer with on its own (overload, engine failure). */
 const postfixAction = z
@@ -9,9 +9,18 @@ const postfixAction = z
   .max(200)
   .regex(/^(?:DUNNO|OK|DEFER_IF_PERMIT(?: [^\r\n]*)?|DEFER(?: [^\r\n]*)?|REJECT(?: [^\r\n]*)?|4\d\d [^\r\n]+|5\d\d [^\r\n]+)$/, 'expected a Postfix action: DUNNO, OK, DEFER_IF_PERMIT text, DEFER text, 4NN text or 5NN text');
 
+/** Postfix writes lists as text (`192.0.2.0/24 [::1]/128`); accept that as well as a YAML list. */
+const networks = z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter((x) => x !== '') : v), z.array(network));
+
 export const policydSection = z.strictObject({
   enabled: z.boolean().default(false),
   listen: listenAddress.default('127.0.0.1:10023'),
+  /**
+   * The only networks whose connections policyd serves (its Postfix hosts); any other connection is closed
+   * at once, counted and logged, before a byte is read, so no stranger can move greylist state. Unset: the
+   * policy's mynetworks. The container healthcheck connects from 127.0.0.1: keep loopback in the list.
+   */
+  clients: networks.optional(),
   /**
    * Close a Postfix connection idle this long. Postfix reuses its policy connection and closes it
    * itself after smtpd_policy_service_max_idle (300 s); above that, Postfix is always the one to close.

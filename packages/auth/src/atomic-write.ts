@@ -1,0 +1,95 @@
+// Replacing a file atomically: write a temporary file beside it, fsync, rename over, fsync the directory.
+// Trusts the caller's path; keeps the replaced file's mode and owner (the MX reads the users file as its own user).
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chown, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+async function resolve(path: string): Promise<string> {
+  try {
+    // a symlinked file (a mounted secret, a config map) is replaced where it really lives
+    return await realpath(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return path;
+    throw e;
+  }
+}
+
+/**
+ * Writes `data` to `path` so that a reader sees the old file or the new one, never a mix, and a crash
+ * leaves one of the two. A new file gets `mode` (default 0600) and its directory's owner; an existing one
+ * keeps its mode and owner.
+ */
+export async function writeFileAtomic(path: string, data: string, opts: { mode?: number } = {}): Promise<void> {
+  const target = await resolve(path);
+  const dir = dirname(target);
+  let mode = opts.mode ?? 0o600;
+  let owner: { uid: number; gid: number } | undefined;
+  try {
+    const st = await stat(target);
+    mode = st.mode & 0o7777;
+    owner = { uid: st.uid, gid: st.gid };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    // a new file belongs to whoever owns its directory (root creating the MX's users file in the MX's
+    // directory must not leave it unreadable to the MX)
+    const st = await stat(dir);
+    owner = { uid: st.uid, gid: st.gid };
+  }
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    await fh.writeFile(data, 'utf8');
+    await fh.chmod(mode);
+    if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
+      // only root may give a file away; anyone else keeps it as their own (the usual case: their own file)
+      await chown(tmp, owner.uid, owner.gid).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPERM' || process.getuid?.() === 0) throw e;
+      });
+    }
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+  const d = await open(dir, constants.O_RDONLY);
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+/**
+ * Runs `body` holding `path.lock` (created exclusively), so two `moat user` runs cannot lose each other's edit.
+ * A lock older than a minute is a crashed run's and is taken over.
+ */
+export async function withFileLock<T>(path: string, body: () => Promise<T>): Promise<T> {
+  const lock = `${await resolve(path)}.lock`;
+  for (let i = 0; ; i++) {
+    try {
+      const fh = await open(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      await fh.close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const st = await stat(lock).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > 60_000) await rm(lock, { force: true });
+      else if (i >= 50) throw new Error(`${lock} is held by another run (remove it if none is running)`);
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await body();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
