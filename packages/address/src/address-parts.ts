@@ -37,11 +37,13 @@ export function unquoteLocal(local: string): string {
   return out;
 }
 
-const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+// RFC 6531 lets UTF-8 into atoms.
+const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+)*$/;
 
 /** quote_822_local: the external form of a local part, quoted only when it is not a dot-atom. */
 export function quoteLocal(local: string): string {
-  if (local === '' || DOT_ATOM.test(local) || /[\u0080-\uffff]/.test(local)) return local === '' ? '""' : local;
+  if (local === '') return '""';
+  if (DOT_ATOM.test(local)) return local;
   return `"${local.replace(/(["\\])/g, '\\$1')}"`;
 }
 

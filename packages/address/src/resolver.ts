@@ -165,7 +165,16 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     return { ...hop, raw: value };
   };
 
+  /** The last transport answer, reused when resolve asks for the same address twice (RCPT check, then delivery). */
+  let lastHop: { key: string; cls: AddressClass; hop: NextHop } | undefined;
   const hopFor = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
+    const key = show(a);
+    if (lastHop && lastHop.key === key && lastHop.cls === cls) return lastHop.hop;
+    const hop = transportOf(a, cls, trace);
+    lastHop = { key, cls, hop };
+    return hop;
+  };
+  const transportOf = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
     const base = classDefault(cls);
     if (spec.transportMaps.length === 0) return base;
     const found = addrFind(spec.transportMaps, a.local, a.domain, delim, isLocalForFind, transportStrategy);
@@ -234,6 +243,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const resolve = (input: string): Resolution => {
     const trace: string[] = [];
     let cls: AddressClass = 'remote';
+    lastHop = undefined;
     try {
       const a0 = parseInput(input);
       cls = classOf(a0.domain);
