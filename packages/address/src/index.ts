@@ -4,5 +4,6 @@ export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution
 export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS, splitAddressList, splitAliasValue } from './resolver.ts';
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
 export { LookupFailure } from './table-find.ts';
+export { createMemoryTable } from './memory-table.ts';
 export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
 export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';
