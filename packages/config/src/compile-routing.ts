@@ -61,7 +61,8 @@ export function compileRouting(config: Config, opts: RoutingCompileOptions): Com
       }
       opened.set(s, t);
     }
-    (tables[param] ??= []).push(s);
+    const listed = (tables[param] ??= []);
+    if (!listed.includes(s)) listed.push(s);
     return t;
   };
   const mapList = (param: MapParam, seen: readonly string[] = []): LookupTable[] => {
@@ -139,8 +140,8 @@ export function compileRouting(config: Config, opts: RoutingCompileOptions): Com
   );
   const legacyTransports = createMemoryTable(
     'moat:queue.transports',
+    // A fixed-string table: transport_maps asks it the domain, then `.parent` keys it never has (exact, as before).
     Object.entries(config.queue.transports).map(([d, t]) => [norm(d), t] as const),
-    { exactOnly: true },
   );
 
   const aliasMaps = mapList('alias_maps');

@@ -1,0 +1,64 @@
+// The policy engine's RecipientPort over the address resolver: 'local' | 'unknown-user' | 'remote' at RCPT.
+// Trusts the resolver; the recipient is client input. Typed structurally so @moat/address needs no @moat/policy.
+import type { AddressResolver, Resolution } from './types.ts';
+
+/** @moat/policy's RecipientClass, by value. */
+export type RecipientVerdict = 'local' | 'unknown-user' | 'remote';
+
+/** Structurally @moat/policy's RecipientPort (with classifySync). */
+export interface ResolverRecipientPort {
+  classify(recipient: string): Promise<RecipientVerdict>;
+  /** Throws a LookupFailure when a table cannot answer (the engine's "lookup failure": 451 4.3.0). */
+  classifySync(recipient: string): RecipientVerdict;
+  /** The last full resolution (for logs and `moat explain`), when classifySync resolved one. */
+  lastResolution(): Resolution | undefined;
+}
+
+/** Thrown by classifySync when the resolver's tables cannot answer. */
+export class RecipientLookupError extends Error {
+  readonly code = 'LOOKUP_FAILURE';
+  readonly resolution: Resolution;
+  constructor(resolution: Resolution & { ok: false }) {
+    super(`${resolution.input}: ${resolution.status} ${resolution.text}`);
+    this.name = 'RecipientLookupError';
+    this.resolution = resolution;
+  }
+}
+
+/**
+ * smtpd's view of a recipient. `remote`: not a class of ours (relay control decides). Otherwise the
+ * resolution: refused (unknown user, error transport, empty expansion) is `unknown-user`; an alias
+ * that loops or expands too far is `local`, as Postfix accepts it at RCPT (its virtual_alias_maps has
+ * the key) and fails it later; a table that cannot answer throws. Relay-domain users are checked
+ * against relay_recipient_maps when it is set (the backup-MX case).
+ */
+export function recipientPortFromResolver(resolver: AddressResolver): ResolverRecipientPort {
+  let last: Resolution | undefined;
+  const classifySync = (recipient: string): RecipientVerdict => {
+    last = undefined;
+    try {
+      // Relay control needs the class only: a remote address is not resolved further here.
+      if (resolver.classify(recipient) === 'remote') return 'remote';
+    } catch {
+      // A domain table failed: resolve() says so, with its trace.
+    }
+    const r = resolver.resolve(recipient);
+    last = r;
+    if (r.ok) return r.class === 'remote' ? 'remote' : 'local';
+    if (r.reason === 'lookup-failure') throw new RecipientLookupError(r);
+    if (r.class === 'remote') return 'remote';
+    if (r.reason === 'loop' || r.reason === 'too-many') return 'local';
+    return 'unknown-user';
+  };
+  return {
+    classifySync,
+    classify: (recipient) => {
+      try {
+        return Promise.resolve(classifySync(recipient));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    lastResolution: () => last,
+  };
+}
