@@ -5,6 +5,7 @@ export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS, splitA
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
 export { LookupFailure } from './table-find.ts';
 export { createMemoryTable } from './memory-table.ts';
+export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliases.ts';
 export { recipientPortFromResolver, RecipientLookupError, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
 export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
 export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';

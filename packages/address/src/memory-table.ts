@@ -6,7 +6,7 @@ import type { LookupTable } from '@moat/maps';
  * A fixed-string table from entries (`pattern: false`: asked the partial keys too). `exactOnly` marks it
  * as a pattern table so domain lists and mail_addr_find ask it the whole key only (no parent domains).
  */
-export function createMemoryTable(spec: string, entries: Iterable<readonly [string, string]>, opts: { exactOnly?: boolean } = {}): LookupTable {
+export function createMemoryTable(spec: string, entries: Iterable<readonly [string, string]>, opts: { exactOnly?: boolean } = {}): LookupTable & { keys(): Iterable<string> } {
   const m = new Map<string, string>();
   for (const [k, v] of entries) m.set(k.toLowerCase(), v);
   return {
@@ -14,5 +14,6 @@ export function createMemoryTable(spec: string, entries: Iterable<readonly [stri
     type: 'inline',
     pattern: opts.exactOnly === true,
     lookup: (key: string) => m.get(key.toLowerCase()),
+    keys: () => m.keys(),
   };
 }

@@ -3,7 +3,7 @@
 import { type LookupTable, TableError } from '@moat/maps';
 
 /** A hash:-like table: keys folded to lower case, as Postfix's fixed-string tables do. */
-export function memoryTable(entries: Record<string, string>, spec = 'texthash:/test/table'): LookupTable & { asked: string[] } {
+export function memoryTable(entries: Record<string, string>, spec = 'texthash:/test/table'): LookupTable & { asked: string[]; keys(): Iterable<string> } {
   const m = new Map(Object.entries(entries).map(([k, v]) => [k.toLowerCase(), v]));
   const asked: string[] = [];
   return {
@@ -11,6 +11,7 @@ export function memoryTable(entries: Record<string, string>, spec = 'texthash:/t
     type: 'texthash',
     pattern: false,
     asked,
+    keys: () => m.keys(),
     lookup(key: string) {
       asked.push(key);
       return m.get(key.toLowerCase());
