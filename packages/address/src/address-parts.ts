@@ -43,8 +43,24 @@ const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uffff-]+(\.[A-Za-z0-9!#$%
 /** quote_822_local: the external form of a local part, quoted only when it is not a dot-atom. */
 export function quoteLocal(local: string): string {
   if (local === '') return '""';
-  if (DOT_ATOM.test(local)) return local;
+  if (isPlainAtom(local) || DOT_ATOM.test(local)) return local;
   return `"${local.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/** The common case without a regex: letters, digits, `.` (not first, last or doubled), `+ - _ =`. */
+function isPlainAtom(s: string): boolean {
+  let prevDot = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (prevDot) return false;
+      prevDot = true;
+      continue;
+    }
+    prevDot = false;
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 95 || c === 61)) return false;
+  }
+  return !prevDot;
 }
 
 /** The external (quoted where needed) form of an internal address. */
@@ -74,8 +90,14 @@ export function splitExtension(local: string, delimiters: string): Extension | u
     }
   }
   if (cut <= 0) return undefined;
-  const lower = local.toLowerCase();
-  if (lower === 'postmaster' || lower === 'mailer-daemon' || lower === 'double-bounce') return undefined;
-  if (delimiters.includes('-') && (lower.startsWith('owner-') || (lower.length > 8 && lower.endsWith('-request')))) return undefined;
+  const n = local.length;
+  if (n === 10 || n === 13) {
+    const lower = local.toLowerCase();
+    if (lower === 'postmaster' || lower === 'mailer-daemon' || lower === 'double-bounce') return undefined;
+  }
+  if (delimiters.includes('-')) {
+    const lower = local.toLowerCase();
+    if (lower.startsWith('owner-') || (lower.length > 8 && lower.endsWith('-request'))) return undefined;
+  }
   return { user: local.slice(0, cut), extension: local.slice(cut + 1), delimiter: local[cut] as string };
 }

@@ -4,7 +4,7 @@ import type { LookupTable } from '@moat/maps';
 import { LookupFailure } from './table-find.ts';
 
 export interface DomainList {
-  /** Whether `domain` (lower case, no trailing dot) is listed. Throws LookupFailure. */
+  /** Whether `domain` (already lower case, no trailing dot: splitAddress's form) is listed. Throws LookupFailure. */
   match(domain: string): boolean;
   /** The literal names listed (no tables), for lints and explanations. */
   readonly names: readonly string[];
@@ -66,8 +66,7 @@ export function createDomainList(names: readonly string[], tables: readonly Look
 
   return {
     names: entries.filter((e) => !e.negate).map((e) => e.name),
-    match(domain: string): boolean {
-      const d = norm(domain);
+    match(d: string): boolean {
       if (d === '') return false;
       if (exact) {
         if (set.has(d)) return true;

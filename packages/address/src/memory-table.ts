@@ -13,7 +13,8 @@ export function createMemoryTable(spec: string, entries: Iterable<readonly [stri
     spec,
     type: 'inline',
     pattern: opts.exactOnly === true,
-    lookup: (key: string) => m.get(key.toLowerCase()),
+    // Most keys arrive in lower case already: one Map probe, no new string.
+    lookup: (key: string) => m.get(key) ?? (/[A-Z\u0080-\uffff]/.test(key) ? m.get(key.toLowerCase()) : undefined),
     keys: () => m.keys(),
   };
 }

@@ -10,8 +10,6 @@ export interface ResolverRecipientPort {
   classify(recipient: string): Promise<RecipientVerdict>;
   /** Throws a LookupFailure when a table cannot answer (the engine's "lookup failure": 451 4.3.0). */
   classifySync(recipient: string): RecipientVerdict;
-  /** The last full resolution (for logs and `moat explain`), when classifySync resolved one. */
-  lastResolution(): Resolution | undefined;
 }
 
 /** Thrown by classifySync when the resolver's tables cannot answer. */
@@ -26,29 +24,25 @@ export class RecipientLookupError extends Error {
 }
 
 /**
- * smtpd's view of a recipient. `remote`: not a class of ours (relay control decides). Otherwise the
- * resolution: refused (unknown user, error transport, empty expansion) is `unknown-user`; an alias
+ * smtpd's view of a recipient (AddressResolver.verify: no expansion, cheap). `remote`: not a class of
+ * ours (relay control decides). Otherwise: refused (unknown user, error transport, empty expansion) is `unknown-user`; an alias
  * that loops or expands too far is `local`, as Postfix accepts it at RCPT (its virtual_alias_maps has
  * the key) and fails it later; a table that cannot answer throws. Relay-domain users are checked
  * against relay_recipient_maps when it is set (the backup-MX case).
  */
 export function recipientPortFromResolver(resolver: AddressResolver): ResolverRecipientPort {
-  let last: Resolution | undefined;
   const classifySync = (recipient: string): RecipientVerdict => {
-    last = undefined;
+    let v: ReturnType<AddressResolver['verify']>;
     try {
-      // Relay control needs the class only: a remote address is not resolved further here.
-      if (resolver.classify(recipient) === 'remote') return 'remote';
+      v = resolver.verify(recipient);
     } catch {
-      // A domain table failed: resolve() says so, with its trace.
+      // A table could not answer: resolve() says which, with its trace.
+      const r = resolver.resolve(recipient);
+      if (!r.ok && r.reason === 'lookup-failure') throw new RecipientLookupError(r);
+      v = r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text };
     }
-    const r = resolver.resolve(recipient);
-    last = r;
-    if (r.ok) return r.class === 'remote' ? 'remote' : 'local';
-    if (r.reason === 'lookup-failure') throw new RecipientLookupError(r);
-    if (r.class === 'remote') return 'remote';
-    if (r.reason === 'loop' || r.reason === 'too-many') return 'local';
-    return 'unknown-user';
+    if (v.class === 'remote') return 'remote';
+    return v.accepted ? 'local' : 'unknown-user';
   };
   return {
     classifySync,
@@ -59,6 +53,5 @@ export function recipientPortFromResolver(resolver: AddressResolver): ResolverRe
         return Promise.reject(e);
       }
     },
-    lastResolution: () => last,
   };
 }

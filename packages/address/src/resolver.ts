@@ -5,7 +5,7 @@ import { externalForm, splitAddress, splitExtension } from './address-parts.ts';
 import { createDomainList } from './domain-list.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { addrFind, FIND_DEFAULT, type FindStrategy, LookupFailure, mapsFind } from './table-find.ts';
-import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec } from './types.ts';
+import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
 
 /** Postfix's parent_domain_matches_subdomains default (mail_params.h DEF_PAR_DOM_MATCH). */
 export const DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS: readonly string[] = [
@@ -168,6 +168,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   /** The last transport answer, reused when resolve asks for the same address twice (RCPT check, then delivery). */
   let lastHop: { key: string; cls: AddressClass; hop: NextHop } | undefined;
   const hopFor = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
+    if (spec.transportMaps.length === 0) return classDefault(cls);
     const key = show(a);
     if (lastHop && lastHop.key === key && lastHop.cls === cls) return lastHop.hop;
     const hop = transportOf(a, cls, trace);
@@ -201,8 +202,8 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const error = (status: string, text: string): NextHop => ({ transport: 'error', status, text, raw: `error:${status} ${text}` });
 
   /** After cleanup: local(8) aliases for the local class, then each recipient's class and next hop. */
-  const finalize = (a: Addr, out: FinalRecipient[], trace: string[], level: number, expFrom: string | undefined): void => {
-    const cls = classOf(a.domain);
+  const finalize = (a: Addr, out: FinalRecipient[], trace: string[], level: number, expFrom: string | undefined, verified?: AddressClass): void => {
+    const cls = verified ?? classOf(a.domain);
     if (cls === 'local' && spec.aliasMaps.length > 0) {
       const full = a.local.toLowerCase();
       const ext = splitExtension(full, delim);
@@ -234,8 +235,8 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     const e = splitExtension(a.local, delim);
     let hop: NextHop;
     if (cls === 'virtual-alias') hop = error('5.1.1', 'User unknown in virtual alias table');
-    else if (cls === 'local' && localRcpt && !exempt(a.local) && !listed(localRcpt, a)) hop = error('5.1.1', `unknown user: "${a.local.toLowerCase()}"`);
-    else if (cls === 'virtual-mailbox' && vmboxMaps && !listed(vmboxMaps, a)) hop = error('5.1.1', `unknown user: "${show(a).toLowerCase()}"`);
+    else if (!verified && cls === 'local' && localRcpt && !exempt(a.local) && !listed(localRcpt, a)) hop = error('5.1.1', `unknown user: "${a.local.toLowerCase()}"`);
+    else if (!verified && cls === 'virtual-mailbox' && vmboxMaps && !listed(vmboxMaps, a)) hop = error('5.1.1', `unknown user: "${show(a).toLowerCase()}"`);
     else hop = hopFor(a, cls, trace);
     out.push({ address: show(a), extension: e?.extension, class: cls, nextHop: hop });
   };
@@ -257,7 +258,9 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
         if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
       }
       const out: FinalRecipient[] = [];
-      for (const a of exp.list) finalize(a, out, trace, 0, undefined);
+      // The input, not aliased, was just checked against its class's table: not asked again.
+      if (!exp.matched) finalize(a0, out, trace, 0, undefined, cls);
+      else for (const a of exp.list) finalize(a, out, trace, 0, undefined);
       // cleanup's duplicate filter: one copy per address (case-insensitive).
       const seen = new Set<string>();
       const recipients = out.filter((r) => {
@@ -281,8 +284,25 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     }
   };
 
+  const verify = (address: string): Verification => {
+    const a = parseInput(address);
+    const cls = classOf(a.domain);
+    if (spec.virtualAliasMaps.length > 0) {
+      const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT);
+      if (found) {
+        if (/[^\s,<>]/.test(found.value)) return { accepted: true, class: cls };
+        return { accepted: false, class: cls, status: '5.1.1', text: `Alias expansion error: ${show(a)} expands to no address` };
+      }
+    }
+    const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, []);
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: hop.status, text: hop.text };
+    const why = unlisted(a, cls);
+    return why ? { accepted: false, class: cls, status: '5.1.1', text: why } : { accepted: true, class: cls };
+  };
+
   return {
     resolve,
+    verify,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
   };
 }

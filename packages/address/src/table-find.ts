@@ -67,7 +67,6 @@ export function addrFind(
   strategy: FindStrategy,
 ): Found | undefined {
   if (tables.length === 0) return undefined;
-  const ext = strategy.noext ? splitExtension(local, delimiters) : undefined;
   const ask = (l: string, withDomain: boolean, partial: boolean): Found | undefined => {
     const ql = quoteLocal(l);
     const k1 = withDomain ? `${ql}@${domain}` : ql;
@@ -80,7 +79,10 @@ export function addrFind(
   };
   let r: Found | undefined;
   if (strategy.full) r = ask(local, true, false);
-  if (!r && ext) {
+  if (r) return r;
+  // Split only when the full address did not match (most lookups of a plain address end above).
+  const ext = strategy.noext && delimiters !== '' ? splitExtension(local, delimiters) : undefined;
+  if (ext) {
     r = ask(ext.user, true, true);
     if (r) r.extension = ext;
   }

@@ -93,4 +93,14 @@ export interface AddressResolver {
   resolve(address: string): Resolution;
   /** The class alone (no alias expansion), for relay control. Throws LookupFailure when a domain table cannot answer. */
   classify(address: string): AddressClass;
+  /**
+   * smtpd's RCPT-time check alone (check_rcpt_maps): a virtual_alias_maps key is accepted without
+   * expanding it (loops and limits surface at delivery, as in Postfix; an entry with no address is
+   * refused), then the error transport, then the class's recipient table. No expansion, no trace:
+   * the cheap question the policy engine asks per RCPT. Throws LookupFailure.
+   */
+  verify(address: string): Verification;
 }
+
+/** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */
+export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string };
