@@ -27,6 +27,20 @@ const VIRTUAL: Array<[string, string]> = [
   ['big@alias.example', 'b1@remote.example, b2@remote.example, b3@remote.example, b4@remote.example'],
   ['nocatch@strict.example', 'ok@remote.example'],
 ];
+/** transport_maps, local_recipient_maps and relay_recipient_maps (the sink ports are filled in at start). */
+const TRANSPORT = (sink2: number): Array<[string, string]> => [
+  ['.sub.remote.example', `smtp:[127.0.0.1]:${sink2}`],
+  ['gone.example', 'error:5.7.1 no mail here'],
+  ['vip@remote.example', `smtp:[127.0.0.1]:${sink2}`],
+];
+const LOCAL_USERS: Array<[string, string]> = [['known', 'OK']];
+const RELAY_USERS: Array<[string, string]> = [
+  ['@remote.example', 'OK'],
+  ['@new.example', 'OK'],
+  ['@a.sub.remote.example', 'OK'],
+  ['known@relay.example', 'OK'],
+  ['@gone.example', 'OK'],
+];
 const RECURSION = 3;
 const EXPANSION = 3;
 
@@ -45,48 +59,72 @@ const CASES = [
   'big@alias.example',
   'nocatch+x@strict.example',
   'nobody@strict.example',
+  'u@a.sub.remote.example',
+  'vip+x@remote.example',
+  'x@gone.example',
+  'known@local.example',
+  'Known+ext@local.example',
+  'nobody@local.example',
+  'postmaster@local.example',
+  'known@relay.example',
+  'unknown@relay.example',
+  'x@b.sub.remote.example',
 ];
 
 const maildir = parseNextHop('maildir:/var/mail/moat');
-const spec: ResolverSpec = {
+const makeSpec = (sink: number, sink2: number): ResolverSpec => ({
   myhostname: 'mx.moat.test',
   myorigin: 'moat.test',
-  mydestination: [],
+  mydestination: ['local.example'],
+  localRecipientMaps: [createMemoryTable('texthash:local', LOCAL_USERS)],
   aliasMaps: [],
   virtualAliasDomains: ['alias.example', 'old.example', 'strict.example'],
   virtualAliasMaps: [createMemoryTable('texthash:virtual', VIRTUAL)],
   virtualMailboxDomains: [],
   virtualMailboxMaps: [],
-  relayDomains: ['remote.example', 'new.example'],
-  transportMaps: [],
+  relayDomains: ['remote.example', 'new.example', 'relay.example', 'gone.example'],
+  relayRecipientMaps: [createMemoryTable('texthash:relay', RELAY_USERS)],
+  transportMaps: [createMemoryTable('texthash:transport', TRANSPORT(sink2))],
   recipientDelimiter: '+',
-  localTransport: maildir,
+  // testkit's Postfix: local mail is discarded, relay and default transports go to the first sink.
+  localTransport: parseNextHop('discard:'),
   virtualTransport: maildir,
-  relayTransport: parseNextHop('relay:'),
-  defaultTransport: parseNextHop('smtp:'),
+  relayTransport: parseNextHop(`smtp:[127.0.0.1]:${sink}`),
+  defaultTransport: parseNextHop(`smtp:[127.0.0.1]:${sink}`),
   virtualAliasRecursionLimit: RECURSION,
   virtualAliasExpansionLimit: EXPANSION,
-};
+});
 
 let sink: SmtpSink;
+let sink2: SmtpSink;
+let spec: ResolverSpec;
 let pf: PostfixInstance;
 let dir: { path: string; remove(): Promise<void> };
 
 beforeAll(async () => {
   dir = await tmpDir('address-oracle');
   await chmod(dir.path, 0o755);
-  const file = join(dir.path, 'virtual');
-  await writeFile(file, `${VIRTUAL.map(([k, v]) => `${k} ${v}`).join('\n')}\n`);
-  await chmod(file, 0o644);
+  const write = async (name: string, lines: Array<[string, string]>) => {
+    const file = join(dir.path, name);
+    await writeFile(file, `${lines.map(([k, v]) => `${k} ${v}`).join('\n')}\n`);
+    await chmod(file, 0o644);
+    return `texthash:${file}`;
+  };
+  sink2 = await startSmtpSink();
   sink = await startSmtpSink();
+  spec = makeSpec(sink.port, sink2.port);
   pf = await startPostfix({
     listeners: { plain: '' },
-    domains: ['remote.example', 'new.example'],
+    domains: ['remote.example', 'new.example', 'relay.example', 'gone.example'],
     relay: { host: sink.host, port: sink.port },
     main: {
       recipient_delimiter: '+',
+      mydestination: 'local.example',
+      local_recipient_maps: await write('local', LOCAL_USERS),
       virtual_alias_domains: 'alias.example old.example strict.example',
-      virtual_alias_maps: `texthash:${file}`,
+      virtual_alias_maps: await write('virtual', VIRTUAL),
+      relay_recipient_maps: await write('relay', RELAY_USERS),
+      transport_maps: await write('transport', TRANSPORT(sink2.port)),
       virtual_alias_recursion_limit: String(RECURSION),
       virtual_alias_expansion_limit: String(EXPANSION),
     },
@@ -96,26 +134,27 @@ beforeAll(async () => {
 afterAll(async () => {
   await pf?.stop();
   await sink?.stop();
+  await sink2?.stop();
   await dir?.remove();
 });
 
 /** The envelope recipients smtp-sink -d recorded for the message carrying `tag`. */
-async function arrived(tag: string, timeoutMs = 20_000): Promise<string[] | undefined> {
+async function arrived(at: SmtpSink, tag: string, timeoutMs = 20_000): Promise<string[] | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const m = (await sink.messages()).find((t) => t.includes(tag));
+    const m = (await at.messages()).find((t) => t.includes(tag));
     if (m) return [...m.matchAll(/^X-Rcpt-Args: <([^>]*)>/gim)].map((x) => x[1] as string).concat([...m.matchAll(/^RCPT TO:<([^>]*)>/gim)].map((x) => x[1] as string));
     await new Promise((r) => setTimeout(r, 200));
   }
   return undefined;
 }
 
-describe('resolver against Postfix (virtual_alias_maps, recipient_delimiter)', () => {
-  const resolver = createAddressResolver(spec);
+describe('resolver against Postfix (virtual_alias_maps, recipient_delimiter, transport_maps, recipient tables)', () => {
   for (const [i, rcpt] of CASES.entries()) {
     it(rcpt, async () => {
       const tag = `moat-oracle-${i}-${Date.now()}`;
       const out = await smtpTransaction({ port: pf.ports.plain as number, from: 'sender@sender.example', to: rcpt, message: `Subject: ${tag}\r\nMessage-ID: <${tag}@moat.test>\r\n\r\nbody\r\n` });
+      const resolver = createAddressResolver(spec);
       const r = resolver.resolve(rcpt);
       const v = resolver.verify(rcpt);
       const log = async () => `${JSON.stringify(out)}\n${JSON.stringify(r)}\n${(await pf.log()).split('\n').slice(-15).join('\n')}`;
@@ -138,11 +177,14 @@ describe('resolver against Postfix (virtual_alias_maps, recipient_delimiter)', (
         return;
       }
       expect(out.stage, await log()).toBe('done');
-      const sent = r.recipients.filter((x) => x.nextHop.transport === 'smtp').map((x) => x.address.toLowerCase());
-      if (sent.length === 0) return;
-      const got = await arrived(tag);
-      expect(got, await log()).toBeDefined();
-      expect([...new Set(got!.map((a) => a.toLowerCase()))].sort(), await log()).toEqual([...sent].sort());
+      // Each smtp next hop is one of the two sinks: compare what arrived at each.
+      for (const at of [sink, sink2]) {
+        const sent = r.recipients.filter((x) => x.nextHop.transport === 'smtp' && x.nextHop.port === at.port).map((x) => x.address.toLowerCase());
+        if (sent.length === 0) continue;
+        const got = await arrived(at, tag);
+        expect(got, await log()).toBeDefined();
+        expect([...new Set(got!.map((a) => a.toLowerCase()))].sort(), await log()).toEqual([...sent].sort());
+      }
     }, 40_000);
   }
 });
