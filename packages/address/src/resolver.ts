@@ -253,7 +253,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
       if (!exp.matched) {
         // smtpd: what resolves to the error transport is refused, then the class's recipient table.
         const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a0, cls, trace);
-        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: hop.status, text: hop.text, trace };
+        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: rcptStatus(hop.status), text: hop.text, trace };
         const why = unlisted(a0, cls);
         if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
       }
@@ -295,7 +295,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
       }
     }
     const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, []);
-    if (hop.transport === 'error') return { accepted: false, class: cls, status: hop.status, text: hop.text };
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
     const why = unlisted(a, cls);
     return why ? { accepted: false, class: cls, status: '5.1.1', text: why } : { accepted: true, class: cls };
   };
@@ -305,6 +305,14 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     verify,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
   };
+}
+
+/**
+ * smtpd refuses what resolves to the error transport with 550 whatever the status says, and makes the
+ * status class agree (`error:4.2.0 text` at RCPT is "550 5.2.0 ... text"; at delivery it would defer).
+ */
+function rcptStatus(status: string): string {
+  return status.startsWith('4') ? `5${status.slice(1)}` : status;
 }
 
 function nonEmpty(t: readonly LookupTable[] | undefined): readonly LookupTable[] | undefined {

@@ -31,6 +31,7 @@ const VIRTUAL: Array<[string, string]> = [
 const TRANSPORT = (sink2: number): Array<[string, string]> => [
   ['.sub.remote.example', `smtp:[127.0.0.1]:${sink2}`],
   ['gone.example', 'error:5.7.1 no mail here'],
+  ['soft.example', 'error:4.2.0 try later'],
   ['vip@remote.example', `smtp:[127.0.0.1]:${sink2}`],
 ];
 const LOCAL_USERS: Array<[string, string]> = [['known', 'OK']];
@@ -51,6 +52,7 @@ const RELAY_USERS: Array<[string, string]> = [
   ['@a.sub.remote.example', 'OK'],
   ['known@relay.example', 'OK'],
   ['@gone.example', 'OK'],
+  ['@soft.example', 'OK'],
 ];
 const RECURSION = 3;
 const EXPANSION = 3;
@@ -88,6 +90,10 @@ const CASES = [
   'fwd@local.example',
   'self@local.example',
   'la@local.example',
+  'known+ext@relay.example',
+  'KNOWN@RELAY.EXAMPLE.',
+  '+known@relay.example',
+  'x@soft.example',
 ];
 
 const maildir = parseNextHop('maildir:/var/mail/moat');
@@ -101,7 +107,7 @@ const makeSpec = (sink: number, sink2: number): ResolverSpec => ({
   virtualAliasMaps: [createMemoryTable('texthash:virtual', VIRTUAL)],
   virtualMailboxDomains: [],
   virtualMailboxMaps: [],
-  relayDomains: ['remote.example', 'new.example', 'relay.example', 'gone.example'],
+  relayDomains: ['remote.example', 'new.example', 'relay.example', 'gone.example', 'soft.example'],
   relayRecipientMaps: [createMemoryTable('texthash:relay', RELAY_USERS)],
   transportMaps: [createMemoryTable('texthash:transport', TRANSPORT(sink2))],
   recipientDelimiter: '+',
@@ -135,7 +141,7 @@ beforeAll(async () => {
   pf = await startPostfix({
     listeners: { plain: '' },
     services: ['local     unix  -       n       n       -       -       local'],
-    domains: ['remote.example', 'new.example', 'relay.example', 'gone.example'],
+    domains: ['remote.example', 'new.example', 'relay.example', 'gone.example', 'soft.example'],
     relay: { host: sink.host, port: sink.port },
     main: {
       recipient_delimiter: '+',
