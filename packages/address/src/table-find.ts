@@ -67,16 +67,7 @@ export function addrFind(
   strategy: FindStrategy,
 ): Found | undefined {
   if (tables.length === 0) return undefined;
-  const ask = (l: string, withDomain: boolean, partial: boolean): Found | undefined => {
-    const ql = quoteLocal(l);
-    const k1 = withDomain ? `${ql}@${domain}` : ql;
-    let v = mapsFind(tables, k1, partial);
-    if (v !== undefined) return { value: v, key: k1 };
-    const k2 = withDomain ? `${l}@${domain}` : l;
-    if (k2 === k1) return undefined;
-    v = mapsFind(tables, k2, partial);
-    return v === undefined ? undefined : { value: v, key: k2 };
-  };
+  const ask = (l: string, withDomain: boolean, partial: boolean) => askKey(tables, l, domain, withDomain, partial);
   let r: Found | undefined;
   if (strategy.full) r = ask(local, true, false);
   if (r) return r;
@@ -109,4 +100,16 @@ export function addrFind(
     }
   }
   return r;
+}
+
+/** One key in its external (quoted) form, then its internal form when that differs. */
+function askKey(tables: readonly LookupTable[], l: string, domain: string, withDomain: boolean, partial: boolean): Found | undefined {
+  const ql = quoteLocal(l);
+  const k1 = withDomain ? `${ql}@${domain}` : ql;
+  let v = mapsFind(tables, k1, partial);
+  if (v !== undefined) return { value: v, key: k1 };
+  if (ql === l) return undefined;
+  const k2 = withDomain ? `${l}@${domain}` : l;
+  v = mapsFind(tables, k2, partial);
+  return v === undefined ? undefined : { value: v, key: k2 };
 }
