@@ -8,7 +8,7 @@ import { createAddressResolver, createMemoryTable, parseNextHop, recipientPortFr
 import { compileConfig, compileRouting, parseConfig } from '@moat/config';
 import { createEngine, createManualClock, createMemoryDnsList, type Facts, type Ports } from '@moat/policy';
 
-const MAX_MS = Number(process.env.MAX_MS ?? 1_500);
+const MAX_MS = Number(process.env.MAX_MS ?? 1_000);
 const N = 10_000;
 
 const users = Array.from({ length: N }, (_, i) => `user${i}@example.org`);
@@ -81,8 +81,17 @@ async function engineRow(name: string, recipients: Ports['recipients']) {
   return { name, perSec: Math.round((n / cpuMs) * 1000), usPerOp: Math.round((cpuMs * 1000 * 100) / n) / 100 };
 }
 const staticAll = createStaticRecipients({ ...recipientOptions, users: [...users, ...aliases.map(([a]) => a)], domains: ['example.org', 'alias.example'] });
-const engineStatic = await engineRow('engine, seed list: createStaticRecipients (20k addresses)', staticAll);
-const engineResolver = await engineRow('engine, seed list: recipientPortFromResolver (10k users + 10k aliases)', recipientPortFromResolver(resolver));
+// A and B alternate five times and each keeps its best run: on a shared machine the load swings more
+// than the difference being measured.
+const best = (a: { perSec: number; usPerOp: number; name: string } | undefined, b: { perSec: number; usPerOp: number; name: string }) => (a && a.perSec >= b.perSec ? a : b);
+let engineStatic: Awaited<ReturnType<typeof engineRow>> | undefined;
+let engineResolver: Awaited<ReturnType<typeof engineRow>> | undefined;
+const port = recipientPortFromResolver(resolver);
+for (let round = 0; round < 5; round++) {
+  engineStatic = best(engineStatic, await engineRow('engine, seed list: createStaticRecipients (20k addresses)', staticAll));
+  engineResolver = best(engineResolver, await engineRow('engine, seed list: recipientPortFromResolver (10k users + 10k aliases)', port));
+}
+if (!engineStatic || !engineResolver) throw new Error('no rounds');
 rows.push(engineStatic, engineResolver);
 const overhead = Math.round((1000 * (engineStatic.perSec - engineResolver.perSec)) / engineStatic.perSec) / 10;
 
@@ -97,7 +106,10 @@ const lines = [
   '|---|---:|---:|',
   ...rows.map((r) => `| ${r.name} | ${r.perSec.toLocaleString('en')} | ${r.usPerOp} |`),
   '',
-  `Engine decisions per second with the resolver as its RecipientPort, against the static directory: ${overhead > 0 ? `${overhead}% fewer` : `${-overhead}% more`} (the issue's budget: under 5%).`,
+  `Engine decisions per second with the resolver as its RecipientPort, against the static directory (best of 5 alternating runs each): ${overhead > 0 ? `${overhead}% fewer` : `${-overhead}% more`} (the issue's budget: under 5%).`,
+  'The resolver asks 3-4 keys per recipient where the static directory asks one (Postfix order: virtual_alias_maps',
+  'full address and @domain, then the class table); the cost is in those lookups (the in-memory test table here;',
+  '@moat/maps tables in production).',
   '',
 ];
 console.log(lines.join('\n'));
