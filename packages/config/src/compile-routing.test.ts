@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from './compile.ts';
 import { compileRouting } from './compile-routing.ts';
+import { splitPostfixList } from './sections/routing.ts';
 import { ConfigError, formatConfigErrors, parseConfig } from './load.ts';
 
 const BASE = 'policy:\n  hostname: mx.example.org\n  my_addresses: [192.0.2.25]\nrecipients:\n  domains: [example.org]\n  users: [alice@example.org]\n';
@@ -93,6 +94,11 @@ describe('compileRouting', () => {
     const c = compile('  local_recipient_maps: proxy:unix:passwd.byname $alias_maps\n  alias_maps: texthash:/etc/moat/aliases\n');
     expect(c.notes).toEqual([expect.stringContaining('proxy:unix:passwd.byname ignored')]);
     expect(c.tables.alias_maps).toEqual(['texthash:/etc/moat/aliases']);
+  });
+  it('Postfix list text: commas and spaces, inline:{...} kept whole, $mydestination in relay_domains', () => {
+    expect(splitPostfixList('hash:/a, inline:{ a=b, c=d }  texthash:/b')).toEqual(['hash:/a', 'inline:{ a=b, c=d }', 'texthash:/b']);
+    const c = compile('  mydestination: $myhostname, localhost\n  relay_domains: $mydestination\n');
+    expect(c.spec.relayDomains).toEqual(['mx.example.org', 'localhost']);
   });
   it('a domain in two classes is a config error', () => {
     const bad = (routing: string, rest = '') => () => parseConfig(`${BASE}${rest}routing:\n${routing}`, { file: 'moat.yaml', env: {} });
