@@ -1,6 +1,6 @@
 // The policy engine's RecipientPort over the address resolver: 'local' | 'unknown-user' | 'remote' at RCPT.
 // Trusts the resolver; the recipient is client input. Typed structurally so @moat/address needs no @moat/policy.
-import type { AddressResolver, Resolution } from './types.ts';
+import type { AddressResolver, Resolution, Verification } from './types.ts';
 
 /** @moat/policy's RecipientClass, by value. */
 export type RecipientVerdict = 'local' | 'unknown-user' | 'remote';
@@ -10,6 +10,11 @@ export interface ResolverRecipientPort {
   classify(recipient: string): Promise<RecipientVerdict>;
   /** Throws a LookupFailure when a table cannot answer (the engine's "lookup failure": 451 4.3.0). */
   classifySync(recipient: string): RecipientVerdict;
+  /**
+   * The refusal as smtpd words it, per class ("User unknown in virtual mailbox table", an error:
+   * transport's own text...), for an engine that wants more than the 3-way class. Throws like classifySync.
+   */
+  verifySync(recipient: string): Verification;
 }
 
 /** Thrown by classifySync when the resolver's tables cannot answer. */
@@ -31,21 +36,24 @@ export class RecipientLookupError extends Error {
  * against relay_recipient_maps when it is set (the backup-MX case).
  */
 export function recipientPortFromResolver(resolver: AddressResolver): ResolverRecipientPort {
-  const classifySync = (recipient: string): RecipientVerdict => {
-    let v: ReturnType<AddressResolver['verify']>;
+  const verifySync = (recipient: string): Verification => {
     try {
-      v = resolver.verify(recipient);
+      return resolver.verify(recipient);
     } catch {
       // A table could not answer: resolve() says which, with its trace.
       const r = resolver.resolve(recipient);
       if (!r.ok && r.reason === 'lookup-failure') throw new RecipientLookupError(r);
-      v = r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text };
+      return r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text };
     }
+  };
+  const classifySync = (recipient: string): RecipientVerdict => {
+    const v = verifySync(recipient);
     if (v.class === 'remote') return 'remote';
     return v.accepted ? 'local' : 'unknown-user';
   };
   return {
     classifySync,
+    verifySync,
     classify: (recipient) => {
       try {
         return Promise.resolve(classifySync(recipient));
