@@ -44,7 +44,6 @@ interface Addr {
   domain: string;
 }
 
-
 export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const myorigin = (spec.myorigin ?? spec.myhostname).toLowerCase().replace(/\.$/, '');
   const delim = spec.recipientDelimiter;
