@@ -1,7 +1,7 @@
 // The address resolver: Postfix's trivial-rewrite (class, transport), cleanup (virtual_alias_maps), smtpd
 // (recipient tables) and local(8) (alias_maps) in one pure function. Trusts its spec; the address is client input.
 import type { LookupTable } from '@moat/maps';
-import { externalForm, splitAddress, splitExtension } from './address-parts.ts';
+import { externalForm, quoteLocal, splitAddress, splitExtension } from './address-parts.ts';
 import { createDomainList } from './domain-list.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { addrFind, FIND_DEFAULT, type FindStrategy, LookupFailure, mapsFind } from './table-find.ts';
@@ -42,6 +42,8 @@ interface Addr {
   /** Internal (unquoted) local part. */
   local: string;
   domain: string;
+  /** The external form as one string, when the input already was exactly that (no quotes, canonical domain). */
+  text?: string | undefined;
 }
 
 export function createAddressResolver(spec: ResolverSpec): AddressResolver {
@@ -80,13 +82,16 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const parseInput = (address: string): Addr => {
     const p = splitAddress(address);
     // trivial-rewrite: no domain is @$myhostname (after myorigin in cleanup); an empty local part is MAILER-DAEMON.
-    return { local: p.local === '' ? 'MAILER-DAEMON' : p.local, domain: p.hasDomain && p.domain !== '' ? p.domain : myorigin };
+    const a: Addr = { local: p.local === '' ? 'MAILER-DAEMON' : p.local, domain: p.hasDomain && p.domain !== '' ? p.domain : myorigin, text: undefined };
+    // The common case: the input is already the external form (its key for the tables), no string to build.
+    if (p.hasDomain && a.local === p.local && address.length === p.local.length + 1 + p.domain.length && address.endsWith(p.domain) && quoteLocal(p.local) === p.local) a.text = address;
+    return a;
   };
-  const show = (a: Addr): string => externalForm(a.local, a.domain);
+  const show = (a: Addr): string => a.text ?? externalForm(a.local, a.domain);
 
   /** mail_addr_map(3) on virtual_alias_maps: the addresses one lookup gives, extension propagated; undefined: no entry. */
   const mapVirtual = (a: Addr, trace: string[]): Addr[] | undefined => {
-    const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT);
+    const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text);
     if (!found) return undefined;
     let value = found.value;
     if (value.trim().startsWith('@')) {
@@ -188,7 +193,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     const l = local.toLowerCase();
     return l === 'postmaster' || l === 'mailer-daemon' || l === 'double-bounce';
   };
-  const listed = (tables: readonly LookupTable[], a: Addr): boolean => addrFind(tables, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT) !== undefined;
+  const listed = (tables: readonly LookupTable[], a: Addr): boolean => addrFind(tables, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text) !== undefined;
 
   /** smtpd's check_rcpt_maps: the reply text when the class's recipient table does not list the address. */
   const unlisted = (a: Addr, cls: AddressClass): string | undefined => {
@@ -287,7 +292,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     const a = parseInput(address);
     const cls = classOf(a.domain);
     if (spec.virtualAliasMaps.length > 0) {
-      const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT);
+      const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text);
       if (found) {
         if (/[^\s,<>]/.test(found.value)) return { accepted: true, class: cls };
         return { accepted: false, class: cls, status: '5.1.1', text: `Alias expansion error: ${show(a)} expands to no address` };

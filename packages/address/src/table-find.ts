@@ -65,11 +65,18 @@ export function addrFind(
   delimiters: string,
   isLocal: (domain: string) => boolean,
   strategy: FindStrategy,
+  /** The full address in external form when the caller already has it as one string (saves building it). */
+  fullKey?: string,
 ): Found | undefined {
   if (tables.length === 0) return undefined;
   const ask = (l: string, withDomain: boolean, partial: boolean) => askKey(tables, l, domain, withDomain, partial);
   let r: Found | undefined;
-  if (strategy.full) r = ask(local, true, false);
+  if (strategy.full) {
+    if (fullKey !== undefined) {
+      const v = mapsFind(tables, fullKey, false);
+      r = v === undefined ? undefined : { value: v, key: fullKey };
+    } else r = ask(local, true, false);
+  }
   if (r) return r;
   // Split only when the full address did not match (most lookups of a plain address end above).
   const ext = strategy.noext && delimiters !== '' ? splitExtension(local, delimiters) : undefined;
