@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from './compile.ts';
 import { compileRouting } from './compile-routing.ts';
-import { splitPostfixList } from './sections/routing.ts';
+import { lintRouting, splitPostfixList } from './sections/routing.ts';
 import { ConfigError, formatConfigErrors, parseConfig } from './load.ts';
 
 const BASE = 'policy:\n  hostname: mx.example.org\n  my_addresses: [192.0.2.25]\nrecipients:\n  domains: [example.org]\n  users: [alice@example.org]\n';
@@ -158,5 +158,15 @@ describe('parity with createStaticRecipients (recipients: through the resolver)'
   it('deliberate difference: a needlessly quoted local part is the same user (Postfix unquotes it)', () => {
     expect(stat.classifySync('"alice"@example.org')).toBe('unknown-user');
     expect(port.classifySync('"alice"@example.org')).toBe('local');
+  });
+});
+
+describe('lintRouting', () => {
+  it("says what Postfix's helpful warnings say, and the backup-MX advice", () => {
+    const c = parseConfig(`${BASE}routing:\n  mydestination: [$myhostname, both.example]\n  virtual_alias_domains: [both.example]\n  relay_domains: [relay.example]\n`, { file: 'moat.yaml', env: {} });
+    expect(lintRouting(c.routing, c.recipients, c.policy.hostname).map((w) => w.message)).toEqual([
+      'do not list domain both.example in BOTH mydestination and virtual_alias_domains (Postfix: the result is implementation defined)',
+      'relay domains without relay_recipient_maps: every user is accepted and unknown ones bounce later (backscatter)',
+    ]);
   });
 });

@@ -10,7 +10,7 @@ export { parseDuration } from './sections/common.ts';
 export { lintConfig, type ConfigWarning } from './lint.ts';
 export type { PolicySection } from './sections/policy.ts';
 export type { RecipientsSection } from './sections/recipients.ts';
-export { type RoutingSection, routingConflicts, splitPostfixList } from './sections/routing.ts';
+export { lintRouting, type RoutingIssue, type RoutingSection, routingConflicts, splitPostfixList } from './sections/routing.ts';
 export type { DnsSection } from './sections/dns.ts';
 export type { GreylistSection } from './sections/greylist.ts';
 export type { MxSection } from './sections/mx.ts';

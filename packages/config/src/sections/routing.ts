@@ -76,6 +76,9 @@ export const routingSection = z.strictObject({
 });
 
 export type RoutingSection = z.infer<typeof routingSection>;
+/** The section as Config holds it (frozen: readonly lists). */
+type ReadonlyList<T> = T extends (infer U)[] ? readonly U[] : T;
+type RoutingView = { readonly [K in keyof RoutingSection]: ReadonlyList<RoutingSection[K]> };
 
 /** Splits a Postfix list on commas and white space, keeping `inline:{ a=b, c=d }` whole. */
 export function splitPostfixList(text: string): string[] {
@@ -106,7 +109,7 @@ export interface RoutingIssue {
  */
 export function routingConflicts(
   recipients: { domains: readonly string[]; catch_all: readonly string[]; relay_domains: readonly string[]; recipient_delimiter: string },
-  routing: RoutingSection,
+  routing: RoutingView,
   myhostname: string,
 ): RoutingIssue[] {
   const out: RoutingIssue[] = [];
@@ -140,6 +143,38 @@ export function routingConflicts(
       path: ['routing', 'recipient_delimiter'],
       message: `routing.recipient_delimiter ${JSON.stringify(routing.recipient_delimiter)} disagrees with recipients.recipient_delimiter ${JSON.stringify(recipients.recipient_delimiter)}: set one`,
     });
+  }
+  return out;
+}
+
+/**
+ * Postfix's "helpful warnings" about routing (trivial-rewrite's "do not list domain X in BOTH ..."), plus the
+ * backup-MX advice of ADDRESS_CLASS_README. Advice on a valid config, printed by `moat config check`.
+ */
+export function lintRouting(routing: RoutingView, recipients: { relay_domains: readonly string[] }, myhostname: string): RoutingIssue[] {
+  const out: RoutingIssue[] = [];
+  const mydomain = myhostname.includes('.') ? myhostname.slice(myhostname.indexOf('.') + 1) : myhostname;
+  const names = (list: readonly string[]) =>
+    new Set(
+      list
+        .filter((d) => !/^[a-z0-9]+:/.test(d) && !d.startsWith('!') && !/^\$\{?[a-z_]+\}?$/.test(d))
+        .map((d) => d.replace(/\$\{?myhostname\}?/g, myhostname).replace(/\$\{?mydomain\}?/g, mydomain).toLowerCase().replace(/\.$/, '')),
+    );
+  const lists: Array<[string, Set<string>]> = [
+    ['mydestination', names([...routing.mydestination.map((d) => (/^\$\{?myhostname\}?$/.test(d) ? myhostname : d))])],
+    ['virtual_alias_domains', names(routing.virtual_alias_domains)],
+    ['virtual_mailbox_domains', names(routing.virtual_mailbox_domains)],
+    ['relay_domains', names(routing.relay_domains)],
+  ];
+  for (let i = 0; i < lists.length; i++) {
+    for (let j = i + 1; j < lists.length; j++) {
+      const [a, sa] = lists[i] as [string, Set<string>];
+      const [b, sb] = lists[j] as [string, Set<string>];
+      for (const d of sa) if (sb.has(d)) out.push({ path: ['routing', b], message: `do not list domain ${d} in BOTH ${a} and ${b} (Postfix: the result is implementation defined)` });
+    }
+  }
+  if ((routing.relay_domains.length > 0 || recipients.relay_domains.length > 0) && routing.relay_recipient_maps.length === 0) {
+    out.push({ path: ['routing', 'relay_recipient_maps'], message: 'relay domains without relay_recipient_maps: every user is accepted and unknown ones bounce later (backscatter)' });
   }
   return out;
 }
