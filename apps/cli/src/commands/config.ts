@@ -1,6 +1,6 @@
 // `moat config check [FILE]`: loads and compiles moat.yaml, prints `ok` and a summary, or the errors.
 // Reads the config file and the map/users files it names; talks to no network.
-import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, loadConfig } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, lintRouting, loadConfig } from '@moat/config';
 import { formatRestriction, type Restriction } from '@moat/policy';
 import type { Command, Io } from './types.ts';
 
@@ -43,6 +43,7 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     const compiled = compileConfig(config);
     io.out.write(`ok ${config.source.file}\n${summary(config, { relay: compiled.spec.relayRestrictions, recipient: compiled.spec.recipientRestrictions })}\n`);
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
+    for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {
       io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(formatRestriction).join(',\n  ')}\n`);
       io.out.write(`smtpd_recipient_restrictions =\n  ${compiled.spec.recipientRestrictions.map(formatRestriction).join(',\n  ')}\n`);
