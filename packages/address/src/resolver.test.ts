@@ -53,8 +53,10 @@ describe('address classes', () => {
     expect(r.classify('x@sub.backup.example')).toBe('relay');
     // mydestination and the virtual lists are exact (string lists).
     expect(r.classify('x@sub.hosted.example')).toBe('remote');
-    // No domain: @myorigin (= myhostname).
+    // No domain: @myorigin (= myhostname); an empty domain too (trivial-rewrite strips the @).
     expect(r.classify('root')).toBe('local');
+    expect(r.classify('root@')).toBe('local');
+    expect(ok(r.resolve('root@')).recipients[0]?.address).toBe('root@mx.example.org');
   });
   it('resolves each class to its default next hop', () => {
     expect(ok(r.resolve('alice@hosted.example')).recipients).toEqual([{ address: 'alice@hosted.example', extension: undefined, class: 'virtual-mailbox', nextHop: maildir }]);

@@ -84,7 +84,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     // trivial-rewrite: no domain is @$myhostname (after myorigin in cleanup); an empty local part is MAILER-DAEMON.
     const a: Addr = { local: p.local === '' ? 'MAILER-DAEMON' : p.local, domain: p.hasDomain && p.domain !== '' ? p.domain : myorigin, text: undefined };
     // The common case: the input is already the external form (its key for the tables), no string to build.
-    if (p.hasDomain && a.local === p.local && address.length === p.local.length + 1 + p.domain.length && address.endsWith(p.domain) && quoteLocal(p.local) === p.local) a.text = address;
+    if (p.hasDomain && p.domain !== '' && a.local === p.local && address.length === p.local.length + 1 + p.domain.length && address.endsWith(p.domain) && quoteLocal(p.local) === p.local) a.text = address;
     return a;
   };
   const show = (a: Addr): string => a.text ?? externalForm(a.local, a.domain);
