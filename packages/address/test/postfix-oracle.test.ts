@@ -94,6 +94,8 @@ const CASES = [
   'KNOWN@RELAY.EXAMPLE.',
   '+known@relay.example',
   'x@soft.example',
+  '"odd person"@remote.example',
+  'Mixed.Case+Tag@remote.example',
 ];
 
 const maildir = parseNextHop('maildir:/var/mail/moat');
