@@ -4,6 +4,7 @@ export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution
 export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS, splitAddressList, splitAliasValue } from './resolver.ts';
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
 export { LookupFailure } from './table-find.ts';
+export { smtpdDsnFix } from './dsn-fix.ts';
 export { createMemoryTable } from './memory-table.ts';
 export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliases.ts';
 export { recipientPortFromResolver, RecipientLookupError, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
