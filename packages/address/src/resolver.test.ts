@@ -76,6 +76,13 @@ describe('address classes', () => {
     // smtpd never refuses postmaster, MAILER-DAEMON, double-bounce in local domains.
     for (const u of ['postmaster', 'MAILER-DAEMON', 'double-bounce']) expect(strict.resolve(`${u}@mx.example.org`).ok).toBe(true);
   });
+  it('verify as a sender: smtpd_reject_unlisted_sender statuses', () => {
+    const strict = createAddressResolver(spec({ localRecipientMaps: [memoryTable({ root: 'x' })], transportMaps: [memoryTable({ 'gone.example': 'error:5.1.1 gone' })] }));
+    expect(strict.verify('nobody@localhost', 'sender')).toEqual({ accepted: false, class: 'local', status: '5.1.0', text: 'User unknown in local recipient table' });
+    expect(strict.verify('x@gone.example', 'sender')).toMatchObject({ accepted: false, status: '5.1.7', text: 'gone' });
+    expect(strict.verify('x@gone.example')).toMatchObject({ accepted: false, status: '5.1.1' });
+    expect(strict.verify('root@localhost', 'sender')).toEqual({ accepted: true, class: 'local' });
+  });
   it('with no recipient table, every user exists (Postfix with the map empty)', () => {
     const open = createAddressResolver(spec({ virtualMailboxDomains: ['open.example'], relayDomains: ['relay.example'], localRecipientMaps: [] }));
     expect(open.resolve('anyone@open.example').ok).toBe(true);

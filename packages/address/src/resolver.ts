@@ -3,6 +3,7 @@
 import type { LookupTable } from '@moat/maps';
 import { externalForm, quoteLocal, splitAddress, splitExtension } from './address-parts.ts';
 import { createDomainList } from './domain-list.ts';
+import { smtpdDsnFix } from './dsn-fix.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { addrFind, FIND_DEFAULT, type FindStrategy, LookupFailure, mapsFind } from './table-find.ts';
 import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
@@ -257,7 +258,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
       if (!exp.matched) {
         // smtpd: what resolves to the error transport is refused, then the class's recipient table.
         const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a0, cls, trace);
-        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: rcptStatus(hop.status), text: hop.text, trace };
+        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: smtpdDsnFix(rcptStatus(hop.status), 'recipient'), text: hop.text, trace };
         const why = unlisted(a0, cls);
         if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
       }
@@ -288,20 +289,24 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     }
   };
 
-  const verify = (address: string): Verification => {
+  const verify = (address: string, as: 'recipient' | 'sender' = 'recipient'): Verification => {
+    const v = verifyRcpt(address, as === 'sender' ? '5.1.0' : '5.1.1');
+    return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
+  };
+  const verifyRcpt = (address: string, unknown: string): Verification => {
     const a = parseInput(address);
     const cls = classOf(a.domain);
     if (spec.virtualAliasMaps.length > 0) {
       const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text);
       if (found) {
         if (/[^\s,<>]/.test(found.value)) return { accepted: true, class: cls };
-        return { accepted: false, class: cls, status: '5.1.1', text: `Alias expansion error: ${show(a)} expands to no address` };
+        return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
       }
     }
     const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, []);
     if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
     const why = unlisted(a, cls);
-    return why ? { accepted: false, class: cls, status: '5.1.1', text: why } : { accepted: true, class: cls };
+    return why ? { accepted: false, class: cls, status: unknown, text: why } : { accepted: true, class: cls };
   };
 
   return {

@@ -97,9 +97,10 @@ export interface AddressResolver {
    * smtpd's RCPT-time check alone (check_rcpt_maps): a virtual_alias_maps key is accepted without
    * expanding it (loops and limits surface at delivery, as in Postfix; an entry with no address is
    * refused), then the error transport, then the class's recipient table. No expansion, no trace:
-   * the cheap question the policy engine asks per RCPT. Throws LookupFailure.
+   * the cheap question the policy engine asks per RCPT. `as: 'sender'` asks it for a MAIL FROM address
+   * (reject_unlisted_sender): statuses then follow smtpd's sender mapping (5.1.0, 5.1.7...). Throws LookupFailure.
    */
-  verify(address: string): Verification;
+  verify(address: string, as?: 'recipient' | 'sender'): Verification;
 }
 
 /** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */
