@@ -155,6 +155,7 @@ beforeAll(async () => {
       virtual_alias_maps: await write('virtual', VIRTUAL),
       relay_recipient_maps: await write('relay', RELAY_USERS),
       transport_maps: await write('transport', TRANSPORT(sink2.port)),
+      smtpd_reject_unlisted_sender: 'yes',
       virtual_alias_recursion_limit: String(RECURSION),
       virtual_alias_expansion_limit: String(EXPANSION),
     },
@@ -222,5 +223,22 @@ describe('resolver against Postfix (virtual_alias_maps, recipient_delimiter, tra
         expect([...new Set(got!.map((a) => a.toLowerCase()))].sort(), await log()).toEqual([...sent].sort());
       }
     }, 40_000);
+  }
+});
+
+describe('verify as a sender against Postfix (smtpd_reject_unlisted_sender = yes)', () => {
+  for (const sender of ['nobody@local.example', 'known@local.example', 'x@gone.example', 'unknown@relay.example', 'nobody@strict.example', 'anyone@alias.example']) {
+    it(sender, async () => {
+      const out = await smtpTransaction({ port: pf.ports.plain as number, from: sender, to: 'someone@remote.example', message: 'Subject: sender check\r\n\r\nbody\r\n' });
+      const v = createAddressResolver(spec).verify(sender, 'sender');
+      if (v.accepted) {
+        expect(out.stage, JSON.stringify(out)).toBe('done');
+        return;
+      }
+      // delay_reject: Postfix says it at RCPT.
+      expect(out.stage, JSON.stringify(out)).toBe('rcpt');
+      expect(out.code).toBe(550);
+      expect(out.text).toContain(`${v.status} <${sender}>: Sender address rejected: ${v.text}`);
+    });
   }
 });
