@@ -170,7 +170,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     return { ...hop, raw: value };
   };
 
-  /** The last transport answer, reused when resolve asks for the same address twice (RCPT check, then delivery). */
+  /** The transport answer within one resolve() (asked for the RCPT check, then for delivery); reset per call. */
   let lastHop: { key: string; cls: AddressClass; hop: NextHop } | undefined;
   const hopFor = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
     if (spec.transportMaps.length === 0) return classDefault(cls);
@@ -294,6 +294,8 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
   };
   const verifyRcpt = (address: string, unknown: string): Verification => {
+    // Tables may be reloaded between calls: the transport memo lives for one call only.
+    lastHop = undefined;
     const a = parseInput(address);
     const cls = classOf(a.domain);
     if (spec.virtualAliasMaps.length > 0) {
