@@ -100,6 +100,13 @@ describe('compileRouting', () => {
     const c = compile('  mydestination: $myhostname, localhost\n  relay_domains: $mydestination\n');
     expect(c.spec.relayDomains).toEqual(['mx.example.org', 'localhost']);
   });
+  it('$myhostname naming a recipients: domain gives way to recipients: (a note, not an error)', () => {
+    const config = parseConfig('policy:\n  hostname: example.org\nrecipients:\n  domains: [example.org]\n  users: [alice@example.org]\n', { file: 'moat.yaml', env: {} });
+    const c = compileRouting(config, { openTable, recipients: compileConfig(config).recipientOptions });
+    expect(c.spec.mydestination).toEqual(['localhost.org', 'localhost']);
+    expect(c.notes).toEqual(['routing.mydestination: example.org left out: recipients: hosts it']);
+    expect(createAddressResolver(c.spec).resolve('alice@example.org')).toMatchObject({ ok: true, class: 'virtual-mailbox' });
+  });
   it('a domain in two classes is a config error', () => {
     const bad = (routing: string, rest = '') => () => parseConfig(`${BASE}${rest}routing:\n${routing}`, { file: 'moat.yaml', env: {} });
     expect(bad('  relay_domains: [example.org]\n')).toThrow(/example\.org is in recipients\.domains .* routing\.relay_domains/);

@@ -155,9 +155,13 @@ export function compileRouting(config: Config, opts: RoutingCompileOptions): Com
   const vmboxMaps = mapList('virtual_mailbox_maps');
   const hasRecipients = hosted.length > 0 || (rc.users ?? []).length > 0;
 
+  // A domain recipients: hosts or relays is not local even when $myhostname names it (explicit wins over default).
+  const claimed = new Set([...hosted, ...(rc.relayDomains ?? []).map(norm)]);
+  const dropped = mydest.names.filter((d) => claimed.has(d));
+  if (dropped.length > 0) notes.push(`routing.mydestination: ${dropped.join(', ')} left out: recipients: hosts it`);
   const spec: ResolverSpec = {
     myhostname,
-    mydestination: mydest.names,
+    mydestination: mydest.names.filter((d) => !claimed.has(d)),
     mydestinationMaps: mydest.maps,
     localRecipientMaps,
     aliasMaps,

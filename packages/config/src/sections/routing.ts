@@ -123,7 +123,9 @@ export function routingConflicts(
     if (relay.has(d)) out.push({ path: ['recipients', 'relay_domains'], message: `${d} is both hosted (recipients.domains/catch_all) and a relay domain` });
   }
   const classes: Array<[string, Set<string>]> = [
-    ['mydestination', names(routing.mydestination)],
+    // Only names the admin wrote: Postfix's default forms ($myhostname, localhost.$mydomain) give way to
+    // recipients: (compileRouting drops such a domain from mydestination).
+    ['mydestination', names(routing.mydestination.filter((d) => !d.includes('$')))],
     ['virtual_alias_domains', names(routing.virtual_alias_domains)],
     ['relay_domains', names(routing.relay_domains)],
     ['virtual_mailbox_domains', names(routing.virtual_mailbox_domains)],
