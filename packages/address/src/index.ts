@@ -1,3 +1,12 @@
 // The address resolver: Postfix address classes, recipient_delimiter, aliases and transport_maps.
 // Pure: tables come in opened; nothing here reads files, sockets or DNS.
-export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec } from './types.ts';
+export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
+export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS, splitAddressList, splitAliasValue } from './resolver.ts';
+export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
+export { LookupFailure } from './table-find.ts';
+export { smtpdDsnFix } from './dsn-fix.ts';
+export { createMemoryTable } from './memory-table.ts';
+export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliases.ts';
+export { recipientPortFromResolver, RecipientLookupError, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
+export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
+export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';

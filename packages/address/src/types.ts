@@ -48,7 +48,10 @@ export interface ResolverSpec {
   myhostname: string;
   /** Postfix mydestination (domains, lower case). */
   mydestination: readonly string[];
-  /** local_recipient_maps; undefined: every local part of a mydestination domain exists (Postfix with it empty). */
+  /**
+   * local_recipient_maps; undefined or empty: every local part of a mydestination domain exists (Postfix
+   * with it empty). postmaster, MAILER-DAEMON and double-bounce always exist, as in smtpd.
+   */
   localRecipientMaps?: readonly LookupTable[] | undefined;
   aliasMaps: readonly LookupTable[];
   virtualAliasDomains: readonly string[];
@@ -56,7 +59,7 @@ export interface ResolverSpec {
   virtualMailboxDomains: readonly string[];
   virtualMailboxMaps: readonly LookupTable[];
   relayDomains: readonly string[];
-  /** relay_recipient_maps; undefined: every user of a relay domain is accepted. */
+  /** relay_recipient_maps; undefined or empty: every user of a relay domain is accepted. */
   relayRecipientMaps?: readonly LookupTable[] | undefined;
   transportMaps: readonly LookupTable[];
   /** Postfix recipient_delimiter: each character starts an extension; '' = none. */
@@ -68,11 +71,37 @@ export interface ResolverSpec {
   defaultTransport: NextHop;
   virtualAliasRecursionLimit: number;
   virtualAliasExpansionLimit: number;
+  /** myorigin: the domain given to addresses without one (`user` in an alias result); default myhostname. */
+  myorigin?: string | undefined;
+  /** Our own IP addresses (inet_interfaces, proxy_interfaces): `user@[192.0.2.1]` is local, as resolve_local(3) says. */
+  localAddresses?: readonly string[] | undefined;
+  /**
+   * Tables named in the domain lists (`virtual_alias_domains = hash:/etc/postfix/vdomains`, and Postfix's
+   * defaults `virtual_alias_domains = $virtual_alias_maps`, `virtual_mailbox_domains = $virtual_mailbox_maps`):
+   * a domain is listed when the table has a key for it (the value is ignored). Asked after the names.
+   */
+  mydestinationMaps?: readonly LookupTable[] | undefined;
+  virtualAliasDomainMaps?: readonly LookupTable[] | undefined;
+  virtualMailboxDomainMaps?: readonly LookupTable[] | undefined;
+  relayDomainMaps?: readonly LookupTable[] | undefined;
+  /** parent_domain_matches_subdomains (parameter names); default Postfix's, which lists relay_domains but not transport_maps. */
+  parentDomainMatchesSubdomains?: readonly string[] | undefined;
 }
 
 export interface AddressResolver {
   /** Resolve an envelope recipient. Synchronous (tables are in memory); never throws. */
   resolve(address: string): Resolution;
-  /** The class alone (no alias expansion), for relay control. */
+  /** The class alone (no alias expansion), for relay control. Throws LookupFailure when a domain table cannot answer. */
   classify(address: string): AddressClass;
+  /**
+   * smtpd's RCPT-time check alone (check_rcpt_maps): a virtual_alias_maps key is accepted without
+   * expanding it (loops and limits surface at delivery, as in Postfix; an entry with no address is
+   * refused), then the error transport, then the class's recipient table. No expansion, no trace:
+   * the cheap question the policy engine asks per RCPT. `as: 'sender'` asks it for a MAIL FROM address
+   * (reject_unlisted_sender): statuses then follow smtpd's sender mapping (5.1.0, 5.1.7...). Throws LookupFailure.
+   */
+  verify(address: string, as?: 'recipient' | 'sender'): Verification;
 }
+
+/** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */
+export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string };

@@ -2,6 +2,7 @@
 // Trusts nothing it reads; errors name the file, the path, what was expected and what was found.
 export { loadConfig, parseConfig, formatConfigErrors, formatPath, ConfigError, type ConfigIssue } from './load.ts';
 export { compileConfig, type CompiledConfig, type CompileOptions } from './compile.ts';
+export { compileRouting, type CompiledRouting, type RoutingCompileOptions } from './compile-routing.ts';
 export { configSchema, type Config, type ConfigInput } from './schema.ts';
 export { ENV_OVERRIDES, type EnvOverride } from './env.ts';
 export { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT, defaultRecipientRestrictionsText } from './default-policy.ts';
@@ -9,6 +10,7 @@ export { parseDuration } from './sections/common.ts';
 export { lintConfig, type ConfigWarning } from './lint.ts';
 export type { PolicySection } from './sections/policy.ts';
 export type { RecipientsSection } from './sections/recipients.ts';
+export { lintRouting, type RoutingIssue, type RoutingSection, routingConflicts, splitPostfixList } from './sections/routing.ts';
 export type { DnsSection } from './sections/dns.ts';
 export type { GreylistSection } from './sections/greylist.ts';
 export type { MxSection } from './sections/mx.ts';

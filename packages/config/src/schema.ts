@@ -11,6 +11,7 @@ import { policySection } from './sections/policy.ts';
 import { policydSection } from './sections/policyd.ts';
 import { queueSection } from './sections/queue.ts';
 import { recipientsSection } from './sections/recipients.ts';
+import { routingConflicts, routingSection } from './sections/routing.ts';
 import { spamdSection } from './sections/spamd.ts';
 
 export const configSchema = z
@@ -19,6 +20,8 @@ export const configSchema = z
     version: z.literal(1).default(1),
     policy: policySection.prefault({} as never),
     recipients: recipientsSection.prefault({}),
+    /** Postfix's address routing by its own parameter names; combined with `recipients:` (see docs/routing.md). */
+    routing: routingSection.prefault({}),
     dns: dnsSection.prefault({}),
     greylist: greylistSection.prefault({}),
     mx: mxSection.prefault({}),
@@ -28,6 +31,9 @@ export const configSchema = z
     metrics: metricsSection.prefault({}),
   })
   .superRefine((c, ctx) => {
+    const rc = c.recipients;
+    const rt = c.routing;
+    for (const issue of routingConflicts(rc, rt, c.policy.hostname)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     c.policy.my_addresses.forEach((a, i) => {
       if (!parseIp(a)) ctx.addIssue({ code: 'custom', path: ['policy', 'my_addresses', i], message: 'expected an IP address (IPv4 or IPv6, no brackets)' });
     });

@@ -27,6 +27,8 @@ export interface PostfixOptions {
    * removes one of the defaults below, so Postfix's own default applies (e.g. smtpd_relay_restrictions).
    */
   main?: Record<string, string | null>;
+  /** Extra master.cf lines, e.g. `local unix - n n - - local` to run local(8) (alias_maps) with local_transport = local. */
+  services?: string[];
 }
 
 export interface PostfixInstance {
@@ -159,7 +161,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     ([name, port]) =>
       `127.0.0.1:${port} inet n - n - - smtpd\n  -o syslog_name=postfix-${name}${opts.listeners[name] === null ? '' : `\n  -o smtpd_recipient_restrictions=$moat_${name}_restrictions`}`,
   );
-  await writeFile(join(etc, 'master.cf'), `${smtpds.join('\n')}\n${masterServices}`);
+  await writeFile(join(etc, 'master.cf'), `${smtpds.join('\n')}\n${masterServices}${(opts.services ?? []).map((l) => `${l}\n`).join('')}`);
 
   const env = { ...process.env, MAIL_CONFIG: etc };
   const pf = (...args: string[]) => run(postfix, ['-c', etc, ...args], { env, timeout: 60_000 });

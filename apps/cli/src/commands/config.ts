@@ -1,6 +1,6 @@
 // `moat config check [FILE]`: loads and compiles moat.yaml, prints `ok` and a summary, or the errors.
 // Reads the config file and the map/users files it names; talks to no network.
-import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, loadConfig } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, lintRouting, loadConfig } from '@moat/config';
 import { formatRestriction, type Restriction } from '@moat/policy';
 import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
@@ -44,6 +44,7 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     const compiled = compileConfig(config);
     io.out.write(`ok ${config.source.file}\n${summary(config, { relay: compiled.spec.relayRestrictions, recipient: compiled.spec.recipientRestrictions })}\n`);
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
+    for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {
       // keyed zones (Spamhaus DQS) by their display names: this output gets pasted into tickets and forums
       const hide = zoneHider(compiled.spec.zoneDisplayNames) ?? ((t: string) => t);

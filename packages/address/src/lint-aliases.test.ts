@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { lintAliases, lintTransportMaps } from './lint-aliases.ts';
+import { parseNextHop } from './next-hop.ts';
+import { memoryTable, patternTable } from './test-tables.ts';
+import type { ResolverSpec } from './types.ts';
+
+const maildir = parseNextHop('maildir:/var/mail/moat');
+const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => ({
+  myhostname: 'mx.example.org',
+  mydestination: ['mx.example.org'],
+  aliasMaps: [],
+  virtualAliasDomains: ['a.example', 'b.example'],
+  virtualAliasMaps: [],
+  virtualMailboxDomains: [],
+  virtualMailboxMaps: [],
+  relayDomains: [],
+  transportMaps: [],
+  recipientDelimiter: '+',
+  localTransport: maildir,
+  virtualTransport: maildir,
+  relayTransport: parseNextHop('relay:'),
+  defaultTransport: parseNextHop('smtp:'),
+  virtualAliasRecursionLimit: 1000,
+  virtualAliasExpansionLimit: 1000,
+  ...over,
+});
+
+describe('lintAliases', () => {
+  it('finds virtual alias loops, domain loops and fan-outs over the limit', () => {
+    const t = memoryTable({
+      'x@a.example': 'y@a.example',
+      'y@a.example': 'x@a.example',
+      '@b.example': '@c.example',
+      '@c.example': '@b.example',
+      'big@a.example': 'u1@r.example u2@r.example u3@r.example',
+      'ok@a.example': 'ok@a.example, u@r.example',
+      'fine@a.example': 'u@r.example',
+    });
+    const problems = lintAliases(spec({ virtualAliasMaps: [t], virtualAliasDomains: ['a.example', 'b.example', 'c.example'], virtualAliasExpansionLimit: 2 }));
+    expect(problems.map((p) => [p.severity, p.key, p.message.split(':')[1]?.trim()])).toEqual([
+      ['error', 'x@a.example', '5.4.6 Alias expansion error'],
+      ['error', 'y@a.example', '5.4.6 Alias expansion error'],
+      ['error', '@b.example', '5.4.6 Alias expansion error'],
+      ['error', '@c.example', '5.4.6 Alias expansion error'],
+      ['error', 'big@a.example', '5.4.6 Alias expansion error'],
+    ]);
+    expect(problems[0]?.message).toMatch(/virtual_alias_recursion_limit \(1000\)/);
+    expect(problems[4]?.message).toMatch(/virtual_alias_expansion_limit \(2\)/);
+  });
+  it('finds local alias loops and what moat cannot deliver', () => {
+    const t = memoryTable({ a: 'b', b: 'a', prog: '"|/usr/bin/vacation", x@r.example', list: ':include:/etc/list', fine: 'x@r.example' });
+    const problems = lintAliases(spec({ aliasMaps: [t] }));
+    expect(problems.filter((p) => p.severity === 'error').map((p) => p.key)).toEqual(['a', 'b', 'prog', 'list']);
+    expect(problems.find((p) => p.key === 'a')?.message).toMatch(/5\.4\.6 alias database loop/);
+  });
+  it('says which tables it could not check', () => {
+    const problems = lintAliases(spec({ virtualAliasMaps: [patternTable([[/^(.*)@a\.example$/, '$1@a.example']])] }));
+    expect(problems).toEqual([expect.objectContaining({ severity: 'warning', message: expect.stringContaining('not checked') })]);
+  });
+});
+
+describe('lintTransportMaps', () => {
+  it('reports transports moat cannot deliver with', () => {
+    const t = memoryTable({ 'a.example': 'uucp:x', 'b.example': 'smtp:[ok]:25', 'c.example': ':[ok]', 'd.example': 'maildir:', 'e.example': 'smtp:[bad' });
+    expect(lintTransportMaps(spec({ transportMaps: [t] })).map((p) => p.key)).toEqual(['a.example', 'd.example', 'e.example']);
+  });
+});
