@@ -115,5 +115,9 @@ export function configResolver(cfg: RoutingConfig): ConfigResolver {
     };
   }
 
-  return { resolve, classify, isLocal: (domain) => hosted.has(norm(domain)) };
+  const verify = (address: string) => {
+    const r = resolve(address);
+    return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text };
+  };
+  return { resolve, classify, verify, isLocal: (domain) => hosted.has(norm(domain)) };
 }

@@ -84,5 +84,10 @@ export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & {
     return { ok: true, input, class: classify(input), recipients: out, trace };
   }
 
-  return { asked, resolve, classify };
+  // the RCPT check without expansion, as far as a fake can tell it: what resolve() says
+  const verify = (address: string) => {
+    const r = resolve(address);
+    return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text };
+  };
+  return { asked, resolve, classify, verify };
 }
