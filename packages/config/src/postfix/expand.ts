@@ -72,7 +72,10 @@ class Expander {
   private level = 0;
   readonly undefinedNames = new Set<string>();
   out = '';
-  constructor(private readonly lookup: Lookup) {}
+  private readonly lookup: Lookup;
+  constructor(lookup: Lookup) {
+    this.lookup = lookup;
+  }
 
   /** mac_parse(): literal text and `$` references, each reference handed to expr(). */
   parse(value: string): void {

@@ -15,6 +15,8 @@ export interface MainCfEntry {
 /** Something Postfix warns about (it keeps going) or refuses (`fatal`, a line without `=`). */
 export interface MainCfProblem {
   line: number;
+  /** The parameter concerned, when the line names one. */
+  name?: string | undefined;
   severity: 'warning' | 'fatal';
   message: string;
 }
@@ -50,7 +52,7 @@ function logicalLines(text: string, problems: MainCfProblem[]): Array<{ text: st
     cur = undefined;
   };
   physical.forEach((raw, i) => {
-    const line = raw.endsWith('\r') ? raw : raw; // Postfix keeps a CR: it is whitespace, trimmed at the value's end
+    const line = raw; // a CR stays: Postfix treats it as whitespace (trimmed at the value's end)
     const lineNo = i + 1;
     const firstNonSpace = /^[ \t\n\v\f\r]*(.?)/.exec(line)?.[1] ?? '';
     if (firstNonSpace === '' || firstNonSpace === '#') return; // blank or comment: dropped, never ends a logical line
@@ -90,7 +92,7 @@ export function parseMainCf(text: string, file = 'main.cf'): MainCf {
     }
     const e: MainCfEntry = { name: nv.name, value: nv.value, line: l.first, lastLine: l.last };
     const earlier = entries.get(nv.name);
-    if (earlier !== undefined) problems.push({ line: l.first, severity: 'warning', message: `${nv.name}: overrides the definition on line ${earlier.line} (the later one wins, as in Postfix)` });
+    if (earlier !== undefined) problems.push({ line: l.first, name: nv.name, severity: 'warning', message: `overrides the definition on line ${earlier.line} (the later one wins, as in Postfix)` });
     entries.set(nv.name, e);
     all.push(e);
   }
