@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createParams } from '../src/postfix/params.ts';
 import { POSTFIX_DEFAULTS } from '../src/postfix/defaults.ts';
 import { parseMainCf } from '../src/postfix/main-cf.ts';
+import { defaultNetworks } from '../src/postfix/mynetworks.ts';
 
 const POSTCONF = ['/usr/sbin/postconf', '/usr/bin/postconf'].find((p) => spawnSync(p, ['-d', 'mail_version'], { encoding: 'utf8' }).status === 0);
 if (POSTCONF === undefined) console.warn('postfix-differential: postconf not found (install Debian\'s postfix); the differential tests are skipped');
@@ -84,7 +85,7 @@ function namesOf(text: string): string[] {
   return [...out];
 }
 
-describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Postfix)', () => {
+describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Postfix)', { timeout: 60_000 }, () => {
   for (const [name, text] of CORPUS) {
     it(name, () => {
       const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
@@ -139,6 +140,21 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  for (const [style, protocols] of [['host', 'all'], ['subnet', 'all'], ['class', 'all'], ['subnet', 'ipv4'], ['host', 'ipv6']] as const) {
+    it(`mynetworks' default from this host's interfaces: mynetworks_style = ${style}, inet_protocols = ${protocols}`, () => {
+      const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
+      try {
+        writeFileSync(join(dir, 'main.cf'), `mynetworks_style = ${style}\ninet_protocols = ${protocols}\n`);
+        const r = postconf(dir, ['-x'], ['mynetworks']);
+        expect(r.ok).toBe(true);
+        const mine = defaultNetworks(style, protocols);
+        expect(typeof mine === 'string' ? mine : mine.networks.join(' ')).toBe(r.values.get('mynetworks'));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 
   it('the defaults table is `postconf -d` (every key moat reads)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
