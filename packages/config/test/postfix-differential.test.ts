@@ -1,5 +1,6 @@
 // Differential test of the main.cf reader: each corpus file is read by moat and by Debian's postconf,
 // and every compared parameter's raw and expanded value must agree. Skipped (with a note) without postconf.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Postfix ${name} expansions are the subject here, not JS templates
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
 // Postfix's built-in defaults for every parameter moat reads or expands, as `postconf -d` prints them
 // (Debian's Postfix 3.7.11, unexpanded). Checked against the installed postconf by defaults.test.ts.
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Postfix ${name} expansions are the subject here, not JS templates
 import { hostname as osHostname } from 'node:os';
 
 /**

@@ -1,3 +1,5 @@
+// Unit tests of the $name expander against Postfix's documented and observed semantics (mac_expand.c).
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: Postfix ${name} expansions are the subject here, not JS templates
 import { describe, expect, it } from 'vitest';
 import { ExpandError, expandValue } from './expand.ts';
 
