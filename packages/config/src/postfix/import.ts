@@ -275,6 +275,7 @@ class Importer {
     // ending only its own list. A list whose refusing items all come before any permitting item is the same as
     // those items at the head of the relay list (evaluated first); anything else cannot be expressed.
     const prefix: Restriction[] = [];
+    let prefixFrom: string | undefined;
     for (const name of ['smtpd_client_restrictions', 'smtpd_helo_restrictions', 'smtpd_sender_restrictions']) {
       const list = this.restrictions(name);
       if (list === undefined || list.length === 0) continue;
@@ -297,6 +298,7 @@ class Importer {
         continue;
       }
       prefix.push(...list.slice(0, last + 1));
+      prefixFrom ??= name;
       this.use(name, `at the head of policy.relay_restrictions (evaluated first, as Postfix evaluates it before the relay list): ${list.slice(0, last + 1).map(formatRestriction).join(', ')}`);
     }
 
@@ -311,7 +313,9 @@ class Importer {
           this.error('smtpd_relay_restrictions', 'a relay list: moat keeps relay control apart from the spam policy (Postfix 2.10+); move permit_mynetworks, permit_sasl_authenticated and reject_unauth_destination into smtpd_relay_restrictions', 'empty (relay control inside smtpd_recipient_restrictions)');
         }
       } else {
-        this.set('policy.relay_restrictions', [...prefix, ...relay].map(formatRestriction), 'smtpd_relay_restrictions');
+        // named after the explicit key that shaped it, so "moat.yaml wins" is reported against that line
+        const from = this.explicit('smtpd_relay_restrictions') ? 'smtpd_relay_restrictions' : (prefixFrom ?? 'smtpd_relay_restrictions');
+        this.set('policy.relay_restrictions', [...prefix, ...relay].map(formatRestriction), from);
         if (this.explicit('smtpd_relay_restrictions')) this.use('smtpd_relay_restrictions', 'policy.relay_restrictions');
         else this.warn('smtpd_relay_restrictions', `unset: Postfix's default applies: ${relay.map(formatRestriction).join(', ')}`);
       }
