@@ -10,6 +10,8 @@ import { createParams } from '../src/postfix/params.ts';
 import { POSTFIX_DEFAULTS } from '../src/postfix/defaults.ts';
 import { parseMainCf } from '../src/postfix/main-cf.ts';
 import { defaultNetworks } from '../src/postfix/mynetworks.ts';
+import { importMainCf } from '../src/postfix/import.ts';
+import { formatRestriction, parseRestrictions } from '@moat/policy';
 
 const POSTCONF = ['/usr/sbin/postconf', '/usr/bin/postconf'].find((p) => spawnSync(p, ['-d', 'mail_version'], { encoding: 'utf8' }).status === 0);
 if (POSTCONF === undefined) console.warn('postfix-differential: postconf not found (install Debian\'s postfix); the differential tests are skipped');
@@ -156,6 +158,27 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       }
     });
   }
+
+  it('the import hands on the values Postfix uses: the seed at the compatibility level moat assumes (3.6)', () => {
+    const text = readFileSync(new URL('./fixtures/seed-main.cf', import.meta.url), 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
+    try {
+      writeFileSync(join(dir, 'main.cf'), `${text}compatibility_level = 3.6\n`);
+      const keys = ['smtpd_relay_restrictions', 'smtpd_recipient_restrictions', 'mydestination', 'virtual_alias_domains', 'relay_domains', 'message_size_limit', 'smtpd_banner', 'myhostname'];
+      const pc = postconf(dir, ['-x'], keys);
+      expect(pc.ok).toBe(true);
+      const r = importMainCf(text, join(dir, 'main.cf'), { routingSection: true });
+      expect(r.errors).toEqual([]);
+      const list = (k: string) => parseRestrictions(pc.values.get(k) ?? '').map(formatRestriction);
+      expect(r.input.policy!.relay_restrictions).toEqual(list('smtpd_relay_restrictions'));
+      expect(r.input.policy!.recipient_restrictions).toEqual(list('smtpd_recipient_restrictions'));
+      for (const k of ['mydestination', 'virtual_alias_domains', 'relay_domains']) expect(r.input.routing![k], k).toEqual((pc.values.get(k) ?? '').split(/[\s,]+/).filter(Boolean));
+      expect(r.input.mx!.size_limit).toBe(Number(pc.values.get('message_size_limit')));
+      expect(`${pc.values.get('myhostname')} ESMTP ${r.input.mx!.banner}`).toBe(pc.values.get('smtpd_banner'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('the defaults table is `postconf -d` (every key moat reads)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
