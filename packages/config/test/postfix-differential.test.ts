@@ -2,7 +2,7 @@
 // and every compared parameter's raw and expanded value must agree. Skipped (with a note) without postconf.
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: Postfix ${name} expansions are the subject here, not JS templates
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,27 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
           expect(norm(params.get(k) ?? ''), `expanded ${k}`).toBe(expanded.values.get(k));
           expect(norm(params.raw(k) ?? ''), `raw ${k}`).toBe(rawOut.values.get(k));
         }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  // Debian's own shipped main.cf files, where installed: real-world comments, continuations and values
+  for (const path of ['/usr/share/postfix/main.cf.debian', '/usr/share/postfix/main.cf.dist', '/usr/share/postfix/main.cf.tls', '/etc/postfix/main.cf.proto']) {
+    it.skipIf(!existsSync(path))(`Debian's ${path}`, () => {
+      const text = readFileSync(path, 'utf8');
+      const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
+      try {
+        writeFileSync(join(dir, 'main.cf'), text);
+        writeFileSync(join(dir, 'master.cf'), '');
+        const keys = [...new Set([...namesOf(text), ...ALWAYS])];
+        const expanded = postconf(dir, ['-x'], keys);
+        expect(expanded.ok).toBe(true);
+        const params = createParams(parseMainCf(text), { defaults: { config_directory: dir } });
+        // $process_name and $process_id exist only inside a running Postfix program (postconf fills in its own)
+        const runtime = (k: string) => /\$\{?\(?process_(name|id)\b/.test(params.raw(k) ?? '');
+        for (const k of keys) if (expanded.values.has(k) && !runtime(k)) expect(norm(params.get(k) ?? ''), k).toBe(expanded.values.get(k));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
