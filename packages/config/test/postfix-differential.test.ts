@@ -11,6 +11,7 @@ import { POSTFIX_DEFAULTS } from '../src/postfix/defaults.ts';
 import { parseMainCf } from '../src/postfix/main-cf.ts';
 import { defaultNetworks } from '../src/postfix/mynetworks.ts';
 import { importMainCf } from '../src/postfix/import.ts';
+import { POSTFIX_PARAMETER_NAMES } from '../src/postfix/parameter-names.ts';
 import { formatRestriction, parseRestrictions } from '@moat/policy';
 
 const POSTCONF = ['/usr/sbin/postconf', '/usr/bin/postconf'].find((p) => spawnSync(p, ['-d', 'mail_version'], { encoding: 'utf8' }).status === 0);
@@ -196,6 +197,18 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       for (const k of ['mydestination', 'virtual_alias_domains', 'relay_domains']) expect(r.input.routing![k], k).toEqual((pc.values.get(k) ?? '').split(/[\s,]+/).filter(Boolean));
       expect(r.input.mx!.size_limit).toBe(Number(pc.values.get('message_size_limit')));
       expect(`${pc.values.get('myhostname')} ESMTP ${r.input.mx!.banner}`).toBe(pc.values.get('smtpd_banner'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the parameter name list is `postconf -d`\'s', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
+    try {
+      writeFileSync(join(dir, 'main.cf'), '');
+      const d = postconf(dir, ['-d'], []);
+      expect(d.ok).toBe(true);
+      expect([...POSTFIX_PARAMETER_NAMES].sort()).toEqual([...d.values.keys()].sort());
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

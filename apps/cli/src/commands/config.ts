@@ -43,7 +43,7 @@ function postfixReport(r: PostfixReport): string {
   for (const [cls, keys] of classes) {
     const reason = cls === 'routing-pending' ? keys[0]!.note : (IGNORED_CLASSES as Record<string, string>)[cls] ?? 'not implemented by moat';
     out.push(`  ignored [${cls}] ${reason}:`);
-    for (const k of keys) out.push(`    ${k.name}${at(k.line)}${cls === 'other' && k.note !== IGNORED_CLASSES.other ? `: ${k.note}` : ''}`);
+    for (const k of keys) out.push(`    ${k.name}${at(k.line)}${k.note !== reason ? `: ${k.note}` : ''}`);
   }
   for (const o of r.overridden) out.push(`  overridden: ${o.name}${at(o.line)}: moat.yaml sets ${o.path}, which wins`);
   return out.join('\n');

@@ -161,3 +161,13 @@ describe('loading moat.yaml with postfix.main_cf', () => {
     expect(errorsOf(() => load('postfix: { main_cf: main.cf }\n', `${MAIN}message_size_limit = 100\n`))).toMatch(/^\/srv\/moat\/main\.cf:5:1: mx\.size_limit: .*\(from main\.cf message_size_limit\); found number 100$/);
   });
 });
+
+describe('importMainCf: keys Postfix does not know', () => {
+  it('a misspelt key is told apart from one moat ignores; a user-defined one used in $-expansions is said so', () => {
+    const r = imp('myhostname = mx.example.org\nsmtpd_helo_requird = yes\nmy_relays = 192.0.2.1\nmynetworks = $my_relays\n');
+    expect(r.ignored.map((k) => [k.name, k.class, k.note.slice(0, 12)])).toEqual([
+      ['smtpd_helo_requird', 'unknown', 'not a built-'],
+      ['my_relays', 'unknown', 'user-defined'],
+    ]);
+  });
+});

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { ExpandError } from './expand.ts';
 import { IGNORED_CLASSES, type IgnoredClass, ignoredClassOf, ROUTING_KEYS } from './keys.ts';
 import { type MainCf, parseMainCf } from './main-cf.ts';
+import { POSTFIX_PARAMETER_NAMES } from './parameter-names.ts';
 import { defaultNetworks, type Interface, parseNetworks } from './mynetworks.ts';
 import { createParams, parseBool, parseInteger, parseTime, type PostfixParams, splitList } from './params.ts';
 
@@ -485,9 +486,10 @@ class Importer {
     for (const e of this.cf.entries.values()) for (const m of e.value.matchAll(/\$\{?\(?([A-Za-z0-9_]+)/g)) referenced.add(m[1]!);
     for (const e of this.cf.entries.values()) {
       if (MAPPED.has(e.name) || Object.hasOwn(ROUTING_KEYS, e.name) || this.seen.has(e.name) || this.used.some((u) => u.name === e.name)) continue;
-      const cls = ignoredClassOf(e.name);
+      let cls = ignoredClassOf(e.name);
+      if (cls === 'other' && !POSTFIX_PARAMETER_NAMES.has(e.name)) cls = 'unknown';
       let note: string = IGNORED_CLASSES[cls];
-      if (cls === 'other' && referenced.has(e.name)) note = 'only used in $-expansions of other values';
+      if (cls === 'unknown' && referenced.has(e.name)) note = 'user-defined: only used in $-expansions of other values';
       this.ignored.push({ name: e.name, line: e.line, class: cls, note });
       if (/\s#/.test(e.value)) this.warn(e.name, `the text after "#" is part of the value: Postfix only treats whole lines starting with # as comments (${JSON.stringify(e.value)})`, e.line);
     }

@@ -52,6 +52,7 @@ export const IGNORED_CLASSES = Object.freeze({
   queue: 'queue tuning: moat\'s queue is set in queue: (retry, concurrency)',
   notify: 'notices to the postmaster: moat logs and counts instead',
   other: 'not implemented by moat',
+  unknown: 'not a built-in Postfix parameter: a master.cf service\'s own <service>_* parameter, a user-defined one, or a misspelling (Postfix warns "unused parameter")',
 } as const);
 
 export type IgnoredClass = keyof typeof IGNORED_CLASSES;
