@@ -265,7 +265,9 @@ class Importer {
     const strict = this.bool('strict_rfc821_envelopes');
     if (strict !== undefined) {
       this.set('policy.strict_rfc821_envelopes', strict, 'strict_rfc821_envelopes');
-      if (this.explicit('strict_rfc821_envelopes')) this.use('strict_rfc821_envelopes', `policy.strict_rfc821_envelopes = ${strict}`);
+      // behind Postfix (policyd), Postfix itself checks the raw envelope when this is yes
+      this.set('policyd.skip.sender', strict, 'strict_rfc821_envelopes');
+      if (this.explicit('strict_rfc821_envelopes')) this.use('strict_rfc821_envelopes', `policy.strict_rfc821_envelopes = ${strict} (and policyd.skip.sender)`);
     }
     for (const name of ['smtpd_restriction_classes', 'smtpd_data_restrictions', 'smtpd_end_of_data_restrictions', 'smtpd_etrn_restrictions']) {
       const v = this.value(name);
@@ -331,7 +333,8 @@ class Importer {
 
   smtpd(): void {
     const helo = this.bool('smtpd_helo_required');
-    if (helo === true) this.use('smtpd_helo_required', 'always in effect: moat answers MAIL before HELO/EHLO with 503 5.5.1 Error: send HELO/EHLO first');
+    if (helo !== undefined) this.set('policyd.skip.helo', helo, 'smtpd_helo_required');
+    if (helo === true) this.use('smtpd_helo_required', 'always in effect: moat answers MAIL before HELO/EHLO with 503 5.5.1 Error: send HELO/EHLO first (and policyd.skip.helo: Postfix refuses it itself)');
     else if (helo === false && this.explicit('smtpd_helo_required')) this.error('smtpd_helo_required', 'yes: moat always requires HELO/EHLO before MAIL', 'no');
     else if (helo === false) this.warn('smtpd_helo_required', 'Postfix\'s default is no; moat always requires HELO/EHLO (stricter)');
 
@@ -434,6 +437,14 @@ class Importer {
         out = parseInteger(v);
         if (out === undefined) {
           this.error(name, 'a whole number', JSON.stringify(v));
+          continue;
+        }
+      }
+      if (name === 'smtpd_reject_unlisted_recipient') {
+        // behind Postfix (policyd), Postfix refuses unlisted recipients itself when this is yes
+        this.set('policyd.skip.recipients', out, name);
+        if (!this.opts.routingSection && this.explicit(name)) {
+          this.use(name, 'policyd.skip.recipients (the mx side waits for the routing: section)');
           continue;
         }
       }
