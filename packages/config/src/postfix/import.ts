@@ -49,6 +49,8 @@ export interface ImportOptions {
   interfaces?: readonly Interface[];
   /** The machine's host name for myhostname's default (os.hostname() otherwise). */
   host?: string;
+  /** Whether moat.yaml sets mx.auth.users_file (moat's AUTH backend). */
+  authUsersFile?: boolean;
   /** Whether the config schema has a `routing:` section (routing keys are otherwise reported as pending). */
   routingSection?: boolean;
 }
@@ -358,6 +360,8 @@ class Importer {
     const sasl = this.bool('smtpd_sasl_auth_enable');
     if (sasl !== undefined && this.explicit('smtpd_sasl_auth_enable')) {
       this.use('smtpd_sasl_auth_enable', sasl ? 'AUTH is offered when mx.auth.users_file is set (moat\'s own users file)' : 'AUTH stays off unless mx.auth.users_file is set');
+      if (sasl && this.opts.authUsersFile === false) this.warn('smtpd_sasl_auth_enable', 'yes, but moat.yaml sets no mx.auth.users_file: moat offers no AUTH until it does (Postfix\'s SASL backend is not used)');
+      if (!sasl && this.opts.authUsersFile === true) this.warn('smtpd_sasl_auth_enable', 'no, but moat.yaml sets mx.auth.users_file: moat offers AUTH');
     }
 
     const size = this.value('message_size_limit');

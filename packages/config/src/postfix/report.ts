@@ -72,7 +72,7 @@ export function applyMainCf(
   }
   const policy = data.policy;
   const hostname = isObject(policy) && typeof policy.hostname === 'string' ? policy.hostname : undefined;
-  const imp = importMainCf(text, file, { ...opts, readFile: read, hostname });
+  const imp = importMainCf(text, file, { ...opts, readFile: read, hostname, authUsersFile: has(data, 'mx.auth.users_file') });
   const issues = imp.errors.map((e) => ({ file, name: e.name, line: e.line, expected: e.expected, found: e.found }));
   const overridden: Array<{ name: string; line?: number | undefined; path: string }> = [];
   const origin: AppliedMainCf['origin'] = {};
