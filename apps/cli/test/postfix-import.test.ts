@@ -15,7 +15,7 @@ function moat(args: string[], env: Record<string, string> = {}) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('moat config check with postfix.main_cf', { timeout: 30_000 }, () => {
+describe('moat config check with postfix.main_cf', { timeout: 90_000 }, () => {
   it('the seed main.cf loads and passes; each ignored key is listed once, under its reason class', () => {
     const r = moat(['config', 'check', join(FIXTURES, 'seed-moat.yaml')]);
     expect(r.err).toBe('');

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createParams } from '../src/postfix/params.ts';
-import { POSTFIX_DEFAULTS } from '../src/postfix/defaults.ts';
+import { defaultMydomain, defaultMyhostname, HOST_DEPENDENT, POSTFIX_DEFAULTS } from '../src/postfix/defaults.ts';
 import { parseMainCf } from '../src/postfix/main-cf.ts';
 import { defaultNetworks } from '../src/postfix/mynetworks.ts';
 import { importMainCf } from '../src/postfix/import.ts';
@@ -222,6 +222,13 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       const d = postconf(dir, ['-d'], keys);
       expect(d.ok).toBe(true);
       for (const k of keys) expect(POSTFIX_DEFAULTS[k], k).toBe(d.values.get(k));
+      // the host-dependent ones, computed as Postfix computes them on this machine
+      const h = postconf(dir, ['-d'], [...HOST_DEPENDENT, 'mynetworks_style']);
+      expect(defaultMyhostname()).toBe(h.values.get('myhostname'));
+      expect(defaultMydomain(defaultMyhostname())).toBe(h.values.get('mydomain'));
+      const style = createParams(parseMainCf('')).get('mynetworks_style')!;
+      const nets = defaultNetworks(style, POSTFIX_DEFAULTS.inet_protocols!);
+      expect(typeof nets === 'string' ? nets : nets.networks.join(' ')).toBe(h.values.get('mynetworks'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

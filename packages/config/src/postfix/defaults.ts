@@ -6,7 +6,7 @@ import { hostname as osHostname } from 'node:os';
 /**
  * `postconf -d NAME` for the parameters moat reads (and those their defaults refer to). Values are raw:
  * `$name` and `${{$compatibility_level} <level {2} ? ...}` are expanded like main.cf values.
- * Host-dependent defaults (myhostname, mydomain, mynetworks) are computed: see hostDefaults().
+ * Host-dependent defaults (HOST_DEPENDENT) are computed: defaultMyhostname(), defaultMydomain(), mynetworks.ts.
  */
 export const POSTFIX_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({
   append_at_myorigin: 'yes',
