@@ -1,7 +1,7 @@
 // Postfix's mynetworks: the admin's list (addresses, net/masks, [ipv6]/len, /file/name) or, when unset,
 // the networks mynetworks_style derives from this host's interfaces (mynetworks.c). Trusts no text.
 import { networkInterfaces } from 'node:os';
-import { parseCidr } from '@moat/policy';
+import { formatIp, parseCidr, parseIp } from '@moat/policy';
 
 export interface NetworkProblem {
   /** The pattern as written. */
@@ -39,51 +39,15 @@ export function protocolsOf(value: string): { v4: boolean; v6: boolean } {
   return { v4: all || words.includes('ipv4'), v6: all || words.includes('ipv6') };
 }
 
-function v4ToInt(a: string): number {
-  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
-function intToV4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
-/** Zeroes an IPv6 address's host bits; returns compressed text. */
-function v6Network(address: string, prefix: number): string {
-  const groups = expandV6(address.replace(/%.*$/, ''));
-  const bits = groups.map((g) => g.toString(2).padStart(16, '0')).join('');
-  const net = bits.slice(0, prefix).padEnd(128, '0');
-  const out: number[] = [];
-  for (let i = 0; i < 8; i++) out.push(Number.parseInt(net.slice(i * 16, i * 16 + 16), 2));
-  return compressV6(out);
-}
-
-function expandV6(a: string): number[] {
-  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : new Array(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => Number.parseInt(g, 16));
-}
-
-/** RFC 5952 text, as inet_ntop writes it (the longest run of two or more zero groups becomes ::). */
-function compressV6(g: number[]): string {
-  let best = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+/** An interface address with its host bits cleared, as Postfix prints it (mask_addr + inet_ntop). */
+function network(address: string, prefix: number, v6: boolean): string | undefined {
+  const ip = parseIp(address.replace(/%.*$/, ''));
+  if (!ip) return undefined;
+  const bytes = new Uint8Array(ip.bytes);
+  const bits = v6 ? prefix : 96 + prefix;
+  for (let i = bits; i < 128; i++) bytes[i >> 3]! &= ~(0x80 >> (i & 7));
+  const text = formatIp({ v4: !v6, bytes });
+  return v6 ? `[${text}]/${prefix}` : `${text}/${prefix}`;
 }
 
 /**
@@ -96,18 +60,19 @@ export function defaultNetworks(style: string, protocols: string, interfaces: re
   const { v4, v6 } = protocolsOf(protocols);
   const networks: string[] = [];
   for (const i of interfaces) {
+    let n: string | undefined;
     if (i.family === 'IPv4' && v4) {
       let prefix = s === 'host' ? 32 : i.prefix;
       if (s === 'class') {
-        const first = v4ToInt(i.address) >>> 24;
+        // the natural class A/B/C/D network (IN_CLASSA_NSHIFT ...)
+        const first = Number(i.address.split('.')[0]);
         prefix = first < 128 ? 8 : first < 192 ? 16 : first < 224 ? 24 : 4;
       }
-      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      networks.push(`${intToV4((v4ToInt(i.address) & mask) >>> 0)}/${prefix}`);
+      n = network(i.address, prefix, false);
     } else if (i.family === 'IPv6' && v6) {
-      const prefix = s === 'host' ? 128 : i.prefix;
-      networks.push(`[${v6Network(i.address, prefix)}]/${prefix}`);
+      n = network(i.address, s === 'host' ? 128 : i.prefix, true); // no classes in IPv6: class is subnet
     }
+    if (n !== undefined) networks.push(n);
   }
   return { networks, problems: [] };
 }
