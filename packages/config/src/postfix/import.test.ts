@@ -173,3 +173,11 @@ describe('importMainCf: keys Postfix does not know', () => {
     ]);
   });
 });
+
+describe('importMainCf: a "#" after a value', () => {
+  it('is part of the value, as in Postfix: a mapped key then fails with a warning saying why', () => {
+    const r = imp('myhostname = mx.example.org\nmessage_size_limit = 10240000 # 10 MB\n');
+    expect(r.errors).toEqual([expect.objectContaining({ name: 'message_size_limit', line: 2, found: '"10240000 # 10 MB"' })]);
+    expect(r.warnings).toContainEqual(expect.objectContaining({ name: 'message_size_limit', line: 2 }));
+  });
+});

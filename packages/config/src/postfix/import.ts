@@ -506,6 +506,8 @@ class Importer {
       let note: string = IGNORED_CLASSES[cls];
       if (cls === 'unknown' && referenced.has(e.name)) note = 'user-defined: only used in $-expansions of other values';
       this.ignored.push({ name: e.name, line: e.line, class: cls, note });
+    }
+    for (const e of this.cf.entries.values()) {
       if (/\s#/.test(e.value)) this.warn(e.name, `the text after "#" is part of the value: Postfix only treats whole lines starting with # as comments (${JSON.stringify(e.value)})`, e.line);
     }
     for (const name of this.p.undefinedNames) this.warn(name, 'referenced as $name but defined nowhere: expanded as empty, as Postfix does', undefined);
