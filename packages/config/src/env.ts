@@ -38,6 +38,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MOAT_QUEUE_TRANSPORT', path: ['queue', 'transport'], kind: 'string', doc: 'delivery transport (maildir:/path, lmtp://h:p, smtp://h:p)' },
   { env: 'MOAT_POLICYD_LISTEN', path: ['policyd', 'listen'], kind: 'string', doc: 'policy server listener host:port' },
   { env: 'MOAT_POLICYD_CLIENTS', path: ['policyd', 'clients'], kind: 'list', doc: 'networks policyd serves, comma-separated (default: mynetworks)' },
+  { env: 'MOAT_POSTFIX_MAIN_CF', path: ['postfix', 'main_cf'], kind: 'string', doc: 'a Postfix main.cf to import under moat.yaml (postfix.main_cf)' },
   { env: 'MOAT_METRICS_LISTEN', path: ['metrics', 'listen'], kind: 'string', doc: 'Prometheus listener host:port' },
 ];
 

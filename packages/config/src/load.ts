@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { applyEnvOverrides, ENV_OVERRIDES } from './env.ts';
+import { applyMainCf } from './postfix/report.ts';
 import { type Config, configSchema } from './schema.ts';
 
 /** One problem found in a config: where, what was expected, what was found. */
@@ -173,7 +174,10 @@ function knownKeys(path: ReadonlyArray<PropertyKey>): string[] | undefined {
 }
 
 /** Parses config text (YAML) with the environment applied. Throws ConfigError. */
-export function parseConfig(text: string, opts: { file?: string; env?: Readonly<Record<string, string | undefined>> } = {}): Config {
+export function parseConfig(
+  text: string,
+  opts: { file?: string; env?: Readonly<Record<string, string | undefined>>; readFile?: (path: string) => string } = {},
+): Config {
   const file = opts.file ?? 'moat.yaml';
   const env = opts.env ?? {};
   const lc = new LineCounter();
@@ -199,12 +203,32 @@ export function parseConfig(text: string, opts: { file?: string; env?: Readonly<
       problems.map((p) => ({ file: `environment variable ${p.env}`, path: [...p.path], expected: p.expected, found: p.found })),
     );
   }
+  // postfix.main_cf: the admin's main.cf, laid under what moat.yaml and the environment say
+  const mainCf = applyMainCf(data, file, { ...(opts.readFile ? { readFile: opts.readFile } : {}), routingSection: knownKeys([])?.includes('routing') ?? false });
+  if (mainCf.issues.length > 0) {
+    throw new ConfigError(
+      file,
+      mainCf.issues.map((i) => ({ file: i.file, path: [i.name], line: i.line, column: i.line === undefined ? undefined : 1, expected: i.expected, found: i.found })),
+    );
+  }
+  const fromMainCf = (path: ReadonlyArray<string | number>) => {
+    for (let n = path.length; n > 0; n--) {
+      const o = mainCf.origin[path.slice(0, n).join('.')];
+      if (o) return o;
+    }
+    return undefined;
+  };
   const result = configSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const issues: ConfigIssue[] = [];
     for (const issue of result.error.issues) {
       const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
       const envVar = fromEnv[path.filter((p) => typeof p === 'string').join('.')];
+      const cf = envVar ? undefined : fromMainCf(path);
+      if (cf !== undefined) {
+        issues.push({ file: cf.file, path, line: cf.line, column: cf.line === undefined ? undefined : 1, expected: `${expectedOf(issue)} (from main.cf ${cf.name})`, found: foundAt(data, path, undefined) });
+        continue;
+      }
       const issueFile = envVar ? `environment variable ${envVar}` : file;
       if (issue.code === 'unrecognized_keys') {
         const known = knownKeys(path);
@@ -241,7 +265,7 @@ export function parseConfig(text: string, opts: { file?: string; env?: Readonly<
     }
     throw new ConfigError(file, issues);
   }
-  const config = { ...result.data, source: { file, env: fromEnv } };
+  const config = { ...result.data, source: { file, env: fromEnv, postfix: mainCf.report } };
   return deepFreeze(config) as unknown as Config;
 }
 

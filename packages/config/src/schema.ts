@@ -2,6 +2,7 @@
 // Adds the cross-section defaults (mx.hostname from policy.hostname, the shipped spam policy).
 import { parseIp, parseRestrictions } from '@moat/policy';
 import { z } from 'zod';
+import type { PostfixReport } from './postfix/report.ts';
 import { defaultRecipientRestrictionsText } from './default-policy.ts';
 import { dnsSection } from './sections/dns.ts';
 import { greylistSection } from './sections/greylist.ts';
@@ -9,6 +10,7 @@ import { metricsSection } from './sections/metrics.ts';
 import { mxSection } from './sections/mx.ts';
 import { policySection } from './sections/policy.ts';
 import { policydSection } from './sections/policyd.ts';
+import { postfixSection } from './sections/postfix.ts';
 import { queueSection } from './sections/queue.ts';
 import { recipientsSection } from './sections/recipients.ts';
 import { routingConflicts, routingSection } from './sections/routing.ts';
@@ -29,6 +31,7 @@ export const configSchema = z
     queue: queueSection.prefault({}),
     policyd: policydSection.prefault({}),
     metrics: metricsSection.prefault({}),
+    postfix: postfixSection.prefault({}),
   })
   .superRefine((c, ctx) => {
     const rc = c.recipients;
@@ -63,7 +66,12 @@ type DeepReadonly<T> = T extends (infer U)[] ? ReadonlyArray<DeepReadonly<U>> : 
 /** The parsed, defaulted, frozen configuration. Durations are milliseconds. */
 export type Config = DeepReadonly<z.output<typeof configSchema>> & {
   /** Where it came from: the file (for relative paths) and which keys the environment set. */
-  readonly source: { readonly file: string; readonly env: Readonly<Record<string, string>> };
+  readonly source: {
+    readonly file: string;
+    readonly env: Readonly<Record<string, string>>;
+    /** The imported main.cf, when postfix.main_cf names one: what took effect, what was ignored and why. */
+    readonly postfix?: PostfixReport | undefined;
+  };
 };
 
 /** What may be written in moat.yaml (before defaults). */

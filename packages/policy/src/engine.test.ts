@@ -507,7 +507,7 @@ describe('relay safety', () => {
     expect((await engine.evaluate(facts({ clientAddress: '10.1.0.5', recipient: 'x@remote.example', rawRecipient: '<x@remote.example>' }))).action).toBe('permit');
     expect((await engine.evaluate(facts({ saslUsername: 'alice', recipient: 'x@remote.example', rawRecipient: '<x@remote.example>' }))).action).toBe('permit');
     const d = await setup({ list: 'permit', relay: 'defer_unauth_destination' }).engine.evaluate(facts({ recipient: 'x@remote.example', rawRecipient: '<x@remote.example>' }));
-    expect(replyLine(d)).toBe('450 4.7.1 <x@remote.example>: Relay access denied');
+    expect(replyLine(d)).toBe('454 4.7.1 <x@remote.example>: Relay access denied'); // Postfix: relay_domains_reject_code - 100
   });
 
   it('permit_auth_destination permits our domains only', async () => {

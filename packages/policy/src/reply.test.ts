@@ -29,6 +29,8 @@ describe('replyCode: Postfix defaults', () => {
     expect(replyCode(v('reject', '5.7.1'))).toBe(554);
     expect(replyCode(v('defer', '4.7.1', 'check_policy_service', { greylisted: true }))).toBe(450);
     expect(replyCode(v('defer', '4.3.0', 'check_client_access'))).toBe(451);
+    // relay_domains_reject_code - 100 (smtpd_check.c), as Postfix answers defer_unauth_destination
+    expect(replyCode(v('defer', '4.7.1', 'defer_unauth_destination'))).toBe(454);
     expect(replyCode(v('reject', '5.7.1', 'check_client_access', { smtpCode: 550 }))).toBe(550);
   });
 });

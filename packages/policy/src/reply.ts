@@ -25,6 +25,8 @@ const REJECT_CODE: Partial<Record<RestrictionType, number>> = {
 export function replyCode(v: Verdict): number {
   if (v.smtpCode !== undefined) return v.smtpCode;
   if (v.action === 'permit' || v.action === 'continue') return 250;
+  // defer_unauth_destination answers relay_domains_reject_code - 100 (smtpd_check.c), 454 by default
+  if (v.action === 'defer' && v.decidedByType === 'defer_unauth_destination') return 454;
   if (v.action === 'defer') return v.status.startsWith('4.3.') ? 451 : 450; // defer_code; lookup failures 451
   // Syntax errors in commands (strict envelopes) and policy "you are not me" differ from their type's default.
   if (v.status === '5.1.7' || v.status === '5.1.3') return 501;

@@ -1,6 +1,6 @@
 // `moat config check [FILE]`: loads and compiles moat.yaml, prints `ok` and a summary, or the errors.
 // Reads the config file and the map/users files it names; talks to no network.
-import { type Config, ConfigError, compileConfig, formatConfigErrors, lintConfig, lintRouting, loadConfig } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, IGNORED_CLASSES, lintConfig, lintRouting, loadConfig, type PostfixReport } from '@moat/config';
 import { formatRestriction, type Restriction } from '@moat/policy';
 import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
@@ -31,6 +31,25 @@ function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: r
   ].join('\n');
 }
 
+/**
+ * The imported main.cf: each key that took effect and what it set, then each ignored key once, grouped
+ * under its reason class, then what moat.yaml overrode. Warnings follow with the other warnings.
+ */
+function postfixReport(r: PostfixReport): string {
+  const at = (line: number | undefined) => (line === undefined ? '' : ` (line ${line})`);
+  const out = [`postfix main.cf ${r.file}: ${r.used.length} keys take effect, ${r.ignored.length} ignored`];
+  for (const u of r.used) out.push(`  used: ${u.name}${at(u.line)}: ${u.note}`);
+  const classes = new Map<string, typeof r.ignored>();
+  for (const k of r.ignored) classes.set(k.class ?? 'other', [...(classes.get(k.class ?? 'other') ?? []), k]);
+  for (const [cls, keys] of classes) {
+    const reason = cls === 'routing-pending' ? keys[0]!.note : (IGNORED_CLASSES as Record<string, string>)[cls] ?? 'not implemented by moat';
+    out.push(`  ignored [${cls}] ${reason}:`);
+    for (const k of keys) out.push(`    ${k.name}${at(k.line)}${k.note !== reason ? `: ${k.note}` : ''}`);
+  }
+  for (const o of r.overridden) out.push(`  overridden: ${o.name}${at(o.line)}: moat.yaml sets ${o.path}, which wins`);
+  return out.join('\n');
+}
+
 async function check(args: readonly string[], io: Io): Promise<number> {
   const flags = args.filter((a) => a.startsWith('-'));
   const files = args.filter((a) => !a.startsWith('-'));
@@ -43,6 +62,11 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     const config = loadConfig(files[0]);
     const compiled = compileConfig(config);
     io.out.write(`ok ${config.source.file}\n${summary(config, { relay: compiled.spec.relayRestrictions, recipient: compiled.spec.recipientRestrictions })}\n`);
+    const pf = config.source.postfix;
+    if (pf !== undefined) {
+      io.out.write(`${postfixReport(pf)}\n`);
+      for (const w of pf.warnings) io.out.write(`warning: ${pf.file}${w.line === undefined ? '' : `:${w.line}`}: ${w.name}: ${w.note}\n`);
+    }
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
     for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {
