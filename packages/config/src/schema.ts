@@ -37,6 +37,17 @@ export const configSchema = z
     const rc = c.recipients;
     const rt = c.routing;
     for (const issue of routingConflicts(rc, rt, c.policy.hostname)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    // a mail domain, from recipients: or from routing: beyond Postfix's defaults (which name only this host)
+    const routingDomains =
+      rt.relay_domains.length > 0 ||
+      rt.virtual_alias_maps.length > 0 ||
+      rt.virtual_mailbox_maps.length > 0 ||
+      rt.virtual_alias_domains.some((d) => !d.startsWith('$')) ||
+      rt.virtual_mailbox_domains.some((d) => !d.startsWith('$')) ||
+      rt.mydestination.some((d) => !['$myhostname', 'localhost.$mydomain', 'localhost'].includes(d));
+    if (rc.domains.length === 0 && rc.relay_domains.length === 0 && rc.catch_all.length === 0 && !routingDomains) {
+      ctx.addIssue({ code: 'custom', path: ['recipients', 'domains'], message: 'expected at least one domain in recipients.domains (or recipients.relay_domains for a backup MX, or routing.mydestination)' });
+    }
     c.policy.my_addresses.forEach((a, i) => {
       if (!parseIp(a)) ctx.addIssue({ code: 'custom', path: ['policy', 'my_addresses', i], message: 'expected an IP address (IPv4 or IPv6, no brackets)' });
     });

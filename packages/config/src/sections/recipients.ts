@@ -18,9 +18,7 @@ export const recipientsSection = z
     /** Address extension delimiter: `user+tag@domain` is delivered to `user@domain`. '' disables. */
     recipient_delimiter: z.string().max(4).default('+'),
   })
-  .refine((r) => r.domains.length > 0 || r.relay_domains.length > 0 || r.catch_all.length > 0, {
-    message: 'expected at least one domain in recipients.domains (or recipients.relay_domains for a backup MX)',
-    path: ['domains'],
-  });
+  ;
+// "at least one domain" is checked in schema.ts: the domains may come from routing: (a main.cf's mydestination)
 
 export type RecipientsSection = z.infer<typeof recipientsSection>;
