@@ -1,7 +1,7 @@
 // moat's decision core: the seed's ordered restriction list as data, evaluated against ports.
 // Pure: no sockets, no DNS, no Redis, no clock of its own. Trusts its ports, not the facts.
 export type * from './types.ts';
-export { createEngine, type Engine } from './engine.ts';
+export { createEngine, type Engine } from './engine/index.ts';
 export { parseRestrictions, formatRestriction, formatRestrictions, makeRestriction, isRestrictionName, restrictionTakesArgument, RESTRICTION_NAMES } from './parse.ts';
 export { parseCodeFilter, matchesCode, type CompiledCodeFilter } from './code-filter.ts';
 export { PolicyError, POLICY_ERROR_CODES, type PolicyErrorCode, type PolicyErrorPosition } from './errors.ts';

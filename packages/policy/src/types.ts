@@ -1,5 +1,7 @@
 // The engine's contract: the facts of one SMTP step in, a verdict out, and the ports it asks.
 // Trusts nothing in Facts (it is what a remote client said); trusts the ports' answers.
+import type { ArgKind } from './restrictions/define.ts';
+import type { RESTRICTIONS } from './restrictions/table.ts';
 
 /** The SMTP stage a decision is asked for. Postfix's protocol_state, lower-cased. */
 export type Stage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'end-of-data';
@@ -90,74 +92,27 @@ export type DnsTarget =
   | 'sender-domain' // envelope sender's domain
   | 'helo'; // HELO name
 
-export type RestrictionType =
-  // generic
-  | 'permit'
-  | 'reject'
-  | 'defer'
-  | 'dunno'
-  // steps 1-4
-  | 'reject_missing_helo'
-  | 'reject_invalid_helo_hostname'
-  | 'reject_non_fqdn_helo_hostname'
-  | 'reject_non_fqdn_sender'
-  | 'reject_non_fqdn_recipient'
-  | 'reject_unlisted_recipient'
-  // step 5-6
-  | 'permit_mynetworks'
-  | 'check_client_access'
-  | 'permit_sasl_authenticated'
-  // DNS lists, steps 7-9
-  | 'permit_dnswl_client'
-  | 'permit_rhswl_client'
-  | 'reject_rbl_client'
-  | 'reject_rhsbl_client'
-  | 'reject_rhsbl_reverse_client'
-  | 'reject_rhsbl_sender'
-  | 'reject_rhsbl_helo'
-  // step 10
-  | 'check_policy_service'
-  // relay control
-  | 'reject_unauth_destination'
-  | 'permit_auth_destination'
-  | 'defer_unauth_destination';
+/** Every restriction moat knows: the names in restrictions/table.ts (one line per restriction). */
+export type RestrictionType = RestrictionDefs['name'];
+
+type RestrictionDefs = (typeof RESTRICTIONS)[number];
+type NamesTaking<A extends ArgKind> = Extract<RestrictionDefs, { arg: A }>['name'];
 
 export type Restriction =
+  | { type: NamesTaking<'none'> }
   | {
-      type: Exclude<
-        RestrictionType,
-        | 'check_client_access'
-        | 'permit_dnswl_client'
-        | 'permit_rhswl_client'
-        | 'reject_rbl_client'
-        | 'reject_rhsbl_client'
-        | 'reject_rhsbl_reverse_client'
-        | 'reject_rhsbl_sender'
-        | 'reject_rhsbl_helo'
-        | 'check_policy_service'
-      >;
-    }
-  | {
-      type:
-        | 'permit_dnswl_client'
-        | 'permit_rhswl_client'
-        | 'reject_rbl_client'
-        | 'reject_rhsbl_client'
-        | 'reject_rhsbl_reverse_client'
-        | 'reject_rhsbl_sender'
-        | 'reject_rhsbl_helo';
+      type: NamesTaking<'dns'>;
       zone: string;
       /** undefined: no filter written; '' : bare `=` (any answer); else the pattern. */
       filter?: CodeFilter | undefined;
-      /** With a DNSWL permit: whether this permit also skips greylisting (it always does: it is a permit). */
     }
   | {
-      type: 'check_client_access';
+      type: NamesTaking<'map'>;
       /** Postfix map name as written, e.g. `cidr:/etc/moat/rbl_override`. */
       map: string;
     }
   | {
-      type: 'check_policy_service';
+      type: NamesTaking<'service'>;
       /** As written (`inet:127.0.0.1:10023`); moat routes it to its greylist whatever it says. */
       service?: string | undefined;
     };
