@@ -1,6 +1,6 @@
 // In-memory ports for tests, benchmarks and `moat explain`-style dry runs: scripted DNS lists, a
 // greylist kept in a Map, a settable clock. Pure: no sockets, no timers; they trust their scripts.
-import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest } from './types.ts';
+import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest, MailDomainAnswer, MailDomainPort } from './types.ts';
 
 export interface DnsListing {
   /** The A records the zone answers (after the provider profile). */
@@ -108,4 +108,18 @@ export function createMemoryGreylist(opts: MemoryGreylistOptions): GreylistPort 
       return Promise.resolve({ action: 'pass', reason: 'retry', header: `X-Greylist: delayed ${Math.round((now - seen) / 1000)} seconds by moat` });
     },
   };
+}
+
+/**
+ * A mail-domain port over a table (domain -> answer); any other domain answers `fallback`
+ * (default `ok`). Counts the questions asked; answers synchronously too.
+ */
+export function createMemoryMailDomains(table: Readonly<Record<string, MailDomainAnswer>>, fallback: MailDomainAnswer = 'ok'): MailDomainPort & { asked: string[]; checkSync(domain: string): MailDomainAnswer } {
+  const byName = new Map(Object.entries(table).map(([d, a]) => [d.toLowerCase().replace(/\.$/, ''), a]));
+  const asked: string[] = [];
+  const checkSync = (domain: string): MailDomainAnswer => {
+    asked.push(domain);
+    return byName.get(domain.toLowerCase().replace(/\.$/, '')) ?? fallback;
+  };
+  return { asked, checkSync, check: (domain) => Promise.resolve(checkSync(domain)) };
 }

@@ -15,6 +15,18 @@ export interface Facts {
   clientName?: string | undefined;
   /** Unverified PTR name of the client; undefined when there is none. */
   reverseClientName?: string | undefined;
+  /**
+   * The client name lookup failed temporarily (DNS timeout, SERVFAIL): clientName is undefined for
+   * now, not for good (Postfix name_status TEMP). reject_unknown_client_hostname then says 450.
+   */
+  clientNameTempFail?: boolean | undefined;
+  /** The PTR lookup failed temporarily (Postfix reverse_name_status TEMP). */
+  reverseClientNameTempFail?: boolean | undefined;
+  /**
+   * The client sent commands ahead of our replies where that is not allowed (before the greeting,
+   * or without PIPELINING); the edge observes it (Postfix SMTPD_FLAG_ILL_PIPELINING).
+   */
+  improperPipelining?: boolean | undefined;
   /** HELO/EHLO argument as sent; undefined when the client never said HELO/EHLO. */
   helo?: string | undefined;
   /** Envelope sender without angle brackets; '' is the null sender; undefined before MAIL FROM. */
@@ -140,6 +152,40 @@ export interface PolicySpec {
   relayRestrictions: readonly Restriction[];
   /** The spam policy (Postfix smtpd_recipient_restrictions), the seed's 11 steps. */
   recipientRestrictions: readonly Restriction[];
+  /**
+   * Postfix smtpd_reject_unlisted_recipient: refuse an unknown user of our domains at RCPT even when
+   * no list says reject_unlisted_recipient and a list permitted. Default: true (Postfix 2.1+), except
+   * with relayControl 'caller', where the Postfix in front has done it.
+   */
+  rejectUnlistedRecipient?: boolean | undefined;
+  /** Postfix smtpd_reject_unlisted_sender: refuse an unknown sender address of our domains. Default false. */
+  rejectUnlistedSender?: boolean | undefined;
+  /**
+   * Postfix smtpd_sender_login_maps: maps (`hash:/etc/postfix/sender_login`...) from a sender address
+   * (or `@domain`) to the SASL logins that own it, asked through the access-map port. Unset: the
+   * reject_*_sender_login_mismatch restrictions have nothing to check.
+   */
+  senderLoginMaps?: readonly string[] | undefined;
+  /** Postfix recipient_delimiter (one or more characters), for map keys without the extension. Default: none. */
+  recipientDelimiter?: string | undefined;
+  /**
+   * Whether `example.com` in an access map also matches subdomains (Postfix: smtpd_access_maps is in
+   * parent_domain_matches_subdomains, the default); false: only `.example.com` does.
+   */
+  parentDomainMatchesSubdomains?: boolean | undefined;
+  /** Postfix smtpd_null_access_lookup_key: the key check_sender_access looks up for `<>`. Default `<>`. */
+  nullAccessLookupKey?: string | undefined;
+  /** Postfix unknown_address_reject_code (reject_unknown_sender/recipient_domain). Default 450. */
+  unknownAddressRejectCode?: number | undefined;
+  /** Postfix unknown_address_tempfail_action: a DNS failure defers only if nothing rejects, or at once. Default defer_if_permit. */
+  unknownAddressTempfailAction?: 'defer_if_permit' | 'defer' | undefined;
+  /** Postfix unknown_client_reject_code (reject_unknown_client_hostname, ..._reverse_...). Default 450. */
+  unknownClientRejectCode?: number | undefined;
+  /**
+   * DNS list zone -> the name shown in replies, traces and decidedBy. A zone may hold a secret (a
+   * Spamhaus DQS key: `KEY.zen.dq.spamhaus.net`); its display name never does.
+   */
+  zoneDisplayNames?: Readonly<Record<string, string>> | undefined;
 }
 
 // ---------------------------------------------------------------- ports
@@ -233,6 +279,19 @@ export interface AccessMapPort {
   lookupSync?(map: string, key: string): string | undefined;
 }
 
+/**
+ * Whether a mail domain exists in the DNS (Postfix reject_unknown_sender_domain and
+ * reject_unknown_recipient_domain): an MX, or else an A/AAAA record. `null-mx`: RFC 7505 `MX 0 .`.
+ * `temporary`: timeout, SERVFAIL. Never throws (a throw counts as temporary).
+ */
+export type MailDomainAnswer = 'ok' | 'not-found' | 'null-mx' | 'temporary';
+
+export interface MailDomainPort {
+  check(domain: string): Promise<MailDomainAnswer>;
+  /** Optional synchronous form (in-memory tables, a warm cache); undefined: ask check(). */
+  checkSync?(domain: string): MailDomainAnswer | undefined;
+}
+
 export interface ClockPort {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -244,4 +303,6 @@ export interface Ports {
   recipients: RecipientPort;
   accessMaps: AccessMapPort;
   clock: ClockPort;
+  /** Needed only by reject_unknown_sender_domain / reject_unknown_recipient_domain (createEngine says so). */
+  mailDomains?: MailDomainPort | undefined;
 }

@@ -9,12 +9,18 @@ import type { PolicySpec, Ports, Restriction, RestrictionType } from '../types.t
 import { type Compiled, type Env, type ListName, lowerName, NOT_LISTED } from './context.ts';
 import { TARGET_INDEX } from './dns.ts';
 
-export function compileList(list: readonly Restriction[], which: string, listName: ListName): Compiled[] {
+export function compileList(list: readonly Restriction[], which: string, listName: ListName, env: Env): Compiled[] {
+  const display = new Map(Object.entries(env.spec.zoneDisplayNames ?? {}).map(([z, d]) => [z.toLowerCase().replace(/\.$/, ''), d]));
   return list.map((r, i) => {
     const def = BY_NAME.get(r.type);
     // the table's own string: interned, so the run loop's comparisons are by pointer
     if (def === undefined || def.name !== r.type) throw new PolicyError(POLICY_ERROR_CODES.UNKNOWN_RESTRICTION, String(r.type), 'unknown restriction type in spec');
-    const text = formatRestriction(r);
+    if (def.requires !== undefined && env.ports[def.requires] === undefined) {
+      throw new PolicyError(POLICY_ERROR_CODES.BAD_SPEC, `${which}: ${def.name}`, `needs the ${def.requires} port, which this engine was not given`, { index: i + 1 });
+    }
+    // A zone may carry a secret (a DQS key): replies, traces and decidedBy show its display name.
+    const zoneDisplay = 'zone' in r ? (display.get(r.zone.toLowerCase()) ?? r.zone.toLowerCase()) : undefined;
+    const text = formatRestriction(zoneDisplay === undefined ? r : ({ ...r, zone: zoneDisplay } as Restriction));
     // every field present from the start: one object shape for the whole hot loop
     const c: Compiled = {
       tDunno: undefined,
@@ -36,7 +42,7 @@ export function compileList(list: readonly Restriction[], which: string, listNam
       c.dnsUse = def.dns.use;
       c.targetIndex = TARGET_INDEX[c.dnsTarget];
       c.zone = r.zone.toLowerCase();
-      c.zoneDisplay = c.zone;
+      c.zoneDisplay = zoneDisplay;
       try {
         c.filter = r.filter === undefined ? undefined : parseCodeFilter(r.filter);
       } catch (e) {
@@ -83,5 +89,21 @@ export function buildEnv(spec: PolicySpec, ports: Ports): Env {
       }
       return retryText;
     },
+    rejectUnlistedRecipient: spec.rejectUnlistedRecipient ?? spec.relayControl !== 'caller',
+    rejectUnlistedSender: spec.rejectUnlistedSender ?? false,
+    senderLoginMaps: spec.senderLoginMaps ?? [],
+    recipientDelimiter: spec.recipientDelimiter ?? '',
+    parentDomainMatchesSubdomains: spec.parentDomainMatchesSubdomains ?? true,
+    nullAccessLookupKey: spec.nullAccessLookupKey ?? '<>',
+    unknownAddressRejectCode: replyCodeSetting(spec.unknownAddressRejectCode, 450, 'unknownAddressRejectCode'),
+    unknownAddressTempfailDefers: spec.unknownAddressTempfailAction === 'defer',
+    unknownClientRejectCode: replyCodeSetting(spec.unknownClientRejectCode, 450, 'unknownClientRejectCode'),
+    checkDomainSync: ports.mailDomains?.checkSync?.bind(ports.mailDomains),
   };
+}
+
+function replyCodeSetting(v: number | undefined, dflt: number, name: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 400 || v > 599) throw new PolicyError(POLICY_ERROR_CODES.BAD_SPEC, String(v), `${name}: expected a 4xx or 5xx reply code`);
+  return v;
 }

@@ -2,7 +2,7 @@
 // Trusts the ports' answers and the compiled spec; every fact is client input and only classified.
 import type { CompiledCodeFilter } from '../code-filter.ts';
 import type { Cidr, IpAddr } from '../ip.ts';
-import type { DnsListAnswer, DnsListQuery, DnsTarget, Facts, Outcome, PolicySpec, Ports, RecipientClass, RestrictionType, TraceEntry } from '../types.ts';
+import type { DnsListAnswer, DnsListQuery, DnsTarget, Facts, MailDomainAnswer, Outcome, PolicySpec, Ports, RecipientClass, RestrictionType, TraceEntry } from '../types.ts';
 
 export type ListName = TraceEntry['list'];
 
@@ -93,6 +93,23 @@ export interface Env {
   lookupSync: ((map: string, key: string) => string | undefined) | undefined;
   /** `2026-11-24T12:01:00Z` for a time in ms, cached per second (greylist deferrals are common). */
   retryTime: (ms: number) => string;
+  /** The spec's Postfix settings with Postfix's defaults applied (types.ts says which). */
+  rejectUnlistedRecipient: boolean;
+  rejectUnlistedSender: boolean;
+  senderLoginMaps: readonly string[];
+  recipientDelimiter: string;
+  parentDomainMatchesSubdomains: boolean;
+  nullAccessLookupKey: string;
+  unknownAddressRejectCode: number;
+  unknownAddressTempfailDefers: boolean;
+  unknownClientRejectCode: number;
+  checkDomainSync: ((domain: string) => MailDomainAnswer | undefined) | undefined;
+}
+
+/** A result kept for later: what defer_if_permit / defer_if_reject turn a permit or a reject into. */
+export interface Held {
+  c: Compiled;
+  res: Result;
 }
 
 export interface Ctx {
@@ -120,6 +137,12 @@ export interface Ctx {
   /** The last host name turned into a DNS-list key, and its key. */
   lastName: string | undefined;
   lastNameKey: string | undefined;
+  /** warn_if_reject: 2 when it was just evaluated, 1 while the next restriction runs (its reject only warns). */
+  warnNext: number;
+  /** Postfix defer_if_permit: the first deferral a restriction asked for, applied if nothing rejects. */
+  deferIfPermit: Held | undefined;
+  /** Postfix defer_if_reject: the first deferral a restriction asked for, given instead of a later 5xx reject. */
+  deferIfReject: Held | undefined;
 }
 
 export const DUNNO: Result = { outcome: 'dunno' };
@@ -145,4 +168,9 @@ export function stageSubject(ctx: Ctx): string {
   if (ctx.stage >= MAIL && f.sender !== undefined) return `<${f.sender}>: Sender address rejected`;
   if (ctx.stage >= HELO && f.helo !== undefined) return `<${f.helo}>: Helo command rejected`;
   return `<${clientReplyName(ctx)}>: Client host rejected`;
+}
+
+/** Postfix's smtpd_check_reject: the enhanced status's class digit follows the reply code's. */
+export function fixStatus(code: number, status: string): string {
+  return `${String(code)[0]}${status.slice(1)}`;
 }

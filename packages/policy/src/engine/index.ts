@@ -5,7 +5,7 @@ import { parseIpShared } from '../ip.ts';
 import type { Facts, PolicySpec, Ports, Verdict } from '../types.ts';
 import { buildEnv, compileList } from './compile.ts';
 import { type Ctx, MAIL, RCPT, STAGE_RANK } from './context.ts';
-import { EARLY_PHASE, fixed, RELAY_PHASE, Runner, verdictOf } from './run.ts';
+import { EARLY_PHASE, fixed, RELAY_PHASE, Runner, SENDER_PHASE, verdictOf } from './run.ts';
 
 export interface Engine {
   evaluate(facts: Facts): Promise<Verdict>;
@@ -16,8 +16,8 @@ export interface Engine {
 /** Builds the engine. Throws PolicyError when the spec is malformed (bad network, bad filter). */
 export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   const env = buildEnv(spec, ports);
-  const relay = compileList(spec.relayRestrictions, 'relay restrictions', 'relay');
-  const recipient = compileList(spec.recipientRestrictions, 'recipient restrictions', 'recipient');
+  const relay = compileList(spec.relayRestrictions, 'relay restrictions', 'relay', env);
+  const recipient = compileList(spec.recipientRestrictions, 'recipient restrictions', 'recipient', env);
   const runner = new Runner(relay, recipient);
 
   const decide = (facts: Facts): Verdict | Promise<Verdict> => {
@@ -40,6 +40,9 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       inMyNets: 0,
       lastName: undefined,
       lastNameKey: undefined,
+      warnNext: 0,
+      deferIfPermit: undefined,
+      deferIfReject: undefined,
     };
 
     // strict_rfc821_envelopes is command syntax: Postfix refuses it at once, whatever delay_reject says.
@@ -68,7 +71,8 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, `hostile recipient form: ${hostile}`);
     }
 
-    return runner.start(ctx, RELAY_PHASE);
+    // smtpd_reject_unlisted_sender: Postfix checks it at the end of the MAIL checks, so before the RCPT lists
+    return runner.start(ctx, env.rejectUnlistedSender && facts.sender ? SENDER_PHASE : RELAY_PHASE);
   };
 
   const evaluate = (facts: Facts): Promise<Verdict> => {

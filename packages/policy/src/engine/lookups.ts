@@ -27,7 +27,7 @@ export function inMyNetworks(ctx: Ctx): boolean {
  * is always ours; the only domain-less form let through. Asked once per decision; later
  * restrictions (and the relay safety net) reuse the answer.
  */
-export function withClass(ctx: Ctx, f: (cls: RecipientClass) => Result): Result | Wait {
+export function withClass(ctx: Ctx, f: (cls: RecipientClass) => Result | Wait): Result | Wait {
   if (ctx.rcptClass !== undefined) return f(ctx.rcptClass);
   const rcpt = ctx.facts.recipient!;
   if (!rcpt.includes('@')) return f((ctx.rcptClass = 'local'));
@@ -59,4 +59,33 @@ export function directoryFailed(ctx: Ctx, e: unknown): Result {
     reason: `recipient directory: ${(e as Error)?.message ?? String(e)}`,
     smtpCode: 451,
   };
+}
+
+/**
+ * Another address's class (the sender's, for reject_unlisted_sender and the unknown-domain checks),
+ * then `f` of it. Not cached: asked at most once or twice a decision. A failure is `failed(e)`.
+ */
+export function classifyOther(ctx: Ctx, address: string, f: (cls: RecipientClass) => Result | Wait, failed: (e: unknown) => Result): Result | Wait {
+  const env = ctx.env;
+  if (env.classifySync) {
+    let cls: RecipientClass;
+    try {
+      cls = env.classifySync(address);
+    } catch (e) {
+      return failed(e);
+    }
+    return f(cls);
+  }
+  let pending: Promise<RecipientClass>;
+  try {
+    pending = env.ports.recipients.classify(address);
+  } catch (e) {
+    return failed(e);
+  }
+  return wait(pending, f, failed);
+}
+
+/** Postfix reject_dict_retry: `451 4.3.0 <address>: Temporary lookup failure`. */
+export function lookupFailed(address: string, what: string, e: unknown): Result {
+  return { outcome: 'defer', status: '4.3.0', text: `<${address}>: Temporary lookup failure`, reason: `${what}: ${(e as Error)?.message ?? String(e)}`, smtpCode: 451 };
 }

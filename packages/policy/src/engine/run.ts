@@ -1,7 +1,9 @@
 // The scheduler of one decision: the lists in order, synchronous until a port answers with a promise.
 // Trusts the restriction modules' results; a port failure they do not turn into a result fails the decision.
-import type { RestrictionType, TraceEntry, Verdict } from '../types.ts';
-import { type Compiled, type Ctx, DUNNO, type DnsPlan, type ListName, NOT_LISTED, RCPT, type Result, Wait } from './context.ts';
+import { unlistedSender } from '../restrictions/sender.ts';
+import type { RecipientClass, RestrictionType, TraceEntry, Verdict } from '../types.ts';
+import { type Compiled, type Ctx, DUNNO, type DnsPlan, type ListName, MAIL, NOT_LISTED, RCPT, type Result, Wait } from './context.ts';
+import { adjust } from './modifiers.ts';
 import { dnsFailOpen, fetchDns, makeDnsPlan } from './dns.ts';
 import { withClass } from './lookups.ts';
 import { evalDns } from '../restrictions/dns-lists.ts';
@@ -10,9 +12,18 @@ export const RELAY_PHASE = 0;
 const SAFETY_PHASE = 1;
 const RECIPIENT_PHASE = 2;
 export const EARLY_PHASE = 3;
+/** RCPT: smtpd_reject_unlisted_sender, before the lists (Postfix runs it at the end of its MAIL checks). */
+export const SENDER_PHASE = 4;
+/** RCPT, after the lists: defer_if_permit, then smtpd_reject_unlisted_recipient. */
+const FINAL_PHASE = 5;
+/** MAIL without delay_reject, after the list: smtpd_reject_unlisted_sender. */
+const EARLY_FINAL_PHASE = 6;
 const WAITING = 1;
 
 const RELAY_DENIED_IMPLICIT: Result = { outcome: 'reject', reason: 'implicit' };
+const remoteDenied = (cls: RecipientClass): Result => (cls === 'remote' ? RELAY_DENIED_IMPLICIT : DUNNO);
+const isUnlisted = (cls: RecipientClass): Result => (cls === 'unknown-user' ? UNLISTED : DUNNO);
+const UNLISTED: Result = { outcome: 'reject', reason: 'unknown user' };
 
 type Decided = { c: Compiled; res: Result } | undefined;
 
@@ -26,12 +37,15 @@ interface Run {
   i: number;
   /** The next restriction recorded waited on the DNS lookup. */
   waited: boolean;
+  /** What the lists decided, while the final checks run. */
+  decided: Decided;
   verdict?: Verdict | undefined;
   resolve?: ((v: Verdict) => void) | undefined;
   reject?: ((e: unknown) => void) | undefined;
 }
 
 const decisive = (res: Result): boolean => res.outcome === 'permit' || res.outcome === 'reject' || res.outcome === 'defer';
+const refuses = (d: Decided): boolean => d !== undefined && (d.res.outcome === 'reject' || d.res.outcome === 'defer');
 
 export function verdictOf(ctx: Ctx, decided: Decided, earlyPermit = false): Verdict {
   if (!decided || earlyPermit) {
@@ -54,9 +68,16 @@ export function verdictOf(ctx: Ctx, decided: Decided, earlyPermit = false): Verd
 }
 
 /** A verdict no list item gave: strict envelopes, hostile recipient forms, the relay safety net. */
-export function fixed(ctx: Ctx, restriction: string, type: RestrictionType | undefined, action: 'reject' | 'defer', status: string, text: string, reason: string): Verdict {
-  ctx.trace.push({ restriction, list: 'relay', outcome: action, reason, ms: 0 });
+export function fixed(ctx: Ctx, restriction: string, type: RestrictionType | undefined, action: 'reject' | 'defer', status: string, text: string, reason: string, list: ListName = 'relay'): Verdict {
+  ctx.trace.push({ restriction, list, outcome: action, reason, ms: 0 });
   return { action, status, text, decidedBy: restriction, decidedByType: type, prepend: [], trace: ctx.trace };
+}
+
+/** A verdict from a result no list item gave (the implicit checks), with its trace entry. */
+function implicit(ctx: Ctx, restriction: RestrictionType, res: Result, reason: string): Verdict {
+  const v = fixed(ctx, restriction, restriction, res.outcome as 'reject' | 'defer', res.status ?? '4.3.0', res.text ?? 'Temporary lookup failure', reason, 'recipient');
+  if (res.smtpCode !== undefined) v.smtpCode = res.smtpCode;
+  return v;
 }
 
 function record(ctx: Ctx, c: Compiled, listName: ListName, res: Result, waited: boolean): void {
@@ -85,7 +106,7 @@ export class Runner {
   }
 
   start(ctx: Ctx, phase: number): Verdict | Promise<Verdict> {
-    const run: Run = { ctx, phase, list: this.relay, plans: this.relayPlans, listName: 'relay', maxStage: RCPT, i: 0, waited: false, verdict: undefined, resolve: undefined, reject: undefined };
+    const run: Run = { ctx, phase, list: this.relay, plans: this.relayPlans, listName: 'relay', maxStage: RCPT, i: 0, waited: false, decided: undefined, verdict: undefined, resolve: undefined, reject: undefined };
     this.startList(run, phase);
     this.drive(run);
     if (run.verdict) return run.verdict;
@@ -134,9 +155,12 @@ export class Runner {
         this.hook(run, c, r);
         return;
       }
-      record(run.ctx, c, run.listName, r, true);
+      const ctx = run.ctx;
+      if (ctx.warnNext !== 0 || ctx.deferIfReject !== undefined) r = adjust(ctx, c, r);
+      record(ctx, c, run.listName, r, true);
       run.waited = false;
       if (decisive(r)) this.listDone(run, { c, res: r });
+      else if (ctx.deferIfPermit !== undefined && ctx.deferIfReject !== undefined) this.listDone(run, undefined);
       else run.i++;
       this.drive(run);
     } catch (e) {
@@ -155,14 +179,17 @@ export class Runner {
       }
       if (c.dnsTarget !== undefined && ctx.dnsPlan === undefined && this.fetch(run)) return WAITING;
       // DNS-list restrictions (two thirds of the seed's list) go straight to evalDns
-      const res = c.targetIndex >= 0 ? evalDns(c, run.i, ctx) : c.evaluate(c, ctx, run.i);
+      let res = c.targetIndex >= 0 ? evalDns(c, run.i, ctx) : c.evaluate(c, ctx, run.i);
       if (res instanceof Wait) {
         this.hook(run, c, res);
         return WAITING;
       }
+      if (ctx.warnNext !== 0 || ctx.deferIfReject !== undefined) res = adjust(ctx, c, res);
       record(ctx, c, run.listName, res, run.waited);
       run.waited = false;
       if (decisive(res)) return { c, res };
+      // Postfix: with both deferrals raised, nothing later can change the outcome
+      if (ctx.deferIfPermit !== undefined && ctx.deferIfReject !== undefined) return undefined;
     }
     return undefined;
   }
@@ -194,6 +221,11 @@ export class Runner {
     const ctx = run.ctx;
     switch (run.phase) {
       case EARLY_PHASE:
+        if (ctx.stage === MAIL && ctx.env.rejectUnlistedSender && !refuses(d)) {
+          run.decided = d;
+          run.phase = EARLY_FINAL_PHASE;
+          return;
+        }
         // A permit before RCPT only ends this stage's checks; the whole list runs again at RCPT.
         run.verdict = verdictOf(ctx, d, d?.res.outcome === 'permit');
         return;
@@ -203,7 +235,8 @@ export class Runner {
         else run.phase = SAFETY_PHASE;
         return;
       default:
-        run.verdict = verdictOf(ctx, d);
+        run.decided = d;
+        run.phase = FINAL_PHASE;
     }
   }
 
@@ -216,26 +249,83 @@ export class Runner {
     } else this.startList(run, RECIPIENT_PHASE);
   }
 
-  /** Postfix refuses to run without reject_unauth_destination; moat enforces it: nothing after the
-   * relay list may authorise mail to a domain that is not ours. True while the directory is asked. */
-  private safety(run: Run): boolean {
-    const r = withClass(run.ctx, (cls) => (cls === 'remote' ? RELAY_DENIED_IMPLICIT : DUNNO));
+  /** One port question outside the lists (r), then done(result); true while it is in flight. */
+  private check(run: Run, r: Result | Wait, done: (run: Run, res: Result) => void): boolean {
     if (!(r instanceof Wait)) {
-      this.safetyDone(run, r);
+      done(run, r);
       return false;
     }
+    const settle = (x: Result | Wait): void => {
+      if (x instanceof Wait) {
+        if (!this.check(run, x, done)) this.resume(run);
+        return;
+      }
+      done(run, x);
+      this.resume(run);
+    };
     r.promise.then(
-      (x) => {
-        this.safetyDone(run, r.map(x as never) as Result);
-        this.resume(run);
-      },
+      (x) => settle(r.map(x as never)),
       (e: unknown) => {
-        this.safetyDone(run, r.fail!(e));
-        this.resume(run);
+        if (r.fail) settle(r.fail(e));
+        else this.fail(run, e);
       },
     );
     return true;
   }
+
+  /** The phases that are not a list: one question each, to the recipient port. True while waiting. */
+  private single(run: Run): boolean {
+    const ctx = run.ctx;
+    switch (run.phase) {
+      case SAFETY_PHASE:
+        // Postfix refuses to run without reject_unauth_destination; moat enforces it: nothing after
+        // the relay list may authorise mail to a domain that is not ours.
+        return this.check(run, withClass(ctx, remoteDenied), this.onSafety);
+      case SENDER_PHASE:
+      case EARLY_FINAL_PHASE:
+        return this.check(run, unlistedSender(ctx), (run, r) => {
+          if (r.outcome === 'reject' || r.outcome === 'defer') run.verdict = implicit(run.ctx, 'reject_unlisted_sender', r, `implicit: smtpd_reject_unlisted_sender = yes (${r.reason})`);
+          else if (run.phase === SENDER_PHASE) this.startList(run, RELAY_PHASE);
+          else run.verdict = verdictOf(run.ctx, run.decided, run.decided?.res.outcome === 'permit');
+        });
+      default:
+        return this.final(run);
+    }
+  }
+
+  /** RCPT after the lists (Postfix smtpd_check_rcpt): defer_if_permit, then the implicit reject_unlisted_recipient. */
+  private final(run: Run): boolean {
+    const ctx = run.ctx;
+    const d = run.decided;
+    if (refuses(d)) {
+      run.verdict = verdictOf(ctx, d);
+      return false;
+    }
+    const held = ctx.deferIfPermit;
+    if (held !== undefined) {
+      ctx.trace.push({ restriction: held.c.text, list: 'recipient', outcome: 'defer', reason: 'defer_if_permit: nothing rejected', ms: 0 });
+      run.verdict = verdictOf(ctx, held);
+      return false;
+    }
+    if (!ctx.env.rejectUnlistedRecipient) {
+      run.verdict = verdictOf(ctx, d);
+      return false;
+    }
+    return this.check(run, withClass(ctx, isUnlisted), this.onFinal);
+  }
+
+  private readonly onSafety = (run: Run, r: Result): void => this.safetyDone(run, r);
+
+  private readonly onFinal = (run: Run, r: Result): void => {
+    const ctx = run.ctx;
+    const d = run.decided;
+    if (r === UNLISTED) {
+      let res: Result = { outcome: 'reject', status: '5.1.1', text: `<${ctx.facts.recipient}>: Recipient address rejected: User unknown in local recipient table`, smtpCode: 550 };
+      if (ctx.deferIfReject !== undefined) res = adjust(ctx, ctx.deferIfReject.c, res);
+      run.verdict = implicit(ctx, 'reject_unlisted_recipient', res, `implicit: smtpd_reject_unlisted_recipient = yes (${res.outcome === 'reject' ? 'unknown user' : res.reason})`);
+    } else if (r.outcome === 'defer') run.verdict = implicit(ctx, 'reject_unlisted_recipient', r, r.reason ?? 'recipient directory failed');
+    else run.verdict = verdictOf(ctx, d);
+  };
 
   private drive(run: Run): void {
     for (;;) {
@@ -243,8 +333,8 @@ export class Runner {
         run.resolve?.(run.verdict);
         return;
       }
-      if (run.phase === SAFETY_PHASE) {
-        if (this.safety(run)) return;
+      if (run.phase === SAFETY_PHASE || run.phase >= SENDER_PHASE) {
+        if (this.single(run)) return;
         continue;
       }
       const d = this.listStep(run);

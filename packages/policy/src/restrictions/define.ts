@@ -1,7 +1,7 @@
 // What a restriction module declares: its Postfix name(s), argument, stage, evaluation and reply class.
 // The engine, the parser and the reply-code table read these declarations (table.ts), nothing else.
 import type { Compiled, Ctx, Result, Wait } from '../engine/context.ts';
-import type { DnsTarget } from '../types.ts';
+import type { DnsTarget, Ports } from '../types.ts';
 
 /** The argument a restriction takes: none, a DNS list zone (`zone=filter`), a map (`type:name`), a service. */
 export type ArgKind = 'none' | 'dns' | 'map' | 'service';
@@ -16,6 +16,8 @@ export interface RestrictionDef<N extends string = string, A extends ArgKind = A
   stage: number;
   /** DNS-list restrictions: what they look up and for which use; evaluated from the list's one batch. */
   dns?: { target: DnsTarget; use: 'allow' | 'block' } | undefined;
+  /** An optional port it cannot work without (createEngine refuses a list naming it otherwise). */
+  requires?: keyof Ports | undefined;
   /** Postfix's basic reply code for its reject (`*_reject_code`), when a result names none. */
   rejectCode?: number | undefined;
   /** The evaluation: a result, or a port call in flight. Results carry their trace reason. */

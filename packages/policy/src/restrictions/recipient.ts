@@ -1,7 +1,7 @@
 // Recipient restrictions: the envelope recipient's form and whether the user exists.
 // Trusts the recipient port's classification; the address itself is client input.
 import { isFqdnDomain, parseAddressLiteral, splitAddress } from '../address.ts';
-import { DUNNO, RCPT, type Result } from '../engine/context.ts';
+import { type Ctx, DUNNO, RCPT, type Result, type Wait } from '../engine/context.ts';
 import { withClass } from '../engine/lookups.ts';
 import { define } from './define.ts';
 
@@ -18,17 +18,21 @@ export const rejectNonFqdnRecipient = define({
   },
 });
 
+/** Postfix check_rcpt_maps for a recipient: 550 5.1.1 for an unknown user of our domains. */
+export function unlistedRecipient(ctx: Ctx): Result | Wait {
+  return withClass(ctx, (cls): Result => {
+    if (cls === 'unknown-user') {
+      return { outcome: 'reject', status: '5.1.1', text: `<${ctx.facts.recipient}>: Recipient address rejected: User unknown in local recipient table`, reason: 'unknown user' };
+    }
+    return { outcome: 'dunno', reason: cls };
+  });
+}
+
 export const rejectUnlistedRecipient = define({
   name: 'reject_unlisted_recipient',
   aliases: ['reject_unknown_recipient'],
   arg: 'none',
   stage: RCPT,
   rejectCode: 550, // unknown_local_recipient_reject_code
-  evaluate: (_c, ctx) =>
-    withClass(ctx, (cls): Result => {
-      if (cls === 'unknown-user') {
-        return { outcome: 'reject', status: '5.1.1', text: `<${ctx.facts.recipient}>: Recipient address rejected: User unknown in local recipient table`, reason: 'unknown user' };
-      }
-      return { outcome: 'dunno', reason: cls };
-    }),
+  evaluate: (_c, ctx) => unlistedRecipient(ctx),
 });

@@ -10,6 +10,8 @@ import * as policyService from './policy-service.ts';
 import * as recipient from './recipient.ts';
 import * as relay from './relay.ts';
 import * as sender from './sender.ts';
+import * as senderLogin from './sender-login.ts';
+import * as unknownDomain from './unknown-domain.ts';
 
 export const RESTRICTIONS = [
   generic.permit,
@@ -36,6 +38,22 @@ export const RESTRICTIONS = [
   relay.rejectUnauthDestination,
   relay.permitAuthDestination,
   relay.deferUnauthDestination,
+  sender.rejectUnlistedSender,
+  access.checkHeloAccess,
+  access.checkSenderAccess,
+  access.checkRecipientAccess,
+  senderLogin.rejectSenderLoginMismatch,
+  senderLogin.rejectAuthenticatedSenderLoginMismatch,
+  senderLogin.rejectKnownSenderLoginMismatch,
+  senderLogin.rejectUnauthenticatedSenderLoginMismatch,
+  unknownDomain.rejectUnknownSenderDomain,
+  unknownDomain.rejectUnknownRecipientDomain,
+  networks.rejectUnknownClientHostname,
+  networks.rejectUnknownReverseClientHostname,
+  generic.rejectUnauthPipelining,
+  generic.warnIfReject,
+  generic.deferIfPermitRestriction,
+  generic.deferIfRejectRestriction,
 ] as const;
 
 /** By name, and by each older name (Postfix's aliases). Names are interned: the table's own strings. */
