@@ -12,4 +12,4 @@ export { replyCode, replyLine } from './reply.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, type IpAddr, type Cidr } from './ip.ts';
 export { isValidHostname, isFqdn, parseAddressLiteral, hostileRecipientForm, isStrictEnvelope, type HostileForm } from './address.ts';
 export { DEFAULT_RELAY_RESTRICTIONS } from './defaults.ts';
-export { createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, createManualClock, type DnsScript, type DnsListing, type MemoryGreylistOptions } from './memory-ports.ts';
+export { createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, createMemoryAccessMaps, createManualClock, type DnsScript, type DnsListing, type MemoryGreylistOptions } from './memory-ports.ts';

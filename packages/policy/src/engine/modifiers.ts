@@ -3,7 +3,7 @@
 import type { Compiled, Ctx, Result } from './context.ts';
 
 /** A lookup or configuration failure (4.3.x): Postfix never turns these into warnings. */
-const isServerError = (res: Result): boolean => res.status !== undefined && res.status.startsWith('4.3.');
+const isServerError = (res: Result): boolean => res.status?.startsWith('4.3.') === true;
 
 /**
  * Applies the pending modifiers to one restriction's result (the run loop calls it only when one is
