@@ -2,7 +2,8 @@
 // Pure: no sockets, no DNS, no Redis, no clock of its own. Trusts its ports, not the facts.
 export type * from './types.ts';
 export { createEngine, type Engine } from './engine/index.ts';
-export { parseRestrictions, formatRestriction, formatRestrictions, makeRestriction, isRestrictionName, restrictionTakesArgument, RESTRICTION_NAMES } from './parse.ts';
+export { parseRestrictions, formatRestriction, formatRestrictions, makeRestriction, isRestrictionName, restrictionArgument, restrictionTakesArgument, RESTRICTION_NAMES } from './parse.ts';
+export type { ArgKind } from './restrictions/define.ts';
 export { parseCodeFilter, matchesCode, type CompiledCodeFilter } from './code-filter.ts';
 export { PolicyError, POLICY_ERROR_CODES, type PolicyErrorCode, type PolicyErrorPosition } from './errors.ts';
 export { createStaticRecipients, type StaticRecipientsOptions } from './recipients.ts';

@@ -17,6 +17,11 @@ export function isRestrictionName(name: string): boolean {
   return definition(name) !== undefined;
 }
 
+/** The argument a restriction takes (`dns`: a DNS-list zone), or undefined for a name moat does not know. */
+export function restrictionArgument(name: string): ArgKind | undefined {
+  return definition(name)?.arg;
+}
+
 /** Whether a restriction name needs an argument (`reject_rbl_client` does, `permit` does not). */
 export function restrictionTakesArgument(name: string): boolean {
   const d = definition(name);

@@ -260,7 +260,12 @@ export class Runner {
         if (!this.check(run, x, done)) this.resume(run);
         return;
       }
-      done(run, x);
+      try {
+        done(run, x);
+      } catch (e) {
+        this.fail(run, e);
+        return;
+      }
       this.resume(run);
     };
     r.promise.then(
