@@ -15,6 +15,7 @@ const MAPS: Record<string, Record<string, string>> = {
   },
   rcpt: { 'bob@': 'REJECT bob is away' },
   helo: { 'evil.example': 'REJECT go away' },
+  client: { 'sender.example': 'REJECT client domain', '203.0.113': 'REJECT your network' },
   login: { 'alice@example.org': 'alice', '@example.org': 'admin', 'shared@example.org': 'alice, bob' },
 };
 const USERS = ['alice@example.org', 'bob@example.org', 'ceo@example.org', 'shared@example.org'];
@@ -29,11 +30,17 @@ const LISTS: Record<string, string> = {
   warn: 'warn_if_reject reject, permit',
   dip: 'defer_if_permit, permit',
   dir: 'defer_if_reject, reject',
+  dipr: 'defer_if_permit, reject',
+  both: 'defer_if_permit, defer_if_reject, reject',
+  wdip: 'warn_if_reject defer_if_permit, permit',
+  dirp: 'defer_if_reject, permit',
   plain: 'permit',
+  clientmap: 'check_client_access M:client, permit',
 };
 
 interface Case {
   list: keyof typeof LISTS;
+  addr?: string;
   name?: string;
   reverse?: string;
   helo?: string;
@@ -67,8 +74,18 @@ const CASES: Record<string, Case> = {
   'warn_if_reject reject': { list: 'warn' },
   defer_if_permit: { list: 'dip' },
   defer_if_reject: { list: 'dir' },
+  'defer_if_permit, then reject': { list: 'dipr' },
+  'defer_if_permit and defer_if_reject, then reject': { list: 'both' },
+  'warn_if_reject defer_if_permit': { list: 'wdip' },
+  'defer_if_reject, then permit': { list: 'dirp' },
+  'defer_if_reject, then the implicit unknown user': { list: 'dirp', to: 'nobody@example.org' },
   'implicit reject_unlisted_recipient': { list: 'plain', to: 'nobody@example.org' },
   'implicit: a known user': { list: 'plain' },
+  'check_client_access: parent of the client name': { list: 'clientmap' },
+  'check_client_access: network prefix, no name': { list: 'clientmap', addr: '203.0.113.5', name: '[UNAVAILABLE]' },
+  'check_client_access: nothing found': { list: 'clientmap', addr: '192.0.2.9', name: 'mx.other.example', reverse: 'mx.other.example' },
+  'implicit reject_unlisted_sender': { list: 'plain', from: 'nobody@example.org' },
+  'implicit: a known sender of ours': { list: 'plain', from: 'ceo@example.org' },
 };
 
 const CLIENT = '198.51.100.7';
@@ -92,6 +109,9 @@ beforeAll(async () => {
       smtpd_sasl_auth_enable: 'yes',
       smtpd_sender_login_maps: `texthash:${file('login')}`,
       smtpd_relay_restrictions: 'permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination',
+      smtpd_reject_unlisted_sender: 'yes',
+      // not the default (450): so a permanent and a temporary failure differ
+      unknown_client_reject_code: '550',
     },
   });
 }, 90_000);
@@ -107,7 +127,7 @@ async function postfixReply(c: Case): Promise<string> {
     await client.read();
     await client.cmd(`EHLO ${c.helo ?? HOST}`);
     const login = c.login ? ` LOGIN=${c.login}` : '';
-    const x = await client.cmd(`XCLIENT ADDR=${CLIENT} NAME=${c.name ?? HOST} REVERSE_NAME=${c.reverse ?? HOST}${login}`);
+    const x = await client.cmd(`XCLIENT ADDR=${c.addr ?? CLIENT} NAME=${c.name ?? HOST} REVERSE_NAME=${c.reverse ?? HOST}${login}`);
     if (x.code !== 220) throw new Error(`XCLIENT: ${x.code} ${x.text}`);
     await client.cmd(`EHLO ${c.helo ?? HOST}`);
     const mail = await client.cmd(`MAIL FROM:<${c.from ?? 'dave@sender.example'}>`);
@@ -133,16 +153,18 @@ function moatReply(c: Case): Promise<string> {
       recipientRestrictions: parseRestrictions(LISTS[c.list]!.replace(/M:(\w+)/g, 'hash:$1')),
       senderLoginMaps: ['hash:login'],
       recipientDelimiter: '+',
+      rejectUnlistedSender: true,
+      unknownClientRejectCode: 550,
     },
     { dnslist: createMemoryDnsList({}), greylist: createMemoryGreylist({ clock }), recipients: createStaticRecipients({ domains: ['example.org'], users: USERS }), accessMaps: maps, clock },
   );
   const unknown = (n: string | undefined) => n === '[UNAVAILABLE]' || n === '[TEMPUNAVAIL]';
   const facts: Facts = {
     stage: 'rcpt',
-    clientAddress: CLIENT,
-    clientName: unknown(c.name) ? undefined : HOST,
+    clientAddress: c.addr ?? CLIENT,
+    clientName: unknown(c.name) ? undefined : (c.name ?? HOST),
     clientNameTempFail: c.name === '[TEMPUNAVAIL]',
-    reverseClientName: unknown(c.reverse) ? undefined : HOST,
+    reverseClientName: unknown(c.reverse) ? undefined : (c.reverse ?? HOST),
     reverseClientNameTempFail: c.reverse === '[TEMPUNAVAIL]',
     helo: c.helo ?? HOST,
     sender: c.from ?? 'dave@sender.example',
