@@ -15,7 +15,7 @@ const MAPS: Record<string, Record<string, string>> = {
   },
   rcpt: { 'bob@': 'REJECT bob is away' },
   helo: { 'evil.example': 'REJECT go away' },
-  client: { 'sender.example': 'REJECT client domain', '203.0.113': 'REJECT your network' },
+  client: { 'sender.example': 'REJECT client domain', '203.0.113': 'REJECT your network', unknown: 'REJECT no name' },
   login: { 'alice@example.org': 'alice', '@example.org': 'admin', 'shared@example.org': 'alice, bob' },
 };
 const USERS = ['alice@example.org', 'bob@example.org', 'ceo@example.org', 'shared@example.org'];
@@ -82,7 +82,8 @@ const CASES: Record<string, Case> = {
   'implicit reject_unlisted_recipient': { list: 'plain', to: 'nobody@example.org' },
   'implicit: a known user': { list: 'plain' },
   'check_client_access: parent of the client name': { list: 'clientmap' },
-  'check_client_access: network prefix, no name': { list: 'clientmap', addr: '203.0.113.5', name: '[UNAVAILABLE]' },
+  'check_client_access: network prefix': { list: 'clientmap', addr: '203.0.113.5', name: 'mx.other.example' },
+  'check_client_access: no verified name is `unknown`': { list: 'clientmap', addr: '203.0.113.5', name: '[UNAVAILABLE]' },
   'check_client_access: nothing found': { list: 'clientmap', addr: '192.0.2.9', name: 'mx.other.example', reverse: 'mx.other.example' },
   'implicit reject_unlisted_sender': { list: 'plain', from: 'nobody@example.org' },
   'implicit: a known sender of ours': { list: 'plain', from: 'ceo@example.org' },

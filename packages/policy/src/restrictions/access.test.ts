@@ -128,6 +128,11 @@ describe('check_client_access with other tables', () => {
     await engine.evaluate(rcpt());
     expect(maps.asked.map(([, k]) => k)).toEqual(['mail.sender.example', '198.51.100.7']);
   });
+  it('an unverified client is looked up as `unknown` (Postfix state->name)', async () => {
+    const { engine, maps } = testEngine({ list: 'check_client_access hash:/c, permit', maps: { 'hash:/c': { unknown: 'REJECT no name' } } });
+    expect(replyLine(await engine.evaluate(rcpt({ clientName: undefined })))).toBe('554 5.7.1 <unknown[198.51.100.7]>: Client host rejected: no name');
+    expect(maps.asked).toEqual([['hash:/c', 'unknown']]);
+  });
   it('a hash table: name and parents, address and prefixes (unchanged)', async () => {
     const { engine, maps } = testEngine({ list: 'check_client_access hash:/c, permit', maps: { 'hash:/c': {} } });
     await engine.evaluate(rcpt());

@@ -27,7 +27,7 @@ function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: string): Resul
   }
 }
 
-/** Postfix check_namadr_access: for cidr tables the address; else the name and its parents, the address and its prefixes. */
+/** Postfix check_namadr_access: for cidr tables the address; else the name (`unknown` if none) and its parents, the address and its prefixes. */
 function clientKeys(map: string, ctx: Ctx): string[] {
   const keys: string[] = [];
   if (map.startsWith('cidr:')) {
@@ -35,13 +35,12 @@ function clientKeys(map: string, ctx: Ctx): string[] {
     return keys;
   }
   const pattern = isPatternMap(map);
-  const name = ctx.facts.clientName?.toLowerCase().replace(/\.$/, '');
-  if (name) {
-    if (pattern) keys.push(name);
-    else {
-      const labels = name.split('.');
-      for (let i = 0; i < labels.length; i++) keys.push(labels.slice(i).join('.'));
-    }
+  // Postfix looks an unverified client up by the name `unknown` (a common access-map key)
+  const name = ctx.facts.clientName?.toLowerCase().replace(/\.$/, '') || 'unknown';
+  if (pattern) keys.push(name);
+  else {
+    const labels = name.split('.');
+    for (let i = 0; i < labels.length; i++) keys.push(labels.slice(i).join('.'));
   }
   if (ctx.client) {
     keys.push(ctx.clientText);
