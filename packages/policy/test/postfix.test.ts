@@ -15,7 +15,7 @@ const MAPS: Record<string, Record<string, string>> = {
   },
   rcpt: { 'bob@': 'REJECT bob is away' },
   helo: { 'evil.example': 'REJECT go away' },
-  client: { 'sender.example': 'REJECT client domain', '203.0.113': 'REJECT your network', unknown: 'REJECT no name' },
+  client: { 'sender.example': 'REJECT client domain', '203.0.113': 'REJECT your network', unknown: 'REJECT no name', '2001:db8': 'REJECT v6 net' },
   login: { 'alice@example.org': 'alice', '@example.org': 'admin', 'shared@example.org': 'alice, bob' },
 };
 const USERS = ['alice@example.org', 'bob@example.org', 'ceo@example.org', 'shared@example.org'];
@@ -84,6 +84,7 @@ const CASES: Record<string, Case> = {
   'check_client_access: parent of the client name': { list: 'clientmap' },
   'check_client_access: network prefix': { list: 'clientmap', addr: '203.0.113.5', name: 'mx.other.example' },
   'check_client_access: no verified name is `unknown`': { list: 'clientmap', addr: '203.0.113.5', name: '[UNAVAILABLE]' },
+  'check_client_access: IPv6 prefix': { list: 'clientmap', addr: '2001:db8::7', name: 'mx.other.example' },
   'check_client_access: nothing found': { list: 'clientmap', addr: '192.0.2.9', name: 'mx.other.example', reverse: 'mx.other.example' },
   'implicit reject_unlisted_sender': { list: 'plain', from: 'nobody@example.org' },
   'implicit: a known sender of ours': { list: 'plain', from: 'ceo@example.org' },
@@ -113,6 +114,7 @@ beforeAll(async () => {
       smtpd_reject_unlisted_sender: 'yes',
       // not the default (450): so a permanent and a temporary failure differ
       unknown_client_reject_code: '550',
+      inet_protocols: 'all', // XCLIENT takes IPv6 addresses only then
     },
   });
 }, 90_000);
@@ -128,7 +130,7 @@ async function postfixReply(c: Case): Promise<string> {
     await client.read();
     await client.cmd(`EHLO ${c.helo ?? HOST}`);
     const login = c.login ? ` LOGIN=${c.login}` : '';
-    const x = await client.cmd(`XCLIENT ADDR=${c.addr ?? CLIENT} NAME=${c.name ?? HOST} REVERSE_NAME=${c.reverse ?? HOST}${login}`);
+    const x = await client.cmd(`XCLIENT ADDR=${c.addr?.includes(':') ? `IPV6:${c.addr}` : (c.addr ?? CLIENT)} NAME=${c.name ?? HOST} REVERSE_NAME=${c.reverse ?? HOST}${login}`);
     if (x.code !== 220) throw new Error(`XCLIENT: ${x.code} ${x.text}`);
     await client.cmd(`EHLO ${c.helo ?? HOST}`);
     const mail = await client.cmd(`MAIL FROM:<${c.from ?? 'dave@sender.example'}>`);

@@ -133,6 +133,11 @@ describe('check_client_access with other tables', () => {
     expect(replyLine(await engine.evaluate(rcpt({ clientName: undefined })))).toBe('554 5.7.1 <unknown[198.51.100.7]>: Client host rejected: no name');
     expect(maps.asked).toEqual([['hash:/c', 'unknown']]);
   });
+  it('IPv6: the address cut at each last colon', async () => {
+    const { engine, maps } = testEngine({ list: 'check_client_access hash:/c, permit', maps: { 'hash:/c': {} } });
+    await engine.evaluate(rcpt({ clientAddress: '2001:db8::1', clientName: undefined }));
+    expect(maps.asked.map(([, k]) => k)).toEqual(['unknown', '2001:db8::1', '2001:db8:', '2001:db8', '2001']);
+  });
   it('a hash table: name and parents, address and prefixes (unchanged)', async () => {
     const { engine, maps } = testEngine({ list: 'check_client_access hash:/c, permit', maps: { 'hash:/c': {} } });
     await engine.evaluate(rcpt());

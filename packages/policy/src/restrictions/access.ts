@@ -47,6 +47,10 @@ function clientKeys(map: string, ctx: Ctx): string[] {
     if (ctx.client.v4 && !pattern) {
       const p = ctx.clientText.split('.');
       for (let n = 3; n >= 1; n--) keys.push(p.slice(0, n).join('.'));
+    } else if (!pattern) {
+      // IPv6: Postfix cuts at the last ':' until none is left (2001:db8::1, 2001:db8:, 2001:db8, 2001)
+      let a = ctx.clientText;
+      for (let cut = a.lastIndexOf(':'); cut >= 0; cut = a.lastIndexOf(':')) keys.push((a = a.slice(0, cut)));
     }
   }
   return keys;
