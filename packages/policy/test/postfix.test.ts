@@ -34,6 +34,7 @@ const LISTS: Record<string, string> = {
   both: 'defer_if_permit, defer_if_reject, reject',
   wdip: 'warn_if_reject defer_if_permit, permit',
   dirp: 'defer_if_reject, permit',
+  wend: 'permit_mynetworks, warn_if_reject',
   plain: 'permit',
   clientmap: 'check_client_access M:client, permit',
 };
@@ -78,6 +79,7 @@ const CASES: Record<string, Case> = {
   'defer_if_permit and defer_if_reject, then reject': { list: 'both' },
   'warn_if_reject defer_if_permit': { list: 'wdip' },
   'defer_if_reject, then permit': { list: 'dirp' },
+  'warn_if_reject last, then the implicit unknown user': { list: 'wend', to: 'nobody@example.org' },
   'defer_if_reject, then the implicit unknown user': { list: 'dirp', to: 'nobody@example.org' },
   'implicit reject_unlisted_recipient': { list: 'plain', to: 'nobody@example.org' },
   'implicit: a known user': { list: 'plain' },

@@ -127,6 +127,8 @@ export class Runner {
     run.waited = false;
     run.ctx.dnsPlan = undefined;
     run.ctx.inRelayList = isRelay;
+    // Postfix: a warn_if_reject at the end of a list does not reach into the next one
+    run.ctx.warnNext = 0;
   }
 
   private fail(run: Run, e: unknown): void {
@@ -302,6 +304,7 @@ export class Runner {
   private final(run: Run): boolean {
     const ctx = run.ctx;
     const d = run.decided;
+    ctx.warnNext = 0;
     if (refuses(d)) {
       run.verdict = verdictOf(ctx, d);
       return false;

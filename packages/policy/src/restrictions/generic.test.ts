@@ -20,6 +20,10 @@ describe('warn_if_reject', () => {
     expect(v.trace.find((t) => t.restriction === 'reject')).toMatchObject({ outcome: 'dunno', reason: 'reject_warning: 5.7.1 <alice@example.org>: Recipient address rejected: Access denied' });
     expect(v.trace.find((t) => t.restriction === 'warn_if_reject')).toMatchObject({ outcome: 'dunno', reason: 'the next restriction only warns' });
   });
+  it('at the end of a list it warns about nothing after it (not the implicit unknown-user check)', async () => {
+    expect((await run('permit, warn_if_reject', { recipient: 'nobody@example.org' })).action).toBe('reject');
+    expect((await run('warn_if_reject', { recipient: 'nobody@example.org' })).decidedBy).toBe('reject_unlisted_recipient');
+  });
   it('only the next one', async () => {
     expect((await run('warn_if_reject, dunno, reject')).action).toBe('reject');
   });
