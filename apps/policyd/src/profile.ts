@@ -21,6 +21,10 @@ export function policydSpec(spec: PolicySpec, skip: PostfixDoes): PolicySpec {
   return Object.freeze({
     ...spec,
     strictRfc821Envelopes: skip.sender ? false : spec.strictRfc821Envelopes,
+    // smtpd_reject_unlisted_recipient/_sender are Postfix's own implicit checks, after its lists
+    // (check_policy_service included): the Postfix in front applies them with its own tables.
+    rejectUnlistedRecipient: false,
+    rejectUnlistedSender: false,
     relayRestrictions: skip.relay ? [] : keep(spec.relayRestrictions),
     recipientRestrictions: keep(spec.recipientRestrictions),
   });

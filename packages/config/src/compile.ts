@@ -47,7 +47,8 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
   const accessTables: Record<string, CidrTable> = {};
   for (const list of lists) {
     for (const r of list) {
-      if (r.type !== 'check_client_access' || accessTables[r.map]) continue;
+      // every access map (check_client/helo/sender/recipient_access) is a cidr table for now (schema.ts)
+      if (!('map' in r) || accessTables[r.map]) continue;
       const inline = p.access_maps[r.map];
       const path = abs(r.map.slice('cidr:'.length));
       const source = inline !== undefined ? `${config.source.file} (policy.access_maps ${r.map})` : path;
@@ -110,6 +111,9 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     myNetworks: [...p.mynetworks],
     delayReject: p.delay_reject,
     strictRfc821Envelopes: p.strict_rfc821_envelopes,
+    rejectUnlistedRecipient: p.reject_unlisted_recipient,
+    rejectUnlistedSender: p.reject_unlisted_sender,
+    recipientDelimiter: rc.recipient_delimiter,
     relayRestrictions: p.relay_restrictions as readonly Restriction[],
     recipientRestrictions: p.recipient_restrictions as readonly Restriction[],
     zoneDisplayNames: zoneDisplayNames(zones, config.dns.zones),

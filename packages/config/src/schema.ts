@@ -57,7 +57,7 @@ export const configSchema = z
     ] as const;
     for (const [name, list] of lists) {
       list.forEach((r, i) => {
-        if (r.type === 'check_client_access' && !r.map.startsWith('cidr:')) {
+        if ('map' in r && !r.map.startsWith('cidr:')) {
           ctx.addIssue({ code: 'custom', path: ['policy', name], message: `item ${i + 1} (${r.map}): moat supports cidr: access maps only`, params: { index: i + 1 } });
         }
       });

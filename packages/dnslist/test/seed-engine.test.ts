@@ -69,7 +69,8 @@ function engine(list = seed) {
     {
       dnslist: dns,
       greylist: createMemoryGreylist({ clock }),
-      recipients: createStaticRecipients({ domains: ['moat.test'] }),
+      // user@moat.test exists: the implicit smtpd_reject_unlisted_recipient would refuse an unknown user
+      recipients: createStaticRecipients({ domains: ['moat.test'], users: ['user@moat.test'] }),
       accessMaps: { lookup: async () => undefined },
       clock,
     },

@@ -1,16 +1,7 @@
 // Counters over a window of journal entries: decisions per deciding restriction and action, hits per DNS list zone.
 // Pure: reads entries only (the console's live view; Prometheus has the long-term counters).
+import { restrictionArgument } from '@moat/policy';
 import type { JournalEntry } from './entry.ts';
-
-const DNS_LIST_TYPES = new Set([
-  'permit_dnswl_client',
-  'permit_rhswl_client',
-  'reject_rbl_client',
-  'reject_rhsbl_client',
-  'reject_rhsbl_reverse_client',
-  'reject_rhsbl_sender',
-  'reject_rhsbl_helo',
-]);
 
 export interface ZoneCounts {
   zone: string;
@@ -37,7 +28,7 @@ export interface JournalSummary {
 /** The zone a trace line names, when the restriction is a DNS list check (`reject_rbl_client zen.example=127.0.0.2`). */
 export function zoneOfTrace(restriction: string): string | undefined {
   const [type, arg] = restriction.trim().split(/\s+/, 2);
-  if (!type || !arg || !DNS_LIST_TYPES.has(type)) return undefined;
+  if (!type || !arg || restrictionArgument(type) !== 'dns') return undefined;
   return arg.split('=')[0]?.toLowerCase().replace(/\.$/, '');
 }
 

@@ -1,6 +1,6 @@
 // In-memory ports for tests, benchmarks and `moat explain`-style dry runs: scripted DNS lists, a
 // greylist kept in a Map, a settable clock. Pure: no sockets, no timers; they trust their scripts.
-import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest } from './types.ts';
+import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest, MailDomainAnswer, MailDomainPort, AccessMapPort } from './types.ts';
 
 export interface DnsListing {
   /** The A records the zone answers (after the provider profile). */
@@ -106,6 +106,51 @@ export function createMemoryGreylist(opts: MemoryGreylistOptions): GreylistPort 
       }
       if (now - seen < delayMs) return Promise.resolve({ action: 'defer', retryAfter: Math.ceil((seen + delayMs - now) / 1000) });
       return Promise.resolve({ action: 'pass', reason: 'retry', header: `X-Greylist: delayed ${Math.round((now - seen) / 1000)} seconds by moat` });
+    },
+  };
+}
+
+/**
+ * A mail-domain port over a table (domain -> answer); any other domain answers `fallback`
+ * (default `ok`). Counts the questions asked; answers synchronously too.
+ */
+export function createMemoryMailDomains(table: Readonly<Record<string, MailDomainAnswer>>, fallback: MailDomainAnswer = 'ok'): MailDomainPort & { asked: string[]; checkSync(domain: string): MailDomainAnswer } {
+  const byName = new Map(Object.entries(table).map(([d, a]) => [d.toLowerCase().replace(/\.$/, ''), a]));
+  const asked: string[] = [];
+  const checkSync = (domain: string): MailDomainAnswer => {
+    asked.push(domain);
+    return byName.get(domain.toLowerCase().replace(/\.$/, '')) ?? fallback;
+  };
+  return { asked, checkSync, check: (domain) => Promise.resolve(checkSync(domain)) };
+}
+
+/**
+ * Access maps in memory: map name -> key -> right-hand side, exact keys (as hash: tables after
+ * postmap). Records every (map, key) asked, in order; a map listed in `failing` throws (a lookup
+ * failure). Answers synchronously too.
+ */
+export function createMemoryAccessMaps(
+  tables: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  failing: readonly string[] = [],
+): AccessMapPort & { asked: Array<[string, string]>; lookupSync(map: string, key: string): string | undefined } {
+  const maps = new Map(Object.entries(tables).map(([name, t]) => [name, new Map(Object.entries(t))]));
+  const asked: Array<[string, string]> = [];
+  const lookupSync = (map: string, key: string): string | undefined => {
+    asked.push([map, key]);
+    if (failing.includes(map)) throw new Error(`${map}: lookup failed (scripted)`);
+    const t = maps.get(map);
+    if (!t) throw new Error(`access map ${map} is not loaded`);
+    return t.get(key);
+  };
+  return {
+    asked,
+    lookupSync,
+    lookup: (map, key) => {
+      try {
+        return Promise.resolve(lookupSync(map, key));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
   };
 }

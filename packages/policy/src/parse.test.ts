@@ -132,7 +132,7 @@ describe('parseRestrictions properties', () => {
   const zone = fc.constantFrom('zen.spamhaus.org', 'list.dnswl.org', 'b.barracudacentral.org', 'dnsbl-1.uceprotect.net');
   const restriction: fc.Arbitrary<Restriction> = fc.constantFrom(...RESTRICTION_NAMES).chain((name) => {
     if (!restrictionTakesArgument(name)) return fc.constant(makeRestriction(name, undefined));
-    if (name === 'check_client_access') return fc.constantFrom('cidr:/etc/postfix/rbl_override', 'cidr:/x').map((m) => makeRestriction(name, m));
+    if (name.endsWith('_access')) return fc.constantFrom('cidr:/etc/postfix/rbl_override', 'cidr:/x', 'hash:/etc/postfix/access').map((m) => makeRestriction(name, m));
     if (name === 'check_policy_service') return fc.constantFrom('inet:', 'inet:127.0.0.1:10023', 'unix:private/policy').map((s) => makeRestriction(name, s));
     return fc.tuple(zone, filter).map(([z, f]) => makeRestriction(name, f === undefined ? z : `${z}=${f}`));
   });

@@ -2,64 +2,30 @@
 // Trusts nothing in the text: every name, argument and return-code pattern is checked here.
 import { parseCodeFilter } from './code-filter.ts';
 import { POLICY_ERROR_CODES, PolicyError, type PolicyErrorPosition } from './errors.ts';
+import type { ArgKind, RestrictionDef } from './restrictions/define.ts';
+import { BY_NAME, RESTRICTIONS } from './restrictions/table.ts';
 import type { Restriction, RestrictionType } from './types.ts';
 
-type ArgKind = 'none' | 'dns' | 'map' | 'service';
+/** The restriction names moat knows, in the table's order (for error messages and config docs). */
+export const RESTRICTION_NAMES: readonly RestrictionType[] = RESTRICTIONS.map((d) => d.name);
 
-/** Every restriction moat knows, with what argument it takes. Names are Postfix's. */
-const KINDS: Readonly<Record<RestrictionType, ArgKind>> = {
-  permit: 'none',
-  reject: 'none',
-  defer: 'none',
-  dunno: 'none',
-  reject_missing_helo: 'none',
-  reject_invalid_helo_hostname: 'none',
-  reject_non_fqdn_helo_hostname: 'none',
-  reject_non_fqdn_sender: 'none',
-  reject_non_fqdn_recipient: 'none',
-  reject_unlisted_recipient: 'none',
-  permit_mynetworks: 'none',
-  check_client_access: 'map',
-  permit_sasl_authenticated: 'none',
-  permit_dnswl_client: 'dns',
-  permit_rhswl_client: 'dns',
-  reject_rbl_client: 'dns',
-  reject_rhsbl_client: 'dns',
-  reject_rhsbl_reverse_client: 'dns',
-  reject_rhsbl_sender: 'dns',
-  reject_rhsbl_helo: 'dns',
-  check_policy_service: 'service',
-  reject_unauth_destination: 'none',
-  permit_auth_destination: 'none',
-  defer_unauth_destination: 'none',
-};
-
-/** Postfix's older names, accepted and normalised (formatRestriction prints the new name). */
-const ALIASES: Readonly<Record<string, RestrictionType>> = {
-  reject_invalid_hostname: 'reject_invalid_helo_hostname',
-  reject_non_fqdn_hostname: 'reject_non_fqdn_helo_hostname',
-  reject_unknown_recipient: 'reject_unlisted_recipient',
-  ok: 'permit',
-};
-
-/** The restriction names moat understands (for error messages and config docs). */
-export const RESTRICTION_NAMES: readonly RestrictionType[] = Object.keys(KINDS) as RestrictionType[];
-
-export function isRestrictionName(name: string): boolean {
-  const n = name.toLowerCase();
-  return n in KINDS || n in ALIASES;
+function definition(name: string): RestrictionDef | undefined {
+  return BY_NAME.get(name.toLowerCase());
 }
 
-function resolveName(name: string): RestrictionType | undefined {
-  const n = name.toLowerCase();
-  if (n in KINDS) return n as RestrictionType;
-  return ALIASES[n];
+export function isRestrictionName(name: string): boolean {
+  return definition(name) !== undefined;
+}
+
+/** The argument a restriction takes (`dns`: a DNS-list zone), or undefined for a name moat does not know. */
+export function restrictionArgument(name: string): ArgKind | undefined {
+  return definition(name)?.arg;
 }
 
 /** Whether a restriction name needs an argument (`reject_rbl_client` does, `permit` does not). */
 export function restrictionTakesArgument(name: string): boolean {
-  const t = resolveName(name);
-  return t !== undefined && KINDS[t] !== 'none';
+  const d = definition(name);
+  return d !== undefined && d.arg !== 'none';
 }
 
 const ZONE_RE = /^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)+\.?$/;
@@ -69,11 +35,12 @@ const ZONE_RE = /^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?
  * the structured (YAML) form in @moat/config, so both give the same errors.
  */
 export function makeRestriction(name: string, arg: string | undefined, position: PolicyErrorPosition = {}): Restriction {
-  const type = resolveName(name);
-  if (type === undefined) {
+  const def = definition(name);
+  if (def === undefined) {
     throw new PolicyError(POLICY_ERROR_CODES.UNKNOWN_RESTRICTION, name, `unknown restriction (known: ${RESTRICTION_NAMES.join(', ')})`, position);
   }
-  const kind = KINDS[type];
+  const type = def.name as RestrictionType;
+  const kind: ArgKind = def.arg;
   if (kind === 'none') {
     if (arg !== undefined && arg !== '') {
       throw new PolicyError(POLICY_ERROR_CODES.BAD_ARGUMENT, `${name} ${arg}`, `${type} takes no argument`, position);
@@ -106,13 +73,13 @@ export function makeRestriction(name: string, arg: string | undefined, position:
     if (colon <= 0 || colon === arg.length - 1 || !/^[a-z0-9_]+$/.test(arg.slice(0, colon))) {
       throw new PolicyError(POLICY_ERROR_CODES.BAD_ARGUMENT, `${name} ${arg}`, 'expected a map as type:name (e.g. cidr:/etc/moat/rbl_override)', position);
     }
-    return { type: 'check_client_access', map: arg };
+    return { type, map: arg } as Restriction;
   }
   // service: moat routes it to its greylist whatever it says; only require the Postfix shape.
   if (!/^(inet|unix|[a-z]+):/.test(arg)) {
     throw new PolicyError(POLICY_ERROR_CODES.BAD_ARGUMENT, `${name} ${arg}`, 'expected a policy service as inet:host:port or unix:path', position);
   }
-  return { type: 'check_policy_service', service: arg };
+  return { type, service: arg } as Restriction;
 }
 
 interface Token {
@@ -160,12 +127,12 @@ export function parseRestrictions(text: string): Restriction[] {
   for (let i = 0; i < tokens.length; i++) {
     const tok = tokens[i]!;
     const position: PolicyErrorPosition = { index: out.length + 1, line: tok.line, column: tok.column };
-    const type = resolveName(tok.text);
-    if (type === undefined) {
+    const def = definition(tok.text);
+    if (def === undefined) {
       throw new PolicyError(POLICY_ERROR_CODES.UNKNOWN_RESTRICTION, tok.text, `unknown restriction (known: ${RESTRICTION_NAMES.join(', ')})`, position);
     }
     let arg: string | undefined;
-    if (KINDS[type] !== 'none') {
+    if (def.arg !== 'none') {
       const next = tokens[i + 1];
       if (next && !isRestrictionName(next.text)) {
         arg = next.text;
@@ -179,19 +146,14 @@ export function parseRestrictions(text: string): Restriction[] {
 
 /** The admin-facing text of a restriction, as in main.cf (used in traces, logs and metrics). */
 export function formatRestriction(r: Restriction): string {
-  switch (r.type) {
-    case 'check_client_access':
-      return `check_client_access ${r.map}`;
-    case 'check_policy_service':
-      return r.service ? `check_policy_service ${r.service}` : 'check_policy_service';
-    case 'permit_dnswl_client':
-    case 'permit_rhswl_client':
-    case 'reject_rbl_client':
-    case 'reject_rhsbl_client':
-    case 'reject_rhsbl_reverse_client':
-    case 'reject_rhsbl_sender':
-    case 'reject_rhsbl_helo':
-      return r.filter === undefined ? `${r.type} ${r.zone}` : `${r.type} ${r.zone}=${r.filter}`;
+  const f = r as { type: string; zone?: string; filter?: string; map?: string; service?: string };
+  switch (BY_NAME.get(r.type)?.arg) {
+    case 'dns':
+      return f.filter === undefined ? `${r.type} ${f.zone}` : `${r.type} ${f.zone}=${f.filter}`;
+    case 'map':
+      return `${r.type} ${f.map}`;
+    case 'service':
+      return f.service ? `${r.type} ${f.service}` : r.type;
     default:
       return r.type;
   }

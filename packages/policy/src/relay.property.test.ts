@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createCidrAccessMap, parseCidrTable } from './cidr-map.ts';
 import { DEFAULT_RELAY_RESTRICTIONS } from './defaults.ts';
 import { createEngine } from './engine.ts';
-import { createManualClock, createMemoryGreylist } from './memory-ports.ts';
+import { createManualClock, createMemoryGreylist, createMemoryMailDomains } from './memory-ports.ts';
 import { formatRestriction, makeRestriction, parseRestrictions, RESTRICTION_NAMES, restrictionTakesArgument } from './parse.ts';
 import { createStaticRecipients } from './recipients.ts';
 import type { DnsListAnswer, DnsListPort, Restriction } from './types.ts';
@@ -13,7 +13,7 @@ import type { DnsListAnswer, DnsListPort, Restriction } from './types.ts';
 const ZONES = ['list.dnswl.org', 'zen.spamhaus.org', 'wl.example'];
 const restriction: fc.Arbitrary<Restriction> = fc.constantFrom(...RESTRICTION_NAMES).chain((name) => {
   if (!restrictionTakesArgument(name)) return fc.constant(makeRestriction(name, undefined));
-  if (name === 'check_client_access') return fc.constant(makeRestriction(name, 'cidr:/all'));
+  if (name.endsWith('_access')) return fc.constant(makeRestriction(name, 'cidr:/all'));
   if (name === 'check_policy_service') return fc.constant(makeRestriction(name, 'inet:127.0.0.1:10023'));
   return fc.tuple(fc.constantFrom(...ZONES), fc.constantFrom(undefined, '', '127.0.0.[0..255]', '127.0.0.2')).map(([z, f]) => makeRestriction(name, f === undefined ? z : `${z}=${f}`));
 });
@@ -36,6 +36,7 @@ describe('relay safety, as a property', () => {
       greylist: createMemoryGreylist({ clock, whitelist: ['198.51.100.7'] }),
       recipients: createStaticRecipients({ domains: ['example.org'], users: ['alice@example.org'] }),
       accessMaps: createCidrAccessMap({ 'cidr:/all': parseCidrTable('0.0.0.0/0 OK\n::/0 OK') }),
+      mailDomains: createMemoryMailDomains({}),
       clock,
     };
     await fc.assert(

@@ -1,25 +1,10 @@
 // The one table from a verdict to its SMTP basic reply code, with Postfix's defaults; edges use it.
 // Trusts the verdict (built by the engine); an explicit code chosen by the admin always wins.
-import type { RestrictionType, Verdict } from './types.ts';
+import { RESTRICTIONS } from './restrictions/table.ts';
+import type { Verdict } from './types.ts';
 
-/** Postfix *_reject_code defaults, by the kind of restriction that rejected. */
-const REJECT_CODE: Partial<Record<RestrictionType, number>> = {
-  reject_missing_helo: 503, // smtpd_helo_required: "Error: send HELO/EHLO first"
-  reject_invalid_helo_hostname: 501, // invalid_hostname_reject_code
-  reject_non_fqdn_helo_hostname: 504, // non_fqdn_reject_code
-  reject_non_fqdn_sender: 504,
-  reject_non_fqdn_recipient: 504,
-  reject_unlisted_recipient: 550, // unknown_local_recipient_reject_code
-  reject_unauth_destination: 554, // relay_domains_reject_code
-  reject_rbl_client: 554, // maps_rbl_reject_code
-  reject_rhsbl_client: 554,
-  reject_rhsbl_reverse_client: 554,
-  reject_rhsbl_sender: 554,
-  reject_rhsbl_helo: 554,
-  check_client_access: 554, // access_map_reject_code
-  check_policy_service: 554,
-  reject: 554, // reject_code
-};
+/** Postfix *_reject_code defaults, by the kind of restriction that rejected (each module declares its own). */
+const REJECT_CODE: ReadonlyMap<string, number> = new Map(RESTRICTIONS.flatMap((d) => (d.rejectCode === undefined ? [] : [[d.name, d.rejectCode] as const])));
 
 /** The three-digit SMTP reply code for a verdict: 250, 4xx or 5xx. */
 export function replyCode(v: Verdict): number {
@@ -31,7 +16,7 @@ export function replyCode(v: Verdict): number {
   // Syntax errors in commands (strict envelopes) and policy "you are not me" differ from their type's default.
   if (v.status === '5.1.7' || v.status === '5.1.3') return 501;
   if (v.decidedByType === 'reject_invalid_helo_hostname' && v.status === '5.7.1') return 554;
-  return (v.decidedByType && REJECT_CODE[v.decidedByType]) ?? 554;
+  return (v.decidedByType && REJECT_CODE.get(v.decidedByType)) ?? 554;
 }
 
 /** The full reply line an edge sends: `550 5.1.1 <u@x>: Recipient address rejected: ...`. */

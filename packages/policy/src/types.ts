@@ -1,5 +1,7 @@
 // The engine's contract: the facts of one SMTP step in, a verdict out, and the ports it asks.
 // Trusts nothing in Facts (it is what a remote client said); trusts the ports' answers.
+import type { ArgKind } from './restrictions/define.ts';
+import type { RESTRICTIONS } from './restrictions/table.ts';
 
 /** The SMTP stage a decision is asked for. Postfix's protocol_state, lower-cased. */
 export type Stage = 'connect' | 'helo' | 'mail' | 'rcpt' | 'data' | 'end-of-data';
@@ -13,6 +15,18 @@ export interface Facts {
   clientName?: string | undefined;
   /** Unverified PTR name of the client; undefined when there is none. */
   reverseClientName?: string | undefined;
+  /**
+   * The client name lookup failed temporarily (DNS timeout, SERVFAIL): clientName is undefined for
+   * now, not for good (Postfix name_status TEMP). reject_unknown_client_hostname then says 450.
+   */
+  clientNameTempFail?: boolean | undefined;
+  /** The PTR lookup failed temporarily (Postfix reverse_name_status TEMP). */
+  reverseClientNameTempFail?: boolean | undefined;
+  /**
+   * The client sent commands ahead of our replies where that is not allowed (before the greeting,
+   * or without PIPELINING); the edge observes it (Postfix SMTPD_FLAG_ILL_PIPELINING).
+   */
+  improperPipelining?: boolean | undefined;
   /** HELO/EHLO argument as sent; undefined when the client never said HELO/EHLO. */
   helo?: string | undefined;
   /** Envelope sender without angle brackets; '' is the null sender; undefined before MAIL FROM. */
@@ -90,74 +104,27 @@ export type DnsTarget =
   | 'sender-domain' // envelope sender's domain
   | 'helo'; // HELO name
 
-export type RestrictionType =
-  // generic
-  | 'permit'
-  | 'reject'
-  | 'defer'
-  | 'dunno'
-  // steps 1-4
-  | 'reject_missing_helo'
-  | 'reject_invalid_helo_hostname'
-  | 'reject_non_fqdn_helo_hostname'
-  | 'reject_non_fqdn_sender'
-  | 'reject_non_fqdn_recipient'
-  | 'reject_unlisted_recipient'
-  // step 5-6
-  | 'permit_mynetworks'
-  | 'check_client_access'
-  | 'permit_sasl_authenticated'
-  // DNS lists, steps 7-9
-  | 'permit_dnswl_client'
-  | 'permit_rhswl_client'
-  | 'reject_rbl_client'
-  | 'reject_rhsbl_client'
-  | 'reject_rhsbl_reverse_client'
-  | 'reject_rhsbl_sender'
-  | 'reject_rhsbl_helo'
-  // step 10
-  | 'check_policy_service'
-  // relay control
-  | 'reject_unauth_destination'
-  | 'permit_auth_destination'
-  | 'defer_unauth_destination';
+/** Every restriction moat knows: the names in restrictions/table.ts (one line per restriction). */
+export type RestrictionType = RestrictionDefs['name'];
+
+type RestrictionDefs = (typeof RESTRICTIONS)[number];
+type NamesTaking<A extends ArgKind> = Extract<RestrictionDefs, { arg: A }>['name'];
 
 export type Restriction =
+  | { type: NamesTaking<'none'> }
   | {
-      type: Exclude<
-        RestrictionType,
-        | 'check_client_access'
-        | 'permit_dnswl_client'
-        | 'permit_rhswl_client'
-        | 'reject_rbl_client'
-        | 'reject_rhsbl_client'
-        | 'reject_rhsbl_reverse_client'
-        | 'reject_rhsbl_sender'
-        | 'reject_rhsbl_helo'
-        | 'check_policy_service'
-      >;
-    }
-  | {
-      type:
-        | 'permit_dnswl_client'
-        | 'permit_rhswl_client'
-        | 'reject_rbl_client'
-        | 'reject_rhsbl_client'
-        | 'reject_rhsbl_reverse_client'
-        | 'reject_rhsbl_sender'
-        | 'reject_rhsbl_helo';
+      type: NamesTaking<'dns'>;
       zone: string;
       /** undefined: no filter written; '' : bare `=` (any answer); else the pattern. */
       filter?: CodeFilter | undefined;
-      /** With a DNSWL permit: whether this permit also skips greylisting (it always does: it is a permit). */
     }
   | {
-      type: 'check_client_access';
+      type: NamesTaking<'map'>;
       /** Postfix map name as written, e.g. `cidr:/etc/moat/rbl_override`. */
       map: string;
     }
   | {
-      type: 'check_policy_service';
+      type: NamesTaking<'service'>;
       /** As written (`inet:127.0.0.1:10023`); moat routes it to its greylist whatever it says. */
       service?: string | undefined;
     };
@@ -185,7 +152,39 @@ export interface PolicySpec {
   relayRestrictions: readonly Restriction[];
   /** The spam policy (Postfix smtpd_recipient_restrictions), the seed's 11 steps. */
   recipientRestrictions: readonly Restriction[];
-  /** DNS list zone → the name replies and traces show (a DQS zone without its key); absent zones show as written. */
+  /**
+   * Postfix smtpd_reject_unlisted_recipient: refuse an unknown user of our domains at RCPT even when
+   * no list says reject_unlisted_recipient and a list permitted. Default: true (Postfix 2.1+), except
+   * with relayControl 'caller', where the Postfix in front has done it.
+   */
+  rejectUnlistedRecipient?: boolean | undefined;
+  /** Postfix smtpd_reject_unlisted_sender: refuse an unknown sender address of our domains. Default false. */
+  rejectUnlistedSender?: boolean | undefined;
+  /**
+   * Postfix smtpd_sender_login_maps: maps (`hash:/etc/postfix/sender_login`...) from a sender address
+   * (or `@domain`) to the SASL logins that own it, asked through the access-map port. Unset: the
+   * reject_*_sender_login_mismatch restrictions have nothing to check.
+   */
+  senderLoginMaps?: readonly string[] | undefined;
+  /** Postfix recipient_delimiter (one or more characters), for map keys without the extension. Default: none. */
+  recipientDelimiter?: string | undefined;
+  /**
+   * Whether `example.com` in an access map also matches subdomains (Postfix: smtpd_access_maps is in
+   * parent_domain_matches_subdomains, the default); false: only `.example.com` does.
+   */
+  parentDomainMatchesSubdomains?: boolean | undefined;
+  /** Postfix smtpd_null_access_lookup_key: the key check_sender_access looks up for `<>`. Default `<>`. */
+  nullAccessLookupKey?: string | undefined;
+  /** Postfix unknown_address_reject_code (reject_unknown_sender/recipient_domain). Default 450. */
+  unknownAddressRejectCode?: number | undefined;
+  /** Postfix unknown_address_tempfail_action: a DNS failure defers only if nothing rejects, or at once. Default defer_if_permit. */
+  unknownAddressTempfailAction?: 'defer_if_permit' | 'defer' | undefined;
+  /** Postfix unknown_client_reject_code (reject_unknown_client_hostname, ..._reverse_...). Default 450. */
+  unknownClientRejectCode?: number | undefined;
+  /**
+   * DNS list zone -> the name shown in replies, traces and decidedBy. A zone may hold a secret (a
+   * Spamhaus DQS key: `KEY.zen.dq.spamhaus.net`); its display name never does.
+   */
   zoneDisplayNames?: Readonly<Record<string, string>> | undefined;
 }
 
@@ -280,6 +279,19 @@ export interface AccessMapPort {
   lookupSync?(map: string, key: string): string | undefined;
 }
 
+/**
+ * Whether a mail domain exists in the DNS (Postfix reject_unknown_sender_domain and
+ * reject_unknown_recipient_domain): an MX, or else an A/AAAA record. `null-mx`: RFC 7505 `MX 0 .`.
+ * `temporary`: timeout, SERVFAIL. Never throws (a throw counts as temporary).
+ */
+export type MailDomainAnswer = 'ok' | 'not-found' | 'null-mx' | 'temporary';
+
+export interface MailDomainPort {
+  check(domain: string): Promise<MailDomainAnswer>;
+  /** Optional synchronous form (in-memory tables, a warm cache); undefined: ask check(). */
+  checkSync?(domain: string): MailDomainAnswer | undefined;
+}
+
 export interface ClockPort {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -291,4 +303,6 @@ export interface Ports {
   recipients: RecipientPort;
   accessMaps: AccessMapPort;
   clock: ClockPort;
+  /** Needed only by reject_unknown_sender_domain / reject_unknown_recipient_domain (createEngine says so). */
+  mailDomains?: MailDomainPort | undefined;
 }

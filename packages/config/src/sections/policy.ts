@@ -83,6 +83,13 @@ export const policySection = z.strictObject({
   delay_reject: z.boolean().default(true),
   /** strict_rfc821_envelopes: require `<local@domain.tld>` (or `<>`) in MAIL FROM / RCPT TO. */
   strict_rfc821_envelopes: z.boolean().default(true),
+  /**
+   * smtpd_reject_unlisted_recipient: refuse unknown users of our domains at RCPT even when the list
+   * does not say reject_unlisted_recipient (and a DNS whitelist or map permitted). Postfix 2.1+: yes.
+   */
+  reject_unlisted_recipient: z.boolean().default(true),
+  /** smtpd_reject_unlisted_sender: refuse a MAIL FROM address of our domains that does not exist. Postfix: no. */
+  reject_unlisted_sender: z.boolean().default(false),
   /** smtpd_relay_restrictions: relay control, evaluated first. */
   relay_restrictions: restrictionList.default(() => parseRestrictions(DEFAULT_RELAY_RESTRICTIONS_TEXT)),
   /**

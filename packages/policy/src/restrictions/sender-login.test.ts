@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { replyLine } from '../reply.ts';
+import { rcpt, testEngine } from './testing.ts';
+
+const LOGIN = { 'hash:/login': { 'alice@example.org': 'alice', '@example.org': 'admin, postmaster', 'shared@example.org': 'alice,bob', 'ceo@mx.example.org': 'boss', boss: 'boss' } };
+const spec = { senderLoginMaps: ['hash:/login'], recipientDelimiter: '+' };
+const run = async (restriction: string, f: Parameters<typeof rcpt>[0], s: Partial<typeof spec> = spec, async = false) => {
+  const t = testEngine({ list: `${restriction}, permit`, spec: s, maps: LOGIN, async });
+  return { v: await t.engine.evaluate(rcpt(f)), asked: t.maps.asked };
+};
+
+describe('reject_sender_login_mismatch (Postfix: authenticated, then unauthenticated)', () => {
+  it('a user may send as her own address, with or without extension, in any case', async () => {
+    for (const sender of ['alice@example.org', 'Alice+news@Example.org']) {
+      const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender });
+      expect(v.action, sender).toBe('permit');
+      expect(v.trace.find((t) => t.restriction === 'reject_sender_login_mismatch')?.reason).toMatch(/owned by alice/);
+    }
+    expect((await run('reject_sender_login_mismatch', { saslUsername: 'ALICE', sender: 'alice@example.org' })).v.action).toBe('permit');
+  });
+  it('not as another owner\'s address: 553 5.7.1 ... not owned by user alice', async () => {
+    const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' });
+    expect(replyLine(v)).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user alice');
+    expect(v.decidedBy).toBe('reject_sender_login_mismatch');
+    expect(v.trace.at(-1)?.reason).toBe('owners: admin, postmaster');
+  });
+  it('an address with several owners', async () => {
+    expect((await run('reject_sender_login_mismatch', { saslUsername: 'bob', sender: 'shared@example.org' })).v.action).toBe('permit');
+  });
+  it('an address nobody owns is refused to a logged-in user (FORBID_UNKNOWN_SENDER)', async () => {
+    const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'carol@elsewhere.example' });
+    expect(replyLine(v)).toBe('553 5.7.1 <carol@elsewhere.example>: Sender address rejected: not owned by user alice');
+    expect(v.trace.at(-1)?.reason).toBe('carol@elsewhere.example has no owner');
+  });
+  it('without a login, an owned address is refused: not logged in', async () => {
+    const { v } = await run('reject_sender_login_mismatch', { sender: 'alice@example.org' });
+    expect(replyLine(v)).toBe('553 5.7.1 <alice@example.org>: Sender address rejected: not logged in');
+    expect((await run('reject_sender_login_mismatch', { sender: 'carol@elsewhere.example' })).v.action).toBe('permit');
+  });
+  it('the null sender and a missing sender are not checked; no maps: nothing to check', async () => {
+    expect((await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: '' })).v.action).toBe('permit');
+    const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' }, {});
+    expect(v.action).toBe('permit');
+    expect(v.trace.find((t) => t.restriction === 'reject_sender_login_mismatch')?.reason).toBe('no smtpd_sender_login_maps');
+  });
+  it('keys in mail_addr_find order: address, without extension, @domain; the local part for our own host name', async () => {
+    expect((await run('reject_sender_login_mismatch', { saslUsername: 'x', sender: 'nobody+y@example.org' })).asked.map(([, k]) => k)).toEqual(['nobody+y@example.org', 'nobody@example.org', '@example.org']);
+    const { v, asked } = await run('reject_sender_login_mismatch', { saslUsername: 'boss', sender: 'boss@mx.example.org' });
+    expect(asked.map(([, k]) => k)).toEqual(['boss@mx.example.org', 'boss']);
+    expect(v.action).toBe('permit');
+  });
+  it('several maps: each key in every map before the next key', async () => {
+    const t = testEngine({ list: 'reject_sender_login_mismatch, permit', spec: { senderLoginMaps: ['hash:/a', 'hash:/b'] }, maps: { 'hash:/a': {}, 'hash:/b': { '@example.org': 'alice' } } });
+    await t.engine.evaluate(rcpt({ saslUsername: 'alice', sender: 'x@example.org' }));
+    expect(t.maps.asked).toEqual([
+      ['hash:/a', 'x@example.org'],
+      ['hash:/b', 'x@example.org'],
+      ['hash:/a', '@example.org'],
+      ['hash:/b', '@example.org'],
+    ]);
+  });
+  it('a failed lookup: 451 4.3.0 <sender>: Temporary lookup failure (sync and async)', async () => {
+    for (const async of [false, true]) {
+      const t = testEngine({ list: 'reject_sender_login_mismatch, permit', spec, maps: LOGIN, failingMaps: ['hash:/login'], async });
+      expect(replyLine(await t.engine.evaluate(rcpt({ saslUsername: 'alice', sender: 'alice@example.org' })))).toBe('451 4.3.0 <alice@example.org>: Temporary lookup failure');
+    }
+  });
+  it('the async port gives the same answers', async () => {
+    expect(replyLine((await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' }, spec, true)).v)).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user alice');
+  });
+});
+
+describe('the other three forms', () => {
+  it('reject_authenticated_sender_login_mismatch: only logged-in clients, unknown senders refused', async () => {
+    expect((await run('reject_authenticated_sender_login_mismatch', { sender: 'alice@example.org' })).v.action).toBe('permit');
+    expect((await run('reject_authenticated_sender_login_mismatch', { saslUsername: 'alice', sender: 'carol@elsewhere.example' })).v.action).toBe('reject');
+    expect((await run('reject_authenticated_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' })).v.action).toBe('reject');
+  });
+  it('reject_known_sender_login_mismatch: an address nobody owns is allowed', async () => {
+    expect((await run('reject_known_sender_login_mismatch', { saslUsername: 'alice', sender: 'carol@elsewhere.example' })).v.action).toBe('permit');
+    expect(replyLine((await run('reject_known_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' })).v)).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user alice');
+    expect(replyLine((await run('reject_known_sender_login_mismatch', { sender: 'alice@example.org' })).v)).toBe('553 5.7.1 <alice@example.org>: Sender address rejected: not logged in');
+  });
+  it('reject_unauthenticated_sender_login_mismatch: only clients without a login', async () => {
+    expect((await run('reject_unauthenticated_sender_login_mismatch', { saslUsername: 'alice', sender: 'ceo@example.org' })).v.action).toBe('permit');
+    expect(replyLine((await run('reject_unauthenticated_sender_login_mismatch', { sender: 'ceo@example.org' })).v)).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not logged in');
+  });
+});

@@ -1,0 +1,48 @@
+// Sender restrictions: the envelope sender's form.
+// Trusts nothing in the sender address; it is what the client wrote at MAIL FROM.
+import { isFqdnDomain, parseAddressLiteral, splitAddress } from '../address.ts';
+import { type Ctx, DUNNO, MAIL, type Result, SKIP_NO_SENDER, type Wait } from '../engine/context.ts';
+import { classifyOther, lookupFailed } from '../engine/lookups.ts';
+import { define } from './define.ts';
+
+export const rejectNonFqdnSender = define({
+  name: 'reject_non_fqdn_sender',
+  arg: 'none',
+  stage: MAIL,
+  rejectCode: 504, // non_fqdn_reject_code
+  evaluate: (_c, ctx): Result => {
+    const sender = ctx.facts.sender;
+    if (sender === undefined) return SKIP_NO_SENDER;
+    if (sender === '') return DUNNO; // the null sender is always acceptable
+    const { domain } = splitAddress(sender);
+    if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdnDomain(domain)) return DUNNO;
+    return { outcome: 'reject', status: '5.5.2', text: `<${sender}>: Sender address rejected: need fully-qualified address`, reason: 'sender domain is not fully qualified' };
+  },
+});
+
+/**
+ * Postfix check_rcpt_maps for a sender: a sender address in one of our domains must exist (550
+ * 5.1.0). The null sender and senders elsewhere pass.
+ */
+export function unlistedSender(ctx: Ctx): Result | Wait {
+  const sender = ctx.facts.sender;
+  if (sender === undefined) return SKIP_NO_SENDER;
+  if (sender === '' || !sender.includes('@')) return DUNNO;
+  return classifyOther(
+    ctx,
+    sender,
+    (cls): Result => {
+      if (cls !== 'unknown-user') return { outcome: 'dunno', reason: `sender ${cls}` };
+      return { outcome: 'reject', status: '5.1.0', text: `<${sender}>: Sender address rejected: User unknown in local recipient table`, reason: 'unknown sender in our domain', smtpCode: 550 };
+    },
+    (e) => lookupFailed(sender, 'recipient directory', e),
+  );
+}
+
+export const rejectUnlistedSender = define({
+  name: 'reject_unlisted_sender',
+  arg: 'none',
+  stage: MAIL,
+  rejectCode: 550, // unknown_local_recipient_reject_code
+  evaluate: (_c, ctx) => unlistedSender(ctx),
+});
