@@ -1,5 +1,6 @@
 // The operational subcommands spawned as a real `moat` process against a real redis-server, rbldnsd and a temp spool.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGreylist, type Greylist } from '@moat/greylist';
@@ -228,6 +229,23 @@ describe('moat queue', () => {
     expect((await moat(['queue', 'delete', m.id])).code).toBe(0);
     expect((await moat(['queue', 'list'])).out).toContain('Mail queue is empty');
     expect((await moat(['queue', 'hold'])).code).toBe(2);
+  });
+
+  it('never creates a spool: a missing one is a clear error (exit 1) naming the path, and stays missing', async () => {
+    const missing = join(dir.path, 'nonexistent', 'spool');
+    const [list, listJson, hold, flush] = await Promise.all([
+      moat(['queue', '--dir', missing, 'list']),
+      moat(['queue', 'list', '--json'], { MOAT_QUEUE_DIR: missing }),
+      moat(['queue', '--dir', missing, 'hold', 'ALL']),
+      moat(['queue', '--dir', missing, 'flush']),
+    ]);
+    expect(list).toMatchObject({ code: 1, out: '' });
+    expect(list.err.trim()).toBe(`moat queue: no spool at ${missing}: no such directory`);
+    expect(listJson).toMatchObject({ code: 1, out: '' });
+    expect(listJson.err).toContain(`no spool at ${missing}`);
+    expect(listJson.err).toContain('npm run moat -- queue');
+    expect([hold.code, flush.code]).toEqual([1, 1]);
+    expect(existsSync(join(dir.path, 'nonexistent'))).toBe(false);
   });
 });
 
