@@ -1,5 +1,5 @@
 // The operational subcommands spawned as a real `moat` process against a real redis-server, rbldnsd and a temp spool.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { createJournal } from '@moat/journal';
 import { createLogger, createRegistry } from '@moat/observe';
 import type { Verdict } from '@moat/policy';
 import { openQueue } from '@moat/queue';
-import { type RbldnsdServer, type RedisServer, startRbldnsd, startRedis, tmpDir } from '@moat/testkit';
+import { freePort, type RbldnsdServer, type RedisServer, startRbldnsd, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
@@ -25,7 +25,8 @@ function moat(args: string[], env: Record<string, string> = {}): Promise<Run> {
     execFile(
       process.execPath,
       [main, ...args],
-      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 30_000 },
+      // Generous: each run is a Node start-up importing every adapter, and a shared 2-core box runs several at once.
+      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 120_000 },
       (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out, err: errOut });
       },
@@ -36,6 +37,18 @@ const json = (r: Run) => {
   if (r.code !== 0 && !r.out) throw new Error(`exit ${r.code}: ${r.err}`);
   return JSON.parse(r.out);
 };
+
+/** Every key with its type, contents (hashes) and absolute expiry, read by redis-cli in one script. */
+const STATE_LUA = `local out = {}
+for _, k in ipairs(redis.call('KEYS', '*')) do
+  local t = redis.call('TYPE', k).ok
+  local v = t == 'hash' and cjson.encode(redis.call('HGETALL', k)) or t
+  table.insert(out, k .. ' ' .. v .. ' ' .. redis.call('PEXPIRETIME', k))
+end
+return out`;
+function redisState(): string[] {
+  return execFileSync('redis-cli', ['-u', redis.url, '--no-raw', 'EVAL', STATE_LUA, '0'], { encoding: 'utf8' }).split('\n').sort();
+}
 
 let redis: RedisServer;
 let rbl: RbldnsdServer;
@@ -120,6 +133,55 @@ describe('moat explain (hypothetical)', () => {
     expect(shown.candidates.every((c) => c.triplet === undefined)).toBe(true);
   });
 
+  it('reads the greylist without writing it: every key, field and expiry time as before', async () => {
+    await greylist.check({ clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' });
+    const before = redisState();
+    const args = ['explain', '--client', '192.0.2.8', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org', '--json'];
+    const r = json(await moat(args));
+    // The delay (1 s) is over by the time the CLI runs: a retry would pass now; peek says so and records nothing.
+    expect(r).toMatchObject({ greylist: 'dry-run', assumedFailOpen: [], verdict: { action: 'permit' } });
+    expect(r.verdict.trace.at(-2).reason).toMatch(/^greylist pass \(retry\): dry run: delayed \d+ seconds \(2 attempts, net:192\.0\.2\.0\/24\)$/);
+    expect(redisState()).toEqual(before);
+    await greylist.remove({ triplet: { clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' } });
+  }, 300_000);
+
+  it('gives no verdict when Redis or the resolver is unreachable (exit 1, naming them), unless --assume-fail-open', async () => {
+    const stopped = await startRedis();
+    await stopped.stop();
+    const deadRedis = stopped.url.replace('redis://', 'redis://:hunter2@');
+    const deadResolver = `127.0.0.1:${await freePort()}`;
+    const args = ['explain', '--client', '192.0.2.66', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org'];
+    const [noRedis, noDns, both, assumed, assumedJson] = await Promise.all([
+      moat(args, { MOAT_REDIS_URL: deadRedis }),
+      moat(args, { MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--json'], { MOAT_REDIS_URL: deadRedis, MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--assume-fail-open'], { MOAT_REDIS_URL: deadRedis, MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--assume-fail-open', '--json'], { MOAT_REDIS_URL: deadRedis }),
+    ]);
+    const masked = stopped.url.replace('redis://', 'redis://***@');
+    const redisDown = `Redis at ${masked} is unreachable (connect ECONNREFUSED ${stopped.url.slice('redis://'.length)})`;
+    const dnsDown = `the resolver at ${deadResolver} is unreachable (connection refused: nothing listens there)`;
+    expect(noRedis).toMatchObject({ code: 1, out: '' });
+    expect(noRedis.err).toContain(`moat explain: no verdict: ${redisDown}.`);
+    expect(noRedis.err).toContain('--assume-fail-open');
+    expect(noDns).toMatchObject({ code: 1, out: '' });
+    expect(noDns.err).toContain(`moat explain: no verdict: ${dnsDown}.`);
+    expect(both).toMatchObject({ code: 1, out: '' });
+    expect(both.err).toContain(`no verdict: ${dnsDown}; ${redisDown}.`);
+    for (const r of [noRedis, both, assumed]) {
+      expect(r.err + r.out).not.toContain('hunter2');
+      expect(r.err + r.out).not.toContain("Stream isn't writeable");
+    }
+    // Assumed: the verdict a node that cannot reach them would give (the listed client passes), and it says so.
+    expect(assumed.code).toBe(0);
+    expect(assumed.out).toContain(`assuming fail-open (--assume-fail-open): ${dnsDown}; ${redisDown}; this verdict may differ`);
+    expect(assumed.out).toMatch(/check_policy_service inet:127\.0\.0\.1:10023\s+dunno\s+\S+\s+greylist pass \(fail-open\): assumed fail-open: Redis at/);
+    expect(assumed.out).toMatch(/=> PERMIT 2\.0\.0 by permit \(assuming fail-open\)\n/);
+    const j = json(assumedJson);
+    expect(j.assumedFailOpen).toEqual([redisDown]);
+    expect(j.verdict).toMatchObject({ action: 'reject', decidedBy: 'reject_rbl_client bl.moat.test' });
+  }, 300_000);
+
   it('usage errors exit 2, config errors exit 1', async () => {
     // Independent invocations: run them side by side (each is a Node start-up).
     const [notIp, bogus, both, bad, help, nonsense] = await Promise.all([
@@ -134,7 +196,7 @@ describe('moat explain (hypothetical)', () => {
     expect(notIp.err).toContain('is not an IP address');
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('missing.yaml');
-  });
+  }, 300_000);
 });
 
 describe('moat explain (journal)', () => {
@@ -209,7 +271,7 @@ describe('moat greylist', () => {
   it('fails with exit 1 and one line when Redis is unreachable', async () => {
     const r = await moat(['greylist', 'stuck'], { MOAT_REDIS_URL: 'redis://127.0.0.1:1' });
     expect(r.code).toBe(1);
-    expect(r.err.trim()).toBe('moat greylist: the greylist Redis is unreachable');
+    expect(r.err.trim()).toBe("moat greylist: the greylist's Redis at redis://127.0.0.1:1 is unreachable (connect ECONNREFUSED 127.0.0.1:1)");
   });
 });
 
