@@ -325,4 +325,12 @@ describe('moat zones', () => {
     expect(bad.out).toMatch(/bl\.moat\.test\s+healthy/);
     expect(bad.out).toMatch(/broken\.moat\.test\s+disabled.*does not list the RFC 5782 test point 127\.0\.0\.2/);
   });
+
+  it('exits 1 naming the resolver when it is unreachable, never a table of unchecked zones alone', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const r = await moat(['zones'], { MOAT_RESOLVER: dead });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`resolver ${dead} UNREACHABLE (connection refused: nothing listens there)`);
+    expect(r.err.trim()).toBe(`moat zones: the resolver at ${dead} is unreachable (connection refused: nothing listens there): no zone can be checked from here`);
+  });
 });
