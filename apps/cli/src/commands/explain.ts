@@ -9,7 +9,7 @@ import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
 import { type BuiltEngine, zonesOf } from '@moat/runtime';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, journalFor, loadConfigOrFail } from './context.ts';
-import { probeRedis, probeResolver } from './reach.ts';
+import { HEALTH_NAME, probeRedis, probeResolver } from './reach.ts';
 import type { Command, Io } from './types.ts';
 
 const USAGE = `--client IP --helo NAME --sender ADDR --recipient ADDR [--sasl USER] [--client-name NAME] [--tls] [--stage rcpt] [--live-greylist] [--assume-fail-open] [--config FILE] [--json]
@@ -52,7 +52,7 @@ async function unreachable(config: Config, built: BuiltEngine): Promise<string[]
   const needsResolver = zones.length > 0 || built.greylist !== undefined;
   const target = redisTargetFromConfig(config.greylist.redis);
   const [dns, redis] = await Promise.all([
-    needsResolver ? probeResolver(config.dns.resolver, zones[0] ? `2.0.0.127.${zones[0]}` : config.policy.hostname, Math.max(config.dns.timeout, 1000)) : undefined,
+    needsResolver ? probeResolver(config.dns.resolver, [HEALTH_NAME, ...zones.slice(0, 1).map((z) => `2.0.0.127.${z}`)], Math.max(config.dns.timeout, 1000)) : undefined,
     built.greylist ? probeRedis(target, Math.max(config.greylist.timeout, 2000)) : undefined,
   ]);
   return [

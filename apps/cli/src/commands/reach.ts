@@ -6,10 +6,17 @@ import { parseResolver } from '@moat/dnslist';
 import { connectRedis, type RedisTarget } from '@moat/redis';
 
 /**
- * Sends one A query for `name`. Any DNS answer (a record, NXDOMAIN, NODATA, SERVFAIL) means the resolver
- * is there; no answer, a refused connection, or a REFUSED reply (its access control) means it cannot be used.
+ * A name the stack's Unbound answers from local data (compose/unbound: `health.moat.`), instantly and
+ * without the network; other resolvers answer NXDOMAIN or refuse it, which the next name settles.
  */
-export async function probeResolver(resolver: string, name: string, timeoutMs: number): Promise<string | undefined> {
+export const HEALTH_NAME = 'health.moat.';
+
+/**
+ * Sends one A query per name, in order, until the resolver gives any DNS answer (a record, NXDOMAIN,
+ * NODATA, SERVFAIL: it is there). A refused connection stops at once; a REFUSED reply or no answer tries
+ * the next name (an authoritative server refuses names outside its zones). Undefined = reachable.
+ */
+export async function probeResolver(resolver: string, names: readonly string[], timeoutMs: number): Promise<string | undefined> {
   let server: string;
   try {
     server = parseResolver(resolver).server;
@@ -18,16 +25,25 @@ export async function probeResolver(resolver: string, name: string, timeoutMs: n
   }
   const r = new Resolver({ timeout: timeoutMs, tries: 1 });
   r.setServers([server]);
+  let why: string | undefined;
   try {
-    await r.resolve4(name);
-    return undefined;
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? '';
-    if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'ESERVFAIL') return undefined;
-    if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there';
-    if (code === 'ETIMEOUT') return `no answer within ${timeoutMs} ms`;
-    if (code === 'EREFUSED') return 'it refuses queries from this host (its access control)';
-    return code || (e as Error).message;
+    for (const name of names) {
+      try {
+        await r.resolve4(name);
+        return undefined;
+      } catch (e) {
+        const code = (e as { code?: string }).code ?? '';
+        if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'ESERVFAIL') return undefined;
+        if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there';
+        why =
+          code === 'ETIMEOUT'
+            ? `no answer within ${timeoutMs} ms`
+            : code === 'EREFUSED'
+              ? 'it refuses queries from this host (its access control)'
+              : code || (e as Error).message;
+      }
+    }
+    return why;
   } finally {
     r.cancel();
   }

@@ -4,7 +4,7 @@ import type { ZoneHealth } from '@moat/dnslist';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { zonesOf } from '@moat/runtime';
 import { engineFor, guard, loadConfigOrFail, noGreylist } from './context.ts';
-import { probeResolver } from './reach.ts';
+import { HEALTH_NAME, probeResolver } from './reach.ts';
 import type { Command } from './types.ts';
 
 const USAGE = '[--config FILE] [--json]   (exit 1 when the resolver or a zone is unreachable, or a zone is disabled)';
@@ -30,7 +30,7 @@ export const zonesCommand: Command = {
         const names = zonesOf(built.spec);
         // A zone whose kind is not known yet is never probed: without this, a dead resolver would look "unchecked", fine.
         const [down] = await Promise.all([
-          names.length ? probeResolver(config.dns.resolver, `2.0.0.127.${names[0]}`, Math.max(config.dns.timeout, 1000)) : undefined,
+          names.length ? probeResolver(config.dns.resolver, [HEALTH_NAME, `2.0.0.127.${names[0]}`], Math.max(config.dns.timeout, 1000)) : undefined,
           built.dnslist?.ready,
         ]);
         const zones = built.dnslist?.health() ?? [];
