@@ -1,7 +1,7 @@
 // The operational subcommands spawned as a real `moat` process against a real redis-server, rbldnsd and a temp spool.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGreylist, type Greylist } from '@moat/greylist';
 import { createJournal } from '@moat/journal';
@@ -20,13 +20,13 @@ interface Run {
   err: string;
 }
 
-function moat(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function moat(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [main, ...args],
       // Generous: each run is a Node start-up importing every adapter, and a shared 2-core box runs several at once.
-      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 120_000 },
+      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 120_000, ...(cwd && { cwd }) },
       (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out, err: errOut });
       },
@@ -310,6 +310,42 @@ describe('moat queue', () => {
     expect(existsSync(join(dir.path, 'nonexistent'))).toBe(false);
   });
 });
+
+describe('read-only commands', () => {
+  it('change no file (spool, config dir, working dir) and no Redis key', async () => {
+    const q = await openQueue({ dir: join(dir.path, 'spool'), logger, registry: createRegistry() });
+    await q.enqueue({ sender: 'a@example.net', recipients: ['b@example.org'], message: Buffer.from('Subject: ro\r\n\r\nhello\r\n') });
+    await q.close();
+    await greylist.check({ clientAddress: '198.51.100.77', sender: 'ro@example.net', recipient: 'b@example.org' });
+    const cwd = join(dir.path, 'cwd');
+    await mkdir(cwd);
+    const before = { files: await tree(dir.path), redis: redisState() };
+    const triplet = ['--client', '198.51.100.77', '--sender', 'ro@example.net', '--recipient', 'b@example.org'];
+    const runs = await Promise.all([
+      moat(['config', 'check'], {}, cwd),
+      moat(['queue', 'list'], {}, cwd),
+      moat(['greylist', 'show', ...triplet], {}, cwd),
+      moat(['greylist', 'stuck'], {}, cwd),
+      moat(['zones'], {}, cwd),
+      moat(['explain', '--helo', 'mail.example.net', ...triplet], {}, cwd),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect({ files: await tree(dir.path), redis: redisState() }).toEqual(before);
+    await greylist.remove({ triplet: { clientAddress: '198.51.100.77', sender: 'ro@example.net', recipient: 'b@example.org' } });
+    const { queueDelete } = await import('@moat/queue');
+    await queueDelete(join(dir.path, 'spool'), ['ALL'], { logger });
+  }, 300_000);
+});
+
+/** Every path under root with its size and mtime. */
+async function tree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(root, { recursive: true })) {
+    const st = await stat(join(root, e));
+    out.push(`${e} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
+  }
+  return out.sort();
+}
 
 describe('moat zones', () => {
   it('reports each DNS list and exits 1 when one is unhealthy', async () => {
