@@ -63,9 +63,15 @@ export function pickContainer(containers, { project, service }) {
   const running = containers.find((c) => c.service === service && c.state === 'running');
   if (running) return { container: running.name };
   const seen = containers.map((c) => `${c.service} ${c.state}`).join(', ');
+  const start =
+    project === stackOptions().project
+      ? 'npm run stack -- up'
+      : project === stackOptions({ test: true }).project
+        ? 'npm run stack -- up --test'
+        : `docker compose -p ${project} -f compose/<its file> up -d (docs/rollout.md)`;
   return {
     error: `moat: the stack is not running: compose project ${project} has no running ${service} container${seen ? ` (found: ${seen})` : ''}.
-  Start it with: npm run stack -- up${project === stackOptions({ test: true }).project ? ' --test' : ''}`,
+  Start it with: ${start}`,
   };
 }
 

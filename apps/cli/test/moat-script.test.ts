@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI_PATH, execArgs, parseMoatArgs, runInStack } from '../../../scripts/moat.mjs';
 import type { ProjectContainer } from '../../../scripts/stack.mjs';
 
@@ -39,6 +39,15 @@ describe('execArgs', () => {
 });
 
 describe('runInStack', () => {
+  // runInStack points process.env at the engine it found (as the other scripts do): undo it per test.
+  let saved: NodeJS.ProcessEnv;
+  beforeEach(() => {
+    saved = { ...process.env };
+  });
+  afterEach(() => {
+    for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
   const run = async (argv: string[], deps: Parameters<typeof runInStack>[1] = {}) => {
     let err = '';
     const calls: string[][] = [];
@@ -80,6 +89,9 @@ describe('runInStack', () => {
     const old = await run(['zones'], { has: async () => false });
     expect(old.code).toBe(1);
     expect(old.err).toContain(`moat-mx-1 has no moat CLI at ${CLI_PATH}`);
+
+    const cluster = await run(['--project', 'moat-cluster', '--service', 'mx2', 'zones'], { containers: async () => [] });
+    expect(cluster.err).toContain('compose project moat-cluster has no running mx2 container.\n  Start it with: docker compose -p moat-cluster');
 
     const bad = await run(['--service']);
     expect(bad.code).toBe(2);
