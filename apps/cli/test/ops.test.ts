@@ -236,7 +236,11 @@ describe('moat explain (journal)', () => {
     const none = await moat(['explain', '--session', 'never-seen']);
     expect(none.code).toBe(1);
     expect(none.err).toContain('no journaled decision');
-  });
+
+    const down = await moat(['explain', '--session', 'SESS1'], { MOAT_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
+    expect(down.code).toBe(1);
+    expect(down.err.trim()).toBe("moat explain: the decision journal's Redis at redis://***@127.0.0.1:1 is unreachable (connect ECONNREFUSED 127.0.0.1:1)");
+  }, 300_000);
 });
 
 describe('moat greylist', () => {
