@@ -2,6 +2,8 @@
 export const DK_DIR: string;
 export const BASE_IMAGE: string;
 export function dockerEnv(host?: string): Record<string, string>;
+export function engineCandidates(): string[];
+export function findEngine(): Promise<string | null>;
 export function ensurePackages(commands?: string[]): Promise<void>;
 export function startPrivateDockerd(): Promise<number>;
 export function stopPrivateDockerd(): Promise<boolean>;

@@ -163,6 +163,17 @@ export async function composeCommand() {
   throw new Error('docker: neither `docker compose` nor `docker-compose` is available');
 }
 
+/** Where findEngine looks: DOCKER_HOST alone when it is set (the caller chose), else the system socket, then ours. */
+export function engineCandidates() {
+  return process.env.DOCKER_HOST ? [process.env.DOCKER_HOST] : ['unix:///var/run/docker.sock', PRIVATE_HOST];
+}
+
+/** The first engine that answers, or null; starts and installs nothing (for commands that only use a running stack). */
+export async function findEngine() {
+  for (const h of engineCandidates()) if (await reachable(h)) return h;
+  return null;
+}
+
 /**
  * Makes a Docker engine reachable and sets process.env for callers. Uses DOCKER_HOST or the system socket
  * when they answer; otherwise installs Debian's docker.io and runs a private dockerd under DK_DIR.

@@ -10,6 +10,7 @@
 //   npm run stack -- build [--test]             bundles and images only
 //   npm run stack -- restart [SERVICE]          restart services (e.g. mx after changing certificates)
 //   npm run stack -- adduser NAME               add or replace an AUTH user with `moat user` (MOAT_PASSWORD, or a generated one)
+// Day-two commands inside the running stack: npm run moat -- queue list (scripts/moat.mjs).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { $, fs, path, sleep } from 'zx';
@@ -46,10 +47,10 @@ export function readEnvFile(file) {
   return env;
 }
 
-/** The app bundles (apps/mx/dist, apps/policyd/dist, apps/console/dist) via the monorepo's build. */
+/** The app bundles (apps/mx/dist, apps/policyd/dist, apps/console/dist, apps/cli/dist) via the monorepo's build. */
 export async function buildBundles() {
-  say('building the app bundles (turbo run build for @moat/mx, @moat/policyd and @moat/console)');
-  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd', '--filter=@moat/console'];
+  say('building the app bundles (turbo run build for @moat/mx, @moat/policyd, @moat/console and @moat/cli)');
+  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd', '--filter=@moat/console', '--filter=@moat/cli'];
   await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- ${filters} --output-logs=errors-only`;
 }
 
@@ -59,6 +60,8 @@ export async function buildImages({ test = false } = {}) {
   // The integration suites get mx's and policyd's bundles from turbo (their dependencies), not the console's:
   // bundle it here (esbuild, about a second) so its image never copies a missing or stale dist/.
   if (names.includes('console')) await $({ cwd: ROOT, quiet: true })`npm run build --silent -w @moat/console`;
+  // The mx image carries the CLI (npm run moat): same reason, the integration suites' turbo run does not build it.
+  if (names.includes('mx')) await $({ cwd: ROOT, quiet: true })`npm run build --silent -w @moat/cli`;
   for (const name of names) {
     const started = Date.now();
     const args = ['--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `NODE_IMAGE=moat/node:24`];
@@ -223,7 +226,8 @@ Connect:
   submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth/users (moat user add|passwd|del|list)
   Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
-Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}`);
+Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}
+CLI in the stack: npm run moat --${test ? ' --test' : ''} queue list | zones | explain ... | greylist stuck  (docker: export DOCKER_HOST=${process.env.DOCKER_HOST})`);
   return containers;
 }
 

@@ -10,11 +10,11 @@ const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const EXAMPLE = fileURLToPath(new URL('../../../moat.example.yaml', import.meta.url));
 
 function moat(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('moat config check', { timeout: 30_000 }, () => {
+describe('moat config check', { timeout: 180_000 }, () => {
   it('prints ok and a summary for the example config', () => {
     const r = moat(['config', 'check', EXAMPLE]);
     expect(r.err).toBe('');

@@ -1,13 +1,14 @@
 // The operational subcommands spawned as a real `moat` process against a real redis-server, rbldnsd and a temp spool.
-import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGreylist, type Greylist } from '@moat/greylist';
 import { createJournal } from '@moat/journal';
 import { createLogger, createRegistry } from '@moat/observe';
 import type { Verdict } from '@moat/policy';
 import { openQueue } from '@moat/queue';
-import { type RbldnsdServer, type RedisServer, startRbldnsd, startRedis, tmpDir } from '@moat/testkit';
+import { freePort, type RbldnsdServer, type RedisServer, startRbldnsd, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
@@ -19,12 +20,13 @@ interface Run {
   err: string;
 }
 
-function moat(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function moat(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [main, ...args],
-      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 30_000 },
+      // Generous: each run is a Node start-up importing every adapter, and a shared 2-core box runs several at once.
+      { env: { ...process.env, MOAT_CONFIG: configFile, MOAT_LOG_LEVEL: 'error', ...env }, timeout: 120_000, ...(cwd && { cwd }) },
       (err, out, errOut) => {
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out, err: errOut });
       },
@@ -35,6 +37,18 @@ const json = (r: Run) => {
   if (r.code !== 0 && !r.out) throw new Error(`exit ${r.code}: ${r.err}`);
   return JSON.parse(r.out);
 };
+
+/** Every key with its type, contents (hashes) and absolute expiry, read by redis-cli in one script. */
+const STATE_LUA = `local out = {}
+for _, k in ipairs(redis.call('KEYS', '*')) do
+  local t = redis.call('TYPE', k).ok
+  local v = t == 'hash' and cjson.encode(redis.call('HGETALL', k)) or t
+  table.insert(out, k .. ' ' .. v .. ' ' .. redis.call('PEXPIRETIME', k))
+end
+return out`;
+function redisState(): string[] {
+  return execFileSync('redis-cli', ['-u', redis.url, '--no-raw', 'EVAL', STATE_LUA, '0'], { encoding: 'utf8' }).split('\n').sort();
+}
 
 let redis: RedisServer;
 let rbl: RbldnsdServer;
@@ -119,6 +133,55 @@ describe('moat explain (hypothetical)', () => {
     expect(shown.candidates.every((c) => c.triplet === undefined)).toBe(true);
   });
 
+  it('reads the greylist without writing it: every key, field and expiry time as before', async () => {
+    await greylist.check({ clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' });
+    const before = redisState();
+    const args = ['explain', '--client', '192.0.2.8', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org', '--json'];
+    const r = json(await moat(args));
+    // The delay (1 s) is over by the time the CLI runs: a retry would pass now; peek says so and records nothing.
+    expect(r).toMatchObject({ greylist: 'dry-run', assumedFailOpen: [], verdict: { action: 'permit' } });
+    expect(r.verdict.trace.at(-2).reason).toMatch(/^greylist pass \(retry\): dry run: delayed \d+ seconds \(2 attempts, net:192\.0\.2\.0\/24\)$/);
+    expect(redisState()).toEqual(before);
+    await greylist.remove({ triplet: { clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' } });
+  }, 300_000);
+
+  it('gives no verdict when Redis or the resolver is unreachable (exit 1, naming them), unless --assume-fail-open', async () => {
+    const stopped = await startRedis();
+    await stopped.stop();
+    const deadRedis = stopped.url.replace('redis://', 'redis://:hunter2@');
+    const deadResolver = `127.0.0.1:${await freePort()}`;
+    const args = ['explain', '--client', '192.0.2.66', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org'];
+    const [noRedis, noDns, both, assumed, assumedJson] = await Promise.all([
+      moat(args, { MOAT_REDIS_URL: deadRedis }),
+      moat(args, { MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--json'], { MOAT_REDIS_URL: deadRedis, MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--assume-fail-open'], { MOAT_REDIS_URL: deadRedis, MOAT_RESOLVER: deadResolver }),
+      moat([...args, '--assume-fail-open', '--json'], { MOAT_REDIS_URL: deadRedis }),
+    ]);
+    const masked = stopped.url.replace('redis://', 'redis://***@');
+    const redisDown = `Redis at ${masked} is unreachable (connect ECONNREFUSED ${stopped.url.slice('redis://'.length)})`;
+    const dnsDown = `the resolver at ${deadResolver} is unreachable (connection refused: nothing listens there)`;
+    expect(noRedis).toMatchObject({ code: 1, out: '' });
+    expect(noRedis.err).toContain(`moat explain: no verdict: ${redisDown}.`);
+    expect(noRedis.err).toContain('--assume-fail-open');
+    expect(noDns).toMatchObject({ code: 1, out: '' });
+    expect(noDns.err).toContain(`moat explain: no verdict: ${dnsDown}.`);
+    expect(both).toMatchObject({ code: 1, out: '' });
+    expect(both.err).toContain(`no verdict: ${dnsDown}; ${redisDown}.`);
+    for (const r of [noRedis, both, assumed]) {
+      expect(r.err + r.out).not.toContain('hunter2');
+      expect(r.err + r.out).not.toContain("Stream isn't writeable");
+    }
+    // Assumed: the verdict a node that cannot reach them would give (the listed client passes), and it says so.
+    expect(assumed.code).toBe(0);
+    expect(assumed.out).toContain(`assuming fail-open (--assume-fail-open): ${dnsDown}; ${redisDown}; this verdict may differ`);
+    expect(assumed.out).toMatch(/check_policy_service inet:127\.0\.0\.1:10023\s+dunno\s+\S+\s+greylist pass \(fail-open\): assumed fail-open: Redis at/);
+    expect(assumed.out).toMatch(/=> PERMIT 2\.0\.0 by permit \(assuming fail-open\)\n/);
+    const j = json(assumedJson);
+    expect(j.assumedFailOpen).toEqual([redisDown]);
+    expect(j.verdict).toMatchObject({ action: 'reject', decidedBy: 'reject_rbl_client bl.moat.test' });
+  }, 300_000);
+
   it('usage errors exit 2, config errors exit 1', async () => {
     // Independent invocations: run them side by side (each is a Node start-up).
     const [notIp, bogus, both, bad, help, nonsense] = await Promise.all([
@@ -133,7 +196,7 @@ describe('moat explain (hypothetical)', () => {
     expect(notIp.err).toContain('is not an IP address');
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('missing.yaml');
-  });
+  }, 300_000);
 });
 
 describe('moat explain (journal)', () => {
@@ -173,7 +236,11 @@ describe('moat explain (journal)', () => {
     const none = await moat(['explain', '--session', 'never-seen']);
     expect(none.code).toBe(1);
     expect(none.err).toContain('no journaled decision');
-  });
+
+    const down = await moat(['explain', '--session', 'SESS1'], { MOAT_REDIS_URL: 'redis://:hunter2@127.0.0.1:1' });
+    expect(down.code).toBe(1);
+    expect(down.err.trim()).toBe("moat explain: the decision journal's Redis at redis://***@127.0.0.1:1 is unreachable (connect ECONNREFUSED 127.0.0.1:1)");
+  }, 300_000);
 });
 
 describe('moat greylist', () => {
@@ -208,7 +275,7 @@ describe('moat greylist', () => {
   it('fails with exit 1 and one line when Redis is unreachable', async () => {
     const r = await moat(['greylist', 'stuck'], { MOAT_REDIS_URL: 'redis://127.0.0.1:1' });
     expect(r.code).toBe(1);
-    expect(r.err.trim()).toBe('moat greylist: the greylist Redis is unreachable');
+    expect(r.err.trim()).toBe("moat greylist: the greylist's Redis at redis://127.0.0.1:1 is unreachable (connect ECONNREFUSED 127.0.0.1:1)");
   });
 });
 
@@ -229,7 +296,60 @@ describe('moat queue', () => {
     expect((await moat(['queue', 'list'])).out).toContain('Mail queue is empty');
     expect((await moat(['queue', 'hold'])).code).toBe(2);
   });
+
+  it('never creates a spool: a missing one is a clear error (exit 1) naming the path, and stays missing', async () => {
+    const missing = join(dir.path, 'nonexistent', 'spool');
+    const [list, listJson, hold, flush] = await Promise.all([
+      moat(['queue', '--dir', missing, 'list']),
+      moat(['queue', 'list', '--json'], { MOAT_QUEUE_DIR: missing }),
+      moat(['queue', '--dir', missing, 'hold', 'ALL']),
+      moat(['queue', '--dir', missing, 'flush']),
+    ]);
+    expect(list).toMatchObject({ code: 1, out: '' });
+    expect(list.err.trim()).toBe(`moat queue: no spool at ${missing}: no such directory`);
+    expect(listJson).toMatchObject({ code: 1, out: '' });
+    expect(listJson.err).toContain(`no spool at ${missing}`);
+    expect(listJson.err).toContain('npm run moat -- queue');
+    expect([hold.code, flush.code]).toEqual([1, 1]);
+    expect(existsSync(join(dir.path, 'nonexistent'))).toBe(false);
+  });
 });
+
+describe('read-only commands', () => {
+  it('change no file (spool, config dir, working dir) and no Redis key', async () => {
+    const q = await openQueue({ dir: join(dir.path, 'spool'), logger, registry: createRegistry() });
+    await q.enqueue({ sender: 'a@example.net', recipients: ['b@example.org'], message: Buffer.from('Subject: ro\r\n\r\nhello\r\n') });
+    await q.close();
+    await greylist.check({ clientAddress: '198.51.100.77', sender: 'ro@example.net', recipient: 'b@example.org' });
+    const cwd = join(dir.path, 'cwd');
+    await mkdir(cwd);
+    const before = { files: await tree(dir.path), redis: redisState() };
+    const triplet = ['--client', '198.51.100.77', '--sender', 'ro@example.net', '--recipient', 'b@example.org'];
+    const runs = await Promise.all([
+      moat(['config', 'check'], {}, cwd),
+      moat(['queue', 'list'], {}, cwd),
+      moat(['greylist', 'show', ...triplet], {}, cwd),
+      moat(['greylist', 'stuck'], {}, cwd),
+      moat(['zones'], {}, cwd),
+      moat(['explain', '--helo', 'mail.example.net', ...triplet], {}, cwd),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect({ files: await tree(dir.path), redis: redisState() }).toEqual(before);
+    await greylist.remove({ triplet: { clientAddress: '198.51.100.77', sender: 'ro@example.net', recipient: 'b@example.org' } });
+    const { queueDelete } = await import('@moat/queue');
+    await queueDelete(join(dir.path, 'spool'), ['ALL'], { logger });
+  }, 300_000);
+});
+
+/** Every path under root with its size and mtime. */
+async function tree(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(root, { recursive: true })) {
+    const st = await stat(join(root, e));
+    out.push(`${e} ${st.isDirectory() ? 'dir' : st.size} ${st.mtimeMs}`);
+  }
+  return out.sort();
+}
 
 describe('moat zones', () => {
   it('reports each DNS list and exits 1 when one is unhealthy', async () => {
@@ -244,5 +364,13 @@ describe('moat zones', () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toMatch(/bl\.moat\.test\s+healthy/);
     expect(bad.out).toMatch(/broken\.moat\.test\s+disabled.*does not list the RFC 5782 test point 127\.0\.0\.2/);
+  });
+
+  it('exits 1 naming the resolver when it is unreachable, never a table of unchecked zones alone', async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const r = await moat(['zones'], { MOAT_RESOLVER: dead });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`resolver ${dead} UNREACHABLE (connection refused: nothing listens there)`);
+    expect(r.err.trim()).toBe(`moat zones: the resolver at ${dead} is unreachable (connection refused: nothing listens there): no zone can be checked from here`);
   });
 });

@@ -5,7 +5,7 @@ import type { DnsList } from '@moat/dnslist';
 import { clientNetwork, type Greylist } from '@moat/greylist';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
 import type { Logger, Registry } from '@moat/observe';
-import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue/cli';
+import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue';
 import { createRateLimiter, type RateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { buildEngine } from '@moat/runtime';
 

@@ -12,7 +12,7 @@ import { awlKey, DEFAULT_PREFIX, tripletKey } from './keys.ts';
 import { createMetrics } from './metrics.ts';
 import { CidrSet } from './network.ts';
 import { normalizeRecipient, normalizeSender } from './normalize.ts';
-import { createStore, type RedisTarget } from './store.ts';
+import { createStore, GreylistStoreError, type RedisTarget } from './store.ts';
 import { Whitelist, type WhitelistSpec } from './whitelist.ts';
 
 export interface GreylistOptions {
@@ -56,6 +56,12 @@ export interface GreylistOptions {
 }
 
 export interface Greylist extends GreylistPort, GreylistAdmin {
+  /**
+   * What check() would answer now, without writing anything (no triplet, counter, TTL or metric changes):
+   * the same whitelists (the admin whitelist re-read first), identity and decision script, run dry.
+   * Where check() would fail open, peek() throws GreylistStoreError, so a caller can tell the two apart.
+   */
+  peek(request: GreylistRequest): Promise<GreylistAnswer>;
   /** True when Redis answers a PING within timeoutMs. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -108,7 +114,8 @@ export function createGreylist(options: GreylistOptions): Greylist {
     return { action: 'pass', reason: 'fail-open', detail: `greylist store unavailable (${why}): accepted without greylisting` };
   };
 
-  async function decide(request: GreylistRequest): Promise<{ answer: GreylistAnswer; identity?: Identity }> {
+  /** The decision; `dry` (peek) writes nothing, counts nothing and lets store errors through. */
+  async function decide(request: GreylistRequest, dry = false): Promise<{ answer: GreylistAnswer; identity?: Identity }> {
     const sender = normalizeSender(request.sender ?? '');
     const recipient = normalizeRecipient(request.recipient ?? '');
     const hit = whitelist.match({ clientAddress: request.clientAddress, clientName: request.clientName, recipient });
@@ -117,12 +124,14 @@ export function createGreylist(options: GreylistOptions): Greylist {
       return { answer: { action: 'pass', reason: 'whitelist', detail: 'whitelisted client (admin)' } };
     }
     const identity = await senderIdentity({ ...request, sender: request.sender ?? '' }, identityOptions);
-    metrics.identity.inc({ kind: identity.kind });
-    if (identity.spf) metrics.spf.inc({ result: identity.spf.result });
+    if (!dry) {
+      metrics.identity.inc({ kind: identity.kind });
+      if (identity.spf) metrics.spf.inc({ result: identity.spf.result });
+    }
     const now = clock ? String(Math.floor(clock.now() / 1000)) : '';
     let reply: Awaited<ReturnType<typeof store.decide>>;
     try {
-      reply = await store.decide(tripletKey(prefix, identity.id, sender, recipient), awlKey(prefix, identity.id), [
+      reply = await (dry ? store.peek : store.decide)(tripletKey(prefix, identity.id, sender, recipient), awlKey(prefix, identity.id), [
         now,
         delay,
         retryWindow,
@@ -136,6 +145,7 @@ export function createGreylist(options: GreylistOptions): Greylist {
         (request.clientName ?? '').slice(0, 255),
       ]);
     } catch (e) {
+      if (dry) throw e;
       return { answer: failOpen((e as { code?: string }).code ?? 'error'), identity };
     }
     switch (reply.action) {
@@ -145,7 +155,7 @@ export function createGreylist(options: GreylistOptions): Greylist {
           identity,
         };
       case 'retry':
-        metrics.delay.observe(reply.seconds);
+        if (!dry) metrics.delay.observe(reply.seconds);
         return {
           answer: {
             action: 'pass',
@@ -196,6 +206,15 @@ export function createGreylist(options: GreylistOptions): Greylist {
         );
       }
       return answer;
+    },
+    async peek(request) {
+      // check() uses the mirror refreshed on a timer; a peek (often in a fresh process) reads it first.
+      try {
+        await admin.refreshWhitelist();
+      } catch (e) {
+        throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
+      }
+      return (await decide(request, true)).answer;
     },
     ...admin,
     ping: () => store.ping(),

@@ -2,7 +2,7 @@
 // Trusts Redis and the configured resolver; the public surface is createGreylist and its helpers.
 export { createGreylist, type Greylist, type GreylistOptions } from './greylist.ts';
 export type { GreylistAdmin, InspectResult, RemoveTarget, TripletQuery, TripletRecord, AutoWhitelistRecord } from './admin.ts';
-export type { RedisTarget } from './store.ts';
+export { GreylistStoreError, type RedisTarget } from './store.ts';
 export type { WhitelistSpec } from './whitelist.ts';
 export { defaultWhitelist, DEFAULT_WHITELIST_SOURCE } from './default-whitelist.ts';
 export { normalizeSender, normalizeRecipient } from './normalize.ts';

@@ -17,7 +17,7 @@ export interface DecideReply {
   firstSeen: number;
 }
 
-/** A store failure, with a code from the greylist's small registry (never leaves the package). */
+/** A store failure, with a code from the greylist's small registry (check() fails open on it; peek() throws it). */
 export class GreylistStoreError extends Error {
   readonly code: 'GREYLIST_TIMEOUT' | 'GREYLIST_UNAVAILABLE' | 'GREYLIST_BAD_REPLY';
   constructor(code: GreylistStoreError['code'], message: string, options?: { cause?: unknown }) {
@@ -42,6 +42,19 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
   });
 }
 
+/** The script's reply as a DecideReply; anything else is GREYLIST_BAD_REPLY. */
+function parseReply(raw: unknown, count: (kind: 'command') => void): DecideReply {
+  if (!Array.isArray(raw) || raw.length < 5) {
+    count('command');
+    throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script reply: ${JSON.stringify(raw)}`);
+  }
+  const [action, seconds, now, attempts, firstSeen] = raw as [string, number, number, number, number];
+  if (action !== 'defer' && action !== 'retry' && action !== 'known' && action !== 'awl') {
+    throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script action: ${action}`);
+  }
+  return { action, seconds: Number(seconds), now: Number(now), attempts: Number(attempts), firstSeen: Number(firstSeen) };
+}
+
 type DecideCommand = (k1: string, k2: string, ...args: (string | number)[]) => Promise<unknown>;
 
 export interface Store {
@@ -49,6 +62,8 @@ export interface Store {
   /** The connections that hold data (the master, or every cluster master): for SCAN. */
   dataNodes(): Redis[];
   decide(tripletKey: string, awlKey: string, args: (string | number)[]): Promise<DecideReply>;
+  /** The decide script as a dry run (writes nothing), under the admin timeout; errors propagate typed. */
+  peek(tripletKey: string, awlKey: string, args: (string | number)[]): Promise<DecideReply>;
   /** Run an admin command under a longer timeout; errors propagate (the admin API may throw). */
   admin<T>(fn: (r: RedisClient) => Promise<T>, timeoutMs?: number): Promise<T>;
   /** Seconds since the epoch from the Redis server's clock. */
@@ -148,15 +163,17 @@ export function createStore(opts: {
         throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
       }
       markUp();
-      if (!Array.isArray(raw) || raw.length < 5) {
-        metrics.redisErrors.inc({ kind: 'command' });
-        throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script reply: ${JSON.stringify(raw)}`);
+      return parseReply(raw, (kind) => metrics.redisErrors.inc({ kind }));
+    },
+    async peek(tripletKey, awlKey, args) {
+      let raw: unknown;
+      try {
+        await whenReady(5000);
+        raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args, '1'), 5000, 'greylist peek');
+      } catch (e) {
+        throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
       }
-      const [action, seconds, now, attempts, firstSeen] = raw as [string, number, number, number, number];
-      if (action !== 'defer' && action !== 'retry' && action !== 'known' && action !== 'awl') {
-        throw new GreylistStoreError('GREYLIST_BAD_REPLY', `unexpected script action: ${action}`);
-      }
-      return { action, seconds: Number(seconds), now: Number(now), attempts: Number(attempts), firstSeen: Number(firstSeen) };
+      return parseReply(raw, () => undefined);
     },
     async admin(fn, ms = 5000) {
       await whenReady(ms);

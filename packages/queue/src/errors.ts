@@ -7,6 +7,7 @@ export const QueueErrorCodes = {
   EBUSY: 'EQUEUE_BUSY', // the message is being delivered right now
   ECLOSED: 'EQUEUE_CLOSED', // the queue handle was closed
   ENOSPACE: 'EQUEUE_NOSPACE', // less free disk than minFreeBytes: refuse new mail (452 4.3.1 at the edge)
+  ENOSPOOL: 'EQUEUE_NOSPOOL', // no readable spool at the path an operator named (read-only opens never create one)
 } as const;
 
 export type QueueErrorCode = (typeof QueueErrorCodes)[keyof typeof QueueErrorCodes];

@@ -1,5 +1,7 @@
 export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
 export { deliveryAddress, queueRecipients } from './final-recipient.ts';
+export { openQueueReader, assertSpool, type QueueReader } from './reader.ts';
+export { DEFAULT_QUEUE_DIR, queueList, queueFlush, queueHold, queueRelease, queueDelete, type QueueAdminOptions } from './admin.ts';
 export { openQueue, STATES, type Queue, type QueueEntry, type QueueOptions, type QueueState, type Claimed } from './spool.ts';
 export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runner.ts';
 export { type Clock, systemClock } from './clock.ts';

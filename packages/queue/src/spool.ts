@@ -11,10 +11,10 @@ import { createDirSyncer } from './fsync.ts';
 import { isQueueId, newQueueId } from './ids.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, recipientRecords, trailerBytes } from './record.ts';
-import type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+import { listSpool, spoolNames } from './reader.ts';
+import { type EnqueueInput, type QueueEntry, type QueuedMessage, type QueueState, type QueueWriter, STATES } from './types.ts';
 
-export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
-export type QueueState = (typeof STATES)[number];
+export { STATES, type QueueEntry, type QueueState };
 
 export interface QueueOptions {
   /** The spool directory (created if missing). */
@@ -34,20 +34,6 @@ export interface QueueOptions {
    * default 0 = never). Delivery, DSNs and rewrites are not refused: they free space or are needed.
    */
   minFreeBytes?: number;
-}
-
-/** One message as `mailq` shows it. */
-export interface QueueEntry {
-  id: string;
-  state: QueueState;
-  size: number;
-  arrival?: number;
-  sender?: string;
-  recipients?: { address: string; state: string; lastError?: string }[];
-  nextRetry?: number;
-  lastError?: string;
-  /** For `active`: the runner that holds it. */
-  owner?: string;
 }
 
 /** A message claimed for delivery: it sits in active/ under a name only its owner uses. */
@@ -122,14 +108,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   const listeners = new Set<(id: string) => void>();
   let closed = false;
 
-  async function names(state: QueueState): Promise<string[]> {
-    try {
-      return (await readdir(p(state))).filter((n) => !n.startsWith('.')).sort();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-  }
+  const names = (state: QueueState) => spoolNames(dir, state);
 
   const metrics = queueMetrics(opts.registry, async () => {
     const out: Record<string, number> = {};
@@ -338,55 +317,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     return out;
   }
 
-  /** Read only the envelope (mailq): no checksum, the file may be large. */
-  async function peek(state: QueueState, name: string): Promise<QueueEntry> {
-    const id = name.split('.')[0] ?? name;
-    const entry: QueueEntry = { id, state, size: 0 };
-    if (state === 'active') entry.owner = name.slice(id.length + 1);
-    const fh = await open(p(state, name), 'r');
-    try {
-      const st = await fh.stat();
-      entry.size = st.size;
-      if (state === 'deferred') entry.nextRetry = st.mtimeMs;
-      if (state === 'corrupt') return entry;
-      const first = Buffer.alloc(32);
-      const { bytesRead } = await fh.read(first, 0, 32, 0);
-      const m = /^MOATQ1 (\d{1,9})\n/.exec(first.subarray(0, bytesRead).toString('latin1'));
-      if (!m) return entry;
-      const envLen = Number(m[1]);
-      if (envLen > Math.min(st.size, 16 * 1024 * 1024)) return entry; // damaged: the runner will move it aside
-      const json = Buffer.alloc(envLen);
-      await fh.read(json, 0, envLen, m[0].length);
-      const env = JSON.parse(json.toString('utf8')) as Envelope;
-      entry.arrival = env.arrival;
-      entry.sender = env.sender;
-      entry.recipients = env.recipients.map((r) => ({
-        address: r.address,
-        state: r.state,
-        ...(r.lastError ? { lastError: r.lastError } : {}),
-      }));
-      if (env.lastError) entry.lastError = env.lastError;
-    } catch {
-      /* shown with what we have */
-    } finally {
-      await fh.close();
-    }
-    return entry;
-  }
-
-  async function list(): Promise<QueueEntry[]> {
-    const out: QueueEntry[] = [];
-    for (const s of STATES) {
-      for (const n of await names(s)) {
-        try {
-          out.push(await peek(s, n));
-        } catch {
-          /* moved while listing */
-        }
-      }
-    }
-    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  }
+  /** mailq: the same read-only view as openQueueReader's. */
+  const list = () => listSpool(dir);
 
   function checkIds(ids: string[]): void {
     for (const id of ids) if (!isQueueId(id)) throw new QueueError(QueueErrorCodes.EINVAL, `not a queue id: ${id}`);

@@ -47,3 +47,20 @@ export interface QueuedMessage {
 export interface QueueWriter {
   enqueue(input: EnqueueInput): Promise<QueuedMessage>;
 }
+
+export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
+export type QueueState = (typeof STATES)[number];
+
+/** One message as `mailq` shows it. */
+export interface QueueEntry {
+  id: string;
+  state: QueueState;
+  size: number;
+  arrival?: number;
+  sender?: string;
+  recipients?: { address: string; state: string; lastError?: string }[];
+  nextRetry?: number;
+  lastError?: string;
+  /** For `active`: the runner that holds it. */
+  owner?: string;
+}

@@ -123,3 +123,10 @@ export function firstReadyGate(redis: RedisClient): (ms: number) => Promise<void
 }
 
 export { withTimeout } from './timeout.ts';
+/** A target as an operator reads it, credentials masked: `redis://***@host:6379/0`, `sentinels a:1,b:2 (master mymaster)`. */
+export function describeRedisTarget(target: RedisTarget): string {
+  const list = (nodes: readonly { host: string; port: number }[]) => nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(',');
+  if ('url' in target) return target.url.replace(/^([a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1***@');
+  if ('cluster' in target) return `cluster ${list(target.cluster)}`;
+  return `sentinels ${list(target.sentinels)} (master ${target.name})`;
+}

@@ -1,64 +1,71 @@
 // `moat explain`: why a mail was (or would be) deferred, rejected or accepted, restriction by restriction.
-// Hypothetical mode asks the live DNS lists and reads (never writes) the greylist; journal mode reads Redis only.
+// Hypothetical mode asks the live DNS lists and peeks at (never writes) the greylist; journal mode reads Redis only.
 import type { Config } from '@moat/config';
-import type { JournalEntry } from '@moat/journal';
-import type { GreylistAnswer, GreylistPort, Stage, TraceEntry, Verdict } from '@moat/policy';
-import { cidrContains, createEngine, parseCidr, parseIp } from '@moat/policy';
 import type { Greylist } from '@moat/greylist';
-import { hideZones } from '@moat/runtime';
+import { type JournalEntry, journalRedisTarget } from '@moat/journal';
+import type { GreylistAnswer, GreylistPort, Stage, TraceEntry, Verdict } from '@moat/policy';
+import { createEngine, parseIp } from '@moat/policy';
+import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
+import { type BuiltEngine, hideZones, zonesOf } from '@moat/runtime';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, journalFor, loadConfigOrFail } from './context.ts';
+import { HEALTH_NAME, probeRedis, probeResolver } from './reach.ts';
 import type { Command, Io } from './types.ts';
 
-const USAGE = `--client IP --helo NAME --sender ADDR --recipient ADDR [--sasl USER] [--client-name NAME] [--tls] [--stage rcpt] [--live-greylist] [--config FILE] [--json]
+const USAGE = `--client IP --helo NAME --sender ADDR --recipient ADDR [--sasl USER] [--client-name NAME] [--tls] [--stage rcpt] [--live-greylist] [--assume-fail-open] [--config FILE] [--json]
        moat explain --session ID | --queue-id ID [--config FILE] [--json]
   Hypothetical: evaluates against the live config, DNS lists and greylist; the greylist is only read
-  (a dry run) unless --live-greylist, which records the attempt like a real delivery would.
+  (a dry run, the greylist's peek) unless --live-greylist, which records the attempt like a real delivery would.
+  When the resolver or the greylist's Redis is unreachable it gives no verdict (exit 1), unless
+  --assume-fail-open, which answers as a node that cannot reach them would, and says so.
   Recorded: prints the trace of real decisions from the decision journal.`;
 
 const STAGES: readonly Stage[] = ['connect', 'helo', 'mail', 'rcpt', 'data', 'end-of-data'];
 
-/** The greylist's answer without changing it: what check() would say now, from inspect(). */
-export function dryRunGreylist(g: Greylist, config: Config): GreylistPort {
-  const gc = config.greylist;
-  return {
+/**
+ * The greylist asked without a write: peek() answers what check() would. When Redis cannot be asked,
+ * check() would fail open; that is only an answer here when the operator said --assume-fail-open.
+ */
+export function peekingGreylist(g: Greylist, redis: string, assumeFailOpen: boolean, known?: string): GreylistPort & { failure?: string } {
+  const port: GreylistPort & { failure?: string } = {
     async check(req): Promise<GreylistAnswer> {
-      const ip = parseIp(req.clientAddress);
-      const wl = ip && gc.whitelist.clients.find((c) => {
-        const n = parseCidr(c);
-        return n !== undefined && cidrContains(n, ip);
-      });
-      if (wl) return { action: 'pass', reason: 'whitelist', detail: `dry run: whitelisted client ${wl} (config)` };
-      const rcpt = req.recipient.toLowerCase();
-      const rwl = gc.whitelist.recipients.find((r) => {
-        const w = r.toLowerCase();
-        return w === rcpt || (!w.includes('@') && rcpt.endsWith(`@${w}`)) || (w.endsWith('@') && rcpt.startsWith(w));
-      });
-      if (rwl) return { action: 'pass', reason: 'whitelist', detail: `dry run: whitelisted recipient ${rwl} (config)` };
-      let r: Awaited<ReturnType<Greylist['inspect']>>;
       try {
-        r = await g.inspect({ clientAddress: req.clientAddress, clientName: req.clientName, sender: req.sender, recipient: req.recipient });
+        const answer = await g.peek(req);
+        return { ...answer, detail: `dry run: ${answer.detail ?? ''}`.trimEnd() };
       } catch (e) {
-        return { action: 'pass', reason: 'fail-open', detail: `dry run: greylist store unavailable (${(e as Error).message}): a real check would fail open` };
+        // The probe's words when it already failed; never the client library's internals.
+        port.failure = known ?? `Redis at ${redis} could not be asked (${(e as { code?: string }).code ?? 'error'})`;
+        if (!assumeFailOpen) throw e;
+        return { action: 'pass', reason: 'fail-open', detail: `assumed fail-open: ${port.failure}` };
       }
-      const now = Math.floor(Date.now() / 1000);
-      const awl = r.candidates.find((c) => c.autoWhitelist && gc.auto_whitelist_count > 0 && c.autoWhitelist.count >= gc.auto_whitelist_count);
-      if (awl) return { action: 'pass', reason: 'auto-whitelist', detail: `dry run: ${awl.identity} auto-whitelisted after ${awl.autoWhitelist!.count} deliveries` };
-      const t = r.candidates.find((c) => c.triplet)?.triplet;
-      const delay = Math.round(gc.delay / 1000);
-      if (t?.passedAt !== undefined) return { action: 'pass', reason: 'known', detail: `dry run: triplet passed at ${isoTime(t.passedAt * 1000)} (${t.identity})` };
-      if (t) {
-        const age = now - t.firstSeen;
-        if (age >= delay) return { action: 'pass', reason: 'retry', detail: `dry run: a retry now passes (first seen ${age}s ago, ${t.attempts} attempts, ${t.identity})` };
-        return { action: 'defer', retryAfter: delay - age, detail: `dry run: seen ${age}s ago, ${t.attempts} attempts; passes after ${delay - age}s more (${t.identity})` };
-      }
-      return {
-        action: 'defer',
-        retryAfter: delay,
-        detail: `dry run: new triplet for ${r.identity}: would be greylisted for ${delay}s (admin whitelist entries are not consulted in a dry run; use --live-greylist)`,
-      };
     },
   };
+  return port;
+}
+
+/**
+ * What the hypothetical needs and this process cannot reach: the resolver (DNS lists, and SPF for the
+ * greylist's sender identity) and the greylist's Redis. Probed side by side, before any verdict.
+ */
+async function unreachable(config: Config, built: BuiltEngine): Promise<string[]> {
+  const zones = zonesOf(built.spec);
+  const needsResolver = zones.length > 0 || built.greylist !== undefined;
+  const target = redisTargetFromConfig(config.greylist.redis);
+  const [dns, redis] = await Promise.all([
+    needsResolver ? probeResolver(config.dns.resolver, [HEALTH_NAME, ...zones.slice(0, 1).map((z) => `2.0.0.127.${z}`)], Math.max(config.dns.timeout, 1000)) : undefined,
+    built.greylist ? probeRedis(target, Math.max(config.greylist.timeout, 2000)) : undefined,
+  ]);
+  return [
+    ...(dns ? [`the resolver at ${config.dns.resolver} is unreachable (${dns})`] : []),
+    ...(redis ? [`Redis at ${describeRedisTarget(target)} is unreachable (${redis})`] : []),
+  ];
+}
+
+function refusal(what: readonly string[]): string {
+  return `no verdict: ${what.join('; ')}.
+  Every lookup to them would fail open here, so a verdict could differ from the one the running stack gives.
+  Run it where they are reachable (inside the stack: npm run moat -- explain ...), or add --assume-fail-open
+  for the verdict of a node that cannot reach them (DNS lists not listed, the greylist passing).`;
 }
 
 function traceRows(trace: readonly TraceEntry[]): string {
@@ -72,9 +79,9 @@ function traceRows(trace: readonly TraceEntry[]): string {
     .join('\n');
 }
 
-function verdictLine(v: Verdict): string {
+function verdictLine(v: Verdict, note = ''): string {
   const by = v.decidedBy ? ` by ${safe(v.decidedBy)}` : ' (no restriction decided: accepted at the last stage)';
-  return `=> ${v.action.toUpperCase()} ${v.status}${by}${v.greylisted ? ' [greylisted]' : ''}${v.text ? `\n   text: ${safe(v.text)}` : ''}`;
+  return `=> ${v.action.toUpperCase()} ${v.status}${by}${v.greylisted ? ' [greylisted]' : ''}${note}${v.text ? `\n   text: ${safe(v.text)}` : ''}`;
 }
 
 function envelope(e: Pick<JournalEntry, 'facts'>): string {
@@ -95,11 +102,15 @@ async function hypothetical(config: Config, a: ReturnType<typeof parseArgs>, io:
   const stage = (v.stage ?? 'rcpt') as Stage;
   if (!STAGES.includes(stage)) throw new UsageError(`--stage must be one of ${STAGES.join(', ')}`);
   if (stage === 'rcpt' && (v.sender === undefined || v.recipient === undefined)) throw new UsageError('--sender and --recipient are required at the rcpt stage (--sender "" for the null sender)');
+  const assume = a.flags.has('assume-fail-open');
   const built = await engineFor(config, io);
   try {
-    await built.dnslist?.ready;
+    const [down] = await Promise.all([unreachable(config, built), built.dnslist?.ready]);
+    if (down.length && !assume) throw new CommandError(refusal(down));
     const live = a.flags.has('live-greylist');
-    const engine = built.greylist && !live ? hideZones(createEngine(built.spec, { ...built.ports, greylist: dryRunGreylist(built.greylist, config) })) : built.engine;
+    const redisDown = down.find((d) => d.startsWith('Redis at'));
+    const peeking = built.greylist && !live ? peekingGreylist(built.greylist, describeRedisTarget(redisTargetFromConfig(config.greylist.redis)), assume, redisDown) : undefined;
+    const engine = peeking ? hideZones(createEngine(built.spec, { ...built.ports, greylist: peeking })) : built.engine;
     const facts = {
       stage,
       clientAddress: client,
@@ -113,10 +124,17 @@ async function hypothetical(config: Config, a: ReturnType<typeof parseArgs>, io:
       sessionId: 'explain',
     };
     const verdict = await engine.evaluate(facts);
+    // Redis went away after the probe: the engine failed open, which is no answer unless assumed.
+    if (peeking?.failure && !redisDown) {
+      if (!assume) throw new CommandError(refusal([peeking.failure]));
+      down.push(peeking.failure);
+    }
     if (a.flags.has('json')) {
-      io.out.write(`${JSON.stringify({ hypothetical: true, greylist: built.greylist ? (live ? 'live' : 'dry-run') : 'not-in-policy', facts, verdict }, null, 2)}\n`);
+      const greylist = built.greylist ? (live ? 'live' : 'dry-run') : 'not-in-policy';
+      io.out.write(`${JSON.stringify({ hypothetical: true, greylist, assumedFailOpen: down, facts, verdict }, null, 2)}\n`);
     } else {
-      io.out.write(`hypothetical ${stage}: ${envelope({ facts })}\n${traceRows(verdict.trace)}\n${verdictLine(verdict)}\n`);
+      const note = down.length ? `assuming fail-open (--assume-fail-open): ${down.join('; ')}; this verdict may differ from the running stack's\n` : '';
+      io.out.write(`${note}hypothetical ${stage}: ${envelope({ facts })}\n${traceRows(verdict.trace)}\n${verdictLine(verdict, down.length ? ' (assuming fail-open)' : '')}\n`);
     }
     return 0;
   } finally {
@@ -129,7 +147,11 @@ async function recorded(config: Config, a: ReturnType<typeof parseArgs>, io: Io)
   const queueId = a.values['queue-id'];
   const journal = journalFor(config, io);
   try {
-    if (!(await journal.ping())) throw new CommandError('the decision journal (the greylist Redis) is unreachable');
+    if (!(await journal.ping())) {
+      const target = journalRedisTarget(config);
+      const why = await probeRedis(target, 3000);
+      throw new CommandError(`the decision journal's Redis at ${describeRedisTarget(target)} is unreachable${why ? ` (${why})` : ''}`);
+    }
     const entries = session !== undefined ? await journal.bySession(session) : await journal.byQueueId(queueId!);
     const what = session !== undefined ? `session ${session}` : `queue id ${queueId}`;
     if (a.flags.has('json')) io.out.write(`${JSON.stringify({ [session !== undefined ? 'session' : 'queueId']: session ?? queueId, decisions: entries }, null, 2)}\n`);
@@ -150,7 +172,7 @@ export const explainCommand: Command = {
     return guard('explain', USAGE, io, async () => {
       const a = parseArgs(args, {
         values: ['client', 'helo', 'sender', 'recipient', 'sasl', 'client-name', 'stage', 'session', 'queue-id', 'config'],
-        flags: ['json', 'tls', 'live-greylist'],
+        flags: ['json', 'tls', 'live-greylist', 'assume-fail-open'],
       });
       if (a.positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(a.positionals[0])}`);
       const byJournal = a.values.session !== undefined || a.values['queue-id'] !== undefined;

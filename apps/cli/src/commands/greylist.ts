@@ -3,8 +3,10 @@
 import type { Config } from '@moat/config';
 import type { Greylist, TripletRecord } from '@moat/greylist';
 import { parseCidr, parseIp } from '@moat/policy';
+import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
 import { ago, isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, loadConfigOrFail, noDnsLists } from './context.ts';
+import { probeRedis } from './reach.ts';
 import type { Command, Io } from './types.ts';
 
 const USAGE = `show --client IP --sender ADDR --recipient ADDR [--client-name NAME] | whitelist CIDR [--ttl DAYS] | remove --cidr CIDR | remove --client IP --sender ADDR --recipient ADDR | remove --auto-whitelist --client IP [--client-name NAME] | stuck [--limit N]   [--config FILE] [--json]
@@ -17,7 +19,11 @@ async function withGreylist<T>(config: Config, io: Io, fn: (g: Greylist) => Prom
   const built = await engineFor(config, io, { dnslist: noDnsLists });
   try {
     if (!built.greylist) throw new CommandError('greylisting is not in the policy (no check_policy_service in recipient_restrictions)');
-    if (!(await built.greylist.ping())) throw new CommandError('the greylist Redis is unreachable');
+    if (!(await built.greylist.ping())) {
+      const target = redisTargetFromConfig(config.greylist.redis);
+      const why = await probeRedis(target, Math.max(config.greylist.timeout, 2000));
+      throw new CommandError(`the greylist's Redis at ${describeRedisTarget(target)} is unreachable${why ? ` (${why})` : ''}`);
+    }
     return await fn(built.greylist);
   } finally {
     await built.close();

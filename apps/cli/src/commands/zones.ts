@@ -1,11 +1,13 @@
 // `moat zones`: the health of every DNS list the policy queries (RFC 5782 test points through the configured resolver).
-// Talks only to the configured resolver; exits 1 when any zone is disabled or unreachable (for monitoring scripts).
+// Talks only to the configured resolver; exits 1 when it or any zone is disabled or unreachable (for monitoring scripts).
 import type { ZoneHealth } from '@moat/dnslist';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
+import { zonesOf } from '@moat/runtime';
 import { engineFor, guard, loadConfigOrFail, noGreylist } from './context.ts';
+import { HEALTH_NAME, probeResolver } from './reach.ts';
 import type { Command } from './types.ts';
 
-const USAGE = '[--config FILE] [--json]   (exit 1 when a zone is disabled or unreachable)';
+const USAGE = '[--config FILE] [--json]   (exit 1 when the resolver or a zone is unreachable, or a zone is disabled)';
 
 export function zonesTable(zones: readonly ZoneHealth[]): string {
   if (zones.length === 0) return 'no DNS list in the policy\n';
@@ -25,10 +27,21 @@ export const zonesCommand: Command = {
       const config = loadConfigOrFail(a.values.config);
       const built = await engineFor(config, io, { greylist: noGreylist });
       try {
-        await built.dnslist?.ready;
+        const names = zonesOf(built.spec);
+        // A zone whose kind is not known yet is never probed: without this, a dead resolver would look "unchecked", fine.
+        const [down] = await Promise.all([
+          names.length ? probeResolver(config.dns.resolver, [HEALTH_NAME, `2.0.0.127.${names[0]}`], Math.max(config.dns.timeout, 1000)) : undefined,
+          built.dnslist?.ready,
+        ]);
         const zones = built.dnslist?.health() ?? [];
-        io.out.write(a.flags.has('json') ? `${JSON.stringify({ resolver: config.dns.resolver, zones }, null, 2)}\n` : `resolver ${config.dns.resolver}\n${zonesTable(zones)}`);
-        return zones.some((z) => z.state === 'disabled' || z.state === 'unreachable') ? 1 : 0;
+        const resolver = down ? `the resolver at ${config.dns.resolver} is unreachable (${down})` : undefined;
+        io.out.write(
+          a.flags.has('json')
+            ? `${JSON.stringify({ resolver: config.dns.resolver, ...(resolver && { unreachable: resolver }), zones }, null, 2)}\n`
+            : `resolver ${config.dns.resolver}${down ? ` UNREACHABLE (${down})` : ''}\n${zonesTable(zones)}`,
+        );
+        if (resolver) io.err.write(`moat zones: ${resolver}: no zone can be checked from here\n`);
+        return resolver || zones.some((z) => z.state === 'disabled' || z.state === 'unreachable') ? 1 : 0;
       } finally {
         await built.close();
       }
