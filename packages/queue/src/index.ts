@@ -1,4 +1,6 @@
 export type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+export { openDraft, isSpooled, spooledLength, type Draft, type SpooledMessage } from './draft.ts';
+export { HOST_TAG, pidAlive, sweepTmp, tmpName, writerOf } from './tmp-files.ts';
 export { openQueue, STATES, type Queue, type QueueEntry, type QueueOptions, type QueueState, type Claimed } from './spool.ts';
 export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runner.ts';
 export { type Clock, systemClock } from './clock.ts';

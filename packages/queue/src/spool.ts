@@ -7,11 +7,14 @@ import type { Logger } from '@moat/observe';
 import type { Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
 import { QueueError, QueueErrorCodes } from './errors.ts';
+import { type Draft, isSpooled, openDraft, spooledLength } from './draft.ts';
 import { createDirSyncer } from './fsync.ts';
 import { isQueueId, newQueueId } from './ids.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, trailerBytes } from './record.ts';
+import { sweepTmp, tmpName, writerOf } from './tmp-files.ts';
 import type { EnqueueInput, QueuedMessage, QueueWriter } from './types.ts';
+import type { SpooledMessage } from './draft.ts';
 
 export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;
 export type QueueState = (typeof STATES)[number];
@@ -137,14 +140,13 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     return out;
   });
 
-  // Crash leftovers in tmp/ were never acknowledged: drop them once they are clearly abandoned.
-  for (const n of await readdir(p('tmp'))) {
-    try {
-      const st = await stat(p('tmp', n));
-      if (Date.now() - st.mtimeMs > 3600_000) await unlink(p('tmp', n));
-    } catch {
-      /* raced with another process: fine */
-    }
+  // Crash leftovers in tmp/ were never acknowledged (a file leaves tmp/ by its rename into incoming/, and the
+  // 250 comes after that): those of dead writers go now; a live writer's (this process's other thread, another
+  // MX on this host) stay. Names without a writer (older versions) or from another host go after an hour.
+  const swept = await sweepTmp(p('tmp'), { writer: writerOf });
+  if (swept.length > 0) {
+    metrics.tmpSwept.inc(swept.length);
+    logger.info({ event: 'tmp-swept', count: swept.length, files: swept.slice(0, 20) }, 'removed files of dead transactions from tmp/');
   }
 
   async function writeDurable(path: string, data: Buffer, mtimeMs?: number): Promise<void> {
@@ -191,7 +193,14 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     const head = headerBytes(envelope);
     // The checksum covers the envelope JSON (between the magic line and its newline) and the message.
     const hash = createHash('sha256').update(head.subarray(head.indexOf(0x0a) + 1, head.length - 1));
-    const tmpPath = p('tmp', id);
+    const spooled = isSpooled(input.message) ? input.message : undefined;
+    if (spooled) {
+      if (!spooled.file.startsWith(`${p('tmp')}/`) || spooled.skip < 0 || spooled.skip > spooled.size) {
+        throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message outside this spool');
+      }
+      if (spooledLength(spooled) > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
+    }
+    const tmpPath = p('tmp', tmpName(id));
     const fh = await open(tmpPath, 'wx', 0o600);
     let ok = false;
     try {
@@ -235,7 +244,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       await write(head);
       for (const h of input.prepend ?? []) await body(Buffer.concat([Buffer.from(h, 'utf8'), CRLF]));
       if (Buffer.isBuffer(input.message)) await body(input.message);
-      else for await (const chunk of input.message) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      else if (spooled) await copySpooled(spooled, body);
+      else for await (const chunk of input.message as AsyncIterable<Buffer>) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       await write(trailerBytes(size, hash.digest('hex')));
       await flush();
       if (doSync) await fh.sync();
@@ -250,6 +260,30 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route }, 'queued');
     for (const l of listeners) l(id);
     return { id };
+  }
+
+  /**
+   * A spooled message into the queue file being written: its head, then its file from `skip` on, read in
+   * 256 KiB pieces (memory does not grow with the message). The file must still have the length it had when
+   * handed over: a draft cut short (disk full, a bug) must not become a shorter message that looks whole.
+   */
+  async function copySpooled(m: SpooledMessage, body: (b: Buffer) => Promise<void>): Promise<void> {
+    const head = Buffer.isBuffer(m.head) ? m.head : Buffer.from(m.head.buffer, m.head.byteOffset, m.head.byteLength);
+    if (head.length > 0) await body(head);
+    const rh = await open(m.file, 'r');
+    try {
+      const st = await rh.stat();
+      if (st.size !== m.size) throw new QueueError(QueueErrorCodes.EINVAL, `spooled message is ${st.size} bytes, expected ${m.size}`);
+      for (let pos = m.skip; pos < m.size; ) {
+        const buf = Buffer.allocUnsafe(Math.min(256 * 1024, m.size - pos));
+        const { bytesRead } = await rh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
+        pos += bytesRead;
+        await body(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await rh.close();
+    }
   }
 
   async function moveToCorrupt(state: QueueState, name: string, reason: string): Promise<void> {
@@ -296,7 +330,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   }
 
   async function update(c: Claimed): Promise<void> {
-    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    const tmp = p('tmp', tmpName(c.id, randomBytes(4).toString('hex')));
     await writeDurable(tmp, encode(c.envelope, c.message));
     await rename(tmp, c.path);
     await syncDir(p('active'));
@@ -304,7 +338,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
 
   async function defer(c: Claimed, nextRetry: number): Promise<void> {
     c.envelope.nextRetry = nextRetry;
-    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    const tmp = p('tmp', tmpName(c.id, randomBytes(4).toString('hex')));
     await writeDurable(tmp, encode(c.envelope, c.message), nextRetry);
     // Replace the active file atomically, then move it: there is never a moment with two copies.
     await rename(tmp, c.path);
@@ -462,6 +496,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     logger,
     metrics,
     enqueue,
+    draft: (): Promise<Draft> => openDraft(dir),
     onEnqueue(l) {
       listeners.add(l);
       return () => listeners.delete(l);

@@ -139,8 +139,10 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
   expect(acks).toHaveLength(N);
   for (const ack of acks) {
     const id = ack.path;
-    const rename = events.find((e) => e.kind === 'rename' && e.path === `${spool}/tmp/${id} -> ${spool}/incoming/${id}`);
-    const fileSync = events.find((e) => e.kind === 'fsync' && e.path === `${spool}/tmp/${id}`);
+    // tmp/ names carry the writer (`<id>.<host>.<pid>`, for the start-up sweep)
+    const rename = events.find((e) => e.kind === 'rename' && e.path.startsWith(`${spool}/tmp/${id}.`) && e.path.endsWith(` -> ${spool}/incoming/${id}`));
+    const tmpFile = rename?.path.split(' -> ')[0];
+    const fileSync = events.find((e) => e.kind === 'fsync' && e.path === tmpFile);
     // the directory fsync must have *started* after the rename returned (an earlier one does not cover it)
     const dirSync = events.find((e) => e.kind === 'fsync' && e.path === `${spool}/incoming` && rename && e.start > rename.at);
     expect(fileSync, `fsync of tmp/${id}`).toBeDefined();
