@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
-import type { QueueWriter } from '@moat/queue';
+import { type QueueWriter, spooledLength } from '@moat/queue';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Authenticator } from './auth.ts';
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
@@ -18,7 +18,8 @@ import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
 import { envelopePath, registerServer } from './smtp-hooks.ts';
 import { spamDecision } from './spam-policy.ts';
-import { headerBlockProblem, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
+import { DataAborted, type Received, receive } from './receive.ts';
+import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
 export interface PolicyEngine {
@@ -314,18 +315,23 @@ export function createMx(deps: MxDeps): Mx {
     },
 
     onData(stream, session, callback) {
-      // attach the readers first, then decide (smtp-server waits for 'end' before replying)
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = new Promise<void>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => {
-          size += c.length;
-          if (!stream.sizeExceeded) chunks.push(c);
-        });
-        stream.once('end', resolve);
-        stream.once('error', reject);
-      });
-      hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () => endOfData(stream, session, body, chunks, () => size));
+      // attach the readers first, then decide (smtp-server waits for 'end' before replying). The message goes
+      // to a draft file in the spool as it arrives; only its header block stays in memory.
+      const received = receive(stream, deps.queue, settings.limits.maxMessageSize);
+      received.catch(() => undefined); // handled in endOfData; never an unhandled rejection meanwhile
+      void (async () => {
+        let rx: Received;
+        try {
+          rx = await received;
+        } catch (e) {
+          return callback(dataFailure(session, e));
+        }
+        // the end-of-data budget (scan, auth results, queue) starts when the message is in, not at DATA:
+        // a large message on a slow link is bounded by the DATA idle timeout and the session limit instead
+        hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () =>
+          endOfData(session, rx).finally(() => rx.draft?.discard()),
+        );
+      })();
     },
 
     onClose(session) {
@@ -340,15 +346,21 @@ export function createMx(deps: MxDeps): Mx {
     },
   };
 
-  async function endOfData(
-    stream: SMTPServerDataStream,
-    session: SMTPServerSession,
-    body: Promise<void>,
-    chunks: Buffer[],
-    size: () => number,
-  ): Promise<string> {
+  /** DATA did not arrive whole: a client gone mid-DATA is routine (info); a spool that cannot take it is ours (451). */
+  function dataFailure(session: SMTPServerSession, e: unknown): SmtpReply {
+    const base = { session: session.id, client: bare(session.remoteAddress) };
+    if (e instanceof DataAborted) {
+      metrics.messages.inc({ outcome: 'aborted' });
+      logger.info({ ...base, event: 'data-aborted', reason: e.message }, 'client went away during DATA');
+      return new SmtpReply(421, '4.4.2 Connection dropped during DATA');
+    }
+    metrics.messages.inc({ outcome: 'tempfail-queue' });
+    logger.error({ ...base, event: 'spool-failure', err: String((e as Error)?.message ?? e) }, 'cannot spool DATA');
+    return new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+  }
+
+  async function endOfData(session: SMTPServerSession, rx: Received): Promise<string> {
     const s = state(session);
-    await body;
     const log = {
       event: 'message',
       session: session.id,
@@ -356,7 +368,7 @@ export function createMx(deps: MxDeps): Mx {
       helo: session.hostNameAppearsAs || undefined,
       sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
       recipients: session.envelope.rcptTo.length,
-      size: size(),
+      size: rx.size,
       tls: s.tls?.version,
       user: sessionUser(session),
     };
@@ -364,15 +376,14 @@ export function createMx(deps: MxDeps): Mx {
       metrics.messages.inc({ outcome });
       logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - s.tx.started), ...more }, 'message');
     };
-    if (stream.sizeExceeded || size() > settings.limits.maxMessageSize) {
+    if (rx.tooBig || rx.size > settings.limits.maxMessageSize) {
       const r = new SmtpReply(552, '5.3.4 Message size exceeds fixed maximum message size');
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'message_size_limit', code: '552' });
       finish('rejected-size', `552 ${r.message}`);
       throw r;
     }
-    const asReceived = Buffer.concat(chunks, size());
-    let message: Buffer = asReceived;
-    const headerProblem = headerBlockProblem(message);
+    const draft = rx.draft!;
+    const headerProblem = headerBlockProblem(rx.prefix);
     if (headerProblem) {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'header_size_limit', code: '552' });
       finish('rejected-header', `552 5.3.4 ${headerProblem}`);
@@ -381,11 +392,14 @@ export function createMx(deps: MxDeps): Mx {
     // Headers we vouch for, forged from outside, go before anything reads the message (RFC 8601 section 5).
     // Our relays' verdict stays when they scanned the message (Yes/No); an `unchecked` one is replaced.
     const trustedRelay = inNetworks(bare(session.remoteAddress), settings.trustedRelays);
-    const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(message, 'X-Spam-Status') ?? '');
+    // The header block as received is [0, skip) of the draft; `head` is what stands for it in the queue file.
+    const skip = headerEnd(rx.prefix);
+    let head = rx.prefix.subarray(0, skip);
+    const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(head, 'X-Spam-Status') ?? '');
     if (!scannedByRelay) {
-      const stripped = stripVouchedHeaders(message, trustedRelay ? noIds : vouchedIds);
+      const stripped = stripVouchedHeaders(head, trustedRelay ? noIds : vouchedIds);
       if (stripped.removed.length > 0) {
-        message = stripped.message;
+        head = stripped.message;
         for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam*' });
         logger.info(
           { event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: removedSummary(stripped.removed) },
@@ -408,13 +422,21 @@ export function createMx(deps: MxDeps): Mx {
     });
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 
+    const message = draft.message(head, skip);
+    const messageLength = spooledLength(message);
     const scan = (async () => {
       if (scannedByRelay) return { relayed: 'scanned by the trusted relay' } as const;
       if (!deps.spamd || !settings.spamd.enabled) return { skipped: 'scanner disabled' } as const;
-      if (message.length > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
-      const head = Buffer.from(`${received}\r\n`);
+      if (messageLength > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
+      const top = Buffer.from(`${received}\r\n`);
+      // what spamd sees: our Received, the header block as it will be queued, the body from the draft file
+      async function* chunks() {
+        yield top;
+        yield head;
+        yield* draft.read(skip);
+      }
       try {
-        return { result: await deps.spamd.check({ length: head.length + message.length, chunks: [head, message] }) } as const;
+        return { result: await deps.spamd.check({ length: top.length + messageLength, chunks: chunks() }) } as const;
       } catch (e) {
         const code = isSpamdError(e) ? e.code : 'unknown';
         metrics.spamdFailures.inc({ code });
@@ -427,7 +449,7 @@ export function createMx(deps: MxDeps): Mx {
     const auth =
       settings.authResults.enabled && !trustedRelay
         ? authResults(
-            { message: asReceived, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname, authservId: settings.authResults.authservId },
+            { message: { head: rx.prefix, whole: () => draft.read() }, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname, authservId: settings.authResults.authservId },
             deps.resolver,
             settings.authResults.timeoutMs,
           )
@@ -475,7 +497,7 @@ export function createMx(deps: MxDeps): Mx {
       // a partial enqueue is delivered; the client retries the whole message (duplicates beat loss)
       throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
     }
-    metrics.messageBytes.observe(message.length);
+    metrics.messageBytes.observe(messageLength);
     const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
     finish('accepted', `250 ${reply}`, {
       queueIds: ids,

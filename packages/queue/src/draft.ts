@@ -2,7 +2,7 @@
 // the file to enqueue (a SpooledMessage) instead of holding the message in memory. Trusts the file system;
 // the bytes are untrusted and stored as received.
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, open, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpName } from './tmp-files.ts';
 
@@ -54,7 +54,15 @@ export interface Draft {
  */
 export async function openDraft(spoolDir: string): Promise<Draft> {
   const path = join(spoolDir, 'tmp', tmpName(`d${randomBytes(8).toString('hex')}`, 'draft'));
-  const fh: FileHandle = await open(path, 'wx', 0o600);
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'wx', 0o600);
+  } catch (e) {
+    // the spool may not be set up yet (the queue opens it in another thread): make tmp/ as openQueue does
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(join(spoolDir, 'tmp'), { recursive: true, mode: 0o700 });
+    fh = await open(path, 'wx', 0o600);
+  }
   let size = 0;
   let written = 0;
   let error: Error | undefined;
