@@ -16,7 +16,8 @@ import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
-import { envelopePath, registerServer } from './smtp-hooks.ts';
+import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
+import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
 import { DataAborted, type Received, receive } from './receive.ts';
 import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
@@ -52,7 +53,11 @@ export interface MxDeps {
   submission?: boolean | undefined;
   /** The shared decision journal: every decision, and the queue ids a session's message got. */
   journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
-  /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
+  /**
+   * Budget of end-of-DATA (scan, auth results, queue), counted from the end of the message. Default 120 s:
+   * spamd's 30 s and the auth results' 10 s with room for the queue's fsyncs. The transfer itself is bounded
+   * by mx.timeouts.data (idle) and mx.timeouts.session.
+   */
   dataTimeoutMs?: number | undefined;
 }
 
@@ -91,6 +96,8 @@ interface SessionState {
    */
   rawMailFrom?: string | undefined;
   rawRcptTo?: string | undefined;
+  /** The client is sending DATA: the DATA idle timeout applies. */
+  inData?: boolean | undefined;
 }
 
 const newTx = (): Tx => ({ prepend: [], routes: new Map(), started: performance.now() });
@@ -118,6 +125,38 @@ export function createMx(deps: MxDeps): Mx {
   /** Authentication-Results ids that are ours: forged ones are removed from untrusted mail. */
   const vouchedIds = new Set([settings.authResults.authservId.toLowerCase(), settings.hostname.toLowerCase()]);
   const noIds = new Set<string>();
+  const listener = deps.submission ? 'submission' : 'smtp';
+  const stress = new StressState(settings.limits.maxClients);
+  metrics.stress.set({ listener }, 0);
+
+  /** Recompute the stress state from the open connections; on a change, apply it to every session now. */
+  function checkStress(): void {
+    const open = server.connections.size;
+    if (!stress.update(open)) return;
+    const on = stress.on;
+    metrics.stress.set({ listener }, on ? 1 : 0);
+    metrics.stressSwitches.inc({ listener, to: on ? 'on' : 'off' });
+    anvil.setConcurrency(on ? stressPerIpLimit(settings.limits.perIpConcurrency) : undefined);
+    logger.warn(
+      {
+        event: on ? 'stress-on' : 'stress-off',
+        listener,
+        sessions: open,
+        maxConnections: settings.limits.maxClients,
+        ...stress.thresholds,
+        timeoutMs: on ? STRESS_TIMEOUT_MS : settings.limits.idleTimeoutMs,
+        perIpConcurrency: on ? stressPerIpLimit(settings.limits.perIpConcurrency) : settings.limits.perIpConcurrency,
+      },
+      on ? 'under stress: short timeouts, tighter limits' : 'stress over: normal timeouts and limits',
+    );
+    for (const c of connections(server)) rearm(server, c.id);
+  }
+
+  /** The idle timeout of a session now: stress, DATA, or between commands. */
+  function idleTimeoutMs(conn: LiveConnection): number {
+    const normal = sessions.get(conn.id)?.inData ? settings.limits.dataIdleTimeoutMs : settings.limits.idleTimeoutMs;
+    return stress.on ? Math.min(STRESS_TIMEOUT_MS, normal) : normal;
+  }
 
   const baseDisabled = ['VRFY', 'EXPN', ...(deps.tls ? [] : ['STARTTLS'])];
 
@@ -217,6 +256,7 @@ export function createMx(deps: MxDeps): Mx {
       s.admitted = true;
       metrics.sessions.inc();
       metrics.sessionsActive.inc();
+      checkStress();
       const disabled = [...baseDisabled];
       // until STARTTLS AUTH is neither offered nor accepted in clear (onSecure lifts it)
       disabled.push('AUTH');
@@ -317,14 +357,19 @@ export function createMx(deps: MxDeps): Mx {
     onData(stream, session, callback) {
       // attach the readers first, then decide (smtp-server waits for 'end' before replying). The message goes
       // to a draft file in the spool as it arrives; only its header block stays in memory.
+      const s = state(session);
+      s.inData = true;
+      rearm(server, session.id);
       const received = receive(stream, deps.queue, settings.limits.maxMessageSize);
-      received.catch(() => undefined); // handled in endOfData; never an unhandled rejection meanwhile
       void (async () => {
         let rx: Received;
         try {
           rx = await received;
         } catch (e) {
           return callback(dataFailure(session, e));
+        } finally {
+          s.inData = false;
+          rearm(server, session.id);
         }
         // the end-of-data budget (scan, auth results, queue) starts when the message is in, not at DATA:
         // a large message on a slow link is bounded by the DATA idle timeout and the session limit instead
@@ -343,6 +388,8 @@ export function createMx(deps: MxDeps): Mx {
         anvil.release(s.peer);
         metrics.sessionsActive.dec();
       }
+      // this connection is still in server.connections while onClose runs
+      queueMicrotask(checkStress);
     },
   };
 
@@ -527,6 +574,20 @@ export function createMx(deps: MxDeps): Mx {
   }, {
     greetPauseMs: settings.limits.greetPauseMs,
     errorLimit: settings.limits.maxErrors,
+    policy: {
+      idleTimeoutMs,
+      errorLimit: () => (stress.on ? STRESS_ERROR_LIMIT : settings.limits.maxErrors),
+      // at the connection limit under stress, a newcomer gets the place of the oldest client still silent
+      evict(conns) {
+        if (!stress.on) return undefined;
+        const victim = pickEviction(conns);
+        if (victim) {
+          metrics.stressDropped.inc({ listener });
+          logger.info({ event: 'stress-drop', listener, session: victim.id, client: bare(victim.session.remoteAddress) }, 'dropped a session without EHLO to make room');
+        }
+        return victim;
+      },
+    },
     // delay_reject off: HELO restrictions answer the HELO itself (Postfix smtpd_delay_reject = no)
     heloCheck:
       deps.delayReject || deps.submission

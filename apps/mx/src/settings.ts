@@ -32,6 +32,8 @@ export interface MxSettings {
     maxLineLength: number;
     /** Idle timeout between commands (Postfix smtpd_timeout). */
     idleTimeoutMs: number;
+    /** Idle timeout while the client sends DATA (mx.timeouts.data): no byte for this long ends the session. */
+    dataIdleTimeoutMs: number;
     /** Hard cap on one session's lifetime (slow clients). */
     sessionMaxMs: number;
     /** Budget of one MAIL/RCPT decision (engine + ports) before the gateway answers 451. */
@@ -129,6 +131,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       maxCommands: num(limits.commands, 1000),
       maxLineLength: num(limits.line_length, 4096),
       idleTimeoutMs: num(timeouts.command, 300_000),
+      dataIdleTimeoutMs: num(timeouts.data, 600_000),
       sessionMaxMs: num(timeouts.session, 30 * 60_000),
       decisionTimeoutMs: num(timeouts.decision, 10_000),
       greetPauseMs: num(timeouts.greet_pause, 0),

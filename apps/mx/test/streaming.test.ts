@@ -71,3 +71,23 @@ it('a client gone mid-DATA is logged at info, not error, and leaves no draft', a
   await until(async () => (await readdir(join(t.spool, 'tmp'))).length === 0);
   expect(t.enqueued.length).toBe(before);
 });
+
+it('mx.timeouts.data is the idle timeout during DATA (the command timeout is not)', async () => {
+  const quick = await startTestMx({ mx: { timeouts: { command: 300_000, data: 300 }, limits: { per_ip_concurrency: 50, per_ip_rate: 1000 } } });
+  try {
+    const c = await SmtpClient.connect(quick.port);
+    await c.read();
+    await c.cmd('XCLIENT ADDR=192.0.2.5');
+    await c.cmd('EHLO client.example');
+    expect((await c.cmd('MAIL FROM:<alice@sender.example>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
+    expect((await c.cmd('DATA')).code).toBe(354);
+    c.write('Subject: slow\r\n\r\nand then nothing');
+    const r = await c.read(10_000);
+    expect(r.code).toBe(421);
+    await until(() => c.closed);
+    await until(async () => (await readdir(join(quick.spool, 'tmp'))).length === 0);
+  } finally {
+    await quick.close();
+  }
+});
