@@ -62,6 +62,11 @@ function make(registry: Registry) {
       labelNames: ['listener'] as const,
       registers,
     }),
+    longLines: new Counter({
+      name: 'moat_mx_long_line_messages_total',
+      help: 'Accepted messages with a line over RFC 5321\'s 1,000 octets (accepted unchanged, as Postfix does)',
+      registers,
+    }),
     messages: new Counter({ name: 'moat_mx_messages_total', help: 'End-of-DATA outcomes', labelNames: ['outcome'] as const, registers }),
     messageBytes: new Histogram({
       name: 'moat_mx_message_bytes',

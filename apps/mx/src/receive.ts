@@ -8,7 +8,14 @@ import { MAX_HEADER_BYTES } from './vouched-headers.ts';
 export const PREFIX_BYTES = MAX_HEADER_BYTES + 4;
 /** Unwritten bytes a session may hold before its DATA stream is paused (smtp-server then stops reading the socket). */
 const MAX_BACKLOG = 512 * 1024;
-/** RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets with its CRLF. */
+/**
+ * RFC 5321 section 4.5.3.1.6: a text line is at most 1000 octets with its CRLF. Longer DATA lines are accepted
+ * unchanged, as Postfix accepts them (line_length_limit = 2048 only chops them into continuation records in
+ * its queue file and rebuilds them at delivery; smtpd refuses nothing for it). Refusing would bounce mail real
+ * senders emit (unwrapped HTML, long base64-less lines), and wrapping would break DKIM signatures. Memory is not
+ * at stake: no line is ever buffered whole. They are counted and logged (`longestLine`), and mx.limits.line_length
+ * bounds command lines only.
+ */
 export const RFC_LINE = 1000;
 
 export interface Received {

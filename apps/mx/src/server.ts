@@ -19,7 +19,7 @@ import type { MxSettings } from './settings.ts';
 import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
-import { DataAborted, type Received, receive } from './receive.ts';
+import { DataAborted, RFC_LINE, type Received, receive } from './receive.ts';
 import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
@@ -416,6 +416,8 @@ export function createMx(deps: MxDeps): Mx {
       sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
       recipients: session.envelope.rcptTo.length,
       size: rx.size,
+      // lines over RFC 5321's 1,000 octets are accepted unchanged, as Postfix does (see receive.ts)
+      longestLine: rx.longestLine > RFC_LINE ? rx.longestLine : undefined,
       tls: s.tls?.version,
       user: sessionUser(session),
     };
@@ -545,6 +547,7 @@ export function createMx(deps: MxDeps): Mx {
       throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
     }
     metrics.messageBytes.observe(messageLength);
+    if (rx.longestLine > RFC_LINE) metrics.longLines.inc();
     const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
     finish('accepted', `250 ${reply}`, {
       queueIds: ids,

@@ -67,6 +67,8 @@ export interface SpamdSettings {
   host: string;
   port: number;
   timeoutMs: number;
+  /** spamd.connect_timeout: the TCP connect alone. */
+  connectTimeoutMs: number;
   maxConnections: number;
   /** Reject (550 5.7.1) at or above this score; undefined: spamd's own required_score. */
   rejectScore?: number | undefined;
@@ -152,6 +154,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       host: str(sp.host, '127.0.0.1'),
       port: num(sp.port, 783),
       timeoutMs: num(sp.timeout, 30_000),
+      connectTimeoutMs: num(sp.connect_timeout, 2000),
       maxConnections: num(sp.max_concurrency, 8),
       rejectScore: typeof sp.reject_threshold === 'number' ? sp.reject_threshold : 10,
       onFailure: sp.on_failure === 'tempfail' ? 'tempfail' : 'accept',

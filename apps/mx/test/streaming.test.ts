@@ -91,3 +91,14 @@ it('mx.timeouts.data is the idle timeout during DATA (the command timeout is not
     await quick.close();
   }
 });
+
+it('a 1 MB line inside DATA is accepted unchanged (as Postfix does) and counted', async () => {
+  const long = 'L'.repeat(1_000_000);
+  const c = await session();
+  const r = await c.data(`Subject: long line\r\n\r\n${long}\r\nend\r\n`);
+  expect(r.code).toBe(250);
+  await c.quit();
+  expect((t.enqueued.at(-1)!.message as Buffer).toString('latin1')).toBe(`Subject: long line\r\n\r\n${long}\r\nend\r\n`);
+  expect(await t.registry.getSingleMetricAsString('moat_mx_long_line_messages_total')).toMatch(/moat_mx_long_line_messages_total 1$/m);
+  expect(t.logs.find((l) => l.msg === 'message' && l.outcome === 'accepted' && (l.longestLine as number) === 1_000_002)).toBeDefined();
+});
