@@ -7,23 +7,35 @@ import { join } from 'node:path';
 import { tmpName } from './tmp-files.ts';
 
 /**
- * A message whose bytes are in a file: `head` stands for the file's first `skip` bytes (the header block,
- * rewritten in memory), the rest is read from `file` up to `size`. Plain data, so it crosses threads.
+ * A message whose bytes are in a file from `offset` on: `head` stands for its first `skip` bytes (the header
+ * block, rewritten in memory), the rest is read from the file up to `size`. Plain data, so it crosses threads.
  */
 export interface SpooledMessage {
   file: string;
-  /** The file's length when it was handed over; a file of another length is refused. */
+  /** Message bytes as received (the file holds offset + size bytes); a file shorter than that is refused. */
   size: number;
   head: Buffer | Uint8Array;
   skip: number;
+  /**
+   * Where the message starts in the file: the space before it is left for the queue file's first lines, so
+   * that enqueue can turn the draft itself into the queue file (no copy) when they fit. 0: no such space.
+   */
+  offset?: number;
 }
+
+/**
+ * The room a draft leaves before the message: enough for the queue file's magic line, an envelope of a few
+ * dozen recipients and the prepended headers, beyond the header block (which the rewritten one replaces). A
+ * hole in the file: no disk is used for it unless it is written.
+ */
+export const DRAFT_RESERVE = 64 * 1024;
 
 export function isSpooled(m: unknown): m is SpooledMessage {
   return typeof m === 'object' && m !== null && typeof (m as SpooledMessage).file === 'string' && typeof (m as SpooledMessage).skip === 'number';
 }
 
 /** The length of the message a SpooledMessage stands for. */
-export function spooledLength(m: SpooledMessage): number {
+export function spooledLength(m: Pick<SpooledMessage, 'head' | 'size' | 'skip'>): number {
   return m.head.byteLength + m.size - m.skip;
 }
 
@@ -39,7 +51,7 @@ export interface Draft {
   append(chunk: Buffer): Promise<void>;
   /** All appends written; throws the write error if there was one. */
   flushed(): Promise<void>;
-  /** Bytes [start, end) of the file, in pieces of up to 256 KiB. */
+  /** Bytes [start, end) of the message as received, in pieces of up to 256 KiB. */
   read(start?: number, end?: number): AsyncIterable<Buffer>;
   /** This draft as an enqueue message: `head` replaces its first `skip` bytes. */
   message(head: Buffer, skip: number): SpooledMessage;
@@ -81,7 +93,7 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
         try {
           // one writev for whatever arrived while the last write ran
           let bytes = batch.reduce((n, b) => n + b.length, 0);
-          let pos = written;
+          let pos = DRAFT_RESERVE + written;
           let rest = batch;
           while (bytes > 0) {
             const { bytesWritten } = await fh.writev(rest, pos);
@@ -127,7 +139,7 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
       try {
         for (let pos = start; pos < end; ) {
           const buf = Buffer.allocUnsafe(Math.min(256 * 1024, end - pos));
-          const { bytesRead } = await rh.read(buf, 0, buf.length, pos);
+          const { bytesRead } = await rh.read(buf, 0, buf.length, DRAFT_RESERVE + pos);
           if (bytesRead === 0) throw new Error(`draft ${path} ends at ${pos}, expected ${end}`);
           pos += bytesRead;
           yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
@@ -137,7 +149,7 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
       }
     },
     message(head, skip) {
-      return { file: path, size, head, skip };
+      return { file: path, size, head, skip, offset: DRAFT_RESERVE };
     },
     async discard() {
       if (closed) return;
