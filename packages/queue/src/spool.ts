@@ -342,11 +342,12 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
         const st = await fh.stat();
         if (st.size !== offset + m.size) return false; // adopted by an earlier route (END appended), or not whole
         const hash = createHash('sha256').update(first.subarray(first.indexOf(0x0a) + 1, first.length - 1)).update(pre).update(head);
+        // one buffer for the whole read-back: hashing is synchronous, nothing keeps a piece
+        const buf = Buffer.allocUnsafe(Math.min(256 * 1024, Math.max(1, m.size - m.skip)));
         for (let pos = offset + m.skip; pos < offset + m.size; ) {
-          const buf = Buffer.allocUnsafe(Math.min(256 * 1024, offset + m.size - pos));
-          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset + m.size - pos), pos);
           if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
-          hash.update(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+          hash.update(buf.subarray(0, bytesRead));
           pos += bytesRead;
         }
         await writeAt(fh, Buffer.concat([first, pre, head]), 0);
