@@ -21,11 +21,16 @@ const { values } = parseArgs({
     'size-mb': { type: 'string', default: '75' },
     idle: { type: 'string', default: '1000' },
     keep: { type: 'boolean', default: false },
+    only: { type: 'string', default: 'floor,mx,shipped' },
+    'mx-flags': { type: 'string', default: '--max-semi-space-size=4' },
   },
 });
 const CONCURRENT = Number(values.concurrent);
 const SIZE_MB = Number(values['size-mb']);
 const IDLE = Number(values.idle);
+const ONLY = new Set(values.only.split(','));
+/** node flags for the MX processes: by default what the bundle's shebang gives node. */
+const MX_FLAGS = values['mx-flags'].split(' ').filter(Boolean);
 const REPO = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const WORK = `/tmp/moat-bench-memory-${process.pid}`;
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
@@ -54,7 +59,7 @@ function converse(s: Socket): (line: string | undefined, code: string) => Promis
   return (line, code) =>
     new Promise((resolve, reject) => {
       const check = () => {
-        const m = new RegExp(`(^|\\r\\n)(\\d{3}) [^\\r\\n]*\\r\\n$`).exec(buf);
+        const m = /(^|\r\n)(\d{3}) [^\r\n]*\r\n$/.exec(buf);
         if (!m) return;
         waiter = undefined;
         const got = buf;
@@ -126,7 +131,7 @@ interface Figures {
   idleOpen: number;
 }
 
-async function measure(target: string, proc: ChildProcess, port: number): Promise<Figures> {
+async function measure(target: string, proc: ChildProcess, port: number, large = true): Promise<Figures> {
   const pid = proc.pid!;
   await sleep(2000);
   const samples: number[] = [];
@@ -146,6 +151,7 @@ async function measure(target: string, proc: ChildProcess, port: number): Promis
   log(`${target}: ${socks.length} idle sessions: ${idleSessionsMb} MB`);
   await sleep(2000);
   const idleAgain = rssMb(pid);
+  if (!large) return { target, idle, largeBase: Number.NaN, largePeak: Number.NaN, largeAfter: Number.NaN, largeSeconds: Number.NaN, idleSessions: idleSessionsMb, idleOpen: socks.length };
   log(`${target}: ${idleAgain} MB after the idle sessions closed; sending ${CONCURRENT} x ${SIZE_MB} MiB at once`);
   let peak = idleAgain;
   const sampler = setInterval(() => {
@@ -188,19 +194,20 @@ async function main() {
   try {
     // the floor: smtp-server streaming to an fsynced file
     const floorPort = await freePort();
-    const floor = await started('floor', [join(REPO, 'bench/floor-mx.ts'), '--listen', `127.0.0.1:${floorPort}`, '--spool', join(WORK, 'floor')], floorPort);
+    if (ONLY.has('floor')) {
+    // both with the flag the MX bundle's shebang gives node (a small young generation)
+    const floor = await started('floor', ['--max-semi-space-size=4', join(REPO, 'bench/floor-mx.ts'), '--listen', `127.0.0.1:${floorPort}`, '--spool', join(WORK, 'floor')], floorPort);
     try {
       rows.push(await measure('floor (smtp-server to an fsynced file)', floor, floorPort));
     } finally {
       await stop(floor);
       await rm(join(WORK, 'floor'), { recursive: true, force: true });
     }
+    }
 
     const mxPort = await freePort();
-    const cfg = join(WORK, 'moat.yaml');
-    await writeFile(
-      cfg,
-      `version: 1
+    const deadDns = await freePort();
+    const config = (name: string) => `version: 1
 policy:
   hostname: mx.moat.example
   mynetworks: [127.0.0.0/8]
@@ -209,34 +216,53 @@ recipients:
   users: [rcpt@example.org]
   domains: [example.org]
 dns:
-  resolver: 127.0.0.1:${await freePort()}
+  resolver: 127.0.0.1:${deadDns}
   timeout: 300ms
 greylist: { redis: { url: "${redis.url}" } }
 mx:
   tls: { state_dir: ${WORK}/tls }
   limits: { per_ip_concurrency: 5000, per_ip_rate: 10000000, max_connections: 5000 }
 spamd: { enabled: false }
-queue: { dir: ${WORK}/spool, transport: "smtp://127.0.0.1:9" }
+queue: { dir: ${WORK}/${name}, transport: "smtp://127.0.0.1:9" }
 metrics: { enabled: false }
-`,
-    );
-    log('building apps/mx');
+`;
+    const cfg = join(WORK, 'moat.yaml');
+    await writeFile(cfg, config('spool'));
+    const shippedCfg = join(WORK, 'moat-shipped.yaml');
+    await writeFile(shippedCfg, config('spool-shipped'));
+    if (ONLY.has('mx') || ONLY.has('shipped')) log('building apps/mx');
     execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: REPO, stdio: 'ignore' });
-    const mx = await started('mx', [join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${mxPort}`, '--no-delivery'], mxPort, {
+    if (ONLY.has('mx')) {
+    const mx = await started('mx', [...MX_FLAGS, join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${mxPort}`, '--no-delivery'], mxPort, {
       MOAT_LOG_LEVEL: 'warn',
     });
     try {
-      rows.push(await measure('moat mx (checks, auth results, spool with fsync)', mx, mxPort));
+      rows.push(await measure('moat mx --no-delivery (checks, auth results, spool with fsync)', mx, mxPort));
     } finally {
       await stop(mx);
+      await rm(join(WORK, 'spool'), { recursive: true, force: true });
+    }
+    }
+    // as shipped, with its delivery thread (a second V8 isolate): idle sessions only (its deliveries of large
+    // messages would be the delivery thread's figures, within its 256 MiB budget, not the SMTP side's)
+    const shippedPort = await freePort();
+    if (ONLY.has('shipped')) {
+    const shipped = await started('mx-shipped', [...MX_FLAGS, join(REPO, 'apps/mx/dist/main.js'), '--config', shippedCfg, '--listen', `127.0.0.1:${shippedPort}`], shippedPort, {
+      MOAT_LOG_LEVEL: 'warn',
+    });
+    try {
+      rows.push(await measure('moat mx as shipped (with its delivery thread)', shipped, shippedPort, false));
+    } finally {
+      await stop(shipped);
+    }
     }
   } finally {
     await redis.stop();
     if (!values.keep) await rm(WORK, { recursive: true, force: true });
   }
 
-  const fmt = (x: number) => x.toFixed(1);
-  const floorRow = rows[0]!;
+  const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
+  const floorRow = rows.find((r) => r.target.startsWith('floor'));
   const table = [
     `| target | idle MB | ${IDLE} idle sessions MB (over idle) | before the large ones MB | ${CONCURRENT} x ${SIZE_MB} MiB at once: peak MB (over before) | after MB | accepted in s (MB/s) |`,
     '|---|---|---|---|---|---|---|',
@@ -245,8 +271,8 @@ metrics: { enabled: false }
         `| ${r.target} | ${fmt(r.idle)} | ${fmt(r.idleSessions)} (+${fmt(r.idleSessions - r.idle)}, ${r.idleOpen} open) | ${fmt(r.largeBase)} | ${fmt(r.largePeak)} (+${fmt(r.largePeak - r.largeBase)}) | ${fmt(r.largeAfter)} | ${fmt(r.largeSeconds)} (${fmt((CONCURRENT * SIZE_MB * 1.048576) / r.largeSeconds)}) |`,
     ),
   ].join('\n');
-  const mxRow = rows[1];
-  const ratio = mxRow ? `\nmoat's large-message throughput as a share of the floor's: ${((floorRow.largeSeconds / mxRow.largeSeconds) * 100).toFixed(0)}%.` : '';
+  const mxRow = rows.find((r) => r.target.includes('--no-delivery'));
+  const ratio = mxRow && floorRow ? `\nmoat's large-message throughput as a share of the floor's: ${((floorRow.largeSeconds / mxRow.largeSeconds) * 100).toFixed(0)}%.` : '';
   console.log(`${table}\n${ratio}`);
 }
 

@@ -226,5 +226,6 @@ export function authenticatorFor(users: Record<string, NonNullable<Awaited<Retur
 export async function readSpooled(m: SpooledMessage): Promise<Buffer> {
   const { readFile } = await import('node:fs/promises');
   const file = await readFile(m.file);
-  return Buffer.concat([Buffer.from(m.head), file.subarray(m.skip, m.size)]);
+  const at = m.offset ?? 0;
+  return Buffer.concat([Buffer.from(m.head), file.subarray(at + m.skip, at + m.size)]);
 }
