@@ -36,6 +36,16 @@ const WORK = `/tmp/moat-bench-memory-${process.pid}`;
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** RssAnon: resident memory minus mapped files (the node binary's code, shared with every node process). */
+function anonMb(pid: number): number {
+  try {
+    const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 function rssMb(pid: number): number {
   let status = '';
   try {
@@ -128,6 +138,8 @@ interface Figures {
   largeAfter: number;
   largeSeconds: number;
   idleSessions: number;
+  /** RssAnon with the idle sessions open. */
+  idleSessionsAnon: number;
   idleOpen: number;
 }
 
@@ -147,11 +159,12 @@ async function measure(target: string, proc: ChildProcess, port: number, large =
   });
   await sleep(2000);
   const idleSessionsMb = rssMb(pid);
+  const idleSessionsAnon = anonMb(pid);
   for (const s of socks) s.destroy();
   log(`${target}: ${socks.length} idle sessions: ${idleSessionsMb} MB`);
   await sleep(2000);
   const idleAgain = rssMb(pid);
-  if (!large) return { target, idle, largeBase: Number.NaN, largePeak: Number.NaN, largeAfter: Number.NaN, largeSeconds: Number.NaN, idleSessions: idleSessionsMb, idleOpen: socks.length };
+  if (!large) return { target, idle, largeBase: Number.NaN, largePeak: Number.NaN, largeAfter: Number.NaN, largeSeconds: Number.NaN, idleSessions: idleSessionsMb, idleSessionsAnon, idleOpen: socks.length };
   log(`${target}: ${idleAgain} MB after the idle sessions closed; sending ${CONCURRENT} x ${SIZE_MB} MiB at once`);
   let peak = idleAgain;
   const sampler = setInterval(() => {
@@ -165,7 +178,7 @@ async function measure(target: string, proc: ChildProcess, port: number, large =
   log(`${target}: ${replies.length} accepted in ${largeSeconds.toFixed(1)} s (${replies[0]}); peak ${peak} MB`);
   await sleep(2000);
   const largeAfter = rssMb(pid);
-  return { target, idle, largeBase: idleAgain, largePeak: peak, largeAfter, largeSeconds, idleSessions: idleSessionsMb, idleOpen: socks.length };
+  return { target, idle, largeBase: idleAgain, largePeak: peak, largeAfter, largeSeconds, idleSessions: idleSessionsMb, idleSessionsAnon, idleOpen: socks.length };
 }
 
 async function started(name: string, args: string[], port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
@@ -264,11 +277,11 @@ metrics: { enabled: false }
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '-');
   const floorRow = rows.find((r) => r.target.startsWith('floor'));
   const table = [
-    `| target | idle MB | ${IDLE} idle sessions MB (over idle) | before the large ones MB | ${CONCURRENT} x ${SIZE_MB} MiB at once: peak MB (over before) | after MB | accepted in s (MB/s) |`,
+    `| target | idle MB | ${IDLE} idle sessions MB (over idle; anonymous) | before the large ones MB | ${CONCURRENT} x ${SIZE_MB} MiB at once: peak MB (over before) | after MB | accepted in s (MB/s) |`,
     '|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.target} | ${fmt(r.idle)} | ${fmt(r.idleSessions)} (+${fmt(r.idleSessions - r.idle)}, ${r.idleOpen} open) | ${fmt(r.largeBase)} | ${fmt(r.largePeak)} (+${fmt(r.largePeak - r.largeBase)}) | ${fmt(r.largeAfter)} | ${fmt(r.largeSeconds)} (${fmt((CONCURRENT * SIZE_MB * 1.048576) / r.largeSeconds)}) |`,
+        `| ${r.target} | ${fmt(r.idle)} | ${fmt(r.idleSessions)} (+${fmt(r.idleSessions - r.idle)}, ${r.idleOpen} open; ${fmt(r.idleSessionsAnon)}) | ${fmt(r.largeBase)} | ${fmt(r.largePeak)} (+${fmt(r.largePeak - r.largeBase)}) | ${fmt(r.largeAfter)} | ${fmt(r.largeSeconds)} (${fmt((CONCURRENT * SIZE_MB * 1.048576) / r.largeSeconds)}) |`,
     ),
   ].join('\n');
   const mxRow = rows.find((r) => r.target.includes('--no-delivery'));
