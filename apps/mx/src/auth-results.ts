@@ -1,10 +1,15 @@
 // SPF, DKIM and DMARC for an accepted message with mailauth, through the configured resolver only.
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
+import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
 import type { MxResolver } from './dns.ts';
 
 export interface AuthResultsInput {
-  message: Buffer;
+  /**
+   * The message as received: in memory, or its header block (with the empty line after it) plus a way to read
+   * all of it (a spooled message: the whole is read, from the file, only when a signature needs the body).
+   */
+  message: Buffer | { head: Buffer; whole: () => AsyncIterable<Buffer> };
   clientAddress: string;
   helo: string;
   sender: string;
@@ -28,18 +33,30 @@ export interface AuthResultsOutput {
  * a body nobody signed is the largest cost of the check.
  */
 export function authInput(message: Buffer): Buffer {
-  let end = message.indexOf('\r\n\r\n');
-  if (end < 0) end = message.length;
-  const head = message.subarray(0, end).toString('latin1');
-  if (/^(dkim-signature|arc-seal|arc-message-signature):/im.test(head)) return message;
-  return message.subarray(0, Math.min(message.length, end + 4));
+  return signed(message) ? message : message.subarray(0, Math.min(message.length, headerBytes(message) + 4));
+}
+
+function headerBytes(message: Buffer): number {
+  const end = message.indexOf('\r\n\r\n');
+  return end < 0 ? message.length : end;
+}
+
+function signed(head: Buffer): boolean {
+  return /^(dkim-signature|arc-seal|arc-message-signature):/im.test(head.toString('latin1', 0, headerBytes(head)));
+}
+
+function inputOf(message: AuthResultsInput['message']): Buffer | Readable {
+  if (Buffer.isBuffer(message)) return authInput(message);
+  return signed(message.head) ? Readable.from(message.whole(), { objectMode: false }) : authInput(message.head);
 }
 
 /** Never throws: a failure or timeout gives no headers (the message is still accepted). */
 export async function authResults(input: AuthResultsInput, resolver: MxResolver, timeoutMs: number): Promise<AuthResultsOutput | { error: string }> {
   let timer: NodeJS.Timeout | undefined;
+  let source: Buffer | Readable | undefined;
   try {
-    const run = authenticate(authInput(input.message), {
+    source = inputOf(input.message);
+    const run = authenticate(source, {
       ip: input.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
       helo: input.helo,
       sender: input.sender,
@@ -75,5 +92,7 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
     return { error: String((e as Error)?.message ?? e) };
   } finally {
     clearTimeout(timer);
+    // a timed-out check must not keep reading the spooled file (nor keep it open)
+    if (source instanceof Readable) source.destroy();
   }
 }

@@ -4,7 +4,19 @@ import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parentPort, Worker } from 'node:worker_threads';
 import { createLogger, createRegistry } from '@moat/observe';
-import { createRouter, createTransport, dnsMxResolver, type EnqueueInput, nextHopOf, openQueue, type QueuedMessage, startDelivery } from '@moat/queue';
+import {
+  createRouter,
+  createTransport,
+  type Draft,
+  dnsMxResolver,
+  type EnqueueInput,
+  isSpooled,
+  nextHopOf,
+  openDraft,
+  openQueue,
+  type QueuedMessage,
+  startDelivery,
+} from '@moat/queue';
 import { configResolver, type RoutingConfig } from './routing.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
@@ -37,6 +49,11 @@ export interface DeliveryThread {
    * Resolves only once the thread's queue says the file is durable; rejects if the thread fails.
    */
   enqueue(input: EnqueueInput): Promise<QueuedMessage>;
+  /**
+   * A draft in the spool's tmp/, written from this (the SMTP) thread as DATA arrives: the thread then copies
+   * it into the queue file, so only the file's name crosses between threads.
+   */
+  draft(): Promise<Draft>;
   /** The thread's metrics (queue, deliveries) in Prometheus text format, for the process's /metrics. */
   metrics(): Promise<string>;
   kick(): void;
@@ -96,7 +113,9 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
     },
     enqueue(input) {
       if (dead) return Promise.reject(new Error(dead));
-      if (!Buffer.isBuffer(input.message)) return Promise.reject(new TypeError('the delivery thread takes the message as a Buffer'));
+      if (!Buffer.isBuffer(input.message) && !isSpooled(input.message)) {
+        return Promise.reject(new TypeError('the delivery thread takes the message as a Buffer or a spooled draft'));
+      }
       const n = ++seq;
       return new Promise<QueuedMessage>((resolve, reject) => {
         waiting.set(n, { resolve, reject });
@@ -104,6 +123,7 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
         worker.postMessage({ type: 'enqueue', seq: n, input });
       });
     },
+    draft: () => openDraft(data.queue.dir),
     kick() {
       // coalesce: at most one kick per 10 ms (the runner takes everything due when kicked)
       if (pending) return;
@@ -175,8 +195,11 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
       return;
     }
     if (m && typeof m === 'object' && (m as { type?: string }).type === 'enqueue') {
-      const { seq, input } = m as { seq: number; input: EnqueueInput & { message: Uint8Array } };
-      const message = Buffer.from(input.message.buffer, input.message.byteOffset, input.message.byteLength);
+      const { seq, input } = m as { seq: number; input: EnqueueInput };
+      // structured clone turned Buffers into Uint8Arrays (a spooled message's head is re-wrapped by the queue)
+      const message = isSpooled(input.message)
+        ? input.message
+        : Buffer.from((input.message as Uint8Array).buffer, (input.message as Uint8Array).byteOffset, (input.message as Uint8Array).byteLength);
       queue.enqueue({ ...input, message }).then(
         (queued) => {
           parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } });

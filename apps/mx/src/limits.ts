@@ -16,6 +16,7 @@ export class Anvil {
   readonly #opts: AnvilOptions;
   readonly #now: () => number;
   readonly #active = new Map<string, number>();
+  #concurrency: number | undefined;
   /** Token buckets: capacity perIpRatePerMinute, refilled at that rate per minute. O(1) per connection. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
@@ -31,7 +32,8 @@ export class Anvil {
       return { ok: true };
     }
     const active = this.#active.get(ip) ?? 0;
-    if (this.#opts.perIpConcurrency > 0 && active >= this.#opts.perIpConcurrency) {
+    const limit = this.#concurrency ?? this.#opts.perIpConcurrency;
+    if (limit > 0 && active >= limit) {
       return { ok: false, reason: 'concurrency', message: '4.7.0 Too many concurrent connections from your address, try again later' };
     }
     const rate = this.#opts.perIpRatePerMinute;
@@ -50,6 +52,11 @@ export class Anvil {
     }
     this.#active.set(ip, active + 1);
     return { ok: true };
+  }
+
+  /** Override the per-address session limit (stress), or undefined for the configured one. New sessions only. */
+  setConcurrency(limit: number | undefined): void {
+    this.#concurrency = limit;
   }
 
   release(ip: string): void {

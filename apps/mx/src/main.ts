@@ -115,6 +115,7 @@ async function main(): Promise<void> {
         host: settings.spamd.host,
         port: settings.spamd.port,
         timeoutMs: settings.spamd.timeoutMs,
+        connectTimeoutMs: settings.spamd.connectTimeoutMs,
         maxConnections: settings.spamd.maxConnections,
         registry,
         logger: logger.child({ component: 'spamd' }),

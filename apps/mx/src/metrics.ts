@@ -44,6 +44,29 @@ function make(registry: Registry) {
       registers,
     }),
     spamdFailures: new Counter({ name: 'moat_mx_spamd_failures_total', help: 'spamd calls that failed, by error code', labelNames: ['code'] as const, registers }),
+    stress: new Gauge({
+      name: 'moat_mx_stress',
+      help: '1 while the listener is under stress (sessions near mx.limits.max_connections): short timeouts, tighter limits',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
+    stressSwitches: new Counter({
+      name: 'moat_mx_stress_switches_total',
+      help: 'Stress state changes, by listener and new state (on, off)',
+      labelNames: ['listener', 'to'] as const,
+      registers,
+    }),
+    stressDropped: new Counter({
+      name: 'moat_mx_stress_dropped_total',
+      help: 'Sessions that had not said EHLO, dropped under stress to make room for a new client',
+      labelNames: ['listener'] as const,
+      registers,
+    }),
+    longLines: new Counter({
+      name: 'moat_mx_long_line_messages_total',
+      help: 'Accepted messages with a line over RFC 5321\'s 1,000 octets (accepted unchanged, as Postfix does)',
+      registers,
+    }),
     messages: new Counter({ name: 'moat_mx_messages_total', help: 'End-of-DATA outcomes', labelNames: ['outcome'] as const, registers }),
     messageBytes: new Histogram({
       name: 'moat_mx_message_bytes',

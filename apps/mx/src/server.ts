@@ -6,11 +6,11 @@ import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
 import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
+import { queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
-import { queueRecipients, type QueueWriter, type RecipientInfo } from '@moat/queue';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
-import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';
@@ -19,9 +19,11 @@ import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { mxRateLimits } from './rate-limits.ts';
 import { receivedHeader } from './received.ts';
 import type { MxSettings } from './settings.ts';
-import { envelopePath, registerServer } from './smtp-hooks.ts';
+import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
+import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
-import { headerBlockProblem, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
+import { DataAborted, RFC_LINE, type Received, receive } from './receive.ts';
+import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
 export interface PolicyEngine {
@@ -61,7 +63,11 @@ export interface MxDeps {
   journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
   /** Rate limits shared by every MX (MAIL, RCPT, AUTH; fail open). */
   rateLimits?: RateLimiter | undefined;
-  /** Budget of end-of-DATA (scan, auth results, queue). Default 120 s. */
+  /**
+   * Budget of end-of-DATA (scan, auth results, queue), counted from the end of the message. Default 120 s:
+   * spamd's 30 s and the auth results' 10 s with room for the queue's fsyncs. The transfer itself is bounded
+   * by mx.timeouts.data (idle) and mx.timeouts.session.
+   */
   dataTimeoutMs?: number | undefined;
 }
 
@@ -102,6 +108,8 @@ interface SessionState {
    */
   rawMailFrom?: string | undefined;
   rawRcptTo?: string | undefined;
+  /** The client is sending DATA: the DATA idle timeout applies. */
+  inData?: boolean | undefined;
 }
 
 const newTx = (): Tx => ({ prepend: [], routes: new Map(), finals: new Map(), started: performance.now() });
@@ -130,6 +138,38 @@ export function createMx(deps: MxDeps): Mx {
   /** Authentication-Results ids that are ours: forged ones are removed from untrusted mail. */
   const vouchedIds = new Set([settings.authResults.authservId.toLowerCase(), settings.hostname.toLowerCase()]);
   const noIds = new Set<string>();
+  const listener = deps.submission ? 'submission' : 'smtp';
+  const stress = new StressState(settings.limits.maxClients);
+  metrics.stress.set({ listener }, 0);
+
+  /** Recompute the stress state from the open connections; on a change, apply it to every session now. */
+  function checkStress(): void {
+    const open = server.connections.size;
+    if (!stress.update(open)) return;
+    const on = stress.on;
+    metrics.stress.set({ listener }, on ? 1 : 0);
+    metrics.stressSwitches.inc({ listener, to: on ? 'on' : 'off' });
+    anvil.setConcurrency(on ? stressPerIpLimit(settings.limits.perIpConcurrency) : undefined);
+    logger.warn(
+      {
+        event: on ? 'stress-on' : 'stress-off',
+        listener,
+        sessions: open,
+        maxConnections: settings.limits.maxClients,
+        ...stress.thresholds,
+        timeoutMs: on ? STRESS_TIMEOUT_MS : settings.limits.idleTimeoutMs,
+        perIpConcurrency: on ? stressPerIpLimit(settings.limits.perIpConcurrency) : settings.limits.perIpConcurrency,
+      },
+      on ? 'under stress: short timeouts, tighter limits' : 'stress over: normal timeouts and limits',
+    );
+    for (const c of connections(server)) rearm(server, c.id);
+  }
+
+  /** The idle timeout of a session now: stress, DATA, or between commands. */
+  function idleTimeoutMs(conn: LiveConnection): number {
+    const normal = sessions.get(conn.id)?.inData ? settings.limits.dataIdleTimeoutMs : settings.limits.idleTimeoutMs;
+    return stress.on ? Math.min(STRESS_TIMEOUT_MS, normal) : normal;
+  }
 
   const baseDisabled = ['VRFY', 'EXPN', ...(deps.tls ? [] : ['STARTTLS'])];
 
@@ -229,6 +269,7 @@ export function createMx(deps: MxDeps): Mx {
       s.admitted = true;
       metrics.sessions.inc();
       metrics.sessionsActive.inc();
+      checkStress();
       const disabled = [...baseDisabled];
       // until STARTTLS AUTH is neither offered nor accepted in clear (onSecure lifts it)
       disabled.push('AUTH');
@@ -364,18 +405,28 @@ export function createMx(deps: MxDeps): Mx {
     },
 
     onData(stream, session, callback) {
-      // attach the readers first, then decide (smtp-server waits for 'end' before replying)
-      const chunks: Buffer[] = [];
-      let size = 0;
-      const body = new Promise<void>((resolve, reject) => {
-        stream.on('data', (c: Buffer) => {
-          size += c.length;
-          if (!stream.sizeExceeded) chunks.push(c);
-        });
-        stream.once('end', resolve);
-        stream.once('error', reject);
-      });
-      hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () => endOfData(stream, session, body, chunks, () => size));
+      // attach the readers first, then decide (smtp-server waits for 'end' before replying). The message goes
+      // to a draft file in the spool as it arrives; only its header block stays in memory.
+      const s = state(session);
+      s.inData = true;
+      rearm(server, session.id);
+      const received = receive(stream, deps.queue, settings.limits.maxMessageSize);
+      void (async () => {
+        let rx: Received;
+        try {
+          rx = await received;
+        } catch (e) {
+          return callback(dataFailure(session, e));
+        } finally {
+          s.inData = false;
+          rearm(server, session.id);
+        }
+        // the end-of-data budget (scan, auth results, queue) starts when the message is in, not at DATA:
+        // a large message on a slow link is bounded by the DATA idle timeout and the session limit instead
+        hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () =>
+          endOfData(session, rx).finally(() => rx.draft?.discard()),
+        );
+      })();
     },
 
     onClose(session) {
@@ -387,18 +438,26 @@ export function createMx(deps: MxDeps): Mx {
         anvil.release(s.peer);
         metrics.sessionsActive.dec();
       }
+      // this connection is still in server.connections while onClose runs
+      queueMicrotask(checkStress);
     },
   };
 
-  async function endOfData(
-    stream: SMTPServerDataStream,
-    session: SMTPServerSession,
-    body: Promise<void>,
-    chunks: Buffer[],
-    size: () => number,
-  ): Promise<string> {
+  /** DATA did not arrive whole: a client gone mid-DATA is routine (info); a spool that cannot take it is ours (451). */
+  function dataFailure(session: SMTPServerSession, e: unknown): SmtpReply {
+    const base = { session: session.id, client: bare(session.remoteAddress) };
+    if (e instanceof DataAborted) {
+      metrics.messages.inc({ outcome: 'aborted' });
+      logger.info({ ...base, event: 'data-aborted', reason: e.message }, 'client went away during DATA');
+      return new SmtpReply(421, '4.4.2 Connection dropped during DATA');
+    }
+    metrics.messages.inc({ outcome: 'tempfail-queue' });
+    logger.error({ ...base, event: 'spool-failure', err: String((e as Error)?.message ?? e) }, 'cannot spool DATA');
+    return new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+  }
+
+  async function endOfData(session: SMTPServerSession, rx: Received): Promise<string> {
     const s = state(session);
-    await body;
     const log = {
       event: 'message',
       session: session.id,
@@ -406,7 +465,9 @@ export function createMx(deps: MxDeps): Mx {
       helo: session.hostNameAppearsAs || undefined,
       sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
       recipients: session.envelope.rcptTo.length,
-      size: size(),
+      size: rx.size,
+      // lines over RFC 5321's 1,000 octets are accepted unchanged, as Postfix does (see receive.ts)
+      longestLine: rx.longestLine > RFC_LINE ? rx.longestLine : undefined,
       tls: s.tls?.version,
       user: sessionUser(session),
     };
@@ -414,15 +475,14 @@ export function createMx(deps: MxDeps): Mx {
       metrics.messages.inc({ outcome });
       logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - s.tx.started), ...more }, 'message');
     };
-    if (stream.sizeExceeded || size() > settings.limits.maxMessageSize) {
+    if (rx.tooBig || rx.size > settings.limits.maxMessageSize) {
       const r = new SmtpReply(552, '5.3.4 Message size exceeds fixed maximum message size');
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'message_size_limit', code: '552' });
       finish('rejected-size', `552 ${r.message}`);
       throw r;
     }
-    const asReceived = Buffer.concat(chunks, size());
-    let message: Buffer = asReceived;
-    const headerProblem = headerBlockProblem(message);
+    const draft = rx.draft!;
+    const headerProblem = headerBlockProblem(rx.prefix);
     if (headerProblem) {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'header_size_limit', code: '552' });
       finish('rejected-header', `552 5.3.4 ${headerProblem}`);
@@ -431,11 +491,14 @@ export function createMx(deps: MxDeps): Mx {
     // Headers we vouch for, forged from outside, go before anything reads the message (RFC 8601 section 5).
     // Our relays' verdict stays when they scanned the message (Yes/No); an `unchecked` one is replaced.
     const trustedRelay = inNetworks(bare(session.remoteAddress), settings.trustedRelays);
-    const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(message, 'X-Spam-Status') ?? '');
+    // The header block as received is [0, skip) of the draft; `head` is what stands for it in the queue file.
+    const skip = headerEnd(rx.prefix);
+    let head = rx.prefix.subarray(0, skip);
+    const scannedByRelay = trustedRelay && /^(yes|no)\b/i.test(headerValue(head, 'X-Spam-Status') ?? '');
     if (!scannedByRelay) {
-      const stripped = stripVouchedHeaders(message, trustedRelay ? noIds : vouchedIds);
+      const stripped = stripVouchedHeaders(head, trustedRelay ? noIds : vouchedIds);
       if (stripped.removed.length > 0) {
-        message = stripped.message;
+        head = stripped.message;
         for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam*' });
         logger.info(
           { event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: removedSummary(stripped.removed) },
@@ -458,13 +521,21 @@ export function createMx(deps: MxDeps): Mx {
     });
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
 
+    const message = draft.message(head, skip);
+    const messageLength = spooledLength(message);
     const scan = (async () => {
       if (scannedByRelay) return { relayed: 'scanned by the trusted relay' } as const;
       if (!deps.spamd || !settings.spamd.enabled) return { skipped: 'scanner disabled' } as const;
-      if (message.length > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
-      const head = Buffer.from(`${received}\r\n`);
+      if (messageLength > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
+      const top = Buffer.from(`${received}\r\n`);
+      // what spamd sees: our Received, the header block as it will be queued, the body from the draft file
+      async function* chunks() {
+        yield top;
+        yield head;
+        yield* draft.read(skip);
+      }
       try {
-        return { result: await deps.spamd.check({ length: head.length + message.length, chunks: [head, message] }) } as const;
+        return { result: await deps.spamd.check({ length: top.length + messageLength, chunks: chunks() }) } as const;
       } catch (e) {
         const code = isSpamdError(e) ? e.code : 'unknown';
         metrics.spamdFailures.inc({ code });
@@ -477,7 +548,7 @@ export function createMx(deps: MxDeps): Mx {
     const auth =
       settings.authResults.enabled && !trustedRelay
         ? authResults(
-            { message: asReceived, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname, authservId: settings.authResults.authservId },
+            { message: { head: rx.prefix, whole: () => draft.read() }, clientAddress: bare(session.remoteAddress), helo, sender, hostname: settings.hostname, authservId: settings.authResults.authservId },
             deps.resolver,
             settings.authResults.timeoutMs,
           )
@@ -540,7 +611,8 @@ export function createMx(deps: MxDeps): Mx {
       // a partial enqueue is delivered; the client retries the whole message (duplicates beat loss)
       throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
     }
-    metrics.messageBytes.observe(message.length);
+    metrics.messageBytes.observe(messageLength);
+    if (rx.longestLine > RFC_LINE) metrics.longLines.inc();
     const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
     finish('accepted', `250 ${reply}`, {
       queueIds: ids,
@@ -571,6 +643,20 @@ export function createMx(deps: MxDeps): Mx {
   }, {
     greetPauseMs: settings.limits.greetPauseMs,
     errorLimit: settings.limits.maxErrors,
+    policy: {
+      idleTimeoutMs,
+      errorLimit: () => (stress.on ? STRESS_ERROR_LIMIT : settings.limits.maxErrors),
+      // at the connection limit under stress, a newcomer gets the place of the oldest client still silent
+      evict(conns) {
+        if (!stress.on) return undefined;
+        const victim = pickEviction(conns);
+        if (victim) {
+          metrics.stressDropped.inc({ listener });
+          logger.info({ event: 'stress-drop', listener, session: victim.id, client: bare(victim.session.remoteAddress) }, 'dropped a session without EHLO to make room');
+        }
+        return victim;
+      },
+    },
     // delay_reject off: HELO restrictions answer the HELO itself (Postfix smtpd_delay_reject = no)
     heloCheck:
       deps.delayReject || deps.submission

@@ -32,6 +32,8 @@ export interface MxSettings {
     maxLineLength: number;
     /** Idle timeout between commands (Postfix smtpd_timeout). */
     idleTimeoutMs: number;
+    /** Idle timeout while the client sends DATA (mx.timeouts.data): no byte for this long ends the session. */
+    dataIdleTimeoutMs: number;
     /** Hard cap on one session's lifetime (slow clients). */
     sessionMaxMs: number;
     /** Budget of one MAIL/RCPT decision (engine + ports) before the gateway answers 451. */
@@ -65,6 +67,8 @@ export interface SpamdSettings {
   host: string;
   port: number;
   timeoutMs: number;
+  /** spamd.connect_timeout: the TCP connect alone. */
+  connectTimeoutMs: number;
   maxConnections: number;
   /** Reject (550 5.7.1) at or above this score; undefined: spamd's own required_score. */
   rejectScore?: number | undefined;
@@ -129,6 +133,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       maxCommands: num(limits.commands, 1000),
       maxLineLength: num(limits.line_length, 4096),
       idleTimeoutMs: num(timeouts.command, 300_000),
+      dataIdleTimeoutMs: num(timeouts.data, 600_000),
       sessionMaxMs: num(timeouts.session, 30 * 60_000),
       decisionTimeoutMs: num(timeouts.decision, 10_000),
       greetPauseMs: num(timeouts.greet_pause, 0),
@@ -149,6 +154,7 @@ export function mxSettings(config: unknown, overrides: { hostname?: string } = {
       host: str(sp.host, '127.0.0.1'),
       port: num(sp.port, 783),
       timeoutMs: num(sp.timeout, 30_000),
+      connectTimeoutMs: num(sp.connect_timeout, 2000),
       maxConnections: num(sp.max_concurrency, 8),
       rejectScore: typeof sp.reject_threshold === 'number' ? sp.reject_threshold : 10,
       onFailure: sp.on_failure === 'tempfail' ? 'tempfail' : 'accept',

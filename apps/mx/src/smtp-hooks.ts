@@ -2,7 +2,10 @@
 // for servers registered here: our enhanced status codes in replies, a per-session command limit,
 // VRFY/EXPN as 502 5.5.1, AUTH before STARTTLS as 530 5.7.0, untrusted XCLIENT as 550 5.7.0,
 // an overlong command line as 500 5.5.2, a configurable greeting pause (smtp-server: fixed 100 ms),
-// a HELO hook, and an error limit (421 after N error replies, like Postfix's smtpd_hard_error_limit). Trusts smtp-server's internals of the pinned version (3.21.6).
+// a HELO hook, an error limit (421 after N error replies, like Postfix's smtpd_hard_error_limit), idle
+// timeouts chosen per connection (command, DATA, stress), and, at the connection limit, room made by dropping
+// the oldest client that has not said HELO/EHLO yet (when the server asks for it). Trusts smtp-server's
+// internals of the pinned version (3.21.6).
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /**
@@ -18,6 +21,25 @@ export interface ConnectionView {
   readonly session: import('smtp-server').SMTPServerSession;
 }
 
+/** The parts of an SMTPConnection the timeout and eviction policies read. */
+export interface LiveConnection extends ConnectionView {
+  /** The HELO/EHLO name, false before the client said one (and again after STARTTLS). */
+  readonly hostNameAppearsAs: string | false;
+  /** performance.now() when the connection was set up. */
+  readonly openedAt: number;
+  /** Reply and close (smtp-server's send + close). */
+  drop(code: number, text: string): void;
+}
+
+export interface ConnectionPolicy {
+  /** The idle timeout for this connection now (smtp-server: one socketTimeout for all). */
+  idleTimeoutMs(conn: LiveConnection): number;
+  /** The error limit now (Postfix smtpd_hard_error_limit, stress-dependent). */
+  errorLimit?(): number;
+  /** At the connection limit: a connection to drop to make room for a new one, or undefined to refuse the new one. */
+  evict?(conns: Iterable<LiveConnection>): LiveConnection | undefined;
+}
+
 /** Async check of a HELO/EHLO argument before smtp-server answers it; a reply refuses the command. */
 export type HeloCheck = (conn: ConnectionView, helo: string) => Promise<{ code: number; text: string } | undefined>;
 
@@ -26,11 +48,21 @@ const errorLimits = new WeakMap<object, number>();
 const errorCounts = new WeakMap<object, number>();
 const heloChecks = new WeakMap<object, HeloCheck>();
 const greetPauses = new WeakMap<object, number>();
+const policies = new WeakMap<object, ConnectionPolicy>();
+const live = new WeakMap<object, Map<string, Internals>>();
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3} /;
 
 interface Internals {
   _server: object & { options: { maxClients?: number }; connections: Set<unknown> };
   name: string;
+  id: string;
+  secure: boolean;
+  session: import('smtp-server').SMTPServerSession;
+  hostNameAppearsAs: string | false;
+  openedAt?: number;
+  _socket: { setTimeout(ms: number): void; destroyed?: boolean };
+  _onTimeout(): void;
+  _closing?: boolean;
   _setListeners(callback: () => void): void;
   connectionReady(): void;
   _upgrading?: boolean;
@@ -57,16 +89,35 @@ function install(): void {
   (proto as unknown as { init(this: Internals): void }).init = function (this: Internals) {
     const pause = greetPauses.get(this._server);
     if (pause === undefined) return origInit.call(this);
+    this.openedAt = performance.now();
+    const mine = live.get(this._server);
+    mine?.set(this.id, this);
     this._setListeners(() => {
       const max = this._server.options.maxClients;
       if (max && this._server.connections.size > max) {
-        return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+        const policy = policies.get(this._server);
+        // only greeted ones: a connection still being set up has not had its chance to speak
+        const others = [...(mine?.values() ?? [])].filter((c) => c !== this && c._ready && !c._closing).map(view);
+        const victim = policy?.evict?.(others);
+        if (!victim) return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
+        victim.drop(421, '4.7.0 Error: server busy, closing sessions that have not said EHLO');
       }
       if (pause > 0) setTimeout(() => this.connectionReady(), pause).unref();
       else setImmediate(() => this.connectionReady());
     });
   };
   const origOnCommand = proto._onCommand;
+  const origArm = (proto as unknown as { _armTimeout(this: Internals, socket?: unknown): void })._armTimeout;
+  (proto as unknown as { _armTimeout(this: Internals, socket?: Internals['_socket']): void })._armTimeout = function (this: Internals, socket = this._socket) {
+    const policy = policies.get(this._server);
+    if (!policy) return origArm.call(this, socket);
+    (socket as unknown as { setTimeout(ms: number, cb: () => void): void }).setTimeout(policy.idleTimeoutMs(view(this)), () => this._onTimeout());
+  };
+  const origOnClose = (proto as unknown as { _onClose(this: Internals): void })._onClose;
+  (proto as unknown as { _onClose(this: Internals): void })._onClose = function (this: Internals) {
+    live.get(this._server)?.delete(this.id);
+    return origOnClose.call(this);
+  };
 
   proto.send = function (this: Internals, code, data, context) {
     if (!gates.has(this._server) || typeof data !== 'string') return origSend.call(this, code, data, context);
@@ -79,7 +130,7 @@ function install(): void {
     if (enhanced.test(data)) origSend.call(this, code, data, false);
     else origSend.call(this, code, data, context);
     // Postfix's smtpd_hard_error_limit: a client that keeps failing is cut off
-    const limit = errorLimits.get(this._server);
+    const limit = policies.get(this._server)?.errorLimit?.() ?? errorLimits.get(this._server);
     if (limit && code >= 400 && code !== 421) {
       const n = (errorCounts.get(this) ?? 0) + 1;
       errorCounts.set(this, n);
@@ -115,14 +166,60 @@ function install(): void {
   };
 }
 
+const views = new WeakMap<Internals, LiveConnection>();
+function view(c: Internals): LiveConnection {
+  let v = views.get(c);
+  if (!v) {
+    v = {
+      get id() {
+        return c.id;
+      },
+      get secure() {
+        return c.secure;
+      },
+      get session() {
+        return c.session;
+      },
+      get hostNameAppearsAs() {
+        return c.hostNameAppearsAs;
+      },
+      get openedAt() {
+        return c.openedAt ?? 0;
+      },
+      drop(code, text) {
+        c.send(code, text, false);
+        c.close();
+      },
+    };
+    views.set(c, v);
+  }
+  return v;
+}
+
+/** `server`'s open connections (those set up since registerServer). */
+export function connections(server: object): LiveConnection[] {
+  return [...(live.get(server)?.values() ?? [])].map(view);
+}
+
+/** Apply the policy's idle timeout to a connection now (after its state or the stress state changed). */
+export function rearm(server: object, id: string): void {
+  const c = live.get(server)?.get(id);
+  const policy = policies.get(server);
+  if (!c || !policy || c._socket.destroyed) return;
+  // without a callback: the listener _armTimeout added stays, only the duration (and the idle clock) changes
+  c._socket.setTimeout(policy.idleTimeoutMs(view(c)));
+}
+
 /** Route `server`'s commands through `gate` (and its replies through the enhanced-code fix). */
 export function registerServer(
   server: object,
   gate: CommandGate,
-  opts: { greetPauseMs?: number; heloCheck?: HeloCheck | undefined; errorLimit?: number | undefined } = {},
+  opts: { greetPauseMs?: number; heloCheck?: HeloCheck | undefined; errorLimit?: number | undefined; policy?: ConnectionPolicy | undefined } = {},
 ): void {
   install();
   gates.set(server, gate);
+  live.set(server, new Map());
+  if (opts.policy) policies.set(server, opts.policy);
   if (opts.errorLimit) errorLimits.set(server, opts.errorLimit);
   if (opts.heloCheck) heloChecks.set(server, opts.heloCheck);
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));

@@ -1,5 +1,6 @@
 // Builds a real gateway for tests: the real engine with in-test fakes for the DNS-list and greylist
 // ports, a real queue in a temp dir (recorded), a static resolver, and optionally a real spamd.
+import { Writable } from 'node:stream';
 import { createLogger, createRegistry, type Registry } from '@moat/observe';
 import {
   createEngine,
@@ -13,7 +14,7 @@ import {
   type PolicySpec,
 } from '@moat/policy';
 import type { AddressResolver } from '@moat/address';
-import { type EnqueueInput, openQueue, type Queue, type QueueWriter } from '@moat/queue';
+import { type EnqueueInput, isSpooled, openQueue, type Queue, type QueueWriter, type SpooledMessage } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
@@ -94,6 +95,10 @@ export interface TestMx {
   dir: string;
   greylist: ReturnType<typeof fakeGreylist>;
   resolver: ReturnType<typeof staticResolver>;
+  /** The spool directory (tmp/, incoming/, ...). */
+  spool: string;
+  /** Log lines (parsed), when the harness was asked to keep them (`logs: true`). */
+  logs: Array<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -114,6 +119,8 @@ export interface TestMxOptions {
   users?: string[] | undefined;
   /** Resolve recipients at RCPT (routing), or make one from the harness's temp dir; none: the route-only behaviour. */
   addressResolver?: Pick<AddressResolver, 'resolve' | 'classify'> | ((dir: string) => Pick<AddressResolver, 'resolve' | 'classify'>) | undefined;
+  /** Keep the log lines (level info and up) in `logs`. */
+  logs?: boolean;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -123,7 +130,18 @@ export async function userHash(password: string): Promise<ReturnType<typeof pars
 export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
   const dir = await tmpDir('mx');
   const registry = createRegistry();
-  const logger = createLogger('mx', { level: process.env.MOAT_TEST_LOG ?? 'silent' });
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = opts.logs
+    ? createLogger('mx', {
+        level: 'info',
+        destination: new Writable({
+          write(chunk: Buffer, _enc, done) {
+            for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+            done();
+          },
+        }),
+      })
+    : createLogger('mx', { level: process.env.MOAT_TEST_LOG ?? 'silent' });
   const config = {
     policy: { hostname: 'mx.example.org' },
     mx: {
@@ -165,9 +183,11 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
   const enqueued: EnqueueInput[] = [];
   const queue: QueueWriter = {
     async enqueue(input) {
-      enqueued.push(input);
+      // the tests read what was queued as one Buffer: a spooled message is read back from its draft
+      enqueued.push({ ...input, message: isSpooled(input.message) ? await readSpooled(input.message) : input.message });
       return real.enqueue(input);
     },
+    draft: () => real.draft(),
   };
   const fixed = staticResolver({
     '127.0.0.1': { PTR: ['localhost'] },
@@ -203,6 +223,8 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     dir: dir.path,
     greylist,
     resolver: fixed,
+    spool: `${dir.path}/queue`,
+    logs,
     async close() {
       await mx.close();
       await (real as { close?: () => Promise<void> }).close?.();
@@ -213,4 +235,12 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
 
 export function authenticatorFor(users: Record<string, NonNullable<Awaited<ReturnType<typeof userHash>>>>, maxFailures = 3) {
   return createAuthenticator(staticUsers(users), new FailureLimiter(maxFailures, 60_000));
+}
+
+/** The message a spooled draft stands for, as one Buffer. */
+export async function readSpooled(m: SpooledMessage): Promise<Buffer> {
+  const { readFile } = await import('node:fs/promises');
+  const file = await readFile(m.file);
+  const at = m.offset ?? 0;
+  return Buffer.concat([Buffer.from(m.head), file.subarray(at + m.skip, at + m.size)]);
 }

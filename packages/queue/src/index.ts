@@ -2,6 +2,8 @@ export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './
 export { deliveryAddress, queueRecipients } from './final-recipient.ts';
 export { openQueueReader, assertSpool, type QueueReader } from './reader.ts';
 export { DEFAULT_QUEUE_DIR, queueList, queueFlush, queueHold, queueRelease, queueDelete, type QueueAdminOptions } from './admin.ts';
+export { openDraft, isSpooled, spooledLength, type Draft, type SpooledMessage } from './draft.ts';
+export { HOST_TAG, pidAlive, sweepTmp, tmpName, writerOf } from './tmp-files.ts';
 export { openQueue, STATES, type Queue, type QueueEntry, type QueueOptions, type QueueState, type Claimed } from './spool.ts';
 export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runner.ts';
 export { type Clock, systemClock } from './clock.ts';

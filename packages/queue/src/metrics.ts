@@ -9,6 +9,7 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 export interface QueueMetrics {
   enqueued: InstanceType<typeof Counter>;
   corrupt: InstanceType<typeof Counter>;
+  tmpSwept: InstanceType<typeof Counter>;
 }
 
 export function queueMetrics(registry: Registry, countStates: () => Promise<Record<string, number>>): QueueMetrics {
@@ -38,6 +39,12 @@ export function queueMetrics(registry: Registry, countStates: () => Promise<Reco
       'moat_queue_corrupt_total',
       () =>
         new Counter({ name: 'moat_queue_corrupt_total', help: 'Queue files moved to corrupt/', registers: [registry] }),
+    ),
+    tmpSwept: once(
+      registry,
+      'moat_queue_tmp_swept_total',
+      () =>
+        new Counter({ name: 'moat_queue_tmp_swept_total', help: 'Files of dead transactions removed from tmp/ at start', registers: [registry] }),
     ),
   };
 }

@@ -1,18 +1,21 @@
 // The spool: Postfix-style directories where a message's state is the directory its file sits in.
 // Trusts the local file system and fsync; message bytes are untrusted and stored as received.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '@moat/observe';
 import type { Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
 import { QueueError, QueueErrorCodes } from './errors.ts';
+import { type Draft, isSpooled, openDraft, spooledLength } from './draft.ts';
 import { createDirSyncer } from './fsync.ts';
 import { isQueueId, newQueueId } from './ids.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
-import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, recipientRecords, trailerBytes } from './record.ts';
+import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, MAGIC, recipientRecords, trailerBytes } from './record.ts';
 import { listSpool, spoolNames } from './reader.ts';
+import { sweepTmp, tmpName, writerOf } from './tmp-files.ts';
 import { type EnqueueInput, type QueueEntry, type QueuedMessage, type QueueState, type QueueWriter, STATES } from './types.ts';
+import type { SpooledMessage } from './draft.ts';
 
 export { STATES, type QueueEntry, type QueueState };
 
@@ -85,6 +88,15 @@ export interface Queue extends QueueWriter {
 
 const CRLF = Buffer.from('\r\n');
 
+const bufferOf = (b: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
+  for (let off = 0; off < b.length; ) {
+    const { bytesWritten } = await fh.write(b, off, b.length - off, at + off);
+    off += bytesWritten;
+  }
+}
+
 function checkAddress(a: string, what: string): void {
   if (typeof a !== 'string' || /[\r\n\0<> ]/.test(a) || a.length > 512) {
     throw new QueueError(QueueErrorCodes.EINVAL, `bad ${what} address`);
@@ -106,6 +118,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   if (doSync) await dirSync(dir);
 
   const listeners = new Set<(id: string) => void>();
+  /** Drafts being adopted by an enqueue now (a second enqueue of the same draft copies instead). */
+  const adopting = new Set<string>();
   let closed = false;
 
   const names = (state: QueueState) => spoolNames(dir, state);
@@ -116,14 +130,13 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     return out;
   });
 
-  // Crash leftovers in tmp/ were never acknowledged: drop them once they are clearly abandoned.
-  for (const n of await readdir(p('tmp'))) {
-    try {
-      const st = await stat(p('tmp', n));
-      if (Date.now() - st.mtimeMs > 3600_000) await unlink(p('tmp', n));
-    } catch {
-      /* raced with another process: fine */
-    }
+  // Crash leftovers in tmp/ were never acknowledged (a file leaves tmp/ by its rename into incoming/, and the
+  // 250 comes after that): those of dead writers go now; a live writer's (this process's other thread, another
+  // MX on this host) stay. Names without a writer (older versions) or from another host go after an hour.
+  const swept = await sweepTmp(p('tmp'), { writer: writerOf });
+  if (swept.length > 0) {
+    metrics.tmpSwept.inc(swept.length);
+    logger.info({ event: 'tmp-swept', count: swept.length, files: swept.slice(0, 20) }, 'removed files of dead transactions from tmp/');
   }
 
   async function writeDurable(path: string, data: Buffer, mtimeMs?: number): Promise<void> {
@@ -168,10 +181,23 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       attempts: 0,
       kind: internal?.kind ?? 'mail',
     };
+    const spooled = isSpooled(input.message) ? input.message : undefined;
+    if (spooled) {
+      if (!spooled.file.startsWith(`${p('tmp')}/`) || spooled.skip < 0 || spooled.skip > spooled.size) {
+        throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message outside this spool');
+      }
+      if (spooledLength(spooled) > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
+    }
+    if (spooled && (await adopt(spooled, envelope, input.prepend ?? [], id))) {
+      metrics.enqueued.inc();
+      logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route, adopted: true }, 'queued');
+      for (const l of listeners) l(id);
+      return { id };
+    }
     const head = headerBytes(envelope);
     // The checksum covers the envelope JSON (between the magic line and its newline) and the message.
     const hash = createHash('sha256').update(head.subarray(head.indexOf(0x0a) + 1, head.length - 1));
-    const tmpPath = p('tmp', id);
+    const tmpPath = p('tmp', tmpName(id));
     const fh = await open(tmpPath, 'wx', 0o600);
     let ok = false;
     try {
@@ -215,7 +241,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       await write(head);
       for (const h of input.prepend ?? []) await body(Buffer.concat([Buffer.from(h, 'utf8'), CRLF]));
       if (Buffer.isBuffer(input.message)) await body(input.message);
-      else for await (const chunk of input.message) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      else if (spooled) await copySpooled(spooled, body);
+      else for await (const chunk of input.message as AsyncIterable<Buffer>) await body(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
       await write(trailerBytes(size, hash.digest('hex')));
       await flush();
       if (doSync) await fh.sync();
@@ -230,6 +257,91 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route }, 'queued');
     for (const l of listeners) l(id);
     return { id };
+  }
+
+  /**
+   * A spooled message into the queue file being written: its head, then its file from `skip` on, read in
+   * 256 KiB pieces (memory does not grow with the message). The file must still have the length it had when
+   * handed over: a draft cut short (disk full, a bug) must not become a shorter message that looks whole.
+   */
+  async function copySpooled(m: SpooledMessage, body: (b: Buffer) => Promise<void>): Promise<void> {
+    const head = bufferOf(m.head);
+    if (head.length > 0) await body(head);
+    const offset = m.offset ?? 0;
+    const rh = await open(m.file, 'r');
+    try {
+      // an adopted draft (an earlier route's queue file) is longer by its END record: its body is unchanged
+      const st = await rh.stat();
+      if (st.size < offset + m.size) throw new QueueError(QueueErrorCodes.EINVAL, `spooled message is ${st.size - offset} bytes, expected ${m.size}`);
+      for (let pos = m.skip; pos < m.size; ) {
+        const buf = Buffer.allocUnsafe(Math.min(256 * 1024, m.size - pos));
+        const { bytesRead } = await rh.read(buf, 0, buf.length, offset + pos);
+        if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
+        pos += bytesRead;
+        await body(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead));
+      }
+    } finally {
+      await rh.close();
+    }
+  }
+
+  /**
+   * The draft itself becomes the queue file, without copying the message: its first lines (magic line,
+   * envelope JSON padded with spaces, prepended headers, the rewritten header block) are written into the room
+   * the draft left before the message, ending exactly where the body starts; the END record is appended; the
+   * file is fsync'ed and only then linked into incoming/, which is fsync'ed before enqueue resolves. That is
+   * the order every enqueue keeps (complete and durable before it has a name outside tmp/; named durably
+   * before the 250). The draft's tmp/ name stays until the gateway discards it; a crash leaves only that name,
+   * which the start-up sweep removes (the queue file keeps its own name). Nothing writes into a queue file's
+   * inode once it is in incoming/ (updates write a new file and rename it over), so later routes copy the body
+   * from the same inode safely. Returns false, having changed nothing, when the draft has no room, is
+   * adopted already (one draft becomes at most one queue file), or the first lines do not fit.
+   */
+  async function adopt(m: SpooledMessage, envelope: Envelope, prepend: string[], id: string): Promise<boolean> {
+    const offset = m.offset ?? 0;
+    if (offset === 0 || adopting.has(m.file)) return false;
+    const head = bufferOf(m.head);
+    const pre = Buffer.concat(prepend.map((h) => Buffer.concat([Buffer.from(h, 'utf8'), CRLF])));
+    const json = Buffer.from(JSON.stringify(envelope), 'utf8');
+    // `MOATQ1 <n>\n` + n bytes of JSON and spaces + `\n` + prepend + head must end where the body starts
+    const room = offset + m.skip - pre.length - head.length - 1;
+    let first: Buffer | undefined;
+    for (let digits = 1; digits <= 9 && !first; digits++) {
+      const envLen = room - (MAGIC.length + 2 + digits);
+      if (envLen >= json.length && String(envLen).length === digits) {
+        first = Buffer.concat([Buffer.from(`${MAGIC} ${envLen}\n`, 'ascii'), json, Buffer.alloc(envLen - json.length, 0x20), Buffer.from('\n')]);
+      }
+    }
+    if (!first) return false;
+    const msgLen = pre.length + head.length + (m.size - m.skip);
+    if (msgLen > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
+    adopting.add(m.file);
+    try {
+      const fh = await open(m.file, 'r+');
+      try {
+        const st = await fh.stat();
+        if (st.size !== offset + m.size) return false; // adopted by an earlier route (END appended), or not whole
+        const hash = createHash('sha256').update(first.subarray(first.indexOf(0x0a) + 1, first.length - 1)).update(pre).update(head);
+        // one buffer for the whole read-back: hashing is synchronous, nothing keeps a piece
+        const buf = Buffer.allocUnsafe(Math.min(256 * 1024, Math.max(1, m.size - m.skip)));
+        for (let pos = offset + m.skip; pos < offset + m.size; ) {
+          const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset + m.size - pos), pos);
+          if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
+          hash.update(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+        await writeAt(fh, Buffer.concat([first, pre, head]), 0);
+        await writeAt(fh, trailerBytes(msgLen, hash.digest('hex')), offset + m.size);
+        if (doSync) await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await link(m.file, p('incoming', id));
+      await syncDir(p('incoming'));
+      return true;
+    } finally {
+      adopting.delete(m.file);
+    }
   }
 
   async function moveToCorrupt(state: QueueState, name: string, reason: string): Promise<void> {
@@ -276,7 +388,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   }
 
   async function update(c: Claimed): Promise<void> {
-    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    const tmp = p('tmp', tmpName(c.id, randomBytes(4).toString('hex')));
     await writeDurable(tmp, encode(c.envelope, c.message));
     await rename(tmp, c.path);
     await syncDir(p('active'));
@@ -284,7 +396,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
 
   async function defer(c: Claimed, nextRetry: number): Promise<void> {
     c.envelope.nextRetry = nextRetry;
-    const tmp = p('tmp', `${c.id}.${randomBytes(4).toString('hex')}`);
+    const tmp = p('tmp', tmpName(c.id, randomBytes(4).toString('hex')));
     await writeDurable(tmp, encode(c.envelope, c.message), nextRetry);
     // Replace the active file atomically, then move it: there is never a moment with two copies.
     await rename(tmp, c.path);
@@ -395,6 +507,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     logger,
     metrics,
     enqueue,
+    draft: (): Promise<Draft> => openDraft(dir),
     onEnqueue(l) {
       listeners.add(l);
       return () => listeners.delete(l);

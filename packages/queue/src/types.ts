@@ -2,6 +2,7 @@
 // Trusts the gateway's envelope; the message bytes are untrusted and stored as received.
 import type { Readable } from 'node:stream';
 import type { AddressClass, NextHop } from '@moat/address';
+import type { Draft, SpooledMessage } from './draft.ts';
 
 export interface EnqueueInput {
   /** Envelope sender without brackets; '' is the null sender. */
@@ -10,8 +11,11 @@ export interface EnqueueInput {
   recipients: string[];
   /** Headers to prepend above the received message (full `Name: value` lines, no CRLF). */
   prepend?: string[];
-  /** The message as received (CRLF line ends, dot-unstuffed). */
-  message: Buffer | Readable | AsyncIterable<Buffer>;
+  /**
+   * The message as received (CRLF line ends, dot-unstuffed): in memory, as a stream, or spooled to a draft
+   * file (the gateway's way: memory does not grow with the message; the draft stays the caller's to discard).
+   */
+  message: Buffer | Readable | AsyncIterable<Buffer> | SpooledMessage;
   /** Free-form facts kept with the message (client address, helo, session id, sasl user, ...). */
   meta?: Record<string, string>;
   /**
@@ -46,6 +50,8 @@ export interface QueuedMessage {
 /** What the gateway calls. Resolves only once the message is durably on disk (fsync'ed, renamed, dir fsync'ed). */
 export interface QueueWriter {
   enqueue(input: EnqueueInput): Promise<QueuedMessage>;
+  /** A draft file in the spool's tmp/ to receive a message into as it arrives (see draft.ts). */
+  draft(): Promise<Draft>;
 }
 
 export const STATES = ['incoming', 'active', 'deferred', 'hold', 'corrupt'] as const;

@@ -28,7 +28,7 @@ it('no acknowledged message is lost or duplicated across SIGKILLs', async () => 
   let killedBeforeReady = 0;
   const child = join(import.meta.dirname, 'crash-child.ts');
   for (let round = 0; round < ROUNDS; round++) {
-    const p = spawn(process.execPath, [child, spool, round % 2 ? 'par' : 'seq'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [child, spool, (['seq', 'par', 'draft'] as const)[round % 3]!], { stdio: ['pipe', 'pipe', 'pipe'] });
     live.add(p);
     let out = '';
     let err = '';
@@ -96,5 +96,7 @@ it('no acknowledged message is lost or duplicated across SIGKILLs', async () => 
   expect(kills).toBeGreaterThanOrEqual(30);
   expect(acked.size).toBeGreaterThan(150);
   for (const s of ['incoming', 'active', 'deferred', 'corrupt'] as const) expect(await queue.names(s), s).toEqual([]);
+  // the killed writers' half-written files and drafts were swept when the queue was opened again
+  expect(await readdir(join(spool, 'tmp'))).toEqual([]);
   await dir.remove();
 });

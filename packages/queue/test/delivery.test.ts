@@ -1,10 +1,12 @@
 // Delivery against real smtp-server sinks (SMTP and LMTP) and a real maildir, with an injected clock.
+import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry, type Registry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  HOST_TAG,
   closeCachedSessions,
   type DeliveryRunner,
   decodeQueueFile,
@@ -107,7 +109,7 @@ describe('maildir delivery', () => {
     ] as const) {
       const names = await readdir(join(root, box, 'new'));
       expect(names).toHaveLength(1);
-      expect(names[0]).toMatch(/^\d+\.M\d+P\d+_\d+\.mx\.test$/);
+      expect(names[0]).toMatch(/^\d+\.M\d+P\d+_\d+_[A-Za-z0-9-]+\.mx\.test$/);
       expect(await readdir(join(root, box, 'tmp'))).toEqual([]);
       const got = await readFile(join(root, box, 'new', names[0]!));
       const want = Buffer.concat([Buffer.from(`Return-Path: <alice@sender.test>\r\nDelivered-To: ${rcpt}\r\n`), prepend, body]);
@@ -117,6 +119,23 @@ describe('maildir delivery', () => {
     const metrics = await registry.getSingleMetricAsString('moat_queue_deliveries_total');
     expect(metrics).toContain('moat_queue_deliveries_total{transport="maildir",result="sent"} 2');
     expect(id).toMatch(/^[0-9A-Z]{19}$/);
+  });
+
+  it('removes a dead delivery\'s file from a maildir\'s tmp/ at the first delivery there, never a live writer\'s', async () => {
+    const root = join(dir.path, 'mail');
+    const tmp = join(root, 'example.test', 'bob', 'tmp');
+    await mkdir(tmp, { recursive: true });
+    for (const sub of ['new', 'cur']) await mkdir(join(root, 'example.test', 'bob', sub), { recursive: true });
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const deadName = `1767614400.M1P${dead}_1_${HOST_TAG}.mx.test`;
+    const liveName = `1767614400.M2P${process.pid}_7_${HOST_TAG}.mx.test`;
+    const foreign = '1767614400.M3P1_1_otherhost.mx.test';
+    for (const n of [deadName, liveName, foreign]) await writeFile(join(tmp, n), 'half a message');
+    const { queue, runner } = await setup(maildirTransport({ root, hostname: 'mx.test' }));
+    await queue.enqueue({ sender: 'alice@sender.test', recipients: ['bob@example.test'], message: message('hello', 'x') });
+    await runner.idle();
+    expect((await readdir(tmp)).sort()).toEqual([liveName, foreign].sort());
+    expect(await readdir(join(root, 'example.test', 'bob', 'new'))).toHaveLength(1);
   });
 
   it('bounces a recipient whose local part cannot be a mailbox name', async () => {

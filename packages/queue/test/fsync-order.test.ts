@@ -113,14 +113,17 @@ afterEach(() => {
 
 const TRACE = 'trace=openat,fsync,fdatasync,rename,renameat,renameat2,link,linkat,unlink,unlinkat,write,close';
 
-it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < ack, for every message', async () => {
+it.skipIf(!hasStrace).each([
+  ['par', 'rename'],
+  ['draft', 'link'],
+] as const)('%s: fsync(file) < %s into incoming/ < fsync(incoming/) < ack, for every message', async (mode, into) => {
   const dir = await tmpDir('fsync-order');
   const spool = join(dir.path, 'spool');
   const trace = join(dir.path, 'trace.txt');
   const child = join(import.meta.dirname, 'crash-child.ts');
   const p = spawn(
     'strace',
-    ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, child, spool, 'par'],
+    ['-f', '-qq', '-s', '200', '-o', trace, '-e', TRACE, process.execPath, child, spool, mode],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   straces.add(p);
@@ -139,8 +142,13 @@ it.skipIf(!hasStrace)('fsync(file) < rename into incoming/ < fsync(incoming/) < 
   expect(acks).toHaveLength(N);
   for (const ack of acks) {
     const id = ack.path;
-    const rename = events.find((e) => e.kind === 'rename' && e.path === `${spool}/tmp/${id} -> ${spool}/incoming/${id}`);
-    const fileSync = events.find((e) => e.kind === 'fsync' && e.path === `${spool}/tmp/${id}`);
+    // tmp/ names carry the writer (`<id>.<host>.<pid>`, for the start-up sweep); a draft adopted as the queue
+    // file is linked (its tmp/ name goes when the gateway discards it), a queue file written afresh is renamed
+    const rename = events.find(
+      (e) => e.kind === into && e.path.startsWith(`${spool}/tmp/${mode === 'draft' ? 'd' : `${id}.`}`) && e.path.endsWith(` -> ${spool}/incoming/${id}`),
+    );
+    const tmpFile = rename?.path.split(' -> ')[0];
+    const fileSync = events.find((e) => e.kind === 'fsync' && e.path === tmpFile);
     // the directory fsync must have *started* after the rename returned (an earlier one does not cover it)
     const dirSync = events.find((e) => e.kind === 'fsync' && e.path === `${spool}/incoming` && rename && e.start > rename.at);
     expect(fileSync, `fsync of tmp/${id}`).toBeDefined();

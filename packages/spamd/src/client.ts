@@ -19,6 +19,8 @@ export interface SpamdClientOptions {
   port: number;
   /** Whole-call budget: waiting for a slot, connect, send, answer. Default 10 s. */
   timeoutMs?: number | undefined;
+  /** Budget of the TCP connect alone (spamd.connect_timeout), within the whole-call one. Default 2 s. */
+  connectTimeoutMs?: number | undefined;
   /** Concurrent connections to spamd (spamd's own children are few). Default 4. */
   maxConnections?: number | undefined;
   /** spamd `User:` header (per-user prefs/Bayes); omitted by default. */
@@ -147,9 +149,15 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
       let connected = false;
       const chunks: Buffer[] = [];
       const socket: Socket = connect({ host: options.host, port: options.port });
+      const connectMs = options.connectTimeoutMs ?? 2000;
+      // a spamd that does not accept (SYN dropped, backlog full) fails fast instead of eating the whole budget
+      const connectTimer = setTimeout(() => {
+        finish(new SpamdError('ESPAMD_CONNECT', `${options.host}:${options.port}: no connection within ${connectMs} ms`));
+      }, connectMs);
       const finish = (err: SpamdError | undefined, reply?: SpamdReply) => {
         if (settled) return;
         settled = true;
+        clearTimeout(connectTimer);
         signal.removeEventListener('abort', onAbort);
         socket.destroy();
         if (err) reject(err);
@@ -173,6 +181,7 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
       });
       socket.on('connect', () => {
         connected = true;
+        clearTimeout(connectTimer);
         socket.setNoDelay(true);
         send().catch((e) => finish(new SpamdError('ESPAMD_IO', String((e as Error)?.message ?? e), { cause: e })));
       });

@@ -68,7 +68,10 @@ export const mxSection = z.strictObject({
       recipients: z.number().int().min(1).default(1000),
       /** Commands per session before the client is cut off (abuse guard). */
       commands: z.number().int().min(10).default(1000),
-      /** Longest command or data line, bytes (RFC 5321 minimum is 1000). */
+      /**
+       * Longest command line, bytes (RFC 5321 minimum is 1000); a longer one gets 500 5.5.2. DATA lines are not
+       * limited: longer ones are accepted unchanged, as Postfix does (apps/mx/src/receive.ts says why).
+       */
       line_length: z.number().int().min(1000).default(4096),
       /** Simultaneous sessions per client IP. */
       per_ip_concurrency: z.number().int().min(1).default(10),

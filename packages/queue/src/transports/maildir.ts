@@ -1,8 +1,9 @@
-// `maildir:/path` local delivery: tmp/ then new/, fsync file and directories, unique names (time.pid_counter.host).
+// `maildir:/path` local delivery: tmp/ then new/, fsync file and directories, unique names (time.pid_counter_hosttag.host).
 // Writes only below its root; recipient local parts and domains are untrusted and checked before use as path names.
 import { hostname as osHostname } from 'node:os';
 import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { HOST_TAG, sweepTmp } from '../tmp-files.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
 export interface MaildirOptions {
@@ -31,6 +32,12 @@ export interface MaildirOptions {
 }
 
 let counter = 0;
+
+/** The writer of a tmp/ name we made (`<sec>.M<usec>P<pid>_<n>_<hosttag>.<host>`); other names: undefined. */
+export function maildirWriter(name: string): { host: string; pid: number } | undefined {
+  const m = /^\d+\.M\d+P(\d+)_\d+_([A-Za-z0-9-]+)\./.exec(name);
+  return m ? { host: m[2]!, pid: Number(m[1]) } : undefined;
+}
 
 /** A path segment we are willing to create: no separators, no dot-dot, no control characters. */
 function safeSegment(s: string): boolean {
@@ -111,6 +118,15 @@ export function maildirTransport(opts: MaildirOptions): Transport {
           return template.replace(/%([dnu%])/g, (_m, c: string) => (c === 'd' ? d : c === 'n' ? l : c === 'u' ? `${l}@${d}` : '%'));
         };
   const relay = `maildir:${opts.root}`;
+  // A delivery killed between create and link leaves its file in tmp/ (the queue file stays and is delivered
+  // again under a new name): the first delivery of this process into a maildir removes dead writers' files.
+  // Others' names (Dovecot's, another host's) go only after 36 hours, Dovecot's own rule for tmp/.
+  const swept = new Set<string>();
+  const sweep = async (dir: string) => {
+    if (swept.has(dir)) return;
+    swept.add(dir);
+    await sweepTmp(join(dir, 'tmp'), { writer: maildirWriter, maxAgeMs: 36 * 3600_000 });
+  };
 
   async function one(req: DeliveryRequest, rcpt: string): Promise<RecipientResult> {
     const at = rcpt.lastIndexOf('@');
@@ -150,10 +166,11 @@ export function maildirTransport(opts: MaildirOptions): Transport {
     const head = Buffer.from(`Return-Path: <${req.sender}>\r\nDelivered-To: ${rcpt}\r\n`, 'utf8');
     try {
       await ensureMaildir(opts.root, dir, doSync);
+      await sweep(dir);
       let name = '';
       for (let tries = 0; ; tries++) {
         const now = Date.now();
-        name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}_${++counter}.${host}`;
+        name = `${Math.floor(now / 1000)}.M${(now % 1000) * 1000}P${process.pid}_${++counter}_${HOST_TAG}.${host}`;
         const tmp = join(dir, 'tmp', name);
         let created = false;
         try {

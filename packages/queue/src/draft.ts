@@ -1,0 +1,162 @@
+// A message spooled as it arrives: the gateway appends DATA chunks to a file in the spool's tmp/, then hands
+// the file to enqueue (a SpooledMessage) instead of holding the message in memory. Trusts the file system;
+// the bytes are untrusted and stored as received.
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpName } from './tmp-files.ts';
+
+/**
+ * A message whose bytes are in a file from `offset` on: `head` stands for its first `skip` bytes (the header
+ * block, rewritten in memory), the rest is read from the file up to `size`. Plain data, so it crosses threads.
+ */
+export interface SpooledMessage {
+  file: string;
+  /** Message bytes as received (the file holds offset + size bytes); a file shorter than that is refused. */
+  size: number;
+  head: Buffer | Uint8Array;
+  skip: number;
+  /**
+   * Where the message starts in the file: the space before it is left for the queue file's first lines, so
+   * that enqueue can turn the draft itself into the queue file (no copy) when they fit. 0: no such space.
+   */
+  offset?: number;
+}
+
+/**
+ * The room a draft leaves before the message: enough for the queue file's magic line, an envelope of a few
+ * dozen recipients and the prepended headers, beyond the header block (which the rewritten one replaces). A
+ * hole in the file: no disk is used for it unless it is written.
+ */
+export const DRAFT_RESERVE = 64 * 1024;
+
+export function isSpooled(m: unknown): m is SpooledMessage {
+  return typeof m === 'object' && m !== null && typeof (m as SpooledMessage).file === 'string' && typeof (m as SpooledMessage).skip === 'number';
+}
+
+/** The length of the message a SpooledMessage stands for. */
+export function spooledLength(m: Pick<SpooledMessage, 'head' | 'size' | 'skip'>): number {
+  return m.head.byteLength + m.size - m.skip;
+}
+
+export interface Draft {
+  readonly path: string;
+  /** Bytes handed to append so far. */
+  readonly size: number;
+  /** Bytes handed to append and not yet written: the caller pauses its source above a bound. */
+  readonly backlog: number;
+  /** The first write error, if any (later appends are dropped). */
+  readonly error: Error | undefined;
+  /** Appends in order; resolves when this chunk is written (rejects never: see `error`). */
+  append(chunk: Buffer): Promise<void>;
+  /** All appends written; throws the write error if there was one. */
+  flushed(): Promise<void>;
+  /** Bytes [start, end) of the message as received, in pieces of up to 256 KiB. */
+  read(start?: number, end?: number): AsyncIterable<Buffer>;
+  /** This draft as an enqueue message: `head` replaces its first `skip` bytes. */
+  message(head: Buffer, skip: number): SpooledMessage;
+  /** Close and remove the file (idempotent, never throws). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Open a draft in `<spoolDir>/tmp/`, named `<random>.<host>.<pid>.draft` so the start-up sweep can tell a dead
+ * writer's leftover from a live one. No fsync: the draft is scratch; the queue file enqueue writes from it is
+ * the durable copy (fsync'ed, renamed, directory fsync'ed, as for any message).
+ */
+export async function openDraft(spoolDir: string): Promise<Draft> {
+  const path = join(spoolDir, 'tmp', tmpName(`d${randomBytes(8).toString('hex')}`, 'draft'));
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'wx', 0o600);
+  } catch (e) {
+    // the spool may not be set up yet (the queue opens it in another thread): make tmp/ as openQueue does
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(join(spoolDir, 'tmp'), { recursive: true, mode: 0o700 });
+    fh = await open(path, 'wx', 0o600);
+  }
+  let size = 0;
+  let written = 0;
+  let error: Error | undefined;
+  let closed = false;
+  let pending: Buffer[] = [];
+  let waiters: Array<() => void> = [];
+  let writing: Promise<void> | undefined;
+
+  async function pump(): Promise<void> {
+    while (pending.length > 0) {
+      const batch = pending;
+      const done = waiters;
+      pending = [];
+      waiters = [];
+      if (!error && !closed) {
+        try {
+          // one writev for whatever arrived while the last write ran
+          let bytes = batch.reduce((n, b) => n + b.length, 0);
+          let pos = DRAFT_RESERVE + written;
+          let rest = batch;
+          while (bytes > 0) {
+            const { bytesWritten } = await fh.writev(rest, pos);
+            pos += bytesWritten;
+            bytes -= bytesWritten;
+            if (bytes > 0) rest = [Buffer.concat(rest).subarray(bytesWritten)]; // a short write: the rest, once more
+          }
+        } catch (e) {
+          error = e as Error;
+        }
+      }
+      for (const b of batch) written += b.length;
+      for (const w of done) w();
+    }
+    writing = undefined;
+  }
+
+  return {
+    path,
+    get size() {
+      return size;
+    },
+    get backlog() {
+      return size - written;
+    },
+    get error() {
+      return error;
+    },
+    append(chunk) {
+      size += chunk.length;
+      return new Promise<void>((resolve) => {
+        pending.push(chunk);
+        waiters.push(resolve);
+        writing ??= pump();
+      });
+    },
+    async flushed() {
+      while (writing) await writing;
+      if (error) throw error;
+    },
+    async *read(start = 0, end = size) {
+      const rh = await open(path, 'r');
+      try {
+        for (let pos = start; pos < end; ) {
+          const buf = Buffer.allocUnsafe(Math.min(256 * 1024, end - pos));
+          const { bytesRead } = await rh.read(buf, 0, buf.length, DRAFT_RESERVE + pos);
+          if (bytesRead === 0) throw new Error(`draft ${path} ends at ${pos}, expected ${end}`);
+          pos += bytesRead;
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        }
+      } finally {
+        await rh.close();
+      }
+    },
+    message(head, skip) {
+      return { file: path, size, head, skip, offset: DRAFT_RESERVE };
+    },
+    async discard() {
+      if (closed) return;
+      closed = true;
+      while (writing) await writing.catch(() => undefined);
+      await fh.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+    },
+  };
+}
