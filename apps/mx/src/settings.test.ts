@@ -1,7 +1,8 @@
 // Every key moat.example.yaml documents under `mx` and `spamd` has a reader: a key nobody reads is a promise
 // the gateway does not keep (mx.timeouts.data was one). Fails when a documented key is added without wiring.
 import { readFileSync } from 'node:fs';
-import { parseConfig } from '@moat/config';
+import { type Config, parseConfig } from '@moat/config';
+import { rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mxSettings } from './settings.ts';
@@ -34,12 +35,15 @@ function recording(v: unknown, at: string, seen: Set<string>): unknown {
 /** Read in main.ts straight from the config (not through mxSettings): checked against its source below. */
 const READ_IN_MAIN = ['mx.listen.smtp', 'mx.listen.submission', 'mx.auth.require_tls'];
 
-it('every documented mx.* and spamd.* key is read (by mxSettings, or by main.ts)', () => {
+it('every documented mx.* and spamd.* key is read (by mxSettings, the rate limiter, or main.ts)', () => {
   const documented = leaves(parseYaml(exampleText), '').filter((k) => k.startsWith('mx.') || k.startsWith('spamd.'));
   expect(documented).toContain('mx.timeouts.data');
   const seen = new Set<string>();
   // a copy: the parsed config is frozen, and a proxy must return a frozen property's own value
-  mxSettings(recording(structuredClone(parseConfig(exampleText)), '', seen));
+  const config = recording(structuredClone(parseConfig(exampleText)), '', seen) as Config;
+  mxSettings(config);
+  // mx.rate_limits belongs to @moat/ratelimit, which main.ts builds from the config
+  rateLimiterOptionsFromConfig(config);
   const main = readFileSync(new URL('main.ts', import.meta.url), 'utf8');
   for (const k of READ_IN_MAIN) expect(main, `main.ts reads config.${k}`).toContain(`config.${k}`);
   const unread = documented.filter((k) => !seen.has(k) && !READ_IN_MAIN.includes(k));
