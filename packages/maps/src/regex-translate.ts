@@ -1,0 +1,155 @@
+// Pattern translation for regexp: (POSIX extended, as glibc regcomp reads it) and pcre: tables into
+// JavaScript RegExp source. Trusts nothing: constructs JavaScript would read differently are refused.
+
+const POSIX_CLASSES: Record<string, string> = {
+  alpha: 'a-zA-Z',
+  digit: '0-9',
+  alnum: '0-9a-zA-Z',
+  upper: 'A-Z',
+  lower: 'a-z',
+  space: ' \\t\\n\\r\\f\\v',
+  blank: ' \\t',
+  punct: '!-\\/:-@\\[-`{-~',
+  print: ' -~',
+  graph: '!-~',
+  cntrl: '\\x00-\\x1f\\x7f',
+  xdigit: '0-9A-Fa-f',
+};
+
+/** Escapes one literal character for use inside a JavaScript character class. */
+const classChar = (c: string): string => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
+
+/**
+ * POSIX ERE (glibc) to JavaScript. Brackets: `]` first is literal, a backslash is literal, `[:class:]`
+ * expands; outside brackets `\w \W \s \S \b \B` and back-references keep their GNU meaning, `\<` `\>`
+ * become word-boundary look-arounds; any other escaped letter or digit is refused (glibc reads `\d` as `d`, or
+ * matches nothing with the default i flag). `(?` has no meaning in ERE and is refused rather than read as a JavaScript group.
+ */
+export function posixToJs(re: string): string | { error: string } {
+  let out = '';
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '\\') {
+      const n = re[i + 1];
+      if (n === undefined) return { error: 'trailing backslash' };
+      i++;
+      if ('wWsSbB'.includes(n) || (n >= '1' && n <= '9')) out += `\\${n}`;
+      else if (n === '<') out += '\\b(?=\\w)';
+      else if (n === '>') out += '\\b(?<=\\w)';
+      else if (n === '`') out += '(?<![\\s\\S])';
+      else if (n === "'") out += '(?![\\s\\S])';
+      else if (/[A-Za-z0-9]/.test(n)) {
+        // glibc reads `\d` as `d` without the i flag and as matching nothing with it (the default)
+        return { error: `\\${n} has no meaning in a POSIX regular expression (for a digit write [0-9] or [[:digit:]])` };
+      } else out += `\\${n}`;
+    } else if (c === '[') {
+      let j = i + 1;
+      let cls = '[';
+      if (re[j] === '^') {
+        cls += '^';
+        j++;
+      }
+      let first = true;
+      for (;;) {
+        const d = re[j];
+        if (d === undefined) return { error: "unbalanced '['" };
+        if (d === ']' && !first) break;
+        if (d === '[' && (re[j + 1] === ':' || re[j + 1] === '=' || re[j + 1] === '.')) {
+          const kind = re[j + 1]!;
+          const end = re.indexOf(`${kind}]`, j + 2);
+          if (end < 0) return { error: "unbalanced '['" };
+          const name = re.slice(j + 2, end);
+          if (kind === ':') {
+            const expansion = POSIX_CLASSES[name];
+            if (expansion === undefined) return { error: `unknown character class [:${name}:]` };
+            cls += expansion;
+          } else if (name.length === 1) cls += classChar(name);
+          else return { error: `unsupported collating element [${kind}${name}${kind}]` };
+          j = end + 2;
+        } else if (d === '-' && !first && re[j + 1] !== ']') {
+          cls += '-';
+          j++;
+        } else {
+          cls += classChar(d);
+          j++;
+        }
+        first = false;
+      }
+      out += `${cls}]`;
+      i = j;
+    } else if (c === '(' && re[i + 1] === '?') {
+      return { error: "'(?' is not a POSIX regular expression" };
+    } else if (c === '{' && re[i + 1] === ',') {
+      out += '{0'; // glibc reads {,n} as {0,n}; JavaScript would read it as text
+    } else out += c;
+  }
+  return out;
+}
+
+/**
+ * PCRE to JavaScript: most syntax is shared. `\A`, `\z`, `\Z` and `(?P<name>` are rewritten; constructs
+ * JavaScript lacks or reads differently (possessive quantifiers, atomic groups, `\Q...\E`, recursion,
+ * conditionals, inline option settings like `(?i)`, `\G`, `\K`, `\h`, `\R`, `\x{...}`) are refused.
+ */
+export function pcreToJs(re: string, extended: boolean): string | { error: string } {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === '\\') {
+      const n = re[i + 1];
+      if (n === undefined) return { error: 'trailing backslash' };
+      i++;
+      if (!inClass && n === 'A') out += '(?<![\\s\\S])';
+      else if (!inClass && n === 'z') out += '(?![\\s\\S])';
+      else if (!inClass && n === 'Z') out += '(?=\\n?(?![\\s\\S]))';
+      else if ('QEGKhHRXCNoe'.includes(n) || (n === 'x' && re[i + 1] === '{') || (n === 'p' && re[i + 1] !== '{') || n === 'g') {
+        return { error: `\\${n} is not supported by JavaScript regular expressions` };
+      } else out += `\\${n}`;
+      continue;
+    }
+    if (inClass) {
+      if (c === '[' && re[i + 1] === ':') {
+        const end = re.indexOf(':]', i + 2);
+        const expansion = end < 0 ? undefined : POSIX_CLASSES[re.slice(i + 2, end)];
+        if (expansion === undefined) return { error: 'unsupported POSIX class in a character class' };
+        out += expansion;
+        i = end + 1;
+        continue;
+      }
+      if (c === ']') inClass = false;
+      out += c === '[' ? '\\[' : c;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      out += c;
+      if (re[i + 1] === '^') out += re[++i];
+      if (re[i + 1] === ']') {
+        out += '\\]';
+        i++;
+      }
+      continue;
+    }
+    if (extended && (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f' || c === '\v')) continue;
+    if (extended && c === '#') break;
+    if (c === '(' && re[i + 1] === '?') {
+      const rest = re.slice(i + 2);
+      if (rest.startsWith('P<')) {
+        out += '(?<';
+        i += 3;
+        continue;
+      }
+      if (/^(?::|=|!|<=|<!|<[A-Za-z_]|[ims]*(?:-[ims]+)?:)/.test(rest)) {
+        out += c;
+        continue;
+      }
+      return { error: `'(?${rest.slice(0, 2)}' is not supported by JavaScript regular expressions` };
+    }
+    if ((c === '+' || c === '?' || c === '*' || c === '}') && re[i + 1] === '+') {
+      return { error: 'possessive quantifiers are not supported by JavaScript regular expressions' };
+    }
+    out += c;
+  }
+  return out;
+}

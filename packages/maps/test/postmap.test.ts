@@ -1,0 +1,252 @@
+// The differential test against Postfix itself: every table of the corpus is asked the same keys by moat
+// and by Debian's `postmap -q`; answers must be equal, and tables postmap warns about must not open.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTables, TableError } from '../src/index.ts';
+
+const POSTMAP = '/usr/sbin/postmap';
+const hasPostmap = existsSync(POSTMAP);
+const hasPcre = existsSync('/usr/lib/postfix/postfix-pcre.so');
+if (!hasPostmap) console.warn('postmap.test: /usr/sbin/postmap is absent (run scripts/deps.mjs as root): the differential test is skipped');
+else if (!hasPcre) console.warn('postmap.test: postfix-pcre is absent: the pcre: cases are skipped');
+
+const dir = mkdtempSync(join(tmpdir(), 'moat-postmap-'));
+writeFileSync(join(dir, 'main.cf'), ''); // postmap -c needs a config directory; Postfix defaults apply
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function postmap(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(POSTMAP, ['-c', dir, ...args], { input, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** postmap -q - type:name: found keys come back as `key<TAB>value` lines, in input order. */
+function postfixAnswers(spec: string, keys: string[]): Map<string, string> {
+  const r = postmap(['-q', '-', spec], `${keys.join('\n')}\n`);
+  expect(r.status, r.stderr).toBeLessThanOrEqual(1);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    if (line === '') continue;
+    const tab = line.indexOf('\t');
+    out.set(line.slice(0, tab), line.slice(tab + 1));
+  }
+  return out;
+}
+
+interface Case {
+  name: string;
+  type: 'texthash' | 'hash' | 'btree' | 'cidr' | 'regexp' | 'pcre' | 'inline' | 'static';
+  /** File text, or the name of an inline/static table. */
+  text: string;
+  keys: string[];
+}
+
+const FIXED = `# a comment, then a blank line
+
+Foo@Example.COM   value one
+bar   first
+bar   second
+multi  part one
+# a comment between a line and its continuation
+  part two
+
+\tpart three
+"quoted key" quoted value
+back\\ slash  escaped
+trailing   value with trailing blanks   \t
+alias:  alias-style
+@example.net  catch-all
+.sub.example  parent style
+UPPER  MiXeD VaLuE
+tab\tseparated\tvalue
+crlf line\r
+  # indented comment
+last  no final newline`;
+
+const FIXED_KEYS = [
+  'foo@example.com', 'FOO@EXAMPLE.COM', 'Foo@Example.COM', 'bar', 'multi', '"quoted key"', 'quoted', 'back\\ slash', 'trailing', 'alias:', 'alias',
+  '@example.net', 'user@example.net', '.sub.example', 'sub.example', 'UPPER', 'upper', 'tab', 'crlf', 'last', 'missing', 'part',
+];
+
+const CIDR = `# overlapping networks: the first match wins
+192.0.2.0/24   REJECT the /24
+192.0.2.128/25 OK shadowed by the /24
+2001:db8::/32  v6 net
+2001:DB8:1::/48 shadowed v6
+[2001:db8:ffff::]/48 bracketed
+[198.18.0.0/15] bracketed inside
+::ffff:198.51.100.0/120  mapped v6 net
+198.51.100.7  host route
+IF 203.0.113.0/24
+203.0.113.5  inner host
+!203.0.113.0/25  upper half by negation
+ENDIF
+if !100.64.0.0/10
+100.0.0.0/8  outside cgnat
+endif
+0.0.0.0/0     every other v4
+::/0          every other v6
+`;
+
+const CIDR_KEYS = [
+  '192.0.2.5', '192.0.2.200', '2001:db8::1', '2001:DB8::1', '2001:db8:1::5', '::ffff:198.51.100.7', '198.51.100.7', '198.51.100.8', '::ffff:192.0.2.5',
+  '203.0.113.5', '203.0.113.200', '203.0.113.1', '100.64.1.1', '100.1.1.1', '10.1.2.3', '198.19.4.4', 'garbage', '192.0.2.05', '::1', '[192.0.2.5]',
+  '192.0.2.5.1', '1.2.3', '2001:db8::1::2', 'fe80::1%eth0', '::', '0.0.0.0',
+];
+
+const NEGATION = `!10.0.0.0/8  not ten
+10.0.0.0/8 ten
+`;
+
+const REGEXP = `/^(.*)@example\\.com$/   user=$1
+/^postmaster@/   OK
+/^x-(a|b)-(c)?$/ got $1 and [\${2}] and $(1)
+/price/  costs $$5
+/CaseSensitive/i  case-sensitive match
+/^(x)(y)(z)(a)(b)(c)(d)(e)(f)(g)$/ tenth=$10
+/foo/!/foobar/   foo but not foobar
+if /^if-/
+/-one$/ first in if
+!/-two$/ not two
+endif
+IF !/^keep/
+/^drop/ dropped
+ENDIF
+/[]a]x/ bracket
+/\\<word\\>/ word boundaries
+/^q{,2}r$/ interval
+/^[[:digit:]]+$/ digits
+/^a.b$/ dot
+#/commented/ never
+`;
+
+const REGEXP_KEYS = [
+  'joe@example.com', 'JOE@EXAMPLE.COM', 'postmaster@x', 'x-a-c', 'x-b-', 'price', 'casesensitive', 'CaseSensitive', 'xyzabcdefg', 'foobar', 'foo',
+  'if-one', 'if-two', 'if-three', 'drop-it', 'keep-drop', 'dropkeep', 'd', '5', ']x', 'ax', 'a word here', 'swordfish', 'qqr', 'r', 'qqqr', '12345', 'a-b', 'commented',
+];
+
+const PCRE = `/^(.*)@example\\.com$/   user=$1
+/^\\d+$/ digits
+/(\\w+)@(\\w+)\\.org$/ $2:$1
+/^(?!ban)b\\w+/ b-not-ban
+/(?i:ABC)def/ inline group
+/^Exact$/i case-sensitive
+/a b c/x extended
+/^x(?:y|z)(w)?$/ opt=[$1]
+/^(?P<n>named)$/ python-named $1
+/^anch/A anchored
+if /^if-/
+/-one$/ first in if
+!/-two$/ not two
+endif
+/[[:upper:]]{3}/ three upper
+/^a.b$/ dot
+/\\bword\\b/ word
+`;
+
+const PCRE_KEYS = [
+  'joe@example.com', '12345', 'alice@example.org', 'bob', 'ban', 'banana', 'ABCdef', 'abcDEF', 'Exact', 'exact', 'abc', 'a b c', 'xy', 'xzw', 'named',
+  'anchor', 'if-one', 'if-two', 'if-three', 'ABC', 'a-b', 'word', 'swordfish',
+];
+
+const CASES: Case[] = [
+  { name: 'texthash: comments, continuations, quotes, escapes, duplicates, case', type: 'texthash', text: FIXED, keys: FIXED_KEYS },
+  { name: 'hash: the same source compiled by postmap', type: 'hash', text: FIXED, keys: FIXED_KEYS },
+  { name: 'btree: the same source compiled by postmap', type: 'btree', text: FIXED, keys: FIXED_KEYS },
+  { name: 'cidr: overlap, IPv6, brackets, IPv4-mapped, IF/ENDIF, negation', type: 'cidr', text: CIDR, keys: CIDR_KEYS },
+  { name: 'cidr: a negated network matches its family only', type: 'cidr', text: NEGATION, keys: ['10.1.1.1', '192.0.2.1', '2001:db8::1'] },
+  { name: 'regexp: substitutions, flags, two patterns, IF/ENDIF, POSIX classes', type: 'regexp', text: REGEXP, keys: REGEXP_KEYS },
+  { name: 'pcre: substitutions, flags, look-ahead, named groups, IF/ENDIF', type: 'pcre', text: PCRE, keys: PCRE_KEYS },
+  { name: 'inline: braces, spaces, case, a later duplicate', type: 'inline', text: '{ foo=bar, {baz = with spaces }, Upper=Case, a=1, A=2,, {x=y=z} }', keys: ['foo', 'FOO', 'baz', 'upper', 'a', 'x', 'nope'] },
+  { name: 'inline: quoted key', type: 'inline', text: '{ {"a b"=quoted}, c=d }', keys: ['"a b"', 'a b', 'c'] },
+  { name: 'static: a bare value', type: 'static', text: 'OK', keys: ['anything', 'ANY'] },
+  { name: 'static: braces and spaces', type: 'static', text: '{  REJECT go away  }', keys: ['x'] },
+];
+
+/**
+ * Tables that postmap warns about (and skips a line of, or refuses): moat refuses to open them. The few
+ * that Postfix accepts silently (`accepts: true`) are moat's documented choices to be stricter (README).
+ */
+const BROKEN: Array<{ name: string; type: Case['type']; text: string; line?: number; accepts?: true; probe?: string }> = [
+  { name: 'texthash: a key without a value', type: 'texthash', text: 'good value\nkeyonly\n', line: 2 },
+  { name: 'texthash: unbalanced quote', type: 'texthash', text: '"open key value\n', line: 1 },
+  { name: 'texthash: a continuation with nothing before it', type: 'texthash', text: '  leading value\nk v\n', line: 1 },
+  { name: 'cidr: host bits set', type: 'cidr', text: '192.0.2.0/24 OK\n192.0.2.1/24 OK\n', line: 2 },
+  { name: 'cidr: not an address', type: 'cidr', text: '300.1.1.1 OK\n', line: 1 },
+  { name: 'cidr: no result', type: 'cidr', text: '192.0.2.0/24\n', line: 1 },
+  { name: 'cidr: bad mask', type: 'cidr', text: '192.0.2.0/33 OK\n', line: 1 },
+  { name: 'cidr: ENDIF without IF', type: 'cidr', text: '192.0.2.0/24 OK\nENDIF\n', line: 2 },
+  { name: 'cidr: IF without ENDIF', type: 'cidr', text: 'IF 192.0.2.0/24\n192.0.2.1 OK\n', line: 1 },
+  { name: 'regexp: no closing delimiter', type: 'regexp', text: '/open x\n', line: 1 },
+  { name: 'regexp: $2 with one group', type: 'regexp', text: '/(a)/ $2\n', line: 1 },
+  { name: 'regexp: $1 in a negated rule', type: 'regexp', text: '!/(a)/ $1\n', line: 1 },
+  { name: 'regexp: unknown flag', type: 'regexp', text: '/a/q x\n', line: 1 },
+  { name: 'regexp: non-numeric $name', type: 'regexp', text: '/a/ $x\n', line: 1 },
+  { name: 'regexp: not a rule', type: 'regexp', text: '/a/ ok\ngarbage here\n', line: 2 },
+  { name: 'regexp: ENDIF without IF', type: 'regexp', text: 'endif\n', line: 1 },
+  { name: 'regexp: bad pattern', type: 'regexp', text: '/a(/ x\n', line: 1 },
+  { name: 'regexp: no result', type: 'regexp', text: '/a/\n', line: 1 },
+  { name: 'pcre: bad pattern', type: 'pcre', text: '/(/ x\n', line: 1 },
+  { name: 'pcre: $3 with two groups', type: 'pcre', text: '/(a)(b)/ $3\n', line: 1 },
+  { name: 'inline: a pair without =', type: 'inline', text: '{ key = value }' },
+  { name: 'inline: an empty value', type: 'inline', text: '{ a=b, {x=} }', probe: 'x' },
+  { name: 'inline: a backslash does not protect a space', type: 'inline', text: '{ c\\ d=escaped }' },
+  { name: 'regexp: \\d (glibc: matches nothing under the default i flag)', type: 'regexp', text: '/\\d/ digit\n', line: 1, accepts: true },
+  { name: 'regexp: POSIX basic syntax (flag x)', type: 'regexp', text: '/a/x basic\n', line: 1, accepts: true },
+  { name: 'inline: unbalanced braces', type: 'inline', text: '{ a=b ' },
+];
+
+let n = 0;
+function materialise(c: { type: Case['type']; text: string }): { spec: string; postfixSpec: string } {
+  if (c.type === 'inline' || c.type === 'static') return { spec: `${c.type}:${c.text}`, postfixSpec: `${c.type}:${c.text}` };
+  const file = join(dir, `t${++n}.${c.type}`);
+  writeFileSync(file, c.text);
+  if (c.type === 'hash' || c.type === 'btree') {
+    const copy = `${file}.compiled`;
+    copyFileSync(file, copy);
+    const r = postmap([`${c.type}:${copy}`]);
+    expect(r.status, r.stderr).toBe(0);
+    return { spec: `${c.type}:${file}`, postfixSpec: `${c.type}:${copy}` };
+  }
+  return { spec: `${c.type}:${file}`, postfixSpec: `${c.type}:${file}` };
+}
+
+describe.skipIf(!hasPostmap)('moat answers as postmap -q does', () => {
+  for (const c of CASES) {
+    it.skipIf(c.type === 'pcre' && !hasPcre)(c.name, () => {
+      const { spec, postfixSpec } = materialise(c);
+      const tables = createTables({ baseDir: dir });
+      const table = tables.open(spec);
+      const postfix = postfixAnswers(postfixSpec, c.keys);
+      const mine = new Map<string, string>();
+      for (const k of c.keys) {
+        const v = table.lookup(k);
+        if (v !== undefined) mine.set(k, v);
+      }
+      expect(Object.fromEntries(mine)).toEqual(Object.fromEntries(postfix));
+      tables.close();
+    });
+  }
+
+  for (const b of BROKEN) {
+    it.skipIf(b.type === 'pcre' && !hasPcre)(`refused: ${b.name}`, () => {
+      const { spec, postfixSpec } = materialise(b);
+      const r = postmap(['-q', b.probe ?? 'probe', postfixSpec]);
+      if (b.accepts) expect(r.stderr).toBe('');
+      else expect(r.stderr).toMatch(/warning|fatal/);
+      const tables = createTables({ baseDir: dir });
+      let err: unknown;
+      try {
+        tables.open(spec);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TableError);
+      expect((err as TableError).code).toBe('TABLE_SYNTAX');
+      if (b.line !== undefined) expect((err as TableError).line).toBe(b.line);
+      tables.close();
+    });
+  }
+});
