@@ -82,10 +82,11 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
       } catch (e) {
         if (!(e instanceof TableError)) throw e;
         const file = e.file ?? config.source.file;
+        const type = r.map.slice(0, r.map.indexOf(':'));
         const expected =
           e.code === 'TABLE_UNAVAILABLE'
-            ? `a readable table for check_client_access ${r.map} (or an inline cidr one under policy.access_maps)`
-            : `a valid ${r.map.slice(0, r.map.indexOf(':'))} table for check_client_access ${r.map}`;
+            ? `a readable ${type} table for check_client_access ${r.map} (or an inline cidr one under policy.access_maps)`
+            : `a valid ${type} table for check_client_access ${r.map}`;
         throw new ConfigError(config.source.file, [{ file, path: ['policy', listName], line: e.line, expected, found: e.message }]);
       }
     }
