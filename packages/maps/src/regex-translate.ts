@@ -1,6 +1,13 @@
 // Pattern translation for regexp: (POSIX extended, as glibc regcomp reads it) and pcre: tables into
 // JavaScript RegExp source. Trusts nothing: constructs JavaScript would read differently are refused.
 
+/**
+ * A literal character outside a class. Postfix's i flag folds ASCII only (glibc in the C/UTF-8 locale
+ * Postfix runs in, and PCRE without UTF mode): JavaScript's i folds Unicode, so a non-ASCII literal is
+ * pinned case-sensitive with a modifier group (`Ü` never matches `ü`, as in Postfix).
+ */
+const literal = (c: string, icase: boolean): string => (icase && c.charCodeAt(0) > 0x7f ? `(?-i:${c})` : c);
+
 const POSIX_CLASSES: Record<string, string> = {
   alpha: 'a-zA-Z',
   digit: '0-9',
@@ -25,7 +32,7 @@ const classChar = (c: string): string => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
  * become word-boundary look-arounds; any other escaped letter or digit is refused (glibc reads `\d` as `d`, or
  * matches nothing with the default i flag). `(?` has no meaning in ERE and is refused rather than read as a JavaScript group.
  */
-export function posixToJs(re: string): string | { error: string } {
+export function posixToJs(re: string, icase = false): string | { error: string } {
   let out = '';
   for (let i = 0; i < re.length; i++) {
     const c = re[i]!;
@@ -81,7 +88,7 @@ export function posixToJs(re: string): string | { error: string } {
       return { error: "'(?' is not a POSIX regular expression" };
     } else if (c === '{' && re[i + 1] === ',') {
       out += '{0'; // glibc reads {,n} as {0,n}; JavaScript would read it as text
-    } else out += c;
+    } else out += literal(c, icase);
   }
   return out;
 }
@@ -91,7 +98,7 @@ export function posixToJs(re: string): string | { error: string } {
  * JavaScript lacks or reads differently (possessive quantifiers, atomic groups, `\Q...\E`, recursion,
  * conditionals, inline option settings like `(?i)`, `\G`, `\K`, `\h`, `\R`, `\x{...}`) are refused.
  */
-export function pcreToJs(re: string, extended: boolean): string | { error: string } {
+export function pcreToJs(re: string, extended: boolean, icase = false): string | { error: string } {
   let out = '';
   let inClass = false;
   for (let i = 0; i < re.length; i++) {
@@ -149,7 +156,7 @@ export function pcreToJs(re: string, extended: boolean): string | { error: strin
     if ((c === '+' || c === '?' || c === '*' || c === '}') && re[i + 1] === '+') {
       return { error: 'possessive quantifiers are not supported by JavaScript regular expressions' };
     }
-    out += c;
+    out += literal(c, icase);
   }
   return out;
 }

@@ -118,7 +118,7 @@ export function parseRegexpTable(text: string, file: string, flavour: Flavour): 
     }
     // regexp: without REG_NEWLINE `.` matches a newline (dotAll); with it (m) ^ and $ match at lines.
     if (flavour === 'regexp') dotall = !multiline;
-    const source = flavour === 'regexp' ? posixToJs(body) : pcreToJs(body, extended);
+    const source = flavour === 'regexp' ? posixToJs(body, icase) : pcreToJs(body, extended, icase);
     if (typeof source !== 'string') return err(line, `bad regular expression: ${source.error}`);
     let re: RegExp;
     try {

@@ -14,7 +14,9 @@ if (!hasPostmap) console.warn('postmap.test: /usr/sbin/postmap is absent (run sc
 else if (!hasPcre) console.warn('postmap.test: postfix-pcre is absent: the pcre: cases are skipped');
 
 const dir = mkdtempSync(join(tmpdir(), 'moat-postmap-'));
-writeFileSync(join(dir, 'main.cf'), ''); // postmap -c needs a config directory; Postfix defaults apply
+// postmap -c needs a config directory: Debian's shipped main.cf sets compatibility_level = 3.6, which
+// turns smtputf8_enable on (and with it Unicode case folding of fixed-string keys)
+writeFileSync(join(dir, 'main.cf'), 'compatibility_level = 3.6\n');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function postmap(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
@@ -63,11 +65,15 @@ UPPER  MiXeD VaLuE
 tab\tseparated\tvalue
 crlf line\r
   # indented comment
+Straße  full case folding
+ΣΑΣ  greek
+Ünïcode  umlauts
 last  no final newline`;
 
 const FIXED_KEYS = [
   'foo@example.com', 'FOO@EXAMPLE.COM', 'Foo@Example.COM', 'bar', 'multi', '"quoted key"', 'quoted', 'back\\ slash', 'trailing', 'alias:', 'alias',
   '@example.net', 'user@example.net', '.sub.example', 'sub.example', 'UPPER', 'upper', 'tab', 'crlf', 'last', 'missing', 'part',
+  'strasse', 'STRASSE', 'straße', 'σας', 'σασ', 'ünïcode', 'ÜNÏCODE',
 ];
 
 const CIDR = `# overlapping networks: the first match wins
@@ -119,12 +125,13 @@ ENDIF
 /^q{,2}r$/ interval
 /^[[:digit:]]+$/ digits
 /^a.b$/ dot
+/münchen/ non-ascii folds case-sensitively
 #/commented/ never
 `;
 
 const REGEXP_KEYS = [
   'joe@example.com', 'JOE@EXAMPLE.COM', 'postmaster@x', 'x-a-c', 'x-b-', 'price', 'casesensitive', 'CaseSensitive', 'xyzabcdefg', 'foobar', 'foo',
-  'if-one', 'if-two', 'if-three', 'drop-it', 'keep-drop', 'dropkeep', 'd', '5', ']x', 'ax', 'a word here', 'swordfish', 'qqr', 'r', 'qqqr', '12345', 'a-b', 'commented',
+  'if-one', 'if-two', 'if-three', 'drop-it', 'keep-drop', 'dropkeep', 'd', '5', ']x', 'ax', 'a word here', 'swordfish', 'qqr', 'r', 'qqqr', '12345', 'a-b', 'commented', 'MÜNCHEN', 'München', 'münchen',
 ];
 
 const PCRE = `/^(.*)@example\\.com$/   user=$1
@@ -144,11 +151,12 @@ endif
 /[[:upper:]]{3}/ three upper
 /^a.b$/ dot
 /\\bword\\b/ word
+/straße/ non-ascii folds case-sensitively
 `;
 
 const PCRE_KEYS = [
   'joe@example.com', '12345', 'alice@example.org', 'bob', 'ban', 'banana', 'ABCdef', 'abcDEF', 'Exact', 'exact', 'abc', 'a b c', 'xy', 'xzw', 'named',
-  'anchor', 'if-one', 'if-two', 'if-three', 'ABC', 'a-b', 'word', 'swordfish',
+  'anchor', 'if-one', 'if-two', 'if-three', 'ABC', 'a-b', 'word', 'swordfish', 'STRAßE', 'Straße', 'STRASSE',
 ];
 
 const CASES: Case[] = [
