@@ -11,7 +11,13 @@ interface Net {
   bits: number;
   /** false for a negated pattern (`!192.0.2.0/24`): matches addresses of the family outside it. */
   match: boolean;
+  /** IPv4 only: the network and mask as unsigned 32-bit numbers (one compare per rule). */
+  net32: number;
+  mask32: number;
 }
+
+const toU32 = (b: Uint8Array): number => ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+const mask32 = (bits: number): number => (bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0);
 
 type Rule =
   | { op: 'match'; net: Net; value: string; line: number }
@@ -37,7 +43,7 @@ function parseNet(pattern: string, match: boolean): Net | string {
   const bytes = v6 ? inetPton6(addr) : inetPton4(addr);
   if (slash < 0) {
     if (!bytes) return 'bad address pattern';
-    return { v6, bytes, bits: total, match };
+    return { v6, bytes, bits: total, match, net32: v6 ? 0 : toU32(bytes), mask32: v6 ? 0 : mask32(32) };
   }
   const mask = p.slice(slash + 1);
   if (!/^\d*$/.test(mask)) return 'bad mask value';
@@ -47,7 +53,20 @@ function parseNet(pattern: string, match: boolean): Net | string {
   for (let i = bits; i < total; i++) {
     if (bytes[i >> 3]! & (0x80 >> (i & 7))) return 'non-null host address bits (the address has bits set beyond the prefix length)';
   }
-  return { v6, bytes, bits, match };
+  return { v6, bytes, bits, match, net32: v6 ? 0 : toU32(bytes), mask32: v6 ? 0 : mask32(bits) };
+}
+
+/** The key as Postfix compares it: family by ':', IPv4 as one 32-bit number. */
+interface Key {
+  v6: boolean;
+  bytes: Uint8Array;
+  u32: number;
+}
+
+function matches(n: Net, k: Key): boolean {
+  if (n.v6 !== k.v6) return false;
+  if (!k.v6) return (((k.u32 & n.mask32) >>> 0) === n.net32) === n.match;
+  return contains(n, k.bytes);
 }
 
 function contains(n: Net, bytes: Uint8Array): boolean {
@@ -118,12 +137,13 @@ export function parseCidrTable(text: string, file: string): Parsed {
     lookup: (key) => {
       const a = inetPton(key);
       if (!a) return undefined;
+      const k: Key = { v6: a.v6, bytes: a.bytes, u32: a.v6 ? 0 : toU32(a.bytes) };
       for (let i = 0; i < rules.length; i++) {
         const r = rules[i]!;
         if (r.op === 'match') {
-          if (r.net.v6 === a.v6 && contains(r.net, a.bytes)) return r.value;
+          if (matches(r.net, k)) return r.value;
         } else if (r.op === 'if') {
-          if (!(r.net.v6 === a.v6 && contains(r.net, a.bytes))) i = r.end;
+          if (!matches(r.net, k)) i = r.end;
         }
       }
       return undefined;
