@@ -86,6 +86,9 @@ export function posixToJs(re: string, icase = false): string | { error: string }
       i = j;
     } else if (c === '(' && re[i + 1] === '?') {
       return { error: "'(?' is not a POSIX regular expression" };
+    } else if ('*+?'.includes(c) && '*+?'.includes(re[i + 1] ?? '') && re[i - 1] !== '(') {
+      // POSIX reads `a+?` as `(a+)?` (greedy); JavaScript as a lazy `a+`: the same matches, other $n
+      return { error: `'${c}${re[i + 1]}': a quantifier on a quantifier (POSIX reads it as an optional repetition, not a lazy one; write (a${c})${re[i + 1]} if that is meant)` };
     } else if (c === '{' && re[i + 1] === ',') {
       out += '{0'; // glibc reads {,n} as {0,n}; JavaScript would read it as text
     } else out += literal(c, icase);
@@ -96,7 +99,7 @@ export function posixToJs(re: string, icase = false): string | { error: string }
 /**
  * PCRE to JavaScript: most syntax is shared. `\A`, `\z`, `\Z` and `(?P<name>` are rewritten; constructs
  * JavaScript lacks or reads differently (possessive quantifiers, atomic groups, `\Q...\E`, recursion,
- * conditionals, inline option settings like `(?i)`, `\G`, `\K`, `\h`, `\R`, `\x{...}`) are refused.
+ * conditionals, inline option settings like `(?i)`, `\G`, `\K`, `\h`, `\R`, `\p{...}`, `\x{...}`) are refused.
  */
 export function pcreToJs(re: string, extended: boolean, icase = false): string | { error: string } {
   let out = '';
@@ -110,7 +113,7 @@ export function pcreToJs(re: string, extended: boolean, icase = false): string |
       if (!inClass && n === 'A') out += '(?<![\\s\\S])';
       else if (!inClass && n === 'z') out += '(?![\\s\\S])';
       else if (!inClass && n === 'Z') out += '(?=\\n?(?![\\s\\S]))';
-      else if ('QEGKhHRXCNoe'.includes(n) || (n === 'x' && re[i + 1] === '{') || (n === 'p' && re[i + 1] !== '{') || n === 'g') {
+      else if ('QEGKhHRXCNoepPg'.includes(n) || (n === 'x' && re[i + 1] === '{')) {
         return { error: `\\${n} is not supported by JavaScript regular expressions` };
       } else out += `\\${n}`;
       continue;

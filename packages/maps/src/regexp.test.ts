@@ -49,6 +49,7 @@ describe('regexp: tables (POSIX)', () => {
       ['/a/x x', /POSIX basic/],
       ['/\\d/ x', /\\d has no meaning/],
       ['/(?:a)/ x', /'\(\?' is not a POSIX/],
+      ['/^(a+?)/ $1', /a quantifier on a quantifier/],
       ['/a(/ x', /bad regular expression/],
       ['junk', /not a rule/],
       ['endif', /ENDIF without IF/],
@@ -76,7 +77,7 @@ describe('pcre: tables', () => {
   });
 
   it('refuses constructs JavaScript lacks', () => {
-    for (const re of ['a++', '(?>a)', '\\Qa\\E', '(?i)a', '(?R)', 'a{2}+', '\\K']) {
+    for (const re of ['a++', '(?>a)', '\\Qa\\E', '(?i)a', '(?R)', 'a{2}+', '\\K', '\\p{L}', '\\pL']) {
       expect(typeof pcreToJs(re, false), re).toBe('object');
     }
     expect(() => parseRegexpTable('/a/U x\n', 'f', 'pcre')).toThrow(/ungreedy/);

@@ -249,6 +249,7 @@ const BROKEN: Array<{ name: string; type: Case['type']; text: string; line?: num
   { name: 'inline: an empty value', type: 'inline', text: '{ a=b, {x=} }', probe: 'x' },
   { name: 'inline: a backslash does not protect a space', type: 'inline', text: '{ c\\ d=escaped }' },
   { name: 'regexp: \\d (glibc: matches nothing under the default i flag)', type: 'regexp', text: '/\\d/ digit\n', line: 1, accepts: true },
+  { name: 'regexp: a+? (POSIX: optional greedy repetition, JavaScript: lazy)', type: 'regexp', text: '/^(a+?)/ [$1]\n', line: 1, accepts: true },
   { name: 'regexp: POSIX basic syntax (flag x)', type: 'regexp', text: '/a/x basic\n', line: 1, accepts: true },
   { name: 'inline: unbalanced braces', type: 'inline', text: '{ a=b ' },
 ];
