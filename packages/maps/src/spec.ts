@@ -17,7 +17,7 @@ export interface TableSpec {
   name: string;
 }
 
-const KNOWN_ELSEWHERE = new Set(['cdb', 'dbm', 'sdbm', 'ldap', 'mysql', 'pgsql', 'sqlite', 'memcache', 'proxy', 'unionmap', 'pipemap', 'tcp', 'socketmap', 'environ', 'nis', 'nisplus', 'netinfo', 'internal', 'fail', 'randmap', 'unix']);
+const KNOWN_ELSEWHERE = new Set(['cdb', 'dbm', 'sdbm', 'ldap', 'mysql', 'pgsql', 'sqlite', 'memcache', 'unionmap', 'pipemap', 'tcp', 'socketmap', 'environ', 'nis', 'nisplus', 'netinfo', 'internal', 'fail', 'randmap', 'unix']);
 
 /** Splits `type:name`; throws TableError TABLE_TYPE for a missing or unsupported type. */
 export function parseTableSpec(spec: string): TableSpec {
@@ -26,6 +26,8 @@ export function parseTableSpec(spec: string): TableSpec {
   if (colon <= 0) throw new TableError('TABLE_TYPE', `${JSON.stringify(s)}: expected type:name (for example hash:/etc/postfix/access)`);
   const type = s.slice(0, colon).toLowerCase();
   const name = s.slice(colon + 1);
+  // proxy:type:name (proxymap) answers what type:name answers; moat reads the table itself
+  if (type === 'proxy') return parseTableSpec(name);
   if (!(TABLE_TYPES as readonly string[]).includes(type)) {
     const why = KNOWN_ELSEWHERE.has(type) ? 'a Postfix table type moat does not read' : 'not a Postfix table type';
     throw new TableError('TABLE_TYPE', `${type}: ${why} (moat reads ${TABLE_TYPES.join(', ')})`);
