@@ -121,6 +121,17 @@ describe('createTables', () => {
     expect(t.lookup('key')).toBe('three');
   });
 
+  it('the stat poll alone picks up an edit (file systems without inotify)', async () => {
+    const file = join(dir, 'polled');
+    writeFileSync(file, '192.0.2.0/24 one\n');
+    const tables = createTables({ baseDir: dir, watch: true, fsWatch: false, pollMs: 20 });
+    const t = tables.open('cidr:polled');
+    writeFileSync(`${file}.new`, '192.0.2.0/24 two\n');
+    renameSync(`${file}.new`, file);
+    await vi.waitFor(() => expect(t.lookup('192.0.2.1')).toBe('two'), { timeout: 5000, interval: 20 });
+    tables.close();
+  });
+
   it('watch() attaches a logger and metrics later (the runtime does this to compiled tables)', async () => {
     writeFileSync(join(dir, 'late'), 'x y\n');
     const tables = createTables({ baseDir: dir });

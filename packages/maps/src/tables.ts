@@ -24,6 +24,8 @@ export interface TablesOptions extends Observe {
   pollMs?: number | undefined;
   /** Wait this long after a change event before reading (editors write in steps; default 100 ms). */
   settleMs?: number | undefined;
+  /** Use fs.watch besides the poll (default true; false tests the poll alone, or suits odd file systems). */
+  fsWatch?: boolean | undefined;
 }
 
 export interface OpenOptions {
@@ -206,7 +208,7 @@ export function createTables(options: TablesOptions): Tables {
 
   const watchFile = (file: string) => {
     const dir = dirname(file);
-    if (watchers.has(dir)) return;
+    if (options.fsWatch === false || watchers.has(dir)) return;
     try {
       // The directory, not the file: editors and `mv new old` replace the file, which ends a file watch.
       const w = fsWatch(dir, { persistent: false }, (_event, name) => {
