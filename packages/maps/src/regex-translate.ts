@@ -86,7 +86,7 @@ export function posixToJs(re: string, icase = false): string | { error: string }
       i = j;
     } else if (c === '(' && re[i + 1] === '?') {
       return { error: "'(?' is not a POSIX regular expression" };
-    } else if ('*+?'.includes(c) && '*+?'.includes(re[i + 1] ?? '') && re[i - 1] !== '(') {
+    } else if ((c === '*' || c === '+' || c === '?') && (re[i + 1] === '*' || re[i + 1] === '+' || re[i + 1] === '?')) {
       // POSIX reads `a+?` as `(a+)?` (greedy); JavaScript as a lazy `a+`: the same matches, other $n
       return { error: `'${c}${re[i + 1]}': a quantifier on a quantifier (POSIX reads it as an optional repetition, not a lazy one; write (a${c})${re[i + 1]} if that is meant)` };
     } else if (c === '{' && re[i + 1] === ',') {

@@ -60,6 +60,11 @@ describe('regexp: tables (POSIX)', () => {
     expect(() => parseRegexpTable('if /a/\n/b/ c\n', 'f', 'regexp')).toThrow(/f:1: IF has no matching ENDIF/);
   });
 
+  it('a quantifier at the end of a pattern is no quantifier on a quantifier', () => {
+    const t = parseRegexpTable('/^ab*/ x\n/^c+/ y\n/^d?$/ z\n', 'f', 'regexp');
+    expect([t.lookup('abb'), t.lookup('cc'), t.lookup('')]).toEqual(['x', 'y', 'z']);
+  });
+
   it('never puts the pattern into an error message', () => {
     expect(() => parseRegexpTable('/secret(/ x\n', 'f', 'regexp')).toThrow(/^(?!.*secret)/);
   });
