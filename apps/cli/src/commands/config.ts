@@ -42,6 +42,10 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     const config = loadConfig(files[0]);
     const compiled = compileConfig(config);
     io.out.write(`ok ${config.source.file}\n${summary(config, { relay: compiled.spec.relayRestrictions, recipient: compiled.spec.recipientRestrictions })}\n`);
+    for (const t of compiled.tables.list()) {
+      io.out.write(`table: ${t.spec} (${t.entries} ${t.pattern ? 'rules' : 'entries'}${t.file ? `, ${t.file}` : ''})\n`);
+      for (const w of t.warnings) io.out.write(`warning: ${t.file}:${w.line}: ${w.message}\n`);
+    }
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {
       io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(formatRestriction).join(',\n  ')}\n`);
