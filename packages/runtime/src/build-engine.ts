@@ -67,12 +67,13 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
   const closers: Array<() => Promise<void> | void> = [];
 
   // Lookup tables named by the config (hash:, cidr:, regexp:...): watched, reloaded on SIGHUP, closed with us.
+  // The SIGHUP handler is there even without file tables: Postfix's reload signal must never kill us.
   const tables = compiled.tables;
-  if (opts.watchMaps !== false && tables.list().some((t) => t.file !== undefined)) {
+  if (opts.watchMaps !== false) {
     tables.watch({ logger: logger.child({ component: 'maps' }), registry });
     const onHup = () => {
-      logger.info({ event: 'sighup' }, 'SIGHUP: re-reading lookup tables');
-      tables.reload();
+      const results = tables.reload();
+      logger.info({ event: 'sighup', tables: results.length, errors: results.filter((r) => r.result === 'error').length }, 'SIGHUP: lookup tables re-read');
     };
     process.on('SIGHUP', onHup);
     closers.push(() => {

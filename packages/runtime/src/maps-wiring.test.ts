@@ -41,6 +41,10 @@ describe('buildEngine with file lookup tables', () => {
       const metrics = await registry.getSingleMetricAsString('moat_maps_reloads_total');
       expect(metrics).toContain('moat_maps_reloads_total{table="texthash:access",result="error"} 1');
       expect(metrics).toContain('moat_maps_reloads_total{table="texthash:access",result="ok"} 1');
+      // the SIGHUP path (what the apps get from the signal)
+      writeFileSync(file, '198.51.100 REJECT again\n');
+      process.emit('SIGHUP', 'SIGHUP');
+      expect((await built.engine.evaluate(facts)).action).toBe('reject');
     } finally {
       await built.close();
     }
