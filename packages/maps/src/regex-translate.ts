@@ -23,6 +23,12 @@ const POSIX_CLASSES: Record<string, string> = {
   xdigit: '0-9A-Fa-f',
 };
 
+/** The other case of an ASCII letter, or '' (Postfix's i folds ASCII only). */
+const swapCase = (c: string): string => {
+  const k = c.charCodeAt(0);
+  return k >= 65 && k <= 90 ? String.fromCharCode(k + 32) : k >= 97 && k <= 122 ? String.fromCharCode(k - 32) : '';
+};
+
 /** Escapes one literal character for use inside a JavaScript character class. */
 const classChar = (c: string): string => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
 
@@ -30,7 +36,9 @@ const classChar = (c: string): string => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
  * POSIX ERE (glibc) to JavaScript. Brackets: `]` first is literal, a backslash is literal, `[:class:]`
  * expands; outside brackets `\w \W \s \S \b \B` and back-references keep their GNU meaning, `\<` `\>`
  * become word-boundary look-arounds; any other escaped letter or digit is refused (glibc reads `\d` as `d`, or
- * matches nothing with the default i flag). `(?` has no meaning in ERE and is refused rather than read as a JavaScript group.
+ * matches nothing with the default i flag). Case-insensitivity (Postfix's default) is written into the
+ * pattern, ASCII letters only, as glibc folds them: `a` becomes `[aA]`, `[a-c]` also takes `A-C`. The
+ * pattern then needs no JavaScript `i` flag, which keeps V8's linear-time fallback available. `(?` has no meaning in ERE and is refused rather than read as a JavaScript group.
  */
 export function posixToJs(re: string, icase = false): string | { error: string } {
   let out = '';
@@ -57,6 +65,20 @@ export function posixToJs(re: string, icase = false): string | { error: string }
         j++;
       }
       let first = true;
+      // with i: the other case of every ASCII letter the class names (singly or in a range)
+      let other = '';
+      let last: string | undefined;
+      let rangeFrom: string | undefined;
+      const addChar = (d: string) => {
+        cls += classChar(d);
+        if (icase) {
+          if (rangeFrom !== undefined) {
+            for (let k = rangeFrom.charCodeAt(0); k <= d.charCodeAt(0) && k < 128; k++) other += swapCase(String.fromCharCode(k));
+          } else other += swapCase(d);
+        }
+        rangeFrom = undefined;
+        last = d;
+      };
       for (;;) {
         const d = re[j];
         if (d === undefined) return { error: "unbalanced '['" };
@@ -67,22 +89,26 @@ export function posixToJs(re: string, icase = false): string | { error: string }
           if (end < 0) return { error: "unbalanced '['" };
           const name = re.slice(j + 2, end);
           if (kind === ':') {
-            const expansion = POSIX_CLASSES[name];
+            // glibc: with REG_ICASE, [:upper:] and [:lower:] match both cases
+            const expansion = icase && (name === 'upper' || name === 'lower') ? POSIX_CLASSES.alpha : POSIX_CLASSES[name];
             if (expansion === undefined) return { error: `unknown character class [:${name}:]` };
             cls += expansion;
-          } else if (name.length === 1) cls += classChar(name);
+            rangeFrom = undefined;
+            last = undefined;
+          } else if (name.length === 1) addChar(name);
           else return { error: `unsupported collating element [${kind}${name}${kind}]` };
           j = end + 2;
-        } else if (d === '-' && !first && re[j + 1] !== ']') {
+        } else if (d === '-' && !first && re[j + 1] !== ']' && last !== undefined) {
           cls += '-';
+          rangeFrom = last;
           j++;
         } else {
-          cls += classChar(d);
+          addChar(d);
           j++;
         }
         first = false;
       }
-      out += `${cls}]`;
+      out += `${cls}${[...new Set(other)].map(classChar).join('')}]`;
       i = j;
     } else if (c === '(' && re[i + 1] === '?') {
       return { error: "'(?' is not a POSIX regular expression" };
@@ -91,7 +117,7 @@ export function posixToJs(re: string, icase = false): string | { error: string }
       return { error: `'${c}${re[i + 1]}': a quantifier on a quantifier (POSIX reads it as an optional repetition, not a lazy one; write (a${c})${re[i + 1]} if that is meant)` };
     } else if (c === '{' && re[i + 1] === ',') {
       out += '{0'; // glibc reads {,n} as {0,n}; JavaScript would read it as text
-    } else out += literal(c, icase);
+    } else out += icase && swapCase(c) !== '' ? `[${c}${swapCase(c)}]` : c;
   }
   return out;
 }
@@ -160,6 +186,71 @@ export function pcreToJs(re: string, extended: boolean, icase = false): string |
       return { error: 'possessive quantifiers are not supported by JavaScript regular expressions' };
     }
     out += literal(c, icase);
+  }
+  return out;
+}
+
+/**
+ * Writes ASCII case-insensitivity into a JavaScript pattern source (`a` to `[aA]`, classes take the other
+ * case of the letters and ranges they name), so it runs without the `i` flag: Postfix folds ASCII only,
+ * and only i-free patterns can fall back to V8's linear-time engine. Returns undefined for sources this
+ * walk does not understand (escapes that take operands, named groups, modifier groups): those keep `i`.
+ */
+export function foldAsciiCase(src: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === '\\') {
+      const n = src[i + 1];
+      if (n === undefined || 'xucpPk'.includes(n) || (n >= '1' && n <= '9')) return undefined;
+      out += `\\${n}`;
+      i++;
+    } else if (c === '(' && src[i + 1] === '?') {
+      const m = /^\(\?(?::|=|!|<=|<!)/.exec(src.slice(i));
+      if (!m) return undefined;
+      out += m[0];
+      i += m[0].length - 1;
+    } else if (c === '[') {
+      let j = i + 1;
+      let cls = '[';
+      if (src[j] === '^') {
+        cls += '^';
+        j++;
+      }
+      let other = '';
+      let last: number | undefined;
+      let ranged = false;
+      for (; j < src.length && src[j] !== ']'; j++) {
+        const d = src[j]!;
+        if (d === '\\') {
+          const n = src[j + 1];
+          if (n === undefined || 'xucpPk'.includes(n)) return undefined;
+          cls += `\\${n}`;
+          j++;
+          last = /[A-Za-z0-9]/.test(n) ? undefined : n.charCodeAt(0); // \w, \d... are no range ends
+          ranged = false;
+          continue;
+        }
+        if (d === '-' && last !== undefined && src[j + 1] !== ']') {
+          cls += '-';
+          ranged = true;
+          continue;
+        }
+        cls += d;
+        const code = d.charCodeAt(0);
+        if (ranged && last !== undefined) {
+          for (let k = last; k <= code && k < 128; k++) other += swapCase(String.fromCharCode(k));
+        } else other += swapCase(d);
+        last = code;
+        ranged = false;
+      }
+      if (j >= src.length) return undefined;
+      out += `${cls}${[...new Set(other)].map(classChar).join('')}]`;
+      i = j;
+    } else {
+      const s = swapCase(c);
+      out += s === '' ? c : `[${c}${s}]`;
+    }
   }
   return out;
 }

@@ -65,6 +65,21 @@ describe('regexp: tables (POSIX)', () => {
     expect([t.lookup('abb'), t.lookup('cc'), t.lookup('')]).toEqual(['x', 'y', 'z']);
   });
 
+  it('a pattern with catastrophic backtracking answers (V8 falls back to its linear engine)', () => {
+    const key = `${'a'.repeat(60)}!`;
+    expect(parseRegexpTable('/^(a+)+$/ x\n', 'f', 'regexp').lookup(key)).toBeUndefined();
+    expect(parseRegexpTable('/^(a|aa)+$/ x\n', 'f', 'pcre').lookup(key)).toBeUndefined();
+    expect(parseRegexpTable('/^(A|AA)+!$/ $1\n', 'f', 'regexp').lookup(key)).toBe('a');
+  });
+
+  it('folds ASCII case in the source: classes and ranges take the other case, non-ASCII stays exact', () => {
+    const t = parseRegexpTable('/^[a-c]x[[:upper:]]$/ r\n/^é$/ e\n', 'f', 'regexp');
+    expect([t.lookup('BXz'), t.lookup('bxZ'), t.lookup('dxz'), t.lookup('é'), t.lookup('É')]).toEqual(['r', 'r', undefined, 'e', undefined]);
+    expect(parseRegexpTable('/^[^a]$/ r\n', 'f', 'regexp').lookup('A')).toBeUndefined();
+    const p = parseRegexpTable('/^\\w[b-d]+(?=x)/ r\n/(?<n>q)\\k<n>/ named\n', 'f', 'pcre');
+    expect([p.lookup('aBCx'), p.lookup('QQ')]).toEqual(['r', 'named']);
+  });
+
   it('never puts the pattern into an error message', () => {
     expect(() => parseRegexpTable('/secret(/ x\n', 'f', 'regexp')).toThrow(/^(?!.*secret)/);
   });

@@ -1,11 +1,20 @@
 // `regexp:` (regexp_table(5), POSIX) and `pcre:` (pcre_table(5)) tables run with JavaScript RegExp:
 // `/pattern/flags result`, `!/pattern/`, IF/ENDIF, `$1`, `${1}`, `$$`. Trusts nothing in the file.
+import { setFlagsFromString } from 'node:v8';
 import { isSpace, logicalLines, trimEnd, trimStart } from './lines.ts';
 import type { Parsed } from './parsed.ts';
-import { pcreToJs, posixToJs } from './regex-translate.ts';
+import { foldAsciiCase, pcreToJs, posixToJs } from './regex-translate.ts';
 import { TableError } from './types.ts';
 
 type Flavour = 'regexp' | 'pcre';
+
+// Keys are client input and patterns admin input: a pattern like /^(a+)+$/ makes a backtracking engine
+// take exponential time on `aaaa...!`, which would stall the event loop. glibc's matcher does not
+// backtrack that way (and Postfix's PCRE stops at a match limit). This V8 flag makes a RegExp that
+// backtracks excessively fall back to V8's linear-time engine (same answers; it supports patterns
+// without back-references, look-around and the i flag: regexp: tables fold case in the source). It
+// changes nothing for RegExps that do not backtrack excessively. Set before any table is compiled.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 interface Pattern {
   re: RegExp;
@@ -16,7 +25,17 @@ interface Pattern {
 type Part = string | number;
 
 type Rule =
-  | { op: 'match'; first: Pattern; second?: Pattern | undefined; parts: Part[]; literal?: string | undefined; line: number; value: string }
+  | {
+      op: 'match';
+      first: Pattern;
+      second?: Pattern | undefined;
+      parts: Part[];
+      literal?: string | undefined;
+      line: number;
+      value: string;
+      /** regexp: with `|` and $n, the match is widened to POSIX's longest at its start (see longest()). */
+      longest?: Map<number, RegExp> | undefined;
+    }
   | { op: 'if'; pat: Pattern; end: number; line: number }
   | { op: 'endif'; line: number };
 
@@ -66,6 +85,28 @@ function parseReplacement(text: string): Part[] | string {
   }
   if (lit !== '') parts.push(lit);
   return parts;
+}
+
+/**
+ * POSIX matching is leftmost-longest, JavaScript's leftmost-first: with alternation the two can end at
+ * different places (`/^x(a|ab)/` on `xab`: `xab` in POSIX, `xa` in JavaScript), which shows in $n.
+ * The start is the same in both; this finds the longest end by asking, from the longest down, for a
+ * match at that start that ends exactly there (one sticky RegExp per remaining length, cached per rule).
+ */
+function longestMatch(re: RegExp, cache: Map<number, RegExp>, key: string, m: RegExpExecArray): RegExpExecArray {
+  const start = m.index;
+  for (let end = key.length; end > start + m[0].length; end--) {
+    const rest = key.length - end;
+    let exact = cache.get(rest);
+    if (!exact) {
+      exact = new RegExp(`(?:${re.source})(?=[\\s\\S]{${rest}}(?![\\s\\S]))`, `${re.flags.replace('y', '')}y`);
+      if (cache.size < 512) cache.set(rest, exact);
+    }
+    exact.lastIndex = start;
+    const wider = exact.exec(key);
+    if (wider) return wider;
+  }
+  return m;
 }
 
 /** Counts capturing groups of a compiled RegExp (an empty alternative always matches). */
@@ -118,11 +159,18 @@ export function parseRegexpTable(text: string, file: string, flavour: Flavour): 
     }
     // regexp: without REG_NEWLINE `.` matches a newline (dotAll); with it (m) ^ and $ match at lines.
     if (flavour === 'regexp') dotall = !multiline;
-    const source = flavour === 'regexp' ? posixToJs(body, icase) : pcreToJs(body, extended, icase);
-    if (typeof source !== 'string') return err(line, `bad regular expression: ${source.error}`);
+    let translated = flavour === 'regexp' ? posixToJs(body, icase) : pcreToJs(body, extended, false);
+    if (typeof translated !== 'string') return err(line, `bad regular expression: ${translated.error}`);
+    // pcre with i: fold ASCII in the source when the walk understands it (no i flag, see above); else
+    // the i flag, with non-ASCII literals pinned case-sensitive
+    const folded = flavour === 'pcre' && icase ? foldAsciiCase(translated) : undefined;
+    if (flavour === 'pcre' && icase && folded === undefined) translated = pcreToJs(body, extended, true) as string;
+    const source = folded ?? translated;
     let re: RegExp;
     try {
-      re = new RegExp(source, `${icase ? 'i' : ''}${multiline ? 'm' : ''}${dotall ? 's' : ''}${anchored ? 'y' : ''}`);
+      // regexp: case folding is written into the source (ASCII only, as glibc does): no i flag
+      const i = icase && flavour === 'pcre' && folded === undefined ? 'i' : '';
+      re = new RegExp(source, `${i}${multiline ? 'm' : ''}${dotall ? 's' : ''}${anchored ? 'y' : ''}`);
     } catch (e) {
       // JavaScript's message quotes the pattern: keep only the reason (no file contents in messages)
       const reason = String((e as Error).message).split(': ').pop();
@@ -153,7 +201,8 @@ export function parseRegexpTable(text: string, file: string, flavour: Flavour): 
       if (maxSub > 0 && !first.pat.match) err(line, '$number in the result of a negated pattern');
       if (maxSub > groupCount(first.pat.re)) err(line, `out-of-range replacement index $${maxSub}`);
       const literal = maxSub === 0 ? parts.join('') : undefined;
-      rules.push({ op: 'match', first: first.pat, second, parts, literal, line, value });
+      const longest = flavour === 'regexp' && maxSub > 0 && first.pat.re.source.includes('|') ? new Map<number, RegExp>() : undefined;
+      rules.push({ op: 'match', first: first.pat, second, parts, literal, line, value, longest });
     } else if (/^if(?![A-Za-z0-9])/i.test(l)) {
       const { pat, rest } = getPattern(trimStart(l.slice(2)), line);
       if (trimStart(rest) !== '') err(line, 'text after the IF pattern (lines between IF and ENDIF must not start with whitespace)');
@@ -187,7 +236,7 @@ export function parseRegexpTable(text: string, file: string, flavour: Flavour): 
           if (!m) continue;
           if (r.second && !test(r.second, key)) continue;
           if (r.literal !== undefined) return r.literal;
-          const groups = m as RegExpExecArray;
+          const groups = r.longest ? longestMatch(r.first.re, r.longest, key, m as RegExpExecArray) : (m as RegExpExecArray);
           let out = '';
           for (const p of r.parts) out += typeof p === 'string' ? p : (groups[p] ?? '');
           return out;

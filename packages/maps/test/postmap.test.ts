@@ -184,8 +184,13 @@ const CASES: Case[] = [
       '/^(b*)a$/ [$1]',
       '/^(y)|z$/ [$1]',
       '/^spaces$/ a   b\t c   ',
+      '/^(a|ab)(c|bcd)(d*)$/ [$1|$2|$3]',
+      '/^(x+)(x*)$/ [$1|$2]',
+      '/^(a*)(ab)?b?$/ [$1|$2]',
+      '/^x(a|ab)/ leftmost-longest [$1]',
+      '/^y(c|cd|cde)(e?)/ [$1|$2]',
     ].join('\n'),
-    keys: ['pct1', 'a/b', 'cont', 'nab', 'nax', 'n', 'a', 'bba', 'z', 'y', 'spaces'],
+    keys: ['pct1', 'a/b', 'cont', 'nab', 'nax', 'n', 'a', 'bba', 'z', 'y', 'spaces', 'abcd', 'xxx', 'ab', 'aab', 'xab', 'xa', 'ycde', 'ycd', 'yce'],
   },
   {
     name: 'pcre: unset and empty groups, alternation order, continuation lines',
@@ -211,12 +216,12 @@ const CASES: Case[] = [
  */
 const KNOWN_DIFFERENCES: Array<{ name: string; type: Case['type']; text: string; key: string; postfix: string; moat: string }> = [
   {
-    name: 'regexp: POSIX leftmost-longest vs JavaScript leftmost-first, seen through $n',
+    name: "regexp: glibc's own submatch choice inside nested alternation and stars",
     type: 'regexp',
-    text: '/^x(a|ab)/ [$1]\n',
-    key: 'xab',
-    postfix: '[ab]',
-    moat: '[a]',
+    text: '/^((((b?b|.+)?[ab]+b?)+(a?a?|(a?).*)*|[ab])*[ab]*).+/ [$1]\n',
+    key: 'acc',
+    postfix: '[a]',
+    moat: '[ac]',
   },
 ];
 
