@@ -55,7 +55,10 @@ export interface ReloadResult {
 }
 
 export interface Tables {
-  /** Opens a table (once per spec; a second call returns the same table). Throws TableError. */
+  /**
+   * Opens a table (once per spec: a second call returns the same table, and the first call's `check`
+   * stays the one applied). Throws TableError.
+   */
   open(spec: string, opts?: OpenOptions): OpenTable;
   /** A table already opened, by its spec as written. */
   get(spec: string): OpenTable | undefined;
