@@ -3,7 +3,10 @@
 // Talks to Debian's apt mirror and nothing else; never starts the daemons it installs.
 import { $, fs } from 'zx';
 
-/** command on PATH -> Debian package that provides it. One place; add here, nowhere else. */
+/**
+ * command on PATH (or an absolute path, for packages that install no command) -> Debian package that
+ * provides it. One place; add here, nowhere else.
+ */
 export const debianPackages = {
   'redis-server': 'redis-server',
   'redis-sentinel': 'redis-sentinel',
@@ -13,6 +16,8 @@ export const debianPackages = {
   spamassassin: 'spamassassin',
   postfix: 'postfix',
   'smtp-source': 'postfix',
+  // pcre: tables for postmap (the maps differential test); a plugin, no command of its own
+  '/usr/lib/postfix/postfix-pcre.so': 'postfix-pcre',
   swaks: 'swaks',
   postgrey: 'postgrey',
   openssl: 'openssl',
@@ -22,7 +27,9 @@ export const debianPackages = {
 };
 
 const has = async (cmd) =>
-  (await $({ nothrow: true, quiet: true })`command -v ${cmd} || test -x /usr/sbin/${cmd} || test -x /usr/lib/postfix/sbin/${cmd}`).exitCode === 0;
+  cmd.startsWith('/')
+    ? fs.existsSync(cmd)
+    : (await $({ nothrow: true, quiet: true })`command -v ${cmd} || test -x /usr/sbin/${cmd} || test -x /usr/lib/postfix/sbin/${cmd}`).exitCode === 0;
 
 export async function ensureDebianPackages(wanted = debianPackages) {
   const missing = new Set();

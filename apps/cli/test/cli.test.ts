@@ -53,6 +53,21 @@ describe('moat config check', { timeout: 180_000 }, () => {
     expect(r.out).toContain('warning: mx.tls: no certificate');
   });
 
+  it('lists the lookup tables it opened, with the lines Postfix would warn about', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    writeFileSync(join(dir, 'access'), '192.0.2.1 REJECT\n192.0.2.1 OK\n');
+    writeFileSync(file, 'policy:\n  hostname: mx.example.org\n  client_access: texthash:access\nrecipients:\n  domains: [example.org]\n');
+    const r = moat(['config', 'check', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`table: texthash:access (1 entries, ${join(dir, 'access')})\n`);
+    expect(r.out).toContain(`warning: ${join(dir, 'access')}:2: duplicate entry (first seen on line 1): the first one is kept\n`);
+    writeFileSync(join(dir, 'access'), '192.0.2.1\n');
+    const bad = moat(['config', 'check', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${join(dir, 'access')}:1:1: policy.recipient_restrictions: a valid texthash table for check_client_access texthash:access; found`);
+  });
+
   it('reads $MOAT_CONFIG when no FILE is given, and names a missing file', () => {
     expect(moat(['config', 'check'], { MOAT_CONFIG: EXAMPLE }).code).toBe(0);
     const r = moat(['config', 'check', '/nonexistent/moat.yaml']);

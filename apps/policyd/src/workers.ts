@@ -136,6 +136,12 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   };
   process.on('SIGTERM', () => void stop(0, { signal: 'SIGTERM' }));
   process.on('SIGINT', () => void stop(0, { signal: 'SIGINT' }));
+  // SIGHUP re-reads the lookup tables (@moat/runtime): the workers hold them, so pass it on (and do not
+  // die of it, Node's default)
+  process.on('SIGHUP', () => {
+    logger.info({ signal: 'SIGHUP', workers: alive.size }, 'policyd: SIGHUP passed to the workers (lookup tables re-read)');
+    for (const w of alive) w.process.kill('SIGHUP');
+  });
 
   if (o.metrics) server = await serveClusterMetrics(registry, o.metrics, () => ({ listening: listening.size, workers: count }));
   for (let i = 0; i < count; i++) fork();

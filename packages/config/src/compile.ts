@@ -1,7 +1,8 @@
-// Turns a loaded Config into what the engine needs: a frozen PolicySpec, loaded cidr tables, recipients.
+// Turns a loaded Config into what the engine needs: a frozen PolicySpec, opened lookup tables, recipients.
 // Reads the map and users files the config names (the engine itself never touches files).
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { createTableAccessMap, createTables, TableError, type Tables } from '@moat/maps';
 import {
   type AccessMapPort,
   type CidrTable,
@@ -9,6 +10,7 @@ import {
   createStaticRecipients,
   type PolicySpec,
   PolicyError,
+  parseAccessAction,
   parseCidrTable,
   type RecipientPort,
   type Restriction,
@@ -22,9 +24,14 @@ import type { Config } from './schema.ts';
 export interface CompiledConfig {
   /** The engine's spec, frozen. */
   spec: PolicySpec;
-  /** Every cidr table a restriction names, parsed, by map name. */
+  /** The inline cidr tables under `policy.access_maps` that a restriction names, parsed, by map name. */
   accessTables: Readonly<Record<string, CidrTable>>;
-  /** An AccessMapPort over those tables. */
+  /**
+   * Every other table a restriction names (`cidr:`, `hash:`, `regexp:`...), opened from the admin's
+   * files. Not watched: the runtime starts watching (`tables.watch`) and closes them.
+   */
+  tables: Tables;
+  /** An AccessMapPort over both (inline definitions first). */
   accessMaps: AccessMapPort;
   /** The recipient directory from `recipients:` (users_file merged in). */
   recipientOptions: StaticRecipientsOptions;
@@ -32,9 +39,17 @@ export interface CompiledConfig {
 }
 
 export interface CompileOptions {
-  /** Reads a file (tests replace it); default: fs.readFileSync(path, 'utf8'). */
+  /** Reads a file (tests replace it); default: fs.readFileSync(path, 'utf8'). Lookup tables are read by `tables`. */
   readFile?: (path: string) => string;
+  /** Where lookup tables are opened (default: a new registry, relative paths against the config file's directory). */
+  tables?: Tables;
 }
+
+/** An access-map right-hand side moat cannot act on is refused when the table is read, not at RCPT. */
+const checkAccessAction = (rhs: string): string | undefined =>
+  rhs.includes('$') || parseAccessAction(rhs)
+    ? undefined
+    : 'unsupported access action (expected OK, PERMIT, DUNNO, REJECT [text], DEFER [text], 4NN text, 5NN text, PREPEND header, WARN text)';
 
 /** Builds the engine's inputs from config. Throws ConfigError naming the file that is wrong. */
 export function compileConfig(config: Config, opts: CompileOptions = {}): CompiledConfig {
@@ -45,32 +60,54 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
 
   const lists: Array<readonly Restriction[]> = [p.relay_restrictions as readonly Restriction[], p.recipient_restrictions as readonly Restriction[]];
   const accessTables: Record<string, CidrTable> = {};
-  for (const list of lists) {
+  const tables = opts.tables ?? createTables({ baseDir: base });
+  for (const [listName, list] of [
+    ['relay_restrictions', lists[0]!],
+    ['recipient_restrictions', lists[1]!],
+  ] as const) {
     for (const r of list) {
-      // every access map (check_client/helo/sender/recipient_access) is a cidr table for now (schema.ts)
-      if (!('map' in r) || accessTables[r.map]) continue;
+      // every access map (check_client/helo/sender/recipient_access): inline (policy.access_maps, cidr) or a lookup table file
+      if (!('map' in r) || accessTables[r.map] || tables.get(r.map)) continue;
       const inline = p.access_maps[r.map];
-      const path = abs(r.map.slice('cidr:'.length));
-      const source = inline !== undefined ? `${config.source.file} (policy.access_maps ${r.map})` : path;
-      let text: string;
-      if (inline !== undefined) text = inline;
-      else {
+      if (inline !== undefined) {
         try {
-          text = read(path);
+          accessTables[r.map] = parseCidrTable(inline, r.map);
         } catch (e) {
+          if (!(e instanceof PolicyError)) throw e;
           throw new ConfigError(config.source.file, [
-            { file: path, path: ['policy', 'recipient_restrictions'], expected: `a readable cidr table for ${r.map} (or an inline one under policy.access_maps)`, found: (e as Error).message },
+            { file: `${config.source.file} (policy.access_maps ${r.map})`, path: ['policy', 'access_maps', r.map], expected: e.reason, found: JSON.stringify(e.item) },
           ]);
         }
+        continue;
       }
       try {
-        accessTables[r.map] = parseCidrTable(text, r.map);
+        tables.open(r.map, { check: checkAccessAction });
       } catch (e) {
-        if (!(e instanceof PolicyError)) throw e;
-        throw new ConfigError(config.source.file, [{ file: source, path: ['policy', 'access_maps', r.map], line: inline === undefined ? e.position.line : undefined, expected: e.reason, found: JSON.stringify(e.item) }]);
+        if (!(e instanceof TableError)) throw e;
+        const file = e.file ?? config.source.file;
+        const type = r.map.slice(0, r.map.indexOf(':'));
+        const expected =
+          e.code === 'TABLE_UNAVAILABLE'
+            ? `a readable ${type} table for check_client_access ${r.map} (or an inline cidr one under policy.access_maps)`
+            : `a valid ${type} table for check_client_access ${r.map}`;
+        throw new ConfigError(config.source.file, [{ file, path: ['policy', listName], line: e.line, expected, found: e.message }]);
       }
     }
   }
+  const inlineMaps = createCidrAccessMap(accessTables);
+  const fileMaps = createTableAccessMap((map) => tables.get(map));
+  const lookupSync = (map: string, key: string): string | undefined =>
+    accessTables[map] !== undefined ? inlineMaps.lookupSync(map, key) : fileMaps.lookupSync(map, key);
+  const accessMaps: AccessMapPort & { lookupSync: typeof lookupSync } = {
+    lookupSync,
+    lookup: (map, key) => {
+      try {
+        return Promise.resolve(lookupSync(map, key));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+  };
 
   const rc = config.recipients;
   const users = [...rc.users];
@@ -129,7 +166,8 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
   return {
     spec,
     accessTables,
-    accessMaps: createCidrAccessMap(accessTables),
+    tables,
+    accessMaps,
     recipientOptions,
     recipients: createStaticRecipients(recipientOptions),
   };

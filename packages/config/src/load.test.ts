@@ -206,10 +206,11 @@ recipients: { domains: [example.org] }
     );
   });
 
-  it('only cidr: access maps are supported', () => {
-    expect(formatConfigErrors(issuesOf(`${MINIMAL}  `.replace('policy:\n', 'policy:\n  recipient_restrictions: check_client_access hash:/etc/postfix/access\n')))).toContain(
-      'policy.recipient_restrictions: item 1 (hash:/etc/postfix/access): moat supports cidr: access maps only',
+  it('access maps of a table type moat does not read are refused, naming the types it reads', () => {
+    expect(formatConfigErrors(issuesOf(`${MINIMAL}  `.replace('policy:\n', 'policy:\n  recipient_restrictions: check_client_access mysql:/etc/postfix/access.cf\n')))).toContain(
+      'policy.recipient_restrictions: item 1 (mysql:/etc/postfix/access.cf): mysql: a Postfix table type moat does not read (moat reads texthash, hash, btree, lmdb, cidr, regexp, pcre, inline, static)',
     );
+    expect(formatConfigErrors(issuesOf(`${MINIMAL}  `.replace('policy:\n', 'policy:\n  client_access: ldap:/etc/postfix/ldap.cf\n')))).toContain('policy.client_access: ldap: a Postfix table type moat does not read');
   });
 });
 
@@ -224,7 +225,8 @@ describe('compileConfig', () => {
     );
     const c = compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }));
     expect(c.spec.recipientRestrictions.map(formatRestriction).slice(5, 8)).toEqual(['permit_mynetworks', 'check_client_access cidr:override.cidr', 'permit_sasl_authenticated']);
-    expect(c.accessTables['cidr:override.cidr']?.entries[0]?.action).toBe('OK');
+    expect(c.tables.get('cidr:override.cidr')?.lookup('192.0.2.9')).toBe('OK');
+    expect(c.accessMaps.lookupSync?.('cidr:override.cidr', '192.0.2.9')).toBe('OK');
     expect(c.recipientOptions.users).toEqual(['alice@example.org', 'bob@example.org']);
     expect(Object.isFrozen(c.spec)).toBe(true);
 
@@ -233,8 +235,23 @@ describe('compileConfig', () => {
       compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }));
       expect.unreachable();
     } catch (e) {
-      expect(formatConfigErrors(e as ConfigError)).toBe(`${join(dir, 'override.cidr')}:2:1: policy.access_maps.cidr:override.cidr: cidr:override.cidr: not a network (address/prefix with no host bits set); found "192.0.2.1/24"`);
+      expect(formatConfigErrors(e as ConfigError)).toBe(
+        `${join(dir, 'override.cidr')}:2:1: policy.recipient_restrictions: a valid cidr table for check_client_access cidr:override.cidr; found ${join(dir, 'override.cidr')}:2: non-null host address bits (the address has bits set beyond the prefix length)`,
+      );
     }
+    // a right-hand side moat cannot act on is refused when the table is read
+    writeFileSync(join(dir, 'override.cidr'), '192.0.2.0/24 OK\n198.51.100.0/24 HOLD\n');
+    expect(() => compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }))).toThrow(/override\.cidr:2:1: .*unsupported access action/);
+    // every table type is read from files now, relative to the config file
+    writeFileSync(join(dir, 'access'), '192.0.2.7 REJECT listed\nexample.com OK\n');
+    writeFileSync(join(dir, 'moat.yaml'), `${MINIMAL}`.replace('policy:\n', 'policy:\n  client_access: texthash:access\n'));
+    const t = compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }));
+    expect(t.accessMaps.lookupSync?.('texthash:access', '192.0.2.7')).toBe('REJECT listed');
+    expect(t.accessMaps.lookupSync?.('texthash:access', 'EXAMPLE.COM')).toBe('OK');
+    expect(() => t.accessMaps.lookupSync?.('texthash:other', 'x')).toThrow(/not loaded/);
+    writeFileSync(join(dir, 'moat.yaml'), `${MINIMAL}`.replace('policy:\n', 'policy:\n  client_access: hash:missing\n'));
+    expect(() => compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }))).toThrow(/missing: cannot read \(ENOENT\) \(moat reads the source text file that postmap compiles, not missing\.db\)/);
+    writeFileSync(join(dir, 'moat.yaml'), `${MINIMAL}  users_file: users.txt\n`.replace('policy:\n', 'policy:\n  client_access: cidr:override.cidr\n'));
     writeFileSync(join(dir, 'users.txt'), 'alice\n');
     writeFileSync(join(dir, 'override.cidr'), '192.0.2.0/24 OK\n');
     expect(() => compileConfig(loadConfig(join(dir, 'moat.yaml'), { env: {} }))).toThrow(/users\.txt:1:1: recipients\.users_file: an address user@domain; found "alice"/);

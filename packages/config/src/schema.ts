@@ -1,5 +1,6 @@
 // The whole appliance's schema: one section per file under sections/, composed here.
 // Adds the cross-section defaults (mx.hostname from policy.hostname, the shipped spam policy).
+import { parseTableSpec, TableError } from '@moat/maps';
 import { parseIp, parseRestrictions } from '@moat/policy';
 import { z } from 'zod';
 import type { PostfixReport } from './postfix/report.ts';
@@ -51,14 +52,26 @@ export const configSchema = z
     c.policy.my_addresses.forEach((a, i) => {
       if (!parseIp(a)) ctx.addIssue({ code: 'custom', path: ['policy', 'my_addresses', i], message: 'expected an IP address (IPv4 or IPv6, no brackets)' });
     });
+    if (c.policy.client_access !== undefined) {
+      try {
+        parseTableSpec(c.policy.client_access);
+      } catch (e) {
+        if (!(e instanceof TableError)) throw e;
+        ctx.addIssue({ code: 'custom', path: ['policy', 'client_access'], message: e.message });
+      }
+    }
     const lists = [
       ['relay_restrictions', c.policy.relay_restrictions],
       ['recipient_restrictions', c.policy.recipient_restrictions ?? []],
     ] as const;
     for (const [name, list] of lists) {
       list.forEach((r, i) => {
-        if ('map' in r && !r.map.startsWith('cidr:')) {
-          ctx.addIssue({ code: 'custom', path: ['policy', name], message: `item ${i + 1} (${r.map}): moat supports cidr: access maps only`, params: { index: i + 1 } });
+        if (!('map' in r)) return;
+        try {
+          parseTableSpec(r.map);
+        } catch (e) {
+          if (!(e instanceof TableError)) throw e;
+          ctx.addIssue({ code: 'custom', path: ['policy', name], message: `item ${i + 1} (${r.map}): ${e.message}`, params: { index: i + 1 } });
         }
       });
     }

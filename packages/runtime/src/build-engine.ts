@@ -3,6 +3,7 @@
 import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
 import { createDnsList, type DnsList, type ProfileInput, type ZoneOptions } from '@moat/dnslist';
 import { createGreylist, type Greylist } from '@moat/greylist';
+import type { ReloadResult } from '@moat/maps';
 import { redisTargetFromConfig } from '@moat/redis';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
@@ -20,8 +21,13 @@ export interface BuiltEngine {
   dnslist?: DnsList | undefined;
   /** The greylist, when this wiring built it (its admin API for the CLI). */
   greylist?: Greylist | undefined;
-  /** Closes every adapter this wiring built (Redis connections, health timers). */
+  /** Closes every adapter this wiring built (Redis connections, health timers, lookup-table watchers). */
   close(): Promise<void>;
+  /**
+   * Re-reads every lookup table file now (what SIGHUP does; changed files are also picked up by a
+   * file watch). A broken file keeps its last good table, logged and counted.
+   */
+  reloadMaps(): ReloadResult[];
   /**
    * True while the engine can decide. The adapters fail open (Redis down = greylist passes, a dead
    * zone = not listed), so their outages are metrics and log lines, not an unhealthy engine.
@@ -38,6 +44,8 @@ export interface BuildOptions {
   adjustSpec?: ((spec: PolicySpec) => PolicySpec) | undefined;
   /** Already compiled config (saves reading the map files twice). */
   compiled?: CompiledConfig | undefined;
+  /** Watch lookup-table files and reload them on change and on SIGHUP (default true). */
+  watchMaps?: boolean | undefined;
 }
 
 /** Zones the spec queries, so the DNS-list client health-checks them from the start. */
@@ -58,6 +66,22 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
   const compiled = opts.compiled ?? compileConfig(config);
   const spec = opts.adjustSpec ? opts.adjustSpec(compiled.spec) : compiled.spec;
   const closers: Array<() => Promise<void> | void> = [];
+
+  // Lookup tables named by the config (hash:, cidr:, regexp:...): watched, reloaded on SIGHUP, closed with us.
+  // The SIGHUP handler is there even without file tables: Postfix's reload signal must never kill us.
+  const tables = compiled.tables;
+  if (opts.watchMaps !== false) {
+    tables.watch({ logger: logger.child({ component: 'maps' }), registry });
+    const onHup = () => {
+      const results = tables.reload();
+      logger.info({ event: 'sighup', tables: results.length, errors: results.filter((r) => r.result === 'error').length }, 'SIGHUP: lookup tables re-read');
+    };
+    process.on('SIGHUP', onHup);
+    closers.push(() => {
+      process.off('SIGHUP', onHup);
+      tables.close();
+    });
+  }
 
   let dnslist: DnsList | undefined;
   if (!given.dnslist) {
@@ -127,5 +151,6 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
     async health() {
       return !closed;
     },
+    reloadMaps: () => tables.reload(),
   };
 }

@@ -67,6 +67,10 @@ async function check(args: readonly string[], io: Io): Promise<number> {
       io.out.write(`${postfixReport(pf)}\n`);
       for (const w of pf.warnings) io.out.write(`warning: ${pf.file}${w.line === undefined ? '' : `:${w.line}`}: ${w.name}: ${w.note}\n`);
     }
+    for (const t of compiled.tables.list()) {
+      io.out.write(`table: ${t.spec} (${t.entries} ${t.pattern ? 'rules' : 'entries'}${t.file ? `, ${t.file}` : ''})\n`);
+      for (const w of t.warnings) io.out.write(`warning: ${t.file}:${w.line}: ${w.message}\n`);
+    }
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
     for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
     if (flags.includes('--show-policy')) {

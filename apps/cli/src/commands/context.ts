@@ -38,7 +38,8 @@ export async function engineFor(
   io: Io,
   ports: { dnslist?: DnsListPort; greylist?: GreylistPort } = {},
 ): Promise<BuiltEngine> {
-  return buildEngine(config, { registry: createRegistry(), logger: cliLogger(io), ports });
+  // a one-shot command: no file watch, no SIGHUP handler
+  return buildEngine(config, { registry: createRegistry(), logger: cliLogger(io), ports, watchMaps: false });
 }
 
 export function journalFor(config: Config, io: Io): Journal {

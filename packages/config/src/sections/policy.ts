@@ -97,10 +97,13 @@ export const policySection = z.strictObject({
    * `check_client_access` is added to the default only when `client_access` is set.
    */
   recipient_restrictions: restrictionList.optional(),
-  /** The access map the default list consults (`cidr:/etc/moat/rbl_override`); unset = no such step. */
+  /**
+   * The access map the default list consults (`cidr:/etc/moat/rbl_override`, or any table type
+   * @moat/maps reads: `hash:`, `texthash:`, `regexp:`, `pcre:`...); unset = no such step.
+   */
   client_access: z
     .string()
-    .regex(/^cidr:\S+$/, 'expected a cidr map as cidr:/path/to/table')
+    .regex(/^[A-Za-z]+:\S+$/, 'expected a lookup table as type:/path/to/table (for example cidr:/etc/moat/rbl_override)')
     .optional(),
   /**
    * Inline cidr tables by map name (`cidr:/etc/moat/rbl_override: "192.0.2.0/24 OK"`). A map named

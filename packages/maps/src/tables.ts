@@ -1,0 +1,296 @@
+// The registry of lookup tables a process uses: each spec opened once, file tables re-read when their file
+// changes (fs.watch on the directory, a stat poll as fallback, reload() for SIGHUP). Trusts nothing in the
+// files: a broken edit keeps the last good table, logged (file:line, never contents) and counted.
+import { createHash } from 'node:crypto';
+import { type FSWatcher, readFileSync, statSync, watch as fsWatch } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { parseTable } from './load.ts';
+import type { Parsed } from './parsed.ts';
+import { FILE_TYPES, PATTERN_TYPES, parseTableSpec, type TableSpec } from './spec.ts';
+import { type LookupTable, TableError, type TableType } from './types.ts';
+
+export interface Observe {
+  logger?: Logger | undefined;
+  registry?: Registry | undefined;
+}
+
+export interface TablesOptions extends Observe {
+  /** Relative table paths are resolved against this directory (the config file's). */
+  baseDir: string;
+  /** Watch the files and reload on change (default false; `watch()` starts it later). */
+  watch?: boolean | undefined;
+  /** Interval of the stat poll that backs up fs.watch, in ms (default 2000). */
+  pollMs?: number | undefined;
+  /** Wait this long after a change event before reading (editors write in steps; default 100 ms). */
+  settleMs?: number | undefined;
+  /** Use fs.watch besides the poll (default true; false tests the poll alone, or suits odd file systems). */
+  fsWatch?: boolean | undefined;
+}
+
+export interface OpenOptions {
+  /**
+   * Validates each right-hand side as written (for example an access action); returns why it is bad,
+   * or undefined. Applied at open and at every reload: a table that fails it is a broken edit.
+   */
+  check?: ((value: string) => string | undefined) | undefined;
+}
+
+/** A table opened by the registry: the contract plus what the registry knows about it. */
+export interface OpenTable extends LookupTable {
+  /** The file read, for file tables (absolute). */
+  readonly file?: string | undefined;
+  /** Entries (fixed tables) or rules (pattern tables) of the table now served. */
+  readonly entries: number;
+  /** Lines accepted with a warning (duplicates, `key:` format) in the table now served. */
+  readonly warnings: ReadonlyArray<{ line: number; message: string }>;
+}
+
+export interface ReloadResult {
+  spec: string;
+  file: string;
+  result: 'reloaded' | 'unchanged' | 'error';
+  /** The reason the file was refused (the last good table is still served). */
+  error?: TableError | undefined;
+}
+
+export interface Tables {
+  /**
+   * Opens a table (once per spec: a second call returns the same table, and the first call's `check`
+   * stays the one applied). Throws TableError.
+   */
+  open(spec: string, opts?: OpenOptions): OpenTable;
+  /** A table already opened, by its spec as written. */
+  get(spec: string): OpenTable | undefined;
+  /** Every table opened so far. */
+  list(): OpenTable[];
+  /** Re-reads every file table now (SIGHUP); a broken file keeps its last good table. */
+  reload(): ReloadResult[];
+  /** Starts watching (idempotent), attaching a logger and metrics if none were given at creation. */
+  watch(observe?: Observe): void;
+  /** Stops watchers and timers. The tables keep answering with what they hold. */
+  close(): void;
+}
+
+interface Entry {
+  table: TableImpl;
+  spec: TableSpec;
+  check?: OpenOptions['check'];
+  file?: string;
+  hash?: string;
+  stat?: string;
+}
+
+class TableImpl implements OpenTable {
+  readonly spec: string;
+  readonly type: TableType;
+  readonly pattern: boolean;
+  readonly file: string | undefined;
+  current: Parsed;
+  constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed) {
+    this.spec = spec;
+    this.type = type;
+    this.pattern = PATTERN_TYPES.has(type);
+    this.file = file;
+    this.current = parsed;
+  }
+  get entries(): number {
+    return this.current.entries;
+  }
+  get warnings(): Parsed['warnings'] {
+    return this.current.warnings;
+  }
+  lookup(key: string): string | undefined {
+    return this.current.lookup(key);
+  }
+}
+
+const statSignature = (file: string): string => {
+  try {
+    const s = statSync(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch {
+    return 'missing';
+  }
+};
+
+const readTable = (file: string, type: TableType): string => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    const hint = type === 'hash' || type === 'btree' || type === 'lmdb' ? ` (moat reads the source text file that postmap compiles, not ${basename(file)}.db)` : '';
+    throw new TableError('TABLE_UNAVAILABLE', `${file}: cannot read (${code})${hint}`, { file });
+  }
+};
+
+function validate(parsed: Parsed, file: string, check: OpenOptions['check']): void {
+  if (!check) return;
+  for (const { value, line } of parsed.values()) {
+    const why = check(value);
+    if (why !== undefined) throw new TableError('TABLE_SYNTAX', `${file}:${line}: ${why}`, { file, line });
+  }
+}
+
+export function createTables(options: TablesOptions): Tables {
+  const byName = new Map<string, Entry>();
+  let logger = options.logger;
+  let metrics: { reloads: InstanceType<typeof Counter>; entries: InstanceType<typeof Gauge>; stale: InstanceType<typeof Gauge> } | undefined;
+  const pollMs = options.pollMs ?? 2000;
+  const settleMs = options.settleMs ?? 100;
+  let watching = false;
+  let closed = false;
+  const watchers = new Map<string, FSWatcher>();
+  const pending = new Map<string, NodeJS.Timeout>();
+  let poll: NodeJS.Timeout | undefined;
+
+  const attachMetrics = (registry: Registry | undefined) => {
+    if (!registry || metrics) return;
+    const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+    metrics = {
+      reloads: get(
+        'moat_maps_reloads_total',
+        () => new Counter({ name: 'moat_maps_reloads_total', help: 'Lookup table reloads by table and result (ok, error: the last good table is kept)', labelNames: ['table', 'result'], registers: [registry] }),
+      ),
+      entries: get('moat_maps_entries', () => new Gauge({ name: 'moat_maps_entries', help: 'Entries (rules for pattern tables) in the lookup table served', labelNames: ['table'], registers: [registry] })),
+      stale: get(
+        'moat_maps_stale',
+        () => new Gauge({ name: 'moat_maps_stale', help: '1 while a table file is broken and its last good version is served', labelNames: ['table'], registers: [registry] }),
+      ),
+    };
+    for (const e of byName.values()) metrics.entries.set({ table: e.table.spec }, e.table.entries);
+  };
+  attachMetrics(options.registry);
+
+  const logWarnings = (e: Entry) => {
+    for (const w of e.table.warnings) logger?.warn({ event: 'map-warning', table: e.table.spec, file: e.file, line: w.line, warning: w.message }, 'lookup table: line accepted with a warning');
+  };
+
+  const reloadEntry = (e: Entry, force: boolean): ReloadResult | undefined => {
+    const file = e.file!;
+    const sig = statSignature(file);
+    if (!force && sig === e.stat) return undefined;
+    e.stat = sig;
+    let result: ReloadResult;
+    try {
+      const text = readTable(file, e.spec.type);
+      const hash = createHash('sha256').update(text).digest('hex');
+      if (hash === e.hash) {
+        result = { spec: e.table.spec, file, result: 'unchanged' };
+      } else {
+        const parsed = parseTable(e.spec, text, file);
+        validate(parsed, file, e.check);
+        e.table.current = parsed;
+        e.hash = hash;
+        result = { spec: e.table.spec, file, result: 'reloaded' };
+        metrics?.reloads.inc({ table: e.table.spec, result: 'ok' });
+        metrics?.entries.set({ table: e.table.spec }, parsed.entries);
+        logger?.info({ event: 'map-reload', table: e.table.spec, file, entries: parsed.entries }, 'lookup table reloaded');
+        logWarnings(e);
+      }
+      metrics?.stale.set({ table: e.table.spec }, 0);
+    } catch (err) {
+      if (!(err instanceof TableError)) throw err;
+      // forget the hash: fixing the file back to the last good text must reload it (and clear stale)
+      e.hash = undefined;
+      result = { spec: e.table.spec, file, result: 'error', error: err };
+      metrics?.reloads.inc({ table: e.table.spec, result: 'error' });
+      metrics?.stale.set({ table: e.table.spec }, 1);
+      logger?.error(
+        { event: 'map-reload', table: e.table.spec, file: err.file ?? file, line: err.line, code: err.code, err: err.message },
+        'lookup table not reloaded: the last good version is kept',
+      );
+    }
+    return result;
+  };
+
+  const reloadFile = (file: string, force: boolean) => {
+    if (closed) return;
+    for (const e of byName.values()) if (e.file === file) reloadEntry(e, force);
+  };
+
+  const watchFile = (file: string) => {
+    const dir = dirname(file);
+    if (options.fsWatch === false || watchers.has(dir)) return;
+    try {
+      // The directory, not the file: editors and `mv new old` replace the file, which ends a file watch.
+      const w = fsWatch(dir, { persistent: false }, (_event, name) => {
+        for (const e of byName.values()) {
+          if (!e.file || dirname(e.file) !== dir || (name && basename(e.file) !== String(name))) continue;
+          const f = e.file;
+          clearTimeout(pending.get(f));
+          const t = setTimeout(() => {
+            pending.delete(f);
+            reloadFile(f, false);
+          }, settleMs);
+          t.unref();
+          pending.set(f, t);
+        }
+      });
+      w.on('error', (err) => logger?.warn({ event: 'map-watch', dir, err: err.message }, 'directory watch failed: the stat poll still picks up changes'));
+      watchers.set(dir, w);
+    } catch (err) {
+      logger?.warn({ event: 'map-watch', dir, err: (err as Error).message }, 'cannot watch the directory: the stat poll picks up changes');
+    }
+  };
+
+  const startWatching = () => {
+    if (watching || closed) return;
+    watching = true;
+    for (const e of byName.values()) if (e.file) watchFile(e.file);
+    poll = setInterval(() => {
+      for (const e of byName.values()) if (e.file) reloadEntry(e, false);
+    }, pollMs);
+    poll.unref();
+  };
+
+  const tables: Tables = {
+    open(specText, opts = {}) {
+      const key = specText.trim();
+      const known = byName.get(key);
+      if (known) return known.table;
+      const spec = parseTableSpec(key);
+      let entry: Entry;
+      if (FILE_TYPES.has(spec.type)) {
+        const file = isAbsolute(spec.name) ? spec.name : resolve(options.baseDir, spec.name);
+        const stat = statSignature(file);
+        const text = readTable(file, spec.type);
+        const parsed = parseTable(spec, text, file);
+        validate(parsed, file, opts.check);
+        entry = { table: new TableImpl(key, spec.type, file, parsed), spec, check: opts.check, file, stat, hash: createHash('sha256').update(text).digest('hex') };
+      } else {
+        const parsed = parseTable(spec, '', key);
+        validate(parsed, key, opts.check);
+        entry = { table: new TableImpl(key, spec.type, undefined, parsed), spec, check: opts.check };
+      }
+      byName.set(key, entry);
+      metrics?.entries.set({ table: key }, entry.table.entries);
+      logWarnings(entry);
+      if (watching && entry.file) watchFile(entry.file);
+      return entry.table;
+    },
+    get: (spec) => byName.get(spec.trim())?.table,
+    list: () => [...byName.values()].map((e) => e.table),
+    reload() {
+      const out: ReloadResult[] = [];
+      for (const e of byName.values()) if (e.file && !closed) out.push(reloadEntry(e, true)!);
+      return out;
+    },
+    watch(observe = {}) {
+      logger ??= observe.logger;
+      attachMetrics(observe.registry);
+      startWatching();
+    },
+    close() {
+      closed = true;
+      for (const w of watchers.values()) w.close();
+      watchers.clear();
+      for (const t of pending.values()) clearTimeout(t);
+      pending.clear();
+      if (poll) clearInterval(poll);
+      poll = undefined;
+    },
+  };
+  if (options.watch) startWatching();
+  return tables;
+}
