@@ -1,10 +1,11 @@
 // Where accepted mail goes: each recipient resolved at RCPT, queued per next hop, delivered by a real runner
 // to real loopback next hops (an smtp-server sink as a remote domain's MX) or a real maildir.
+import { fakeAddressResolver } from '@moat/address';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { closeCachedSessions, createRouter, type DeliveryRunner, nextHopOf, startDelivery } from '@moat/queue';
-import { fakeAddressResolver, freePort, SmtpClient } from '@moat/testkit';
+import { freePort, SmtpClient } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configResolver } from '../src/routing.ts';

@@ -10,3 +10,4 @@ export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliase
 export { recipientPortFromResolver, RecipientLookupError, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
 export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
 export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';
+export { fakeAddressResolver, type FakeResolverSpec } from './fake-resolver.ts';

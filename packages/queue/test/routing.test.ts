@@ -1,10 +1,11 @@
 // Delivery by next hop against real loopback daemons: smtp:[host]:port (Postfix's smtp-sink), smtp by MX
 // lookup (a test resolver), lmtp over a unix socket and TCP (smtp-server in LMTP mode), maildir, error:,
 // discard:; DSNs to a local sender resolved and delivered locally; a maildir never takes a remote domain.
+import { fakeAddressResolver } from '@moat/address';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry, type Registry } from '@moat/observe';
-import { fakeAddressResolver, startSmtpSink, type SmtpSink, tmpDir } from '@moat/testkit';
+import { startSmtpSink, type SmtpSink, tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   closeCachedSessions,

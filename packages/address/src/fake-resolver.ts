@@ -1,6 +1,6 @@
-// A small in-memory AddressResolver for tests of routing and delivery: domains, users, aliases, next hops.
+// A small in-memory AddressResolver for tests (exported, like @moat/policy's memory ports) of routing and delivery: domains, users, aliases, next hops.
 // Trusts its table (the test's); not Postfix's semantics in full, only what routing tests need.
-import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution } from '@moat/address';
+import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution } from './types.ts';
 
 export interface FakeResolverSpec {
   /** Our mailbox domains: their class (default virtual-mailbox), next hop and users (undefined: any user). */
