@@ -17,7 +17,8 @@ import {
   type QueuedMessage,
   startDelivery,
 } from '@moat/queue';
-import { configResolver, type RoutingConfig } from './routing.ts';
+import { loadConfig } from '@moat/config';
+import { routingFromConfig } from './routing.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
 export interface DeliveryWorkerData {
@@ -33,8 +34,11 @@ export interface DeliveryWorkerData {
     dkim: ReadonlyArray<{ domain: string; selector: string; key: string; match?: string | undefined }>;
   };
   resolver: string;
-  /** Recipients and transports: DSNs are resolved like any recipient, maildirs take only our domains. */
-  routing: RoutingConfig;
+  /**
+   * The config file (with MOAT_* from the shared environment): the thread builds its own address resolver
+   * from it, so DSNs are resolved like any recipient and maildirs take only our domains.
+   */
+  configFile: string;
 }
 
 type FromThread =
@@ -157,13 +161,14 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     config.queue.dkim.map(async (k) => ({ domain: k.domain, selector: k.selector, privateKey: await readFile(k.key, 'utf8'), match: k.match })),
   );
   const mx = dnsMxResolver([config.dns.resolver]);
-  const routing = configResolver(data.routing);
+  const full = loadConfig(data.configFile);
+  const routing = routingFromConfig(full, { logger: logger.child({ component: 'maps' }), registry });
   const router = createRouter({
     heloName: data.hostname,
     resolver: mx,
     dkim,
     isLocal: routing.isLocal,
-    recipientDelimiter: data.routing.recipients.recipientDelimiter,
+    recipientDelimiter: full.routing.recipient_delimiter ?? full.recipients.recipient_delimiter,
     logger,
   });
   const runner = await startDelivery({
@@ -174,7 +179,7 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
       relay: createTransport('relay', { heloName: data.hostname, resolver: mx, dkim, logger }),
     },
     router,
-    resolver: routing,
+    resolver: routing.resolver,
     registry,
     logger,
     concurrency: config.queue.concurrency,

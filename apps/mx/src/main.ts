@@ -15,7 +15,6 @@ import { buildEngine } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { cachingResolver, createResolver } from './dns.ts';
-import { configResolver, type RoutingConfig } from './routing.ts';
 import { createMx } from './server.ts';
 import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
@@ -62,15 +61,8 @@ async function main(): Promise<void> {
   const registry = defaultRegistry;
   const compiled = compileConfig(config);
   const built = await buildEngine(config, { registry, logger, compiled });
-  // where accepted mail goes (both threads build the same resolver from this plain data)
-  const routing: RoutingConfig = { recipients: compiled.recipientOptions, transport: config.queue.transport, transports: config.queue.transports };
-  let addressResolver: ReturnType<typeof configResolver>;
-  try {
-    addressResolver = configResolver(routing);
-  } catch (e) {
-    console.error(`config: ${(e as Error).message}`);
-    process.exit(78);
-  }
+  // where accepted mail goes: the resolver over the tables buildEngine watches (the delivery thread builds its own)
+  const addressResolver = compiled.addressResolver;
 
   // The queue runs in its own thread: spooling (open, write, fsync, rename) and deliveries happen
   // there, off the SMTP event loop. --no-delivery spools here and leaves delivery to another process.
@@ -82,7 +74,7 @@ async function main(): Promise<void> {
         queue: config.queue,
         resolver: config.dns.resolver,
         maxMessageSize,
-        routing,
+        configFile: config.source.file,
       });
   let stopping = false;
   delivery?.worker.on('exit', (code) => {

@@ -369,7 +369,9 @@ export function createMx(deps: MxDeps): Mx {
           const res = deps.addressResolver.resolve(address.address);
           if (!res.ok) {
             const code = res.reason === 'lookup-failure' ? 451 : res.status.startsWith('4.') ? 450 : 550;
-            const reply = new SmtpReply(code, `${res.status} ${res.text}`);
+            // Postfix's form: `<addr>: Recipient address rejected: text` (the resolver gives the text alone)
+            const text = res.text.startsWith('<') ? res.text : `<${address.address}>: Recipient address rejected: ${res.text}`;
+            const reply = new SmtpReply(code, `${res.status} ${text}`);
             metrics.rejects.inc({ stage: 'rcpt', restriction: 'address_resolution', code: String(code) });
             logger.info(
               { event: 'recipient-refused', session: session.id, client: f.clientAddress, sender: f.sender, recipient: f.recipient, class: res.class, reason: res.reason, reply: `${code} ${reply.message}`, trace: res.trace },

@@ -8,7 +8,8 @@ import { closeCachedSessions, createRouter, type DeliveryRunner, nextHopOf, star
 import { freePort, SmtpClient } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { configResolver } from '../src/routing.ts';
+import { parseConfig } from '@moat/config';
+import { routingFromConfig } from '../src/routing.ts';
 import { startTestMx, type TestMx } from './harness.ts';
 
 interface Got {
@@ -109,11 +110,17 @@ const STRANGER = '198.51.100.20'; // on wl2.test: skips greylisting, not in myne
 
 describe('with the config resolver (recipients + queue.transport + queue.transports)', () => {
   const routing = (dir: string) =>
-    configResolver({
-      recipients: { domains: ['example.org'], users: ['rcpt@example.org', 'postmaster@example.org', 'bob@example.org'], recipientDelimiter: '+' },
-      transport: `maildir:${join(dir, 'mail')}`,
-      transports: { 'remote.test': `smtp:[127.0.0.1]:${sinkPort}`, 'bob@example.org': 'error:5.1.1 bob has left', 'postmaster@example.org': 'error:4.2.0 later' },
-    });
+    routingFromConfig(
+      parseConfig(
+        `policy: { hostname: mx.example.org }
+recipients: { domains: [example.org], users: [rcpt@example.org, postmaster@example.org, bob@example.org], recipient_delimiter: "+" }
+queue:
+  transport: "maildir:${join(dir, 'mail')}"
+  transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}", bob@example.org: "error:5.1.1 bob has left", postmaster@example.org: "error:4.2.0 later" }
+`,
+        { file: join(dir, 'moat.yaml'), env: {} },
+      ),
+    ).resolver;
 
   it('an address whose transport is error: is refused at RCPT as Postfix does (550, a 4.x.x status made permanent)', async () => {
     t = await startTestMx({ addressResolver: routing });

@@ -22,7 +22,7 @@ const openTable = (spec: string): LookupTable => {
 };
 const compile = (routing: string, rest = '') => {
   const config = parseConfig(`${BASE}${rest}routing:\n${routing}`, { file: '/etc/moat/moat.yaml', env: {} });
-  return compileRouting(config, { openTable, recipients: compileConfig(config).recipientOptions });
+  return compileRouting(config, { openTable, recipients: compileConfig(config, { openTable }).recipientOptions });
 };
 const resolver = (routing: string, rest = '') => createAddressResolver(compile(routing, rest).spec);
 
@@ -102,7 +102,7 @@ describe('compileRouting', () => {
   });
   it('$myhostname naming a recipients: domain gives way to recipients: (a note, not an error)', () => {
     const config = parseConfig('policy:\n  hostname: example.org\nrecipients:\n  domains: [example.org]\n  users: [alice@example.org]\n', { file: 'moat.yaml', env: {} });
-    const c = compileRouting(config, { openTable, recipients: compileConfig(config).recipientOptions });
+    const c = compileRouting(config, { openTable, recipients: compileConfig(config, { openTable }).recipientOptions });
     expect(c.spec.mydestination).toEqual(['localhost.org', 'localhost']);
     expect(c.notes).toEqual(['routing.mydestination: example.org left out: recipients: hosts it']);
     expect(createAddressResolver(c.spec).resolve('alice@example.org')).toMatchObject({ ok: true, class: 'virtual-mailbox' });

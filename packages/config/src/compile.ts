@@ -2,12 +2,12 @@
 // Reads the map and users files the config names (the engine itself never touches files).
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { createTableAccessMap, createTables, TableError, type Tables } from '@moat/maps';
+import { type AddressResolver, createAddressResolver, recipientPortFromResolver } from '@moat/address';
+import { createTableAccessMap, createTables, type LookupTable, TableError, type Tables } from '@moat/maps';
 import {
   type AccessMapPort,
   type CidrTable,
   createCidrAccessMap,
-  createStaticRecipients,
   type PolicySpec,
   PolicyError,
   parseAccessAction,
@@ -16,6 +16,7 @@ import {
   type Restriction,
   type StaticRecipientsOptions,
 } from '@moat/policy';
+import { type CompiledRouting, compileRouting } from './compile-routing.ts';
 import { checkDkimKeys } from './dkim-keys.ts';
 import { validDisplayName, zoneDisplayName, zoneDisplayNames } from '@moat/dnslist';
 import { ConfigError, deepFreeze } from './load.ts';
@@ -35,6 +36,11 @@ export interface CompiledConfig {
   accessMaps: AccessMapPort;
   /** The recipient directory from `recipients:` (users_file merged in). */
   recipientOptions: StaticRecipientsOptions;
+  /** routing: with recipients: and queue.transport(s), compiled: the resolver's spec and what it opened. */
+  routing: CompiledRouting;
+  /** The one address resolver (class, aliases, next hop) mx, the queue and the CLI use. */
+  addressResolver: AddressResolver;
+  /** The engine's recipient directory: the resolver's RCPT check (Postfix's per-class texts). */
   recipients: RecipientPort;
 }
 
@@ -43,6 +49,8 @@ export interface CompileOptions {
   readFile?: (path: string) => string;
   /** Where lookup tables are opened (default: a new registry, relative paths against the config file's directory). */
   tables?: Tables;
+  /** Opens routing:'s tables (default: `tables.open`; tests give in-memory ones). */
+  openTable?: ((spec: string) => LookupTable) | undefined;
 }
 
 /** An access-map right-hand side moat cannot act on is refused when the table is read, not at RCPT. */
@@ -140,6 +148,25 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
       ]);
     }
   }
+  const recipientOptions: StaticRecipientsOptions = deepFreeze({
+    domains: [...rc.domains],
+    relayDomains: [...rc.relay_domains],
+    users,
+    catchAll: [...rc.catch_all],
+    recipientDelimiter: rc.recipient_delimiter,
+  });
+  const routing = compileRouting(config, { openTable: opts.openTable ?? ((s) => tables.open(s)), recipients: recipientOptions });
+  const addressResolver = createAddressResolver(routing.spec);
+  // smtpd_sender_login_maps are asked through the access-map port: opened with the other tables
+  p.sender_login_maps.forEach((m, i) => {
+    try {
+      tables.open(m);
+    } catch (e) {
+      if (!(e instanceof TableError)) throw e;
+      throw new ConfigError(config.source.file, [{ file: e.file ?? config.source.file, path: ['policy', 'sender_login_maps', i], line: e.line, expected: 'a readable lookup table', found: e.message }]);
+    }
+  });
+
   // every zone the policy queries or dns.zones configures, with the name it may be shown by (no DQS key)
   const zones = lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : [])));
   const spec: PolicySpec = deepFreeze({
@@ -148,19 +175,13 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     myNetworks: [...p.mynetworks],
     delayReject: p.delay_reject,
     strictRfc821Envelopes: p.strict_rfc821_envelopes,
-    rejectUnlistedRecipient: p.reject_unlisted_recipient,
-    rejectUnlistedSender: p.reject_unlisted_sender,
-    recipientDelimiter: rc.recipient_delimiter,
+    rejectUnlistedRecipient: routing.smtpdRejectUnlistedRecipient,
+    rejectUnlistedSender: routing.smtpdRejectUnlistedSender,
+    recipientDelimiter: routing.spec.recipientDelimiter,
+    ...(p.sender_login_maps.length ? { senderLoginMaps: [...p.sender_login_maps] } : {}),
     relayRestrictions: p.relay_restrictions as readonly Restriction[],
     recipientRestrictions: p.recipient_restrictions as readonly Restriction[],
     zoneDisplayNames: zoneDisplayNames(zones, config.dns.zones),
-  });
-  const recipientOptions: StaticRecipientsOptions = deepFreeze({
-    domains: [...rc.domains],
-    relayDomains: [...rc.relay_domains],
-    users,
-    catchAll: [...rc.catch_all],
-    recipientDelimiter: rc.recipient_delimiter,
   });
   deepFreeze(accessTables);
   return {
@@ -169,6 +190,8 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     tables,
     accessMaps,
     recipientOptions,
-    recipients: createStaticRecipients(recipientOptions),
+    routing,
+    addressResolver,
+    recipients: recipientPortFromResolver(addressResolver),
   };
 }

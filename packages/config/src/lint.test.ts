@@ -17,7 +17,7 @@ describe('lintConfig', () => {
     const c = parseConfig(
       `${base}dns:\n  resolver: 8.8.8.8:53\n`.replace(
         'policy:\n  hostname: mx.example.org\n',
-        'policy:\n  hostname: mx.example.org\n  delay_reject: false\n  reject_unlisted_recipient: false\n  relay_restrictions: permit_mynetworks\n  recipient_restrictions: permit_mynetworks, reject_unlisted_recipient, check_policy_service inet:, reject_rbl_client dnsbl.sorbs.net, permit\n',
+        'policy:\n  hostname: mx.example.org\n  delay_reject: false\n  relay_restrictions: permit_mynetworks\n  recipient_restrictions: permit_mynetworks, reject_unlisted_recipient, check_policy_service inet:, reject_rbl_client dnsbl.sorbs.net, permit\nrouting:\n  smtpd_reject_unlisted_recipient: no\n',
       ),
       { env: {} },
     );

@@ -36,9 +36,9 @@ export function lintConfig(c: Config): ConfigWarning[] {
   const mx = spam.findIndex((r) => r.type === 'permit_mynetworks');
   const unlisted = spam.findIndex((r) => r.type === 'reject_unlisted_recipient');
   // With smtpd_reject_unlisted_recipient (the default) unknown users are refused whatever the list says.
-  if (c.policy.reject_unlisted_recipient) {
+  if (c.routing.smtpd_reject_unlisted_recipient) {
     /* Postfix's implicit check refuses them at RCPT */
-  } else if (unlisted < 0) out.push({ path: 'policy.recipient_restrictions', message: 'no reject_unlisted_recipient and reject_unlisted_recipient: false: mail to unknown users is accepted, then bounced (backscatter)' });
+  } else if (unlisted < 0) out.push({ path: 'policy.recipient_restrictions', message: 'no reject_unlisted_recipient and routing.smtpd_reject_unlisted_recipient: no: mail to unknown users is accepted, then bounced (backscatter)' });
   else if (mx >= 0 && mx < unlisted) out.push({ path: 'policy.recipient_restrictions', message: 'permit_mynetworks before reject_unlisted_recipient: our own networks can send to unknown users' });
 
   const host = c.dns.resolver.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');

@@ -1,6 +1,7 @@
 // The seed's main.cf, imported, drives the engine: its mynetworks relay, strangers get Postfix's default
 // relay refusal (defer_unauth_destination), its client list, DNS lists and greylist step all take effect.
 import { fileURLToPath } from 'node:url';
+import { createMemoryTable } from '@moat/address';
 import { compileConfig, loadConfig } from '@moat/config';
 import { createEngine, createManualClock, createMemoryDnsList, createMemoryGreylist, type Facts, replyLine } from '@moat/policy';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +10,18 @@ const SEED_YAML = fileURLToPath(new URL('./fixtures/seed-moat.yaml', import.meta
 
 describe('the seed main.cf, imported, in the engine', () => {
   const config = loadConfig(SEED_YAML, { env: {} });
-  const compiled = compileConfig(config);
+  // the seed's /etc/aliases and /etc/postfix/virtual, which are not in the repository
+  const files: Record<string, Array<[string, string]>> = {
+    'hash:/etc/aliases': [['postmaster', 'alice'], ['alice', 'alice@example.org']],
+    'hash:/etc/postfix/virtual': [['alice@example.net', 'alice@example.org'], ['alice@example.com', 'alice@example.org']],
+  };
+  const compiled = compileConfig(config, {
+    openTable: (spec) => {
+      const entries = files[spec];
+      if (!entries) throw new Error(`${spec}: not in this test`);
+      return createMemoryTable(spec, entries);
+    },
+  });
   const clock = createManualClock(Date.UTC(2026, 11, 6, 12, 0, 0));
   const engine = createEngine(compiled.spec, {
     dnslist: createMemoryDnsList({ 'zen.spamhaus.org': { '203.0.113.9': { codes: ['127.0.0.2'] } }, 'list.dnswl.org': { '203.0.113.20': { codes: ['127.0.10.2'] } } }),

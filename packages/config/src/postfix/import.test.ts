@@ -146,7 +146,7 @@ describe('loading moat.yaml with postfix.main_cf', () => {
     expect(c.mx.hostname).toBe('mx.example.org');
     expect(c.policy.mynetworks).toEqual(['10.0.0.0/8']);
     expect(c.mx.size_limit).toBe(5_000_000);
-    expect(c.recipients.domains).toEqual(['example.org']);
+    expect(c.routing.mydestination).toContain('example.org');
     expect(c.source.postfix?.overridden).toEqual([{ name: 'message_size_limit', line: 3, path: 'mx.size_limit' }]);
   });
   it('MOAT_POSTFIX_MAIN_CF names the file too', () => {

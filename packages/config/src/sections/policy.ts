@@ -84,12 +84,11 @@ export const policySection = z.strictObject({
   /** strict_rfc821_envelopes: require `<local@domain.tld>` (or `<>`) in MAIL FROM / RCPT TO. */
   strict_rfc821_envelopes: z.boolean().default(true),
   /**
-   * smtpd_reject_unlisted_recipient: refuse unknown users of our domains at RCPT even when the list
-   * does not say reject_unlisted_recipient (and a DNS whitelist or map permitted). Postfix 2.1+: yes.
+   * smtpd_sender_login_maps: tables (`hash:/etc/moat/sender_login`, `regexp:...`) from a sender address
+   * (or `@domain`) to the SASL logins that own it, for the reject_*_sender_login_mismatch restrictions.
+   * (smtpd_reject_unlisted_recipient/_sender are routing: keys, by their Postfix names.)
    */
-  reject_unlisted_recipient: z.boolean().default(true),
-  /** smtpd_reject_unlisted_sender: refuse a MAIL FROM address of our domains that does not exist. Postfix: no. */
-  reject_unlisted_sender: z.boolean().default(false),
+  sender_login_maps: postfixList(z.string().regex(/^[a-z0-9]+:.+$/, 'expected a lookup table type:name (e.g. hash:/etc/moat/sender_login)')).default([]),
   /** smtpd_relay_restrictions: relay control, evaluated first. */
   relay_restrictions: restrictionList.default(() => parseRestrictions(DEFAULT_RELAY_RESTRICTIONS_TEXT)),
   /**
