@@ -304,6 +304,15 @@ export function createMx(deps: MxDeps): Mx {
     onAuth(auth, session, callback) {
       hook('auth', commandTimeout, logger, callback, async () => {
         const s = state(session);
+        if (auth.method === 'XCLIENT') {
+          // XCLIENT LOGIN=name: the proxy authenticated the client (Postfix XCLIENT_README). smtp-server only
+          // takes XCLIENT from mx.xclient.trusted_networks; checked again here against the proxy's own address.
+          const proxy = bare(String(session.xClient?.get('ADDR:DEFAULT') ?? session.remoteAddress));
+          const ok = inNetworks(proxy, xclient) && /^[\x21-\x7e]{1,256}$/.test(auth.username ?? '');
+          metrics.auth.inc({ result: ok ? 'xclient' : 'refused' });
+          logger.info({ event: 'auth', session: session.id, client: s.peer, proxy, method: 'XCLIENT', user: (auth.username ?? '').slice(0, 128), result: ok ? 'ok' : 'refused' }, 'auth');
+          return ok ? { user: auth.username } : { message: '5.7.0 XCLIENT LOGIN not authorized', responseCode: 550 };
+        }
         if (!deps.authenticator || !session.secure || (auth.method !== 'PLAIN' && auth.method !== 'LOGIN')) {
           metrics.auth.inc({ result: 'refused' });
           return { message: '5.7.0 Authentication not available', responseCode: 530 };

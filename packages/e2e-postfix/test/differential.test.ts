@@ -24,19 +24,17 @@ async function sinks(): Promise<Record<Hop, SmtpSink>> {
 }
 const portsOf = (s: Record<Hop, SmtpSink>) => Object.fromEntries(HOPS.map((h) => [h, s[h].port])) as Record<Hop, number>;
 
-async function until(what: string, done: () => Promise<boolean>, ms = 60_000): Promise<void> {
+/** Waits for a queue to empty; a message still queued after `ms` shows up as a difference (where it did not arrive). */
+async function until(done: () => Promise<boolean>, ms = 45_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  while (!(await done()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
 }
 
 /** Every case through one server, then where each message ended once its queue is empty. */
 async function runAll(port: number, hops: Record<Hop, SmtpSink>, queueEmpty: () => Promise<boolean>): Promise<Map<string, Outcome>> {
   const replies: Replies[] = [];
   for (const [i, c] of cases.entries()) replies.push(await runCase(port, c, i));
-  await until('the queue to empty', queueEmpty);
+  await until(queueEmpty);
   const byCase = new Map<number, ReturnType<typeof arrivals> extends Map<number, infer A> ? A : never>();
   for (const h of HOPS) {
     for (const [n, list] of arrivals(h, await hops[h].messages())) byCase.set(n, [...(byCase.get(n) ?? []), ...list]);
@@ -140,6 +138,7 @@ describe('moat against Postfix: same main.cf, same maps, same sessions', () => {
       }
     }
     const stale = KNOWN_DIFFERENCES.flatMap((d, k) => (used.has(k) ? [] : [`${d.field}: ${d.reason}`]));
+    if (unexplained.length && process.env.MOAT_DIFF_LOG) console.log(moatOutput.slice(-20_000));
     expect({ unexplained, stale }).toEqual({ unexplained: [], stale: [] });
   });
 });

@@ -169,10 +169,14 @@ describe('steps 1-4', () => {
     expect((await engine.evaluate(facts({ sender: 'bob@[192.0.2.1]', rawSender: '<bob@[192.0.2.1]>' }))).action).toBe('continue');
   });
 
-  it('reject_non_fqdn_recipient', async () => {
-    const { engine } = setup({ list: 'reject_non_fqdn_recipient', relay: 'dunno' });
-    const v = await engine.evaluate(facts({ recipient: 'postmaster', rawRecipient: '<postmaster>' }));
-    expect(replyLine(v)).toBe('504 5.5.2 <postmaster>: Recipient address rejected: need fully-qualified address');
+  it('reject_non_fqdn_recipient; a bare postmaster is accepted before any restriction, as Postfix does', async () => {
+    const { engine } = setup({ list: 'reject_non_fqdn_recipient, reject', relay: 'permit' });
+    const v = await engine.evaluate(facts({ recipient: 'bob@localhost', rawRecipient: '<bob@localhost>' }));
+    expect(replyLine(v)).toBe('504 5.5.2 <bob@localhost>: Recipient address rejected: need fully-qualified address');
+    // Debian's Postfix 3.7 with `reject_non_fqdn_recipient, reject` answers 250 2.1.5 to RCPT TO:<postmaster> (checked)
+    const pm = await engine.evaluate(facts({ recipient: 'Postmaster', rawRecipient: '<Postmaster>' }));
+    expect(pm.action).toBe('continue');
+    expect(pm.trace.at(-1)?.restriction).toBe('postmaster');
   });
 
   it('strict_rfc821_envelopes: brackets required, <> accepted, syntax refused at MAIL/RCPT', async () => {

@@ -63,6 +63,12 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
 
     // Relay safety first: forms that route elsewhere are refused before any list can permit them.
     const rcpt = facts.recipient;
+    // RFC 5321 4.5.1: a bare `postmaster` must be accepted. Postfix's smtpd_check_rcpt returns before any
+    // restriction for it (checked: a client its access map rejects still gets 250 for RCPT TO:<postmaster>).
+    if (rcpt.length === 10 && rcpt.toLowerCase() === 'postmaster' && !env.callerDoesRelay) {
+      ctx.trace.push({ restriction: 'postmaster', list: 'relay', outcome: 'permit', reason: 'RFC 5321 4.5.1: postmaster without a domain is always accepted', ms: 0 });
+      return verdictOf(ctx, undefined);
+    }
     const hostile = env.callerDoesRelay ? undefined : hostileRecipientForm(rcpt);
     if (hostile !== undefined && !(hostile === 'no-domain' && rcpt.toLowerCase() === 'postmaster')) {
       if (hostile === 'bad-syntax') {
