@@ -54,8 +54,8 @@ export interface DeliveryThread {
    */
   enqueue(input: EnqueueInput): Promise<QueuedMessage>;
   /**
-   * A draft in the spool's tmp/, written from this (the SMTP) thread as DATA arrives: the thread then copies
-   * it into the queue file, so only the file's name crosses between threads.
+   * A draft in the spool's tmp/, written from this (the SMTP) thread as DATA arrives: the first queue file
+   * adopts it (later next hops copy its body), so only the file's name crosses between threads.
    */
   draft(): Promise<Draft>;
   /** The thread's metrics (queue, deliveries) in Prometheus text format, for the process's /metrics. */

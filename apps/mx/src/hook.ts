@@ -19,9 +19,11 @@ export function hook<T>(
   timeoutMs: number,
   logger: Logger,
   callback: (err: Error | null, value?: T) => void,
-  run: () => Promise<T>,
+  run: (signal: AbortSignal) => Promise<T>,
 ): void {
   let done = false;
+  // aborted when the client has been answered 451 for a timeout: work still running must not act on it
+  const abort = new AbortController();
   const finish = (err: Error | null, value?: T) => {
     if (done) return;
     done = true;
@@ -30,11 +32,12 @@ export function hook<T>(
   };
   const timer = setTimeout(() => {
     logger.warn({ event: 'hook-timeout', hook: name, timeoutMs }, 'SMTP hook timed out, answering 451');
+    abort.abort();
     finish(tempFailure());
   }, timeoutMs);
   let p: Promise<T>;
   try {
-    p = run();
+    p = run(abort.signal);
   } catch (e) {
     p = Promise.reject(e);
   }

@@ -317,10 +317,12 @@ export function createMx(deps: MxDeps): Mx {
           metrics.auth.inc({ result: 'refused' });
           return { message: '5.7.0 Authentication not available', responseCode: 530 };
         }
-        const limited = await rateLimits?.auth(s.peer);
+        // the client's address (XCLIENT's, behind a proxy): one user's bad passwords must not lock out the proxy's others
+        const client = bare(session.remoteAddress);
+        const limited = await rateLimits?.auth(client);
         if (limited) return limited;
-        const r = await deps.authenticator.authenticate(s.peer, auth.username ?? '', auth.password ?? '');
-        if (!r.ok && r.reason === 'bad-credentials') await rateLimits?.authFailed(s.peer);
+        const r = await deps.authenticator.authenticate(client, auth.username ?? '', auth.password ?? '');
+        if (!r.ok && r.reason === 'bad-credentials') await rateLimits?.authFailed(client);
         metrics.auth.inc({ result: r.ok ? 'ok' : r.reason });
         logger.info(
           { event: 'auth', session: session.id, client: s.peer, method: auth.method, user: (auth.username ?? '').slice(0, 128), result: r.ok ? 'ok' : r.reason },
@@ -362,7 +364,8 @@ export function createMx(deps: MxDeps): Mx {
         const s = state(session);
         await rateLimits?.rcpt(bare(session.remoteAddress), sessionUser(session));
         const f = await facts(session, s, 'rcpt', { recipient: address.address, rawRecipient: s.rawRcptTo });
-        if (s.tx.pending) {
+        // a bare postmaster is accepted whatever was held for RCPT (Postfix's smtpd_check_rcpt returns first)
+        if (s.tx.pending && address.address.toLowerCase() !== 'postmaster') {
           metrics.rejects.inc({ stage: 'rcpt', restriction: 'delayed', code: String(s.tx.pending.responseCode) });
           logger.info({ event: 'delayed-reject', session: session.id, client: f.clientAddress, helo: f.helo, sender: f.sender, recipient: f.recipient, reply: `${s.tx.pending.responseCode} ${s.tx.pending.message}` }, 'delayed reject');
           throw s.tx.pending;
@@ -404,7 +407,6 @@ export function createMx(deps: MxDeps): Mx {
             throw reply;
           }
           s.tx.finals.set(address.address, finals);
-          s.tx.routes.set(address.address, res.class === 'remote' ? 'relay' : 'local');
           return;
         }
         let route: Route = 'local';
@@ -434,8 +436,8 @@ export function createMx(deps: MxDeps): Mx {
         }
         // the end-of-data budget (scan, auth results, queue) starts when the message is in, not at DATA:
         // a large message on a slow link is bounded by the DATA idle timeout and the session limit instead
-        hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), () =>
-          endOfData(session, rx).finally(() => rx.draft?.discard()),
+        hook('data', dataTimeout, logger, (err, id?: string) => callback(err, id), (signal) =>
+          endOfData(session, rx, signal).finally(() => rx.draft?.discard()),
         );
       })();
     },
@@ -467,15 +469,18 @@ export function createMx(deps: MxDeps): Mx {
     return new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
   }
 
-  async function endOfData(session: SMTPServerSession, rx: Received): Promise<string> {
+  async function endOfData(session: SMTPServerSession, rx: Received, answered: AbortSignal): Promise<string> {
     const s = state(session);
+    // this transaction's state, taken now: after a timeout's 451 the client may start the next one meanwhile
+    const tx = s.tx;
+    const envelope = { mailFrom: session.envelope.mailFrom, rcptTo: [...session.envelope.rcptTo] };
     const log = {
       event: 'message',
       session: session.id,
       client: bare(session.remoteAddress),
       helo: session.hostNameAppearsAs || undefined,
-      sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-      recipients: session.envelope.rcptTo.length,
+      sender: envelope.mailFrom ? envelope.mailFrom.address : undefined,
+      recipients: envelope.rcptTo.length,
       size: rx.size,
       // lines over RFC 5321's 1,000 octets are accepted unchanged, as Postfix does (see receive.ts)
       longestLine: rx.longestLine > RFC_LINE ? rx.longestLine : undefined,
@@ -484,7 +489,7 @@ export function createMx(deps: MxDeps): Mx {
     };
     const finish = (outcome: string, reply: string, more: Record<string, unknown> = {}) => {
       metrics.messages.inc({ outcome });
-      logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - s.tx.started), ...more }, 'message');
+      logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - tx.started), ...more }, 'message');
     };
     if (rx.tooBig || rx.size > settings.limits.maxMessageSize) {
       const r = new SmtpReply(552, '5.3.4 Message size exceeds fixed maximum message size');
@@ -519,7 +524,7 @@ export function createMx(deps: MxDeps): Mx {
     }
     const id = await identity(session, s);
     const helo = session.hostNameAppearsAs || bare(session.remoteAddress);
-    const rcpts = session.envelope.rcptTo.map((r) => r.address);
+    const rcpts = envelope.rcptTo.map((r) => r.address);
     const received = receivedHeader({
       helo,
       clientAddress: bare(session.remoteAddress),
@@ -530,7 +535,7 @@ export function createMx(deps: MxDeps): Mx {
       tls: s.tls,
       recipient: rcpts.length === 1 ? rcpts[0] : undefined,
     });
-    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    const sender = envelope.mailFrom ? envelope.mailFrom.address : '';
 
     const message = draft.message(head, skip);
     const messageLength = spooledLength(message);
@@ -582,19 +587,19 @@ export function createMx(deps: MxDeps): Mx {
     const authHeaders = ar && 'headers' in ar ? ar.headers : [];
     if (ar && 'error' in ar) logger.warn({ event: 'auth-results-failure', session: session.id, err: ar.error }, 'SPF/DKIM/DMARC check failed');
     // the queue takes one physical line per header (no CR/LF): unfold, and drop anything else odd
-    const prepend = [received, ...authHeaders, ...decision.headers, ...s.tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
+    const prepend = [received, ...authHeaders, ...decision.headers, ...tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
 
     // one queue file per next hop (resolved recipients) or per route (without a resolver); an address
     // reached by two RCPTs (or two aliases) is queued once
     const files = new Map<string, { route: Route; nextHop?: NextHop; recipients: string[]; info: Map<string, RecipientInfo> }>();
     const queued = new Set<string>();
     for (const r of rcpts) {
-      const finals = s.tx.finals.get(r);
+      const finals = tx.finals.get(r);
       const each = finals ?? [{ address: r, info: {} as RecipientInfo }];
       for (const f of each) {
         if (queued.has(f.address.toLowerCase())) continue;
         queued.add(f.address.toLowerCase());
-        const route: Route = finals ? (f.info.class === 'remote' ? 'relay' : 'local') : (s.tx.routes.get(r) ?? 'local');
+        const route: Route = finals ? (f.info.class === 'remote' ? 'relay' : 'local') : (tx.routes.get(r) ?? 'local');
         const key = f.info.nextHop ? JSON.stringify(f.info.nextHop) : `route:${route}`;
         let file = files.get(key);
         if (!file) {
@@ -612,6 +617,9 @@ export function createMx(deps: MxDeps): Mx {
     const ids: string[] = [];
     try {
       for (const { route, nextHop, recipients, info } of files.values()) {
+        // answered 451 already (the end-of-data budget ran out): queueing now would deliver a message the
+        // client will send again; what was queued before the timeout stays (duplicates beat loss)
+        if (answered.aborted) throw new SmtpReply(451, '4.3.0 Timed out, try again later');
         const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route, ...(nextHop ? { nextHop } : {}), ...(info.size ? { recipientInfo: info } : {}) });
         ids.push(q.id);
         deps.journal?.linkQueueId(session.id, q.id);

@@ -181,3 +181,11 @@ describe('importMainCf: a "#" after a value', () => {
     expect(r.warnings).toContainEqual(expect.objectContaining({ name: 'message_size_limit', line: 2 }));
   });
 });
+
+describe('smtpd_sender_login_maps', () => {
+  it('feeds policy.sender_login_maps, so the *_sender_login_mismatch restrictions have their owners', () => {
+    const r = imp('myhostname = mx.example.org\nsmtpd_sender_login_maps = hash:/etc/postfix/sender_login, regexp:/etc/postfix/login.re\n');
+    expect(r.input.policy?.sender_login_maps).toEqual(['hash:/etc/postfix/sender_login', 'regexp:/etc/postfix/login.re']);
+    expect(r.ignored.map((k) => k.name)).not.toContain('smtpd_sender_login_maps');
+  });
+});

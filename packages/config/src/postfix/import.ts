@@ -112,6 +112,7 @@ const MAPPED = new Set([
   'smtpd_recipient_limit',
   'smtpd_hard_error_limit',
   'smtpd_timeout',
+  'smtpd_sender_login_maps',
 ]);
 
 class Importer {
@@ -270,6 +271,13 @@ class Importer {
       // behind Postfix (policyd), Postfix itself checks the raw envelope when this is yes
       this.set('policyd.skip.sender', strict, 'strict_rfc821_envelopes');
       if (this.explicit('strict_rfc821_envelopes')) this.use('strict_rfc821_envelopes', `policy.strict_rfc821_envelopes = ${strict} (and policyd.skip.sender)`);
+    }
+    // the tables behind reject_*_sender_login_mismatch: without them those restrictions could check nothing
+    const logins = this.explicit('smtpd_sender_login_maps') ? this.value('smtpd_sender_login_maps') : undefined;
+    if (logins !== undefined) {
+      const maps = logins.split(/[\s,]+/).filter((m) => m !== '');
+      this.set('policy.sender_login_maps', maps, 'smtpd_sender_login_maps');
+      this.use('smtpd_sender_login_maps', `policy.sender_login_maps = ${maps.join(', ') || '(none)'}`);
     }
     for (const name of ['smtpd_restriction_classes', 'smtpd_data_restrictions', 'smtpd_end_of_data_restrictions', 'smtpd_etrn_restrictions']) {
       const v = this.value(name);

@@ -70,7 +70,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
       return verdictOf(ctx, undefined);
     }
     const hostile = env.callerDoesRelay ? undefined : hostileRecipientForm(rcpt);
-    if (hostile !== undefined && !(hostile === 'no-domain' && rcpt.toLowerCase() === 'postmaster')) {
+    if (hostile !== undefined) {
       if (hostile === 'bad-syntax') {
         return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.1.3', `<${rcpt}>: Bad recipient address syntax`, 'malformed recipient');
       }
