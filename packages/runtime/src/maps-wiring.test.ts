@@ -19,7 +19,7 @@ describe('buildEngine with file lookup tables', () => {
     const file = join(dir, 'access');
     writeFileSync(file, '# Postfix access table\n198.51.100 REJECT listed network\n');
     const config = parseConfig(
-      'version: 1\npolicy:\n  hostname: mx.example.org\n  recipient_restrictions: check_client_access texthash:access, permit\nrecipients:\n  domains: [example.org]\n',
+      'version: 1\npolicy:\n  hostname: mx.example.org\n  recipient_restrictions: check_client_access texthash:access, permit\nrecipients:\n  domains: [example.org]\n  users: [bob@example.org]\n',
       { file: join(dir, 'moat.yaml'), env: {} },
     );
     const registry = createRegistry();
