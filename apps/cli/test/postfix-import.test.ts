@@ -17,13 +17,20 @@ function moat(args: string[], env: Record<string, string> = {}) {
 
 describe('moat config check with postfix.main_cf', { timeout: 90_000 }, () => {
   it('the seed main.cf loads and passes; each ignored key is listed once, under its reason class', () => {
-    const r = moat(['config', 'check', join(FIXTURES, 'seed-moat.yaml')]);
+    // the seed's alias and virtual tables are the admin's files: here in a temp dir, on the same lines
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-seed-'));
+    writeFileSync(join(dir, 'aliases'), 'postmaster: alice\nalice: alice@example.org\n');
+    writeFileSync(join(dir, 'virtual'), 'alice@example.net alice@example.org\n');
+    copyFileSync(join(FIXTURES, 'seed-moat.yaml'), join(dir, 'seed-moat.yaml'));
+    const seedText = readFileSync(join(FIXTURES, 'seed-main.cf'), 'utf8');
+    writeFileSync(join(dir, 'seed-main.cf'), seedText.replaceAll('hash:/etc/aliases', `hash:${dir}/aliases`).replaceAll('hash:/etc/postfix/virtual', `hash:${dir}/virtual`));
+    const r = moat(['config', 'check', join(dir, 'seed-moat.yaml')]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('hostname: mx.example.org');
     expect(r.out).toContain('relay restrictions: permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination');
     expect(r.out).toContain('recipient restrictions: 22 (13 DNS list zones)');
-    expect(r.out).toMatch(/postfix main\.cf .*seed-main\.cf: 19 keys take effect, 37 ignored/);
+    expect(r.out).toMatch(/postfix main\.cf .*seed-main\.cf: 22 keys take effect, 34 ignored/);
     const seed = readFileSync(join(FIXTURES, 'seed-main.cf'), 'utf8');
     const defined = new Set([...seed.matchAll(/^([A-Za-z0-9_]+)\s*=/gm)].map((m) => m[1]!));
     for (const name of defined) {
@@ -34,6 +41,12 @@ describe('moat config check with postfix.main_cf', { timeout: 90_000 }, () => {
     expect(r.out).toMatch(/ignored \[tls\] TLS: [^\n]*\n(\s+\S+ \(line \d+\)\n)*\s+smtpd_tls_CAfile \(line 22\)/);
     expect(r.out).toMatch(/ignored \[milter\][^\n]*\n(\s+\S+ \(line \d+\)\n)*\s+smtpd_milters \(line 77\)/);
     expect(r.out).toMatch(/warning: .*seed-main\.cf:77: smtpd_milters: the text after "#" is part of the value/);
+  });
+
+  it('a table the main.cf names and that is not there fails the check, naming it', () => {
+    const r = moat(['config', 'check', join(FIXTURES, 'seed-moat.yaml')]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/routing\.virtual_alias_maps: a lookup table moat can open; found hash:\/etc\/postfix\/virtual: .*ENOENT/);
   });
 
   it('a value moat cannot honour fails with main.cf:line', () => {
