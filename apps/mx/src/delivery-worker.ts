@@ -1,6 +1,7 @@
 // The queue runner in its own thread (its own event loop and core): SMTP sessions never wait behind
 // deliveries. Talks to the spool directory and the next hops; the main thread only kicks it.
 import { createWriteStream } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parentPort, Worker } from 'node:worker_threads';
 import { createLogger, createRegistry } from '@moat/observe';
@@ -44,7 +45,8 @@ export interface DeliveryWorkerData {
 type FromThread =
   | { type: 'metrics'; seq: number; text: string }
   | { type: 'enqueued'; seq: number; queued: QueuedMessage }
-  | { type: 'enqueue-failed'; seq: number; error: string; code?: string | undefined };
+  | { type: 'enqueue-failed'; seq: number; error: string; code?: string | undefined }
+  | { type: 'reloaded'; seq: number; error?: string | undefined };
 
 export interface DeliveryThread {
   worker: Worker;
@@ -60,6 +62,8 @@ export interface DeliveryThread {
   draft(): Promise<Draft>;
   /** The thread's metrics (queue, deliveries) in Prometheus text format, for the process's /metrics. */
   metrics(): Promise<string>;
+  /** Re-read the DKIM keys the config file names now (a reload); rejects, keeping the old keys, when one is unreadable. */
+  reload(): Promise<void>;
   kick(): void;
   stop(): Promise<void>;
 }
@@ -73,6 +77,7 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
   let seq = 0;
   const waiting = new Map<number, { resolve(q: QueuedMessage): void; reject(e: Error): void }>();
   const scrapes = new Map<number, (text: string) => void>();
+  const reloads = new Map<number, (error: string | undefined) => void>();
   const failAll = (why: string) => {
     for (const w of waiting.values()) w.reject(new Error(why));
     waiting.clear();
@@ -81,6 +86,11 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
     if (m.type === 'metrics') {
       scrapes.get(m.seq)?.(m.text);
       scrapes.delete(m.seq);
+      return;
+    }
+    if (m.type === 'reloaded') {
+      reloads.get(m.seq)?.(m.error);
+      reloads.delete(m.seq);
       return;
     }
     const w = waiting.get(m.seq);
@@ -113,6 +123,14 @@ export function startDeliveryThread(entry: URL, data: DeliveryWorkerData): Deliv
           resolve(text);
         });
         worker.postMessage({ type: 'metrics', seq: n });
+      });
+    },
+    reload() {
+      if (dead) return Promise.reject(new Error(dead));
+      const n = ++seq;
+      return new Promise<void>((resolve, reject) => {
+        reloads.set(n, (error) => (error ? reject(new Error(error)) : resolve()));
+        worker.postMessage({ type: 'reload', seq: n });
       });
     },
     enqueue(input) {
@@ -157,9 +175,16 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   // prom-client registries are per thread: the main thread asks for this one's text at each scrape
   const registry = createRegistry();
   const queue = await openQueue({ dir: config.queue.dir, logger, registry, maxMessageSize: data.maxMessageSize });
-  const dkim = await Promise.all(
-    config.queue.dkim.map(async (k) => ({ domain: k.domain, selector: k.selector, privateKey: await readFile(k.key, 'utf8'), match: k.match })),
-  );
+  const readKeys = (keys: DeliveryWorkerData['queue']['dkim']) =>
+    Promise.all(
+      keys.map(async (k) => {
+        const privateKey = await readFile(k.key, 'utf8');
+        createPrivateKey(privateKey); // an unreadable key fails the start or the reload, not each signature
+        return { domain: k.domain, selector: k.selector, privateKey, match: k.match };
+      }),
+    );
+  // one array for the thread's life: the router and transports hold it, a reload replaces its contents
+  const dkim = await readKeys(config.queue.dkim);
   const mx = dnsMxResolver([config.dns.resolver]);
   const full = loadConfig(data.configFile);
   const routing = routingFromConfig(full, { logger: logger.child({ component: 'maps' }), registry });
@@ -213,6 +238,21 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
         (e: unknown) =>
           parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
       );
+      return;
+    }
+    if (m && typeof m === 'object' && (m as { type?: string }).type === 'reload') {
+      const { seq } = m as { seq: number };
+      // the DKIM keys a reloaded config names (queue.dir, concurrency and retries wait for a restart)
+      Promise.resolve()
+        .then(() => readKeys(loadConfig(data.configFile).queue.dkim))
+        .then(
+          (keys) => {
+            dkim.splice(0, dkim.length, ...keys);
+            logger.info({ event: 'reload', dkim: keys.map((k) => `${k.selector}._domainkey.${k.domain}`) }, 'DKIM keys re-read');
+            parentPort?.postMessage({ type: 'reloaded', seq });
+          },
+          (e: unknown) => parentPort?.postMessage({ type: 'reloaded', seq, error: `DKIM keys: ${(e as Error)?.message ?? String(e)}` }),
+        );
       return;
     }
     if (m === 'kick') runner.kick();

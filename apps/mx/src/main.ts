@@ -5,19 +5,14 @@
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Authenticator, createAuthenticator, FailureLimiter, openUsersFile, type UsersFile } from '@moat/auth';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
-import { createJournal, journalOptionsFromConfig } from '@moat/journal';
-import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
-import { buildEngine } from '@moat/runtime';
-import { createSpamdClient } from '@moat/spamd';
+import { createReloader } from '@moat/runtime';
 import { startDeliveryThread } from './delivery-worker.ts';
-import { cachingResolver, createResolver } from './dns.ts';
-import { createMx } from './server.ts';
+import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
 import { mxSettings } from './settings.ts';
-import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -31,6 +26,18 @@ function splitHostPort(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
   if (!m) throw new Error(`expected HOST:PORT, got ${s}`);
   return { host: m[1] || m[2] || '0.0.0.0', port: Number(m[3]) };
+}
+
+/** A listening socket whose connections go to `accept` (which config generation serves them is its choice). */
+function listenShared(host: string, port: number, accept: (socket: Socket) => void): Promise<Server> {
+  const server = createServer(accept);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
 }
 
 async function main(): Promise<void> {
@@ -60,9 +67,6 @@ async function main(): Promise<void> {
   const settings = mxSettings(config);
   const registry = defaultRegistry;
   const compiled = compileConfig(config);
-  const built = await buildEngine(config, { registry, logger, compiled });
-  // where accepted mail goes: the resolver over the tables buildEngine watches (the delivery thread builds its own)
-  const addressResolver = compiled.addressResolver;
 
   // The queue runs in its own thread: spooling (open, write, fsync, rename) and deliveries happen
   // there, off the SMTP event loop. --no-delivery spools here and leaves delivery to another process.
@@ -86,61 +90,36 @@ async function main(): Promise<void> {
   const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize });
   const writer: QueueWriter = delivery ?? localQueue!;
 
-  const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
-  let authenticator: Authenticator | undefined;
-  let users: UsersFile | undefined;
   if (config.mx.auth.require_tls === false) {
     logger.warn({ event: 'config' }, 'mx.auth.require_tls=false is ignored: AUTH is only ever offered after STARTTLS');
   }
-  if (settings.auth.usersFile) {
-    // re-read on change (watch, poll) and on SIGHUP; a bad line keeps the last good set
-    users = await openUsersFile({ file: settings.auth.usersFile, logger: logger.child({ component: 'auth' }), registry });
-    authenticator = createAuthenticator(users, new FailureLimiter(settings.auth.maxFailures, settings.auth.failureWindowMs));
-    logger.info({ users: users.size }, 'AUTH enabled (after STARTTLS)');
-  }
-  process.on('SIGHUP', () => {
-    if (users) void users.reload('sighup');
-    else logger.info({ signal: 'SIGHUP' }, 'SIGHUP: no users file to reload');
+  // Everything a reload may change is one generation (generation.ts); the listeners, the spool and its
+  // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
+  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map() };
+  const first = await buildGeneration(config, compiled, shared);
+  if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
+  const generations = createReloader<MxGeneration>({
+    service: 'mx',
+    file: config.source.file,
+    config,
+    value: first,
+    async build(next, nextCompiled) {
+      const g = await buildGeneration(next, nextCompiled, shared);
+      try {
+        await delivery?.reload(); // DKIM keys: last, so a refused reload leaves the thread's keys alone
+      } catch (e) {
+        await g.close();
+        throw e;
+      }
+      return g;
+    },
+    retire: (g) => g.close(),
+    restartOnly: MX_RESTART_ONLY,
+    logger,
+    registry,
   });
-  const spamd = settings.spamd.enabled
-    ? createSpamdClient({
-        host: settings.spamd.host,
-        port: settings.spamd.port,
-        timeoutMs: settings.spamd.timeoutMs,
-        connectTimeoutMs: settings.spamd.connectTimeoutMs,
-        maxConnections: settings.spamd.maxConnections,
-        registry,
-        logger: logger.child({ component: 'spamd' }),
-      })
-    : undefined;
+  process.on('SIGHUP', () => void generations.reload('sighup'));
 
-  const journal = config.mx.journal
-    ? createJournal({ ...journalOptionsFromConfig(config), registry, logger: logger.child({ component: 'journal' }) })
-    : undefined;
-  // shared by every MX through greylist.redis; no Redis connection when every limit is off
-  const rateLimitOptions = rateLimiterOptionsFromConfig(config);
-  const rateLimits = Object.values(rateLimitOptions.limits).some((n) => n !== undefined && n > 0)
-    ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
-    : undefined;
-  const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
-  const make = (submission: boolean) =>
-    createMx({
-      settings,
-      engine: built.engine,
-      delayReject: built.spec.delayReject,
-      recipients: built.ports.recipients,
-      addressResolver,
-      queue: writer,
-      spamd,
-      resolver,
-      tls,
-      authenticator,
-      submission,
-      journal,
-      rateLimits,
-      logger: submission ? logger.child({ listener: 'submission' }) : logger,
-      registry,
-    });
   const explicit = values.listen !== undefined || values.submission !== undefined;
   const wanted: Array<{ at: string; submission: boolean }> = explicit
     ? [
@@ -151,16 +130,21 @@ async function main(): Promise<void> {
         ...config.mx.listen.smtp.map((at) => ({ at, submission: false })),
         ...config.mx.listen.submission.map((at) => ({ at, submission: true })),
       ];
-  if (wanted.some((w) => w.submission) && !authenticator) {
+  if (wanted.some((w) => w.submission) && !first.auth) {
     logger.warn({ event: 'config' }, 'submission listener without mx.auth.users_file: nobody can log in, it will refuse all mail');
   }
-  const servers: Array<ReturnType<typeof make>> = [];
+  const listeners: Server[] = [];
   const bound: string[] = [];
   for (const w of wanted) {
-    const server = make(w.submission);
     const { host, port } = splitHostPort(w.at);
-    const a = await server.listen(port, host);
-    servers.push(server);
+    const listener = await listenShared(host, port, (socket) => {
+      // the session runs to its end on the generation current when it connected
+      const lease = generations.acquire();
+      socket.once('close', () => lease.release());
+      lease.value.accept(socket, w.submission);
+    });
+    listeners.push(listener);
+    const a = listener.address() as AddressInfo;
     bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
   }
 
@@ -172,9 +156,11 @@ async function main(): Promise<void> {
         metrics: async () => `${await registry.metrics()}\n${await delivery.metrics()}`,
       } as unknown as typeof registry)
     : registry;
-  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(scraped, { ...splitHostPort(metricsAt), health: () => built.health() });
+  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(scraped, { ...splitHostPort(metricsAt), health: () => generations.current().built.health(),
+        reload: { run: (trigger) => generations.reload(trigger), last: () => generations.last() },
+      });
   logger.info(
-    { listen: bound, hostname: settings.hostname, tls: !!tls, auth: !!authenticator, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
+    { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
     'mx listening',
   );
 
@@ -191,14 +177,12 @@ async function main(): Promise<void> {
       logger.debug({ step: name }, 'stopping');
       await f();
     };
-    await step('smtp', () => Promise.all(servers.map((m) => m.close())));
+    await step('listen', () => Promise.all(listeners.map((l) => new Promise((resolve) => l.close(resolve)))));
+    // every generation's sessions are told 421 and closed (smtp-server's close), then its adapters
+    await step('smtp', () => generations.close());
     await step('delivery', () => delivery?.stop());
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
-    await step('journal', () => journal?.close());
-    await step('ratelimit', () => rateLimits?.close());
-    await step('users', () => users?.close());
-    await step('engine', () => built.close());
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

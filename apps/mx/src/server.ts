@@ -1,6 +1,6 @@
 // The SMTP session: smtp-server wired to the engine (HELO/MAIL/RCPT), limits, STARTTLS, AUTH, the
 // end-of-DATA scan and the queue. Talks to clients, the configured resolver, spamd and the queue.
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
@@ -75,6 +75,8 @@ export interface Mx {
   readonly server: SMTPServer;
   readonly metrics: MxMetrics;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /** Serve a client connection accepted elsewhere (a listener shared by config generations). */
+  accept(socket: Socket): void;
   close(): Promise<void>;
 }
 
@@ -711,6 +713,10 @@ export function createMx(deps: MxDeps): Mx {
           resolve(server.server.address() as AddressInfo);
         });
       });
+    },
+    accept(socket) {
+      // smtp-server's connection handler is its net.Server's 'connection' listener (proxy, limits, greeting)
+      server.server.emit('connection', socket);
     },
     close() {
       return new Promise((resolve) => server.close(() => resolve()));

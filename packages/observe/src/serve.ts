@@ -1,4 +1,5 @@
-// A tiny HTTP endpoint for Prometheus: GET /metrics and GET /healthz, nothing else.
+// A tiny HTTP endpoint for Prometheus: GET /metrics and GET /healthz, and (when the service reloads) /-/reload.
+// Trusts nothing in a request: none of its content is read; a reload re-reads the service's own config file.
 import { createServer, type Server } from 'node:http';
 
 export interface ServeMetricsOptions {
@@ -8,6 +9,12 @@ export interface ServeMetricsOptions {
   health?: () => Promise<boolean | string> | boolean | string;
   /** The /metrics body (default: the registry's); a throw answers 503 for that scrape, never a crash. */
   metrics?: () => Promise<string>;
+  /**
+   * POST /-/reload (Prometheus's lifecycle path): re-read the config and answer the report as JSON, 200 when
+   * applied, 422 when refused; GET /-/reload: the last report (404 before the first). The request's body is
+   * never read, so a caller can only make the service re-read what is already on its disk.
+   */
+  reload?: { run(trigger: string): Promise<{ outcome: string } | { outcome: string }[]>; last(): unknown } | undefined;
 }
 
 export function serveMetrics(registry: { contentType: string; metrics(): Promise<string> }, opts: ServeMetricsOptions): Promise<Server> {
@@ -31,6 +38,23 @@ export function serveMetrics(registry: { contentType: string; metrics(): Promise
       }
       res.statusCode = verdict === true ? 200 : 503;
       res.end(verdict === true ? 'ok\n' : verdict === false ? 'unhealthy\n' : `unhealthy: ${verdict}\n`);
+    } else if (opts.reload && req.url === '/-/reload' && (req.method === 'POST' || req.method === 'GET')) {
+      res.setHeader('content-type', 'application/json');
+      try {
+        if (req.method === 'GET') {
+          const last = opts.reload.last();
+          res.statusCode = last === undefined ? 404 : 200;
+          res.end(`${JSON.stringify(last ?? { error: 'no reload yet' })}\n`);
+          return;
+        }
+        const report = await opts.reload.run('http');
+        const refused = (Array.isArray(report) ? report : [report]).some((r) => r.outcome !== 'applied');
+        res.statusCode = refused ? 422 : 200;
+        res.end(`${JSON.stringify(report)}\n`);
+      } catch (e) {
+        res.statusCode = 500;
+        res.end(`${JSON.stringify({ outcome: 'refused', error: (e as Error)?.message ?? String(e) })}\n`);
+      }
     } else {
       res.statusCode = 404;
       res.end();

@@ -46,6 +46,8 @@ export interface BuildOptions {
   compiled?: CompiledConfig | undefined;
   /** Watch lookup-table files and reload them on change and on SIGHUP (default true). */
   watchMaps?: boolean | undefined;
+  /** Re-read the tables on SIGHUP (default true; false where SIGHUP reloads the whole config, createReloader). */
+  sighup?: boolean | undefined;
 }
 
 /** Zones the spec queries, so the DNS-list client health-checks them from the start. */
@@ -76,7 +78,7 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
       const results = tables.reload();
       logger.info({ event: 'sighup', tables: results.length, errors: results.filter((r) => r.result === 'error').length }, 'SIGHUP: lookup tables re-read');
     };
-    process.on('SIGHUP', onHup);
+    if (opts.sighup !== false) process.on('SIGHUP', onHup);
     closers.push(() => {
       process.off('SIGHUP', onHup);
       tables.close();

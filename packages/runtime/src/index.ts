@@ -10,3 +10,4 @@ export {
   type DecisionMetrics,
   type DecisionSink,
 } from './decisions.ts';
+export { createReloader, restartOnlyChanges, type Lease, type ReloadOutcome, type Reloader, type ReloaderOptions, type ReloadReport } from './reload.ts';

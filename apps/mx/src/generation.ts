@@ -1,0 +1,176 @@
+// One config generation of the gateway: everything a session runs on that a reload may change (engine and
+// lists, maps, users, TLS pair, spamd, journal, rate limits), built from one validated config. Trusts it.
+import type { Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import { type Authenticator, createAuthenticator, FailureLimiter, openUsersFile, type UsersFile } from '@moat/auth';
+import type { CompiledConfig, Config } from '@moat/config';
+import { createJournal, journalOptionsFromConfig } from '@moat/journal';
+import type { Logger, Registry } from '@moat/observe';
+import type { QueueWriter } from '@moat/queue';
+import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
+import { type BuiltEngine, buildEngine } from '@moat/runtime';
+import { createSpamdClient } from '@moat/spamd';
+import { cachingResolver, createResolver } from './dns.ts';
+import { createMx, type Mx } from './server.ts';
+import { type MxSettings, mxSettings } from './settings.ts';
+import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
+
+/**
+ * Settings read once at start (listeners, the spool and its thread, the metrics port): a reload that
+ * changes one reports it as needing a restart.
+ */
+export const MX_RESTART_ONLY = [
+  'mx.listen.smtp',
+  'mx.listen.submission',
+  'queue.dir',
+  'queue.concurrency',
+  'queue.retry',
+  'queue.transport',
+  'queue.delay_warning',
+  'queue.max_lifetime',
+  'dns.resolver',
+  'metrics',
+  'mx.limits.max_message_size',
+] as const;
+
+export interface MxGeneration {
+  readonly config: Config;
+  readonly settings: MxSettings;
+  readonly built: BuiltEngine;
+  readonly tls: boolean;
+  readonly auth: boolean;
+  /** The server for a listener kind (port 25 role or submission). */
+  server(submission: boolean): Mx;
+  /** Hand a client connection to this generation (its session runs here to the end). */
+  accept(socket: Socket, submission: boolean): void;
+  /** Refuse new work and close what this generation holds (its sessions are over). */
+  close(): Promise<void>;
+}
+
+/**
+ * Lives across generations: the spool, the metrics registry, AUTH failure counts (a reload must not reset
+ * them), and the open users files (a reload re-reads the same file, so a bad line keeps the last good set).
+ */
+export interface MxShared {
+  queue: QueueWriter;
+  registry: Registry;
+  logger: Logger;
+  limiters: Map<string, FailureLimiter>;
+  users: Map<string, { file: UsersFile; generations: number }>;
+}
+
+/** The users file at `path`, shared by the generations that name it: re-read for a new one, closed with the last. */
+async function usersFile(shared: MxShared, path: string): Promise<{ file: UsersFile; release(): void }> {
+  let open = shared.users.get(path);
+  if (open) await open.file.reload('sighup');
+  else {
+    open = { file: await openUsersFile({ file: path, logger: shared.logger.child({ component: 'auth' }), registry: shared.registry }), generations: 0 };
+    shared.users.set(path, open);
+  }
+  const o = open;
+  o.generations++;
+  return {
+    file: o.file,
+    release() {
+      if (--o.generations > 0) return;
+      shared.users.delete(path);
+      o.file.close();
+    },
+  };
+}
+
+export async function buildGeneration(config: Config, compiled: CompiledConfig, shared: MxShared): Promise<MxGeneration> {
+  const { registry, logger } = shared;
+  const settings = mxSettings(config);
+  const closers: Array<() => Promise<unknown> | unknown> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    // watchMaps: each generation watches its own tables; SIGHUP is the reloader's (the whole config)
+    const built = await buildEngine(config, { registry, logger, compiled, sighup: false });
+    closers.push(() => built.close());
+    let tls: ReturnType<typeof tlsServerOptions> | undefined;
+    if (settings.tls.enabled) {
+      tls = tlsServerOptions(await loadTlsMaterial(settings, logger), settings);
+      // a key that does not match its certificate is refused here, not at the next client's STARTTLS
+      createSecureContext({ key: tls.key, cert: tls.cert });
+    }
+    let authenticator: Authenticator | undefined;
+    let users: UsersFile | undefined;
+    if (settings.auth.usersFile) {
+      // re-read on change (watch, poll); a bad line keeps the last good set
+      const u = await usersFile(shared, settings.auth.usersFile);
+      closers.push(() => u.release());
+      users = u.file;
+      const key = `${settings.auth.maxFailures}/${settings.auth.failureWindowMs}`;
+      let limiter = shared.limiters.get(key);
+      if (!limiter) shared.limiters.set(key, (limiter = new FailureLimiter(settings.auth.maxFailures, settings.auth.failureWindowMs)));
+      authenticator = createAuthenticator(users, limiter);
+    }
+    const spamd = settings.spamd.enabled
+      ? createSpamdClient({
+          host: settings.spamd.host,
+          port: settings.spamd.port,
+          timeoutMs: settings.spamd.timeoutMs,
+          connectTimeoutMs: settings.spamd.connectTimeoutMs,
+          maxConnections: settings.spamd.maxConnections,
+          registry,
+          logger: logger.child({ component: 'spamd' }),
+        })
+      : undefined;
+    if (spamd) closers.push(() => spamd.close());
+    const journal = config.mx.journal
+      ? createJournal({ ...journalOptionsFromConfig(config), registry, logger: logger.child({ component: 'journal' }) })
+      : undefined;
+    if (journal) closers.push(() => journal.close());
+    // shared by every MX through greylist.redis; no Redis connection when every limit is off
+    const rateLimitOptions = rateLimiterOptionsFromConfig(config);
+    const rateLimits = Object.values(rateLimitOptions.limits).some((n) => n !== undefined && n > 0)
+      ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
+      : undefined;
+    if (rateLimits) closers.push(() => rateLimits.close());
+    const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
+    const servers = new Map<boolean, Mx>();
+    const server = (submission: boolean): Mx => {
+      let mx = servers.get(submission);
+      if (!mx) {
+        mx = createMx({
+          settings,
+          engine: built.engine,
+          delayReject: built.spec.delayReject,
+          recipients: built.ports.recipients,
+          addressResolver: compiled.addressResolver,
+          queue: shared.queue,
+          spamd,
+          resolver,
+          tls,
+          authenticator,
+          submission,
+          journal,
+          rateLimits,
+          logger: submission ? logger.child({ listener: 'submission' }) : logger,
+          registry,
+        });
+        servers.set(submission, mx);
+      }
+      return mx;
+    };
+    return {
+      config,
+      settings,
+      built,
+      tls: !!tls,
+      auth: !!authenticator,
+      server,
+      accept: (socket, submission) => server(submission).accept(socket),
+      async close() {
+        await Promise.all([...servers.values()].map((s) => s.close()));
+        await closeAll();
+      },
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,226 @@
+// Reload without restart, end to end: the real `main.ts` on loopback, its config file rewritten, then SIGHUP or
+// POST /-/reload. New sessions get the new generation, open ones finish on theirs, a broken config changes nothing.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { freePort, SmtpClient, startRedis, tmpDir, waitForPort } from '@moat/testkit';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let dir: Awaited<ReturnType<typeof tmpDir>>;
+let redis: Awaited<ReturnType<typeof startRedis>>;
+let mx: ChildProcess;
+let port: number;
+let metricsPort: number;
+let sinkPort: number;
+let deadDns: number;
+let cfg: string;
+let output = '';
+const delivered: string[] = [];
+let sink: SMTPServer;
+
+const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean } = {}) => `version: 1
+policy:
+  hostname: mx.example.org
+  recipient_restrictions: reject_non_fqdn_helo_hostname, ${o.senderMap ? `check_sender_access texthash:${dir.path}/senders, ` : ''}reject_unlisted_recipient, ${o.broken ? 'reject_everything_now, ' : ''}permit
+recipients:
+  users: [rcpt@example.org]
+  domains: [example.org]
+dns:
+  resolver: 127.0.0.1:${deadDns}
+  timeout: 300ms
+mx:
+  tls: { cert: ${dir.path}/${o.cert ?? 'one'}.crt, key: ${dir.path}/${o.cert ?? 'one'}.key }
+spamd: { enabled: false }
+greylist: { redis: { url: "${redis.url}" } }
+queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", concurrency: ${o.concurrency ?? 4} }
+metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
+`;
+
+const reload = async () => {
+  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST' });
+  return { status: r.status, report: (await r.json()) as { outcome: string; generation: number; error?: string; needsRestart: string[]; draining: number } };
+};
+const metric = async (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1];
+
+/** One whole session with one message; the subject names it. */
+async function session(subject: string, sender = 'alice@sender.example'): Promise<{ code: number; text: string }> {
+  const c = await SmtpClient.connect(port);
+  await c.read();
+  await c.cmd('EHLO client.example.net');
+  await c.cmd(`MAIL FROM:<${sender}>`);
+  const rcpt = await c.cmd('RCPT TO:<rcpt@example.org>');
+  if (rcpt.code !== 250) {
+    await c.quit();
+    return rcpt;
+  }
+  const r = await c.data(`From: ${sender}\r\nSubject: ${subject}\r\n\r\nhello\r\n`);
+  await c.quit();
+  return r;
+}
+
+beforeAll(async () => {
+  dir = await tmpDir('mx-reload');
+  redis = await startRedis();
+  sinkPort = await freePort();
+  sink = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        delivered.push(Buffer.concat(chunks).toString());
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+  deadDns = await freePort();
+  port = await freePort();
+  metricsPort = await freePort();
+  for (const name of ['one', 'two']) {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${name}.example.org`,
+      '-keyout', join(dir.path, `${name}.key`), '-out', join(dir.path, `${name}.crt`),
+    ], { stdio: 'ignore' });
+  }
+  await writeFile(join(dir.path, 'senders'), 'spam@bad.example REJECT no thanks\n');
+  cfg = join(dir.path, 'moat.yaml');
+  await writeFile(cfg, config());
+  mx = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
+    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  mx.stdout?.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  mx.stderr?.on('data', (b: Buffer) => {
+    output += b.toString();
+  });
+  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
+    throw new Error(`${e}\n${output}`);
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (mx && mx.exitCode === null) {
+    const exited = new Promise((r) => mx.once('exit', r));
+    mx.kill('SIGTERM');
+    await exited;
+  }
+  await new Promise((r) => sink?.close(() => r(undefined)));
+  await redis?.stop();
+  await dir?.remove();
+});
+
+describe('mx reload', () => {
+  it('a changed restriction list applies to the next session; a session open across the reload finishes on its own', async () => {
+    const open = await SmtpClient.connect(port);
+    await open.read();
+    await open.cmd('EHLO client.example.net');
+    await writeFile(cfg, config({ senderMap: true }));
+    const { status, report } = await reload();
+    expect(status).toBe(200);
+    expect(report).toMatchObject({ outcome: 'applied', generation: 2, needsRestart: [], draining: 1 });
+    // the new session: check_sender_access refuses the sender
+    const next = await session('after reload', 'spam@bad.example');
+    expect(next.code).toBe(554);
+    expect(next.text).toMatch(/no thanks/);
+    // the old one: still the old list
+    await open.cmd('MAIL FROM:<spam@bad.example>');
+    expect((await open.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
+    await open.quit();
+    expect(output).toMatch(/"event":"reload","outcome":"applied"/);
+  });
+
+  it('a broken config changes nothing, and is logged, counted and reported', async () => {
+    await writeFile(cfg, config({ senderMap: true, broken: true }));
+    const { status, report } = await reload();
+    expect(status).toBe(422);
+    expect(report.outcome).toBe('refused');
+    expect(report.generation).toBe(2);
+    expect(report.error).toMatch(/reject_everything_now/);
+    expect(await metric('moat_reload_total\\{outcome="refused"\\}')).toBe('1');
+    expect(await metric('moat_config_last_reload_successful')).toBe('0');
+    expect(output).toMatch(/"outcome":"refused".*config reload refused/);
+    // still generation 2: the sender map refuses, the rest accepts
+    expect((await session('still gen 2', 'spam@bad.example')).code).toBe(554);
+    expect((await session('still gen 2, good sender')).code).toBe(250);
+    // GET shows the last outcome
+    const last = (await (await fetch(`http://127.0.0.1:${metricsPort}/-/reload`)).json()) as { outcome: string };
+    expect(last.outcome).toBe('refused');
+  });
+
+  it('serves a new TLS certificate to the next STARTTLS (SIGHUP)', async () => {
+    const cn = async () => {
+      const c = await SmtpClient.connect(port);
+      await c.read();
+      await c.cmd('EHLO client.example.net');
+      const s = await c.starttls({ rejectUnauthorized: false });
+      const subject = new X509Certificate(s.getPeerX509Certificate()!.raw).subject;
+      await c.quit().catch(() => {});
+      return subject;
+    };
+    expect(await cn()).toBe('CN=one.example.org');
+    await writeFile(cfg, config({ senderMap: true, cert: 'two' }));
+    const before = Number(await metric('moat_config_generation'));
+    mx.kill('SIGHUP');
+    for (let i = 0; i < 100 && Number(await metric('moat_config_generation')) === before; i++) await new Promise((ok) => setTimeout(ok, 50));
+    expect(Number(await metric('moat_config_generation'))).toBe(before + 1);
+    expect(await cn()).toBe('CN=two.example.org');
+  });
+
+  it('reports a setting that only a restart applies, instead of ignoring it', async () => {
+    await writeFile(cfg, config({ senderMap: true, cert: 'two', concurrency: 9 }));
+    const { report } = await reload();
+    expect(report.outcome).toBe('applied');
+    expect(report.needsRestart).toEqual(['queue.concurrency']);
+    await writeFile(cfg, config({ senderMap: true, cert: 'two' }));
+    expect((await reload()).report.needsRestart).toEqual([]);
+  });
+
+  it('reloads under a loop of concurrent sessions: none dropped, no message acknowledged twice', async () => {
+    const before = delivered.length;
+    const clients = 6;
+    const perClient = 8;
+    let stop = false;
+    const reloads = (async () => {
+      let n = 0;
+      while (!stop) {
+        await writeFile(cfg, config({ senderMap: true, cert: n % 2 ? 'one' : 'two' }));
+        expect((await reload()).report.outcome).toBe('applied');
+        n++;
+        await new Promise((ok) => setTimeout(ok, 20));
+      }
+      return n;
+    })();
+    const results = await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        const mine: Array<{ subject: string; code: number; id: string | undefined }> = [];
+        for (let i = 0; i < perClient; i++) {
+          const subject = `load ${c}-${i}`;
+          const r = await session(subject);
+          mine.push({ subject, code: r.code, id: /queued as (\S+)/.exec(r.text)?.[1] });
+        }
+        return mine;
+      }),
+    );
+    stop = true;
+    const reloadCount = await reloads;
+    expect(reloadCount).toBeGreaterThan(1);
+    const all = results.flat();
+    expect(all.filter((r) => r.code !== 250)).toEqual([]);
+    const ids = all.map((r) => r.id);
+    expect(new Set(ids).size).toBe(clients * perClient);
+    // every acknowledged message is delivered exactly once
+    for (let i = 0; i < 200 && delivered.length - before < all.length; i++) await new Promise((ok) => setTimeout(ok, 50));
+    const got = delivered.slice(before).map((m) => /Subject: (load \S+)/.exec(m)?.[1]).filter(Boolean);
+    expect(got.sort()).toEqual(all.map((r) => r.subject).sort());
+    // old generations were released once their sessions ended
+    expect(output).toMatch(/"event":"reload-retired"/);
+    expect(mx.exitCode).toBeNull();
+  }, 120_000);
+});
