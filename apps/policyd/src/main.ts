@@ -10,14 +10,30 @@ import { parseArgs } from 'node:util';
 import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createLogger, defaultRegistry, type Logger, serveMetrics } from '@moat/observe';
-import { replyCode } from '@moat/policy';
-import { buildEngine } from '@moat/runtime';
+import { type Facts, replyCode, type Verdict } from '@moat/policy';
+import { type BuiltEngine, buildEngine, createReloader, type DecisionSink } from '@moat/runtime';
 import { splitHostPort } from './listen.ts';
 import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
 import { allowedClients, settingsFrom } from './settings.ts';
-import { answerClusterMetrics, resolveWorkers, runPrimary, WORKERS_ENV, workerShare } from './workers.ts';
+import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV, workerShare } from './workers.ts';
+
+/** What a reload replaces: the engine with its adapters, and the journal it writes to. */
+interface PolicydGeneration {
+  built: BuiltEngine;
+  journal: ReturnType<typeof createJournal> | undefined;
+}
+
+/**
+ * Read once at start (the policy port, who may use it, its limits and reply style, the processes, the metrics
+ * port): a change needs a restart. policyd.skip and policyd.journal reload (they belong to the generation).
+ */
+const POLICYD_RESTART_ONLY = [
+  ...['listen', 'clients', 'idle_timeout', 'max_connections', 'workers', 'stages', 'permit_action', 'reject_style'].map((k) => `policyd.${k}`),
+  ...['request_timeout', 'decision_timeout', 'error_action', 'overload_action', 'max_line', 'max_request'].map((k) => `policyd.${k}`),
+  'metrics',
+];
 
 const usage = `usage: moat-policyd --config FILE [--listen HOST:PORT] [--metrics HOST:PORT|off] [--workers N|auto]
   --config   moat.yaml (MOAT_* environment variables override it)
@@ -98,16 +114,56 @@ async function serve(o: {
     ...(worker ? { max_connections: workerShare(config.policyd.max_connections, o.workers) } : {}),
   });
   if (clients.length === 0) logger.warn({ event: 'config' }, 'policyd.clients (or mynetworks) is empty: every policy connection will be refused');
-  const built = await buildEngine(config, {
-    registry: defaultRegistry,
+  // Everything a reload may change is one generation: the engine (lists, maps, greylist) and the journal.
+  // A request runs on the generation current when it arrived; SIGHUP and POST /-/reload make a new one.
+  const build = async (c: Config, cc: CompiledConfig): Promise<PolicydGeneration> => {
+    const built = await buildEngine(c, {
+      registry: defaultRegistry,
+      logger,
+      compiled: cc,
+      sighup: false,
+      adjustSpec: (spec) => policydSpec(spec, c.policyd.skip),
+    });
+    const journal = c.policyd.journal
+      ? createJournal({ ...journalOptionsFromConfig(c), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
+      : undefined;
+    return { built, journal };
+  };
+  const generations = createReloader<PolicydGeneration>({
+    service: worker ? `policyd/${worker.id}` : 'policyd',
+    file: config.source.file,
+    config,
+    value: await build(config, compiled),
+    build,
+    async retire(g) {
+      await g.built.close();
+      await g.journal?.close();
+    },
+    restartOnly: POLICYD_RESTART_ONLY,
     logger,
-    compiled,
-    adjustSpec: (spec) => policydSpec(spec, config.policyd.skip),
+    registry: defaultRegistry,
   });
-  const journal = config.policyd.journal
-    ? createJournal({ ...journalOptionsFromConfig(config), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
-    : undefined;
-  const server = createPolicyServer({ engine: built.engine, settings, logger, registry: defaultRegistry, replyCode, sink: journal });
+  process.on('SIGHUP', () => void generations.reload('sighup'));
+  // a worker reloads when the primary asks (its POST /-/reload) and answers with its report
+  if (worker) {
+    process.on('message', (m: unknown) => {
+      if (m && typeof m === 'object' && (m as { type?: string }).type === RELOAD_MESSAGE) {
+        void generations.reload('http').then((report) => process.send?.({ type: RELOAD_MESSAGE, seq: (m as { seq: number }).seq, report }));
+      }
+    });
+  }
+  const engine = {
+    async evaluate(facts: Facts): Promise<Verdict> {
+      const lease = generations.acquire();
+      try {
+        return await lease.value.built.engine.evaluate(facts);
+      } finally {
+        lease.release();
+      }
+    },
+  };
+  const sink = { record: (...a: Parameters<DecisionSink['record']>) => generations.current().journal?.record(...a) };
+  const server = createPolicyServer({ engine, settings, logger, registry: defaultRegistry, replyCode, sink });
   const listen = splitHostPort(o.listenAt);
   // A worker answers the primary's /metrics over IPC; the primary serves them summed.
   if (worker) answerClusterMetrics(defaultRegistry);
@@ -115,7 +171,11 @@ async function serve(o: {
 
   const metricsAt = worker ? 'off' : o.metricsAt;
   const metrics =
-    metricsAt === 'off' ? undefined : await serveMetrics(defaultRegistry, { ...splitHostPort(metricsAt), health: () => built.health() });
+    metricsAt === 'off' ? undefined : await serveMetrics(defaultRegistry, {
+          ...splitHostPort(metricsAt),
+          health: () => generations.current().built.health(),
+          reload: { run: (trigger) => generations.reload(trigger), last: () => generations.last() },
+        });
   logger.info(
     {
       listen: `${bound.host}:${bound.port}`,
@@ -135,8 +195,7 @@ async function serve(o: {
     logger.info({ signal }, 'policyd stopping');
     await server.close(5000);
     metrics?.close();
-    await built.close();
-    await journal?.close();
+    await generations.close();
     logOut.flushSync();
     process.exit(0);
   };

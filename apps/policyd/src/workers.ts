@@ -11,6 +11,9 @@ const { AggregatorRegistry } = client;
 /** Set by the primary in each worker's environment: how many workers share the port (max_connections is divided). */
 export const WORKERS_ENV = 'MOAT_POLICYD_WORKER_COUNT';
 
+/** The IPC message of a reload: the primary's POST /-/reload asks each worker, each answers with its report. */
+export const RELOAD_MESSAGE = 'moat-reload';
+
 /** `--workers N|auto` or `policyd.workers` as a process count; undefined for a flag value that is neither. */
 export function resolveWorkers(value: number | string): number | undefined {
   if (value === 'auto') return availableParallelism();
@@ -139,11 +142,43 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // SIGHUP re-reads the lookup tables (@moat/runtime): the workers hold them, so pass it on (and do not
   // die of it, Node's default)
   process.on('SIGHUP', () => {
-    logger.info({ signal: 'SIGHUP', workers: alive.size }, 'policyd: SIGHUP passed to the workers (lookup tables re-read)');
+    logger.info({ signal: 'SIGHUP', workers: alive.size }, 'policyd: SIGHUP passed to the workers (config reloaded)');
     for (const w of alive) w.process.kill('SIGHUP');
   });
 
-  if (o.metrics) server = await serveClusterMetrics(registry, o.metrics, () => ({ listening: listening.size, workers: count }));
+  // POST /-/reload: every worker reloads and answers; the primary itself holds no config to reload
+  let seq = 0;
+  let lastReload: unknown;
+  const reloadWorkers = async (): Promise<Array<{ outcome: string }>> => {
+    const n = ++seq;
+    const reports = await Promise.all(
+      [...alive].map(
+        (w) =>
+          new Promise<{ outcome: string }>((resolve) => {
+            const timer = setTimeout(() => {
+              w.off('message', on);
+              resolve({ outcome: 'refused', service: `policyd/${w.id}`, error: 'worker did not answer within 30 s' } as { outcome: string });
+            }, 30_000);
+            const on = (m: unknown) => {
+              if (!m || typeof m !== 'object' || (m as { type?: string }).type !== RELOAD_MESSAGE || (m as { seq?: number }).seq !== n) return;
+              clearTimeout(timer);
+              w.off('message', on);
+              resolve((m as { report: { outcome: string } }).report);
+            };
+            w.on('message', on);
+            w.send({ type: RELOAD_MESSAGE, seq: n });
+          }),
+      ),
+    );
+    lastReload = reports;
+    return reports;
+  };
+  if (o.metrics) {
+    server = await serveClusterMetrics(registry, o.metrics, () => ({ listening: listening.size, workers: count }), {
+      run: reloadWorkers,
+      last: () => lastReload,
+    });
+  }
   for (let i = 0; i < count; i++) fork();
   logger.info({ workers: count, metrics: o.metrics ? `${o.metrics.host}:${o.metrics.port}` : 'off' }, 'policyd primary started');
 }
@@ -157,9 +192,11 @@ function serveClusterMetrics(
   registry: InstanceType<typeof AggregatorRegistry>,
   at: { host: string; port: number },
   state: () => { listening: number; workers: number },
+  reload?: { run(): Promise<Array<{ outcome: string }>>; last(): unknown },
 ): Promise<Server> {
   return serveMetrics(registry, {
     ...at,
+    reload,
     metrics: async () => {
       const summed = await registry.clusterMetrics();
       const own = await registry.metrics();
