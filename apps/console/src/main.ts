@@ -48,6 +48,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);
+    // `docker compose kill -s HUP` may reach the console too: its settings are read once, so say so instead of dying (Node's default)
+    process.on('SIGHUP', () => logger.warn({ event: 'reload', outcome: 'needs-restart' }, 'SIGHUP: the console reads its settings at start; restart it to apply changes'));
     process.once('SIGINT', stop);
   });
   await running.close();
