@@ -43,6 +43,11 @@ export function isErrorCode(p: ProviderProfile, code: string): boolean {
   return !!find(p.errors, code);
 }
 
+/** What an operator error code means (`Spamhaus: query via a public/open resolver (refused)`), or undefined. */
+export function errorMeaning(p: ProviderProfile, code: string): string | undefined {
+  return find(p.errors, code)?.meaning;
+}
+
 /**
  * Sort answered codes: errors first (never listings, even if the admin's filter would match), then
  * listings valid for this use, then everything else dropped. `only` narrows the listings further

@@ -13,7 +13,7 @@ import {
   matchesCode,
   parseCodeFilter,
 } from '@moat/policy';
-import { type Classified, classify, isErrorCode, validateProfile } from './classify.ts';
+import { type Classified, classify, errorMeaning, isErrorCode, validateProfile } from './classify.ts';
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
 import { ProfileConfigError, type ProfileInput, type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
 import { probeName, queryName } from './query-name.ts';
@@ -445,7 +445,9 @@ export function createDnsList(options: DnsListOptions): DnsList {
       const codes = r.raw.kind === 'codes' ? r.raw.codes : [];
       const errors = codes.filter((c) => isErrorCode(p, c) && !(r.positive && positiveOk && matchesCode(positiveOk, c)));
       if (errors.length > 0 && errors.length === codes.length) {
-        problems.push(`test point ${r.probe} answered operator error ${errors.join(',')}`);
+        // the meaning says what to fix: 127.255.255.254 means the resolver is public, not that the list is broken
+        const meanings = [...new Set(errors.map((c) => errorMeaning(p, c)).filter(Boolean))];
+        problems.push(`test point ${r.probe} answered operator error ${errors.join(',')}${meanings.length ? ` (${meanings.join('; ')})` : ''}`);
       } else if (r.positive && codes.length === 0) {
         problems.push(`does not list the RFC 5782 test point ${r.probe}`);
       } else if (!r.positive && codes.length > 0) {

@@ -6,3 +6,5 @@ export { startRedis, startRedisCluster, startSentinels, type RedisCluster, type 
 export { startRbldnsd, startUnbound, startBlackholeDns, unboundTestConfig, type RbldnsdServer, type RbldnsdZone, type RbldnsdDataSpec, type UnboundServer, type UnboundOptions, type BlackholeDns } from './dns.ts';
 export { startPostfix, startSmtpSink, type PostfixInstance, type PostfixOptions, type SmtpSink } from './postfix.ts';
 export { SmtpClient, authPlain, smtpTransaction, type SmtpReply, type SmtpConnectOptions, type SmtpOutcome, type SmtpTransactionOptions } from './smtp-client.ts';
+export { startDnsInternet, type Delegation, type DnsInternet, type DnsInternetOptions } from './dns-internet.ts';
+export { productionUnboundConfig, startProductionUnbound, type ProductionUnbound } from './production-unbound.ts';
