@@ -22,7 +22,7 @@ const PRIVATE_ENGINE = `unix://${DK_DIR}/docker.sock`;
 
 const USAGE = `usage: npm run moat -- [--test | --project NAME] [--service NAME] COMMAND [ARGS...]
   Runs \`moat COMMAND ARGS\` inside the running stack (default: project moat, service mx).
-  Commands: queue, explain, greylist, zones, config check (npm run moat -- --help lists them all).`;
+  Commands: queue, explain, greylist, zones, reload, config check (npm run moat -- --help lists them all).`;
 
 /** This script's leading options, then the CLI's arguments untouched. Throws on a bad option. */
 export function parseMoatArgs(argv) {

@@ -79,12 +79,20 @@ function metricsOn(registry: Registry) {
     ),
     ok: get(
       'moat_config_last_reload_successful',
-      () => new Gauge({ name: 'moat_config_last_reload_successful', help: '1 when the last reload was applied (or none was tried), 0 when refused', registers }),
+      () => new Gauge({
+          name: 'moat_config_last_reload_successful',
+          help: '1 when the last reload was applied (or none was tried), 0 when refused',
+          registers,
+          aggregator: 'min', // policyd's workers summed by the primary: 0 when any one refused
+        }),
     ),
-    generation: get('moat_config_generation', () => new Gauge({ name: 'moat_config_generation', help: 'Config generation new sessions get (1 at start)', registers })),
+    generation: get(
+      'moat_config_generation',
+      () => new Gauge({ name: 'moat_config_generation', help: 'Config generation new sessions get (1 at start)', registers, aggregator: 'min' }),
+    ),
     pending: get(
       'moat_config_needs_restart',
-      () => new Gauge({ name: 'moat_config_needs_restart', help: 'Changed settings that wait for a restart', registers }),
+      () => new Gauge({ name: 'moat_config_needs_restart', help: 'Changed settings that wait for a restart', registers, aggregator: 'max' }),
     ),
   };
 }
