@@ -154,4 +154,19 @@ describe('test stack infrastructure', () => {
     expect(overview.metrics.sources.length).toBe(2);
     for (const src of overview.metrics.sources) expect(src, src.url).toMatchObject({ ok: true });
   });
+
+  // Written without a Docker engine to run it on (the ops branch): check it on the first integration run.
+  it('moat reload (the CLI in mx) reaches mx and policyd on their metrics listeners: both re-apply the running config', async () => {
+    const out = await execIn('mx', 'node', '/usr/local/lib/moat/cli/main.js', 'reload', '--json');
+    const reports = JSON.parse(out) as Array<{ target: string; service: string; outcome: string; generation: number; needsRestart: string[] }>;
+    expect(new Set(reports.map((r) => r.target))).toEqual(new Set(['mx', 'policyd']));
+    for (const r of reports) {
+      expect(r, r.target).toMatchObject({ outcome: 'applied', needsRestart: [] });
+      expect(r.generation).toBeGreaterThanOrEqual(2);
+    }
+    // counted where Prometheus (and the console) read it
+    const metrics = await execIn('mx', 'node', '-e', "fetch('http://127.0.0.1:9465/metrics').then(async (r) => console.log(await r.text()))");
+    expect(metrics).toMatch(/^moat_reload_total\{outcome="applied"\} [1-9]/m);
+    expect(metrics).toMatch(/^moat_config_last_reload_successful 1$/m);
+  });
 });
