@@ -22,6 +22,13 @@ export const debianPackages = {
   postgrey: 'postgrey',
   openssl: 'openssl',
   'kdig': 'knot-dnsutils',
+  // the simulated Internet of the production-resolver test (@moat/testkit startDnsInternet): NSD and zone signing
+  nsd: 'nsd',
+  'nsd-control': 'nsd',
+  'ldns-signzone': 'ldnsutils',
+  'ldns-keygen': 'ldnsutils',
+  'ldns-key2ds': 'ldnsutils',
+  drill: 'ldnsutils',
   strace: 'strace',
   chromium: 'chromium',
 };
