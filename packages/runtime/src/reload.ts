@@ -120,13 +120,14 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
   let inFlight: Promise<ReloadReport> | undefined;
   let last: ReloadReport | undefined;
 
-  async function retire(g: Gen<T>): Promise<void> {
+  async function retire(g: Gen<T>, shutdown = false): Promise<void> {
     if (g.retired) return;
     g.retired = true;
     old.delete(g);
     try {
       await o.retire(g.value);
-      o.logger.info({ event: 'reload-retired', generation: g.id }, 'old config generation released');
+      // at shutdown the service's own "stopping" line says it all
+      if (!shutdown) o.logger.info({ event: 'reload-retired', generation: g.id }, 'old config generation released');
     } catch (e) {
       o.logger.warn({ event: 'reload-retire-failed', generation: g.id, err: e }, 'releasing an old config generation failed');
     }
@@ -205,7 +206,7 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
     },
     last: () => last,
     async close() {
-      for (const g of [...old, current]) await retire(g);
+      for (const g of [...old, current]) await retire(g, true);
     },
   };
 }
