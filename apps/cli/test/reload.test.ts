@@ -41,8 +41,18 @@ async function moat(args: string[]) {
   let out = '';
   let err = '';
   const code = await main(['reload', ...args], {
-    out: { write: (s: string) => ((out += s), true) } as never,
-    err: { write: (s: string) => ((err += s), true) } as never,
+    out: {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+    } as never,
+    err: {
+      write: (s: string) => {
+        err += s;
+        return true;
+      },
+    } as never,
   });
   return { code, out, err };
 }
