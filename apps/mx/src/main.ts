@@ -11,7 +11,7 @@ import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
-import { buildEngine } from '@moat/runtime';
+import { buildEngine, senderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { cachingResolver, createResolver } from './dns.ts';
@@ -123,6 +123,16 @@ async function main(): Promise<void> {
     ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
     : undefined;
   const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
+  // who may send as whom, per listener (mx.sender_login), over the policy's own login maps
+  const senderLogin = { smtp: senderLoginCheck(config, 'smtp', built), submission: senderLoginCheck(config, 'submission', built) };
+  if (authenticator && config.policy.sender_login_maps.length === 0 && (senderLogin.smtp || senderLogin.submission)) {
+    logger.info(
+      { event: 'config', loginOwnsItself: config.mx.sender_login.login_owns_itself },
+      config.mx.sender_login.login_owns_itself
+        ? 'no policy.sender_login_maps: a logged-in user may send only as its own login address'
+        : 'no policy.sender_login_maps and mx.sender_login.login_owns_itself off: logged-in users may send as no address',
+    );
+  }
   const make = (submission: boolean) =>
     createMx({
       settings,
@@ -136,6 +146,8 @@ async function main(): Promise<void> {
       tls,
       authenticator,
       submission,
+      senderLogin: submission ? senderLogin.submission : senderLogin.smtp,
+      myNetworks: built.spec.myNetworks,
       journal,
       rateLimits,
       logger: submission ? logger.child({ listener: 'submission' }) : logger,

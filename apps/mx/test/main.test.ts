@@ -151,6 +151,25 @@ describe('moat-mx main', () => {
     expect(output).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
   });
 
+  it('the sender-login check is on by default for AUTH on port 25: without maps a bare login owns no address', async () => {
+    expect(output).toMatch(/"msg":"no policy.sender_login_maps: a logged-in user may send only as its own login address"/);
+    const c = await SmtpClient.connect(port);
+    await c.read();
+    await c.cmd('EHLO laptop.example');
+    await c.starttls();
+    await c.cmd('EHLO laptop.example');
+    expect((await c.cmd(`AUTH PLAIN ${Buffer.from('\0alice\0pw').toString('base64')}`)).code).toBe(235);
+    const r = await c.cmd('MAIL FROM:<ceo@example.org>');
+    expect(`${r.code} ${r.text}`).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user alice');
+    await c.quit();
+    // without a login the port-25 check asks nothing: the policy lists decide
+    const d = await SmtpClient.connect(port);
+    await d.read();
+    await d.cmd('EHLO client.example.net');
+    expect((await d.cmd('MAIL FROM:<ceo@example.org>')).code).toBe(250);
+    await d.quit();
+  });
+
   it('reloads the users file without a restart (watch and SIGHUP); a bad line keeps the last good set', async () => {
     const metric = async () => /^moat_auth_users (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1];
     const until = async (cond: () => boolean | Promise<boolean>) => {
