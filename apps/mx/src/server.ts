@@ -6,7 +6,7 @@ import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
 import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
-import { queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
+import { DKIM_META_KEY, DKIM_SIGN, queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createDecisionMetrics, type DecisionSink, recordDecision, type SenderLoginCheck } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
@@ -641,7 +641,7 @@ export function createMx(deps: MxDeps): Mx {
     if (user) meta.saslUser = user;
     // Ours to DKIM-sign: a logged-in client whose sender passed the login check, or a mynetworks host. Anyone
     // else's mail (an alias forwarding a stranger's message included) leaves unsigned: a signature vouches.
-    if ((user && tx.loginChecked) || inMyNetworks(bare(session.remoteAddress))) meta.dkim = 'sign';
+    if ((user && tx.loginChecked) || inMyNetworks(bare(session.remoteAddress))) meta[DKIM_META_KEY] = DKIM_SIGN;
     if (id.clientName) meta.clientName = id.clientName;
     const ids: string[] = [];
     try {
