@@ -110,3 +110,21 @@ describe('port 25 without AUTH', () => {
     expect(smtp.enqueued[n]?.meta?.dkim).toBe('sign');
   });
 });
+
+describe('a listener whose check is off', () => {
+  it('lets alice send as anyone, and never marks her mail for signing: a signature would prove nothing', async () => {
+    const users = { 'alice@example.org': (await userHash('pw'))! };
+    const open = await startTestMx({ submission: true, authenticator: authenticatorFor(users), myNetworks: MY_NETWORKS });
+    try {
+      const c = await session(open, 'alice@example.org');
+      expect((await c.cmd('MAIL FROM:<ceo@example.org>')).code).toBe(250);
+      expect((await c.cmd('RCPT TO:<friend@elsewhere.example>')).code).toBe(250);
+      expect((await c.data('From: <ceo@example.org>\r\nSubject: hi\r\n\r\nhi\r\n')).code).toBe(250);
+      await c.quit();
+      expect(open.enqueued[0]?.meta?.saslUser).toBe('alice@example.org');
+      expect(open.enqueued[0]?.meta?.dkim).toBeUndefined();
+    } finally {
+      await open.close();
+    }
+  });
+});
