@@ -129,7 +129,7 @@ async function main(): Promise<void> {
     logger.info(
       { event: 'config', loginOwnsItself: config.mx.sender_login.login_owns_itself },
       config.mx.sender_login.login_owns_itself
-        ? 'no policy.sender_login_maps: a logged-in user may send only as its own login address'
+        ? 'no policy.sender_login_maps: a logged-in user may send only as its own address (a bare login: login@ our domains)'
         : 'no policy.sender_login_maps and mx.sender_login.login_owns_itself off: logged-in users may send as no address',
     );
   }

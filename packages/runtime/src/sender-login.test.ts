@@ -51,13 +51,14 @@ describe('senderLoginCheck', () => {
     }
   });
 
-  it('no maps: a login owns only itself (an address login); a bare login owns nothing', async () => {
+  it('no maps: a login owns only its own address (a bare login: login@ each of our domains)', async () => {
     const { config, built } = await setup('', false);
     try {
       const sub = senderLoginCheck(config, 'submission', built)!;
       expect((await sub.engine.evaluate(mail('alice@example.org', 'alice@example.org'))).action).not.toBe('reject');
       expect(replyLine(await sub.engine.evaluate(mail('alice@example.org', 'bob@example.org')))).toBe('553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user alice@example.org');
-      expect((await sub.engine.evaluate(mail('alice', 'alice@example.org'))).action).toBe('reject');
+      expect((await sub.engine.evaluate(mail('alice', 'alice@example.org'))).action).not.toBe('reject');
+      expect(replyLine(await sub.engine.evaluate(mail('alice', 'alice@elsewhere.example')))).toBe('553 5.7.1 <alice@elsewhere.example>: Sender address rejected: not owned by user alice');
     } finally {
       await built.close();
     }

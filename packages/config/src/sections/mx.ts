@@ -68,9 +68,9 @@ export const mxSection = z.strictObject({
       /** Port 25: logged-in clients only; mail from the world is left to the policy lists (default). */
       smtp: senderLoginCheck.default('reject_authenticated_sender_login_mismatch'),
       /**
-       * moat's addition to Postfix's rule: a login that is an address (alice@example.org) owns that address,
-       * with or without an extension, besides what the maps give it. With no maps it is all a login owns;
-       * false: only the maps say (Postfix: no maps, no sender allowed to a logged-in client).
+       * moat's addition to Postfix's rule: a login that is an address (alice@example.org) owns that address, and a
+       * bare login (alice) owns alice@ each domain of ours, with or without an extension, besides what the maps
+       * give it. With no maps it is all a login owns; false: only the maps say (Postfix: no maps, no sender at all).
        */
       login_owns_itself: z.boolean().default(true),
     })

@@ -104,16 +104,25 @@ describe('loginOwnsItself (moat: the listeners\' check only)', () => {
     for (const sender of ['carol@example.org', 'Carol+x@Example.ORG']) {
       const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender }, own);
       expect(v.action, sender).toBe('permit');
-      expect(v.trace.find((t) => t.restriction === 'reject_sender_login_mismatch')?.reason).toBe(`${sender} is the login carol@example.org itself`);
+      expect(v.trace.find((t) => t.restriction === 'reject_sender_login_mismatch')?.reason).toBe(`${sender} is the login carol@example.org's own address`);
     }
     // without maps too
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender: 'carol@example.org' }, { loginOwnsItself: true })).v.action).toBe('permit');
   });
-  it('nothing else: other addresses still need the map, and a bare login owns no address', async () => {
+  it('a bare login owns login@ each domain of ours (the recipient directory), with an extension; never a remote domain', async () => {
+    for (const async of [false, true]) {
+      for (const sender of ['carol@example.org', 'Carol+x@example.org']) {
+        const { v } = await run('reject_sender_login_mismatch', { saslUsername: 'carol', sender }, { loginOwnsItself: true, recipientDelimiter: '+' }, async);
+        expect(v.action, `${sender} async=${async}`).toBe('permit');
+      }
+      expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol', sender: 'carol@elsewhere.example' }, { loginOwnsItself: true }, async)).v.action).toBe('reject');
+      expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol', sender: 'dave@example.org' }, { loginOwnsItself: true }, async)).v.action).toBe('reject');
+    }
+  });
+  it('nothing else: other addresses still need the map', async () => {
     expect(replyLine((await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender: 'ceo@example.org' }, own)).v)).toBe(
       '553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user carol@example.org',
     );
-    expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol', sender: 'carol@example.org' }, { loginOwnsItself: true })).v.action).toBe('reject');
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender: 'carol@example.org.evil' }, own)).v.action).toBe('reject');
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'alice@example.org' }, own)).v.action).toBe('permit');
   });

@@ -37,14 +37,35 @@ function owners(ctx: Ctx, sender: string, then: (found: string | undefined) => R
 }
 
 /**
- * moat's addition (PolicySpec.loginOwnsItself, the listeners' own check only): a login that is an address
- * owns that address, with or without an extension, whatever the maps say.
+ * moat's addition (PolicySpec.loginOwnsItself, the listeners' own check only): a login that is an address owns
+ * that address; a bare login (`alice`) owns `alice@` each domain of ours (one the recipient directory does not
+ * call remote); both with or without an extension, whatever the maps say. `then(false)`: the maps decide.
  */
-function ownAddress(ctx: Ctx, sender: string, login: string): boolean {
-  if (!ctx.env.spec.loginOwnsItself || !/^[^@\s]+@[^@\s]+$/.test(login)) return false;
+function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean) => Result | Wait): Result | Wait {
+  const isAddress = /^[^@\s]+@[^@\s]+$/.test(login);
+  if (!ctx.env.spec.loginOwnsItself || !(isAddress || /^[^@\s]+$/.test(login))) return then(false);
+  const env = ctx.env;
   const l = login.toLowerCase();
-  // the full address or the address without its extension (a local part alone or `@domain` never equals an address)
-  return ownerKeys(sender, { delimiter: ctx.env.recipientDelimiter, myOrigin: ctx.env.myHostnameLower }, false).includes(l);
+  // the full address, then the address without its extension (a local part alone or `@domain` never equals an address)
+  const keys = ownerKeys(sender, { delimiter: env.recipientDelimiter, myOrigin: env.myHostnameLower }, false);
+  if (isAddress) return then(keys.includes(l));
+  const address = keys[1]?.includes('@') && !keys[1].startsWith('@') ? keys[1] : keys[0]!;
+  if (address.slice(0, address.lastIndexOf('@')) !== l) return then(false);
+  const failed = (e: unknown): Result => lookupFailed(sender, 'recipient directory', e);
+  if (env.classifySync) {
+    try {
+      return then(env.classifySync(address) !== 'remote');
+    } catch (e) {
+      return failed(e);
+    }
+  }
+  let pending: Promise<string>;
+  try {
+    pending = env.ports.recipients.classify(address);
+  } catch (e) {
+    return failed(e);
+  }
+  return wait(pending, (c) => then(c !== 'remote'), failed);
 }
 
 /**
@@ -53,7 +74,10 @@ function ownAddress(ctx: Ctx, sender: string, login: string): boolean {
  * does (checked against Debian's Postfix 3.7.11: empty smtpd_sender_login_maps, XCLIENT LOGIN, 553 for any sender).
  */
 function authMismatch(ctx: Ctx, sender: string, login: string, allowUnknown: boolean): Result | Wait {
-  if (ownAddress(ctx, sender, login)) return { outcome: 'dunno', reason: `${sender} is the login ${login} itself` };
+  return ownAddress(ctx, sender, login, (own) => (own ? { outcome: 'dunno', reason: `${sender} is the login ${login}'s own address` } : byMaps(ctx, sender, login, allowUnknown)));
+}
+
+function byMaps(ctx: Ctx, sender: string, login: string, allowUnknown: boolean): Result | Wait {
   const none = ctx.env.senderLoginMaps.length === 0 ? 'no smtpd_sender_login_maps: ' : '';
   return owners(ctx, sender, (list): Result => {
     if (list === undefined && allowUnknown) return { outcome: 'dunno', reason: `${none}${sender} has no owner` };
