@@ -68,6 +68,24 @@ describe('moat config check', { timeout: 180_000 }, () => {
     expect(bad.err).toContain(`${join(dir, 'access')}:1:1: policy.recipient_restrictions: a valid texthash table for check_client_access texthash:access; found`);
   });
 
+  it('refuses a signing-table entry whose key is missing or no key, naming the path, never printing key text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    const secret = 'MC4CAQAwBQYDK2VwBCIEIPrivateBitsThatMustNotLeak';
+    writeFileSync(join(dir, 'notakey.pem'), `-----BEGIN PRIVATE KEY-----\n${secret}\n-----END PRIVATE KEY-----\n`);
+    writeFileSync(
+      file,
+      'policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\nqueue:\n  dkim:\n    - { domain: example.org, selector: s1, key: missing.pem }\n    - { domain: example.org, selector: s2, key: notakey.pem }\n',
+    );
+    const r = moat(['config', 'check', file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toContain('queue.dkim[0].key: a readable PEM private key for s1._domainkey.example.org');
+    expect(r.err).toContain(join(dir, 'missing.pem'));
+    expect(r.err).toContain('queue.dkim[1].key: an RSA or Ed25519 private key in PEM (moat dkim keygen writes one)');
+    expect(r.err).not.toContain(secret);
+  });
+
   it('reads $MOAT_CONFIG when no FILE is given, and names a missing file', () => {
     expect(moat(['config', 'check'], { MOAT_CONFIG: EXAMPLE }).code).toBe(0);
     const r = moat(['config', 'check', '/nonexistent/moat.yaml']);

@@ -8,7 +8,7 @@ import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import type { Logger, Registry } from '@moat/observe';
 import type { QueueWriter } from '@moat/queue';
 import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
-import { type BuiltEngine, buildEngine } from '@moat/runtime';
+import { type BuiltEngine, buildEngine, senderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { cachingResolver, createResolver } from './dns.ts';
 import { createMx, type Mx } from './server.ts';
@@ -131,6 +131,16 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       : undefined;
     if (rateLimits) closers.push(() => rateLimits.close());
     const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
+    // who may send as whom, per listener (mx.sender_login), over the policy's own login maps
+    const senderLogin = { smtp: senderLoginCheck(config, 'smtp', built), submission: senderLoginCheck(config, 'submission', built) };
+    if (authenticator && config.policy.sender_login_maps.length === 0 && (senderLogin.smtp || senderLogin.submission)) {
+      logger.info(
+        { event: 'config', loginOwnsItself: config.mx.sender_login.login_owns_itself },
+        config.mx.sender_login.login_owns_itself
+          ? 'no policy.sender_login_maps: a logged-in user may send only as its own address (a bare login: login@ our domains)'
+          : 'no policy.sender_login_maps and mx.sender_login.login_owns_itself off: logged-in users may send as no address',
+      );
+    }
     const servers = new Map<boolean, Mx>();
     const server = (submission: boolean): Mx => {
       let mx = servers.get(submission);
@@ -147,6 +157,8 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
           tls,
           authenticator,
           submission,
+          senderLogin: submission ? senderLogin.submission : senderLogin.smtp,
+          myNetworks: built.spec.myNetworks,
           journal,
           rateLimits,
           logger: submission ? logger.child({ listener: 'submission' }) : logger,

@@ -5,10 +5,10 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
-import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
-import { queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
+import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
+import { DKIM_META_KEY, DKIM_SIGN, queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
-import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
+import { createDecisionMetrics, type DecisionSink, recordDecision, type SenderLoginCheck } from '@moat/runtime';
 import { isSpamdError, type SpamdClient } from '@moat/spamd';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { authResults } from './auth-results.ts';
@@ -59,6 +59,16 @@ export interface MxDeps {
    * scanning and the headers stay.
    */
   submission?: boolean | undefined;
+  /**
+   * This listener's sender-login check (mx.sender_login), run at MAIL FROM before the policy lists and
+   * answered at once. Undefined: none (a logged-in client's mail is then never DKIM-signed).
+   */
+  senderLogin?: SenderLoginCheck | undefined;
+  /**
+   * Clients whose mail is ours to DKIM-sign (policy.mynetworks, as the seed's OpenDKIM InternalHosts): with a
+   * logged-in client whose sender passed the login check, the only mail marked for signing (queue meta `dkim`).
+   */
+  myNetworks?: readonly string[] | undefined;
   /** The shared decision journal: every decision, and the queue ids a session's message got. */
   journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
   /** Rate limits shared by every MX (MAIL, RCPT, AUTH; fail open). */
@@ -87,6 +97,8 @@ interface Tx {
   pending?: SmtpReply | undefined;
   /** This transaction's MAIL FROM path as written. */
   rawMailFrom?: string | undefined;
+  /** The logged-in client's sender passed the listener's sender-login check (its mail may be DKIM-signed). */
+  loginChecked?: boolean | undefined;
   prepend: string[];
   routes: Map<string, Route>;
   /** The final recipients each RCPT resolved to (with an address resolver). */
@@ -141,6 +153,14 @@ export function createMx(deps: MxDeps): Mx {
   const vouchedIds = new Set([settings.authResults.authservId.toLowerCase(), settings.hostname.toLowerCase()]);
   const noIds = new Set<string>();
   const listener = deps.submission ? 'submission' : 'smtp';
+  const myNetworks = (deps.myNetworks ?? []).flatMap((n) => parseCidr(n) ?? []);
+  const inMyNetworks = (address: string) => {
+    const ip = parseIp(address);
+    return ip !== undefined && myNetworks.some((n) => cidrContains(n, ip));
+  };
+  const loginCheck = deps.senderLogin;
+  // reject_authenticated_sender_login_mismatch decides nothing without a login: not even asked then
+  const loginCheckNeedsLogin = loginCheck?.restriction === 'reject_authenticated_sender_login_mismatch';
   const stress = new StressState(settings.limits.maxClients);
   metrics.stress.set({ listener }, 0);
 
@@ -216,9 +236,9 @@ export function createMx(deps: MxDeps): Mx {
   }
 
   /** Evaluate one stage; returns the reply to send (reject/defer) or undefined. Logs and counts. */
-  async function decide(f: Facts): Promise<{ verdict: Verdict; reply?: SmtpReply | undefined }> {
+  async function decide(f: Facts, by: PolicyEngine = engine): Promise<{ verdict: Verdict; reply?: SmtpReply | undefined }> {
     const t = performance.now();
-    const verdict = await engine.evaluate(f);
+    const verdict = await by.evaluate(f);
     let reply: SmtpReply | undefined;
     if (verdict.action === 'reject' || verdict.action === 'defer') {
       reply = new SmtpReply(replyCode(verdict), `${verdict.status} ${verdict.text}`);
@@ -339,13 +359,19 @@ export function createMx(deps: MxDeps): Mx {
         const s = state(session);
         s.tx = newTx();
         s.tx.rawMailFrom = s.rawMailFrom;
-        await rateLimits?.mail(bare(session.remoteAddress), sessionUser(session));
-        if (deps.submission) {
-          // never rely on smtp-server alone here: before STARTTLS AUTH is disabled, and it then
-          // stops requiring it. No engine runs on this port, so no login means no mail at all.
-          if (!sessionUser(session)) throw new SmtpReply(530, '5.7.0 Authentication required');
-          return;
+        const user = sessionUser(session);
+        await rateLimits?.mail(bare(session.remoteAddress), user);
+        // never rely on smtp-server alone here: before STARTTLS AUTH is disabled, and it then
+        // stops requiring it. No spam policy runs on this port, so no login means no mail at all.
+        if (deps.submission && !user) throw new SmtpReply(530, '5.7.0 Authentication required');
+        if (loginCheck && (user || !loginCheckNeedsLogin)) {
+          // who may send as whom: answered at MAIL FROM, whatever delay_reject says for the policy lists
+          const f: Facts = { stage: 'mail', clientAddress: bare(session.remoteAddress), helo: session.hostNameAppearsAs || undefined, sender: address.address, saslUsername: user, tls: session.secure, sessionId: session.id };
+          const { reply } = await decide(f, loginCheck.engine);
+          if (reply) throw reply;
+          s.tx.loginChecked = user !== undefined;
         }
+        if (deps.submission) return;
         for (const stage of ['helo', 'mail'] as const) {
           if (stage === 'helo' && s.heloJudged !== undefined && s.heloJudged === (session.hostNameAppearsAs || undefined)) continue;
           const f = await facts(session, s, stage, stage === 'mail' ? { sender: address.address } : { sender: undefined });
@@ -615,6 +641,9 @@ export function createMx(deps: MxDeps): Mx {
     const meta: Record<string, string> = { client: bare(session.remoteAddress), helo, session: session.id };
     const user = sessionUser(session);
     if (user) meta.saslUser = user;
+    // Ours to DKIM-sign: a logged-in client whose sender passed the login check, or a mynetworks host. Anyone
+    // else's mail (an alias forwarding a stranger's message included) leaves unsigned: a signature vouches.
+    if ((user && tx.loginChecked) || inMyNetworks(bare(session.remoteAddress))) meta[DKIM_META_KEY] = DKIM_SIGN;
     if (id.clientName) meta.clientName = id.clientName;
     const ids: string[] = [];
     try {

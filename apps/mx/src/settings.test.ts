@@ -2,7 +2,9 @@
 // the gateway does not keep (mx.timeouts.data was one). Fails when a documented key is added without wiring.
 import { readFileSync } from 'node:fs';
 import { type Config, parseConfig } from '@moat/config';
+import { createManualClock, createMemoryAccessMaps, createMemoryDnsList, createMemoryGreylist, createStaticRecipients } from '@moat/policy';
 import { rateLimiterOptionsFromConfig } from '@moat/ratelimit';
+import { senderLoginCheck } from '@moat/runtime';
 import { expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { mxSettings } from './settings.ts';
@@ -37,6 +39,7 @@ const READ_IN_MAIN = ['mx.listen.smtp', 'mx.listen.submission', 'mx.auth.require
 
 it('every documented mx.* and spamd.* key is read (by mxSettings, the rate limiter, or main.ts)', () => {
   const documented = leaves(parseYaml(exampleText), '').filter((k) => k.startsWith('mx.') || k.startsWith('spamd.'));
+  const main = readFileSync(new URL('main.ts', import.meta.url), 'utf8');
   expect(documented).toContain('mx.timeouts.data');
   const seen = new Set<string>();
   // a copy: the parsed config is frozen, and a proxy must return a frozen property's own value
@@ -44,7 +47,14 @@ it('every documented mx.* and spamd.* key is read (by mxSettings, the rate limit
   mxSettings(config);
   // mx.rate_limits belongs to @moat/ratelimit, which main.ts builds from the config
   rateLimiterOptionsFromConfig(config);
-  const main = readFileSync(new URL('main.ts', import.meta.url), 'utf8');
+  // mx.sender_login belongs to @moat/runtime's senderLoginCheck, which main.ts builds for each listener
+  const clock = createManualClock();
+  const base = {
+    spec: { myHostname: 'mx.example.org', myAddresses: [], myNetworks: [], delayReject: true, strictRfc821Envelopes: true, relayRestrictions: [], recipientRestrictions: [] },
+    ports: { dnslist: createMemoryDnsList({}), greylist: createMemoryGreylist({ clock }), recipients: createStaticRecipients({ domains: ['example.org'] }), accessMaps: createMemoryAccessMaps({}), clock },
+  };
+  for (const listener of ['smtp', 'submission'] as const) senderLoginCheck(config, listener, base);
+  expect(main).toContain('senderLoginCheck(config, ');
   for (const k of READ_IN_MAIN) expect(main, `main.ts reads config.${k}`).toContain(`config.${k}`);
   const unread = documented.filter((k) => !seen.has(k) && !READ_IN_MAIN.includes(k));
   expect(unread, 'documented in moat.example.yaml but read by nobody').toEqual([]);

@@ -16,6 +16,7 @@ import {
 import type { AddressResolver } from '@moat/address';
 import { type EnqueueInput, isSpooled, openQueue, type Queue, type QueueWriter, type SpooledMessage } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
+import type { SenderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
@@ -121,6 +122,10 @@ export interface TestMxOptions {
   addressResolver?: Pick<AddressResolver, 'resolve' | 'classify'> | ((dir: string) => Pick<AddressResolver, 'resolve' | 'classify'>) | undefined;
   /** Keep the log lines (level info and up) in `logs`. */
   logs?: boolean;
+  /** The listener's sender-login check (main.ts builds it from mx.sender_login); none by default. */
+  senderLogin?: SenderLoginCheck | undefined;
+  /** Clients whose mail is marked for DKIM signing (main.ts: policy.mynetworks); none by default. */
+  myNetworks?: readonly string[] | undefined;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -209,6 +214,8 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     tls,
     authenticator: opts.authenticator,
     submission: opts.submission,
+    senderLogin: opts.senderLogin,
+    myNetworks: opts.myNetworks,
     rateLimits: opts.rateLimits,
     logger,
     registry,

@@ -45,6 +45,10 @@ beforeAll(async () => {
   const cfg = join(dir.path, 'moat.yaml');
   usersFile = join(dir.path, 'users');
   await writeFile(usersFile, `alice:${await hashPassword('pw', { N: 1024 })}\n`);
+  // a signing key for example.org, and an alias that forwards to a remote address
+  const { generateKeyPairSync } = await import('node:crypto');
+  await writeFile(join(dir.path, 'dkim.pem'), generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  await writeFile(join(dir.path, 'virtual'), 'fwd@example.org someone@remote.test\n');
   await writeFile(
     cfg,
     `version: 1
@@ -55,6 +59,8 @@ policy:
 recipients:
   users: [rcpt@example.org]
   domains: [example.org]
+routing:
+  virtual_alias_maps: texthash:${dir.path}/virtual
 dns:
   resolver: 127.0.0.1:${deadDns}
   timeout: 300ms
@@ -64,7 +70,7 @@ mx:
   auth: { users_file: ${usersFile} }
 spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
-queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}" } }
+queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}" }, dkim: [{ domain: example.org, selector: s1, key: ${dir.path}/dkim.pem }] }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
@@ -148,7 +154,48 @@ describe('moat-mx main', () => {
     expect(r.code).toBe(250);
     for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: to a remote domain')); i++) await new Promise((ok) => setTimeout(ok, 100));
     expect(delivered.some((m) => m.includes('Subject: to a remote domain'))).toBe(true);
+    // a mynetworks host's outbound mail is ours: DKIM-signed
+    expect(delivered.find((m) => m.includes('Subject: to a remote domain'))).toMatch(/^DKIM-Signature: .*d=example\.org/);
+    // the delivery thread logs `sent` after the sink's reply: under load that line may trail the delivery
+    for (let i = 0; i < 100 && !/"recipient":"someone@remote\.test".*"status":"sent"/.test(output); i++) await new Promise((ok) => setTimeout(ok, 100));
     expect(output).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
+  });
+
+  it('a stranger\'s mail forwarded by an alias to a remote address leaves unsigned, though its From is ours', async () => {
+    const c = await SmtpClient.connect(port);
+    await c.read();
+    await c.cmd('EHLO client.example.net');
+    expect((await c.cmd('XCLIENT ADDR=198.51.100.9')).code).toBe(220);
+    await c.cmd('EHLO stranger.example.net');
+    await c.cmd('MAIL FROM:<ceo@example.org>');
+    expect((await c.cmd('RCPT TO:<fwd@example.org>')).code).toBe(250);
+    const r = await c.data('From: ceo@example.org\r\nSubject: forged and forwarded\r\n\r\npay this\r\n');
+    await c.quit();
+    expect(r.code).toBe(250);
+    for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: forged and forwarded')); i++) await new Promise((ok) => setTimeout(ok, 100));
+    const got = delivered.find((m) => m.includes('Subject: forged and forwarded'));
+    expect(got).toBeDefined();
+    expect(got).not.toContain('DKIM-Signature');
+  });
+
+  it('the sender-login check is on by default for AUTH on port 25: without maps a bare login owns login@ our domains only', async () => {
+    expect(output).toMatch(/"msg":"no policy.sender_login_maps: a logged-in user may send only as its own address \(a bare login: login@ our domains\)"/);
+    const c = await SmtpClient.connect(port);
+    await c.read();
+    await c.cmd('EHLO laptop.example');
+    await c.starttls();
+    await c.cmd('EHLO laptop.example');
+    expect((await c.cmd(`AUTH PLAIN ${Buffer.from('\0alice\0pw').toString('base64')}`)).code).toBe(235);
+    const r = await c.cmd('MAIL FROM:<ceo@example.org>');
+    expect(`${r.code} ${r.text}`).toBe('553 5.7.1 <ceo@example.org>: Sender address rejected: not owned by user alice');
+    expect((await c.cmd('MAIL FROM:<alice@example.org>')).code).toBe(250);
+    await c.quit();
+    // without a login the port-25 check asks nothing: the policy lists decide
+    const d = await SmtpClient.connect(port);
+    await d.read();
+    await d.cmd('EHLO client.example.net');
+    expect((await d.cmd('MAIL FROM:<ceo@example.org>')).code).toBe(250);
+    await d.quit();
   });
 
   it('reloads the users file without a restart (watch and SIGHUP); a bad line keeps the last good set', async () => {

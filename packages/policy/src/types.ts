@@ -162,10 +162,17 @@ export interface PolicySpec {
   rejectUnlistedSender?: boolean | undefined;
   /**
    * Postfix smtpd_sender_login_maps: maps (`hash:/etc/postfix/sender_login`...) from a sender address
-   * (or `@domain`) to the SASL logins that own it, asked through the access-map port. Unset: the
-   * reject_*_sender_login_mismatch restrictions have nothing to check.
+   * (or `@domain`) to the SASL logins that own it, asked through the access-map port. Unset: nobody
+   * owns any address, so (as in Postfix) reject_sender_login_mismatch and
+   * reject_authenticated_sender_login_mismatch refuse a logged-in client every sender.
    */
   senderLoginMaps?: readonly string[] | undefined;
+  /**
+   * moat's addition for the listeners' own sender-login check (mx.sender_login), never Postfix's lists: a
+   * SASL login that is an address owns that address (with or without an extension) besides what the maps
+   * give it. Default false (Postfix: only the maps say who owns what).
+   */
+  loginOwnsItself?: boolean | undefined;
   /** Postfix recipient_delimiter (one or more characters), for map keys without the extension. Default: none. */
   recipientDelimiter?: string | undefined;
   /**

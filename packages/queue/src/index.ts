@@ -1,5 +1,6 @@
 export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
 export { deliveryAddress, queueRecipients } from './final-recipient.ts';
+export { DKIM_META_KEY, DKIM_SIGN, maySign } from './signable.ts';
 export { openQueueReader, assertSpool, type QueueReader } from './reader.ts';
 export { DEFAULT_QUEUE_DIR, queueList, queueFlush, queueHold, queueRelease, queueDelete, type QueueAdminOptions } from './admin.ts';
 export { openDraft, isSpooled, spooledLength, type Draft, type SpooledMessage } from './draft.ts';

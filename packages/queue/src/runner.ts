@@ -10,6 +10,7 @@ import type { Logger, Registry } from '@moat/observe';
 import type { Clock } from './clock.ts';
 import { buildDsn } from './dsn.ts';
 import { queueRecipients } from './final-recipient.ts';
+import { maySign } from './signable.ts';
 import { type DeliveryMetrics, deliveryMetrics } from './metrics.ts';
 import type { RecipientRecord } from './record.ts';
 import type { Claimed, Queue } from './spool.ts';
@@ -238,7 +239,14 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   async function safeDeliver(t: Transport, c: Claimed, recipients: string[], extensions: ReadonlyMap<string, string>): Promise<RecipientResult[]> {
     let results: RecipientResult[];
     try {
-      results = await t.deliver({ id: c.id, sender: c.envelope.sender, recipients, message: c.message, ...(extensions.size ? { extensions } : {}) });
+      results = await t.deliver({
+        id: c.id,
+        sender: c.envelope.sender,
+        recipients,
+        message: c.message,
+        ...(extensions.size ? { extensions } : {}),
+        ...(maySign(c.envelope) ? {} : { unsigned: true }),
+      });
     } catch (e) {
       results = [];
       log.error({ queueId: c.id, transport: t.name, err: (e as Error).message }, 'transport threw');

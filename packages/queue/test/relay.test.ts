@@ -8,7 +8,7 @@ import { createRegistry } from '@moat/observe';
 import { startUnbound, tmpDir, type UnboundServer } from '@moat/testkit';
 import { dkimVerify } from 'mailauth';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { closeCachedSessions, dnsMxResolver, maildirTransport, openQueue, relayTransport, startDelivery } from '../src/index.ts';
+import { closeCachedSessions, DKIM_META_KEY, DKIM_SIGN, dnsMxResolver, maildirTransport, openQueue, relayTransport, startDelivery } from '../src/index.ts';
 import { fakeClock, memoryLogger, type Sink, startSink } from './helpers.ts';
 
 let dns: UnboundServer;
@@ -82,7 +82,7 @@ it('looks up the MX through the configured resolver, uses STARTTLS and signs wit
   const msg = Buffer.from(
     'From: Alice <alice@sender.test>\r\nTo: bob@example.test\r\nSubject: signed\r\nDate: Mon, 5 Jan 2026 12:00:00 +0000\r\nMessage-ID: <signed@sender.test>\r\n\r\nHello over TLS.\r\n.leading dot\r\n',
   );
-  await queue.enqueue({ sender: 'alice@sender.test', recipients: ['bob@example.test', 'nobody@example.test'], message: msg, route: 'relay', meta: { saslUser: 'alice' } });
+  await queue.enqueue({ sender: 'alice@sender.test', recipients: ['bob@example.test', 'nobody@example.test'], message: msg, route: 'relay', meta: { saslUser: 'alice', [DKIM_META_KEY]: DKIM_SIGN } });
   await queue.enqueue({ sender: 'alice@sender.test', recipients: ['x@nowhere.test'], message: msg, route: 'relay' });
   const { id: downId } = await queue.enqueue({ sender: 'alice@sender.test', recipients: ['y@down.test'], message: msg, route: 'relay' });
   await runner.idle();

@@ -8,6 +8,8 @@ import { createRegistry, type Registry } from '@moat/observe';
 import { startSmtpSink, type SmtpSink, tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
+  DKIM_META_KEY,
+  DKIM_SIGN,
   closeCachedSessions,
   createRouter,
   decodeQueueFile,
@@ -345,16 +347,21 @@ it('a v1 local-route file for a remote address (an older gateway’s mistake) go
   expect(await readdir(root)).toEqual(['example.org']);
 });
 
-it('outbound mail through smtp:[relayhost] is DKIM-signed, mailbox-server mail is not', async () => {
+it('outbound mail the gateway marked (meta dkim=sign) is DKIM-signed through smtp:[relayhost]; unmarked and mailbox-server mail is not', async () => {
   const { generateKeyPairSync } = await import('node:crypto');
   const privateKey = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const s = await startSink();
   sinks.push(s);
   const { queue, runner } = await setup({ dkim: [{ domain: 'sender.test', selector: 's1', privateKey }] });
   const hop = nextHopOf(`smtp:[127.0.0.1]:${s.port}`);
-  await send(queue, runner, { recipients: ['far@remote.test'], nextHop: hop, recipientInfo: new Map([['far@remote.test', { class: 'remote' }]]) });
-  await send(queue, runner, { recipients: ['bob@example.org'], nextHop: hop, recipientInfo: new Map([['bob@example.org', { class: 'virtual-mailbox' }]]) });
+  const marked = { [DKIM_META_KEY]: DKIM_SIGN };
+  await send(queue, runner, { recipients: ['far@remote.test'], nextHop: hop, recipientInfo: new Map([['far@remote.test', { class: 'remote' }]]), meta: marked });
+  await send(queue, runner, { recipients: ['bob@example.org'], nextHop: hop, recipientInfo: new Map([['bob@example.org', { class: 'virtual-mailbox' }]]), meta: marked });
+  // the world's mail forwarded to a remote address (an alias), or a file queued before the mark existed
+  await send(queue, runner, { recipients: ['fwd@remote.test'], nextHop: hop, recipientInfo: new Map([['fwd@remote.test', { class: 'remote' }]]), meta: { client: '203.0.113.9' } });
   const byRcpt = new Map(s.messages.map((m) => [m.recipients[0], m.data.toString()]));
   expect(byRcpt.get('far@remote.test')).toMatch(/^DKIM-Signature: .*d=sender\.test/);
   expect(byRcpt.get('bob@example.org')).not.toContain('DKIM-Signature');
+  expect(byRcpt.get('fwd@remote.test')).toBeDefined();
+  expect(byRcpt.get('fwd@remote.test')).not.toContain('DKIM-Signature');
 });

@@ -2,6 +2,7 @@
 // Trusts the parsed config; treats every fact as untrusted when logging it.
 export { buildEngine, zonesOf, type BuiltEngine, type BuildOptions, type Engine } from './build-engine.ts';
 export { hideVerdict, hideZones, zoneHider } from './hide-zones.ts';
+export { senderLoginCheck, type Listener, type SenderLoginCheck } from './sender-login.ts';
 export {
   createDecisionMetrics,
   recordDecision,

@@ -4,6 +4,16 @@ import { z } from 'zod';
 import { duration, hostname, listenAddress, network } from './common.ts';
 import { rateLimitsSection } from './rate-limits.ts';
 
+/** A listener's sender-login check: one of Postfix's four restrictions, or none. */
+export const SENDER_LOGIN_CHECKS = [
+  'reject_sender_login_mismatch',
+  'reject_authenticated_sender_login_mismatch',
+  'reject_known_sender_login_mismatch',
+  'reject_unauthenticated_sender_login_mismatch',
+  'off',
+] as const;
+const senderLoginCheck = z.enum(SENDER_LOGIN_CHECKS);
+
 export const mxSection = z.strictObject({
   listen: z
     .strictObject({
@@ -43,6 +53,26 @@ export const mxSection = z.strictObject({
        */
       max_failures: z.number().int().min(1).default(5),
       failure_window: duration.default(600_000),
+    })
+    .prefault({}),
+  /**
+   * Who may send as whom: the sender-login restriction each listener runs at MAIL FROM (Postfix's
+   * reject_*_sender_login_mismatch over policy.sender_login_maps), answered at once with Postfix's
+   * `553 5.7.1 <addr>: Sender address rejected: not owned by user alice`. `off` runs none. Mail of a logged-in
+   * client is DKIM-signed only where its sender passed this check (off: never). docs/design.md says more.
+   */
+  sender_login: z
+    .strictObject({
+      /** Port 587: every client is logged in, so each sender must be its own (default). */
+      submission: senderLoginCheck.default('reject_sender_login_mismatch'),
+      /** Port 25: logged-in clients only; mail from the world is left to the policy lists (default). */
+      smtp: senderLoginCheck.default('reject_authenticated_sender_login_mismatch'),
+      /**
+       * moat's addition to Postfix's rule: a login that is an address (alice@example.org) owns that address, and a
+       * bare login (alice) owns alice@ each domain of ours, with or without an extension, besides what the maps
+       * give it. With no maps it is all a login owns; false: only the maps say (Postfix: no maps, no sender at all).
+       */
+      login_owns_itself: z.boolean().default(true),
     })
     .prefault({}),
   /** SPF/DKIM/DMARC verification (mailauth) recorded in an Authentication-Results header. */

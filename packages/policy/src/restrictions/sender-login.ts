@@ -5,8 +5,6 @@ import { lookupFailed } from '../engine/lookups.ts';
 import { isPatternMap, ownerKeys } from './access-keys.ts';
 import { define } from './define.ts';
 
-const NO_MAPS: Result = { outcome: 'dunno', reason: 'no smtpd_sender_login_maps' };
-
 /** The owners (SASL logins) of a sender address: the first (key, map) pair found, in Postfix's order; undefined: none. */
 function owners(ctx: Ctx, sender: string, then: (found: string | undefined) => Result): Result | Wait {
   const env = ctx.env;
@@ -38,10 +36,51 @@ function owners(ctx: Ctx, sender: string, then: (found: string | undefined) => R
   return tryPair(0);
 }
 
-/** Postfix reject_auth_sender_login_mismatch: a logged-in client must own the sender (or, if allowed, the sender has no owner). */
+/**
+ * moat's addition (PolicySpec.loginOwnsItself, the listeners' own check only): a login that is an address owns
+ * that address; a bare login (`alice`) owns `alice@` each domain of ours (one the recipient directory does not
+ * call remote); both with or without an extension, whatever the maps say. `then(false)`: the maps decide.
+ */
+function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean) => Result | Wait): Result | Wait {
+  const isAddress = /^[^@\s]+@[^@\s]+$/.test(login);
+  if (!ctx.env.spec.loginOwnsItself || !(isAddress || /^[^@\s]+$/.test(login))) return then(false);
+  const env = ctx.env;
+  const l = login.toLowerCase();
+  // the full address, then the address without its extension (a local part alone or `@domain` never equals an address)
+  const keys = ownerKeys(sender, { delimiter: env.recipientDelimiter, myOrigin: env.myHostnameLower }, false);
+  if (isAddress) return then(keys.includes(l));
+  const address = keys[1]?.includes('@') && !keys[1].startsWith('@') ? keys[1] : keys[0]!;
+  if (address.slice(0, address.lastIndexOf('@')) !== l) return then(false);
+  const failed = (e: unknown): Result => lookupFailed(sender, 'recipient directory', e);
+  if (env.classifySync) {
+    try {
+      return then(env.classifySync(address) !== 'remote');
+    } catch (e) {
+      return failed(e);
+    }
+  }
+  let pending: Promise<string>;
+  try {
+    pending = env.ports.recipients.classify(address);
+  } catch (e) {
+    return failed(e);
+  }
+  return wait(pending, (c) => then(c !== 'remote'), failed);
+}
+
+/**
+ * Postfix reject_auth_sender_login_mismatch: a logged-in client must own the sender (or, if allowed, the sender
+ * has no owner). Without any map nobody owns anything, so a logged-in client is refused every sender, as Postfix
+ * does (checked against Debian's Postfix 3.7.11: empty smtpd_sender_login_maps, XCLIENT LOGIN, 553 for any sender).
+ */
 function authMismatch(ctx: Ctx, sender: string, login: string, allowUnknown: boolean): Result | Wait {
+  return ownAddress(ctx, sender, login, (own) => (own ? { outcome: 'dunno', reason: `${sender} is the login ${login}'s own address` } : byMaps(ctx, sender, login, allowUnknown)));
+}
+
+function byMaps(ctx: Ctx, sender: string, login: string, allowUnknown: boolean): Result | Wait {
+  const none = ctx.env.senderLoginMaps.length === 0 ? 'no smtpd_sender_login_maps: ' : '';
   return owners(ctx, sender, (list): Result => {
-    if (list === undefined && allowUnknown) return { outcome: 'dunno', reason: `${sender} has no owner` };
+    if (list === undefined && allowUnknown) return { outcome: 'dunno', reason: `${none}${sender} has no owner` };
     const names = list?.split(/[,\s]+/).filter((n) => n !== '') ?? [];
     const l = login.toLowerCase();
     if (names.some((n) => n.toLowerCase() === l)) return { outcome: 'dunno', reason: `${sender} owned by ${login}` };
@@ -49,7 +88,7 @@ function authMismatch(ctx: Ctx, sender: string, login: string, allowUnknown: boo
       outcome: 'reject',
       status: '5.7.1',
       text: `<${sender}>: Sender address rejected: not owned by user ${login}`,
-      reason: list === undefined ? `${sender} has no owner` : `owners: ${names.join(', ')}`,
+      reason: list === undefined ? `${none}${sender} has no owner` : `owners: ${names.join(', ')}`,
       smtpCode: 553,
     };
   });
@@ -75,7 +114,6 @@ const loginCheck = <const N extends string>(name: N, check: Check) =>
       const sender = ctx.facts.sender;
       if (sender === undefined) return SKIP_NO_SENDER;
       if (sender === '') return DUNNO;
-      if (ctx.env.senderLoginMaps.length === 0) return NO_MAPS;
       return check(ctx, sender, ctx.facts.saslUsername || undefined);
     },
   });

@@ -84,7 +84,7 @@ export function relayTransport(opts: RelayOptions): Transport {
       return every('bounced', 556, '5.1.10', `domain ${domain} accepts no mail (null MX)`);
     }
     const hosts = mx.length ? [...mx].sort((a, b) => a.priority - b.priority).map((m) => m.exchange) : [domain];
-    const signed = await signIfConfigured(req.message, keys);
+    const signed = req.unsigned ? { message: req.message } : await signIfConfigured(req.message, keys);
     if (signed.error) opts.onDkimError?.(domain, signed.error);
     let last: RecipientResult[] = every('deferred', 451, '4.4.1', `no MX host of ${domain} reachable`);
     for (const host of hosts) {

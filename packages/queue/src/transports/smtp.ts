@@ -29,7 +29,7 @@ export function nextHopTransport(opts: NextHopOptions): Transport {
     destination: () => key,
     async deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
       let message = req.message;
-      if (keys.length > 0) {
+      if (keys.length > 0 && !req.unsigned) {
         const signed = await signIfConfigured(message, keys);
         if (signed.error) opts.onDkimError?.(key, signed.error);
         message = signed.message;

@@ -30,6 +30,11 @@ export interface DeliveryRequest {
   message: Buffer;
   /** recipient_delimiter extensions by recipient (`tag` of `user+tag@d`), as the resolver split them. */
   extensions?: ReadonlyMap<string, string> | undefined;
+  /**
+   * Never DKIM-sign this message, whatever the transport's keys: it is not ours to vouch for (see
+   * `maySign`). Transports without keys ignore it.
+   */
+  unsigned?: boolean | undefined;
 }
 
 export interface Transport {
