@@ -150,6 +150,21 @@ describe('test profile', () => {
     expect(read('unbound/unbound.test.conf')).toContain('include: "/etc/unbound/moat-test-records/*.conf"');
   });
 
+  it('puts a password on the test Redis and hands the apps its URL as a secret file, never in the environment', () => {
+    const override = parse(interpolate(read('docker-compose.test.yml'), env), { merge: true }) as {
+      services: Record<string, Service & { secrets?: string[] }>;
+      secrets: Record<string, { file: string }>;
+    };
+    const s = override.services;
+    expect(s.redis?.secrets).toEqual(['redis_password']);
+    expect(s.redis?.environment).toEqual({ MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password' });
+    for (const app of ['mx', 'policyd', 'console']) {
+      expect(s[app]?.environment, app).toEqual({ MOAT_REDIS_URL: '', MOAT_REDIS_URL_FILE: '/run/secrets/redis_url' });
+      expect(s[app]?.secrets, app).toEqual(['redis_url']);
+    }
+    expect(override.secrets.redis_url?.file).toBe('./secrets-test/redis-url');
+  });
+
   it("points Unbound's test stub zone at the rbldnsd container's fixed address", () => {
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     const rbldnsd = override.services.rbldnsd?.networks?.moat?.ipv4_address;
