@@ -104,9 +104,14 @@ describe('secrets are never echoed', () => {
     const zones = await cli('zones');
     expect(zones).toContain('dq.moat.test');
     expectClean('moat zones', zones);
-    const explain = await cli('explain', '--client', DQS_LISTED, '--helo', 'mail.example.net', '--sender', 'someone@example.net', '--recipient', 'alice@moat.test');
-    expect(explain).toContain('dq.moat.test');
-    expectClean('moat explain', explain);
+    // explain gives no verdict when its Redis probe times out (a loaded machine): that answer, which names the
+    // Redis URL (masked), must be clean too; then it is asked again
+    let explain = '';
+    for (let i = 0; i < 3 && !explain.includes('=> '); i++) {
+      explain = await cli('explain', '--client', DQS_LISTED, '--helo', 'mail.example.net', '--sender', 'someone@example.net', '--recipient', 'alice@moat.test');
+      expectClean('moat explain', explain);
+    }
+    expect(explain).toContain('=> REJECT 5.7.1 by reject_rbl_client dq.moat.test');
   });
 
   it("no secret in /metrics, the console's pages and API, or anything in Redis (the decision journal)", async () => {
