@@ -33,3 +33,20 @@ export function up(opts?: { test?: boolean; build?: boolean }): Promise<ProjectC
 export function down(opts?: { test?: boolean; volumes?: boolean }): Promise<void>;
 export function status(opts?: { test?: boolean }): Promise<ProjectContainer[]>;
 export function addUser(user: string, opts?: { test?: boolean; password?: string; dir?: string }): Promise<string>;
+export const STACK_DKIM_DIR: string;
+export interface DkimKeygenResult {
+  domain: string;
+  selector: string;
+  type: 'rsa' | 'ed25519';
+  /** The key's path in the mx container (/etc/moat/dkim/...). */
+  key: string;
+  /** The key's path on this host (secrets/dkim/...). */
+  hostKey: string;
+  record: { name: string; type: 'TXT'; value: string; strings: string[] };
+}
+export function dkimKeygen(
+  domain: string,
+  opts?: { test?: boolean; dir?: string; selector?: string; ed25519?: boolean; bits?: number | string },
+): Promise<DkimKeygenResult>;
+export function ensureTestDkim(dir: string, opts?: { domain?: string; selector?: string }): Promise<{ name: string; value: string; strings: string[]; zoneLine: string }>;
+export function ensureTestRedisUrl(dir: string, opts?: { net?: string }): Promise<string>;

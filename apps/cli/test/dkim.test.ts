@@ -83,3 +83,32 @@ describe('moat dkim', { timeout: 60_000 }, () => {
     expect(r.err).not.toContain('not a key');
   });
 });
+
+describe('npm run stack -- dkim keygen, and the test profile key (scripts/stack.mjs)', { timeout: 180_000 }, () => {
+  it('writes through moat dkim keygen into DIR/dkim, names the path the mx reads, and keeps an existing key', async () => {
+    const { dkimKeygen, STACK_DKIM_DIR } = await import('../../../scripts/stack.mjs');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-stack-dkim-'));
+    const k = await dkimKeygen('example.org', { dir, selector: 's2', ed25519: true });
+    expect(k.hostKey).toBe(join(dir, 'dkim', 'example.org.s2.pem'));
+    expect(k.key).toBe(`${STACK_DKIM_DIR}/example.org.s2.pem`);
+    expect(statSync(k.hostKey).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'dkim')).mode & 0o777).toBe(0o700);
+    expect(k.record.name).toBe('s2._domainkey.example.org');
+    expect(k.record.value).toMatch(/^v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]+=*$/);
+    await expect(dkimKeygen('example.org', { dir, selector: 's2' })).rejects.toThrow(/exists/);
+  });
+
+  it('ensureTestDkim: one key, and the Unbound record made from that very key (again on every call)', async () => {
+    const { ensureTestDkim } = await import('../../../scripts/stack.mjs');
+    const { describePrivateKey, dkimRecord } = await import('@moat/dkim');
+    const dir = mkdtempSync(join(tmpdir(), 'moat-stack-dkim-'));
+    const first = await ensureTestDkim(dir);
+    const pem = readFileSync(join(dir, 'dkim', 'moat.test.default.pem'), 'utf8');
+    expect(first).toEqual(dkimRecord('moat.test', 'default', describePrivateKey(pem)));
+    const again = await ensureTestDkim(dir);
+    expect(again.value).toBe(first.value);
+    const conf = readFileSync(join(dir, 'dns', 'dkim-default.moat.test.conf'), 'utf8');
+    expect(conf).toContain(`local-data: '${first.name}. 300 IN TXT ${first.strings.map((s) => `"${s}"`).join(' ')}'`);
+    expect(conf).not.toContain('PRIVATE');
+  });
+});

@@ -1,6 +1,6 @@
 // What the console reads and acts on, built from moat.yaml the way the apps build it (runtime's buildEngine):
 // the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API, who is rate limited.
-import type { Config } from '@moat/config';
+import { type Config, compileConfig } from '@moat/config';
 import type { DnsList } from '@moat/dnslist';
 import { clientNetwork, type Greylist } from '@moat/greylist';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
@@ -29,7 +29,8 @@ export interface ConsoleServices {
 }
 
 export async function buildServices(config: Config, opts: { registry: Registry; logger: Logger }): Promise<ConsoleServices> {
-  const built = await buildEngine(config, { registry: opts.registry, logger: opts.logger });
+  // the console signs nothing: it never opens the DKIM keys (compose mounts them into mx only)
+  const built = await buildEngine(config, { registry: opts.registry, logger: opts.logger, compiled: compileConfig(config, { dkimKeys: false }) });
   const journal = createJournal({ ...journalOptionsFromConfig(config), timeoutMs: 3000, registry: opts.registry, logger: opts.logger.child({ component: 'journal' }) });
   const dir = config.queue.dir;
   const np = config.greylist.network_prefix;

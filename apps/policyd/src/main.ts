@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   let compiled: CompiledConfig;
   try {
     config = loadConfig(values.config);
-    compiled = compileConfig(config); // reads the cidr maps and users file the config names
+    compiled = compileConfig(config, { dkimKeys: false }); // reads the cidr maps and users file the config names; never the DKIM keys (policyd signs nothing)
   } catch (e) {
     console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
     process.exit(78); // EX_CONFIG

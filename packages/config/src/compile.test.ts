@@ -44,3 +44,21 @@ describe('compileConfig: zoneDisplayNames', () => {
     expect(text).not.toContain(KEY);
   });
 });
+
+describe('compileConfig: queue.dkim keys', () => {
+  const withKey = `${yaml()}queue:\n  dkim:\n    - { domain: example.org, selector: s1, key: /nonexistent/moat-dkim/example.org.s1.pem }\n`;
+
+  it('refuses an entry whose key cannot be read (mx, moat config check)', () => {
+    expect(() => compileConfig(parseConfig(withKey, { env: {} }))).toThrow(ConfigError);
+  });
+
+  it('opens no key with dkimKeys: false (policyd and the console never sign)', () => {
+    const read: string[] = [];
+    const readFile = (p: string) => {
+      read.push(p);
+      throw new Error(`ENOENT: ${p}`);
+    };
+    expect(() => compileConfig(parseConfig(withKey, { env: {} }), { dkimKeys: false, readFile })).not.toThrow();
+    expect(read.filter((p) => p.includes('dkim'))).toEqual([]);
+  });
+});

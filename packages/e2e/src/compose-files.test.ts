@@ -64,6 +64,11 @@ describe('compose/docker-compose.yml', () => {
     expect(services.policyd?.depends_on).toEqual({ unbound: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
   });
 
+  it('mounts the DKIM keys directory read-only where `moat dkim keygen` puts them, into mx alone (the one that signs)', () => {
+    expect(services.mx?.volumes).toContain('./secrets/dkim:/etc/moat/dkim:ro');
+    for (const [name, s] of Object.entries(services)) if (name !== 'mx') expect(JSON.stringify(s.volumes ?? []), name).not.toContain('dkim');
+  });
+
   it('keeps the queue, the maildir and Redis data in named volumes', () => {
     expect(Object.keys(volumes).sort()).toEqual(['maildir', 'queue', 'redis-data']);
     expect(services.mx?.volumes).toEqual(expect.arrayContaining(['queue:/var/spool/moat', 'maildir:/var/lib/moat/maildir']));
@@ -121,6 +126,43 @@ describe('test profile', () => {
     expect(s.console?.ports).toEqual(['127.0.0.1:0:9480']); // 0: Docker picks a free port
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);
+  });
+
+  it("names the remote MX's fixed address in the test Unbound (remote.moat.test's MX), and mounts its own config", () => {
+    const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service & { command?: string[] }> };
+    const remote = override.services.remote;
+    const addr = remote?.networks?.moat?.ipv4_address;
+    expect(addr).toBe(`${net}.26`);
+    const conf = read('unbound/unbound.test.conf');
+    expect(conf).toContain('local-data: "remote.moat.test. 300 IN MX 10 mx.remote.moat.test."');
+    expect(conf).toContain(`local-data: "mx.remote.moat.test. 300 IN A ${addr}"`);
+    expect(remote?.ports).toBeUndefined();
+    expect(remote?.volumes).toEqual(['./remote/moat.remote.yaml:/etc/moat/moat.yaml:ro']);
+    const c = loadConfig(join(COMPOSE, 'remote/moat.remote.yaml'), { env: remote?.environment ?? {} });
+    expect(c.dns.resolver).toBe(`${net}.53:53`);
+    expect(c.recipients.catch_all).toEqual(['remote.moat.test']);
+  });
+
+  it('signs as moat.test with the key the suite generates into the mounted secrets (secrets-test/dkim)', () => {
+    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: stack(env).services.mx?.environment ?? {} });
+    expect(c.queue.dkim).toEqual([{ domain: 'moat.test', selector: 'default', key: '/etc/moat/dkim/moat.test.default.pem' }]);
+    expect(stack(env).services.mx?.volumes).toContain('./secrets-test/dkim:/etc/moat/dkim:ro');
+    expect(read('unbound/unbound.test.conf')).toContain('include: "/etc/unbound/moat-test-records/*.conf"');
+  });
+
+  it('puts a password on the test Redis and hands the apps its URL as a secret file, never in the environment', () => {
+    const override = parse(interpolate(read('docker-compose.test.yml'), env), { merge: true }) as {
+      services: Record<string, Service & { secrets?: string[] }>;
+      secrets: Record<string, { file: string }>;
+    };
+    const s = override.services;
+    expect(s.redis?.secrets).toEqual(['redis_password']);
+    expect(s.redis?.environment).toEqual({ MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password' });
+    for (const app of ['mx', 'policyd', 'console']) {
+      expect(s[app]?.environment, app).toEqual({ MOAT_REDIS_URL: '', MOAT_REDIS_URL_FILE: '/run/secrets/redis_url' });
+      expect(s[app]?.secrets, app).toEqual(['redis_url']);
+    }
+    expect(override.secrets.redis_url?.file).toBe('./secrets-test/redis-url');
   });
 
   it("points Unbound's test stub zone at the rbldnsd container's fixed address", () => {

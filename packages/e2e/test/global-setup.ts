@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DockerComposeEnvironment, type StartedDockerComposeEnvironment } from 'testcontainers';
 import type { TestProject } from 'vitest/node';
 import { cleanup, composeCommand, ensureDocker } from '../../../scripts/docker.mjs';
-import { buildImages, COMPOSE_DIR, ensureSecrets, projectContainers, stackOptions, waitHealthy } from '../../../scripts/stack.mjs';
+import { buildImages, COMPOSE_DIR, ensureSecrets, ensureTestDkim, ensureTestRedisUrl, projectContainers, stackOptions, waitHealthy } from '../../../scripts/stack.mjs';
 import type { StackInfo } from './stack.ts';
 
 const USER = 'tester';
@@ -22,7 +22,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const opts = stackOptions({ test: true });
   await cleanup({ projects: [opts.project], pattern: null, testcontainers: false });
   if (!process.env.MOAT_E2E_NO_BUILD) await buildImages({ test: true });
-  await ensureSecrets(path.join(COMPOSE_DIR, 'secrets-test'), { users: [[USER, PASSWORD]] });
+  const secrets = path.join(COMPOSE_DIR, 'secrets-test');
+  await ensureSecrets(secrets, { users: [[USER, PASSWORD]] });
+  // moat.test's signing key (made once, kept with the other test secrets) and its TXT record for the test Unbound
+  await ensureTestDkim(secrets);
+  // the test Redis wants a password: the apps get it inside their URL (a secret file, never the environment)
+  await ensureTestRedisUrl(secrets, { net: opts.env.MOAT_NET });
   const t1 = Date.now();
   let env = new DockerComposeEnvironment(COMPOSE_DIR, opts.files)
     .withProjectName(opts.project)

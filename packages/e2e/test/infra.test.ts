@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { GTUBE } from '@moat/testkit';
 import { describe, expect, it } from 'vitest';
-import { execIn, portOf, projectContainers, stack } from './stack.ts';
+import { execIn, portOf, projectContainers, redisShell, stack } from './stack.ts';
 
 /** The console's test login: compose/test.env holds the scrypt hash of this password. */
 const CONSOLE_USER = 'admin';
@@ -36,10 +36,21 @@ function exchange(port: number, request: string, until: (got: string) => boolean
   });
 }
 
+/** Every greylist key (prefix moat:grey:, greylist.redis.prefix) with its type and value, sorted. */
+async function greylistState(): Promise<string[]> {
+  const script =
+    "redis-cli --scan --pattern 'moat:grey:*' | sort | while read -r k; do " +
+    'case $(redis-cli type "$k") in ' +
+    'string) v=$(redis-cli get "$k");; hash) v=$(redis-cli hgetall "$k" | tr "\\n" " ");; ' +
+    'zset) v=$(redis-cli zrange "$k" 0 -1 withscores | tr "\\n" " ");; set) v=$(redis-cli smembers "$k" | sort | tr "\\n" " ");; ' +
+    '*) v=$(redis-cli type "$k");; esac; printf "%s=%s\\n" "$k" "$v"; done';
+  return (await redisShell(script)).split('\n').filter(Boolean);
+}
+
 describe('test stack infrastructure', () => {
   it('runs every service, healthy', async () => {
     const cs = await projectContainers(stack().project);
-    expect(cs.map((c) => c.service).sort()).toEqual(['console', 'mx', 'policyd', 'rbldnsd', 'redis', 'spamassassin', 'unbound']);
+    expect(cs.map((c) => c.service).sort()).toEqual(['console', 'mx', 'policyd', 'rbldnsd', 'redis', 'remote', 'spamassassin', 'unbound']);
     for (const c of cs) expect(c, c.service).toMatchObject({ state: 'running', health: 'healthy' });
   });
 
@@ -72,8 +83,9 @@ describe('test stack infrastructure', () => {
     expect(out).not.toMatch(/ANSWER: [1-9]/);
   });
 
-  it('Redis answers on the stack network', async () => {
-    expect((await execIn('redis', 'redis-cli', 'ping')).trim()).toBe('PONG');
+  it('Redis answers on the stack network, to a client with the password only', async () => {
+    expect((await redisShell('redis-cli ping')).trim()).toBe('PONG');
+    expect((await execIn('redis', 'sh', '-c', 'redis-cli ping 2>&1')).trim()).toMatch(/NOAUTH/);
   });
 
   it('spamd scores GTUBE as spam (SPAMC/1.5 CHECK on the published test port)', async () => {
@@ -106,12 +118,16 @@ describe('test stack infrastructure', () => {
       `s.on('connect', () => s.write(${JSON.stringify(req)}, () => {})); s.on('data', (d) => { got += d; });` +
       `s.on('error', () => {}); s.on('close', () => { console.log(JSON.stringify({ got })); });` +
       `setTimeout(() => s.destroy(), 10000);`;
+    // the whole greylist before and after: every key with its value (nothing else writes it meanwhile: the
+    // suite runs one file at a time, and no mail of this test reaches the greylist)
+    const before = await greylistState();
     for (let i = 0; i < 2; i++) {
       const out = JSON.parse((await execIn('mx', 'node', '-e', script)).trim()) as { got: string };
       expect(out.got).toBe('');
     }
-    const keys = await execIn('redis', 'redis-cli', '--scan', '--pattern', `*${client.split('.').slice(0, 3).join('.')}.*`);
+    const keys = await redisShell(`redis-cli --scan --pattern '*${client.split('.').slice(0, 3).join('.')}.*'`);
     expect(keys.trim()).toBe('');
+    expect(await greylistState(), 'the refused requests changed no greylist entry').toEqual(before);
     const metrics = await execIn('mx', 'node', '-e', "fetch('http://policyd:9465/metrics').then((r) => r.text()).then((t) => console.log(t))");
     expect(Number(/^moat_policyd_connections_refused_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });

@@ -64,16 +64,33 @@ export function message({ from, to, subject, body, id }: { from: string; to: str
   ].join('\r\n');
 }
 
-/** Waits until the message with this id is in a maildir new/ directory; returns its text. */
-export async function delivered(id: string, timeoutMs = 60_000): Promise<string> {
+/** Where the mx image delivers mail (queue.transport in moat.test.yaml and compose/remote/moat.remote.yaml). */
+export const MAILDIR = '/var/lib/moat/maildir';
+
+/** Files under `dir` in a service's container that hold the message with this id (any maildir, any folder). */
+export async function filesWith(id: string, { service = 'mx', dir = MAILDIR }: { service?: string; dir?: string } = {}): Promise<string[]> {
+  const out = await execIn(service, 'sh', '-c', `grep -rl -F 'Message-ID: <${id}@' ${dir} 2>/dev/null || true`);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/**
+ * Waits until `count` copies of the message with this id are in the service's maildirs (one a recipient);
+ * returns their paths.
+ */
+export async function deliveredFiles(id: string, { service = 'mx', dir = MAILDIR, count = 1, timeoutMs = 60_000 } = {}): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = await execIn('mx', 'sh', '-c', `grep -rl -F 'Message-ID: <${id}@' /var/lib/moat/maildir 2>/dev/null | head -1`).catch(() => '');
-    const file = out.trim();
-    if (file) return execIn('mx', 'cat', file);
-    if (Date.now() > deadline) throw new Error(`message ${id} not delivered to the maildir within ${timeoutMs} ms`);
+    const files = await filesWith(id, { service, dir }).catch(() => []);
+    if (files.length >= count) return files;
+    if (Date.now() > deadline) throw new Error(`message ${id}: ${files.length} of ${count} copies in ${service}:${dir} after ${timeoutMs} ms`);
     await sleep(500);
   }
+}
+
+/** Waits until the message with this id is in a maildir new/ directory; returns its text. */
+export async function delivered(id: string, timeoutMs = 60_000, service = 'mx'): Promise<string> {
+  const [file] = await deliveredFiles(id, { service, timeoutMs });
+  return execIn(service, 'cat', file!);
 }
 
 /** The header block of a message (unfolded lines). */

@@ -58,6 +58,15 @@ export async function execIn(service: string, ...cmd: string[]): Promise<string>
   return docker('exec', await containerOf(service), ...cmd);
 }
 
+/**
+ * A shell line in the redis container, logged in: the test Redis wants the redis_password secret
+ * (docker-compose.test.yml), which redis-cli takes from REDISCLI_AUTH, never from its command line.
+ */
+export async function redisShell(script: string): Promise<string> {
+  const login = 'if [ -r /run/secrets/redis_password ]; then REDISCLI_AUTH=$(cat /run/secrets/redis_password); export REDISCLI_AUTH; fi';
+  return execIn('redis', 'sh', '-c', `${login}; ${script}`);
+}
+
 export async function stopService(service: string): Promise<void> {
   await docker('stop', '-t', '10', await containerOf(service));
 }
