@@ -18,10 +18,10 @@ afterEach(async () => {
   open = [];
 });
 
-/** An AUTH session on the MX port (25: the port whose sessions run the engine), after STARTTLS, as Postfix wants it. */
-async function loggedIn(): Promise<SmtpClient> {
-  const { smtpPort, user, password } = stack();
-  const c = track(await SmtpClient.connect(smtpPort, { timeoutMs: REPLY_TIMEOUT_MS }));
+/** An AUTH session after STARTTLS, as Postfix wants it: on the MX port (25) or on submission (587). */
+async function loggedIn(port: 'smtp' | 'submission' = 'smtp'): Promise<SmtpClient> {
+  const { smtpPort, submissionPort, user, password } = stack();
+  const c = track(await SmtpClient.connect(port === 'smtp' ? smtpPort : submissionPort, { timeoutMs: REPLY_TIMEOUT_MS }));
   expect((await c.read()).code).toBe(220);
   expect((await c.cmd('EHLO laptop.sender.example')).code).toBe(250);
   await c.starttls({ servername: 'mx.moat.test' });
@@ -55,14 +55,16 @@ async function dkimResults(message: string): Promise<Array<[string | undefined, 
 }
 
 describe('who may send what', () => {
-  it('an authenticated user cannot send as an address another login owns (553 5.7.1, in Postfix words)', async () => {
-    const c = await loggedIn();
-    const t = await transact(c, { from: 'bob@moat.test', to: 'someone@remote.moat.test' });
-    // moat decides at RCPT, as Postfix with smtpd_delay_reject = yes
-    expect(t.rcpt?.code, c.transcript.join('\n')).toBe(553);
-    expect(t.rcpt?.text).toBe(`5.7.1 <bob@moat.test>: Sender address rejected: not owned by user ${stack().user}`);
-    expect(t.data).toBeUndefined();
-  });
+  // each listener's own sender-login check (mx.sender_login) answers at MAIL FROM (docs/design.md)
+  for (const port of ['smtp', 'submission'] as const) {
+    it(`an authenticated user cannot send as an address another login owns on ${port} (553 5.7.1, in Postfix words)`, async () => {
+      const c = await loggedIn(port);
+      const t = await transact(c, { from: 'bob@moat.test', to: 'someone@remote.moat.test' });
+      expect(t.mail.code, c.transcript.join('\n')).toBe(553);
+      expect(t.mail.text).toBe(`5.7.1 <bob@moat.test>: Sender address rejected: not owned by user ${stack().user}`);
+      expect(t.data).toBeUndefined();
+    });
+  }
 
   it('a client that is not logged in cannot use an owned address (553 5.7.1 not logged in)', async () => {
     const c = track(await clientAs(freshClientIp()));
@@ -83,6 +85,13 @@ describe('who may send what', () => {
     expect(await dkimResults(message)).toEqual([['moat.test', 'pass']]);
     // the remote MX checked it through the same Unbound when it accepted it
     expect(h).toMatch(/^Authentication-Results: mx\.remote\.moat\.test;.*\bdkim=pass header\.i=@moat\.test header\.s=default\b/im);
+  });
+
+  it('on submission (587) the user sends as herself: relayed to the remote MX and signed', async () => {
+    const c = await loggedIn('submission');
+    const t = await transact(c, { from: `${stack().user}@moat.test`, to: 'someone@remote.moat.test', subject: 'sending: submission' });
+    expect(t.data?.code, c.transcript.join('\n')).toBe(250);
+    expect(await dkimResults(await receivedAtRemote(t.id))).toEqual([['moat.test', 'pass']]);
   });
 
   it("a mynetworks host's outbound mail is signed too", async () => {
