@@ -1,6 +1,6 @@
 // DKIM signing of outbound mail by a signing table (OpenDKIM's SigningTable idea), with mailauth's dkimSign.
 // Trusts the operator's keys; the message is signed only when its From address matches a table entry.
-import { dkimSign } from 'mailauth';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js'; // not the package root: that loads BIMI (undici, an XML parser), which signing never uses
 
 export interface DkimKey {
   /** d= : the domain the signature claims. */
