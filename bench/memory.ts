@@ -2,7 +2,7 @@
 // smtp-server streaming to an fsynced file, no checks), in one run: idle, N concurrent large messages, and M
 // idle sessions. Figures, not assertions. Loopback only; a private redis-server (testkit) for the config.
 //
-//   node bench/memory.ts [--concurrent 20] [--size-mb 75] [--idle 1000] [--keep]
+//   node bench/memory.ts [--concurrent 20] [--size-mb 75] [--idle 1000] [--keep] [--only floor,mx,shipped] [--no-build]
 //
 // The MX runs as shipped (apps/mx/dist/main.js, built first) with --no-delivery: accepting and spooling only,
 // so the figures are the SMTP side's (the delivery thread holds queue files within its own 256 MiB budget).
@@ -23,6 +23,10 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     only: { type: 'string', default: 'floor,mx,shipped' },
     'mx-flags': { type: 'string', default: '--max-semi-space-size=4' },
+    /** Measure apps/mx/dist as it is (built by the caller) instead of building it first. */
+    'no-build': { type: 'boolean', default: false },
+    /** The MX bundles to measure as shipped, comma-separated (before/after rows in one run); implies --no-build. */
+    mains: { type: 'string' },
   },
 });
 const CONCURRENT = Number(values.concurrent);
@@ -270,7 +274,7 @@ metrics: { enabled: false }
     const shippedCfg = join(WORK, 'moat-shipped.yaml');
     await writeFile(shippedCfg, config('spool-shipped'));
     if (ONLY.has('mx') || ONLY.has('shipped')) log('building apps/mx');
-    execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: REPO, stdio: 'ignore' });
+    if (!values['no-build'] && !values.mains) execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: REPO, stdio: 'ignore' });
     if (ONLY.has('mx')) {
     const mx = await started('mx', [...MX_FLAGS, join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${mxPort}`, '--no-delivery'], mxPort, {
       MOAT_LOG_LEVEL: 'warn',
@@ -284,16 +288,20 @@ metrics: { enabled: false }
     }
     // as shipped, with its delivery thread (a second V8 isolate): idle sessions only (its deliveries of large
     // messages would be the delivery thread's figures, within its 256 MiB budget, not the SMTP side's)
-    const shippedPort = await freePort();
+    const mains = values.mains ? values.mains.split(',') : [join(REPO, 'apps/mx/dist/main.js')];
     if (ONLY.has('shipped')) {
-    const shipped = await started('mx-shipped', [...MX_FLAGS, join(REPO, 'apps/mx/dist/main.js'), '--config', shippedCfg, '--listen', `127.0.0.1:${shippedPort}`], shippedPort, {
-      MOAT_LOG_LEVEL: 'warn',
-    });
-    try {
-      rows.push(await measure('moat mx as shipped (with its delivery thread)', shipped, shippedPort, false));
-    } finally {
-      await stop(shipped);
-    }
+      for (const main of mains) {
+        const shippedPort = await freePort();
+        const shipped = await started('mx-shipped', [...MX_FLAGS, main, '--config', shippedCfg, '--listen', `127.0.0.1:${shippedPort}`], shippedPort, {
+          MOAT_LOG_LEVEL: 'warn',
+        });
+        try {
+          const name = values.mains ? `moat mx as shipped (${main})` : 'moat mx as shipped (with its delivery thread)';
+          rows.push(await measure(name, shipped, shippedPort, false));
+        } finally {
+          await stop(shipped);
+        }
+      }
     }
   } finally {
     await redis.stop();

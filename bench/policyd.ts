@@ -1,7 +1,7 @@
 // Benchmark: moat policyd vs Debian's postgrey on the same Postfix policy workload, in the same run.
 // Greylist-only profile; loopback only (Redis, Unbound refusing everything, the policy servers). Bounded.
 // Beside them the floor (bench/floor-server.ts): what any policy server must at least do on this machine.
-//   npm exec -- node bench/policyd.ts [--rounds 3] [--requests 20000] [--requests1 5000] [--workers 1,2]
+//   npm exec -- node bench/policyd.ts [--rounds 3] [--requests 20000] [--requests1 5000] [--workers 1,2] [--profile DIR]
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     delay: { type: 'string', default: '3600' },
     /** moat policyd configurations to run beside postgrey: worker process counts (1 = one process). */
     workers: { type: 'string', default: '1,2' },
+    /** Write a V8 CPU profile of each moat policyd process into this directory (node --cpu-prof). */
+    profile: { type: 'string' },
   },
 });
 
@@ -171,7 +173,7 @@ policyd:
     const child = spawn(
       process.execPath,
       // the flag of main.ts's shebang (the image runs main.js by its shebang; `node file` ignores it)
-      ['--max-semi-space-size=8', join(root, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
+      ['--max-semi-space-size=8', ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), join(root, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
       { stdio: ['ignore', moatLog.fd, moatLog.fd] },
     );
     children.push(child);

@@ -9,7 +9,8 @@
 //    and two MX processes: `mx` (spamd off) on 2600 and `mx-spamd` (spamd on) on 2601, both with the
 //    bench policy: HELO checks, DNSWL wl.test, DNSBL bl.test, greylist in redis (delay 1 s, pre-passed
 //    by the harness), loopback NOT exempted (mynetworks empty), queue (fsync) -> smtp://127.0.0.1:2526 (sink);
-// 2. runs the harness's bench-all.sh with the anchors and `--extra mx=2600` (same run, same machine);
+// 2. runs the harness's bench-all.sh with the anchors, the floor (bench/floor-mx.ts on 2603: smtp-server to an
+//    fsynced file, forwarded to the sink, no checks) and `--extra mx=2600` (same run, same machine);
 // 3. measures `mx-spamd` with the harness's run.sh (fewer messages: spamd scans each one);
 // 4. opens N idle sessions (greeting + EHLO) to `mx` and reads its resident memory;
 // 5. prints a table with ratios to Haraka full and Postfix full and writes docs/bench-smtp.md.
@@ -201,6 +202,12 @@ async function main() {
   let idle: { n: number; before: number; after: number; ok: number } | undefined;
   let idleFresh: { n: number; before: number; after: number; ok: number } | undefined;
   const mx = await startMx('mx', 2600, config('mx', undefined));
+  // The floor (issue 21): smtp-server accepting, streaming to an fsynced spool file, 250, then forwarding to the
+  // sink; no checks. moat's rate is reported as a share of it.
+  const floorPid = join(WORK, 'floor-mx.pid');
+  const floor = spawn(NODE, ['--max-semi-space-size=4', join(REPO, 'bench/floor-mx.ts'), '--listen', '127.0.0.1:2603', '--spool', join(WORK, 'floor-spool'), '--forward', '127.0.0.1:2526', '--pidfile', floorPid], {
+    stdio: ['ignore', 'ignore', openSync(join(WORK, 'floor-mx.log'), 'w')],
+  });
   let mxSpamd: Awaited<ReturnType<typeof startMx>> | undefined;
   try {
     // anchors + mx (spamd off), one bench-all run
@@ -214,6 +221,7 @@ async function main() {
         '--messages', values.messages,
         '--sink-messages', String(Number(values.messages) * 5),
         '--targets', targets,
+        '--extra', `floor-mx=2603:${floorPid}`,
         '--extra', `mx=2600:${mx.pidfile}`,
         '--extra-sanity', '--dnsbl reject --greylist defer --badhelo reject',
         '--out', OUT,
@@ -279,6 +287,7 @@ async function main() {
     }
   } finally {
     mx.stop();
+    floor.kill('SIGTERM');
     mxSpamd?.stop();
     await spamd.close();
     await run('bash', [join(HARNESS, 'services.sh'), 'stop', 'all']);
@@ -288,14 +297,15 @@ async function main() {
   const by = new Map(rows.map((r) => [r.label, r]));
   const haraka = by.get('haraka-full')?.msgs_per_s ?? null;
   const postfix = by.get('postfix-full')?.msgs_per_s ?? null;
+  const floorRate = by.get('floor-mx')?.msgs_per_s ?? null;
   const ratio = (x: number | null | undefined, a: number | null) => (x && a ? `${(x / a).toFixed(2)}x` : '-');
   const fmt = (x: number | null | undefined, d = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const table = [
-    '| target | msgs/s (median) | runs | vs Haraka full | vs Postfix full | p50 / p99 ms | RSS peak MB | CPU ms/msg |',
-    '|---|---|---|---|---|---|---|---|',
+    '| target | msgs/s (median) | runs | vs Haraka full | vs Postfix full | share of the floor | p50 / p99 ms | RSS peak MB | CPU ms/msg |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
-        `| ${r.label} | ${fmt(r.msgs_per_s, 1)} | ${(r.msgs_per_s_runs ?? []).join(' / ')} | ${ratio(r.msgs_per_s, haraka)} | ${ratio(r.msgs_per_s, postfix)} | ${fmt(r.p50_ms, 1)} / ${fmt(r.p99_ms, 1)} | ${fmt(r.rss_peak_mb)} | ${fmt(r.cpu_ms_per_msg, 2)} |`,
+        `| ${r.label} | ${fmt(r.msgs_per_s, 1)} | ${(r.msgs_per_s_runs ?? []).join(' / ')} | ${ratio(r.msgs_per_s, haraka)} | ${ratio(r.msgs_per_s, postfix)} | ${r.msgs_per_s && floorRate ? `${Math.round((100 * r.msgs_per_s) / floorRate)}%` : '-'} | ${fmt(r.p50_ms, 1)} / ${fmt(r.p99_ms, 1)} | ${fmt(r.rss_peak_mb)} | ${fmt(r.cpu_ms_per_msg, 2)} |`,
     ),
   ].join('\n');
   const idleLine = [

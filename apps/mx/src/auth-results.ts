@@ -1,8 +1,14 @@
 // SPF, DKIM and DMARC for an accepted message with mailauth, through the configured resolver only.
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
 import { Readable } from 'node:stream';
-import { authenticate } from 'mailauth';
 import type { MxResolver } from './dns.ts';
+
+/**
+ * mailauth (with its DMARC, ARC and BIMI code, an HTTP client and an XML parser) is loaded at the first
+ * message, not at start: a process holding only idle sessions never needs it (issue 21's idle-memory target).
+ */
+let mailauth: Promise<typeof import('mailauth')> | undefined;
+const loadMailauth = () => (mailauth ??= import('mailauth'));
 
 export interface AuthResultsInput {
   /**
@@ -55,6 +61,7 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
   let timer: NodeJS.Timeout | undefined;
   let source: Buffer | Readable | undefined;
   try {
+    const { authenticate } = await loadMailauth();
     source = inputOf(input.message);
     const run = authenticate(source, {
       ip: input.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),

@@ -1,6 +1,13 @@
 // DKIM signing of outbound mail by a signing table (OpenDKIM's SigningTable idea), with mailauth's dkimSign.
 // Trusts the operator's keys; the message is signed only when its From address matches a table entry.
-import { dkimSign } from 'mailauth';
+
+/**
+ * mailauth's signer alone (the package root also loads BIMI: an HTTP client, an XML parser), and only when a
+ * message is first signed: it brings joi, libmime and its charset tables, which a host without DKIM keys
+ * (or before its first outbound message) never needs in memory.
+ */
+let signer: Promise<typeof import('mailauth/lib/dkim/sign.js')> | undefined;
+const loadSigner = () => (signer ??= import('mailauth/lib/dkim/sign.js'));
 
 export interface DkimKey {
   /** d= : the domain the signature claims. */
@@ -79,6 +86,7 @@ export async function signIfConfigured(
     ...(key.algorithm ? { algorithm: key.algorithm } : {}),
   }));
   // mailauth reads the keys from signatureData (the top-level fields only satisfy its typings).
+  const { dkimSign } = await loadSigner();
   const res = await dkimSign(message, { ...data[0]!, signatureData: data, ...(signTime ? { signTime } : {}) });
   if (res.errors.length || !res.signatures) {
     return { message, error: res.errors.map((e) => e.err.message).join('; ') || 'no signature produced' };
