@@ -22,6 +22,10 @@ export const debianPackages = {
   postgrey: 'postgrey',
   openssl: 'openssl',
   'kdig': 'knot-dnsutils',
+  // DNSSEC-signed test zones (outbound DANE) and a test ACME server
+  nsd: 'nsd',
+  'ldns-signzone': 'ldnsutils',
+  pebble: 'pebble',
   strace: 'strace',
   chromium: 'chromium',
 };
