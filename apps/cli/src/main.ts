@@ -6,6 +6,7 @@ import { dkimCommand } from './commands/dkim.ts';
 import { explainCommand } from './commands/explain.ts';
 import { greylistCommand } from './commands/greylist.ts';
 import { queueCommand } from './commands/queue.ts';
+import { tlsCommand } from './commands/tls.ts';
 import { userCommand } from './commands/user.ts';
 import { zonesCommand } from './commands/zones.ts';
 import type { Command } from './commands/types.ts';
@@ -16,6 +17,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   explain: explainCommand,
   greylist: greylistCommand,
   queue: queueCommand,
+  tls: tlsCommand,
   user: userCommand,
   zones: zonesCommand,
 };

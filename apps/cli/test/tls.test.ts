@@ -1,0 +1,93 @@
+// `moat tls policy` and `moat tls report` through the real entry point; the report asks a test Unbound
+// which domains publish `_smtp._tls` records.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { selfSignedCert, startUnbound, type UnboundServer } from '@moat/testkit';
+import { formatTlsa, parseStsPolicy, tlsa311 } from '@moat/tlspolicy';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+
+function moat(args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('moat tls', { timeout: 240_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'moat-tls-'));
+  let unbound: UnboundServer | undefined;
+  afterAll(async () => unbound?.stop());
+
+  const config = (resolver: string) =>
+    `policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\ndns:\n  resolver: "${resolver}"\nmx:\n  tls: { state_dir: ${join(dir, 'state')} }\nqueue:\n  dir: ${join(dir, 'spool')}\n`;
+
+  it('policy prints the MTA-STS TXT and file and the TLSA 3 1 1 record of the current certificate', async () => {
+    const cert = await selfSignedCert(['mx.example.org']);
+    mkdirSync(join(dir, 'state'), { recursive: true });
+    writeFileSync(join(dir, 'state', 'selfsigned.crt'), cert.cert);
+    writeFileSync(join(dir, 'moat.yaml'), config('127.0.0.1:53'));
+    const r = moat(['tls', 'policy', 'Example.ORG', '--config', join(dir, 'moat.yaml'), '--json']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.tlsa).toEqual({ name: '_25._tcp.mx.example.org', type: 'TLSA', value: formatTlsa(tlsa311(cert.cert)) });
+    expect(j.mtaStsTxt.value).toMatch(/^v=STSv1; id=[0-9a-f]{20}$/);
+    expect(parseStsPolicy(j.policyFile)).toEqual({ mode: 'testing', mx: ['mx.example.org'], maxAge: 604800 });
+    const enforce = JSON.parse(moat(['tls', 'policy', 'example.org', '--config', join(dir, 'moat.yaml'), '--mode', 'enforce', '--json']).out);
+    expect(enforce.mtaStsTxt.value).not.toBe(j.mtaStsTxt.value); // a new policy, a new id
+    const text = moat(['tls', 'policy', 'example.org', '--config', join(dir, 'moat.yaml')]);
+    expect(text.out).toContain(`_25._tcp.mx.example.org. 3600 IN TLSA ${formatTlsa(tlsa311(cert.cert))}`);
+    expect(moat(['tls', 'policy', 'example.org', '--config', join(dir, 'moat.yaml'), '--mode', 'strict']).code).toBe(2);
+    expect(moat(['tls', 'policy', 'example.org', '--config', join(dir, 'moat.yaml'), '--cert', join(dir, 'none.pem')]).code).toBe(1);
+  });
+
+  it('report builds the RFC 8460 aggregate for the domains that publish _smtp._tls', async () => {
+    unbound = await startUnbound({
+      stubZones: {},
+      localZones: { 'example.net': 'static', 'example.com': 'static' },
+      localData: ['_smtp._tls.example.net. 60 IN TXT "v=TLSRPTv1; rua=mailto:tls@example.net"'],
+    });
+    writeFileSync(join(dir, 'moat.yaml'), config(unbound.server));
+    const out = join(dir, 'spool', 'tlsrpt');
+    mkdirSync(out, { recursive: true });
+    const at = Date.parse('2026-12-01T10:00:00Z');
+    const line = (o: object) => JSON.stringify({ at, ...o });
+    writeFileSync(
+      join(out, '2026-12-01.jsonl'),
+      [
+        line({ policyDomain: 'example.net', policyType: 'tlsa', policyString: ['3 1 1 aa'], mxHost: 'mx.example.net', receivingIp: '192.0.2.1', result: 'success' }),
+        line({ policyDomain: 'example.net', policyType: 'tlsa', policyString: ['3 1 1 aa'], mxHost: 'mx.example.net', receivingIp: '192.0.2.1', result: 'validation-failure', detail: 'no match' }),
+        line({ policyDomain: 'example.com', policyType: 'no-policy-found', mxHost: 'mx.example.com', result: 'starttls-not-supported' }),
+        'garbage',
+        '',
+      ].join('\n'),
+    );
+    const r = moat(['tls', 'report', '--day', '2026-12-01', '--config', join(dir, 'moat.yaml')]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j['no-tlsrpt-record']).toEqual(['example.com']);
+    expect(j['unreadable-lines']).toBe(1);
+    expect(j.reports).toHaveLength(1);
+    expect(j.reports[0]).toMatchObject({
+      domain: 'example.net',
+      rua: ['mailto:tls@example.net'],
+      report: {
+        'organization-name': 'mx.example.org',
+        'date-range': { 'start-datetime': '2026-12-01T00:00:00Z', 'end-datetime': '2026-12-01T23:59:59Z' },
+        policies: [
+          {
+            policy: { 'policy-type': 'tlsa', 'policy-string': ['3 1 1 aa'], 'policy-domain': 'example.net' },
+            summary: { 'total-successful-session-count': 1, 'total-failure-session-count': 1 },
+            'failure-details': [{ 'result-type': 'validation-failure', 'receiving-mx-hostname': 'mx.example.net', 'receiving-ip': '192.0.2.1', 'failed-session-count': 1 }],
+          },
+        ],
+      },
+    });
+    const all = JSON.parse(moat(['tls', 'report', '--day', '2026-12-01', '--config', join(dir, 'moat.yaml'), '--all']).out);
+    expect(all.reports.map((x: { domain: string }) => x.domain)).toEqual(['example.com', 'example.net']);
+  });
+});
