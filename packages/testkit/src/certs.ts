@@ -14,7 +14,7 @@ export interface TestCert {
 }
 
 export interface TestCa extends TestCert {
-  /** A leaf for these DNS names (the first is the subject CN), signed by this CA; `key` reuses a key. */
+  /** A leaf for these DNS names or IP addresses (the first is the subject CN), signed by this CA; `key` reuses a key. */
   issue(names: string[], opts?: { key?: string }): Promise<TestCert>;
 }
 
@@ -59,7 +59,7 @@ export async function createTestCa(name = 'moat test CA'): Promise<TestCa> {
         const key = opts.key ?? (await newKey(d.path, 'leaf'));
         await writeFile(join(d.path, 'leaf.key'), key);
         await run('openssl', ['req', '-new', '-key', join(d.path, 'leaf.key'), '-subj', `/CN=${names[0]}`, '-out', join(d.path, 'leaf.csr')]);
-        await writeFile(join(d.path, 'ext'), `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
+        await writeFile(join(d.path, 'ext'), `subjectAltName=${names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',')}\nextendedKeyUsage=serverAuth\n`);
         await run('openssl', ['x509', '-req', '-in', join(d.path, 'leaf.csr'), '-CA', join(d.path, 'ca.crt'), '-CAkey', join(d.path, 'ca.key'), '-CAcreateserial', '-days', '30', '-extfile', join(d.path, 'ext'), '-out', join(d.path, 'leaf.crt')]);
         return { key, cert: await readFile(join(d.path, 'leaf.crt'), 'utf8') };
       } finally {
