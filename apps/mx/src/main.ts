@@ -18,6 +18,7 @@ import { cachingResolver, createResolver } from './dns.ts';
 import { createMx } from './server.ts';
 import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
+import { startAcme } from './acme.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -86,7 +87,11 @@ async function main(): Promise<void> {
   const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize });
   const writer: QueueWriter = delivery ?? localQueue!;
 
-  const tls = settings.tls.enabled ? tlsServerOptions(await loadTlsMaterial(settings, logger), settings) : undefined;
+  // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then; renewals reach new sessions
+  const acme = settings.tls.enabled ? await startAcme(config, logger, registry) : undefined;
+  const tls = settings.tls.enabled
+    ? tlsServerOptions(acme?.current ? { ...acme.current, generated: false } : await loadTlsMaterial(settings, logger), settings)
+    : undefined;
   let authenticator: Authenticator | undefined;
   let users: UsersFile | undefined;
   if (config.mx.auth.require_tls === false) {
@@ -164,6 +169,10 @@ async function main(): Promise<void> {
     bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
   }
 
+  acme?.onChange((pair) => {
+    for (const m of servers) m.server.updateSecureContext({ key: pair.key, cert: pair.cert });
+  });
+
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)
   const scraped = delivery
@@ -198,6 +207,7 @@ async function main(): Promise<void> {
     await step('journal', () => journal?.close());
     await step('ratelimit', () => rateLimits?.close());
     await step('users', () => users?.close());
+    await step('acme', () => acme?.stop());
     await step('engine', () => built.close());
     process.exit(0);
   };

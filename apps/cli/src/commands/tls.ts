@@ -2,6 +2,7 @@
 // builds the RFC 8460 daily aggregate from the outcomes the delivery thread kept. Reads files, asks only the resolver.
 import { createHash } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '@moat/config';
@@ -16,9 +17,12 @@ const USAGE = `policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx 
 
 const fromConfig = (config: Config, p: string) => (isAbsolute(p) ? p : resolve(dirname(config.source.file), p));
 
-/** The certificate mx presents now: the configured one, else the self-signed pair it generated. */
+/** The certificate mx presents now: the configured one, the ACME one once issued, else the self-signed pair it generated. */
 export function currentCertPath(config: Config): string {
-  return config.mx.tls.cert ? fromConfig(config, config.mx.tls.cert) : join(fromConfig(config, config.mx.tls.state_dir), 'selfsigned.crt');
+  if (config.mx.tls.cert) return fromConfig(config, config.mx.tls.cert);
+  const state = fromConfig(config, config.mx.tls.state_dir);
+  if (config.mx.tls.acme && existsSync(join(state, 'acme', 'fullchain.pem'))) return join(state, 'acme', 'fullchain.pem');
+  return join(state, 'selfsigned.crt');
 }
 
 async function policy(args: readonly string[], io: Io): Promise<number> {
