@@ -1,25 +1,50 @@
 // `moat tls policy` and `moat tls report` through the real entry point; the report asks a test Unbound
 // which domains publish `_smtp._tls` records.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { selfSignedCert, startUnbound, type UnboundServer } from '@moat/testkit';
+import { createServer as createHttps, type Server } from 'node:https';
+import { createTestCa, freePort, selfSignedCert, signZone, startNsd, startUnbound, type NsdServer, type UnboundServer } from '@moat/testkit';
 import { formatTlsa, parseStsPolicy, tlsa311 } from '@moat/tlspolicy';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 function moat(args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 120_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-describe('moat tls', { timeout: 240_000 }, () => {
+/** Without blocking this process: the HTTPS policy host the command asks runs here. */
+function moatAsync(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' } });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    c.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    c.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+describe('moat tls', { timeout: 400_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'moat-tls-'));
   let unbound: UnboundServer | undefined;
-  afterAll(async () => unbound?.stop());
+  let validating: UnboundServer | undefined;
+  let nsd: NsdServer | undefined;
+  let https: Server | undefined;
+  afterAll(async () => {
+    await unbound?.stop();
+    await validating?.stop();
+    await nsd?.stop();
+    await new Promise<void>((r) => (https ? https.close(() => r()) : r()));
+  });
 
   const config = (resolver: string) =>
     `policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\ndns:\n  resolver: "${resolver}"\nmx:\n  tls: { state_dir: ${join(dir, 'state')} }\nqueue:\n  dir: ${join(dir, 'spool')}\n`;
@@ -89,5 +114,48 @@ describe('moat tls', { timeout: 240_000 }, () => {
     });
     const all = JSON.parse(moat(['tls', 'report', '--day', '2026-12-01', '--config', join(dir, 'moat.yaml'), '--all']).out);
     expect(all.reports.map((x: { domain: string }) => x.domain)).toEqual(['example.com', 'example.net']);
+  });
+
+  it('check verifies the published records through the validating resolver and the policy host', async () => {
+    const ca = await createTestCa();
+    const mxCert = await selfSignedCert(['mx.example.test']);
+    const tlsa = formatTlsa(tlsa311(mxCert.cert));
+    const zone = await signZone(
+      'example.test',
+      [
+        '@ IN SOA ns.example.test. h.example.test. 1 3600 600 86400 60',
+        '@ IN NS ns.example.test.',
+        'ns IN A 127.0.0.1',
+        '@ IN MX 10 mx.example.test.',
+        'mx IN A 127.0.0.1',
+        `_25._tcp.mx IN TLSA ${tlsa}`,
+        '_mta-sts IN TXT "v=STSv1; id=1"',
+        'mta-sts IN A 127.0.0.1',
+        '_smtp._tls IN TXT "v=TLSRPTv1; rua=mailto:tls@example.test"',
+        '',
+      ].join('\n'),
+    );
+    nsd = await startNsd({ zones: { 'example.test': zone.signed } });
+    validating = await startUnbound({ stubZones: { 'example.test': nsd.stubAddr }, trustAnchors: [zone.ds] });
+    const web = await ca.issue(['mta-sts.example.test']);
+    const stsPort = await freePort();
+    https = createHttps({ key: web.key, cert: web.cert }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 604800\r\n');
+    });
+    await new Promise<void>((r) => https!.listen(stsPort, '127.0.0.1', () => r()));
+    writeFileSync(join(dir, 'ca.pem'), ca.cert);
+    writeFileSync(join(dir, 'mx.crt'), mxCert.cert);
+    writeFileSync(join(dir, 'check.yaml'), `policy:\n  hostname: mx.example.test\nrecipients:\n  domains: [example.test]\ndns:\n  resolver: "${validating.server}"\n`);
+    const args = ['tls', 'check', 'example.test', '--config', join(dir, 'check.yaml'), '--ca', join(dir, 'ca.pem'), '--sts-port', String(stsPort), '--json'];
+    const ok = await moatAsync([...args, '--cert', join(dir, 'mx.crt')]);
+    expect(ok.err).toBe('');
+    expect(JSON.parse(ok.out).records.map((r: { status: string; detail: string }) => `${r.status} ${r.status === 'ok' ? '' : r.detail}`.trim())).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(ok.code).toBe(0);
+    // after a key change the published TLSA no longer matches: said, and exit 1
+    const other = await selfSignedCert(['mx.example.test']);
+    writeFileSync(join(dir, 'other.crt'), other.cert);
+    const bad = await moatAsync([...args, '--cert', join(dir, 'other.crt')]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out).records[2]).toMatchObject({ record: '_25._tcp.mx.example.test TLSA', status: 'wrong' });
   });
 });

@@ -2,28 +2,22 @@
 // builds the RFC 8460 daily aggregate from the outcomes the delivery thread kept. Reads files, asks only the resolver.
 import { createHash } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { buildTlsReports, dayOf, formatStsPolicy, formatTlsa, parseTlsRptTxt, readOutcomes, type StsMode, tlsa311 } from '@moat/tlspolicy';
+import { currentCertPath } from './tls-cert.ts';
+import { checkPublished } from './tls-check.ts';
 import { parseArgs, UsageError } from './args.ts';
 import { CommandError, guard, loadConfigOrFail } from './context.ts';
 import type { Command, Io } from './types.ts';
 
-const USAGE = `policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx HOST]... [--cert FILE] [--config FILE] [--json]
+const USAGE = `check DOMAIN [--config FILE] [--resolver HOST:PORT] [--cert FILE] [--ca FILE] [--json]   (exit 1 unless every record is right)
+       moat tls policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx HOST]... [--cert FILE] [--config FILE] [--json]
        moat tls report [--day YYYY-MM-DD] [--dir DIR] [--all] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC)`;
 
 const fromConfig = (config: Config, p: string) => (isAbsolute(p) ? p : resolve(dirname(config.source.file), p));
-
-/** The certificate mx presents now: the configured one, the ACME one once issued, else the self-signed pair it generated. */
-export function currentCertPath(config: Config): string {
-  if (config.mx.tls.cert) return fromConfig(config, config.mx.tls.cert);
-  const state = fromConfig(config, config.mx.tls.state_dir);
-  if (config.mx.tls.acme && existsSync(join(state, 'acme', 'fullchain.pem'))) return join(state, 'acme', 'fullchain.pem');
-  return join(state, 'selfsigned.crt');
-}
 
 async function policy(args: readonly string[], io: Io): Promise<number> {
   const a = parseArgs(args, { values: ['mode', 'max-age', 'mx', 'cert', 'config'], flags: ['json'] });
@@ -123,6 +117,7 @@ export const tlsCommand: Command = {
       const [sub, ...rest] = args;
       if (sub === 'policy') return policy(rest, io);
       if (sub === 'report') return report(rest, io);
+      if (sub === 'check') return checkPublished(rest, io);
       throw new UsageError(sub === undefined ? 'missing subcommand' : `unknown subcommand ${JSON.stringify(sub)}`);
     });
   },
