@@ -19,6 +19,7 @@ import { createMx } from './server.ts';
 import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
 import { startAcme } from './acme.ts';
+import { startMtaStsServer } from './mta-sts-server.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -89,9 +90,8 @@ async function main(): Promise<void> {
 
   // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then; renewals reach new sessions
   const acme = settings.tls.enabled ? await startAcme(config, logger, registry) : undefined;
-  const tls = settings.tls.enabled
-    ? tlsServerOptions(acme?.current ? { ...acme.current, generated: false } : await loadTlsMaterial(settings, logger), settings)
-    : undefined;
+  const material = settings.tls.enabled ? (acme?.current ? { ...acme.current, generated: false } : await loadTlsMaterial(settings, logger)) : undefined;
+  const tls = material ? tlsServerOptions(material, settings) : undefined;
   let authenticator: Authenticator | undefined;
   let users: UsersFile | undefined;
   if (config.mx.auth.require_tls === false) {
@@ -169,8 +169,19 @@ async function main(): Promise<void> {
     bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
   }
 
+  // the MTA-STS policy file for mta-sts.DOMAIN, with the MX certificate (mx.mta_sts)
+  const sts = config.mx.mta_sts && material
+    ? await startMtaStsServer({
+        ...splitHostPort(config.mx.mta_sts.listen),
+        policy: { mode: config.mx.mta_sts.mode, mx: [settings.hostname, ...config.mx.mta_sts.mx], maxAge: config.mx.mta_sts.max_age },
+        key: material.key,
+        cert: material.cert,
+      })
+    : undefined;
+  if (sts) bound.push(`mta-sts ${sts.address().address}:${sts.address().port}`);
   acme?.onChange((pair) => {
     for (const m of servers) m.server.updateSecureContext({ key: pair.key, cert: pair.cert });
+    sts?.setCertificate(pair);
   });
 
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
@@ -208,6 +219,7 @@ async function main(): Promise<void> {
     await step('ratelimit', () => rateLimits?.close());
     await step('users', () => users?.close());
     await step('acme', () => acme?.stop());
+    await step('mta-sts', () => sts?.close());
     await step('engine', () => built.close());
     process.exit(0);
   };

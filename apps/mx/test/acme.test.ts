@@ -1,15 +1,17 @@
 // mx with mx.tls.acme against Debian's pebble: it starts on the self-signed certificate, orders one over HTTP-01
-// (pebble resolves the name through a test Unbound), and new STARTTLS sessions get the issued certificate.
+// (pebble resolves the name through a test Unbound), and new STARTTLS sessions and the MTA-STS host get it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort, SmtpClient, startPebble, startRedis, startUnbound, tmpDir, waitForPort, type PebbleServer, type UnboundServer } from '@moat/testkit';
+import { fetchStsPolicy, wireResolver } from '@moat/tlspolicy';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let mx: ChildProcess;
 let port: number;
 let metricsPort: number;
+let stsPort: number;
 let output = '';
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let dns: UnboundServer;
@@ -18,12 +20,13 @@ let pebble: PebbleServer;
 beforeAll(async () => {
   dir = await tmpDir('mx-acme');
   redis = await startRedis();
-  dns = await startUnbound({ stubZones: {}, localZones: { 'acme.test': 'static' }, localData: ['mx.acme.test. 60 IN A 127.0.0.1'] });
+  dns = await startUnbound({ stubZones: {}, localZones: { 'acme.test': 'static' }, localData: ['mx.acme.test. 60 IN A 127.0.0.1', 'mta-sts.acme.test. 60 IN A 127.0.0.1', '_mta-sts.acme.test. 60 IN TXT "v=STSv1; id=1"'] });
   const httpPort = await freePort();
   pebble = await startPebble({ dnsServer: dns.server, httpPort });
   await writeFile(join(dir.path, 'pebble-ca.pem'), pebble.listenerCa);
   port = await freePort();
   metricsPort = await freePort();
+  stsPort = await freePort();
   const cfg = join(dir.path, 'moat.yaml');
   await writeFile(
     cfg,
@@ -37,7 +40,8 @@ dns:
 mx:
   tls:
     state_dir: ${dir.path}/tls
-    acme: { directory: "${pebble.directoryUrl}", directory_ca: ${dir.path}/pebble-ca.pem, email: admin@acme.test, http_listen: "127.0.0.1:${httpPort}" }
+    acme: { directory: "${pebble.directoryUrl}", directory_ca: ${dir.path}/pebble-ca.pem, email: admin@acme.test, http_listen: "127.0.0.1:${httpPort}", domains: [mx.acme.test, mta-sts.acme.test] }
+  mta_sts: { listen: "127.0.0.1:${stsPort}", mode: enforce, max_age: 86400 }
 spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
 queue: { dir: ${dir.path}/spool, transport: "maildir:${dir.path}/mail" }
@@ -91,4 +95,8 @@ it('serves the ACME certificate to new sessions once pebble has issued it, witho
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(Number(/^moat_tls_cert_expiry_days (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1);
   expect(metrics).toMatch(/^moat_acme_renewal_failing 0$/m);
+  // the MTA-STS policy file, served with the ACME certificate, read the way outbound delivery reads it
+  const root = await pebble.issuerRoot();
+  const policy = await fetchStsPolicy('acme.test', { resolver: wireResolver([dns.server]), ca: [root], port: stsPort, timeoutMs: 10_000 });
+  expect(policy).toEqual({ mode: 'enforce', mx: ['mx.acme.test'], maxAge: 86400 });
 }, 120_000);

@@ -51,6 +51,21 @@ export const mxSection = z.strictObject({
     .prefault({})
     .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'expected both tls.cert and tls.key, or neither' })
     .refine((t) => !(t.acme && t.cert), { message: 'expected tls.acme or tls.cert/tls.key, not both' }),
+  /**
+   * Serve this MX's MTA-STS policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt with the MX certificate
+   * (docs/tls.md; with ACME, list the mta-sts.DOMAIN names in tls.acme.domains). Unset: not served.
+   */
+  mta_sts: z
+    .strictObject({
+      listen: listenAddress.default('0.0.0.0:443'),
+      /** Start with testing (RFC 8461 5), enforce once the TLS reports are clean. */
+      mode: z.enum(['testing', 'enforce']).default('testing'),
+      /** Seconds senders may cache the policy. */
+      max_age: z.number().int().min(86_400).max(31_557_600).default(604_800),
+      /** MX patterns besides this MX's hostname (the other MX hosts of the domains). */
+      mx: z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'expected a host name or *.domain')).default([]),
+    })
+    .optional(),
   auth: z
     .strictObject({
       /** File of `user:hash` lines for SASL PLAIN/LOGIN; unset = no AUTH offered. */
