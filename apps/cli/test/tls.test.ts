@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer as createHttps, type Server } from 'node:https';
 import { createTestCa, freePort, selfSignedCert, signZone, startNsd, startUnbound, type NsdServer, type UnboundServer } from '@moat/testkit';
+import { queueList } from '@moat/queue';
 import { formatTlsa, parseStsPolicy, tlsa311 } from '@moat/tlspolicy';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -114,6 +115,13 @@ describe('moat tls', { timeout: 400_000 }, () => {
     });
     const all = JSON.parse(moat(['tls', 'report', '--day', '2026-12-01', '--config', join(dir, 'moat.yaml'), '--all']).out);
     expect(all.reports.map((x: { domain: string }) => x.domain)).toEqual(['example.com', 'example.net']);
+    // --send queues the report for the domain's rua, out by MX lookup
+    const sent = moat(['tls', 'report', '--day', '2026-12-01', '--config', join(dir, 'moat.yaml'), '--send']);
+    expect(sent.err).toBe('');
+    const q = JSON.parse(sent.out).queued;
+    expect(q).toEqual([{ domain: 'example.net', to: 'tls@example.net', id: expect.any(String) }]);
+    const entries = await queueList(join(dir, 'spool'));
+    expect(entries.find((e) => e.id === q[0].id)).toMatchObject({ sender: 'postmaster@mx.example.org' });
   });
 
   it('check verifies the published records through the validating resolver and the policy host', async () => {

@@ -7,4 +7,5 @@ export { stsSource, StsUnavailableError, type StsSource } from './sts-source.ts'
 export { outboundTls, HostRefused, PolicyUnavailable, type DomainTls, type HostTls, type OutboundTls, type OutboundTlsOptions, type TlsFailure } from './outbound.ts';
 export { outcomeRecorder, dayOf, type OutcomeRecorder, type TlsOutcome, type TlsPolicyType, type TlsResultType } from './outcomes.ts';
 export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from './report.ts';
+export { tlsReportMessage } from './report-mail.ts';
 export { systemCas } from './pki.ts';

@@ -6,7 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
-import { buildTlsReports, dayOf, formatStsPolicy, formatTlsa, parseTlsRptTxt, readOutcomes, type StsMode, tlsa311 } from '@moat/tlspolicy';
+import { createLogger, createRegistry } from '@moat/observe';
+import { openQueue } from '@moat/queue';
+import { buildTlsReports, dayOf, formatStsPolicy, formatTlsa, parseTlsRptTxt, readOutcomes, type StsMode, type TlsReport, tlsa311, tlsReportMessage } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -15,7 +17,7 @@ import type { Command, Io } from './types.ts';
 
 const USAGE = `check DOMAIN [--config FILE] [--resolver HOST:PORT] [--cert FILE] [--ca FILE] [--json]   (exit 1 unless every record is right)
        moat tls policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx HOST]... [--cert FILE] [--config FILE] [--json]
-       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--all] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC)`;
+       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--all] [--send] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC; --send queues each report to its mailto: rua)`;
 
 const fromConfig = (config: Config, p: string) => (isAbsolute(p) ? p : resolve(dirname(config.source.file), p));
 
@@ -81,7 +83,7 @@ function yesterday(): string {
 }
 
 async function report(args: readonly string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['day', 'dir', 'config', 'resolver'], flags: ['all'] });
+  const a = parseArgs(args, { values: ['day', 'dir', 'config', 'resolver'], flags: ['all', 'send'] });
   if (a.positionals.length) throw new UsageError('report takes no positional arguments');
   const day = a.values.day ?? yesterday();
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw new UsageError('--day: YYYY-MM-DD (UTC)');
@@ -106,8 +108,30 @@ async function report(args: readonly string[], io: Io): Promise<number> {
     if (rua.length || a.flags.has('all')) out.push({ domain, rua, report: r });
     else without.push(domain);
   }
-  io.out.write(`${JSON.stringify({ day, dir, reports: out, 'no-tlsrpt-record': without, 'unreadable-lines': skipped }, null, 2)}\n`);
+  const queued = a.flags.has('send') ? await sendReports(config, out, organization) : undefined;
+  io.out.write(`${JSON.stringify({ day, dir, reports: out, 'no-tlsrpt-record': without, 'unreadable-lines': skipped, ...(queued ? { queued } : {}) }, null, 2)}\n`);
   return 0;
+}
+
+/** Queue each report to its mailto: addresses (RFC 8460 5.3), out by MX lookup like any outbound mail. */
+async function sendReports(config: Config, reports: Array<{ domain: string; rua: string[]; report: unknown }>, submitter: string): Promise<Array<{ domain: string; to: string; id: string }>> {
+  const queue = await openQueue({ dir: config.queue.dir, logger: createLogger('moat', { level: 'warn' }), registry: createRegistry() });
+  const from = `postmaster@${config.policy.hostname}`;
+  const done: Array<{ domain: string; to: string; id: string }> = [];
+  try {
+    for (const r of reports) {
+      for (const uri of r.rua) {
+        const to = /^mailto:([^?,\s]+@[^?,\s]+)$/i.exec(uri)?.[1];
+        if (!to) continue; // https: rua (RFC 8460 3) is not sent by moat
+        const message = tlsReportMessage(r.report as TlsReport, { domain: r.domain, from, to, submitter });
+        const q = await queue.enqueue({ sender: from, recipients: [to], message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+        done.push({ domain: r.domain, to, id: q.id });
+      }
+    }
+  } finally {
+    await queue.close();
+  }
+  return done;
 }
 
 export const tlsCommand: Command = {
