@@ -29,6 +29,8 @@ export const debianPackages = {
   'ldns-keygen': 'ldnsutils',
   'ldns-key2ds': 'ldnsutils',
   drill: 'ldnsutils',
+  // a test ACME server (outbound TLS: @moat/acme)
+  pebble: 'pebble',
   strace: 'strace',
   chromium: 'chromium',
 };

@@ -7,6 +7,7 @@ import { explainCommand } from './commands/explain.ts';
 import { greylistCommand } from './commands/greylist.ts';
 import { queueCommand } from './commands/queue.ts';
 import { reloadCommand } from './commands/reload.ts';
+import { tlsCommand } from './commands/tls.ts';
 import { userCommand } from './commands/user.ts';
 import { zonesCommand } from './commands/zones.ts';
 import type { Command } from './commands/types.ts';
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   greylist: greylistCommand,
   queue: queueCommand,
   reload: reloadCommand,
+  tls: tlsCommand,
   user: userCommand,
   zones: zonesCommand,
 };

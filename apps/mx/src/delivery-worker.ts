@@ -3,6 +3,7 @@
 import { createWriteStream } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parentPort, Worker } from 'node:worker_threads';
 import { createLogger, createRegistry } from '@moat/observe';
 import {
@@ -19,6 +20,7 @@ import {
   startDelivery,
 } from '@moat/queue';
 import { loadConfig } from '@moat/config';
+import { outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { routingFromConfig } from './routing.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
@@ -188,6 +190,20 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   const mx = dnsMxResolver([config.dns.resolver]);
   const full = loadConfig(data.configFile);
   const routing = routingFromConfig(full, { logger: logger.child({ component: 'maps' }), registry });
+  // MTA-STS and DANE for MX deliveries (docs/tls.md): through the same validating resolver
+  const tlsCfg = full.queue.tls;
+  const tlsLogger = logger.child({ component: 'tls-policy' });
+  const tlsPolicy =
+    tlsCfg.dane || tlsCfg.mta_sts
+      ? outboundTls({
+          resolver: wireResolver([config.dns.resolver], { timeoutMs: tlsCfg.lookup_timeout }),
+          dane: tlsCfg.dane,
+          mtaSts: tlsCfg.mta_sts,
+          stsTimeoutMs: tlsCfg.fetch_timeout,
+          outcomes: outcomeRecorder({ registry, dir: tlsCfg.report_dir ?? join(config.queue.dir, 'tlsrpt'), logger: tlsLogger }),
+          logger: tlsLogger,
+        })
+      : undefined;
   const router = createRouter({
     heloName: data.hostname,
     resolver: mx,
@@ -195,13 +211,14 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     isLocal: routing.isLocal,
     recipientDelimiter: full.routing.recipient_delimiter ?? full.recipients.recipient_delimiter,
     logger,
+    tlsPolicy,
   });
   const runner = await startDelivery({
     queue,
     // v1 queue files (from before per-recipient next hops) still go by their route
     transports: {
       local: router.transportFor(nextHopOf(config.queue.transport), false),
-      relay: createTransport('relay', { heloName: data.hostname, resolver: mx, dkim, logger }),
+      relay: createTransport('relay', { heloName: data.hostname, resolver: mx, dkim, logger, ...(tlsPolicy ? { tlsPolicy } : {}) }),
     },
     router,
     resolver: routing.resolver,

@@ -13,7 +13,7 @@ import { createSpamdClient } from '@moat/spamd';
 import { cachingResolver, createResolver } from './dns.ts';
 import { createMx, type Mx } from './server.ts';
 import { type MxSettings, mxSettings } from './settings.ts';
-import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
+import { loadTlsMaterial, type TlsMaterial, tlsServerOptions } from './tls.ts';
 
 /**
  * Settings read once at start (listeners, the spool and its thread, the metrics port): a reload that
@@ -22,6 +22,8 @@ import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
 export const MX_RESTART_ONLY = [
   'mx.listen.smtp',
   'mx.listen.submission',
+  'mx.tls.acme',
+  'mx.mta_sts',
   'queue.dir',
   'queue.concurrency',
   'queue.retry',
@@ -38,6 +40,8 @@ export interface MxGeneration {
   readonly settings: MxSettings;
   readonly built: BuiltEngine;
   readonly tls: boolean;
+  /** The pair this generation serves at STARTTLS (undefined without TLS). */
+  readonly tlsMaterial: TlsMaterial | undefined;
   readonly auth: boolean;
   /** The server for a listener kind (port 25 role or submission). */
   server(submission: boolean): Mx;
@@ -57,6 +61,8 @@ export interface MxShared {
   logger: Logger;
   limiters: Map<string, FailureLimiter>;
   users: Map<string, { file: UsersFile; generations: number }>;
+  /** The ACME pair current now (mx.tls.acme), served instead of the configured or self-signed one. */
+  tlsPair?: () => { key: Buffer; cert: Buffer } | undefined;
 }
 
 /** The users file at `path`, shared by the generations that name it: re-read for a new one, closed with the last. */
@@ -91,8 +97,11 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
     const built = await buildEngine(config, { registry, logger, compiled, sighup: false });
     closers.push(() => built.close());
     let tls: ReturnType<typeof tlsServerOptions> | undefined;
+    let tlsMaterial: TlsMaterial | undefined;
     if (settings.tls.enabled) {
-      tls = tlsServerOptions(await loadTlsMaterial(settings, logger), settings);
+      const acme = shared.tlsPair?.();
+      tlsMaterial = acme ? { ...acme, generated: false } : await loadTlsMaterial(settings, logger);
+      tls = tlsServerOptions(tlsMaterial, settings);
       // a key that does not match its certificate is refused here, not at the next client's STARTTLS
       createSecureContext({ key: tls.key, cert: tls.cert });
     }
@@ -173,6 +182,7 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       settings,
       built,
       tls: !!tls,
+      tlsMaterial,
       auth: !!authenticator,
       server,
       accept: (socket, submission) => server(submission).accept(socket),

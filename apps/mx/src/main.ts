@@ -13,6 +13,8 @@ import { createReloader } from '@moat/runtime';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
 import { mxSettings } from './settings.ts';
+import { startAcme } from './acme.ts';
+import { startMtaStsServer } from './mta-sts-server.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -90,12 +92,16 @@ async function main(): Promise<void> {
   const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize });
   const writer: QueueWriter = delivery ?? localQueue!;
 
+  // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then. Each generation takes
+  // the pair current when it is built; a renewal builds a new generation, so it reaches new sessions.
+  const acme = settings.tls.enabled ? await startAcme(config, logger, registry) : undefined;
+  let acmePair = acme?.current;
   if (config.mx.auth.require_tls === false) {
     logger.warn({ event: 'config' }, 'mx.auth.require_tls=false is ignored: AUTH is only ever offered after STARTTLS');
   }
   // Everything a reload may change is one generation (generation.ts); the listeners, the spool and its
   // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
-  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map() };
+  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map(), tlsPair: () => acmePair };
   const first = await buildGeneration(config, compiled, shared);
   if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
   const generations = createReloader<MxGeneration>({
@@ -148,6 +154,24 @@ async function main(): Promise<void> {
     bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
   }
 
+  // the MTA-STS policy file for mta-sts.DOMAIN, with the MX certificate (mx.mta_sts)
+  const material = first.tlsMaterial;
+  const sts =
+    config.mx.mta_sts && material
+      ? await startMtaStsServer({
+          ...splitHostPort(config.mx.mta_sts.listen),
+          policy: { mode: config.mx.mta_sts.mode, mx: [settings.hostname, ...config.mx.mta_sts.mx], maxAge: config.mx.mta_sts.max_age },
+          key: material.key,
+          cert: material.cert,
+        })
+      : undefined;
+  if (sts) bound.push(`mta-sts ${sts.address().address}:${sts.address().port}`);
+  acme?.onChange((pair) => {
+    acmePair = pair;
+    sts?.setCertificate(pair);
+    void generations.reload('acme');
+  });
+
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)
   const scraped = delivery
@@ -183,6 +207,8 @@ async function main(): Promise<void> {
     await step('delivery', () => delivery?.stop());
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
+    await step('acme', () => acme?.stop());
+    await step('mta-sts', () => sts?.close());
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

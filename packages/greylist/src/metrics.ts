@@ -3,9 +3,22 @@
 import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
 
 
-export type GreylistMetrics = ReturnType<typeof createMetrics>;
+export type GreylistMetrics = ReturnType<typeof makeMetrics>;
 
-export function createMetrics(registry: Registry) {
+// One set per registry: a config reload builds a second greylist on the same registry, whose counters
+// must go on (prom-client refuses a second metric of the same name).
+const perRegistry = new WeakMap<Registry, GreylistMetrics>();
+
+export function createMetrics(registry: Registry): GreylistMetrics {
+  let m = perRegistry.get(registry);
+  if (!m) {
+    m = makeMetrics(registry);
+    perRegistry.set(registry, m);
+  }
+  return m;
+}
+
+function makeMetrics(registry: Registry) {
   const registers = [registry];
   return {
     decisions: new Counter({

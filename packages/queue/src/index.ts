@@ -20,4 +20,5 @@ export { errorTransport } from './transports/error.ts';
 export { discardTransport } from './transports/discard.ts';
 export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
+export type { DomainTlsPolicy, OutboundTlsPolicy, TlsOutcomeFailure, TlsRequirement } from './transports/tls-requirement.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';

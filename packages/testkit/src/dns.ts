@@ -146,6 +146,11 @@ export interface UnboundOptions {
   port?: number;
   /** Extra `server:` lines. */
   serverConfig?: string[];
+  /**
+   * DNSSEC trust anchors (`zone. DS ...` lines, from signZone): Unbound then validates, answers with the
+   * AD bit for the zones under them and SERVFAIL for bogus answers. Without: no validator.
+   */
+  trustAnchors?: string[];
 }
 
 const q = (s: string) => `"${s.replace(/"/g, '')}"`;
@@ -170,8 +175,10 @@ export function unboundTestConfig(dir: string, port: number, o: UnboundOptions):
     '  access-control: 127.0.0.0/8 allow',
     // Our stub servers live on loopback, which Unbound refuses to query by default.
     '  do-not-query-localhost: no',
-    // No validator: a trust anchor would make Unbound probe the root.
-    '  module-config: "iterator"',
+    // No validator unless given anchors of its own: the root's anchor would make Unbound probe the root.
+    o.trustAnchors?.length ? '  module-config: "validator iterator"' : '  module-config: "iterator"',
+    ...(o.trustAnchors ?? []).map((a) => `  trust-anchor: ${q(a)}`),
+    ...(o.trustAnchors?.length ? ['  val-log-level: 2'] : []),
     '  qname-minimisation: yes',
     '  prefetch: yes',
     '  local-zone: "." refuse',

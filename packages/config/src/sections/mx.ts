@@ -37,9 +37,45 @@ export const mxSection = z.strictObject({
       state_dir: z.string().default('/var/lib/moat/mx'),
       /** Lowest TLS version accepted (TLS 1.0/1.1 are never accepted). */
       min_version: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      /**
+       * ACME certificates (HTTP-01, docs/tls.md): issued for `domains` (default: the MX hostname), renewed ahead of
+       * expiry, kept under state_dir/acme. Unset: the configured cert/key, else the generated self-signed pair.
+       */
+      acme: z
+        .strictObject({
+          /** The CA's directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory. */
+          directory: z.string().regex(/^https?:\/\/\S+$/, 'expected the ACME directory URL'),
+          /** Account contact (expiry notices). */
+          email: z.string().regex(/^[^@\s]+@[^@\s]+$/, 'expected an email address').optional(),
+          /** Names on the certificate: the MX hostname, then the submission name(s). */
+          domains: z.array(hostname).default([]),
+          /** Where the HTTP-01 responder listens (port 80 must reach it from the CA). */
+          http_listen: listenAddress.default('0.0.0.0:80'),
+          renew_before: duration.default(30 * 86_400_000),
+          check_interval: duration.default(12 * 3_600_000),
+          /** A private ACME CA's TLS root (PEM file); default: the system's CAs. */
+          directory_ca: z.string().optional(),
+        })
+        .optional(),
     })
     .prefault({})
-    .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'expected both tls.cert and tls.key, or neither' }),
+    .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'expected both tls.cert and tls.key, or neither' })
+    .refine((t) => !(t.acme && t.cert), { message: 'expected tls.acme or tls.cert/tls.key, not both' }),
+  /**
+   * Serve this MX's MTA-STS policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt with the MX certificate
+   * (docs/tls.md; with ACME, list the mta-sts.DOMAIN names in tls.acme.domains). Unset: not served.
+   */
+  mta_sts: z
+    .strictObject({
+      listen: listenAddress.default('0.0.0.0:443'),
+      /** Start with testing (RFC 8461 5), enforce once the TLS reports are clean. */
+      mode: z.enum(['testing', 'enforce']).default('testing'),
+      /** Seconds senders may cache the policy. */
+      max_age: z.number().int().min(86_400).max(31_557_600).default(604_800),
+      /** MX patterns besides this MX's hostname (the other MX hosts of the domains). */
+      mx: z.array(z.string().regex(/^(\*\.)?[a-z0-9.-]+$/i, 'expected a host name or *.domain')).default([]),
+    })
+    .optional(),
   auth: z
     .strictObject({
       /** File of `user:hash` lines for SASL PLAIN/LOGIN; unset = no AUTH offered. */

@@ -57,6 +57,24 @@ export const queueSection = z.strictObject({
       }),
     )
     .default([]),
+  /** Outbound TLS policy for mail sent by MX lookup (docs/tls.md); relayhosts and mailbox servers keep opportunistic TLS. */
+  tls: z
+    .strictObject({
+      /** DANE (RFC 7672): TLSA records, used only when dns.resolver validated them (the bundled Unbound does). */
+      dane: z.boolean().default(true),
+      /** MTA-STS (RFC 8461): the recipient domain's policy, fetched over HTTPS with the system's CAs. */
+      mta_sts: z.boolean().default(true),
+      /** Per DNS lookup (MX, TLSA, TXT); a lookup that times out defers the message, never sends it without policy. */
+      lookup_timeout: duration.default(5000),
+      /** Fetching one MTA-STS policy file; a timeout defers too. */
+      fetch_timeout: duration.default(30_000),
+      /** Where each session's TLS outcome is kept for `moat tls report` (default: <dir>/tlsrpt). */
+      report_dir: z.string().optional(),
+      /** The TLS-RPT report's organization-name (default: policy.hostname) and contact-info (RFC 8460 4.4). */
+      report_organization: z.string().optional(),
+      report_contact: z.string().optional(),
+    })
+    .prefault({}),
 });
 
 export type QueueSection = z.infer<typeof queueSection>;

@@ -4,6 +4,7 @@ import { maildirTransport, type MaildirOptions } from './maildir.ts';
 import { type MxResolver, relayTransport } from './relay.ts';
 import type { DkimKey } from '@moat/dkim';
 import { nextHopTransport, parseNextHop } from './smtp.ts';
+import type { OutboundTlsPolicy } from './tls-requirement.ts';
 import type { Transport } from './types.ts';
 import type { Logger } from '@moat/observe';
 
@@ -19,6 +20,8 @@ export interface TransportConfig {
   fsync?: boolean;
   /** Where the relay logs a DKIM signing failure (the message then goes out unsigned). */
   logger?: Logger;
+  /** MTA-STS and DANE for `relay` (@moat/tlspolicy). */
+  tlsPolicy?: OutboundTlsPolicy;
 }
 
 export function createTransport(spec: string, cfg: TransportConfig): Transport {
@@ -44,6 +47,7 @@ export function createTransport(spec: string, cfg: TransportConfig): Transport {
       ...(cfg.relayPort ? { port: cfg.relayPort } : {}),
       ...(cfg.dkim ? { dkim: cfg.dkim } : {}),
       ...(cfg.timeoutMs ? { timeoutMs: cfg.timeoutMs } : {}),
+      tlsPolicy: cfg.tlsPolicy,
       ...(cfg.logger
         ? { onDkimError: (domain: string, error: string) => cfg.logger?.error({ domain, err: error }, 'dkim signing failed; sent unsigned') }
         : {}),

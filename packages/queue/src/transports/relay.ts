@@ -4,6 +4,7 @@ import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { type DkimKey, signIfConfigured } from '@moat/dkim';
 import { smtpSend } from './smtp-client.ts';
+import type { DomainTlsPolicy, OutboundTlsPolicy, TlsRequirement } from './tls-requirement.ts';
 import { type DeliveryRequest, domainOf, type RecipientResult, type Transport } from './types.ts';
 
 export interface MxRecord {
@@ -63,6 +64,8 @@ export interface RelayOptions {
   timeoutMs?: number;
   /** Called when signing was configured but failed (the message then goes out unsigned). */
   onDkimError?: (domain: string, error: string) => void;
+  /** MTA-STS and DANE (@moat/tlspolicy's outboundTls); absent: opportunistic TLS only. */
+  tlsPolicy?: OutboundTlsPolicy | undefined;
 }
 
 export function relayTransport(opts: RelayOptions): Transport {
@@ -84,6 +87,13 @@ export function relayTransport(opts: RelayOptions): Transport {
       return every('bounced', 556, '5.1.10', `domain ${domain} accepts no mail (null MX)`);
     }
     const hosts = mx.length ? [...mx].sort((a, b) => a.priority - b.priority).map((m) => m.exchange) : [domain];
+    let tls: DomainTlsPolicy | undefined;
+    try {
+      tls = await opts.tlsPolicy?.forDomain(domain);
+    } catch (e) {
+      // a policy we could not learn (timeout, DNSSEC failure) is never taken for "no policy"
+      return every('deferred', 451, '4.7.5', `TLS policy of ${domain} unavailable: ${(e as Error).message}`);
+    }
     const signed = req.unsigned ? { message: req.message } : await signIfConfigured(req.message, keys);
     if (signed.error) opts.onDkimError?.(domain, signed.error);
     let last: RecipientResult[] = every('deferred', 451, '4.4.1', `no MX host of ${domain} reachable`);
@@ -95,8 +105,15 @@ export function relayTransport(opts: RelayOptions): Transport {
         last = every('deferred', 451, '4.4.3', `address lookup for ${host} failed: ${(e as Error).message}`);
         continue;
       }
+      let need: TlsRequirement | undefined;
+      try {
+        need = await tls?.forHost(host, port);
+      } catch (e) {
+        last = every('deferred', 451, '4.7.5', (e as Error).message);
+        continue;
+      }
       for (const addr of addrs) {
-        const { results } = await smtpSend({
+        const sent = await smtpSend({
           host: addr,
           port,
           heloName: opts.heloName,
@@ -107,7 +124,10 @@ export function relayTransport(opts: RelayOptions): Transport {
           recipients: req.recipients,
           message: signed.message,
           reuse: true,
+          tls: need,
         });
+        tls?.report(host, addr, need, sent);
+        const { results } = sent;
         last = results.map((r) => ({ ...r, relay: `${host}[${addr}]:${port}` }));
         // Try the next MX only when this one gave no answer at all (connection-level failure).
         if (results.some((r) => r.code !== undefined)) return last;

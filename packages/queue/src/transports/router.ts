@@ -8,6 +8,7 @@ import { errorTransport } from './error.ts';
 import { maildirTransport, type MaildirOptions } from './maildir.ts';
 import { type MxResolver, relayTransport } from './relay.ts';
 import { nextHopTransport } from './smtp.ts';
+import type { OutboundTlsPolicy } from './tls-requirement.ts';
 import type { RecipientResult, Transport } from './types.ts';
 
 export interface RouterOptions {
@@ -25,6 +26,8 @@ export interface RouterOptions {
   fsync?: boolean | undefined;
   timeoutMs?: number | undefined;
   logger?: Logger | undefined;
+  /** MTA-STS and DANE for MX deliveries (@moat/tlspolicy). */
+  tlsPolicy?: OutboundTlsPolicy | undefined;
 }
 
 export interface NextHopRouter {
@@ -62,6 +65,7 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
           domain: hop.host,
           port: opts.mxPort ?? hop.port,
           ...timeout,
+          tlsPolicy: opts.tlsPolicy,
           ...(dkim.dkim ? { dkim: dkim.dkim, onDkimError } : {}),
         });
       case 'lmtp':

@@ -1,7 +1,8 @@
 // A small SMTP/LMTP client for one delivery: per-recipient replies, 4xx/5xx kept apart, opportunistic STARTTLS.
 // Talks to one next hop over TCP; everything the server says is untrusted text, only reply codes decide.
 import { connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TlsOutcomeFailure, TlsRequirement } from './tls-requirement.ts';
 import { type RecipientResult, statusFor } from './types.ts';
 
 export interface SmtpSendOptions {
@@ -24,6 +25,8 @@ export interface SmtpSendOptions {
   message: Buffer;
   /** Reuse a cached session to this next hop and cache this one afterwards. */
   reuse?: boolean;
+  /** Outbound TLS policy for this host (MTA-STS, DANE): see tls-requirement.ts. Absent: opportunistic. */
+  tls?: TlsRequirement | undefined;
 }
 
 /**
@@ -91,6 +94,8 @@ export function closeCachedSessions(): void {
 export interface SmtpSendResult {
   results: RecipientResult[];
   tls: boolean;
+  /** What went wrong with TLS on this session (counted for TLS-RPT), also when the policy only reports. */
+  tlsFailure?: TlsOutcomeFailure;
 }
 
 interface Reply {
@@ -234,7 +239,11 @@ class Conversation {
     return 'encrypted' in this.sock && (this.sock as TLSSocket).encrypted === true;
   }
 
-  async upgrade(servername: string | undefined): Promise<void> {
+  get socket(): Socket | TLSSocket {
+    return this.sock;
+  }
+
+  async upgrade(servername: string | undefined, extra?: ConnectionOptions): Promise<void> {
     this.detach();
     const plain = this.sock as Socket;
     const tls = await new Promise<TLSSocket>((resolve, reject) => {
@@ -243,6 +252,8 @@ class Conversation {
         // Opportunistic TLS (RFC 7435): encrypt against passive listeners, do not verify.
         rejectUnauthorized: false,
         ...(servername && !/^[\d.:]+$/.test(servername) ? { servername } : {}),
+        // a TLS policy's CAs and name; its check runs after the handshake (tls-requirement.ts)
+        ...extra,
       });
       const to = setTimeout(() => {
         t.destroy();
@@ -300,12 +311,18 @@ function connectTcp(to: { host: string; port: number } | { path: string }, timeo
  * for every recipient, reply codes map per recipient (2xx sent, 4xx deferred, 5xx bounced).
  */
 export async function smtpSend(opts: SmtpSendOptions): Promise<SmtpSendResult> {
-  const first = await attempt(opts, opts.starttls ?? 'opportunistic');
-  if (first.tlsFailed) return attempt(opts, 'never'); // opportunistic: fall back to plain text
-  return first;
+  const seen: { failure?: TlsOutcomeFailure } = {};
+  const first = await attempt(opts, opts.starttls ?? 'opportunistic', seen);
+  // opportunistic: fall back to plain text; a TLS policy never does (attempt refused it already)
+  const res = first.tlsFailed && !opts.tls?.required ? await attempt(opts, 'never', {}) : first;
+  return seen.failure ? { ...res, tlsFailure: seen.failure } : res;
 }
 
-async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic'): Promise<SmtpSendResult & { tlsFailed?: boolean }> {
+async function attempt(
+  opts: SmtpSendOptions,
+  starttls: 'never' | 'opportunistic',
+  seen: { failure?: TlsOutcomeFailure },
+): Promise<SmtpSendResult & { tlsFailed?: boolean }> {
   const relay = opts.path ? `unix:${opts.path}` : `${opts.host}[${opts.host}]:${opts.port}`;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const all = (status: 'deferred' | 'bounced', response: string, code?: number): RecipientResult[] =>
@@ -322,7 +339,12 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
     return all(st === 'sent' ? 'deferred' : st, r.text, r.code);
   };
 
-  const key = `${opts.lmtp ? 'lmtp' : 'smtp'}|${opts.path ? `unix:${opts.path}` : `${opts.host}|${opts.port}`}|${opts.heloName}|${starttls}`;
+  const key = `${opts.lmtp ? 'lmtp' : 'smtp'}|${opts.path ? `unix:${opts.path}` : `${opts.host}|${opts.port}`}|${opts.heloName}|${starttls}|${opts.tls?.id ?? ''}`;
+  // a TLS policy's failure: counted always; when it requires TLS, nothing is sent in clear (451 4.7.5)
+  const tlsFailed = (f: TlsOutcomeFailure): SmtpSendResult | undefined => {
+    seen.failure = f;
+    return opts.tls?.required ? { results: all('deferred', `451 4.7.5 TLS required by policy: ${f.detail}`.slice(0, 500), 451), tls: false } : undefined;
+  };
   let c: Conversation | undefined;
   let r: Reply | undefined;
   // A cached session from an earlier delivery: RSET proves it is still usable.
@@ -363,19 +385,31 @@ async function attempt(opts: SmtpSendOptions, starttls: 'never' | 'opportunistic
       };
       r = await hello();
       if (r.code !== 250) return { results: fromReply(r), tls: false };
-      if (starttls === 'opportunistic' && /(^|\s)STARTTLS(\s|$)/im.test(r.text.replace(/^250 /, ''))) {
+      const offered = /(^|\s)STARTTLS(\s|$)/im.test(r.text.replace(/^250 /, ''));
+      if (starttls === 'opportunistic' && offered) {
         stage = 'starttls';
         const s = await conv.command('STARTTLS');
+        if (s.code !== 220) {
+          const refused = tlsFailed({ type: 'starttls-not-supported', detail: `STARTTLS refused: ${s.text.slice(0, 200)}` });
+          if (refused) return refused;
+        }
         if (s.code === 220) {
           try {
-            await conv.upgrade(opts.servername ?? opts.host);
-          } catch {
-            return { results: [], tls: false, tlsFailed: true };
+            await conv.upgrade(opts.servername ?? opts.host, opts.tls?.options);
+          } catch (e) {
+            const refused = tlsFailed({ type: 'validation-failure', detail: `TLS handshake failed: ${(e as Error).message}` });
+            return refused ?? { results: [], tls: false, tlsFailed: true };
           }
+          const bad = opts.tls?.check?.(conv.socket as TLSSocket);
+          const refused = bad && tlsFailed(bad);
+          if (refused) return refused;
           stage = 'helo';
           r = await hello();
           if (r.code !== 250) return { results: fromReply(r), tls: true };
         }
+      } else if (starttls === 'opportunistic' && !opts.lmtp && !opts.path) {
+        const refused = tlsFailed({ type: 'starttls-not-supported', detail: `${opts.servername ?? opts.host} did not offer STARTTLS` });
+        if (refused) return refused;
       }
     }
     const ehlo = r;

@@ -1,0 +1,11 @@
+export { wireResolver, DnsLookupError, type Lookup, type SecureResolver } from './secure-resolver.ts';
+export { DnsTimeoutError } from './dns-wire.ts';
+export { parseTlsa, formatTlsa, usable, tlsa311, checkChain, type TlsaRecord } from './tlsa.ts';
+export { parseStsTxt, parseStsPolicy, formatStsPolicy, mxMatches, StsPolicyError, type StsPolicy, type StsMode } from './mta-sts.ts';
+export { fetchStsPolicy, StsFetchError } from './sts-fetch.ts';
+export { stsSource, StsUnavailableError, type StsSource } from './sts-source.ts';
+export { outboundTls, HostRefused, PolicyUnavailable, type DomainTls, type HostTls, type OutboundTls, type OutboundTlsOptions, type TlsFailure } from './outbound.ts';
+export { outcomeRecorder, dayOf, type OutcomeRecorder, type TlsOutcome, type TlsPolicyType, type TlsResultType } from './outcomes.ts';
+export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from './report.ts';
+export { tlsReportMessage } from './report-mail.ts';
+export { systemCas } from './pki.ts';

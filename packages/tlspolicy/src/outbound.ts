@@ -1,0 +1,200 @@
+// Outbound TLS policy per recipient domain and MX host: DANE (RFC 7672) first, then MTA-STS (RFC 8461), else opportunistic.
+// Trusts the validating resolver's AD bit and the WebPKI for MTA-STS; the peer's certificate is checked, never trusted.
+import { checkServerIdentity, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { Logger } from '@moat/observe';
+import { formatStsPolicy, mxMatches, type StsPolicy } from './mta-sts.ts';
+import type { OutcomeRecorder, TlsPolicyType, TlsResultType } from './outcomes.ts';
+import { systemCas } from './pki.ts';
+import { DnsLookupError, type SecureResolver } from './secure-resolver.ts';
+import { stsSource, StsUnavailableError } from './sts-source.ts';
+import { checkChain, formatTlsa, type TlsaRecord, usable } from './tlsa.ts';
+
+export interface TlsFailure {
+  type: TlsResultType;
+  detail: string;
+}
+
+/** What the SMTP client does on one connection (structurally the queue's TlsRequirement). */
+export interface HostTls {
+  /** Never send in clear: no STARTTLS, a failed handshake or a failed check defers. */
+  required: boolean;
+  options: ConnectionOptions;
+  check(sock: TLSSocket): TlsFailure | undefined;
+  /** Sessions are cached per requirement. */
+  id: string;
+  policyType: TlsPolicyType;
+  policyString: string[];
+  mxPatterns?: string[] | undefined;
+}
+
+/** This MX host cannot be used now (lookup timeout, bogus DNSSEC, not in an enforced MTA-STS policy). */
+export class HostRefused extends Error {
+  readonly code = 'tls-policy-refused';
+  readonly result: TlsResultType | undefined;
+  constructor(message: string, result?: TlsResultType) {
+    super(message);
+    this.result = result;
+  }
+}
+
+/** The domain's policy cannot be learnt now (timeout, SERVFAIL): deliver later, never without it. */
+export class PolicyUnavailable extends Error {
+  readonly code = 'tls-policy-unavailable';
+}
+
+export interface DomainTls {
+  readonly domain: string;
+  /** The requirement for one MX host; undefined = opportunistic TLS as before. Throws HostRefused. */
+  forHost(host: string, port: number): Promise<HostTls | undefined>;
+  /** Count one session's TLS outcome (TLS-RPT). */
+  report(host: string, addr: string, req: HostTls | undefined, res: { tls: boolean; tlsFailure?: TlsFailure | undefined }): void;
+}
+
+export interface OutboundTls {
+  /** Throws PolicyUnavailable when a lookup timed out or failed. */
+  forDomain(domain: string): Promise<DomainTls>;
+}
+
+export interface OutboundTlsOptions {
+  resolver: SecureResolver;
+  dane?: boolean;
+  mtaSts?: boolean;
+  /** CAs for MTA-STS (policy host and MX certificates); default: the system's. */
+  ca?: string[];
+  /** Port of the MTA-STS policy host (443; tests use a loopback port). */
+  stsPort?: number;
+  stsTimeoutMs?: number;
+  outcomes?: OutcomeRecorder;
+  logger?: Logger | undefined;
+  now?: () => number;
+}
+
+function pkixCheck(host: string): (sock: TLSSocket) => TlsFailure | undefined {
+  return (sock) => {
+    if (!sock.authorized) {
+      const why = String(sock.authorizationError ?? 'not trusted');
+      return { type: /EXPIRED|NOT_YET_VALID/.test(why) ? 'certificate-expired' : 'certificate-not-trusted', detail: `certificate of ${host}: ${why}` };
+    }
+    const err = checkServerIdentity(host, sock.getPeerCertificate());
+    return err ? { type: 'certificate-host-mismatch', detail: err.message } : undefined;
+  };
+}
+
+function chainOf(sock: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  let c = sock.getPeerCertificate(true) as ReturnType<TLSSocket['getPeerCertificate']> & { issuerCertificate?: unknown };
+  while (c?.raw && !seen.has(c.fingerprint256)) {
+    seen.add(c.fingerprint256);
+    out.push(c.raw);
+    c = c.issuerCertificate as typeof c;
+  }
+  return out;
+}
+
+export function outboundTls(o: OutboundTlsOptions): OutboundTls {
+  const dane = o.dane ?? true;
+  const mtaSts = o.mtaSts ?? true;
+  const ca = o.ca ?? systemCas();
+  const record = (x: Parameters<OutcomeRecorder['record']>[0]) => o.outcomes?.record(x);
+  const sts = stsSource({
+    resolver: o.resolver,
+    ca,
+    ...(o.stsPort ? { port: o.stsPort } : {}),
+    ...(o.stsTimeoutMs ? { timeoutMs: o.stsTimeoutMs } : {}),
+    logger: o.logger,
+    ...(o.now ? { now: o.now } : {}),
+    onInvalid: (domain, kind, detail) => record({ policyDomain: domain, policyType: 'sts', result: kind, detail }),
+  });
+
+  return {
+    async forDomain(domain) {
+      let mxSecure = false;
+      if (dane) {
+        try {
+          mxSecure = (await o.resolver.mx(domain)).secure;
+        } catch (e) {
+          const kind = e instanceof DnsLookupError ? e.kind : 'failed';
+          if (kind === 'servfail') record({ policyDomain: domain, policyType: 'tlsa', result: 'dnssec-invalid', detail: (e as Error).message });
+          throw new PolicyUnavailable(`MX lookup (DNSSEC) for ${domain} failed (${kind}): ${(e as Error).message}`);
+        }
+      }
+      let policy: { id: string; policy: StsPolicy } | undefined;
+      if (mtaSts) {
+        try {
+          policy = await sts.policyFor(domain);
+        } catch (e) {
+          if (e instanceof StsUnavailableError) throw new PolicyUnavailable(e.message);
+          throw e;
+        }
+      }
+      const p = policy?.policy.mode === 'none' ? undefined : policy?.policy;
+      const stsStrings = p ? formatStsPolicy(p).split('\r\n').filter(Boolean) : [];
+      return {
+        domain,
+        async forHost(host, port) {
+          // RFC 7672 2.2: DANE applies to MX hosts only when the MX RRset itself was validated
+          if (dane && mxSecure) {
+            const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
+            let tlsa: { secure: boolean; records: TlsaRecord[] };
+            try {
+              tlsa = await o.resolver.tlsa(name);
+            } catch (e) {
+              const kind = e instanceof DnsLookupError ? e.kind : 'failed';
+              const result: TlsResultType = kind === 'servfail' ? 'dnssec-invalid' : 'tlsa-invalid';
+              record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result, detail: (e as Error).message });
+              throw new HostRefused(`TLSA lookup for ${name} failed (${kind}); not delivering without it`, result);
+            }
+            if (tlsa.secure && tlsa.records.length > 0) {
+              const use = tlsa.records.filter(usable);
+              return {
+                required: true,
+                // DANE authenticates by the records, not by a CA: the handshake accepts any chain, the check decides
+                options: { rejectUnauthorized: false, servername: host },
+                check: (sock) => {
+                  if (use.length === 0) return undefined; // RFC 7672 2.2: no usable record = mandatory unauthenticated TLS
+                  const why = checkChain(use, chainOf(sock), [host, domain]);
+                  return why ? { type: 'validation-failure', detail: `${host}: ${why}` } : undefined;
+                },
+                id: `dane:${tlsa.records.map(formatTlsa).join(',')}`,
+                policyType: 'tlsa',
+                policyString: tlsa.records.map(formatTlsa),
+              };
+            }
+          }
+          if (!p) return undefined;
+          if (!mxMatches(p, host)) {
+            if (p.mode === 'enforce') {
+              record({ policyDomain: domain, policyType: 'sts', policyString: stsStrings, mxPatterns: p.mx, mxHost: host, result: 'validation-failure', detail: `MX host ${host} not in the MTA-STS policy` });
+              throw new HostRefused(`MX host ${host} is not in ${domain}'s enforced MTA-STS policy`, 'validation-failure');
+            }
+          }
+          const check = pkixCheck(host);
+          return {
+            required: p.mode === 'enforce',
+            options: { rejectUnauthorized: false, servername: host, ca },
+            check: (sock) =>
+              mxMatches(p, host) ? check(sock) : ({ type: 'validation-failure', detail: `MX host ${host} not in the MTA-STS policy` } as TlsFailure),
+            id: `sts:${p.mode}:${policy?.id}`,
+            policyType: 'sts',
+            policyString: stsStrings,
+            mxPatterns: p.mx,
+          };
+        },
+        report(host, addr, req, res) {
+          if (!res.tls && !res.tlsFailure) return; // no session got as far as TLS (connect failed): nothing to count
+          record({
+            policyDomain: domain,
+            policyType: req?.policyType ?? 'no-policy-found',
+            ...(req?.policyString.length ? { policyString: req.policyString } : {}),
+            ...(req?.mxPatterns ? { mxPatterns: req.mxPatterns } : {}),
+            mxHost: host,
+            receivingIp: addr,
+            result: res.tlsFailure?.type ?? 'success',
+            ...(res.tlsFailure ? { detail: res.tlsFailure.detail } : {}),
+          });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// A domain's MTA-STS policy as delivery should apply it: TXT id, fetch, and a cache kept within max_age.
+// Trusts the validating resolver and the WebPKI for the fetch; a timeout is an error (the message waits), never "none".
+import type { Logger } from '@moat/observe';
+import { parseStsTxt, type StsPolicy } from './mta-sts.ts';
+import { DnsLookupError, type SecureResolver } from './secure-resolver.ts';
+import { fetchStsPolicy, StsFetchError, type StsFetchOptions } from './sts-fetch.ts';
+
+export interface CachedSts {
+  id: string;
+  policy: StsPolicy;
+  /** ms since epoch after which the policy must not be used without a fresh fetch. */
+  expires: number;
+}
+
+/** A temporary failure to learn the policy: deliver later, never without one (the issue's rule; see docs/tls.md). */
+export class StsUnavailableError extends Error {
+  readonly code = 'sts-unavailable';
+}
+
+export interface StsSourceOptions extends Omit<StsFetchOptions, 'resolver'> {
+  resolver: SecureResolver;
+  logger?: Logger | undefined;
+  now?: () => number;
+  /** Called when a published policy was unusable (fetched but bad, too big, HTTP error): for TLS-RPT. */
+  onInvalid?: (domain: string, kind: 'sts-policy-invalid' | 'sts-policy-fetch-error', detail: string) => void;
+}
+
+export interface StsSource {
+  /** The policy in force for `domain`, or undefined when it has none. Throws StsUnavailableError on timeouts. */
+  policyFor(domain: string): Promise<{ id: string; policy: StsPolicy } | undefined>;
+}
+
+export function stsSource(o: StsSourceOptions): StsSource {
+  const cache = new Map<string, CachedSts>();
+  const now = o.now ?? Date.now;
+  const valid = (d: string) => {
+    const c = cache.get(d);
+    return c && c.expires > now() ? c : undefined;
+  };
+  return {
+    async policyFor(domain) {
+      const cached = valid(domain);
+      let id: string | undefined;
+      try {
+        id = parseStsTxt((await o.resolver.txt(`_mta-sts.${domain}`)).records);
+      } catch (e) {
+        // RFC 8461 5: a failed TXT lookup keeps a cached policy in force
+        if (cached) return cached;
+        const kind = e instanceof DnsLookupError ? e.kind : 'failed';
+        throw new StsUnavailableError(`MTA-STS TXT lookup for ${domain} failed (${kind}): ${(e as Error).message}`);
+      }
+      if (!id) return cached; // no record now: a cached policy stays until its max_age (RFC 8461 5.1)
+      if (cached && cached.id === id) return cached;
+      try {
+        const policy = await fetchStsPolicy(domain, { ...o, resolver: o.resolver });
+        const entry = { id, policy, expires: now() + policy.maxAge * 1000 };
+        cache.set(domain, entry);
+        o.logger?.info({ domain, id, mode: policy.mode, mx: policy.mx, maxAge: policy.maxAge, decided_by: 'mta-sts' }, 'MTA-STS policy fetched');
+        return entry;
+      } catch (e) {
+        const err = e instanceof StsFetchError ? e : new StsFetchError('absent', String((e as Error)?.message ?? e));
+        if (err.kind === 'timeout') {
+          if (cached) return cached;
+          throw new StsUnavailableError(`MTA-STS policy fetch for ${domain} timed out: ${err.message}`);
+        }
+        // RFC 8461 3.3/5: an unusable policy is treated as absent (a cached one still applies)
+        o.logger?.warn({ domain, id, err: err.message, decided_by: 'mta-sts' }, 'MTA-STS policy unusable; treated as absent');
+        o.onInvalid?.(domain, /bad policy/.test(err.message) ? 'sts-policy-invalid' : 'sts-policy-fetch-error', err.message);
+        return cached;
+      }
+    },
+  };
+}

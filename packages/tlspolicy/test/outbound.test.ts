@@ -1,0 +1,206 @@
+// Outbound MTA-STS and DANE with real daemons: nsd serves DNSSEC-signed zones (ldns), a validating Unbound
+// holds their trust anchors, a loopback HTTPS server with a test CA hosts the policies, smtp-server receives.
+import { createServer as createHttps, type Server } from 'node:https';
+import { createRegistry } from '@moat/observe';
+import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
+import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports } from '../src/index.ts';
+
+interface Receiver {
+  port: number;
+  got: Array<{ rcpt: string[]; secure: boolean }>;
+  close(): Promise<void>;
+}
+
+async function receiver(cert: TestCert, opts: { stripTls?: boolean } = {}): Promise<Receiver> {
+  const port = await freePort();
+  const got: Receiver['got'] = [];
+  const server = new SMTPServer({
+    key: cert.key,
+    cert: cert.cert,
+    authOptional: true,
+    logger: false,
+    disableReverseLookup: true,
+    // a man in the middle that removes STARTTLS from the EHLO reply
+    hideSTARTTLS: opts.stripTls ?? false,
+    onData(stream, session, cb) {
+      stream.resume();
+      stream.on('end', () => {
+        got.push({ rcpt: session.envelope.rcptTo.map((r) => r.address), secure: session.secure });
+        cb(null, 'OK queued');
+      });
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return { port, got, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+let ca: TestCa;
+let good: Receiver; // CA-issued certificate for mx.*.test, the key published in TLSA
+let wrong: Receiver; // a self-signed certificate on another key
+let strip: Receiver; // no STARTTLS offered
+let goodCert: TestCert;
+let nsd: NsdServer;
+let dns: UnboundServer;
+let hole: BlackholeDns;
+let https: Server;
+let httpsPort: number;
+let outDir: { path: string; remove(): Promise<void> };
+
+const policies: Record<string, string> = {
+  'sts.test': 'version: STSv1\r\nmode: enforce\r\nmx: mx.sts.test\r\nmax_age: 86400\r\n',
+  'strip.test': 'version: STSv1\r\nmode: enforce\r\nmx: mx.strip.test\r\nmax_age: 86400\r\n',
+  'stripnone.test': 'version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n',
+  'striptesting.test': 'version: STSv1\r\nmode: testing\r\nmx: mx.striptesting.test\r\nmax_age: 86400\r\n',
+  'big.test': `version: STSv1\r\nmode: enforce\r\nmx: mx.big.test\r\nmax_age: 86400\r\n${'x: y\r\n'.repeat(14_000)}`,
+  'badsyntax.test': 'version: STSv1\r\nmode: enforce-please\r\nmx: mx.badsyntax.test\r\nmax_age: 86400\r\n',
+};
+
+function plainZone(domain: string): string {
+  const sts = policies[domain] ? [`_mta-sts IN TXT "v=STSv1; id=${domain.replace(/\W/g, '')}1"`, 'mta-sts IN A 127.0.0.1'] : [];
+  return [`$ORIGIN ${domain}.`, '$TTL 60', `@ IN SOA ns.${domain}. h.${domain}. 1 3600 600 86400 60`, `@ IN NS ns.${domain}.`, 'ns IN A 127.0.0.1', `@ IN MX 10 mx.${domain}.`, 'mx IN A 127.0.0.1', ...sts, ''].join('\n');
+}
+
+beforeAll(async () => {
+  ca = await createTestCa();
+  const stsNames = Object.keys(policies).map((d) => `mta-sts.${d}`);
+  const mxNames = ['mx.good.test', 'mx.bogus.test', 'mx.sts.test', 'mx.wrong.test'];
+  goodCert = await ca.issue(mxNames);
+  good = await receiver(goodCert);
+  wrong = await receiver(await selfSignedCert(['mx.wrong.test']));
+  strip = await receiver(await selfSignedCert(['mx.strip.test']), { stripTls: true });
+  const tlsa = formatTlsa(tlsa311(goodCert.cert));
+  const zones: Record<string, string> = {};
+  const anchors: string[] = [];
+  // signed: DANE domains. wrong.test publishes good's key, but its receiver shows another one.
+  for (const [d, port] of [['good.test', good.port], ['wrong.test', wrong.port], ['bogus.test', good.port]] as const) {
+    const z = await signZone(d, `${plainZone(d)}_${port}._tcp.mx IN TLSA ${tlsa}\n`);
+    // bogus.test: the TLSA data changed after signing, as an attacker on the path would (signature no longer matches)
+    zones[d] = d === 'bogus.test' ? z.signed.replace(/(TLSA\s+3 1 1 )([0-9a-f])/i, (_m, a: string, c: string) => `${a}${c === '0' ? '1' : '0'}`) : z.signed;
+    expect(zones[d]).toContain('RRSIG');
+    anchors.push(z.ds);
+  }
+  for (const d of Object.keys(policies)) zones[d] = plainZone(d);
+  zones['plain.test'] = plainZone('plain.test');
+  nsd = await startNsd({ zones });
+  dns = await startUnbound({ stubZones: Object.fromEntries(Object.keys(zones).map((z) => [z, nsd.stubAddr])), trustAnchors: anchors });
+  hole = await startBlackholeDns();
+  const web = await ca.issue(stsNames);
+  httpsPort = await freePort();
+  https = createHttps({ key: web.key, cert: web.cert }, (req, res) => {
+    const domain = String(req.headers.host ?? '').replace(/^mta-sts\./, '');
+    const p = policies[domain];
+    if (req.url !== '/.well-known/mta-sts.txt' || !p) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(p);
+  });
+  await new Promise<void>((r) => https.listen(httpsPort, '127.0.0.1', () => r()));
+  outDir = await tmpDir('tlsrpt');
+});
+
+afterAll(async () => {
+  closeCachedSessions();
+  await Promise.all([good?.close(), wrong?.close(), strip?.close()]);
+  await new Promise<void>((r) => (https ? https.close(() => r()) : r()));
+  await dns?.stop();
+  await nsd?.stop();
+  await hole?.stop();
+  await outDir?.remove();
+});
+
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry> } = {}): Promise<RecipientResult[]> {
+  const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: httpsPort, stsTimeoutMs: 5000, outcomes });
+  const relay = relayTransport({
+    heloName: 'out.moat.test',
+    resolver: dnsMxResolver([dns.server], { timeoutMs: 2000, tries: 1 }),
+    port, // every MX is 127.0.0.1: the loopback receiver, never a real MX
+    timeoutMs: 5000,
+    tlsPolicy: policy,
+  });
+  return relay.deliver({ id: 'T1', sender: 'a@out.moat.test', recipients: [`rcpt@${domain}`], message: Buffer.from('Subject: t\r\n\r\nhi\r\n') }).finally(() => outcomes.flush());
+}
+
+describe('DANE (validated TLSA through Unbound)', () => {
+  it('delivers to a receiver whose certificate matches the TLSA 3 1 1 record', async () => {
+    const before = good.got.length;
+    const registry = createRegistry();
+    const [r] = await send('good.test', good.port, { registry });
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(good.got[before]).toMatchObject({ rcpt: ['rcpt@good.test'], secure: true });
+    expect(await registry.metrics()).toMatch(/moat_tls_outcomes_total\{policy_domain="good.test",policy_type="tlsa",result="success"\} 1/);
+  });
+
+  it('defers, and sends nothing, when the certificate does not match', async () => {
+    const [r] = await send('wrong.test', wrong.port);
+    expect(r).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+    expect(r?.response).toMatch(/TLSA/);
+    expect(wrong.got).toHaveLength(0);
+  });
+
+  it('refuses a DNSSEC-bogus TLSA answer (Unbound answers SERVFAIL): deferred, nothing sent', async () => {
+    const before = good.got.length;
+    const [r] = await send('bogus.test', good.port);
+    expect(r).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(r?.response).toMatch(/servfail/i);
+    expect(good.got.length).toBe(before);
+  });
+
+  it('defers when the validating resolver does not answer (a timeout never downgrades)', async () => {
+    const [r] = await send('good.test', good.port, { resolver: hole.server });
+    expect(r).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(r?.response).toMatch(/timeout/);
+  });
+});
+
+describe('MTA-STS (policy over HTTPS from a test CA)', () => {
+  it('delivers under enforce to an MX with a valid certificate for its name', async () => {
+    const before = good.got.length;
+    const [r] = await send('sts.test', good.port);
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(good.got[before]).toMatchObject({ secure: true });
+  });
+
+  it('defers under enforce when STARTTLS is stripped, never sending in clear', async () => {
+    const [r] = await send('strip.test', strip.port);
+    expect(r).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+    expect(r?.response).toMatch(/STARTTLS/);
+    expect(strip.got.filter((g) => g.rcpt[0] === 'rcpt@strip.test')).toHaveLength(0);
+  });
+
+  it('delivers the same stripped session under mode none, and under testing (reported only)', async () => {
+    for (const d of ['stripnone.test', 'striptesting.test', 'plain.test']) {
+      const [r] = await send(d, strip.port);
+      expect(r, d).toMatchObject({ status: 'sent' });
+    }
+    expect(strip.got.map((g) => g.rcpt[0])).toEqual(expect.arrayContaining(['rcpt@stripnone.test', 'rcpt@striptesting.test', 'rcpt@plain.test']));
+  });
+
+  it('treats a policy over 64 KB or with bad syntax as absent (delivered as without a policy, and counted)', async () => {
+    for (const d of ['big.test', 'badsyntax.test']) {
+      const [r] = await send(d, strip.port);
+      expect(r, d).toMatchObject({ status: 'sent' });
+    }
+  });
+
+  it('keeps every outcome for the daily TLS-RPT report', async () => {
+    const { outcomes } = await readOutcomes(outDir.path, dayOf(Date.now()));
+    const reports = buildTlsReports({ day: dayOf(Date.now()), outcomes, organization: 'moat.test', contact: 'mailto:tls@moat.test' });
+    const testing = reports.get('striptesting.test')!;
+    expect(testing.policies[0]).toMatchObject({
+      policy: { 'policy-type': 'sts', 'policy-domain': 'striptesting.test', 'mx-host': ['mx.striptesting.test'] },
+      summary: { 'total-successful-session-count': 0, 'total-failure-session-count': 1 },
+      'failure-details': [{ 'result-type': 'starttls-not-supported', 'receiving-mx-hostname': 'mx.striptesting.test', 'failed-session-count': 1 }],
+    });
+    expect(reports.get('wrong.test')!.policies[0]!['failure-details']![0]!['result-type']).toBe('validation-failure');
+    expect(reports.get('bogus.test')!.policies[0]!['failure-details']![0]!['result-type']).toBe('dnssec-invalid');
+    expect(reports.get('big.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-fetch-error');
+    expect(reports.get('badsyntax.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-invalid');
+    expect(reports.get('good.test')!.policies[0]!.summary['total-successful-session-count']).toBeGreaterThan(0);
+  });
+});
