@@ -288,6 +288,12 @@ describe('transport_maps', () => {
     expect(ok(r.resolve('u@a.b.example')).recipients[0]?.nextHop).toMatchObject({ transport: 'smtp', host: '10.0.0.1', mx: false });
     expect(t.asked).toEqual(['u@a.b.example', 'a.b.example', 'b.example']);
   });
+  it('route(): the class and next hop alone, with the key that chose it', () => {
+    const r = mk({ 'backup.example': 'local:', '*': 'smtp:[smarthost]' });
+    expect(r.route('x@backup.example')).toMatchObject({ class: 'relay', nextHop: { transport: 'maildir' }, via: 'backup.example' });
+    expect(r.route('x@other.example')).toMatchObject({ class: 'remote', nextHop: { transport: 'smtp', host: 'smarthost' }, via: '*' });
+    expect(mk({}).route('x@localhost')).toEqual({ class: 'local', nextHop: maildir });
+  });
   it('domain matches the domain only; .domain matches subdomains', () => {
     const r = mk({ 'example.com': 'smtp:[exact.host]', '.example.com': 'smtp:[sub.host]:2525' });
     expect(ok(r.resolve('u@example.com')).recipients[0]?.nextHop).toMatchObject({ host: 'exact.host', port: 25 });

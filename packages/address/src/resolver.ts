@@ -6,7 +6,7 @@ import { createDomainList } from './domain-list.ts';
 import { smtpdDsnFix } from './dsn-fix.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { addrFind, FIND_DEFAULT, type FindStrategy, LookupFailure, mapsFind } from './table-find.ts';
-import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
+import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Route, Verification } from './types.ts';
 
 /** Postfix's parent_domain_matches_subdomains default (mail_params.h DEF_PAR_DOM_MATCH). */
 export const DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS: readonly string[] = [
@@ -180,14 +180,20 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     lastHop = { key, cls, hop };
     return hop;
   };
+  /** The transport_maps entry for an address (user+ext@domain, user@domain, domain, parents, then `*`). */
+  const transportEntry = (a: Addr): { value: string; key: string } | undefined => {
+    const found = addrFind(spec.transportMaps, a.local, a.domain, delim, isLocalForFind, transportStrategy);
+    if (found) return { value: found.value, key: found.key };
+    const value = mapsFind(spec.transportMaps, '*', false);
+    return value === undefined ? undefined : { value, key: '*' };
+  };
   const transportOf = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
     const base = classDefault(cls);
     if (spec.transportMaps.length === 0) return base;
-    const found = addrFind(spec.transportMaps, a.local, a.domain, delim, isLocalForFind, transportStrategy);
-    const value = found ? found.value : mapsFind(spec.transportMaps, '*', false);
-    if (value === undefined) return base;
-    trace.push(`transport_maps: ${show(a)} -> ${value} (key ${found ? found.key : '*'})`);
-    return applyEntry(value, base, a.domain);
+    const e = transportEntry(a);
+    if (e === undefined) return base;
+    trace.push(`transport_maps: ${show(a)} -> ${e.value} (key ${e.key})`);
+    return applyEntry(e.value, base, a.domain);
   };
 
   const exempt = (local: string): boolean => {
@@ -311,9 +317,19 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     return why ? { accepted: false, class: cls, status: unknown, text: why } : { accepted: true, class: cls };
   };
 
+  const route = (address: string): Route => {
+    lastHop = undefined;
+    const a = parseInput(address);
+    const cls = classOf(a.domain);
+    if (cls === 'virtual-alias') return { class: cls, nextHop: error('5.1.1', 'User unknown in virtual alias table') };
+    const e = spec.transportMaps.length === 0 ? undefined : transportEntry(a);
+    return e === undefined ? { class: cls, nextHop: classDefault(cls) } : { class: cls, nextHop: applyEntry(e.value, classDefault(cls), a.domain), via: e.key };
+  };
+
   return {
     resolve,
     verify,
+    route,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
   };
 }

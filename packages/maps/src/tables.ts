@@ -44,6 +44,8 @@ export interface OpenTable extends LookupTable {
   readonly entries: number;
   /** Lines accepted with a warning (duplicates, `key:` format) in the table now served. */
   readonly warnings: ReadonlyArray<{ line: number; message: string }>;
+  /** The entries now served with their lines (keys for fixed-string tables), for `moat config check`'s static checks. */
+  rows(): ReadonlyArray<{ key?: string | undefined; value: string; line: number }>;
 }
 
 export interface ReloadResult {
@@ -102,6 +104,9 @@ class TableImpl implements OpenTable {
   }
   lookup(key: string): string | undefined {
     return this.current.lookup(key);
+  }
+  rows(): ReturnType<Parsed['values']> {
+    return this.current.values();
   }
 }
 
