@@ -88,13 +88,22 @@ class TableImpl implements OpenTable {
   readonly type: TableType;
   readonly pattern: boolean;
   readonly file: string | undefined;
-  current: Parsed;
+  generation = 0;
+  #current: Parsed;
   constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed) {
     this.spec = spec;
     this.type = type;
     this.pattern = PATTERN_TYPES.has(type);
     this.file = file;
-    this.current = parsed;
+    this.#current = parsed;
+  }
+  get current(): Parsed {
+    return this.#current;
+  }
+  /** A reload swaps the snapshot and counts it, so callers' caches of answers know they are stale. */
+  set current(parsed: Parsed) {
+    this.#current = parsed;
+    this.generation++;
   }
   get entries(): number {
     return this.current.entries;
@@ -103,10 +112,10 @@ class TableImpl implements OpenTable {
     return this.current.warnings;
   }
   lookup(key: string): string | undefined {
-    return this.current.lookup(key);
+    return this.#current.lookup(key);
   }
   rows(): ReturnType<Parsed['values']> {
-    return this.current.values();
+    return this.#current.values();
   }
 }
 
