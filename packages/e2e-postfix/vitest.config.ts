@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { include: ['test/**/*.test.ts'], hookTimeout: 120_000, testTimeout: 300_000, fileParallelism: false },
+  test: { include: ['test/**/*.test.ts'], hookTimeout: 300_000, testTimeout: 300_000, fileParallelism: false },
 });

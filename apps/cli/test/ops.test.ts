@@ -112,12 +112,15 @@ describe('moat explain (hypothetical)', () => {
     expect(r.out).toMatch(/reject_rbl_client bl\.moat\.test\s+reject/);
     expect(r.out).toMatch(/reject_unlisted_recipient\s+dunno/);
     expect(r.out).toContain('=> REJECT 5.7.1 by reject_rbl_client bl.moat.test');
+    // beside the trace: where the recipient would go (the resolver mx delivers with)
+    expect(r.out).toContain('address resolution of <b@example.org>: class virtual-mailbox');
+    expect(r.out).toMatch(/<b@example\.org>\s+virtual-mailbox\s+-\s+maildir \/var\/mail\/moat \(mailbox of example\.org\)/);
   });
 
   it('says a new triplet would be greylisted, without writing it (dry run)', async () => {
     const args = ['explain', '--client', '192.0.2.7', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org', '--json'];
     const r = json(await moat(args));
-    expect(r).toMatchObject({ greylist: 'dry-run', verdict: { action: 'defer', greylisted: true } });
+    expect(r).toMatchObject({ greylist: 'dry-run', verdict: { action: 'defer', greylisted: true }, resolution: { class: 'virtual-mailbox', accepted: true, recipients: [{ address: 'b@example.org', transport: 'maildir' }] } });
     const trace = r.verdict.trace as Verdict['trace'];
     expect(trace.map((t) => t.restriction)).toEqual([
       'permit_mynetworks',
@@ -229,9 +232,10 @@ describe('moat explain (journal)', () => {
     // The hostile HELO's escape sequence is shown escaped, never sent to the terminal.
     expect(text.out).toContain('helo evil\\x1b[31m');
     expect(text.out).not.toContain('\u001b');
+    expect(text.out).toContain('address resolution by the current config of <b@example.org>: class virtual-mailbox');
 
     const byQueue = json(await moat(['explain', '--queue-id', 'QID1', '--json']));
-    expect(byQueue.decisions[0]).toMatchObject({ session: 'SESS1', verdict: { action: 'defer' } });
+    expect(byQueue.decisions[0]).toMatchObject({ session: 'SESS1', verdict: { action: 'defer' }, resolution: { address: 'b@example.org', class: 'virtual-mailbox', accepted: true } });
 
     const none = await moat(['explain', '--session', 'never-seen']);
     expect(none.code).toBe(1);

@@ -12,6 +12,7 @@ import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';
 import type { ConsoleSettings } from './settings.ts';
+import { withResolution } from './why.ts';
 
 export interface ConsoleServerOptions {
   settings: ConsoleSettings;
@@ -165,10 +166,12 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       // "Why was this deferred?": one session's or one queued message's decisions, oldest first.
       const session = query.get('session');
       const queueId = query.get('queueId');
-      if (session) return json(res, 200, await services.journal.bySession(session.slice(0, 128)));
-      if (queueId) return json(res, 200, await services.journal.byQueueId(queueId.slice(0, 128)));
+      // Each with its recipient's address resolution (class, rewrites, next hop) beside the trace.
+      const explain = (entries: readonly JournalEntry[]) => json(res, 200, withResolution(entries, services.explainAddress));
+      if (session) return explain(await services.journal.bySession(session.slice(0, 128)));
+      if (queueId) return explain(await services.journal.byQueueId(queueId.slice(0, 128)));
       const count = Math.min(200, Math.max(1, Number(query.get('count') ?? 50) || 50));
-      return json(res, 200, await services.journal.recent({ count }));
+      return explain(await services.journal.recent({ count }));
     }
     if (method === 'GET' && path === '/api/greylist/stuck') {
       if (!services.greylist) return json(res, 200, { enabled: false, stuck: [] });

@@ -7,7 +7,7 @@ import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/jou
 import type { Logger, Registry } from '@moat/observe';
 import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue';
 import { createRateLimiter, type RateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
-import { buildEngine } from '@moat/runtime';
+import { type AddressExplanation, buildEngine } from '@moat/runtime';
 
 export interface ConsoleServices {
   journal: Journal;
@@ -23,6 +23,8 @@ export interface ConsoleServices {
     release: (ids: string[]) => Promise<string[]>;
     delete: (ids: string[]) => Promise<string[]>;
   };
+  /** How a recipient resolves now (class, rewrites, next hop), for the "Why?" view: the resolver mx delivers with. */
+  explainAddress(address: string): AddressExplanation;
   /** The network whitelisting a stuck client covers (the greylist's own grouping, the seed's /24). */
   networkOf(ip: string): string | undefined;
   close(): Promise<void>;
@@ -47,6 +49,7 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
       release: (ids) => queueRelease(dir, ids),
       delete: (ids) => queueDelete(dir, ids),
     },
+    explainAddress: (address) => built.explainAddress(address),
     networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
     async close() {
       await journal.close();

@@ -163,6 +163,8 @@ describe('the console in Chromium', () => {
     const trace = page.locator('td.trace').first();
     await expect.poll(() => trace.textContent()).toMatch(/reject_rbl_client bl\.moat\.test\s*dunno/);
     expect(await trace.textContent()).toContain('DEFER 4.7.1');
+    // beside the trace: where b@example.org goes once accepted
+    expect(await trace.locator('.resolution').textContent()).toMatch(/Address resolution \(current config\): <b@example\.org> class virtual-mailbox.*maildir/);
 
     // "Why was this deferred?": look the session up; only its decisions remain.
     await page.fill('#search-id', 'S-first');

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quoteLocal, splitAddress, splitExtension, unquoteLocal } from './address-parts.ts';
+import { plainAddressAt, quoteLocal, splitAddress, splitExtension, unquoteLocal } from './address-parts.ts';
 
 describe('address parts', () => {
   it('splits at the last @, unquotes, lower-cases the domain and drops one trailing dot', () => {
@@ -46,6 +46,33 @@ describe('address parts', () => {
           for (const ch of e.user) expect(delims.includes(ch)).toBe(false);
         }
       }),
+    );
+  });
+});
+
+describe('plainAddressAt', () => {
+  it('finds the @ only when splitAddress would give the address back unchanged', () => {
+    for (const a of ['user@example.org', 'a.b+tag@x.example', 'u_1=2-3@[192.0.2.1]']) {
+      expect(plainAddressAt(a)).toBe(a.lastIndexOf('@'));
+      const p = splitAddress(a);
+      expect(`${p.local}@${p.domain}`).toBe(a);
+    }
+    for (const a of ['User@Example.org', 'u@example.org.', '"a b"@x.example', '<u@x.example>', '@x.example', 'u@', 'u', '.u@x.example', 'u..v@x.example', 'u@exämple.org', 'u!x@x.example']) {
+      expect(plainAddressAt(a)).toBe(-1);
+    }
+  });
+  it('property: a plain address splits into itself, local part external', () => {
+    const chars = fc.constantFrom(...'aZ09.+-_=@"<> [].\u00e9'.split(''));
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 20 }).map((a) => a.join('')), (a) => {
+        const at = plainAddressAt(a);
+        if (at < 0) return;
+        const p = splitAddress(a);
+        expect(`${p.local}@${p.domain}`).toBe(a);
+        expect(quoteLocal(p.local)).toBe(p.local);
+        expect(p.hasDomain && p.domain !== '' && p.local !== '').toBe(true);
+      }),
+      { numRuns: 3000 },
     );
   });
 });

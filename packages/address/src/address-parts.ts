@@ -63,6 +63,34 @@ function isPlainAtom(s: string): boolean {
   return !prevDot;
 }
 
+/**
+ * The index of the `@` when `address` is already in the form splitAddress would give back unchanged and
+ * external: a plain local part (letters, digits, `. + - _ =`, no leading, trailing or double dot) and a
+ * domain with no capital, nothing beyond ASCII and no trailing dot. -1 otherwise (split it the long way).
+ * The common RCPT address, checked without allocating.
+ */
+export function plainAddressAt(address: string): number {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1) return -1;
+  let prevDot = true;
+  for (let i = 0; i < at; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (prevDot) return -1;
+      prevDot = true;
+      continue;
+    }
+    prevDot = false;
+    if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 95 || c === 61)) return -1;
+  }
+  if (prevDot) return -1;
+  for (let i = at + 1; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return -1;
+  }
+  return address.charCodeAt(address.length - 1) === 46 ? -1 : at;
+}
+
 /** The external (quoted where needed) form of an internal address. */
 export function externalForm(local: string, domain: string): string {
   return domain === '' ? quoteLocal(local) : `${quoteLocal(local)}@${domain}`;

@@ -89,5 +89,10 @@ export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & {
     const r = resolve(address);
     return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text };
   };
-  return { asked, resolve, classify, verify };
+  const route = (address: string) => {
+    const cls = classify(address);
+    const domain = split(address).domain;
+    return { class: cls, nextHop: spec.domains[domain]?.nextHop ?? spec.relayDomains?.[domain] ?? spec.defaultTransport };
+  };
+  return { asked, resolve, classify, verify, route };
 }

@@ -1,7 +1,8 @@
 // The address resolver: Postfix address classes, recipient_delimiter, aliases and transport_maps.
 // Pure: tables come in opened; nothing here reads files, sockets or DNS.
-export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
-export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS, splitAddressList, splitAliasValue } from './resolver.ts';
+export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Route, Verification } from './types.ts';
+export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS } from './resolver.ts';
+export { splitAddressList, splitAliasValue } from './alias-values.ts';
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
 export { LookupFailure } from './table-find.ts';
 export { smtpdDsnFix } from './dsn-fix.ts';

@@ -2,7 +2,8 @@
 // Trusts the spec; asks each table that can list its keys (a `keys()` method), skips the others and says so.
 import type { LookupTable } from '@moat/maps';
 import { NextHopError, parseNextHop } from './next-hop.ts';
-import { createAddressResolver, splitAliasValue } from './resolver.ts';
+import { splitAliasValue } from './alias-values.ts';
+import { createAddressResolver } from './resolver.ts';
 import type { ResolverSpec } from './types.ts';
 
 export interface AliasProblem {

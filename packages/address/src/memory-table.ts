@@ -13,8 +13,17 @@ export function createMemoryTable(spec: string, entries: Iterable<readonly [stri
     spec,
     type: 'inline',
     pattern: opts.exactOnly === true,
-    // Most keys arrive in lower case already: one Map probe, no new string.
-    lookup: (key: string) => m.get(key) ?? (/[A-Z\u0080-\uffff]/.test(key) ? m.get(key.toLowerCase()) : undefined),
+    // Most keys arrive in lower case already: one Map probe, no new string (a miss is common: scan, no regex).
+    lookup: (key: string) => m.get(key) ?? (foldable(key) ? m.get(key.toLowerCase()) : undefined),
     keys: () => m.keys(),
   };
+}
+
+/** Whether lower-casing could change the key (an ASCII capital, or anything beyond ASCII). */
+function foldable(key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return true;
+  }
+  return false;
 }

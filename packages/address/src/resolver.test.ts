@@ -156,16 +156,58 @@ describe('virtual_alias_maps (cleanup)', () => {
     expect(addrs(r2.resolve('bob@alias.example'))).toEqual(['bob+inbox@remote.example']);
   });
   it('asks user@domain, then user only for local domains, then @domain', () => {
-    const t = memoryTable({ root: 'admin@remote.example', '@alias.example': 'catch@remote.example' });
+    // a table that cannot list its keys: every key is asked (one that can is asked only what may match, below)
+    const { keys: _listed, ...t } = memoryTable({ root: 'admin@remote.example', '@alias.example': 'catch@remote.example' });
     const r = createAddressResolver(spec({ virtualAliasDomains: ['alias.example'], virtualAliasMaps: [t] }));
     expect(addrs(r.resolve('root@mx.example.org'))).toEqual(['admin@remote.example']);
     expect(addrs(r.resolve('root@alias.example'))).toEqual(['catch@remote.example']);
     t.asked.length = 0;
     r.resolve('root+x@alias.example');
+    // @alias.example was asked (and answered) above: the resolver keeps a domain's answer until the table changes
+    expect(t.asked.slice(0, 2)).toEqual(['root+x@alias.example', 'root@alias.example']);
+    expect(t.asked).not.toContain('@alias.example');
+    t.asked.length = 0;
+    createAddressResolver(spec({ virtualAliasDomains: ['alias.example'], virtualAliasMaps: [t] })).resolve('root+x@alias.example');
     expect(t.asked.slice(0, 3)).toEqual(['root+x@alias.example', 'root@alias.example', '@alias.example']);
     t.asked.length = 0;
     r.resolve('root+x@localhost');
     expect(t.asked.slice(0, 4)).toEqual(['root+x@localhost', 'root@localhost', 'root+x', 'root']);
+  });
+  it('a table that lists its keys is not asked per-address keys for a domain none of them names', () => {
+    const t = memoryTable({ 'info@alias.example': 'alice@remote.example', '@catch.example': 'c@remote.example', root: 'admin@remote.example' });
+    const r = createAddressResolver(spec({ virtualAliasDomains: ['alias.example', 'catch.example'], virtualAliasMaps: [t] }));
+    expect(addrs(r.resolve('info+x@alias.example'))).toEqual(['alice+x@remote.example']);
+    t.asked.length = 0;
+    expect(addrs(r.resolve('x+y@catch.example'))).toEqual(['c@remote.example']);
+    // remote.example's @domain answer was kept from the first expansion
+    expect(t.asked).toEqual(['@catch.example']);
+    t.asked.length = 0;
+    // a local domain: bare user keys may match
+    expect(addrs(r.resolve('root@localhost'))).toEqual(['admin@remote.example']);
+    expect(t.asked).toEqual(['root@localhost', 'root']);
+  });
+  it('a reloaded table (its generation changes) is asked again: the per-domain answers are dropped', () => {
+    const entries = new Map<string, string>([['@alias.example', 'old@remote.example']]);
+    const t: LookupTable & { generation: number; keys(): Iterable<string> } = {
+      spec: 'texthash:/test/v',
+      type: 'texthash',
+      pattern: false,
+      generation: 0,
+      lookup: (k) => entries.get(k.toLowerCase()),
+      keys: () => entries.keys(),
+    };
+    const domains: LookupTable & { generation: number } = { spec: 'texthash:/test/d', type: 'texthash', pattern: false, generation: 0, lookup: (k) => (k === 'new.example' && domains.generation > 0 ? 'x' : undefined) };
+    const r = createAddressResolver(spec({ virtualAliasDomains: ['alias.example'], virtualAliasDomainMaps: [domains], virtualAliasMaps: [t] }));
+    expect(addrs(r.resolve('a@alias.example'))).toEqual(['old@remote.example']);
+    expect(r.classify('a@new.example')).toBe('remote');
+    entries.set('@alias.example', 'new@remote.example');
+    entries.set('b@alias.example', 'bee@remote.example');
+    t.generation++;
+    expect(addrs(r.resolve('a@alias.example'))).toEqual(['new@remote.example']);
+    // the key shapes are read again too: alias.example now has a per-address key
+    expect(addrs(r.resolve('b@alias.example'))).toEqual(['bee@remote.example']);
+    domains.generation++;
+    expect(r.classify('a@new.example')).toBe('virtual-alias');
   });
   it('catch-all: the @domain result does not carry the extension (no unmatched extension for @domain)', () => {
     const r = mk({ '@alias.example': 'catch@remote.example' });
@@ -287,6 +329,12 @@ describe('transport_maps', () => {
     const r = createAddressResolver(spec({ transportMaps: [t], parentDomainMatchesSubdomains: ['transport_maps'] }));
     expect(ok(r.resolve('u@a.b.example')).recipients[0]?.nextHop).toMatchObject({ transport: 'smtp', host: '10.0.0.1', mx: false });
     expect(t.asked).toEqual(['u@a.b.example', 'a.b.example', 'b.example']);
+  });
+  it('route(): the class and next hop alone, with the key that chose it', () => {
+    const r = mk({ 'backup.example': 'local:', '*': 'smtp:[smarthost]' });
+    expect(r.route('x@backup.example')).toMatchObject({ class: 'relay', nextHop: { transport: 'maildir' }, via: 'backup.example' });
+    expect(r.route('x@other.example')).toMatchObject({ class: 'remote', nextHop: { transport: 'smtp', host: 'smarthost' }, via: '*' });
+    expect(mk({}).route('x@localhost')).toEqual({ class: 'local', nextHop: maildir });
   });
   it('domain matches the domain only; .domain matches subdomains', () => {
     const r = mk({ 'example.com': 'smtp:[exact.host]', '.example.com': 'smtp:[sub.host]:2525' });

@@ -1,12 +1,14 @@
 // The address resolver: Postfix's trivial-rewrite (class, transport), cleanup (virtual_alias_maps), smtpd
 // (recipient tables) and local(8) (alias_maps) in one pure function. Trusts its spec; the address is client input.
 import type { LookupTable } from '@moat/maps';
-import { externalForm, quoteLocal, splitAddress, splitExtension } from './address-parts.ts';
+import { externalForm, plainAddressAt, quoteLocal, splitAddress, splitExtension } from './address-parts.ts';
 import { createDomainList } from './domain-list.ts';
 import { smtpdDsnFix } from './dsn-fix.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
-import { addrFind, FIND_DEFAULT, type FindStrategy, LookupFailure, mapsFind } from './table-find.ts';
-import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Verification } from './types.ts';
+import { splitAddressList, splitAliasValue } from './alias-values.ts';
+import { type KeyShapes, keyShapes, memoByDomain } from './domain-facts.ts';
+import { addrFind, FIND_DEFAULT, type FindStrategy, type Found, LookupFailure, mapsFind } from './table-find.ts';
+import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Route, Verification } from './types.ts';
 
 /** Postfix's parent_domain_matches_subdomains default (mail_params.h DEF_PAR_DOM_MATCH). */
 export const DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS: readonly string[] = [
@@ -18,6 +20,15 @@ export const DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS: readonly string[] = [
   'relay_domains',
   'smtpd_access_maps',
 ];
+
+/** verify()'s acceptances, one per class (the common answer, not built per RCPT). */
+const ACCEPTED: Readonly<Record<AddressClass, Verification>> = Object.freeze({
+  local: Object.freeze({ accepted: true, class: 'local' }),
+  'virtual-alias': Object.freeze({ accepted: true, class: 'virtual-alias' }),
+  'virtual-mailbox': Object.freeze({ accepted: true, class: 'virtual-mailbox' }),
+  relay: Object.freeze({ accepted: true, class: 'relay' }),
+  remote: Object.freeze({ accepted: true, class: 'remote' }),
+});
 
 /** Postfix's virtual_alias_address_length_limit: longer alias results stop the expansion. */
 const ADDRESS_LENGTH_LIMIT = 1000;
@@ -37,6 +48,17 @@ class Stop extends Error {
     this.status = status;
     this.text = text;
   }
+}
+
+/** The answers the resolver keeps per domain (domain-facts.ts). */
+interface DomainFacts {
+  cls: AddressClass;
+  /** MA_FIND_LOCALPART_IF_LOCAL: myorigin, mydestination or one of our address literals. */
+  localForFind: boolean;
+  /** virtual_alias_maps' `@domain` entry (value undefined: none), once asked. */
+  virtualAt: { value: string | undefined } | undefined;
+  /** No per-address key of virtual_alias_maps can match in this domain: only `@domain` is asked. */
+  virtualAtOnly: boolean;
 }
 
 interface Addr {
@@ -69,18 +91,58 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   };
   /** resolve_local(3): mydestination, or one of our address literals. */
   const isLocalDomain = (d: string): boolean => mydest.match(d) || literalIsOurs(d);
-  /** MA_FIND_LOCALPART_IF_LOCAL: myorigin too. */
-  const isLocalForFind = (d: string): boolean => d === myorigin || isLocalDomain(d);
 
-  const classOf = (d: string): AddressClass => {
-    if (isLocalDomain(d)) return 'local';
-    if (valiasDomains.match(d)) return 'virtual-alias';
-    if (vmboxDomains.match(d)) return 'virtual-mailbox';
-    if (relayDomains.match(d)) return 'relay';
-    return 'remote';
+  // Every address of a domain asks the same domain questions: answered once per domain, until a table changes.
+  // virtual_alias_maps' key shapes (built again on a reload) tell which domains can have per-address entries.
+  let shapes: KeyShapes | undefined | null = null;
+  const facts = memoByDomain(
+    [...(spec.mydestinationMaps ?? []), ...(spec.virtualAliasDomainMaps ?? []), ...(spec.virtualMailboxDomainMaps ?? []), ...(spec.relayDomainMaps ?? []), ...spec.virtualAliasMaps],
+    (d: string): DomainFacts => {
+      const local = isLocalDomain(d);
+      const cls: AddressClass = local ? 'local' : valiasDomains.match(d) ? 'virtual-alias' : vmboxDomains.match(d) ? 'virtual-mailbox' : relayDomains.match(d) ? 'relay' : 'remote';
+      const localForFind = d === myorigin || local;
+      if (shapes === null) shapes = spec.virtualAliasMaps.length > 0 ? keyShapes(spec.virtualAliasMaps) : undefined;
+      // Only `@domain` can match: no table has user@domain keys, nor (for a local domain) bare user keys.
+      const atOnly = shapes !== undefined && !shapes.hasAddressKeys(d) && !(localForFind && shapes.localPartKeys);
+      return { cls, localForFind, virtualAt: undefined, virtualAtOnly: atOnly };
+    },
+    { onChange: () => (shapes = null) },
+  );
+  /** virtual_alias_maps' `@domain` entry, asked when first needed (a table failure is thrown, not kept). */
+  const virtualAt = (d: string): string | undefined => {
+    const f = facts.get(d);
+    f.virtualAt ??= { value: mapsFind(spec.virtualAliasMaps, `@${d}`, true) };
+    return f.virtualAt.value;
+  };
+  /** MA_FIND_LOCALPART_IF_LOCAL: myorigin too. */
+  const isLocalForFind = (d: string): boolean => facts.get(d).localForFind;
+  const classOf = (d: string): AddressClass => facts.get(d).cls;
+  /** mail_addr_find on virtual_alias_maps, its `@domain` answer from the domain memo. */
+  const findVirtual = (a: Addr): Found | undefined => {
+    if (facts.get(a.domain).virtualAtOnly) {
+      const v = virtualAt(a.domain);
+      return v === undefined ? undefined : { value: v, key: `@${a.domain}` };
+    }
+    return addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text, virtualAt);
   };
 
+  // The last few domains seen: an address of one of them reuses its string (no slice, its hash already computed).
+  const recent = ['', '', '', ''];
+  let nextRecent = 0;
+  const domainAt = (address: string, at: number): string => {
+    const n = address.length - at - 1;
+    for (let i = 0; i < 4; i++) {
+      const d = recent[i] as string;
+      if (d.length === n && address.endsWith(d)) return d;
+    }
+    const d = address.slice(at + 1);
+    recent[nextRecent] = d;
+    nextRecent = (nextRecent + 1) & 3;
+    return d;
+  };
   const parseInput = (address: string): Addr => {
+    const at = plainAddressAt(address);
+    if (at > 0) return { local: address.slice(0, at), domain: domainAt(address, at), text: address };
     const p = splitAddress(address);
     // trivial-rewrite: no domain is @$myhostname (after myorigin in cleanup); an empty local part is MAILER-DAEMON.
     const a: Addr = { local: p.local === '' ? 'MAILER-DAEMON' : p.local, domain: p.hasDomain && p.domain !== '' ? p.domain : myorigin, text: undefined };
@@ -92,7 +154,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
 
   /** mail_addr_map(3) on virtual_alias_maps: the addresses one lookup gives, extension propagated; undefined: no entry. */
   const mapVirtual = (a: Addr, trace: string[]): Addr[] | undefined => {
-    const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text);
+    const found = findVirtual(a);
     if (!found) return undefined;
     let value = found.value;
     if (value.trim().startsWith('@')) {
@@ -180,14 +242,20 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     lastHop = { key, cls, hop };
     return hop;
   };
+  /** The transport_maps entry for an address (user+ext@domain, user@domain, domain, parents, then `*`). */
+  const transportEntry = (a: Addr): { value: string; key: string } | undefined => {
+    const found = addrFind(spec.transportMaps, a.local, a.domain, delim, isLocalForFind, transportStrategy);
+    if (found) return { value: found.value, key: found.key };
+    const value = mapsFind(spec.transportMaps, '*', false);
+    return value === undefined ? undefined : { value, key: '*' };
+  };
   const transportOf = (a: Addr, cls: AddressClass, trace: string[]): NextHop => {
     const base = classDefault(cls);
     if (spec.transportMaps.length === 0) return base;
-    const found = addrFind(spec.transportMaps, a.local, a.domain, delim, isLocalForFind, transportStrategy);
-    const value = found ? found.value : mapsFind(spec.transportMaps, '*', false);
-    if (value === undefined) return base;
-    trace.push(`transport_maps: ${show(a)} -> ${value} (key ${found ? found.key : '*'})`);
-    return applyEntry(value, base, a.domain);
+    const e = transportEntry(a);
+    if (e === undefined) return base;
+    trace.push(`transport_maps: ${show(a)} -> ${e.value} (key ${e.key})`);
+    return applyEntry(e.value, base, a.domain);
   };
 
   const exempt = (local: string): boolean => {
@@ -293,27 +361,40 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     const v = verifyRcpt(address, as === 'sender' ? '5.1.0' : '5.1.1');
     return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
   };
+  /** verify() asks for no trace: the transport lookup writes into this one, emptied after. */
+  const scratch: string[] = [];
   const verifyRcpt = (address: string, unknown: string): Verification => {
     // Tables may be reloaded between calls: the transport memo lives for one call only.
     lastHop = undefined;
     const a = parseInput(address);
     const cls = classOf(a.domain);
     if (spec.virtualAliasMaps.length > 0) {
-      const found = addrFind(spec.virtualAliasMaps, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text);
+      const found = findVirtual(a);
       if (found) {
-        if (/[^\s,<>]/.test(found.value)) return { accepted: true, class: cls };
+        if (/[^\s,<>]/.test(found.value)) return ACCEPTED[cls];
         return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
       }
     }
-    const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, []);
+    const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, scratch);
+    scratch.length = 0;
     if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
     const why = unlisted(a, cls);
-    return why ? { accepted: false, class: cls, status: unknown, text: why } : { accepted: true, class: cls };
+    return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
+  };
+
+  const route = (address: string): Route => {
+    lastHop = undefined;
+    const a = parseInput(address);
+    const cls = classOf(a.domain);
+    if (cls === 'virtual-alias') return { class: cls, nextHop: error('5.1.1', 'User unknown in virtual alias table') };
+    const e = spec.transportMaps.length === 0 ? undefined : transportEntry(a);
+    return e === undefined ? { class: cls, nextHop: classDefault(cls) } : { class: cls, nextHop: applyEntry(e.value, classDefault(cls), a.domain), via: e.key };
   };
 
   return {
     resolve,
     verify,
+    route,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
   };
 }
@@ -328,43 +409,4 @@ function rcptStatus(status: string): string {
 
 function nonEmpty(t: readonly LookupTable[] | undefined): readonly LookupTable[] | undefined {
   return t && t.length > 0 ? t : undefined;
-}
-
-/** A virtual(5) right-hand side: addresses separated by commas or white space; quotes and <> respected. */
-export function splitAddressList(value: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i] as string;
-    if (c === '"') quoted = !quoted;
-    if (c === '\\' && quoted && i + 1 < value.length) {
-      cur += c + value[++i];
-      continue;
-    }
-    if (!quoted && (c === ',' || c === ' ' || c === '\t' || c === '\n' || c === '\r')) {
-      if (cur !== '') out.push(cur);
-      cur = '';
-      continue;
-    }
-    cur += c;
-  }
-  if (cur !== '') out.push(cur);
-  return out.map((t) => (t.startsWith('<') && t.endsWith('>') ? t.slice(1, -1) : t)).filter((t) => t !== '' && t !== '<>');
-}
-
-/** An aliases(5) right-hand side: comma-separated; a "|command" or /file may hold spaces, quotes respected. */
-export function splitAliasValue(value: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (const c of value) {
-    if (c === '"') quoted = !quoted;
-    if (c === ',' && !quoted) {
-      if (cur.trim() !== '') out.push(cur.trim());
-      cur = '';
-    } else cur += c;
-  }
-  if (cur.trim() !== '') out.push(cur.trim());
-  return out.map((t) => (/^"[|/]/.test(t) && t.endsWith('"') ? t.slice(1, -1) : t));
 }

@@ -67,6 +67,8 @@ export function addrFind(
   strategy: FindStrategy,
   /** The full address in external form when the caller already has it as one string (saves building it). */
   fullKey?: string,
+  /** Answers the `@domain` key for the caller (a per-domain memo); default: the tables are asked. */
+  atDomain?: (domain: string) => string | undefined,
 ): Found | undefined {
   if (tables.length === 0) return undefined;
   const ask = (l: string, withDomain: boolean, partial: boolean) => askKey(tables, l, domain, withDomain, partial);
@@ -92,7 +94,7 @@ export function addrFind(
     }
   }
   if (!r && strategy.atDomain && domain !== '') {
-    const v = mapsFind(tables, `@${domain}`, true);
+    const v = atDomain !== undefined ? atDomain(domain) : mapsFind(tables, `@${domain}`, true);
     if (v !== undefined) r = { value: v, key: `@${domain}` };
   }
   if (!r && strategy.domain && domain !== '') {

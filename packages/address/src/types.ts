@@ -101,6 +101,20 @@ export interface AddressResolver {
    * (reject_unlisted_sender): statuses then follow smtpd's sender mapping (5.1.0, 5.1.7...). Throws LookupFailure.
    */
   verify(address: string, as?: 'recipient' | 'sender'): Verification;
+  /**
+   * trivial-rewrite alone: the class and next hop of one address as written (no alias expansion, no
+   * recipient table), for static checks of transport_maps. Throws LookupFailure, or NextHopError for an
+   * entry moat cannot deliver with.
+   */
+  route(address: string): Route;
+}
+
+/** What trivial-rewrite answers for an address: its class, its next hop, and the transport_maps key that chose it. */
+export interface Route {
+  class: AddressClass;
+  nextHop: NextHop;
+  /** The transport_maps key that matched (`*` for the catch-all); undefined: the class's default transport. */
+  via?: string | undefined;
 }
 
 /** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */

@@ -1,6 +1,6 @@
 // The corpus: client classes x senders x recipients, each one SMTP session run against both servers.
 // Every address is in a reserved test domain; the client identities are set with XCLIENT.
-import { BLOCKED_CLIENT, MYNETWORK_CLIENT, OVERRIDE_CLIENT, STRANGER } from './scenario.ts';
+import { BLOCKED_CLIENT, DNSWL_CLIENT, MYNETWORK_CLIENT, OVERRIDE_CLIENT, STRANGER } from './scenario.ts';
 
 export interface Client {
   name: string;
@@ -14,6 +14,9 @@ export const CLIENTS: readonly Client[] = [
   { name: 'sasl', xclient: `ADDR=${STRANGER} NAME=[UNAVAILABLE] LOGIN=alice` },
   { name: 'override', xclient: `ADDR=${OVERRIDE_CLIENT} NAME=[UNAVAILABLE]` },
   { name: 'blocked', xclient: `ADDR=${BLOCKED_CLIENT} NAME=[UNAVAILABLE]` },
+  // permit_dnswl_client: OK in smtpd_recipient_restrictions, yet no relay (smtpd_relay_restrictions runs first)
+  // and no unknown user (smtpd_reject_unlisted_recipient applies after an OK too)
+  { name: 'dnswl', xclient: `ADDR=${DNSWL_CLIENT} NAME=[UNAVAILABLE]` },
 ];
 
 /** Recipients as written after `RCPT TO:` (the path, brackets included). */
@@ -49,6 +52,8 @@ export const RECIPIENTS: readonly string[] = [
   '<"user@remote.test"@local.test>',
   '<@local.test:user@remote.test>',
   '<user@[192.0.2.1]>',
+  // a local user that check_recipient_access refuses unless an earlier restriction permitted the client
+  '<wlonly@local.test>',
 ];
 
 /** MAIL FROM paths: the common one, then the forms the sender variants use. */

@@ -3,12 +3,12 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type PostfixInstance, type SmtpSink, startPostfix, startSmtpSink, startUnbound, tmpDir, type UnboundServer, waitForPort, freePort } from '@moat/testkit';
+import { type PostfixInstance, type RbldnsdServer, type SmtpSink, startPostfix, startRbldnsd, startSmtpSink, startUnbound, tmpDir, type UnboundServer, waitForPort, freePort } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCases, type Case } from './cases.ts';
 import { KNOWN_DIFFERENCES } from './known-differences.ts';
 import { arrivals, formatArrivals, type Replies, runCase } from './run.ts';
-import { HOPS, type Hop, mainCfEntries, writeScenario } from './scenario.ts';
+import { DNSWL_DATA, DNSWL_ZONE, HOPS, type Hop, mainCfEntries, writeScenario } from './scenario.ts';
 
 interface Outcome extends Replies {
   dest: string;
@@ -57,6 +57,7 @@ describe('moat against Postfix: same main.cf, same maps, same sessions', () => {
   let moatHops: Record<Hop, SmtpSink>;
   let postfix: PostfixInstance | undefined;
   let unbound: UnboundServer | undefined;
+  let dnswl: RbldnsdServer | undefined;
   let moat: ReturnType<typeof spawn> | undefined;
   let moatOutput = '';
   const results: { postfix?: Map<string, Outcome>; moat?: Map<string, Outcome> } = {};
@@ -69,14 +70,17 @@ describe('moat against Postfix: same main.cf, same maps, same sessions', () => {
     const pfDir = join(dir.path, 'postfix');
     await mkdir(pfDir, { mode: 0o755 });
     const pfMain = mainCfEntries(await writeScenario(pfDir, portsOf(pfHops)));
-    postfix = await startPostfix({ listeners: { diff: null }, main: pfMain });
+    // The DNS whitelist on port 53 of a loopback address of its own: glibc (Postfix) takes no port, so the
+    // private Postfix sees a resolv.conf naming it (its own mount namespace); moat asks it through Unbound.
+    dnswl = await startRbldnsd({ zones: { [DNSWL_ZONE]: DNSWL_DATA }, port53: true });
+    postfix = await startPostfix({ listeners: { diff: null }, main: pfMain, resolvConf: `nameserver ${dnswl.address}\noptions timeout:2 attempts:1` });
     results.postfix = await runAll(postfix.ports.diff!, pfHops, async () => (await postfix!.queued()) === 0);
 
     // moat: the same main.cf and maps (its own sink ports), read through postfix.main_cf.
     const moatDir = join(dir.path, 'moat');
     await mkdir(moatDir);
     await writeScenario(moatDir, portsOf(moatHops));
-    unbound = await startUnbound({ stubZones: {}, localData: [] });
+    unbound = await startUnbound({ stubZones: { [DNSWL_ZONE]: dnswl.stubAddr }, localData: [] });
     const port = await freePort();
     const spool = join(moatDir, 'spool');
     await writeFile(
@@ -119,12 +123,24 @@ describe('moat against Postfix: same main.cf, same maps, same sessions', () => {
     moat?.kill('SIGTERM');
     await postfix?.stop();
     await unbound?.stop();
+    await dnswl?.stop();
     for (const s of [...Object.values(pfHops ?? {}), ...Object.values(moatHops ?? {})]) await s.stop();
     await dir?.remove();
   });
 
   it(`runs at least 80 cases`, () => {
     expect(cases.length).toBeGreaterThanOrEqual(80);
+  });
+
+  it('the DNS whitelist answered both servers (its OK is observable, not assumed)', () => {
+    for (const side of [results.postfix!, results.moat!]) {
+      const rcpt = (client: string, r: string) => side.get(`${client} <sender@remote.test> ${r}`)?.rcpt;
+      expect(rcpt('dnswl', '<wlonly@local.test>')).toMatch(/^250 2\.1\.5/);
+      expect(rcpt('stranger', '<wlonly@local.test>')).toMatch(/^554 5\.7\.1$/);
+      // whitelisted, yet no unknown user (smtpd_reject_unlisted_recipient) and no relaying (smtpd_relay_restrictions)
+      expect(rcpt('dnswl', '<nobody@local.test>')).toMatch(/^550 5\.1\.1$/);
+      expect(rcpt('dnswl', '<someone@remote.test>')).toMatch(/^454 4\.7\.1$/);
+    }
   });
 
   it('differs from Postfix only where the table of known differences says so, with its reason', () => {

@@ -22,6 +22,9 @@ const HOSTILE_REASON =
   '(docs/design.md: relay safety). Postfix rewrites them (allow_percent_hack, resolve_dequoted_address) and relays them for trusted ' +
   'clients, and answers a stranger with its default defer_unauth_destination (454); moat answers 554 5.7.1 (501 5.1.3 for the quoted form).';
 
+// The DNS-whitelisted client (permit_dnswl_client, answered by the same rbldnsd for both) shows no difference of
+// its own: like Postfix, moat still refuses its unknown users (smtpd_reject_unlisted_recipient after the OK) and
+// its relaying (smtpd_relay_restrictions first); its hostile forms fall under the untrusted HOSTILE entries.
 export const KNOWN_DIFFERENCES: readonly KnownDifference[] = [
   {
     field: 'dest',

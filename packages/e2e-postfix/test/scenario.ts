@@ -11,12 +11,18 @@ export const MYNETWORK_CLIENT = '192.0.2.10';
 export const STRANGER = '203.0.113.9';
 export const OVERRIDE_CLIENT = '198.51.100.7';
 export const BLOCKED_CLIENT = '198.51.100.66';
+/** Listed in the test DNS whitelist (DNSWL_ZONE), served by rbldnsd to both servers. */
+export const DNSWL_CLIENT = '198.51.100.20';
+export const DNSWL_ZONE = 'dnswl.moat.test';
+/** The zone's data (rbldnsd ip4set): the client, and RFC 5782's test point (moat's zone health check asks it). */
+export const DNSWL_DATA = `:127.0.10.2:listed at ${DNSWL_ZONE}\n127.0.0.2\n${DNSWL_CLIENT}\n`;
 
 /** The map files, by name, as an admin writes them (postmap source syntax). */
 export const MAP_FILES: Readonly<Record<string, string>> = {
   local_recipients: `# the local users of mydestination
 alice   x
 bob     x
+wlonly  x
 postmaster x
 `,
   virtual: `# virtual_alias_maps
@@ -40,6 +46,9 @@ r2@relay.test   x
   transport: `special.test    smtp:[127.0.0.1]:{special}
 error.test      error:5.1.2 This domain takes no mail
 discard.test    discard:silently dropped
+`,
+  dnswl_only: `# reached only by clients that no earlier restriction permitted: the DNS whitelist's OK shows
+wlonly@local.test   REJECT not on the DNS whitelist
 `,
   rbl_override: `${OVERRIDE_CLIENT}/32   OK
 ${BLOCKED_CLIENT}/32  REJECT go away
@@ -76,6 +85,8 @@ smtpd_recipient_restrictions =
  check_client_access cidr:{dir}/rbl_override,
  permit_mynetworks,
  permit_sasl_authenticated,
+ permit_dnswl_client ${DNSWL_ZONE},
+ check_recipient_access texthash:{dir}/dnswl_only,
  reject_unauth_destination,
  permit
 `;

@@ -12,7 +12,7 @@ import { TableError } from './types.ts';
  * keeps the first value with a warning (postmap's default, and what `postmap -q texthash:` does).
  */
 export function parseFixedTable(text: string, file: string): Parsed {
-  const map = new Map<string, { value: string; line: number }>();
+  const map = new Map<string, { key: string; value: string; line: number }>();
   const warnings: Array<{ line: number; message: string }> = [];
   const lines = logicalLines(text, (line) => {
     throw new TableError('TABLE_SYNTAX', `${file}:${line}: a continuation line (starting with whitespace) with no line before it`, { file, line });
@@ -38,7 +38,7 @@ export function parseFixedTable(text: string, file: string): Parsed {
       warnings.push({ line, message: `duplicate entry (first seen on line ${map.get(k)!.line}): the first one is kept` });
       continue;
     }
-    map.set(k, { value, line });
+    map.set(k, { key: k, value, line });
   }
   return {
     entries: map.size,

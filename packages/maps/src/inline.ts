@@ -99,7 +99,7 @@ export function parseInlineTable(name: string): Parsed {
     entries: map.size,
     warnings: [],
     lookup: (key) => map.get(foldKey(key)),
-    values: () => [...map.values()].map((value) => ({ value, line: 1 })),
+    values: () => [...map.entries()].map(([key, value]) => ({ key, value, line: 1 })),
   };
 }
 

@@ -7,6 +7,9 @@ export interface Parsed {
   /** Lines Postfix accepts with a warning (duplicate key, `key:` format): logged, not fatal. */
   warnings: ReadonlyArray<{ line: number; message: string }>;
   lookup(key: string): string | undefined;
-  /** Every right-hand side as written, with its line (substitutions not expanded), for validation. */
-  values(): ReadonlyArray<{ value: string; line: number }>;
+  /**
+   * Every right-hand side as written, with its line (substitutions not expanded), for validation; fixed-string
+   * tables give each one's key too (folded as looked up), for static checks that need to know what it answers.
+   */
+  values(): ReadonlyArray<{ value: string; line: number; key?: string | undefined }>;
 }

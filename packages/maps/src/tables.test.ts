@@ -56,11 +56,15 @@ describe('createTables', () => {
     const t = tables.open('cidr:access');
     expect(t.lookup('192.0.2.1')).toBe('REJECT first');
 
+    expect(t.generation).toBe(0);
     writeFileSync(file, '192.0.2.0/24 OK\n198.51.100.0/24 REJECT second\n');
     expect(tables.reload().map((r) => r.result)).toEqual(['reloaded']);
     expect(t.lookup('192.0.2.1')).toBe('OK');
     expect(t.entries).toBe(2);
+    // the generation counts served snapshots: a reload that swaps the table, not one that finds it unchanged
+    expect(t.generation).toBe(1);
     expect(tables.reload().map((r) => r.result)).toEqual(['unchanged']);
+    expect(t.generation).toBe(1);
 
     writeFileSync(file, '192.0.2.0/24 OK\n198.51.100.1/24 SECRET-CONTENT\n');
     const [r] = tables.reload();

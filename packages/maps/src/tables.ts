@@ -44,6 +44,8 @@ export interface OpenTable extends LookupTable {
   readonly entries: number;
   /** Lines accepted with a warning (duplicates, `key:` format) in the table now served. */
   readonly warnings: ReadonlyArray<{ line: number; message: string }>;
+  /** The entries now served with their lines (keys for fixed-string tables), for `moat config check`'s static checks. */
+  rows(): ReadonlyArray<{ key?: string | undefined; value: string; line: number }>;
 }
 
 export interface ReloadResult {
@@ -86,13 +88,22 @@ class TableImpl implements OpenTable {
   readonly type: TableType;
   readonly pattern: boolean;
   readonly file: string | undefined;
-  current: Parsed;
+  generation = 0;
+  #current: Parsed;
   constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed) {
     this.spec = spec;
     this.type = type;
     this.pattern = PATTERN_TYPES.has(type);
     this.file = file;
-    this.current = parsed;
+    this.#current = parsed;
+  }
+  get current(): Parsed {
+    return this.#current;
+  }
+  /** A reload swaps the snapshot and counts it, so callers' caches of answers know they are stale. */
+  set current(parsed: Parsed) {
+    this.#current = parsed;
+    this.generation++;
   }
   get entries(): number {
     return this.current.entries;
@@ -101,7 +112,10 @@ class TableImpl implements OpenTable {
     return this.current.warnings;
   }
   lookup(key: string): string | undefined {
-    return this.current.lookup(key);
+    return this.#current.lookup(key);
+  }
+  rows(): ReturnType<Parsed['values']> {
+    return this.#current.values();
   }
 }
 

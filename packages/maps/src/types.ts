@@ -23,6 +23,11 @@ export interface LookupTable {
    * temporary lookup failure (Postfix: 451 4.3.0), never as "not found".
    */
   lookup(key: string): string | undefined;
+  /**
+   * Counts the snapshots served: it changes when a reload swaps the table's contents. Absent: the table
+   * never changes. Lets a caller keep derived answers (a domain's class) until the table changes.
+   */
+  readonly generation?: number | undefined;
 }
 
 export class TableError extends Error {

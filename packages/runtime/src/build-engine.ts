@@ -1,5 +1,6 @@
 // Builds the engine and its adapters (DNS lists, greylist, recipients, access maps) from the parsed config.
 // Trusts the config (validated by @moat/config); owns the adapters' lifetimes (close()).
+import type { AddressResolver } from '@moat/address';
 import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
 import { createDnsList, type DnsList, type ProfileInput, type ZoneOptions } from '@moat/dnslist';
 import { createGreylist, type Greylist } from '@moat/greylist';
@@ -7,6 +8,7 @@ import type { ReloadResult } from '@moat/maps';
 import { redisTargetFromConfig } from '@moat/redis';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
+import { type AddressExplanation, explainAddress } from './explain-address.ts';
 import { hideZones } from './hide-zones.ts';
 
 export type { Engine };
@@ -21,6 +23,10 @@ export interface BuiltEngine {
   dnslist?: DnsList | undefined;
   /** The greylist, when this wiring built it (its admin API for the CLI). */
   greylist?: Greylist | undefined;
+  /** The address resolver compileConfig built: the one mx routes and delivers with. */
+  addressResolver: AddressResolver;
+  /** How a recipient resolves (class, rewrites, next hop or refusal), for `moat explain` and the console's "Why?". */
+  explainAddress(address: string): AddressExplanation;
   /** Closes every adapter this wiring built (Redis connections, health timers, lookup-table watchers). */
   close(): Promise<void>;
   /**
@@ -145,6 +151,8 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
     ports,
     dnslist,
     greylist,
+    addressResolver: compiled.addressResolver,
+    explainAddress: (address) => explainAddress(compiled.addressResolver, address),
     async close() {
       if (closed) return;
       closed = true;

@@ -20,9 +20,10 @@ export interface RbldnsdDataSpec {
 export type RbldnsdZone = string | RbldnsdDataSpec | RbldnsdDataSpec[];
 
 export interface RbldnsdServer {
-  address: '127.0.0.1';
+  /** 127.0.0.1, or with `port53` its own 127.53.x.y. */
+  address: string;
   port: number;
-  /** `127.0.0.1@port`, the form Unbound's stub-addr takes. */
+  /** `address@port`, the form Unbound's stub-addr takes. */
   stubAddr: string;
   /** Replace a zone's data (same dataset count and types) and wait until rbldnsd has reloaded it. */
   update(zone: string, spec: RbldnsdZone): Promise<void>;
@@ -53,7 +54,15 @@ async function answers(server: string, name: string): Promise<boolean> {
 }
 
 /** Start Debian's rbldnsd on a free loopback UDP port with the given zones. */
-export async function startRbldnsd(opts: { zones: Record<string, RbldnsdZone>; ttl?: number }): Promise<RbldnsdServer> {
+export async function startRbldnsd(opts: {
+  zones: Record<string, RbldnsdZone>;
+  ttl?: number;
+  /**
+   * Listen on port 53 of a loopback address of its own (127.53.x.y, picked at random until one is free; root
+   * only): for a resolver that cannot be given a port, such as glibc's (a private Postfix's resolv.conf).
+   */
+  port53?: boolean;
+}): Promise<RbldnsdServer> {
   const dir = await tmpDir('rbldnsd');
   // rbldnsd drops to the rbldns user when started as root: the files must be world-readable.
   await chmod(dir.path, 0o755);
@@ -79,9 +88,12 @@ export async function startRbldnsd(opts: { zones: Record<string, RbldnsdZone>; t
   const asRoot = process.getuid?.() === 0;
   let daemon: Daemon | undefined;
   let port = 0;
+  let address = '127.0.0.1';
+  if (opts.port53 && !asRoot) throw new Error('rbldnsd on port 53 needs root');
   for (let attempt = 0; attempt < 3 && !daemon; attempt++) {
-    port = await freePort();
-    const args = ['-n', '-a', '-t', String(opts.ttl ?? 60), '-c', '0', '-w', dir.path, '-b', `127.0.0.1/${port}`];
+    port = opts.port53 ? 53 : await freePort();
+    if (opts.port53) address = `127.53.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
+    const args = ['-n', '-a', '-t', String(opts.ttl ?? 60), '-c', '0', '-w', dir.path, '-b', `${address}/${port}`];
     if (asRoot) args.push('-u', 'rbldns');
     const d = spawnDaemon('rbldnsd', [...args, ...zoneArgs]);
     const deadline = Date.now() + 5000;
@@ -105,9 +117,9 @@ export async function startRbldnsd(opts: { zones: Record<string, RbldnsdZone>; t
   }
   const d = daemon as Daemon;
   return {
-    address: '127.0.0.1',
+    address,
     port,
-    stubAddr: `127.0.0.1@${port}`,
+    stubAddr: `${address}@${port}`,
     async update(zone, z) {
       const before = d.output().split('zones reloaded').length;
       await write(zone, z);

@@ -29,6 +29,13 @@ export interface PostfixOptions {
   main?: Record<string, string | null>;
   /** Extra master.cf lines, e.g. `local unix - n n - - local` to run local(8) (alias_maps) with local_transport = local. */
   services?: string[];
+  /**
+   * The /etc/resolv.conf this instance sees (e.g. `nameserver 127.53.1.2`, a loopback DNS server on port 53 the
+   * test started): Postfix (glibc) takes no other resolver setting, so its master runs in a mount namespace of
+   * its own (`unshare --mount`, root only) with this file bound over /etc/resolv.conf. Its DNS lookups are
+   * then turned on (disable_dns_lookups = no); without this option it looks nothing up.
+   */
+  resolvConf?: string | undefined;
 }
 
 export interface PostfixInstance {
@@ -153,6 +160,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     queue_run_delay: '1s',
     smtp_connect_timeout: '5s',
     smtp_tls_security_level: 'none',
+    ...(opts.resolvConf !== undefined ? { disable_dns_lookups: 'no' } : {}),
     ...opts.main,
   };
   const mainCf = [...Object.entries(main).flatMap(([k, v]) => (v === null ? [] : [`${k} = ${v}`])), ...lines];
@@ -167,7 +175,13 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
   const pf = (...args: string[]) => run(postfix, ['-c', etc, ...args], { env, timeout: 60_000 });
   try {
     await pf('check');
-    await pf('start');
+    if (opts.resolvConf !== undefined) {
+      const rc = join(tmp.path, 'resolv.conf');
+      await writeFile(rc, opts.resolvConf.endsWith('\n') ? opts.resolvConf : `${opts.resolvConf}\n`, { mode: 0o644 });
+      // The master and every child it forks share the namespace; nothing outside it sees the bind mount.
+      const script = 'mount --bind "$0" /etc/resolv.conf && exec "$1" -c "$2" start';
+      await run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-c', script, rc, postfix, etc], { env, timeout: 60_000 });
+    } else await pf('start');
     remember(await masterPid(queue));
     for (const port of Object.values(ports)) await waitForPort(port, '127.0.0.1', 15_000);
   } catch (e) {

@@ -6,10 +6,11 @@ import { type JournalEntry, journalRedisTarget } from '@moat/journal';
 import type { GreylistAnswer, GreylistPort, Stage, TraceEntry, Verdict } from '@moat/policy';
 import { createEngine, parseIp } from '@moat/policy';
 import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
-import { type BuiltEngine, hideZones, zonesOf } from '@moat/runtime';
+import { type AddressExplanation, type BuiltEngine, type BuiltRouting, buildRouting, hideZones, zonesOf } from '@moat/runtime';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, journalFor, loadConfigOrFail } from './context.ts';
 import { HEALTH_NAME, probeRedis, probeResolver } from './reach.ts';
+import { formatResolution } from './resolution.ts';
 import type { Command, Io } from './types.ts';
 
 const USAGE = `--client IP --helo NAME --sender ADDR --recipient ADDR [--sasl USER] [--client-name NAME] [--tls] [--stage rcpt] [--live-greylist] [--assume-fail-open] [--config FILE] [--json]
@@ -18,7 +19,10 @@ const USAGE = `--client IP --helo NAME --sender ADDR --recipient ADDR [--sasl US
   (a dry run, the greylist's peek) unless --live-greylist, which records the attempt like a real delivery would.
   When the resolver or the greylist's Redis is unreachable it gives no verdict (exit 1), unless
   --assume-fail-open, which answers as a node that cannot reach them would, and says so.
-  Recorded: prints the trace of real decisions from the decision journal.`;
+  Recorded: prints the trace of real decisions from the decision journal.
+  Both show the recipient's address resolution beside the trace: its class, alias and recipient_delimiter
+  rewrites and each final recipient's next hop (or why it is refused); for recorded decisions, as the
+  current config and tables resolve it.`;
 
 const STAGES: readonly Stage[] = ['connect', 'helo', 'mail', 'rcpt', 'data', 'end-of-data'];
 
@@ -129,17 +133,37 @@ async function hypothetical(config: Config, a: ReturnType<typeof parseArgs>, io:
       if (!assume) throw new CommandError(refusal([peeking.failure]));
       down.push(peeking.failure);
     }
+    // Beside the restrictions: where the recipient goes once accepted (the resolver mx delivers with).
+    const resolution = facts.recipient ? built.explainAddress(facts.recipient) : undefined;
     if (a.flags.has('json')) {
       const greylist = built.greylist ? (live ? 'live' : 'dry-run') : 'not-in-policy';
-      io.out.write(`${JSON.stringify({ hypothetical: true, greylist, assumedFailOpen: down, facts, verdict }, null, 2)}\n`);
+      io.out.write(`${JSON.stringify({ hypothetical: true, greylist, assumedFailOpen: down, facts, verdict, resolution }, null, 2)}\n`);
     } else {
       const note = down.length ? `assuming fail-open (--assume-fail-open): ${down.join('; ')}; this verdict may differ from the running stack's\n` : '';
-      io.out.write(`${note}hypothetical ${stage}: ${envelope({ facts })}\n${traceRows(verdict.trace)}\n${verdictLine(verdict, down.length ? ' (assuming fail-open)' : '')}\n`);
+      const where = resolution ? `${formatResolution(resolution)}\n` : '';
+      io.out.write(`${note}hypothetical ${stage}: ${envelope({ facts })}\n${traceRows(verdict.trace)}\n${verdictLine(verdict, down.length ? ' (assuming fail-open)' : '')}\n${where}`);
     }
     return 0;
   } finally {
     await built.close();
   }
+}
+
+const RESOLVED_NOW = 'address resolution by the current config';
+
+/**
+ * The recipient of a journaled RCPT (or later) decision, resolved by today's config and tables: the
+ * journal keeps the verdict, not the routing. A config that no longer compiles gives no resolution (said once).
+ */
+function resolverNow(config: Config, io: Io): (e: JournalEntry) => AddressExplanation | undefined {
+  let routing: BuiltRouting | undefined;
+  try {
+    routing = buildRouting(config);
+    routing.close();
+  } catch (e) {
+    io.err.write(`moat explain: no address resolution: ${(e as Error).message.split('\n')[0]}\n`);
+  }
+  return (e) => (routing && e.facts.recipient && !['connect', 'helo', 'mail'].includes(e.facts.stage) ? routing.explainAddress(e.facts.recipient) : undefined);
 }
 
 async function recorded(config: Config, a: ReturnType<typeof parseArgs>, io: Io): Promise<number> {
@@ -154,8 +178,13 @@ async function recorded(config: Config, a: ReturnType<typeof parseArgs>, io: Io)
     }
     const entries = session !== undefined ? await journal.bySession(session) : await journal.byQueueId(queueId!);
     const what = session !== undefined ? `session ${session}` : `queue id ${queueId}`;
-    if (a.flags.has('json')) io.out.write(`${JSON.stringify({ [session !== undefined ? 'session' : 'queueId']: session ?? queueId, decisions: entries }, null, 2)}\n`);
-    else if (entries.length) io.out.write(`${entries.length} decision(s) for ${safe(what)}:\n\n${entries.map(formatEntry).join('\n')}`);
+    const resolve = resolverNow(config, io);
+    const explained = entries.map((e) => ({ ...e, resolution: resolve(e) }));
+    if (a.flags.has('json')) io.out.write(`${JSON.stringify({ [session !== undefined ? 'session' : 'queueId']: session ?? queueId, decisions: explained }, null, 2)}\n`);
+    else if (entries.length) {
+      const text = explained.map((e) => `${formatEntry(e)}${e.resolution ? `${formatResolution(e.resolution, RESOLVED_NOW)}\n` : ''}`);
+      io.out.write(`${entries.length} decision(s) for ${safe(what)}:\n\n${text.join('\n')}`);
+    }
     if (entries.length === 0) {
       io.err.write(`moat explain: no journaled decision for ${safe(what)} (expired, trimmed, or never seen)\n`);
       return 1;

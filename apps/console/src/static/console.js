@@ -139,6 +139,24 @@
       : 'no metrics endpoint configured (MOAT_CONSOLE_METRICS)';
   }
 
+  // Beside the trace: where the recipient goes once accepted, as the current config resolves it.
+  function resolution(r) {
+    const box = el('div', undefined, 'resolution');
+    box.append(el('p', `Address resolution (current config): <${r.address}> class ${r.class}`));
+    const steps = el('ul', undefined, 'steps');
+    for (const s of r.steps.slice(1)) steps.append(el('li', s));
+    if (steps.childElementCount) box.append(steps);
+    if (r.refused) {
+      box.append(el('p', `${r.refused.reason === 'lookup-failure' ? 'deferred' : 'refused'}: ${r.refused.status} ${r.refused.text} (${r.refused.reason})`, 'outcome reject'));
+      return box;
+    }
+    const t = el('table');
+    t.append(row([el('strong', 'recipient'), el('strong', 'class'), el('strong', 'extension'), el('strong', 'next hop')]));
+    for (const x of r.recipients) t.append(row([`<${x.address}>`, x.class, x.extension === undefined ? '-' : x.extension, el('code', x.nextHop)]));
+    box.append(t);
+    return box;
+  }
+
   function decisions(list) {
     const rows = [];
     for (const e of list) {
@@ -164,6 +182,7 @@
           t.append(row([i + 1, x.list, el('code', x.restriction), el('span', x.outcome, `outcome ${x.outcome}`), x.ms.toFixed(2), x.reason || '']));
         });
         td.append(head, t);
+        if (e.resolution) td.append(resolution(e.resolution));
         const tr2 = document.createElement('tr');
         tr2.className = 'trace-row';
         tr2.append(td);

@@ -1,0 +1,85 @@
+// What the resolver asks once per domain rather than once per address (its class, whether lookups treat it as
+// local, its `@domain` virtual alias entry), kept until a table changes. Trusts the tables' generation counters.
+import type { LookupTable } from '@moat/maps';
+
+/** A memo of per-domain answers. Domains are client input: the memo is bounded and starts over when full. */
+export interface DomainMemo<T> {
+  get(domain: string): T;
+}
+
+/**
+ * Memoizes `compute(domain)` while every table in `tables` serves the same snapshot (the sum of their
+ * `generation` counters is unchanged; a table without one never changes). An answer that throws (a table
+ * that cannot answer) is not kept. Holds at most `max` domains.
+ */
+export function memoByDomain<T>(tables: readonly LookupTable[], compute: (domain: string) => T, opts: { max?: number; onChange?: () => void } = {}): DomainMemo<T> {
+  const max = opts.max ?? 4096;
+  const watched = [...new Set(tables)].filter((t) => 'generation' in t);
+  const memo = new Map<string, T>();
+  let lastKey = '';
+  let lastValue: T | undefined;
+  let stamp = 0;
+  const now = (): number => {
+    let s = 0;
+    for (let i = 0; i < watched.length; i++) s += (watched[i] as LookupTable).generation ?? 0;
+    return s;
+  };
+  stamp = now();
+  return {
+    get(domain: string): T {
+      if (watched.length > 0) {
+        const s = now();
+        if (s !== stamp) {
+          memo.clear();
+          lastValue = undefined;
+          stamp = s;
+          opts.onChange?.();
+        }
+      }
+      // One address asks about its domain several times: the last answer first, then the memo.
+      if (domain === lastKey && lastValue !== undefined) return lastValue;
+      let v = memo.get(domain);
+      if (v === undefined) {
+        v = compute(domain);
+        if (memo.size >= max) memo.clear();
+        memo.set(domain, v);
+      }
+      lastKey = domain;
+      lastValue = v;
+      return v;
+    },
+  };
+}
+
+/** Which keys a set of fixed-string tables holds, by shape: the domains of their `user@domain` keys, and bare `user` keys. */
+export interface KeyShapes {
+  /** Some table has a key `...@domain` (so the full-address and user@domain keys may match). */
+  hasAddressKeys(domain: string): boolean;
+  /** Some table has a key without `@` (so the local-part keys may match, for local domains). */
+  readonly localPartKeys: boolean;
+}
+
+type Listable = LookupTable & { keys?: () => Iterable<string>; rows?: () => ReadonlyArray<{ key?: string | undefined }> };
+
+/**
+ * The key shapes of `tables` (read once; build it again when a table reloads), or undefined when a table
+ * cannot list its keys or is a pattern table (then every key must be asked). Keys are folded as looked up.
+ */
+export function keyShapes(tables: readonly LookupTable[]): KeyShapes | undefined {
+  const domains = new Set<string>();
+  let localPartKeys = false;
+  for (const t of tables as readonly Listable[]) {
+    if (t.pattern) return undefined;
+    let keys: Iterable<string | undefined>;
+    if (typeof t.keys === 'function') keys = t.keys();
+    else if (typeof t.rows === 'function') keys = t.rows().map((r) => r.key);
+    else return undefined;
+    for (const k of keys) {
+      if (k === undefined) return undefined;
+      const at = k.lastIndexOf('@');
+      if (at < 0) localPartKeys = true;
+      else if (at > 0) domains.add(k.slice(at + 1).toLowerCase());
+    }
+  }
+  return { hasAddressKeys: (d) => domains.has(d), localPartKeys };
+}
