@@ -278,7 +278,7 @@
               : el('span', `${st.reload.lastOk === true ? 'ok' : 'unknown'} (${counts})`, 'reload ok');
         }
         const r = row([el('code', src.url), el('span', src.ok ? 'yes' : `no: ${src.error}`, src.ok ? 'state healthy' : 'state unreachable'), stress, reload]);
-        if (st.stress && st.stress.on.length) r.className = 'stressed';
+        if (st.stress?.on.length) r.className = 'stressed';
         return r;
       }),
       'no metrics endpoint configured (MOAT_CONSOLE_METRICS)',
@@ -330,6 +330,7 @@
         const step = row([el('span', time(e.time), 'time'), '', e.facts.stage.toUpperCase(), '', '', e.facts.recipient === undefined ? '' : `<${e.facts.recipient}>`, el('span', v.action, `action ${v.action}`), el('code', v.decidedBy || '-')]);
         step.className = 'step';
         step.dataset.stage = e.facts.stage;
+        step.dataset.session = s.session;
         const key = `step:${e.id}`;
         step.addEventListener('click', () => {
           if (open.has(key)) open.delete(key);
