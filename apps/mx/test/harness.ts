@@ -20,7 +20,7 @@ import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
 import type { MxResolver } from '../src/dns.ts';
-import { createMx, type Mx } from '../src/server.ts';
+import { createMx, type Mx, type MxDeps } from '../src/server.ts';
 import { mxSettings } from '../src/settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from '../src/tls.ts';
 
@@ -121,6 +121,8 @@ export interface TestMxOptions {
   addressResolver?: Pick<AddressResolver, 'resolve' | 'classify'> | ((dir: string) => Pick<AddressResolver, 'resolve' | 'classify'>) | undefined;
   /** Keep the log lines (level info and up) in `logs`. */
   logs?: boolean;
+  /** The decision journal (a recording sink in tests). */
+  journal?: MxDeps['journal'];
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -210,6 +212,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     authenticator: opts.authenticator,
     submission: opts.submission,
     rateLimits: opts.rateLimits,
+    journal: opts.journal,
     logger,
     registry,
   });
