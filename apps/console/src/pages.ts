@@ -53,20 +53,23 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <div class="chart"><svg id="chart" viewBox="0 0 600 80" preserveAspectRatio="none" role="img" aria-label="decisions per minute"></svg><small>decisions per minute, last 30 minutes (journal)</small></div>
 <div class="cols">
 <div><h3>Per restriction</h3><table id="restrictions"><thead><tr><th>deciding restriction</th><th>action</th><th>journal</th><th>since start</th><th></th></tr></thead><tbody></tbody></table></div>
-<div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>checked</th><th>hits</th><th>errors</th><th>lookups (metrics)</th><th></th></tr></thead><tbody></tbody></table></div>
+<div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>state</th><th>checked</th><th>hits</th><th>errors</th><th>failures since start (metrics)</th><th></th></tr></thead><tbody></tbody></table></div>
 </div>
+<h3>Nodes</h3>
+<table id="node-table"><thead><tr><th>metrics endpoint</th><th>reachable</th><th>stress</th><th>last config reload</th></tr></thead><tbody></tbody></table>
 <p class="sources" id="sources"></p>
 </section>
 <section id="decisions">
-<h2>Recent decisions</h2>
+<h2>Recent sessions <small>one row per SMTP session, its final outcome; click for its steps</small></h2>
 <form id="search" class="search">
 <label>Why? <input id="search-id" placeholder="session or queue id" maxlength="128" autocomplete="off"></label>
 <select id="search-kind" aria-label="id kind"><option value="session">session id</option><option value="queueId">queue id</option></select>
 <button type="submit">Find</button> <button type="button" id="search-clear">Show recent</button>
 <span id="search-note" class="note"></span>
 </form>
-<table id="decision-table"><thead><tr><th>time</th><th>node</th><th>session</th><th>client</th><th>sender</th><th>recipient</th><th>action</th><th>decided by</th></tr></thead><tbody></tbody></table>
+<table id="decision-table"><thead><tr><th class="time">time</th><th>node</th><th>session</th><th>client</th><th>sender</th><th>recipient</th><th>action</th><th>decided by</th></tr></thead><tbody></tbody></table>
 </section>
+<div class="pair">
 <section id="greylist">
 <h2>Stuck in greylisting</h2>
 <p id="greylist-note" class="note"></p>
@@ -77,14 +80,17 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <p id="ratelimit-note" class="note"></p>
 <table id="ratelimit-table"><thead><tr><th>limit</th><th>client or login</th><th>service</th><th>count / limit</th><th>refused</th><th>window ends</th></tr></thead><tbody></tbody></table>
 </section>
+</div>
+<div class="pair">
 <section id="queue">
 <h2>Queue <button type="button" id="flush" data-action="flush">Flush deferred</button></h2>
 <table id="queue-table"><thead><tr><th>queue id</th><th>state</th><th>size</th><th>arrival</th><th>sender</th><th>recipients</th><th>next retry / error</th><th></th></tr></thead><tbody></tbody></table>
 </section>
 <section id="zones">
 <h2>DNS list health</h2>
-<table id="zone-table"><thead><tr><th>zone</th><th>state</th><th>profile</th><th>checked</th><th>reason</th></tr></thead><tbody></tbody></table>
+<table id="zone-table"><thead><tr><th>zone</th><th>state</th><th>profile</th><th class="time">checked</th><th>lookup errors</th><th>reason</th></tr></thead><tbody></tbody></table>
 </section>
+</div>
 <p id="flash" class="flash" role="status"></p>
 </main>
 <script src="/static/console.js"></script>`,

@@ -10,9 +10,11 @@ import { parseCidr } from '@moat/policy';
 import { dashboardPage, loginPage } from './pages.ts';
 import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
+import { groupSessions } from './mail-sessions.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';
 import type { ConsoleSettings } from './settings.ts';
 import { withResolution } from './why.ts';
+import { zoneView } from './zone-view.ts';
 
 export interface ConsoleServerOptions {
   settings: ConsoleSettings;
@@ -156,11 +158,19 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
     if (method === 'GET' && path === '/api/overview') {
       const [entries, scraped] = await Promise.all([services.journal.recent({ count: WINDOW }), scrape(settings.metricsUrls)]);
       const now = Date.now();
+      const summary = summarize(entries);
       return json(res, 200, {
         now,
-        journal: { ...summarize(entries), perMinute: perMinute(entries, now) },
-        metrics: { sources: scraped.sources, decisions: decisionCounters(scraped.samples), zones: zoneCounters(scraped.samples) },
+        journal: { ...summary, perMinute: perMinute(entries, now) },
+        metrics: { sources: scraped.sources, decisions: decisionCounters(scraped.samples) },
+        // both zone tables read this one view (journal, nodes' counters, health check), so they agree
+        zones: zoneView(summary.byZone, zoneCounters(scraped.samples), services.dnslist?.health() ?? []),
       });
+    }
+    if (method === 'GET' && path === '/api/sessions') {
+      // the recent list: one row per SMTP session with its final outcome, its steps for the expanded view
+      const count = Math.min(200, Math.max(1, Number(query.get('count') ?? 50) || 50));
+      return json(res, 200, groupSessions(withResolution(await services.journal.recent({ count: WINDOW }), services.explainAddress), count));
     }
     if (method === 'GET' && path === '/api/decisions') {
       // "Why was this deferred?": one session's or one queued message's decisions, oldest first.

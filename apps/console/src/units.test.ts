@@ -64,7 +64,7 @@ describe('metrics scraping', () => {
     expect(s.find((x) => x.name === 'moat_weird')?.labels.x).toBe('a"b');
     expect(s.some((x) => x.name.endsWith('_bucket') || x.name.startsWith('process'))).toBe(false);
     expect(decisionCounters(s)[0]).toEqual({ restriction: 'none', action: 'continue', count: 7 });
-    expect(zoneCounters(s)).toEqual([{ zone: 'zen.example', lookups: { listed: 3, 'not-listed': 10 }, hits: 3, errors: 0 }]);
+    expect(zoneCounters(s)).toEqual([{ zone: 'zen.example', lookups: { listed: 3, 'not-listed': 10 }, hits: 3, errors: 0, failures: {} }]);
   });
 });
 

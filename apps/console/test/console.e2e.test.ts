@@ -1,21 +1,23 @@
 // End to end in headless Chromium: the console as its own process against real redis-server, rbldnsd and a spool;
 // decisions made by runtime's buildEngine + recordDecision (what mx/policyd run) and journaled through the hook.
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { loadConfig } from '@moat/config';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
-import { createLogger, createRegistry, serveMetrics } from '@moat/observe';
+import { Counter, createLogger, createRegistry, Gauge, serveMetrics } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
 import { openQueue } from '@moat/queue';
 import { createRateLimiter } from '@moat/ratelimit';
 import { type BuiltEngine, buildEngine, createDecisionMetrics, recordDecision } from '@moat/runtime';
-import { type Daemon, freePort, type RbldnsdServer, type RedisServer, spawnDaemon, startRbldnsd, startRedis, tmpDir, waitForPort } from '@moat/testkit';
+import { type Daemon, freePort, type RbldnsdServer, type RedisServer, SmtpClient, spawnDaemon, startRbldnsd, startRedis, tmpDir, waitForPort } from '@moat/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '@moat/auth';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
+const mxMain = new URL('../../mx/src/main.ts', import.meta.url).pathname;
 const logger = createLogger('test', { level: 'silent' });
 const PASSWORD = 'correct horse battery staple';
 
@@ -23,6 +25,9 @@ let redis: RedisServer;
 let rbl: RbldnsdServer;
 let dir: { path: string; remove(): Promise<void> };
 let consoleProc: Daemon;
+let mxProc: Daemon;
+let mxPort: number;
+let shotDir: string;
 let consoleUrl: string;
 let built: BuiltEngine;
 let journal: Journal;
@@ -43,7 +48,7 @@ async function decide(session: string, over: Partial<Facts>): Promise<Verdict> {
 }
 
 async function shot(name: string): Promise<string> {
-  const file = join(dir.path, `${name}.png`);
+  const file = join(shotDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   shots.push(file);
   return file;
@@ -64,6 +69,7 @@ beforeAll(async () => {
     reject_non_fqdn_sender,
     reject_unlisted_recipient,
     reject_rbl_client bl.moat.test,
+    reject_rbl_client dead.moat.test,
     check_policy_service inet:127.0.0.1:10023,
     permit
 recipients:
@@ -74,6 +80,7 @@ dns:
   timeout: 500ms
   zones:
     bl.moat.test: { kind: ip }
+    dead.moat.test: { kind: ip }
 greylist:
   redis: { url: "${redis.url}" }
   delay: 1s
@@ -93,6 +100,45 @@ metrics:
   queuedId = (await q.enqueue({ sender: 'a@example.net', recipients: ['b@example.org'], message: Buffer.from('Subject: queued\r\n\r\nhello\r\n') })).id;
   await q.close();
 
+  shotDir = await mkdtemp(join(tmpdir(), 'moat-console-shots-'));
+  // Another node's metrics, as policyd shows them after a config reload that failed validation.
+  new Gauge({ name: 'moat_config_last_reload_successful', help: 'test', registers: [registry] }).set(0);
+  const reloads = new Counter({ name: 'moat_reload_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] });
+  reloads.inc({ outcome: 'success' });
+  reloads.inc({ outcome: 'failure' });
+
+  // A real mx (its own config: a small size limit, few connections) journaling into the same Redis.
+  mxPort = await freePort();
+  const mxMetricsPort = await freePort();
+  const mxConfig = join(dir.path, 'mx.yaml');
+  await writeFile(
+    mxConfig,
+    `policy:
+  hostname: mx.moat.test
+  recipient_restrictions: reject_unlisted_recipient, permit
+recipients:
+  domains: [example.org]
+  users: [b@example.org]
+dns:
+  resolver: 127.0.0.1:${rbl.port}
+  timeout: 300ms
+mx:
+  size_limit: 2048
+  limits: { max_connections: 5 }
+  tls: { state_dir: ${join(dir.path, 'mx-tls')} }
+spamd: { enabled: false }
+greylist: { redis: { url: "${redis.url}" } }
+queue: { dir: ${join(dir.path, 'mx-spool')}, transport: "smtp://127.0.0.1:${await freePort()}" }
+metrics: { enabled: true, listen: "127.0.0.1:${mxMetricsPort}" }
+`,
+  );
+  mxProc = spawnDaemon(process.execPath, [mxMain, '--config', mxConfig, '--listen', `127.0.0.1:${mxPort}`], { env: { ...process.env, MOAT_LOG_LEVEL: 'warn' } });
+  try {
+    await waitForPort(mxPort, '127.0.0.1', 30_000);
+  } catch (e) {
+    throw new Error(`mx did not start: ${(e as Error).message}\n${mxProc.output()}`);
+  }
+
   const port = await freePort();
   consoleUrl = `http://127.0.0.1:${port}`;
   consoleProc = spawnDaemon(process.execPath, [main], {
@@ -101,7 +147,7 @@ metrics:
       MOAT_CONFIG: configFile,
       MOAT_CONSOLE_LISTEN: `127.0.0.1:${port}`,
       MOAT_CONSOLE_PASSWORD_HASH: await hashPassword(PASSWORD, { N: 1024 }),
-      MOAT_CONSOLE_METRICS: `http://127.0.0.1:${metricsPort}/metrics`,
+      MOAT_CONSOLE_METRICS: `http://127.0.0.1:${metricsPort}/metrics,http://127.0.0.1:${mxMetricsPort}/metrics`,
       MOAT_CONSOLE_POLL_MS: '500',
       MOAT_LOG_LEVEL: 'warn',
     },
@@ -125,12 +171,14 @@ metrics:
 afterAll(async () => {
   await browser?.close();
   await consoleProc?.stop();
+  await mxProc?.stop();
   await new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r()));
   await journal?.close();
   await built?.close();
   await Promise.all([redis?.stop(), rbl?.stop()]);
-  if (process.env.MOAT_KEEP_SCREENSHOTS) process.stdout.write(`screenshots kept in ${dir.path}\n`);
-  else await dir?.remove();
+  await dir?.remove();
+  // the screenshots stay for a human to look at (never committed)
+  if (shotDir) process.stdout.write(`console e2e screenshots: ${shotDir} (${shots.map((f) => f.slice(shotDir.length + 1)).join(', ')})\n`);
 });
 
 describe('the console in Chromium', () => {
@@ -156,10 +204,14 @@ describe('the console in Chromium', () => {
     const v = await decide('S-first', {});
     expect(v).toMatchObject({ action: 'defer', greylisted: true });
 
-    const row = page.locator('tr.decision[data-session="S-first"]');
+    // one row per session, its final outcome at its stage; a click opens its steps, a step's click its trace
+    const row = page.locator('tr.session[data-session="S-first"]');
     await row.waitFor();
     expect(await row.textContent()).toContain('check_policy_service inet:127.0.0.1:10023');
+    expect(await row.getAttribute('data-action')).toBe('defer');
     await row.click();
+    const step = page.locator('tr.step[data-stage="rcpt"]').first();
+    await step.click();
     const trace = page.locator('td.trace').first();
     await expect.poll(() => trace.textContent()).toMatch(/reject_rbl_client bl\.moat\.test\s*dunno/);
     expect(await trace.textContent()).toContain('DEFER 4.7.1');
@@ -172,13 +224,13 @@ describe('the console in Chromium', () => {
     await expect.poll(() => page.textContent('#search-note')).toContain('1 decision(s) for session S-first');
     expect(await page.locator('tr.decision').count()).toBe(1);
     await page.click('#search-clear');
-    await expect.poll(() => page.locator('tr.decision').count()).toBe(2);
+    await expect.poll(() => page.locator('tr.session').count()).toBe(2);
 
     // Counters: from the journal, and from the deciding node's /metrics.
     const counters = page.locator('#restrictions tbody');
     await expect.poll(() => counters.textContent()).toMatch(/reject_rbl_client bl\.moat\.test\s*reject\s*1\s*1/);
-    await expect.poll(() => page.locator('#zone-counters tbody').textContent()).toMatch(/bl\.moat\.test\s*2\s*1\s*0/);
-    await expect.poll(() => page.locator('#zone-table tbody').textContent()).toContain('healthy');
+    await expect.poll(() => page.locator('#zone-counters tr[data-zone="bl.moat.test"]').textContent()).toMatch(/bl\.moat\.test\s*healthy\s*2\s*1\s*0/);
+    await expect.poll(() => page.locator('#zone-table tr[data-zone="bl.moat.test"]').textContent()).toContain('healthy');
     await shot('dashboard');
   });
 
@@ -202,10 +254,11 @@ describe('the console in Chromium', () => {
     expect(passed.action).toBe('permit');
     expect(passed.trace.find((t) => t.restriction.startsWith('check_policy_service'))?.reason).toMatch(/whitelist/);
 
-    const row = page.locator('tr.decision[data-session="S-retry-2"]');
+    const row = page.locator('tr.session[data-session="S-retry-2"]');
     await row.waitFor();
     expect(await row.textContent()).toContain('permit');
     await row.click();
+    await page.locator('tr.step[data-stage="rcpt"]').first().click();
     await expect.poll(() => page.locator('td.trace').first().textContent()).toMatch(/whitelist/);
     await shot('after-whitelist');
   });
@@ -237,6 +290,105 @@ describe('the console in Chromium', () => {
     expect(text).toContain('3 / 2');
     await shot('ratelimits');
   });
+
+  it('shows a message the real mx refused at end of DATA as a reject, decided by the size limit, and counts it', async () => {
+    const rejects = page.locator('.card.reject strong');
+    const before = Number(await rejects.textContent());
+    const c = await SmtpClient.connect(mxPort);
+    await c.read();
+    expect((await c.cmd('EHLO client.example.net')).code).toBe(250);
+    expect((await c.cmd('MAIL FROM:<a@example.net>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<b@example.org>')).code).toBe(250);
+    const r = await c.data(`From: a@example.net\r\nSubject: too big\r\n\r\n${'x'.repeat(70)}\r\n`.repeat(1).concat(`${'y'.repeat(70)}\r\n`.repeat(60)));
+    expect(r.code).toBe(552);
+    await c.quit();
+
+    // one row for the session, its final outcome the DATA-stage refusal, not the RCPT permit
+    const row = page.locator('tr.session[data-stage="end-of-data"]');
+    await row.waitFor();
+    expect(await row.getAttribute('data-action')).toBe('reject');
+    const text = await row.textContent();
+    expect(text).toContain('reject at end-of-data');
+    expect(text).toContain('message_size_limit');
+    expect(text).toContain('(also 1 permit)');
+    expect(text).toContain('<a@example.net>');
+    // counted as a reject: in the journal's totals and per restriction (journal 1, the mx's counter since start 1)
+    await expect.poll(async () => Number(await rejects.textContent())).toBe(before + 1);
+    await expect.poll(() => page.locator('#restrictions tbody').textContent()).toMatch(/message_size_limit\s*reject\s*1\s*1/);
+    // its steps: the RCPT permit, then the refusal with the reply the client got
+    await row.click();
+    const session = await row.getAttribute('data-session');
+    const steps = page.locator(`tr.step[data-session="${session}"]`);
+    await expect.poll(() => steps.count()).toBeGreaterThanOrEqual(2);
+    expect(await page.locator(`tr.step[data-session="${session}"][data-stage="rcpt"]`).count()).toBe(1);
+    await page.locator(`tr.step[data-session="${session}"][data-stage="end-of-data"]`).click();
+    await expect.poll(() => page.locator('td.trace').first().textContent()).toContain('reply 552 5.3.4 Message size exceeds fixed maximum message size');
+    // HELO/MAIL "continue" steps never make a row of their own
+    expect(await page.locator('tr.session[data-action="continue"]').count()).toBe(0);
+    await shot('data-reject');
+    await row.click();
+  });
+
+  it('shows the zone errors the health table reports: a zone whose every lookup fails is not "errors 0"', async () => {
+    const counters = page.locator('#zone-counters tr[data-zone="dead.moat.test"]');
+    const health = page.locator('#zone-table tr[data-zone="dead.moat.test"]');
+    await counters.waitFor();
+    await expect.poll(() => health.locator('.state').textContent()).toMatch(/unreachable|disabled/);
+    const cells = await counters.locator('td').allTextContents();
+    expect(cells[1]).toMatch(/unreachable|disabled/);
+    const checked = Number(cells[2]);
+    expect(checked).toBeGreaterThan(0);
+    // every lookup failed: as many errors as lookups, and the nodes' counters say how (refused)
+    expect(Number(cells[4])).toBe(checked);
+    expect(cells[5]).toMatch(/refused \d+/);
+    expect(await health.textContent()).toContain(`${checked} in the journal`);
+    await shot('zones');
+  });
+
+  it('shows the mx stress state and the last config reload outcome per node', async () => {
+    const nodes = page.locator('#node-table tbody');
+    await expect.poll(() => nodes.textContent()).toContain('normal (0 switch(es) since start)');
+    // the reload metrics of a node whose last reload failed validation
+    expect(await nodes.textContent()).toContain('FAILED: old config still in force (success 1, failure 1)');
+    // four idle connections reach 80 % of max_connections 5: the mx switches to stress mode
+    const idle = await Promise.all(Array.from({ length: 4 }, () => SmtpClient.connect(mxPort)));
+    await Promise.all(idle.map((c) => c.read()));
+    await expect.poll(() => nodes.textContent()).toMatch(/STRESS on \w+: short timeouts/);
+    expect(await page.locator('#node-table tr.stressed').count()).toBe(1);
+    await shot('stress');
+    for (const c of idle) c.destroy();
+    await expect.poll(() => nodes.textContent()).toContain('normal (2 switch(es) since start)');
+  });
+
+  for (const width of [1400, 800]) {
+    it(`reads at ${width} px: no horizontal scrolling, times on one line, the key parts visible`, async () => {
+      await page.setViewportSize({ width, height: 900 });
+      await page.locator('tr.session').first().waitFor();
+      // open a session with its steps and a trace: the widest content the page has
+      await page.locator('tr.session[data-stage="end-of-data"]').click();
+      await page.locator('tr.step[data-stage="end-of-data"]').click();
+      await page.locator('td.trace').first().waitFor();
+      const m: { scrollWidth: number; innerWidth: number; height: number; wideSections: string[]; wrappedTimes: number; times: number } = await page.evaluate(`(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        innerWidth: window.innerWidth,
+        height: document.documentElement.scrollHeight,
+        // sections scroll on their own when too wide: that counts as horizontal scrolling too
+        wideSections: [...document.querySelectorAll('section')].filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => s.id),
+        wrappedTimes: [...document.querySelectorAll('td .time')].filter((t) => t.getClientRects().length > 1 || t.getBoundingClientRect().height > 24).length,
+        times: document.querySelectorAll('td .time').length,
+      }))()`);
+      expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+      expect(m.wideSections).toEqual([]);
+      expect(m.times).toBeGreaterThan(3);
+      expect(m.wrappedTimes).toBe(0);
+      expect(m.height).toBeLessThan(width === 1400 ? 3500 : 6000);
+      for (const sel of ['#cards', '#restrictions', '#zone-counters', '#node-table', '#decision-table', '#zone-table', '#queue-table', '#stuck-table']) {
+        expect(await page.locator(sel).isVisible(), sel).toBe(true);
+      }
+      await shot(`layout-${width}`);
+      await page.locator('tr.session[data-stage="end-of-data"]').click();
+    });
+  }
 
   it('refuses API calls without a session or without the CSRF token', async () => {
     expect((await fetch(`${consoleUrl}/api/overview`)).status).toBe(401);

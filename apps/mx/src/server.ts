@@ -22,6 +22,7 @@ import type { MxSettings } from './settings.ts';
 import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
+import { type DataOutcome, journalDataOutcome } from './data-decision.ts';
 import { DataAborted, RFC_LINE, type Received, receive } from './receive.ts';
 import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
@@ -519,10 +520,19 @@ export function createMx(deps: MxDeps): Mx {
       metrics.messages.inc({ outcome });
       logger.info({ ...log, outcome, reply, ms: Math.round(performance.now() - tx.started), ...more }, 'message');
     };
+    // a refusal after DATA is a decision too: journaled under the session (in the background, fails open)
+    const refused = (o: DataOutcome) => {
+      const one = envelope.rcptTo.length === 1 ? envelope.rcptTo[0]!.address : undefined;
+      void facts(session, s, 'end-of-data', { recipient: one }).then(
+        (f) => journalDataOutcome(deps.journal, f, o),
+        () => undefined,
+      );
+    };
     if (rx.tooBig || rx.size > settings.limits.maxMessageSize) {
       const r = new SmtpReply(552, '5.3.4 Message size exceeds fixed maximum message size');
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'message_size_limit', code: '552' });
       finish('rejected-size', `552 ${r.message}`);
+      refused({ check: 'message_size_limit', action: 'reject', code: 552, text: r.message, reason: `${rx.size} bytes or more, limit ${settings.limits.maxMessageSize}` });
       throw r;
     }
     const draft = rx.draft!;
@@ -530,6 +540,7 @@ export function createMx(deps: MxDeps): Mx {
     if (headerProblem) {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'header_size_limit', code: '552' });
       finish('rejected-header', `552 5.3.4 ${headerProblem}`);
+      refused({ check: 'header_size_limit', action: 'reject', code: 552, text: `5.3.4 Message header block too large (${headerProblem})`, reason: headerProblem });
       throw new SmtpReply(552, `5.3.4 Message header block too large (${headerProblem})`);
     }
     // Headers we vouch for, forged from outside, go before anything reads the message (RFC 8601 section 5).
@@ -605,11 +616,13 @@ export function createMx(deps: MxDeps): Mx {
     if (decision.action === 'reject') {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'spamassassin', code: '550' });
       finish('rejected-spam', `550 ${decision.text}`, spamLog);
+      refused({ check: 'spamassassin', action: 'reject', code: decision.code, text: decision.text, reason: result ? `score ${result.score.toFixed(1)}, threshold ${result.threshold.toFixed(1)}` : undefined });
       throw new SmtpReply(decision.code, decision.text);
     }
     if (decision.action === 'tempfail') {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'spamassassin', code: '451' });
       finish('tempfail-scanner', `451 ${decision.text}`, spamLog);
+      refused({ check: 'spamassassin', action: 'defer', code: decision.code, text: decision.text, reason: `scanner failed: ${decision.reason}` });
       throw new SmtpReply(decision.code, decision.text);
     }
     const authHeaders = ar && 'headers' in ar ? ar.headers : [];

@@ -21,7 +21,7 @@ import { createSpamdClient } from '@moat/spamd';
 import { tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
 import type { MxResolver } from '../src/dns.ts';
-import { createMx, type Mx } from '../src/server.ts';
+import { createMx, type Mx, type MxDeps } from '../src/server.ts';
 import { mxSettings } from '../src/settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from '../src/tls.ts';
 
@@ -126,6 +126,8 @@ export interface TestMxOptions {
   senderLogin?: SenderLoginCheck | undefined;
   /** Clients whose mail is marked for DKIM signing (main.ts: policy.mynetworks); none by default. */
   myNetworks?: readonly string[] | undefined;
+  /** The decision journal (a recording sink in tests). */
+  journal?: MxDeps['journal'];
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -217,6 +219,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     senderLogin: opts.senderLogin,
     myNetworks: opts.myNetworks,
     rateLimits: opts.rateLimits,
+    journal: opts.journal,
     logger,
     registry,
   });

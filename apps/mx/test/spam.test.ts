@@ -2,6 +2,7 @@
 // spamd down or silent handled per the configured policy (accept unchecked, or 451), forged X-Spam-* and
 // Authentication-Results removed, and mail our backup MX already scanned kept as it is.
 import { createServer, type Socket } from 'node:net';
+import type { Facts, Verdict } from '@moat/policy';
 import { freePort, GTUBE, SmtpClient, type SpamdDaemon, startSpamd } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestMx, type TestMx } from './harness.ts';
@@ -33,12 +34,20 @@ async function send(t: TestMx, body: string, client = '198.51.100.20') {
   return { reply: `${r.code} ${r.text}`, queued: t.enqueued.slice(n) };
 }
 
+// the decision journal as the mx feeds it: every decision, DATA-stage refusals included
+const journaled: { facts: Facts; verdict: Verdict; reply?: string | undefined }[] = [];
+const journal = { record: (facts: Facts, verdict: Verdict, x: { reply?: string | undefined }) => void journaled.push({ facts, verdict, reply: x.reply }), linkQueueId: () => {} };
+const dataStage = async () => {
+  await expect.poll(() => journaled.filter((j) => j.facts.stage === 'end-of-data').length).toBeGreaterThan(0);
+  return journaled.filter((j) => j.facts.stage === 'end-of-data').splice(-1)[0]!;
+};
+
 let spamd: SpamdDaemon;
 let t: TestMx;
 beforeAll(async () => {
   spamd = await startSpamd();
   // 192.0.2.5: one of our relays (mx.trusted_relays); 192.0.2.6: in mynetworks only
-  t = await startTestMx({ spamd: { host: spamd.host, port: spamd.port }, mx: { trusted_relays: ['192.0.2.5/32'] } });
+  t = await startTestMx({ spamd: { host: spamd.host, port: spamd.port }, mx: { trusted_relays: ['192.0.2.5/32'] }, journal });
 }, 90_000);
 afterAll(async () => {
   await t?.close();
@@ -51,6 +60,13 @@ describe('spamd at end of DATA', () => {
     expect(r.reply).toMatch(/^550 5\.7\.1 Message content rejected as spam \(score 10\d\d\.\d\)$/);
     expect(r.queued).toHaveLength(0);
     expect(await t.registry.getSingleMetricAsString('moat_mx_messages_total')).toMatch(/outcome="rejected-spam"} 1/);
+    // journaled as a decision: a reject at end of DATA, decided by spamassassin, with the reply the client got
+    const j = await dataStage();
+    expect(j.facts).toMatchObject({ stage: 'end-of-data', clientAddress: '198.51.100.20', sender: 'alice@sender.example', recipient: 'rcpt@example.org' });
+    expect(j.verdict).toMatchObject({ action: 'reject', status: '5.7.1', decidedBy: 'spamassassin', smtpCode: 550 });
+    expect(j.verdict.trace[0]?.reason).toMatch(/^score 10\d\d\.\d, threshold \d+\.\d$/);
+    expect(j.reply).toBe(r.reply);
+    journaled.length = 0;
   });
 
   it('ham: accepted with X-Spam-Flag/Score/Status', async () => {
@@ -132,6 +148,12 @@ describe('headers we vouch for', () => {
     const r = await send(t, big);
     expect(r.reply).toMatch(/^552 5\.3\.4 Message header block too large \(header block larger than 1048576 bytes\)$/);
     expect(r.queued).toHaveLength(0);
+    journaled.length = 0;
+    const again = await send(t, big);
+    expect(again.reply).toBe(r.reply);
+    const j = await dataStage();
+    expect(j.verdict).toMatchObject({ action: 'reject', decidedBy: 'header_size_limit', smtpCode: 552 });
+    expect(j.reply).toBe(r.reply);
   });
 
   it('from our backup MX whose spamd was down (unchecked): scanned here, its stale X-Spam-* replaced, its Authentication-Results kept', async () => {

@@ -2,6 +2,6 @@
 // Trusts the Redis it is given; writes fail open (fire-and-forget under a timeout), reads may throw.
 export { createJournal, JournalTimeoutError, type Journal, type JournalOptions, type RecordExtras, type RecentQuery, type RedisTarget } from './journal.ts';
 export { encodeEntry, decodeEntry, type JournalEntry } from './entry.ts';
-export { summarize, zoneOfTrace, type JournalSummary, type ZoneCounts } from './summary.ts';
+export { lookupFailed, summarize, zoneOfTrace, type JournalSummary, type ZoneCounts } from './summary.ts';
 export { journalOptionsFromConfig, journalRedisTarget } from './from-config.ts';
 export { DEFAULT_PREFIX, streamKey, sessionKey, queueKey } from './keys.ts';

@@ -1,7 +1,7 @@
 import type { Verdict } from '@moat/policy';
 import { describe, expect, it } from 'vitest';
 import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
-import { summarize, zoneOfTrace } from './summary.ts';
+import { lookupFailed, summarize, zoneOfTrace } from './summary.ts';
 
 const verdict = (over: Partial<Verdict>): Verdict => ({ action: 'continue', status: '2.0.0', text: '', prepend: [], trace: [], ...over });
 const entry = (v: Verdict, time = 1000): JournalEntry => ({ time, node: 'mx1', facts: { stage: 'rcpt', clientAddress: '192.0.2.1', tls: false }, verdict: v });
@@ -35,6 +35,17 @@ describe('summarize', () => {
       { zone: 'zen.example', checked: 3, hits: 2, errors: 0 },
       { zone: 'list.dnswl.example', checked: 3, hits: 0, errors: 1 },
     ]);
+  });
+
+  it('counts a lookup the engine failed open on (SERVFAIL, timeout) as an error, not as a clean not-listed', () => {
+    const servfail = verdict({
+      action: 'permit',
+      trace: [{ restriction: 'reject_rbl_client zen.example', list: 'recipient', outcome: 'dunno', reason: '10.2.0.192: unknown, treated as not listed (SERVFAIL)', ms: 1 }],
+    });
+    const clean = verdict({ action: 'permit', trace: [{ restriction: 'reject_rbl_client zen.example', list: 'recipient', outcome: 'dunno', ms: 1 }] });
+    expect(summarize([entry(servfail), entry(servfail), entry(clean)]).byZone).toEqual([{ zone: 'zen.example', checked: 3, hits: 0, errors: 2 }]);
+    expect(lookupFailed({ outcome: 'dunno', reason: '192.0.2.1: listed 127.0.0.9, no code matches 127.0.0.2' })).toBe(false);
+    expect(lookupFailed({ outcome: 'dunno', reason: 'x.example: unknown (no answer)' })).toBe(true);
   });
 
   it('knows which trace lines are DNS lists', () => {

@@ -9,7 +9,7 @@ export interface ZoneCounts {
   checked: number;
   /** Of those, how many matched (listed: permit or reject/defer). */
   hits: number;
-  /** Of those, how many could not be answered (outcome error). */
+  /** Of those, how many could not be answered: SERVFAIL, timeout, refused (failed open, `dunno` with an unknown answer) or a port error. */
   errors: number;
 }
 
@@ -23,6 +23,14 @@ export interface JournalSummary {
   /** Deciding restriction (`none` when nothing decided) -> action -> count, most decisions first. */
   byRestriction: { restriction: string; action: string; count: number }[];
   byZone: ZoneCounts[];
+}
+
+/**
+ * A DNS-list trace line whose lookup got no answer: the engine fails open (`dunno`) and says so in the reason
+ * (`<key>: unknown, treated as not listed (SERVFAIL)`, policy's restrictions/dns-lists.ts), or the port threw (`error`).
+ */
+export function lookupFailed(t: { outcome: string; reason?: string | undefined }): boolean {
+  return t.outcome === 'error' || (t.outcome === 'dunno' && /^\S+: unknown\b/.test(t.reason ?? ''));
 }
 
 /** The zone a trace line names, when the restriction is a DNS list check (`reject_rbl_client zen.example=127.0.0.2`). */
@@ -53,7 +61,7 @@ export function summarize(entries: readonly JournalEntry[]): JournalSummary {
       if (!zone || t.outcome === 'skip') continue;
       const z = byZone.get(zone) ?? { zone, checked: 0, hits: 0, errors: 0 };
       z.checked++;
-      if (t.outcome === 'error') z.errors++;
+      if (lookupFailed(t)) z.errors++;
       else if (t.outcome !== 'dunno') z.hits++;
       byZone.set(zone, z);
     }

@@ -114,25 +114,9 @@
       'no decision yet',
       5,
     );
-    const zones = new Map(j.byZone.map((z) => [z.zone, { ...z, lookups: undefined }]));
-    for (const z of o.metrics.zones) zones.set(z.zone, { ...(zones.get(z.zone) || { zone: z.zone, checked: 0, hits: 0, errors: 0 }), lookups: z.lookups });
-    const zmax = Math.max(1, ...[...zones.values()].map((z) => z.checked));
-    fill(
-      $('zone-counters').tBodies[0],
-      [...zones.values()].map((z) => {
-        // Checked (grey) with the listed share (red) and the failed share (orange) drawn over it.
-        const bar = el('div', undefined, 'zbar');
-        bar.style.width = `${Math.round((z.checked / zmax) * 100)}%`;
-        const hit = el('div', undefined, 'zbar-hits');
-        hit.style.width = `${z.checked ? Math.round((z.hits / z.checked) * 100) : 0}%`;
-        const err = el('div', undefined, 'zbar-errors');
-        err.style.width = `${z.checked ? Math.round((z.errors / z.checked) * 100) : 0}%`;
-        bar.append(hit, err);
-        return row([el('code', z.zone), z.checked, z.hits, z.errors, z.lookups ? Object.entries(z.lookups).map(([k, v]) => `${k} ${v}`).join(', ') : '-', bar]);
-      }),
-      'no DNS list consulted yet',
-      6,
-    );
+    zoneCounters(o.zones);
+    zoneHealth(o.zones);
+    nodes(o.metrics.sources);
     const bad = o.metrics.sources.filter((s) => !s.ok);
     $('sources').textContent = o.metrics.sources.length
       ? `metrics from ${o.metrics.sources.length} endpoint(s)${bad.length ? `; unreachable: ${bad.map((s) => `${s.url} (${s.error})`).join(', ')}` : ''}`
@@ -162,7 +146,7 @@
     for (const e of list) {
       const f = e.facts;
       const v = e.verdict;
-      const tr = row([time(e.time), e.node, e.session || '-', f.clientAddress, f.sender === undefined ? '-' : `<${f.sender}>`, f.recipient === undefined ? '-' : `<${f.recipient}>`, el('span', v.action, `action ${v.action}`), el('code', v.decidedBy || '-')]);
+      const tr = row([el('span', time(e.time), 'time'), e.node, e.session || '-', f.clientAddress, f.sender === undefined ? '-' : `<${f.sender}>`, f.recipient === undefined ? '-' : `<${f.recipient}>`, el('span', v.action, `action ${v.action}`), el('code', v.decidedBy || '-')]);
       tr.className = 'decision';
       tr.dataset.id = e.id;
       tr.dataset.session = e.session || '';
@@ -172,22 +156,7 @@
         decisions(list);
       });
       rows.push(tr);
-      if (open.has(e.id)) {
-        const td = el('td', undefined, 'trace');
-        td.colSpan = 8;
-        const head = el('p', `${f.stage} stage, helo ${f.helo === undefined ? '-' : f.helo}${f.tls ? ', TLS' : ''}${e.queueId ? `, queue ${e.queueId}` : ''}: ${v.action.toUpperCase()} ${v.status} ${v.text || ''}${e.reply ? ` (reply ${e.reply})` : ''}`);
-        const t = el('table');
-        t.append(row([el('strong', '#'), el('strong', 'list'), el('strong', 'restriction'), el('strong', 'outcome'), el('strong', 'ms'), el('strong', 'reason')]));
-        v.trace.forEach((x, i) => {
-          t.append(row([i + 1, x.list, el('code', x.restriction), el('span', x.outcome, `outcome ${x.outcome}`), x.ms.toFixed(2), x.reason || '']));
-        });
-        td.append(head, t);
-        if (e.resolution) td.append(resolution(e.resolution));
-        const tr2 = document.createElement('tr');
-        tr2.className = 'trace-row';
-        tr2.append(td);
-        rows.push(tr2);
-      }
+      if (open.has(e.id)) rows.push(traceCell(e));
     }
     fill($('decision-table').tBodies[0], rows, 'no decision journaled yet', 8);
   }
@@ -257,13 +226,127 @@
     );
   }
 
-  function zones(list) {
+  // Both zone tables read the one view the server joins (journal, nodes' counters, health check): they cannot disagree.
+  const kinds = (m) => (m && Object.keys(m).length ? Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ') : '-');
+  function zoneCounters(list) {
+    const zmax = Math.max(1, ...list.map((z) => z.checked));
+    fill(
+      $('zone-counters').tBodies[0],
+      list.map((z) => {
+        // Checked (grey) with the listed share (red) and the failed share (orange) drawn over it.
+        const bar = el('div', undefined, 'zbar');
+        bar.style.width = `${Math.round((z.checked / zmax) * 100)}%`;
+        const hit = el('div', undefined, 'zbar-hits');
+        hit.style.width = `${z.checked ? Math.round((z.hits / z.checked) * 100) : 0}%`;
+        const err = el('div', undefined, 'zbar-errors');
+        err.style.width = `${z.checked ? Math.round((z.errors / z.checked) * 100) : 0}%`;
+        bar.append(hit, err);
+        const r = row([el('code', z.zone), el('span', z.state || '-', `state ${z.state || ''}`), z.checked, z.hits, el('span', z.errors, z.errors ? 'errors bad' : 'errors'), kinds(z.failures), bar]);
+        r.dataset.zone = z.zone;
+        return r;
+      }),
+      'no DNS list consulted yet',
+      7,
+    );
+  }
+  function zoneHealth(list) {
+    const checked = list.filter((z) => z.state);
     fill(
       $('zone-table').tBodies[0],
-      list.map((z) => row([el('code', z.zone), el('span', z.state, `state ${z.state}`), z.profile, time(z.checkedAt), z.reason || z.lastWarning || ''])),
+      checked.map((z) => {
+        const r = row([el('code', z.zone), el('span', z.state, `state ${z.state}`), z.profile, el('span', time(z.checkedAt), 'time'), `${z.errors} in the journal${z.failures && Object.keys(z.failures).length ? `; ${kinds(z.failures)} since start` : ''}`, z.reason || z.lastWarning || '']);
+        r.dataset.zone = z.zone;
+        return r;
+      }),
       'no DNS list in the policy',
-      5,
+      6,
     );
+  }
+  // Each metrics endpoint is one node: is it under stress (mx), did its last config reload take?
+  function nodes(sources) {
+    fill(
+      $('node-table').tBodies[0],
+      sources.map((src) => {
+        const st = src.state || {};
+        const stress = st.stress
+          ? st.stress.on.length
+            ? el('span', `STRESS on ${st.stress.on.join(', ')}: short timeouts, tighter per-address limit`, 'stress on')
+            : el('span', `normal (${st.stress.switches} switch(es) since start)`, 'stress off')
+          : '-';
+        let reload = '-';
+        if (st.reload) {
+          const counts = kinds(st.reload.outcomes);
+          reload =
+            st.reload.lastOk === false
+              ? el('span', `FAILED: old config still in force (${counts})`, 'reload bad')
+              : el('span', `${st.reload.lastOk === true ? 'ok' : 'unknown'} (${counts})`, 'reload ok');
+        }
+        const r = row([el('code', src.url), el('span', src.ok ? 'yes' : `no: ${src.error}`, src.ok ? 'state healthy' : 'state unreachable'), stress, reload]);
+        if (st.stress?.on.length) r.className = 'stressed';
+        return r;
+      }),
+      'no metrics endpoint configured (MOAT_CONSOLE_METRICS)',
+      4,
+    );
+  }
+
+  // The recent list: one row per session with its final outcome; a click opens its steps, a step's click its trace.
+  function traceCell(e) {
+    const f = e.facts;
+    const v = e.verdict;
+    const td = el('td', undefined, 'trace');
+    td.colSpan = 8;
+    const head = el('p', `${f.stage} stage, helo ${f.helo === undefined ? '-' : f.helo}${f.tls ? ', TLS' : ''}${e.queueId ? `, queue ${e.queueId}` : ''}: ${v.action.toUpperCase()} ${v.status} ${v.text || ''}${e.reply ? ` (reply ${e.reply})` : ''}`);
+    const t = el('table');
+    t.append(row([el('strong', '#'), el('strong', 'list'), el('strong', 'restriction'), el('strong', 'outcome'), el('strong', 'ms'), el('strong', 'reason')]));
+    v.trace.forEach((x, i) => {
+      t.append(row([i + 1, x.list, el('code', x.restriction), el('span', x.outcome, `outcome ${x.outcome}`), x.ms.toFixed(2), x.reason || '']));
+    });
+    td.append(head, t);
+    if (e.resolution) td.append(resolution(e.resolution));
+    const tr = document.createElement('tr');
+    tr.className = 'trace-row';
+    tr.append(td);
+    return tr;
+  }
+  function sessions(list) {
+    const rows = [];
+    for (const s of list) {
+      const fin = s.final;
+      const others = Object.entries(s.counts).filter(([a]) => a !== fin.action);
+      const outcome = el('span', undefined, 'outcome-cell');
+      outcome.append(el('span', fin.action, `action ${fin.action}`), el('span', ` at ${fin.stage}`, 'stage'));
+      if (others.length) outcome.append(el('span', ` (also ${others.map(([a, n]) => `${n} ${a}`).join(', ')})`, 'note'));
+      const rcpt = s.recipients.length ? `<${s.recipients[0]}>${s.recipients.length > 1 ? ` +${s.recipients.length - 1}` : ''}` : '-';
+      const tr = row([el('span', time(s.to), 'time'), s.node, s.session, s.client, s.sender === undefined ? '-' : `<${s.sender}>`, rcpt, outcome, el('code', fin.decidedBy || '-')]);
+      tr.className = 'session';
+      tr.dataset.session = s.session;
+      tr.dataset.action = fin.action;
+      tr.dataset.stage = fin.stage;
+      tr.addEventListener('click', () => {
+        if (open.has(s.session)) open.delete(s.session);
+        else open.add(s.session);
+        sessions(list);
+      });
+      rows.push(tr);
+      if (!open.has(s.session)) continue;
+      for (const e of s.steps) {
+        const v = e.verdict;
+        const step = row([el('span', time(e.time), 'time'), '', e.facts.stage.toUpperCase(), '', '', e.facts.recipient === undefined ? '' : `<${e.facts.recipient}>`, el('span', v.action, `action ${v.action}`), el('code', v.decidedBy || '-')]);
+        step.className = 'step';
+        step.dataset.stage = e.facts.stage;
+        step.dataset.session = s.session;
+        const key = `step:${e.id}`;
+        step.addEventListener('click', () => {
+          if (open.has(key)) open.delete(key);
+          else open.add(key);
+          sessions(list);
+        });
+        rows.push(step);
+        if (open.has(key)) rows.push(traceCell(e));
+      }
+    }
+    fill($('decision-table').tBodies[0], rows, 'no decision journaled yet', 8);
   }
 
   const status = (ok, text) => {
@@ -274,14 +357,15 @@
 
   // A session or queue id being looked at ("why was this deferred?"), or null for the newest decisions.
   let filter = null;
-  const decisionsUrl = () => (filter ? `/api/decisions?${filter.kind}=${encodeURIComponent(filter.id)}` : '/api/decisions?count=50');
+  const decisionsUrl = () => (filter ? `/api/decisions?${filter.kind}=${encodeURIComponent(filter.id)}` : '/api/sessions?count=25');
 
   async function refreshFast() {
     try {
       const [o, d] = await Promise.all([get('/api/overview'), get(decisionsUrl())]);
       $('search-note').textContent = filter ? `${d.length} decision(s) for ${filter.kind === 'session' ? 'session' : 'queue id'} ${filter.id}` : '';
       overview(o);
-      decisions(d);
+      if (filter) decisions(d);
+      else sessions(d);
       status(true, `live, updated ${new Date().toLocaleTimeString()}`);
     } catch (e) {
       status(false, `journal unavailable: ${e.message}`);
@@ -304,7 +388,6 @@
       get('/api/ratelimits').then(limited, (e) => flash(`rate limits: ${e.message}`, true)),
       get('/api/greylist/stuck').then(stuck, (e) => flash(`greylist: ${e.message}`, true)),
       get('/api/queue').then(queue, (e) => flash(`queue: ${e.message}`, true)),
-      get('/api/zones').then(zones, (e) => flash(`zones: ${e.message}`, true)),
     ]);
   }
 
