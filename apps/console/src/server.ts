@@ -11,7 +11,10 @@ import { dashboardPage, loginPage } from './pages.ts';
 import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';
-import type { ConsoleSettings } from './settings.ts';
+import type { ConsoleView } from '@moat/config';
+
+/** The console's view of the config, with the admin password's hash checked present (main.ts refuses otherwise). */
+export type ConsoleSettings = ConsoleView & { passwordHash: string };
 
 export interface ConsoleServerOptions {
   settings: ConsoleSettings;

@@ -6,7 +6,7 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Authenticator, createAuthenticator, FailureLimiter, openUsersFile, type UsersFile } from '@moat/auth';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, views } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
@@ -16,7 +16,6 @@ import { createSpamdClient } from '@moat/spamd';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { cachingResolver, createResolver } from './dns.ts';
 import { createMx } from './server.ts';
-import { mxSettings } from './settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from './tls.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
@@ -27,11 +26,8 @@ const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission H
   --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
   --no-delivery  accept and spool only; another process runs the queue`;
 
-function splitHostPort(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
-  if (!m) throw new Error(`expected HOST:PORT, got ${s}`);
-  return { host: m[1] || m[2] || '0.0.0.0', port: Number(m[3]) };
-}
+/** A listener's address; a bare port listens on every IPv4 address. */
+const splitHostPort = (s: string): { host: string; port: number } => parseHostPort(s, { defaultHost: '0.0.0.0' });
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -57,7 +53,7 @@ async function main(): Promise<void> {
     console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
     process.exit(78);
   }
-  const settings = mxSettings(config);
+  const settings = views.mx(config);
   const registry = defaultRegistry;
   const compiled = compileConfig(config);
   const built = await buildEngine(config, { registry, logger, compiled });

@@ -18,7 +18,7 @@ import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { mxRateLimits } from './rate-limits.ts';
 import { receivedHeader } from './received.ts';
-import type { MxSettings } from './settings.ts';
+import type { MxView as MxSettings } from '@moat/config';
 import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
