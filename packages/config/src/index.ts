@@ -8,6 +8,7 @@ export { ENV_OVERRIDES, PROCESS_ENV, type EnvOverride } from './env.ts';
 export { views, policydClients, type ConsoleView, type MxView, type PolicydView, type SpamdView } from './views/index.ts';
 export { parseHostPort, HostPortError } from './host-port.ts';
 export { testConfig } from './test-config.ts';
+export { KEY_READERS, readerOf, unreadKeys, unreadKeysOfText } from './readers.ts';
 export { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT, defaultRecipientRestrictionsText } from './default-policy.ts';
 export { parseDuration } from './sections/common.ts';
 export { lintConfig, type ConfigWarning } from './lint.ts';
