@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { connectRedis, firstReadyGate, type RedisTarget } from '@moat/redis';
+import { connectRedis, firstReadyGate, type RedisTarget, withTimeout as underBudget } from '@moat/redis';
 import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
 
@@ -98,21 +98,8 @@ export class JournalTimeoutError extends Error {
   readonly code = 'JOURNAL_TIMEOUT';
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new JournalTimeoutError(`${what}: no reply within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  underBudget(p, ms, () => new JournalTimeoutError(`${what}: no reply within ${ms} ms`));
 
 interface JournalMetrics {
   writes: InstanceType<typeof Counter<'result'>>;
