@@ -2,6 +2,7 @@
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
 import { Readable } from 'node:stream';
 import { authenticate } from 'mailauth';
+import { unmapIPv4 } from '@moat/policy';
 import type { MxResolver } from './dns.ts';
 
 export interface AuthResultsInput {
@@ -57,7 +58,7 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
   try {
     source = inputOf(input.message);
     const run = authenticate(source, {
-      ip: input.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
+      ip: unmapIPv4(input.clientAddress),
       helo: input.helo,
       sender: input.sender,
       mta: input.hostname,

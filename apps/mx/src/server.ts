@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
-import { type Facts, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
+import { type Facts, type RecipientPort, replyCode, type Stage, unmapIPv4, type Verdict } from '@moat/policy';
 import { queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
@@ -113,7 +113,7 @@ interface SessionState {
 }
 
 const newTx = (): Tx => ({ prepend: [], routes: new Map(), finals: new Map(), started: performance.now() });
-const bare = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+const bare = unmapIPv4;
 
 function sessionUser(session: SMTPServerSession): string | undefined {
   const u = session.user as unknown;
