@@ -14,6 +14,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';
+import { queueFailureReply } from './replies.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { mxRateLimits } from './rate-limits.ts';
@@ -466,7 +467,7 @@ export function createMx(deps: MxDeps): Mx {
     }
     metrics.messages.inc({ outcome: 'tempfail-queue' });
     logger.error({ ...base, event: 'spool-failure', err: String((e as Error)?.message ?? e) }, 'cannot spool DATA');
-    return new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+    return queueFailureReply(e);
   }
 
   async function endOfData(session: SMTPServerSession, rx: Received, answered: AbortSignal): Promise<string> {
@@ -628,7 +629,7 @@ export function createMx(deps: MxDeps): Mx {
       logger.error({ ...log, event: 'queue-failure', err: String((e as Error)?.message ?? e), queued: ids }, 'enqueue failed');
       metrics.messages.inc({ outcome: 'tempfail-queue' });
       // a partial enqueue is delivered; the client retries the whole message (duplicates beat loss)
-      throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+      throw queueFailureReply(e);
     }
     metrics.messageBytes.observe(messageLength);
     if (rx.longestLine > RFC_LINE) metrics.longLines.inc();
