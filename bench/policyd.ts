@@ -8,14 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
-import { parseConfig } from '@moat/config';
+import { parseConfig, testConfig, views } from '@moat/config';
 import { createLogger, createRegistry } from '@moat/observe';
 import type { Facts } from '@moat/policy';
 import { buildEngine } from '@moat/runtime';
 import { freePort, startRedis, startUnbound, tmpDir, waitForPort } from '@moat/testkit';
 import { bufferedStdout } from '../apps/policyd/src/log-buffer.ts';
 import { createPolicyServer } from '../apps/policyd/src/server.ts';
-import { defaultSettings } from '../apps/policyd/src/settings.ts';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -66,7 +65,7 @@ async function protocolOnly(logFile: string, requests: number) {
         trace: [],
       }),
     },
-    settings: defaultSettings,
+    settings: { ...views.policyd(testConfig({ policyd: { max_connections: 200 } })), clients: undefined },
     logger: createLogger('policyd', { destination: bufferedStdout({ fd: out.fd }) as unknown as NodeJS.WritableStream }),
     registry: createRegistry(),
     replyCode: () => 450,

@@ -53,6 +53,16 @@ describe('moat config check', { timeout: 180_000 }, () => {
     expect(r.out).toContain('warning: mx.tls: no certificate');
   });
 
+  it('names the keys the file sets that nothing reads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    writeFileSync(file, 'policy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\npolicyd:\n  enabled: true\n');
+    const r = moat(['config', 'check', file]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('warning: policyd.enabled: set in the file but read by nothing\n');
+    expect(moat(['config', 'check', EXAMPLE]).out).not.toContain('read by nothing');
+  });
+
   it('lists the lookup tables it opened, with the lines Postfix would warn about', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
     const file = join(dir, 'moat.yaml');

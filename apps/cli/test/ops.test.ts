@@ -96,7 +96,7 @@ queue:
   dir: ${join(dir.path, 'spool')}
 `,
   );
-  greylist = createGreylist({ redis: { url: redis.url }, keyPrefix: greyPrefix, delaySeconds: 1, registry: createRegistry(), logger });
+  greylist = createGreylist({ redis: { url: redis.url }, keyPrefix: greyPrefix, delayMs: 1000, registry: createRegistry(), logger });
 });
 
 afterAll(async () => {

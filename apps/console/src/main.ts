@@ -1,12 +1,22 @@
 #!/usr/bin/env node
 // moat-console: the web console app. `main.ts` serves it; `main.ts hash-password` prints a scrypt hash
 // for MOAT_CONSOLE_PASSWORD_HASH (password read from stdin). Binds MOAT_CONSOLE_LISTEN, loopback by default.
-import { ConfigError, formatConfigErrors, loadConfig } from '@moat/config';
+import { ConfigError, formatConfigErrors, HostPortError, loadConfig, views } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { hashPassword } from '@moat/auth';
-import { startConsole } from './server.ts';
+import { hashPassword, parseHash } from '@moat/auth';
+import { type ConsoleSettings, startConsole } from './server.ts';
 import { buildServices } from './services.ts';
-import { consoleSettings, SettingsError } from './settings.ts';
+
+class SettingsError extends Error {}
+
+/** The console's view of the config; without a well-formed admin password hash the console refuses to start. */
+function consoleSettings(config: ReturnType<typeof loadConfig>): ConsoleSettings {
+  const view = views.console(config);
+  const hash = view.passwordHash;
+  if (!hash) throw new SettingsError('no admin password: set MOAT_CONSOLE_PASSWORD_HASH (or _FILE) to the output of `moat-console hash-password`');
+  if (!parseHash(hash)) throw new SettingsError('MOAT_CONSOLE_PASSWORD_HASH is not a scrypt hash written by `moat-console hash-password`');
+  return { ...view, passwordHash: hash };
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -25,18 +35,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (argv.length) {
-    process.stderr.write('usage: moat-console            (serve; config from $MOAT_CONFIG, settings from MOAT_CONSOLE_*)\n       moat-console hash-password < password\n');
+    process.stderr.write('usage: moat-console            (serve; config from $MOAT_CONFIG, settings: console: in moat.yaml or MOAT_CONSOLE_*)\n       moat-console hash-password < password\n');
     return 2;
   }
   const logger = createLogger('console');
   let config: ReturnType<typeof loadConfig>;
-  let settings: ReturnType<typeof consoleSettings>;
+  let settings: ConsoleSettings;
   try {
     config = loadConfig();
     settings = consoleSettings(config);
   } catch (e) {
     if (e instanceof ConfigError) process.stderr.write(`${formatConfigErrors(e)}\n`);
-    else if (e instanceof SettingsError) process.stderr.write(`moat-console: ${e.message}\n`);
+    else if (e instanceof SettingsError || e instanceof HostPortError) process.stderr.write(`moat-console: ${e.message}\n`);
     else throw e;
     return 1;
   }

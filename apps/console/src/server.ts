@@ -12,9 +12,12 @@ import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
 import { groupSessions } from './mail-sessions.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';
-import type { ConsoleSettings } from './settings.ts';
 import { withResolution } from './why.ts';
 import { zoneView } from './zone-view.ts';
+import type { ConsoleView } from '@moat/config';
+
+/** The console's view of the config, with the admin password's hash checked present (main.ts refuses otherwise). */
+export type ConsoleSettings = ConsoleView & { passwordHash: string };
 
 export interface ConsoleServerOptions {
   settings: ConsoleSettings;

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { esc, loginPage } from './pages.ts';
 import { decisionCounters, parseMetrics, zoneCounters } from './scrape.ts';
 import { createSessions, sameToken } from './sessions.ts';
-import { splitListen } from './settings.ts';
 
 describe('password', () => {
   it('hashes with scrypt and verifies in constant time', async () => {
@@ -72,11 +71,5 @@ describe('pages and settings', () => {
   it('escapes what it interpolates', () => {
     expect(esc(`<img src=x onerror="a">'`)).toBe('&#60;img src=x onerror=&#34;a&#34;&#62;&#39;');
     expect(loginPage({ csrf: 't', user: '"><script>' })).not.toContain('"><script>');
-  });
-  it('parses listen addresses', () => {
-    expect(splitListen('127.0.0.1:9480')).toEqual({ host: '127.0.0.1', port: 9480 });
-    expect(splitListen('[::1]:80')).toEqual({ host: '::1', port: 80 });
-    expect(splitListen('9480')).toEqual({ host: '127.0.0.1', port: 9480 });
-    expect(() => splitListen('nope')).toThrow(/MOAT_CONSOLE_LISTEN/);
   });
 });

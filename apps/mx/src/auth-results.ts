@@ -1,6 +1,7 @@
 // SPF, DKIM and DMARC for an accepted message with mailauth, through the configured resolver only.
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
 import { Readable } from 'node:stream';
+import { unmapIPv4 } from '@moat/policy';
 import type { MxResolver } from './dns.ts';
 
 /**
@@ -64,7 +65,7 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
     const { authenticate } = await loadMailauth();
     source = inputOf(input.message);
     const run = authenticate(source, {
-      ip: input.clientAddress.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, ''),
+      ip: unmapIPv4(input.clientAddress),
       helo: input.helo,
       sender: input.sender,
       mta: input.hostname,

@@ -1,6 +1,7 @@
 // The gateway's DNS: one Resolver pointed at the configured servers (never the machine's), FCrDNS,
 // and the resolver function mailauth takes. Trusts the configured resolver; answers are untrusted names.
 import { Resolver } from 'node:dns/promises';
+import { unmapIPv4 } from '@moat/policy';
 
 export interface MxResolver {
   reverse(ip: string): Promise<string[]>;
@@ -92,7 +93,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(t));
 }
 
-const norm = (a: string) => a.toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
+const norm = (a: string) => unmapIPv4(a.toLowerCase());
 
 /** Forward-confirmed reverse DNS: PTR, then A/AAAA of each name (at most 5), within `timeoutMs` overall. */
 export async function verifyClient(resolver: MxResolver, ip: string, timeoutMs: number): Promise<ClientIdentity> {

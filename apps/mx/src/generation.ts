@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { type Authenticator, createAuthenticator, FailureLimiter, openUsersFile, type UsersFile } from '@moat/auth';
-import type { CompiledConfig, Config } from '@moat/config';
+import { type CompiledConfig, type Config, type MxView as MxSettings, views } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import type { Logger, Registry } from '@moat/observe';
 import type { QueueWriter } from '@moat/queue';
@@ -12,7 +12,6 @@ import { type BuiltEngine, buildEngine, senderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { cachingResolver, createResolver } from './dns.ts';
 import { createMx, type Mx } from './server.ts';
-import { type MxSettings, mxSettings } from './settings.ts';
 import { loadTlsMaterial, type TlsMaterial, tlsServerOptions } from './tls.ts';
 
 /**
@@ -87,7 +86,7 @@ async function usersFile(shared: MxShared, path: string): Promise<{ file: UsersF
 
 export async function buildGeneration(config: Config, compiled: CompiledConfig, shared: MxShared): Promise<MxGeneration> {
   const { registry, logger } = shared;
-  const settings = mxSettings(config);
+  const settings = views.mx(config);
   const closers: Array<() => Promise<unknown> | unknown> = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c();

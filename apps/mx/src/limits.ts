@@ -1,5 +1,6 @@
 // Per-client-address connection limits, like Postfix's anvil: concurrent sessions and new sessions per minute.
 // Trusts only the TCP peer address (never XCLIENT's, never HELO); state is in memory, per process.
+import { cidrContains, parseCidr, parseIp } from '@moat/policy';
 
 export type AdmitResult = { ok: true } | { ok: false; reason: 'concurrency' | 'rate'; message: string };
 
@@ -80,42 +81,11 @@ export class Anvil {
 
 /** IPv4/IPv6 CIDR membership for trusted-network lists (XCLIENT). `::ffff:a.b.c.d` matches v4 entries. */
 export function inNetworks(address: string, networks: readonly string[]): boolean {
-  const addr = parseIp(address);
+  const addr = parseIp(address.trim().replace(/^\[|\]$/g, ''));
   if (!addr) return false;
   for (const net of networks) {
-    const [base = '', lenText] = net.split('/');
-    const b = parseIp(base);
-    if (!b || b.v6 !== addr.v6) continue;
-    const bits = addr.v6 ? 128 : 32;
-    const len = lenText === undefined ? bits : Number(lenText);
-    if (!Number.isInteger(len) || len < 0 || len > bits) continue;
-    let ok = true;
-    for (let i = 0; i < len && ok; i++) {
-      const byte = i >> 3;
-      const mask = 0x80 >> (i & 7);
-      ok = ((addr.bytes[byte] ?? 0) & mask) === ((b.bytes[byte] ?? 0) & mask);
-    }
-    if (ok) return true;
+    const n = parseCidr(net);
+    if (n && cidrContains(n, addr)) return true;
   }
   return false;
-}
-
-function parseIp(s: string): { v6: boolean; bytes: number[] } | undefined {
-  let t = s.trim().replace(/^\[|\]$/g, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(t);
-  if (mapped) t = mapped[1]!;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(t)) {
-    const bytes = t.split('.').map(Number);
-    return bytes.every((n) => n >= 0 && n <= 255) ? { v6: false, bytes } : undefined;
-  }
-  if (!t.includes(':')) return undefined;
-  const [head = '', tail, extra] = t.split('::');
-  if (extra !== undefined) return undefined;
-  const groups = (x: string) => (x === '' ? [] : x.split(':'));
-  const h = groups(head);
-  const tl = tail === undefined ? [] : groups(tail);
-  const fill = tail === undefined ? 0 : 8 - h.length - tl.length;
-  const all = [...h, ...Array<string>(Math.max(fill, 0)).fill('0'), ...tl];
-  if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return undefined;
-  return { v6: true, bytes: all.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]) };
 }

@@ -6,13 +6,12 @@
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, views } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { openQueue, type QueueWriter } from '@moat/queue';
 import { createReloader } from '@moat/runtime';
 import { startDeliveryThread } from './delivery-worker.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
-import { mxSettings } from './settings.ts';
 import { startAcme } from './acme.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
 
@@ -24,11 +23,8 @@ const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission H
   --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
   --no-delivery  accept and spool only; another process runs the queue`;
 
-function splitHostPort(s: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
-  if (!m) throw new Error(`expected HOST:PORT, got ${s}`);
-  return { host: m[1] || m[2] || '0.0.0.0', port: Number(m[3]) };
-}
+/** A listener's address; a bare port listens on every IPv4 address. */
+const splitHostPort = (s: string): { host: string; port: number } => parseHostPort(s, { defaultHost: '0.0.0.0' });
 
 /** A listening socket whose connections go to `accept` (which config generation serves them is its choice). */
 function listenShared(host: string, port: number, accept: (socket: Socket) => void): Promise<Server> {
@@ -66,7 +62,7 @@ async function main(): Promise<void> {
     console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
     process.exit(78);
   }
-  const settings = mxSettings(config);
+  const settings = views.mx(config);
   const registry = defaultRegistry;
   const compiled = compileConfig(config);
 

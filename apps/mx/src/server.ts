@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
-import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, replyCode, type Stage, type Verdict } from '@moat/policy';
+import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, replyCode, type Stage, unmapIPv4, type Verdict } from '@moat/policy';
 import { DKIM_META_KEY, DKIM_SIGN, queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createDecisionMetrics, type DecisionSink, recordDecision, type SenderLoginCheck } from '@moat/runtime';
@@ -14,11 +14,12 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';
+import { queueFailureReply } from './replies.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { mxRateLimits } from './rate-limits.ts';
 import { receivedHeader } from './received.ts';
-import type { MxSettings } from './settings.ts';
+import type { MxView as MxSettings } from '@moat/config';
 import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
@@ -128,7 +129,7 @@ interface SessionState {
 }
 
 const newTx = (): Tx => ({ prepend: [], routes: new Map(), finals: new Map(), started: performance.now() });
-const bare = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+const bare = unmapIPv4;
 
 function sessionUser(session: SMTPServerSession): string | undefined {
   const u = session.user as unknown;
@@ -495,7 +496,7 @@ export function createMx(deps: MxDeps): Mx {
     }
     metrics.messages.inc({ outcome: 'tempfail-queue' });
     logger.error({ ...base, event: 'spool-failure', err: String((e as Error)?.message ?? e) }, 'cannot spool DATA');
-    return new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+    return queueFailureReply(e);
   }
 
   async function endOfData(session: SMTPServerSession, rx: Received, answered: AbortSignal): Promise<string> {
@@ -672,7 +673,7 @@ export function createMx(deps: MxDeps): Mx {
       logger.error({ ...log, event: 'queue-failure', err: String((e as Error)?.message ?? e), queued: ids }, 'enqueue failed');
       metrics.messages.inc({ outcome: 'tempfail-queue' });
       // a partial enqueue is delivered; the client retries the whole message (duplicates beat loss)
-      throw new SmtpReply(451, '4.3.0 Queue unavailable, try again later');
+      throw queueFailureReply(e);
     }
     metrics.messageBytes.observe(messageLength);
     if (rx.longestLine > RFC_LINE) metrics.longLines.inc();

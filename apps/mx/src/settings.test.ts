@@ -1,13 +1,12 @@
 // Every key moat.example.yaml documents under `mx` and `spamd` has a reader: a key nobody reads is a promise
 // the gateway does not keep (mx.timeouts.data was one). Fails when a documented key is added without wiring.
 import { readFileSync } from 'node:fs';
-import { type Config, parseConfig } from '@moat/config';
+import { type Config, parseConfig, testConfig, views } from '@moat/config';
 import { createManualClock, createMemoryAccessMaps, createMemoryDnsList, createMemoryGreylist, createStaticRecipients } from '@moat/policy';
 import { rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { senderLoginCheck } from '@moat/runtime';
 import { expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { mxSettings } from './settings.ts';
 
 const root = new URL('../../../', import.meta.url);
 const exampleText = readFileSync(new URL('moat.example.yaml', root), 'utf8');
@@ -34,17 +33,17 @@ function recording(v: unknown, at: string, seen: Set<string>): unknown {
   });
 }
 
-/** Read in main.ts straight from the config (not through mxSettings): checked against its source below. */
+/** Read in main.ts straight from the config (not through views.mx): checked against its source below. */
 const READ_IN_MAIN = ['mx.listen.smtp', 'mx.listen.submission', 'mx.auth.require_tls'];
 
-it('every documented mx.* and spamd.* key is read (by mxSettings, the rate limiter, or main.ts)', () => {
+it('every documented mx.* and spamd.* key is read (by views.mx, the rate limiter, or main.ts)', () => {
   const documented = leaves(parseYaml(exampleText), '').filter((k) => k.startsWith('mx.') || k.startsWith('spamd.'));
   const main = readFileSync(new URL('main.ts', import.meta.url), 'utf8');
   expect(documented).toContain('mx.timeouts.data');
   const seen = new Set<string>();
   // a copy: the parsed config is frozen, and a proxy must return a frozen property's own value
   const config = recording(structuredClone(parseConfig(exampleText)), '', seen) as Config;
-  mxSettings(config);
+  views.mx(config);
   // mx.rate_limits belongs to @moat/ratelimit, which main.ts builds from the config
   rateLimiterOptionsFromConfig(config);
   // mx.sender_login belongs to @moat/runtime's senderLoginCheck, which main.ts builds for each listener
@@ -61,8 +60,8 @@ it('every documented mx.* and spamd.* key is read (by mxSettings, the rate limit
 });
 
 it('the timeouts that were dead are wired: DATA idle time and spamd connect time', () => {
-  const s = mxSettings({ mx: { timeouts: { data: 42_000 } }, spamd: { connect_timeout: 3000 } });
+  const s = views.mx(testConfig({ mx: { timeouts: { data: 42_000 } }, spamd: { connect_timeout: 3000 } }));
   expect(s.limits.dataIdleTimeoutMs).toBe(42_000);
   expect(s.spamd.connectTimeoutMs).toBe(3000);
-  expect(mxSettings({}).limits.dataIdleTimeoutMs).toBe(600_000);
+  expect(views.mx(testConfig()).limits.dataIdleTimeoutMs).toBe(600_000);
 });

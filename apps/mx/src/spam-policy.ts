@@ -1,7 +1,7 @@
 // End-of-DATA spam decision: spamd's answer (or failure) plus config -> reject, tempfail or accept + headers.
 // Pure. Trusts spamd's score; spamd being down or slow is a config choice, never a silent accept.
 import type { SpamdResult } from '@moat/spamd';
-import type { SpamdSettings } from './settings.ts';
+import type { SpamdView } from '@moat/config';
 
 export type SpamDecision =
   | { action: 'accept'; headers: string[]; status: 'clean' | 'spam-flagged' | 'unchecked' | 'relay-checked'; score?: number | undefined; reason?: string | undefined }
@@ -16,7 +16,7 @@ const fmt = (n: number) => n.toFixed(1);
  */
 export function spamDecision(
   scan: { result: SpamdResult } | { error: string } | { skipped: string } | { relayed: string },
-  settings: SpamdSettings,
+  settings: SpamdView,
 ): SpamDecision {
   if ('relayed' in scan) return { action: 'accept', headers: [], status: 'relay-checked', reason: scan.relayed };
   if ('skipped' in scan) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { PeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import type { Logger } from '@moat/observe';
-import type { MxSettings } from './settings.ts';
+import type { MxView } from '@moat/config';
 
 /**
  * ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 for TLS 1.2, and the TLS 1.3 suites (all AEAD
@@ -49,7 +49,7 @@ const exists = (p: string) =>
   );
 
 /** The configured pair, or a self-signed one in `stateDir` (made on first start, reused after). */
-export async function loadTlsMaterial(settings: MxSettings, logger: Logger): Promise<TlsMaterial> {
+export async function loadTlsMaterial(settings: MxView, logger: Logger): Promise<TlsMaterial> {
   const { certFile, keyFile, stateDir } = settings.tls;
   if (certFile && keyFile) {
     return { key: await readFile(keyFile), cert: await readFile(certFile), generated: false };
@@ -75,7 +75,7 @@ export async function loadTlsMaterial(settings: MxSettings, logger: Logger): Pro
   return { key: await readFile(key), cert: await readFile(cert), generated: true };
 }
 
-export function tlsServerOptions(material: TlsMaterial, settings: MxSettings): TlsServerOptions {
+export function tlsServerOptions(material: TlsMaterial, settings: MxView): TlsServerOptions {
   return {
     key: material.key,
     cert: material.cert,

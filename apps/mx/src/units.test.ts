@@ -3,7 +3,7 @@ import { verifyClient } from './dns.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { envelopePath } from './smtp-hooks.ts';
 import { receivedHeader, rfc5322Date } from './received.ts';
-import { mxSettings } from './settings.ts';
+import { testConfig, views } from '@moat/config';
 import { spamDecision } from './spam-policy.ts';
 
 describe('limits', () => {
@@ -51,7 +51,7 @@ describe('received', () => {
 });
 
 describe('spam policy', () => {
-  const s = mxSettings({}).spamd;
+  const s = views.mx(testConfig()).spamd;
   it('rejects at the threshold, flags above spamd required score, fails open or closed per config', () => {
     expect(spamDecision({ result: { isSpam: true, score: 10, threshold: 5, ms: 1 } }, s)).toMatchObject({ action: 'reject', code: 550 });
     expect(spamDecision({ result: { isSpam: true, score: 6, threshold: 5, ms: 1 } }, s)).toMatchObject({
@@ -66,13 +66,13 @@ describe('spam policy', () => {
 });
 
 describe('settings', () => {
-  it('reads @moat/config sections with defaults', () => {
-    const d = mxSettings({ policy: { hostname: 'mx.example.org' } });
+  it('reads @moat/config sections with the schema defaults', () => {
+    const d = views.mx(testConfig());
     expect(d.hostname).toBe('mx.example.org');
     expect(d.limits.maxMessageSize).toBe(81_920_000);
     expect(d.spamd).toMatchObject({ enabled: true, port: 783, onFailure: 'accept', rejectScore: 10 });
     expect(Object.isFrozen(d.limits)).toBe(true);
-    const c = mxSettings({ mx: { hostname: 'a.example', size_limit: 1000, xclient: { trusted_networks: ['10.0.0.0/8'] } }, dns: { resolver: '127.0.0.1:5353' } });
+    const c = views.mx(testConfig({ mx: { hostname: 'a.example', size_limit: 1000, xclient: { trusted_networks: ['10.0.0.0/8'] } }, dns: { resolver: '127.0.0.1:5353' } }));
     expect(c).toMatchObject({ hostname: 'a.example', xclientNetworks: ['10.0.0.0/8'], dns: { servers: ['127.0.0.1:5353'] } });
   });
 });

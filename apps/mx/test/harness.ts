@@ -1,6 +1,7 @@
 // Builds a real gateway for tests: the real engine with in-test fakes for the DNS-list and greylist
 // ports, a real queue in a temp dir (recorded), a static resolver, and optionally a real spamd.
 import { Writable } from 'node:stream';
+import { testConfig, views } from '@moat/config';
 import { createLogger, createRegistry, type Registry } from '@moat/observe';
 import {
   createEngine,
@@ -22,7 +23,6 @@ import { tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
 import type { MxResolver } from '../src/dns.ts';
 import { createMx, type Mx, type MxDeps } from '../src/server.ts';
-import { mxSettings } from '../src/settings.ts';
 import { loadTlsMaterial, tlsServerOptions } from '../src/tls.ts';
 
 export const RECIPIENT_RESTRICTIONS = `
@@ -149,8 +149,7 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
         }),
       })
     : createLogger('mx', { level: process.env.MOAT_TEST_LOG ?? 'silent' });
-  const config = {
-    policy: { hostname: 'mx.example.org' },
+  const config = testConfig({
     mx: {
       tls: { state_dir: `${dir.path}/tls` },
       limits: { per_ip_concurrency: 50, per_ip_rate: 1000 },
@@ -158,8 +157,8 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
       ...(opts.mx ?? {}),
     },
     spamd: { enabled: opts.spamd !== undefined, ...(opts.spamd ?? {}), ...(opts.spamdConfig ?? {}) },
-  };
-  const settings = mxSettings(config);
+  });
+  const settings = views.mx(config);
   const spec: PolicySpec = {
     myHostname: 'mx.example.org',
     myAddresses: ['192.0.2.25'],

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const logger = createLogger('test', { level: 'silent' });
   const registry = createRegistry();
   dnslist = createDnsList({ resolver: unbound.server, registry, logger, timeoutMs: 1000, budgetMs: 2000 });
-  greylist = createGreylist({ redis: { url: redis.url }, delaySeconds: 1, resolver: unbound.server, hostname: 'mx.example.org', registry, logger });
+  greylist = createGreylist({ redis: { url: redis.url }, delayMs: 1000, resolver: unbound.server, hostname: 'mx.example.org', registry, logger });
   t = await startTestMx({ ports: { dnslist, greylist }, resolver: cachingResolver(createResolver([unbound.server], 1000)) });
 }, 90_000);
 

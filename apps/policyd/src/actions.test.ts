@@ -1,7 +1,9 @@
 import type { Verdict } from '@moat/policy';
 import { describe, expect, it } from 'vitest';
 import { safeText, toAction } from './actions.ts';
-import { defaultSettings } from './settings.ts';
+import { testConfig, views } from '@moat/config';
+
+const defaultSettings = views.policyd(testConfig());
 
 const v = (over: Partial<Verdict>): Verdict => ({
   action: 'continue',

@@ -1,7 +1,7 @@
 // Maps an engine verdict to one Postfix access(5) action for the `action=` reply line.
 // The verdict's text may carry untrusted strings (DNS TXT records, addresses): it is flattened to one safe line.
 import type { Stage, Verdict } from '@moat/policy';
-import type { PolicydSettings } from './settings.ts';
+import type { PolicydView } from '@moat/config';
 
 /** Postfix puts `action=` text into an SMTP reply: printable ASCII/UTF-8 on one line, bounded. */
 export function safeText(text: string, max = 400): string {
@@ -23,7 +23,7 @@ export function policyText(text: string): string {
 }
 
 export interface ActionContext {
-  settings: Pick<PolicydSettings, 'permitAction' | 'rejectStyle'>;
+  settings: Pick<PolicydView, 'permitAction' | 'rejectStyle'>;
   stage: Stage;
   /** The SMTP reply code for a reject/defer verdict (chosen by the engine package's replyCode). */
   code: number;

@@ -7,17 +7,17 @@
 // measured, same throughput). Workers inherit the flag (cluster forks with the primary's execArgv).
 import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
-import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, policydClients, views } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
 import { createLogger, defaultRegistry, type Logger, serveMetrics } from '@moat/observe';
 import { type Facts, replyCode, type Verdict } from '@moat/policy';
 import { type BuiltEngine, buildEngine, createReloader, type DecisionSink } from '@moat/runtime';
-import { splitHostPort } from './listen.ts';
+/** A policy port is never public by accident: a bare port listens on loopback. */
+const splitHostPort = (s: string): { host: string; port: number } => parseHostPort(s, { defaultHost: '127.0.0.1' });
 import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
-import { allowedClients, settingsFrom } from './settings.ts';
-import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV, workerShare } from './workers.ts';
+import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV } from './workers.ts';
 
 /** What a reload replaces: the engine with its adapters, and the journal it writes to. */
 interface PolicydGeneration {
@@ -107,12 +107,8 @@ async function serve(o: {
   // policyd's lines carry no pid (the base is { component }): `worker` tells the processes apart.
   const logger = worker ? o.root.child({ worker: worker.id }) : o.root;
   // max_connections is the whole service's: each worker takes its share.
-  const clients = allowedClients(config.policyd.clients, config.policy.mynetworks);
-  const settings = settingsFrom({
-    ...config.policyd,
-    clients,
-    ...(worker ? { max_connections: workerShare(config.policyd.max_connections, o.workers) } : {}),
-  });
+  const clients = policydClients(config);
+  const settings = views.policyd(config, { workers: worker ? o.workers : 1 });
   if (clients.length === 0) logger.warn({ event: 'config' }, 'policyd.clients (or mynetworks) is empty: every policy connection will be refused');
   // Everything a reload may change is one generation: the engine (lists, maps, greylist) and the journal.
   // A request runs on the generation current when it arrived; SIGHUP and POST /-/reload make a new one.

@@ -33,21 +33,25 @@ describe('policydSpec', () => {
   });
 });
 
-describe('settingsFrom', () => {
+describe('views.policyd', () => {
   it('reads the config section (durations in ms, Postfix stage names)', async () => {
-    const { settingsFrom } = await import('./settings.ts');
-    const s = settingsFrom({
-      idle_timeout: 330_000,
-      max_connections: 7,
-      stages: ['rcpt', 'end-of-message'],
-      permit_action: 'OK',
-      reject_style: 'reject',
-      request_timeout: 1000,
-      decision_timeout: 2000,
-      overload_action: 'DUNNO',
-      max_line: 1024,
-      max_request: 8192,
-    });
+    const { testConfig, views } = await import('@moat/config');
+    const s = views.policyd(
+      testConfig({
+        policyd: {
+          idle_timeout: 330_000,
+          max_connections: 7,
+          stages: ['rcpt', 'end-of-message'],
+          permit_action: 'OK',
+          reject_style: 'reject',
+          request_timeout: 1000,
+          decision_timeout: 2000,
+          overload_action: 'DUNNO',
+          max_line: 1024,
+          max_request: 8192,
+        },
+      }),
+    );
     expect(s).toMatchObject({
       stages: ['rcpt', 'end-of-data'],
       permitAction: 'OK',

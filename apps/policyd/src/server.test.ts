@@ -3,7 +3,10 @@ import { createLogger, createRegistry } from '@moat/observe';
 import { type Facts, parseCidr, type Verdict } from '@moat/policy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPolicyServer, type PolicyServer } from './server.ts';
-import { allowedClients, defaultSettings, type PolicydSettings, settingsFrom } from './settings.ts';
+import { type PolicydView as PolicydSettings, policydClients, testConfig, views } from '@moat/config';
+
+/** The schema's defaults, serving everyone (the tests connect from loopback; clients are tested on their own). */
+const defaultSettings: PolicydSettings = { ...views.policyd(testConfig()), clients: undefined };
 
 const verdicts: Record<string, Partial<Verdict>> = {
   'grey@example.org': { action: 'defer', status: '4.7.1', text: 'Greylisted', greylisted: true },
@@ -248,11 +251,10 @@ describe('policyd.clients', () => {
   });
 
   it('defaults to mynetworks and parses Postfix network syntax', () => {
-    expect(allowedClients(undefined, ['127.0.0.0/8', '[::1]/128'])).toEqual(['127.0.0.0/8', '[::1]/128']);
-    expect(allowedClients(['192.0.2.0/24'], ['127.0.0.0/8'])).toEqual(['192.0.2.0/24']);
-    const s = settingsFrom({ idle_timeout: 1000, max_connections: 10, clients: ['[::1]/128', '10.0.0.0/8'] });
+    expect(policydClients(testConfig({ policy: { mynetworks: ['127.0.0.0/8', '[::1]/128'] } }))).toEqual(['127.0.0.0/8', '[::1]/128']);
+    expect(policydClients(testConfig({ policyd: { clients: ['192.0.2.0/24'] }, policy: { mynetworks: ['127.0.0.0/8'] } }))).toEqual(['192.0.2.0/24']);
+    const s = views.policyd(testConfig({ policyd: { clients: ['[::1]/128', '10.0.0.0/8'] } }));
     expect(s.clients?.map((n) => n.text)).toEqual(['[::1]/128', '10.0.0.0/8']);
-    expect(settingsFrom({ idle_timeout: 1000, max_connections: 10 }).clients).toBeUndefined();
-    expect(() => settingsFrom({ idle_timeout: 1000, max_connections: 10, clients: ['10.0.0.1/8'] })).toThrow(/policyd.clients/);
+    expect(() => views.policyd(testConfig({ policyd: { clients: ['10.0.0.1/8'] } }))).toThrow(/policyd.clients/);
   });
 });

@@ -8,7 +8,7 @@ import { createDecisionMetrics, type DecisionSink, recordDecision } from '@moat/
 import { toAction } from './actions.ts';
 import { toFacts } from './facts.ts';
 import { type Attributes, RequestReader } from './protocol.ts';
-import type { PolicydSettings } from './settings.ts';
+import type { PolicydView as PolicydSettings } from '@moat/config';
 
 export interface PolicyServerOptions {
   engine: { evaluate(facts: Facts): Promise<Verdict> };

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { resolveWorkers, workerShare } from './workers.ts';
+import { testConfig, views } from '@moat/config';
+import { resolveWorkers } from './workers.ts';
 
 describe('resolveWorkers', () => {
   it('takes a count from the flag or the config, and auto as one per core', () => {
@@ -17,11 +18,12 @@ describe('resolveWorkers', () => {
   });
 });
 
-describe('workerShare', () => {
+describe("a worker's share of max_connections", () => {
   it('divides the whole-service connection limit, rounding up so the total is never below it', () => {
-    expect(workerShare(100, 1)).toBe(100);
-    expect(workerShare(100, 3)).toBe(34);
-    expect(workerShare(19, 2)).toBe(10);
-    expect(workerShare(1, 4)).toBe(1);
+    const share = (max: number, workers: number) => views.policyd(testConfig({ policyd: { max_connections: max } }), { workers }).maxConnections;
+    expect(share(100, 1)).toBe(100);
+    expect(share(100, 3)).toBe(34);
+    expect(share(19, 2)).toBe(10);
+    expect(share(1, 4)).toBe(1);
   });
 });

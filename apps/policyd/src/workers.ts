@@ -21,11 +21,6 @@ export function resolveWorkers(value: number | string): number | undefined {
   return Number.isInteger(n) && n >= 1 && n <= 256 ? n : undefined;
 }
 
-/** One worker's part of a whole-service connection limit. */
-export function workerShare(maxConnections: number, workers: number): number {
-  return Math.ceil(maxConnections / workers);
-}
-
 /**
  * In a worker: answer the primary's metric requests from `registry` (prom-client's cluster protocol;
  * without this a worker answers from prom-client's global registry, which moat does not use).

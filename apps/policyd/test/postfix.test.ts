@@ -78,7 +78,7 @@ describe('policyd behind Postfix', () => {
 
   it('journals its decisions when policyd.journal is on (moat explain and the console see them)', async () => {
     const config = loadConfig(journalConfig, { env: {} });
-    const journal = createJournal({ ...journalOptionsFromConfig(config, {}), registry: createRegistry(), logger: createLogger('t', { level: 'silent' }) });
+    const journal = createJournal({ ...journalOptionsFromConfig(config), registry: createRegistry(), logger: createLogger('t', { level: 'silent' }) });
     try {
       const recent = await journal.recent({ count: 200 });
       const mine = recent.filter((e) => e.facts.recipient === 'bob@example.org' && e.facts.clientAddress === '198.51.100.20');

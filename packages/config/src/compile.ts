@@ -15,6 +15,7 @@ import {
   type RecipientPort,
   type Restriction,
   type StaticRecipientsOptions,
+  syncAccessMap,
 } from '@moat/policy';
 import { type CompiledRouting, compileRouting } from './compile-routing.ts';
 import { mailboxTransportIssues } from './check-transports.ts';
@@ -112,16 +113,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
   const fileMaps = createTableAccessMap((map) => tables.get(map));
   const lookupSync = (map: string, key: string): string | undefined =>
     accessTables[map] !== undefined ? inlineMaps.lookupSync(map, key) : fileMaps.lookupSync(map, key);
-  const accessMaps: AccessMapPort & { lookupSync: typeof lookupSync } = {
-    lookupSync,
-    lookup: (map, key) => {
-      try {
-        return Promise.resolve(lookupSync(map, key));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    },
-  };
+  const accessMaps = syncAccessMap(lookupSync);
 
   const rc = config.recipients;
   const users = [...rc.users];

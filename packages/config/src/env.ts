@@ -7,7 +7,8 @@ export interface EnvOverride {
   env: string;
   /** Where the value goes in the config. */
   path: readonly string[];
-  kind: 'string' | 'list' | 'int' | 'bool';
+  /** `ms`: a bare number is milliseconds (the variable's historical unit); units as in the file are kept. */
+  kind: 'string' | 'list' | 'int' | 'bool' | 'ms';
   doc: string;
   /** A secret: `<env>_FILE` may name a file holding the value instead (Docker and Swarm secrets). */
   secret?: true;
@@ -40,6 +41,28 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MOAT_POLICYD_CLIENTS', path: ['policyd', 'clients'], kind: 'list', doc: 'networks policyd serves, comma-separated (default: mynetworks)' },
   { env: 'MOAT_POSTFIX_MAIN_CF', path: ['postfix', 'main_cf'], kind: 'string', doc: 'a Postfix main.cf to import under moat.yaml (postfix.main_cf)' },
   { env: 'MOAT_METRICS_LISTEN', path: ['metrics', 'listen'], kind: 'string', doc: 'Prometheus listener host:port' },
+  { env: 'MOAT_JOURNAL_PREFIX', path: ['journal', 'prefix'], kind: 'string', doc: 'decision journal Redis key prefix (journal.prefix)' },
+  { env: 'MOAT_JOURNAL_MAXLEN', path: ['journal', 'max_len'], kind: 'int', doc: 'decision journal entries kept (journal.max_len)' },
+  { env: 'MOAT_JOURNAL_TTL', path: ['journal', 'ttl'], kind: 'string', doc: 'how long journal entries are kept (journal.ttl; a bare number is seconds)' },
+  { env: 'MOAT_JOURNAL_TIMEOUT', path: ['journal', 'timeout'], kind: 'ms', doc: 'one journal append\'s budget (journal.timeout; a bare number is ms)' },
+  { env: 'MOAT_CONSOLE_LISTEN', path: ['console', 'listen'], kind: 'string', doc: 'web console listener host:port' },
+  { env: 'MOAT_CONSOLE_USER', path: ['console', 'user'], kind: 'string', doc: 'web console admin user' },
+  { env: 'MOAT_CONSOLE_PASSWORD_HASH', path: ['console', 'password_hash'], kind: 'string', doc: 'web console admin password (scrypt hash); or MOAT_CONSOLE_PASSWORD_HASH_FILE', secret: true },
+  { env: 'MOAT_CONSOLE_METRICS', path: ['console', 'metrics'], kind: 'list', doc: 'Prometheus endpoints the console scrapes, comma-separated' },
+  { env: 'MOAT_CONSOLE_SECURE_COOKIE', path: ['console', 'secure_cookie'], kind: 'bool', doc: 'add Secure to the console cookie (behind a TLS proxy)' },
+  { env: 'MOAT_CONSOLE_POLL_MS', path: ['console', 'poll'], kind: 'ms', doc: 'console page poll interval (console.poll; a bare number is ms)' },
+  { env: 'MOAT_CONSOLE_METRICS_LISTEN', path: ['console', 'metrics_listen'], kind: 'string', doc: 'serve the console\'s own /metrics on this host:port' },
+];
+
+/**
+ * The variables read before or beside the config (never a config value): listed so that this file names every
+ * variable moat reads (env.test.ts checks the sources against both lists).
+ */
+export const PROCESS_ENV: readonly { env: string; doc: string }[] = [
+  { env: 'MOAT_CONFIG', doc: 'the config file (default ./moat.yaml)' },
+  { env: 'MOAT_LOG_LEVEL', doc: 'pino level (trace, debug, info, warn, error, silent); read by @moat/observe before any config' },
+  { env: 'MOAT_DKIM_DIR', doc: '`moat dkim keygen`\'s default directory' },
+  { env: 'MOAT_POLICYD_WORKER_COUNT', doc: 'internal: set by the policyd primary in each worker\'s environment' },
 ];
 
 function convert(kind: EnvOverride['kind'], raw: string): unknown {
@@ -51,6 +74,8 @@ function convert(kind: EnvOverride['kind'], raw: string): unknown {
         .filter((s) => s !== '');
     case 'int':
       return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+    case 'ms':
+      return /^\d+$/.test(raw.trim()) ? `${raw.trim()}ms` : raw;
     case 'bool':
       return /^(1|true|yes|on)$/i.test(raw.trim()) ? true : /^(0|false|no|off)$/i.test(raw.trim()) ? false : raw;
     default:

@@ -5,8 +5,10 @@ import { parseIp, parseRestrictions } from '@moat/policy';
 import { z } from 'zod';
 import type { PostfixReport } from './postfix/report.ts';
 import { defaultRecipientRestrictionsText } from './default-policy.ts';
+import { consoleSection } from './sections/console.ts';
 import { dnsSection } from './sections/dns.ts';
 import { greylistSection } from './sections/greylist.ts';
+import { journalSection } from './sections/journal.ts';
 import { metricsSection } from './sections/metrics.ts';
 import { mxSection } from './sections/mx.ts';
 import { policySection } from './sections/policy.ts';
@@ -32,6 +34,8 @@ export const configSchema = z
     queue: queueSection.prefault({}),
     policyd: policydSection.prefault({}),
     metrics: metricsSection.prefault({}),
+    journal: journalSection.prefault({}),
+    console: consoleSection.prefault({}),
     postfix: postfixSection.prefault({}),
   })
   .superRefine((c, ctx) => {

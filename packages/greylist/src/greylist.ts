@@ -17,18 +17,18 @@ import { Whitelist, type WhitelistSpec } from './whitelist.ts';
 
 export interface GreylistOptions {
   redis: RedisTarget;
-  /** Seconds a new triplet is deferred (postgrey --delay). */
-  delaySeconds?: number;
-  /** Seconds an unconfirmed triplet waits for its retry (postgrey --retry-window, 2 days). */
-  retryWindowSeconds?: number;
-  /** Days a confirmed triplet is kept after its last pass (postgrey --max-age, 35). */
-  confirmedTtlDays?: number;
+  /** How long (ms) a new triplet is deferred (postgrey --delay, 60 s). */
+  delayMs?: number;
+  /** How long (ms) an unconfirmed triplet waits for its retry (postgrey --retry-window, 2 days). */
+  retryWindowMs?: number;
+  /** How long (ms) a confirmed triplet is kept after its last pass (postgrey --max-age, 35 days). */
+  confirmedTtlMs?: number;
   /** Counted deliveries after which an identity skips greylisting (postgrey --auto-whitelist-clients); 0 = off. */
   autoWhitelistClients?: number;
-  /** Seconds an auto-whitelist entry lives after its last pass (default: confirmedTtlDays). */
-  autoWhitelistTtl?: number;
-  /** Passes of one identity within this many seconds count as one delivery. */
-  autoWhitelistMinIntervalSeconds?: number;
+  /** How long (ms) an auto-whitelist entry lives after its last pass (default: confirmedTtlMs). */
+  autoWhitelistTtlMs?: number;
+  /** Passes of one identity within this many ms count as one delivery (default 5 minutes). */
+  autoWhitelistMinIntervalMs?: number;
   v4Prefix?: number;
   v6Prefix?: number;
   /** Redis slower than this fails open. */
@@ -68,12 +68,13 @@ export interface Greylist extends GreylistPort, GreylistAdmin {
 }
 
 export function createGreylist(options: GreylistOptions): Greylist {
-  const delay = options.delaySeconds ?? 60;
-  const retryWindow = options.retryWindowSeconds ?? 2 * 86400;
-  const confirmedTtl = Math.round((options.confirmedTtlDays ?? 35) * 86400);
+  // the store and its Lua script count seconds
+  const delay = (options.delayMs ?? 60_000) / 1000;
+  const retryWindow = (options.retryWindowMs ?? 2 * 86_400_000) / 1000;
+  const confirmedTtl = Math.round((options.confirmedTtlMs ?? 35 * 86_400_000) / 1000);
   const awlN = options.autoWhitelistClients ?? 5;
-  const awlTtl = options.autoWhitelistTtl ?? confirmedTtl;
-  const awlGap = options.autoWhitelistMinIntervalSeconds ?? 300;
+  const awlTtl = options.autoWhitelistTtlMs === undefined ? confirmedTtl : options.autoWhitelistTtlMs / 1000;
+  const awlGap = (options.autoWhitelistMinIntervalMs ?? 300_000) / 1000;
   const v4Prefix = options.v4Prefix ?? 24;
   const v6Prefix = options.v6Prefix ?? 64;
   const timeoutMs = options.timeoutMs ?? 200;

@@ -1,7 +1,7 @@
 // IP literals to client networks (/24, /64 by default) and CIDR lists as BlockLists.
 // Trusts nothing: every input is a string a remote client or an operator wrote; bad ones are refused.
 import { BlockList, isIP } from 'node:net';
-import { formatIp, parseIp } from '@moat/policy';
+import { formatIp, parseIp, unmapIPv4 } from '@moat/policy';
 
 export type Family = 4 | 6;
 
@@ -10,8 +10,7 @@ export function canonicalAddress(address: string): { address: string; family: Fa
   let a = address.trim();
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1);
   if (/^ipv6:/i.test(a)) a = a.slice(5);
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  if (mapped?.[1]) a = mapped[1];
+  a = unmapIPv4(a);
   const f = isIP(a);
   if (f === 4) return { address: a, family: 4 };
   if (f === 6) return { address: a.toLowerCase(), family: 6 };

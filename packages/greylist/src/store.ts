@@ -2,7 +2,7 @@
 // Trusts the Redis server it is pointed at; treats every failure or slow reply as "unavailable".
 import { Cluster, type Redis } from 'ioredis';
 import type { Logger } from '@moat/observe';
-import { connectRedis, firstReadyGate, type RedisClient, type RedisTarget } from '@moat/redis';
+import { connectRedis, type RedisClient, type RedisTarget, trackOutage, withTimeout as underBudget } from '@moat/redis';
 import type { GreylistMetrics } from './metrics.ts';
 import { DECIDE_LUA } from './script.ts';
 
@@ -26,20 +26,9 @@ export class GreylistStoreError extends Error {
   }
 }
 
+/** `p` within `ms`, else GREYLIST_TIMEOUT naming `what`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new GreylistStoreError('GREYLIST_TIMEOUT', `${what}: no reply within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
+  return underBudget(p, ms, () => new GreylistStoreError('GREYLIST_TIMEOUT', `${what}: no reply within ${ms} ms`));
 }
 
 /** The script's reply as a DecideReply; anything else is GREYLIST_BAD_REPLY. */
@@ -89,63 +78,18 @@ export function createStore(opts: {
   redis.defineCommand('moatGreylistDecide', { numberOfKeys: 2, lua: DECIDE_LUA });
   const decideCmd = (redis as unknown as { moatGreylistDecide: DecideCommand }).moatGreylistDecide.bind(redis);
 
-  // 'starting' -> 'up' | 'down'; transitions are logged once per outage, and a flapping store (a slow
-  // reply now and then) at most once per outageLogIntervalMs, so the log never runs per message.
-  let state: 'starting' | 'up' | 'down' = 'starting';
-  let downSince = 0;
-  let failOpensInOutage = 0;
-  let closing = false;
-  let lastDownLog = Number.NEGATIVE_INFINITY;
-  let downLogged = false;
-  let unloggedOutages = 0;
-  const logInterval = opts.outageLogIntervalMs ?? 30_000;
-  metrics.storeUp.set(0);
-
-  const markDown = (err: unknown) => {
-    if (closing || state === 'down') return;
-    state = 'down';
-    downSince = Date.now();
-    failOpensInOutage = 0;
-    metrics.storeUp.set(0);
-    if (downSince - lastDownLog < logInterval) {
-      downLogged = false;
-      unloggedOutages++;
-      return;
-    }
-    downLogged = true;
-    lastDownLog = downSince;
-    logger.warn(
-      {
-        event: 'greylist-store-down',
-        err: { message: (err as Error)?.message, code: (err as { code?: string })?.code },
-        unloggedOutages,
-      },
-      'greylist store unavailable: failing open until it recovers',
-    );
-    unloggedOutages = 0;
-  };
-  const markUp = () => {
-    if (closing || state === 'up') return;
-    const was = state;
-    state = 'up';
-    metrics.storeUp.set(1);
-    if (was === 'down' && downLogged) {
-      logger.info(
-        { event: 'greylist-store-recovered', downMs: Date.now() - downSince, failOpens: failOpensInOutage },
-        'greylist store recovered',
-      );
-    }
-  };
-
-  redis.on('error', (e: Error) => {
-    metrics.redisErrors.inc({ kind: 'connection' });
-    markDown(e);
+  // one down line per outage (at most one per outageLogIntervalMs while the store flaps), one when it ends
+  const outage = trackOutage(redis, {
+    logger,
+    upGauge: metrics.storeUp,
+    onConnectionError: () => metrics.redisErrors.inc({ kind: 'connection' }),
+    name: 'greylist',
+    downMessage: 'greylist store unavailable: failing open until it recovers',
+    recoveredMessage: 'greylist store recovered',
+    logIntervalMs: opts.outageLogIntervalMs,
+    countUnlogged: true,
   });
-  redis.on('ready', markUp);
-
-  /** Until the first connection is up (or has failed), callers wait for it within their budget instead of failing at once. */
-  const firstReady = firstReadyGate(redis);
-  const whenReady = (ms: number): Promise<void> => (state === 'starting' ? firstReady(ms) : Promise.resolve());
+  const { markDown, markUp, whenReady } = outage;
 
   return {
     redis,
@@ -159,7 +103,7 @@ export function createStore(opts: {
       } catch (e) {
         metrics.redisErrors.inc({ kind: e instanceof GreylistStoreError && e.code === 'GREYLIST_TIMEOUT' ? 'timeout' : 'command' });
         markDown(e);
-        failOpensInOutage++;
+        outage.failedOpen();
         throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
       }
       markUp();
@@ -195,9 +139,9 @@ export function createStore(opts: {
         return false;
       }
     },
-    isUp: () => state === 'up',
+    isUp: outage.isUp,
     async close() {
-      closing = true;
+      outage.closing();
       try {
         await withTimeout(redis.quit(), 1000, 'greylist quit');
       } catch {

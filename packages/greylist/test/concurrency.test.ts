@@ -26,12 +26,12 @@ beforeEach(async () => {
   await raw.flushall();
 });
 
-const three = (over: { delaySeconds?: number; clock?: typeof clock | undefined } = {}) =>
+const three = (over: { delayMs?: number; clock?: typeof clock | undefined } = {}) =>
   (mx = [1, 2, 3].map((i) =>
     createGreylist({
       redis: { url: redis.url },
       clock: 'clock' in over ? over.clock : clock,
-      delaySeconds: over.delaySeconds ?? 60,
+      delayMs: over.delayMs ?? 60_000,
       hostname: `mx${i}.example`,
       // Exact counts are the point here, not the timeout: a loaded CI box must not fail open.
       timeoutMs: 5000,
@@ -77,7 +77,7 @@ it('three MX racing on 60 triplets, interleaved: exact counts', async () => {
 
 it('the same race on the Redis server clock (no injected time)', async () => {
   // 2 s, not 1: Redis TIME has whole seconds, and the three calls may straddle a tick (1 s would then pass)
-  three({ clock: undefined, delaySeconds: 2 });
+  three({ clock: undefined, delayMs: 2000 });
   await Promise.all(mx.map((g) => g.ping()));
   expect((await Promise.all(mx.map((g) => g.check(req)))).map((a) => a.action)).toEqual(['defer', 'defer', 'defer']);
   await new Promise((r) => setTimeout(r, 3100));

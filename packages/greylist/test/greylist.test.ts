@@ -65,9 +65,9 @@ describe('delay and retry window', () => {
     expect(known.action === 'pass' && known.header).toBeFalsy();
   });
 
-  it('an unconfirmed triplet expires after the retry window, a confirmed one after confirmedTtlDays', async () => {
+  it('an unconfirmed triplet expires after the retry window, a confirmed one after confirmedTtlMs', async () => {
     const clock = settableClock();
-    const gl = make(clock, { retryWindowSeconds: 3600, confirmedTtlDays: 1, autoWhitelistClients: 0 });
+    const gl = make(clock, { retryWindowMs: 3_600_000, confirmedTtlMs: 86_400_000, autoWhitelistClients: 0 });
     await gl.check(req());
     clock.advance(3601);
     expect(await gl.check(req())).toMatchObject({ action: 'defer', retryAfter: 60 });
@@ -81,7 +81,7 @@ describe('delay and retry window', () => {
 
   it('uses the configured delay and the /24 grouping', async () => {
     const clock = settableClock();
-    const gl = make(clock, { delaySeconds: 300 });
+    const gl = make(clock, { delayMs: 300_000 });
     expect(await gl.check(req())).toMatchObject({ action: 'defer', retryAfter: 300 });
     clock.advance(300);
     expect(await gl.check(req({ clientAddress: '203.0.113.250' }))).toMatchObject({ action: 'pass', reason: 'retry' });
@@ -269,7 +269,7 @@ describe('Redis key layout and round trips', () => {
   });
 
   it("without an injected clock the Redis server's TIME decides", async () => {
-    const gl = make(undefined as never, { clock: undefined, delaySeconds: 1 });
+    const gl = make(undefined as never, { clock: undefined, delayMs: 1000 });
     expect(await gl.check(req())).toMatchObject({ action: 'defer', retryAfter: 1 });
     await new Promise((r) => setTimeout(r, 2100));
     expect(await gl.check(req())).toMatchObject({ action: 'pass', reason: 'retry' });

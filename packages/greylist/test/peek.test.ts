@@ -84,7 +84,7 @@ describe('peek', () => {
 
   it('a confirmed triplet past its TTL and an unconfirmed one past the retry window start again (defer)', async () => {
     const clock = settableClock();
-    const gl = make(clock, { confirmedTtlDays: 1, retryWindowSeconds: 3600, autoWhitelistClients: 0 });
+    const gl = make(clock, { confirmedTtlMs: 86_400_000, retryWindowMs: 3_600_000, autoWhitelistClients: 0 });
     await gl.check(req());
     clock.advance(61);
     expect((await gl.check(req())).action).toBe('pass');
@@ -99,7 +99,7 @@ describe('peek', () => {
 
   it('auto-whitelist, and an auto-whitelist entry past its TTL', async () => {
     const clock = settableClock();
-    const gl = make(clock, { autoWhitelistTtl: 86_400 });
+    const gl = make(clock, { autoWhitelistTtlMs: 86_400_000 });
     for (let i = 0; i < 5; i++) {
       const r = req({ recipient: `user${i}@rcpt.example` });
       await gl.check(r);

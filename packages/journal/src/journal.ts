@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { connectRedis, firstReadyGate, type RedisTarget } from '@moat/redis';
+import { connectRedis, firstReadyGate, type RedisTarget, withTimeout as underBudget } from '@moat/redis';
 import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
 
@@ -16,8 +16,8 @@ export interface JournalOptions {
   prefix?: string | undefined;
   /** Approximate number of decisions kept (XADD MAXLEN ~); default 100 000. */
   maxLen?: number | undefined;
-  /** Seconds an entry, a session index and a queue index live; default 7 days. */
-  ttlSeconds?: number | undefined;
+  /** How long (ms) an entry, a session index and a queue index live (Redis keeps whole seconds); default 7 days. */
+  ttlMs?: number | undefined;
   /** Past this the caller's append stops being waited for and counts as a timeout; default 250 ms. */
   timeoutMs?: number | undefined;
   /** Appends not yet answered by Redis beyond this are dropped and counted (Redis slow or hung); default 1000. */
@@ -98,21 +98,8 @@ export class JournalTimeoutError extends Error {
   readonly code = 'JOURNAL_TIMEOUT';
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new JournalTimeoutError(`${what}: no reply within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
-}
+const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
+  underBudget(p, ms, () => new JournalTimeoutError(`${what}: no reply within ${ms} ms`));
 
 interface JournalMetrics {
   writes: InstanceType<typeof Counter<'result'>>;
@@ -149,7 +136,7 @@ type Eval = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 export function createJournal(options: JournalOptions): Journal {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   const maxLen = options.maxLen ?? 100_000;
-  const ttl = Math.max(1, Math.round(options.ttlSeconds ?? 7 * 86400));
+  const ttl = Math.max(1, Math.round((options.ttlMs ?? 7 * 86_400_000) / 1000));
   const timeoutMs = options.timeoutMs ?? 250;
   const maxPending = options.maxPending ?? 1000;
   const node = options.node ?? osHostname();

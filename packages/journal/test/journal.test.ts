@@ -50,7 +50,7 @@ const open = (over: Partial<Parameters<typeof createJournal>[0]> = {}) =>
 describe('journal on redis-server', () => {
   let j: Journal;
   beforeAll(() => {
-    j = open({ prefix: 'j1:', ttlSeconds: 3600 });
+    j = open({ prefix: 'j1:', ttlMs: 3_600_000 });
   });
   afterAll(() => j.close());
 

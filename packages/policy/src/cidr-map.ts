@@ -4,6 +4,7 @@ import { parseAccessAction } from './access-action.ts';
 import { POLICY_ERROR_CODES, PolicyError } from './errors.ts';
 import { type Cidr, cidrContains, parseCidr, parseIpShared } from './ip.ts';
 import type { AccessMapPort } from './types.ts';
+import { syncAccessMap } from './sync-access-map.ts';
 
 export interface CidrEntry {
   network: Cidr;
@@ -61,14 +62,5 @@ export function createCidrAccessMap(tables: Readonly<Record<string, CidrTable>> 
     for (const e of t.entries) if (cidrContains(e.network, ip)) return e.action;
     return undefined;
   };
-  return {
-    lookupSync,
-    lookup: (map, key) => {
-      try {
-        return Promise.resolve(lookupSync(map, key));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    },
-  };
+  return syncAccessMap(lookupSync);
 }

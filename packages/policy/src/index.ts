@@ -8,9 +8,10 @@ export { parseCodeFilter, matchesCode, type CompiledCodeFilter } from './code-fi
 export { PolicyError, POLICY_ERROR_CODES, type PolicyErrorCode, type PolicyErrorPosition } from './errors.ts';
 export { createStaticRecipients, type StaticRecipientsOptions } from './recipients.ts';
 export { parseCidrTable, createCidrAccessMap, type CidrTable, type CidrEntry } from './cidr-map.ts';
+export { syncAccessMap, type SyncAccessMap } from './sync-access-map.ts';
 export { parseAccessAction, type AccessAction } from './access-action.ts';
 export { replyCode, replyLine } from './reply.ts';
-export { parseIp, parseCidr, formatIp, cidrContains, type IpAddr, type Cidr } from './ip.ts';
+export { parseIp, parseCidr, formatIp, cidrContains, unmapIPv4, type IpAddr, type Cidr } from './ip.ts';
 export { isValidHostname, isFqdn, parseAddressLiteral, hostileRecipientForm, isStrictEnvelope, type HostileForm } from './address.ts';
 export { DEFAULT_RELAY_RESTRICTIONS } from './defaults.ts';
 export { createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, createMemoryAccessMaps, createManualClock, type DnsScript, type DnsListing, type MemoryGreylistOptions } from './memory-ports.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatIp, parseCidr, parseIp } from './ip.ts';
+import { cidrContains, formatIp, parseCidr, parseIp, unmapIPv4 } from './ip.ts';
 
 describe('ip', () => {
   it('parses and canonicalises v4, v6 and v4-mapped addresses', () => {
@@ -54,5 +54,16 @@ describe('ip', () => {
         expect(formatIp(parseIp(c)!)).toBe(c);
       }),
     );
+  });
+});
+
+describe('unmapIPv4', () => {
+  it('turns an IPv4-mapped literal into its dotted quad and leaves anything else', () => {
+    expect(unmapIPv4('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(unmapIPv4('::FFFF:192.0.2.1')).toBe('192.0.2.1');
+    expect(unmapIPv4('192.0.2.1')).toBe('192.0.2.1');
+    expect(unmapIPv4('::ffff:c000:201')).toBe('::ffff:c000:201');
+    expect(unmapIPv4('2001:db8::1')).toBe('2001:db8::1');
+    expect(unmapIPv4('')).toBe('');
   });
 });

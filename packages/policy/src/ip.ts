@@ -89,6 +89,14 @@ function parseV6(s: string): Uint8Array | undefined {
   return out;
 }
 
+/**
+ * The one `::ffff:` unmapping of address text: an IPv4-mapped IPv6 literal (`::ffff:192.0.2.1`, how a dual-stack
+ * socket shows an IPv4 peer) becomes its dotted quad; anything else is returned as it is.
+ */
+export function unmapIPv4(s: string): string {
+  return s.charCodeAt(0) === 58 ? s.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '') : s;
+}
+
 /** Parses an IPv4 or IPv6 literal (no brackets, no zone id). IPv4-mapped IPv6 counts as IPv4. */
 export function parseIp(s: string): IpAddr | undefined {
   if (s.includes(':')) {

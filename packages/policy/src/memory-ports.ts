@@ -1,6 +1,7 @@
 // In-memory ports for tests, benchmarks and `moat explain`-style dry runs: scripted DNS lists, a
 // greylist kept in a Map, a settable clock. Pure: no sockets, no timers; they trust their scripts.
 import type { ClockPort, DnsListAnswer, DnsListPort, DnsListQuery, GreylistAnswer, GreylistPort, GreylistRequest, MailDomainAnswer, MailDomainPort, AccessMapPort } from './types.ts';
+import { syncAccessMap } from './sync-access-map.ts';
 
 export interface DnsListing {
   /** The A records the zone answers (after the provider profile). */
@@ -142,15 +143,5 @@ export function createMemoryAccessMaps(
     if (!t) throw new Error(`access map ${map} is not loaded`);
     return t.get(key);
   };
-  return {
-    asked,
-    lookupSync,
-    lookup: (map, key) => {
-      try {
-        return Promise.resolve(lookupSync(map, key));
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    },
-  };
+  return { asked, ...syncAccessMap(lookupSync) };
 }

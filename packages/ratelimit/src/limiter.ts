@@ -4,7 +4,7 @@
 import type { ClockPort } from '@moat/policy';
 import { cidrContains, parseCidr, parseIp, type Cidr } from '@moat/policy';
 import { createLogger, defaultRegistry, type Logger, type Registry } from '@moat/observe';
-import { connectRedis, firstReadyGate, type RedisClient, type RedisTarget, withTimeout } from '@moat/redis';
+import { connectRedis, type RedisClient, type RedisTarget, trackOutage, withTimeout } from '@moat/redis';
 import { Cluster, type Redis } from 'ioredis';
 import { clientBlock, counterKey, counterPattern, DEFAULT_PREFIX, LIMITS, type LimitName, PER_SERVICE } from './keys.ts';
 import { createMetrics } from './metrics.ts';
@@ -150,45 +150,17 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   redis.defineCommand('moatRateCheck', { lua: CHECK_LUA });
   const checkCmd = (redis as unknown as { moatRateCheck: CheckCommand }).moatRateCheck.bind(redis);
 
-  // 'starting' -> 'up' | 'down': one log line when an outage starts (at most one per interval) and one when it ends.
-  let state: 'starting' | 'up' | 'down' = 'starting';
-  let closing = false;
-  let downSince = 0;
-  let lastDownLog = Number.NEGATIVE_INFINITY;
-  let downLogged = false;
-  let failOpens = 0;
-  const logInterval = options.outageLogIntervalMs ?? 30_000;
-  metrics.storeUp.set(0);
-  const markDown = (err: unknown) => {
-    if (closing || state === 'down') return;
-    state = 'down';
-    downSince = Date.now();
-    failOpens = 0;
-    metrics.storeUp.set(0);
-    downLogged = downSince - lastDownLog >= logInterval;
-    if (!downLogged) return;
-    lastDownLog = downSince;
-    logger.warn(
-      { event: 'ratelimit-store-down', err: { message: (err as Error)?.message, code: (err as { code?: string })?.code } },
-      'rate limit store unavailable: failing open (not counting) until it recovers',
-    );
-  };
-  const markUp = () => {
-    if (closing || state === 'up') return;
-    const was = state;
-    state = 'up';
-    metrics.storeUp.set(1);
-    if (was === 'down' && downLogged) {
-      logger.info({ event: 'ratelimit-store-recovered', downMs: Date.now() - downSince, failOpens }, 'rate limit store recovered');
-    }
-  };
-  redis.on('error', (e: Error) => {
-    metrics.redisErrors.inc({ kind: 'connection' });
-    markDown(e);
+  // one log line when an outage starts (at most one per interval) and one when it ends
+  const outage = trackOutage(redis, {
+    logger,
+    upGauge: metrics.storeUp,
+    onConnectionError: () => metrics.redisErrors.inc({ kind: 'connection' }),
+    name: 'ratelimit',
+    downMessage: 'rate limit store unavailable: failing open (not counting) until it recovers',
+    recoveredMessage: 'rate limit store recovered',
+    logIntervalMs: options.outageLogIntervalMs,
   });
-  redis.on('ready', markUp);
-  const firstReady = firstReadyGate(redis);
-  const whenReady = (ms: number): Promise<void> => (state === 'starting' ? firstReady(ms) : Promise.resolve());
+  const { markDown, markUp, whenReady } = outage;
   const timeout = (what: string, ms: number) => () => new RateLimitStoreError('RATELIMIT_TIMEOUT', `${what}: no reply within ${ms} ms`);
 
   const windowOf = (limit: LimitName) => (limit === 'auth_failure_limit' ? failureWindow : unit);
@@ -221,7 +193,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const code = (err as { code?: string }).code;
       metrics.redisErrors.inc({ kind: code === 'RATELIMIT_TIMEOUT' ? 'timeout' : 'command' });
       if (code !== 'RATELIMIT_BAD_REPLY') markDown(err);
-      failOpens++;
+      outage.failedOpen();
       metrics.failOpen.inc();
       return { ok: true, failOpen: true };
     }
@@ -342,7 +314,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
     },
     async close() {
-      closing = true;
+      outage.closing();
       try {
         await withTimeout(redis.quit(), 1000, timeout('rate limit quit', 1000));
       } catch {

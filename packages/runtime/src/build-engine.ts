@@ -117,9 +117,9 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
     greylist = createGreylist({
       redis: redisTargetFromConfig(config.greylist.redis),
       keyPrefix: g.redis.prefix,
-      delaySeconds: g.delay / 1000,
-      retryWindowSeconds: g.retry_window / 1000,
-      confirmedTtlDays: g.confirmed_ttl / 86_400_000,
+      delayMs: g.delay,
+      retryWindowMs: g.retry_window,
+      confirmedTtlMs: g.confirmed_ttl,
       autoWhitelistClients: g.auto_whitelist_count,
       v4Prefix: g.network_prefix.v4,
       v6Prefix: g.network_prefix.v6,

@@ -13,6 +13,7 @@ const postfixAction = z
 const networks = z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter((x) => x !== '') : v), z.array(network));
 
 export const policydSection = z.strictObject({
+  /** Read by nothing: policyd runs when it is started. Accepted so older files load; `moat config check` names it. */
   enabled: z.boolean().default(false),
   listen: listenAddress.default('127.0.0.1:10023'),
   /**

@@ -1,5 +1,6 @@
 // The `routing:` section: Postfix's address-routing parameters by their own names (ADDRESS_CLASS_README,
 // transport(5), postconf(5)). Trusts nothing: names, table specs and transports are checked, files opened later.
+import { DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS } from '@moat/address';
 import { z } from 'zod';
 
 /** Postfix writes lists as text (`a, b c`); accept that as well as a YAML list. */
@@ -28,16 +29,8 @@ const yesNo = z.union([z.boolean(), z.enum(['yes', 'no'])]).transform((v) => v =
 
 const limit = z.number().int().min(1);
 
-/** Postfix's parent_domain_matches_subdomains default. */
-export const PARENT_DOMAIN_MATCHES_SUBDOMAINS_DEFAULT = [
-  'debug_peer_list',
-  'fast_flush_domains',
-  'mynetworks',
-  'permit_mx_backup_networks',
-  'qmqpd_authorized_clients',
-  'relay_domains',
-  'smtpd_access_maps',
-];
+/** Postfix's parent_domain_matches_subdomains default (one list: the address resolver's). */
+const PARENT_DOMAIN_MATCHES_SUBDOMAINS_DEFAULT = [...DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS];
 
 export const routingSection = z.strictObject({
   /** Domains delivered locally (the local class). Postfix's default; `$myhostname` is policy.hostname. */

@@ -57,14 +57,23 @@ function clientKeys(map: string, ctx: Ctx): string[] {
 }
 
 /**
- * Asks the map each key in turn; the first found decides (`decide`, Postfix check_table_result,
- * possibly changed: an OK for a source-routed recipient). `failed`: what a lookup failure says.
+ * Asks `count` (map, key) pairs in turn, synchronously when the tables allow; the first found decides
+ * (`found`), none found is `notFound`. `failed`: what a lookup failure says.
  */
-export function lookupKeys(ctx: Ctx, map: string, keys: readonly string[], decide: (rhs: string, key: string) => Result, failed: (e: unknown) => Result): Result | Wait {
+export function lookupFirst(
+  ctx: Ctx,
+  count: number,
+  mapAt: (i: number) => string,
+  keyAt: (i: number) => string,
+  found: (rhs: string, key: string) => Result | Wait,
+  failed: (e: unknown) => Result,
+  notFound: () => Result | Wait = () => NOT_FOUND,
+): Result | Wait {
   const env = ctx.env;
-  const tryKey = (k: number): Result | Wait => {
-    if (k >= keys.length) return NOT_FOUND;
-    const key = keys[k]!;
+  const tryAt = (i: number): Result | Wait => {
+    if (i >= count) return notFound();
+    const map = mapAt(i);
+    const key = keyAt(i);
     if (env.lookupSync) {
       let rhs: string | undefined;
       try {
@@ -72,7 +81,7 @@ export function lookupKeys(ctx: Ctx, map: string, keys: readonly string[], decid
       } catch (e) {
         return failed(e);
       }
-      return rhs === undefined ? tryKey(k + 1) : decide(rhs, key);
+      return rhs === undefined ? tryAt(i + 1) : found(rhs, key);
     }
     let pending: Promise<string | undefined>;
     try {
@@ -80,9 +89,17 @@ export function lookupKeys(ctx: Ctx, map: string, keys: readonly string[], decid
     } catch (e) {
       return failed(e);
     }
-    return wait(pending, (rhs) => (rhs === undefined ? tryKey(k + 1) : decide(rhs, key)), failed);
+    return wait(pending, (rhs) => (rhs === undefined ? tryAt(i + 1) : found(rhs, key)), failed);
   };
-  return tryKey(0);
+  return tryAt(0);
+}
+
+/**
+ * Asks the map each key in turn; the first found decides (`decide`, Postfix check_table_result,
+ * possibly changed: an OK for a source-routed recipient). `failed`: what a lookup failure says.
+ */
+export function lookupKeys(ctx: Ctx, map: string, keys: readonly string[], decide: (rhs: string, key: string) => Result, failed: (e: unknown) => Result): Result | Wait {
+  return lookupFirst(ctx, keys.length, () => map, (i) => keys[i]!, decide, failed);
 }
 
 /** A failed map lookup: Postfix says `451 4.3.5 <name>: Class rejected: Server configuration error`. */
@@ -94,73 +111,85 @@ const mapFailed = (map: string, subject: string) => (e: unknown): Result => ({
   smtpCode: 451,
 });
 
-export const checkClientAccess = define({
+/** One access check: what it looks up (or the result that skips it), its keys, and its reply's subject. */
+interface AccessCheck<N extends string> {
+  name: N;
+  stage: number;
+  /** The looked-up value (a client name, HELO, address), or the result when the fact is not there yet. */
+  value(ctx: Ctx): string | Result;
+  /** Postfix's reply class for this check (`Client host rejected`, ...). */
+  label: string;
+  keys(ctx: Ctx, map: string, value: string): readonly string[];
+  /** What a failed lookup answers (default: 451 4.3.5, as Postfix). */
+  failed?(ctx: Ctx, map: string, value: string): (e: unknown) => Result;
+  /** A last word on a map's answer (the recipient's source-route rule). */
+  trust?(value: string, res: Result, rhs: string, key: string): Result;
+}
+
+/** check_*_access: every one of them is this, with its own keys and subject. */
+function accessRestriction<const N extends string>(a: AccessCheck<N>) {
+  return define({
+    name: a.name,
+    arg: 'map',
+    stage: a.stage,
+    rejectCode: 554, // access_map_reject_code
+    evaluate: (c: Compiled, ctx) => {
+      const value = a.value(ctx);
+      if (typeof value !== 'string') return value;
+      const map = c.r.map!;
+      const subject = `<${value}>: ${a.label}`;
+      const decide = (rhs: string, key: string): Result => {
+        const res = actOnAccess(ctx, rhs, key, subject);
+        return a.trust ? a.trust(value, res, rhs, key) : res;
+      };
+      return lookupKeys(ctx, map, a.keys(ctx, map, value), decide, a.failed ? a.failed(ctx, map, value) : mapFailed(map, subject));
+    },
+  });
+}
+
+const mailKeys = (ctx: Ctx, map: string, address: string): readonly string[] =>
+  mailAccessKeys(address, { delimiter: ctx.env.recipientDelimiter, pdms: ctx.env.parentDomainMatchesSubdomains, myOrigin: ctx.env.myHostnameLower }, isPatternMap(map));
+
+export const checkClientAccess = accessRestriction({
   name: 'check_client_access',
-  arg: 'map',
   stage: 0,
-  rejectCode: 554, // access_map_reject_code
-  evaluate: (c: Compiled, ctx) => {
-    const map = c.r.map!;
-    const subject = `<${clientReplyName(ctx)}>: Client host rejected`;
-    // moat's answer to a failed client lookup predates the other maps and is kept: 451 4.3.0
-    const failed = (e: unknown): Result => ({ outcome: 'defer', status: '4.3.0', text: `<${clientReplyName(ctx)}>: Temporary lookup failure`, reason: `${map}: ${(e as Error).message}`, smtpCode: 451 });
-    return lookupKeys(ctx, map, clientKeys(map, ctx), (rhs, key) => actOnAccess(ctx, rhs, key, subject), failed);
-  },
+  value: clientReplyName,
+  label: 'Client host rejected',
+  keys: (ctx, map) => clientKeys(map, ctx),
+  // moat's answer to a failed client lookup predates the other maps and is kept: 451 4.3.0
+  failed: (_ctx, map, name) => (e) => ({ outcome: 'defer', status: '4.3.0', text: `<${name}>: Temporary lookup failure`, reason: `${map}: ${(e as Error).message}`, smtpCode: 451 }),
 });
 
-export const checkHeloAccess = define({
+export const checkHeloAccess = accessRestriction({
   name: 'check_helo_access',
-  arg: 'map',
   stage: HELO,
-  rejectCode: 554,
-  evaluate: (c: Compiled, ctx) => {
-    const helo = ctx.facts.helo;
-    if (helo === undefined) return SKIP_NO_HELO;
-    const map = c.r.map!;
-    const subject = `<${helo}>: Helo command rejected`;
-    const keys = domainKeys(helo, ctx.env.parentDomainMatchesSubdomains, isPatternMap(map));
-    return lookupKeys(ctx, map, keys, (rhs, key) => actOnAccess(ctx, rhs, key, subject), mapFailed(map, subject));
-  },
+  value: (ctx) => ctx.facts.helo ?? SKIP_NO_HELO,
+  label: 'Helo command rejected',
+  keys: (ctx, map, helo) => domainKeys(helo, ctx.env.parentDomainMatchesSubdomains, isPatternMap(map)),
 });
 
-export const checkSenderAccess = define({
+export const checkSenderAccess = accessRestriction({
   name: 'check_sender_access',
-  arg: 'map',
   stage: MAIL,
-  rejectCode: 554,
-  evaluate: (c: Compiled, ctx) => {
-    const sender = ctx.facts.sender;
-    if (sender === undefined) return SKIP_NO_SENDER;
-    const map = c.r.map!;
-    const env = ctx.env;
-    const subject = `<${sender}>: Sender address rejected`;
-    // the null sender is looked up as smtpd_null_access_lookup_key, with no parents
-    const keys = sender === '' ? [env.nullAccessLookupKey] : mailAccessKeys(sender, { delimiter: env.recipientDelimiter, pdms: env.parentDomainMatchesSubdomains, myOrigin: env.myHostnameLower }, isPatternMap(map));
-    return lookupKeys(ctx, map, keys, (rhs, key) => actOnAccess(ctx, rhs, key, subject), mapFailed(map, subject));
-  },
+  value: (ctx) => ctx.facts.sender ?? SKIP_NO_SENDER,
+  label: 'Sender address rejected',
+  // the null sender is looked up as smtpd_null_access_lookup_key, with no parents
+  keys: (ctx, map, sender) => (sender === '' ? [ctx.env.nullAccessLookupKey] : mailKeys(ctx, map, sender)),
 });
 
 /** Source-routed forms (Postfix RESOLVE_FLAG_ROUTED): an OK for them is not trusted. */
 const ROUTED = new Set(['source-route', 'percent-hack', 'bang-path', 'quoted-at']);
 
-export const checkRecipientAccess = define({
+export const checkRecipientAccess = accessRestriction({
   name: 'check_recipient_access',
-  arg: 'map',
   stage: RCPT,
-  rejectCode: 554,
-  evaluate: (c: Compiled, ctx) => {
-    const rcpt = ctx.facts.recipient!;
-    const map = c.r.map!;
-    const env = ctx.env;
-    const subject = `<${rcpt}>: Recipient address rejected`;
-    const keys = mailAccessKeys(rcpt, { delimiter: env.recipientDelimiter, pdms: env.parentDomainMatchesSubdomains, myOrigin: env.myHostnameLower }, isPatternMap(map));
-    const decide = (rhs: string, key: string): Result => {
-      const res = actOnAccess(ctx, rhs, key, subject);
-      const form = res.outcome === 'permit' ? hostileRecipientForm(rcpt) : undefined;
-      // Postfix: "Source-routed ... recipient addresses are too suspicious for returning an OK result"
-      if (form !== undefined && ROUTED.has(form)) return { outcome: 'dunno', reason: `${key}: ${rhs}, but ${form} is not trusted with OK` };
-      return res;
-    };
-    return lookupKeys(ctx, map, keys, decide, mapFailed(map, subject));
+  value: (ctx) => ctx.facts.recipient!,
+  label: 'Recipient address rejected',
+  keys: mailKeys,
+  trust: (rcpt, res, rhs, key) => {
+    const form = res.outcome === 'permit' ? hostileRecipientForm(rcpt) : undefined;
+    // Postfix: "Source-routed ... recipient addresses are too suspicious for returning an OK result"
+    if (form !== undefined && ROUTED.has(form)) return { outcome: 'dunno', reason: `${key}: ${rhs}, but ${form} is not trusted with OK` };
+    return res;
   },
 });

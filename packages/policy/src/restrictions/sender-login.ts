@@ -1,6 +1,7 @@
 // Who may send as whom: Postfix's reject_*_sender_login_mismatch against smtpd_sender_login_maps.
 // Trusts the SASL login the edge verified and the maps' owners; the sender address is client input.
 import { type Ctx, DUNNO, MAIL, type Result, SKIP_NO_SENDER, type Wait, wait } from '../engine/context.ts';
+import { lookupFirst } from './access.ts';
 import { lookupFailed } from '../engine/lookups.ts';
 import { isPatternMap, ownerKeys } from './access-keys.ts';
 import { define } from './define.ts';
@@ -13,27 +14,7 @@ function owners(ctx: Ctx, sender: string, then: (found: string | undefined) => R
   // Postfix's maps_find: each key in every map in turn; pattern tables only for the full key
   for (let k = 0; k < full.length; k++) for (const map of env.senderLoginMaps) if (k === 0 || !isPatternMap(map)) pairs.push([map, full[k]!]);
   const failed = (e: unknown): Result => lookupFailed(sender, 'smtpd_sender_login_maps', e);
-  const tryPair = (i: number): Result | Wait => {
-    if (i >= pairs.length) return then(undefined);
-    const [map, key] = pairs[i]!;
-    if (env.lookupSync) {
-      let rhs: string | undefined;
-      try {
-        rhs = env.lookupSync(map, key);
-      } catch (e) {
-        return failed(e);
-      }
-      return rhs === undefined ? tryPair(i + 1) : then(rhs);
-    }
-    let pending: Promise<string | undefined>;
-    try {
-      pending = env.ports.accessMaps.lookup(map, key);
-    } catch (e) {
-      return failed(e);
-    }
-    return wait(pending, (rhs) => (rhs === undefined ? tryPair(i + 1) : then(rhs)), failed);
-  };
-  return tryPair(0);
+  return lookupFirst(ctx, pairs.length, (i) => pairs[i]![0], (i) => pairs[i]![1], then, failed, () => then(undefined));
 }
 
 /**
