@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { type SmtpOutcome, smtpTransaction } from '@moat/testkit';
+import { authPlain, SmtpClient, type SmtpOutcome, smtpTransaction } from '@moat/testkit';
 import { inject } from 'vitest';
 import { compose, projectContainers } from '../../../scripts/stack.mjs';
 
@@ -26,6 +26,9 @@ export interface ClusterInfo {
   domain: string;
   /** The test greylist delay (cluster/moat.test.yaml), ms. */
   greylistDelayMs: number;
+  /** The AUTH login every node knows (compose/secrets-test/auth/users) and its password. */
+  user: string;
+  password: string;
 }
 
 declare module 'vitest' {
@@ -211,7 +214,7 @@ export function freshTag(prefix: string): string {
 export const WL2_CLIENT = '192.0.2.99';
 
 /** A small message; `tag` goes into X-Moat-Tag so the test can count its copies in the mailstore. */
-function message({ from, to, tag, subject = 'cluster' }: { from: string; to: string; tag: string; subject?: string }): string {
+export function message({ from, to, tag, subject = 'cluster' }: { from: string; to: string; tag: string; subject?: string }): string {
   return [
     `From: <${from}>`,
     `To: <${to}>`,
@@ -245,4 +248,76 @@ export function sendAt(node: MxNode, o: { clientIp: string; from: string; to?: s
     message: message({ from: o.from, to, tag: o.tag }),
     timeoutMs: o.timeoutMs,
   });
+}
+
+/**
+ * A session at a node ready for AUTH: EHLO, [XCLIENT as `clientIp`, EHLO,] STARTTLS, EHLO. Without
+ * `clientIp` the client is the Docker gateway the published port hands connections over from.
+ */
+export async function tlsSession(node: MxNode, clientIp?: string): Promise<SmtpClient> {
+  const c = await SmtpClient.connect(portOf(node), { timeoutMs: 30_000 });
+  const step = async (line: string, code: number) => {
+    const r = await c.cmd(line);
+    if (r.code !== code) throw new Error(`${node}: ${line} got ${r.code} ${r.text}\n${c.transcript.join('\n')}`);
+  };
+  const greeting = await c.read();
+  if (greeting.code !== 220) throw new Error(`${node}: greeting ${greeting.code} ${greeting.text}`);
+  await step('EHLO e2e-cluster.moat.test', 250);
+  if (clientIp !== undefined) {
+    await step(`XCLIENT ADDR=${clientIp} NAME=[UNAVAILABLE]`, 220);
+    await step('EHLO e2e-cluster.moat.test', 250);
+  }
+  await c.starttls({ servername: 'mx.moat.test' });
+  await step('EHLO laptop.sender.example', 250);
+  return c;
+}
+
+/** AUTH PLAIN in a session from tlsSession; the reply (235, 535, 454 ...). */
+export function authenticate(c: SmtpClient, user = cluster().user, password = cluster().password) {
+  return c.cmd(`AUTH PLAIN ${authPlain(user, password)}`);
+}
+
+/** `moat ARGS` (apps/cli) inside a node's container, on its spool and config. */
+export function moatCli(node: MxNode, ...args: string[]): Promise<string> {
+  return execIn(node, 'node', '/usr/local/lib/moat/cli/main.js', ...args);
+}
+
+/** The envelopes (queue file JSON, packages/queue record.ts) of the messages in a node's queue, any state. */
+export async function queuedEnvelopes(node: MxNode): Promise<QueueEnvelope[]> {
+  // a file may move between states while this reads: what cannot be read now is left out
+  const out = await execIn(node, 'sh', '-c', "for f in $(find /var/spool/moat/incoming /var/spool/moat/active /var/spool/moat/deferred /var/spool/moat/hold -type f ! -name '.*'); do sed -n 2p \"$f\" 2>/dev/null; echo; done");
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as QueueEnvelope];
+      } catch {
+        return [];
+      }
+    });
+}
+
+export interface QueueEnvelope {
+  id: string;
+  sender: string;
+  attempts: number;
+  recipients: { address: string; state: string; class?: string; lastError?: string; nextHop?: { transport: string; host?: string; port?: number; mx?: boolean; raw?: string } }[];
+}
+
+/**
+ * Removes messages from a node's queue (`moat queue delete`). A message being delivered cannot be deleted,
+ * and one whose next hop is away is tried every few seconds (test retry times), so the loop runs inside the
+ * container and tries again at once until the CLI deletes it or no longer finds it.
+ */
+export async function deleteQueued(node: MxNode, ids: readonly string[], timeoutS = 120): Promise<void> {
+  const script = `
+    end=$(( $(date +%s) + ${timeoutS} ))
+    for id in "$@"; do
+      until out=$(node /usr/local/lib/moat/cli/main.js queue --dir /var/spool/moat delete "$id" 2>&1); echo "$out" | grep -Eq 'deleted 1|not found'; do
+        [ "$(date +%s)" -lt "$end" ] || { echo "could not delete $id: $out"; exit 1; }
+        sleep 0.2
+      done
+    done`;
+  await execIn(node, 'sh', '-c', script, 'delete-queued', ...ids);
 }

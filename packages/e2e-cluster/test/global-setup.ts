@@ -13,6 +13,10 @@ import type { ClusterInfo } from './cluster.ts';
 // own. MOAT_CLUSTER_PROJECT names another one, so a run beside someone else's cleanup is left alone.
 const PROJECT = process.env.MOAT_CLUSTER_PROJECT ?? 'moat-cluster-test';
 const FILES = ['docker-compose.cluster.yml', 'cluster/docker-compose.test.yml'];
+// The AUTH user of compose/secrets-test/auth/users, which every node mounts. The single-node suite
+// (packages/e2e) rewrites the same file with the same pair, so the two suites may run side by side.
+const USER = 'tester';
+const PASSWORD = 'e2e-only-password';
 
 /** A port on 127.0.0.1 free right now (the kernel's choice). */
 async function freePort(): Promise<number> {
@@ -31,7 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await ensureDocker();
   await cleanup({ projects: [PROJECT], pattern: null, testcontainers: false });
   if (!process.env.MOAT_E2E_NO_BUILD) await buildImages({ test: true });
-  await ensureSecrets(path.join(COMPOSE_DIR, 'secrets-test'));
+  await ensureSecrets(path.join(COMPOSE_DIR, 'secrets-test'), { users: [[USER, PASSWORD]] });
   const ports = { mx1: await freePort(), mx2: await freePort(), mx3: await freePort() };
   const fileEnv = readEnvFile(path.join(COMPOSE_DIR, 'cluster', 'test.env'));
   const env: Record<string, string> = {
@@ -46,12 +50,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let compose = new DockerComposeEnvironment(COMPOSE_DIR, FILES)
     .withProjectName(PROJECT)
     .withEnvironment(env)
-    .withDefaultWaitStrategy(Wait.forHealthCheck())
+    .withDefaultWaitStrategy(Wait.forListeningPorts())
     .withStartupTimeout(180_000);
   // testcontainers drives `docker compose` (v2); with only docker-compose v1 installed, use the standalone binary.
   if ((await composeCommand()).length === 1) compose = compose.withClientOptions({ executable: { standalone: true } });
   let started: StartedDockerComposeEnvironment;
   try {
+    // health is waited for here, not by testcontainers' Wait.forHealthCheck() (its default for a service with a
+    // health check), which gives up at the first "unhealthy": on a loaded machine a check can time out once
+    // (spamd's, while the scanner starts) and pass the next time
     started = await compose.up();
     await waitHealthy(PROJECT, { timeoutMs: 180_000 });
   } catch (e) {
@@ -66,6 +73,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     net: fileEnv.MOAT_NET ?? '172.29.28',
     domain: 'moat.test',
     greylistDelayMs: 5000,
+    user: USER,
+    password: PASSWORD,
   };
   project.provide('cluster', info);
   console.log(

@@ -277,6 +277,12 @@ export interface RecipientPort {
    * uses it when present: no promise, no event-loop turn per decision. Throwing = lookup failure.
    */
   classifySync?(recipient: string): RecipientClass;
+  /**
+   * Optional: smtpd's own words for an `unknown-user` (Postfix check_rcpt_maps names the table or the
+   * error: transport's text: "User unknown in relay recipient table"). Absent, or throwing, the engine says
+   * "User unknown in local recipient table".
+   */
+  verifySync?(recipient: string): { accepted: true } | { accepted: false; status: string; text: string };
 }
 
 /** Postfix-style access map: key lookup returns the right-hand side (`OK`, `REJECT text`, `DUNNO`...). */

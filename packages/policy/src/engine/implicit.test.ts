@@ -30,6 +30,16 @@ describe('smtpd_reject_unlisted_recipient (implicit, default yes)', () => {
     expect(replyLine(await testEngine({ list: 'defer_if_reject, permit' }).engine.evaluate(rcpt({ recipient: 'nobody@example.org' })))).toBe('450 4.7.0 <nobody@example.org>: Recipient address rejected: defer_if_reject requested');
     expect((await testEngine({ list: 'defer_if_permit, permit' }).engine.evaluate(rcpt({ recipient: 'nobody@example.org' }))).decidedBy).toBe('defer_if_permit');
   });
+  it("says what the recipient port says: the class's table (Postfix check_rcpt_maps), explicit or implicit", async () => {
+    const verify = (r: string) => ({ accepted: false as const, status: '5.1.1', text: `User unknown in ${r.endsWith('@backup.example') ? 'relay recipient' : 'virtual mailbox'} table` });
+    for (const list of ['permit_dnswl_client list.dnswl.org, reject', 'reject_unlisted_recipient, permit']) {
+      const { engine } = testEngine({ list, dns: DNSWL, verify });
+      expect(replyLine(await engine.evaluate(rcpt({ recipient: 'nobody@example.org' }))), list).toBe('550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in virtual mailbox table');
+    }
+    // a port whose words fail falls back to the generic ones
+    const { engine } = testEngine({ list: 'reject_unlisted_recipient', verify: () => { throw new Error('table gone'); } });
+    expect(replyLine(await engine.evaluate(rcpt({ recipient: 'nobody@example.org' })))).toBe('550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table');
+  });
   it('async recipient port, and a directory failure: 451 4.3.0', async () => {
     const { engine } = testEngine({ list: 'permit_dnswl_client list.dnswl.org', dns: DNSWL, async: true });
     expect((await engine.evaluate(rcpt({ recipient: 'nobody@example.org' }))).action).toBe('reject');

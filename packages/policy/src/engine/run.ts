@@ -1,5 +1,6 @@
 // The scheduler of one decision: the lists in order, synchronous until a port answers with a promise.
 // Trusts the restriction modules' results; a port failure they do not turn into a result fails the decision.
+import { unlistedRecipientReply } from '../restrictions/recipient.ts';
 import { unlistedSender } from '../restrictions/sender.ts';
 import type { RecipientClass, RestrictionType, TraceEntry, Verdict } from '../types.ts';
 import { type Compiled, type Ctx, DUNNO, type DnsPlan, type ListName, MAIL, NOT_LISTED, RCPT, type Result, Wait } from './context.ts';
@@ -328,7 +329,7 @@ export class Runner {
     const ctx = run.ctx;
     const d = run.decided;
     if (r === UNLISTED) {
-      let res: Result = { outcome: 'reject', status: '5.1.1', text: `<${ctx.facts.recipient}>: Recipient address rejected: User unknown in local recipient table`, smtpCode: 550 };
+      let res: Result = unlistedRecipientReply(ctx);
       if (ctx.deferIfReject !== undefined) res = adjust(ctx, ctx.deferIfReject.c, res);
       run.verdict = implicit(ctx, 'reject_unlisted_recipient', res, `implicit: smtpd_reject_unlisted_recipient = yes (${res.outcome === 'reject' ? 'unknown user' : res.reason})`);
     } else if (r.outcome === 'defer') run.verdict = implicit(ctx, 'reject_unlisted_recipient', r, r.reason ?? 'recipient directory failed');

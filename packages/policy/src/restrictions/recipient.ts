@@ -18,12 +18,26 @@ export const rejectNonFqdnRecipient = define({
   },
 });
 
+/**
+ * Postfix check_rcpt_maps' refusal of an unknown user: `<rcpt>: Recipient address rejected: TEXT`, TEXT and
+ * status as the recipient port words them (the class's table, or an error: transport's text), 550.
+ */
+export function unlistedRecipientReply(ctx: Ctx): Result {
+  const rcpt = ctx.facts.recipient!;
+  let refusal: { status: string; text: string } = { status: '5.1.1', text: 'User unknown in local recipient table' };
+  try {
+    const v = ctx.env.ports.recipients.verifySync?.(rcpt);
+    if (v && !v.accepted) refusal = v;
+  } catch {
+    // classify answered 'unknown-user' a moment ago; the generic words will do
+  }
+  return { outcome: 'reject', status: refusal.status, text: `<${rcpt}>: Recipient address rejected: ${refusal.text}`, reason: 'unknown user', smtpCode: 550 };
+}
+
 /** Postfix check_rcpt_maps for a recipient: 550 5.1.1 for an unknown user of our domains. */
 export function unlistedRecipient(ctx: Ctx): Result | Wait {
   return withClass(ctx, (cls): Result => {
-    if (cls === 'unknown-user') {
-      return { outcome: 'reject', status: '5.1.1', text: `<${ctx.facts.recipient}>: Recipient address rejected: User unknown in local recipient table`, reason: 'unknown user' };
-    }
+    if (cls === 'unknown-user') return unlistedRecipientReply(ctx);
     return { outcome: 'dunno', reason: cls };
   });
 }

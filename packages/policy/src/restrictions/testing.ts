@@ -17,6 +17,8 @@ export interface TestSetup {
   dns?: DnsScript;
   /** Make every port answer with a promise only (no sync fast paths). */
   async?: boolean;
+  /** The recipient port's own refusal words (RecipientPort.verifySync), as the address resolver gives them. */
+  verify?: RecipientPort['verifySync'];
 }
 
 export function testEngine(s: TestSetup = {}) {
@@ -28,7 +30,7 @@ export function testEngine(s: TestSetup = {}) {
   const ports: Ports = {
     dnslist: createMemoryDnsList(s.dns ?? {}),
     greylist: createMemoryGreylist({ clock, whitelist: ['198.51.100.7'] }),
-    recipients: s.async ? asyncOnly<RecipientPort>(recipients, 'classifySync') : recipients,
+    recipients: { ...(s.async ? asyncOnly<RecipientPort>(recipients, 'classifySync') : recipients), ...(s.verify ? { verifySync: s.verify } : {}) },
     accessMaps: s.async ? asyncOnly<AccessMapPort>(maps, 'lookupSync') : maps,
     mailDomains: s.async ? { check: mailDomains.check } : mailDomains,
     clock,
