@@ -62,6 +62,7 @@ export const PROCESS_ENV: readonly { env: string; doc: string }[] = [
   { env: 'MOAT_CONFIG', doc: 'the config file (default ./moat.yaml)' },
   { env: 'MOAT_LOG_LEVEL', doc: 'pino level (trace, debug, info, warn, error, silent); read by @moat/observe before any config' },
   { env: 'MOAT_DKIM_DIR', doc: '`moat dkim keygen`\'s default directory' },
+  { env: 'MOAT_RELOAD_TARGETS', doc: '`moat reload`\'s default targets (the services\' metrics listeners; the stack and cluster set it)' },
   { env: 'MOAT_POLICYD_WORKER_COUNT', doc: 'internal: set by the policyd primary in each worker\'s environment' },
 ];
 

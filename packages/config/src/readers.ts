@@ -29,6 +29,8 @@ export const KEY_READERS: Readonly<Record<string, string>> = {
   'mx.timeouts': 'views.mx',
   'mx.trusted_relays': 'views.mx',
   'mx.xclient': 'views.mx',
+  'mx.sender_login': '@moat/runtime senderLoginCheck (apps/mx generation.ts, per listener)',
+  'mx.mta_sts': 'apps/mx main.ts (the MTA-STS policy server)',
   spamd: 'views.mx',
   queue: 'apps/mx delivery thread, compileRouting (transports), `moat queue`, `moat dkim`',
   'policyd.listen': 'apps/policyd main.ts',

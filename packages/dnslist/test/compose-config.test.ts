@@ -2,7 +2,7 @@
 // and the test file, moved onto loopback, serves moat.test. from rbldnsd and refuses everything else.
 import { execFile } from 'node:child_process';
 import { Resolver } from 'node:dns/promises';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, type RbldnsdServer, spawnDaemon, startRbldnsd, tmpDir, waitForPort } from '@moat/testkit';
@@ -44,7 +44,11 @@ describe('compose/unbound', () => {
       .replace('interface: 0.0.0.0', 'interface: 127.0.0.1')
       .replace('port: 53', `port: ${port}\n    do-not-query-localhost: no\n    pidfile: ""`)
       .replace('username: "unbound"', 'username: ""')
-      .replace(/stub-addr: .*/, `stub-addr: ${rbl.stubAddr}`);
+      .replace(/stub-addr: .*/, `stub-addr: ${rbl.stubAddr}`)
+      // the records the stack generates (the DKIM TXT of scripts/stack.mjs ensureTestDkim): one stand-in file here
+      .replace('/etc/unbound/moat-test-records/', `${join(tmp.path, 'records')}/`);
+    await mkdir(join(tmp.path, 'records'));
+    await writeFile(join(tmp.path, 'records', 'dkim.conf'), 'local-data: \'default._domainkey.moat.test. TXT "v=DKIM1; p=stand-in"\'\n');
     const file = join(tmp.path, 'unbound.conf');
     await writeFile(file, conf);
     const d = spawnDaemon('unbound', ['-d', '-p', '-c', file]);

@@ -161,7 +161,10 @@ describe.skipIf(!canBind53)('the production resolver against a simulated Interne
     expect(first.every((r) => r.status === 'not-listed')).toBe(true);
     expect(second.map((r) => r.status)).toEqual(first.map((r) => r.status));
     expect(middle.operators).toBeGreaterThan(before.operators);
-    expect(after).toEqual(middle);
+    // the silent server is left out: Unbound goes on retrying an earlier test's unanswered query in the
+    // background (its own schedule), which is not a lookup of these names
+    const answered = ({ timeout: _, ...rest }: typeof after) => rest;
+    expect(answered(after)).toEqual(answered(middle));
   });
 
   it('validates DNSSEC: signed answers are authenticated (AD), a forged answer is refused (SERVFAIL)', async () => {
