@@ -14,6 +14,7 @@ function seconds(ms: number): string {
 function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: readonly Restriction[] }): string {
   const zones = new Set<string>();
   for (const r of lists.recipient) if ('zone' in r) zones.add(r.zone);
+  const weighted = c.policy.dnsbl_sites.length ? `, ${c.policy.dnsbl_sites.length} weighted (threshold ${c.policy.dnsbl_threshold})` : '';
   const g = c.greylist;
   const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[\s\S]*@/i, '$1***@');
   return [
@@ -21,7 +22,7 @@ function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: r
     `domains: ${c.recipients.domains.join(', ') || '(none)'}${c.recipients.relay_domains.length ? `; backup MX for ${c.recipients.relay_domains.join(', ')}` : ''}`,
     `mynetworks: ${c.policy.mynetworks.join(', ')}`,
     `relay restrictions: ${lists.relay.map(formatRestriction).join(', ')}`,
-    `recipient restrictions: ${lists.recipient.length} (${zones.size} DNS list zones)`,
+    `recipient restrictions: ${lists.recipient.length} (${zones.size} DNS list zones${weighted})`,
     `dns: resolver ${c.dns.resolver}, timeout ${seconds(c.dns.timeout)}, budget ${seconds(c.dns.budget)}`,
     `greylist: ${redis}, delay ${seconds(g.delay)}, confirmed ttl ${seconds(g.confirmed_ttl)}`,
     `mx: smtp ${c.mx.listen.smtp.join(',')}, submission ${c.mx.listen.submission.join(',')}, size limit ${c.mx.size_limit}`,
