@@ -32,6 +32,14 @@ describe('reject_dnsbl_score: postscreen_dnsbl_sites summed against postscreen_d
     expect(at(v, 'reject_dnsbl_score')).toMatchObject({ outcome: 'dunno', reason: expect.stringContaining('list.dnswl.example=127.0.[0..255].[1..3]*-2 127.0.10.2 -2') });
     expect(at(v, 'reject_dnsbl_score').reason).toMatch(/^score 2:/);
   });
+  it('the mail it lets through carries X-Moat-DNSBL-Score (display names, once) for content scoring', async () => {
+    const dns: DnsScript = { 'k3y.zen.dq.spamhaus.net': { [A]: { codes: ['127.0.0.4'] } }, 'list.dnswl.example': { [A]: { codes: ['127.0.10.2'] } } };
+    const t = testEngine({ list: 'permit_dnsbl_score, reject_dnsbl_score, permit', spec: spec(), dns });
+    const v = await t.engine.evaluate(rcpt());
+    expect(v.prepend).toEqual(['X-Moat-DNSBL-Score: 1 (zen.dq.spamhaus.net +3, list.dnswl.example -2)']);
+    const clean = await t.engine.evaluate(rcpt({ clientAddress: '198.51.100.9' }));
+    expect(clean.prepend).toEqual(['X-Moat-DNSBL-Score: 0']);
+  });
   it("a site's pattern decides what counts: an answer outside it adds nothing; two entries of one zone may both add", async () => {
     const sites = parseDnsblSites('zen.example=127.0.0.[2..3]*2 zen.example=127.0.0.[10..11]*1 zen.example=127.0.0.4*5');
     const dns: DnsScript = { 'zen.example': { [A]: { codes: ['127.0.0.3', '127.0.0.10'] } } };

@@ -50,9 +50,20 @@ export function describeScore(s: DnsblScore): string {
   return `score ${s.sum}${parts.length ? `: ${parts.join(', ')}` : ': no list matched'}${unknown}`;
 }
 
+/**
+ * `X-Moat-DNSBL-Score: 2 (zen.spamhaus.org +3, list.dnswl.org -2)`, for content scoring (a SpamAssassin rule
+ * can read it): display names only. Prepended once per decision, and only to mail the lists let through.
+ */
+function scoreHeader(ctx: Ctx, s: DnsblScore): void {
+  const parts = s.hits.map((h) => `${h.zone} ${h.weight >= 0 ? '+' : ''}${h.weight}`);
+  const h = `X-Moat-DNSBL-Score: ${s.sum}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+  if (!ctx.prepend.includes(h)) ctx.prepend.push(h);
+}
+
 function evalReject(c: Compiled, ctx: Ctx, index: number): Result {
   const s = dnsblScore(c, ctx, index);
   if (s === undefined) return { outcome: 'skip', reason: 'no client address to look up' };
+  scoreHeader(ctx, s);
   const threshold = ctx.env.dnsblThreshold;
   const why = `${describeScore(s)} (threshold ${threshold})`;
   if (s.sum < threshold) return { outcome: 'dunno', reason: why };
@@ -69,6 +80,7 @@ function evalReject(c: Compiled, ctx: Ctx, index: number): Result {
 function evalPermit(c: Compiled, ctx: Ctx, index: number): Result {
   const s = dnsblScore(c, ctx, index);
   if (s === undefined) return { outcome: 'skip', reason: 'no client address to look up' };
+  scoreHeader(ctx, s);
   const threshold = ctx.env.dnsblAllowlistThreshold;
   // Postfix: postscreen_dnsbl_allowlist_threshold is enabled only by a negative value
   if (threshold >= 0) return { outcome: 'dunno', reason: `${describeScore(s)} (allowlist threshold ${threshold}: off)` };
