@@ -1,7 +1,7 @@
 // `moat config check [FILE]`: loads and compiles moat.yaml, prints `ok` and a summary, or the errors.
 // Reads the config file and the map/users files it names; talks to no network.
 import { type Config, ConfigError, compileConfig, formatConfigErrors, IGNORED_CLASSES, lintConfig, lintRouting, loadConfig, type PostfixReport } from '@moat/config';
-import { formatRestriction, type Restriction } from '@moat/policy';
+import { formatDnsblSite, formatRestriction, type Restriction } from '@moat/policy';
 import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
 
@@ -80,6 +80,11 @@ async function check(args: readonly string[], io: Io): Promise<number> {
       const show = (r: Restriction) => hide(formatRestriction(r));
       io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(show).join(',\n  ')}\n`);
       io.out.write(`smtpd_recipient_restrictions =\n  ${compiled.spec.recipientRestrictions.map(show).join(',\n  ')}\n`);
+      const sites = compiled.spec.dnsblSites ?? [];
+      if (sites.length) {
+        io.out.write(`postscreen_dnsbl_sites =\n  ${sites.map((x) => hide(formatDnsblSite(x))).join(',\n  ')}\n`);
+        io.out.write(`postscreen_dnsbl_threshold = ${compiled.spec.dnsblThreshold ?? 1}\npostscreen_dnsbl_allowlist_threshold = ${compiled.spec.dnsblAllowlistThreshold ?? 0}\n`);
+      }
     }
     return 0;
   } catch (e) {
