@@ -32,6 +32,22 @@ describe('moat config check', { timeout: 180_000 }, () => {
     expect(r.out).toContain('  permit_dnswl_client list.dnswl.org=127.0.[0..255].[2..3],\n');
   });
 
+  it('weighted DNS lists: a malformed postscreen_dnsbl_sites entry is named at its line; --show-policy prints the set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
+    const file = join(dir, 'moat.yaml');
+    const yaml = (sites: string) => `policy:\n  hostname: mx.example.org\n  recipient_restrictions: reject_dnsbl_score, permit\n  dnsbl_threshold: 3\n  dnsbl_sites: |\n    k3y.zen.dq.spamhaus.net=127.0.0.[2..11]*3\n    ${sites}\nrecipients:\n  domains: [example.org]\n`;
+    writeFileSync(file, yaml('list.dnswl.org=127.0.[0..255].[1..3*-2'));
+    const bad = moat(['config', 'check', file]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${file}:7:5: policy.dnsbl_sites: list.dnswl.org=127.0.[0..255].[1..3*-2: malformed postscreen_dnsbl_sites entry`);
+    writeFileSync(file, yaml('list.dnswl.org=127.0.[0..255].[1..3]*-2'));
+    const ok = moat(['config', 'check', file, '--show-policy']);
+    expect(ok.err).toBe('');
+    expect(ok.out).toContain('recipient restrictions: 2 (0 DNS list zones, 2 weighted (threshold 3))');
+    expect(ok.out).toContain('postscreen_dnsbl_sites =\n  zen.dq.spamhaus.net=127.0.0.[2..11]*3,\n  list.dnswl.org=127.0.[0..255].[1..3]*-2\npostscreen_dnsbl_threshold = 3\npostscreen_dnsbl_allowlist_threshold = 0\n');
+    expect(ok.out).not.toContain('k3y');
+  });
+
   it('prints the errors and exits 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-cli-'));
     const file = join(dir, 'moat.yaml');

@@ -168,7 +168,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
   });
 
   // every zone the policy queries or dns.zones configures, with the name it may be shown by (no DQS key)
-  const zones = lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : [])));
+  const zones = [...lists.flatMap((l) => l.flatMap((r) => ('zone' in r ? [r.zone] : []))), ...p.dnsbl_sites.map((s) => s.zone)];
   const spec: PolicySpec = deepFreeze({
     myHostname: p.hostname,
     myAddresses: [...p.my_addresses],
@@ -182,6 +182,10 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     relayRestrictions: p.relay_restrictions as readonly Restriction[],
     recipientRestrictions: p.recipient_restrictions as readonly Restriction[],
     zoneDisplayNames: zoneDisplayNames(zones, config.dns.zones),
+    ...(p.dnsbl_sites.length ? { dnsblSites: p.dnsbl_sites.map((s) => ({ ...s })) } : {}),
+    dnsblThreshold: p.dnsbl_threshold,
+    // Postfix 3.6: postscreen_dnsbl_allowlist_threshold = $postscreen_dnsbl_whitelist_threshold
+    dnsblAllowlistThreshold: p.dnsbl_allowlist_threshold ?? p.dnsbl_whitelist_threshold ?? 0,
   });
   deepFreeze(accessTables);
   return {

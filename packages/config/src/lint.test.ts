@@ -9,6 +9,14 @@ describe('lintConfig', () => {
     expect(lintConfig(parseConfig(base, { env: {} }))).toEqual([]);
   });
 
+  it('weighted lists that no list sums, and an allowlist threshold nothing permits by, are pointed out', () => {
+    const c = parseConfig(base.replace('hostname: mx.example.org\n', 'hostname: mx.example.org\n  dnsbl_sites: zen.example*3\n  dnsbl_whitelist_threshold: -2\n'), { env: {} });
+    expect(lintConfig(c).map((x) => `${x.path}: ${x.message}`)).toEqual([
+      'policy.dnsbl_sites: set, but no list names reject_dnsbl_score or permit_dnsbl_score: the weighted lists are never asked',
+      'policy.dnsbl_allowlist_threshold: -2, but no permit_dnsbl_score in recipient_restrictions: nothing permits by it',
+    ]);
+  });
+
   it('a Redis without a password is not warned about, in URL and Sentinel mode alike (the network may be the boundary)', () => {
     expect(lintConfig(parseConfig(base, { env: { MOAT_REDIS_SENTINELS: '10.0.0.1:26379' } }))).toEqual([]);
   });

@@ -28,6 +28,14 @@ export function lintConfig(c: Config): ConfigWarning[] {
       message: 'no reject_unauth_destination: moat still refuses relaying to domains it does not host (Postfix would refuse to start)',
     });
   }
+  const isScore = (r: Restriction) => r.type === 'reject_dnsbl_score' || r.type === 'permit_dnsbl_score';
+  if (c.policy.dnsbl_sites.length > 0 && ![...relay, ...spam].some(isScore)) {
+    out.push({ path: 'policy.dnsbl_sites', message: 'set, but no list names reject_dnsbl_score or permit_dnsbl_score: the weighted lists are never asked' });
+  }
+  const allow = c.policy.dnsbl_allowlist_threshold ?? c.policy.dnsbl_whitelist_threshold ?? 0;
+  if (allow < 0 && !spam.some((r) => r.type === 'permit_dnsbl_score')) {
+    out.push({ path: 'policy.dnsbl_allowlist_threshold', message: `${allow}, but no permit_dnsbl_score in recipient_restrictions: nothing permits by it` });
+  }
   const firstDns = spam.findIndex((r) => 'zone' in r);
   const greylist = spam.findIndex((r) => r.type === 'check_policy_service');
   if (greylist >= 0 && firstDns > greylist) {

@@ -70,6 +70,9 @@ export const configSchema = z
     ] as const;
     for (const [name, list] of lists) {
       list.forEach((r, i) => {
+        if ((r.type === 'reject_dnsbl_score' || r.type === 'permit_dnsbl_score') && c.policy.dnsbl_sites.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['policy', name], message: `item ${i + 1} (${r.type}): needs weighted DNS lists in policy.dnsbl_sites (postscreen_dnsbl_sites), and none are set`, params: { index: i + 1 } });
+        }
         if (!('map' in r)) return;
         try {
           parseTableSpec(r.map);

@@ -15,3 +15,4 @@ export { parseIp, parseCidr, formatIp, cidrContains, unmapIPv4, type IpAddr, typ
 export { isValidHostname, isFqdn, parseAddressLiteral, hostileRecipientForm, isStrictEnvelope, type HostileForm } from './address.ts';
 export { DEFAULT_RELAY_RESTRICTIONS } from './defaults.ts';
 export { createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, createMemoryAccessMaps, createManualClock, type DnsScript, type DnsListing, type MemoryGreylistOptions } from './memory-ports.ts';
+export { parseDnsblSites, parseDnsblSite, formatDnsblSite } from './dnsbl-sites.ts';

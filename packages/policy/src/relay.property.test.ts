@@ -8,6 +8,7 @@ import { createEngine } from './engine.ts';
 import { createManualClock, createMemoryGreylist, createMemoryMailDomains } from './memory-ports.ts';
 import { formatRestriction, makeRestriction, parseRestrictions, RESTRICTION_NAMES, restrictionTakesArgument } from './parse.ts';
 import { createStaticRecipients } from './recipients.ts';
+import { parseDnsblSites } from './dnsbl-sites.ts';
 import type { DnsListAnswer, DnsListPort, Restriction } from './types.ts';
 
 const ZONES = ['list.dnswl.org', 'zen.spamhaus.org', 'wl.example'];
@@ -17,6 +18,9 @@ const restriction: fc.Arbitrary<Restriction> = fc.constantFrom(...RESTRICTION_NA
   if (name === 'check_policy_service') return fc.constant(makeRestriction(name, 'inet:127.0.0.1:10023'));
   return fc.tuple(fc.constantFrom(...ZONES), fc.constantFrom(undefined, '', '127.0.0.[0..255]', '127.0.0.2')).map(([z, f]) => makeRestriction(name, f === undefined ? z : `${z}=${f}`));
 });
+
+/** Weighted lists that put everyone under the allowlist threshold (permit_dnsbl_score would permit). */
+const WEIGHTED = { dnsblSites: parseDnsblSites('list.dnswl.org*-5 zen.spamhaus.org*2'), dnsblAllowlistThreshold: -1 };
 
 /** Every zone lists everyone with every code. */
 const everythingListed: DnsListPort = {
@@ -46,7 +50,7 @@ describe('relay safety, as a property', () => {
         foreign,
         fc.boolean(),
         async (spam, relay, rcpt, delayReject) => {
-          const engine = createEngine({ myHostname: 'mx.example.org', myAddresses: [], myNetworks: ['127.0.0.0/8'], delayReject, strictRfc821Envelopes: false, relayRestrictions: relay, recipientRestrictions: spam }, ports);
+          const engine = createEngine({ myHostname: 'mx.example.org', myAddresses: [], myNetworks: ['127.0.0.0/8'], delayReject, strictRfc821Envelopes: false, relayRestrictions: relay, recipientRestrictions: spam, ...WEIGHTED }, ports);
           const v = await engine.evaluate({ stage: 'rcpt', clientAddress: '198.51.100.7', helo: 'mail.sender.example', sender: 'a@sender.example', recipient: rcpt, tls: false });
           expect(v.action, `${spam.map(formatRestriction).join(', ')} | ${rcpt}`).not.toBe('permit');
           expect(v.action).not.toBe('continue');

@@ -193,6 +193,28 @@ export interface PolicySpec {
    * Spamhaus DQS key: `KEY.zen.dq.spamhaus.net`); its display name never does.
    */
   zoneDisplayNames?: Readonly<Record<string, string>> | undefined;
+  /**
+   * Postfix postscreen_dnsbl_sites: the weighted DNS lists reject_dnsbl_score / permit_dnsbl_score sum up
+   * for the client address (dnsbl-sites.ts parses the text). Unset or empty: those restrictions cannot be listed.
+   */
+  dnsblSites?: readonly DnsblSite[] | undefined;
+  /** Postfix postscreen_dnsbl_threshold: reject_dnsbl_score rejects a sum at or above it. Default 1. */
+  dnsblThreshold?: number | undefined;
+  /**
+   * Postfix postscreen_dnsbl_allowlist_threshold (older name ..._whitelist_threshold): permit_dnsbl_score
+   * permits a sum at or below it. Default 0, which (as in Postfix) means off: only a negative value enables it.
+   */
+  dnsblAllowlistThreshold?: number | undefined;
+}
+
+/** One postscreen_dnsbl_sites entry: `zone[=filter][*weight]`. */
+export interface DnsblSite {
+  /** The zone as queried (lower case, no final dot); may hold a DQS key, never shown (zoneDisplayNames). */
+  zone: string;
+  /** A return-code filter (code-filter.ts syntax); absent: any answer the list profile counts. */
+  filter?: CodeFilter | undefined;
+  /** What a match adds to the sum; negative for allow lists. Postfix's default 1. */
+  weight: number;
 }
 
 // ---------------------------------------------------------------- ports

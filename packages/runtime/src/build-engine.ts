@@ -62,6 +62,9 @@ export function zonesOf(spec: PolicySpec): string[] {
   for (const r of [...spec.relayRestrictions, ...spec.recipientRestrictions] as Restriction[]) {
     if ('zone' in r) zones.add(r.zone);
   }
+  // the weighted sites (postscreen_dnsbl_sites) only where a list sums them
+  const scored = [...spec.relayRestrictions, ...spec.recipientRestrictions].some((r) => r.type === 'reject_dnsbl_score' || r.type === 'permit_dnsbl_score');
+  if (scored) for (const s of spec.dnsblSites ?? []) zones.add(s.zone);
   return [...zones];
 }
 

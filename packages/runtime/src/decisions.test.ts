@@ -60,6 +60,27 @@ describe('recordDecision', () => {
     expect(text).toContain('moat_decision_duration_seconds_count{stage="rcpt",action="reject"} 1');
   });
 
+  it('carries the weighted DNS lists\' sum and parts, also when the score did not decide', () => {
+    const { lines, logger } = sink();
+    const reason = 'score 2: zen.example=127.0.0.[2..11]*3 127.0.0.4 +3, dnswl.example*-1 127.0.10.1 -1 (threshold 3)';
+    const v: Verdict = {
+      action: 'permit',
+      status: '2.0.0',
+      text: 'Ok',
+      decidedBy: 'permit',
+      decidedByType: 'permit',
+      prepend: [],
+      trace: [
+        { restriction: 'reject_dnsbl_score', list: 'recipient', outcome: 'dunno', reason, ms: 1 },
+        { restriction: 'permit', list: 'recipient', outcome: 'permit', ms: 0 },
+      ],
+    };
+    recordDecision(logger, createDecisionMetrics(createRegistry()), facts, v);
+    expect(lines[0]).toMatchObject({ restriction: 'permit', dnsblScore: reason });
+    recordDecision(logger, createDecisionMetrics(createRegistry()), facts, verdict);
+    expect(lines[1]!.dnsblScore).toBeUndefined();
+  });
+
   it('shares one set of metrics per registry', () => {
     const registry = createRegistry();
     expect(createDecisionMetrics(registry)).toBe(createDecisionMetrics(registry));

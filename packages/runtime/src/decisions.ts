@@ -61,6 +61,20 @@ export interface DecisionSink {
   record(facts: Facts, verdict: Verdict, extras: { ms?: number | undefined; reply?: string | undefined; queueId?: string | undefined }): void;
 }
 
+/**
+ * The weighted DNS lists' sum and each list's part (the trace reason of reject_dnsbl_score or
+ * permit_dnsbl_score, the last one evaluated), when the decision asked them; the line carries it even
+ * when the score did not decide.
+ */
+export function dnsblScoreOf(verdict: Verdict): string | undefined {
+  const trace = verdict.trace;
+  for (let i = trace.length - 1; i >= 0; i--) {
+    const r = trace[i]!.restriction;
+    if (r.length === 18 && (r === 'reject_dnsbl_score' || r === 'permit_dnsbl_score')) return trace[i]!.reason;
+  }
+  return undefined;
+}
+
 /** Log one decision (one JSON line, level info) and count it. */
 export function recordDecision(
   logger: Logger,
@@ -101,6 +115,7 @@ export function recordDecision(
       session: cap(facts.sessionId, 64),
       queueId: cap(extras.queueId, 64),
       text: cap(verdict.text),
+      dnsblScore: cap(dnsblScoreOf(verdict)),
       reply: cap(extras.reply),
       ms: Math.round(took * 1000) / 1000,
     },

@@ -2,7 +2,7 @@
 // Reads the config file and the map/users files it names; talks to no network.
 import { readFileSync } from 'node:fs';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, IGNORED_CLASSES, lintConfig, lintRouting, loadConfig, type PostfixReport, unreadKeysOfText } from '@moat/config';
-import { formatRestriction, type Restriction } from '@moat/policy';
+import { formatDnsblSite, formatRestriction, type Restriction } from '@moat/policy';
 import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
 
@@ -15,6 +15,7 @@ function seconds(ms: number): string {
 function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: readonly Restriction[] }): string {
   const zones = new Set<string>();
   for (const r of lists.recipient) if ('zone' in r) zones.add(r.zone);
+  const weighted = c.policy.dnsbl_sites.length ? `, ${c.policy.dnsbl_sites.length} weighted (threshold ${c.policy.dnsbl_threshold})` : '';
   const g = c.greylist;
   const redis = g.redis.sentinels.length ? `sentinels ${g.redis.sentinels.join(',')} (${g.redis.name})` : g.redis.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[\s\S]*@/i, '$1***@');
   return [
@@ -22,7 +23,7 @@ function summary(c: Config, lists: { relay: readonly Restriction[]; recipient: r
     `domains: ${c.recipients.domains.join(', ') || '(none)'}${c.recipients.relay_domains.length ? `; backup MX for ${c.recipients.relay_domains.join(', ')}` : ''}`,
     `mynetworks: ${c.policy.mynetworks.join(', ')}`,
     `relay restrictions: ${lists.relay.map(formatRestriction).join(', ')}`,
-    `recipient restrictions: ${lists.recipient.length} (${zones.size} DNS list zones)`,
+    `recipient restrictions: ${lists.recipient.length} (${zones.size} DNS list zones${weighted})`,
     `dns: resolver ${c.dns.resolver}, timeout ${seconds(c.dns.timeout)}, budget ${seconds(c.dns.budget)}`,
     `greylist: ${redis}, delay ${seconds(g.delay)}, confirmed ttl ${seconds(g.confirmed_ttl)}`,
     `mx: smtp ${c.mx.listen.smtp.join(',')}, submission ${c.mx.listen.submission.join(',')}, size limit ${c.mx.size_limit}`,
@@ -81,6 +82,11 @@ async function check(args: readonly string[], io: Io): Promise<number> {
       const show = (r: Restriction) => hide(formatRestriction(r));
       io.out.write(`\nsmtpd_relay_restrictions =\n  ${compiled.spec.relayRestrictions.map(show).join(',\n  ')}\n`);
       io.out.write(`smtpd_recipient_restrictions =\n  ${compiled.spec.recipientRestrictions.map(show).join(',\n  ')}\n`);
+      const sites = compiled.spec.dnsblSites ?? [];
+      if (sites.length) {
+        io.out.write(`postscreen_dnsbl_sites =\n  ${sites.map((x) => hide(formatDnsblSite(x))).join(',\n  ')}\n`);
+        io.out.write(`postscreen_dnsbl_threshold = ${compiled.spec.dnsblThreshold ?? 1}\npostscreen_dnsbl_allowlist_threshold = ${compiled.spec.dnsblAllowlistThreshold ?? 0}\n`);
+      }
     }
     return 0;
   } catch (e) {

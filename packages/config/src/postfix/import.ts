@@ -2,6 +2,7 @@
 // effect, each key it does not is reported once with its reason, each value it cannot honour is an error.
 import { formatRestriction, isRestrictionName, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
 import { dirname } from 'node:path';
+import { DNSBL_KEYS, importDnsbl } from './dnsbl.ts';
 import { ExpandError } from './expand.ts';
 import { IGNORED_CLASSES, type IgnoredClass, ignoredClassOf, ROUTING_KEYS } from './keys.ts';
 import { type MainCf, parseMainCf } from './main-cf.ts';
@@ -59,7 +60,7 @@ export interface ImportOptions {
 export const ASSUMED_COMPATIBILITY_LEVEL = '3.6';
 
 /** Restrictions that can only permit (or say nothing) and those that can only refuse (or say nothing). */
-const PERMIT_ONLY = new Set(['permit', 'permit_mynetworks', 'permit_sasl_authenticated', 'permit_dnswl_client', 'permit_rhswl_client', 'permit_auth_destination']);
+const PERMIT_ONLY = new Set(['permit', 'permit_mynetworks', 'permit_sasl_authenticated', 'permit_dnswl_client', 'permit_rhswl_client', 'permit_dnsbl_score', 'permit_auth_destination']);
 const REFUSE_ONLY = new Set([
   'reject',
   'defer',
@@ -74,6 +75,7 @@ const REFUSE_ONLY = new Set([
   'reject_rhsbl_reverse_client',
   'reject_rhsbl_sender',
   'reject_rhsbl_helo',
+  'reject_dnsbl_score',
   'reject_unauth_destination',
   'defer_unauth_destination',
 ]);
@@ -113,6 +115,7 @@ const MAPPED = new Set([
   'smtpd_hard_error_limit',
   'smtpd_timeout',
   'smtpd_sender_login_maps',
+  ...DNSBL_KEYS,
 ]);
 
 class Importer {
@@ -339,6 +342,8 @@ class Importer {
         if (r.type === 'check_policy_service' && r.service !== undefined) this.warn('smtpd_recipient_restrictions', `check_policy_service ${r.service}: moat answers it with its own shared greylist (greylist:), not by calling that service`, this.itemLine('smtpd_recipient_restrictions', r.service));
       }
     }
+    const scored = [...prefix, ...(relay ?? []), ...(rcpt ?? [])].some((r) => r.type === 'reject_dnsbl_score' || r.type === 'permit_dnsbl_score');
+    importDnsbl(this, scored);
   }
 
   smtpd(): void {

@@ -1,6 +1,6 @@
 // The `policy:` section: our identity, trusted networks, and the two restriction lists.
 // Lists may be Postfix text (pasted from main.cf) or structured YAML; both are checked here.
-import { makeRestriction, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
+import { type DnsblSite, makeRestriction, PolicyError, parseDnsblSite, parseRestrictions, type Restriction } from '@moat/policy';
 import { z } from 'zod';
 import { DEFAULT_RELAY_RESTRICTIONS_TEXT } from '../default-policy.ts';
 import { hostname, network } from './common.ts';
@@ -68,6 +68,44 @@ export const restrictionList = z.unknown().transform((v, ctx): Restriction[] => 
   }
 });
 
+/**
+ * postscreen_dnsbl_sites: Postfix text (`zen.spamhaus.org=127.0.0.[2..11]*3, list.dnswl.org*-2`, commas,
+ * blanks and newlines between entries) or a YAML list of entries. A malformed entry is named, with its line.
+ */
+export const dnsblSiteList = z.unknown().transform((v, ctx): DnsblSite[] => {
+  if (typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) {
+    ctx.addIssue({ code: 'custom', message: 'expected postscreen_dnsbl_sites text (zone[=filter][*weight], ...) or a list of such entries' });
+    return z.NEVER;
+  }
+  // each entry with where it was written: its line in the text, or its list index
+  const entries: Array<{ text: string; line?: number; column?: number; index: number }> = [];
+  if (typeof v === 'string') {
+    v.split(/\r?\n/).forEach((line, li) => {
+      for (const m of line.matchAll(/[^,\s]+/g)) entries.push({ text: m[0], line: li + 1, column: m.index + 1, index: entries.length });
+    });
+  } else {
+    v.forEach((x, i) => {
+      entries.push({ text: x.trim(), index: i });
+    });
+  }
+  const out: DnsblSite[] = [];
+  for (const e of entries) {
+    try {
+      out.push(parseDnsblSite(e.text, e.index + 1));
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      ctx.addIssue({
+        code: 'custom',
+        path: typeof v === 'string' ? [] : [e.index],
+        message: err.reason,
+        params: { item: err.item, textLine: e.line, textColumn: e.column, index: e.index + 1 },
+      });
+      return z.NEVER;
+    }
+  }
+  return out;
+});
+
 /** Postfix writes lists as text (`mynetworks = 127.0.0.0/8 [::1]/128`); accept that as well as a YAML list. */
 const postfixList = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter((x) => x !== '') : v), z.array(item));
@@ -96,6 +134,20 @@ export const policySection = z.strictObject({
    * `check_client_access` is added to the default only when `client_access` is set.
    */
   recipient_restrictions: restrictionList.optional(),
+  /**
+   * postscreen_dnsbl_sites: weighted DNS lists (`zone[=filter][*weight]`; a negative weight for an allow list)
+   * that reject_dnsbl_score and permit_dnsbl_score sum for the client address. Empty: those restrictions
+   * cannot be listed. The dnslist profiles still decide which answers count.
+   */
+  dnsbl_sites: dnsblSiteList.default([]),
+  /** postscreen_dnsbl_threshold: reject_dnsbl_score rejects a sum at or above it. */
+  dnsbl_threshold: z.number().int().default(1),
+  /**
+   * postscreen_dnsbl_allowlist_threshold: permit_dnsbl_score permits a sum at or below it. Postfix's default 0
+   * means off; only a negative value enables it. `dnsbl_whitelist_threshold` is its older name (this one wins).
+   */
+  dnsbl_allowlist_threshold: z.number().int().optional(),
+  dnsbl_whitelist_threshold: z.number().int().optional(),
   /**
    * The access map the default list consults (`cidr:/etc/moat/rbl_override`, or any table type
    * @moat/maps reads: `hash:`, `texthash:`, `regexp:`, `pcre:`...); unset = no such step.

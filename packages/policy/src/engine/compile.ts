@@ -1,12 +1,13 @@
 // Turns a PolicySpec into what the run loop reads: each restriction bound to its module, the engine-wide environment.
 // Trusts the spec's shape (typed) but not its values: a bad network, address or return-code filter throws PolicyError.
-import { parseCodeFilter } from '../code-filter.ts';
+import { type CompiledCodeFilter, parseCodeFilter } from '../code-filter.ts';
+import { formatDnsblSite } from '../dnsbl-sites.ts';
 import { POLICY_ERROR_CODES, PolicyError } from '../errors.ts';
 import { type Cidr, formatIp, parseCidr, parseIp } from '../ip.ts';
 import { formatRestriction } from '../parse.ts';
 import { BY_NAME } from '../restrictions/table.ts';
 import type { PolicySpec, Ports, Restriction, RestrictionType } from '../types.ts';
-import { type Compiled, type Env, type ListName, lowerName, NOT_LISTED } from './context.ts';
+import { type Compiled, type CompiledSite, type Env, type ListName, lowerName, NOT_LISTED } from './context.ts';
 import { TARGET_INDEX } from './dns.ts';
 
 export function compileList(list: readonly Restriction[], which: string, listName: ListName, env: Env): Compiled[] {
@@ -36,6 +37,7 @@ export function compileList(list: readonly Restriction[], which: string, listNam
       zone: undefined,
       zoneDisplay: undefined,
       filter: undefined,
+      sites: undefined,
     };
     if ('zone' in r && def.dns !== undefined) {
       c.dnsTarget = def.dns.target;
@@ -50,9 +52,34 @@ export function compileList(list: readonly Restriction[], which: string, listNam
         throw e;
       }
     }
+    if (def.weighted) {
+      c.dnsTarget = 'client';
+      c.sites = compileSites(env, display, `${which}: ${c.text}`, i);
+    }
     c.tDunno = Object.freeze({ restriction: c.text, list: listName, outcome: 'dunno', reason: undefined, ms: 0 });
     c.tNotListed = Object.freeze({ restriction: c.text, list: listName, outcome: 'dunno', reason: NOT_LISTED.reason, ms: 0 });
     return c;
+  });
+}
+
+/** postscreen_dnsbl_sites for a score restriction: each entry with its display name, filter and use. */
+function compileSites(env: Env, display: ReadonlyMap<string, string>, where: string, i: number): CompiledSite[] {
+  const sites = env.spec.dnsblSites ?? [];
+  if (sites.length === 0) throw new PolicyError(POLICY_ERROR_CODES.BAD_SPEC, where, 'needs weighted DNS lists (postscreen_dnsbl_sites), and none are set', { index: i + 1 });
+  return sites.map((s) => {
+    const zone = s.zone.toLowerCase().replace(/\.$/, '');
+    const zoneDisplay = display.get(zone) ?? zone;
+    const shown = formatDnsblSite({ ...s, zone: zoneDisplay });
+    let filter: CompiledCodeFilter | undefined;
+    try {
+      filter = s.filter === undefined ? undefined : parseCodeFilter(s.filter);
+    } catch (e) {
+      if (e instanceof PolicyError) throw new PolicyError(e.code, `postscreen_dnsbl_sites: ${shown}`, e.reason);
+      throw e;
+    }
+    if (!Number.isInteger(s.weight)) throw new PolicyError(POLICY_ERROR_CODES.BAD_SPEC, `postscreen_dnsbl_sites: ${shown}`, 'the weight must be an integer');
+    // Postfix: "a negative weight means whitelist"; the list profile counts that use's answers
+    return { zone, zoneDisplay, text: shown, filter, weight: s.weight, use: s.weight < 0 ? 'allow' : 'block' };
   });
 }
 
@@ -98,6 +125,8 @@ export function buildEnv(spec: PolicySpec, ports: Ports): Env {
     unknownAddressRejectCode: replyCodeSetting(spec.unknownAddressRejectCode, 450, 'unknownAddressRejectCode'),
     unknownAddressTempfailDefers: spec.unknownAddressTempfailAction === 'defer',
     unknownClientRejectCode: replyCodeSetting(spec.unknownClientRejectCode, 450, 'unknownClientRejectCode'),
+    dnsblThreshold: spec.dnsblThreshold ?? 1,
+    dnsblAllowlistThreshold: spec.dnsblAllowlistThreshold ?? 0,
     checkDomainSync: ports.mailDomains?.checkSync?.bind(ports.mailDomains),
   };
 }

@@ -49,6 +49,19 @@ export interface Compiled {
   zone?: string | undefined;
   zoneDisplay?: string | undefined;
   filter?: CompiledCodeFilter | undefined;
+  /** The weighted sites a score restriction sums (postscreen_dnsbl_sites), or undefined. */
+  sites?: readonly CompiledSite[] | undefined;
+}
+
+/** One postscreen_dnsbl_sites entry, ready to match: queried for `use` (an allow list when its weight is negative). */
+export interface CompiledSite {
+  zone: string;
+  zoneDisplay: string;
+  /** `zone=filter*weight` with the display name (what traces show). */
+  text: string;
+  filter: CompiledCodeFilter | undefined;
+  weight: number;
+  use: 'allow' | 'block';
 }
 
 /**
@@ -77,6 +90,8 @@ export interface DnsPlan {
   pairs: Array<{ zone: string; target: DnsTarget; targetIndex: number; use: 'allow' | 'block' | undefined; sameZoneBefore: number[]; last: DnsListQuery | undefined }>;
   /** For each restriction index of the list: its pair, or -1. */
   pairOf: Int32Array;
+  /** For a score restriction's index: the pair of each of its sites, in site order. */
+  sitePairs: Array<number[] | undefined>;
 }
 
 /** What the whole engine shares: the spec, the ports and what was worked out from the spec once. */
@@ -103,6 +118,9 @@ export interface Env {
   unknownAddressRejectCode: number;
   unknownAddressTempfailDefers: boolean;
   unknownClientRejectCode: number;
+  /** postscreen_dnsbl_threshold (default 1) and postscreen_dnsbl_allowlist_threshold (default 0: off). */
+  dnsblThreshold: number;
+  dnsblAllowlistThreshold: number;
   checkDomainSync: ((domain: string) => MailDomainAnswer | undefined) | undefined;
 }
 

@@ -45,18 +45,26 @@ export function dnsKey(target: DnsTarget, i: number, ctx: Ctx): string | undefin
 export function makeDnsPlan(list: Compiled[], maxStage: number): DnsPlan {
   const pairs: DnsPlan['pairs'] = [];
   const pairOf = new Int32Array(list.length).fill(-1);
+  const sitePairs: DnsPlan['sitePairs'] = [];
   for (let i = 0; i < list.length; i++) {
     const c = list[i]!;
     if (c.needs > maxStage) break;
     if (c.dnsTarget === undefined) continue;
-    let idx = pairs.findIndex((p) => p.zone === c.zone && p.target === c.dnsTarget && p.use === c.dnsUse);
-    if (idx < 0) {
-      const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === c.zone && p.use === c.dnsUse ? [j] : []));
-      idx = pairs.push({ zone: c.zone!, target: c.dnsTarget, targetIndex: c.targetIndex, use: c.dnsUse, sameZoneBefore, last: undefined }) - 1;
+    if (c.sites !== undefined) {
+      // a weighted set shares the batch (and the port's cache) with the first-hit lists: one query per (zone, use)
+      sitePairs[i] = c.sites.map((s) => pairFor(pairs, s.zone, 'client', TARGET_INDEX.client, s.use));
+      continue;
     }
-    pairOf[i] = idx;
+    pairOf[i] = pairFor(pairs, c.zone!, c.dnsTarget, c.targetIndex, c.dnsUse);
   }
-  return { pairs, pairOf };
+  return { pairs, pairOf, sitePairs };
+}
+
+function pairFor(pairs: DnsPlan['pairs'], zone: string, target: DnsTarget, targetIndex: number, use: 'allow' | 'block' | undefined): number {
+  const idx = pairs.findIndex((p) => p.zone === zone && p.target === target && p.use === use);
+  if (idx >= 0) return idx;
+  const sameZoneBefore = pairs.flatMap((p, j) => (p.zone === zone && p.use === use ? [j] : []));
+  return pairs.push({ zone, target, targetIndex, use, sameZoneBefore, last: undefined }) - 1;
 }
 
 /** One lookup() for every DNS-list restriction the plan holds: concurrent, under the port's budget. */

@@ -16,6 +16,8 @@ export interface RestrictionDef<N extends string = string, A extends ArgKind = A
   stage: number;
   /** DNS-list restrictions: what they look up and for which use; evaluated from the list's one batch. */
   dns?: { target: DnsTarget; use: 'allow' | 'block' } | undefined;
+  /** Weighted DNS lists (reject_dnsbl_score): every postscreen_dnsbl_sites zone joins the list's one batch. */
+  weighted?: boolean | undefined;
   /** An optional port it cannot work without (createEngine refuses a list naming it otherwise). */
   requires?: keyof Ports | undefined;
   /** Postfix's basic reply code for its reject (`*_reject_code`), when a result names none. */

@@ -3,6 +3,7 @@
 import * as access from './access.ts';
 import type { RestrictionDef } from './define.ts';
 import * as dns from './dns-lists.ts';
+import * as dnsblScore from './dnsbl-score.ts';
 import * as generic from './generic.ts';
 import * as helo from './helo.ts';
 import * as networks from './networks.ts';
@@ -34,6 +35,8 @@ export const RESTRICTIONS = [
   dns.rejectRhsblReverseClient,
   dns.rejectRhsblSender,
   dns.rejectRhsblHelo,
+  dnsblScore.permitDnsblScore,
+  dnsblScore.rejectDnsblScore,
   policyService.checkPolicyService,
   relay.rejectUnauthDestination,
   relay.permitAuthDestination,

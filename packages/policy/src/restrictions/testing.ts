@@ -5,7 +5,7 @@ import { createEngine } from '../engine/index.ts';
 import { createManualClock, createMemoryAccessMaps, createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, type DnsScript } from '../memory-ports.ts';
 import { parseRestrictions } from '../parse.ts';
 import { createStaticRecipients } from '../recipients.ts';
-import type { AccessMapPort, Facts, MailDomainAnswer, PolicySpec, Ports, RecipientPort } from '../types.ts';
+import type { AccessMapPort, DnsListPort, Facts, MailDomainAnswer, PolicySpec, Ports, RecipientPort } from '../types.ts';
 
 export interface TestSetup {
   list?: string;
@@ -15,6 +15,8 @@ export interface TestSetup {
   failingMaps?: string[];
   domains?: Record<string, MailDomainAnswer>;
   dns?: DnsScript;
+  /** A DNS-list port of the test's own (a spy); `dns` is ignored then. */
+  dnslist?: DnsListPort;
   /** Make every port answer with a promise only (no sync fast paths). */
   async?: boolean;
   /** The recipient port's own refusal words (RecipientPort.verifySync), as the address resolver gives them. */
@@ -28,7 +30,7 @@ export function testEngine(s: TestSetup = {}) {
   const recipients = createStaticRecipients({ domains: ['example.org'], relayDomains: ['backup.example'], users: ['alice@example.org', 'bob@example.org'], recipientDelimiter: '+' });
   const asyncOnly = <T extends object>(p: T, drop: string): T => Object.fromEntries(Object.entries(p).filter(([k]) => k !== drop)) as T;
   const ports: Ports = {
-    dnslist: createMemoryDnsList(s.dns ?? {}),
+    dnslist: s.dnslist ?? createMemoryDnsList(s.dns ?? {}),
     greylist: createMemoryGreylist({ clock, whitelist: ['198.51.100.7'] }),
     recipients: { ...(s.async ? asyncOnly<RecipientPort>(recipients, 'classifySync') : recipients), ...(s.verify ? { verifySync: s.verify } : {}) },
     accessMaps: s.async ? asyncOnly<AccessMapPort>(maps, 'lookupSync') : maps,
