@@ -1,6 +1,7 @@
 // What the resolver asks once per domain rather than once per address (its class, whether lookups treat it as
 // local, its `@domain` virtual alias entry), kept until a table changes. Trusts the tables' generation counters.
 import type { LookupTable } from '@moat/maps';
+import type { ResolverSpec } from './types.ts';
 
 /** A memo of per-domain answers. Domains are client input: the memo is bounded and starts over when full. */
 export interface DomainMemo<T> {
@@ -10,10 +11,17 @@ export interface DomainMemo<T> {
 /**
  * Memoizes `compute(domain)` while every table in `tables` serves the same snapshot (the sum of their
  * `generation` counters is unchanged; a table without one never changes). An answer that throws (a table
- * that cannot answer) is not kept. Holds at most `max` domains.
+ * that cannot answer) is not kept. Holds at most `max` keys: when full it starts over, or with `lru`
+ * drops the least recently used key (a hit moves its key to the back). Any string key works (the
+ * recipient port keys it by address).
  */
-export function memoByDomain<T>(tables: readonly LookupTable[], compute: (domain: string) => T, opts: { max?: number; onChange?: () => void } = {}): DomainMemo<T> {
+export function memoByDomain<T>(
+  tables: readonly LookupTable[],
+  compute: (domain: string) => T,
+  opts: { max?: number; lru?: boolean; onChange?: () => void } = {},
+): DomainMemo<T> {
   const max = opts.max ?? 4096;
+  const lru = opts.lru === true;
   const watched = [...new Set(tables)].filter((t) => 'generation' in t);
   const memo = new Map<string, T>();
   let lastKey = '';
@@ -41,7 +49,13 @@ export function memoByDomain<T>(tables: readonly LookupTable[], compute: (domain
       let v = memo.get(domain);
       if (v === undefined) {
         v = compute(domain);
-        if (memo.size >= max) memo.clear();
+        if (memo.size >= max) {
+          if (lru) memo.delete(memo.keys().next().value as string);
+          else memo.clear();
+        }
+        memo.set(domain, v);
+      } else if (lru) {
+        memo.delete(domain);
         memo.set(domain, v);
       }
       lastKey = domain;
@@ -82,4 +96,21 @@ export function keyShapes(tables: readonly LookupTable[]): KeyShapes | undefined
     }
   }
   return { hasAddressKeys: (d) => domains.has(d), localPartKeys };
+}
+
+/** Every table a resolver over `spec` may ask (each once): a reload of any of them can change an answer. */
+export function specTables(spec: ResolverSpec): readonly LookupTable[] {
+  const all = [
+    ...(spec.mydestinationMaps ?? []),
+    ...(spec.virtualAliasDomainMaps ?? []),
+    ...(spec.virtualMailboxDomainMaps ?? []),
+    ...(spec.relayDomainMaps ?? []),
+    ...spec.virtualAliasMaps,
+    ...spec.aliasMaps,
+    ...(spec.localRecipientMaps ?? []),
+    ...spec.virtualMailboxMaps,
+    ...(spec.relayRecipientMaps ?? []),
+    ...spec.transportMaps,
+  ];
+  return Object.freeze([...new Set(all)]);
 }
