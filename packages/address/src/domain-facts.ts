@@ -12,8 +12,10 @@ export interface DomainMemo<T> {
  * Memoizes `compute(domain)` while every table in `tables` serves the same snapshot (the sum of their
  * `generation` counters is unchanged; a table without one never changes). An answer that throws (a table
  * that cannot answer) is not kept. Holds at most `max` keys: when full it starts over, or with `lru`
- * drops the least recently used key (a hit moves its key to the back). Any string key works (the
- * recipient port keys it by address).
+ * keeps the recently used ones (two generations of `max / 2` keys, as npm's hashlru: new keys go to the
+ * young one, a hit in the old one moves its key to the young one, a full young one becomes the old one and
+ * the old one is dropped), every step O(1); Map iteration order is not used, as deleting at the front of a
+ * V8 Map leaves holes that `keys().next()` walks. Any string key works (the recipient port keys it by address).
  */
 export function memoByDomain<T>(
   tables: readonly LookupTable[],
@@ -21,9 +23,19 @@ export function memoByDomain<T>(
   opts: { max?: number; lru?: boolean; onChange?: () => void } = {},
 ): DomainMemo<T> {
   const max = opts.max ?? 4096;
+  const half = Math.max(1, Math.floor(max / 2));
   const lru = opts.lru === true;
   const watched = [...new Set(tables)].filter((t) => 'generation' in t);
-  const memo = new Map<string, T>();
+  let memo = new Map<string, T>();
+  let old = new Map<string, T>();
+  /** lru: keep `v` in the young generation, turning a full young one into the old one. */
+  const young = (key: string, v: T): void => {
+    memo.set(key, v);
+    if (memo.size >= half) {
+      old = memo;
+      memo = new Map();
+    }
+  };
   let lastKey = '';
   let lastValue: T | undefined;
   let stamp = 0;
@@ -39,6 +51,7 @@ export function memoByDomain<T>(
         const s = now();
         if (s !== stamp) {
           memo.clear();
+          old.clear();
           lastValue = undefined;
           stamp = s;
           opts.onChange?.();
@@ -47,15 +60,13 @@ export function memoByDomain<T>(
       // One address asks about its domain several times: the last answer first, then the memo.
       if (domain === lastKey && lastValue !== undefined) return lastValue;
       let v = memo.get(domain);
-      if (v === undefined) {
+      if (v === undefined && lru) {
+        v = old.get(domain);
+        if (v === undefined) v = compute(domain);
+        young(domain, v);
+      } else if (v === undefined) {
         v = compute(domain);
-        if (memo.size >= max) {
-          if (lru) memo.delete(memo.keys().next().value as string);
-          else memo.clear();
-        }
-        memo.set(domain, v);
-      } else if (lru) {
-        memo.delete(domain);
+        if (memo.size >= max) memo.clear();
         memo.set(domain, v);
       }
       lastKey = domain;
