@@ -20,11 +20,22 @@ export interface DomainMemo<T> {
 export function memoByDomain<T>(
   tables: readonly LookupTable[],
   compute: (domain: string) => T,
-  opts: { max?: number; lru?: boolean; onChange?: () => void } = {},
+  opts: { max?: number; lru?: boolean; secondSighting?: boolean; onChange?: () => void } = {},
 ): DomainMemo<T> {
   const max = opts.max ?? 4096;
   const half = Math.max(1, Math.floor(max / 2));
   const lru = opts.lru === true;
+  // secondSighting: a key is kept the second time it is computed (TinyLFU's doorkeeper): a stream of keys
+  // never seen again (unique +tags) then costs a hash, not a Map insert that keeps a fresh string alive.
+  const door = opts.secondSighting ? new Int32Array(1 << 16) : undefined;
+  const seenBefore = (key: string): boolean => {
+    let h = 0x811c9dc5 | 0;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    const slot = (h >>> 0) & 0xffff;
+    if ((door as Int32Array)[slot] === h) return true;
+    (door as Int32Array)[slot] = h;
+    return false;
+  };
   const watched = [...new Set(tables)].filter((t) => 'generation' in t);
   let memo = new Map<string, T>();
   let old = new Map<string, T>();
@@ -57,13 +68,17 @@ export function memoByDomain<T>(
           opts.onChange?.();
         }
       }
-      // One address asks about its domain several times: the last answer first, then the memo.
-      if (domain === lastKey && lastValue !== undefined) return lastValue;
+      // One address asks about its domain several times: the last answer first, then the memo (not with lru,
+      // whose keys are whole answers, asked once per call; and a key not yet kept must be seen twice).
+      if (!lru && domain === lastKey && lastValue !== undefined) return lastValue;
       let v = memo.get(domain);
       if (v === undefined && lru) {
         v = old.get(domain);
-        if (v === undefined) v = compute(domain);
-        young(domain, v);
+        if (v !== undefined) young(domain, v);
+        else {
+          v = compute(domain);
+          if (door === undefined || seenBefore(domain)) young(domain, v);
+        }
       } else if (v === undefined) {
         v = compute(domain);
         if (memo.size >= max) memo.clear();

@@ -45,7 +45,7 @@ export function recipientPortFromResolver(resolver: AddressResolver, opts: { mem
   // trivial-rewrite's answers across sessions (smtpd_resolve.c, 100 entries); this one holds the recipient
   // table's verdict too. A lookup that throws is never kept: the next RCPT asks the tables again.
   const size = opts.memoSize ?? RCPT_MEMO_SIZE;
-  const memo = resolver.tables && size > 0 ? memoByDomain(resolver.tables, (r) => Object.freeze(resolver.verify(r)), { max: size, lru: true }) : undefined;
+  const memo = resolver.tables && size > 0 ? memoByDomain(resolver.tables, (r) => Object.freeze(resolver.verify(r)), { max: size, lru: true, secondSighting: true }) : undefined;
   const verifySync = (recipient: string): Verification => {
     try {
       return memo ? memo.get(recipient) : resolver.verify(recipient);
