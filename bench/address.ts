@@ -221,7 +221,7 @@ const lines = [
   'the "RCPT check alone" rows too (batches of 5000). The resolver keeps per-domain answers (class, local-for-lookup, the `@domain` virtual alias',
   'entry) until a table reloads (its generation changes), so per recipient it asks the full address of',
   'virtual_alias_maps and of the mailbox table, as the static directory asks its one set.',
-  'The recipient port keeps each address\'s RCPT answer (16,384, least recently used dropped) until a table reloads; "memo off" is the same port with `memoSize: 0`.',
+  'The recipient port keeps each address\'s RCPT answer from its second sighting on (up to 16,384, least recently used dropped) until a table reloads; "memo off" is the same port with `memoSize: 0`.',
   'The tables here are in-memory test tables; production uses @moat/maps.',
   '',
 ];
