@@ -8,7 +8,7 @@ export { LookupFailure } from './table-find.ts';
 export { smtpdDsnFix } from './dsn-fix.ts';
 export { createMemoryTable } from './memory-table.ts';
 export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliases.ts';
-export { recipientPortFromResolver, RecipientLookupError, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
+export { recipientPortFromResolver, RecipientLookupError, RCPT_MEMO_SIZE, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';
 export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
 export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';
 export { fakeAddressResolver, type FakeResolverSpec } from './fake-resolver.ts';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseNextHop } from './next-hop.ts';
 import { RecipientLookupError, recipientPortFromResolver } from './recipient-port.ts';
 import { createAddressResolver } from './resolver.ts';
+import { TableError } from '@moat/maps';
 import { brokenTable, memoryTable } from './test-tables.ts';
 import type { ResolverSpec } from './types.ts';
 
@@ -52,5 +53,94 @@ describe('recipientPortFromResolver', () => {
     await expect(p.classify('a@hosted.example')).rejects.toThrow(/4\.3\.0/);
     const q = recipientPortFromResolver(createAddressResolver(spec({ relayDomainMaps: [brokenTable()] })));
     expect(() => q.classifySync('x@elsewhere.example')).toThrow(RecipientLookupError);
+  });
+
+  describe('the RCPT memo', () => {
+    /** A reloadable mailbox table: `reload` swaps its entries and counts a generation, as @moat/maps does. */
+    const reloadable = (entries: Record<string, string>) => {
+      let rows = new Map(Object.entries(entries));
+      let failing = false;
+      let generation = 0;
+      const asked: string[] = [];
+      return {
+        spec: 'hash:/test/mailboxes',
+        type: 'hash' as const,
+        pattern: false,
+        asked,
+        get generation() {
+          return generation;
+        },
+        lookup(key: string) {
+          asked.push(key);
+          if (failing) throw new TableError('TABLE_UNAVAILABLE', 'hash:/test/mailboxes: not loaded');
+          return rows.get(key.toLowerCase());
+        },
+        reload(next: Record<string, string>) {
+          rows = new Map(Object.entries(next));
+          generation++;
+        },
+        fail(on: boolean) {
+          failing = on;
+        },
+      };
+    };
+    it('answers a repeated recipient without asking the tables again', () => {
+      const t = reloadable({ 'a@hosted.example': 'OK' });
+      const p = recipientPortFromResolver(createAddressResolver(spec({ virtualMailboxMaps: [t] })));
+      expect(p.verifySync('a@hosted.example')).toEqual({ accepted: true, class: 'virtual-mailbox' });
+      expect(p.verifySync('b@hosted.example')).toMatchObject({ accepted: false, status: '5.1.1', text: 'User unknown in virtual mailbox table' });
+      // Kept the second time an address is asked (the first time might be its only one).
+      const once = t.asked.length;
+      expect(p.classifySync('a@hosted.example')).toBe('local');
+      expect(t.asked.length).toBeGreaterThan(once);
+      expect(p.classifySync('b@hosted.example')).toBe('unknown-user');
+      const asked = t.asked.length;
+      expect(p.classifySync('a@hosted.example')).toBe('local');
+      expect(p.classifySync('b@hosted.example')).toBe('unknown-user');
+      expect(p.verifySync('b@hosted.example')).toMatchObject({ accepted: false, text: 'User unknown in virtual mailbox table' });
+      expect(t.asked.length).toBe(asked);
+    });
+    it('starts over when any table reloads (its generation changes)', () => {
+      const t = reloadable({ 'a@hosted.example': 'OK' });
+      const p = recipientPortFromResolver(createAddressResolver(spec({ virtualMailboxMaps: [t] })));
+      expect(p.classifySync('b@hosted.example')).toBe('unknown-user');
+      t.reload({ 'a@hosted.example': 'OK', 'b@hosted.example': 'OK' });
+      expect(p.classifySync('b@hosted.example')).toBe('local');
+      t.reload({});
+      expect(p.classifySync('a@hosted.example')).toBe('unknown-user');
+    });
+    it('holds at most memoSize addresses, dropping the least recently used (two generations of memoSize / 2)', () => {
+      const t = reloadable({ 'a@hosted.example': 'OK' });
+      const p = recipientPortFromResolver(createAddressResolver(spec({ virtualMailboxMaps: [t] })), { memoSize: 4 });
+      const asks = (address: string) => {
+        const before = t.asked.length;
+        p.classifySync(address);
+        return t.asked.length - before;
+      };
+      // Each address is asked twice to be kept (the second sighting).
+      const twice = (address: string) => asks(address) + asks(address);
+      expect(twice('a@hosted.example')).toBeGreaterThan(0);
+      expect(twice('b@hosted.example')).toBeGreaterThan(0);
+      expect(asks('a@hosted.example')).toBe(0); // a is now the most recent
+      expect(twice('c@hosted.example')).toBeGreaterThan(0);
+      expect(asks('a@hosted.example')).toBe(0); // kept; b, not used since, was dropped
+      expect(asks('b@hosted.example')).toBeGreaterThan(0);
+      for (const x of ['e', 'f', 'g', 'h']) twice(`${x}@hosted.example`);
+      expect(asks('a@hosted.example')).toBeGreaterThan(0); // never more than 4 kept
+      const unbounded = recipientPortFromResolver(createAddressResolver(spec({ virtualMailboxMaps: [t] })), { memoSize: 0 });
+      unbounded.classifySync('a@hosted.example');
+      const before = t.asked.length;
+      unbounded.classifySync('a@hosted.example');
+      expect(t.asked.length).toBeGreaterThan(before); // memoSize 0: no memo
+    });
+    it('never keeps a lookup failure: the next RCPT asks the tables again', () => {
+      const t = reloadable({ 'a@hosted.example': 'OK' });
+      const p = recipientPortFromResolver(createAddressResolver(spec({ virtualMailboxMaps: [t] })));
+      t.fail(true);
+      expect(() => p.classifySync('a@hosted.example')).toThrow(RecipientLookupError);
+      expect(() => p.classifySync('a@hosted.example')).toThrow(RecipientLookupError);
+      t.fail(false); // the table answers again, without a reload
+      expect(p.classifySync('a@hosted.example')).toBe('local');
+    });
   });
 });

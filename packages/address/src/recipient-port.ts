@@ -1,6 +1,10 @@
 // The policy engine's RecipientPort over the address resolver: 'local' | 'unknown-user' | 'remote' at RCPT.
 // Trusts the resolver; the recipient is client input. Typed structurally so @moat/address needs no @moat/policy.
+import { memoByDomain } from './domain-facts.ts';
 import type { AddressResolver, Resolution, Verification } from './types.ts';
+
+/** How many RCPT answers the port keeps (least recently used dropped first). */
+export const RCPT_MEMO_SIZE = 16_384;
 
 /** @moat/policy's RecipientClass, by value. */
 export type RecipientVerdict = 'local' | 'unknown-user' | 'remote';
@@ -35,10 +39,16 @@ export class RecipientLookupError extends Error {
  * the key) and fails it later; a table that cannot answer throws. Relay-domain users are checked
  * against relay_recipient_maps when it is set (the backup-MX case).
  */
-export function recipientPortFromResolver(resolver: AddressResolver): ResolverRecipientPort {
+export function recipientPortFromResolver(resolver: AddressResolver, opts: { memoSize?: number } = {}): ResolverRecipientPort {
+  // The RCPT answer per address as given, kept until any of the resolver's tables reloads (its generation
+  // changes); a resolver that does not name its tables gets no memo. smtpd keeps a similar cache of
+  // trivial-rewrite's answers across sessions (smtpd_resolve.c, 100 entries); this one holds the recipient
+  // table's verdict too. A lookup that throws is never kept: the next RCPT asks the tables again.
+  const size = opts.memoSize ?? RCPT_MEMO_SIZE;
+  const memo = resolver.tables && size > 0 ? memoByDomain(resolver.tables, (r) => Object.freeze(resolver.verify(r)), { max: size, lru: true, secondSighting: true }) : undefined;
   const verifySync = (recipient: string): Verification => {
     try {
-      return resolver.verify(recipient);
+      return memo ? memo.get(recipient) : resolver.verify(recipient);
     } catch {
       // A table could not answer: resolve() says which, with its trace.
       const r = resolver.resolve(recipient);

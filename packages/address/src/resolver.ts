@@ -6,7 +6,7 @@ import { createDomainList } from './domain-list.ts';
 import { smtpdDsnFix } from './dsn-fix.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { splitAddressList, splitAliasValue } from './alias-values.ts';
-import { type KeyShapes, keyShapes, memoByDomain } from './domain-facts.ts';
+import { type KeyShapes, keyShapes, memoByDomain, specTables } from './domain-facts.ts';
 import { addrFind, FIND_DEFAULT, type FindStrategy, type Found, LookupFailure, mapsFind } from './table-find.ts';
 import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, ResolverSpec, Route, Verification } from './types.ts';
 
@@ -396,6 +396,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     verify,
     route,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
+    tables: specTables(spec),
   };
 }
 

@@ -107,6 +107,11 @@ export interface AddressResolver {
    * entry moat cannot deliver with.
    */
   route(address: string): Route;
+  /**
+   * Every table the resolver asks (their `generation` counters tell a reload), so a caller may keep
+   * answers until one reloads. Undefined: answers may change at any time (nothing may be kept).
+   */
+  readonly tables?: readonly LookupTable[] | undefined;
 }
 
 /** What trivial-rewrite answers for an address: its class, its next hop, and the transport_maps key that chose it. */
