@@ -31,7 +31,10 @@ export const MX_RESTART_ONLY = [
   'queue.max_lifetime',
   'dns.resolver',
   'metrics',
-  'mx.limits.max_message_size',
+  'mx.size_limit', // the spool's own bound is set at start (main.ts maxMessageSize)
+  'queue.tls',
+  'routing', // the delivery thread's resolver (DSNs) is built at start; RCPT-time routing reloads
+  'recipients',
 ] as const;
 
 export interface MxGeneration {
@@ -60,6 +63,8 @@ export interface MxShared {
   logger: Logger;
   limiters: Map<string, FailureLimiter>;
   users: Map<string, { file: UsersFile; generations: number }>;
+  /** mx.size_limit at start: the spool was opened for it, so a reload cannot raise it (reported as needing a restart). */
+  startSizeLimit?: number;
   /** The ACME pair current now (mx.tls.acme), served instead of the configured or self-signed one. */
   tlsPair?: () => { key: Buffer; cert: Buffer } | undefined;
 }
@@ -86,7 +91,12 @@ async function usersFile(shared: MxShared, path: string): Promise<{ file: UsersF
 
 export async function buildGeneration(config: Config, compiled: CompiledConfig, shared: MxShared): Promise<MxGeneration> {
   const { registry, logger } = shared;
-  const settings = views.mx(config);
+  const configured = views.mx(config);
+  // the spool's bound is set at start (main.ts): a reload may lower the size limit, never raise it past that
+  const settings =
+    shared.startSizeLimit !== undefined && configured.limits.maxMessageSize > shared.startSizeLimit
+      ? { ...configured, limits: { ...configured.limits, maxMessageSize: shared.startSizeLimit } }
+      : configured;
   const closers: Array<() => Promise<unknown> | unknown> = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c();

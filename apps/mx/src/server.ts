@@ -28,6 +28,9 @@ import { DataAborted, RFC_LINE, type Received, receive } from './receive.ts';
 import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
 import { describeTls, type TlsServerOptions, type TlsSessionInfo } from './tls.ts';
 
+
+/** The sender-login restrictions that refuse a logged-in client an address it does not own. */
+const OWNERSHIP_CHECKS: ReadonlySet<string> = new Set(['reject_sender_login_mismatch', 'reject_authenticated_sender_login_mismatch']);
 export interface PolicyEngine {
   evaluate(facts: Facts): Promise<Verdict>;
 }
@@ -371,7 +374,9 @@ export function createMx(deps: MxDeps): Mx {
           const f: Facts = { stage: 'mail', clientAddress: bare(session.remoteAddress), helo: session.hostNameAppearsAs || undefined, sender: address.address, saslUsername: user, tls: session.secure, sessionId: session.id };
           const { reply } = await decide(f, loginCheck.engine);
           if (reply) throw reply;
-          s.tx.loginChecked = user !== undefined;
+          // signable only when the check proved the login owns a real sender: the unauthenticated and "known"
+          // forms pass unowned senders, and the null sender is never checked
+          s.tx.loginChecked = user !== undefined && address.address !== '' && OWNERSHIP_CHECKS.has(loginCheck.restriction);
         }
         if (deps.submission) return;
         for (const stage of ['helo', 'mail'] as const) {
@@ -700,6 +705,8 @@ export function createMx(deps: MxDeps): Mx {
     }
     if (name === 'VRFY' || name === 'EXPN') return { code: 502, text: `5.5.1 Error: ${name} command is disabled` };
     if (name === 'AUTH' && deps.authenticator && !conn.secure) return { code: 530, text: '5.7.0 Must issue a STARTTLS command first' };
+    // a login in the middle of a transaction would skip the sender-login check MAIL FROM already passed (Postfix's words)
+    if (name === 'AUTH' && conn.session?.envelope?.mailFrom) return { code: 503, text: '5.5.1 Error: MAIL transaction in progress' };
     if ((name === 'XCLIENT' || name === 'XFORWARD') && !inNetworks(s?.peer ?? conn.session.remoteAddress, xclient)) {
       return { code: 550, text: '5.7.0 Error: insufficient authorization' };
     }

@@ -85,6 +85,30 @@ describe.each([
   });
 });
 
+describe('port 25: a login cannot dodge the check', () => {
+  it('AUTH inside a transaction is refused (503 5.5.1, as Postfix): MAIL FROM first, then a login, would skip the check', async () => {
+    const c = await session(smtp, undefined);
+    // 198.51.100.x is no mynetworks host: without a login the check is not asked at MAIL FROM
+    expect((await c.cmd('MAIL FROM:<bob@example.org>')).code).toBe(250);
+    expect(line(await c.cmd(`AUTH PLAIN ${authPlain('alice@example.org', 'pw')}`))).toBe('503 5.5.1 Error: MAIL transaction in progress');
+    // after RSET the login is fine, and the next MAIL FROM is checked
+    expect((await c.cmd('RSET')).code).toBe(250);
+    expect((await c.cmd(`AUTH PLAIN ${authPlain('alice@example.org', 'pw')}`)).code).toBe(235);
+    expect((await c.cmd('MAIL FROM:<bob@example.org>')).code).toBe(553);
+    await c.quit();
+  });
+
+  it("a logged-in user's null-sender message is accepted but never marked for signing (nothing was checked)", async () => {
+    const c = await session(smtp, 'alice@example.org');
+    expect((await c.cmd('MAIL FROM:<>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<friend@elsewhere.example>')).code).toBe(250);
+    const n = smtp.enqueued.length;
+    expect((await c.data('From: <ceo@example.org>\r\nSubject: hi\r\n\r\nhi\r\n')).code).toBe(250);
+    await c.quit();
+    expect(smtp.enqueued[n]?.meta?.dkim).toBeUndefined();
+  });
+});
+
 describe('port 25 without AUTH', () => {
   it('is unaffected: a stranger may use an owned address (the policy lists decide), and its mail is never marked for signing', async () => {
     // 198.51.100.20 is on the harness's wl2.test whitelist: accepted without the greylist

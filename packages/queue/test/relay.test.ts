@@ -135,6 +135,39 @@ it('falls back to the next MX, and to the address of a domain without MX', async
   expect(sink.messages.length - before).toBe(2);
 });
 
+it('a policy that refuses the first MX host\'s TLS moves on to the next MX host (RFC 8461 5, RFC 7672 2.2)', async () => {
+  const reports: Array<[string, boolean]> = [];
+  const relay = relayTransport({
+    heloName: 'mx.sender.test',
+    resolver: dnsMxResolver([dns.server], { timeoutMs: 1000, tries: 1 }),
+    port: sink.port,
+    timeoutMs: 5000,
+    tlsPolicy: {
+      async forDomain() {
+        return {
+          // mx1's certificate "does not match" the policy; mx2 is opportunistic
+          async forHost(host) {
+            return host.startsWith('mx1.')
+              ? { required: true, id: 'test-policy', options: { rejectUnauthorized: false }, check: () => ({ type: 'certificate-host-mismatch', detail: 'not the policy\'s name' }) }
+              : undefined;
+          },
+          report(host, _addr, _req, res) {
+            reports.push([host, res.tlsFailure === undefined]);
+          },
+        };
+      },
+    },
+  });
+  const before = sink.messages.length;
+  const r = await relay.deliver({ id: 'T', sender: 'a@sender.test', recipients: ['u@example.test'], message: Buffer.from('From: a@sender.test\r\nSubject: next mx\r\n\r\nx\r\n') });
+  expect(r).toMatchObject([{ status: 'sent', relay: `mx2.example.test[127.0.0.1]:${sink.port}` }]);
+  expect(reports).toEqual([
+    ['mx1.example.test', false],
+    ['mx2.example.test', true],
+  ]);
+  expect(sink.messages.length - before).toBe(1);
+});
+
 it('needs an explicit resolver: there is no fallback to the machine’s DNS', () => {
   expect(() => dnsMxResolver([])).toThrow(/dns servers must be configured/);
 });

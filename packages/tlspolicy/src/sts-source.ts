@@ -47,7 +47,12 @@ export function stsSource(o: StsSourceOptions): StsSource {
         // RFC 8461 5: a failed TXT lookup keeps a cached policy in force
         if (cached) return cached;
         const kind = e instanceof DnsLookupError ? e.kind : 'failed';
-        throw new StsUnavailableError(`MTA-STS TXT lookup for ${domain} failed (${kind}): ${(e as Error).message}`);
+        // a timeout defers (docs/tls.md: an attacker who can delay answers must not strip a first contact's
+        // policy); any other failure is "no policy", as RFC 8461 5 says: many domains' DNS answers SERVFAIL
+        // for names that do not exist, and their mail must not wait on a record they never published
+        if (kind === 'timeout') throw new StsUnavailableError(`MTA-STS TXT lookup for ${domain} failed (${kind}): ${(e as Error).message}`);
+        o.logger?.warn({ domain, kind, err: (e as Error).message, decided_by: 'mta-sts' }, 'MTA-STS TXT lookup failed; delivering as without a policy');
+        return undefined;
       }
       if (!id) return cached; // no record now: a cached policy stays until its max_age (RFC 8461 5.1)
       if (cached && cached.id === id) return cached;

@@ -129,8 +129,10 @@ export function relayTransport(opts: RelayOptions): Transport {
         tls?.report(host, addr, need, sent);
         const { results } = sent;
         last = results.map((r) => ({ ...r, relay: `${host}[${addr}]:${port}` }));
-        // Try the next MX only when this one gave no answer at all (connection-level failure).
-        if (results.some((r) => r.code !== undefined)) return last;
+        // Try the next MX only when this one gave no answer at all (connection-level failure), or when the
+        // policy refused its TLS (RFC 8461 5, RFC 7672 2.2: the next MX may well be fine)
+        const refusedByPolicy = need?.required === true && sent.tlsFailure !== undefined;
+        if (!refusedByPolicy && results.some((r) => r.code !== undefined)) return last;
       }
     }
     return last;

@@ -54,7 +54,8 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
   const onDkimError = (domain: string, error: string) => opts.logger?.error({ domain, err: error }, 'dkim signing failed; sent unsigned');
 
   function build(hop: NextHop, sign: boolean): Transport {
-    const dkim = sign && opts.dkim?.length ? { dkim: opts.dkim, onDkimError } : {};
+    // the array itself, even empty: a reload fills it in place, and a transport cached before must see the keys
+    const dkim = sign && opts.dkim ? { dkim: opts.dkim, onDkimError } : {};
     switch (hop.transport) {
       case 'smtp':
         if (!hop.mx && hop.host) return nextHopTransport({ host: hop.host, port: hop.port, heloName: opts.heloName, ...timeout, ...dkim });
