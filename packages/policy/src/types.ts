@@ -304,7 +304,7 @@ export interface RecipientPort {
    * error: transport's text: "User unknown in relay recipient table"). Absent, or throwing, the engine says
    * "User unknown in local recipient table".
    */
-  verifySync?(recipient: string): { accepted: true } | { accepted: false; status: string; text: string };
+  verifySync?(recipient: string): { accepted: true; class?: string } | { accepted: false; class?: string; status: string; text: string };
 }
 
 /** Postfix-style access map: key lookup returns the right-hand side (`OK`, `REJECT text`, `DUNNO`...). */

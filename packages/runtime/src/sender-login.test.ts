@@ -64,6 +64,17 @@ describe('senderLoginCheck', () => {
     }
   });
 
+  it("a bare login never owns its name in a relay domain (the backup-MX case: someone else's mailbox)", async () => {
+    const { config, built } = await setup('routing:\n  relay_domains: [relay.example]\n', false);
+    try {
+      const sub = senderLoginCheck(config, 'submission', built)!;
+      expect((await sub.engine.evaluate(mail('alice', 'alice@example.org'))).action).not.toBe('reject');
+      expect(replyLine(await sub.engine.evaluate(mail('alice', 'alice@relay.example')))).toBe('553 5.7.1 <alice@relay.example>: Sender address rejected: not owned by user alice');
+    } finally {
+      await built.close();
+    }
+  });
+
   it('per listener: another restriction, off, and Postfix\'s rule alone (login_owns_itself: false)', async () => {
     const { config, built } = await setup('mx:\n  sender_login:\n    submission: reject_known_sender_login_mismatch\n    smtp: "off"\n    login_owns_itself: false\n');
     try {

@@ -19,8 +19,9 @@ function owners(ctx: Ctx, sender: string, then: (found: string | undefined) => R
 
 /**
  * moat's addition (PolicySpec.loginOwnsItself, the listeners' own check only): a login that is an address owns
- * that address; a bare login (`alice`) owns `alice@` each domain of ours (one the recipient directory does not
- * call remote); both with or without an extension, whatever the maps say. `then(false)`: the maps decide.
+ * that address; a bare login (`alice`) owns `alice@` each domain we host (never a relay domain's, the backup-MX
+ * case, when the directory says which class it is); both with or without an extension, whatever the maps say.
+ * `then(false)`: the maps decide.
  */
 function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean) => Result | Wait): Result | Wait {
   const isAddress = /^[^@\s]+@[^@\s]+$/.test(login);
@@ -33,6 +34,16 @@ function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean
   const address = keys[1]?.includes('@') && !keys[1].startsWith('@') ? keys[1] : keys[0]!;
   if (address.slice(0, address.lastIndexOf('@')) !== l) return then(false);
   const failed = (e: unknown): Result => lookupFailed(sender, 'recipient directory', e);
+  // an address in a domain we host: never a relay domain's (a backup MX's customer: someone else's mailbox)
+  const verify = env.ports.recipients.verifySync;
+  if (verify) {
+    try {
+      const v = verify(address);
+      return then(v.class !== undefined ? v.class !== 'relay' && v.class !== 'remote' : v.accepted);
+    } catch (e) {
+      return failed(e);
+    }
+  }
   if (env.classifySync) {
     try {
       return then(env.classifySync(address) !== 'remote');
