@@ -39,7 +39,7 @@ metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `;
 
 const reload = async () => {
-  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST' });
+  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST', headers: { 'x-moat-reload': '1' } });
   return { status: r.status, report: (await r.json()) as { outcome: string; generation: number; error?: string; needsRestart: string[]; draining: number } };
 };
 const metric = async (name: string) => new RegExp(`^${name} (\\S+)$`, 'm').exec(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text())?.[1];

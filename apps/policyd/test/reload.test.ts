@@ -62,7 +62,7 @@ class PolicyConn {
 }
 
 const reload = async (metricsPort: number) => {
-  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST' });
+  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST', headers: { 'x-moat-reload': '1' } });
   return { status: r.status, body: (await r.json()) as unknown };
 };
 

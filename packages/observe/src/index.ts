@@ -2,4 +2,4 @@
 // Trusts nothing it is given to log: untrusted strings go under their own keys, never into `msg`.
 export { createLogger, infoLine, type Logger } from './logger.ts';
 export { createRegistry, defaultRegistry, type Registry, Counter, Gauge, Histogram } from './metrics.ts';
-export { serveMetrics } from './serve.ts';
+export { RELOAD_HEADER, serveMetrics } from './serve.ts';

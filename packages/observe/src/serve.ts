@@ -2,6 +2,9 @@
 // Trusts nothing in a request: none of its content is read; a reload re-reads the service's own config file.
 import { createServer, type Server } from 'node:http';
 
+
+/** The header POST /-/reload must carry (`moat reload` sends it). */
+export const RELOAD_HEADER = 'x-moat-reload';
 export interface ServeMetricsOptions {
   host: string;
   port: number;
@@ -45,6 +48,13 @@ export function serveMetrics(registry: { contentType: string; metrics(): Promise
           const last = opts.reload.last();
           res.statusCode = last === undefined ? 404 : 200;
           res.end(`${JSON.stringify(last ?? { error: 'no reload yet' })}\n`);
+          return;
+        }
+        // a header of our own: a browser cannot send it cross-site without a preflight this server never
+        // answers, so a web page open on the admin's machine cannot make a service reload
+        if (req.headers[RELOAD_HEADER] !== '1') {
+          res.statusCode = 403;
+          res.end(`${JSON.stringify({ outcome: 'refused', error: `POST /-/reload needs the header ${RELOAD_HEADER}: 1 (moat reload sends it)` })}\n`);
           return;
         }
         const report = await opts.reload.run('http');

@@ -49,7 +49,7 @@ export function parseTargets(text: string): Target[] {
 /** POST /-/reload at one target: its reports (policyd with workers answers one per worker), or why it could not. */
 export async function reloadTarget(t: Target, timeoutMs = 60_000): Promise<Array<Report & { target: string }>> {
   try {
-    const r = await fetch(t.url, { method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
+    const r = await fetch(t.url, { method: 'POST', headers: { 'x-moat-reload': '1' }, signal: AbortSignal.timeout(timeoutMs) });
     const text = await r.text();
     let body: unknown;
     try {
