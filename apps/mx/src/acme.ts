@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { type CertFiles, createCertManager, describeCert, startHttp01 } from '@moat/acme';
 import type { Config } from '@moat/config';
 import type { Logger, Registry } from '@moat/observe';
@@ -23,7 +24,10 @@ function splitListen(at: string): { host: string; port: number } {
 async function readPair(files: CertFiles): Promise<{ key: Buffer; cert: Buffer } | undefined> {
   try {
     const [key, cert] = await Promise.all([readFile(files.key), readFile(files.cert)]);
-    return describeCert(cert.toString()) ? { key, cert } : undefined;
+    if (!describeCert(cert.toString())) return undefined;
+    // a key that does not match its certificate (files replaced one at a time) is not a pair yet
+    createSecureContext({ key, cert });
+    return { key, cert };
   } catch {
     return undefined;
   }
@@ -58,7 +62,13 @@ export async function startAcme(config: Config, logger: Logger, registry: Regist
     if (!pair || pair.cert.toString() === served) return;
     served = pair.cert.toString();
     latest = pair;
-    for (const f of listeners) f(pair);
+    for (const f of listeners) {
+      try {
+        f(pair);
+      } catch (e) {
+        log.error({ event: 'tls-reload', err: (e as Error)?.message ?? String(e) }, 'a listener refused the new certificate');
+      }
+    }
     log.info({ event: 'tls-reload', why, cert: mgr.files.cert }, 'new certificate in use for new sessions');
   }
   watchFile(mgr.files.cert, { interval: 30_000 }, () => void apply('file changed'));
