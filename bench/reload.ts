@@ -83,7 +83,7 @@ try {
     while (performance.now() < end) {
       if (phase === 'reloading') {
         const t = performance.now();
-        const r = (await (await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST' })).json()) as { outcome: string };
+        const r = (await (await fetch(`http://127.0.0.1:${metricsPort}/-/reload`, { method: 'POST', headers: { 'x-moat-reload': '1' } })).json()) as { outcome: string };
         if (r.outcome !== 'applied') throw new Error(`reload ${r.outcome}`);
         reloadMs.push(performance.now() - t);
         reloads++;
