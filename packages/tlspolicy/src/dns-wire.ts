@@ -113,6 +113,13 @@ function parseServer(server: string): { host: string; port: number } {
   return { host: m[1]!, port: m[2] ? Number(m[2]) : 53 };
 }
 
+/** The end of a query's one question (QNAME labels, uncompressed as we write them, then QTYPE and QCLASS). */
+function questionEnd(packet: Buffer): number {
+  let i = 12;
+  while (i < packet.length && packet[i] !== 0) i += packet[i]! + 1;
+  return Math.min(packet.length, i + 5);
+}
+
 function udpQuery(server: { host: string; port: number }, packet: Buffer, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const sock = createSocket(server.host.includes(':') ? 'udp6' : 'udp4');
@@ -121,8 +128,12 @@ function udpQuery(server: { host: string; port: number }, packet: Buffer, timeou
       sock.close();
       reject(new DnsTimeoutError(`no answer from ${server.host}:${server.port} in ${timeoutMs} ms`));
     }, timeoutMs);
-    sock.on('message', (m) => {
-      if (m.length < 2 || m.readUInt16BE(0) !== id) return; // not ours: keep waiting
+    const question = packet.subarray(12, questionEnd(packet));
+    sock.on('message', (m, rinfo) => {
+      // not ours (another id, another sender, another question: an off-path guess): keep waiting
+      if (m.length < 2 || m.readUInt16BE(0) !== id) return;
+      if (rinfo.port !== server.port || rinfo.address.replace(/^::ffff:/, '') !== server.host.replace(/^::ffff:/, '')) return;
+      if (m.length < 12 + question.length || m.readUInt16BE(4) !== 1 || !m.subarray(12, 12 + question.length).equals(question)) return;
       clearTimeout(t);
       sock.close();
       resolve(m);
