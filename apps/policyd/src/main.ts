@@ -136,6 +136,7 @@ async function serve(o: {
       await g.journal?.close();
     },
     restartOnly: POLICYD_RESTART_ONLY,
+    compile: { dkimKeys: false }, // as at start: policyd signs nothing, its container has no keys
     logger,
     registry: defaultRegistry,
   });

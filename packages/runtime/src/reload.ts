@@ -1,7 +1,7 @@
 // Reload without restart: re-read the config file, validate and compile it, build a new generation of what a
 // service runs on, and hand it to new sessions; an old generation is retired once its last session ends.
 // Trusts nothing it reads (@moat/config validates); a refused config leaves the running generation in force.
-import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
+import { type CompiledConfig, type CompileOptions, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
 import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
 
 export type ReloadOutcome = 'applied' | 'refused';
@@ -56,6 +56,8 @@ export interface ReloaderOptions<T> {
   retire(value: T): Promise<void> | void;
   /** Dotted config paths read once at start: a change is reported as needing a restart. */
   restartOnly: readonly string[];
+  /** How the service compiles its config at start, the same at each reload (policyd: no DKIM keys). */
+  compile?: CompileOptions | undefined;
   logger: Logger;
   registry: Registry;
   env?: Readonly<Record<string, string | undefined>> | undefined;
@@ -140,7 +142,7 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
     let value: T;
     try {
       next = loadConfig(o.file, o.env ? { env: o.env } : {});
-      const compiled = compileConfig(next);
+      const compiled = compileConfig(next, o.compile);
       value = await o.build(next, compiled);
     } catch (e) {
       const error = e instanceof ConfigError ? formatConfigErrors(e) : e instanceof Error ? e.message : String(e);
