@@ -159,9 +159,11 @@ describe('test profile', () => {
     expect(s.redis?.secrets).toEqual(['redis_password']);
     expect(s.redis?.environment).toEqual({ MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password' });
     for (const app of ['mx', 'policyd', 'console']) {
-      expect(s[app]?.environment, app).toEqual({ MOAT_REDIS_URL: '', MOAT_REDIS_URL_FILE: '/run/secrets/redis_url' });
+      expect(s[app]?.environment, app).toMatchObject({ MOAT_REDIS_URL: '', MOAT_REDIS_URL_FILE: '/run/secrets/redis_url' });
       expect(s[app]?.secrets, app).toEqual(['redis_url']);
     }
+    // the console's admin hash comes from test.env's variable alone (a secret is one of VAR and VAR_FILE)
+    expect(s.console?.environment?.MOAT_CONSOLE_PASSWORD_HASH_FILE).toBe('');
     expect(override.secrets.redis_url?.file).toBe('./secrets-test/redis-url');
   });
 
