@@ -1,18 +1,17 @@
 // mx with mx.tls.acme against Debian's pebble: it starts on the self-signed certificate, orders one over HTTP-01
 // (pebble resolves the name through a test Unbound), and new STARTTLS sessions and the MTA-STS host get it.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, SmtpClient, startPebble, startRedis, startUnbound, tmpDir, waitForPort, type PebbleServer, type UnboundServer } from '@moat/testkit';
+import { freePort, SmtpClient, startPebble, startRedis, startUnbound, tmpDir, type PebbleServer, type UnboundServer } from '@moat/testkit';
 import { fetchStsPolicy, wireResolver } from '@moat/tlspolicy';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
-let mx: ChildProcess;
+let mx: SpawnedMx;
 let port: number;
 let metricsPort: number;
 let stsPort: number;
-let output = '';
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let dns: UnboundServer;
 let pebble: PebbleServer;
@@ -48,27 +47,11 @@ queue: { dir: ${dir.path}/spool, transport: "maildir:${dir.path}/mail" }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
-  mx = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  mx.stdout?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  mx.stderr?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
-    throw new Error(`${e}\n${output}`);
-  });
+  mx = await spawnMain(cfg, port);
 }, 90_000);
 
 afterAll(async () => {
-  if (mx && mx.exitCode === null) {
-    const exited = new Promise((r) => mx.once('exit', r));
-    mx.kill('SIGTERM');
-    await exited;
-  }
+  await mx?.stop();
   await pebble?.stop();
   await dns?.stop();
   await redis?.stop();
@@ -87,16 +70,16 @@ async function peerIssuer(): Promise<string> {
 
 it('serves the ACME certificate to new sessions once pebble has issued it, without a restart', async () => {
   // wait for the order in the log, then look: sessions before it see the self-signed pair (its own issuer)
-  for (let i = 0; i < 120 && !/"event":"tls-reload"/.test(output); i++) await new Promise((r) => setTimeout(r, 250));
+  for (let i = 0; i < 120 && !/"event":"tls-reload"/.test(mx.log.text); i++) await new Promise((r) => setTimeout(r, 250));
   // the new pair reaches new sessions through a new config generation (a reload), a moment after the order
   let issuer = '';
   for (let i = 0; i < 120 && !/pebble/i.test(issuer); i++) {
-    issuer = await peerIssuer().catch((e) => `${e}\n${output}`);
+    issuer = await peerIssuer().catch((e) => `${e}\n${mx.log.text}`);
     if (!/pebble/i.test(issuer)) await new Promise((r) => setTimeout(r, 250));
   }
-  expect(issuer, output).toMatch(/pebble/i);
-  expect(output).toMatch(/"event":"acme".*"result":"issued"/);
-  expect(output).toMatch(/"event":"tls-reload"/);
+  expect(issuer, mx.log.text).toMatch(/pebble/i);
+  expect(mx.log.text).toMatch(/"event":"acme".*"result":"issued"/);
+  expect(mx.log.text).toMatch(/"event":"tls-reload"/);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(Number(/^moat_tls_cert_expiry_days (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1);
   expect(metrics).toMatch(/^moat_acme_renewal_failing 0$/m);

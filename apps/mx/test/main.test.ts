@@ -1,21 +1,19 @@
 // The documented command end to end: `node apps/mx/src/main.ts --config FILE --listen HOST:PORT` with a
 // real config file, the spool and deliveries in their thread, a loopback SMTP sink as the next hop.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { hashPassword, writeFileAtomic } from '@moat/auth';
 import { join } from 'node:path';
 import { createJournal } from '@moat/journal';
 import { createRegistry, createLogger } from '@moat/observe';
-import { freePort, SmtpClient, startRedis, tmpDir, waitForPort } from '@moat/testkit';
+import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
-const NODE = process.execPath;
 let dir: Awaited<ReturnType<typeof tmpDir>>;
-let mx: ChildProcess;
+let mx: SpawnedMx;
 let port: number;
 let metricsPort: number;
-let output = '';
 const delivered: string[] = [];
 let sink: SMTPServer;
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -74,27 +72,11 @@ queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", tran
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
-  mx = spawn(NODE, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  mx.stdout?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  mx.stderr?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
-    throw new Error(`${e}\n${output}`);
-  });
+  mx = await spawnMain(cfg, port);
 }, 60_000);
 
 afterAll(async () => {
-  if (mx && mx.exitCode === null) {
-    const exited = new Promise((r) => mx.once('exit', r));
-    mx.kill('SIGTERM');
-    await exited;
-  }
+  await mx?.stop();
   await new Promise((r) => sink?.close(() => r(undefined)));
   await redis?.stop();
   await dir?.remove();
@@ -116,7 +98,7 @@ describe('moat-mx main', () => {
     expect(delivered).toHaveLength(1);
     expect(delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
     expect(delivered[0]).toMatch(/Subject: via main/);
-    expect(output).toMatch(/"event":"message".*"outcome":"accepted"/);
+    expect(mx.log.text).toMatch(/"event":"message".*"outcome":"accepted"/);
 
     // the decision is in the shared journal, found by the queue id the client was given
     const journal = createJournal({ redis: { url: redis.url }, registry: createRegistry(), logger: createLogger('t', { level: 'silent' }) });
@@ -157,8 +139,8 @@ describe('moat-mx main', () => {
     // a mynetworks host's outbound mail is ours: DKIM-signed
     expect(delivered.find((m) => m.includes('Subject: to a remote domain'))).toMatch(/^DKIM-Signature: .*d=example\.org/);
     // the delivery thread logs `sent` after the sink's reply: under load that line may trail the delivery
-    for (let i = 0; i < 100 && !/"recipient":"someone@remote\.test".*"status":"sent"/.test(output); i++) await new Promise((ok) => setTimeout(ok, 100));
-    expect(output).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
+    for (let i = 0; i < 100 && !/"recipient":"someone@remote\.test".*"status":"sent"/.test(mx.log.text); i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(mx.log.text).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
   });
 
   it('a stranger\'s mail forwarded by an alias to a remote address leaves unsigned, though its From is ours', async () => {
@@ -179,7 +161,7 @@ describe('moat-mx main', () => {
   });
 
   it('the sender-login check is on by default for AUTH on port 25: without maps a bare login owns login@ our domains only', async () => {
-    expect(output).toMatch(/"msg":"no policy.sender_login_maps: a logged-in user may send only as its own address \(a bare login: login@ our domains\)"/);
+    expect(mx.log.text).toMatch(/"msg":"no policy.sender_login_maps: a logged-in user may send only as its own address \(a bare login: login@ our domains\)"/);
     const c = await SmtpClient.connect(port);
     await c.read();
     await c.cmd('EHLO laptop.example');
@@ -206,22 +188,22 @@ describe('moat-mx main', () => {
     expect(await metric()).toBe('1');
     const bob = `bob:${await hashPassword('pw2', { N: 1024 })}\n`;
     await writeFileAtomic(usersFile, `alice:${await hashPassword('pw', { N: 1024 })}\n${bob}`);
-    mx.kill('SIGHUP');
+    mx.proc.kill('SIGHUP');
     await until(async () => (await metric()) === '2');
     expect(await metric()).toBe('2');
-    expect(output).toMatch(/"msg":"users file reloaded"/);
+    expect(mx.log.text).toMatch(/"msg":"users file reloaded"/);
     await writeFileAtomic(usersFile, `${bob}carol:scrypt$broken\n`);
-    mx.kill('SIGHUP');
-    await until(() => /"line":2,.*"msg":"users file: bad line, keeping the last good set"/.test(output));
-    expect(output).toMatch(/"line":2,.*"msg":"users file: bad line, keeping the last good set"/);
+    mx.proc.kill('SIGHUP');
+    await until(() => /"line":2,.*"msg":"users file: bad line, keeping the last good set"/.test(mx.log.text));
+    expect(mx.log.text).toMatch(/"line":2,.*"msg":"users file: bad line, keeping the last good set"/);
     expect(await metric()).toBe('2');
-    expect(mx.exitCode).toBeNull();
+    expect(mx.proc.exitCode).toBeNull();
   });
 
   it('stops on SIGTERM', async () => {
-    const exited = new Promise<number | null>((r) => mx.once('exit', (code) => r(code)));
-    mx.kill('SIGTERM');
+    const exited = new Promise<number | null>((r) => mx.proc.once('exit', (code) => r(code)));
+    mx.proc.kill('SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toMatch(/"msg":"mx stopping"/);
+    expect(mx.log.text).toMatch(/"msg":"mx stopping"/);
   });
 });

@@ -1,22 +1,22 @@
 // Reload without restart, end to end: the real `main.ts` on loopback, its config file rewritten, then SIGHUP or
 // POST /-/reload. New sessions get the new generation, open ones finish on theirs, a broken config changes nothing.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { freePort, SmtpClient, startRedis, tmpDir, waitForPort } from '@moat/testkit';
+import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let redis: Awaited<ReturnType<typeof startRedis>>;
-let mx: ChildProcess;
+let mx: SpawnedMx;
 let port: number;
 let metricsPort: number;
 let sinkPort: number;
 let deadDns: number;
 let cfg: string;
-let output = '';
 const delivered: string[] = [];
 let sink: SMTPServer;
 
@@ -90,27 +90,11 @@ beforeAll(async () => {
   await writeFile(join(dir.path, 'senders'), 'spam@bad.example REJECT no thanks\n');
   cfg = join(dir.path, 'moat.yaml');
   await writeFile(cfg, config());
-  mx = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  mx.stdout?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  mx.stderr?.on('data', (b: Buffer) => {
-    output += b.toString();
-  });
-  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
-    throw new Error(`${e}\n${output}`);
-  });
+  mx = await spawnMain(cfg, port);
 }, 60_000);
 
 afterAll(async () => {
-  if (mx && mx.exitCode === null) {
-    const exited = new Promise((r) => mx.once('exit', r));
-    mx.kill('SIGTERM');
-    await exited;
-  }
+  await mx?.stop();
   await new Promise((r) => sink?.close(() => r(undefined)));
   await redis?.stop();
   await dir?.remove();
@@ -133,7 +117,7 @@ describe('mx reload', () => {
     await open.cmd('MAIL FROM:<spam@bad.example>');
     expect((await open.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
     await open.quit();
-    expect(output).toMatch(/"event":"reload","outcome":"applied"/);
+    expect(mx.log.text).toMatch(/"event":"reload","outcome":"applied"/);
   });
 
   it('a broken config changes nothing, and is logged, counted and reported', async () => {
@@ -145,7 +129,7 @@ describe('mx reload', () => {
     expect(report.error).toMatch(/reject_everything_now/);
     expect(await metric('moat_reload_total\\{outcome="refused"\\}')).toBe('1');
     expect(await metric('moat_config_last_reload_successful')).toBe('0');
-    expect(output).toMatch(/"outcome":"refused".*config reload refused/);
+    expect(mx.log.text).toMatch(/"outcome":"refused".*config reload refused/);
     // still generation 2: the sender map refuses, the rest accepts
     expect((await session('still gen 2', 'spam@bad.example')).code).toBe(554);
     expect((await session('still gen 2, good sender')).code).toBe(250);
@@ -167,7 +151,7 @@ describe('mx reload', () => {
     expect(await cn()).toBe('CN=one.example.org');
     await writeFile(cfg, config({ senderMap: true, cert: 'two' }));
     const before = Number(await metric('moat_config_generation'));
-    mx.kill('SIGHUP');
+    mx.proc.kill('SIGHUP');
     for (let i = 0; i < 100 && Number(await metric('moat_config_generation')) === before; i++) await new Promise((ok) => setTimeout(ok, 50));
     expect(Number(await metric('moat_config_generation'))).toBe(before + 1);
     expect(await cn()).toBe('CN=two.example.org');
@@ -220,7 +204,7 @@ describe('mx reload', () => {
     const got = delivered.slice(before).map((m) => /Subject: (load \S+)/.exec(m)?.[1]).filter(Boolean);
     expect(got.sort()).toEqual(all.map((r) => r.subject).sort());
     // old generations were released once their sessions ended
-    expect(output).toMatch(/"event":"reload-retired"/);
-    expect(mx.exitCode).toBeNull();
+    expect(mx.log.text).toMatch(/"event":"reload-retired"/);
+    expect(mx.proc.exitCode).toBeNull();
   }, 120_000);
 });

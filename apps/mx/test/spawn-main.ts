@@ -1,0 +1,40 @@
+// The real moat-mx binary (src/main.ts) as a child process for the tests that need the whole program (start,
+// reload, ACME, shutdown): its stdout and stderr collected in `log.text`, waited for until its port answers.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { waitForPort } from '@moat/testkit';
+
+export interface SpawnedMx {
+  proc: ChildProcess;
+  /** Everything the process printed so far (one JSON log line per event). */
+  log: { text: string };
+  /** SIGTERM, and wait for the exit (nothing when it is gone already). */
+  stop(): Promise<void>;
+}
+
+export async function spawnMain(config: string, port: number, extraArgs: readonly string[] = []): Promise<SpawnedMx> {
+  const proc = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', config, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
+    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = { text: '' };
+  proc.stdout?.on('data', (b: Buffer) => {
+    log.text += b.toString();
+  });
+  proc.stderr?.on('data', (b: Buffer) => {
+    log.text += b.toString();
+  });
+  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
+    throw new Error(`${e}\n${log.text}`);
+  });
+  return {
+    proc,
+    log,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
