@@ -137,15 +137,21 @@ describe('moat explain (hypothetical)', () => {
   });
 
   it('reads the greylist without writing it: every key, field and expiry time as before', async () => {
-    await greylist.check({ clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' });
-    const before = redisState();
-    const args = ['explain', '--client', '192.0.2.8', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org', '--json'];
-    const r = json(await moat(args));
-    // The delay (1 s) is over by the time the CLI runs: a retry would pass now; peek says so and records nothing.
-    expect(r).toMatchObject({ greylist: 'dry-run', assumedFailOpen: [], verdict: { action: 'permit' } });
-    expect(r.verdict.trace.at(-2).reason).toMatch(/^greylist pass \(retry\): dry run: delayed \d+ seconds \(2 attempts, net:192\.0\.2\.0\/24\)$/);
-    expect(redisState()).toEqual(before);
-    await greylist.remove({ triplet: { clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' } });
+    const triplet = { clientAddress: '192.0.2.8', sender: 'a@example.net', recipient: 'b@example.org' };
+    await greylist.check(triplet);
+    try {
+      // The greylist counts whole seconds: past 2 s the 1 s delay is over whatever the clock's fraction was.
+      await new Promise((r) => setTimeout(r, 2100));
+      const before = redisState();
+      const args = ['explain', '--client', '192.0.2.8', '--helo', 'mail.example.net', '--sender', 'a@example.net', '--recipient', 'b@example.org', '--json'];
+      const r = json(await moat(args));
+      // A retry would pass now; peek says so and records nothing.
+      expect(r).toMatchObject({ greylist: 'dry-run', assumedFailOpen: [], verdict: { action: 'permit' } });
+      expect(r.verdict.trace.at(-2).reason).toMatch(/^greylist pass \(retry\): dry run: delayed \d+ seconds \(2 attempts, net:192\.0\.2\.0\/24\)$/);
+      expect(redisState()).toEqual(before);
+    } finally {
+      await greylist.remove({ triplet });
+    }
   }, 300_000);
 
   it('gives no verdict when Redis or the resolver is unreachable (exit 1, naming them), unless --assume-fail-open', async () => {
@@ -251,7 +257,8 @@ describe('moat greylist', () => {
   it('lists stuck senders with their retry pattern, shows, whitelists and removes', async () => {
     const req = { clientAddress: '203.0.113.5', sender: 'news@example.com', recipient: 'b@example.org' };
     expect((await greylist.check(req)).action).toBe('defer');
-    await new Promise((r) => setTimeout(r, 1100));
+    // whole seconds: 2.1 s is past the 1 s delay whatever the clock's fraction was
+    await new Promise((r) => setTimeout(r, 2100));
     // Deferred once, never retried, past the delay: stuck.
     const stuck = json(await moat(['greylist', 'stuck', '--json']));
     expect(stuck).toEqual([expect.objectContaining({ client: '203.0.113.5', sender: 'news@example.com', attempts: 1 })]);
