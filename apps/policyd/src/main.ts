@@ -120,10 +120,16 @@ async function serve(o: {
       sighup: false,
       adjustSpec: (spec) => policydSpec(spec, c.policyd.skip),
     });
-    const journal = c.policyd.journal
-      ? createJournal({ ...journalOptionsFromConfig(c), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
-      : undefined;
-    return { built, journal };
+    try {
+      const journal = c.policyd.journal
+        ? createJournal({ ...journalOptionsFromConfig(c), registry: defaultRegistry, logger: logger.child({ component: 'journal' }) })
+        : undefined;
+      return { built, journal };
+    } catch (e) {
+      // a generation that fails to build leaves nothing open: the engine's Redis and resolvers close here
+      await built.close();
+      throw e;
+    }
   };
   const generations = createReloader<PolicydGeneration>({
     service: worker ? `policyd/${worker.id}` : 'policyd',

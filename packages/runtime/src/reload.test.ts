@@ -82,3 +82,34 @@ describe('createReloader', () => {
     expect(restartOnlyChanges(a, b, ['metrics.listen', 'metrics.enabled', 'no.such.path'])).toEqual(['metrics.listen']);
   });
 });
+
+describe('createReloader close()', () => {
+  it('waits for a reload under way and releases what it built: nothing outlives close()', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'moat-reload-')), 'moat.yaml');
+    writeFileSync(file, yaml('permit'));
+    const retired: number[] = [];
+    let finishBuild: () => void = () => {};
+    const r = createReloader({
+      service: 'test',
+      file,
+      env: {},
+      config: loadConfig(file, { env: {} }),
+      value: { n: 1 },
+      build: () => new Promise<{ n: number }>((ok) => (finishBuild = () => ok({ n: 2 }))),
+      retire: (v) => {
+        retired.push(v.n);
+      },
+      restartOnly: [],
+      logger: createLogger('t', { level: 'silent' }),
+      registry: createRegistry(),
+    });
+    const reloading = r.reload('test');
+    await new Promise((ok) => setTimeout(ok, 20));
+    const closing = r.close();
+    finishBuild();
+    await closing;
+    expect((await reloading).outcome).toBe('refused');
+    expect(retired.sort()).toEqual([1, 2]);
+    expect(r.current().n).toBe(1);
+  });
+});

@@ -121,6 +121,7 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
   const old = new Set<Gen<T>>();
   let inFlight: Promise<ReloadReport> | undefined;
   let last: ReloadReport | undefined;
+  let closed = false;
 
   async function retire(g: Gen<T>, shutdown = false): Promise<void> {
     if (g.retired) return;
@@ -159,6 +160,11 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
       m.ok.set(0);
       o.logger.error({ event: 'reload', outcome: 'refused', trigger, generation: current.id, error }, 'config reload refused: the running config stays in force');
       return report;
+    }
+    if (closed) {
+      // the service shut down while this generation was being built: release it, swap nothing
+      await retire({ id: current.id + 1, config: next, value, sessions: 0, retired: false }, true);
+      return { ...base, outcome: 'refused', generation: current.id, ms: Math.round(performance.now() - t0), error: 'shutting down', needsRestart: [], draining: old.size };
     }
     const previous = current;
     current = { id: previous.id + 1, config: next, value, sessions: 0, retired: false };
@@ -208,6 +214,9 @@ export function createReloader<T>(o: ReloaderOptions<T>): Reloader<T> {
     },
     last: () => last,
     async close() {
+      closed = true;
+      // a reload under way finishes first (and releases what it built): nothing it opens outlives close()
+      await inFlight?.catch(() => undefined);
       for (const g of [...old, current]) await retire(g, true);
     },
   };
