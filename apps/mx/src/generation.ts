@@ -11,6 +11,7 @@ import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit
 import { type BuiltEngine, buildEngine, senderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
 import { cachingResolver, createResolver } from './dns.ts';
+import { Anvil } from './limits.ts';
 import { createMx, type Mx } from './server.ts';
 import { loadTlsMaterial, type TlsMaterial, tlsServerOptions } from './tls.ts';
 
@@ -67,6 +68,11 @@ export interface MxShared {
   startSizeLimit?: number;
   /** The ACME pair current now (mx.tls.acme), served instead of the configured or self-signed one. */
   tlsPair?: () => { key: Buffer; cert: Buffer } | undefined;
+  /**
+   * Per-address session counts per listener (true: submission): one anvil across generations, so sessions
+   * draining on an old config still count against a client's limit and toward the stress state.
+   */
+  anvils?: Map<boolean, Anvil>;
 }
 
 /** The users file at `path`, shared by the generations that name it: re-read for a new one, closed with the last. */
@@ -163,7 +169,13 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
     const server = (submission: boolean): Mx => {
       let mx = servers.get(submission);
       if (!mx) {
+        let anvil = shared.anvils?.get(submission);
+        if (shared.anvils && !anvil) {
+          anvil = new Anvil({ perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute });
+          shared.anvils.set(submission, anvil);
+        }
         mx = createMx({
+          anvil,
           settings,
           engine: built.engine,
           delayReject: built.spec.delayReject,

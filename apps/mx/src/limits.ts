@@ -14,9 +14,10 @@ export interface AnvilOptions {
 }
 
 export class Anvil {
-  readonly #opts: AnvilOptions;
+  #opts: AnvilOptions;
   readonly #now: () => number;
   readonly #active = new Map<string, number>();
+  #total = 0;
   #concurrency: number | undefined;
   /** Token buckets: capacity perIpRatePerMinute, refilled at that rate per minute. O(1) per connection. */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -30,6 +31,7 @@ export class Anvil {
   admit(ip: string): AdmitResult {
     if (this.#opts.exempt?.includes(ip)) {
       this.#active.set(ip, (this.#active.get(ip) ?? 0) + 1);
+      this.#total++;
       return { ok: true };
     }
     const active = this.#active.get(ip) ?? 0;
@@ -52,7 +54,16 @@ export class Anvil {
       if (this.#buckets.size > 100_000) this.#sweep(now);
     }
     this.#active.set(ip, active + 1);
+    this.#total++;
     return { ok: true };
+  }
+
+  /**
+   * New limits (a config reload): the sessions and buckets counted so far stay, so a reload never hands a
+   * client a fresh allowance. The clock stays the one given at construction.
+   */
+  configure(opts: Omit<AnvilOptions, 'now'>): void {
+    this.#opts = { ...opts, now: this.#now };
   }
 
   /** Override the per-address session limit (stress), or undefined for the configured one. New sessions only. */
@@ -61,9 +72,15 @@ export class Anvil {
   }
 
   release(ip: string): void {
-    const n = (this.#active.get(ip) ?? 0) - 1;
-    if (n <= 0) this.#active.delete(ip);
-    else this.#active.set(ip, n);
+    const had = this.#active.get(ip) ?? 0;
+    if (had > 0) this.#total--;
+    if (had <= 1) this.#active.delete(ip);
+    else this.#active.set(ip, had - 1);
+  }
+
+  /** Sessions admitted and not yet released, every address (the stress state counts these). */
+  total(): number {
+    return this.#total;
   }
 
   active(ip: string): number {

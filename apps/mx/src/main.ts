@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   }
   // Everything a reload may change is one generation (generation.ts); the listeners, the spool and its
   // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
-  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
+  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map(), anvils: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
   const first = await buildGeneration(config, compiled, shared);
   if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
   const generations = createReloader<MxGeneration>({

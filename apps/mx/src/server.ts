@@ -76,6 +76,8 @@ export interface MxDeps {
   myNetworks?: readonly string[] | undefined;
   /** The shared decision journal: every decision, and the queue ids a session's message got. */
   journal?: (DecisionSink & { linkQueueId(sessionId: string, queueId: string): void }) | undefined;
+  /** Per-address session counts kept across config generations (MxShared); a new one when absent. */
+  anvil?: Anvil | undefined;
   /** Rate limits shared by every MX (MAIL, RCPT, AUTH; fail open). */
   rateLimits?: RateLimiter | undefined;
   /**
@@ -148,7 +150,10 @@ export function createMx(deps: MxDeps): Mx {
   // HELO/MAIL verdicts that decide nothing are counted, but logged only at debug: the RCPT decision
   // and the message line say it all (two lines per message, like Postfix's smtpd + cleanup)
   const quietLogger = logger.child({}, { level: logger.isLevelEnabled('debug') ? logger.level : 'warn' });
-  const anvil = new Anvil({ perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute });
+  const anvilLimits = { perIpConcurrency: settings.limits.perIpConcurrency, perIpRatePerMinute: settings.limits.perIpRatePerMinute };
+  // shared with the other config generations of this listener (a reload must not reset what clients hold)
+  const anvil = deps.anvil ?? new Anvil(anvilLimits);
+  if (deps.anvil) anvil.configure(anvilLimits);
   const sessions = new Map<string, SessionState>();
   const rateLimits = deps.rateLimits && mxRateLimits(deps.rateLimits, metrics, !!deps.submission);
   const commandTimeout = deps.commandTimeoutMs ?? settings.limits.decisionTimeoutMs;
@@ -171,7 +176,8 @@ export function createMx(deps: MxDeps): Mx {
 
   /** Recompute the stress state from the open connections; on a change, apply it to every session now. */
   function checkStress(): void {
-    const open = server.connections.size;
+    // every generation's sessions on this listener: the old ones draining after a reload count too
+    const open = deps.anvil ? anvil.total() : server.connections.size;
     if (!stress.update(open)) return;
     const on = stress.on;
     metrics.stress.set({ listener }, on ? 1 : 0);

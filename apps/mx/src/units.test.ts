@@ -21,6 +21,20 @@ describe('limits', () => {
     expect(a.admit('198.51.100.1').ok).toBe(true);
   });
 
+  it('anvil: new limits from a reload keep the sessions counted so far (no fresh allowance)', () => {
+    const a = new Anvil({ perIpConcurrency: 2, perIpRatePerMinute: 0 });
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    expect(a.admit('198.51.100.2').ok).toBe(true);
+    expect(a.total()).toBe(3);
+    a.configure({ perIpConcurrency: 3, perIpRatePerMinute: 0 });
+    expect(a.admit('198.51.100.1').ok).toBe(true);
+    expect(a.admit('198.51.100.1')).toMatchObject({ ok: false, reason: 'concurrency' });
+    a.release('198.51.100.2');
+    a.release('198.51.100.2'); // a second release of an address with none open changes nothing
+    expect(a.total()).toBe(3);
+  });
+
   it('CIDR membership, v4, v6 and mapped v4', () => {
     expect(inNetworks('192.0.2.7', ['192.0.2.0/28'])).toBe(true);
     expect(inNetworks('192.0.2.17', ['192.0.2.0/28'])).toBe(false);

@@ -20,7 +20,7 @@ let cfg: string;
 const delivered: string[] = [];
 let sink: SMTPServer;
 
-const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean } = {}) => `version: 1
+const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean; perIp?: number } = {}) => `version: 1
 policy:
   hostname: mx.example.org
   recipient_restrictions: reject_non_fqdn_helo_hostname, ${o.senderMap ? `check_sender_access texthash:${dir.path}/senders, ` : ''}reject_unlisted_recipient, ${o.broken ? 'reject_everything_now, ' : ''}permit
@@ -32,7 +32,7 @@ dns:
   timeout: 300ms
 mx:
   tls: { cert: ${dir.path}/${o.cert ?? 'one'}.crt, key: ${dir.path}/${o.cert ?? 'one'}.key }
-spamd: { enabled: false }
+${o.perIp ? `  limits: { per_ip_concurrency: ${o.perIp} }\n` : ''}spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
 queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", concurrency: ${o.concurrency ?? 4} }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
@@ -207,4 +207,24 @@ describe('mx reload', () => {
     expect(mx.log.text).toMatch(/"event":"reload-retired"/);
     expect(mx.proc.exitCode).toBeNull();
   }, 120_000);
+
+  it("a client's sessions on the old generation still count against its per-address limit after a reload", async () => {
+    await writeFile(cfg, config({ perIp: 1 }));
+    expect((await reload()).report.outcome).toBe('applied');
+    const held = await SmtpClient.connect(port);
+    expect((await held.read()).code).toBe(220);
+    await writeFile(cfg, config({ perIp: 1, senderMap: true }));
+    const { report } = await reload();
+    expect(report.outcome).toBe('applied');
+    expect(report.draining).toBeGreaterThanOrEqual(1);
+    // the new generation knows the session the old one holds: no fresh allowance for this address
+    const second = await SmtpClient.connect(port);
+    const refused = await second.read();
+    expect(refused.code).toBe(421);
+    expect(refused.text).toMatch(/Too many concurrent connections/);
+    second.destroy();
+    await held.quit();
+    await writeFile(cfg, config());
+    expect((await reload()).report.outcome).toBe('applied');
+  });
 });
