@@ -666,9 +666,10 @@ export function createMx(deps: MxDeps): Mx {
     const meta: Record<string, string> = { client: bare(session.remoteAddress), helo, session: session.id };
     const user = sessionUser(session);
     if (user) meta.saslUser = user;
-    // Ours to DKIM-sign: a logged-in client whose sender passed the login check, or a mynetworks host. Anyone
-    // else's mail (an alias forwarding a stranger's message included) leaves unsigned: a signature vouches.
-    if ((user && tx.loginChecked) || inMyNetworks(bare(session.remoteAddress))) meta[DKIM_META_KEY] = DKIM_SIGN;
+    // Ours to DKIM-sign: a logged-in client whose sender passed the login check, or a mynetworks host that is not
+    // our backup MX (a trusted relay passes the world's mail on). Anyone else's mail (an alias forwarding a
+    // stranger's message included) leaves unsigned: a signature vouches.
+    if ((user && tx.loginChecked) || (inMyNetworks(bare(session.remoteAddress)) && !trustedRelay)) meta[DKIM_META_KEY] = DKIM_SIGN;
     if (id.clientName) meta.clientName = id.clientName;
     const ids: string[] = [];
     try {

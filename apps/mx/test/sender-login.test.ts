@@ -34,7 +34,8 @@ beforeAll(async () => {
   const check = (l: Listener) => senderLoginCheck(config, l, built);
   const users = { 'alice@example.org': (await userHash('pw'))!, 'bob@example.org': (await userHash('pw2'))! };
   sub = await startTestMx({ submission: true, authenticator: authenticatorFor(users), senderLogin: check('submission'), myNetworks: MY_NETWORKS, logs: true });
-  smtp = await startTestMx({ authenticator: authenticatorFor(users), senderLogin: check('smtp'), myNetworks: MY_NETWORKS, logs: true });
+  // 192.0.2.9 is in mynetworks and also our backup MX (mx.trusted_relays): it relays the world's mail
+  smtp = await startTestMx({ authenticator: authenticatorFor(users), senderLogin: check('smtp'), myNetworks: MY_NETWORKS, logs: true, mx: { trusted_relays: ['192.0.2.9/32'] } });
 }, 60_000);
 afterAll(async () => {
   await sub?.close();
@@ -132,6 +133,18 @@ describe('port 25 without AUTH', () => {
     expect((await c.data('From: <app@example.org>\r\nSubject: report\r\n\r\nok\r\n')).code).toBe(250);
     await c.quit();
     expect(smtp.enqueued[n]?.meta?.dkim).toBe('sign');
+  });
+});
+
+describe('a backup MX in mynetworks (mx.trusted_relays)', () => {
+  it("relays the world's mail: never marked for signing, though its address is in mynetworks", async () => {
+    const c = await session(smtp, undefined, 'ADDR=192.0.2.9');
+    expect((await c.cmd('MAIL FROM:<ceo@example.org>')).code).toBe(250);
+    expect((await c.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
+    const n = smtp.enqueued.length;
+    expect((await c.data('From: <ceo@example.org>\r\nSubject: forged via the backup\r\n\r\nok\r\n')).code).toBe(250);
+    await c.quit();
+    expect(smtp.enqueued[n]?.meta?.dkim).toBeUndefined();
   });
 });
 
