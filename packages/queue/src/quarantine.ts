@@ -10,7 +10,7 @@ import { QueueError, QueueErrorCodes } from './errors.ts';
 import { createDirSyncer } from './fsync.ts';
 import { isQueueId } from './ids.ts';
 import { type QuarantineMetrics, quarantineMetrics } from './quarantine-metrics.ts';
-import { messagePreview, type MessagePreview } from './preview.ts';
+import { decodeWords, escapeControls, messagePreview, type MessagePreview } from './preview.ts';
 import { peekEnvelope } from './reader.ts';
 import { CorruptQueueFile, decode, encode, type Envelope, type HoldRecord } from './record.ts';
 import { HOST_TAG, pidAlive, tmpName } from './tmp-files.ts';
@@ -42,6 +42,8 @@ export interface HeldEntry {
   arrival?: number | undefined;
   sender?: string | undefined;
   recipients: string[];
+  /** The Subject header (decoded, escaped, bounded), from the message's first 16 KiB. */
+  subject?: string | undefined;
   /** Why it is held; undefined for a file whose envelope cannot be read (release/show will move it to corrupt/). */
   hold?: HoldRecord | undefined;
   /** When expire() removes it (hold time + retention). */
@@ -80,6 +82,13 @@ export interface Quarantine {
   delete(id: string, opts: ActionOptions): Promise<ActionResult>;
   /** Removes held messages past retention; returns their ids. */
   expire(): Promise<string[]>;
+}
+
+/** The Subject of a message's header block, decoded and made safe (the preview's rules), or undefined. */
+function subjectOf(head: Buffer): string | undefined {
+  const m = /(?:^|\r?\n)Subject:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/i.exec(head.toString('utf8'));
+  if (!m) return undefined;
+  return escapeControls(decodeWords(m[1]!.replace(/\r?\n[ \t]+/g, ' ').trim()), false).slice(0, 200);
 }
 
 const notFound = (id: string) => new QueueError(QueueErrorCodes.ENOTFOUND, `${id} is not in the quarantine`);
@@ -180,11 +189,12 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
     }
     const out: HeldEntry[] = [];
     for (const n of names) {
-      const peek = await peekEnvelope(held(n));
+      const peek = await peekEnvelope(held(n), 16 * 1024);
       if (!peek) continue; // gone meanwhile
       // an operator's hold (moat queue hold) is the queue's business, not the quarantine's
       if (peek.envelope && !peek.envelope.hold) continue;
-      out.push(entryOf(n, peek.size, peek.envelope));
+      const subject = peek.head ? subjectOf(peek.head) : undefined;
+      out.push({ ...entryOf(n, peek.size, peek.envelope), ...(subject !== undefined ? { subject } : {}) });
     }
     return out;
   }
@@ -193,7 +203,8 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
     checkId(id);
     const { envelope, message } = await load(id, 'show');
     if (!envelope.hold) throw notFound(id);
-    return { ...entryOf(id, message.length, envelope), preview: messagePreview(message, o.maxChars === undefined ? {} : { maxChars: o.maxChars }) };
+    const subject = subjectOf(message.subarray(0, 16 * 1024));
+    return { ...entryOf(id, message.length, envelope), ...(subject !== undefined ? { subject } : {}), preview: messagePreview(message, o.maxChars === undefined ? {} : { maxChars: o.maxChars }) };
   }
 
   function checkBy(by: unknown): string {

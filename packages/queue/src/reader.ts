@@ -66,7 +66,7 @@ export async function peekEntry(dir: string, state: QueueState, name: string): P
  * A queue file's size and envelope, reading only the envelope (no checksum: the file may be large); the
  * envelope is undefined when it cannot be read (a damaged file), the whole answer when the file is gone.
  */
-export async function peekEnvelope(path: string): Promise<{ size: number; envelope?: Envelope } | undefined> {
+export async function peekEnvelope(path: string, headBytes = 0): Promise<{ size: number; envelope?: Envelope; head?: Buffer } | undefined> {
   let fh: FileHandle;
   try {
     fh = await open(path, 'r');
@@ -85,7 +85,11 @@ export async function peekEnvelope(path: string): Promise<{ size: number; envelo
     try {
       const env = JSON.parse(json.toString('utf8')) as Envelope;
       if (typeof env !== 'object' || env === null || !Array.isArray(env.recipients)) return { size: st.size };
-      return { size: st.size, envelope: env };
+      if (headBytes <= 0) return { size: st.size, envelope: env };
+      // the message's first bytes, for its Subject (the message starts after the envelope's newline)
+      const head = Buffer.alloc(Math.max(0, Math.min(headBytes, st.size - m[0].length - json.length - 1)));
+      const { bytesRead: got } = await fh.read(head, 0, head.length, m[0].length + json.length + 1);
+      return { size: st.size, envelope: env, head: head.subarray(0, got) };
     } catch {
       return { size: st.size };
     }

@@ -43,7 +43,7 @@ it('a held message is never delivered until released; release delivers it and ca
 
     const list = await t.q.list();
     expect(list).toHaveLength(1);
-    expect(list[0]).toMatchObject({ id, sender: 'alice@sender.test', recipients: ['bob@example.test'], hold: { ...hold, node: 'mx-test', time: t.clock.t } });
+    expect(list[0]).toMatchObject({ id, subject: 'held one', sender: 'alice@sender.test', recipients: ['bob@example.test'], hold: { ...hold, node: 'mx-test', time: t.clock.t } });
     expect(list[0]!.expires).toBe(t.clock.t + 30 * 86_400_000);
     const shown = await t.q.show(id);
     expect(shown.preview.text).toBe('body\n');
