@@ -139,6 +139,14 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
     }
   }
 
+  /** Locks left by a killed action (its writer on this host is dead): removed, as the spool's tmp/ sweep does. */
+  async function sweepLocks(locks: string[]): Promise<void> {
+    for (const n of locks) {
+      const [host, pid] = (await readFile(join(dir, 'hold', n), 'utf8').catch(() => '')).trim().split(' ');
+      if (host === HOST_TAG && !pidAlive(Number(pid))) await unlink(join(dir, 'hold', n)).catch(() => undefined);
+    }
+  }
+
   /** The verified held file, or: not found; damaged (moved to corrupt/, counted, logged, then thrown). */
   async function load(id: string, action: string, by?: string): Promise<{ envelope: Envelope; message: Buffer }> {
     let buf: Buffer;
@@ -182,11 +190,13 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
   async function list(): Promise<HeldEntry[]> {
     let names: string[];
     try {
-      names = (await readdir(join(dir, 'hold'))).filter((n) => !n.startsWith('.')).sort();
+      names = await readdir(join(dir, 'hold'));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
+    await sweepLocks(names.filter((n) => n.startsWith('.') && n.endsWith('.lock')));
+    names = names.filter((n) => !n.startsWith('.')).sort();
     const out: HeldEntry[] = [];
     for (const n of names) {
       const peek = await peekEnvelope(held(n), 16 * 1024);
