@@ -109,5 +109,5 @@
     $('quarantine-show').hidden = true;
   });
   refresh();
-  setInterval(refresh, pollMs * 2.5);
+  setInterval(refresh, pollMs * 5); // held mail changes slowly; every poll asks every node
 })();
