@@ -91,9 +91,21 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <table id="zone-table"><thead><tr><th>zone</th><th>state</th><th>profile</th><th class="time">checked</th><th>lookup errors</th><th>reason</th></tr></thead><tbody></tbody></table>
 </section>
 </div>
+<section id="quarantine">
+<h2>Quarantine <small>held on every node; never delivered unless released</small></h2>
+<p id="quarantine-note" class="note"></p>
+<table id="quarantine-table"><thead><tr><th>node</th><th>queue id</th><th class="time">held since</th><th>check</th><th>score</th><th>sender</th><th>subject</th><th></th></tr></thead><tbody></tbody></table>
+<div id="quarantine-show" hidden>
+<h3>Held message <span id="quarantine-show-id"></span> <button type="button" id="quarantine-show-close">Close</button></h3>
+<p id="quarantine-show-hold" class="note"></p>
+<pre id="quarantine-headers" class="message-headers"></pre>
+<pre id="quarantine-preview" class="message-preview"></pre>
+</div>
+</section>
 <p id="flash" class="flash" role="status"></p>
 </main>
-<script src="/static/console.js"></script>`,
+<script src="/static/console.js"></script>
+<script src="/static/quarantine.js"></script>`,
     `<meta name="csrf-token" content="${esc(opts.csrf)}">\n<meta name="poll-ms" content="${opts.pollMs}">`,
   );
 }

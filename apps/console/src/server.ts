@@ -12,6 +12,7 @@ import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
 import { groupSessions } from './mail-sessions.ts';
 import { createSessions, type Session, sameToken, token } from './sessions.ts';
+import { QuarantineInputError, quarantineApi } from './quarantine-api.ts';
 import { withResolution } from './why.ts';
 import { zoneView } from './zone-view.ts';
 import type { ConsoleView } from '@moat/config';
@@ -36,6 +37,7 @@ export interface RunningConsole {
 
 const STATIC: Record<string, { type: string; body: Buffer }> = {
   '/static/console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/console.js', import.meta.url)) },
+  '/static/quarantine.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/quarantine.js', import.meta.url)) },
   '/static/console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./static/console.css', import.meta.url)) },
 };
 
@@ -225,6 +227,15 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       return json(res, 200, { action, done, missing: ids.filter((i) => !done.includes(i)) });
     }
     if (method === 'GET' && path === '/api/zones') return json(res, 200, services.dnslist?.health() ?? []);
+    if (path.startsWith('/api/quarantine')) {
+      try {
+        const a = await quarantineApi(services.quarantine, { method, path, query, input, user: s.user }, audit);
+        if (a) return json(res, a.status, a.body);
+      } catch (e) {
+        if (e instanceof QuarantineInputError) throw new HttpError(400, e.message);
+        throw e;
+      }
+    }
     throw new HttpError(404, 'no such endpoint');
   }
 

@@ -1,10 +1,11 @@
 // What the console reads and acts on, built from moat.yaml the way the apps build it (runtime's buildEngine):
-// the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API, who is rate limited.
-import { type Config, compileConfig } from '@moat/config';
+// the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API, who is rate limited,
+// and every node's quarantine (through each mx's admin listener).
+import { type Config, compileConfig, views } from '@moat/config';
 import type { DnsList } from '@moat/dnslist';
 import { clientNetwork, type Greylist } from '@moat/greylist';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
-import type { Logger, Registry } from '@moat/observe';
+import { type Logger, type QuarantineClient, quarantineClient, type Registry } from '@moat/observe';
 import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue';
 import { createRateLimiter, type RateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { type AddressExplanation, buildEngine } from '@moat/runtime';
@@ -23,11 +24,27 @@ export interface ConsoleServices {
     release: (ids: string[]) => Promise<string[]>;
     delete: (ids: string[]) => Promise<string[]>;
   };
+  /** Every node's quarantine: the metrics endpoints' listeners (an mx serves /-/quarantine there). */
+  quarantine: QuarantineClient;
   /** How a recipient resolves now (class, rewrites, next hop), for the "Why?" view: the resolver mx delivers with. */
   explainAddress(address: string): AddressExplanation;
   /** The network whitelisting a stuck client covers (the greylist's own grouping, the seed's /24). */
   networkOf(ip: string): string | undefined;
   close(): Promise<void>;
+}
+
+/** The nodes to ask for their quarantine: each scraped metrics endpoint's listener, named host:port. */
+export function quarantineTargets(metricsUrls: readonly string[]): { name: string; url: string }[] {
+  const out: { name: string; url: string }[] = [];
+  for (const u of metricsUrls) {
+    try {
+      const url = new URL(u);
+      if (!out.some((t) => t.name === url.host)) out.push({ name: url.host, url: url.origin });
+    } catch {
+      /* not a URL: the scrape reports it */
+    }
+  }
+  return out;
 }
 
 export async function buildServices(config: Config, opts: { registry: Registry; logger: Logger }): Promise<ConsoleServices> {
@@ -49,6 +66,7 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
       release: (ids) => queueRelease(dir, ids),
       delete: (ids) => queueDelete(dir, ids),
     },
+    quarantine: quarantineClient(quarantineTargets(views.console(config).metricsUrls)),
     explainAddress: (address) => built.explainAddress(address),
     networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
     async close() {

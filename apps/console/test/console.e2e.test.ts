@@ -1,6 +1,6 @@
 // End to end in headless Chromium: the console as its own process against real redis-server, rbldnsd and a spool;
 // decisions made by runtime's buildEngine + recordDecision (what mx/policyd run) and journaled through the hook.
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { loadConfig } from '@moat/config';
 import { createJournal, type Journal, journalOptionsFromConfig } from '@moat/journal';
 import { Counter, createLogger, createRegistry, Gauge, serveMetrics } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { openQueue } from '@moat/queue';
+import { decodeQueueFile, openQueue } from '@moat/queue';
 import { createRateLimiter } from '@moat/ratelimit';
 import { type BuiltEngine, buildEngine, createDecisionMetrics, recordDecision } from '@moat/runtime';
 import { type Daemon, freePort, type RbldnsdServer, type RedisServer, SmtpClient, spawnDaemon, startRbldnsd, startRedis, tmpDir, waitForPort } from '@moat/testkit';
@@ -35,6 +35,8 @@ let metricsServer: Server;
 let browser: BrowserContext;
 let page: Page;
 let queuedId: string;
+let held: { spam: string; other: string };
+const requested: string[] = [];
 const registry = createRegistry();
 const shots: string[] = [];
 
@@ -139,6 +141,18 @@ metrics: { enabled: true, listen: "127.0.0.1:${mxMetricsPort}" }
     throw new Error(`mx did not start: ${(e as Error).message}\n${mxProc.output()}`);
   }
 
+  // the quarantine of the real mx: two held messages in its spool, as its DMARC / spam-band hold writes them
+  const mxQueue = await openQueue({ dir: join(dir.path, 'mx-spool'), logger, registry: createRegistry(), node: 'mx-e2e' });
+  const hostileHtml =
+    'From: "Your Bank\u001b[31m" <alerts@bank.example>\r\nSubject: Verify your account\r\nContent-Type: text/html\r\n\r\n' +
+    '<html><body onload="steal()"><script>document.title="pwned"</script><p>Dear customer, <b>click</b> <a href="http://evil.test/login">here</a></p>' +
+    '<img src="http://evil.test/track.gif"><iframe src="http://evil.test/frame"></iframe></body></html>\r\n';
+  held = {
+    spam: (await mxQueue.enqueue({ sender: 'alerts@bank.example', recipients: ['b@example.org'], message: Buffer.from(hostileHtml), hold: { check: 'dmarc', reason: 'p=quarantine (bank.example)', score: 6.2 } })).id,
+    other: (await mxQueue.enqueue({ sender: 'news@list.example', recipients: ['b@example.org'], message: Buffer.from('Subject: Newsletter\r\n\r\nweekly news\r\n'), hold: { check: 'spamd', reason: 'score 6.0 in the quarantine band', score: 6 } })).id,
+  };
+  await mxQueue.close();
+
   const port = await freePort();
   consoleUrl = `http://127.0.0.1:${port}`;
   consoleProc = spawnDaemon(process.execPath, [main], {
@@ -165,6 +179,7 @@ metrics: { enabled: true, listen: "127.0.0.1:${mxMetricsPort}" }
     viewport: { width: 1400, height: 1000 },
   });
   page = browser.pages()[0] ?? (await browser.newPage());
+  page.on('request', (r) => requested.push(r.url()));
   page.setDefaultTimeout(20_000);
 });
 
@@ -273,6 +288,60 @@ describe('the console in Chromium', () => {
     await row.locator('button[data-action="release"]').click();
     await expect.poll(() => state.textContent()).not.toBe('hold');
     await shot('queue');
+  });
+
+  it('shows every node\'s quarantine; a held message as text only; release and delete record the console user', async () => {
+    const rows = page.locator('#quarantine-table tr.held');
+    await expect.poll(() => rows.count()).toBe(2);
+    const spam = page.locator(`#quarantine-table tr[data-id="${held.spam}"]`);
+    const text = await spam.textContent();
+    expect(text).toMatch(/127\.0\.0\.1:\d+/); // the node: the mx's admin listener
+    expect(text).toContain('dmarc');
+    expect(text).toContain('6.2');
+    expect(text).toContain('Verify your account');
+    // the test's other metrics endpoint serves no quarantine: not an error
+    expect(await page.textContent('#quarantine-note')).toBe('');
+
+    await spam.locator('button.show').click();
+    const preview = page.locator('#quarantine-preview');
+    await expect.poll(() => preview.textContent()).toContain('Dear customer, click here');
+    expect(await preview.textContent()).toContain('text/html part as text');
+    expect(await page.textContent('#quarantine-headers')).toContain('From: "Your Bank\\x1b[31m" <alerts@bank.example>');
+    // nothing of the message became markup, nothing was fetched, no script ran
+    expect(await page.locator('#quarantine img, #quarantine iframe, #quarantine script, #quarantine a').count()).toBe(0);
+    expect(requested.filter((u) => u.includes('evil.test'))).toEqual([]);
+    expect(await page.title()).not.toBe('pwned');
+    await shot('quarantine');
+
+    page.on('dialog', (d) => void d.accept());
+    // this mx has no learner: the admin is told, and the message stays
+    await spam.locator('button.delete-spam').click();
+    await expect.poll(() => page.textContent('#flash')).toContain('no learner configured on this node');
+    expect(await rows.count()).toBe(2);
+    await spam.locator('button.delete').click();
+    await expect.poll(() => page.textContent('#flash')).toContain(`Deleted ${held.spam} on 127.0.0.1:`);
+    await page.locator(`#quarantine-table tr[data-id="${held.other}"] button.release`).click();
+    await expect.poll(() => page.textContent('#flash')).toContain(`Released ${held.other}`);
+    await expect.poll(() => rows.count()).toBe(0);
+    // released into the mx's queue (its next hop is down: deferred), stamped with who released it
+    const spool = join(dir.path, 'mx-spool');
+    const releasedBy = async () => {
+      for (const s of ['incoming', 'active', 'deferred']) {
+        for (const n of await readdir(join(spool, s))) {
+          if (!n.startsWith(held.other)) continue;
+          try {
+            return decodeQueueFile(await readFile(join(spool, s, n))).envelope.released?.by;
+          } catch {
+            /* moved on between the listing and the read */
+          }
+        }
+      }
+      return undefined;
+    };
+    await expect
+      .poll(releasedBy)
+      .toBe('console:admin');
+    expect(await readdir(join(spool, 'hold'))).toEqual([]);
   });
 
   it('shows who the shared rate limits refuse now: a login over its limit on some MX', async () => {

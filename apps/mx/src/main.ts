@@ -14,6 +14,7 @@ import { startDeliveryThread } from './delivery-worker.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
 import { startAcme } from './acme.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
+import { startQuarantine } from './quarantine.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -168,6 +169,10 @@ async function main(): Promise<void> {
     void generations.reload('acme');
   });
 
+  // the quarantine (hold/ of this spool): its routes on the admin listener, its hourly expiry. The learner
+  // (release --learn-ham, delete --learn-spam) is @moat/spamd's, wired here when it exists.
+  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, logger, registry });
+
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)
   const scraped = delivery
@@ -178,6 +183,7 @@ async function main(): Promise<void> {
     : registry;
   const metrics = metricsAt === 'off' ? undefined : await serveMetrics(scraped, { ...splitHostPort(metricsAt), health: () => generations.current().built.health(),
         reload: { run: (trigger) => generations.reload(trigger), last: () => generations.last() },
+        quarantine: quarantine.routes,
       });
   logger.info(
     { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
@@ -203,6 +209,7 @@ async function main(): Promise<void> {
     await step('delivery', () => delivery?.stop());
     await step('queue', () => localQueue?.close());
     await step('metrics', () => metrics?.close());
+    quarantine.stop();
     await step('acme', () => acme?.stop());
     await step('mta-sts', () => sts?.close());
     process.exit(0);

@@ -24,6 +24,7 @@ export type { PolicydSection } from './sections/policyd.ts';
 export type { MetricsSection } from './sections/metrics.ts';
 export type { ConsoleSection } from './sections/console.ts';
 export type { JournalSection } from './sections/journal.ts';
+export type { QuarantineSection } from './sections/quarantine.ts';
 export { parseMainCf, type MainCf, type MainCfEntry, type MainCfProblem } from './postfix/main-cf.ts';
 export { expandValue, ExpandError } from './postfix/expand.ts';
 export { createParams, type PostfixParams } from './postfix/params.ts';

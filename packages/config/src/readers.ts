@@ -33,6 +33,7 @@ export const KEY_READERS: Readonly<Record<string, string>> = {
   'mx.mta_sts': 'apps/mx main.ts (the MTA-STS policy server)',
   spamd: 'views.mx',
   queue: 'apps/mx delivery thread, compileRouting (transports), `moat queue`, `moat dkim`',
+  'quarantine.retention': 'views.mx (quarantine.retentionMs), `moat quarantine`',
   'policyd.listen': 'apps/policyd main.ts',
   'policyd.workers': 'apps/policyd main.ts',
   'policyd.skip': 'apps/policyd main.ts (the engine profile)',

@@ -14,6 +14,7 @@ import { mxSection } from './sections/mx.ts';
 import { policySection } from './sections/policy.ts';
 import { policydSection } from './sections/policyd.ts';
 import { postfixSection } from './sections/postfix.ts';
+import { quarantineSection } from './sections/quarantine.ts';
 import { queueSection } from './sections/queue.ts';
 import { recipientsSection } from './sections/recipients.ts';
 import { routingConflicts, routingSection } from './sections/routing.ts';
@@ -32,6 +33,7 @@ export const configSchema = z
     mx: mxSection.prefault({}),
     spamd: spamdSection.prefault({}),
     queue: queueSection.prefault({}),
+    quarantine: quarantineSection.prefault({}),
     policyd: policydSection.prefault({}),
     metrics: metricsSection.prefault({}),
     journal: journalSection.prefault({}),

@@ -3,3 +3,12 @@
 export { createLogger, infoLine, type Logger } from './logger.ts';
 export { createRegistry, defaultRegistry, type Registry, Counter, Gauge, Histogram } from './metrics.ts';
 export { RELOAD_HEADER, serveMetrics } from './serve.ts';
+export { BY_HEADER, QUARANTINE_HEADER, type QuarantineRoutes } from './quarantine-routes.ts';
+export {
+  type MergedList,
+  type NodeFailure,
+  quarantineClient,
+  type QuarantineClient,
+  QuarantineRemoteError,
+  type QuarantineTarget,
+} from './quarantine-client.ts';

@@ -1,6 +1,7 @@
-// A tiny HTTP endpoint for Prometheus: GET /metrics and GET /healthz, and (when the service reloads) /-/reload.
+// A tiny HTTP endpoint for Prometheus: GET /metrics and GET /healthz, and (when the service has them) /-/reload and /-/quarantine.
 // Trusts nothing in a request: none of its content is read; a reload re-reads the service's own config file.
 import { createServer, type Server } from 'node:http';
+import { type QuarantineRoutes, quarantineRoute } from './quarantine-routes.ts';
 
 
 /** The header POST /-/reload must carry (`moat reload` sends it). */
@@ -18,11 +19,14 @@ export interface ServeMetricsOptions {
    * never read, so a caller can only make the service re-read what is already on its disk.
    */
   reload?: { run(trigger: string): Promise<{ outcome: string } | { outcome: string }[]>; last(): unknown } | undefined;
+  /** /-/quarantine: the node's held messages and the operator's actions on them (quarantine-routes.ts). */
+  quarantine?: QuarantineRoutes | undefined;
 }
 
 export function serveMetrics(registry: { contentType: string; metrics(): Promise<string> }, opts: ServeMetricsOptions): Promise<Server> {
   const body = opts.metrics ?? (() => registry.metrics());
   const server = createServer(async (req, res) => {
+    if (opts.quarantine && req.url?.startsWith('/-/quarantine') && (await quarantineRoute(opts.quarantine, req, res))) return;
     if (req.method === 'GET' && req.url === '/metrics') {
       try {
         const text = await body();

@@ -1,4 +1,16 @@
-export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
+export type { EnqueueInput, QueuedMessage, QueueHold, QueueWriter, RecipientInfo } from './types.ts';
+export {
+  DEFAULT_RETENTION_MS,
+  openQuarantine,
+  type ActionOptions as QuarantineActionOptions,
+  type ActionResult as QuarantineActionResult,
+  type HeldEntry,
+  type HeldMessage,
+  type Learner,
+  type Quarantine,
+  type QuarantineOptions,
+} from './quarantine.ts';
+export { escapeControls, htmlToText, messagePreview, type MessagePreview } from './preview.ts';
 export { deliveryAddress, queueRecipients } from './final-recipient.ts';
 export { DKIM_META_KEY, DKIM_SIGN, maySign } from './signable.ts';
 export { openQueueReader, assertSpool, type QueueReader } from './reader.ts';
@@ -10,7 +22,7 @@ export { startDelivery, type DeliveryOptions, type DeliveryRunner } from './runn
 export { type Clock, systemClock } from './clock.ts';
 export { QueueError, QueueErrorCodes, type QueueErrorCode } from './errors.ts';
 export { buildDsn, type DsnInput } from './dsn.ts';
-export { decode as decodeQueueFile, type Envelope, type RecipientRecord } from './record.ts';
+export { decode as decodeQueueFile, type Envelope, type HoldRecord, type RecipientRecord } from './record.ts';
 export { createTransport, type TransportConfig } from './transports/index.ts';
 export { maildirTransport, type MaildirOptions } from './transports/maildir.ts';
 export { nextHopTransport, parseNextHop, type NextHopOptions } from './transports/smtp.ts';

@@ -10,6 +10,7 @@ export interface QueueMetrics {
   enqueued: InstanceType<typeof Counter>;
   corrupt: InstanceType<typeof Counter>;
   tmpSwept: InstanceType<typeof Counter>;
+  quarantined: InstanceType<typeof Counter>;
 }
 
 export function queueMetrics(registry: Registry, countStates: () => Promise<Record<string, number>>): QueueMetrics {
@@ -45,6 +46,12 @@ export function queueMetrics(registry: Registry, countStates: () => Promise<Reco
       'moat_queue_tmp_swept_total',
       () =>
         new Counter({ name: 'moat_queue_tmp_swept_total', help: 'Files of dead transactions removed from tmp/ at start', registers: [registry] }),
+    ),
+    quarantined: once(
+      registry,
+      'moat_quarantine_held_total',
+      () =>
+        new Counter({ name: 'moat_quarantine_held_total', help: 'Messages written into the quarantine (hold/) by the deciding check', labelNames: ['check'], registers: [registry] }),
     ),
   };
 }

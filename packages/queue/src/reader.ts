@@ -1,7 +1,7 @@
 // Reading a spool without changing it: mailq's view for operators, the CLI and the console.
 // Trusts the file system as it finds it; never creates, recovers, fsyncs, moves or removes anything.
 import { constants } from 'node:fs';
-import { access, open, readdir, stat } from 'node:fs/promises';
+import { access, type FileHandle, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, QueueErrorCodes } from './errors.ts';
 import type { Envelope } from './record.ts';
@@ -60,6 +60,42 @@ export async function peekEntry(dir: string, state: QueueState, name: string): P
     await fh.close();
   }
   return entry;
+}
+
+/**
+ * A queue file's size and envelope, reading only the envelope (no checksum: the file may be large); the
+ * envelope is undefined when it cannot be read (a damaged file), the whole answer when the file is gone.
+ */
+export async function peekEnvelope(path: string, headBytes = 0): Promise<{ size: number; envelope?: Envelope; head?: Buffer } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const st = await fh.stat();
+    const first = Buffer.alloc(32);
+    const { bytesRead } = await fh.read(first, 0, 32, 0);
+    const m = /^MOATQ1 (\d{1,9})\n/.exec(first.subarray(0, bytesRead).toString('latin1'));
+    if (!m || Number(m[1]) > Math.min(st.size, 16 * 1024 * 1024)) return { size: st.size };
+    const json = Buffer.alloc(Number(m[1]));
+    await fh.read(json, 0, json.length, m[0].length);
+    try {
+      const env = JSON.parse(json.toString('utf8')) as Envelope;
+      if (typeof env !== 'object' || env === null || !Array.isArray(env.recipients)) return { size: st.size };
+      if (headBytes <= 0) return { size: st.size, envelope: env };
+      // the message's first bytes, for its Subject (the message starts after the envelope's newline)
+      const head = Buffer.alloc(Math.max(0, Math.min(headBytes, st.size - m[0].length - json.length - 1)));
+      const { bytesRead: got } = await fh.read(head, 0, head.length, m[0].length + json.length + 1);
+      return { size: st.size, envelope: env, head: head.subarray(0, got) };
+    } catch {
+      return { size: st.size };
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** mailq: every message in every state, oldest first (ids sort by arrival). */

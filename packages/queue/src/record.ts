@@ -65,6 +65,18 @@ export interface Envelope {
   warned?: boolean;
   /** What kind of message: a DSN we generated is never bounced or warned about. */
   kind?: 'mail' | 'bounce' | 'delay';
+  /** Quarantined: why, when (ms) and on which node it was put in hold/ (kept after a release, for the record). */
+  hold?: HoldRecord;
+  /** Released from the quarantine: by whom and when; the queue lifetime counts from here, not from arrival. */
+  released?: { by: string; time: number };
+}
+
+export interface HoldRecord {
+  check: string;
+  reason: string;
+  score?: number;
+  time: number;
+  node: string;
 }
 
 /**

@@ -12,7 +12,7 @@ import { buildDsn } from './dsn.ts';
 import { queueRecipients } from './final-recipient.ts';
 import { maySign } from './signable.ts';
 import { type DeliveryMetrics, deliveryMetrics } from './metrics.ts';
-import type { RecipientRecord } from './record.ts';
+import type { Envelope, RecipientRecord } from './record.ts';
 import type { Claimed, Queue } from './spool.ts';
 import type { NextHopRouter } from './transports/router.ts';
 import type { RecipientResult, Transport } from './transports/types.ts';
@@ -89,6 +89,13 @@ interface Semaphore {
 
 /** Owner tags of the runners alive in this thread (several may share a spool, e.g. in tests). */
 const liveOwners = new Set<string>();
+
+/**
+ * Where the queue lifetime and the delay warning count from: a message released from the quarantine starts
+ * its queue life at its release (it waited for an operator, not for a next hop: no instant bounce of a
+ * 20-day-old release, no delay warning to a sender who never waited on us).
+ */
+const queuedSince = (env: Envelope): number => env.released?.time ?? env.arrival;
 
 const HEARTBEAT_MS = 30_000;
 const OWNER_STALE_MS = 5 * 60_000;
@@ -309,7 +316,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       message: c.message,
       recipients,
       now,
-      willRetryUntil: env.arrival + maxLifetime,
+      willRetryUntil: queuedSince(env) + maxLifetime,
     });
     const to = dsnRecipients(c.id, env.sender);
     if (!to) {
@@ -445,7 +452,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
     }
     const now = clock.now();
     let left = env.recipients.filter((r) => r.state === 'pending');
-    if (left.length > 0 && now - env.arrival >= maxLifetime) {
+    if (left.length > 0 && now - queuedSince(env) >= maxLifetime) {
       for (const r of left) {
         r.state = 'bounced';
         r.status = r.status?.startsWith('4.') ? r.status : '4.4.7';
@@ -463,7 +470,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
       return;
     }
     env.lastError = left[left.length - 1]?.lastError;
-    if (delayWarningAfter > 0 && !env.warned && now - env.arrival >= delayWarningAfter) {
+    if (delayWarningAfter > 0 && !env.warned && now - queuedSince(env) >= delayWarningAfter) {
       await sendDsn(c, 'delayed', left, now);
       env.warned = true;
     }

@@ -2,6 +2,7 @@
 // Trusts the local file system and fsync; message bytes are untrusted and stored as received.
 import { createHash, randomBytes } from 'node:crypto';
 import { type FileHandle, link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@moat/observe';
 import type { Registry } from '@moat/observe';
@@ -14,7 +15,7 @@ import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, MAGIC, recipientRecords, trailerBytes } from './record.ts';
 import { listSpool, spoolNames } from './reader.ts';
 import { sweepTmp, tmpName, writerOf } from './tmp-files.ts';
-import { type EnqueueInput, type QueueEntry, type QueuedMessage, type QueueState, type QueueWriter, STATES } from './types.ts';
+import { type EnqueueInput, type QueueEntry, type QueueHold, type QueuedMessage, type QueueState, type QueueWriter, STATES } from './types.ts';
 import type { SpooledMessage } from './draft.ts';
 
 export { STATES, type QueueEntry, type QueueState };
@@ -37,6 +38,8 @@ export interface QueueOptions {
    * default 0 = never). Delivery, DSNs and rewrites are not refused: they free space or are needed.
    */
   minFreeBytes?: number;
+  /** This node's name in a quarantined message's hold record (default: the host name). */
+  node?: string;
 }
 
 /** A message claimed for delivery: it sits in active/ under a name only its owner uses. */
@@ -103,12 +106,23 @@ function checkAddress(a: string, what: string): void {
   }
 }
 
+/** A caller's hold as stored: check and reason as printable text of bounded length, a finite score or none. */
+function holdRecord(h: QueueHold): QueueHold & { score?: number } {
+  if (typeof h !== 'object' || h === null || typeof h.check !== 'string' || typeof h.reason !== 'string') {
+    throw new QueueError(QueueErrorCodes.EINVAL, 'hold needs a check and a reason');
+  }
+  const text = (s: string, max: number) => s.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, max);
+  const check = text(h.check, 64) || 'unknown';
+  return { check, reason: text(h.reason, 500), ...(typeof h.score === 'number' && Number.isFinite(h.score) ? { score: h.score } : {}) };
+}
+
 export async function openQueue(opts: QueueOptions): Promise<Queue> {
   const dir = opts.dir;
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger.child({ module: 'queue' });
   const doSync = opts.fsync !== false;
   const maxSize = opts.maxMessageSize ?? 50 * 1024 * 1024;
+  const node = opts.node ?? hostname();
   const dirSync = createDirSyncer();
   const syncDir = (d: string) => (doSync ? dirSync(d) : Promise.resolve());
   const p = (state: QueueState | 'tmp', name?: string) => (name ? join(dir, state, name) : join(dir, state));
@@ -160,6 +174,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     for (const h of input.prepend ?? []) {
       if (/[\r\n\0]/.test(h)) throw new QueueError(QueueErrorCodes.EINVAL, 'prepended header contains CR, LF or NUL');
     }
+    const hold = input.hold && !internal ? holdRecord(input.hold) : undefined;
     if (opts.minFreeBytes && !internal) {
       const fs = await statfs(dir);
       if (fs.bavail * fs.bsize < opts.minFreeBytes) {
@@ -180,6 +195,21 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       arrival: now,
       attempts: 0,
       kind: internal?.kind ?? 'mail',
+      ...(hold ? { hold: { ...hold, time: now, node } } : {}),
+    };
+    // a quarantined message is written exactly as any other, only into hold/ (Postfix's HOLD action)
+    const into: 'incoming' | 'hold' = hold ? 'hold' : 'incoming';
+    const done = (adopted: boolean): QueuedMessage => {
+      metrics.enqueued.inc();
+      const facts = { queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route, ...(adopted ? { adopted } : {}) };
+      if (hold) {
+        metrics.quarantined.inc({ check: hold.check });
+        logger.info({ ...facts, event: 'quarantined', check: hold.check, reason: hold.reason, score: hold.score }, 'quarantined (hold/)');
+      } else {
+        logger.info(facts, 'queued');
+        for (const l of listeners) l(id);
+      }
+      return { id };
     };
     const spooled = isSpooled(input.message) ? input.message : undefined;
     if (spooled) {
@@ -188,12 +218,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       }
       if (spooledLength(spooled) > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
     }
-    if (spooled && (await adopt(spooled, envelope, input.prepend ?? [], id))) {
-      metrics.enqueued.inc();
-      logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route, adopted: true }, 'queued');
-      for (const l of listeners) l(id);
-      return { id };
-    }
+    if (spooled && (await adopt(spooled, envelope, input.prepend ?? [], id, into))) return done(true);
     const head = headerBytes(envelope);
     // The checksum covers the envelope JSON (between the magic line and its newline) and the message.
     const hash = createHash('sha256').update(head.subarray(head.indexOf(0x0a) + 1, head.length - 1));
@@ -251,12 +276,9 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       await fh.close();
       if (!ok) await unlink(tmpPath).catch(() => undefined);
     }
-    await rename(tmpPath, p('incoming', id));
-    await syncDir(p('incoming'));
-    metrics.enqueued.inc();
-    logger.info({ queueId: id, sender: input.sender, nrcpt: input.recipients.length, route: envelope.route }, 'queued');
-    for (const l of listeners) l(id);
-    return { id };
+    await rename(tmpPath, p(into, id));
+    await syncDir(p(into));
+    return done(false);
   }
 
   /**
@@ -297,7 +319,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
    * from the same inode safely. Returns false, having changed nothing, when the draft has no room, is
    * adopted already (one draft becomes at most one queue file), or the first lines do not fit.
    */
-  async function adopt(m: SpooledMessage, envelope: Envelope, prepend: string[], id: string): Promise<boolean> {
+  async function adopt(m: SpooledMessage, envelope: Envelope, prepend: string[], id: string, into: 'incoming' | 'hold'): Promise<boolean> {
     const offset = m.offset ?? 0;
     if (offset === 0 || adopting.has(m.file)) return false;
     const head = bufferOf(m.head);
@@ -336,8 +358,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       } finally {
         await fh.close();
       }
-      await link(m.file, p('incoming', id));
-      await syncDir(p('incoming'));
+      await link(m.file, p(into, id));
+      await syncDir(p(into));
       return true;
     } finally {
       adopting.delete(m.file);

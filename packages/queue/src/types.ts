@@ -31,6 +31,18 @@ export interface EnqueueInput {
   nextHop?: NextHop | undefined;
   /** Per recipient (v2): its own next hop (overrides `nextHop`), address class, extension, address given at RCPT. */
   recipientInfo?: ReadonlyMap<string, RecipientInfo> | undefined;
+  /**
+   * Quarantine: write the message into hold/ instead of incoming/ (Postfix's HOLD action, the hold queue).
+   * It is never delivered unless released; it expires after quarantine.retention.
+   */
+  hold?: QueueHold | undefined;
+}
+
+/** Why a message is quarantined: the check that decided (`dmarc`, `spamd`, ...), its reason, its score. */
+export interface QueueHold {
+  check: string;
+  reason: string;
+  score?: number | undefined;
 }
 
 export interface RecipientInfo {

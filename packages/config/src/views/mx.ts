@@ -77,6 +77,8 @@ export interface MxView {
   /** authservId: the Authentication-Results id we write and whose forged copies we remove (default: hostname). */
   authResults: { enabled: boolean; timeoutMs: number; authservId: string };
   spamd: SpamdView;
+  /** The quarantine (the spool's hold/): held messages are deleted after retentionMs. */
+  quarantine: { retentionMs: number };
 }
 
 function deepFreeze<T>(o: T): T {
@@ -127,6 +129,7 @@ export function mxView(config: Config): MxView {
     trustedRelays: [...mx.trusted_relays],
     dns: { servers: [dns.resolver], timeoutMs: dns.timeout },
     authResults: { enabled: mx.auth_results.enabled, timeoutMs: mx.auth_results.timeout, authservId: mx.auth_results.authserv_id ?? hostname },
+    quarantine: { retentionMs: config.quarantine.retention },
     spamd: {
       enabled: sp.enabled,
       host: sp.host,
