@@ -1,4 +1,5 @@
-export type { EnqueueInput, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
+export type { EnqueueInput, QueueHold, QueuedMessage, QueueWriter, RecipientInfo } from './types.ts';
+export { HOLD_META_KEYS, holdMeta } from './hold.ts';
 export { deliveryAddress, queueRecipients } from './final-recipient.ts';
 export { DKIM_META_KEY, DKIM_SIGN, maySign } from './signable.ts';
 export { openQueueReader, assertSpool, type QueueReader } from './reader.ts';

@@ -9,6 +9,7 @@ import { type Clock, systemClock } from './clock.ts';
 import { QueueError, QueueErrorCodes } from './errors.ts';
 import { type Draft, isSpooled, openDraft, spooledLength } from './draft.ts';
 import { createDirSyncer } from './fsync.ts';
+import { holdMeta } from './hold.ts';
 import { isQueueId, newQueueId } from './ids.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import { CorruptQueueFile, type Envelope, decode, encode, headerBytes, MAGIC, recipientRecords, trailerBytes } from './record.ts';
@@ -176,7 +177,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       sender: input.sender,
       recipients,
       route: input.route ?? 'local',
-      meta: { ...(input.meta ?? {}) },
+      meta: { ...(input.meta ?? {}), ...holdMeta(input.hold) },
       arrival: now,
       attempts: 0,
       kind: internal?.kind ?? 'mail',

@@ -31,6 +31,18 @@ export interface EnqueueInput {
   nextHop?: NextHop | undefined;
   /** Per recipient (v2): its own next hop (overrides `nextHop`), address class, extension, address given at RCPT. */
   recipientInfo?: ReadonlyMap<string, RecipientInfo> | undefined;
+  /**
+   * Hold the message instead of delivering it (the quarantine): which end-of-DATA check asked and why.
+   * Kept in the envelope's meta as `hold_check`, `hold_reason`, `hold_score` (see HOLD_META_KEYS).
+   */
+  hold?: QueueHold | undefined;
+}
+
+/** Why a message is held rather than delivered: the check that decided (`dmarc`, `spamassassin`), its reason, its score. */
+export interface QueueHold {
+  check: string;
+  reason: string;
+  score?: number | undefined;
 }
 
 export interface RecipientInfo {
