@@ -126,7 +126,8 @@ export function dmarcFacts(r: MailauthResult): DmarcFacts | undefined {
   const pct = /(?:^|;)\s*pct\s*=\s*(\d+)/i.exec(d.rr ?? '')?.[1];
   const arc = r.arc || undefined;
   // the newest ARC set's seal (mailauth keeps the chain oldest first, and only when it is well-formed)
-  const chain = arc ? (Object.getOwnPropertyDescriptor(arc, 'chain')?.value as NonNullable<typeof arc.chain> | undefined) : undefined;
+  const chain: unknown = arc ? Object.getOwnPropertyDescriptor(arc, 'chain')?.value : undefined;
+  const newest = Array.isArray(chain) ? (chain.at(-1) as NonNullable<NonNullable<typeof arc>['chain']>[number] | undefined) : undefined;
   const aar = arc?.authenticationResults?.dmarc;
   return {
     result: d.status?.result ?? 'none',
@@ -139,7 +140,7 @@ export function dmarcFacts(r: MailauthResult): DmarcFacts | undefined {
       ? {
           result: arc.status?.result ?? 'none',
           instance: typeof arc.i === 'number' ? arc.i : undefined,
-          sealer: lower(chain?.at(-1)?.['arc-seal']?.parsed?.d?.value),
+          sealer: lower(newest?.['arc-seal']?.parsed?.d?.value),
           aarDmarc: lower(aar?.result),
           aarFrom: lower(aar?.header?.from),
         }
