@@ -627,8 +627,7 @@ export function createMx(deps: MxDeps): Mx {
       refused({ check: 'spamassassin', action: 'reject', code: decision.code, text: decision.text, reason: result ? `score ${result.score.toFixed(1)}, threshold ${result.threshold.toFixed(1)}` : undefined });
       throw new SmtpReply(decision.code, decision.text);
     }
-    const user = sessionUser(session);
-    const exempt = inMyNetworks(bare(session.remoteAddress)) ? 'mynetworks' : user ? 'sasl' : undefined;
+    const exempt = inMyNetworks(bare(session.remoteAddress)) ? 'mynetworks' : sessionUser(session) ? 'sasl' : undefined;
     const dmarc = dmarcDecision(ar && 'error' in ar ? ar : ar?.dmarcFacts, exempt, settings.dmarc);
     const dmarcLog = dmarc.action === 'accept' ? undefined : { action: dmarc.action, domain: dmarc.domain, policy: dmarc.policy, reason: dmarc.reason };
     if (dmarc.action === 'reject') {
@@ -676,6 +675,7 @@ export function createMx(deps: MxDeps): Mx {
       }
     }
     const meta: Record<string, string> = { client: bare(session.remoteAddress), helo, session: session.id };
+    const user = sessionUser(session);
     if (user) meta.saslUser = user;
     // Ours to DKIM-sign: a logged-in client whose sender passed the login check, or a mynetworks host. Anyone
     // else's mail (an alias forwarding a stranger's message included) leaves unsigned: a signature vouches.
