@@ -124,7 +124,8 @@ async function startMx(name: string, port: number, cfg: string, dns = '127.0.0.1
   });
   child.on('exit', (c) => log(`${name} exited (${c})`));
   writeFileSync(pidfile, String(child.pid));
-  for (let i = 0; i < 100; i++) {
+  // up to 60 s: on a loaded machine (8 sessions on 2 cores) a start has taken over 10 s
+  for (let i = 0; i < 600; i++) {
     if (await canConnect(port)) break;
     await sleep(100);
   }

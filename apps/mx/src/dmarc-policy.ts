@@ -64,7 +64,7 @@ const safe = (d: string | undefined) => (d ?? 'unknown').replace(/[^A-Za-z0-9.-]
  */
 export function trustedArcSealer(facts: DmarcFacts, sealers: readonly string[]): string | undefined {
   const arc = facts.arc;
-  if (!arc || arc.result !== 'pass' || !arc.sealer) return undefined;
+  if (arc?.result !== 'pass' || !arc.sealer) return undefined;
   const s = arc.sealer;
   if (!sealers.some((t) => s === t || s.endsWith(`.${t}`))) return undefined;
   if (arc.aarDmarc !== 'pass' || !facts.domain || arc.aarFrom !== facts.domain) return undefined;
