@@ -53,6 +53,18 @@ it('stores a streamed message with its envelope, prepended headers and meta', as
   });
 });
 
+it('records a hold (the quarantine seam) in the envelope meta, beside the caller\'s meta', async () => {
+  const { id } = await queue.enqueue({
+    sender: 'a@example.test',
+    recipients: ['b@example.test'],
+    message: Buffer.from('Subject: s\r\n\r\nbody\r\n'),
+    meta: { client: '192.0.2.1' },
+    hold: { check: 'spamassassin', reason: 'score 7.0, quarantine at 6.0, reject at 10.0', score: 7 },
+  });
+  const { envelope } = decodeQueueFile(await readFile(join(dir.path, 'incoming', id)));
+  expect(envelope.meta).toEqual({ client: '192.0.2.1', hold_check: 'spamassassin', hold_reason: 'score 7.0, quarantine at 6.0, reject at 10.0', hold_score: '7' });
+});
+
 it('refuses bad envelopes, oversize and failing streams, leaving nothing behind', async () => {
   const bad = [
     { sender: 'a@b', recipients: [], message: Buffer.from('x') },
