@@ -10,7 +10,11 @@
 //    bench policy: HELO checks, DNSWL wl.test, DNSBL bl.test, greylist in redis (delay 1 s, pre-passed
 //    by the harness), loopback NOT exempted (mynetworks empty), queue (fsync) -> smtp://127.0.0.1:2526 (sink);
 // 2. runs the harness's bench-all.sh with the anchors, the floor (bench/floor-mx.ts on 2603: smtp-server to an
-//    fsynced file, forwarded to the sink, no checks) and `--extra mx=2600` (same run, same machine);
+//    fsynced file, forwarded to the sink, no checks), `--extra mx=2600` and the DNS-list pair (same run, same
+//    machine): `mx-seed-first-hit` (2604: the seed's IP lists as first-hit restrictions) and `mx-weighted` (2605:
+//    the same lists as postscreen_dnsbl_sites summed by reject_dnsbl_score), both resolving through their own
+//    Unbound (warm cache) that stubs the seed's zones to an rbldnsd of ours and bl.test/wl.test to the harness's;
+//    `--weighted-only` runs just those three MX rows (no anchors, no spamd, no idle test);
 // 3. measures `mx-spamd` with the harness's run.sh (fewer messages: spamd scans each one);
 // 4. opens N idle sessions (greeting + EHLO) to `mx` and reads its resident memory;
 // 5. prints a table with ratios to Haraka full and Postfix full and writes docs/bench-smtp.md.
@@ -19,7 +23,9 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSpamd } from '@moat/testkit';
+import { compileConfig, parseConfig } from '@moat/config';
+import { type DnsblSite, formatDnsblSite, formatRestriction, type Restriction } from '@moat/policy';
+import { startRbldnsd, startSpamd, startUnbound } from '@moat/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -29,6 +35,7 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '1000' },
     targets: { type: 'string', default: 'sink haraka-full postfix-full' },
     'skip-anchors': { type: 'boolean', default: false },
+    'weighted-only': { type: 'boolean', default: false },
     out: { type: 'string' },
   },
 });
@@ -58,7 +65,23 @@ function run(cmd: string, args: string[], opts: { inherit?: boolean } = {}): Pro
   });
 }
 
-function config(name: string, spamdPort: number | undefined): string {
+/**
+ * The seed's IP lists (the shipped default policy's permit_dnswl_client / reject_rbl_client, in order, with their
+ * filters): as first-hit restrictions, and as postscreen_dnsbl_sites (block lists *2, allow lists *-2).
+ */
+function seedLists(): { restrictions: Restriction[]; sites: DnsblSite[]; zones: string[] } {
+  const c = compileConfig(parseConfig('policy:\n  hostname: mx.moat.example\nrecipients:\n  domains: [example.org]\n', { env: {} }));
+  const restrictions = c.spec.recipientRestrictions.filter((r) => r.type === 'permit_dnswl_client' || r.type === 'reject_rbl_client');
+  const sites = restrictions.map((r) => {
+    const { zone, filter } = r as { zone: string; filter?: string };
+    return { zone, ...(filter ? { filter } : {}), weight: r.type === 'permit_dnswl_client' ? -2 : 2 } as DnsblSite;
+  });
+  return { restrictions, sites, zones: [...new Set(sites.map((s) => s.zone))] };
+}
+
+const BASE_LISTS = 'permit_dnswl_client wl.test, reject_rbl_client bl.test';
+
+function config(name: string, spamdPort: number | undefined, dnsLists = BASE_LISTS, more = '', resolver = '127.0.0.1:5353'): string {
   const dir = join(WORK, name);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'moat.yaml');
@@ -71,13 +94,13 @@ policy:
   recipient_restrictions: |
     reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_non_fqdn_sender,
     reject_unlisted_recipient, permit_mynetworks, permit_sasl_authenticated,
-    permit_dnswl_client wl.test, reject_rbl_client bl.test,
+    ${dnsLists},
     check_policy_service moat:greylist, permit
-recipients:
+${more}recipients:
   domains: [example.org]
   catch_all: [example.org]
 dns:
-  resolver: 127.0.0.1:5353
+  resolver: ${resolver}
 greylist:
   redis: { url: "redis://127.0.0.1:6390/12" }
   delay: 1s
@@ -92,16 +115,17 @@ metrics: { enabled: false }
   return file;
 }
 
-async function startMx(name: string, port: number, cfg: string): Promise<{ pid: number; pidfile: string; stop(): void }> {
+async function startMx(name: string, port: number, cfg: string, dns = '127.0.0.1:5353'): Promise<{ pid: number; pidfile: string; stop(): void }> {
   const pidfile = join(WORK, `${name}.pid`);
   const out = join(WORK, `${name}.log`);
   const child = spawn(NODE, [join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
-    env: { ...process.env, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'info', NODE_OPTIONS: `--require ${join(HARNESS, 'lib/dns-loopback.cjs')} --max-semi-space-size=4` },
+    env: { ...process.env, BENCH_DNS: dns, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'info', NODE_OPTIONS: `--require ${join(HARNESS, 'lib/dns-loopback.cjs')} --max-semi-space-size=4` },
     stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')],
   });
   child.on('exit', (c) => log(`${name} exited (${c})`));
   writeFileSync(pidfile, String(child.pid));
-  for (let i = 0; i < 100; i++) {
+  // up to 60 s: on a loaded machine (8 sessions on 2 cores) a start has taken over 10 s
+  for (let i = 0; i < 600; i++) {
     if (await canConnect(port)) break;
     await sleep(100);
   }
@@ -155,6 +179,13 @@ async function idleSessions(port: number, n: number): Promise<Socket[]> {
   return socks;
 }
 
+interface IdleFigure {
+  n: number;
+  before: number;
+  after: number;
+  ok: number;
+}
+
 interface Row {
   label: string;
   msgs_per_s: number | null;
@@ -195,24 +226,46 @@ async function main() {
   execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: REPO, stdio: 'ignore' });
   for (const s of ['dns', 'redis', 'sink']) sh('bash', [join(HARNESS, 'services.sh'), 'start', s]);
 
-  const spamd = await startSpamd({ maxChildren: 2 });
-  log(`spamd up on ${spamd.host}:${spamd.port}`);
+  const weightedOnly = values['weighted-only'];
+  const spamd = weightedOnly ? undefined : await startSpamd({ maxChildren: 2 });
+  if (spamd) log(`spamd up on ${spamd.host}:${spamd.port}`);
   const runs = Number(values.runs);
   const rows: Row[] = [];
-  let idle: { n: number; before: number; after: number; ok: number } | undefined;
-  let idleFresh: { n: number; before: number; after: number; ok: number } | undefined;
+  let idle: IdleFigure | undefined;
+  let idleFresh: IdleFigure | undefined;
   const mx = await startMx('mx', 2600, config('mx', undefined));
   // The floor (issue 21): smtp-server accepting, streaming to an fsynced spool file, 250, then forwarding to the
   // sink; no checks. moat's rate is reported as a share of it.
   const floorPid = join(WORK, 'floor-mx.pid');
-  const floor = spawn(NODE, ['--max-semi-space-size=4', join(REPO, 'bench/floor-mx.ts'), '--listen', '127.0.0.1:2603', '--spool', join(WORK, 'floor-spool'), '--forward', '127.0.0.1:2526', '--pidfile', floorPid], {
-    stdio: ['ignore', 'ignore', openSync(join(WORK, 'floor-mx.log'), 'w')],
+  const floor = weightedOnly
+    ? undefined
+    : spawn(NODE, ['--max-semi-space-size=4', join(REPO, 'bench/floor-mx.ts'), '--listen', '127.0.0.1:2603', '--spool', join(WORK, 'floor-spool'), '--forward', '127.0.0.1:2526', '--pidfile', floorPid], {
+        stdio: ['ignore', 'ignore', openSync(join(WORK, 'floor-mx.log'), 'w')],
+      });
+  // Weighted lists (issue 17) against first hit over the same zones: the seed's IP lists, served by an rbldnsd
+  // of ours where each zone lists only its RFC 5782 test point (the zone-health probe passes; the load's
+  // client 127.0.0.1 is on none, so every list is asked and none decides), through an Unbound of ours set
+  // like the harness's (no prefetch, no qname minimisation); warm: the pre-pass and the warm-up fill its cache.
+  const seed = seedLists();
+  const rbl = await startRbldnsd({ zones: Object.fromEntries(seed.zones.map((z) => [z, ':127.0.0.2:test point\n127.0.0.2'])) });
+  const seedDns = await startUnbound({
+    stubZones: { ...Object.fromEntries(seed.zones.map((z) => [z, rbl.stubAddr])), 'bl.test': '127.0.0.1@5354', 'wl.test': '127.0.0.1@5354' },
+    localZones: { 'example.net': 'static' },
+    localData: ['mail.example.net. 86400 IN A 127.0.0.1'],
+    serverConfig: ['prefetch: no', 'qname-minimisation: no'],
   });
+  const firstHit = `${BASE_LISTS},\n    ${seed.restrictions.map(formatRestriction).join(',\n    ')}`;
+  // bl.test*4 at threshold 4: the sanity check's 127.0.0.4 (on bl.test only) is still refused
+  const sites = ['bl.test*4', ...seed.sites.map(formatDnsblSite)].join(', ');
+  const weighted = `permit_dnswl_client wl.test, reject_dnsbl_score`;
+  const mxFirst = await startMx('mx-seed-first-hit', 2604, config('mx-seed-first-hit', undefined, firstHit, '', seedDns.server), seedDns.server);
+  const mxWeighted = await startMx('mx-weighted', 2605, config('mx-weighted', undefined, weighted, `  dnsbl_sites: "${sites}"\n  dnsbl_threshold: 4\n`, seedDns.server), seedDns.server);
+  log(`seed lists: ${seed.sites.length} sites over ${seed.zones.length} zones (${seed.zones.join(' ')})`);
   let mxSpamd: Awaited<ReturnType<typeof startMx>> | undefined;
   try {
-    // anchors + mx (spamd off), one bench-all run
-    const targets = values['skip-anchors'] ? 'sink' : values.targets;
-    log(`bench-all: ${targets} + mx`);
+    // anchors + mx (spamd off) + the DNS-list pair, one bench-all run
+    const targets = weightedOnly ? '' : values['skip-anchors'] ? 'sink' : values.targets;
+    log(`bench-all: ${targets} + mx + mx-seed-first-hit + mx-weighted`);
     const r = await run(
       'bash',
       [
@@ -221,8 +274,10 @@ async function main() {
         '--messages', values.messages,
         '--sink-messages', String(Number(values.messages) * 5),
         '--targets', targets,
-        '--extra', `floor-mx=2603:${floorPid}`,
+        ...(floor ? ['--extra', `floor-mx=2603:${floorPid}`] : []),
         '--extra', `mx=2600:${mx.pidfile}`,
+        '--extra', `mx-seed-first-hit=2604:${mxFirst.pidfile}`,
+        '--extra', `mx-weighted=2605:${mxWeighted.pidfile}`,
         '--extra-sanity', '--dnsbl reject --greylist defer --badhelo reject',
         '--out', OUT,
       ],
@@ -231,6 +286,7 @@ async function main() {
     if (r.status !== 0) log(`bench-all exited ${r.status}`);
     const summary = JSON.parse(readFileSync(join(OUT, 'summary.json'), 'utf8')) as Record<string, Row>;
     for (const [label, s] of Object.entries(summary)) rows.push({ ...s, label });
+    if (weightedOnly || !spamd) return;
 
     // bench-all stopped its services on exit: bring them back for the spamd-on target
     for (const s of ['dns', 'redis', 'sink']) await run('bash', [join(HARNESS, 'services.sh'), 'start', s]);
@@ -287,12 +343,19 @@ async function main() {
     }
   } finally {
     mx.stop();
-    floor.kill('SIGTERM');
+    mxFirst.stop();
+    mxWeighted.stop();
+    floor?.kill('SIGTERM');
     mxSpamd?.stop();
-    await spamd.close();
+    await spamd?.close();
+    await seedDns.stop();
+    await rbl.stop();
     await run('bash', [join(HARNESS, 'services.sh'), 'stop', 'all']);
+    report(rows, idle, idleFresh);
   }
+}
 
+function report(rows: Row[], idle: IdleFigure | undefined, idleFresh: IdleFigure | undefined): void {
   const env_txt = existsSync(join(OUT, 'env.txt')) ? readFileSync(join(OUT, 'env.txt'), 'utf8') : '';
   const by = new Map(rows.map((r) => [r.label, r]));
   const haraka = by.get('haraka-full')?.msgs_per_s ?? null;
@@ -308,7 +371,12 @@ async function main() {
         `| ${r.label} | ${fmt(r.msgs_per_s, 1)} | ${(r.msgs_per_s_runs ?? []).join(' / ')} | ${ratio(r.msgs_per_s, haraka)} | ${ratio(r.msgs_per_s, postfix)} | ${r.msgs_per_s && floorRate ? `${Math.round((100 * r.msgs_per_s) / floorRate)}%` : '-'} | ${fmt(r.p50_ms, 1)} / ${fmt(r.p99_ms, 1)} | ${fmt(r.rss_peak_mb)} | ${fmt(r.cpu_ms_per_msg, 2)} |`,
     ),
   ].join('\n');
+  const firstRate = by.get('mx-seed-first-hit')?.msgs_per_s;
+  const weightedRate = by.get('mx-weighted')?.msgs_per_s;
+  const share = (x: number | null | undefined, a: number | null | undefined) => (x && a ? `${Math.round((100 * x) / a)}%` : '-');
+  const weightedLine = `Weighted lists (issue 17): mx-weighted ${fmt(weightedRate, 1)} msgs/s = ${share(weightedRate, firstRate)} of mx-seed-first-hit (same zones, first hit; goal >= 95%), ${share(weightedRate, by.get('mx')?.msgs_per_s)} of mx (bl.test/wl.test only).`;
   const idleLine = [
+    weightedLine,
     idleFresh ? `Idle sessions, fresh MX: ${idleFresh.ok} of ${idleFresh.n} open (greeted, EHLO done): resident memory ${idleFresh.before} MB -> ${idleFresh.after} MB.` : '',
     idle ? `Idle sessions, MX after the load runs: ${idle.ok} of ${idle.n} open: resident memory ${idle.before} MB -> ${idle.after} MB.` : 'Idle sessions: not measured.',
   ].join('\n');

@@ -2,6 +2,7 @@
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
 import { Readable } from 'node:stream';
 import { unmapIPv4 } from '@moat/policy';
+import type { DmarcFacts } from './dmarc-policy.ts';
 import type { MxResolver } from './dns.ts';
 
 /**
@@ -32,6 +33,8 @@ export interface AuthResultsOutput {
   spf?: string | undefined;
   dkim?: string | undefined;
   dmarc?: string | undefined;
+  /** What DMARC enforcement needs: the policy mailauth applied, the From domain, the ARC chain's state. */
+  dmarcFacts?: DmarcFacts | undefined;
 }
 
 /**
@@ -71,7 +74,6 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
       mta: input.hostname,
       resolver: (name: string, rrtype: string) => resolver.resolve(name, rrtype) as never,
       disableBimi: true,
-      disableArc: true,
     });
     const res = await Promise.race([
       run,
@@ -85,16 +87,13 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
       .map((h) => h.trimEnd())
       .filter((h) => h.length > 0)
       .map((h) => (id && id !== input.hostname ? h.replace(/^(Authentication-Results:\s*)[^;\s]+/i, (_, p: string) => `${p}${id}`) : h));
-    const r = res as unknown as {
-      spf?: { status?: { result?: string } } | false;
-      dkim?: { results?: Array<{ status?: { result?: string } }> };
-      dmarc?: { status?: { result?: string } } | false;
-    };
+    const r = res as unknown as MailauthResult;
     return {
       headers,
       spf: r.spf ? r.spf.status?.result : undefined,
       dkim: r.dkim?.results?.[0]?.status?.result ?? 'none',
       dmarc: r.dmarc ? r.dmarc.status?.result : undefined,
+      dmarcFacts: dmarcFacts(r),
     };
   } catch (e) {
     return { error: String((e as Error)?.message ?? e) };
@@ -103,4 +102,48 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
     // a timed-out check must not keep reading the spooled file (nor keep it open)
     if (source instanceof Readable) source.destroy();
   }
+}
+
+/** The parts of mailauth's answer read here (its own typings leave the ARC chain and the parsed AAR loose). */
+interface MailauthResult {
+  spf?: { status?: { result?: string } } | false;
+  dkim?: { results?: Array<{ status?: { result?: string } }> };
+  dmarc?: { status?: { result?: string; header?: { from?: string } }; policy?: string; policyDomain?: string; rr?: string; error?: string } | false;
+  arc?: {
+    status?: { result?: string };
+    i?: number | false;
+    authenticationResults?: { dmarc?: { result?: string; header?: { from?: string } } };
+    chain?: Array<{ 'arc-seal'?: { parsed?: { d?: { value?: unknown } } } }>;
+  } | false;
+}
+
+const lower = (v: unknown) => (typeof v === 'string' && v ? v.toLowerCase().replace(/\.$/, '') : undefined);
+
+/** mailauth's DMARC and ARC results as DmarcFacts; undefined when DMARC was not evaluated (no usable From). */
+export function dmarcFacts(r: MailauthResult): DmarcFacts | undefined {
+  const d = r.dmarc;
+  if (!d) return undefined;
+  const pct = /(?:^|;)\s*pct\s*=\s*(\d+)/i.exec(d.rr ?? '')?.[1];
+  const arc = r.arc || undefined;
+  // the newest ARC set's seal (mailauth keeps the chain oldest first, and only when it is well-formed)
+  const chain: unknown = arc ? Object.getOwnPropertyDescriptor(arc, 'chain')?.value : undefined;
+  const newest = Array.isArray(chain) ? (chain.at(-1) as NonNullable<NonNullable<typeof arc>['chain']>[number] | undefined) : undefined;
+  const aar = arc?.authenticationResults?.dmarc;
+  return {
+    result: d.status?.result ?? 'none',
+    domain: lower(d.status?.header?.from),
+    policyDomain: lower(d.policyDomain),
+    policy: d.policy === 'reject' || d.policy === 'quarantine' || d.policy === 'none' ? d.policy : undefined,
+    pct: pct === undefined ? undefined : Math.min(100, Number(pct)),
+    error: d.error,
+    arc: arc
+      ? {
+          result: arc.status?.result ?? 'none',
+          instance: typeof arc.i === 'number' ? arc.i : undefined,
+          sealer: lower(newest?.['arc-seal']?.parsed?.d?.value),
+          aarDmarc: lower(aar?.result),
+          aarFrom: lower(aar?.header?.from),
+        }
+      : undefined,
+  };
 }

@@ -1,10 +1,10 @@
-// End-of-DATA outcomes as decisions: a message refused after DATA (size, header block, spamd) goes to the
+// End-of-DATA outcomes as decisions: a message refused after DATA (size, header block, spamd, DMARC) goes to the
 // decision journal like an RCPT verdict, so the console and `moat explain` show what refused it. Pure; the sink must not block.
 import type { Facts, Verdict } from '@moat/policy';
 import type { DecisionSink } from '@moat/runtime';
 
 /** The gateway check that refused the message: the name the journal, the console and metrics show. */
-export type DataCheck = 'message_size_limit' | 'header_size_limit' | 'spamassassin';
+export type DataCheck = 'message_size_limit' | 'header_size_limit' | 'spamassassin' | 'dmarc';
 
 export interface DataOutcome {
   check: DataCheck;

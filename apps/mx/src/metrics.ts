@@ -39,7 +39,7 @@ function make(registry: Registry) {
     }),
     vouchedHeadersRemoved: new Counter({
       name: 'moat_mx_forged_headers_removed_total',
-      help: 'X-Spam-* and our Authentication-Results fields removed from mail of untrusted clients',
+      help: 'X-Spam-*, X-Moat-DNSBL-Score, X-Moat-DMARC and our Authentication-Results fields removed from mail of untrusted clients',
       labelNames: ['header'] as const,
       registers,
     }),

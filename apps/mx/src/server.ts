@@ -23,6 +23,7 @@ import type { MxView as MxSettings } from '@moat/config';
 import { connections, envelopePath, type LiveConnection, rearm, registerServer } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { spamDecision } from './spam-policy.ts';
+import { dmarcDecision } from './dmarc-policy.ts';
 import { type DataOutcome, journalDataOutcome } from './data-decision.ts';
 import { DataAborted, RFC_LINE, type Received, receive } from './receive.ts';
 import { headerBlockProblem, headerEnd, headerValue, removedSummary, stripVouchedHeaders } from './vouched-headers.ts';
@@ -566,7 +567,7 @@ export function createMx(deps: MxDeps): Mx {
       const stripped = stripVouchedHeaders(head, trustedRelay ? noIds : vouchedIds);
       if (stripped.removed.length > 0) {
         head = stripped.message;
-        for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' ? name : 'x-spam*' });
+        for (const name of stripped.removed) metrics.vouchedHeadersRemoved.inc({ header: name === 'authentication-results' || name.startsWith('x-moat-') ? name : 'x-spam*' });
         logger.info(
           { event: trustedRelay ? 'relay-spam-headers-replaced' : 'forged-headers-removed', session: session.id, client: bare(session.remoteAddress), headers: removedSummary(stripped.removed) },
           'removed headers we vouch for',
@@ -594,7 +595,8 @@ export function createMx(deps: MxDeps): Mx {
       if (scannedByRelay) return { relayed: 'scanned by the trusted relay' } as const;
       if (!deps.spamd || !settings.spamd.enabled) return { skipped: 'scanner disabled' } as const;
       if (messageLength > settings.spamd.maxScanBytes) return { skipped: 'message too large to scan' } as const;
-      const top = Buffer.from(`${received}\r\n`);
+      // our Received and the RCPT verdicts' headers (X-Moat-DNSBL-Score: a SpamAssassin rule scores it)
+      const top = Buffer.from(`${[received, ...tx.prepend].join('\r\n')}\r\n`);
       // what spamd sees: our Received, the header block as it will be queued, the body from the draft file
       async function* chunks() {
         yield top;
@@ -631,6 +633,15 @@ export function createMx(deps: MxDeps): Mx {
       refused({ check: 'spamassassin', action: 'reject', code: decision.code, text: decision.text, reason: result ? `score ${result.score.toFixed(1)}, threshold ${result.threshold.toFixed(1)}` : undefined });
       throw new SmtpReply(decision.code, decision.text);
     }
+    const exempt = inMyNetworks(bare(session.remoteAddress)) ? 'mynetworks' : sessionUser(session) ? 'sasl' : undefined;
+    const dmarc = dmarcDecision(ar && 'error' in ar ? ar : ar?.dmarcFacts, exempt, settings.dmarc);
+    const dmarcLog = dmarc.action === 'accept' ? undefined : { action: dmarc.action, domain: dmarc.domain, policy: dmarc.policy, reason: dmarc.reason };
+    if (dmarc.action === 'reject') {
+      metrics.rejects.inc({ stage: 'end-of-data', restriction: 'dmarc', code: '550' });
+      finish('rejected-dmarc', `550 ${dmarc.text}`, { ...spamLog, dmarc: dmarcLog });
+      refused({ check: 'dmarc', action: 'reject', code: 550, text: dmarc.text!, reason: dmarc.reason });
+      throw new SmtpReply(550, dmarc.text!);
+    }
     if (decision.action === 'tempfail') {
       metrics.rejects.inc({ stage: 'end-of-data', restriction: 'spamassassin', code: '451' });
       finish('tempfail-scanner', `451 ${decision.text}`, spamLog);
@@ -640,7 +651,13 @@ export function createMx(deps: MxDeps): Mx {
     const authHeaders = ar && 'headers' in ar ? ar.headers : [];
     if (ar && 'error' in ar) logger.warn({ event: 'auth-results-failure', session: session.id, err: ar.error }, 'SPF/DKIM/DMARC check failed');
     // the queue takes one physical line per header (no CR/LF): unfold, and drop anything else odd
-    const prepend = [received, ...authHeaders, ...decision.headers, ...tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
+    const hold =
+      dmarc.action === 'quarantine'
+        ? { check: 'dmarc', reason: `DMARC ${dmarc.reason} (${dmarc.domain})` }
+        : decision.action === 'quarantine'
+          ? { check: 'spamassassin', reason: decision.reason, score: decision.score }
+          : undefined;
+    const prepend = [received, ...authHeaders, ...(dmarc.header ? [dmarc.header] : []), ...decision.headers, ...tx.prepend].map((h) => h.replace(/\r?\n[ \t]+/g, ' ').replace(/[\r\n\0]/g, ' '));
 
     // one queue file per next hop (resolved recipients) or per route (without a resolver); an address
     // reached by two RCPTs (or two aliases) is queued once
@@ -677,7 +694,7 @@ export function createMx(deps: MxDeps): Mx {
         // answered 451 already (the end-of-data budget ran out): queueing now would deliver a message the
         // client will send again; what was queued before the timeout stays (duplicates beat loss)
         if (answered.aborted) throw new SmtpReply(451, '4.3.0 Timed out, try again later');
-        const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route, ...(nextHop ? { nextHop } : {}), ...(info.size ? { recipientInfo: info } : {}) });
+        const q = await deps.queue.enqueue({ sender, recipients, prepend, message, meta, route, ...(nextHop ? { nextHop } : {}), ...(info.size ? { recipientInfo: info } : {}), ...(hold ? { hold } : {}) });
         ids.push(q.id);
         deps.journal?.linkQueueId(session.id, q.id);
       }
@@ -690,12 +707,14 @@ export function createMx(deps: MxDeps): Mx {
     metrics.messageBytes.observe(messageLength);
     if (rx.longestLine > RFC_LINE) metrics.longLines.inc();
     const reply = `2.0.0 Ok: queued as ${ids.join(' ')}`;
-    finish('accepted', `250 ${reply}`, {
+    finish(hold ? 'quarantined' : 'accepted', `250 ${reply}`, {
       queueIds: ids,
       routes: [...new Set([...files.values()].map((f) => f.route))],
       nextHops: [...files.values()].flatMap((f) => (f.nextHop ? [f.nextHop.raw] : [])),
       ...spamLog,
       auth: ar && !('error' in ar) ? { spf: ar.spf, dkim: ar.dkim, dmarc: ar.dmarc } : undefined,
+      dmarc: dmarcLog,
+      hold,
     });
     return reply;
   }

@@ -29,6 +29,13 @@ describe('authservId', () => {
 });
 
 describe('stripVouchedHeaders', () => {
+  it('removes a forged X-Moat-DNSBL-Score (SpamAssassin scores it) and X-Moat-DMARC, keeps other X-Moat-* fields', () => {
+    const m = msg(['X-Moat-DNSBL-Score: -10 (list.dnswl.org -10)', 'x-moat-dmarc: pass', 'X-Moat-Queue-ID: 1', 'Subject: s', ''].join('\n'), 'body\r\n');
+    const r = stripVouchedHeaders(m, ours);
+    expect(r.removed).toEqual(['x-moat-dnsbl-score', 'x-moat-dmarc']);
+    expect(r.message.toString('latin1')).toBe(['X-Moat-Queue-ID: 1', 'Subject: s', '', 'body', ''].join('\r\n'));
+  });
+
   it('removes forged X-Spam-* and our Authentication-Results, folded ones whole, and keeps everything else', () => {
     const m = msg(
       [

@@ -1,4 +1,5 @@
-// The header fields an MX vouches for: its Authentication-Results (RFC 8601) and its X-Spam* verdict.
+// The header fields an MX vouches for: its Authentication-Results (RFC 8601), its X-Spam* verdict and its
+// X-Moat-DNSBL-Score / X-Moat-DMARC (a SpamAssassin rule and mail filters read them).
 // Forged copies from outside must not reach a mailbox looking like ours (RFC 8601 section 5: remove them
 // before adding our own); copies our own relays (mx.trusted_relays: the other moat nodes) added are kept.
 // Pure; the message is untrusted bytes, malformed header blocks included.
@@ -16,7 +17,10 @@ export const MAX_HEADER_BYTES = 1024 * 1024;
 export const MAX_HEADER_FIELDS = 10_000;
 
 /** Cheap pre-check: can the header block hold a field we may remove? (most messages: no). */
-const CANDIDATE = /(^|\r)[ \t]*(x-spam|authentication-results)/im;
+const CANDIDATE = /(^|\r)[ \t]*(x-spam|x-moat-|authentication-results)/im;
+
+/** Our own X-Moat-* verdict fields (X-Moat-DNSBL-Score feeds SpamAssassin: a forged `-10` would buy a lower score). */
+const MOAT_FIELDS: ReadonlySet<string> = new Set(['x-moat-dnsbl-score', 'x-moat-dmarc']);
 
 /**
  * The authserv-id of an Authentication-Results value (`example.org; spf=pass ...`, `example.org 1; ...`):
@@ -130,7 +134,7 @@ export function headerBlockProblem(message: Buffer): string | undefined {
 }
 
 /**
- * Removes X-Spam* fields and Authentication-Results fields naming one of `ourIds` (lowercased authserv-ids,
+ * Removes X-Spam* fields, our X-Moat-* verdicts and Authentication-Results fields naming one of `ourIds` (lowercased authserv-ids,
  * subdomains included) from the header block; the body is never touched. A field is removed whole when any
  * name it could be read as (after a bare CR too) is one of those. Call headerBlockProblem first.
  */
@@ -144,7 +148,7 @@ export function stripVouchedHeaders(message: Buffer, ourIds: ReadonlySet<string>
   let from = 0;
   for (const f of fields(text, end)) {
     const hit = f.names.findIndex(
-      (name, i) => name.startsWith('x-spam') || (name === 'authentication-results' && isOurId(authservId(f.values[i]!), ourIds)),
+      (name, i) => name.startsWith('x-spam') || MOAT_FIELDS.has(name) || (name === 'authentication-results' && isOurId(authservId(f.values[i]!), ourIds)),
     );
     if (hit < 0) continue;
     removed.push(f.names[hit]!);

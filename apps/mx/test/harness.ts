@@ -128,6 +128,9 @@ export interface TestMxOptions {
   myNetworks?: readonly string[] | undefined;
   /** The decision journal (a recording sink in tests). */
   journal?: MxDeps['journal'];
+  /** Another recipient restriction list than RECIPIENT_RESTRICTIONS, and more of the engine's spec (weighted lists). */
+  recipientRestrictions?: string | undefined;
+  spec?: Partial<PolicySpec> | undefined;
 }
 
 export async function userHash(password: string): Promise<ReturnType<typeof parseHash>> {
@@ -166,7 +169,8 @@ export async function startTestMx(opts: TestMxOptions = {}): Promise<TestMx> {
     delayReject: opts.delayReject ?? true,
     strictRfc821Envelopes: true,
     relayRestrictions: DEFAULT_RELAY_RESTRICTIONS,
-    recipientRestrictions: parseRestrictions(RECIPIENT_RESTRICTIONS),
+    recipientRestrictions: parseRestrictions(opts.recipientRestrictions ?? RECIPIENT_RESTRICTIONS),
+    ...(opts.spec ?? {}),
   };
   const dnslist = fakeDnsLists({
     'bl.test': { '203.0.113.66': ['127.0.0.2'], '203.0.113.77': ['127.0.0.2'], '198.51.100.9': ['127.0.0.2'] },

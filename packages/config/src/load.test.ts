@@ -129,6 +129,16 @@ spamd:
     expect(issues).toHaveLength(5);
   });
 
+  it('DMARC enforcement defaults, and a quarantine band that must lie below the reject score', () => {
+    const c = parseConfig(MINIMAL, { env: {} });
+    expect(c.mx.dmarc).toEqual({ on_reject: 'enforce', on_quarantine: 'quarantine', trusted_arc_sealers: [] });
+    expect(c.spamd.quarantine_threshold).toBeUndefined();
+    expect(parseConfig(`${MINIMAL}spamd: { quarantine_threshold: 6 }\n`, { env: {} }).spamd.quarantine_threshold).toBe(6);
+    const text = formatConfigErrors(issuesOf(`${MINIMAL}spamd:\n  reject_threshold: 8\n  quarantine_threshold: 8\n`));
+    expect(text).toContain('spamd.quarantine_threshold: expected a score below spamd.reject_threshold (8), got 8');
+    expect(formatConfigErrors(issuesOf(`${MINIMAL}mx: { dmarc: { on_quarantine: enforce } }\n`))).toContain('mx.dmarc.on_quarantine: expected one of "quarantine", "tag"');
+  });
+
   it('required values: hostname, domains', () => {
     expect(formatConfigErrors(issuesOf(''))).toContain('moat.yaml: policy.hostname: expected text (required); found nothing');
     // the domains are checked once the sections parse (they may come from routing:, e.g. a main.cf's mydestination)

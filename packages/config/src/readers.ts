@@ -24,6 +24,7 @@ export const KEY_READERS: Readonly<Record<string, string>> = {
   'mx.tls': 'views.mx',
   'mx.auth': 'views.mx',
   'mx.auth_results': 'views.mx',
+  'mx.dmarc': 'views.mx',
   'mx.size_limit': 'views.mx',
   'mx.limits': 'views.mx',
   'mx.timeouts': 'views.mx',

@@ -66,6 +66,10 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['policy', 'client_access'], message: e.message });
       }
     }
+    const q = c.spamd.quarantine_threshold;
+    if (q !== undefined && q >= c.spamd.reject_threshold) {
+      ctx.addIssue({ code: 'custom', path: ['spamd', 'quarantine_threshold'], message: `expected a score below spamd.reject_threshold (${c.spamd.reject_threshold}), got ${q}: the quarantine band lies between the two` });
+    }
     const lists = [
       ['relay_restrictions', c.policy.relay_restrictions],
       ['recipient_restrictions', c.policy.recipient_restrictions ?? []],

@@ -191,7 +191,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       sender: input.sender,
       recipients,
       route: input.route ?? 'local',
-      meta: { ...(input.meta ?? {}) },
+      meta: input.meta ?? {},
       arrival: now,
       attempts: 0,
       kind: internal?.kind ?? 'mail',

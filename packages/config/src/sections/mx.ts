@@ -127,6 +127,26 @@ export const mxSection = z.strictObject({
         .optional(),
     })
     .prefault({}),
+  /**
+   * DMARC enforcement at end of DATA (docs/dmarc.md): what a failing message gets, per the sender domain's
+   * policy as mailauth applied it (p=, sp=/np= for subdomains, t=y one level down, pct= sampled).
+   * `enforce` answers 550 5.7.1, `quarantine` holds the message, `tag` only records it (Authentication-Results
+   * and X-Moat-DMARC). mynetworks, logged-in clients, mx.trusted_relays and trusted ARC sealers are only tagged.
+   */
+  dmarc: z
+    .strictObject({
+      /** p=reject (or sp=reject for a subdomain): refuse by default, as OpenDMARC's RejectFailures = true does. */
+      on_reject: z.enum(['enforce', 'quarantine', 'tag']).default('enforce'),
+      /** p=quarantine: hold for review by default. */
+      on_quarantine: z.enum(['quarantine', 'tag']).default('quarantine'),
+      /**
+       * Forwarders (mailing lists) whose ARC seal is trusted: the newest ARC-Seal's d= (or a parent domain of
+       * it). A failing message is only tagged when the whole chain validates (cv=pass), its newest sealer is on
+       * this list, and that sealer's ARC-Authentication-Results says dmarc=pass for the same From domain.
+       */
+      trusted_arc_sealers: z.array(hostname).default([]),
+    })
+    .prefault({}),
   /** Maximum message size in bytes (the seed's message_size_limit). */
   size_limit: z.number().int().min(1024).default(81_920_000),
   limits: z

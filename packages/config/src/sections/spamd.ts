@@ -13,6 +13,11 @@ export const spamdSection = z.strictObject({
   timeout: duration.default(30_000),
   /** Score at or above which the message is refused at end of DATA (spamd's own threshold marks). */
   reject_threshold: z.number().default(10),
+  /**
+   * Score at or above which (and below reject_threshold) the message is held in the quarantine instead of
+   * delivered. Unset: no quarantine band (the default). Must be below reject_threshold.
+   */
+  quarantine_threshold: z.number().optional(),
   /** Messages larger than this are not scanned (spamc's default is 500 KB). */
   max_size: z.number().int().min(1).default(512_000),
   /** When spamd is down or times out: accept the message unscanned, or tempfail (451). */

@@ -6,5 +6,5 @@ import { policydView } from './policyd.ts';
 
 export const views = Object.freeze({ mx: mxView, policyd: policydView, console: consoleView });
 export type { ConsoleView } from './console.ts';
-export type { MxView, SpamdView } from './mx.ts';
+export type { DmarcView, MxView, SpamdView } from './mx.ts';
 export { policydClients, type PolicydView } from './policyd.ts';

@@ -12,6 +12,8 @@ export interface SpamdView {
   maxConnections: number;
   /** Reject (550 5.7.1) at or above this score; undefined: spamd's own required_score. */
   rejectScore?: number | undefined;
+  /** Quarantine at or above this score (below rejectScore); undefined: no quarantine band. */
+  quarantineScore?: number | undefined;
   /** spamd down or slow: accept with `X-Spam-Status: unchecked`, or answer 451 4.7.1. */
   onFailure: 'accept' | 'tempfail';
   /** Larger messages are not scanned (spamc's -s); they are accepted with `X-Spam-Status: unchecked`. */
@@ -76,9 +78,18 @@ export interface MxView {
   };
   /** authservId: the Authentication-Results id we write and whose forged copies we remove (default: hostname). */
   authResults: { enabled: boolean; timeoutMs: number; authservId: string };
+  dmarc: DmarcView;
   spamd: SpamdView;
   /** The quarantine (the spool's hold/): held messages are deleted after retentionMs. */
   quarantine: { retentionMs: number };
+}
+
+/** mx.dmarc: what a DMARC failure gets, per the domain's policy, and the forwarders whose ARC seal is trusted. */
+export interface DmarcView {
+  onReject: 'enforce' | 'quarantine' | 'tag';
+  onQuarantine: 'quarantine' | 'tag';
+  /** Lowercased sealing domains (the newest ARC-Seal's d=), subdomains included. */
+  trustedArcSealers: string[];
 }
 
 function deepFreeze<T>(o: T): T {
@@ -130,6 +141,11 @@ export function mxView(config: Config): MxView {
     dns: { servers: [dns.resolver], timeoutMs: dns.timeout },
     authResults: { enabled: mx.auth_results.enabled, timeoutMs: mx.auth_results.timeout, authservId: mx.auth_results.authserv_id ?? hostname },
     quarantine: { retentionMs: config.quarantine.retention },
+    dmarc: {
+      onReject: mx.dmarc.on_reject,
+      onQuarantine: mx.dmarc.on_quarantine,
+      trustedArcSealers: mx.dmarc.trusted_arc_sealers.map((d) => d.toLowerCase().replace(/\.$/, '')),
+    },
     spamd: {
       enabled: sp.enabled,
       host: sp.host,
@@ -138,6 +154,7 @@ export function mxView(config: Config): MxView {
       connectTimeoutMs: sp.connect_timeout,
       maxConnections: sp.max_concurrency,
       rejectScore: sp.reject_threshold,
+      quarantineScore: sp.quarantine_threshold,
       onFailure: sp.on_failure,
       maxScanBytes: sp.max_size,
     },
