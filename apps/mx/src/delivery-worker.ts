@@ -21,7 +21,9 @@ import {
 } from '@moat/queue';
 import { loadConfig } from '@moat/config';
 import { outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { connectRedis, redisTargetFromConfig } from '@moat/redis';
 import { routingFromConfig } from './routing.ts';
+import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
 export interface DeliveryWorkerData {
@@ -213,6 +215,30 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     logger,
     tlsPolicy,
   });
+  // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
+  const reportSend = tlsCfg.report_send ?? (tlsCfg.report_organization !== undefined || tlsCfg.report_contact !== undefined);
+  const reportRedis = reportSend ? connectRedis(redisTargetFromConfig(full.greylist.redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 }) : undefined;
+  reportRedis?.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
+  const reportDns = wireResolver([config.dns.resolver], { timeoutMs: tlsCfg.lookup_timeout });
+  let kickRunner = () => {};
+  const reportTimer = reportRedis
+    ? startTlsReportTimer({
+        at: tlsCfg.report_time,
+        dir: tlsCfg.report_dir ?? join(config.queue.dir, 'tlsrpt'),
+        hostname: data.hostname,
+        organization: tlsCfg.report_organization ?? full.policy.hostname,
+        contact: tlsCfg.report_contact ?? `mailto:postmaster@${full.policy.hostname}`,
+        txt: async (name) => (await reportDns.txt(name)).records,
+        enqueue: async (input) => {
+          const q = await queue.enqueue(input);
+          kickRunner();
+          return q;
+        },
+        lock: redisDayLock(reportRedis, data.hostname),
+        logger: logger.child({ component: 'tlsrpt' }),
+        registry,
+      })
+    : undefined;
   const runner = await startDelivery({
     queue,
     // v1 queue files (from before per-recipient next hops) still go by their route
@@ -232,6 +258,7 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     maxLifetime: config.queue.max_lifetime,
     hostname: data.hostname,
   });
+  kickRunner = () => runner.kick();
   parentPort?.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && (m as { type?: string }).type === 'metrics') {
       const { seq } = m as { seq: number };
@@ -275,6 +302,8 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     if (m === 'kick') runner.kick();
     if (m === 'stop') {
       void (async () => {
+        reportTimer?.stop();
+        reportRedis?.disconnect();
         await runner.stop();
         await queue.close();
         process.exit(0);

@@ -8,4 +8,5 @@ export { outboundTls, HostRefused, PolicyUnavailable, type DomainTls, type HostT
 export { outcomeRecorder, dayOf, type OutcomeRecorder, type TlsOutcome, type TlsPolicyType, type TlsResultType } from './outcomes.ts';
 export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from './report.ts';
 export { tlsReportMessage } from './report-mail.ts';
+export { collectDailyReports, dailyReportMessages, msUntil, previousDay, startDailyTimer, type DailyReports, type DailyTimerOptions } from './report-daily.ts';
 export { systemCas } from './pki.ts';

@@ -73,6 +73,16 @@ export const queueSection = z.strictObject({
       /** The TLS-RPT report's organization-name (default: policy.hostname) and contact-info (RFC 8460 4.4). */
       report_organization: z.string().optional(),
       report_contact: z.string().optional(),
+      /**
+       * Queue yesterday's reports daily from inside mx (as `moat tls report --send`); default on when reporting is
+       * configured (report_organization or report_contact set). One node of a cluster sends (a Redis lock per day).
+       */
+      report_send: z.boolean().optional(),
+      /** When the daily send runs, HH:MM UTC. */
+      report_time: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
+        .default('01:00'),
     })
     .prefault({}),
 });
