@@ -129,12 +129,27 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
         }
       }
       const p = policy?.policy.mode === 'none' ? undefined : policy?.policy;
+      /** RFC 7672 2.2.2: insecure address records (an unsigned zone, a CNAME into one) mean no DANE for the host. */
+      const addressesSecure = async (host: string): Promise<boolean> => {
+        try {
+          const a = await o.resolver.hostAddresses(host);
+          if (!a.secure) o.logger?.info({ domain, mx: host, decided_by: 'dane' }, 'MX host address records not DNSSEC-validated: DANE does not apply to this host');
+          return a.secure;
+        } catch (e) {
+          // bogus (SERVFAIL) or timed-out address records under a secure MX RRset: this host cannot be used now
+          const kind = e instanceof DnsLookupError ? e.kind : 'failed';
+          const result: TlsResultType = kind === 'servfail' ? 'dnssec-invalid' : 'tlsa-invalid';
+          record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result, detail: (e as Error).message });
+          throw new HostRefused(`address lookup (DNSSEC) for ${host} failed (${kind}); not delivering without it`, result);
+        }
+      };
       const stsStrings = p ? formatStsPolicy(p).split('\r\n').filter(Boolean) : [];
       return {
         domain,
         async forHost(host, port) {
-          // RFC 7672 2.2: DANE applies to MX hosts only when the MX RRset itself was validated
-          if (dane && mxSecure) {
+          // RFC 7672 2.2: DANE applies to MX hosts only when the MX RRset itself was validated, and (2.2.2) the
+          // TLSA records of a host are looked up only when its address records are secure too
+          if (dane && mxSecure && (await addressesSecure(host))) {
             const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
             let tlsa: { secure: boolean; records: TlsaRecord[] };
             try {

@@ -83,8 +83,18 @@ beforeAll(async () => {
     expect(zones[d]).toContain('RRSIG');
     anchors.push(z.ds);
   }
+  // RFC 7672 2.2.2: a signed domain whose MX host name is a CNAME into an unsigned zone (secure MX RRset and
+  // TLSA, insecure address records), its TLSA naming good's key while the wrong receiver answers
+  const cnamed = await signZone(
+    'insecureaddr.test',
+    plainZone('insecureaddr.test').replace('mx IN A 127.0.0.1', 'mx IN CNAME host.plain.test.') + `_${wrong.port}._tcp.mx IN TLSA ${tlsa}\n`,
+  );
+  zones['insecureaddr.test'] = cnamed.signed;
+  anchors.push(cnamed.ds);
   for (const d of Object.keys(policies)) zones[d] = plainZone(d);
-  zones['plain.test'] = plainZone('plain.test');
+  zones['plain.test'] = `${plainZone('plain.test')}host IN A 127.0.0.1\n`;
+  // RFC 7672 2.2.1: an unsigned domain (insecure MX RRset) whose MX is wrong.test's DANE host
+  zones['insecuremx.test'] = plainZone('insecuremx.test').replace('@ IN MX 10 mx.insecuremx.test.', '@ IN MX 10 mx.wrong.test.');
   nsd = await startNsd({ zones });
   dns = await startUnbound({ stubZones: Object.fromEntries(Object.keys(zones).map((z) => [z, nsd.stubAddr])), trustAnchors: anchors });
   hole = await startBlackholeDns();
@@ -149,6 +159,21 @@ describe('DANE (validated TLSA through Unbound)', () => {
     expect(r).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
     expect(r?.response).toMatch(/servfail/i);
     expect(good.got.length).toBe(before);
+  });
+
+  it('does not use TLSA records when the MX host address records are insecure (CNAME into an unsigned zone)', async () => {
+    const registry = createRegistry();
+    const [r] = await send('insecureaddr.test', wrong.port, { registry });
+    // with DANE the wrong key would defer (as for wrong.test); without it the session is opportunistic TLS
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(wrong.got.at(-1)).toMatchObject({ rcpt: ['rcpt@insecureaddr.test'], secure: true });
+    expect(await registry.metrics()).toMatch(/moat_tls_outcomes_total\{policy_domain="insecureaddr.test",policy_type="no-policy-found",result="success"\} 1/);
+  });
+
+  it('does not use TLSA records reached through an insecure MX RRset (unsigned domain, DANE-signed MX host)', async () => {
+    const [r] = await send('insecuremx.test', wrong.port);
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(wrong.got.at(-1)).toMatchObject({ rcpt: ['rcpt@insecuremx.test'], secure: true });
   });
 
   it('defers when the validating resolver does not answer (a timeout never downgrades)', async () => {

@@ -38,6 +38,9 @@ function resolver(txt: () => string[] | Error): SecureResolver {
     async addresses() {
       return ['127.0.0.1'];
     },
+    async hostAddresses() {
+      return { secure: false, records: ['127.0.0.1'] };
+    },
     async tlsa() {
       return { secure: false, records: [] };
     },
