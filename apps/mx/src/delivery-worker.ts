@@ -20,7 +20,7 @@ import {
   startDelivery,
 } from '@moat/queue';
 import { loadConfig } from '@moat/config';
-import { outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { connectRedis, redisTargetFromConfig } from '@moat/redis';
 import { routingFromConfig } from './routing.ts';
 import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
@@ -202,6 +202,8 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
           dane: tlsCfg.dane,
           mtaSts: tlsCfg.mta_sts,
           stsTimeoutMs: tlsCfg.fetch_timeout,
+          // policies outlive a restart (RFC 8461 5.1): one fsynced file per domain in the spool, per node
+          stsStore: fileStsStore(join(config.queue.dir, 'mta-sts'), tlsLogger),
           outcomes: outcomeRecorder({ registry, dir: tlsCfg.report_dir ?? join(config.queue.dir, 'tlsrpt'), logger: tlsLogger }),
           logger: tlsLogger,
         })

@@ -7,6 +7,7 @@ import type { OutcomeRecorder, TlsPolicyType, TlsResultType } from './outcomes.t
 import { systemCas } from './pki.ts';
 import { DnsLookupError, type SecureResolver } from './secure-resolver.ts';
 import { stsSource, StsUnavailableError } from './sts-source.ts';
+import type { StsStore } from './sts-store.ts';
 import { checkChain, formatTlsa, type TlsaRecord, usable } from './tlsa.ts';
 
 export interface TlsFailure {
@@ -64,6 +65,8 @@ export interface OutboundTlsOptions {
   /** Port of the MTA-STS policy host (443; tests use a loopback port). */
   stsPort?: number;
   stsTimeoutMs?: number;
+  /** MTA-STS policies kept across restarts (fileStsStore in the spool); default: memory only. */
+  stsStore?: StsStore | undefined;
   outcomes?: OutcomeRecorder;
   logger?: Logger | undefined;
   now?: () => number;
@@ -102,6 +105,7 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
     ca,
     ...(o.stsPort ? { port: o.stsPort } : {}),
     ...(o.stsTimeoutMs ? { timeoutMs: o.stsTimeoutMs } : {}),
+    store: o.stsStore,
     logger: o.logger,
     ...(o.now ? { now: o.now } : {}),
     onInvalid: (domain, kind, detail) => record({ policyDomain: domain, policyType: 'sts', result: kind, detail }),

@@ -1,12 +1,14 @@
 // Outbound MTA-STS and DANE with real daemons: nsd serves DNSSEC-signed zones (ldns), a validating Unbound
 // holds their trust anchors, a loopback HTTPS server with a test CA hosts the policies, smtp-server receives.
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttps, type Server } from 'node:https';
+import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports } from '../src/index.ts';
+import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -123,9 +125,10 @@ afterAll(async () => {
   await outDir?.remove();
 });
 
-function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry> } = {}): Promise<RecipientResult[]> {
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore } = {}): Promise<RecipientResult[]> {
   const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
-  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: httpsPort, stsTimeoutMs: 5000, outcomes });
+  // a new outboundTls per send: each send is a fresh process as far as the MTA-STS cache goes (a restart)
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes });
   const relay = relayTransport({
     heloName: 'out.moat.test',
     resolver: dnsMxResolver([dns.server], { timeoutMs: 2000, tries: 1 }),
@@ -204,6 +207,24 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
       expect(r, d).toMatchObject({ status: 'sent' });
     }
     expect(strip.got.map((g) => g.rcpt[0])).toEqual(expect.arrayContaining(['rcpt@stripnone.test', 'rcpt@striptesting.test', 'rcpt@plain.test']));
+  });
+
+  it('keeps enforcing a stored policy after a restart while the policy host is down (RFC 8461 5.1)', async () => {
+    const store = fileStsStore(join(outDir.path, 'mta-sts'));
+    const down = await freePort(); // nothing listens: the policy host is gone
+    // without a stored policy, a policy host that refuses connections is "no policy": sent in clear
+    const [clear] = await send('strip.test', strip.port, { stsPort: down });
+    expect(clear).toMatchObject({ status: 'sent' });
+    // learn the policy once (host up), then "restart" with the host down: the stored enforce policy still defers
+    const [first] = await send('strip.test', strip.port, { stsStore: store });
+    expect(first).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    const stored = JSON.parse(await readFile(join(outDir.path, 'mta-sts', 'strip.test.json'), 'utf8'));
+    expect(stored).toMatchObject({ id: 'striptest1', policy: { mode: 'enforce', mx: ['mx.strip.test'], maxAge: 86400 } });
+    const sent = strip.got.length;
+    const [after] = await send('strip.test', strip.port, { stsStore: fileStsStore(join(outDir.path, 'mta-sts')), stsPort: down });
+    expect(after).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+    expect(after?.response).toMatch(/STARTTLS/);
+    expect(strip.got.length).toBe(sent);
   });
 
   it('treats a policy over 64 KB or with bad syntax as absent (delivered as without a policy, and counted)', async () => {
