@@ -196,9 +196,11 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   const tlsCfg = full.queue.tls;
   const tlsLogger = logger.child({ component: 'tls-policy' });
   const tlsPolicy =
-    tlsCfg.dane || tlsCfg.mta_sts
+    tlsCfg.dane || tlsCfg.mta_sts || !['may', 'dane'].includes(tlsCfg.security_level) || Object.keys(tlsCfg.policies).length > 0
       ? outboundTls({
           resolver: wireResolver([config.dns.resolver], { timeoutMs: tlsCfg.lookup_timeout }),
+          level: tlsCfg.security_level,
+          policies: tlsCfg.policies,
           dane: tlsCfg.dane,
           mtaSts: tlsCfg.mta_sts,
           stsTimeoutMs: tlsCfg.fetch_timeout,

@@ -8,7 +8,7 @@ import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResul
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore } from '../src/index.ts';
+import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -69,7 +69,7 @@ function plainZone(domain: string): string {
 beforeAll(async () => {
   ca = await createTestCa();
   const stsNames = Object.keys(policies).map((d) => `mta-sts.${d}`);
-  const mxNames = ['mx.good.test', 'mx.bogus.test', 'mx.sts.test', 'mx.wrong.test'];
+  const mxNames = ['mx.good.test', 'mx.bogus.test', 'mx.sts.test', 'mx.wrong.test', 'mx.plain.test'];
   goodCert = await ca.issue(mxNames);
   good = await receiver(goodCert);
   wrong = await receiver(await selfSignedCert(['mx.wrong.test']));
@@ -125,10 +125,10 @@ afterAll(async () => {
   await outDir?.remove();
 });
 
-function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore } = {}): Promise<RecipientResult[]> {
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
   const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
   // a new outboundTls per send: each send is a fresh process as far as the MTA-STS cache goes (a restart)
-  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes });
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
   const relay = relayTransport({
     heloName: 'out.moat.test',
     resolver: dnsMxResolver([dns.server], { timeoutMs: 2000, tries: 1 }),
@@ -248,5 +248,42 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
     expect(reports.get('big.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-fetch-error');
     expect(reports.get('badsyntax.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-invalid');
     expect(reports.get('good.test')!.policies[0]!.summary['total-successful-session-count']).toBeGreaterThan(0);
+  });
+});
+
+describe('security levels (smtp_tls_security_level, smtp_tls_policy_maps)', () => {
+  it('encrypt: TLS required but not authenticated', async () => {
+    const [clear] = await send('plain.test', strip.port, { level: 'encrypt' });
+    expect(clear).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(clear?.response).toMatch(/STARTTLS/);
+    const [selfSigned] = await send('plain.test', wrong.port, { level: 'encrypt' });
+    expect(selfSigned).toMatchObject({ status: 'sent' });
+  });
+
+  it('verify: a trusted certificate for the MX host name; secure: one for the domain or a subdomain', async () => {
+    expect((await send('plain.test', good.port, { level: 'verify' }))[0]).toMatchObject({ status: 'sent' });
+    const [untrusted] = await send('plain.test', wrong.port, { level: 'verify' });
+    expect(untrusted).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    // mx.plain.test is a subdomain of plain.test; the same certificate does not name stripnone.test
+    expect((await send('plain.test', good.port, { level: 'secure' }))[0]).toMatchObject({ status: 'sent' });
+    const [other] = await send('stripnone.test', good.port, { level: 'secure' });
+    expect(other).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(other?.response).toMatch(/not stripnone\.test or a subdomain/);
+  });
+
+  it('dane-only: no validated TLSA records, no delivery; a DANE domain passes', async () => {
+    const [plain] = await send('plain.test', good.port, { level: 'dane-only' });
+    expect(plain).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(plain?.response).toMatch(/dane-only/);
+    expect((await send('good.test', good.port, { level: 'dane-only' }))[0]).toMatchObject({ status: 'sent' });
+  });
+
+  it('a mandatory level is not weakened by an MTA-STS testing policy, and per-domain policies override the default', async () => {
+    const [testing] = await send('striptesting.test', strip.port, { level: 'encrypt' });
+    expect(testing).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    // the table: plain.test encrypt, other domains the default (may: delivered in clear past the stripper)
+    expect((await send('plain.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
+    expect((await send('stripnone.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'sent' });
+    expect((await send('stripnone.test', strip.port, { policies: { '.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
   });
 });
