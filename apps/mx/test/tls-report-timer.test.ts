@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue, type Queue } from '@moat/queue';
 import { connectRedis, type RedisClient } from '@moat/redis';
-import { startRedis, tmpDir } from '@moat/testkit';
+import { freePort, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { redisDayLock, startTlsReportTimer, TLSRPT_LOCK_PREFIX } from '../src/tls-report-timer.ts';
+import { spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -96,3 +97,27 @@ it('sends the day once from the node that has outcomes, whichever node fires fir
   expect(due.map((d) => new Date(d.at).toISOString())).toEqual(Array(3).fill('2026-12-08T01:00:00.000Z'));
   for (const n of [mx1, mx2, mx3]) n.timer.stop();
 });
+
+it('the real mx schedules the daily send in its delivery thread when reporting is configured', async () => {
+  const cfg = join(dir.path, 'moat.yaml');
+  await writeFile(
+    cfg,
+    `version: 1
+policy: { hostname: mx.moat.test }
+recipients: { domains: [moat.test] }
+dns: { resolver: "127.0.0.1:${await freePort()}" }
+mx: { tls: { state_dir: ${dir.path}/tls } }
+spamd: { enabled: false }
+greylist: { redis: { url: "${redis.url}" } }
+queue: { dir: ${dir.path}/spool, transport: "maildir:${dir.path}/mail", tls: { report_contact: "mailto:tlsrpt@moat.test", report_time: "23:59" } }
+metrics: { enabled: false }
+`,
+  );
+  const mx = await spawnMain(cfg, await freePort());
+  try {
+    for (let i = 0; i < 100 && !/daily send scheduled/.test(mx.log.text); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(mx.log.text).toMatch(/"event":"tlsrpt","at":"23:59 UTC","next":"\d{4}-\d{2}-\d{2}T23:59:00.000Z".*daily send scheduled/);
+  } finally {
+    await mx.stop();
+  }
+}, 60_000);
