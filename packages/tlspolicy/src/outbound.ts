@@ -218,6 +218,11 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
             }
             if (tlsa.secure && tlsa.records.length > 0) {
               const use = tlsa.records.filter(usable);
+              // Postfix (smtp_tls_policy.c dane_incompat): unusable records make dane encrypt, dane-only defer
+              if (use.length === 0 && level === 'dane-only') {
+                record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result: 'tlsa-invalid', detail: `no usable TLSA record at ${name}` });
+                throw new HostRefused(`TLSA records at ${name} are all unusable and ${domain}'s TLS level is dane-only`, 'tlsa-invalid');
+              }
               return {
                 required: true,
                 // DANE authenticates by the records, not by a CA: the handshake accepts any chain, the check decides

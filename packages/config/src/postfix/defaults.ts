@@ -57,6 +57,7 @@ export const POSTFIX_DEFAULTS: Readonly<Record<string, string>> = Object.freeze(
   smtpd_recipient_restrictions: '',
   smtpd_reject_unlisted_recipient: 'yes',
   smtpd_reject_unlisted_sender: 'no',
+  smtp_dns_support_level: '',
   smtp_enforce_tls: 'no',
   smtp_tls_enforce_peername: 'yes',
   smtp_tls_policy_maps: '',

@@ -15,7 +15,7 @@ const tls = (r: ReturnType<typeof imp>) => (r.input.queue as { tls?: Record<stri
 describe('smtp_tls_security_level', () => {
   it('maps each level moat implements onto queue.tls.security_level', () => {
     for (const level of ['may', 'dane', 'encrypt', 'dane-only', 'verify', 'secure']) {
-      const r = imp(`smtp_tls_security_level = ${level}\n`);
+      const r = imp(`smtp_tls_security_level = ${level}\nsmtp_dns_support_level = dnssec\n`);
       expect(r.errors, level).toEqual([]);
       expect(tls(r)?.security_level, level).toBe(level);
       expect(r.used.find((u) => u.name === 'smtp_tls_security_level')?.note).toMatch(new RegExp(`^queue.tls.security_level = ${level}: `));

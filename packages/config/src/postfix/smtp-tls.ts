@@ -15,7 +15,7 @@ export interface SmtpTlsImportTarget {
   readonly opts: { readFile?: ((path: string) => string) | undefined };
 }
 
-export const SMTP_TLS_KEYS = ['smtp_tls_security_level', 'smtp_use_tls', 'smtp_enforce_tls', 'smtp_tls_enforce_peername', 'smtp_tls_policy_maps'] as const;
+export const SMTP_TLS_KEYS = ['smtp_tls_security_level', 'smtp_use_tls', 'smtp_enforce_tls', 'smtp_tls_enforce_peername', 'smtp_tls_policy_maps', 'smtp_dns_support_level'] as const;
 
 type Level = (typeof TLS_LEVELS)[number];
 const isLevel = (v: string): v is Level => (TLS_LEVELS as readonly string[]).includes(v);
@@ -50,6 +50,7 @@ export function importSmtpTls(imp: SmtpTlsImportTarget): void {
       imp.set('queue.tls.security_level', eff.level, eff.from);
       imp.use(eff.from, `queue.tls.security_level = ${eff.level}: ${LEVEL_NOTE[eff.level]}`);
       for (const k of SMTP_TLS_KEYS.slice(0, 4)) if (k !== eff.from && imp.explicit(k)) imp.use(k, eff.from === 'smtp_tls_security_level' ? 'no effect: smtp_tls_security_level is set' : `with ${eff.from}: level ${eff.level}`);
+      dnssecSupport(imp, eff.level, eff.from);
     } else if (eff.level === 'none' && !explicit) {
       imp.warn('smtp_tls_security_level', 'unset: Postfix\'s default is none (no TLS at all); moat uses opportunistic TLS, with DANE and MTA-STS where published (stricter)');
     } else if (eff.level === 'none') {
@@ -59,6 +60,21 @@ export function importSmtpTls(imp: SmtpTlsImportTarget): void {
     }
   }
   importPolicyMaps(imp);
+}
+
+/**
+ * Postfix applies DANE only with smtp_dns_support_level = dnssec (smtp_tls_policy.c dane_init): without it dane
+ * acts as may, and dane-only makes every delivery fail ("configured with dnssec lookups disabled").
+ */
+function dnssecSupport(imp: SmtpTlsImportTarget, level: string, from: string): void {
+  if (level !== 'dane' && level !== 'dane-only') return;
+  const support = (imp.value('smtp_dns_support_level') ?? '').trim();
+  if (support === 'dnssec') {
+    imp.use('smtp_dns_support_level', 'dnssec: moat validates through dns.resolver (which must validate: the bundled Unbound does)');
+    return;
+  }
+  if (level === 'dane') imp.warn(from, `dane without smtp_dns_support_level = dnssec: Postfix falls back to may; moat applies DANE where published, through dns.resolver (stricter)`);
+  else imp.error(from, 'smtp_dns_support_level = dnssec with dane-only (without it Postfix defers every delivery)', `smtp_dns_support_level = ${JSON.stringify(support)}`);
 }
 
 /** Table types whose source is a text file of `key value` lines (postmap's input; texthash reads it directly). */
