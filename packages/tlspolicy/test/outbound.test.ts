@@ -93,6 +93,10 @@ beforeAll(async () => {
   );
   zones['insecureaddr.test'] = cnamed.signed;
   anchors.push(cnamed.ds);
+  // only a PKIX usage (0: unusable for SMTP, RFC 7672 3.1.3): dane means mandatory unauthenticated TLS
+  const unusable = await signZone('unusable.test', `${plainZone('unusable.test')}_${good.port}._tcp.mx IN TLSA ${tlsa.replace(/^3 /, '0 ')}\n`);
+  zones['unusable.test'] = unusable.signed;
+  anchors.push(unusable.ds);
   for (const d of Object.keys(policies)) zones[d] = plainZone(d);
   zones['plain.test'] = `${plainZone('plain.test')}host IN A 127.0.0.1\n`;
   // RFC 7672 2.2.1: an unsigned domain (insecure MX RRset) whose MX is wrong.test's DANE host
@@ -276,6 +280,13 @@ describe('security levels (smtp_tls_security_level, smtp_tls_policy_maps)', () =
     expect(plain).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
     expect(plain?.response).toMatch(/dane-only/);
     expect((await send('good.test', good.port, { level: 'dane-only' }))[0]).toMatchObject({ status: 'sent' });
+  });
+
+  it('unusable TLSA records: dane delivers over mandatory unauthenticated TLS, dane-only defers (as Postfix)', async () => {
+    expect((await send('unusable.test', good.port))[0]).toMatchObject({ status: 'sent' });
+    const [only] = await send('unusable.test', good.port, { level: 'dane-only' });
+    expect(only).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(only?.response).toMatch(/all unusable/);
   });
 
   it('a mandatory level is not weakened by an MTA-STS testing policy, and per-domain policies override the default', async () => {
