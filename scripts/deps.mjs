@@ -31,6 +31,8 @@ export const debianPackages = {
   drill: 'ldnsutils',
   // a test ACME server (outbound TLS: @moat/acme)
   pebble: 'pebble',
+  // the TLS audit on the wire (apps/mx/test/tls-audit.test.ts)
+  testssl: 'testssl.sh',
   strace: 'strace',
   chromium: 'chromium',
 };

@@ -18,6 +18,8 @@ export interface ProjectContainer {
   health: 'healthy' | 'unhealthy' | 'starting' | 'none';
 }
 export function stackOptions(opts?: { test?: boolean }): StackOptions;
+/** Whether a moat.yaml makes mx answer on 80 or 443 (mx.tls.acme or mx.mta_sts): the web ports are then published. */
+export function servesWeb(configText: string): boolean;
 export function readEnvFile(file: string): Record<string, string>;
 export function buildBundles(): Promise<void>;
 export function buildImages(opts?: { test?: boolean }): Promise<void>;

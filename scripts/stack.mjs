@@ -1,7 +1,8 @@
 #!/usr/bin/env zx
 // The appliance stack on this machine: build bundles and images, then compose up / down / logs / status.
 // Trusts Debian's mirror (through docker.mjs) and the local engine; publishes only SMTP and submission (and the
-// web console, on the host's loopback only; the policy port only with MOAT_PUBLISH_POLICYD=1 or --test).
+// web console, on the host's loopback only; the policy port only with MOAT_PUBLISH_POLICYD=1 or --test; 80 and 443
+// only when moat.yaml sets mx.tls.acme or mx.mta_sts, or with MOAT_PUBLISH_WEB=1).
 //
 //   npm run stack -- up [--test] [--no-build]   build everything, start, wait until every service is healthy
 //   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
@@ -14,6 +15,7 @@
 // Day-two commands inside the running stack: npm run moat -- queue list (scripts/moat.mjs).
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { $, fs, path, sleep } from 'zx';
 import { generatePassword, hashPassword } from '../packages/auth/src/index.ts';
 import { BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
@@ -33,9 +35,37 @@ const say = (msg) => console.log(`stack: ${msg}`);
 export function stackOptions({ test = false } = {}) {
   // policyd's port is published only on request (a Postfix outside the stack) and in the test profile
   const publishPolicyd = test || /^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_POLICYD ?? '');
-  const files = ['docker-compose.yml', ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []), ...(test ? ['docker-compose.test.yml'] : [])];
+  // mx's web ports (80 ACME HTTP-01, 443 MTA-STS policy host) only when the config serves them, or on request
+  const publishWeb = !test && (/^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_WEB ?? '') || servesWeb(readConfigText(process.env.MOAT_CONFIG)));
+  const files = [
+    'docker-compose.yml',
+    ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []),
+    ...(publishWeb ? ['docker-compose.web-ports.yml'] : []),
+    ...(test ? ['docker-compose.test.yml'] : []),
+  ];
   const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
   return { project: test ? 'moat-test' : 'moat', files, env };
+}
+
+/** The stack's moat.yaml (MOAT_CONFIG is relative to compose/, as in the compose file); '' when unreadable. */
+function readConfigText(file = 'moat.yaml') {
+  try {
+    return fs.readFileSync(path.resolve(COMPOSE_DIR, file), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether a moat.yaml makes mx answer on 80 or 443: ACME HTTP-01 (mx.tls.acme) or the MTA-STS host (mx.mta_sts). */
+export function servesWeb(configText) {
+  let doc;
+  try {
+    doc = parseYaml(configText);
+  } catch {
+    return false; // the config check reports it; compose up then fails on the same file
+  }
+  const mx = doc?.mx;
+  return Boolean(mx?.tls?.acme || mx?.mta_sts);
 }
 
 /** KEY=VALUE lines (the compose .env format) as an object; comments and blank lines skipped. */

@@ -2,7 +2,7 @@ import type { JournalEntry } from '@moat/journal';
 import type { Verdict } from '@moat/policy';
 import { describe, expect, it } from 'vitest';
 import { groupSessions } from './mail-sessions.ts';
-import { nodeState } from './node-state.ts';
+import { CERT_WARN_DAYS, nodeState } from './node-state.ts';
 import { decisionCounters, parseMetrics } from './scrape.ts';
 import { zoneFailing, zoneView } from './zone-view.ts';
 
@@ -63,6 +63,19 @@ describe('node state from /metrics', () => {
     );
     expect(s).toEqual({ stress: { listeners: ['smtp', 'submission'], on: ['smtp'], switches: 1 }, reload: { lastOk: false, outcomes: { success: 2, failure: 1 } } });
     expect(nodeState(parseMetrics('moat_decisions_total{restriction="permit",action="permit"} 3'))).toEqual({});
+  });
+
+  it('warns about the ACME certificate when renewal fails or expiry is near, and is quiet when it renews', () => {
+    const cert = (lines: string[]) => nodeState(parseMetrics(lines.join('\n'))).certificate;
+    expect(cert(['moat_acme_renewal_failing 0', 'moat_tls_cert_expiry_days 89.5'])).toEqual({ renewalFailing: false, expiryDays: 89.5 });
+    expect(cert(['moat_acme_renewal_failing 1', 'moat_tls_cert_expiry_days 25.2'])?.warning).toBe(
+      'ACME renewal FAILING: keeping the current certificate (expires in 25 days); see the mx log (certificate renewal failed)',
+    );
+    // no failed order yet, but two weeks past the default renew_before of 30 days
+    expect(cert(['moat_acme_renewal_failing 0', `moat_tls_cert_expiry_days ${CERT_WARN_DAYS - 0.5}`])?.warning).toBe(`certificate expires in ${CERT_WARN_DAYS - 1} days and has not been renewed`);
+    expect(cert(['moat_acme_renewal_failing 1', 'moat_tls_cert_expiry_days -0.1'])?.warning).toMatch(/^certificate EXPIRED, ACME renewal failing/);
+    // ACME configured, first order still pending: no expiry yet, nothing to warn about
+    expect(cert(['moat_acme_renewal_failing 0'])).toEqual({ renewalFailing: false });
   });
 });
 

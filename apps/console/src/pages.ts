@@ -56,7 +56,7 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 <div><h3>Per zone</h3><table id="zone-counters"><thead><tr><th>zone</th><th>state</th><th>checked</th><th>hits</th><th>errors</th><th>failures since start (metrics)</th><th></th></tr></thead><tbody></tbody></table></div>
 </div>
 <h3>Nodes</h3>
-<table id="node-table"><thead><tr><th>metrics endpoint</th><th>reachable</th><th>stress</th><th>last config reload</th></tr></thead><tbody></tbody></table>
+<table id="node-table"><thead><tr><th>metrics endpoint</th><th>reachable</th><th>stress</th><th>last config reload</th><th>certificate (ACME)</th></tr></thead><tbody></tbody></table>
 <p class="sources" id="sources"></p>
 </section>
 <section id="decisions">

@@ -108,6 +108,9 @@ metrics:
   const reloads = new Counter({ name: 'moat_reload_total', help: 'test', labelNames: ['outcome'] as const, registers: [registry] });
   reloads.inc({ outcome: 'success' });
   reloads.inc({ outcome: 'failure' });
+  // ... and whose ACME renewal fails (the mx keeps the old certificate): the console must say so
+  new Gauge({ name: 'moat_acme_renewal_failing', help: 'test', registers: [registry] }).set(1);
+  new Gauge({ name: 'moat_tls_cert_expiry_days', help: 'test', registers: [registry] }).set(20.5);
 
   // A real mx (its own config: a small size limit, few connections) journaling into the same Redis.
   mxPort = await freePort();
@@ -419,6 +422,8 @@ describe('the console in Chromium', () => {
     await expect.poll(() => nodes.textContent()).toContain('normal (0 switch(es) since start)');
     // the reload metrics of a node whose last reload failed validation
     expect(await nodes.textContent()).toContain('FAILED: old config still in force (success 1, failure 1)');
+    expect(await nodes.textContent()).toContain('ACME renewal FAILING: keeping the current certificate (expires in 20 days)');
+    expect(await page.locator('#node-table tr.cert-warning .cert.bad').count()).toBe(1);
     // four idle connections reach 80 % of max_connections 5: the mx switches to stress mode
     const idle = await Promise.all(Array.from({ length: 4 }, () => SmtpClient.connect(mxPort)));
     await Promise.all(idle.map((c) => c.read()));

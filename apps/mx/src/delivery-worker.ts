@@ -20,8 +20,10 @@ import {
   startDelivery,
 } from '@moat/queue';
 import { loadConfig } from '@moat/config';
-import { outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { connectRedis, redisTargetFromConfig } from '@moat/redis';
 import { routingFromConfig } from './routing.ts';
+import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
 /** What the thread needs from config (plain data: the thread does not load the config code). */
 export interface DeliveryWorkerData {
@@ -194,12 +196,16 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
   const tlsCfg = full.queue.tls;
   const tlsLogger = logger.child({ component: 'tls-policy' });
   const tlsPolicy =
-    tlsCfg.dane || tlsCfg.mta_sts
+    tlsCfg.dane || tlsCfg.mta_sts || !['may', 'dane'].includes(tlsCfg.security_level) || Object.keys(tlsCfg.policies).length > 0
       ? outboundTls({
           resolver: wireResolver([config.dns.resolver], { timeoutMs: tlsCfg.lookup_timeout }),
+          level: tlsCfg.security_level,
+          policies: tlsCfg.policies,
           dane: tlsCfg.dane,
           mtaSts: tlsCfg.mta_sts,
           stsTimeoutMs: tlsCfg.fetch_timeout,
+          // policies outlive a restart (RFC 8461 5.1): one fsynced file per domain in the spool, per node
+          stsStore: fileStsStore(join(config.queue.dir, 'mta-sts'), tlsLogger),
           outcomes: outcomeRecorder({ registry, dir: tlsCfg.report_dir ?? join(config.queue.dir, 'tlsrpt'), logger: tlsLogger }),
           logger: tlsLogger,
         })
@@ -213,6 +219,30 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     logger,
     tlsPolicy,
   });
+  // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
+  const reportSend = tlsCfg.report_send ?? (tlsCfg.report_organization !== undefined || tlsCfg.report_contact !== undefined);
+  const reportRedis = reportSend ? connectRedis(redisTargetFromConfig(full.greylist.redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 }) : undefined;
+  reportRedis?.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
+  const reportDns = wireResolver([config.dns.resolver], { timeoutMs: tlsCfg.lookup_timeout });
+  let kickRunner = () => {};
+  const reportTimer = reportRedis
+    ? startTlsReportTimer({
+        at: tlsCfg.report_time,
+        dir: tlsCfg.report_dir ?? join(config.queue.dir, 'tlsrpt'),
+        hostname: data.hostname,
+        organization: tlsCfg.report_organization ?? full.policy.hostname,
+        contact: tlsCfg.report_contact ?? `mailto:postmaster@${full.policy.hostname}`,
+        txt: async (name) => (await reportDns.txt(name)).records,
+        enqueue: async (input) => {
+          const q = await queue.enqueue(input);
+          kickRunner();
+          return q;
+        },
+        lock: redisDayLock(reportRedis, data.hostname),
+        logger: logger.child({ component: 'tlsrpt' }),
+        registry,
+      })
+    : undefined;
   const runner = await startDelivery({
     queue,
     // v1 queue files (from before per-recipient next hops) still go by their route
@@ -232,6 +262,7 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     maxLifetime: config.queue.max_lifetime,
     hostname: data.hostname,
   });
+  kickRunner = () => runner.kick();
   parentPort?.on('message', (m: unknown) => {
     if (m && typeof m === 'object' && (m as { type?: string }).type === 'metrics') {
       const { seq } = m as { seq: number };
@@ -275,6 +306,8 @@ export async function runDeliveryThread(data: DeliveryWorkerData): Promise<void>
     if (m === 'kick') runner.kick();
     if (m === 'stop') {
       void (async () => {
+        reportTimer?.stop();
+        reportRedis?.disconnect();
         await runner.stop();
         await queue.close();
         process.exit(0);

@@ -1,6 +1,7 @@
 // STARTTLS settings: TLS 1.2+, forward-secret AEAD suites only, server preference, optional client cert.
 // Trusts the key/cert files the admin names; generates a self-signed pair (with a warning) when none are named.
 import { execFile } from 'node:child_process';
+import { constants as cryptoConstants } from 'node:crypto';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PeerCertificate, SecureVersion, TLSSocket } from 'node:tls';
@@ -39,6 +40,7 @@ export interface TlsServerOptions {
   honorCipherOrder: boolean;
   requestCert: boolean;
   rejectUnauthorized: boolean;
+  secureOptions: number;
 }
 
 const exec = promisify(execFile);
@@ -85,6 +87,9 @@ export function tlsServerOptions(material: TlsMaterial, settings: MxView): TlsSe
     // ask, never require, never reject: the certificate is only recorded (Postfix smtpd_tls_ask_ccert)
     requestCert: settings.tls.requestClientCert,
     rejectUnauthorized: false,
+    // no TLS 1.2 renegotiation (client-initiated renegotiation is a CPU DoS, CVE-2011-1473; testssl rates it
+    // MEDIUM); Postfix sets the same OpenSSL option since 3.4 (tls_ssl_options, SSL_OP_NO_RENEGOTIATION)
+    secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION,
   };
 }
 

@@ -55,6 +55,36 @@ describe('compose/docker-compose.yml', () => {
     expect(optIn({ MOAT_POLICY_PORT: '192.0.2.10:10023' }).policyd?.ports).toEqual(['192.0.2.10:10023:10023']);
   });
 
+  it('publishes the web ports 80 (ACME HTTP-01) and 443 (MTA-STS host) only through the opt-in file, with a state volume', () => {
+    const web = parse(interpolate(read('docker-compose.web-ports.yml'), {})) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+    expect(Object.keys(web.services)).toEqual(['mx']);
+    expect(web.services.mx?.ports).toEqual(['80:80', '443:443']);
+    // the ACME account, key and certificate outlive the container (no new order, the TLSA 3 1 1 key kept)
+    expect(web.services.mx?.volumes).toEqual(['mx-state:/var/lib/moat/mx']);
+    expect(Object.keys(web.volumes)).toEqual(['mx-state']);
+    const moved = parse(interpolate(read('docker-compose.web-ports.yml'), { MOAT_HTTP_PORT: '8080', MOAT_HTTPS_PORT: '8443' })) as { services: Record<string, Service> };
+    expect(moved.services.mx?.ports).toEqual(['8080:80', '8443:443']);
+  });
+
+  it('layers the web ports when moat.yaml serves them (mx.tls.acme or mx.mta_sts), and not otherwise', async () => {
+    const { servesWeb, stackOptions } = await import('../../../scripts/stack.mjs');
+    expect(servesWeb(read('moat.yaml'))).toBe(false);
+    expect(servesWeb('mx:\n  tls:\n    acme: { directory: "https://ca.example/dir", email: a@example.org }\n')).toBe(true);
+    expect(servesWeb('mx:\n  mta_sts: { mode: enforce }\n')).toBe(true);
+    expect(servesWeb('mx: [unclosed')).toBe(false);
+    expect(stackOptions().files).toEqual(['docker-compose.yml']);
+    const saved = process.env.MOAT_PUBLISH_WEB;
+    process.env.MOAT_PUBLISH_WEB = '1';
+    try {
+      expect(stackOptions().files).toEqual(['docker-compose.yml', 'docker-compose.web-ports.yml']);
+      // never in the test profile: it publishes ephemeral loopback ports only
+      expect(stackOptions({ test: true }).files).not.toContain('docker-compose.web-ports.yml');
+    } finally {
+      if (saved === undefined) delete process.env.MOAT_PUBLISH_WEB;
+      else process.env.MOAT_PUBLISH_WEB = saved;
+    }
+  });
+
   it('starts the apps only once what they use is healthy', () => {
     expect(services.mx?.depends_on).toEqual({
       unbound: { condition: 'service_healthy' },
@@ -83,6 +113,22 @@ describe('compose/docker-compose.yml', () => {
     expect(services.policyd?.environment).toEqual(env);
     // spamd's own DNS tests go to the same Unbound
     expect(services.spamassassin?.environment?.MOAT_SPAMD_DNS).toBe(services.unbound?.networks?.moat?.ipv4_address);
+  });
+});
+
+describe('compose/stack.swarm.web-ports.yml', () => {
+  it('publishes 80 and 443 in host mode on every mx node, each with its own state volume', () => {
+    const web = parse(read('stack.swarm.web-ports.yml')) as { services: Record<string, { ports: { target: number; published: number; mode: string }[]; volumes: string[] }>; volumes: Record<string, unknown> };
+    const swarm = parse(read('stack.swarm.yml'), { merge: true }) as { services: Record<string, unknown> };
+    expect(Object.keys(web.services)).toEqual(Object.keys(swarm.services).filter((n) => /^mx\d$/.test(n)));
+    for (const [name, s] of Object.entries(web.services)) {
+      expect(s.ports, name).toEqual([
+        { target: 80, published: 80, protocol: 'tcp', mode: 'host' },
+        { target: 443, published: 443, protocol: 'tcp', mode: 'host' },
+      ]);
+      expect(s.volumes).toEqual([`${name}-state:/var/lib/moat/mx`]);
+    }
+    expect(Object.keys(web.volumes)).toEqual(['mx1-state', 'mx2-state', 'mx3-state']);
   });
 });
 

@@ -4,8 +4,10 @@ export { parseTlsa, formatTlsa, usable, tlsa311, checkChain, type TlsaRecord } f
 export { parseStsTxt, parseStsPolicy, formatStsPolicy, mxMatches, StsPolicyError, type StsPolicy, type StsMode } from './mta-sts.ts';
 export { fetchStsPolicy, StsFetchError } from './sts-fetch.ts';
 export { stsSource, StsUnavailableError, type StsSource } from './sts-source.ts';
-export { outboundTls, HostRefused, PolicyUnavailable, type DomainTls, type HostTls, type OutboundTls, type OutboundTlsOptions, type TlsFailure } from './outbound.ts';
+export { fileStsStore, type StoredSts, type StsStore } from './sts-store.ts';
+export { outboundTls, levelFor, HostRefused, PolicyUnavailable, type DomainTls, type HostTls, type OutboundTls, type OutboundTlsOptions, type TlsFailure, type TlsLevel } from './outbound.ts';
 export { outcomeRecorder, dayOf, type OutcomeRecorder, type TlsOutcome, type TlsPolicyType, type TlsResultType } from './outcomes.ts';
 export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from './report.ts';
 export { tlsReportMessage } from './report-mail.ts';
+export { collectDailyReports, dailyReportMessages, msUntil, previousDay, startDailyTimer, type DailyReports, type DailyTimerOptions } from './report-daily.ts';
 export { systemCas } from './pki.ts';

@@ -7,6 +7,7 @@ import type { OutcomeRecorder, TlsPolicyType, TlsResultType } from './outcomes.t
 import { systemCas } from './pki.ts';
 import { DnsLookupError, type SecureResolver } from './secure-resolver.ts';
 import { stsSource, StsUnavailableError } from './sts-source.ts';
+import type { StsStore } from './sts-store.ts';
 import { checkChain, formatTlsa, type TlsaRecord, usable } from './tlsa.ts';
 
 export interface TlsFailure {
@@ -55,8 +56,30 @@ export interface OutboundTls {
   forDomain(domain: string): Promise<DomainTls>;
 }
 
+/** Postfix's smtp_tls_security_level values moat implements (queue.tls.security_level, docs/tls.md). */
+export type TlsLevel = 'may' | 'dane' | 'encrypt' | 'dane-only' | 'verify' | 'secure';
+
+/**
+ * The level for a destination domain: `policies` (smtp_tls_policy_maps) by the domain itself, then by `.parent`
+ * entries from the nearest parent up, else `level`.
+ */
+export function levelFor(domain: string, level: TlsLevel, policies: Readonly<Record<string, TlsLevel>> = {}): TlsLevel {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  const exact = policies[d];
+  if (exact) return exact;
+  for (let i = d.indexOf('.'); i >= 0; i = d.indexOf('.', i + 1)) {
+    const p = policies[d.slice(i)];
+    if (p) return p;
+  }
+  return level;
+}
+
 export interface OutboundTlsOptions {
   resolver: SecureResolver;
+  /** The default security level (queue.tls.security_level); `may` and `dane` behave alike (DANE when published). */
+  level?: TlsLevel;
+  /** Per destination domain levels (queue.tls.policies). */
+  policies?: Readonly<Record<string, TlsLevel>>;
   dane?: boolean;
   mtaSts?: boolean;
   /** CAs for MTA-STS (policy host and MX certificates); default: the system's. */
@@ -64,6 +87,8 @@ export interface OutboundTlsOptions {
   /** Port of the MTA-STS policy host (443; tests use a loopback port). */
   stsPort?: number;
   stsTimeoutMs?: number;
+  /** MTA-STS policies kept across restarts (fileStsStore in the spool); default: memory only. */
+  stsStore?: StsStore | undefined;
   outcomes?: OutcomeRecorder;
   logger?: Logger | undefined;
   now?: () => number;
@@ -80,6 +105,24 @@ function pkixCheck(host: string): (sock: TLSSocket) => TlsFailure | undefined {
   };
 }
 
+/** secure: a CA-trusted certificate naming the next-hop domain or a subdomain (Postfix's nexthop:dot-nexthop). */
+function secureCheck(host: string, domain: string): (sock: TLSSocket) => TlsFailure | undefined {
+  return (sock) => {
+    if (!sock.authorized) {
+      const why = String(sock.authorizationError ?? 'not trusted');
+      return { type: /EXPIRED|NOT_YET_VALID/.test(why) ? 'certificate-expired' : 'certificate-not-trusted', detail: `certificate of ${host}: ${why}` };
+    }
+    const cert = sock.getPeerCertificate();
+    const names = (cert.subjectaltname ?? '')
+      .split(/,\s*/)
+      .filter((n) => n.startsWith('DNS:'))
+      .map((n) => n.slice(4).toLowerCase());
+    const d = domain.toLowerCase();
+    const ok = names.some((n) => n === d || n.endsWith(`.${d}`));
+    return ok ? undefined : { type: 'certificate-host-mismatch', detail: `certificate of ${host} names ${names.join(', ') || 'nothing'}, not ${d} or a subdomain (secure)` };
+  };
+}
+
 function chainOf(sock: TLSSocket): Buffer[] {
   const out: Buffer[] = [];
   const seen = new Set<string>();
@@ -92,6 +135,16 @@ function chainOf(sock: TLSSocket): Buffer[] {
   return out;
 }
 
+/** What a mandatory level asks of a host with no DANE and no enforced MTA-STS policy; undefined for may/dane. */
+function levelRequirement(level: TlsLevel, host: string, domain: string, ca: string[]): HostTls | undefined {
+  const base = { required: true, id: `level:${level}`, policyType: 'no-policy-found' as const, policyString: [] };
+  if (level === 'encrypt') return { ...base, options: { rejectUnauthorized: false, servername: host }, check: () => undefined };
+  if (level === 'verify') return { ...base, options: { rejectUnauthorized: false, servername: host, ca }, check: pkixCheck(host) };
+  // secure names the domain, not the MX host: the chain is checked by the handshake, the names by secureCheck
+  if (level === 'secure') return { ...base, id: `level:secure:${domain}`, options: { rejectUnauthorized: false, servername: host, ca, checkServerIdentity: () => undefined }, check: secureCheck(host, domain) };
+  return undefined;
+}
+
 export function outboundTls(o: OutboundTlsOptions): OutboundTls {
   const dane = o.dane ?? true;
   const mtaSts = o.mtaSts ?? true;
@@ -102,6 +155,7 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
     ca,
     ...(o.stsPort ? { port: o.stsPort } : {}),
     ...(o.stsTimeoutMs ? { timeoutMs: o.stsTimeoutMs } : {}),
+    store: o.stsStore,
     logger: o.logger,
     ...(o.now ? { now: o.now } : {}),
     onInvalid: (domain, kind, detail) => record({ policyDomain: domain, policyType: 'sts', result: kind, detail }),
@@ -109,8 +163,10 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
 
   return {
     async forDomain(domain) {
+      const level = levelFor(domain, o.level ?? 'dane', o.policies);
+      const daneHere = dane || level === 'dane-only';
       let mxSecure = false;
-      if (dane) {
+      if (daneHere) {
         try {
           mxSecure = (await o.resolver.mx(domain)).secure;
         } catch (e) {
@@ -129,12 +185,27 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
         }
       }
       const p = policy?.policy.mode === 'none' ? undefined : policy?.policy;
+      /** RFC 7672 2.2.2: insecure address records (an unsigned zone, a CNAME into one) mean no DANE for the host. */
+      const addressesSecure = async (host: string): Promise<boolean> => {
+        try {
+          const a = await o.resolver.hostAddresses(host);
+          if (!a.secure) o.logger?.info({ domain, mx: host, decided_by: 'dane' }, 'MX host address records not DNSSEC-validated: DANE does not apply to this host');
+          return a.secure;
+        } catch (e) {
+          // bogus (SERVFAIL) or timed-out address records under a secure MX RRset: this host cannot be used now
+          const kind = e instanceof DnsLookupError ? e.kind : 'failed';
+          const result: TlsResultType = kind === 'servfail' ? 'dnssec-invalid' : 'tlsa-invalid';
+          record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result, detail: (e as Error).message });
+          throw new HostRefused(`address lookup (DNSSEC) for ${host} failed (${kind}); not delivering without it`, result);
+        }
+      };
       const stsStrings = p ? formatStsPolicy(p).split('\r\n').filter(Boolean) : [];
       return {
         domain,
         async forHost(host, port) {
-          // RFC 7672 2.2: DANE applies to MX hosts only when the MX RRset itself was validated
-          if (dane && mxSecure) {
+          // RFC 7672 2.2: DANE applies to MX hosts only when the MX RRset itself was validated, and (2.2.2) the
+          // TLSA records of a host are looked up only when its address records are secure too
+          if (daneHere && mxSecure && (await addressesSecure(host))) {
             const name = `_${port}._tcp.${host.replace(/\.$/, '')}`;
             let tlsa: { secure: boolean; records: TlsaRecord[] };
             try {
@@ -147,6 +218,11 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
             }
             if (tlsa.secure && tlsa.records.length > 0) {
               const use = tlsa.records.filter(usable);
+              // Postfix (smtp_tls_policy.c dane_incompat): unusable records make dane encrypt, dane-only defer
+              if (use.length === 0 && level === 'dane-only') {
+                record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result: 'tlsa-invalid', detail: `no usable TLSA record at ${name}` });
+                throw new HostRefused(`TLSA records at ${name} are all unusable and ${domain}'s TLS level is dane-only`, 'tlsa-invalid');
+              }
               return {
                 required: true,
                 // DANE authenticates by the records, not by a CA: the handshake accepts any chain, the check decides
@@ -162,7 +238,12 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
               };
             }
           }
-          if (!p) return undefined;
+          if (level === 'dane-only') {
+            record({ policyDomain: domain, policyType: 'tlsa', mxHost: host, result: 'dane-required', detail: `no DNSSEC-validated TLSA records for ${host}` });
+            throw new HostRefused(`${host} has no DNSSEC-validated TLSA records and ${domain}'s TLS level is dane-only`, 'dane-required');
+          }
+          const floor = levelRequirement(level, host, domain, ca);
+          if (!p || (p.mode !== 'enforce' && floor)) return floor;
           if (!mxMatches(p, host)) {
             if (p.mode === 'enforce') {
               record({ policyDomain: domain, policyType: 'sts', policyString: stsStrings, mxPatterns: p.mx, mxHost: host, result: 'validation-failure', detail: `MX host ${host} not in the MTA-STS policy` });

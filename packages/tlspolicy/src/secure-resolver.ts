@@ -24,6 +24,11 @@ export interface SecureResolver {
   txt(name: string): Promise<Lookup<string>>;
   /** IPv4 then IPv6 addresses (for the MTA-STS policy host). */
   addresses(host: string): Promise<string[]>;
+  /**
+   * The host's A and AAAA records (CNAMEs followed by the resolver), `secure` when every lookup that found
+   * records was validated and at least one did: RFC 7672 2.2.2's test before a TLSA lookup.
+   */
+  hostAddresses(host: string): Promise<Lookup<string>>;
 }
 
 /** A SecureResolver over one or more validating resolvers (`host:port`), tried in order on timeout. */
@@ -71,6 +76,13 @@ export function wireResolver(servers: string[], opts: { timeoutMs?: number } = {
         }
         return parts.join('');
       });
+    },
+    async hostAddresses(host) {
+      const [a, aaaa] = await Promise.all([ask(host, RR.A), ask(host, RR.AAAA)]);
+      const v4 = of(a, RR.A, (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined));
+      const v6 = of(aaaa, RR.AAAA, (r) => (r.data.length === 16 ? Array.from({ length: 8 }, (_, i) => r.data.readUInt16BE(i * 2).toString(16)).join(':') : undefined));
+      const found = [v4, v6].filter((l) => l.records.length > 0);
+      return { secure: found.length > 0 && found.every((l) => l.secure), records: [...v4.records, ...v6.records] };
     },
     async addresses(host) {
       const v4 = of(await ask(host, RR.A), RR.A, (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined)).records;

@@ -4,6 +4,7 @@ import type { Logger } from '@moat/observe';
 import { parseStsTxt, type StsPolicy } from './mta-sts.ts';
 import { DnsLookupError, type SecureResolver } from './secure-resolver.ts';
 import { fetchStsPolicy, StsFetchError, type StsFetchOptions } from './sts-fetch.ts';
+import type { StsStore } from './sts-store.ts';
 
 export interface CachedSts {
   id: string;
@@ -21,6 +22,8 @@ export interface StsSourceOptions extends Omit<StsFetchOptions, 'resolver'> {
   resolver: SecureResolver;
   logger?: Logger | undefined;
   now?: () => number;
+  /** Where policies outlive a restart (sts-store.ts); without it the cache is this process's memory only. */
+  store?: StsStore | undefined;
   /** Called when a published policy was unusable (fetched but bad, too big, HTTP error): for TLS-RPT. */
   onInvalid?: (domain: string, kind: 'sts-policy-invalid' | 'sts-policy-fetch-error', detail: string) => void;
 }
@@ -32,13 +35,25 @@ export interface StsSource {
 
 export function stsSource(o: StsSourceOptions): StsSource {
   const cache = new Map<string, CachedSts>();
+  const loaded = new Set<string>();
   const now = o.now ?? Date.now;
+  // a domain's stored policy is read once, the first time the domain is asked for after a start
+  const restore = async (domain: string) => {
+    if (!o.store || loaded.has(domain)) return;
+    loaded.add(domain);
+    const stored = await o.store.load(domain);
+    if (stored && !cache.has(domain) && stored.expires > now()) {
+      cache.set(domain, stored);
+      o.logger?.info({ domain, id: stored.id, mode: stored.policy.mode, expires: new Date(stored.expires).toISOString(), decided_by: 'mta-sts' }, 'MTA-STS policy restored from disk');
+    }
+  };
   const valid = (d: string) => {
     const c = cache.get(d);
     return c && c.expires > now() ? c : undefined;
   };
   return {
     async policyFor(domain) {
+      await restore(domain);
       const cached = valid(domain);
       let id: string | undefined;
       try {
@@ -60,6 +75,7 @@ export function stsSource(o: StsSourceOptions): StsSource {
         const policy = await fetchStsPolicy(domain, { ...o, resolver: o.resolver });
         const entry = { id, policy, expires: now() + policy.maxAge * 1000 };
         cache.set(domain, entry);
+        await o.store?.save(domain, entry);
         o.logger?.info({ domain, id, mode: policy.mode, mx: policy.mx, maxAge: policy.maxAge, decided_by: 'mta-sts' }, 'MTA-STS policy fetched');
         return entry;
       } catch (e) {

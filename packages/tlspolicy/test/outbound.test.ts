@@ -1,12 +1,14 @@
 // Outbound MTA-STS and DANE with real daemons: nsd serves DNSSEC-signed zones (ldns), a validating Unbound
 // holds their trust anchors, a loopback HTTPS server with a test CA hosts the policies, smtp-server receives.
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttps, type Server } from 'node:https';
+import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports } from '../src/index.ts';
+import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -67,7 +69,7 @@ function plainZone(domain: string): string {
 beforeAll(async () => {
   ca = await createTestCa();
   const stsNames = Object.keys(policies).map((d) => `mta-sts.${d}`);
-  const mxNames = ['mx.good.test', 'mx.bogus.test', 'mx.sts.test', 'mx.wrong.test'];
+  const mxNames = ['mx.good.test', 'mx.bogus.test', 'mx.sts.test', 'mx.wrong.test', 'mx.plain.test'];
   goodCert = await ca.issue(mxNames);
   good = await receiver(goodCert);
   wrong = await receiver(await selfSignedCert(['mx.wrong.test']));
@@ -83,8 +85,22 @@ beforeAll(async () => {
     expect(zones[d]).toContain('RRSIG');
     anchors.push(z.ds);
   }
+  // RFC 7672 2.2.2: a signed domain whose MX host name is a CNAME into an unsigned zone (secure MX RRset and
+  // TLSA, insecure address records), its TLSA naming good's key while the wrong receiver answers
+  const cnamed = await signZone(
+    'insecureaddr.test',
+    plainZone('insecureaddr.test').replace('mx IN A 127.0.0.1', 'mx IN CNAME host.plain.test.') + `_${wrong.port}._tcp.mx IN TLSA ${tlsa}\n`,
+  );
+  zones['insecureaddr.test'] = cnamed.signed;
+  anchors.push(cnamed.ds);
+  // only a PKIX usage (0: unusable for SMTP, RFC 7672 3.1.3): dane means mandatory unauthenticated TLS
+  const unusable = await signZone('unusable.test', `${plainZone('unusable.test')}_${good.port}._tcp.mx IN TLSA ${tlsa.replace(/^3 /, '0 ')}\n`);
+  zones['unusable.test'] = unusable.signed;
+  anchors.push(unusable.ds);
   for (const d of Object.keys(policies)) zones[d] = plainZone(d);
-  zones['plain.test'] = plainZone('plain.test');
+  zones['plain.test'] = `${plainZone('plain.test')}host IN A 127.0.0.1\n`;
+  // RFC 7672 2.2.1: an unsigned domain (insecure MX RRset) whose MX is wrong.test's DANE host
+  zones['insecuremx.test'] = plainZone('insecuremx.test').replace('@ IN MX 10 mx.insecuremx.test.', '@ IN MX 10 mx.wrong.test.');
   nsd = await startNsd({ zones });
   dns = await startUnbound({ stubZones: Object.fromEntries(Object.keys(zones).map((z) => [z, nsd.stubAddr])), trustAnchors: anchors });
   hole = await startBlackholeDns();
@@ -113,9 +129,10 @@ afterAll(async () => {
   await outDir?.remove();
 });
 
-function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry> } = {}): Promise<RecipientResult[]> {
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
   const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
-  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: httpsPort, stsTimeoutMs: 5000, outcomes });
+  // a new outboundTls per send: each send is a fresh process as far as the MTA-STS cache goes (a restart)
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
   const relay = relayTransport({
     heloName: 'out.moat.test',
     resolver: dnsMxResolver([dns.server], { timeoutMs: 2000, tries: 1 }),
@@ -151,6 +168,21 @@ describe('DANE (validated TLSA through Unbound)', () => {
     expect(good.got.length).toBe(before);
   });
 
+  it('does not use TLSA records when the MX host address records are insecure (CNAME into an unsigned zone)', async () => {
+    const registry = createRegistry();
+    const [r] = await send('insecureaddr.test', wrong.port, { registry });
+    // with DANE the wrong key would defer (as for wrong.test); without it the session is opportunistic TLS
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(wrong.got.at(-1)).toMatchObject({ rcpt: ['rcpt@insecureaddr.test'], secure: true });
+    expect(await registry.metrics()).toMatch(/moat_tls_outcomes_total\{policy_domain="insecureaddr.test",policy_type="no-policy-found",result="success"\} 1/);
+  });
+
+  it('does not use TLSA records reached through an insecure MX RRset (unsigned domain, DANE-signed MX host)', async () => {
+    const [r] = await send('insecuremx.test', wrong.port);
+    expect(r).toMatchObject({ status: 'sent' });
+    expect(wrong.got.at(-1)).toMatchObject({ rcpt: ['rcpt@insecuremx.test'], secure: true });
+  });
+
   it('defers when the validating resolver does not answer (a timeout never downgrades)', async () => {
     const [r] = await send('good.test', good.port, { resolver: hole.server });
     expect(r).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
@@ -181,6 +213,24 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
     expect(strip.got.map((g) => g.rcpt[0])).toEqual(expect.arrayContaining(['rcpt@stripnone.test', 'rcpt@striptesting.test', 'rcpt@plain.test']));
   });
 
+  it('keeps enforcing a stored policy after a restart while the policy host is down (RFC 8461 5.1)', async () => {
+    const store = fileStsStore(join(outDir.path, 'mta-sts'));
+    const down = await freePort(); // nothing listens: the policy host is gone
+    // without a stored policy, a policy host that refuses connections is "no policy": sent in clear
+    const [clear] = await send('strip.test', strip.port, { stsPort: down });
+    expect(clear).toMatchObject({ status: 'sent' });
+    // learn the policy once (host up), then "restart" with the host down: the stored enforce policy still defers
+    const [first] = await send('strip.test', strip.port, { stsStore: store });
+    expect(first).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    const stored = JSON.parse(await readFile(join(outDir.path, 'mta-sts', 'strip.test.json'), 'utf8'));
+    expect(stored).toMatchObject({ id: 'striptest1', policy: { mode: 'enforce', mx: ['mx.strip.test'], maxAge: 86400 } });
+    const sent = strip.got.length;
+    const [after] = await send('strip.test', strip.port, { stsStore: fileStsStore(join(outDir.path, 'mta-sts')), stsPort: down });
+    expect(after).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+    expect(after?.response).toMatch(/STARTTLS/);
+    expect(strip.got.length).toBe(sent);
+  });
+
   it('treats a policy over 64 KB or with bad syntax as absent (delivered as without a policy, and counted)', async () => {
     for (const d of ['big.test', 'badsyntax.test']) {
       const [r] = await send(d, strip.port);
@@ -202,5 +252,49 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
     expect(reports.get('big.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-fetch-error');
     expect(reports.get('badsyntax.test')!.policies.map((p) => p['failure-details']?.[0]?.['result-type'])).toContain('sts-policy-invalid');
     expect(reports.get('good.test')!.policies[0]!.summary['total-successful-session-count']).toBeGreaterThan(0);
+  });
+});
+
+describe('security levels (smtp_tls_security_level, smtp_tls_policy_maps)', () => {
+  it('encrypt: TLS required but not authenticated', async () => {
+    const [clear] = await send('plain.test', strip.port, { level: 'encrypt' });
+    expect(clear).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(clear?.response).toMatch(/STARTTLS/);
+    const [selfSigned] = await send('plain.test', wrong.port, { level: 'encrypt' });
+    expect(selfSigned).toMatchObject({ status: 'sent' });
+  });
+
+  it('verify: a trusted certificate for the MX host name; secure: one for the domain or a subdomain', async () => {
+    expect((await send('plain.test', good.port, { level: 'verify' }))[0]).toMatchObject({ status: 'sent' });
+    const [untrusted] = await send('plain.test', wrong.port, { level: 'verify' });
+    expect(untrusted).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    // mx.plain.test is a subdomain of plain.test; the same certificate does not name stripnone.test
+    expect((await send('plain.test', good.port, { level: 'secure' }))[0]).toMatchObject({ status: 'sent' });
+    const [other] = await send('stripnone.test', good.port, { level: 'secure' });
+    expect(other).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(other?.response).toMatch(/not stripnone\.test or a subdomain/);
+  });
+
+  it('dane-only: no validated TLSA records, no delivery; a DANE domain passes', async () => {
+    const [plain] = await send('plain.test', good.port, { level: 'dane-only' });
+    expect(plain).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(plain?.response).toMatch(/dane-only/);
+    expect((await send('good.test', good.port, { level: 'dane-only' }))[0]).toMatchObject({ status: 'sent' });
+  });
+
+  it('unusable TLSA records: dane delivers over mandatory unauthenticated TLS, dane-only defers (as Postfix)', async () => {
+    expect((await send('unusable.test', good.port))[0]).toMatchObject({ status: 'sent' });
+    const [only] = await send('unusable.test', good.port, { level: 'dane-only' });
+    expect(only).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    expect(only?.response).toMatch(/all unusable/);
+  });
+
+  it('a mandatory level is not weakened by an MTA-STS testing policy, and per-domain policies override the default', async () => {
+    const [testing] = await send('striptesting.test', strip.port, { level: 'encrypt' });
+    expect(testing).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+    // the table: plain.test encrypt, other domains the default (may: delivered in clear past the stripper)
+    expect((await send('plain.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
+    expect((await send('stripnone.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'sent' });
+    expect((await send('stripnone.test', strip.port, { policies: { '.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
   });
 });

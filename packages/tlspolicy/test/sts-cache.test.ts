@@ -1,9 +1,12 @@
 // The MTA-STS policy cache: kept within max_age, refetched when the TXT id changes, kept when the TXT record
 // goes away or its lookup fails, and a timeout with nothing cached is an error (the message waits).
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestCa, freePort } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DnsLookupError, type SecureResolver } from '../src/index.ts';
+import { DnsLookupError, fileStsStore, type SecureResolver } from '../src/index.ts';
 import { stsSource, StsUnavailableError } from '../src/sts-source.ts';
 
 let https: Server;
@@ -38,6 +41,9 @@ function resolver(txt: () => string[] | Error): SecureResolver {
     async addresses() {
       return ['127.0.0.1'];
     },
+    async hostAddresses() {
+      return { secure: false, records: ['127.0.0.1'] };
+    },
     async tlsa() {
       return { secure: false, records: [] };
     },
@@ -71,4 +77,34 @@ it('keeps a policy within max_age, refetches on a new id or after expiry, and su
 it('a TXT lookup that times out with nothing cached is an error, never "no policy"', async () => {
   const src = stsSource({ resolver: resolver(() => new DnsLookupError('timeout', 'no answer')), ca: [ca], port });
   await expect(src.policyFor('example.test')).rejects.toBeInstanceOf(StsUnavailableError);
+});
+
+it('restores a stored policy after a restart, ignores an expired or damaged file, and stores what it fetches', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sts-store-'));
+  try {
+    let now = 1_000_000;
+    body = 'version: STSv1\r\nmode: enforce\r\nmx: mx.example.test\r\nmax_age: 600\r\n';
+    const txt: string[] | Error = ['v=STSv1; id=one'];
+    await stsSource({ resolver: resolver(() => txt), ca: [ca], port, now: () => now, store: fileStsStore(dir) }).policyFor('example.test');
+    // a restart: no policy host, the TXT lookup failing; the stored policy applies until its max_age
+    const down = await freePort();
+    fetches = 0;
+    const restarted = stsSource({ resolver: resolver(() => new DnsLookupError('servfail', 'SERVFAIL')), ca: [ca], port: down, now: () => now, store: fileStsStore(dir) });
+    expect(await restarted.policyFor('example.test')).toMatchObject({ id: 'one', policy: { mode: 'enforce' } });
+    // a new id while the host is down: the fetch fails, the stored policy stays in force
+    const newId = stsSource({ resolver: resolver(() => ['v=STSv1; id=two']), ca: [ca], port: down, now: () => now, store: fileStsStore(dir) });
+    expect(await newId.policyFor('example.test')).toMatchObject({ id: 'one' });
+    expect(fetches).toBe(0);
+    now += 601_000; // past max_age: no longer restored
+    const late = stsSource({ resolver: resolver(() => []), ca: [ca], port: down, now: () => now, store: fileStsStore(dir) });
+    expect(await late.policyFor('example.test')).toBeUndefined();
+    await writeFile(join(dir, 'example.test.json'), '{"id": "x", "policy": {"mode": "enforce"');
+    const damaged = stsSource({ resolver: resolver(() => []), ca: [ca], port: down, store: fileStsStore(dir) });
+    expect(await damaged.policyFor('example.test')).toBeUndefined();
+    // names that are not domain names never become paths
+    await fileStsStore(dir).save('../evil', { id: 'x', policy: { mode: 'enforce', mx: [], maxAge: 1 }, expires: Date.now() + 1000 });
+    expect(await readdir(dir)).toEqual(['example.test.json']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -8,7 +8,7 @@ import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue } from '@moat/queue';
-import { buildTlsReports, dayOf, formatStsPolicy, formatTlsa, parseTlsRptTxt, readOutcomes, type StsMode, type TlsReport, tlsa311, tlsReportMessage } from '@moat/tlspolicy';
+import { collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -78,55 +78,40 @@ async function policy(args: readonly string[], io: Io): Promise<number> {
   return 0;
 }
 
-function yesterday(): string {
-  return dayOf(Date.now() - 86_400_000);
-}
-
 async function report(args: readonly string[], io: Io): Promise<number> {
   const a = parseArgs(args, { values: ['day', 'dir', 'config', 'resolver'], flags: ['all', 'send'] });
   if (a.positionals.length) throw new UsageError('report takes no positional arguments');
-  const day = a.values.day ?? yesterday();
+  const day = a.values.day ?? previousDay(Date.now());
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw new UsageError('--day: YYYY-MM-DD (UTC)');
   const config = loadConfigOrFail(a.values.config);
   const dir = a.values.dir ? resolve(a.values.dir) : fromConfig(config, config.queue.tls.report_dir ?? join(config.queue.dir, 'tlsrpt'));
-  const { outcomes, skipped } = await readOutcomes(dir, day);
   const organization = config.queue.tls.report_organization ?? config.policy.hostname;
   const contact = config.queue.tls.report_contact ?? `mailto:postmaster@${config.policy.hostname}`;
-  const reports = buildTlsReports({ day, outcomes, organization, contact });
   const resolver = new Resolver({ timeout: 3000, tries: 2 });
   resolver.setServers([a.values.resolver ?? config.dns.resolver]);
-  const out: Array<{ domain: string; rua: string[]; report: unknown }> = [];
-  const without: string[] = [];
-  for (const [domain, r] of reports) {
-    // only domains that ask for reports get one (RFC 8460 3), unless --all
-    let rua: string[] = [];
-    try {
-      rua = parseTlsRptTxt((await resolver.resolveTxt(`_smtp._tls.${domain}`)).map((parts) => parts.join('')));
-    } catch {
-      rua = [];
-    }
-    if (rua.length || a.flags.has('all')) out.push({ domain, rua, report: r });
-    else without.push(domain);
-  }
-  const queued = a.flags.has('send') ? await sendReports(config, out, organization) : undefined;
-  io.out.write(`${JSON.stringify({ day, dir, reports: out, 'no-tlsrpt-record': without, 'unreadable-lines': skipped, ...(queued ? { queued } : {}) }, null, 2)}\n`);
+  // only domains that ask for reports get one (RFC 8460 3), unless --all; the same run mx's daily timer makes
+  const d = await collectDailyReports({
+    dir,
+    day,
+    organization,
+    contact,
+    all: a.flags.has('all'),
+    txt: async (name) => (await resolver.resolveTxt(name)).map((parts) => parts.join('')),
+  });
+  const queued = a.flags.has('send') ? await sendReports(config, d) : undefined;
+  io.out.write(`${JSON.stringify({ day, dir, reports: d.reports, 'no-tlsrpt-record': d.withoutRecord, 'unreadable-lines': d.skipped, ...(queued ? { queued } : {}) }, null, 2)}\n`);
   return 0;
 }
 
 /** Queue each report to its mailto: addresses (RFC 8460 5.3), out by MX lookup like any outbound mail. */
-async function sendReports(config: Config, reports: Array<{ domain: string; rua: string[]; report: unknown }>, submitter: string): Promise<Array<{ domain: string; to: string; id: string }>> {
+async function sendReports(config: Config, d: DailyReports): Promise<Array<{ domain: string; to: string; id: string }>> {
   const queue = await openQueue({ dir: config.queue.dir, logger: createLogger('moat', { level: 'warn' }), registry: createRegistry() });
   const from = `postmaster@${config.policy.hostname}`;
   const done: Array<{ domain: string; to: string; id: string }> = [];
   try {
-    for (const r of reports) {
-      for (const uri of r.rua) {
-        const to = /^mailto:([^?,\s]+@[^?,\s]+)$/i.exec(uri)?.[1];
-        if (!to) continue; // https: rua (RFC 8460 3) is not sent by moat
-        const message = tlsReportMessage(r.report as TlsReport, { domain: r.domain, from, to, submitter });
-        const q = await queue.enqueue({ sender: from, recipients: [to], message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
-        done.push({ domain: r.domain, to, id: q.id });
-      }
+    for (const m of dailyReportMessages(d, { from, submitter: config.queue.tls.report_organization ?? config.policy.hostname })) {
+      const q = await queue.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+      done.push({ domain: m.domain, to: m.to, id: q.id });
     }
   } finally {
     await queue.close();

@@ -38,7 +38,7 @@ describe('importMainCf: the seed', () => {
     expect((r.input.policy!.recipient_restrictions as string[])[0]).toBe('check_client_access cidr:/etc/postfix/rbl_override');
     expect((r.input.policy!.recipient_restrictions as string[]).at(-1)).toBe('check_policy_service inet:127.0.0.1:10023');
     expect(r.input.mx).toEqual({ auth: { require_tls: true }, tls: { request_client_cert: true }, size_limit: 81_920_000, banner: '- SMTP BANNER GREETING' });
-    expect(r.input.queue).toEqual({ delay_warning: '3600000ms', max_lifetime: '604800000ms' });
+    expect(r.input.queue).toEqual({ delay_warning: '3600000ms', max_lifetime: '604800000ms', tls: { security_level: 'may' } });
     // behind Postfix (policyd), the checks Postfix does itself with this main.cf are skipped in the engine
     expect(r.input.policyd).toEqual({ skip: { helo: true, sender: true, recipients: true } });
     expect(r.input.recipients).toEqual({ domains: ['mx.example.org', 'example.org', 'example.net', 'example.com'], relay_domains: [], recipient_delimiter: '+' });

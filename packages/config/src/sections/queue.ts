@@ -15,6 +15,10 @@ export const transport = z
     'expected maildir:/path, lmtp:unix:/path, lmtp:host:port, smtp:[host]:port, smtp:host, error:5.x.x text or discard:',
   );
 
+/** Postfix's TLS security levels moat implements for outbound delivery (none and fingerprint are not). */
+export const TLS_LEVELS = ['may', 'dane', 'encrypt', 'dane-only', 'verify', 'secure'] as const;
+const tlsLevel = z.enum(TLS_LEVELS);
+
 export const queueSection = z.strictObject({
   /** Spool directory (incoming, active, deferred, corrupt live under it). */
   dir: z.string().default('/var/spool/moat'),
@@ -60,6 +64,16 @@ export const queueSection = z.strictObject({
   /** Outbound TLS policy for mail sent by MX lookup (docs/tls.md); relayhosts and mailbox servers keep opportunistic TLS. */
   tls: z
     .strictObject({
+      /**
+       * Postfix's smtp_tls_security_level for deliveries by MX lookup (docs/tls.md): may and dane: opportunistic TLS,
+       * DANE and MTA-STS where the domain publishes them (moat's default); encrypt: TLS required, unauthenticated;
+       * dane-only: usable DNSSEC-validated TLSA required; verify: TLS with a certificate for the MX host name (system
+       * CAs); secure: a certificate for the recipient domain or a subdomain. DANE and an enforced MTA-STS policy
+       * still apply on top of every level.
+       */
+      security_level: tlsLevel.default('dane'),
+      /** Per destination domain (smtp_tls_policy_maps): `example.com` the domain, `.example.com` its subdomains. */
+      policies: z.record(z.string().regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, 'expected a domain, or .domain for its subdomains'), tlsLevel).default({}),
       /** DANE (RFC 7672): TLSA records, used only when dns.resolver validated them (the bundled Unbound does). */
       dane: z.boolean().default(true),
       /** MTA-STS (RFC 8461): the recipient domain's policy, fetched over HTTPS with the system's CAs. */
@@ -73,6 +87,16 @@ export const queueSection = z.strictObject({
       /** The TLS-RPT report's organization-name (default: policy.hostname) and contact-info (RFC 8460 4.4). */
       report_organization: z.string().optional(),
       report_contact: z.string().optional(),
+      /**
+       * Queue yesterday's reports daily from inside mx (as `moat tls report --send`); default on when reporting is
+       * configured (report_organization or report_contact set). One node of a cluster sends (a Redis lock per day).
+       */
+      report_send: z.boolean().optional(),
+      /** When the daily send runs, HH:MM UTC. */
+      report_time: z
+        .string()
+        .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (UTC)')
+        .default('01:00'),
     })
     .prefault({}),
 });
