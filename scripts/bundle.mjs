@@ -24,7 +24,6 @@ await build({
   entryNames: '[name]',
   bundle: true,
   platform: 'node',
-  format: 'esm',
   // --split (the MX): dynamic imports (mailauth at the first message, the DKIM signer at the first signature)
   // become chunks read when first needed: V8 keeps every loaded script's source in the heap, so an idle process
   // holds only what it ran. Code shared by the entries goes to chunks too (each thread loads its own copy).
