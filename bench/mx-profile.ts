@@ -1,7 +1,7 @@
 // The MX under smtp-source load, alone: messages/s, CPU ms per message and syscalls per message (perf stat's
 // syscall tracepoints: a count that does not depend on the machine's load), optionally a V8 CPU profile.
 // Loopback only: a private redis-server (greylist, journal), Unbound answering from local data, smtp-sink.
-//   node bench/mx-profile.ts [MAIN.js] [CPU-PROFILE-DIR or ""] [MESSAGES]
+//   [KEEP=1] node bench/mx-profile.ts [MAIN.js] [CPU-PROFILE-DIR or ""] [MESSAGES]   (KEEP: leave the work dir and mx.log)
 // Checks: HELO/sender checks, reject_unlisted_recipient, the greylist (pre-passed), FCrDNS, SPF/DKIM/DMARC,
 // the fsync'ed queue and delivery to smtp-sink (loopback not in mynetworks). No DNS lists, no spamd.
 import { spawn, execFileSync } from 'node:child_process';
@@ -55,5 +55,6 @@ mx.kill('SIGTERM'); await new Promise((r) => mx.once('exit', r));
 sink.kill();
 await redis.stop();
 await unbound.stop();
-rmSync(W, { recursive: true, force: true });
+if (!process.env.KEEP) rmSync(W, { recursive: true, force: true });
+else console.error(`kept ${W}`);
 process.exit(0);
