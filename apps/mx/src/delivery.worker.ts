@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import type { Config } from '@moat/config';
-import { type DeliveryWorkerData, runDeliveryThread } from '@moat/queue';
+import type { DeliveryWorkerData } from '@moat/queue';
+import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 
 export type DeliveryTls = Config['queue']['tls'];

@@ -23,4 +23,3 @@ export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResul
 export type { DomainTlsPolicy, OutboundTlsPolicy, TlsOutcomeFailure, TlsRequirement } from './transports/tls-requirement.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';
 export { startDeliveryThread, type DeliveryThread, type DeliveryWorkerData, type DkimKeyRef } from './delivery-thread.ts';
-export { runDeliveryThread, type DeliveryThreadOptions } from './delivery-worker.ts';
