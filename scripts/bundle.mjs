@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Bundles the current package's src/main.ts into one ESM file, dist/main.js, for Node 24, and each
-// src/*.worker.ts (worker-thread entries) into dist/*.worker.js beside it.
-// Run from a package directory (its package.json calls `node ../../scripts/bundle.mjs`).
+// src/*.worker.ts (worker-thread entries) into dist/*.worker.js beside it (with --split, lazily loaded and shared
+// code in dist/chunks/). Run from a package directory (its package.json calls `node ../../scripts/bundle.mjs`).
 import { build } from 'esbuild';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const cwd = process.cwd();
@@ -13,6 +13,9 @@ if (!existsSync(entry)) {
   process.exit(1);
 }
 
+// stale chunks of an earlier build would otherwise pile up in dist/ (and in the image that copies it)
+rmSync(join(cwd, 'dist', 'chunks'), { recursive: true, force: true });
+const split = process.argv.includes('--split');
 const workers = readdirSync(join(cwd, 'src')).filter((f) => f.endsWith('.worker.ts'));
 
 await build({
@@ -21,6 +24,12 @@ await build({
   entryNames: '[name]',
   bundle: true,
   platform: 'node',
+  // --split (the MX): dynamic imports (mailauth at the first message, the DKIM signer at the first signature)
+  // become chunks read when first needed: V8 keeps every loaded script's source in the heap, so an idle process
+  // holds only what it ran. Code shared by the entries goes to chunks too (each thread loads its own copy).
+  // Code moved into dist/chunks/ sees that directory as import.meta.url: only for packages that allow it.
+  splitting: split,
+  chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
   target: 'node24',
   sourcemap: 'linked',

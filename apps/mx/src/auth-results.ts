@@ -10,7 +10,8 @@ import type { MxResolver } from './dns.ts';
  * message, not at start: a process holding only idle sessions never needs it (issue 21's idle-memory target).
  */
 let mailauth: Promise<typeof import('mailauth')> | undefined;
-const loadMailauth = () => (mailauth ??= import('mailauth'));
+// CommonJS: its module.exports is the default export (a bundle split into chunks gives nothing else)
+const loadMailauth = () => (mailauth ??= import('mailauth').then((m) => m.default));
 
 export interface AuthResultsInput {
   /**

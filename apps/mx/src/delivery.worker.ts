@@ -1,9 +1,67 @@
-// Entry of the delivery thread (bundled on its own as dist/delivery.worker.js, so the thread does not
-// load the SMTP side's code). Talks to the spool directory and the next hops.
+// Entry of the delivery thread (bundled on its own as dist/delivery.worker.js): the queue package's runner,
+// wired with the outbound TLS policy and the daily TLS-RPT send. Loads no config code: the SMTP thread hands
+// it validated plain data.
+import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
-import { type DeliveryWorkerData, runDeliveryThread } from './delivery-worker.ts';
+import type { Config } from '@moat/config';
+import type { DeliveryWorkerData } from '@moat/queue';
+import { runDeliveryThread } from '@moat/queue/delivery-worker';
+import { connectRedis, redisTargetFromConfig } from '@moat/redis';
+import { fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
-runDeliveryThread(workerData as DeliveryWorkerData).catch((e) => {
+/** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
+export interface DeliveryTls {
+  queue: Config['queue']['tls'];
+  redis: Config['greylist']['redis'];
+  policyHostname: string;
+}
+
+runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
+  // MTA-STS, DANE and the security levels for MX deliveries (docs/tls.md): through the same validating resolver
+  tlsPolicy({ queue: tls }, { registry, logger, queueDir, resolver }) {
+    if (!tls.dane && !tls.mta_sts && ['may', 'dane'].includes(tls.security_level) && Object.keys(tls.policies).length === 0) return undefined;
+    const tlsLogger = logger.child({ component: 'tls-policy' });
+    return outboundTls({
+      resolver: wireResolver([resolver], { timeoutMs: tls.lookup_timeout }),
+      level: tls.security_level,
+      policies: tls.policies,
+      dane: tls.dane,
+      mtaSts: tls.mta_sts,
+      stsTimeoutMs: tls.fetch_timeout,
+      // policies outlive a restart (RFC 8461 5.1): one fsynced file per domain in the spool, per node
+      stsStore: fileStsStore(join(queueDir, 'mta-sts'), tlsLogger),
+      outcomes: outcomeRecorder({ registry, dir: tls.report_dir ?? join(queueDir, 'tlsrpt'), logger: tlsLogger }),
+      logger: tlsLogger,
+    });
+  },
+  // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
+  services({ queue: tls, redis, policyHostname }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
+    const send = tls.report_send ?? (tls.report_organization !== undefined || tls.report_contact !== undefined);
+    if (!send) return undefined;
+    const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
+    lockRedis.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
+    const dns = wireResolver([resolver], { timeoutMs: tls.lookup_timeout });
+    const timer = startTlsReportTimer({
+      at: tls.report_time,
+      dir: tls.report_dir ?? join(queueDir, 'tlsrpt'),
+      hostname,
+      organization: tls.report_organization ?? policyHostname,
+      contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
+      txt: async (name) => (await dns.txt(name)).records,
+      enqueue,
+      lock: redisDayLock(lockRedis, hostname),
+      logger: logger.child({ component: 'tlsrpt' }),
+      registry,
+    });
+    return {
+      stop() {
+        timer.stop();
+        lockRedis.disconnect();
+      },
+    };
+  },
+}).catch((e) => {
   console.error(`mx delivery thread: ${e instanceof Error ? e.stack : String(e)}`);
   process.exit(1);
 });

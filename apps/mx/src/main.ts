@@ -4,14 +4,16 @@
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
 import { createWriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, views } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { openQueue, type QueueWriter } from '@moat/queue';
+import { toPlainResolverSpec } from '@moat/address';
+import { openQueue, type QueueWriter, startDeliveryThread } from '@moat/queue';
 import { createReloader } from '@moat/runtime';
-import { startDeliveryThread } from './delivery-worker.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
+import type { DeliveryTls } from './delivery.worker.ts';
 import { startAcme } from './acme.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
 import { startQuarantine } from './quarantine.ts';
@@ -74,10 +76,20 @@ async function main(): Promise<void> {
     ? undefined
     : startDeliveryThread(new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url), {
         hostname: settings.hostname,
-        queue: config.queue,
-        resolver: config.dns.resolver,
         maxMessageSize,
-        configFile: config.source.file,
+        queue: {
+          dir: config.queue.dir,
+          transport: config.queue.transport,
+          concurrency: config.queue.concurrency,
+          retry: config.queue.retry,
+          delay_warning: config.queue.delay_warning,
+          max_lifetime: config.queue.max_lifetime,
+        },
+        dkim: config.queue.dkim,
+        resolver: config.dns.resolver,
+        // the resolver as data: the thread opens the same tables without loading the config code
+        routing: { spec: toPlainResolverSpec(compiled.routing.spec), baseDir: dirname(config.source.file) },
+        tls: { queue: config.queue.tls, redis: config.greylist.redis, policyHostname: config.policy.hostname } satisfies DeliveryTls,
       });
   let stopping = false;
   delivery?.worker.on('exit', (code) => {
@@ -109,7 +121,7 @@ async function main(): Promise<void> {
     async build(next, nextCompiled) {
       const g = await buildGeneration(next, nextCompiled, shared);
       try {
-        await delivery?.reload(); // DKIM keys: last, so a refused reload leaves the thread's keys alone
+        await delivery?.reload(next.queue.dkim); // DKIM keys: last, so a refused reload leaves the thread's keys alone
       } catch (e) {
         await g.close();
         throw e;

@@ -58,3 +58,18 @@ describe('routing from moat.yaml', () => {
     expect(String((err as Error).message)).toMatch(/queue\.transports/);
   });
 });
+
+describe('the delivery thread\'s resolver, rebuilt from plain data', () => {
+  it('answers as the SMTP side\'s after a structured clone (no config code in the thread)', async () => {
+    const { compileConfig } = await import('@moat/config');
+    const { createAddressResolver, fromPlainResolverSpec, mailboxDomains, toPlainResolverSpec } = await import('@moat/address');
+    const compiled = compileConfig(parseConfig(yaml(TRANSPORTS), { file: '/etc/moat/moat.yaml', env: {} }));
+    const plain = structuredClone(toPlainResolverSpec(compiled.routing.spec));
+    const rebuilt = createAddressResolver(fromPlainResolverSpec(plain, (s) => compiled.tables.open(s)));
+    const isLocal = mailboxDomains(rebuilt);
+    for (const a of ['rcpt@example.org', 'rcpt+news@Example.ORG', 'anyone@catch.example', 'nobody@example.org', 'someone@elsewhere.example', 'anyone@backup.example', 'special+x@example.org', 'gone@example.org', 'a@host.sub.example', 'postmaster@mx.example.org']) {
+      expect(rebuilt.resolve(a)).toEqual(compiled.addressResolver.resolve(a));
+    }
+    for (const d of ['example.org', 'catch.example', 'backup.example', 'elsewhere.example']) expect(isLocal(d)).toBe(routing.isLocal(d));
+  });
+});

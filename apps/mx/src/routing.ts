@@ -1,6 +1,6 @@
 // Where accepted mail goes: the one address resolver compileConfig builds (routing:, recipients:,
 // queue.transport(s), a main.cf's keys), and the maildir's guard. Trusts the config; addresses are client input.
-import type { AddressResolver } from '@moat/address';
+import { type AddressResolver, mailboxDomains } from '@moat/address';
 import { type Config, compileConfig } from '@moat/config';
 import type { Logger, Registry } from '@moat/observe';
 
@@ -11,17 +11,9 @@ export interface Routing {
   close(): void;
 }
 
-/** Our mailbox domains, as the resolver classes them: nothing else is ever written into a maildir. */
-export function mailboxDomains(resolver: AddressResolver): (domain: string) => boolean {
-  return (domain) => {
-    const c = resolver.classify(`postmaster@${domain}`);
-    return c === 'local' || c === 'virtual-mailbox';
-  };
-}
-
 /**
- * The resolver for a thread that has only the config (the delivery thread): its own tables, watched like
- * the SMTP side's, so both threads follow an edited map. Throws ConfigError as compileConfig does.
+ * The resolver from a config alone (its own tables, watched when `observe` is given), as the SMTP side builds
+ * it; the delivery thread gets the same from plain data (toPlainResolverSpec). Throws ConfigError as compileConfig does.
  */
 export function routingFromConfig(config: Config, observe?: { logger: Logger; registry: Registry }): Routing {
   const compiled = compileConfig(config);

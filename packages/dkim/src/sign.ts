@@ -7,7 +7,8 @@
  * (or before its first outbound message) never needs in memory.
  */
 let signer: Promise<typeof import('mailauth/lib/dkim/sign.js')> | undefined;
-const loadSigner = () => (signer ??= import('mailauth/lib/dkim/sign.js'));
+// CommonJS: its module.exports is the default export (a bundle split into chunks gives nothing else)
+const loadSigner = () => (signer ??= import('mailauth/lib/dkim/sign.js').then((m) => m.default));
 
 export interface DkimKey {
   /** d= : the domain the signature claims. */

@@ -143,7 +143,9 @@ export function createJournal(options: JournalOptions): Journal {
   const log = options.logger;
   const m = journalMetrics(options.registry);
 
-  const redis = connectRedis(options.redis, { connectionName: 'moat-journal', connectTimeoutMs: Math.max(1000, timeoutMs * 4) });
+  // auto-pipelining: every decision is an append, several per message and per tick under load; batched, they
+  // share one write(2) instead of one each (the MX's profile had 9% of its SMTP thread in these writes)
+  const redis = connectRedis(options.redis, { connectionName: 'moat-journal', connectTimeoutMs: Math.max(1000, timeoutMs * 4), autoPipelining: true });
 
   let up: boolean | undefined;
   let closed = false;

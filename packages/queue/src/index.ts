@@ -34,3 +34,4 @@ export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type Rel
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
 export type { DomainTlsPolicy, OutboundTlsPolicy, TlsOutcomeFailure, TlsRequirement } from './transports/tls-requirement.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';
+export { startDeliveryThread, type DeliveryThread, type DeliveryWorkerData, type DkimKeyRef } from './delivery-thread.ts';

@@ -31,6 +31,8 @@ export interface SinkOptions {
   dataDelayMs?: number;
   /** Do not advertise SMTPUTF8. */
   noSmtpUtf8?: boolean;
+  /** Do not advertise PIPELINING (the client then waits for each reply). */
+  noPipelining?: boolean;
 }
 
 export interface Sink {
@@ -63,6 +65,7 @@ export async function startSink(opts: SinkOptions = {}): Promise<Sink> {
     // never ask the machine's resolver about 127.0.0.1 (network rule)
     disableReverseLookup: true,
     hideSMTPUTF8: opts.noSmtpUtf8 ?? false,
+    hidePIPELINING: opts.noPipelining ?? false,
     size: 0,
     onRcptTo(address, session, cb) {
       const f = opts.onRcpt?.(address.address, session) ?? null;
