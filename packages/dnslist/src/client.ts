@@ -1,7 +1,7 @@
 // The DNS list client (DnsListPort): concurrent lookups under one budget, provider profiles, zone health.
 // Talks only to the one resolver it is configured with (never Node's default); trusts no answer blindly.
 import { performance } from 'node:perf_hooks';
-import { Resolver } from 'node:dns/promises';
+import { createDns, dnsFailureKind, isLocalAddress, parseResolver, type ResolverAddress } from '@moat/dns';
 import type { Logger, Registry } from '@moat/observe';
 import {
   type ClockPort,
@@ -18,7 +18,6 @@ import { createMetrics, type DnsListMetrics } from './metrics.ts';
 import { ProfileConfigError, type ProfileInput, type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
 import { probeName, queryName } from './query-name.ts';
 import { validDisplayName, zoneDisplayName } from './display-name.ts';
-import { isLocalAddress, parseResolver, type ResolverAddress } from './resolver-address.ts';
 
 /** Per-zone settings on top of the profile. */
 export interface ZoneOptions {
@@ -139,16 +138,14 @@ function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
 
 function failureOf(err: unknown): Raw {
   const code = (err as { code?: string }).code ?? '';
-  switch (code) {
-    case 'ENOTFOUND': // NXDOMAIN
-    case 'ENODATA': // NOERROR, no A records
+  switch (dnsFailureKind(err)) {
+    case 'none':
       return { kind: 'none' };
-    case 'ETIMEOUT':
+    case 'timeout':
       return { kind: 'fail', reason: 'timeout', detail: 'resolver timed out' };
-    case 'ESERVFAIL':
+    case 'servfail':
       return { kind: 'fail', reason: 'servfail', detail: 'SERVFAIL (zone servers unreachable or broken)' };
-    case 'EREFUSED':
-    case 'ECONNREFUSED':
+    case 'refused':
       return { kind: 'fail', reason: 'refused', detail: `resolver refused (${code})` };
     default:
       return { kind: 'fail', reason: 'error', detail: `resolver error ${code || String(err)}` };
@@ -204,9 +201,9 @@ export function createDnsList(options: DnsListOptions): DnsList {
   const profiles = profileTable(options.profiles);
   for (const p of profiles.values()) validateProfile(p);
 
-  // c-ares retries once inside our own hard timeout: first try gets a third, the backoff doubles it.
-  const resolver = new Resolver({ timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2 });
-  resolver.setServers([address.server]);
+  // @moat/dns's rules: timeoutMs is one question's budget; answers kept within their TTL (a listing that
+  // changes is seen when Unbound sees it); health probes ask past the memo (`fresh`)
+  const dns = createDns({ servers: [address.server], timeoutMs });
 
   if (isLocalAddress(address.host)) m.resolverWarning.set(0);
   else {
@@ -271,19 +268,20 @@ export function createDnsList(options: DnsListOptions): DnsList {
 
   // In-flight coalescing: identical names asked at once (in one batch or across sessions) share one query.
   const inflight = new Map<string, Promise<Raw>>();
-  function resolveA(name: string, ms: number): Promise<Raw> {
-    const have = inflight.get(name);
+  function resolveA(name: string, ms: number, fresh = false): Promise<Raw> {
+    const key = fresh ? `fresh ${name}` : name;
+    const have = inflight.get(key);
     if (have) return have;
     const p = raceTimeout(
-      resolver.resolve4(name).then(
+      (fresh ? dns.fresh : dns).resolve4(name).then(
         (codes): Raw => (codes.length > 0 ? { kind: 'codes', codes } : { kind: 'none' }),
         failureOf,
       ),
       ms,
     )
       .then((r): Raw => (r === TIMEOUT ? { kind: 'fail', reason: 'timeout', detail: `no answer within ${Math.round(ms)} ms` } : r))
-      .finally(() => inflight.delete(name));
-    inflight.set(name, p);
+      .finally(() => inflight.delete(key));
+    inflight.set(key, p);
     return p;
   }
   const inflightTxt = new Map<string, Promise<string | undefined>>();
@@ -291,7 +289,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
     const have = inflightTxt.get(name);
     if (have) return have;
     const p = raceTimeout(
-      resolver.resolveTxt(name).then(sanitiseTxt, () => undefined),
+      dns.resolveTxt(name).then(sanitiseTxt, () => undefined),
       ms,
     )
       .then((r) => (r === TIMEOUT ? undefined : r))
@@ -433,7 +431,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
       if (negative) probes.push({ probe: 'invalid', positive: false });
     }
     if (probes.length === 0) return;
-    const results = await Promise.all(probes.map(async (pr) => ({ ...pr, raw: await resolveA(probeName(z.name, pr.probe), timeoutMs) })));
+    const results = await Promise.all(probes.map(async (pr) => ({ ...pr, raw: await resolveA(probeName(z.name, pr.probe), timeoutMs, true) })));
     const positiveOk = p.health.positiveCodes ? parseCodeFilter(p.health.positiveCodes) : undefined;
     const problems: string[] = [];
     const failures: string[] = [];
