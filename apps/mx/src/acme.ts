@@ -5,7 +5,7 @@ import { unwatchFile, watchFile } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { type CertFiles, createCertManager, describeCert, startHttp01 } from '@moat/acme';
-import type { Config } from '@moat/config';
+import { type Config, parseHostPort } from '@moat/config';
 import type { Logger, Registry } from '@moat/observe';
 
 export interface AcmeRuntime {
@@ -14,11 +14,6 @@ export interface AcmeRuntime {
   /** Called with every new pair (an order by this process, or the files replaced by anyone). */
   onChange(f: (pair: { key: Buffer; cert: Buffer }) => void): void;
   stop(): Promise<void>;
-}
-
-function splitListen(at: string): { host: string; port: number } {
-  const i = at.lastIndexOf(':');
-  return { host: at.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(at.slice(i + 1)) };
 }
 
 async function readPair(files: CertFiles): Promise<{ key: Buffer; cert: Buffer } | undefined> {
@@ -37,7 +32,7 @@ export async function startAcme(config: Config, logger: Logger, registry: Regist
   const acme = config.mx.tls.acme;
   if (!acme) return undefined;
   const log = logger.child({ component: 'acme' });
-  const http01 = await startHttp01(splitListen(acme.http_listen));
+  const http01 = await startHttp01(parseHostPort(acme.http_listen, { defaultHost: '0.0.0.0', what: 'mx.tls.acme.http_listen' }));
   const domains = acme.domains.length ? [...acme.domains] : [config.mx.hostname ?? config.policy.hostname];
   const listeners: Array<(pair: { key: Buffer; cert: Buffer }) => void> = [];
   const mgr = createCertManager({

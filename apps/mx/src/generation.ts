@@ -10,7 +10,7 @@ import type { QueueWriter } from '@moat/queue';
 import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { type BuiltEngine, buildEngine, senderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
-import { cachingResolver, createResolver } from './dns.ts';
+import { createDns } from '@moat/dns';
 import { Anvil } from './limits.ts';
 import { createMx, type Mx } from './server.ts';
 import { loadTlsMaterial, type TlsMaterial, tlsServerOptions } from './tls.ts';
@@ -154,7 +154,7 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
       : undefined;
     if (rateLimits) closers.push(() => rateLimits.close());
-    const resolver = cachingResolver(createResolver(settings.dns.servers, settings.dns.timeoutMs));
+    const resolver = createDns({ servers: settings.dns.servers, timeoutMs: settings.dns.timeoutMs });
     // who may send as whom, per listener (mx.sender_login), over the policy's own login maps
     const senderLogin = { smtp: senderLoginCheck(config, 'smtp', built), submission: senderLoginCheck(config, 'submission', built) };
     if (authenticator && config.policy.sender_login_maps.length === 0 && (senderLogin.smtp || senderLogin.submission)) {

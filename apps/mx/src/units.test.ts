@@ -113,36 +113,6 @@ describe('FCrDNS', () => {
   });
 });
 
-describe('caching resolver', () => {
-  it('caches answers and NXDOMAIN, never timeouts', async () => {
-    const { cachingResolver } = await import('./dns.ts');
-    let calls = 0;
-    const fail = (code: string) => Object.assign(new Error(code), { code });
-    const inner = {
-      reverse: async () => {
-        calls++;
-        return ['a.example'];
-      },
-      resolve4: async (n: string) => {
-        calls++;
-        throw fail(n === 'nx.example' ? 'ENOTFOUND' : 'ETIMEOUT');
-      },
-      resolve6: async () => [],
-      resolve: async () => [],
-    };
-    const r = cachingResolver(inner);
-    await r.reverse('192.0.2.1');
-    await r.reverse('192.0.2.1');
-    expect(calls).toBe(1);
-    await expect(r.resolve4('nx.example')).rejects.toThrow('ENOTFOUND');
-    await expect(r.resolve4('NX.example')).rejects.toThrow('ENOTFOUND');
-    expect(calls).toBe(2);
-    await expect(r.resolve4('slow.example')).rejects.toThrow('ETIMEOUT');
-    await expect(r.resolve4('slow.example')).rejects.toThrow('ETIMEOUT');
-    expect(calls).toBe(4);
-  });
-});
-
 describe('auth-results input', () => {
   it('sends only the headers when nothing is signed', async () => {
     const { authInput } = await import('./auth-results.ts');

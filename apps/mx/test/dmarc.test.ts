@@ -7,7 +7,8 @@ import type { Facts, Verdict } from '@moat/policy';
 import { authPlain, SmtpClient, startBlackholeDns, startUnbound, type BlackholeDns, type UnboundServer } from '@moat/testkit';
 import { authenticate, sealMessage } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachingResolver, createResolver, type MxResolver } from '../src/dns.ts';
+import { createDns } from '@moat/dns';
+import type { MxResolver } from '../src/dns.ts';
 import { authenticatorFor, startTestMx, type TestMx, userHash } from './harness.ts';
 
 // 1024-bit keys: each record fits one TXT character-string
@@ -50,7 +51,7 @@ const journal = { record: (facts: Facts, verdict: Verdict, x: { reply?: string |
 beforeAll(async () => {
   blackhole = await startBlackholeDns();
   unbound = await startUnbound({ stubZones: { 'slow.test': blackhole.stubAddr }, localZones: { test: 'static' }, localData: ZONE });
-  resolver = cachingResolver(createResolver([unbound.server], 1000));
+  resolver = createDns({ servers: [unbound.server], timeoutMs: 1000 });
   t = await startTestMx({
     resolver,
     myNetworks: ['192.0.2.0/28'],

@@ -5,7 +5,7 @@ import { createGreylist, type Greylist } from '@moat/greylist';
 import { createLogger, createRegistry } from '@moat/observe';
 import { type RbldnsdServer, type RedisServer, SmtpClient, startRbldnsd, startRedis, startUnbound, type UnboundServer } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cachingResolver, createResolver } from '../src/dns.ts';
+import { createDns } from '@moat/dns';
 import { startTestMx, type TestMx } from './harness.ts';
 
 let rbldnsd: RbldnsdServer;
@@ -33,7 +33,7 @@ beforeAll(async () => {
   const registry = createRegistry();
   dnslist = createDnsList({ resolver: unbound.server, registry, logger, timeoutMs: 1000, budgetMs: 2000 });
   greylist = createGreylist({ redis: { url: redis.url }, delayMs: 1000, resolver: unbound.server, hostname: 'mx.example.org', registry, logger });
-  t = await startTestMx({ ports: { dnslist, greylist }, resolver: cachingResolver(createResolver([unbound.server], 1000)) });
+  t = await startTestMx({ ports: { dnslist, greylist }, resolver: createDns({ servers: [unbound.server], timeoutMs: 1000 }) });
 }, 90_000);
 
 afterAll(async () => {

@@ -65,15 +65,23 @@ describe('toAction', () => {
 });
 
 describe('policyText', () => {
-  it('cuts the context Postfix adds itself, keeps everything else', () => {
+  it('gives the words without the subject Postfix adds itself, keeps everything else', () => {
     const grey = v({
       action: 'defer',
       status: '4.7.1',
       greylisted: true,
       text: '<bob@example.org>: Recipient address rejected: Greylisted, please try again in 60 seconds',
+      subject: { name: 'bob@example.org', context: 'Recipient address rejected' },
+      message: 'Greylisted, please try again in 60 seconds',
     });
     expect(toAction(grey, { ...ctx, code: 450 }).action).toBe('DEFER_IF_PERMIT 4.7.1 Greylisted, please try again in 60 seconds');
-    const client = v({ action: 'reject', status: '5.7.1', text: '<mail.x.example[192.0.2.1]>: Client host rejected: go away' });
+    const client = v({
+      action: 'reject',
+      status: '5.7.1',
+      text: '<mail.x.example[192.0.2.1]>: Client host rejected: go away',
+      subject: { name: 'mail.x.example[192.0.2.1]', context: 'Client host rejected' },
+      message: 'go away',
+    });
     expect(toAction(client, ctx).action).toBe('554 5.7.1 go away');
     const rbl = v({ action: 'reject', status: '5.7.1', text: 'Service unavailable; Client host [192.0.2.1] blocked using zen.test' });
     expect(toAction(rbl, ctx).action).toBe('554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.test');

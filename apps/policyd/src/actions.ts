@@ -12,14 +12,12 @@ export function safeText(text: string, max = 400): string {
 const enhanced = /^[245]\.\d{1,3}\.\d{1,3}$/;
 
 /**
- * The engine writes Postfix-style texts (`<bob@example.org>: Recipient address rejected: ...`) for
- * edges that speak SMTP themselves. Postfix adds that context to a policy server's text on its own,
- * so it is cut here; otherwise clients would read it twice.
+ * The reply's words for Postfix. A verdict that names its subject (`<bob@example.org>: Recipient address
+ * rejected: ...` at the mx) gives only its words here: Postfix adds that context to a policy server's
+ * text on its own, and clients would otherwise read it twice.
  */
-const postfixContext = /^<[^\n]*?>: (?:Recipient address|Sender address|Client host|Unverified Client host|Helo command) rejected: /;
-
-export function policyText(text: string): string {
-  return text.replace(postfixContext, '');
+export function policyText(verdict: Pick<Verdict, 'text' | 'subject' | 'message'>): string {
+  return verdict.subject !== undefined && verdict.message !== undefined ? verdict.message : verdict.text;
 }
 
 export interface ActionContext {
@@ -33,7 +31,7 @@ export interface ActionContext {
 
 /** The action text (without `action=`), and the name of the header it prepends, if any. */
 export function toAction(verdict: Verdict, ctx: ActionContext): { action: string; prepended?: string } {
-  const text = safeText(policyText(verdict.text) || 'Policy rejection');
+  const text = safeText(policyText(verdict) || 'Policy rejection');
   switch (verdict.action) {
     case 'reject': {
       const status = enhanced.test(verdict.status) && verdict.status.startsWith('5') ? verdict.status : '5.7.1';

@@ -2,6 +2,7 @@
 // Pure: looks at the parsed config only; `moat config check` prints these as warnings (exit 0).
 import { formatRestriction, type Restriction } from '@moat/policy';
 import type { Config } from './schema.ts';
+import { isLocalAddress } from '@moat/dns';
 
 export interface ConfigWarning {
   /** Dotted path of the setting the warning is about. */
@@ -62,15 +63,4 @@ export function lintConfig(c: Config): ConfigWarning[] {
   if (!c.policy.delay_reject) out.push({ path: 'policy.delay_reject', message: 'off: rejects happen before the recipient is known (some clients retry a refused HELO forever)' });
   if (c.mx.tls.cert === undefined) out.push({ path: 'mx.tls', message: 'no certificate: STARTTLS is not offered, and AUTH is off while auth.require_tls is on' });
   return out;
-}
-
-/** Loopback, RFC 1918, CGNAT-free private ranges and IPv6 ULA/loopback: where the bundled resolver lives. */
-function isLocalAddress(host: string): boolean {
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 127 || a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
-  }
-  const h = host.toLowerCase();
-  return h === '::1' || /^f[cd][0-9a-f]{2}:/.test(h);
 }

@@ -1,11 +1,10 @@
 // The DNS list client (DnsListPort): concurrent lookups under one budget, provider profiles, zone health.
 // Talks only to the one resolver it is configured with (never Node's default); trusts no answer blindly.
 import { performance } from 'node:perf_hooks';
-import { Resolver } from 'node:dns/promises';
+import { createDns, dnsFailureKind, isLocalAddress, parseResolver, type ResolverAddress } from '@moat/dns';
 import type { Logger, Registry } from '@moat/observe';
 import {
   type ClockPort,
-  type CompiledCodeFilter,
   type DnsListAnswer,
   type DnsListPort,
   type DnsListQuery,
@@ -13,31 +12,15 @@ import {
   matchesCode,
   parseCodeFilter,
 } from '@moat/policy';
-import { type Classified, classify, errorMeaning, isErrorCode, validateProfile } from './classify.ts';
+import { type Classified, classify, validateProfile } from './classify.ts';
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
-import { ProfileConfigError, type ProfileInput, type ProviderProfile, profileForZone, profileTable } from './profiles.ts';
-import { probeName, queryName } from './query-name.ts';
+import { ProfileConfigError, type ProfileInput, profileForZone, profileTable } from './profiles.ts';
+import { queryName } from './query-name.ts';
 import { validDisplayName, zoneDisplayName } from './display-name.ts';
-import { isLocalAddress, parseResolver, type ResolverAddress } from './resolver-address.ts';
+import { probeZone } from './health.ts';
+import { type Raw, type Zone, type ZoneHealth, zoneHealth, type ZoneOptions } from './zone.ts';
 
-/** Per-zone settings on top of the profile. */
-export interface ZoneOptions {
-  /** Profile name (built-in or from `profiles`); default: by zone name, else `generic`. */
-  profile?: string | undefined;
-  /** What keys the zone takes, for health probes; default: the profile's, or what lookups used. */
-  kind?: 'ip' | 'domain' | 'both' | undefined;
-  /** Only count these codes (Postfix filter), on top of the profile. */
-  codes?: string | undefined;
-  /** Weight of a listing in this zone (overrides the profile's per-code weights). */
-  weight?: number | undefined;
-  /** false: never health-probe this zone (it stays enabled). */
-  health?: boolean | undefined;
-  /**
-   * The name logs, metric labels and health show (and replies, through the engine's zoneDisplayNames).
-   * Default: zoneDisplayName(zone), which drops the key label of DQS-style zones.
-   */
-  display?: string | undefined;
-}
+export type { ZoneHealth, ZoneOptions, ZoneState } from './zone.ts';
 
 export interface DnsListOptions {
   /** The resolver: `IP`, `IP:port` or `[v6]:port`. Host names are refused. */
@@ -78,23 +61,6 @@ export interface DnsListResult extends DnsListAnswer {
   weight?: number | undefined;
 }
 
-export type ZoneState = 'unchecked' | 'healthy' | 'disabled' | 'unreachable';
-
-export interface ZoneHealth {
-  /** The zone's display name (never a key-carrying zone name). */
-  zone: string;
-  profile: string;
-  kind: 'ip' | 'domain' | 'both' | 'unknown';
-  state: ZoneState;
-  /** Why it is disabled/unreachable. */
-  reason?: string | undefined;
-  /** Clock time of the last completed check. */
-  checkedAt?: number | undefined;
-  /** Operator-error or out-of-range answers seen since the last check. */
-  warnings: number;
-  lastWarning?: string | undefined;
-}
-
 export interface DnsList extends DnsListPort {
   lookup(queries: readonly DnsListRequest[]): Promise<DnsListResult[]>;
   /** Probe every known zone now (RFC 5782 test points) and return the new states. */
@@ -105,26 +71,6 @@ export interface DnsList extends DnsListPort {
   readonly ready: Promise<void>;
   /** Stop the periodic health check. */
   close(): void;
-}
-
-type Raw =
-  | { kind: 'codes'; codes: string[] }
-  | { kind: 'none' }
-  | { kind: 'fail'; reason: 'timeout' | 'servfail' | 'refused' | 'error'; detail: string };
-
-interface Zone {
-  name: string;
-  /** What logs, metric labels and health() show (zoneDisplayName). */
-  display: string;
-  profile: ProviderProfile;
-  options: ZoneOptions;
-  only: CompiledCodeFilter | undefined;
-  seen: Set<'ip' | 'domain'>;
-  state: ZoneState;
-  reason?: string | undefined;
-  checkedAt?: number | undefined;
-  warnings: number;
-  lastWarning?: string | undefined;
 }
 
 const TIMEOUT = Symbol('timeout');
@@ -139,16 +85,14 @@ function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> 
 
 function failureOf(err: unknown): Raw {
   const code = (err as { code?: string }).code ?? '';
-  switch (code) {
-    case 'ENOTFOUND': // NXDOMAIN
-    case 'ENODATA': // NOERROR, no A records
+  switch (dnsFailureKind(err)) {
+    case 'none':
       return { kind: 'none' };
-    case 'ETIMEOUT':
+    case 'timeout':
       return { kind: 'fail', reason: 'timeout', detail: 'resolver timed out' };
-    case 'ESERVFAIL':
+    case 'servfail':
       return { kind: 'fail', reason: 'servfail', detail: 'SERVFAIL (zone servers unreachable or broken)' };
-    case 'EREFUSED':
-    case 'ECONNREFUSED':
+    case 'refused':
       return { kind: 'fail', reason: 'refused', detail: `resolver refused (${code})` };
     default:
       return { kind: 'fail', reason: 'error', detail: `resolver error ${code || String(err)}` };
@@ -204,9 +148,9 @@ export function createDnsList(options: DnsListOptions): DnsList {
   const profiles = profileTable(options.profiles);
   for (const p of profiles.values()) validateProfile(p);
 
-  // c-ares retries once inside our own hard timeout: first try gets a third, the backoff doubles it.
-  const resolver = new Resolver({ timeout: Math.max(50, Math.floor(timeoutMs / 3)), tries: 2 });
-  resolver.setServers([address.server]);
+  // @moat/dns's rules: timeoutMs is one question's budget; answers kept within their TTL (a listing that
+  // changes is seen when Unbound sees it); health probes ask past the memo (`fresh`)
+  const dns = createDns({ servers: [address.server], timeoutMs });
 
   if (isLocalAddress(address.host)) m.resolverWarning.set(0);
   else {
@@ -262,28 +206,22 @@ export function createDnsList(options: DnsListOptions): DnsList {
     return out;
   }
 
-  function zoneKinds(z: Zone): Set<'ip' | 'domain'> {
-    const k = z.options.kind ?? (z.profile.name === 'generic' ? undefined : z.profile.kind);
-    if (k === 'both') return new Set(['ip', 'domain']);
-    if (k) return new Set([k]);
-    return z.seen;
-  }
-
   // In-flight coalescing: identical names asked at once (in one batch or across sessions) share one query.
   const inflight = new Map<string, Promise<Raw>>();
-  function resolveA(name: string, ms: number): Promise<Raw> {
-    const have = inflight.get(name);
+  function resolveA(name: string, ms: number, fresh = false): Promise<Raw> {
+    const key = fresh ? `fresh ${name}` : name;
+    const have = inflight.get(key);
     if (have) return have;
     const p = raceTimeout(
-      resolver.resolve4(name).then(
+      (fresh ? dns.fresh : dns).resolve4(name).then(
         (codes): Raw => (codes.length > 0 ? { kind: 'codes', codes } : { kind: 'none' }),
         failureOf,
       ),
       ms,
     )
       .then((r): Raw => (r === TIMEOUT ? { kind: 'fail', reason: 'timeout', detail: `no answer within ${Math.round(ms)} ms` } : r))
-      .finally(() => inflight.delete(name));
-    inflight.set(name, p);
+      .finally(() => inflight.delete(key));
+    inflight.set(key, p);
     return p;
   }
   const inflightTxt = new Map<string, Promise<string | undefined>>();
@@ -291,7 +229,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
     const have = inflightTxt.get(name);
     if (have) return have;
     const p = raceTimeout(
-      resolver.resolveTxt(name).then(sanitiseTxt, () => undefined),
+      dns.resolveTxt(name).then(sanitiseTxt, () => undefined),
       ms,
     )
       .then((r) => (r === TIMEOUT ? undefined : r))
@@ -415,71 +353,8 @@ export function createDnsList(options: DnsListOptions): DnsList {
     }
   }
 
-  async function checkZone(z: Zone): Promise<void> {
-    const p = z.profile;
-    const kinds = zoneKinds(z);
-    const probes: Array<{ probe: string; positive: boolean }> = [];
-    const negative = !p.health.skipNegative;
-    if (kinds.has('ip') && p.health.ipv4 !== false) {
-      probes.push({ probe: '127.0.0.2', positive: true });
-      if (negative) probes.push({ probe: '127.0.0.1', positive: false });
-    }
-    if (kinds.has('ip') && p.health.ipv6) {
-      probes.push({ probe: '::ffff:7f00:2', positive: true });
-      if (negative) probes.push({ probe: '::ffff:7f00:1', positive: false });
-    }
-    if (kinds.has('domain') && p.health.domain !== false) {
-      probes.push({ probe: 'test', positive: true });
-      if (negative) probes.push({ probe: 'invalid', positive: false });
-    }
-    if (probes.length === 0) return;
-    const results = await Promise.all(probes.map(async (pr) => ({ ...pr, raw: await resolveA(probeName(z.name, pr.probe), timeoutMs) })));
-    const positiveOk = p.health.positiveCodes ? parseCodeFilter(p.health.positiveCodes) : undefined;
-    const problems: string[] = [];
-    const failures: string[] = [];
-    for (const r of results) {
-      if (r.raw.kind === 'fail') {
-        failures.push(`${r.probe}: ${hide(r.raw.detail)}`);
-        continue;
-      }
-      const codes = r.raw.kind === 'codes' ? r.raw.codes : [];
-      const errors = codes.filter((c) => isErrorCode(p, c) && !(r.positive && positiveOk && matchesCode(positiveOk, c)));
-      if (errors.length > 0 && errors.length === codes.length) {
-        // the meaning says what to fix: 127.255.255.254 means the resolver is public, not that the list is broken
-        const meanings = [...new Set(errors.map((c) => errorMeaning(p, c)).filter(Boolean))];
-        problems.push(`test point ${r.probe} answered operator error ${errors.join(',')}${meanings.length ? ` (${meanings.join('; ')})` : ''}`);
-      } else if (r.positive && codes.length === 0) {
-        problems.push(`does not list the RFC 5782 test point ${r.probe}`);
-      } else if (!r.positive && codes.length > 0) {
-        problems.push(`lists everything: ${r.probe} answered ${codes.join(',')}`);
-      }
-    }
-    const before = z.state;
-    z.checkedAt = clock.now();
-    z.warnings = 0;
-    if (problems.length > 0) {
-      z.state = 'disabled';
-      z.reason = problems.join('; ');
-    } else if (failures.length > 0) {
-      z.state = 'unreachable';
-      z.reason = failures.join('; ');
-    } else {
-      z.state = 'healthy';
-      z.reason = undefined;
-    }
-    m.healthy.set({ zone: z.display }, z.state === 'healthy' ? 1 : 0);
-    if (z.state === 'disabled' && before !== 'disabled') {
-      log.error(
-        { zone: z.display, profile: p.name, reason: z.reason },
-        `DNS LIST ZONE DISABLED: ${z.display} failed its health check; its lookups answer unknown (fail open) until it is healthy again`,
-      );
-    } else if (z.state === 'unreachable' && before !== 'unreachable') {
-      log.warn({ zone: z.display, reason: z.reason }, 'DNS list zone unreachable during health check');
-    } else if (z.state === 'healthy' && before !== 'healthy') {
-      const level = before === 'unchecked' ? 'info' : 'warn';
-      log[level]({ zone: z.display, was: before }, before === 'disabled' ? 'DNS list zone re-enabled: healthy again' : 'DNS list zone healthy');
-    }
-  }
+  const probe = { ask: (name: string) => resolveA(name, timeoutMs, true), hide, now: () => clock.now(), metrics: m, log };
+  const checkZone = (z: Zone) => probeZone(z, probe);
 
   let closed = false;
   async function checkHealth(): Promise<ZoneHealth[]> {
@@ -495,20 +370,7 @@ export function createDnsList(options: DnsListOptions): DnsList {
   }
 
   function health(): ZoneHealth[] {
-    return [...zones.values()].map((z) => {
-      const k = zoneKinds(z);
-      const kind = k.size === 2 ? 'both' : k.has('ip') ? 'ip' : k.has('domain') ? 'domain' : 'unknown';
-      return {
-        zone: z.display,
-        profile: z.profile.name,
-        kind,
-        state: z.state,
-        reason: z.reason,
-        checkedAt: z.checkedAt,
-        warnings: z.warnings,
-        lastWarning: z.lastWarning,
-      };
-    });
+    return [...zones.values()].map(zoneHealth);
   }
 
   const ready = options.healthOnStart === false ? Promise.resolve() : checkHealth().then(() => undefined);

@@ -27,4 +27,4 @@ export {
 export { classify, type Classified } from './classify.ts';
 export { KEYED_ZONE_SUFFIXES, validDisplayName, zoneDisplayName, zoneDisplayNames } from './display-name.ts';
 export { queryName, reverseIPv4, reverseIPv6, expandIPv6 } from './query-name.ts';
-export { parseResolver, isLocalAddress, ResolverConfigError } from './resolver-address.ts';
+export { parseResolver, isLocalAddress, ResolverConfigError } from '@moat/dns';

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { classify, validateProfile } from './classify.ts';
 import { parseCodeFilter } from '@moat/policy';
 import { builtinProfiles, ProfileConfigError, profileForZone, profileTable } from './profiles.ts';
-import { isLocalAddress, parseResolver } from './resolver-address.ts';
 
 const table = profileTable();
 const get = (name: string) => {
@@ -101,19 +100,5 @@ describe('operator profiles', () => {
     expect(() => profileTable({ x: { zones: [] } })).toThrow(ProfileConfigError);
     expect(() => profileTable([{ name: 'y', kind: 'cidr', listings: [{ codes: '127.0.0.2' }] }])).toThrow(/kind/);
     expect(() => profileTable([{ listings: [{ codes: '127.0.0.2' }] }])).toThrow(/name/);
-  });
-});
-
-describe('resolver address', () => {
-  it('parses IP, IP:port, [v6]:port and refuses names', () => {
-    expect(parseResolver('127.0.0.1:5353').server).toBe('127.0.0.1:5353');
-    expect(parseResolver('10.0.0.2').server).toBe('10.0.0.2:53');
-    expect(parseResolver('[::1]:53').server).toBe('[::1]:53');
-    expect(parseResolver('::1').server).toBe('[::1]:53');
-    expect(() => parseResolver('unbound:53')).toThrow();
-  });
-  it('knows local from public', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.20.0.5', '192.168.1.1', '::1', 'fd00::1']) expect(isLocalAddress(ip), ip).toBe(true);
-    for (const ip of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '2001:4860:4860::8888']) expect(isLocalAddress(ip), ip).toBe(false);
   });
 });

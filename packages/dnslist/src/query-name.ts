@@ -1,33 +1,21 @@
 // Builds the DNS name to ask for one list query: reversed IPv4 octets, IPv6 nibbles (RFC 5782), or a domain.
 // Trusts nothing in the key: it is a client address or a name a remote client chose.
 import { isIPv4, isIPv6 } from 'node:net';
-import type { DnsTarget } from '@moat/policy';
+import { type DnsTarget, formatIp, parseIp } from '@moat/policy';
 
 export type QueryName = { ok: true; name: string } | { ok: false; detail: string };
 
 const MAX_NAME = 253;
 const LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 
-/** Expand an IPv6 literal to 8 16-bit groups; undefined when it is not one. */
+/** Expand an IPv6 literal to 8 16-bit groups; undefined when it is not one (parsed by @moat/policy's parseIp). */
 export function expandIPv6(address: string): number[] | undefined {
   if (!isIPv6(address) || address.includes('%')) return undefined;
-  let text = address.toLowerCase();
-  // An embedded dotted quad (`::ffff:192.0.2.1`) becomes two hex groups first.
-  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => Number.parseInt(g, 16)));
-  const halves = text.split('::');
-  let g: number[];
-  if (halves.length === 1) g = groups(text);
-  else {
-    const h = groups(halves[0] ?? '');
-    const t = groups(halves[1] ?? '');
-    g = [...h, ...new Array<number>(Math.max(0, 8 - h.length - t.length)).fill(0), ...t];
-  }
-  return g.length === 8 && g.every((n) => Number.isInteger(n) && n >= 0 && n <= 0xffff) ? g : undefined;
+  const ip = parseIp(address);
+  if (!ip) return undefined;
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((ip.bytes[i]! << 8) | ip.bytes[i + 1]!);
+  return g;
 }
 
 /** `192.0.2.1` -> `1.2.0.192`. */
@@ -45,11 +33,9 @@ export function reverseIPv6(address: string): string | undefined {
 
 /** IPv4 inside an IPv4-mapped IPv6 literal (`::ffff:192.0.2.1`), else undefined. */
 export function mappedIPv4(address: string): string | undefined {
-  const g = expandIPv6(address);
-  if (!g || g.slice(0, 5).some((n) => n !== 0) || g[5] !== 0xffff) return undefined;
-  const a = g[6] ?? 0;
-  const b = g[7] ?? 0;
-  return `${a >> 8}.${a & 255}.${b >> 8}.${b & 255}`;
+  if (!isIPv6(address) || address.includes('%')) return undefined;
+  const ip = parseIp(address);
+  return ip?.v4 ? formatIp(ip) : undefined;
 }
 
 /** Lower-case, strip one trailing dot, check it is a plausible host name (LDH plus `_`). */

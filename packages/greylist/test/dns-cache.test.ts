@@ -1,4 +1,4 @@
-// The SPF DNS client against a loopback server: asks only the configured resolver, caches answers and
+// The SPF DNS client (over @moat/dns) against a loopback server: asks only the configured resolver, caches answers and
 // NXDOMAIN, shares in-flight queries, and stays bounded.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createCachingDns } from '../src/dns.ts';

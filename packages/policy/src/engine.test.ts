@@ -85,6 +85,9 @@ describe('generic restrictions and ordering', () => {
     ]);
     const r = await setup({ list: 'reject, permit' }).engine.evaluate(facts());
     expect(replyLine(r)).toBe('554 5.7.1 <alice@example.org>: Recipient address rejected: Access denied');
+    // the parts travel apart, so each edge formats them once (policyd drops the subject: Postfix adds its own)
+    expect(r.subject).toEqual({ name: 'alice@example.org', context: 'Recipient address rejected' });
+    expect(r.message).toBe('Access denied');
     const d = await setup({ list: 'defer' }).engine.evaluate(facts());
     expect(d.action).toBe('defer');
     expect(replyCode(d)).toBe(450);

@@ -1,4 +1,5 @@
 // The one table from a verdict to its SMTP basic reply code, with Postfix's defaults; edges use it.
+// Never reads the enhanced status: a class that differs from its restriction's default comes as `smtpCode`.
 // Trusts the verdict (built by the engine); an explicit code chosen by the admin always wins.
 import { RESTRICTIONS } from './restrictions/table.ts';
 import type { Verdict } from './types.ts';
@@ -12,10 +13,8 @@ export function replyCode(v: Verdict): number {
   if (v.action === 'permit' || v.action === 'continue') return 250;
   // defer_unauth_destination answers relay_domains_reject_code - 100 (smtpd_check.c), 454 by default
   if (v.action === 'defer' && v.decidedByType === 'defer_unauth_destination') return 454;
-  if (v.action === 'defer') return v.status.startsWith('4.3.') ? 451 : 450; // defer_code; lookup failures 451
-  // Syntax errors in commands (strict envelopes) and policy "you are not me" differ from their type's default.
-  if (v.status === '5.1.7' || v.status === '5.1.3') return 501;
-  if (v.decidedByType === 'reject_invalid_helo_hostname' && v.status === '5.7.1') return 554;
+  // lookup failures (451), command syntax (501) and "you are not me" (554) carry their code from the engine
+  if (v.action === 'defer') return 450; // defer_code
   return (v.decidedByType && REJECT_CODE.get(v.decidedByType)) ?? 554;
 }
 

@@ -65,6 +65,13 @@ export interface TraceEntry {
   ms: number;
 }
 
+/** Who a refusal is about and Postfix's class for it: `bob@example.org` + `Recipient address rejected`. */
+export interface ReplySubject {
+  /** The address, HELO name or `name[addr]` of the client, without the angle brackets. */
+  name: string;
+  context: string;
+}
+
 /**
  * The engine's answer. `continue` means nothing decided yet at this stage (the caller goes on);
  * at the last stage the caller treats it as accept.
@@ -73,8 +80,15 @@ export interface Verdict {
   action: 'permit' | 'reject' | 'defer' | 'continue';
   /** RFC 3463 enhanced status code, e.g. `5.7.1`; `2.0.0` for permit/continue. */
   status: string;
-  /** Human text for the reply, e.g. `Client host [192.0.2.1] blocked using zen.spamhaus.org; ...`. */
+  /**
+   * Human text for the reply in Postfix's form, e.g. `Client host [192.0.2.1] blocked using zen.spamhaus.org; ...`
+   * or `<bob@example.org>: Recipient address rejected: User unknown` (= subjectText(subject, message)).
+   */
   text: string;
+  /** What the refusal is about, when Postfix names it (`<name>: Class rejected: `); edges format it themselves. */
+  subject?: ReplySubject | undefined;
+  /** The reply's own words, without the subject (set with `subject`). */
+  message?: string | undefined;
   /** The restriction that decided (its admin-facing text); undefined when none did. */
   decidedBy?: string | undefined;
   /** The kind of the deciding restriction (its type), for metrics and reply-code choice. */

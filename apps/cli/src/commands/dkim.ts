@@ -1,10 +1,10 @@
 // `moat dkim keygen DOMAIN` writes a signing key and prints the record to publish and the config lines;
 // `moat dkim check [DOMAIN]` asks the configured resolver whether the published records match our keys.
 // keygen writes one new file (never over an existing one); check reads the key files and asks only the resolver.
-import { Resolver } from 'node:dns/promises';
 import { constants } from 'node:fs';
 import { mkdir, open, readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createDns } from '@moat/dns';
 import { checkDkimRecord, type DkimCheck, describePrivateKey, dkimRecord, generateDkimKey } from '@moat/dkim';
 import { isValidHostname } from '@moat/policy';
 import { parseArgs, safe, table, UsageError } from './args.ts';
@@ -77,8 +77,8 @@ async function check(args: readonly string[], io: Io): Promise<number> {
   const entries = config.queue.dkim.filter((k) => want === undefined || k.domain.toLowerCase() === want);
   if (entries.length === 0) throw new CommandError(want ? `no queue.dkim entry for ${want} in ${config.source.file}` : `no queue.dkim entries in ${config.source.file}`);
   const server = a.values.resolver ?? config.dns.resolver;
-  const resolver = new Resolver({ timeout: 3000, tries: 2 });
-  resolver.setServers([server]);
+  // a one-shot command: @moat/dns's rules, the old budget (3 s a try, two tries)
+  const resolver = createDns({ servers: [server], timeoutMs: 9000 });
   const base = dirname(config.source.file);
   const results: Array<{ domain: string; selector: string; key: string } & DkimCheck> = [];
   for (const k of entries) {

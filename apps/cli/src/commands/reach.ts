@@ -1,8 +1,7 @@
 // Can this process reach what a command names? One probe for the resolver and one for Redis, each
 // answering undefined (reachable) or why not, in words an operator can act on.
 // Trusts nothing it is told: a probe only sends a DNS query or a PING and closes its connection.
-import { Resolver } from 'node:dns/promises';
-import { parseResolver } from '@moat/dnslist';
+import { createDns, type Dns, dnsFailureKind } from '@moat/dns';
 import { connectRedis, type RedisTarget } from '@moat/redis';
 
 /**
@@ -17,36 +16,31 @@ export const HEALTH_NAME = 'health.moat.';
  * the next name (an authoritative server refuses names outside its zones). Undefined = reachable.
  */
 export async function probeResolver(resolver: string, names: readonly string[], timeoutMs: number): Promise<string | undefined> {
-  let server: string;
+  let r: Dns;
   try {
-    server = parseResolver(resolver).server;
+    r = createDns({ servers: [resolver], timeoutMs, cache: false });
   } catch (e) {
     return (e as Error).message;
   }
-  const r = new Resolver({ timeout: timeoutMs, tries: 1 });
-  r.setServers([server]);
   let why: string | undefined;
-  try {
-    for (const name of names) {
-      try {
-        await r.resolve4(name);
-        return undefined;
-      } catch (e) {
-        const code = (e as { code?: string }).code ?? '';
-        if (code === 'ENOTFOUND' || code === 'ENODATA' || code === 'ESERVFAIL') return undefined;
-        if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there';
-        why =
-          code === 'ETIMEOUT'
-            ? `no answer within ${timeoutMs} ms`
-            : code === 'EREFUSED'
-              ? 'it refuses queries from this host (its access control)'
-              : code || (e as Error).message;
-      }
+  for (const name of names) {
+    try {
+      await r.resolve4(name);
+      return undefined;
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? '';
+      const kind = dnsFailureKind(e);
+      if (kind === 'none' || kind === 'servfail') return undefined;
+      if (code === 'ECONNREFUSED') return 'connection refused: nothing listens there';
+      why =
+        kind === 'timeout'
+          ? `no answer within ${timeoutMs} ms`
+          : code === 'EREFUSED'
+            ? 'it refuses queries from this host (its access control)'
+            : code || (e as Error).message;
     }
-    return why;
-  } finally {
-    r.cancel();
   }
+  return why;
 }
 
 /** Connects, waits for the client to be ready and PINGs; always disconnects. */

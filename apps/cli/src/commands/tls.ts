@@ -1,9 +1,9 @@
 // `moat tls policy DOMAIN` prints what to publish for inbound MTA-STS, DANE and TLS-RPT; `moat tls report`
 // builds the RFC 8460 daily aggregate from the outcomes the delivery thread kept. Reads files, asks only the resolver.
 import { createHash } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { createDns } from '@moat/dns';
 import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
@@ -87,8 +87,8 @@ async function report(args: readonly string[], io: Io): Promise<number> {
   const dir = a.values.dir ? resolve(a.values.dir) : fromConfig(config, config.queue.tls.report_dir ?? join(config.queue.dir, 'tlsrpt'));
   const organization = config.queue.tls.report_organization ?? config.policy.hostname;
   const contact = config.queue.tls.report_contact ?? `mailto:postmaster@${config.policy.hostname}`;
-  const resolver = new Resolver({ timeout: 3000, tries: 2 });
-  resolver.setServers([a.values.resolver ?? config.dns.resolver]);
+  // a one-shot command: @moat/dns's rules, the old budget (3 s a try, two tries)
+  const resolver = createDns({ servers: [a.values.resolver ?? config.dns.resolver], timeoutMs: 9000 });
   // only domains that ask for reports get one (RFC 8460 3), unless --all; the same run mx's daily timer makes
   const d = await collectDailyReports({
     dir,

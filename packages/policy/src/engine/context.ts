@@ -2,7 +2,8 @@
 // Trusts the ports' answers and the compiled spec; every fact is client input and only classified.
 import type { CompiledCodeFilter } from '../code-filter.ts';
 import type { Cidr, IpAddr } from '../ip.ts';
-import type { DnsListAnswer, DnsListQuery, DnsTarget, Facts, MailDomainAnswer, Outcome, PolicySpec, Ports, RecipientClass, RestrictionType, TraceEntry } from '../types.ts';
+import { subjectText } from '../reply-subject.ts';
+import type { DnsListAnswer, DnsListQuery, DnsTarget, Facts, MailDomainAnswer, Outcome, PolicySpec, Ports, RecipientClass, ReplySubject, RestrictionType, TraceEntry } from '../types.ts';
 
 export type ListName = TraceEntry['list'];
 
@@ -25,7 +26,9 @@ export interface RestrictionFields {
 export interface Result {
   outcome: Outcome | 'skip' | 'error';
   status?: string;
+  /** The reply's own words; with `subject`, Postfix's `<name>: Class rejected: ` goes before them (resultText). */
   text?: string;
+  subject?: ReplySubject | undefined;
   reason?: string | undefined;
   greylisted?: boolean;
   smtpCode?: number | undefined;
@@ -179,13 +182,18 @@ export function clientReplyName(ctx: Ctx): string {
   return `${ctx.facts.clientName ?? 'unknown'}[${ctx.facts.clientAddress}]`;
 }
 
-/** The `<thing>: Xxx rejected` prefix Postfix uses for a generic reject at the current stage. */
-export function stageSubject(ctx: Ctx): string {
+/** What a generic reject at the current stage is about, as Postfix names it (`<thing>: Xxx rejected`). */
+export function stageSubject(ctx: Ctx): ReplySubject {
   const f = ctx.facts;
-  if (ctx.stage >= RCPT && f.recipient !== undefined) return `<${f.recipient}>: Recipient address rejected`;
-  if (ctx.stage >= MAIL && f.sender !== undefined) return `<${f.sender}>: Sender address rejected`;
-  if (ctx.stage >= HELO && f.helo !== undefined) return `<${f.helo}>: Helo command rejected`;
-  return `<${clientReplyName(ctx)}>: Client host rejected`;
+  if (ctx.stage >= RCPT && f.recipient !== undefined) return { name: f.recipient, context: 'Recipient address rejected' };
+  if (ctx.stage >= MAIL && f.sender !== undefined) return { name: f.sender, context: 'Sender address rejected' };
+  if (ctx.stage >= HELO && f.helo !== undefined) return { name: f.helo, context: 'Helo command rejected' };
+  return { name: clientReplyName(ctx), context: 'Client host rejected' };
+}
+
+/** A result's full reply text, Postfix's form: `<name>: Class rejected: words` (traces and verdict.text use it). */
+export function resultText(res: Result): string | undefined {
+  return res.subject && res.text !== undefined ? subjectText(res.subject, res.text) : res.text;
 }
 
 /** Postfix's smtpd_check_reject: the enhanced status's class digit follows the reply code's. */

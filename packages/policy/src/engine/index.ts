@@ -48,10 +48,10 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     // strict_rfc821_envelopes is command syntax: Postfix refuses it at once, whatever delay_reject says.
     if (spec.strictRfc821Envelopes) {
       if (ctx.stage >= MAIL && ctx.stage <= RCPT && facts.rawSender !== undefined && !isStrictEnvelope(facts.rawSender, true)) {
-        return fixed(ctx, 'strict_rfc821_envelopes', 'reject_non_fqdn_sender', 'reject', '5.1.7', 'Bad sender address syntax', 'MAIL FROM is not <local@domain.tld> or <>');
+        return syntaxError(fixed(ctx, 'strict_rfc821_envelopes', 'reject_non_fqdn_sender', 'reject', '5.1.7', 'Bad sender address syntax', 'MAIL FROM is not <local@domain.tld> or <>'));
       }
       if (ctx.stage === RCPT && facts.rawRecipient !== undefined && !isStrictEnvelope(facts.rawRecipient, false)) {
-        return fixed(ctx, 'strict_rfc821_envelopes', 'reject_non_fqdn_recipient', 'reject', '5.1.3', 'Bad recipient address syntax', 'RCPT TO is not <local@domain.tld>');
+        return syntaxError(fixed(ctx, 'strict_rfc821_envelopes', 'reject_non_fqdn_recipient', 'reject', '5.1.3', 'Bad recipient address syntax', 'RCPT TO is not <local@domain.tld>'));
       }
     }
 
@@ -72,7 +72,7 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
     const hostile = env.callerDoesRelay ? undefined : hostileRecipientForm(rcpt);
     if (hostile !== undefined) {
       if (hostile === 'bad-syntax') {
-        return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.1.3', `<${rcpt}>: Bad recipient address syntax`, 'malformed recipient');
+        return syntaxError(fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.1.3', `<${rcpt}>: Bad recipient address syntax`, 'malformed recipient'));
       }
       return fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${rcpt}>: Relay access denied`, `hostile recipient form: ${hostile}`);
     }
@@ -91,4 +91,10 @@ export function createEngine(spec: PolicySpec, ports: Ports): Engine {
   };
 
   return { evaluate, spec };
+}
+
+/** A command's syntax refused (Postfix: 501), whatever the restriction's own reject code. */
+function syntaxError(v: Verdict): Verdict {
+  v.smtpCode = 501;
+  return v;
 }

@@ -55,7 +55,8 @@ export function directoryFailed(ctx: Ctx, e: unknown): Result {
   return {
     outcome: 'defer',
     status: '4.3.0',
-    text: `<${ctx.facts.recipient}>: Recipient address rejected: Temporary lookup failure`,
+    subject: { name: String(ctx.facts.recipient), context: 'Recipient address rejected' },
+    text: 'Temporary lookup failure',
     reason: `recipient directory: ${(e as Error)?.message ?? String(e)}`,
     smtpCode: 451,
   };

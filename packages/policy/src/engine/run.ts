@@ -3,7 +3,7 @@
 import { unlistedRecipientReply } from '../restrictions/recipient.ts';
 import { unlistedSender } from '../restrictions/sender.ts';
 import type { RecipientClass, RestrictionType, TraceEntry, Verdict } from '../types.ts';
-import { type Compiled, type Ctx, DUNNO, type DnsPlan, type ListName, MAIL, NOT_LISTED, RCPT, type Result, Wait } from './context.ts';
+import { type Compiled, type Ctx, DUNNO, type DnsPlan, type ListName, MAIL, NOT_LISTED, RCPT, type Result, resultText, Wait } from './context.ts';
 import { adjust } from './modifiers.ts';
 import { dnsFailOpen, fetchDns, makeDnsPlan } from './dns.ts';
 import { withClass } from './lookups.ts';
@@ -57,15 +57,22 @@ export function verdictOf(ctx: Ctx, decided: Decided, earlyPermit = false): Verd
   const v: Verdict = {
     action,
     status: res.status ?? (action === 'permit' ? '2.0.0' : action === 'reject' ? '5.7.1' : '4.7.1'),
-    text: res.text ?? 'Ok',
+    text: resultText(res) ?? 'Ok',
     decidedBy: c.text,
     decidedByType: c.type,
     prepend: action === 'permit' ? ctx.prepend : [],
     trace: ctx.trace,
   };
+  withSubject(v, res);
   if (res.greylisted) v.greylisted = true;
   if (res.smtpCode !== undefined) v.smtpCode = res.smtpCode;
   return v;
+}
+
+function withSubject(v: Verdict, res: Result): void {
+  if (res.subject === undefined || res.text === undefined) return;
+  v.subject = res.subject;
+  v.message = res.text;
 }
 
 /** A verdict no list item gave: strict envelopes, hostile recipient forms, the relay safety net. */
@@ -76,8 +83,10 @@ export function fixed(ctx: Ctx, restriction: string, type: RestrictionType | und
 
 /** A verdict from a result no list item gave (the implicit checks), with its trace entry. */
 function implicit(ctx: Ctx, restriction: RestrictionType, res: Result, reason: string): Verdict {
-  const v = fixed(ctx, restriction, restriction, res.outcome as 'reject' | 'defer', res.status ?? '4.3.0', res.text ?? 'Temporary lookup failure', reason, 'recipient');
+  const v = fixed(ctx, restriction, restriction, res.outcome as 'reject' | 'defer', res.status ?? '4.3.0', resultText(res) ?? 'Temporary lookup failure', reason, 'recipient');
+  withSubject(v, res);
   if (res.smtpCode !== undefined) v.smtpCode = res.smtpCode;
+  else if (res.status === undefined && res.outcome === 'defer') v.smtpCode = 451; // the engine's own lookup failure
   return v;
 }
 
@@ -248,7 +257,10 @@ export class Runner {
     if (r === RELAY_DENIED_IMPLICIT) {
       run.verdict = fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'reject', '5.7.1', `<${ctx.facts.recipient}>: Relay access denied`, 'implicit: relay list did not authorise a remote recipient');
     } else if (r.outcome === 'defer') {
-      run.verdict = fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'defer', r.status ?? '4.3.0', r.text ?? 'Temporary lookup failure', r.reason ?? '');
+      run.verdict = fixed(ctx, 'reject_unauth_destination', 'reject_unauth_destination', 'defer', r.status ?? '4.3.0', resultText(r) ?? 'Temporary lookup failure', r.reason ?? '');
+      withSubject(run.verdict, r);
+      if (r.smtpCode !== undefined) run.verdict.smtpCode = r.smtpCode;
+      else if (r.status === undefined) run.verdict.smtpCode = 451; // the engine's own lookup failure
     } else this.startList(run, RECIPIENT_PHASE);
   }
 

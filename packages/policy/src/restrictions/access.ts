@@ -4,12 +4,25 @@ import { type AccessAction, parseAccessAction } from '../access-action.ts';
 import { hostileRecipientForm } from '../address.ts';
 import { type Compiled, type Ctx, clientReplyName, HELO, MAIL, NOT_FOUND, RCPT, type Result, SKIP_NO_HELO, SKIP_NO_SENDER, type Wait, wait } from '../engine/context.ts';
 import { domainKeys, isPatternMap, mailAccessKeys } from './access-keys.ts';
+import type { ReplySubject } from '../types.ts';
 import { define } from './define.ts';
 
+/**
+ * The basic code for an admin's `DEFER 4.3.x text` / `REJECT 5.1.3 text` without one. moat has answered
+ * these 451 and 501 (a lookup-failure and a syntax class) since before replies were typed; Postfix answers
+ * access_map_defer_code (450) and access_map_reject_code (554). Kept as it was: a deliberate difference to review.
+ */
+function adminDeferCode(status: string | undefined): number | undefined {
+  return status?.startsWith('4.3.') ? 451 : undefined;
+}
+function adminRejectCode(status: string | undefined): number | undefined {
+  return status === '5.1.7' || status === '5.1.3' ? 501 : undefined;
+}
+
 /** What a map's answer means, replied as `<name>: Class rejected: text` (Postfix check_table_result). */
-function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: string): Result {
+function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject): Result {
   const act: AccessAction | undefined = parseAccessAction(rhs);
-  if (!act) return { outcome: 'defer', status: '4.3.5', text: `${subject}: Server configuration error`, reason: `${key}: unsupported action ${JSON.stringify(rhs)}`, smtpCode: 451 };
+  if (!act) return { outcome: 'defer', status: '4.3.5', subject, text: 'Server configuration error', reason: `${key}: unsupported action ${JSON.stringify(rhs)}`, smtpCode: 451 };
   switch (act.kind) {
     case 'permit':
       return { outcome: 'permit', status: '2.0.0', text: 'Ok', reason: `${key}: ${rhs}` };
@@ -21,9 +34,9 @@ function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: string): Resul
     case 'warn':
       return { outcome: 'dunno', reason: `${key}: WARN ${act.text}` };
     case 'reject':
-      return { outcome: 'reject', status: act.status ?? '5.7.1', text: `${subject}: ${act.text ?? 'Access denied'}`, reason: `${key}: ${rhs}`, smtpCode: act.code };
+      return { outcome: 'reject', status: act.status ?? '5.7.1', subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code ?? adminRejectCode(act.status) };
     case 'defer':
-      return { outcome: 'defer', status: act.status ?? '4.7.1', text: `${subject}: ${act.text ?? 'Access denied'}`, reason: `${key}: ${rhs}`, smtpCode: act.code };
+      return { outcome: 'defer', status: act.status ?? '4.7.1', subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code ?? adminDeferCode(act.status) };
   }
 }
 
@@ -103,10 +116,10 @@ export function lookupKeys(ctx: Ctx, map: string, keys: readonly string[], decid
 }
 
 /** A failed map lookup: Postfix says `451 4.3.5 <name>: Class rejected: Server configuration error`. */
-const mapFailed = (map: string, subject: string) => (e: unknown): Result => ({
+const mapFailed = (map: string, subject: ReplySubject) => (e: unknown): Result => ({
   outcome: 'defer',
   status: '4.3.5',
-  text: `${subject}: Server configuration error`,
+  subject, text: 'Server configuration error',
   reason: `${map}: ${(e as Error)?.message ?? String(e)}`,
   smtpCode: 451,
 });
@@ -137,7 +150,7 @@ function accessRestriction<const N extends string>(a: AccessCheck<N>) {
       const value = a.value(ctx);
       if (typeof value !== 'string') return value;
       const map = c.r.map!;
-      const subject = `<${value}>: ${a.label}`;
+      const subject: ReplySubject = { name: value, context: a.label };
       const decide = (rhs: string, key: string): Result => {
         const res = actOnAccess(ctx, rhs, key, subject);
         return a.trust ? a.trust(value, res, rhs, key) : res;

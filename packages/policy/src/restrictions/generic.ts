@@ -17,14 +17,14 @@ export const reject = define({
   arg: 'none',
   stage: 0,
   rejectCode: 554, // reject_code
-  evaluate: (_c, ctx) => ({ outcome: 'reject', status: '5.7.1', text: `${stageSubject(ctx)}: Access denied` }),
+  evaluate: (_c, ctx) => ({ outcome: 'reject', status: '5.7.1', subject: stageSubject(ctx), text: 'Access denied' }),
 });
 
 export const defer = define({
   name: 'defer',
   arg: 'none',
   stage: 0,
-  evaluate: (_c, ctx) => ({ outcome: 'defer', status: '4.7.1', text: `${stageSubject(ctx)}: Try again later` }),
+  evaluate: (_c, ctx) => ({ outcome: 'defer', status: '4.7.1', subject: stageSubject(ctx), text: 'Try again later' }),
 });
 
 export const dunno = define({
@@ -50,7 +50,7 @@ export const deferIfPermitRestriction = define({
   name: 'defer_if_permit',
   arg: 'none',
   stage: 0,
-  evaluate: (c, ctx) => deferIfPermit(ctx, c, { outcome: 'defer', status: '4.7.0', text: `${stageSubject(ctx)}: defer_if_permit requested`, reason: 'defer_if_permit requested', smtpCode: 450 }),
+  evaluate: (c, ctx) => deferIfPermit(ctx, c, { outcome: 'defer', status: '4.7.0', subject: stageSubject(ctx), text: 'defer_if_permit requested', reason: 'defer_if_permit requested', smtpCode: 450 }),
 });
 
 /** Postfix defer_if_reject: a later 5xx reject becomes 450 4.7.0. */
@@ -58,7 +58,7 @@ export const deferIfRejectRestriction = define({
   name: 'defer_if_reject',
   arg: 'none',
   stage: 0,
-  evaluate: (c, ctx) => deferIfReject(ctx, c, { outcome: 'defer', status: '4.7.0', text: `${stageSubject(ctx)}: defer_if_reject requested`, reason: 'defer_if_reject requested', smtpCode: 450 }),
+  evaluate: (c, ctx) => deferIfReject(ctx, c, { outcome: 'defer', status: '4.7.0', subject: stageSubject(ctx), text: 'defer_if_reject requested', reason: 'defer_if_reject requested', smtpCode: 450 }),
 });
 
 /** Postfix reject_unauth_pipelining: the client talked ahead of us where SMTP does not allow it (the edge says so). */
@@ -69,6 +69,6 @@ export const rejectUnauthPipelining = define({
   rejectCode: 503,
   evaluate: (_c, ctx): Result =>
     ctx.facts.improperPipelining
-      ? { outcome: 'reject', status: '5.5.0', text: `${stageSubject(ctx)}: Improper use of SMTP command pipelining`, reason: 'commands sent ahead of our replies', smtpCode: 503 }
+      ? { outcome: 'reject', status: '5.5.0', subject: stageSubject(ctx), text: 'Improper use of SMTP command pipelining', reason: 'commands sent ahead of our replies', smtpCode: 503 }
       : DUNNO,
 });

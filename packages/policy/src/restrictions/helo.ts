@@ -23,7 +23,7 @@ function invalidHelo(ctx: Ctx): Result {
   if (helo === undefined) return SKIP_NO_HELO;
   const problem = heloSyntaxProblem(helo);
   if (problem) {
-    return { outcome: 'reject', status: '5.5.2', text: `<${helo}>: Helo command rejected: Invalid name`, reason: problem === 'literal' ? 'malformed address literal' : 'bad hostname syntax' };
+    return { outcome: 'reject', status: '5.5.2', subject: { name: helo, context: 'Helo command rejected' }, text: 'Invalid name', reason: problem === 'literal' ? 'malformed address literal' : 'bad hostname syntax' };
   }
   // A stranger claiming to be us: forged. Our own networks may legitimately say our name.
   const env = ctx.env;
@@ -34,7 +34,7 @@ function invalidHelo(ctx: Ctx): Result {
     ours = ip !== undefined && env.myAddresses.has(formatIp(ip));
   } else ours = helo.length - env.myHostnameLower.length <= 1 && lowerName(helo) === env.myHostnameLower;
   if (ours && !inMyNetworks(ctx)) {
-    return { outcome: 'reject', status: '5.7.1', text: `<${helo}>: Helo command rejected: You are not me`, reason: 'claims our own name or address' };
+    return { outcome: 'reject', status: '5.7.1', subject: { name: helo, context: 'Helo command rejected' }, text: 'You are not me', reason: 'claims our own name or address', smtpCode: 554 };
   }
   return DUNNO;
 }
@@ -59,7 +59,7 @@ export const rejectNonFqdnHeloHostname = define({
     if (helo === undefined) return SKIP_NO_HELO;
     // address literals are not names; the syntax check handles them
     if (helo.startsWith('[')) return DUNNO;
-    if (!isFqdn(helo)) return { outcome: 'reject', status: '5.5.2', text: `<${helo}>: Helo command rejected: need fully-qualified hostname`, reason: 'not a fully-qualified name' };
+    if (!isFqdn(helo)) return { outcome: 'reject', status: '5.5.2', subject: { name: helo, context: 'Helo command rejected' }, text: 'need fully-qualified hostname', reason: 'not a fully-qualified name' };
     return DUNNO;
   },
 });

@@ -33,7 +33,8 @@ export const checkPolicyService = define({
         return {
           outcome: 'defer',
           status: '4.7.1',
-          text: `<${f.recipient}>: Recipient address rejected: Greylisted, please try again in ${secs} seconds (after ${when})`,
+          subject: { name: String(f.recipient), context: 'Recipient address rejected' },
+          text: `Greylisted, please try again in ${secs} seconds (after ${when})`,
           reason: `greylisted, retry after ${secs}s${g.detail ? `: ${g.detail}` : ''}`,
           greylisted: true,
         };

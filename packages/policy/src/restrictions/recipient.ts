@@ -14,7 +14,7 @@ export const rejectNonFqdnRecipient = define({
     const rcpt = ctx.facts.recipient!;
     const { domain } = splitAddress(rcpt);
     if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdnDomain(domain)) return DUNNO;
-    return { outcome: 'reject', status: '5.5.2', text: `<${rcpt}>: Recipient address rejected: need fully-qualified address`, reason: 'recipient domain is not fully qualified' };
+    return { outcome: 'reject', status: '5.5.2', subject: { name: rcpt, context: 'Recipient address rejected' }, text: 'need fully-qualified address', reason: 'recipient domain is not fully qualified' };
   },
 });
 
@@ -31,7 +31,7 @@ export function unlistedRecipientReply(ctx: Ctx): Result {
   } catch {
     // classify answered 'unknown-user' a moment ago; the generic words will do
   }
-  return { outcome: 'reject', status: refusal.status, text: `<${rcpt}>: Recipient address rejected: ${refusal.text}`, reason: 'unknown user', smtpCode: 550 };
+  return { outcome: 'reject', status: refusal.status, subject: { name: rcpt, context: 'Recipient address rejected' }, text: `${refusal.text}`, reason: 'unknown user', smtpCode: 550 };
 }
 
 /** Postfix check_rcpt_maps for a recipient: 550 5.1.1 for an unknown user of our domains. */

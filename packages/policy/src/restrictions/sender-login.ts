@@ -79,7 +79,7 @@ function byMaps(ctx: Ctx, sender: string, login: string, allowUnknown: boolean):
     return {
       outcome: 'reject',
       status: '5.7.1',
-      text: `<${sender}>: Sender address rejected: not owned by user ${login}`,
+      subject: { name: sender, context: 'Sender address rejected' }, text: `not owned by user ${login}`,
       reason: list === undefined ? `${none}${sender} has no owner` : `owners: ${names.join(', ')}`,
       smtpCode: 553,
     };
@@ -90,7 +90,7 @@ function byMaps(ctx: Ctx, sender: string, login: string, allowUnknown: boolean):
 function unauthMismatch(ctx: Ctx, sender: string): Result | Wait {
   return owners(ctx, sender, (list): Result => {
     if (list === undefined) return { outcome: 'dunno', reason: `${sender} has no owner` };
-    return { outcome: 'reject', status: '5.7.1', text: `<${sender}>: Sender address rejected: not logged in`, reason: `owners: ${list}`, smtpCode: 553 };
+    return { outcome: 'reject', status: '5.7.1', subject: { name: sender, context: 'Sender address rejected' }, text: 'not logged in', reason: `owners: ${list}`, smtpCode: 553 };
   });
 }
 

@@ -16,7 +16,7 @@ export const rejectNonFqdnSender = define({
     if (sender === '') return DUNNO; // the null sender is always acceptable
     const { domain } = splitAddress(sender);
     if (domain.startsWith('[') ? parseAddressLiteral(domain) !== undefined : isFqdnDomain(domain)) return DUNNO;
-    return { outcome: 'reject', status: '5.5.2', text: `<${sender}>: Sender address rejected: need fully-qualified address`, reason: 'sender domain is not fully qualified' };
+    return { outcome: 'reject', status: '5.5.2', subject: { name: sender, context: 'Sender address rejected' }, text: 'need fully-qualified address', reason: 'sender domain is not fully qualified' };
   },
 });
 
@@ -33,7 +33,7 @@ export function unlistedSender(ctx: Ctx): Result | Wait {
     sender,
     (cls): Result => {
       if (cls !== 'unknown-user') return { outcome: 'dunno', reason: `sender ${cls}` };
-      return { outcome: 'reject', status: '5.1.0', text: `<${sender}>: Sender address rejected: User unknown in local recipient table`, reason: 'unknown sender in our domain', smtpCode: 550 };
+      return { outcome: 'reject', status: '5.1.0', subject: { name: sender, context: 'Sender address rejected' }, text: 'User unknown in local recipient table', reason: 'unknown sender in our domain', smtpCode: 550 };
     },
     (e) => lookupFailed(sender, 'recipient directory', e),
   );

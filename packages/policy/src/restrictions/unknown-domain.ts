@@ -14,14 +14,14 @@ function judge(ctx: Ctx, c: Compiled, address: string, domain: string, isSender:
       return { outcome: 'dunno', reason: `${domain}: found` };
     case 'null-mx': {
       const code = isSender ? 550 : 556;
-      return { outcome: 'reject', status: fixStatus(code, isSender ? '4.7.27' : '4.1.10'), text: `<${address}>: ${cls} rejected: Domain ${domain} does not accept mail (nullMX)`, reason: `${domain}: null MX`, smtpCode: code };
+      return { outcome: 'reject', status: fixStatus(code, isSender ? '4.7.27' : '4.1.10'), subject: { name: address, context: `${cls} rejected` }, text: `Domain ${domain} does not accept mail (nullMX)`, reason: `${domain}: null MX`, smtpCode: code };
     }
     case 'not-found': {
       const code = ctx.env.unknownAddressRejectCode;
-      return { outcome: code < 500 ? 'defer' : 'reject', status: fixStatus(code, isSender ? '4.1.8' : '4.1.2'), text: `<${address}>: ${cls} rejected: Domain not found`, reason: `${domain}: no MX, A or AAAA`, smtpCode: code };
+      return { outcome: code < 500 ? 'defer' : 'reject', status: fixStatus(code, isSender ? '4.1.8' : '4.1.2'), subject: { name: address, context: `${cls} rejected` }, text: 'Domain not found', reason: `${domain}: no MX, A or AAAA`, smtpCode: code };
     }
     default: {
-      const res: Result = { outcome: 'defer', status: isSender ? '4.1.8' : '4.1.2', text: `<${address}>: ${cls} rejected: Domain not found`, reason: `${domain}: DNS lookup failed for now`, smtpCode: 450 };
+      const res: Result = { outcome: 'defer', status: isSender ? '4.1.8' : '4.1.2', subject: { name: address, context: `${cls} rejected` }, text: 'Domain not found', reason: `${domain}: DNS lookup failed for now`, smtpCode: 450 };
       // unknown_address_tempfail_action: defer_if_permit (the default) or defer at once
       return ctx.env.unknownAddressTempfailDefers ? res : deferIfPermit(ctx, c, res);
     }

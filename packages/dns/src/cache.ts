@@ -1,0 +1,77 @@
+// The one caching rule for moat's DNS questions, in front of the bundled Unbound (which is the real cache).
+// Trusts nothing it stores beyond the TTL the resolver gave; never keeps a failure.
+
+/**
+ * THE RULE (docs/design.md, "DNS"):
+ * - an answer with records is kept for min(its TTL, `answerMs`, default 60 s); where node:dns reports no
+ *   TTL (TXT, MX, PTR, other types) for `answerMs`. Never longer than the resolver would keep it itself
+ *   for A/AAAA, so a DNS list's changed listing is seen when Unbound sees it.
+ * - "does not exist" (NXDOMAIN, NODATA) is kept for `negativeMs` (default 30 s): it is an answer, and
+ *   one client's many messages ask the same missing PTR/SPF/DMARC names again and again.
+ * - no answer (timeout, SERVFAIL, REFUSED, a refused connection) is never kept: the next question
+ *   asks again, so a resolver that recovers is used at once. Identical questions in flight share one
+ *   query, so a burst does not hammer a sick resolver either.
+ * - bounded: at most `max` entries (default 10,000), the oldest dropped first.
+ */
+import { isNotFound } from './failure.ts';
+
+export interface CacheOptions {
+  answerMs?: number;
+  negativeMs?: number;
+  max?: number;
+  /** Clock for expiry (tests), ms. */
+  now?: () => number;
+}
+
+type Entry = { until: number; value: unknown; failed: false } | { until: number; error: unknown; failed: true };
+
+export interface Memo {
+  /** `run` answers records and, when known, their TTL in seconds. */
+  ask<T>(key: string, run: () => Promise<{ data: T; ttl?: number }>): Promise<T>;
+  size(): number;
+}
+
+export function memo(opts: CacheOptions): Memo {
+  const answerMs = opts.answerMs ?? 60_000;
+  const negativeMs = opts.negativeMs ?? 30_000;
+  const max = opts.max ?? 10_000;
+  const now = opts.now ?? Date.now;
+  const cache = new Map<string, Entry>();
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  function keep(key: string, entry: Entry): void {
+    if (entry.until <= now()) return;
+    cache.delete(key);
+    cache.set(key, entry);
+    while (cache.size > max) {
+      const oldest = cache.keys().next().value;
+      if (oldest === undefined) break;
+      cache.delete(oldest);
+    }
+  }
+
+  function ask<T>(key: string, run: () => Promise<{ data: T; ttl?: number }>): Promise<T> {
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.failed ? Promise.reject(hit.error) : Promise.resolve(hit.value as T);
+    if (hit) cache.delete(key);
+    const flying = inFlight.get(key);
+    if (flying) return flying as Promise<T>;
+    const p = run().then(
+      ({ data, ttl }) => {
+        const ms = ttl === undefined ? answerMs : Math.min(answerMs, ttl * 1000);
+        keep(key, { until: now() + ms, value: data, failed: false });
+        return data;
+      },
+      (error: unknown) => {
+        if (isNotFound(error)) keep(key, { until: now() + negativeMs, error, failed: true });
+        throw error;
+      },
+    );
+    inFlight.set(key, p);
+    const clear = () => inFlight.delete(key);
+    p.then(clear, clear);
+    return p;
+  }
+
+  return { ask, size: () => cache.size };
+}

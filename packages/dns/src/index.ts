@@ -1,0 +1,6 @@
+// @moat/dns: the one DNS client (configured resolver only, one timeout rule, one caching rule) and resolver addresses.
+// Trusts the configured resolver; see cache.ts for what is kept and for how long.
+export { createDns, perTryTimeout, type CachingDns, type Dns, type DnsOptions, type MxRecord } from './resolver.ts';
+export { memo, type CacheOptions, type Memo } from './cache.ts';
+export { dnsFailureKind, isNotFound, type DnsFailureKind } from './failure.ts';
+export { parseResolver, isLocalAddress, ResolverConfigError, type ResolverAddress } from './server-address.ts';

@@ -1,0 +1,93 @@
+// The one DNS client: a c-ares Resolver on the configured servers (never the machine's resolv.conf), one
+// timeout rule, and the one caching rule (cache.ts). Trusts the configured resolver; answers are untrusted names.
+import { Resolver } from 'node:dns/promises';
+import { type CacheOptions, memo } from './cache.ts';
+import { parseResolver } from './server-address.ts';
+
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+
+/** The questions moat asks. A failure rejects with node:dns's error (its `code`; dnsFailureKind reads it). */
+export interface Dns {
+  resolve4(name: string): Promise<string[]>;
+  resolve6(name: string): Promise<string[]>;
+  resolveTxt(name: string): Promise<string[][]>;
+  resolveMx(name: string): Promise<MxRecord[]>;
+  reverse(ip: string): Promise<string[]>;
+  /** dns.promises.resolve-shaped, for mailauth: (name, rrtype) -> records. */
+  resolve(name: string, rrtype: string): Promise<unknown>;
+}
+
+/** A caching Dns also answers past its memo, for questions that must see the zone now (health probes). */
+export interface CachingDns extends Dns {
+  readonly fresh: Dns;
+  /** Entries held (answers and "does not exist"). */
+  size(): number;
+}
+
+export interface DnsOptions {
+  /** `IP`, `IP:port` or `[v6]:port` each (host names are refused: ResolverConfigError). */
+  servers: readonly string[];
+  /** The whole budget of one question, both tries included (ms). */
+  timeoutMs: number;
+  /** false: no memo (every question goes to the resolver; identical ones in flight still share one query). */
+  cache?: false | CacheOptions;
+}
+
+/**
+ * The timeout rule: `timeoutMs` is the budget of one question. c-ares sends two tries and doubles the
+ * wait for the second, so the first gets a third and the whole stays near `timeoutMs` (one retry covers a
+ * lost UDP datagram; more would outlast the SMTP command that waits). Callers that need a hard cap
+ * (a batch budget) race the promise themselves.
+ */
+export function perTryTimeout(timeoutMs: number): number {
+  return Math.max(50, Math.floor(timeoutMs / 3));
+}
+
+function uncached(servers: readonly string[], timeoutMs: number): Dns & { aTtl(name: string, family: 4 | 6): Promise<{ data: string[]; ttl: number }> } {
+  if (servers.length === 0) throw new Error('dns: no resolver configured (moat never uses the machine resolver)');
+  const r = new Resolver({ timeout: perTryTimeout(timeoutMs), tries: 2 });
+  r.setServers(servers.map((s) => parseResolver(s).server));
+  return {
+    resolve4: (n) => r.resolve4(n),
+    resolve6: (n) => r.resolve6(n),
+    resolveTxt: (n) => r.resolveTxt(n),
+    resolveMx: (n) => r.resolveMx(n),
+    reverse: (ip) => r.reverse(ip),
+    resolve: (n, t) => r.resolve(n, t),
+    async aTtl(n, family) {
+      const rrs = family === 4 ? await r.resolve4(n, { ttl: true }) : await r.resolve6(n, { ttl: true });
+      return { data: rrs.map((x) => x.address), ttl: rrs.reduce((m, x) => Math.min(m, x.ttl), Number.POSITIVE_INFINITY) };
+    },
+  };
+}
+
+/** The client every component builds: cached by the one rule unless `cache: false`. */
+export function createDns(opts: DnsOptions & { cache?: CacheOptions }): CachingDns;
+export function createDns(opts: DnsOptions & { cache: false }): Dns;
+export function createDns(opts: DnsOptions): Dns | CachingDns {
+  const inner = uncached(opts.servers, opts.timeoutMs);
+  if (opts.cache === false) {
+    const { aTtl: _, ...plain } = inner;
+    return plain;
+  }
+  const m = memo(opts.cache ?? {});
+  const key = (type: string, name: string) => `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
+  const { aTtl: _, ...fresh } = inner;
+  return {
+    resolve4: (n) => m.ask(key('A', n), () => inner.aTtl(n, 4)),
+    resolve6: (n) => m.ask(key('AAAA', n), () => inner.aTtl(n, 6)),
+    resolveTxt: (n) => m.ask(key('TXT', n), async () => ({ data: await inner.resolveTxt(n) })),
+    resolveMx: (n) => m.ask(key('MX', n), async () => ({ data: await inner.resolveMx(n) })),
+    reverse: (ip) => m.ask(key('PTR', ip), async () => ({ data: await inner.reverse(ip) })),
+    resolve: (n, t) => {
+      const type = t.toUpperCase();
+      if (type === 'A' || type === 'AAAA') return m.ask(key(type, n), () => inner.aTtl(n, type === 'A' ? 4 : 6));
+      return m.ask(key(type, n), async () => ({ data: await inner.resolve(n, t) }));
+    },
+    fresh,
+    size: () => m.size(),
+  };
+}
