@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressResolver, NextHop } from '@moat/address';
 import type { Authenticator } from '@moat/auth';
 import type { Logger, Registry } from '@moat/observe';
-import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, replyCode, type Stage, unmapIPv4, type Verdict } from '@moat/policy';
+import { cidrContains, type Facts, parseCidr, parseIp, type RecipientPort, type Stage, unmapIPv4, type Verdict } from '@moat/policy';
 import { DKIM_META_KEY, DKIM_SIGN, queueRecipients, type QueueWriter, type RecipientInfo, spooledLength } from '@moat/queue';
 import type { RateLimiter } from '@moat/ratelimit';
 import { createDecisionMetrics, type DecisionSink, recordDecision, type SenderLoginCheck } from '@moat/runtime';
@@ -14,7 +14,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { authResults } from './auth-results.ts';
 import { type ClientIdentity, type MxResolver, verifyClient } from './dns.ts';
 import { hook, SmtpReply } from './hook.ts';
-import { queueFailureReply } from './replies.ts';
+import { queueFailureReply, verdictReply } from './replies.ts';
 import { Anvil, inNetworks } from './limits.ts';
 import { createMxMetrics, type MxMetrics } from './metrics.ts';
 import { mxRateLimits } from './rate-limits.ts';
@@ -253,7 +253,7 @@ export function createMx(deps: MxDeps): Mx {
     const verdict = await by.evaluate(f);
     let reply: SmtpReply | undefined;
     if (verdict.action === 'reject' || verdict.action === 'defer') {
-      reply = new SmtpReply(replyCode(verdict), `${verdict.status} ${verdict.text}`);
+      reply = verdictReply(verdict);
       metrics.rejects.inc({ stage: f.stage, restriction: verdict.decidedBy ?? 'none', code: String(reply.responseCode) });
     }
     recordDecision(verdict.action === 'continue' && f.stage !== 'rcpt' ? quietLogger : logger, decisions, f, verdict, {

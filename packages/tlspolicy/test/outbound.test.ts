@@ -135,7 +135,7 @@ function send(domain: string, port: number, opts: { resolver?: string; registry?
   const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
   const relay = relayTransport({
     heloName: 'out.moat.test',
-    resolver: dnsMxResolver([dns.server], { timeoutMs: 2000, tries: 1 }),
+    resolver: dnsMxResolver([dns.server], { timeoutMs: 2000 }),
     port, // every MX is 127.0.0.1: the loopback receiver, never a real MX
     timeoutMs: 5000,
     tlsPolicy: policy,

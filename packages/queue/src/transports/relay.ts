@@ -1,8 +1,8 @@
 // `relay`: outbound mail of authenticated users to the recipient domains' MX hosts, DKIM-signed when configured.
 // Talks to DNS only through the configured resolver (never Node's default) and to the MX hosts it returns.
-import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { type DkimKey, signIfConfigured } from '@moat/dkim';
+import { createDns, dnsFailureKind } from '@moat/dns';
 import { smtpSend } from './smtp-client.ts';
 import type { DomainTlsPolicy, OutboundTlsPolicy, TlsRequirement } from './tls-requirement.ts';
 import { type DeliveryRequest, domainOf, type RecipientResult, type Transport } from './types.ts';
@@ -19,20 +19,21 @@ export interface MxResolver {
   resolveAddresses(host: string): Promise<string[]>;
 }
 
-/** An MxResolver over node:dns with explicit servers (the bundled Unbound); there is no default. */
-export function dnsMxResolver(servers: string[], opts: { timeoutMs?: number; tries?: number } = {}): MxResolver {
+/**
+ * An MxResolver over @moat/dns with explicit servers (the bundled Unbound); there is no default. `timeoutMs` is
+ * the budget of one question (@moat/dns's rule, its retry included); answers follow its one caching rule.
+ */
+export function dnsMxResolver(servers: string[], opts: { timeoutMs?: number } = {}): MxResolver {
   if (servers.length === 0) throw new Error('relay: dns servers must be configured');
-  const r = new Resolver({ timeout: opts.timeoutMs ?? 5000, tries: opts.tries ?? 2 });
-  r.setServers(servers);
-  const code = (e: unknown) => (e as NodeJS.ErrnoException).code;
+  const r = createDns({ servers, timeoutMs: opts.timeoutMs ?? 15_000 });
   return {
     async resolveMx(domain) {
       try {
         const mx = await r.resolveMx(domain);
         return mx.map((m) => ({ exchange: m.exchange, priority: m.priority }));
       } catch (e) {
-        if (code(e) === 'ENOTFOUND') return { notFound: true };
-        if (code(e) === 'ENODATA') return []; // no MX: the domain itself (RFC 5321 5.1)
+        if ((e as NodeJS.ErrnoException).code === 'ENOTFOUND') return { notFound: true };
+        if (dnsFailureKind(e) === 'none') return []; // no MX: the domain itself (RFC 5321 5.1)
         throw e;
       }
     },
@@ -42,7 +43,7 @@ export function dnsMxResolver(servers: string[], opts: { timeoutMs?: number; tri
         try {
           out.push(...(await r[fam](host)));
         } catch (e) {
-          if (code(e) !== 'ENODATA' && code(e) !== 'ENOTFOUND') throw e;
+          if (dnsFailureKind(e) !== 'none') throw e;
         }
       }
       return out;
