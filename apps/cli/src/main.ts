@@ -5,6 +5,7 @@ import { configCommand } from './commands/config.ts';
 import { dkimCommand } from './commands/dkim.ts';
 import { explainCommand } from './commands/explain.ts';
 import { greylistCommand } from './commands/greylist.ts';
+import { learnCommand } from './commands/learn.ts';
 import { queueCommand } from './commands/queue.ts';
 import { reloadCommand } from './commands/reload.ts';
 import { tlsCommand } from './commands/tls.ts';
@@ -17,6 +18,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   dkim: dkimCommand,
   explain: explainCommand,
   greylist: greylistCommand,
+  learn: learnCommand,
   queue: queueCommand,
   reload: reloadCommand,
   tls: tlsCommand,

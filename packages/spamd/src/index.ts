@@ -15,4 +15,5 @@ export {
 } from './client.ts';
 export { SpamdError, isSpamdError, spamdErrorCodes, type SpamdErrorCode } from './errors.ts';
 export { spamdLearner, type Learner } from './learner.ts';
+export { checkMessage, type MessageCheck, type NotAMessageReason } from './message-check.ts';
 export { didLearn, parseReply, parseSpamHeader, parseSymbols, parseHeaderBlock, type LearnClass, type SpamdCommand, type SpamdReply } from './protocol.ts';
