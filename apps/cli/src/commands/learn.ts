@@ -82,7 +82,7 @@ async function learn(args: readonly string[], io: Io): Promise<number> {
   });
   try {
     const r = await client.learn({ message: raw, as: as as LearnClass });
-    const what = r.outcome === 'learned' ? `learned as ${as}` : `already learned as ${as} (or Bayes is off in spamd): nothing changed`;
+    const what = r.outcome === 'learned' ? `learned as ${as}` : `nothing changed: already learned as ${as}, or spamd's Bayes store is off or unreachable`;
     io.out.write(a.flags.has('json') ? `${JSON.stringify({ as, outcome: r.outcome, bytes: raw.length, spamd: `${config.spamd.host}:${config.spamd.port}` })}\n` : `${name}: ${what}\n`);
     return 0;
   } catch (e) {
