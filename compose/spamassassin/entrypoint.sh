@@ -19,6 +19,11 @@ mkdir -p "$SITE"
 cp /etc/spamassassin/*.pre /etc/spamassassin/*.cf "$SITE"/
 RUNTIME="$SITE/99_moat_runtime.cf"
 : >"$RUNTIME"
+# SpamAssassin reads a directory's .cf files in name order, so this one comes after local.cf (which turns
+# Bayes off) and wins. (99_moat_runtime.cf is read before local.cf: its settings that local.cf also sets,
+# such as dns_available, lose to local.cf.)
+BAYES_CF="$SITE/zz_moat_bayes.cf"
+: >"$BAYES_CF"
 if [ -n "${MOAT_SPAMD_DNS:-}" ]; then
   echo "dns_available yes" >>"$RUNTIME"
   echo "clear_dns_servers" >>"$RUNTIME"
@@ -53,7 +58,7 @@ if [ -n "$hostport" ]; then
     case "$password" in *[[:space:]\;]*) echo "moat-spamd: the Redis password must not contain spaces or ';'" >&2; exit 64 ;; esac
     password=";password=${password}"
   fi
-  cat >>"$RUNTIME" <<CF
+  cat >>"$BAYES_CF" <<CF
 use_bayes 1
 bayes_auto_learn 1
 bayes_store_module Mail::SpamAssassin::BayesStore::Redis
@@ -63,8 +68,8 @@ bayes_seen_ttl 8d
 bayes_auto_expire 1
 CF
   if [ -n "${MOAT_SPAMD_BAYES_MIN_LEARNED:-}" ]; then
-    echo "bayes_min_spam_num ${MOAT_SPAMD_BAYES_MIN_LEARNED}" >>"$RUNTIME"
-    echo "bayes_min_ham_num ${MOAT_SPAMD_BAYES_MIN_LEARNED}" >>"$RUNTIME"
+    echo "bayes_min_spam_num ${MOAT_SPAMD_BAYES_MIN_LEARNED}" >>"$BAYES_CF"
+    echo "bayes_min_ham_num ${MOAT_SPAMD_BAYES_MIN_LEARNED}" >>"$BAYES_CF"
   fi
 fi
 TELL_ARGS=""
@@ -73,8 +78,8 @@ if [ "${MOAT_SPAMD_ALLOW_TELL:-$([ -n "$hostport" ] && echo 1 || echo 0)}" = 1 ]
 # file when it holds the Redis password (read by debian-spamd only)
 chmod -R a+rX "$SITE"
 if [ -n "${password:-}" ]; then
-  if [ "$(id -u)" = 0 ]; then chown debian-spamd "$RUNTIME"; fi
-  chmod 0600 "$RUNTIME"
+  if [ "$(id -u)" = 0 ]; then chown debian-spamd "$BAYES_CF"; fi
+  chmod 0600 "$BAYES_CF"
 fi
 ALLOWED="${MOAT_SPAMD_ALLOWED_IPS:-127.0.0.1,172.16.0.0/12}"
 if [ "$(id -u)" = 0 ]; then USER_ARGS="-u debian-spamd"; else USER_ARGS=""; fi
