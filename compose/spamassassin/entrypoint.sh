@@ -10,6 +10,7 @@
 #   MOAT_REDIS_PASSWORD_FILE     the Redis (and Sentinel) password, for Bayes (the redis_password secret)
 #   MOAT_SPAMD_ALLOW_TELL        1/0: accept TELL (`moat learn`, spamc -L); default 1 when Bayes is on
 #   MOAT_SPAMD_BAYES_MIN_LEARNED spam and ham learned before Bayes scores (SpamAssassin: 200; tests lower it)
+#   MOAT_SPAMD_BAYES_AUTO_LEARN  1/0: learn from spamd's own clear verdicts (default 1; tests turn it off)
 #   MOAT_SPAMD_ALLOWED_IPS       who may scan (default: loopback and private 172.16/12)
 #   MOAT_SPAMD_LISTEN            listen address (default 0.0.0.0:783)
 set -eu
@@ -60,7 +61,7 @@ if [ -n "$hostport" ]; then
   fi
   cat >>"$BAYES_CF" <<CF
 use_bayes 1
-bayes_auto_learn 1
+bayes_auto_learn ${MOAT_SPAMD_BAYES_AUTO_LEARN:-1}
 bayes_store_module Mail::SpamAssassin::BayesStore::Redis
 bayes_sql_dsn server=${hostport}${password};database=${db}
 bayes_token_ttl 21d
