@@ -99,4 +99,35 @@ describe('Bayes in Redis behind Sentinel, through the forwarder', { timeout: 120
     expect(bayesRule((await client.symbols(ham(21))).symbols)).toMatch(/^BAYES_(00|05|20)$/);
     expect(proxy.output()).toMatch(new RegExp(`master is 127\\.0\\.0\\.1:${replica.port} \\(was 127\\.0\\.0\\.1:${master.port}`));
   });
+
+  it('a planned switch (SENTINEL FAILOVER, the old master stays up as a replica): open connections are moved, no write hits the replica', async () => {
+    // the kill above made the replica master; the killed server comes back as a replica of it
+    await master.restart();
+    redisCli(master.port, 'REPLICAOF', replica.host, String(replica.port));
+    const deadline = Date.now() + 60_000;
+    while (!/master_link_status:up/.test(redisCli(master.port, 'INFO', 'replication'))) {
+      if (Date.now() > deadline) throw new Error('the old master did not sync');
+      await sleep(200);
+    }
+    // spamd's children hold their Bayes connections to the current master through the forwarder
+    expect((await client.learn({ message: ham(30), as: 'ham' })).outcome).toBe('learned');
+    const before = proxy.output().length;
+    const failover = redisCli(sentinels.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', NAME);
+    expect(failover).toBe('OK');
+    while (!redisCli(sentinels.sentinels[0]!.port, 'SENTINEL', 'get-master-addr-by-name', NAME).endsWith(String(master.port))) {
+      if (Date.now() > deadline) throw new Error(`no planned failover:\n${proxy.output()}`);
+      await sleep(200);
+    }
+    let outcome = 'none';
+    for (let i = 0; i < 40 && outcome !== 'learned'; i++) {
+      outcome = (await client.learn({ message: spam(40 + i), as: 'spam' }).catch(() => ({ outcome: 'failed' }))).outcome;
+      if (outcome !== 'learned') await sleep(250);
+    }
+    expect(outcome).toBe('learned');
+    expect(proxy.output().slice(before)).toMatch(new RegExp(`master is 127\\.0\\.0\\.1:${master.port} \\(was 127\\.0\\.0\\.1:${replica.port}; closing \\d+ connections\\)`));
+    console.log(proxy.output().slice(before).trim());
+    // the demoted server refused nothing it was sent: every write went to the new master
+    expect(spamd.output()).not.toMatch(/READONLY/);
+    expect(Number(redisCli(master.port, '-n', '2', 'GET', 'v:NSPAM'))).toBeGreaterThanOrEqual(5);
+  });
 });
