@@ -115,7 +115,8 @@ describe('Bayes shared by every MX', () => {
     // mx1 scores a near copy: a high Bayes rule, and a clearly higher score than before
     const afterTag = freshTag('bayes-after');
     const near = corpusMessage('spam', 12, afterTag);
-    expect(bayesRule(await symbolsFrom('mx1', near))).toMatch(/^BAYES_(99|999|95|80)$/);
+    const rule = bayesRule(await symbolsFrom('mx1', near));
+    expect(rule).toMatch(/^BAYES_(99|999|95|80)$/);
     const after = await scoreThrough('mx1', near, afterTag);
     expect(after - before).toBeGreaterThanOrEqual(2);
 
@@ -134,14 +135,21 @@ describe('Bayes shared by every MX', () => {
     expect(await redisRole(replicaSvc)).toBe('master');
 
     // learning works again (bounded: the forwarder sees the new master within its 1 s poll)
+    const switched = Date.now();
     let out = '';
+    let tries = 0;
     for (let i = 0; i < 30; i++) {
+      tries++;
       // a fresh message each try: during the switch spamd may find no store and change nothing
       out = await learnAt('mx3', 'spam', corpusMessage('spam', 5, freshTag('bayes-after-failover'))).catch((e: Error) => e.message);
       if (out === 'stdin: learned as spam\n') break;
       await sleep(1000);
     }
     expect(out).toBe('stdin: learned as spam\n');
+    console.log(
+      `bayes: mx1 scored the near copy ${before} before and ${after} after learning 4 spam + 4 ham at mx2 (${rule}); ` +
+        `after the failover (${masterSvc} -> ${replicaSvc}) learning worked again ${Date.now() - switched} ms after the Sentinels switched (${tries} tries)`,
+    );
     // what was learned before the failover is on the new master, plus the new message
     expect(Number((await redisCli(replicaSvc, '-n', '2', 'GET', 'v:NSPAM')).trim())).toBeGreaterThanOrEqual(spamBefore + 5);
     expect(bayesRule(await symbolsFrom('mx1', corpusMessage('spam', 13, freshTag('bayes-post'))))).toMatch(/^BAYES_(99|999|95|80)$/);
