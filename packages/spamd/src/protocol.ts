@@ -86,8 +86,7 @@ export function parseSpamHeader(value: string | undefined): SpamVerdict {
  * message was already learned as this class, or Bayes is off in spamd's config: spamd does not say which).
  */
 export function didLearn(reply: SpamdReply): boolean {
-  const set = reply.headers.get('didset');
-  return set !== undefined && set.split(',').some((x) => x.trim() === 'local');
+  return reply.headers.get('didset')?.split(',').some((x) => x.trim() === 'local') ?? false;
 }
 
 /** SYMBOLS body: `GTUBE,MISSING_DATE,...` -> names. */
