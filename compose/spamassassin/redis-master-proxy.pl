@@ -12,7 +12,10 @@
 # Every connection spamd opens is joined to the master the Sentinels name at that moment. The Sentinels
 # are asked again every poll and whenever a master connection fails; when the answer changes, every open
 # pair is closed, so spamd's children (which reconnect on EOF) reach the new master and never keep
-# writing to a demoted one. One line on stderr per change of master and per failure to find one.
+# writing to a demoted one. Each poll also PINGs the master: a master that misses two (a crashed
+# host sends no reset, and SpamAssassin's Redis reads have no timeout) gets its pairs closed and new
+# connections refused until it answers or the Sentinels name another, so spamd scans without Bayes
+# meanwhile instead of waiting. One line on stderr per change of master or of its health.
 use strict;
 use warnings;
 use IO::Socket::IP;
@@ -105,6 +108,8 @@ my %peer;       # socket -> its other end
 my $master;     # host:port now
 my $last_poll = 0;
 my $last_why = '';
+my $master_ok = 1;  # is the master taken as answering (2 missed PINGs in a row: not; one answer: again)
+my $missed = 0;
 
 sub close_pair {
   my ($s) = @_;
@@ -116,22 +121,60 @@ sub close_pair {
   }
 }
 
-sub resolve {
-  my ($m, $why) = ask_sentinels();
-  $last_poll = time;
-  if (!defined $m) {
-    say_line("no master from the Sentinels ($why); keeping " . ($master // 'none')) if $why ne $last_why;
-    $last_why = $why;
-    return;
-  }
-  $last_why = '';
-  return if defined $master && $m eq $master;
+sub close_all {
   my $open = scalar(keys %peer) / 2;
-  say_line("master is $m" . (defined $master ? " (was $master; closing $open connections)" : ''));
   for my $h ($sel->handles) {
     close_pair($h) if $h != $server && exists $peer{$h};
   }
-  $master = $m;
+  return $open;
+}
+
+# Does the master answer a PING within a second (AUTH first when there is a password)?
+sub master_answers {
+  my ($m) = @_;
+  my ($h, $p) = $m =~ /^(.*):(\d+)$/ or return 0;
+  my $sock = IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1) or return 0;
+  my $pong = eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 1;
+    resp_call($sock, 'AUTH', $password) if defined $password;
+    my $r = resp_call($sock, 'PING');
+    alarm 0;
+    $r;
+  };
+  alarm 0;
+  close $sock;
+  return defined $pong && $pong eq 'PONG';
+}
+
+sub resolve {
+  my ($m, $why) = ask_sentinels();
+  if (!defined $m) {
+    say_line("no master from the Sentinels ($why); keeping " . ($master // 'none')) if $why ne $last_why;
+    $last_why = $why;
+  } else {
+    $last_why = '';
+    if (!defined $master || $m ne $master) {
+      my $open = close_all();
+      say_line("master is $m" . (defined $master ? " (was $master; closing $open connections)" : ''));
+      $master = $m;
+      $master_ok = 1;
+      $missed = 0;
+    }
+  }
+  if (defined $master) {
+    $missed = master_answers($master) ? 0 : $missed + 1;
+    # one PING lost to a busy host is no outage: two in a row are
+    my $ok = $missed < 2;
+    if (!$ok && $master_ok) {
+      my $open = close_all();
+      say_line("master $master does not answer: closed $open connections, refusing new ones until it answers or the Sentinels name another");
+    } elsif ($ok && !$master_ok) {
+      say_line("master $master answers again");
+    }
+    $master_ok = $ok;
+  }
+  $last_poll = time;
 }
 
 say_line("listening on $listen, asking " . join(',', @sentinels) . " for master $name");
@@ -143,6 +186,10 @@ while (1) {
     if ($s == $server) {
       my $c = $server->accept or next;
       resolve() unless defined $master;
+      if (!$master_ok) {
+        close $c;  # spamd's Bayes call fails at once and the scan goes on without Bayes
+        next;
+      }
       my ($h, $p) = defined $master ? ($master =~ /^(.*):(\d+)$/) : ();
       my $up = defined $h ? IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 2) : undef;
       if (!$up) {

@@ -38,6 +38,16 @@ const redisCli = (port: number, ...args: string[]) =>
   spawnSync('redis-cli', ['-p', String(port), '--no-auth-warning', '-a', PW, ...args], { encoding: 'utf8' }).stdout.trim();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Learns until spamd says learned: while the store is out of reach (a failover), spamd changes nothing. */
+async function learnUntilLearned(message: Buffer, as: 'spam' | 'ham'): Promise<string> {
+  let outcome = 'none';
+  for (let i = 0; i < 40 && outcome !== 'learned'; i++) {
+    outcome = (await client.learn({ message, as }).catch(() => ({ outcome: 'failed' }))).outcome;
+    if (outcome !== 'learned') await sleep(250);
+  }
+  return outcome;
+}
+
 beforeAll(async () => {
   const auth = ['--requirepass', PW, '--masterauth', PW];
   master = await startRedis({ args: auth });
@@ -88,12 +98,7 @@ describe('Bayes in Redis behind Sentinel, through the forwarder', { timeout: 120
       await sleep(200);
     }
     // spamd's children held connections to the old master; the forwarder closed them, they reconnect
-    let outcome = 'none';
-    for (let i = 0; i < 40 && outcome !== 'learned'; i++) {
-      outcome = (await client.learn({ message: spam(4), as: 'spam' }).catch(() => ({ outcome: 'failed' }))).outcome;
-      if (outcome !== 'learned') await sleep(250);
-    }
-    expect(outcome).toBe('learned');
+    expect(await learnUntilLearned(spam(4), 'spam')).toBe('learned');
     expect(redisCli(replica.port, '-n', '2', 'GET', 'v:NSPAM')).toBe('4');
     expect(bayesRule((await client.symbols(spam(21))).symbols)).toMatch(/^BAYES_(9\d+|8\d)$/);
     expect(bayesRule((await client.symbols(ham(21))).symbols)).toMatch(/^BAYES_(00|05|20)$/);
@@ -110,7 +115,7 @@ describe('Bayes in Redis behind Sentinel, through the forwarder', { timeout: 120
       await sleep(200);
     }
     // spamd's children hold their Bayes connections to the current master through the forwarder
-    expect((await client.learn({ message: ham(30), as: 'ham' })).outcome).toBe('learned');
+    expect(await learnUntilLearned(ham(30), 'ham')).toBe('learned');
     const before = proxy.output().length;
     const failover = redisCli(sentinels.sentinels[0]!.port, 'SENTINEL', 'FAILOVER', NAME);
     expect(failover).toBe('OK');
@@ -118,12 +123,7 @@ describe('Bayes in Redis behind Sentinel, through the forwarder', { timeout: 120
       if (Date.now() > deadline) throw new Error(`no planned failover:\n${proxy.output()}`);
       await sleep(200);
     }
-    let outcome = 'none';
-    for (let i = 0; i < 40 && outcome !== 'learned'; i++) {
-      outcome = (await client.learn({ message: spam(40 + i), as: 'spam' }).catch(() => ({ outcome: 'failed' }))).outcome;
-      if (outcome !== 'learned') await sleep(250);
-    }
-    expect(outcome).toBe('learned');
+    expect(await learnUntilLearned(spam(40), 'spam')).toBe('learned');
     expect(proxy.output().slice(before)).toMatch(new RegExp(`master is 127\\.0\\.0\\.1:${master.port} \\(was 127\\.0\\.0\\.1:${replica.port}; closing \\d+ connections\\)`));
     console.log(proxy.output().slice(before).trim());
     // the demoted server refused nothing it was sent: every write went to the new master
