@@ -191,11 +191,15 @@ while (1) {
         next;
       }
       my ($h, $p) = defined $master ? ($master =~ /^(.*):(\d+)$/) : ();
-      my $up = defined $h ? IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 2) : undef;
+      # one second at most: this loop relays every other connection meanwhile
+      my $up = defined $h ? IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1) : undef;
       if (!$up) {
-        say_line('cannot reach the master ' . ($master // '(none known)') . ': ' . ($@ || 'unknown'));
+        # as good as two missed PINGs: refuse at once until the master answers or the Sentinels move it,
+        # rather than make every reconnect of spamd's wait for the same timeout
+        say_line('cannot reach the master ' . ($master // '(none known)') . ': ' . ($@ || 'unknown') . '; refusing connections until it answers');
         close $c;
-        resolve();
+        $master_ok = 0;
+        $missed = 2;
         next;
       }
       setsockopt($up, SOL_SOCKET, SO_KEEPALIVE, 1);
