@@ -15,9 +15,9 @@ afterAll(async () => {
 });
 
 describe('learn (TELL) against a real spamd', () => {
-  it('learns spam and ham; a second TELL of the same message is already-learned; Bayes then scores a near copy', async () => {
+  it('learns spam and ham; a second TELL of the same message is already-learned; Bayes then scores a near copy', { timeout: 120_000 }, async () => {
     const registry = createRegistry();
-    const c = createSpamdClient({ host: spamd.host, port: spamd.port, registry });
+    const c = createSpamdClient({ host: spamd.host, port: spamd.port, registry, timeoutMs: 30_000 });
     // before learning, Bayes has too few messages to say anything
     expect(bayesRule((await c.symbols(spam(100))).symbols)).toBeUndefined();
 
@@ -45,7 +45,7 @@ describe('learn (TELL) against a real spamd', () => {
   });
 
   it('refuses a class other than spam or ham before talking to spamd', async () => {
-    const c = createSpamdClient({ host: spamd.host, port: spamd.port });
+    const c = createSpamdClient({ host: spamd.host, port: spamd.port, timeoutMs: 30_000 });
     await expect(c.learn({ message: ham(9), as: 'maybe' as 'spam' })).rejects.toThrow(TypeError);
   });
 });
@@ -55,7 +55,7 @@ describe('learn against a spamd without --allow-tell', () => {
     const plain = await startSpamd();
     try {
       const registry = createRegistry();
-      const c = createSpamdClient({ host: plain.host, port: plain.port, registry });
+      const c = createSpamdClient({ host: plain.host, port: plain.port, registry, timeoutMs: 30_000 });
       const e = (await c.learn({ message: spam(1), as: 'spam' }).catch((x: unknown) => x)) as SpamdError;
       expect(e.code).toBe('ESPAMD_TELL_DISABLED');
       expect(e.message).toMatch(/--allow-tell/);
