@@ -6,6 +6,7 @@ import { dkimCommand } from './commands/dkim.ts';
 import { explainCommand } from './commands/explain.ts';
 import { greylistCommand } from './commands/greylist.ts';
 import { quarantineCommand } from './commands/quarantine.ts';
+import { learnCommand } from './commands/learn.ts';
 import { queueCommand } from './commands/queue.ts';
 import { reloadCommand } from './commands/reload.ts';
 import { tlsCommand } from './commands/tls.ts';
@@ -19,6 +20,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   explain: explainCommand,
   greylist: greylistCommand,
   quarantine: quarantineCommand,
+  learn: learnCommand,
   queue: queueCommand,
   reload: reloadCommand,
   tls: tlsCommand,

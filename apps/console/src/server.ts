@@ -7,6 +7,7 @@ import { verifyPassword } from '@moat/auth';
 import { type JournalEntry, summarize } from '@moat/journal';
 import { Counter, type Logger, type Registry } from '@moat/observe';
 import { parseCidr } from '@moat/policy';
+import { checkMessage, isSpamdError } from '@moat/spamd';
 import { dashboardPage, loginPage } from './pages.ts';
 import { decisionCounters, scrape, zoneCounters } from './scrape.ts';
 import type { ConsoleServices } from './services.ts';
@@ -70,12 +71,12 @@ function cookies(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
-async function body(req: IncomingMessage): Promise<string> {
+async function body(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
     size += (c as Buffer).length;
-    if (size > MAX_BODY) throw new HttpError(413, 'request too large');
+    if (size > limit) throw new HttpError(413, 'request too large');
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -152,7 +153,9 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
       if (!sameToken(req.headers['x-csrf-token'] as string | undefined, s.csrf)) throw new HttpError(403, 'missing or wrong CSRF token');
       if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'expected application/json');
     }
-    const parsed: unknown = method === 'POST' ? JSON.parse((await body(req)) || '{}') : {};
+    // /api/learn carries a whole message (base64: 4/3 of spamd.max_size, and the JSON around it)
+    const limit = path === '/api/learn' && services.learn ? Math.ceil((services.learn.maxBytes * 4) / 3) + 1024 : MAX_BODY;
+    const parsed: unknown = method === 'POST' ? JSON.parse((await body(req, limit)) || '{}') : {};
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'expected a JSON object');
     const input = parsed as Record<string, unknown>;
     const audit = (action: string, result: string, detail: Record<string, unknown>) => {
@@ -236,7 +239,32 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
         throw e;
       }
     }
+    if (method === 'POST' && path === '/api/learn') return learn(res, input, audit);
     throw new HttpError(404, 'no such endpoint');
+  }
+
+  /** POST /api/learn {as: spam|ham, message: base64}: teach spamd's Bayes; what is not a message is 422. */
+  async function learn(res: ServerResponse, input: Record<string, unknown>, audit: (action: string, result: string, detail: Record<string, unknown>) => void) {
+    if (!services.learn) throw new HttpError(409, 'spamd is not enabled (spamd.enabled: false)');
+    const as = input.as;
+    if (as !== 'spam' && as !== 'ham') throw new HttpError(400, 'as must be spam or ham');
+    const b64 = typeof input.message === 'string' ? input.message.replace(/\s+/g, '') : '';
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) throw new HttpError(400, 'message must be base64');
+    const message = Buffer.from(b64, 'base64');
+    const check = checkMessage(message, services.learn.maxBytes);
+    if (!check.ok) {
+      audit('learn', 'refused', { as, bytes: message.length, reason: check.reason });
+      return json(res, 422, { error: `not a mail message (${check.reason}): ${check.detail}`, reason: check.reason });
+    }
+    try {
+      const { outcome } = await services.learn.run(message, as);
+      audit('learn', outcome, { as, bytes: message.length });
+      return json(res, 200, { as, outcome });
+    } catch (e) {
+      if (!isSpamdError(e)) throw e;
+      audit('learn', 'failed', { as, bytes: message.length, code: e.code });
+      return json(res, 502, { error: e.message, code: e.code });
+    }
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {

@@ -1,6 +1,6 @@
 // What the console reads and acts on, built from moat.yaml the way the apps build it (runtime's buildEngine):
 // the decision journal, the greylist's admin API, the DNS lists' health, the spool's ops API, who is rate limited,
-// and every node's quarantine (through each mx's admin listener).
+// every node's quarantine (through each mx's admin listener) and spamd's Bayes (learn).
 import { type Config, compileConfig, views } from '@moat/config';
 import type { DnsList } from '@moat/dnslist';
 import { clientNetwork, type Greylist } from '@moat/greylist';
@@ -9,6 +9,7 @@ import { type Logger, type QuarantineClient, quarantineClient, type Registry } f
 import { queueDelete, queueFlush, queueHold, queueList, queueRelease } from '@moat/queue';
 import { createRateLimiter, type RateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { type AddressExplanation, buildEngine } from '@moat/runtime';
+import { createSpamdClient, type LearnClass, type LearnOutcome } from '@moat/spamd';
 
 export interface ConsoleServices {
   journal: Journal;
@@ -26,6 +27,8 @@ export interface ConsoleServices {
   };
   /** Every node's quarantine: the metrics endpoints' listeners (an mx serves /-/quarantine there). */
   quarantine: QuarantineClient;
+  /** Teach spamd's Bayes (TELL); undefined when spamd is off. `maxBytes`: spamd.max_size. */
+  learn?: { maxBytes: number; run(message: Buffer, as: LearnClass): Promise<{ outcome: LearnOutcome }> } | undefined;
   /** How a recipient resolves now (class, rewrites, next hop), for the "Why?" view: the resolver mx delivers with. */
   explainAddress(address: string): AddressExplanation;
   /** The network whitelisting a stuck client covers (the greylist's own grouping, the seed's /24). */
@@ -54,8 +57,20 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
   const dir = config.queue.dir;
   const np = config.greylist.network_prefix;
   const rateLimits = createRateLimiter({ ...rateLimiterOptionsFromConfig(config), timeoutMs: 3000, registry: opts.registry, logger: opts.logger.child({ component: 'ratelimit' }) });
+  const spamd = config.spamd.enabled
+    ? createSpamdClient({
+        host: config.spamd.host,
+        port: config.spamd.port,
+        timeoutMs: config.spamd.timeout,
+        connectTimeoutMs: config.spamd.connect_timeout,
+        maxConnections: 2,
+        registry: opts.registry,
+        logger: opts.logger.child({ component: 'spamd' }),
+      })
+    : undefined;
   return {
     journal,
+    learn: spamd && { maxBytes: config.spamd.max_size, run: (message, as) => spamd.learn({ message, as }) },
     greylist: built.greylist,
     dnslist: built.dnslist,
     rateLimits,
@@ -70,6 +85,7 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
     explainAddress: (address) => built.explainAddress(address),
     networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
     async close() {
+      spamd?.close();
       await journal.close();
       await rateLimits.close();
       await built.close();

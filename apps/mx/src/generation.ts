@@ -9,7 +9,7 @@ import type { Logger, Registry } from '@moat/observe';
 import type { QueueWriter } from '@moat/queue';
 import { createRateLimiter, rateLimiterOptionsFromConfig } from '@moat/ratelimit';
 import { type BuiltEngine, buildEngine, senderLoginCheck } from '@moat/runtime';
-import { createSpamdClient } from '@moat/spamd';
+import { createSpamdClient, type SpamdClient } from '@moat/spamd';
 import { createDns } from '@moat/dns';
 import { Anvil } from './limits.ts';
 import { createMx, type Mx } from './server.ts';
@@ -46,6 +46,8 @@ export interface MxGeneration {
   /** The pair this generation serves at STARTTLS (undefined without TLS). */
   readonly tlsMaterial: TlsMaterial | undefined;
   readonly auth: boolean;
+  /** spamd of this generation (undefined when spamd.enabled is off): scans, and the quarantine's learning. */
+  readonly spamd: SpamdClient | undefined;
   /** The server for a listener kind (port 25 role or submission). */
   server(submission: boolean): Mx;
   /** Hand a client connection to this generation (its session runs here to the end). */
@@ -205,6 +207,7 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       tls: !!tls,
       tlsMaterial,
       auth: !!authenticator,
+      spamd,
       server,
       accept: (socket, submission) => server(submission).accept(socket),
       async close() {

@@ -17,6 +17,7 @@ import type { DeliveryTls } from './delivery.worker.ts';
 import { startAcme } from './acme.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
 import { startQuarantine } from './quarantine.ts';
+import { type Learner, spamdLearner } from '@moat/spamd';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -181,9 +182,14 @@ async function main(): Promise<void> {
     void generations.reload('acme');
   });
 
-  // the quarantine (hold/ of this spool): its routes on the admin listener, its hourly expiry. The learner
-  // (release --learn-ham, delete --learn-spam) is @moat/spamd's, wired here when it exists.
-  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, logger, registry });
+  // the quarantine (hold/ of this spool): its routes on the admin listener, its hourly expiry. Its learner
+  // (release --learn-ham, delete --learn-spam) teaches the spamd of the config in force (TELL).
+  const learner: Learner = async (message, as) => {
+    const spamd = generations.current().spamd;
+    if (!spamd) throw new Error('spamd is not enabled (spamd.enabled: false): nothing to teach');
+    await spamdLearner(spamd)(message, as);
+  };
+  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, logger, registry, learner });
 
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)

@@ -140,6 +140,24 @@ describe('stack.swarm.yml', () => {
     expect(mode((of('redis-a') as { mode?: unknown }).mode)).toBe(0o440);
   });
 
+  it('shares Bayes the same way in both stack files: spamd follows the same Sentinels with the redis_password secret', async () => {
+    const stack = await stackConfig();
+    const compose = await clusterConfig();
+    for (const file of [stack, compose]) {
+      const sa = file.services.spamassassin;
+      expect(secretNames(sa)).toContain('redis_password');
+      expect(sa?.environment).toMatchObject({
+        MOAT_SPAMD_BAYES_SENTINELS: 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
+        MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password',
+      });
+      // the Sentinels it asks are the ones the nodes ask (cluster/moat.yaml greylist.redis.sentinels)
+      expect(sa?.environment?.MOAT_SPAMD_BAYES_REDIS).toBeUndefined();
+    }
+    // Swarm: debian-spamd reads the secret through group moat (compose/spamassassin/Dockerfile)
+    const of = stack.services.spamassassin?.secrets?.find((x) => typeof x !== 'string' && x.source === 'redis_password');
+    expect(of).toMatchObject({ gid: '10025' });
+  });
+
   it('gives each node a configuration moat accepts: the shared moat.yaml with its environment', async () => {
     const stack = await stackConfig();
     // the node's secrets as files, as Swarm mounts them under /run/secrets

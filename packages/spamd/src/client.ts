@@ -4,6 +4,8 @@ import { connect, type Socket } from 'node:net';
 import { Counter, Histogram, type Logger, type Registry } from '@moat/observe';
 import { SpamdError, isSpamdError } from './errors.ts';
 import {
+  didLearn,
+  type LearnClass,
   parseHeaderBlock,
   parseReply,
   parseSpamHeader,
@@ -57,11 +59,22 @@ export interface SpamdHeadersResult extends SpamdResult {
   raw: string;
 }
 
+/** What a TELL did: `learned`, or `already-learned` when Bayes changed nothing (see didLearn). */
+export type LearnOutcome = 'learned' | 'already-learned';
+
+export interface SpamdLearnResult {
+  outcome: LearnOutcome;
+  /** Milliseconds the call took. */
+  ms: number;
+}
+
 export interface SpamdClient {
   check(message: SpamdMessage, opts?: CallOptions): Promise<SpamdResult>;
   symbols(message: SpamdMessage, opts?: CallOptions): Promise<SpamdSymbolsResult>;
   report(message: SpamdMessage, opts?: CallOptions): Promise<SpamdReportResult>;
   headers(message: SpamdMessage, opts?: CallOptions): Promise<SpamdHeadersResult>;
+  /** TELL (spamc -L spam|ham): teach spamd's Bayes store. spamd must run with --allow-tell. */
+  learn(input: { message: SpamdMessage; as: LearnClass }, opts?: CallOptions): Promise<SpamdLearnResult>;
   /** PING -> true when spamd answers PONG. Never throws. */
   ping(opts?: CallOptions): Promise<boolean>;
   /** Refuse new calls; calls in flight finish. */
@@ -71,6 +84,8 @@ export interface SpamdClient {
 interface SpamdMetrics {
   calls: InstanceType<typeof Counter<'command' | 'outcome'>>;
   latency: InstanceType<typeof Histogram<'command'>>;
+  learned: InstanceType<typeof Counter<'class' | 'outcome'>>;
+  learnFailures: InstanceType<typeof Counter<'class' | 'code'>>;
 }
 const metricsByRegistry = new WeakMap<Registry, SpamdMetrics>();
 function makeMetrics(registry: Registry): SpamdMetrics {
@@ -88,6 +103,18 @@ function makeMetrics(registry: Registry): SpamdMetrics {
       help: 'Wall time of one spamd request, queue wait included',
       labelNames: ['command'] as const,
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    learned: new Counter({
+      name: 'moat_spamd_learned_total',
+      help: 'Messages taught to spamd Bayes (TELL) by class and outcome (learned, already-learned)',
+      labelNames: ['class', 'outcome'] as const,
+      registers: [registry],
+    }),
+    learnFailures: new Counter({
+      name: 'moat_spamd_learn_failures_total',
+      help: 'TELL requests that failed, by class and error code',
+      labelNames: ['class', 'code'] as const,
       registers: [registry],
     }),
   };
@@ -113,7 +140,7 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
   const metrics = options.registry ? makeMetrics(options.registry) : undefined;
   let closed = false;
 
-  async function call(command: SpamdCommand, message: SpamdMessage | undefined, opts: CallOptions = {}): Promise<SpamdReply> {
+  async function call(command: SpamdCommand, message: SpamdMessage | undefined, opts: CallOptions = {}, learn?: LearnClass): Promise<SpamdReply> {
     if (closed) throw new SpamdError('ESPAMD_CLOSED');
     const started = performance.now();
     const budget = opts.timeoutMs ?? timeoutMs;
@@ -125,7 +152,8 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
         throw new SpamdError('ESPAMD_TIMEOUT', `no free spamd connection within ${budget} ms`);
       });
       try {
-        const reply = await exchange(command, message, signal, budget);
+        const reply = await exchange(command, message, signal, budget, learn);
+        if (command === 'TELL' && reply.status === 69) throw new SpamdError('ESPAMD_TELL_DISABLED', `${reply.status} ${reply.message}`, { status: 69 });
         if (reply.status !== 0) {
           throw new SpamdError('ESPAMD_REFUSED', `${reply.status} ${reply.message}`, { status: reply.status });
         }
@@ -143,7 +171,7 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
     }
   }
 
-  function exchange(command: SpamdCommand, message: SpamdMessage | undefined, signal: AbortSignal, budget: number): Promise<SpamdReply> {
+  function exchange(command: SpamdCommand, message: SpamdMessage | undefined, signal: AbortSignal, budget: number, learn?: LearnClass): Promise<SpamdReply> {
     return new Promise<SpamdReply>((resolve, reject) => {
       let settled = false;
       let connected = false;
@@ -187,7 +215,7 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
       });
       async function send() {
         const length = message === undefined ? 0 : messageLength(message);
-        await write(requestHead(command, length, options.user));
+        await write(requestHead(command, length, options.user, learn));
         if (message !== undefined) {
           let sent = 0;
           for await (const chunk of messageChunks(message)) {
@@ -243,6 +271,23 @@ export function createSpamdClient(options: SpamdClientOptions): SpamdClient {
       const t = performance.now();
       const reply = await call('HEADERS', message, opts);
       return { ...verdictOf(reply, t), headers: parseHeaderBlock(reply.body), raw: reply.body };
+    },
+    async learn({ message, as }, opts) {
+      if (as !== 'spam' && as !== 'ham') throw new TypeError(`learn as spam or ham, not ${JSON.stringify(as)}`);
+      const t = performance.now();
+      try {
+        const reply = await call('TELL', message, opts, as);
+        const outcome: LearnOutcome = didLearn(reply) ? 'learned' : 'already-learned';
+        const ms = performance.now() - t;
+        metrics?.learned.inc({ class: as, outcome });
+        options.logger?.info({ decided: 'spamd-bayes', as, outcome, bytes: messageLength(message), ms: Math.round(ms) }, 'spamd learn');
+        return { outcome, ms };
+      } catch (e) {
+        const code = isSpamdError(e) ? e.code : 'ESPAMD_IO';
+        metrics?.learnFailures.inc({ class: as, code });
+        options.logger?.warn({ decided: 'spamd-bayes', as, outcome: 'failed', code, err: String((e as Error)?.message ?? e) }, 'spamd learn failed');
+        throw e;
+      }
     },
     async ping(opts) {
       try {

@@ -12,6 +12,8 @@ export const spamdErrorCodes = {
   ESPAMD_REFUSED: 'spamd refused the request',
   /** The connection closed or failed while talking. */
   ESPAMD_IO: 'connection to spamd failed mid-request',
+  /** TELL answered 69 EX_UNAVAILABLE: spamd runs without --allow-tell, so it cannot learn. */
+  ESPAMD_TELL_DISABLED: 'spamd does not accept learning (start it with --allow-tell)',
   /** The client was closed. */
   ESPAMD_CLOSED: 'spamd client is closed',
 } as const;

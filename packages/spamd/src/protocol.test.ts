@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SpamdError } from './errors.ts';
-import { parseHeaderBlock, parseReply, parseSpamHeader, parseSymbols, requestHead } from './protocol.ts';
+import { didLearn, parseHeaderBlock, parseReply, parseSpamHeader, parseSymbols, requestHead } from './protocol.ts';
 
 describe('SPAMC framing', () => {
   it('builds a request head with Content-length', () => {
@@ -29,5 +29,16 @@ describe('SPAMC framing', () => {
       { name: 'Subject', value: 'x' },
       { name: 'X-Spam-Status', value: 'Yes, score=9\r\n\ttests=GTUBE' },
     ]);
+  });
+
+  it('TELL: spamc -L framing, and DidSet: local means learned', () => {
+    expect(requestHead('TELL', 5, undefined, 'spam').toString()).toBe('TELL SPAMC/1.5\r\nContent-length: 5\r\nMessage-class: spam\r\nSet: local\r\n\r\n');
+    expect(requestHead('TELL', 5, undefined, 'ham').toString()).toContain('Message-class: ham\r\n');
+    expect(() => requestHead('TELL', 5)).toThrow(TypeError);
+    // spamd 4.0 answers a TELL with the status line, its Did* headers and two blank lines
+    expect(didLearn(parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\nDidSet: local\r\n\r\n\r\n')))).toBe(true);
+    expect(didLearn(parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\nDidSet: remote,local\r\n\r\n\r\n')))).toBe(true);
+    expect(didLearn(parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\n\r\n\r\n')))).toBe(false);
+    expect(didLearn(parseReply(Buffer.from('SPAMD/1.1 0 EX_OK\r\nDidRemove: local\r\n\r\n\r\n')))).toBe(false);
   });
 });

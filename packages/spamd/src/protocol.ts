@@ -2,7 +2,10 @@
 // Trusts nothing in the reply: every field is checked and a malformed reply is a protocol error.
 import { SpamdError } from './errors.ts';
 
-export type SpamdCommand = 'CHECK' | 'SYMBOLS' | 'REPORT' | 'HEADERS' | 'PING';
+export type SpamdCommand = 'CHECK' | 'SYMBOLS' | 'REPORT' | 'HEADERS' | 'PING' | 'TELL';
+
+/** What TELL teaches Bayes: the message class spamc's `-L spam|ham` sends. */
+export type LearnClass = 'spam' | 'ham';
 
 export interface SpamdReply {
   /** The spamd protocol version in the status line (`1.1`, `1.5`). */
@@ -24,12 +27,17 @@ export interface SpamVerdict {
 }
 
 /** The request head: command line, headers, blank line. The message follows it. */
-export function requestHead(command: SpamdCommand, length: number, user?: string): Buffer {
+export function requestHead(command: SpamdCommand, length: number, user?: string, learn?: LearnClass): Buffer {
   const lines = [`${command} SPAMC/1.5`];
   if (command !== 'PING') lines.push(`Content-length: ${length}`);
   if (user) {
     if (!/^[\w.@+-]{1,64}$/.test(user)) throw new TypeError('spamd user name must be a plain word');
     lines.push(`User: ${user}`);
+  }
+  if (command === 'TELL') {
+    if (learn !== 'spam' && learn !== 'ham') throw new TypeError('TELL needs a message class, spam or ham');
+    // spamc -L spam|ham: learn into the local Bayes store (not a remote report such as Razor)
+    lines.push(`Message-class: ${learn}`, 'Set: local');
   }
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }
@@ -71,6 +79,14 @@ export function parseSpamHeader(value: string | undefined): SpamVerdict {
   if (!m) throw new SpamdError('ESPAMD_PROTOCOL', `bad Spam header ${JSON.stringify(value?.slice(0, 80))}`);
   const flag = m[1]!.toLowerCase();
   return { isSpam: flag === 'true' || flag === 'yes', score: Number(m[2]), threshold: Number(m[3]) };
+}
+
+/**
+ * TELL's answer: spamd names what it did in `DidSet: local`; without it, Bayes did nothing (the
+ * message was already learned as this class, or Bayes is off in spamd's config: spamd does not say which).
+ */
+export function didLearn(reply: SpamdReply): boolean {
+  return reply.headers.get('didset')?.split(',').some((x) => x.trim() === 'local') ?? false;
 }
 
 /** SYMBOLS body: `GTUBE,MISSING_DATE,...` -> names. */

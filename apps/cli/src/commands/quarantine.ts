@@ -4,6 +4,7 @@ import { userInfo } from 'node:os';
 import { loadConfig } from '@moat/config';
 import { createRegistry, type QuarantineClient, quarantineClient, type QuarantineTarget } from '@moat/observe';
 import { assertSpool, type HeldEntry, type HeldMessage, type Learner, openQuarantine, type QuarantineActionResult } from '@moat/queue';
+import { createSpamdClient, spamdLearner } from '@moat/spamd';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, cliLogger, guard } from './context.ts';
 import { parseTargets, TARGETS_ENV } from './reload.ts';
@@ -86,13 +87,28 @@ function targetsOf(values: Record<string, string>): QuarantineTarget[] | undefin
 /** The same operations on one spool, as rows of a node named after this host's spool. */
 async function localOps(dir: string, io: Io, deps: QuarantineDeps, configFile: string | undefined): Promise<QuarantineClient> {
   await assertSpool(dir);
-  let retentionMs: number | undefined;
+  let config: ReturnType<typeof loadConfig> | undefined;
   try {
-    retentionMs = loadConfig(configFile).quarantine.retention;
+    config = loadConfig(configFile);
   } catch {
-    retentionMs = undefined; // no config here: the default retention (only the "expires" column uses it)
+    config = undefined; // no config here: the default retention (only the "expires" column uses it), no learning
   }
-  const q = openQuarantine({ dir, logger: cliLogger(io), registry: createRegistry(), learner: deps.learner, ...(retentionMs ? { retentionMs } : {}) });
+  const retentionMs = config?.quarantine.retention;
+  const sp = config?.spamd;
+  // --learn-ham / --learn-spam teach the config's spamd (TELL), one connection per message
+  const learner: Learner | undefined =
+    deps.learner ??
+    (sp?.enabled
+      ? async (message, as) => {
+          const client = createSpamdClient({ host: sp.host, port: sp.port, timeoutMs: sp.timeout, connectTimeoutMs: sp.connect_timeout, maxConnections: 1 });
+          try {
+            await spamdLearner(client)(message, as);
+          } finally {
+            client.close();
+          }
+        }
+      : undefined);
+  const q = openQuarantine({ dir, logger: cliLogger(io), registry: createRegistry(), learner, ...(retentionMs ? { retentionMs } : {}) });
   const node = 'local';
   const ops = {
     list: async () => ({ rows: (await q.list()).map((r) => ({ ...r, node })), failures: [] as { node: string; error: string; absent?: boolean }[] }),

@@ -4,6 +4,8 @@
 export interface Io {
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream;
+  /** Standard input for commands that read `-` (default process.stdin). */
+  in?: NodeJS.ReadableStream;
 }
 
 export interface Command {
