@@ -31,6 +31,8 @@ export const debianPackages = {
   drill: 'ldnsutils',
   // a test ACME server (outbound TLS: @moat/acme)
   pebble: 'pebble',
+  // scrapes the stack's loopback metrics with the scrape config docs/operations.md shows (packages/e2e metrics test)
+  prometheus: 'prometheus',
   strace: 'strace',
   chromium: 'chromium',
 };

@@ -42,9 +42,25 @@ describe('compose/docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, name).toBeDefined();
   });
 
-  it('publishes only SMTP 25, submission 587 and the console (on loopback); not the policy port', () => {
+  it('publishes only SMTP 25, submission 587, and on loopback the console and each app\'s /metrics; not the policy port', () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name}:${p}`));
-    expect(published.sort()).toEqual(['console:127.0.0.1:9480:9480', 'mx:25:25', 'mx:587:587']);
+    expect(published.sort()).toEqual([
+      'console:127.0.0.1:9467:9465',
+      'console:127.0.0.1:9480:9480',
+      'mx:127.0.0.1:9465:9465',
+      'mx:25:25',
+      'mx:587:587',
+      'policyd:127.0.0.1:9466:9465',
+    ]);
+  });
+
+  it('publishes the metrics ports docs/operations.md names in its Prometheus scrape config, and the console serves /metrics', () => {
+    const docs = readFileSync(join(COMPOSE, '../docs/operations.md'), 'utf8');
+    const block = /```yaml\n(# moat's services on the host's loopback[\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const targets = [...block.matchAll(/targets: \["([\d.:]+)"\]\s+labels: \{ service: (\w+) \}/g)].map((m) => `${m[2]}:${m[1]}:9465`);
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).filter((p) => p.endsWith(':9465')).map((p) => `${name}:${p}`));
+    expect(targets.sort()).toEqual(published.sort());
+    expect(services.console?.environment?.MOAT_CONSOLE_METRICS_LISTEN).toBe('0.0.0.0:9465');
   });
 
   it('publishes the policy port only through the opt-in file, on the host loopback by default', () => {
@@ -122,8 +138,9 @@ describe('test profile', () => {
     const s = stack(env).services;
     const optIn = parse(interpolate(read('docker-compose.policyd-port.yml'), env)) as { services: Record<string, Service> };
     expect(optIn.services.policyd?.ports).toEqual(['127.0.0.1::10023']);
-    for (const p of [...(s.mx?.ports ?? []), ...(optIn.services.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
-    expect(s.console?.ports).toEqual(['127.0.0.1:0:9480']); // 0: Docker picks a free port
+    for (const p of [...(s.mx?.ports ?? []), ...(optIn.services.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1:0?:\d+$/);
+    expect(s.console?.ports).toEqual(['127.0.0.1:0:9480', '127.0.0.1:0:9465']); // 0: Docker picks a free port
+    expect(s.policyd?.ports).toEqual(['127.0.0.1:0:9465']);
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);
   });
