@@ -2,6 +2,8 @@
 export const ROOT: string;
 export const COMPOSE_DIR: string;
 export const IMAGES: string[];
+export const APP_IMAGES: string[];
+export const NPM_CACHE_DIR: string;
 export const TEST_IMAGES: string[];
 export const TAG: string;
 export interface StackOptions {
@@ -19,7 +21,8 @@ export interface ProjectContainer {
 }
 export function stackOptions(opts?: { test?: boolean }): StackOptions;
 export function readEnvFile(file: string): Record<string, string>;
-export function buildBundles(): Promise<void>;
+export function ensureBuildNpmCache(dir?: string): Promise<boolean>;
+export function imageBuildArgs(name: string, opts?: { tag?: string }): string[];
 export function buildImages(opts?: { test?: boolean }): Promise<void>;
 export function ensureSecrets(
   dir?: string,

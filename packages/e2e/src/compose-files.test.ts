@@ -71,6 +71,24 @@ describe('compose/docker-compose.yml', () => {
     expect(optIn({ MOAT_POLICY_PORT: '192.0.2.10:10023' }).policyd?.ports).toEqual(['192.0.2.10:10023:10023']);
   });
 
+  it('builds every image in Docker from the repo: the node services as targets of compose/app/Dockerfile, base images as arguments', () => {
+    const raw = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> } }> };
+    const dockerfile = read('app/Dockerfile');
+    for (const name of ['mx', 'policyd', 'console']) {
+      const b = raw.services[name]?.build;
+      expect(b, name).toMatchObject({ context: '..', dockerfile: 'compose/app/Dockerfile', target: name });
+      expect(b?.args).toEqual({ BASE: '${MOAT_BASE_IMAGE:-debian:bookworm-slim}', BUILD_BASE: '${MOAT_BUILD_BASE_IMAGE:-node:24-bookworm-slim}' });
+      expect(dockerfile).toMatch(new RegExp(`^FROM runtime AS ${name}$`, 'm'));
+    }
+    for (const name of ['unbound', 'redis', 'spamassassin']) expect(raw.services[name]?.build?.args, name).toEqual({ BASE: '${MOAT_BASE_IMAGE:-debian:bookworm-slim}' });
+    // install and bundle happen inside the build; nothing the host built is sent (.dockerignore)
+    expect(dockerfile).toMatch(/RUN npm ci /);
+    expect(dockerfile).toMatch(/npm run build -w @moat\/mx -w @moat\/policyd -w @moat\/console -w @moat\/cli/);
+    const ignore = readFileSync(join(COMPOSE, '../.dockerignore'), 'utf8');
+    expect(ignore).toMatch(/^\*\*\/node_modules$/m);
+    expect(ignore).toMatch(/^\*\*\/dist$/m);
+  });
+
   it('starts the apps only once what they use is healthy', () => {
     expect(services.mx?.depends_on).toEqual({
       unbound: { condition: 'service_healthy' },
