@@ -14,6 +14,7 @@
 //   npm run stack -- dkim keygen DOMAIN         a DKIM key in secrets/dkim (`moat dkim keygen`), the record to publish, the config lines
 // Day-two commands inside the running stack: npm run moat -- queue list (scripts/moat.mjs).
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { $, fs, path, sleep } from 'zx';
 import { generatePassword, hashPassword } from '../packages/auth/src/index.ts';
@@ -67,7 +68,11 @@ export async function ensureBuildNpmCache(dir = NPM_CACHE_DIR) {
   if (setting === 'off') return false;
   const dest = path.join(dir, '_cacache');
   if (fs.existsSync(dest)) return true;
-  const hostCache = setting || (await $({ quiet: true, nothrow: true })`npm config get cache`).stdout.trim();
+  const hostCache =
+    setting ||
+    process.env.npm_config_cache ||
+    (await $({ quiet: true, nothrow: true })`npm config get cache`).stdout.trim() ||
+    path.join(os.homedir(), '.npm');
   const src = path.join(hostCache, '_cacache');
   if (!hostCache || !fs.existsSync(src)) {
     say(`no npm cache at ${src}: the image builds fetch from the npm registry (run \`npm ci\` here first if they cannot reach it)`);
