@@ -70,7 +70,6 @@ export async function ensureBuildNpmCache(dir = NPM_CACHE_DIR) {
   if (fs.existsSync(dest)) return true;
   const hostCache =
     setting ||
-    process.env.npm_config_cache ||
     (await $({ quiet: true, nothrow: true })`npm config get cache`).stdout.trim() ||
     path.join(os.homedir(), '.npm');
   const src = path.join(hostCache, '_cacache');
