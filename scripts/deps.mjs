@@ -33,6 +33,8 @@ export const debianPackages = {
   pebble: 'pebble',
   // the TLS audit on the wire (apps/mx/test/tls-audit.test.ts)
   testssl: 'testssl.sh',
+  // scrapes the stack's loopback metrics with the scrape config docs/operations.md shows (packages/e2e metrics test)
+  prometheus: 'prometheus',
   strace: 'strace',
   chromium: 'chromium',
 };

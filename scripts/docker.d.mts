@@ -1,6 +1,7 @@
 // Types for scripts/docker.mjs, so the TypeScript integration suite (packages/e2e) can import it.
 export const DK_DIR: string;
 export const BASE_IMAGE: string;
+export const BUILD_BASE_IMAGE: string;
 export function dockerEnv(host?: string): Record<string, string>;
 export function engineCandidates(): string[];
 export function findEngine(): Promise<string | null>;

@@ -13,6 +13,8 @@ import { $, fs, path, sleep } from 'zx';
 export const DK_DIR = process.env.MOAT_DOCKER_DIR ?? '/tmp/moat-dk';
 /** The base every moat image is built FROM when no registry is used (debootstrap + docker import). */
 export const BASE_IMAGE = process.env.MOAT_BASE_IMAGE ?? 'moat/debian:bookworm';
+/** The base of the install and bundle stages (compose/app/Dockerfile's BUILD_BASE): the same offline Debian (its npm bootstraps). */
+export const BUILD_BASE_IMAGE = process.env.MOAT_BUILD_BASE_IMAGE ?? BASE_IMAGE;
 const MIRROR = process.env.MOAT_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
 const PRIVATE_HOST = `unix://${DK_DIR}/docker.sock`;
 
@@ -28,6 +30,7 @@ export function dockerEnv(host = process.env.DOCKER_HOST ?? PRIVATE_HOST) {
     // This machine looks like a container (/.dockerenv), so testcontainers would pull alpine to find a gateway.
     TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1',
     MOAT_BASE_IMAGE: BASE_IMAGE,
+    MOAT_BUILD_BASE_IMAGE: BUILD_BASE_IMAGE,
   };
   if (fs.existsSync(path.join(DK_DIR, 'config', 'cli-plugins', 'docker-compose'))) {
     env.DOCKER_CONFIG = process.env.DOCKER_CONFIG ?? path.join(DK_DIR, 'config');

@@ -13,7 +13,7 @@ import { $ } from 'zx';
 import { DK_DIR, dockerEnv, engineCandidates, findEngine } from './docker.mjs';
 import { projectContainers, stackOptions } from './stack.mjs';
 
-/** Where compose/mx/Dockerfile puts the CLI bundle (apps/cli/dist/main.js). */
+/** Where compose/app/Dockerfile (target mx) puts the CLI bundle (apps/cli/dist/main.js). */
 export const CLI_PATH = '/usr/local/lib/moat/cli/main.js';
 /** The config mx runs with (compose mounts it there; mx gets it as --config, the CLI through MOAT_CONFIG). */
 export const STACK_CONFIG = '/etc/moat/moat.yaml';

@@ -2,6 +2,8 @@
 export const ROOT: string;
 export const COMPOSE_DIR: string;
 export const IMAGES: string[];
+export const APP_IMAGES: string[];
+export const NPM_CACHE_DIR: string;
 export const TEST_IMAGES: string[];
 export const TAG: string;
 export interface StackOptions {
@@ -21,7 +23,8 @@ export function stackOptions(opts?: { test?: boolean }): StackOptions;
 /** Whether a moat.yaml makes mx answer on 80 or 443 (mx.tls.acme or mx.mta_sts): the web ports are then published. */
 export function servesWeb(configText: string): boolean;
 export function readEnvFile(file: string): Record<string, string>;
-export function buildBundles(): Promise<void>;
+export function ensureBuildNpmCache(dir?: string): Promise<boolean>;
+export function imageBuildArgs(name: string, opts?: { tag?: string }): string[];
 export function buildImages(opts?: { test?: boolean }): Promise<void>;
 export function ensureSecrets(
   dir?: string,

@@ -8,25 +8,29 @@
 //   npm run stack -- down [-v] [--test]         stop and remove containers (-v: also the volumes)
 //   npm run stack -- logs [--test] [SERVICE]    follow logs
 //   npm run stack -- status [--test]            services, health and published ports
-//   npm run stack -- build [--test]             bundles and images only
+//   npm run stack -- build [--test]             images only (the node services install and bundle inside Docker)
+//   npm run stack -- prepare                    compose/secrets/ and the builds' npm cache (then `docker compose ... up --build` works by itself)
 //   npm run stack -- restart [SERVICE]          restart services (e.g. mx after changing certificates)
 //   npm run stack -- adduser NAME               add or replace an AUTH user with `moat user` (MOAT_PASSWORD, or a generated one)
 //   npm run stack -- dkim keygen DOMAIN         a DKIM key in secrets/dkim (`moat dkim keygen`), the record to publish, the config lines
 // Day-two commands inside the running stack: npm run moat -- queue list (scripts/moat.mjs).
 import { randomBytes } from 'node:crypto';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { $, fs, path, sleep } from 'zx';
 import { generatePassword, hashPassword } from '../packages/auth/src/index.ts';
-import { BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
+import { BASE_IMAGE, BUILD_BASE_IMAGE, composeCommand, ensureDocker } from './docker.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const COMPOSE_DIR = path.join(ROOT, 'compose');
-/** Every image the stack runs, in build order (node first: mx, policyd and console are built FROM it). */
-export const IMAGES = ['node', 'mx', 'policyd', 'console', 'unbound', 'redis', 'spamassassin'];
+/** Every image the stack runs. mx, policyd and console are targets of compose/app/Dockerfile (APP_IMAGES). */
+export const IMAGES = ['mx', 'policyd', 'console', 'unbound', 'redis', 'spamassassin'];
+/** The node services: one multi-stage Dockerfile installs and bundles inside Docker; each is one of its targets. */
+export const APP_IMAGES = ['mx', 'policyd', 'console'];
 export const TEST_IMAGES = ['rbldnsd'];
 export const TAG = process.env.MOAT_TAG ?? 'dev';
-/** The uid the node services run as (compose/node/Dockerfile): secrets must be readable by it. */
+/** The uid the node services run as (compose/app/Dockerfile): secrets must be readable by it. */
 const MOAT_UID = 10025;
 
 const say = (msg) => console.log(`stack: ${msg}`);
@@ -43,7 +47,7 @@ export function stackOptions({ test = false } = {}) {
     ...(publishWeb ? ['docker-compose.web-ports.yml'] : []),
     ...(test ? ['docker-compose.test.yml'] : []),
   ];
-  const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
+  const env = { MOAT_TAG: TAG, MOAT_BASE_IMAGE: BASE_IMAGE, MOAT_BUILD_BASE_IMAGE: BUILD_BASE_IMAGE, ...(test ? readEnvFile(path.join(COMPOSE_DIR, 'test.env')) : {}) };
   return { project: test ? 'moat-test' : 'moat', files, env };
 }
 
@@ -78,28 +82,61 @@ export function readEnvFile(file) {
   return env;
 }
 
-/** The app bundles (apps/mx/dist, apps/policyd/dist, apps/console/dist, apps/cli/dist) via the monorepo's build. */
-export async function buildBundles() {
-  say('building the app bundles (turbo run build for @moat/mx, @moat/policyd, @moat/console and @moat/cli)');
-  const filters = ['--filter=@moat/mx', '--filter=@moat/policyd', '--filter=@moat/console', '--filter=@moat/cli'];
-  await $({ cwd: ROOT, env: { ...process.env, TURBO_TELEMETRY_DISABLED: '1' } })`npm run build --silent -- ${filters} --output-logs=errors-only`;
+/** Where compose/app/Dockerfile looks for npm's cache (copied into the install stage, used before the registry). */
+export const NPM_CACHE_DIR = path.join(COMPOSE_DIR, 'app', 'npm-cache');
+
+/**
+ * Gives the image builds this host's npm cache (compose/app/npm-cache/_cacache, hard links when the file
+ * system allows, else a copy), once: on this machine a build cannot reach the npm registry (its TLS is
+ * intercepted by a proxy only the host trusts), and `npm ci` inside the build then installs from the cache,
+ * checking every package against package-lock's integrity hash. MOAT_NPM_CACHE=off leaves it empty (the
+ * build fetches from the registry); MOAT_NPM_CACHE=DIR names another cache. `dir`: another checkout's
+ * compose/app/npm-cache. Returns whether it holds a cache.
+ */
+export async function ensureBuildNpmCache(dir = NPM_CACHE_DIR) {
+  const setting = process.env.MOAT_NPM_CACHE ?? '';
+  if (setting === 'off') return false;
+  const dest = path.join(dir, '_cacache');
+  if (fs.existsSync(dest)) return true;
+  const hostCache =
+    setting ||
+    (await $({ quiet: true, nothrow: true })`npm config get cache`).stdout.trim() ||
+    path.join(os.homedir(), '.npm');
+  const src = path.join(hostCache, '_cacache');
+  if (!hostCache || !fs.existsSync(src)) {
+    say(`no npm cache at ${src}: the image builds fetch from the npm registry (run \`npm ci\` here first if they cannot reach it)`);
+    return false;
+  }
+  say(`giving the image builds this host's npm cache: ${src} -> ${dest}`);
+  const tmp = `${dest}.tmp-${process.pid}`;
+  const linked = await $({ quiet: true, nothrow: true })`cp -al ${src} ${tmp}`;
+  if (linked.exitCode !== 0) {
+    await fs.remove(tmp);
+    await $({ quiet: true })`cp -a ${src} ${tmp}`;
+  }
+  await fs.rename(tmp, dest);
+  return true;
 }
 
-/** Builds the images with plain `docker build` (no buildx here), FROM the offline base image. */
+/** `docker build` arguments of an image: the app targets of compose/app/Dockerfile, or compose/NAME/Dockerfile. */
+export function imageBuildArgs(name, { tag = TAG } = {}) {
+  const args = ['--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `BUILD_BASE=${BUILD_BASE_IMAGE}`];
+  const file = APP_IMAGES.includes(name) ? ['-f', 'compose/app/Dockerfile', '--target', name] : ['-f', `compose/${name}/Dockerfile`];
+  return [...args, ...file, '-t', `moat/${name}:${tag}`, '.'];
+}
+
+/**
+ * Builds the images with plain `docker build` (no buildx here), FROM the offline base image. The node
+ * services install and bundle inside Docker (compose/app/Dockerfile); nothing is built on the host first.
+ */
 export async function buildImages({ test = false } = {}) {
   const names = [...IMAGES, ...(test ? TEST_IMAGES : [])];
-  // The integration suites get mx's and policyd's bundles from turbo (their dependencies), not the console's:
-  // bundle it here (esbuild, about a second) so its image never copies a missing or stale dist/.
-  if (names.includes('console')) await $({ cwd: ROOT, quiet: true })`npm run build --silent -w @moat/console`;
-  // The mx image carries the CLI (npm run moat): same reason, the integration suites' turbo run does not build it.
-  if (names.includes('mx')) await $({ cwd: ROOT, quiet: true })`npm run build --silent -w @moat/cli`;
+  await ensureBuildNpmCache();
   for (const name of names) {
     const started = Date.now();
-    const args = ['--build-arg', `BASE=${BASE_IMAGE}`, '--build-arg', `NODE_IMAGE=moat/node:24`];
-    const tag = name === 'node' ? 'moat/node:24' : `moat/${name}:${TAG}`;
-    const r = await $({ cwd: ROOT, quiet: true, nothrow: true })`docker build ${args} -f compose/${name}/Dockerfile -t ${tag} .`;
-    if (r.exitCode !== 0) throw new Error(`stack: building ${tag} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
-    say(`image ${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const r = await $({ cwd: ROOT, quiet: true, nothrow: true })`docker build ${imageBuildArgs(name)}`;
+    if (r.exitCode !== 0) throw new Error(`stack: building moat/${name}:${TAG} failed:\n${(r.stdout + r.stderr).slice(-4000)}`);
+    say(`image moat/${name}:${TAG} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }
 }
 
@@ -285,10 +322,7 @@ export async function up({ test = false, build = true } = {}) {
   const t0 = Date.now();
   await ensureDocker();
   const opts = stackOptions({ test });
-  if (build) {
-    await buildBundles();
-    await buildImages({ test });
-  }
+  if (build) await buildImages({ test });
   // The certificate names the host moat.yaml names (policy.hostname), so clients checking names see it.
   const yaml = await fs.readFile(path.resolve(COMPOSE_DIR, opts.env.MOAT_CONFIG ?? 'moat.yaml'), 'utf8');
   const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
@@ -375,10 +409,14 @@ Then add the key to ${test ? 'compose/moat.test.yaml' : 'compose/moat.yaml'} and
 and check the record with: npm run moat -- dkim check ${k.domain}`);
     } else if (cmd === 'build') {
       await ensureDocker();
-      await buildBundles();
       await buildImages({ test });
+    } else if (cmd === 'prepare') {
+      // what `docker compose up --build` needs that git does not hold: compose/secrets/, and the host's npm cache
+      const opts = stackOptions({ test });
+      await ensureSecrets(opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined);
+      await ensureBuildNpmCache();
     } else {
-      console.error('usage: npm run stack -- up|down|logs|status|restart|build [--test] [--no-build] [-v] | adduser NAME | dkim keygen DOMAIN [--selector S] [--ed25519] [--bits N]');
+      console.error('usage: npm run stack -- up|down|logs|status|restart|build|prepare [--test] [--no-build] [-v] | adduser NAME | dkim keygen DOMAIN [--selector S] [--ed25519] [--bits N]');
       process.exitCode = 2;
     }
   } catch (e) {

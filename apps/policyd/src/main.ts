@@ -17,7 +17,7 @@ const splitHostPort = (s: string): { host: string; port: number } => parseHostPo
 import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
-import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV } from './workers.ts';
+import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV, workerMetrics } from './workers.ts';
 
 /** What a reload replaces: the engine with its adapters, and the journal it writes to. */
 interface PolicydGeneration {
@@ -171,6 +171,8 @@ async function serve(o: {
   // A worker answers the primary's /metrics over IPC; the primary serves them summed.
   if (worker) answerClusterMetrics(defaultRegistry);
   const bound = await server.listen(listen.host, listen.port);
+  // one process: it is the one worker listening (with workers, the primary exports these)
+  if (!worker) workerMetrics(defaultRegistry).up.set(1);
 
   const metricsAt = worker ? 'off' : o.metricsAt;
   const metrics =

@@ -43,6 +43,17 @@ export interface PrimaryOptions {
   stopTimeoutMs?: number;
 }
 
+/**
+ * The process-count metrics: the primary's (summed workers never export them), or a single-process policyd's
+ * (one listener, no restarts), so the dashboard's policyd panels show the same series either way.
+ */
+export function workerMetrics(registry: Registry | InstanceType<typeof AggregatorRegistry>): { up: InstanceType<typeof Gauge>; restarts: InstanceType<typeof Counter> } {
+  return {
+    up: new Gauge({ name: 'moat_policyd_workers', help: 'policyd worker processes listening', registers: [registry] }),
+    restarts: new Counter({ name: 'moat_policyd_worker_restarts_total', help: 'policyd workers restarted after dying unexpectedly', registers: [registry] }),
+  };
+}
+
 /** Forks the workers and supervises them until SIGTERM/SIGINT (exit 0) or a crash loop (exit 1). */
 export async function runPrimary(o: PrimaryOptions): Promise<void> {
   const { workers: count, logger } = o;
@@ -51,12 +62,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
   // and hands connections out in turn, so Postfix's long-lived connections spread evenly.
   cluster.schedulingPolicy = cluster.SCHED_RR;
   const registry = new AggregatorRegistry();
-  const upGauge = new Gauge({ name: 'moat_policyd_workers', help: 'policyd worker processes listening', registers: [registry] });
-  const restartCounter = new Counter({
-    name: 'moat_policyd_worker_restarts_total',
-    help: 'policyd workers restarted after dying unexpectedly',
-    registers: [registry],
-  });
+  const { up: upGauge, restarts: restartCounter } = workerMetrics(registry);
   const alive = new Set<Worker>();
   const listening = new Set<number>();
   const restarts: number[] = [];

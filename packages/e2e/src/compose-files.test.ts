@@ -42,9 +42,25 @@ describe('compose/docker-compose.yml', () => {
     for (const [name, s] of Object.entries(services)) expect(s.healthcheck?.test, name).toBeDefined();
   });
 
-  it('publishes only SMTP 25, submission 587 and the console (on loopback); not the policy port', () => {
+  it('publishes only SMTP 25, submission 587, and on loopback the console and each app\'s /metrics; not the policy port', () => {
     const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).map((p) => `${name}:${p}`));
-    expect(published.sort()).toEqual(['console:127.0.0.1:9480:9480', 'mx:25:25', 'mx:587:587']);
+    expect(published.sort()).toEqual([
+      'console:127.0.0.1:9467:9465',
+      'console:127.0.0.1:9480:9480',
+      'mx:127.0.0.1:9465:9465',
+      'mx:25:25',
+      'mx:587:587',
+      'policyd:127.0.0.1:9466:9465',
+    ]);
+  });
+
+  it('publishes the metrics ports docs/operations.md names in its Prometheus scrape config, and the console serves /metrics', () => {
+    const docs = readFileSync(join(COMPOSE, '../docs/operations.md'), 'utf8');
+    const block = /```yaml\n(# moat's services on the host's loopback[\s\S]*?)```/.exec(docs)?.[1] ?? '';
+    const targets = [...block.matchAll(/targets: \["([\d.:]+)"\]\s+labels: \{ service: (\w+) \}/g)].map((m) => `${m[2]}:${m[1]}:9465`);
+    const published = Object.entries(services).flatMap(([name, s]) => (s.ports ?? []).filter((p) => p.endsWith(':9465')).map((p) => `${name}:${p}`));
+    expect(targets.sort()).toEqual(published.sort());
+    expect(services.console?.environment?.MOAT_CONSOLE_METRICS_LISTEN).toBe('0.0.0.0:9465');
   });
 
   it('publishes the policy port only through the opt-in file, on the host loopback by default', () => {
@@ -83,6 +99,26 @@ describe('compose/docker-compose.yml', () => {
       if (saved === undefined) delete process.env.MOAT_PUBLISH_WEB;
       else process.env.MOAT_PUBLISH_WEB = saved;
     }
+  });
+
+  it('builds every image in Docker from the repo: the node services as targets of compose/app/Dockerfile, base images as arguments', () => {
+    const raw = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { build?: { context: string; dockerfile: string; target?: string; args?: Record<string, string> } }> };
+    const dockerfile = read('app/Dockerfile');
+    const variable = (name: string, dflt: string) => `$${'{'}${name}:-${dflt}}`; // compose's ${NAME:-default}, uninterpolated
+    const base = variable('MOAT_BASE_IMAGE', 'debian:bookworm-slim');
+    for (const name of ['mx', 'policyd', 'console']) {
+      const b = raw.services[name]?.build;
+      expect(b, name).toMatchObject({ context: '..', dockerfile: 'compose/app/Dockerfile', target: name });
+      expect(b?.args).toEqual({ BASE: base, BUILD_BASE: variable('MOAT_BUILD_BASE_IMAGE', 'node:24-bookworm-slim') });
+      expect(dockerfile).toMatch(new RegExp(`^FROM runtime AS ${name}$`, 'm'));
+    }
+    for (const name of ['unbound', 'redis', 'spamassassin']) expect(raw.services[name]?.build?.args, name).toEqual({ BASE: base });
+    // install and bundle happen inside the build; nothing the host built is sent (.dockerignore)
+    expect(dockerfile).toMatch(/ npm ci --cache /);
+    expect(dockerfile).toMatch(/npm run build -w @moat\/mx -w @moat\/policyd -w @moat\/console -w @moat\/cli/);
+    const ignore = readFileSync(join(COMPOSE, '../.dockerignore'), 'utf8');
+    expect(ignore).toMatch(/^\*\*\/node_modules$/m);
+    expect(ignore).toMatch(/^\*\*\/dist$/m);
   });
 
   it('starts the apps only once what they use is healthy', () => {
@@ -168,8 +204,9 @@ describe('test profile', () => {
     const s = stack(env).services;
     const optIn = parse(interpolate(read('docker-compose.policyd-port.yml'), env)) as { services: Record<string, Service> };
     expect(optIn.services.policyd?.ports).toEqual(['127.0.0.1::10023']);
-    for (const p of [...(s.mx?.ports ?? []), ...(optIn.services.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1::\d+$/);
-    expect(s.console?.ports).toEqual(['127.0.0.1:0:9480']); // 0: Docker picks a free port
+    for (const p of [...(s.mx?.ports ?? []), ...(optIn.services.policyd?.ports ?? [])]) expect(p).toMatch(/^127\.0\.0\.1:0?:\d+$/);
+    expect(s.console?.ports).toEqual(['127.0.0.1:0:9480', '127.0.0.1:0:9465']); // 0: Docker picks a free port
+    expect(s.policyd?.ports).toEqual(['127.0.0.1:0:9465']);
     const override = parse(interpolate(read('docker-compose.test.yml'), env)) as { services: Record<string, Service> };
     expect(override.services.spamassassin?.ports).toEqual(['127.0.0.1::783']);
   });

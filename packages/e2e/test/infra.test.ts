@@ -54,14 +54,17 @@ describe('test stack infrastructure', () => {
     for (const c of cs) expect(c, c.service).toMatchObject({ state: 'running', health: 'healthy' });
   });
 
-  it('publishes only SMTP, submission, the console, and in the test profile policy (opt-in file) and spamd, on loopback', async () => {
+  it('publishes only SMTP, submission, the console, each app\'s /metrics, and in the test profile policy (opt-in file) and spamd, on loopback', async () => {
     const cs = await projectContainers(stack().project);
     const published = cs.flatMap((c) => [...c.ports.matchAll(/([\d.]+):\d+->(\d+)\/tcp/g)].map((m) => `${c.service}:${m[2]}@${m[1]}`));
     expect(published.sort()).toEqual([
+      'console:9465@127.0.0.1',
       'console:9480@127.0.0.1',
       'mx:25@127.0.0.1',
       'mx:587@127.0.0.1',
+      'mx:9465@127.0.0.1',
       'policyd:10023@127.0.0.1',
+      'policyd:9465@127.0.0.1',
       'spamassassin:783@127.0.0.1',
     ]);
   });

@@ -10,4 +10,5 @@ export { startPebble, type PebbleServer } from './pebble.ts';
 export { startPostfix, startSmtpSink, type PostfixInstance, type PostfixOptions, type SmtpSink } from './postfix.ts';
 export { SmtpClient, authPlain, smtpTransaction, type SmtpReply, type SmtpConnectOptions, type SmtpOutcome, type SmtpTransactionOptions } from './smtp-client.ts';
 export { startDnsInternet, type Delegation, type DnsInternet, type DnsInternetOptions } from './dns-internet.ts';
+export { startPrometheus, type PrometheusServer, type PromSample } from './prometheus.ts';
 export { productionUnboundConfig, startProductionUnbound, type ProductionUnbound } from './production-unbound.ts';
