@@ -317,9 +317,9 @@ describe('the console in Chromium', () => {
     await shot('quarantine');
 
     page.on('dialog', (d) => void d.accept());
-    // this mx has no learner: the admin is told, and the message stays
+    // this mx's spamd is off, so learning cannot happen: the admin is told, and the message stays
     await spam.locator('button.delete-spam').click();
-    await expect.poll(() => page.textContent('#flash')).toContain('no learner configured on this node');
+    await expect.poll(() => page.textContent('#flash')).toContain('spamd is not enabled');
     expect(await rows.count()).toBe(2);
     await spam.locator('button.delete').click();
     await expect.poll(() => page.textContent('#flash')).toContain(`Deleted ${held.spam} on 127.0.0.1:`);
@@ -397,6 +397,13 @@ describe('the console in Chromium', () => {
     await expect.poll(() => page.locator('td.trace').first().textContent()).toContain('reply 552 5.3.4 Message size exceeds fixed maximum message size');
     // HELO/MAIL "continue" steps never make a row of their own
     expect(await page.locator('tr.session[data-action="continue"]').count()).toBe(0);
+    // a message's trace offers to teach Bayes with the message file; here no spamd answers, and the page says so
+    const trace = page.locator('td.trace').first();
+    await trace.locator('button.learn-spam').click();
+    await expect.poll(() => page.textContent('#flash')).toContain('Choose the message file (.eml) first');
+    await trace.locator('input.learn-file').setInputFiles({ name: 'spam.eml', mimeType: 'message/rfc822', buffer: Buffer.from('From: a@example.net\r\nSubject: too big\r\n\r\nbuy now\r\n') });
+    await trace.locator('button.learn-spam').click();
+    await expect.poll(() => page.textContent('#flash')).toMatch(/^Learning failed: .*spamd/);
     await shot('data-reject');
     await row.click();
   });

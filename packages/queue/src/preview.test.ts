@@ -1,4 +1,4 @@
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { escapeControls, htmlToText, messagePreview } from './preview.ts';
 
 const crlf = (s: string) => Buffer.from(s.replace(/\n/g, '\r\n'), 'utf8');
@@ -47,4 +47,22 @@ it('copes with junk: no header/body split, bad charset, bad base64, runaway nest
   expect(() => messagePreview(crlf(nested))).not.toThrow();
   expect(escapeControls('a\r\nb', false)).toBe('a\\x0d\\x0ab');
   expect(htmlToText('<a href="javascript:x">click</a>')).toBe('click');
+});
+
+describe('htmlToText on hostile input', () => {
+  it('drops scripts, styles and comments, also unclosed ones, and keeps the text around them', () => {
+    expect(htmlToText('a<script type="x">alert(1)</script >b<style>p{}</STYLE>c<!-- hidden -->d')).toBe('abcd');
+    expect(htmlToText('a<!-- never closed <b>x</b>')).toBe('a');
+    expect(htmlToText('a<script>never closed')).toBe('a');
+    expect(htmlToText('x < y and <b>bold</b>')).toBe('x < y and bold');
+  });
+
+  // A hang guard, not a speed target: the quadratic patterns this replaced took minutes on these inputs (past
+  // the test's timeout); the linear scan takes milliseconds.
+  it('stays linear on runs of unclosed markup (a held spam must not stall the mx that shows it)', { timeout: 60_000 }, () => {
+    for (const unit of ['<', '<!--', '<script ', '<br', '<li', '<script></script']) {
+      const input = unit.repeat(Math.ceil((2 * 1024 * 1024) / unit.length));
+      expect(typeof htmlToText(input), unit).toBe('string');
+    }
+  });
 });

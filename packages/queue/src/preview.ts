@@ -109,14 +109,47 @@ export function decodeWords(v: string): string {
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', copy: '©', reg: '®', hellip: '…', mdash: '—', ndash: '–' };
 
-/** HTML reduced to text: scripts, styles and comments dropped, block ends as line breaks, tags removed, entities decoded. */
-export function htmlToText(html: string): string {
-  return html
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/<(script|style|head|title)\b[\s\S]*?<\/\1\s*>/gi, '')
-    .replace(/<(br|\/p|\/div|\/tr|\/h[1-6]|\/li|\/table)\b[^>]*>/gi, '\n')
-    .replace(/<li\b[^>]*>/gi, '\n- ')
-    .replace(/<[^>]*>/g, '')
+/** The HTML a preview reads: its text needs no more, and the scans below stay short on hostile input. */
+const HTML_MAX = 256 * 1024;
+
+/**
+ * `html` without the spans from each `open` to the next `close` and, for a closing tag, on to its `>` (an
+ * unclosed span runs to the end). Linear: each character is looked at a bounded number of times.
+ */
+function dropSpans(html: string, open: RegExp, close: (m: RegExpExecArray) => string, toTagEnd: boolean): string {
+  const lower = html.toLowerCase();
+  let out = '';
+  let at = 0;
+  open.lastIndex = 0;
+  for (let m = open.exec(html); m; m = open.exec(html)) {
+    out += html.slice(at, m.index);
+    const c = close(m);
+    const end = lower.indexOf(c, m.index + m[0].length);
+    if (end < 0) return out;
+    at = end + c.length;
+    if (toTagEnd) {
+      const gt = html.indexOf('>', at);
+      if (gt < 0) return out;
+      at = gt + 1;
+    }
+    open.lastIndex = at;
+  }
+  return out + html.slice(at);
+}
+
+/**
+ * HTML reduced to text: scripts, styles and comments dropped, block ends as line breaks, tags removed, entities
+ * decoded. Never rendered, and linear in its input (a quarantined message is hostile: no pattern here may
+ * backtrack over an unclosed `<`, `<!--` or `<script`).
+ */
+export function htmlToText(input: string): string {
+  const html = input.length > HTML_MAX ? input.slice(0, HTML_MAX) : input;
+  const noComments = dropSpans(html, /<!--/g, () => '-->', false);
+  const noScripts = dropSpans(noComments, /<(script|style|head|title)\b/gi, (m) => `</${(m[1] ?? '').toLowerCase()}`, true);
+  return noScripts
+    .replace(/<(br|\/p|\/div|\/tr|\/h[1-6]|\/li|\/table)\b[^<>]*>/gi, '\n')
+    .replace(/<li\b[^<>]*>/gi, '\n- ')
+    .replace(/<[^<>]*>/g, '')
     .replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (all, name: string) => {
       if (name[0] === '#') {
         const n = name[1] === 'x' || name[1] === 'X' ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
