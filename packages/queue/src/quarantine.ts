@@ -306,6 +306,9 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
     const gone: string[] = [];
     for (const e of await list()) {
       if (e.expires === undefined || e.expires > now) continue;
+      // someone released it (a crash left the move undone, or `moat queue hold` held it again): never dropped
+      // for age; the list shows it as release pending and a release finishes it
+      if (e.releasePending) continue;
       try {
         await remove(e.id, 'retention', 'expire', false);
         gone.push(e.id);

@@ -474,12 +474,36 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     return n;
   }
 
+  /**
+   * A quarantined message (a hold record, not released) or one the quarantine is acting on (its lock) is the
+   * quarantine's: `moat queue release|delete ALL` must not deliver or drop it behind its back (use `moat
+   * quarantine`). A file that cannot be read as a queue file is left to the usual handling.
+   */
+  async function quarantined(id: string): Promise<boolean> {
+    try {
+      await stat(join(dir, 'hold', `.${id}.lock`));
+      return true;
+    } catch {
+      // no action of the quarantine's under way
+    }
+    try {
+      const { envelope } = decode(await readFile(p('hold', id)));
+      return envelope.hold !== undefined && envelope.released === undefined;
+    } catch {
+      return false;
+    }
+  }
+
   async function moveAny(ids: string[], from: QueueState[], to: QueueState, verb: string): Promise<string[]> {
     checkIds(ids);
     const done: string[] = [];
     for (const id of ids) {
       for (const s of from) {
         try {
+          if (s === 'hold' && (await quarantined(id))) {
+            logger.warn({ queueId: id, event: 'quarantined-skipped' }, 'in the quarantine: not released (moat quarantine release)');
+            break;
+          }
           await rename(p(s, id), p(to, id));
           if (to === 'deferred') await utimes(p(to, id), 0, 0); // due now, as after flush
           await syncDir(p(to));
@@ -500,6 +524,10 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     for (const id of ids) {
       for (const s of ['incoming', 'deferred', 'hold'] as const) {
         try {
+          if (s === 'hold' && (await quarantined(id))) {
+            logger.warn({ queueId: id, event: 'quarantined-skipped' }, 'in the quarantine: not deleted (moat quarantine delete)');
+            break;
+          }
           await unlink(p(s, id));
           await syncDir(p(s));
           done.push(id);

@@ -153,3 +153,28 @@ it('a hold arrives through a draft (the gateway\'s way) into hold/ as well', asy
     await t.runner.stop();
   }
 });
+
+it("the queue's own hold/release/delete leave quarantined mail to the quarantine; a released one never expires", async () => {
+  const t = await setup();
+  try {
+    const q1 = await t.queue.enqueue({ sender: 'x@sender.test', recipients: ['bob@example.test'], message: message('held', 'buy'), hold });
+    const plain = await t.queue.enqueue({ sender: 'y@sender.test', recipients: ['bob@example.test'], message: message('operator hold', 'hi') });
+    expect(await t.queue.hold([plain.id])).toEqual([plain.id]);
+    // `moat queue release ALL` / `delete ALL` (Postfix's postsuper -H / -d ALL): the operator's hold only
+    expect(await t.queue.release([q1.id, plain.id])).toEqual([plain.id]);
+    expect(await t.queue.delete([q1.id])).toEqual([]);
+    expect(t.mem.lines.filter((l) => l.event === 'quarantined-skipped').map((l) => l.queueId)).toEqual([q1.id, q1.id]);
+    expect((await t.q.list()).map((e) => e.id)).toEqual([q1.id]);
+    // a release stamped but not moved (a crash between the two) is release pending: never dropped for age
+    const file = join(t.spool, 'hold', q1.id);
+    const pending = await t.queue.enqueue({ sender: 'z@sender.test', recipients: ['bob@example.test'], message: message('pending', 'x'), hold });
+    await t.q.release(pending.id, { by: 'ops' });
+    expect(await t.queue.hold([pending.id])).toEqual([pending.id]); // an operator holds the released message again
+    t.clock.advance(40 * 86_400_000);
+    expect(await t.q.expire()).toEqual([q1.id]);
+    expect((await t.q.list()).map((e) => [e.id, e.releasePending === true])).toEqual([[pending.id, true]]);
+    await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+  } finally {
+    await t.runner.stop();
+  }
+});
