@@ -2,7 +2,7 @@
 // operator's actions on them (list, show, release, delete, expire). Trusts the spool's files only after their
 // END record and checksum verify; `by` is whoever the caller authenticated (CLI user, console login).
 import { randomBytes } from 'node:crypto';
-import { open, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger, Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
@@ -14,6 +14,9 @@ import { decodeWords, escapeControls, messagePreview, type MessagePreview } from
 import { peekEnvelope } from './reader.ts';
 import { CorruptQueueFile, decode, encode, type Envelope, type HoldRecord } from './record.ts';
 import { HOST_TAG, pidAlive, tmpName } from './tmp-files.ts';
+
+/** No quarantine action takes this long: an older lock is a dead writer's, whatever host wrote it. */
+const LOCK_MAX_AGE_MS = 10 * 60_000;
 
 /** Teaches the spam filter a message (the bayes side implements it with spamd's learning; tests record). */
 export type Learner = (message: Buffer, as: 'spam' | 'ham') => Promise<void>;
@@ -104,6 +107,8 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
   const syncDir = (d: string) => (doSync ? dirSync(d) : Promise.resolve());
   const held = (id: string) => join(dir, 'hold', id);
   const lockPath = (id: string) => join(dir, 'hold', `.${id}.lock`);
+  /** The ids this process is acting on now (its own locks). */
+  const mine = new Set<string>();
 
   function checkId(id: string): void {
     if (!isQueueId(id)) throw new QueueError(QueueErrorCodes.EINVAL, `not a queue id: ${JSON.stringify(id.slice(0, 64))}`);
@@ -127,23 +132,36 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
           if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new QueueError(QueueErrorCodes.EBUSY, `${id}: another action on it is running; try again`);
           throw e;
         }
-        const [host, pid] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
-        if (host === HOST_TAG && !pidAlive(Number(pid))) await unlink(path).catch(() => undefined);
+        if (await stale(path, id)) await unlink(path).catch(() => undefined);
         else throw new QueueError(QueueErrorCodes.EBUSY, `${id}: another action on it is running; try again`);
       }
     }
+    mine.add(id);
     try {
       return await fn();
     } finally {
+      mine.delete(id);
       await unlink(path).catch(() => undefined);
     }
   }
 
-  /** Locks left by a killed action (its writer on this host is dead): removed, as the spool's tmp/ sweep does. */
+  /**
+   * A lock nobody holds: its writer on this host is dead, or is this very process without the action (a
+   * restarted container reuses small pids), or it is older than any action takes (a recreated container has
+   * another host name).
+   */
+  async function stale(path: string, id: string | undefined): Promise<boolean> {
+    const [host, pid] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+    if (host === HOST_TAG && (!pidAlive(Number(pid)) || (Number(pid) === process.pid && (id === undefined || !mine.has(id))))) return true;
+    const age = await stat(path).then((st) => Date.now() - st.mtimeMs, () => 0);
+    return age > LOCK_MAX_AGE_MS;
+  }
+
+  /** Locks left by a killed action: removed, as the spool's tmp/ sweep does. */
   async function sweepLocks(locks: string[]): Promise<void> {
     for (const n of locks) {
-      const [host, pid] = (await readFile(join(dir, 'hold', n), 'utf8').catch(() => '')).trim().split(' ');
-      if (host === HOST_TAG && !pidAlive(Number(pid))) await unlink(join(dir, 'hold', n)).catch(() => undefined);
+      const id = n.slice(1, -'.lock'.length);
+      if (await stale(join(dir, 'hold', n), id)) await unlink(join(dir, 'hold', n)).catch(() => undefined);
     }
   }
 

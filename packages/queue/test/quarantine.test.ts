@@ -8,6 +8,7 @@ import { tmpDir } from '@moat/testkit';
 import { expect, it } from 'vitest';
 import { type Learner, maildirTransport, openQuarantine, openQueue, queueList, startDelivery } from '../src/index.ts';
 import { fakeClock, memoryLogger, message } from './helpers.ts';
+import { HOST_TAG } from '../src/tmp-files.ts';
 
 async function setup() {
   const dir = await tmpDir('quarantine');
@@ -174,6 +175,18 @@ it("the queue's own hold/release/delete leave quarantined mail to the quarantine
     expect(await t.q.expire()).toEqual([q1.id]);
     expect((await t.q.list()).map((e) => [e.id, e.releasePending === true])).toEqual([[pending.id, true]]);
     await expect(readFile(file)).rejects.toMatchObject({ code: 'ENOENT' });
+  } finally {
+    await t.runner.stop();
+  }
+});
+
+it('a lock left by a crash is taken over, also when a restarted process got the same pid', async () => {
+  const t = await setup();
+  try {
+    const m = await t.queue.enqueue({ sender: 'x@sender.test', recipients: ['bob@example.test'], message: message('locked', 'x'), hold });
+    // what a killed action of "this" host leaves when the restarted mx got the dead one's pid: this process's own
+    await writeFile(join(t.spool, 'hold', `.${m.id}.lock`), `${HOST_TAG} ${process.pid}\n`);
+    expect(await t.q.release(m.id, { by: 'ops' })).toMatchObject({ id: m.id, action: 'released' });
   } finally {
     await t.runner.stop();
   }
