@@ -2,6 +2,7 @@
 // listeners (the cluster view): merged list, an action routed to the holder, an unreachable node named, exit 1.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createLogger, createRegistry, serveMetrics } from '@moat/observe';
@@ -80,6 +81,7 @@ it('asks every node, merges their lists, releases on the holder, and names an un
     host: '127.0.0.1',
     port: 0,
     quarantine: {
+      token: 'cli-test-admin-token-0123',
       list: () => q.list(),
       show: (id) => q.show(id),
       act: (action, id, o) => (action === 'release' ? q.release(id, o) : q.delete(id, o)),
@@ -89,15 +91,21 @@ it('asks every node, merges their lists, releases on the holder, and names an un
   cleanup.push(() => new Promise((r) => node.close(r)));
   const dead = await freePort();
   const targets = `mx1=http://127.0.0.1:${(node.address() as AddressInfo).port},mx2=http://127.0.0.1:${dead}`;
-  const list = await cli(['--targets', targets, 'list']);
+  // the nodes' admin token comes from the config (quarantine.admin_token); without it a node says 401
+  const config = join(s.path, '..', 'moat.yaml');
+  await writeFile(config, 'version: 1\npolicy:\n  hostname: mx.example.org\nrecipients:\n  domains: [example.org]\nquarantine:\n  admin_token: cli-test-admin-token-0123\n');
+  const denied = await cli(['--targets', targets, 'list']);
+  expect(denied.code).toBe(1);
+  expect(denied.err).toMatch(/admin token/);
+  const list = await cli(['--config', config, '--targets', targets, 'list']);
   expect(list.code).toBe(1);
   expect(list.out).toContain(`mx1   ${s.a}`);
   expect(list.err).toMatch(/NOT ASKED: mx2 \(http:\/\/127\.0\.0\.1:\d+\) unreachable: ECONNREFUSED/);
-  const rel = await cli(['--targets', targets, '--by', 'ops', 'release', s.b]);
+  const rel = await cli(['--config', config, '--targets', targets, '--by', 'ops', 'release', s.b]);
   expect(rel.out).toBe(`released ${s.b} on mx1\n`);
-  const gone = await cli(['--targets', targets, 'delete', s.b]);
+  const gone = await cli(['--config', config, '--targets', targets, 'delete', s.b]);
   expect(gone.code).toBe(1);
   expect(gone.err).toMatch(new RegExp(`${s.b} is not held on any reachable node; not asked: mx2 .*unreachable`));
-  const show = await cli(['--targets', targets, '--json', 'show', s.a]);
+  const show = await cli(['--config', config, '--targets', targets, '--json', 'show', s.a]);
   expect(JSON.parse(show.out)).toMatchObject({ node: 'mx1', id: s.a, preview: { source: 'text/html' } });
 });

@@ -81,7 +81,7 @@ export async function buildServices(config: Config, opts: { registry: Registry; 
       release: (ids) => queueRelease(dir, ids),
       delete: (ids) => queueDelete(dir, ids),
     },
-    quarantine: quarantineClient(quarantineTargets(views.console(config).metricsUrls)),
+    quarantine: quarantineClient(quarantineTargets(views.console(config).metricsUrls), { token: config.quarantine.admin_token }),
     explainAddress: (address) => built.explainAddress(address),
     networkOf: (ip) => clientNetwork(ip, np.v4, np.v6),
     async close() {

@@ -88,6 +88,7 @@ greylist:
   delay: 1s
 queue:
   dir: ${join(dir.path, 'spool')}
+quarantine: { admin_token: console-e2e-admin-token }
 metrics:
   enabled: false
 `,
@@ -134,6 +135,7 @@ mx:
 spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
 queue: { dir: ${join(dir.path, 'mx-spool')}, transport: "smtp://127.0.0.1:${await freePort()}" }
+quarantine: { admin_token: console-e2e-admin-token }
 metrics: { enabled: true, listen: "127.0.0.1:${mxMetricsPort}" }
 `,
   );

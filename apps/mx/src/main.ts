@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     if (!spamd) throw new Error('spamd is not enabled (spamd.enabled: false): nothing to teach');
     await spamdLearner(spamd)(message, as);
   };
-  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, logger, registry, learner });
+  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, token: settings.quarantine.adminToken, logger, registry, learner });
 
   const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
   // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)

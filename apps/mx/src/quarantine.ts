@@ -1,5 +1,5 @@
 // The node's quarantine for its admin listener: /-/quarantine's routes over this spool's hold/, and the
-// hourly expiry of what is past quarantine.retention. Trusts the callers the listener lets through (header).
+// hourly expiry of what is past quarantine.retention. Trusts the callers the listener lets through (the token).
 import type { Logger, QuarantineRoutes, Registry } from '@moat/observe';
 import { type Learner, openQuarantine, type Quarantine } from '@moat/queue';
 
@@ -12,7 +12,7 @@ export interface NodeQuarantine {
   stop(): void;
 }
 
-export function startQuarantine(opts: { dir: string; retentionMs: number; logger: Logger; registry: Registry; learner?: Learner | undefined }): NodeQuarantine {
+export function startQuarantine(opts: { dir: string; retentionMs: number; token: string | undefined; logger: Logger; registry: Registry; learner?: Learner | undefined }): NodeQuarantine {
   const logger = opts.logger.child({ component: 'quarantine' });
   const quarantine = openQuarantine({ dir: opts.dir, retentionMs: opts.retentionMs, logger, registry: opts.registry, learner: opts.learner });
   const expire = async () => {
@@ -31,6 +31,7 @@ export function startQuarantine(opts: { dir: string; retentionMs: number; logger
   return {
     quarantine,
     routes: {
+      token: opts.token,
       list: () => quarantine.list(),
       show: (id) => quarantine.show(id),
       act: (action, id, o) => (action === 'release' ? quarantine.release(id, o) : quarantine.delete(id, o)),

@@ -27,8 +27,12 @@ async function waitFor(cond: () => Promise<boolean>, what: string): Promise<void
   for (let i = 0; i < 1500 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 20));
   if (!(await cond())) throw new Error(`timed out waiting for ${what}\n${mx.log.text.slice(-3000)}`);
 }
+const TOKEN = 'mx-test-admin-token-42';
 const api = async (path: string, method = 'GET', by?: string) => {
-  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/quarantine${path}`, { method, headers: { 'x-moat-quarantine': '1', ...(by ? { 'x-moat-by': by } : {}) } });
+  const r = await fetch(`http://127.0.0.1:${metricsPort}/-/quarantine${path}`, {
+    method,
+    headers: { 'x-moat-quarantine': '1', authorization: `Bearer ${TOKEN}`, ...(by ? { 'x-moat-by': by } : {}) },
+  });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> & Array<Record<string, unknown>> };
 };
 const hold = (subject: string) =>
@@ -65,7 +69,7 @@ mx:
   auth_results: { enabled: false }
 spamd: { enabled: false }
 queue: { dir: ${spool}, transport: "maildir:${dir.path}/mail" }
-quarantine: { retention: 3s }
+quarantine: { retention: 3s, admin_token: ${TOKEN} }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `,
   );
@@ -81,6 +85,9 @@ afterAll(async () => {
 });
 
 it('held mail stays held while normal mail is delivered; release delivers it, delete and expiry remove it, a damaged one is refused', async () => {
+  // the admin API wants the node's token: the metrics listener answers the whole stack network
+  const bare = await fetch(`http://127.0.0.1:${metricsPort}/-/quarantine`, { headers: { 'x-moat-quarantine': '1' } });
+  expect(bare.status).toBe(401);
   const a = await hold('held A');
   const b = await hold('held B');
   const c = await hold('held C');

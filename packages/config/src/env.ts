@@ -41,6 +41,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { env: 'MOAT_POLICYD_CLIENTS', path: ['policyd', 'clients'], kind: 'list', doc: 'networks policyd serves, comma-separated (default: mynetworks)' },
   { env: 'MOAT_POSTFIX_MAIN_CF', path: ['postfix', 'main_cf'], kind: 'string', doc: 'a Postfix main.cf to import under moat.yaml (postfix.main_cf)' },
   { env: 'MOAT_METRICS_LISTEN', path: ['metrics', 'listen'], kind: 'string', doc: 'Prometheus listener host:port' },
+  { env: 'MOAT_QUARANTINE_TOKEN', path: ['quarantine', 'admin_token'], kind: 'string', doc: "the quarantine admin API's token (quarantine.admin_token); or MOAT_QUARANTINE_TOKEN_FILE", secret: true },
   { env: 'MOAT_QUARANTINE_RETENTION', path: ['quarantine', 'retention'], kind: 'string', doc: 'how long quarantined messages are kept (quarantine.retention; a bare number is seconds)' },
   { env: 'MOAT_JOURNAL_PREFIX', path: ['journal', 'prefix'], kind: 'string', doc: 'decision journal Redis key prefix (journal.prefix)' },
   { env: 'MOAT_JOURNAL_MAXLEN', path: ['journal', 'max_len'], kind: 'int', doc: 'decision journal entries kept (journal.max_len)' },

@@ -35,6 +35,7 @@ export const KEY_READERS: Readonly<Record<string, string>> = {
   spamd: 'views.mx',
   queue: 'apps/mx delivery thread, compileRouting (transports), `moat queue`, `moat dkim`',
   'quarantine.retention': 'views.mx (quarantine.retentionMs), `moat quarantine`',
+  'quarantine.admin_token': 'views.mx (quarantine.adminToken), the console, `moat quarantine`',
   'policyd.listen': 'apps/policyd main.ts',
   'policyd.workers': 'apps/policyd main.ts',
   'policyd.skip': 'apps/policyd main.ts (the engine profile)',

@@ -7,6 +7,7 @@ import { quarantineClient } from './quarantine-client.ts';
 import { serveMetrics } from './serve.ts';
 
 const servers: Server[] = [];
+const TOKEN = 'the-nodes-admin-token';
 const acts: string[] = [];
 let urls: Record<string, string>;
 
@@ -17,6 +18,7 @@ async function node(name: string, ids: string[]): Promise<string> {
     host: '127.0.0.1',
     port: 0,
     quarantine: {
+      token: TOKEN,
       list: async () => [...held].map((id) => ({ id, hold: { node: name } })),
       show: async (id) => {
         if (!held.has(id)) throw Object.assign(new Error(`${id} is not in the quarantine`), { code: 'EQUEUE_NOTFOUND' });
@@ -54,7 +56,7 @@ afterAll(async () => {
 });
 
 it('merges every node\'s list with the node named, names the unreachable one, tells a node without a quarantine apart', async () => {
-  const c = quarantineClient(Object.entries(urls).map(([name, url]) => ({ name, url })));
+  const c = quarantineClient(Object.entries(urls).map(([name, url]) => ({ name, url })), { token: TOKEN });
   const { rows, failures } = await c.list<{ id: string }>();
   expect(rows.map((r) => `${r.node}:${r.id}`)).toEqual(['mx1:A1', 'mx2:B2', 'mx1:C1']);
   expect(failures).toEqual([
@@ -64,12 +66,12 @@ it('merges every node\'s list with the node named, names the unreachable one, te
 });
 
 it('sends an action to the node that holds the id; an id held nowhere reachable says which node was not asked', async () => {
-  const c = quarantineClient(Object.entries(urls).map(([name, url]) => ({ name, url })));
+  const c = quarantineClient(Object.entries(urls).map(([name, url]) => ({ name, url })), { token: TOKEN });
   expect(await c.show<{ preview: { text: string } }>('B2')).toMatchObject({ node: 'mx2', preview: { text: 'from mx2' } });
   expect(await c.act('release', 'B2', { by: 'ops', learn: true })).toEqual({ id: 'B2', action: 'released', node: 'mx2' });
   expect(acts).toEqual(['mx2 release B2 by ops learn']);
   await expect(c.act('delete', 'ZZ', { by: 'ops' })).rejects.toMatchObject({ code: 'EUNREACHABLE', message: expect.stringMatching(/ZZ is not held on any reachable node; not asked: mx3 .*unreachable/) });
-  const up = quarantineClient([{ name: 'mx1', url: urls.mx1! }]);
+  const up = quarantineClient([{ name: 'mx1', url: urls.mx1! }], { token: TOKEN });
   await expect(up.act('delete', 'ZZ', { by: 'ops' })).rejects.toMatchObject({ code: 'EQUEUE_NOTFOUND', message: 'ZZ is not in the quarantine of any node (mx1)' });
   await expect(up.show('ZZ', 'mx1')).rejects.toMatchObject({ status: 404, code: 'EQUEUE_NOTFOUND' });
 });

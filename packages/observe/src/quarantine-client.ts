@@ -41,7 +41,7 @@ export interface QuarantineClient {
   act<T>(action: 'release' | 'delete', id: string, opts: { by: string; learn?: boolean; node?: string }): Promise<T & { node: string }>;
 }
 
-export function quarantineClient(targets: readonly QuarantineTarget[], opts: { timeoutMs?: number } = {}): QuarantineClient {
+export function quarantineClient(targets: readonly QuarantineTarget[], opts: { timeoutMs?: number; token?: string | undefined } = {}): QuarantineClient {
   const timeoutMs = opts.timeoutMs ?? 15_000;
 
   async function call(t: QuarantineTarget, path: string, method = 'GET', by?: string): Promise<unknown> {
@@ -50,7 +50,7 @@ export function quarantineClient(targets: readonly QuarantineTarget[], opts: { t
     try {
       r = await fetch(url, {
         method,
-        headers: { [QUARANTINE_HEADER]: '1', ...(by ? { [BY_HEADER]: encodeURIComponent(by) } : {}) },
+        headers: { [QUARANTINE_HEADER]: '1', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(by ? { [BY_HEADER]: encodeURIComponent(by) } : {}) },
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (e) {

@@ -1,7 +1,10 @@
 // The quarantine's admin routes on a service's metrics listener: GET /-/quarantine (list), GET
 // /-/quarantine/<id> (show), POST /-/quarantine/<id>/release|delete and POST /-/quarantine/expire.
-// Trusts only requests carrying the x-moat-quarantine header (a browser cannot send it cross-site); the
-// body is never read: who acts comes in x-moat-by, learning in ?learn=1. Ids are checked by the handler.
+// Trusts only requests that carry the node's admin token (quarantine.admin_token, as a bearer token) and the
+// x-moat-quarantine header: the listener also serves /metrics to anyone on the stack's network, and held mail
+// is private. Without a token configured the routes are off. The body is never read: who acts comes in
+// x-moat-by, learning in ?learn=1. Ids are checked by the handler.
+import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The header every /-/quarantine request must carry (`moat quarantine` and the console send it). */
@@ -10,6 +13,8 @@ export const QUARANTINE_HEADER = 'x-moat-quarantine';
 export const BY_HEADER = 'x-moat-by';
 
 export interface QuarantineRoutes {
+  /** The admin token callers must present (`authorization: Bearer TOKEN`); undefined: the routes are off. */
+  token: string | undefined;
   list(): Promise<unknown>;
   show(id: string): Promise<unknown>;
   act(action: 'release' | 'delete', id: string, opts: { by: string; learn: boolean }): Promise<unknown>;
@@ -28,6 +33,15 @@ async function dispatch(routes: QuarantineRoutes, method: string, url: URL, id: 
   return [200, await routes.act(action as 'release' | 'delete', id!, { by, learn: url.searchParams.get('learn') === '1' })];
 }
 
+/** `Bearer TOKEN` naming `token`, compared in constant time. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer (\S+)$/i.exec(header ?? '');
+  if (!m?.[1]) return false;
+  const given = Buffer.from(m[1]);
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
 /** Answers the request when it is a quarantine route (true), else leaves it alone (false). */
 export async function quarantineRoute(routes: QuarantineRoutes, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://metrics.invalid');
@@ -38,9 +52,18 @@ export async function quarantineRoute(routes: QuarantineRoutes, req: IncomingMes
     res.setHeader('content-type', 'application/json');
     res.end(`${JSON.stringify(body)}\n`);
   };
-  // also for reading: held mail is private, and the header keeps a browser page from reading it cross-site
+  if (!routes.token) {
+    reply(403, { error: "this node's quarantine admin API is off: set quarantine.admin_token (MOAT_QUARANTINE_TOKEN_FILE) here and where the console and moat quarantine run" });
+    return true;
+  }
+  // also for reading: held mail is private; the header keeps a browser page from even trying cross-site
   if (req.headers[QUARANTINE_HEADER] !== '1') {
     reply(403, { error: `/-/quarantine needs the header ${QUARANTINE_HEADER}: 1 (moat quarantine sends it)` });
+    return true;
+  }
+  if (!tokenMatches(req.headers.authorization, routes.token)) {
+    res.setHeader('www-authenticate', 'Bearer realm="moat quarantine"');
+    reply(401, { error: '/-/quarantine needs this node\'s admin token (quarantine.admin_token) as a bearer token' });
     return true;
   }
   const [, id, action] = m;

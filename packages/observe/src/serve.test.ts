@@ -36,6 +36,7 @@ it('/-/quarantine needs its header even to read, needs x-moat-by to act, and map
     host: '127.0.0.1',
     port: 0,
     quarantine: {
+      token: 'a-long-enough-admin-token',
       list: async () => [{ id: 'A' }],
       show: async (id) => {
         if (id === 'missing') throw Object.assign(new Error('missing is not in the quarantine'), { code: 'EQUEUE_NOTFOUND' });
@@ -53,8 +54,12 @@ it('/-/quarantine needs its header even to read, needs x-moat-by to act, and map
   });
   try {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/-/quarantine`;
-    const h = { [QUARANTINE_HEADER]: '1' };
+    const h = { [QUARANTINE_HEADER]: '1', authorization: 'Bearer a-long-enough-admin-token' };
     expect((await fetch(base)).status).toBe(403);
+    // the token: none, or another, is 401 (the metrics listener answers the whole stack network)
+    expect((await fetch(base, { headers: { [QUARANTINE_HEADER]: '1' } })).status).toBe(401);
+    expect((await fetch(base, { headers: { [QUARANTINE_HEADER]: '1', authorization: 'Bearer a-long-enough-admin-tokeN' } })).status).toBe(401);
+    expect((await fetch(`${base}/X1/release`, { method: 'POST', headers: { [QUARANTINE_HEADER]: '1', [BY_HEADER]: 'x' } })).status).toBe(401);
     expect(await (await fetch(base, { headers: h })).json()).toEqual([{ id: 'A' }]);
     expect(await (await fetch(`${base}/X1`, { headers: h })).json()).toEqual({ id: 'X1' });
     const nf = await fetch(`${base}/missing`, { headers: h });
@@ -66,6 +71,29 @@ it('/-/quarantine needs its header even to read, needs x-moat-by to act, and map
     await fetch(`${base}/expire`, { method: 'POST', headers: { ...h, [BY_HEADER]: 'cron' } });
     expect(calls).toEqual([['release', 'X1', { by: 'Zoë admin', learn: true }], ['expire', 'cron']]);
     expect((await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`)).status).toBe(200);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+it('/-/quarantine is off without an admin token: 403 naming the setting, nothing called', async () => {
+  const server = await serveMetrics(createRegistry(), {
+    host: '127.0.0.1',
+    port: 0,
+    quarantine: {
+      token: undefined,
+      list: async () => {
+        throw new Error('must not be called');
+      },
+      show: async () => ({}),
+      act: async () => ({}),
+      expire: async () => ({}),
+    },
+  });
+  try {
+    const r = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/-/quarantine`, { headers: { [QUARANTINE_HEADER]: '1', authorization: 'Bearer anything-at-all-here' } });
+    expect(r.status).toBe(403);
+    expect(((await r.json()) as { error: string }).error).toContain('quarantine.admin_token');
   } finally {
     await new Promise((r) => server.close(r));
   }

@@ -121,6 +121,15 @@ async function localOps(dir: string, io: Io, deps: QuarantineDeps, configFile: s
   return ops as unknown as QuarantineClient; // the same answers as the nodes' (HeldEntry, HeldMessage, ActionResult)
 }
 
+/** The nodes' admin token (quarantine.admin_token, MOAT_QUARANTINE_TOKEN[_FILE]) from the config, when one loads. */
+function adminToken(configFile: string | undefined): string | undefined {
+  try {
+    return loadConfig(configFile).quarantine.admin_token;
+  } catch {
+    return undefined; // the nodes answer 401/403 and say which setting is missing
+  }
+}
+
 async function run(args: readonly string[], io: Io, deps: QuarantineDeps): Promise<number> {
   const a = parseArgs(args, { values: ['targets', 'dir', 'config', 'by', 'node'], flags: ['json', 'learn-ham', 'learn-spam'] });
   const [cmd, ...ids] = a.positionals;
@@ -134,7 +143,7 @@ async function run(args: readonly string[], io: Io, deps: QuarantineDeps): Promi
   if (a.flags.has('learn-spam') && cmd !== 'delete') throw new UsageError('--learn-spam goes with delete');
   const by = a.values.by ?? defaultBy();
   const targets = targetsOf(a.values);
-  const ops = targets ? quarantineClient(targets) : await localOps(spoolDir(a.values), io, deps, a.values.config).catch((e: Error & { code?: string }) => {
+  const ops = targets ? quarantineClient(targets, { token: adminToken(a.values.config) }) : await localOps(spoolDir(a.values), io, deps, a.values.config).catch((e: Error & { code?: string }) => {
     throw e.code === 'EQUEUE_NOSPOOL' ? new CommandError(`${e.message} (no --targets and no ${TARGETS_ENV}: looked at this host's spool)`) : e;
   });
   const say = (obj: unknown, text: string) => io.out.write(json ? `${JSON.stringify(obj, null, 2)}\n` : text);

@@ -81,7 +81,7 @@ export interface MxView {
   dmarc: DmarcView;
   spamd: SpamdView;
   /** The quarantine (the spool's hold/): held messages are deleted after retentionMs. */
-  quarantine: { retentionMs: number };
+  quarantine: { retentionMs: number; adminToken: string | undefined };
 }
 
 /** mx.dmarc: what a DMARC failure gets, per the domain's policy, and the forwarders whose ARC seal is trusted. */
@@ -140,7 +140,7 @@ export function mxView(config: Config): MxView {
     trustedRelays: [...mx.trusted_relays],
     dns: { servers: [dns.resolver], timeoutMs: dns.timeout },
     authResults: { enabled: mx.auth_results.enabled, timeoutMs: mx.auth_results.timeout, authservId: mx.auth_results.authserv_id ?? hostname },
-    quarantine: { retentionMs: config.quarantine.retention },
+    quarantine: { retentionMs: config.quarantine.retention, adminToken: config.quarantine.admin_token },
     dmarc: {
       onReject: mx.dmarc.on_reject,
       onQuarantine: mx.dmarc.on_quarantine,
