@@ -12,15 +12,24 @@ import { collectDailyReports, dailyReportMessages, startDailyTimer } from '@moat
 export interface DayLock {
   /** true when this caller now owns the day; rejects when the store is unreachable (the run is retried). */
   claim(day: string): Promise<boolean>;
+  /** Give the day back (nothing was queued): the next hourly retry, here or on another node, takes it. */
+  release(day: string): Promise<void>;
 }
 
 export const TLSRPT_LOCK_PREFIX = 'moat:tlsrpt:sent:';
 
 /** The lock on the shared Redis (anything with ioredis's `set`). */
-export function redisDayLock(redis: { set(key: string, value: string, ex: 'EX', seconds: number, nx: 'NX'): Promise<unknown> }, node: string): DayLock {
+export function redisDayLock(
+  redis: { set(key: string, value: string, ex: 'EX', seconds: number, nx: 'NX'): Promise<unknown>; eval(script: string, keys: number, ...args: string[]): Promise<unknown> },
+  node: string,
+): DayLock {
   return {
     async claim(day) {
       return (await redis.set(`${TLSRPT_LOCK_PREFIX}${day}`, node, 'EX', 2 * 86_400, 'NX')) === 'OK';
+    },
+    async release(day) {
+      // only our own claim: another node's stays
+      await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, `${TLSRPT_LOCK_PREFIX}${day}`, node);
     },
   };
 }
@@ -58,10 +67,17 @@ export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Pro
         return;
       }
       const ids: string[] = [];
-      for (const m of messages) {
-        const q = await o.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
-        ids.push(q.id);
-        queued.inc();
+      try {
+        for (const m of messages) {
+          const q = await o.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+          ids.push(q.id);
+          queued.inc();
+        }
+      } catch (e) {
+        // nothing queued: the day goes back, so the retry sends it (a partial run keeps it: no report twice)
+        if (ids.length === 0) await o.lock.release(day).catch(() => undefined);
+        o.logger.warn({ event: 'tlsrpt', day, decided: 'tls-report-timer', result: 'failed', queued: ids.length, of: messages.length, err: (e as Error).message }, 'TLS reports: queueing failed');
+        throw e;
       }
       runs.inc({ result: 'sent' });
       o.logger.info({ event: 'tlsrpt', day, decided: 'tls-report-timer', result: 'sent', reports: messages.map((m) => ({ domain: m.domain, to: m.to })), queueIds: ids }, 'TLS reports queued');

@@ -7,7 +7,7 @@ import { openQueue, type Queue } from '@moat/queue';
 import { connectRedis, type RedisClient } from '@moat/redis';
 import { freePort, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { redisDayLock, startTlsReportTimer, TLSRPT_LOCK_PREFIX } from '../src/tls-report-timer.ts';
+import { redisDayLock, startTlsReportTimer, TLSRPT_LOCK_PREFIX, tlsReportSender } from '../src/tls-report-timer.ts';
 import { spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -121,3 +121,39 @@ metrics: { enabled: false }
     await mx.stop();
   }
 }, 60_000);
+
+it('gives the day back when nothing could be queued, so the retry sends it; never another node\'s claim', async () => {
+  const base = join(dir.path, 'retry');
+  await mkdir(join(base, 'tlsrpt'), { recursive: true });
+  await writeFile(join(base, 'tlsrpt', '2026-12-06.jsonl'), line({ policyDomain: 'asks.example', policyType: 'sts', result: 'success' }));
+  const client = connectRedis({ url: redis.url }, { connectionName: 'moat-retry-tlsrpt', connectTimeoutMs: 5000 });
+  clients.push(client);
+  await new Promise((r) => client.once('ready', r));
+  await client.del(`${TLSRPT_LOCK_PREFIX}2026-12-06`);
+  const queue = await openQueue({ dir: join(base, 'spool'), logger: createLogger('test', { level: 'silent' }), registry: createRegistry() });
+  queues.push(queue);
+  let full = true;
+  const send = tlsReportSender({
+    dir: join(base, 'tlsrpt'),
+    hostname: 'mx9.moat.test',
+    organization: 'moat.test',
+    contact: 'mailto:postmaster@moat.test',
+    txt: async (n) => (n === '_smtp._tls.asks.example' ? ['v=TLSRPTv1; rua=mailto:tls@asks.example'] : []),
+    enqueue: async (input) => {
+      if (full) throw Object.assign(new Error('spool full'), { code: 'EQUEUE_NOSPACE' });
+      return queue.enqueue(input);
+    },
+    lock: redisDayLock(client, 'mx9'),
+    logger: createLogger('test', { level: 'silent' }),
+    registry: createRegistry(),
+  });
+  await expect(send('2026-12-06')).rejects.toThrow(/spool full/);
+  expect(await client.get(`${TLSRPT_LOCK_PREFIX}2026-12-06`)).toBeNull();
+  full = false;
+  await send('2026-12-06');
+  expect((await queue.list()).length).toBe(1);
+  expect(await client.get(`${TLSRPT_LOCK_PREFIX}2026-12-06`)).toBe('mx9');
+  // another node's claim is never given back by this one
+  await redisDayLock(client, 'mx1').release('2026-12-06');
+  expect(await client.get(`${TLSRPT_LOCK_PREFIX}2026-12-06`)).toBe('mx9');
+});
