@@ -1,7 +1,7 @@
 // The spool: Postfix-style directories where a message's state is the directory its file sits in.
 // Trusts the local file system and fsync; message bytes are untrusted and stored as received.
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, link, mkdir, open, readdir, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, link, mkdir, open, readFile, rename, stat, statfs, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '@moat/observe';

@@ -338,7 +338,7 @@
     file.setAttribute('aria-label', 'the message (.eml) to learn from');
     const chosenName = el('span', learnFiles.has(key) ? ` ${learnFiles.get(key).name} ` : ' ', 'learn-chosen');
     file.addEventListener('change', () => {
-      if (file.files && file.files[0]) learnFiles.set(key, file.files[0]);
+      if (file.files?.[0]) learnFiles.set(key, file.files[0]);
       chosenName.textContent = learnFiles.has(key) ? ` ${learnFiles.get(key).name} ` : ' ';
     });
     box.append(el('span', 'Teach Bayes with this message (.eml): '), file, chosenName);
@@ -347,7 +347,7 @@
       b.type = 'button';
       b.addEventListener('click', async (ev) => {
         ev.stopPropagation();
-        const chosen = (file.files && file.files[0]) || learnFiles.get(key);
+        const chosen = file.files?.[0] || learnFiles.get(key);
         if (!chosen) return flash('Choose the message file (.eml) first', true);
         try {
           const r = await post('/api/learn', { as, message: await base64(chosen) });
