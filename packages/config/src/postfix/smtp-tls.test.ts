@@ -49,7 +49,7 @@ describe('smtp_tls_policy_maps', () => {
     'example.com      encrypt',
     '.example.net     secure match=.example.net:example.net',
     'dane.example     dane-only',
-    '[relay.example]:587 secure',
+    '[relay.example]:587 may',
     'Mixed.Example    verify',
     '',
   ].join('\n');
@@ -66,6 +66,12 @@ describe('smtp_tls_policy_maps', () => {
       expect.stringMatching(/^\/etc\/postfix\/tls_policy:3: \.example\.net: attributes ignored \(match=/),
       expect.stringMatching(/^\/etc\/postfix\/tls_policy:5: \[relay\.example\]:587: a non-MX next hop/),
     ]);
+  });
+
+  it('refuses a required level for a non-MX next hop (moat would deliver there with opportunistic TLS)', () => {
+    const r = imp('smtp_tls_policy_maps = texthash:/etc/postfix/t\n', { '/etc/postfix/t': '[relay.example]:587 encrypt\n[smarthost.example] secure\n' });
+    expect(r.errors.map((e) => e.found)).toEqual(['/etc/postfix/t:1: [relay.example]:587 "encrypt"', '/etc/postfix/t:2: [smarthost.example] "secure"']);
+    expect(r.errors[0]?.expected).toMatch(/cannot yet require TLS of a non-MX next hop/);
   });
 
   it('reports entries moat cannot honour with their file and line, and tables it cannot read', () => {

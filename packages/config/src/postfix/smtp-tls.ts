@@ -104,7 +104,9 @@ function importPolicyMaps(imp: SmtpTlsImportTarget): void {
       const key = entry.key.toLowerCase();
       const [level = '', ...attrs] = entry.value.split(/\s+/);
       if (/^\[|:\d+$/.test(key)) {
-        imp.warn(name, `${where}: ${entry.key}: a non-MX next hop (relayhost, transport smtp:[host]); moat applies TLS levels to deliveries by MX lookup only, this one keeps opportunistic TLS`);
+        // moat applies levels to deliveries by MX lookup only: a required level here would be a silent downgrade
+        if (level === 'may' || level === 'none') imp.warn(name, `${where}: ${entry.key}: a non-MX next hop (relayhost, transport smtp:[host]); moat applies TLS levels to deliveries by MX lookup only, this one keeps opportunistic TLS`);
+        else imp.error(name, 'may (moat cannot yet require TLS of a non-MX next hop: relayhost, transport smtp:[host])', `${where}: ${entry.key} ${JSON.stringify(level)}`);
         continue;
       }
       if (!/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(key)) {
