@@ -254,8 +254,11 @@ export function outboundTls(o: OutboundTlsOptions): OutboundTls {
           return {
             required: p.mode === 'enforce',
             options: { rejectUnauthorized: false, servername: host, ca },
+            // an enforced policy adds its check to the configured level's, never replaces a stricter one
+            // (`secure` wants the certificate to name the domain; MTA-STS only an MX host of its policy)
             check: (sock) =>
-              mxMatches(p, host) ? check(sock) : ({ type: 'validation-failure', detail: `MX host ${host} not in the MTA-STS policy` } as TlsFailure),
+              (mxMatches(p, host) ? check(sock) : ({ type: 'validation-failure', detail: `MX host ${host} not in the MTA-STS policy` } as TlsFailure)) ??
+              floor?.check?.(sock),
             id: `sts:${p.mode}:${policy?.id}`,
             policyType: 'sts',
             policyString: stsStrings,
