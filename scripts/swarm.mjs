@@ -76,8 +76,13 @@ export async function startEngine(node) {
   await fs.mkdirp(node.dir);
   await fs.mkdirp(node.execRoot);
   const conf = path.join(node.dir, 'daemon.json');
-  // key.json (the engine's identity) is written beside the config file: one per node
-  await fs.writeJson(conf, { 'insecure-registries': [REGISTRY], 'cgroup-parent': node.ns, 'log-level': 'warn' });
+  // key.json (the engine's identity) is written beside the config file: one per node.
+  // dns: Docker's embedded DNS forwards names it does not know (a service with no task, such as the Sentinel
+  // of a node that is down) to the containers' upstream resolver. The host's (10.255.255.53 here) is not
+  // reachable from the test bridge, so every such lookup would hang for seconds; and a Sentinel resolving
+  // host names blocks on it, enters TILT, fails its health check and is restarted in a loop, so no failover.
+  // A real host's resolver answers at once; here scripts/swarm-dns.mjs on the bridge does (NXDOMAIN).
+  await fs.writeJson(conf, { 'insecure-registries': [REGISTRY], 'cgroup-parent': node.ns, 'log-level': 'warn', dns: [`${NET}.1`] });
   const args = [
     `--net=/run/netns/${node.ns}`, 'unshare', '--mount', '--uts', '--propagation', 'slave', 'sh', '-c', `hostname ${node.ns} && exec "$@"`, 'sh',
     'dockerd', '--config-file', conf, '--data-root', path.join(node.dir, 'data'), '--exec-root', node.execRoot,
@@ -195,6 +200,17 @@ export async function pushImages(images, { buildHost = process.env.DOCKER_HOST }
   return (Date.now() - t0) / 1000;
 }
 
+/** The nodes' upstream resolver (scripts/swarm-dns.mjs) on the bridge address, port 53, UDP. */
+async function startDns() {
+  const dir = path.join(SWARM_DIR, 'dns');
+  await fs.mkdirp(dir);
+  const script = path.join(path.dirname(new URL(import.meta.url).pathname), 'swarm-dns.mjs');
+  const log = openSync(path.join(dir, 'dns.log'), 'a');
+  const child = spawn(process.execPath, [script, `${NET}.1`, '53'], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  await fs.writeFile(path.join(dir, 'dns.pid'), `${child.pid}\n`);
+}
+
 /** Everything up() makes, in the order it was made. Returns the seconds it took. */
 export async function up() {
   const t0 = Date.now();
@@ -202,6 +218,7 @@ export async function up() {
   await down();
   await makeNetwork();
   await startRegistry();
+  await startDns();
   await Promise.all(NODES.map(startEngine));
   await formSwarm();
   const s = (Date.now() - t0) / 1000;
@@ -214,6 +231,8 @@ export async function down() {
   await Promise.all(NODES.map((n) => stopEngine(n, { graceS: 20 })));
   const regPid = await pidOf(path.join(SWARM_DIR, 'registry', 'registry.pid'));
   if (regPid && alive(regPid)) process.kill(regPid, 'SIGTERM');
+  const dnsPid = await pidOf(path.join(SWARM_DIR, 'dns', 'dns.pid'));
+  if (dnsPid && alive(dnsPid)) process.kill(dnsPid, 'SIGTERM');
   // the engines ran in private mount namespaces; lazily unmount anything that still shows on the host
   const mounts = (await fs.readFile('/proc/self/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '');
   for (const m of mounts.filter((m) => m.startsWith(`${SWARM_DIR}/`) || m.startsWith(`${RUN_DIR}/`)).reverse()) await q`umount -l ${m}`;
