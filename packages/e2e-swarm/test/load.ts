@@ -47,7 +47,9 @@ export async function runLoad({ count, intervalMs, from, label }: { count: numbe
       for (let k = 0; k < MX.length; k++) {
         const node = MX[(i + k) % MX.length] ?? 'mx1';
         const tag = `${base}.a${n++}`;
-        const outcome = await sendAt(node, { from, tag, timeoutMs: 20_000 });
+        // a sending MTA waits minutes for DATA's reply (RFC 5321 4.5.3.2.6: 10 min); 60 s is more than the
+        // profile's spamd timeout (20 s), after which moat accepts unscanned (spamd.on_failure: accept)
+        const outcome = await sendAt(node, { from, tag, timeoutMs: 60_000 });
         attempts.push({ tag, node, at: Date.now(), outcome });
         if (outcome.stage === 'done') {
           acked.push(tag);

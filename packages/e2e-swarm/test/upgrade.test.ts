@@ -42,10 +42,12 @@ async function serviceUpdate(service: MxName, image: string): Promise<{ ok: bool
 
 describe('rolling upgrade through the registry', () => {
   it('moves every mx to the new tag one by one under load, and loses no acknowledged message', async () => {
-    const from = swarm().deploy.env.MOAT_TAG ?? 'v1';
-    // the next release: the same build under the next tag, pushed once (its layers are already there)
+    const from = (await specImage('mx1')).replace(/^.*:/, '');
+    // the next release: the same build under the next tag, pushed once (its layers are already there).
+    // Pulled by tag first: a task's image is pulled by digest and may carry no tag on this engine.
     const next = 'v2';
     const pushT0 = Date.now();
+    await dockerAt('mx1', 'pull', '-q', imageRef(from));
     await dockerAt('mx1', 'tag', imageRef(from), imageRef(next));
     await dockerAt('mx1', 'push', '-q', imageRef(next));
     const pushS = (Date.now() - pushT0) / 1000;
@@ -82,14 +84,15 @@ describe('rolling upgrade through the registry', () => {
     const good = await specImage('mx3');
     // built from the good image on mx1's engine and pushed like any release; only its health check differs
     const broken = imageRef('broken');
+    await dockerAt('mx1', 'pull', '-q', good);
     const dockerfile = `FROM ${good}\nHEALTHCHECK --interval=2s --timeout=2s --start-period=1s --retries=1 CMD ["false"]\n`;
     await run('sh', ['-c', `printf '%s' "$DF" | DOCKER_BUILDKIT=0 docker -H ${node('mx1').host} build -q -t ${broken} -`], { env: { ...process.env, DF: dockerfile } });
     await dockerAt('mx1', 'push', '-q', broken);
     const r = await serviceUpdate('mx3', broken);
     const state = await updateState('mx3');
     console.log(`upgrade: broken image on mx3: update ${r.ok ? 'returned' : 'failed'} after ${r.seconds.toFixed(1)} s, state ${state}`);
-    expect(r.ok, r.output).toBe(false);
-    expect(state).toBe('rollback_completed');
+    // the client's exit status does not tell (docker 28 returns 0 after a rollback): the service's does
+    expect(state, r.output).toBe('rollback_completed');
     expect(await specImage('mx3')).toBe(good);
     await waitConverged();
   });
