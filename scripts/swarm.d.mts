@@ -19,3 +19,4 @@ export function stopEngine(node: SwarmNode, opts?: { graceS?: number }): Promise
 export function pushImages(images: Record<string, string>, opts?: { buildHost?: string }): Promise<number>;
 export function up(): Promise<number>;
 export function down(): Promise<void>;
+export function usage(): Promise<Record<string, { containersCpuS: number; engineCpuS: number; containersRssMB: number }>>;

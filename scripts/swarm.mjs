@@ -211,6 +211,31 @@ async function startDns() {
   await fs.writeFile(path.join(dir, 'dns.pid'), `${child.pid}\n`);
 }
 
+/**
+ * What the swarm has cost so far: CPU seconds of each node's containers (cgroup v1 cpuacct of the parent
+ * msw-NAME, which keeps what removed containers used) and of its engine (dockerd + containerd + shims, alive
+ * now), and the containers' resident memory now, per node.
+ */
+export async function usage() {
+  const tick = Number((await q`getconf CLK_TCK`).stdout.trim()) || 100;
+  const out = {};
+  for (const n of NODES) {
+    const read = async (f) => Number((await fs.readFile(f, 'utf8').catch(() => '0')).trim()) || 0;
+    const containersCpuS = (await read(`/sys/fs/cgroup/cpuacct/${n.ns}/cpuacct.usage`)) / 1e9;
+    // no memory cgroup under the parent here: the resident memory of the containers' processes, now
+    let rssKB = 0;
+    for (const p of await cgroupPids(n)) rssKB += Number(/VmRSS:\s+(\d+)/.exec(await fs.readFile(`/proc/${p}/status`, 'utf8').catch(() => ''))?.[1] ?? 0);
+    let engineTicks = 0;
+    const pid = await pidOf(path.join(n.execRoot, 'dockerd.pid'));
+    for (const p of [pid, ...(await engineHelpers(n))].filter(Boolean)) {
+      const stat = (await fs.readFile(`/proc/${p}/stat`, 'utf8').catch(() => '')).split(') ')[1]?.split(' ') ?? [];
+      engineTicks += Number(stat[11] ?? 0) + Number(stat[12] ?? 0);
+    }
+    out[n.name] = { containersCpuS: Math.round(containersCpuS), engineCpuS: Math.round(engineTicks / tick), containersRssMB: Math.round(rssKB / 1024) };
+  }
+  return out;
+}
+
 /** Everything up() makes, in the order it was made. Returns the seconds it took. */
 export async function up() {
   const t0 = Date.now();

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { ensureDocker } from '../../../scripts/docker.mjs';
 import { buildBundles, buildImages, COMPOSE_DIR, ensureSecrets, TAG } from '../../../scripts/stack.mjs';
-import { CLIENT2, down, NET, NODES, pushImages, REGISTRY, SWARM_DIR, up } from '../../../scripts/swarm.mjs';
+import { CLIENT2, down, NET, NODES, pushImages, REGISTRY, SWARM_DIR, up, usage } from '../../../scripts/swarm.mjs';
 import { type SwarmInfo, waitConverged } from './swarm.ts';
 
 const run = promisify(execFile);
@@ -70,7 +70,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     `e2e-swarm: images ${timings.images} s, engines + swarm + registry ${timings.engines} s, push ${timings.push} s, ` +
       `deploy to every service healthy ${timings.converge} s`,
   );
+  const started = Date.now();
   return async () => {
+    const u = await usage().catch(() => ({}));
+    console.log(`e2e-swarm: ${Math.round((Date.now() - started) / 1000)} s of tests after setup; CPU and memory per node: ${JSON.stringify(u)}`);
     if (process.env.MOAT_E2E_KEEP) return;
     await down();
   };
