@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, stopEngine } from '../../../scripts/swarm.mjs';
 import { passedSender, refusedAt, runLoad } from './load.ts';
-import { freshSender, freshTag, homeOf, MX, type MxName, mailstoreTags, node, sendAt, sentinelMaster, swarm, waitConverged, waitDelivered } from './swarm.ts';
+import { freshSender, freshTag, homeOf, logsSince, MX, type MxName, mailstoreTags, node, sendAt, sentinelMaster, swarm, waitConverged, waitDelivered } from './swarm.ts';
 
 const MESSAGES = 60;
 const INTERVAL_MS = 500;
@@ -49,6 +49,14 @@ describe('losing the node that holds the Redis master, under load', () => {
     await sleep(swarm().greylistDelayMs + 1500);
     const g2 = await sendAt(survivors[1] ?? 'mx3', { from: gFrom, tag: `${gTag}.a1` });
 
+    // the Sentinels' own account: objectively down, then the switch (a split vote shows as a gap here)
+    const sentinelLog = (await logsSince(survivors[0] === 'mx2' ? 'sentinel-2' : 'sentinel-3', new Date(t0 - 5000)).catch(() => [])).join('\n');
+    const at = (what: string) => {
+      const m = new RegExp(`(\\d\\d \\w{3} \\d{4} [\\d:.]+) # \\+${what} `).exec(sentinelLog);
+      return m?.[1] ? Date.parse(`${m[1]} GMT`) : Number.NaN;
+    };
+    const odownToSwitchS = (at('switch-master') - at('odown')) / 1000;
+    const splitVotes = (sentinelLog.match(/-failover-abort-not-elected/g) ?? []).length;
     const result = await load;
     const tDown = Date.now();
     // the node comes back: its engine restarts, rejoins the swarm, its tasks start again
@@ -63,7 +71,8 @@ describe('losing the node that holds the Redis master, under load', () => {
     const unacked = [...delivered.keys()].filter((t) => t.startsWith('loss') && !result.acked.includes(t)).length;
     const refusedBySurvivors = survivors.flatMap((n) => refusedAt(result, n, t0, tDown));
     console.log(
-      `node-loss: stopped ${victim} (Redis master ${master}); Sentinel named ${newMaster} after ${failoverS.toFixed(1)} s; ` +
+      `node-loss: stopped ${victim} (Redis master ${master}); Sentinel named ${newMaster} after ${failoverS.toFixed(1)} s ` +
+        `(+odown to +switch-master ${odownToSwitchS.toFixed(1)} s, ${splitVotes} split votes); ` +
         `engine down after ${engineDownS.toFixed(1)} s; back and converged ${convergeS.toFixed(1)} s after restart; ` +
         `${result.acked.length}/${MESSAGES} acknowledged, ${lost.length} lost, ${duplicates} duplicated, ${unacked} delivered unacknowledged, ${result.failed} never accepted; ` +
         `${refusedAt(result, victim, t0, tDown).length} attempts at ${victim} refused while it was down, ${refusedBySurvivors.length} at the survivors; ` +
