@@ -263,7 +263,8 @@ export async function down() {
   for (const m of mounts.filter((m) => m.startsWith(`${SWARM_DIR}/`) || m.startsWith(`${RUN_DIR}/`)).reverse()) await q`umount -l ${m}`;
   for (const n of NODES) {
     await q`ip netns del ${n.ns}`;
-    for (const root of ['/sys/fs/cgroup']) await q`find ${root} -depth -type d -path ${`*/${n.ns}*`} -exec rmdir {} ;`;
+    // the engine's cgroup parent in every hierarchy, children first
+    await q`find /sys/fs/cgroup -depth -type d -path ${`*/${n.ns}*`} -exec rmdir {} ${';'}`;
   }
   await q`ip link del ${BRIDGE}`;
   for (;;) {

@@ -47,7 +47,18 @@ describe('config and secret rotation', () => {
       (await dockerAt(m, 'service', 'inspect', '-f', '{{range .Spec.TaskTemplate.ContainerSpec.Configs}}{{.ConfigName}} {{end}}{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}', `${STACK}_${svc}`)).trim().split(' ');
     for (const s of ['mx1', 'mx2', 'mx3']) expect(await uses(s)).toEqual(expect.arrayContaining(['moat_yaml_2', 'moat_redis_password_2']));
     for (const s of ['redis-a', 'redis-b']) expect(await uses(s)).toEqual(expect.arrayContaining(['moat_redis_sh_2', 'moat_redis_password_2']));
-    await sleep(5000);
+    // the services roll one after another: wait until each has finished its update, then for health
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const states = await Promise.all(
+        ['mx1', 'mx2', 'mx3', 'redis-a', 'redis-b', 'sentinel-1', 'sentinel-2', 'sentinel-3', 'unbound'].map(async (svc) =>
+          (await dockerAt(m, 'service', 'inspect', '-f', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}', `${STACK}_${svc}`)).trim(),
+        ),
+      );
+      if (states.every((st) => st === 'completed')) break;
+      if (Date.now() > deadline) throw new Error(`updates not completed: ${states.join(' ')}`);
+      await sleep(2000);
+    }
     const convergeS = (Date.now() - t0) / 1000 + (await waitConverged());
     expect(await execIn('mx2', 'tail', '-n', '1', '/etc/moat/moat.yaml')).toContain(marker);
     expect((await execIn('redis-a', 'cat', '/run/secrets/redis_password')).trim()).toBe(password);
