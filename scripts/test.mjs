@@ -37,6 +37,8 @@ if (!process.env.MOAT_SKIP_INTEGRATION) {
   const { started } = await ensureDocker();
   try {
     await counted(() => $`turbo run test:integration --concurrency=1`);
+    // The live swarm (packages/e2e-swarm): root, three engines, 13-18 minutes on 2 cores; opt in.
+    if (process.env.MOAT_TEST_SWARM) await counted(() => $`turbo run test:swarm --concurrency=1`);
   } finally {
     await cleanup();
     if (started && process.env.CI) await stopPrivateDockerd();
