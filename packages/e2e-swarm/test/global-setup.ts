@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { TestProject } from 'vitest/node';
 import { ensureDocker } from '../../../scripts/docker.mjs';
-import { buildBundles, buildImages, COMPOSE_DIR, ensureSecrets, TAG } from '../../../scripts/stack.mjs';
+import { buildImages, COMPOSE_DIR, ensureSecrets, TAG } from '../../../scripts/stack.mjs';
 import { CLIENT2, down, NET, NODES, pushImages, REGISTRY, SWARM_DIR, up, usage } from '../../../scripts/swarm.mjs';
 import { type SwarmInfo, waitConverged } from './swarm.ts';
 
@@ -44,10 +44,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     };
   }
   const { env: buildEnv } = await ensureDocker();
-  if (!process.env.MOAT_E2E_NO_BUILD) {
-    await buildBundles();
-    await buildImages();
-  }
+  // the images build inside Docker from the repo (compose/app/Dockerfile): nothing is bundled on the host
+  if (!process.env.MOAT_E2E_NO_BUILD) await buildImages();
   lap('images');
   timings.engines = await up();
   t = Date.now();
