@@ -54,6 +54,10 @@ export const RECIPIENTS: readonly string[] = [
   '<user@[192.0.2.1]>',
   // a local user that check_recipient_access refuses unless an earlier restriction permitted the client
   '<wlonly@local.test>',
+  // DEFER / REJECT with an enhanced status and no code (access_map_defer_code, access_map_reject_code)
+  '<defer43@local.test>',
+  '<reject517@local.test>',
+  '<reject41@local.test>',
 ];
 
 /** MAIL FROM paths: the common one, then the forms the sender variants use. */

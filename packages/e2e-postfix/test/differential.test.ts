@@ -143,6 +143,13 @@ describe('moat against Postfix: same main.cf, same maps, same sessions', () => {
     }
   });
 
+  it('an access map DEFER / REJECT with a status and no code: access_map_defer_code 450 / access_map_reject_code 554, class fitted', () => {
+    for (const side of [results.postfix!, results.moat!]) {
+      const rcpt = (r: string) => side.get(`stranger <sender@remote.test> ${r}`)?.rcpt;
+      expect([rcpt('<defer43@local.test>'), rcpt('<reject517@local.test>'), rcpt('<reject41@local.test>')]).toEqual(['450 4.3.2', '554 5.1.3', '554 5.1.1']);
+    }
+  });
+
   it('differs from Postfix only where the table of known differences says so, with its reason', () => {
     const unexplained: string[] = [];
     const used = new Set<number>();

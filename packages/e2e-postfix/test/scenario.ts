@@ -23,6 +23,9 @@ export const MAP_FILES: Readonly<Record<string, string>> = {
 alice   x
 bob     x
 wlonly  x
+defer43 x
+reject517 x
+reject41 x
 postmaster x
 `,
   virtual: `# virtual_alias_maps
@@ -49,6 +52,10 @@ discard.test    discard:silently dropped
 `,
   dnswl_only: `# reached only by clients that no earlier restriction permitted: the DNS whitelist's OK shows
 wlonly@local.test   REJECT not on the DNS whitelist
+# an admin's enhanced status without a code: access_map_defer_code / access_map_reject_code, the status's class fitted
+defer43@local.test    DEFER 4.3.2 try later
+reject517@local.test  REJECT 5.1.7 bad syntax
+reject41@local.test   REJECT 4.1.1 wrong class
 `,
   rbl_override: `${OVERRIDE_CLIENT}/32   OK
 ${BLOCKED_CLIENT}/32  REJECT go away

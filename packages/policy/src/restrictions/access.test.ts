@@ -109,6 +109,39 @@ describe('check_recipient_access', () => {
   });
 });
 
+describe('REJECT / DEFER with an enhanced status: what Debian Postfix 3.x answered (e2e-postfix has the same cases)', () => {
+  const answer = async (rhs: string, recipient = 'u@example.org') => {
+    const { engine } = testEngine({ list: 'check_recipient_access hash:/r, permit', maps: { 'hash:/r': { [recipient]: rhs } } });
+    return replyLine(await engine.evaluate(rcpt({ recipient })));
+  };
+  it.each([
+    ['DEFER 4.3.2 temp text', '450 4.3.2'],
+    ['DEFER temp text', '450 4.7.1'],
+    ['DEFER 5.1.1 wrong class', '450 4.1.1'],
+    ['DEFER 2.0.0 success class', '450 4.0.0'],
+    ['REJECT 5.1.3 bad syntax', '554 5.1.3'],
+    ['REJECT 5.1.7 bad sender syntax', '554 5.1.3'],
+    ['REJECT 5.1.1 no user', '554 5.1.1'],
+    ['REJECT 4.1.1 wrong class', '554 5.1.1'],
+    ['REJECT 2.0.0 success class', '554 5.0.0'],
+    ['550 5.1.1 coded', '550 5.1.1'],
+    ['450 4.3.2 coded', '450 4.3.2'],
+    ['550 coded no status', '550 5.7.1'],
+    ['550 5.1.7 coded', '550 5.1.3'],
+    ['REJECT 4.1.8 x', '554 5.1.2'],
+  ])('%s: %s (access_map_reject_code 554, access_map_defer_code 450; the class follows the code)', async (rhs, start) => {
+    expect(await answer(rhs)).toMatch(new RegExp(`^${start} <u@example.org>: Recipient address rejected: `));
+  });
+  it('a sender is answered with the sender form of an address status, a HELO or client with X.0.0 (smtpd_dsn_fix)', async () => {
+    const deferSender = testEngine({ list: 'check_sender_access hash:/s, permit', maps: { 'hash:/s': { 'sender.example': 'DEFER 4.1.3 no' } } }).engine;
+    expect(replyLine(await deferSender.evaluate(rcpt()))).toBe('450 4.1.7 <carol@sender.example>: Sender address rejected: no');
+    const sender = testEngine({ list: 'check_sender_access hash:/s, permit', maps: { 'hash:/s': { 'sender.example': 'REJECT 5.1.1 no' } } }).engine;
+    expect(replyLine(await sender.evaluate(rcpt()))).toBe('554 5.1.7 <carol@sender.example>: Sender address rejected: no');
+    const helo = testEngine({ list: 'check_helo_access hash:/h, permit', maps: { 'hash:/h': { 'sender.example': 'DEFER 4.1.8 no' } } }).engine;
+    expect(replyLine(await helo.evaluate(rcpt()))).toBe('450 4.0.0 <mail.sender.example>: Helo command rejected: no');
+  });
+});
+
 describe('check_helo_access', () => {
   it('HELO name and parents; the reply names the HELO', async () => {
     const { engine, maps } = testEngine({ list: 'check_helo_access hash:/h, permit', maps: { 'hash:/h': { 'sender.example': 'REJECT go away' } } });

@@ -2,22 +2,11 @@
 // Trusts the access-map port's answers; a right-hand side moat does not implement defers (451 4.3.5).
 import { type AccessAction, parseAccessAction } from '../access-action.ts';
 import { hostileRecipientForm } from '../address.ts';
+import { fixDsn } from '../dsn-fix.ts';
 import { type Compiled, type Ctx, clientReplyName, HELO, MAIL, NOT_FOUND, RCPT, type Result, SKIP_NO_HELO, SKIP_NO_SENDER, type Wait, wait } from '../engine/context.ts';
 import { domainKeys, isPatternMap, mailAccessKeys } from './access-keys.ts';
 import type { ReplySubject } from '../types.ts';
 import { define } from './define.ts';
-
-/**
- * The basic code for an admin's `DEFER 4.3.x text` / `REJECT 5.1.3 text` without one. moat has answered
- * these 451 and 501 (a lookup-failure and a syntax class) since before replies were typed; Postfix answers
- * access_map_defer_code (450) and access_map_reject_code (554). Kept as it was: a deliberate difference to review.
- */
-function adminDeferCode(status: string | undefined): number | undefined {
-  return status?.startsWith('4.3.') ? 451 : undefined;
-}
-function adminRejectCode(status: string | undefined): number | undefined {
-  return status === '5.1.7' || status === '5.1.3' ? 501 : undefined;
-}
 
 /** What a map's answer means, replied as `<name>: Class rejected: text` (Postfix check_table_result). */
 function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject): Result {
@@ -33,10 +22,14 @@ function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject):
       return { outcome: 'dunno', reason: `${key}: PREPEND` };
     case 'warn':
       return { outcome: 'dunno', reason: `${key}: WARN ${act.text}` };
+    // REJECT / DEFER answer access_map_reject_code (554) / access_map_defer_code (450), the restriction's and the
+    // defer default; the given status keeps its detail but takes the code's class (Postfix smtpd_check_reject)
     case 'reject':
-      return { outcome: 'reject', status: act.status ?? '5.7.1', subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code ?? adminRejectCode(act.status) };
-    case 'defer':
-      return { outcome: 'defer', status: act.status ?? '4.7.1', subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code ?? adminDeferCode(act.status) };
+    case 'defer': {
+      const cls = act.code !== undefined ? (String(act.code)[0] as '4' | '5') : act.kind === 'reject' ? '5' : '4';
+      const status = fixDsn(act.status ?? `${cls}.7.1`, subject.context, cls);
+      return { outcome: act.kind, status, subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code };
+    }
   }
 }
 
