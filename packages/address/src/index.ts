@@ -5,7 +5,7 @@ export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS } from 
 export { splitAddressList, splitAliasValue } from './alias-values.ts';
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
 export { LookupFailure } from './table-find.ts';
-export { smtpdDsnFix } from './dsn-fix.ts';
+export { smtpdDsnFix } from '@moat/policy';
 export { createMemoryTable } from './memory-table.ts';
 export { lintAliases, lintTransportMaps, type AliasProblem } from './lint-aliases.ts';
 export { recipientPortFromResolver, RecipientLookupError, RCPT_MEMO_SIZE, type RecipientVerdict, type ResolverRecipientPort } from './recipient-port.ts';

@@ -1,9 +1,9 @@
 // The address resolver: Postfix's trivial-rewrite (class, transport), cleanup (virtual_alias_maps), smtpd
 // (recipient tables) and local(8) (alias_maps) in one pure function. Trusts its spec; the address is client input.
 import type { LookupTable } from '@moat/maps';
+import { smtpdDsnFix } from '@moat/policy';
 import { externalForm, plainAddressAt, quoteLocal, splitAddress, splitExtension } from './address-parts.ts';
 import { createDomainList } from './domain-list.ts';
-import { smtpdDsnFix } from './dsn-fix.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { splitAddressList, splitAliasValue } from './alias-values.ts';
 import { type KeyShapes, keyShapes, memoByDomain, specTables } from './domain-facts.ts';

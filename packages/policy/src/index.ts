@@ -11,6 +11,7 @@ export { parseCidrTable, createCidrAccessMap, type CidrTable, type CidrEntry } f
 export { syncAccessMap, type SyncAccessMap } from './sync-access-map.ts';
 export { parseAccessAction, type AccessAction } from './access-action.ts';
 export { replyCode, replyLine } from './reply.ts';
+export { smtpdDsnFix } from './dsn-fix.ts';
 export { subjectText } from './reply-subject.ts';
 export { parseIp, parseCidr, formatIp, cidrContains, unmapIPv4, type IpAddr, type Cidr } from './ip.ts';
 export { isValidHostname, isFqdn, parseAddressLiteral, hostileRecipientForm, isStrictEnvelope, type HostileForm } from './address.ts';

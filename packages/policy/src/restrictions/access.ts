@@ -2,11 +2,15 @@
 // Trusts the access-map port's answers; a right-hand side moat does not implement defers (451 4.3.5).
 import { type AccessAction, parseAccessAction } from '../access-action.ts';
 import { hostileRecipientForm } from '../address.ts';
-import { fixDsn } from '../dsn-fix.ts';
+import { smtpdDsnFix } from '../dsn-fix.ts';
 import { type Compiled, type Ctx, clientReplyName, HELO, MAIL, NOT_FOUND, RCPT, type Result, SKIP_NO_HELO, SKIP_NO_SENDER, type Wait, wait } from '../engine/context.ts';
 import { domainKeys, isPatternMap, mailAccessKeys } from './access-keys.ts';
 import type { ReplySubject } from '../types.ts';
 import { define } from './define.ts';
+
+/** Whose address a check's reply is about, for smtpd_dsn_fix (Postfix compares the reply class). */
+const refusing = (label: string): 'sender' | 'recipient' | 'other' =>
+  label.startsWith('Sender address') ? 'sender' : label.startsWith('Recipient address') ? 'recipient' : 'other';
 
 /** What a map's answer means, replied as `<name>: Class rejected: text` (Postfix check_table_result). */
 function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject): Result {
@@ -27,7 +31,7 @@ function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject):
     case 'reject':
     case 'defer': {
       const cls = act.code !== undefined ? (String(act.code)[0] as '4' | '5') : act.kind === 'reject' ? '5' : '4';
-      const status = fixDsn(act.status ?? `${cls}.7.1`, subject.context, cls);
+      const status = `${cls}${smtpdDsnFix(act.status ?? 'x.7.1', refusing(subject.context)).slice(1)}`;
       return { outcome: act.kind, status, subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code };
     }
   }

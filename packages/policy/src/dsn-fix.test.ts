@@ -13,5 +13,7 @@ describe('smtpdDsnFix (smtpd_dsn_fix.c)', () => {
     expect(smtpdDsnFix('5.1.9', 'recipient')).toBe('5.1.0');
     expect(smtpdDsnFix('5.7.1', 'sender')).toBe('5.7.1');
     expect(smtpdDsnFix('4.3.0', 'recipient')).toBe('4.3.0');
+    expect(smtpdDsnFix('5.1.1', 'other')).toBe('5.0.0');
+    expect(smtpdDsnFix('4.7.1', 'other')).toBe('4.7.1');
   });
 });
