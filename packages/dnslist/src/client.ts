@@ -1,26 +1,27 @@
 // The DNS list client (DnsListPort): concurrent lookups under one budget, provider profiles, zone health.
 // Talks only to the one resolver it is configured with (never Node's default); trusts no answer blindly.
 import { performance } from 'node:perf_hooks';
-import { createDns, dnsFailureKind, isLocalAddress, parseResolver, type ResolverAddress } from '@moat/dns';
+import { createDns, isLocalAddress, parseResolver, type ResolverAddress } from '@moat/dns';
 import type { Logger, Registry } from '@moat/observe';
 import {
   type ClockPort,
   type DnsListAnswer,
   type DnsListPort,
   type DnsListQuery,
-  type DnsTarget,
   matchesCode,
   parseCodeFilter,
 } from '@moat/policy';
-import { type Classified, classify, validateProfile } from './classify.ts';
+import { validateProfile } from './classify.ts';
 import { createMetrics, type DnsListMetrics } from './metrics.ts';
-import { ProfileConfigError, type ProfileInput, profileForZone, profileTable } from './profiles.ts';
-import { queryName } from './query-name.ts';
-import { validDisplayName, zoneDisplayName } from './display-name.ts';
+import { type ProfileInput, profileTable } from './profiles.ts';
 import { probeZone } from './health.ts';
-import { type Raw, type Zone, type ZoneHealth, zoneHealth, type ZoneOptions } from './zone.ts';
+import { createListQueries, TIMEOUT } from './list-queries.ts';
+import { type Zone, type ZoneHealth, zoneHealth, type ZoneOptions } from './zone.ts';
+import { createZoneLookup } from './zone-lookup.ts';
+import { createZoneTable, normZone } from './zone-table.ts';
 
 export type { ZoneHealth, ZoneOptions, ZoneState } from './zone.ts';
+export { sanitiseTxt } from './list-queries.ts';
 
 export interface DnsListOptions {
   /** The resolver: `IP`, `IP:port` or `[v6]:port`. Host names are refused. */
@@ -73,44 +74,6 @@ export interface DnsList extends DnsListPort {
   close(): void;
 }
 
-const TIMEOUT = Symbol('timeout');
-
-function raceTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(resolve, Math.max(0, ms), TIMEOUT);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-function failureOf(err: unknown): Raw {
-  const code = (err as { code?: string }).code ?? '';
-  switch (dnsFailureKind(err)) {
-    case 'none':
-      return { kind: 'none' };
-    case 'timeout':
-      return { kind: 'fail', reason: 'timeout', detail: 'resolver timed out' };
-    case 'servfail':
-      return { kind: 'fail', reason: 'servfail', detail: 'SERVFAIL (zone servers unreachable or broken)' };
-    case 'refused':
-      return { kind: 'fail', reason: 'refused', detail: `resolver refused (${code})` };
-    default:
-      return { kind: 'fail', reason: 'error', detail: `resolver error ${code || String(err)}` };
-  }
-}
-
-/** TXT from a list is untrusted text headed for an SMTP reply: printable ASCII only, bounded. */
-export function sanitiseTxt(records: string[][]): string | undefined {
-  const text = records
-    .map((r) => r.join(''))
-    .join(' / ')
-    .replace(/[^\x20-\x7e]/g, '?')
-    .replace(/\s+/g, ' ')
-    .trim();
-  if (text === '') return undefined;
-  return text.length > 400 ? `${text.slice(0, 397)}...` : text;
-}
-
 /**
  * Apply the admin's return-code filter (Postfix syntax, `undefined`/'' = any) to an answer: a listed
  * answer whose codes all fail the filter becomes not-listed. The engine may use this or its own parser.
@@ -126,14 +89,6 @@ export function applyCodeFilter<A extends DnsListAnswer>(answer: A, filter: stri
     codes: [],
     detail: `answer ${answer.codes.join(',')} does not match filter ${filter}`,
   };
-}
-
-function normZone(zone: string): string {
-  return zone.trim().toLowerCase().replace(/\.$/, '');
-}
-
-function targetKind(target: DnsTarget): 'ip' | 'domain' {
-  return target === 'client' ? 'ip' : 'domain';
 }
 
 export function createDnsList(options: DnsListOptions): DnsList {
@@ -161,154 +116,12 @@ export function createDnsList(options: DnsListOptions): DnsList {
     );
   }
 
-  const zones = new Map<string, Zone>();
-  function zoneFor(name: string, opts?: ZoneOptions): Zone {
-    let z = zones.get(name);
-    if (z) return z;
-    const o = opts ?? {};
-    if (o.display !== undefined && !validDisplayName(o.display)) {
-      throw new ProfileConfigError(`dns zone ${zoneDisplayName(name)}: display must be a zone-like name (letters, digits, - _ .)`);
-    }
-    const display = zoneDisplayName(name, o.display);
-    if (o.kind !== undefined && o.kind !== 'ip' && o.kind !== 'domain' && o.kind !== 'both') {
-      throw new ProfileConfigError(`dns zone ${display}: kind must be ip, domain or both`);
-    }
-    if (o.weight !== undefined && typeof o.weight !== 'number') throw new ProfileConfigError(`dns zone ${display}: weight must be a number`);
-    const profile = o.profile ? profiles.get(o.profile) : profileForZone(name, profiles);
-    if (!profile) throw new ProfileConfigError(`dns zone ${display} names unknown profile ${o.profile}`);
-    z = {
-      name,
-      display,
-      profile,
-      options: o,
-      only: o.codes !== undefined ? parseCodeFilter(o.codes) : undefined,
-      seen: new Set(),
-      state: 'unchecked',
-      warnings: 0,
-    };
-    zones.set(name, z);
-    m.healthy.set({ zone: display }, 1);
-    return z;
-  }
+  const table = createZoneTable(profiles, m);
+  const { zones, zoneFor, shownName, hide } = table;
   for (const [name, o] of Object.entries(options.zones ?? {})) zoneFor(normZone(name), (o ?? {}) as ZoneOptions);
-
-  /** The display name of a zone as a query names it. */
-  function shownName(zone: string): string {
-    return zones.get(normZone(zone))?.display ?? zoneDisplayName(zone);
-  }
-  /** Text that may quote a query name (a resolver error): every keyed zone replaced by its display name. */
-  function hide(text: string): string {
-    let out = text;
-    for (const z of zones.values()) {
-      if (z.display === z.name) continue;
-      out = out.replace(new RegExp(z.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), z.display);
-    }
-    return out;
-  }
-
-  // In-flight coalescing: identical names asked at once (in one batch or across sessions) share one query.
-  const inflight = new Map<string, Promise<Raw>>();
-  function resolveA(name: string, ms: number, fresh = false): Promise<Raw> {
-    const key = fresh ? `fresh ${name}` : name;
-    const have = inflight.get(key);
-    if (have) return have;
-    const p = raceTimeout(
-      (fresh ? dns.fresh : dns).resolve4(name).then(
-        (codes): Raw => (codes.length > 0 ? { kind: 'codes', codes } : { kind: 'none' }),
-        failureOf,
-      ),
-      ms,
-    )
-      .then((r): Raw => (r === TIMEOUT ? { kind: 'fail', reason: 'timeout', detail: `no answer within ${Math.round(ms)} ms` } : r))
-      .finally(() => inflight.delete(key));
-    inflight.set(key, p);
-    return p;
-  }
-  const inflightTxt = new Map<string, Promise<string | undefined>>();
-  function resolveTxt(name: string, ms: number): Promise<string | undefined> {
-    const have = inflightTxt.get(name);
-    if (have) return have;
-    const p = raceTimeout(
-      dns.resolveTxt(name).then(sanitiseTxt, () => undefined),
-      ms,
-    )
-      .then((r) => (r === TIMEOUT ? undefined : r))
-      .finally(() => inflightTxt.delete(name));
-    inflightTxt.set(name, p);
-    return p;
-  }
-
-  function warnZone(z: Zone, c: Classified, key: string): void {
-    for (const e of c.errors) {
-      m.warnings.inc({ zone: z.display, reason: 'error-code' });
-      z.warnings++;
-      z.lastWarning = `${e.code}: ${e.meaning}`;
-      log.warn({ zone: z.display, code: e.code, meaning: e.meaning, key }, 'DNS list zone-health warning: operator error answer, not a listing');
-    }
-    for (const e of c.outOfRange) {
-      m.warnings.inc({ zone: z.display, reason: 'out-of-range' });
-      z.warnings++;
-      z.lastWarning = `${e.code}: ${e.meaning}`;
-      log.warn({ zone: z.display, code: e.code, key }, 'DNS list zone-health warning: answer outside 127.0.0.0/8, not a listing');
-    }
-  }
-
-  async function one(q: DnsListRequest, deadline: number): Promise<DnsListResult> {
-    const zoneName = normZone(q.zone);
-    const base = { zone: q.zone, key: q.key, codes: [] as string[] };
-    const z = zoneFor(zoneName);
-    // logs and labels name the zone by its display name: a DQS key never leaves in them
-    const shown = z.display;
-    z.seen.add(targetKind(q.target));
-    if (z.state === 'disabled') {
-      m.errors.inc({ zone: shown, kind: 'disabled' });
-      m.lookups.inc({ zone: shown, result: 'unknown' });
-      return { ...base, status: 'unknown', detail: `zone disabled by health check: ${z.reason ?? 'unhealthy'}` };
-    }
-    const qn = queryName(zoneName, q.target, q.key);
-    if (!qn.ok) {
-      // A client "address" that is no IP cannot be judged; a HELO literal simply is not a domain.
-      const status = q.target === 'client' ? 'unknown' : 'not-listed';
-      if (status === 'unknown') m.errors.inc({ zone: shown, kind: 'invalid' });
-      m.lookups.inc({ zone: shown, result: status });
-      return { ...base, status, detail: qn.detail };
-    }
-    const started = performance.now();
-    const raw = await resolveA(qn.name, Math.min(timeoutMs, deadline - started));
-    m.latency.observe({ zone: shown }, (performance.now() - started) / 1000);
-    if (raw.kind === 'fail') {
-      m.errors.inc({ zone: shown, kind: raw.reason });
-      m.lookups.inc({ zone: shown, result: 'unknown' });
-      log.warn({ zone: shown, target: q.target, key: q.key, reason: raw.reason, detail: hide(raw.detail) }, 'DNS list lookup failed open');
-      return { ...base, status: 'unknown', detail: hide(raw.detail) };
-    }
-    if (raw.kind === 'none') {
-      m.lookups.inc({ zone: shown, result: 'not-listed' });
-      return { ...base, status: 'not-listed' };
-    }
-    const c = classify(z.profile, raw.codes, q.use, z.only);
-    warnZone(z, c, q.key);
-    const dropped = [...c.errors, ...c.outOfRange, ...c.dropped].map((d) => `${d.code} (${d.meaning})`);
-    if (c.listings.length === 0) {
-      m.lookups.inc({ zone: shown, result: 'not-listed' });
-      return { ...base, status: 'not-listed', detail: `not a listing: ${dropped.join('; ')}` };
-    }
-    m.lookups.inc({ zone: shown, result: 'listed' });
-    m.hits.inc({ zone: shown });
-    const remaining = deadline - performance.now();
-    const txt = wantTxt && remaining > 1 ? await resolveTxt(qn.name, Math.min(timeoutMs, remaining)) : undefined;
-    const meanings = c.listings.map((l) => `${l.code} ${l.meaning}`);
-    if (dropped.length > 0) meanings.push(`dropped ${dropped.join('; ')}`);
-    return {
-      ...base,
-      status: 'listed',
-      codes: c.listings.map((l) => l.code),
-      // a list's TXT is untrusted text for a reply: it must not quote the keyed zone either
-      txt: txt === undefined ? undefined : hide(txt),
-      detail: meanings.join('; '),
-      weight: z.options.weight ?? Math.max(...c.listings.map((l) => l.weight)),
-    };
-  }
+  const queries = createListQueries(dns);
+  const { resolveA } = queries;
+  const one = createZoneLookup({ table, queries, m, log, timeoutMs, wantTxt });
 
   async function lookup(queries: readonly DnsListRequest[]): Promise<DnsListResult[]> {
     const started = performance.now();
