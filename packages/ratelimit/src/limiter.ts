@@ -6,7 +6,8 @@ import { cidrContains, parseCidr, parseIp, type Cidr } from '@moat/policy';
 import { createLogger, defaultRegistry, type Logger, type Registry } from '@moat/observe';
 import { connectRedis, type RedisClient, type RedisTarget, trackOutage, withTimeout } from '@moat/redis';
 import { Cluster, type Redis } from 'ioredis';
-import { clientBlock, counterKey, counterPattern, DEFAULT_PREFIX, LIMITS, type LimitName, PER_SERVICE } from './keys.ts';
+import { clientBlock, counterKey, DEFAULT_PREFIX, LIMITS, type LimitName, PER_SERVICE } from './keys.ts';
+import { listLimited, toState } from './counter-state.ts';
 import { createMetrics } from './metrics.ts';
 import { CHECK_LUA } from './script.ts';
 
@@ -116,6 +117,25 @@ interface Planned {
   who: string;
 }
 
+/** The one log line of a refusal: which limit, its window and count, and the client or user it counted. */
+function logRefusal(logger: Logger, what: string, e: RateEvent, p: Planned, max: number, count: number): void {
+  logger.warn(
+    {
+      event: 'rate-limit',
+      limit: p.limit,
+      max,
+      count,
+      windowSeconds: p.window,
+      command: what,
+      service: e.service ?? 'smtp',
+      client: e.client,
+      ...(p.who !== e.client && !p.limit.startsWith('sasl_user_') && { clientBlock: p.who }),
+      ...(e.user && { user: e.user }),
+    },
+    `rate limit exceeded: ${p.limit}`,
+  );
+}
+
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const limits: Record<LimitName, number> = Object.fromEntries(LIMITS.map((l) => [l, Math.max(0, Math.floor(options.limits[l] ?? 0))])) as Record<
     LimitName,
@@ -205,21 +225,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (Number(reply[2 + i * 3]) !== 1 || !refuses) continue;
       const max = limits[p.limit];
       metrics.hits.inc({ limit: p.limit });
-      logger.warn(
-        {
-          event: 'rate-limit',
-          limit: p.limit,
-          max,
-          count,
-          windowSeconds: p.window,
-          command: what,
-          service: e.service ?? 'smtp',
-          client: e.client,
-          ...(p.who !== e.client && !p.limit.startsWith('sasl_user_') && { clientBlock: p.who }),
-          ...(e.user && { user: e.user }),
-        },
-        `rate limit exceeded: ${p.limit}`,
-      );
+      logRefusal(logger, what, e, p, max, count);
       return { ok: false, limit: p.limit, subject: p.limit.startsWith('sasl_user_') ? (e.user ?? '') : e.client, count, max, windowSeconds: p.window };
     }
     return { ok: true };
@@ -229,27 +235,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     if (clock) return Math.floor(clock.now() / 1000);
     const [s] = await withTimeout(redis.time(), 5000, timeout('rate limit time', 5000));
     return Number(s);
-  }
-
-  function toState(h: Record<string, string>, t: number): CounterState | undefined {
-    const limit = h.k as LimitName;
-    if (!h.s || !LIMITS.includes(limit)) return undefined;
-    const start = Number(h.s);
-    const window = Number(h.u ?? unit);
-    const current = start + window >= t;
-    const threshold = Number(h.l ?? 0);
-    const count = current ? Number(h.n ?? 0) : 0;
-    return {
-      limit,
-      subject: h.w ?? '',
-      count,
-      max: limit === 'auth_failure_limit' ? threshold + 1 : threshold,
-      windowStart: start,
-      windowEnd: start + window,
-      refused: current ? Number(h.x ?? 0) : 0,
-      lastRefused: h.lx ? Number(h.lx) : undefined,
-      limited: current && count > threshold,
-    };
   }
 
   const admin = async <T>(f: () => Promise<T>, ms = 5000): Promise<T> => {
@@ -269,38 +254,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const who = limit.startsWith('sasl_user_') ? subject.toLowerCase() : clientBlock(subject, v4Prefix, v6Prefix);
       const key = counterKey(prefix, limit, who, service);
       const [h, t] = await admin(() => Promise.all([redis.hgetall(key), now()]));
-      const st = toState(h, t);
+      const st = toState(h, t, unit);
       return st && { ...st, ...(PER_SERVICE.has(limit) && { service }) };
     },
     async list(opts = {}) {
-      const max = opts.limit ?? 100;
-      const maxScan = opts.maxScan ?? 100_000;
       const t = await admin(now);
-      const found: CounterState[] = [];
-      let scanned = 0;
       const nodes: Redis[] = redis instanceof Cluster ? redis.nodes('master') : [redis];
-      for (const node of nodes) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await admin(() => node.scan(cursor, 'MATCH', counterPattern(prefix), 'COUNT', 1000));
-          cursor = next;
-          scanned += keys.length;
-          if (keys.length === 0) continue;
-          const rows = await admin(async () => {
-            const p = node.pipeline();
-            for (const k of keys) p.hgetall(k);
-            return (await p.exec()) ?? [];
-          });
-          keys.forEach((k, i) => {
-            const st = toState((rows[i]?.[1] as Record<string, string> | undefined) ?? {}, t);
-            if (!st?.limited) return;
-            const service = PER_SERVICE.has(st.limit) ? k.slice(prefix.length).split(':')[1] : undefined;
-            found.push({ ...st, ...(service !== undefined && { service }) });
-          });
-        } while (cursor !== '0' && scanned < maxScan);
-      }
-      found.sort((a, b) => b.refused - a.refused || b.count - a.count);
-      return found.slice(0, max);
+      return listLimited(nodes, { prefix, unit, now: t, admin, limit: opts.limit ?? 100, maxScan: opts.maxScan ?? 100_000 });
     },
     async ping() {
       try {
