@@ -2,10 +2,13 @@
 // Trusts the Redis server it is pointed at; writing fails open (never waits past its timeout, never throws into mail).
 import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, type Logger, type Registry } from '@moat/observe';
+import type { Logger, Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { connectRedis, firstReadyGate, type RedisTarget, withTimeout as underBudget } from '@moat/redis';
-import { decodeEntry, encodeEntry, type JournalEntry } from './entry.ts';
+import { connectRedis, firstReadyGate, type RedisTarget } from '@moat/redis';
+import { encodeEntry, type JournalEntry } from './entry.ts';
+import { JournalTimeoutError, withTimeout } from './timeout.ts';
+import { journalMetrics } from './metrics.ts';
+import { createJournalReader } from './reader.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
 
 export type { RedisTarget } from '@moat/redis';
@@ -94,43 +97,6 @@ const INDEX_CAP = 500;
 /** Trim by age at most this often (MAXLEN trims on every write; MINID only bounds age). */
 const AGE_TRIM_MS = 60_000;
 
-export class JournalTimeoutError extends Error {
-  readonly code = 'JOURNAL_TIMEOUT';
-}
-
-const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  underBudget(p, ms, () => new JournalTimeoutError(`${what}: no reply within ${ms} ms`));
-
-interface JournalMetrics {
-  writes: InstanceType<typeof Counter<'result'>>;
-  latency: InstanceType<typeof Histogram<string>>;
-  pending: InstanceType<typeof Gauge<string>>;
-}
-
-const perRegistry = new WeakMap<Registry, JournalMetrics>();
-
-function journalMetrics(registry: Registry): JournalMetrics {
-  const known = perRegistry.get(registry);
-  if (known) return known;
-  const m: JournalMetrics = {
-    writes: new Counter({
-      name: 'moat_journal_writes_total',
-      help: 'Decision journal appends by result (ok, timeout, error, unavailable, dropped)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
-    latency: new Histogram({
-      name: 'moat_journal_write_seconds',
-      help: 'Time of one journal append (successful ones)',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [registry],
-    }),
-    pending: new Gauge({ name: 'moat_journal_pending', help: 'Journal appends sent and not yet answered by Redis', registers: [registry] }),
-  };
-  perRegistry.set(registry, m);
-  return m;
-}
-
 type Eval = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
 export function createJournal(options: JournalOptions): Journal {
@@ -211,33 +177,7 @@ export function createJournal(options: JournalOptions): Journal {
     void p.finally(() => waiting.delete(p));
   }
 
-  async function fetch(ids: string[]): Promise<JournalEntry[]> {
-    if (ids.length === 0) return [];
-    const pipe = redis.pipeline();
-    for (const id of ids) pipe.xrange(streamKey(prefix), id, id);
-    const rows = (await withTimeout(pipe.exec(), 5000, 'journal read')) ?? [];
-    const out: JournalEntry[] = [];
-    for (const [err, res] of rows) {
-      if (err) throw err;
-      for (const [id, fields] of (res as [string, string[]][]) ?? []) {
-        const e = decodeEntry(id, fieldValue(fields, 'j'));
-        if (e) out.push(e);
-      }
-    }
-    return out;
-  }
-
-  /** Readers wait for a connection a little, then say plainly that Redis is not there. */
-  async function connected(): Promise<void> {
-    await whenReady(5000);
-    if (redis.status !== 'ready') throw new Error('decision journal unavailable: its Redis is not connected');
-  }
-
-  async function readIndex(key: string): Promise<JournalEntry[]> {
-    await connected();
-    const ids = await withTimeout(redis.lrange(key, 0, -1), 5000, 'journal read');
-    return fetch([...new Set(ids)]);
-  }
+  const reader = createJournalReader(redis, prefix, whenReady);
 
   async function flush(): Promise<void> {
     while (waiting.size) await Promise.allSettled([...waiting]);
@@ -269,21 +209,7 @@ export function createJournal(options: JournalOptions): Journal {
       track('journal link', () => scripts.moatJournalLink(2, sessionKey(prefix, sessionId), queueKey(prefix, queueId), ttl, INDEX_CAP));
     },
 
-    async recent(q = {}) {
-      const count = Math.max(1, Math.min(1000, q.count ?? 50));
-      await connected();
-      const end = q.before ? `(${q.before}` : '+';
-      const rows = await withTimeout(redis.xrevrange(streamKey(prefix), end, '-', 'COUNT', count), 5000, 'journal read');
-      const out: JournalEntry[] = [];
-      for (const [id, fields] of rows) {
-        const e = decodeEntry(id, fieldValue(fields, 'j'));
-        if (e) out.push(e);
-      }
-      return out;
-    },
-
-    bySession: (id) => readIndex(sessionKey(prefix, id)),
-    byQueueId: (id) => readIndex(queueKey(prefix, id)),
+    ...reader,
 
     flush,
 
@@ -308,9 +234,4 @@ export function createJournal(options: JournalOptions): Journal {
       }
     },
   };
-}
-
-function fieldValue(fields: string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
-  return undefined;
 }
