@@ -2,13 +2,13 @@
 // changes (fs.watch on the directory, a stat poll as fallback, reload() for SIGHUP). Trusts nothing in the
 // files: a broken edit keeps the last good table, logged (file:line, never contents) and counted.
 import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, statSync, watch as fsWatch } from 'node:fs';
+import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import type { Logger, Registry } from '@moat/observe';
 import { parseTable } from './load.ts';
-import type { Parsed } from './parsed.ts';
-import { FILE_TYPES, PATTERN_TYPES, parseTableSpec, type TableSpec } from './spec.ts';
-import { type LookupTable, TableError, type TableType } from './types.ts';
+import { FILE_TYPES, parseTableSpec } from './spec.ts';
+import { type Entry, logEntryWarnings, readTable, reloadTableEntry, statSignature, TableImpl, type TableMetrics, tableMetrics, validate } from './table-entry.ts';
+import type { LookupTable, TableError } from './types.ts';
 
 export interface Observe {
   logger?: Logger | undefined;
@@ -74,82 +74,10 @@ export interface Tables {
   close(): void;
 }
 
-interface Entry {
-  table: TableImpl;
-  spec: TableSpec;
-  check?: OpenOptions['check'];
-  file?: string;
-  hash?: string;
-  stat?: string;
-}
-
-class TableImpl implements OpenTable {
-  readonly spec: string;
-  readonly type: TableType;
-  readonly pattern: boolean;
-  readonly file: string | undefined;
-  generation = 0;
-  #current: Parsed;
-  constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed) {
-    this.spec = spec;
-    this.type = type;
-    this.pattern = PATTERN_TYPES.has(type);
-    this.file = file;
-    this.#current = parsed;
-  }
-  get current(): Parsed {
-    return this.#current;
-  }
-  /** A reload swaps the snapshot and counts it, so callers' caches of answers know they are stale. */
-  set current(parsed: Parsed) {
-    this.#current = parsed;
-    this.generation++;
-  }
-  get entries(): number {
-    return this.current.entries;
-  }
-  get warnings(): Parsed['warnings'] {
-    return this.current.warnings;
-  }
-  lookup(key: string): string | undefined {
-    return this.#current.lookup(key);
-  }
-  rows(): ReturnType<Parsed['values']> {
-    return this.#current.values();
-  }
-}
-
-const statSignature = (file: string): string => {
-  try {
-    const s = statSync(file);
-    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-  } catch {
-    return 'missing';
-  }
-};
-
-const readTable = (file: string, type: TableType): string => {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    const hint = type === 'hash' || type === 'btree' || type === 'lmdb' ? ` (moat reads the source text file that postmap compiles, not ${basename(file)}.db)` : '';
-    throw new TableError('TABLE_UNAVAILABLE', `${file}: cannot read (${code})${hint}`, { file });
-  }
-};
-
-function validate(parsed: Parsed, file: string, check: OpenOptions['check']): void {
-  if (!check) return;
-  for (const { value, line } of parsed.values()) {
-    const why = check(value);
-    if (why !== undefined) throw new TableError('TABLE_SYNTAX', `${file}:${line}: ${why}`, { file, line });
-  }
-}
-
 export function createTables(options: TablesOptions): Tables {
   const byName = new Map<string, Entry>();
   let logger = options.logger;
-  let metrics: { reloads: InstanceType<typeof Counter>; entries: InstanceType<typeof Gauge>; stale: InstanceType<typeof Gauge> } | undefined;
+  let metrics: TableMetrics | undefined;
   const pollMs = options.pollMs ?? 2000;
   const settleMs = options.settleMs ?? 100;
   let watching = false;
@@ -160,63 +88,13 @@ export function createTables(options: TablesOptions): Tables {
 
   const attachMetrics = (registry: Registry | undefined) => {
     if (!registry || metrics) return;
-    const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
-    metrics = {
-      reloads: get(
-        'moat_maps_reloads_total',
-        () => new Counter({ name: 'moat_maps_reloads_total', help: 'Lookup table reloads by table and result (ok, error: the last good table is kept)', labelNames: ['table', 'result'], registers: [registry] }),
-      ),
-      entries: get('moat_maps_entries', () => new Gauge({ name: 'moat_maps_entries', help: 'Entries (rules for pattern tables) in the lookup table served', labelNames: ['table'], registers: [registry] })),
-      stale: get(
-        'moat_maps_stale',
-        () => new Gauge({ name: 'moat_maps_stale', help: '1 while a table file is broken and its last good version is served', labelNames: ['table'], registers: [registry] }),
-      ),
-    };
+    metrics = tableMetrics(registry);
     for (const e of byName.values()) metrics.entries.set({ table: e.table.spec }, e.table.entries);
   };
   attachMetrics(options.registry);
 
-  const logWarnings = (e: Entry) => {
-    for (const w of e.table.warnings) logger?.warn({ event: 'map-warning', table: e.table.spec, file: e.file, line: w.line, warning: w.message }, 'lookup table: line accepted with a warning');
-  };
-
-  const reloadEntry = (e: Entry, force: boolean): ReloadResult | undefined => {
-    const file = e.file!;
-    const sig = statSignature(file);
-    if (!force && sig === e.stat) return undefined;
-    e.stat = sig;
-    let result: ReloadResult;
-    try {
-      const text = readTable(file, e.spec.type);
-      const hash = createHash('sha256').update(text).digest('hex');
-      if (hash === e.hash) {
-        result = { spec: e.table.spec, file, result: 'unchanged' };
-      } else {
-        const parsed = parseTable(e.spec, text, file);
-        validate(parsed, file, e.check);
-        e.table.current = parsed;
-        e.hash = hash;
-        result = { spec: e.table.spec, file, result: 'reloaded' };
-        metrics?.reloads.inc({ table: e.table.spec, result: 'ok' });
-        metrics?.entries.set({ table: e.table.spec }, parsed.entries);
-        logger?.info({ event: 'map-reload', table: e.table.spec, file, entries: parsed.entries }, 'lookup table reloaded');
-        logWarnings(e);
-      }
-      metrics?.stale.set({ table: e.table.spec }, 0);
-    } catch (err) {
-      if (!(err instanceof TableError)) throw err;
-      // forget the hash: fixing the file back to the last good text must reload it (and clear stale)
-      e.hash = undefined;
-      result = { spec: e.table.spec, file, result: 'error', error: err };
-      metrics?.reloads.inc({ table: e.table.spec, result: 'error' });
-      metrics?.stale.set({ table: e.table.spec }, 1);
-      logger?.error(
-        { event: 'map-reload', table: e.table.spec, file: err.file ?? file, line: err.line, code: err.code, err: err.message },
-        'lookup table not reloaded: the last good version is kept',
-      );
-    }
-    return result;
-  };
+  const logWarnings = (e: Entry) => logEntryWarnings(e, logger);
+  const reloadEntry = (e: Entry, force: boolean): ReloadResult | undefined => reloadTableEntry(e, force, metrics, logger);
 
   const reloadFile = (file: string, force: boolean) => {
     if (closed) return;
