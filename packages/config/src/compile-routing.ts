@@ -4,6 +4,7 @@ import { createMemoryTable, NextHopError, type NextHop, parseNextHop, type Resol
 import type { LookupTable } from '@moat/maps';
 import type { StaticRecipientsOptions } from '@moat/policy';
 import { ConfigError } from './load.ts';
+import { routingTables } from './routing-tables.ts';
 import type { Config } from './schema.ts';
 
 export interface RoutingCompileOptions {
@@ -24,9 +25,6 @@ export interface CompiledRouting {
   notes: readonly string[];
 }
 
-const MAP_PARAMS = ['local_recipient_maps', 'alias_maps', 'virtual_alias_maps', 'virtual_mailbox_maps', 'relay_recipient_maps', 'transport_maps'] as const;
-type MapParam = (typeof MAP_PARAMS)[number];
-
 /**
  * Builds the ResolverSpec. How the sections combine: recipients.domains and catch_all are virtual mailbox
  * domains whose users are recipients.users (+ users_file) and, for a catch-all, `@domain`; recipients.relay_domains
@@ -38,70 +36,12 @@ export function compileRouting(config: Config, opts: RoutingCompileOptions): Com
   const r = config.routing;
   const file = config.source.file;
   const myhostname = config.policy.hostname.toLowerCase().replace(/\.$/, '');
-  const mydomain = myhostname.includes('.') ? myhostname.slice(myhostname.indexOf('.') + 1) : myhostname;
   const notes: string[] = [];
-  const opened = new Map<string, LookupTable>();
-  const tables: Record<string, string[]> = {};
 
   const fail = (path: (string | number)[], expected: string, found: string): never => {
     throw new ConfigError(file, [{ file, path, expected, found }]);
   };
-  const open = (param: string, spec: string): LookupTable | undefined => {
-    const s = spec.replace(/^proxy:/i, '');
-    if (/^unix:passwd\.byname$/i.test(s)) {
-      notes.push(`routing.${param}: ${spec} ignored: moat has no Unix accounts (list users in a table instead)`);
-      return undefined;
-    }
-    let t = opened.get(s);
-    if (!t) {
-      try {
-        t = opts.openTable(s);
-      } catch (e) {
-        return fail(['routing', param], 'a lookup table moat can open', `${spec}: ${(e as Error).message}`);
-      }
-      opened.set(s, t);
-    }
-    const listed = (tables[param] ??= []);
-    if (!listed.includes(s)) listed.push(s);
-    return t;
-  };
-  const mapList = (param: MapParam, seen: readonly string[] = []): LookupTable[] => {
-    const out: LookupTable[] = [];
-    const list = param === 'local_recipient_maps' ? (r.local_recipient_maps ?? []) : r[param];
-    for (const item of list) {
-      const ref = /^\$\{?([a-z_]+)\}?$/.exec(item);
-      if (ref) {
-        const name = ref[1] as MapParam;
-        if (!MAP_PARAMS.includes(name) || seen.includes(name)) fail(['routing', param], 'a reference to another routing table list ($alias_maps, $virtual_alias_maps, ...)', item);
-        out.push(...mapList(name, [...seen, param]));
-      } else {
-        const t = open(param, item);
-        if (t) out.push(t);
-      }
-    }
-    return out;
-  };
-  const expandName = (s: string) => s.replace(/\$\{?myhostname\}?/g, myhostname).replace(/\$\{?mydomain\}?/g, mydomain);
-  const domainList = (param: string, list: readonly string[], seen: readonly string[] = []): { names: string[]; maps: LookupTable[] } => {
-    const names: string[] = [];
-    const maps: LookupTable[] = [];
-    for (const item of list) {
-      const ref = /^\$\{?([a-z_]+)\}?$/.exec(item);
-      if (ref && ref[1] !== 'myhostname' && ref[1] !== 'mydomain') {
-        const name = ref[1] as string;
-        if ((MAP_PARAMS as readonly string[]).includes(name)) maps.push(...mapList(name as MapParam));
-        else if (name === 'mydestination' && !seen.includes(name)) {
-          const d = domainList(param, r.mydestination, [...seen, name]);
-          names.push(...d.names);
-          maps.push(...d.maps);
-        } else fail(['routing', param], 'a domain, a table, or $myhostname, $mydomain, $mydestination, $virtual_alias_maps, $virtual_mailbox_maps', item);
-      } else if (/^[a-z0-9]+:/.test(item)) {
-        const t = open(param, item);
-        if (t) maps.push(t);
-      } else names.push(expandName(item).toLowerCase());
-    }
-    return { names, maps };
-  };
+  const { mapList, domainList, tables } = routingTables(r, opts.openTable, myhostname, notes, fail);
   const hop = (param: string, text: string): NextHop => {
     try {
       return parseNextHop(text);
