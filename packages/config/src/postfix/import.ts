@@ -1,8 +1,10 @@
 // Maps a Postfix main.cf onto moat's config input (before validation): each key moat implements takes
 // effect, each key it does not is reported once with its reason, each value it cannot honour is an error.
-import { formatRestriction, isRestrictionName, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
+import { isRestrictionName, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
 import { dirname } from 'node:path';
-import { DNSBL_KEYS, importDnsbl } from './dnsbl.ts';
+import { DNSBL_KEYS } from './dnsbl.ts';
+import { importLists } from './restriction-lists.ts';
+import { importSmtpd } from './smtpd-keys.ts';
 import { importSmtpTls, SMTP_TLS_KEYS } from './smtp-tls.ts';
 import { ExpandError } from './expand.ts';
 import { IGNORED_CLASSES, type IgnoredClass, ignoredClassOf, ROUTING_KEYS } from './keys.ts';
@@ -60,30 +62,6 @@ export interface ImportOptions {
 /** The compatibility_level moat assumes when main.cf sets none (Debian's packaged main.cf sets 3.6). */
 export const ASSUMED_COMPATIBILITY_LEVEL = '3.6';
 
-/** Restrictions that can only permit (or say nothing) and those that can only refuse (or say nothing). */
-const PERMIT_ONLY = new Set(['permit', 'permit_mynetworks', 'permit_sasl_authenticated', 'permit_dnswl_client', 'permit_rhswl_client', 'permit_dnsbl_score', 'permit_auth_destination']);
-const REFUSE_ONLY = new Set([
-  'reject',
-  'defer',
-  'reject_missing_helo',
-  'reject_invalid_helo_hostname',
-  'reject_non_fqdn_helo_hostname',
-  'reject_non_fqdn_sender',
-  'reject_non_fqdn_recipient',
-  'reject_unlisted_recipient',
-  'reject_rbl_client',
-  'reject_rhsbl_client',
-  'reject_rhsbl_reverse_client',
-  'reject_rhsbl_sender',
-  'reject_rhsbl_helo',
-  'reject_dnsbl_score',
-  'reject_unauth_destination',
-  'defer_unauth_destination',
-]);
-/** Access maps, policy services and any restriction this table does not list may do both. */
-const mayPermit = (t: string) => PERMIT_ONLY.has(t) || (!REFUSE_ONLY.has(t) && t !== 'dunno');
-const mayRefuse = (t: string) => REFUSE_ONLY.has(t) || (!PERMIT_ONLY.has(t) && t !== 'dunno');
-
 /** Keys this module maps itself (besides ROUTING_KEYS); each handler below reads one or more of them. */
 const MAPPED = new Set([
   'myhostname',
@@ -120,7 +98,7 @@ const MAPPED = new Set([
   ...SMTP_TLS_KEYS,
 ]);
 
-class Importer {
+export class Importer {
   readonly input: Record<string, Record<string, unknown>> = {};
   readonly origin: MainCfImport['origin'] = {};
   readonly used: KeyReport[] = [];
@@ -210,8 +188,8 @@ class Importer {
   run(): void {
     this.identity();
     this.networks();
-    this.lists();
-    this.smtpd();
+    importLists(this);
+    importSmtpd(this);
     this.queue();
     this.routing();
     this.rest();
@@ -262,164 +240,6 @@ class Importer {
       else this.warn('mynetworks', `unset: Postfix's default (mynetworks_style = ${style}) over this host's interfaces gives ${r.networks.join(' ')}; set mynetworks to be explicit`);
     }
     if (this.explicit('inet_protocols')) this.use('inet_protocols', 'which address families mynetworks may match; moat\'s listeners are mx.listen');
-  }
-
-  lists(): void {
-    const delay = this.bool('smtpd_delay_reject');
-    if (delay !== undefined) {
-      this.set('policy.delay_reject', delay, 'smtpd_delay_reject');
-      if (this.explicit('smtpd_delay_reject')) this.use('smtpd_delay_reject', `policy.delay_reject = ${delay}`);
-    }
-    const strict = this.bool('strict_rfc821_envelopes');
-    if (strict !== undefined) {
-      this.set('policy.strict_rfc821_envelopes', strict, 'strict_rfc821_envelopes');
-      // behind Postfix (policyd), Postfix itself checks the raw envelope when this is yes
-      this.set('policyd.skip.sender', strict, 'strict_rfc821_envelopes');
-      if (this.explicit('strict_rfc821_envelopes')) this.use('strict_rfc821_envelopes', `policy.strict_rfc821_envelopes = ${strict} (and policyd.skip.sender)`);
-    }
-    // the tables behind reject_*_sender_login_mismatch: without them those restrictions could check nothing
-    const logins = this.explicit('smtpd_sender_login_maps') ? this.value('smtpd_sender_login_maps') : undefined;
-    if (logins !== undefined) {
-      const maps = logins.split(/[\s,]+/).filter((m) => m !== '');
-      this.set('policy.sender_login_maps', maps, 'smtpd_sender_login_maps');
-      this.use('smtpd_sender_login_maps', `policy.sender_login_maps = ${maps.join(', ') || '(none)'}`);
-    }
-    for (const name of ['smtpd_restriction_classes', 'smtpd_data_restrictions', 'smtpd_end_of_data_restrictions', 'smtpd_etrn_restrictions']) {
-      const v = this.value(name);
-      if (v !== undefined && v.trim() !== '') this.error(name, 'empty: moat evaluates restrictions at RCPT only (no restriction classes, DATA, END-OF-DATA or ETRN lists)', JSON.stringify(v));
-    }
-
-    // smtpd_client/helo/sender_restrictions: Postfix runs each list in turn at RCPT (with delay_reject), a permit
-    // ending only its own list. A list whose refusing items all come before any permitting item is the same as
-    // those items at the head of the relay list (evaluated first); anything else cannot be expressed.
-    const prefix: Restriction[] = [];
-    let prefixFrom: string | undefined;
-    for (const name of ['smtpd_client_restrictions', 'smtpd_helo_restrictions', 'smtpd_sender_restrictions']) {
-      const list = this.restrictions(name);
-      if (list === undefined || list.length === 0) continue;
-      let last = -1;
-      list.forEach((r, i) => {
-        if (mayRefuse(r.type)) last = i;
-      });
-      if (last < 0) {
-        this.use(name, `no effect: none of ${list.map(formatRestriction).join(', ')} can refuse, and a permit ends only this list`);
-        continue;
-      }
-      const blocker = list.slice(0, last + 1).find((r) => mayPermit(r.type));
-      if (blocker !== undefined) {
-        this.error(
-          name,
-          'a list moat can express: its refusing items before any permitting one (moat has one relay and one recipient list; put the checks in smtpd_recipient_restrictions)',
-          `${formatRestriction(blocker)} may permit before ${formatRestriction(list[last]!)}`,
-          this.itemLine(name, formatRestriction(blocker).split(' ')[0]!),
-        );
-        continue;
-      }
-      prefix.push(...list.slice(0, last + 1));
-      prefixFrom ??= name;
-      this.use(name, `at the head of policy.relay_restrictions (evaluated first, as Postfix evaluates it before the relay list): ${list.slice(0, last + 1).map(formatRestriction).join(', ')}`);
-    }
-
-    const relay = this.restrictions('smtpd_relay_restrictions');
-    const rcpt = this.restrictions('smtpd_recipient_restrictions');
-    if (relay !== undefined && rcpt !== undefined) {
-      const relayControl = (l: Restriction[]) => l.some((r) => ['reject_unauth_destination', 'defer_unauth_destination', 'reject', 'defer'].includes(r.type));
-      if (relay.length === 0) {
-        if (!relayControl(rcpt)) {
-          this.error('smtpd_relay_restrictions', 'at least one working instance of reject_unauth_destination, defer_unauth_destination, reject or defer in smtpd_relay_restrictions or smtpd_recipient_restrictions (Postfix refuses to start without)', 'both lists without one');
-        } else {
-          this.error('smtpd_relay_restrictions', 'a relay list: moat keeps relay control apart from the spam policy (Postfix 2.10+); move permit_mynetworks, permit_sasl_authenticated and reject_unauth_destination into smtpd_relay_restrictions', 'empty (relay control inside smtpd_recipient_restrictions)');
-        }
-      } else {
-        // named after the explicit key that shaped it, so "moat.yaml wins" is reported against that line
-        const from = this.explicit('smtpd_relay_restrictions') ? 'smtpd_relay_restrictions' : (prefixFrom ?? 'smtpd_relay_restrictions');
-        this.set('policy.relay_restrictions', [...prefix, ...relay].map(formatRestriction), from);
-        if (this.explicit('smtpd_relay_restrictions')) this.use('smtpd_relay_restrictions', 'policy.relay_restrictions');
-        else this.warn('smtpd_relay_restrictions', `unset: Postfix's default applies: ${relay.map(formatRestriction).join(', ')}`);
-      }
-      this.set('policy.recipient_restrictions', rcpt.map(formatRestriction), 'smtpd_recipient_restrictions');
-      if (this.explicit('smtpd_recipient_restrictions')) this.use('smtpd_recipient_restrictions', `policy.recipient_restrictions (${rcpt.length} items)`);
-      else this.warn('smtpd_recipient_restrictions', 'unset: Postfix\'s default is empty, so moat\'s shipped spam policy is replaced by nothing; set it (or policy.recipient_restrictions)');
-      for (const r of rcpt) {
-        if (r.type === 'check_policy_service' && r.service !== undefined) this.warn('smtpd_recipient_restrictions', `check_policy_service ${r.service}: moat answers it with its own shared greylist (greylist:), not by calling that service`, this.itemLine('smtpd_recipient_restrictions', r.service));
-      }
-    }
-    const scored = [...prefix, ...(relay ?? []), ...(rcpt ?? [])].some((r) => r.type === 'reject_dnsbl_score' || r.type === 'permit_dnsbl_score');
-    importDnsbl(this, scored);
-  }
-
-  smtpd(): void {
-    const helo = this.bool('smtpd_helo_required');
-    if (helo !== undefined) this.set('policyd.skip.helo', helo, 'smtpd_helo_required');
-    if (helo === true) this.use('smtpd_helo_required', 'always in effect: moat answers MAIL before HELO/EHLO with 503 5.5.1 Error: send HELO/EHLO first (and policyd.skip.helo: Postfix refuses it itself)');
-    else if (helo === false && this.explicit('smtpd_helo_required')) this.error('smtpd_helo_required', 'yes: moat always requires HELO/EHLO before MAIL', 'no');
-    else if (helo === false) this.warn('smtpd_helo_required', 'Postfix\'s default is no; moat always requires HELO/EHLO (stricter)');
-
-    const vrfy = this.bool('disable_vrfy_command');
-    if (vrfy === true) this.use('disable_vrfy_command', 'always in effect: VRFY and EXPN answer 502 5.5.1');
-    else if (vrfy === false && this.explicit('disable_vrfy_command')) this.error('disable_vrfy_command', 'yes: moat never answers VRFY', 'no');
-    else if (vrfy === false) this.warn('disable_vrfy_command', 'Postfix\'s default is no; moat always refuses VRFY and EXPN (502 5.5.1)');
-
-    const authOnly = this.bool('smtpd_tls_auth_only');
-    if (authOnly === true) {
-      this.set('mx.auth.require_tls', true, 'smtpd_tls_auth_only');
-      this.use('smtpd_tls_auth_only', 'mx.auth.require_tls = true');
-    } else if (authOnly === false && this.explicit('smtpd_tls_auth_only')) this.error('smtpd_tls_auth_only', 'yes: moat offers AUTH only after STARTTLS', 'no');
-    else if (authOnly === false) this.warn('smtpd_tls_auth_only', 'Postfix\'s default is no; moat offers AUTH only after STARTTLS (stricter)');
-
-    const ask = this.bool('smtpd_tls_ask_ccert');
-    if (ask !== undefined) {
-      this.set('mx.tls.request_client_cert', ask, 'smtpd_tls_ask_ccert');
-      if (this.explicit('smtpd_tls_ask_ccert')) this.use('smtpd_tls_ask_ccert', `mx.tls.request_client_cert = ${ask}`);
-    }
-    const sasl = this.bool('smtpd_sasl_auth_enable');
-    if (sasl !== undefined && this.explicit('smtpd_sasl_auth_enable')) {
-      this.use('smtpd_sasl_auth_enable', sasl ? 'AUTH is offered when mx.auth.users_file is set (moat\'s own users file)' : 'AUTH stays off unless mx.auth.users_file is set');
-      if (sasl && this.opts.authUsersFile === false) this.warn('smtpd_sasl_auth_enable', 'yes, but moat.yaml sets no mx.auth.users_file: moat offers no AUTH until it does (Postfix\'s SASL backend is not used)');
-      if (!sasl && this.opts.authUsersFile === true) this.warn('smtpd_sasl_auth_enable', 'no, but moat.yaml sets mx.auth.users_file: moat offers AUTH');
-    }
-
-    const size = this.value('message_size_limit');
-    if (size !== undefined) {
-      const n = parseInteger(size);
-      if (n === undefined) this.error('message_size_limit', 'a number of bytes', JSON.stringify(size));
-      else if (n === 0) this.error('message_size_limit', 'a limit in bytes: moat has no "0 = unlimited"', '0');
-      else {
-        this.set('mx.size_limit', n, 'message_size_limit');
-        if (this.explicit('message_size_limit')) this.use('message_size_limit', `mx.size_limit = ${n}`);
-      }
-    }
-    if (this.explicit('smtpd_banner')) {
-      const banner = this.value('smtpd_banner');
-      const host = this.value('myhostname');
-      if (banner !== undefined && host !== undefined) {
-        const head = `${host} ESMTP`;
-        if (banner === head || banner.startsWith(`${head} `)) {
-          const rest = banner.slice(head.length).trim();
-          this.set('mx.banner', rest, 'smtpd_banner');
-          this.use('smtpd_banner', `mx.banner = ${JSON.stringify(rest)} (moat writes "<hostname> ESMTP " itself)`);
-        } else {
-          this.error('smtpd_banner', `a greeting that starts with "$myhostname ESMTP" (${head}): moat always greets with its host name and ESMTP`, JSON.stringify(banner));
-        }
-      }
-      if (this.explicit('mail_name')) this.use('mail_name', 'in $mail_name expansions (smtpd_banner)');
-    }
-    const ints: Array<[string, string]> = [
-      ['smtpd_recipient_limit', 'mx.limits.recipients'],
-      ['smtpd_hard_error_limit', 'mx.limits.errors'],
-    ];
-    for (const [name, path] of ints) {
-      if (!this.explicit(name)) continue;
-      const v = this.value(name);
-      const n = v === undefined ? undefined : parseInteger(v);
-      if (n === undefined) {
-        if (v !== undefined) this.error(name, 'a whole number', JSON.stringify(v));
-        continue;
-      }
-      this.set(path, n, name);
-      this.use(name, `${path} = ${n}`);
-    }
-    if (this.explicit('smtpd_timeout')) this.time('smtpd_timeout', 's', 'mx.timeouts.command');
   }
 
   time(name: string, unit: 's' | 'h' | 'd', path: string): void {
