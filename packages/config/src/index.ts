@@ -5,7 +5,7 @@ export { compileConfig, type CompiledConfig, type CompileOptions } from './compi
 export { compileRouting, type CompiledRouting, type RoutingCompileOptions } from './compile-routing.ts';
 export { configSchema, type Config, type ConfigInput } from './schema.ts';
 export { ENV_OVERRIDES, PROCESS_ENV, type EnvOverride } from './env.ts';
-export { views, policydClients, type ConsoleView, type DmarcView, type MxView, type PolicydView, type SpamdView } from './views/index.ts';
+export { views, policydClients, type ConsoleView, type DmarcView, type MxView, type PolicydView, type RedisView, type SpamdView } from './views/index.ts';
 export { parseHostPort, HostPortError } from './host-port.ts';
 export { testConfig } from './test-config.ts';
 export { KEY_READERS, readerOf, unreadKeys, unreadKeysOfText } from './readers.ts';

@@ -13,7 +13,7 @@ export const KEY_READERS: Readonly<Record<string, string>> = {
   'dns.budget': '@moat/runtime buildEngine',
   'dns.zones': 'compileConfig, @moat/runtime buildEngine',
   'dns.profiles': '@moat/runtime buildEngine',
-  'greylist.redis': '@moat/redis redisTargetFromConfig (greylist, journal, rate limits)',
+  'greylist.redis': 'views.redis (greylist, journal, rate limits, the CLI)',
   greylist: '@moat/runtime buildEngine',
   'mx.listen': 'apps/mx main.ts',
   'mx.auth.require_tls': 'apps/mx main.ts',

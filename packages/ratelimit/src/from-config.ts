@@ -1,7 +1,6 @@
 // The rate limits from moat.yaml: mx.rate_limits, mx.auth's failure limit, in the greylist's Redis (the one shared store).
 // Trusts the parsed config; the Redis URL may carry a password and is never logged.
-import type { Config } from '@moat/config';
-import { redisTargetFromConfig } from '@moat/redis';
+import { type Config, views } from '@moat/config';
 import type { RateLimiterOptions } from './limiter.ts';
 
 /**
@@ -11,7 +10,7 @@ import type { RateLimiterOptions } from './limiter.ts';
 export function rateLimiterOptionsFromConfig(config: Config): Omit<RateLimiterOptions, 'registry' | 'logger'> {
   const r = config.mx.rate_limits;
   return {
-    redis: redisTargetFromConfig(config.greylist.redis),
+    redis: views.redis(config),
     limits: {
       smtpd_client_message_rate_limit: r.smtpd_client_message_rate_limit,
       smtpd_client_recipient_rate_limit: r.smtpd_client_recipient_rate_limit,

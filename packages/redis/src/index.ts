@@ -37,6 +37,8 @@ export interface RedisConfig {
 /**
  * moat.yaml's `greylist.redis` (the one shared store): a URL (its credentials inside it), or Sentinels
  * (`host:port`) with a master name and the master's and the Sentinels' logins. Absent keys stay absent.
+ * @deprecated Use `views.redis(config)` from @moat/config (parseHostPort, the one host:port reader). Kept only
+ * until apps/mx/src/delivery.worker.ts moves to it (issue 18); then this and its test go.
  */
 export function redisTargetFromConfig(r: RedisConfig): RedisTarget {
   if (r.sentinels.length === 0) return { url: r.url };

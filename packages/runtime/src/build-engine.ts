@@ -1,11 +1,10 @@
 // Builds the engine and its adapters (DNS lists, greylist, recipients, access maps) from the parsed config.
 // Trusts the config (validated by @moat/config); owns the adapters' lifetimes (close()).
 import type { AddressResolver } from '@moat/address';
-import { type CompiledConfig, type Config, compileConfig } from '@moat/config';
+import { type CompiledConfig, type Config, compileConfig, views } from '@moat/config';
 import { createDnsList, type DnsList, type ProfileInput, type ZoneOptions } from '@moat/dnslist';
 import { createGreylist, type Greylist } from '@moat/greylist';
 import type { ReloadResult } from '@moat/maps';
-import { redisTargetFromConfig } from '@moat/redis';
 import type { Logger, Registry } from '@moat/observe';
 import { createEngine, type Engine, type PolicySpec, type Ports, type Restriction } from '@moat/policy';
 import { type AddressExplanation, explainAddress } from './explain-address.ts';
@@ -118,7 +117,7 @@ export async function buildEngine(config: Config, opts: BuildOptions): Promise<B
   if (!given.greylist && usesGreylist(spec)) {
     const g = config.greylist;
     greylist = createGreylist({
-      redis: redisTargetFromConfig(config.greylist.redis),
+      redis: views.redis(config),
       keyPrefix: g.redis.prefix,
       delayMs: g.delay,
       retryWindowMs: g.retry_window,

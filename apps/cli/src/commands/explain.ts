@@ -1,11 +1,11 @@
 // `moat explain`: why a mail was (or would be) deferred, rejected or accepted, restriction by restriction.
 // Hypothetical mode asks the live DNS lists and peeks at (never writes) the greylist; journal mode reads Redis only.
-import type { Config } from '@moat/config';
+import { type Config, views } from '@moat/config';
 import type { Greylist } from '@moat/greylist';
 import { type JournalEntry, journalRedisTarget } from '@moat/journal';
 import type { GreylistAnswer, GreylistPort, Stage, TraceEntry, Verdict } from '@moat/policy';
 import { createEngine, parseIp } from '@moat/policy';
-import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
+import { describeRedisTarget } from '@moat/redis';
 import { type AddressExplanation, type BuiltEngine, type BuiltRouting, buildRouting, hideZones, zonesOf } from '@moat/runtime';
 import { isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, journalFor, loadConfigOrFail } from './context.ts';
@@ -54,7 +54,7 @@ export function peekingGreylist(g: Greylist, redis: string, assumeFailOpen: bool
 async function unreachable(config: Config, built: BuiltEngine): Promise<string[]> {
   const zones = zonesOf(built.spec);
   const needsResolver = zones.length > 0 || built.greylist !== undefined;
-  const target = redisTargetFromConfig(config.greylist.redis);
+  const target = views.redis(config);
   const [dns, redis] = await Promise.all([
     needsResolver ? probeResolver(config.dns.resolver, [HEALTH_NAME, ...zones.slice(0, 1).map((z) => `2.0.0.127.${z}`)], Math.max(config.dns.timeout, 1000)) : undefined,
     built.greylist ? probeRedis(target, Math.max(config.greylist.timeout, 2000)) : undefined,
@@ -113,7 +113,7 @@ async function hypothetical(config: Config, a: ReturnType<typeof parseArgs>, io:
     if (down.length && !assume) throw new CommandError(refusal(down));
     const live = a.flags.has('live-greylist');
     const redisDown = down.find((d) => d.startsWith('Redis at'));
-    const peeking = built.greylist && !live ? peekingGreylist(built.greylist, describeRedisTarget(redisTargetFromConfig(config.greylist.redis)), assume, redisDown) : undefined;
+    const peeking = built.greylist && !live ? peekingGreylist(built.greylist, describeRedisTarget(views.redis(config)), assume, redisDown) : undefined;
     const engine = peeking ? hideZones(createEngine(built.spec, { ...built.ports, greylist: peeking })) : built.engine;
     const facts = {
       stage,

@@ -1,9 +1,9 @@
 // `moat greylist show|whitelist|remove|stuck`: the shared greylist's admin API from the command line.
 // Talks to the greylist's Redis (from moat.yaml); trusts the local operator, checks every address it is given.
-import type { Config } from '@moat/config';
+import { type Config, views } from '@moat/config';
 import type { Greylist, TripletRecord } from '@moat/greylist';
 import { parseCidr, parseIp } from '@moat/policy';
-import { describeRedisTarget, redisTargetFromConfig } from '@moat/redis';
+import { describeRedisTarget } from '@moat/redis';
 import { ago, isoTime, parseArgs, safe, table, UsageError } from './args.ts';
 import { CommandError, engineFor, guard, loadConfigOrFail, noDnsLists } from './context.ts';
 import { probeRedis } from './reach.ts';
@@ -20,7 +20,7 @@ async function withGreylist<T>(config: Config, io: Io, fn: (g: Greylist) => Prom
   try {
     if (!built.greylist) throw new CommandError('greylisting is not in the policy (no check_policy_service in recipient_restrictions)');
     if (!(await built.greylist.ping())) {
-      const target = redisTargetFromConfig(config.greylist.redis);
+      const target = views.redis(config);
       const why = await probeRedis(target, Math.max(config.greylist.timeout, 2000));
       throw new CommandError(`the greylist's Redis at ${describeRedisTarget(target)} is unreachable${why ? ` (${why})` : ''}`);
     }
