@@ -36,6 +36,18 @@ export async function collectDailyReports(o: {
   return { day: o.day, reports, withoutRecord, skipped };
 }
 
+/**
+ * How a report is queued (the queue's EnqueueInput fields): by MX lookup of the rua's domain, delivered "despite
+ * any TLS-related failures" and not counted in the next report (RFC 8460 3: `tls: 'may'` makes the router skip
+ * MTA-STS, DANE and queue.tls levels for it), and DKIM-signed with the key of its From domain (RFC 8460 3: reports
+ * sent by SMTP MUST carry a DKIM signature of the reporting domain; `dkim: sign` is the queue's signing mark).
+ */
+export const REPORT_ENVELOPE = {
+  route: 'relay',
+  nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:', tls: 'may' },
+  meta: { origin: 'tlsrpt', dkim: 'sign' },
+} as const satisfies { route: string; nextHop: object; meta: Record<string, string> };
+
 /** The RFC 8460 5.3 messages for the reports' mailto: addresses (https: rua are not posted by moat). */
 export function dailyReportMessages(d: DailyReports, o: { from: string; submitter: string; date?: Date }): Array<{ domain: string; to: string; message: Buffer }> {
   const out: Array<{ domain: string; to: string; message: Buffer }> = [];

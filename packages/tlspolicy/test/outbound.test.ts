@@ -4,11 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { createServer as createHttps, type Server } from 'node:https';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
-import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
+import { closeCachedSessions, createRouter, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
+import { REPORT_ENVELOPE, outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -296,5 +296,38 @@ describe('security levels (smtp_tls_security_level, smtp_tls_policy_maps)', () =
     expect((await send('plain.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
     expect((await send('stripnone.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'sent' });
     expect((await send('stripnone.test', strip.port, { policies: { '.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
+  });
+});
+
+describe('TLS-RPT reports themselves (RFC 8460 3)', () => {
+  it('a report to a rua whose MX has a bad certificate under an enforced MTA-STS policy is delivered, and not counted', async () => {
+    const registry = createRegistry();
+    const dir = await tmpDir('tlsrpt-own');
+    const outcomes = outcomeRecorder({ dir: dir.path, registry });
+    const policy = outboundTls({ resolver: wireResolver([dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: httpsPort, stsTimeoutMs: 5000, outcomes });
+    // the queue's own router, as the delivery thread builds it; every MX is 127.0.0.1, the wrong-key receiver
+    const router = createRouter({ heloName: 'out.moat.test', resolver: dnsMxResolver([dns.server], { timeoutMs: 2000 }), mxPort: wrong.port, timeoutMs: 5000, tlsPolicy: policy });
+    const message = Buffer.from('Subject: report\r\n\r\nhi\r\n');
+    try {
+      // ordinary mail to sts.test (enforce, mx.sts.test) at a certificate that is not trusted: deferred and counted
+      const [mail] = await router.transportFor({ transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, true).deliver({ id: 'M1', sender: 'a@out.moat.test', recipients: ['user@sts.test'], message });
+      expect(mail).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      await outcomes.flush();
+      const counted = (await readOutcomes(dir.path, dayOf(Date.now()))).outcomes.length;
+      expect(counted).toBe(1);
+      // the report, queued as the daily run and `moat tls report --send` queue it: delivered over opportunistic TLS
+      const before = wrong.got.length;
+      const [report] = await router.transportFor(REPORT_ENVELOPE.nextHop, true).deliver({ id: 'R1', sender: 'postmaster@out.moat.test', recipients: ['tlsrpt@sts.test'], message });
+      expect(report).toMatchObject({ status: 'sent' });
+      expect(wrong.got[before]).toMatchObject({ rcpt: ['tlsrpt@sts.test'], secure: true });
+      // and its session is in no count: not the next day's report, not the metric
+      await outcomes.flush();
+      const after = (await readOutcomes(dir.path, dayOf(Date.now()))).outcomes;
+      expect(after).toHaveLength(counted);
+      expect(after.every((o) => o.result !== 'success')).toBe(true);
+      expect(await registry.metrics()).not.toMatch(/policy_domain="sts.test"[^\n]*result="success"/);
+    } finally {
+      await dir.remove();
+    }
   });
 });

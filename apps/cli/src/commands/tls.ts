@@ -8,7 +8,7 @@ import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue } from '@moat/queue';
-import { collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
+import { REPORT_ENVELOPE, collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -110,7 +110,7 @@ async function sendReports(config: Config, d: DailyReports): Promise<Array<{ dom
   const done: Array<{ domain: string; to: string; id: string }> = [];
   try {
     for (const m of dailyReportMessages(d, { from, submitter: config.queue.tls.report_organization ?? config.policy.hostname })) {
-      const q = await queue.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+      const q = await queue.enqueue({ sender: from, recipients: [m.to], message: m.message, ...REPORT_ENVELOPE });
       done.push({ domain: m.domain, to: m.to, id: q.id });
     }
   } finally {

@@ -66,7 +66,8 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
           domain: hop.host,
           port: opts.mxPort ?? hop.port,
           ...timeout,
-          tlsPolicy: opts.tlsPolicy,
+          // a TLS report is delivered despite TLS failures and not counted in the next one (RFC 8460 3)
+          tlsPolicy: hop.tls === 'may' ? undefined : opts.tlsPolicy,
           ...(dkim.dkim ? { dkim: dkim.dkim, onDkimError } : {}),
         });
       case 'lmtp':
