@@ -7,7 +7,7 @@ import type { Config } from '@moat/config';
 import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { connectRedis, redisTargetFromConfig } from '@moat/redis';
-import { fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { clusterOutcomes, fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
@@ -42,9 +42,14 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
     const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
     lockRedis.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
     const dns = wireResolver([resolver], { timeoutMs: tls.lookup_timeout });
+    const dir = tls.report_dir ?? join(queueDir, 'tlsrpt');
+    // every node pushes its counts to the shared Redis; the node that sends a day reports them all (docs/tls.md)
+    const cluster = clusterOutcomes({ dir, redis: lockRedis, logger: logger.child({ component: 'tlsrpt' }), registry });
+    const pushing = cluster.start(60_000);
     const timer = startTlsReportTimer({
       at: tls.report_time,
-      dir: tls.report_dir ?? join(queueDir, 'tlsrpt'),
+      dir,
+      read: (day) => cluster.read(day),
       hostname,
       organization: tls.report_organization ?? policyHostname,
       contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
@@ -57,6 +62,7 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
     return {
       stop() {
         timer.stop();
+        pushing.stop();
         lockRedis.disconnect();
       },
     };

@@ -2,7 +2,7 @@
 // yesterday's reports and queues them, as `moat tls report --send` does. Trusts the resolver's rua and the Redis lock.
 import { Counter, type Logger, type Registry } from '@moat/observe';
 import type { EnqueueInput } from '@moat/queue';
-import { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, startDailyTimer } from '@moat/tlspolicy';
+import { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, startDailyTimer, type TlsOutcome } from '@moat/tlspolicy';
 
 /**
  * One sender per day in a cluster: the first node with reports to send takes `moat:tlsrpt:sent:DAY` (SET NX,
@@ -43,6 +43,8 @@ export interface TlsReportSenderOptions {
   txt: (name: string) => Promise<string[]>;
   enqueue: (input: EnqueueInput) => Promise<{ id: string }>;
   lock: DayLock;
+  /** The day's outcomes: in the stack every node's, from the cluster's Redis (clusterOutcomes); default this node's files. */
+  read?: ((day: string) => Promise<{ outcomes: TlsOutcome[]; skipped: number }>) | undefined;
   logger: Logger;
   registry: Registry;
   now?: () => number;
@@ -55,7 +57,7 @@ export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Pro
   const from = `postmaster@${o.hostname}`;
   return async (day) => {
     try {
-      const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt });
+      const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt, read: o.read });
       const messages = dailyReportMessages(d, { from, submitter: o.organization, date: new Date((o.now ?? Date.now)()) });
       if (messages.length === 0) {
         runs.inc({ result: 'nothing' });

@@ -11,3 +11,4 @@ export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from '.
 export { tlsReportMessage } from './report-mail.ts';
 export { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, msUntil, previousDay, startDailyTimer, type DailyReports, type DailyTimerOptions } from './report-daily.ts';
 export { systemCas } from './pki.ts';
+export { clusterOutcomes, TLSRPT_COUNTS_PREFIX, type ClusterOutcomes, type CountsRedis } from './report-cluster.ts';

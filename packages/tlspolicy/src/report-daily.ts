@@ -3,7 +3,7 @@
 import type { Logger } from '@moat/observe';
 import { buildTlsReports, parseTlsRptTxt, readOutcomes, type TlsReport } from './report.ts';
 import { tlsReportMessage } from './report-mail.ts';
-import { dayOf } from './outcomes.ts';
+import { dayOf, type TlsOutcome } from './outcomes.ts';
 
 export interface DailyReports {
   day: string;
@@ -23,8 +23,10 @@ export async function collectDailyReports(o: {
   contact: string;
   txt: (name: string) => Promise<string[]>;
   all?: boolean;
+  /** Where the day's outcomes come from: default this node's files in `dir`; in a cluster every node's (report-cluster.ts). */
+  read?: ((day: string) => Promise<{ outcomes: TlsOutcome[]; skipped: number }>) | undefined;
 }): Promise<DailyReports> {
-  const { outcomes, skipped } = await readOutcomes(o.dir, o.day);
+  const { outcomes, skipped } = await (o.read ?? ((day: string) => readOutcomes(o.dir, day)))(o.day);
   const built = buildTlsReports({ day: o.day, outcomes, organization: o.organization, contact: o.contact });
   const reports: DailyReports['reports'] = [];
   const withoutRecord: string[] = [];
