@@ -7,7 +7,7 @@ import type { Config } from '@moat/config';
 import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { connectRedis, redisTargetFromConfig } from '@moat/redis';
-import { clusterOutcomes, fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { clusterOutcomes, fileStsStore, nextHopTls, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
@@ -34,6 +34,10 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
       outcomes: outcomeRecorder({ registry, dir: tls.report_dir ?? join(queueDir, 'tlsrpt'), logger: tlsLogger }),
       logger: tlsLogger,
     });
+  },
+  // relayhost, `smtp:[host]:port` and LMTP next hops: smtp_tls_security_level / smtp_tls_policy_maps [host] keys, lmtp_tls_*
+  hopTls({ queue: tls }) {
+    return nextHopTls({ smtp: { level: tls.security_level, policies: tls.policies }, lmtp: { level: tls.lmtp.security_level, policies: tls.lmtp.policies } });
   },
   // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
   services({ queue: tls, redis, policyHostname }, { registry, logger, queueDir, resolver, hostname, enqueue }) {

@@ -8,7 +8,7 @@ import { closeCachedSessions, createRouter, dnsMxResolver, relayTransport, type 
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPORT_ENVELOPE, outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
+import { REPORT_ENVELOPE, nextHopTls, outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -16,7 +16,7 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-async function receiver(cert: TestCert, opts: { stripTls?: boolean } = {}): Promise<Receiver> {
+async function receiver(cert: TestCert, opts: { stripTls?: boolean; lmtp?: boolean } = {}): Promise<Receiver> {
   const port = await freePort();
   const got: Receiver['got'] = [];
   const server = new SMTPServer({
@@ -27,6 +27,7 @@ async function receiver(cert: TestCert, opts: { stripTls?: boolean } = {}): Prom
     disableReverseLookup: true,
     // a man in the middle that removes STARTTLS from the EHLO reply
     hideSTARTTLS: opts.stripTls ?? false,
+    lmtp: opts.lmtp ?? false,
     onData(stream, session, cb) {
       stream.resume();
       stream.on('end', () => {
@@ -328,6 +329,49 @@ describe('TLS-RPT reports themselves (RFC 8460 3)', () => {
       expect(await registry.metrics()).not.toMatch(/policy_domain="sts.test"[^\n]*result="success"/);
     } finally {
       await dir.remove();
+    }
+  });
+});
+
+describe('next hops without MX lookup (relayhost, smtp:[host]:port, LMTP): Postfix\'s levels and [host]:port keys', () => {
+  it('smtp_tls_policy_maps [host]:port and smtp_tls_security_level apply to the relayhost; lmtp_tls_* to LMTP', async () => {
+    const local = await ca.issue(['localhost']);
+    const relay = await receiver(local); // a CA-issued certificate for localhost
+    const lmtpTls = await receiver(local, { lmtp: true });
+    const lmtpPlain = await receiver(local, { lmtp: true, stripTls: true });
+    const message = Buffer.from('Subject: hop\r\n\r\nhi\r\n');
+    const route = (smtp: Parameters<typeof nextHopTls>[0]['smtp'], lmtp: Parameters<typeof nextHopTls>[0]['lmtp'] = { level: 'none' }) =>
+      createRouter({ heloName: 'out.moat.test', timeoutMs: 5000, hopTls: nextHopTls({ smtp, lmtp, ca: [ca.cert] }) });
+    const send = (r: ReturnType<typeof route>, raw: string, host: string, port: number, lmtp = false) =>
+      r.transportFor(lmtp ? { transport: 'lmtp', socket: { host, port }, raw } : { transport: 'smtp', host, port, mx: false, raw }, false).deliver({ id: 'H1', sender: 'a@out.moat.test', recipients: ['u@hop.test'], message });
+    try {
+      // the relayhost strips STARTTLS: the default level (dane = may here) sends in clear, an encrypt entry defers
+      expect((await send(route({ level: 'dane' }), `smtp:[127.0.0.1]:${strip.port}`, '127.0.0.1', strip.port))[0]).toMatchObject({ status: 'sent' });
+      const [enc] = await send(route({ level: 'dane', policies: { [`[127.0.0.1]:${strip.port}`]: 'encrypt' } }), `smtp:[127.0.0.1]:${strip.port}`, '127.0.0.1', strip.port);
+      expect(enc).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+      expect(enc?.response).toMatch(/STARTTLS/);
+      // verify: a CA-signed certificate naming the relay host; an untrusted one defers
+      expect((await send(route({ level: 'verify' }), `smtp:[localhost]:${relay.port}`, 'localhost', relay.port))[0]).toMatchObject({ status: 'sent' });
+      expect(relay.got.at(-1)).toMatchObject({ secure: true });
+      expect((await send(route({ level: 'verify' }), `smtp:[localhost]:${wrong.port}`, 'localhost', wrong.port))[0]).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      // secure: the certificate must name the next hop; 127.0.0.1 is not in it
+      expect((await send(route({ level: 'secure' }), `smtp:[127.0.0.1]:${relay.port}`, '127.0.0.1', relay.port))[0]).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      // a dane-only entry cannot be met without MX lookup: deferred, nothing sent
+      const before = relay.got.length;
+      const [only] = await send(route({ level: 'may', policies: { [`[localhost]:${relay.port}`]: 'dane-only' } }), `smtp:[localhost]:${relay.port}`, 'localhost', relay.port);
+      expect(only).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      expect(relay.got.length).toBe(before);
+      // LMTP: none by default (plain even when offered), encrypt refuses a server without STARTTLS, verify passes
+      expect((await send(route({ level: 'may' }), `lmtp:inet:localhost:${lmtpTls.port}`, 'localhost', lmtpTls.port, true))[0]).toMatchObject({ status: 'sent' });
+      expect(lmtpTls.got.at(-1)).toMatchObject({ secure: false });
+      const [plain] = await send(route({ level: 'may' }, { level: 'encrypt' }), `lmtp:inet:localhost:${lmtpPlain.port}`, 'localhost', lmtpPlain.port, true);
+      expect(plain).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      expect(lmtpPlain.got).toHaveLength(0);
+      const key = `localhost:${lmtpTls.port}`;
+      expect((await send(route({ level: 'may' }, { level: 'none', policies: { [key]: 'verify' } }), `lmtp:inet:localhost:${lmtpTls.port}`, 'localhost', lmtpTls.port, true))[0]).toMatchObject({ status: 'sent' });
+      expect(lmtpTls.got.at(-1)).toMatchObject({ secure: true });
+    } finally {
+      await Promise.all([relay.close(), lmtpTls.close(), lmtpPlain.close()]);
     }
   });
 });
