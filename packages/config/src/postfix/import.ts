@@ -3,6 +3,7 @@
 import { formatRestriction, isRestrictionName, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
 import { dirname } from 'node:path';
 import { DNSBL_KEYS, importDnsbl } from './dnsbl.ts';
+import { importLmtpTls, LMTP_TLS_KEYS } from './lmtp-tls.ts';
 import { importSmtpTls, SMTP_TLS_KEYS } from './smtp-tls.ts';
 import { ExpandError } from './expand.ts';
 import { IGNORED_CLASSES, type IgnoredClass, ignoredClassOf, ROUTING_KEYS } from './keys.ts';
@@ -118,6 +119,7 @@ const MAPPED = new Set([
   'smtpd_sender_login_maps',
   ...DNSBL_KEYS,
   ...SMTP_TLS_KEYS,
+  ...LMTP_TLS_KEYS,
 ]);
 
 class Importer {
@@ -438,6 +440,7 @@ class Importer {
     this.time('delay_warning_time', 'h', 'queue.delay_warning');
     this.time('maximal_queue_lifetime', 'd', 'queue.max_lifetime');
     importSmtpTls(this);
+    importLmtpTls(this);
   }
 
   routing(): void {
