@@ -2,6 +2,7 @@
 // holds their trust anchors, a loopback HTTPS server with a test CA hosts the policies, smtp-server receives.
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttps, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { closeCachedSessions, createRouter, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
@@ -130,10 +131,10 @@ afterAll(async () => {
   await outDir?.remove();
 });
 
-function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsTimeoutMs?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
   const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
   // a new outboundTls per send: each send is a fresh process as far as the MTA-STS cache goes (a restart)
-  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: opts.stsTimeoutMs ?? 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
   const relay = relayTransport({
     heloName: 'out.moat.test',
     resolver: dnsMxResolver([dns.server], { timeoutMs: 2000 }),
@@ -230,6 +231,21 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
     expect(after).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
     expect(after?.response).toMatch(/STARTTLS/);
     expect(strip.got.length).toBe(sent);
+  });
+
+  it('defers when the policy host accepts the connection but never answers (a fetch timeout never downgrades)', async () => {
+    const silent = createNetServer(() => undefined); // holds every connection open, says nothing
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
+    try {
+      const sent = strip.got.length;
+      const [r] = await send('strip.test', strip.port, { stsPort: port, stsTimeoutMs: 800 });
+      expect(r).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+      expect(r?.response).toMatch(/TLS policy of strip\.test unavailable/);
+      expect(strip.got.length).toBe(sent);
+    } finally {
+      silent.close();
+    }
   });
 
   it('treats a policy over 64 KB or with bad syntax as absent (delivered as without a policy, and counted)', async () => {
