@@ -84,6 +84,8 @@ async function report(args: readonly string[], io: Io): Promise<number> {
   if (a.positionals.length) throw new UsageError('report takes no positional arguments');
   const day = a.values.day ?? previousDay(Date.now());
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw new UsageError('--day: YYYY-MM-DD (UTC)');
+  // the node's own files carry its node id: another directory's would be pushed as one more node, counted twice
+  if (a.flags.has('cluster') && a.values.dir) throw new UsageError('--cluster reads the configured report_dir, not --dir');
   const config = loadConfigOrFail(a.values.config);
   const dir = a.values.dir ? resolve(a.values.dir) : fromConfig(config, config.queue.tls.report_dir ?? join(config.queue.dir, 'tlsrpt'));
   const organization = config.queue.tls.report_organization ?? config.policy.hostname;
