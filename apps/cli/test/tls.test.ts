@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer as createHttps, type Server } from 'node:https';
-import { createTestCa, freePort, selfSignedCert, signZone, startNsd, startUnbound, type NsdServer, type UnboundServer } from '@moat/testkit';
+import { createTestCa, freePort, selfSignedCert, signZone, startNsd, startRedis, startUnbound, type NsdServer, type UnboundServer } from '@moat/testkit';
+import { connectRedis } from '@moat/redis';
 import { queueList } from '@moat/queue';
-import { formatTlsa, parseStsPolicy, tlsa311 } from '@moat/tlspolicy';
+import { formatTlsa, parseStsPolicy, tlsa311, TLSRPT_COUNTS_PREFIX } from '@moat/tlspolicy';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -122,6 +123,28 @@ describe('moat tls', { timeout: 400_000 }, () => {
     expect(q).toEqual([{ domain: 'example.net', to: 'tls@example.net', id: expect.any(String) }]);
     const entries = await queueList(join(dir, 'spool'));
     expect(entries.find((e) => e.id === q[0].id)).toMatchObject({ sender: 'postmaster@mx.example.org' });
+  });
+
+  it('report --cluster adds the other nodes\' counts from the cluster\'s Redis to this node\'s', async () => {
+    const redis = await startRedis();
+    const client = connectRedis({ url: redis.url }, { connectionName: 'test', connectTimeoutMs: 5000 });
+    try {
+      await new Promise((r) => client.once('ready', r));
+      // another node pushed 3 successes and 2 validation failures for example.net on 2026-12-01
+      const key = (result: string) => JSON.stringify(['example.net', 'tlsa', ['3 1 1 aa'], [], result, 'mx.example.net', '192.0.2.1', result === 'success' ? '' : 'no match']);
+      await client.hset(`${TLSRPT_COUNTS_PREFIX}2026-12-01`, 'other-node', JSON.stringify({ v: 1, counts: [[key('success'), 3], [key('validation-failure'), 2]], skipped: 0 }));
+      const cfg = join(dir, 'moat-cluster.yaml');
+      writeFileSync(cfg, `${config(unbound!.server)}greylist:\n  redis: { url: "${redis.url}" }\n`);
+      const r = moat(['tls', 'report', '--day', '2026-12-01', '--config', cfg, '--cluster']);
+      expect(r.err).toBe('');
+      const j = JSON.parse(r.out);
+      // this node's file (1 success, 1 failure, the report test above) plus the other node's
+      expect(j.reports[0].report.policies[0].summary).toEqual({ 'total-successful-session-count': 4, 'total-failure-session-count': 3 });
+      expect(Object.keys(await client.hgetall(`${TLSRPT_COUNTS_PREFIX}2026-12-01`))).toHaveLength(2);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   });
 
   it('check verifies the published records through the validating resolver and the policy host', async () => {

@@ -7,7 +7,7 @@ import type { Config } from '@moat/config';
 import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { connectRedis, redisTargetFromConfig } from '@moat/redis';
-import { fileStsStore, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { clusterOutcomes, fileStsStore, nextHopTls, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
@@ -35,6 +35,10 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
       logger: tlsLogger,
     });
   },
+  // relayhost, `smtp:[host]:port` and LMTP next hops: smtp_tls_security_level / smtp_tls_policy_maps [host] keys, lmtp_tls_*
+  hopTls({ queue: tls }) {
+    return nextHopTls({ smtp: { level: tls.security_level, policies: tls.policies }, lmtp: { level: tls.lmtp.security_level, policies: tls.lmtp.policies } });
+  },
   // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
   services({ queue: tls, redis, policyHostname }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
     const send = tls.report_send ?? (tls.report_organization !== undefined || tls.report_contact !== undefined);
@@ -42,9 +46,14 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
     const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
     lockRedis.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
     const dns = wireResolver([resolver], { timeoutMs: tls.lookup_timeout });
+    const dir = tls.report_dir ?? join(queueDir, 'tlsrpt');
+    // every node pushes its counts to the shared Redis; the node that sends a day reports them all (docs/tls.md)
+    const cluster = clusterOutcomes({ dir, redis: lockRedis, logger: logger.child({ component: 'tlsrpt' }), registry });
+    const pushing = cluster.start(60_000);
     const timer = startTlsReportTimer({
       at: tls.report_time,
-      dir: tls.report_dir ?? join(queueDir, 'tlsrpt'),
+      dir,
+      read: (day) => cluster.read(day),
       hostname,
       organization: tls.report_organization ?? policyHostname,
       contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
@@ -57,7 +66,12 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
     return {
       stop() {
         timer.stop();
-        lockRedis.disconnect();
+        pushing.stop();
+        // best effort: today's last sessions reach the cluster now, not at this node's next start
+        void cluster
+          .push(new Date().toISOString().slice(0, 10))
+          .catch(() => undefined)
+          .finally(() => lockRedis.disconnect());
       },
     };
   },

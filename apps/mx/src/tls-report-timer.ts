@@ -2,7 +2,7 @@
 // yesterday's reports and queues them, as `moat tls report --send` does. Trusts the resolver's rua and the Redis lock.
 import { Counter, type Logger, type Registry } from '@moat/observe';
 import type { EnqueueInput } from '@moat/queue';
-import { collectDailyReports, dailyReportMessages, startDailyTimer } from '@moat/tlspolicy';
+import { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, startDailyTimer, type TlsOutcome } from '@moat/tlspolicy';
 
 /**
  * One sender per day in a cluster: the first node with reports to send takes `moat:tlsrpt:sent:DAY` (SET NX,
@@ -17,6 +17,7 @@ export interface DayLock {
 }
 
 export const TLSRPT_LOCK_PREFIX = 'moat:tlsrpt:sent:';
+
 
 /** The lock on the shared Redis (anything with ioredis's `set`). */
 export function redisDayLock(
@@ -42,6 +43,8 @@ export interface TlsReportSenderOptions {
   txt: (name: string) => Promise<string[]>;
   enqueue: (input: EnqueueInput) => Promise<{ id: string }>;
   lock: DayLock;
+  /** The day's outcomes: in the stack every node's, from the cluster's Redis (clusterOutcomes); default this node's files. */
+  read?: ((day: string) => Promise<{ outcomes: TlsOutcome[]; skipped: number }>) | undefined;
   logger: Logger;
   registry: Registry;
   now?: () => number;
@@ -54,7 +57,7 @@ export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Pro
   const from = `postmaster@${o.hostname}`;
   return async (day) => {
     try {
-      const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt });
+      const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt, read: o.read });
       const messages = dailyReportMessages(d, { from, submitter: o.organization, date: new Date((o.now ?? Date.now)()) });
       if (messages.length === 0) {
         runs.inc({ result: 'nothing' });
@@ -69,7 +72,7 @@ export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Pro
       const ids: string[] = [];
       try {
         for (const m of messages) {
-          const q = await o.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+          const q = await o.enqueue({ sender: from, recipients: [m.to], message: m.message, ...REPORT_ENVELOPE });
           ids.push(q.id);
           queued.inc();
         }

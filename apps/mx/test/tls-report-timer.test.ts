@@ -1,9 +1,9 @@
 // The daily TLS-RPT send inside mx: three nodes' timers on an injected clock, each with its own spool and outcomes,
 // one real Redis between them (the per-day lock), real queues: exactly one node queues the day's reports.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLogger, createRegistry } from '@moat/observe';
-import { openQueue, type Queue } from '@moat/queue';
+import { decodeQueueFile, openQueue, type Queue } from '@moat/queue';
 import { connectRedis, type RedisClient } from '@moat/redis';
 import { freePort, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -89,6 +89,10 @@ it('sends the day once from the node that has outcomes, whichever node fires fir
   const [entry] = await mx1.queue.list();
   expect(entry?.recipients?.map((r) => r.address)).toEqual(['tls@asks.example']);
   expect(entry?.sender).toBe('postmaster@mx1.moat.test');
+  // as spooled: by MX lookup with opportunistic TLS only and uncounted (RFC 8460 3), marked for DKIM signing
+  const { envelope } = decodeQueueFile(await readFile(join(dir.path, 'mx1', 'spool', entry!.state, entry!.id)));
+  expect(envelope.recipients[0]?.nextHop).toMatchObject({ transport: 'smtp', mx: true, tls: 'may' });
+  expect(envelope.meta).toMatchObject({ origin: 'tlsrpt', dkim: 'sign' });
   const result = async (n: typeof mx1) => (await n.registry.getSingleMetricAsString('moat_tlsrpt_runs_total')).match(/result="(\w+)"\} 1/)?.[1];
   expect(await Promise.all([mx1, mx2, mx3].map(result))).toEqual(['sent', 'taken', 'nothing']);
   expect(mx1.logLines.join('')).toMatch(/"result":"sent".*"to":"tls@asks.example"/);

@@ -12,7 +12,18 @@ export type AddressClass = 'local' | 'virtual-alias' | 'virtual-mailbox' | 'rela
 /** A transport_maps right-hand side (or a default transport), parsed. `raw` is what the admin wrote. */
 export type NextHop =
   /** `smtp:[host]:port` (mx: false), `smtp:host[:port]` (mx: true, MX lookup), `smtp:` (the recipient domain by MX). */
-  | { transport: 'smtp'; host: string | undefined; port: number; mx: boolean; raw: string }
+  | {
+      transport: 'smtp';
+      host: string | undefined;
+      port: number;
+      mx: boolean;
+      raw: string;
+      /**
+       * `may`: opportunistic TLS whatever MTA-STS, DANE or the configured levels say, and the session is not
+       * counted for TLS-RPT. Only moat's own TLS reports go this way (RFC 8460 3); no table or config sets it.
+       */
+      tls?: 'may' | undefined;
+    }
   /** `lmtp:unix:/path`, `lmtp:inet:host:port`, `lmtp:host:port`, `lmtp:[host]:port`. */
   | { transport: 'lmtp'; socket: { path: string } | { host: string; port: number }; raw: string }
   /** moat's own mailbox delivery: `maildir:/path` (the path is the maildir root; see the README for the layout). */

@@ -15,7 +15,7 @@ import { createTransport } from './transports/index.ts';
 import { nextHopOf } from './transports/next-hop.ts';
 import { dnsMxResolver } from './transports/relay.ts';
 import { createRouter } from './transports/router.ts';
-import type { OutboundTlsPolicy } from './transports/tls-requirement.ts';
+import type { NextHopTlsPolicy, OutboundTlsPolicy } from './transports/tls-requirement.ts';
 import type { EnqueueInput, QueuedMessage } from './types.ts';
 
 /** What the thread's entry gets to build its own parts with. */
@@ -30,6 +30,8 @@ export interface DeliveryThreadContext {
 export interface DeliveryThreadOptions<Tls> {
   /** Builds the outbound TLS policy (MTA-STS, DANE) from the data's `tls`, in the thread; none: opportunistic TLS. */
   tlsPolicy?: ((tls: Tls, ctx: DeliveryThreadContext) => OutboundTlsPolicy | undefined) | undefined;
+  /** Builds the TLS levels of next hops without MX lookup (relayhost, LMTP); none: opportunistic smtp, plain LMTP. */
+  hopTls?: ((tls: Tls, ctx: DeliveryThreadContext) => NextHopTlsPolicy | undefined) | undefined;
   /**
    * Jobs of the entry's that queue mail from this thread once the runner runs (the daily TLS-RPT send):
    * `enqueue` spools and wakes the runner. Stopped with the thread.
@@ -63,6 +65,7 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
   tables.watch({ logger: logger.child({ component: 'maps' }), registry });
   const ctx: DeliveryThreadContext = { registry, logger, queueDir: q.dir, resolver: data.resolver, hostname: data.hostname };
   const tlsPolicy = opts.tlsPolicy?.(data.tls, ctx);
+  const hopTls = opts.hopTls?.(data.tls, ctx);
   const router = createRouter({
     heloName: data.hostname,
     resolver: mx,
@@ -71,6 +74,7 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
     recipientDelimiter: data.routing.spec.recipientDelimiter,
     logger,
     tlsPolicy,
+    hopTls,
   });
   const runner = await startDelivery({
     queue,

@@ -32,6 +32,6 @@ export { errorTransport } from './transports/error.ts';
 export { discardTransport } from './transports/discard.ts';
 export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';
-export type { DomainTlsPolicy, OutboundTlsPolicy, TlsOutcomeFailure, TlsRequirement } from './transports/tls-requirement.ts';
+export type { DomainTlsPolicy, NextHopTlsPolicy, OutboundTlsPolicy, TlsOutcomeFailure, TlsRequirement } from './transports/tls-requirement.ts';
 export type { Transport, DeliveryRequest, RecipientResult, DeliveryStatus } from './transports/types.ts';
 export { startDeliveryThread, type DeliveryThread, type DeliveryWorkerData, type DkimKeyRef } from './delivery-thread.ts';

@@ -9,5 +9,7 @@ export { outboundTls, levelFor, HostRefused, PolicyUnavailable, type DomainTls, 
 export { outcomeRecorder, dayOf, type OutcomeRecorder, type TlsOutcome, type TlsPolicyType, type TlsResultType } from './outcomes.ts';
 export { buildTlsReports, readOutcomes, parseTlsRptTxt, type TlsReport } from './report.ts';
 export { tlsReportMessage } from './report-mail.ts';
-export { collectDailyReports, dailyReportMessages, msUntil, previousDay, startDailyTimer, type DailyReports, type DailyTimerOptions } from './report-daily.ts';
+export { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, msUntil, previousDay, startDailyTimer, type DailyReports, type DailyTimerOptions } from './report-daily.ts';
 export { systemCas } from './pki.ts';
+export { clusterOutcomes, TLSRPT_COUNTS_PREFIX, type ClusterOutcomes, type CountsRedis } from './report-cluster.ts';
+export { hopPolicyKey, nextHopTls, type Hop, type HopTls, type HopTlsLevel, type NextHopTlsOptions } from './next-hop-tls.ts';

@@ -94,7 +94,7 @@ export interface OutboundTlsOptions {
   now?: () => number;
 }
 
-function pkixCheck(host: string): (sock: TLSSocket) => TlsFailure | undefined {
+export function pkixCheck(host: string): (sock: TLSSocket) => TlsFailure | undefined {
   return (sock) => {
     if (!sock.authorized) {
       const why = String(sock.authorizationError ?? 'not trusted');
@@ -106,7 +106,7 @@ function pkixCheck(host: string): (sock: TLSSocket) => TlsFailure | undefined {
 }
 
 /** secure: a CA-trusted certificate naming the next-hop domain or a subdomain (Postfix's nexthop:dot-nexthop). */
-function secureCheck(host: string, domain: string): (sock: TLSSocket) => TlsFailure | undefined {
+export function secureCheck(host: string, domain: string): (sock: TLSSocket) => TlsFailure | undefined {
   return (sock) => {
     if (!sock.authorized) {
       const why = String(sock.authorizationError ?? 'not trusted');

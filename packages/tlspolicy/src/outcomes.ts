@@ -35,6 +35,8 @@ export interface TlsOutcome {
   detail?: string;
   /** Milliseconds since epoch (default now). */
   at?: number;
+  /** Sessions this outcome stands for (a cluster's merged counts, report-cluster.ts); default 1. */
+  count?: number;
 }
 
 export interface OutcomeRecorder {

@@ -3,7 +3,7 @@
 import type { Logger } from '@moat/observe';
 import { buildTlsReports, parseTlsRptTxt, readOutcomes, type TlsReport } from './report.ts';
 import { tlsReportMessage } from './report-mail.ts';
-import { dayOf } from './outcomes.ts';
+import { dayOf, type TlsOutcome } from './outcomes.ts';
 
 export interface DailyReports {
   day: string;
@@ -23,8 +23,10 @@ export async function collectDailyReports(o: {
   contact: string;
   txt: (name: string) => Promise<string[]>;
   all?: boolean;
+  /** Where the day's outcomes come from: default this node's files in `dir`; in a cluster every node's (report-cluster.ts). */
+  read?: ((day: string) => Promise<{ outcomes: TlsOutcome[]; skipped: number }>) | undefined;
 }): Promise<DailyReports> {
-  const { outcomes, skipped } = await readOutcomes(o.dir, o.day);
+  const { outcomes, skipped } = await (o.read ?? ((day: string) => readOutcomes(o.dir, day)))(o.day);
   const built = buildTlsReports({ day: o.day, outcomes, organization: o.organization, contact: o.contact });
   const reports: DailyReports['reports'] = [];
   const withoutRecord: string[] = [];
@@ -35,6 +37,18 @@ export async function collectDailyReports(o: {
   }
   return { day: o.day, reports, withoutRecord, skipped };
 }
+
+/**
+ * How a report is queued (the queue's EnqueueInput fields): by MX lookup of the rua's domain, delivered "despite
+ * any TLS-related failures" and not counted in the next report (RFC 8460 3: `tls: 'may'` makes the router skip
+ * MTA-STS, DANE and queue.tls levels for it), and DKIM-signed with the key of its From domain (RFC 8460 3: reports
+ * sent by SMTP MUST carry a DKIM signature of the reporting domain; `dkim: sign` is the queue's signing mark).
+ */
+export const REPORT_ENVELOPE = {
+  route: 'relay',
+  nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:', tls: 'may' },
+  meta: { origin: 'tlsrpt', dkim: 'sign' },
+} as const satisfies { route: string; nextHop: object; meta: Record<string, string> };
 
 /** The RFC 8460 5.3 messages for the reports' mailto: addresses (https: rua are not posted by moat). */
 export function dailyReportMessages(d: DailyReports, o: { from: string; submitter: string; date?: Date }): Array<{ domain: string; to: string; message: Buffer }> {

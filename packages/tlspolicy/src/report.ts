@@ -46,6 +46,9 @@ export async function readOutcomes(dir: string, day: string): Promise<{ outcomes
   return { outcomes, skipped };
 }
 
+/** Sessions an outcome stands for: 1 per line, or a merged count (never negative, never fractional). */
+const weight = (x: TlsOutcome): number => (Number.isSafeInteger(x.count) && x.count! > 0 ? x.count! : 1);
+
 /** One report per policy domain (each goes to that domain's `_smtp._tls` rua). */
 export function buildTlsReports(o: { day: string; outcomes: TlsOutcome[]; organization: string; contact: string; sendingIp?: string }): Map<string, TlsReport> {
   const byDomain = new Map<string, TlsOutcome[]>();
@@ -62,14 +65,18 @@ export function buildTlsReports(o: { day: string; outcomes: TlsOutcome[]; organi
     for (const xs of byPolicy.values()) {
       const first = xs[0]!;
       const failures = new Map<string, { x: TlsOutcome; n: number }>();
+      let failed = 0;
+      let total = 0;
       for (const x of xs) {
+        const n = weight(x);
+        total += n;
         if (x.result === 'success') continue;
+        failed += n;
         const k = JSON.stringify([x.result, x.mxHost, x.receivingIp]);
         const f = failures.get(k);
-        if (f) f.n++;
-        else failures.set(k, { x, n: 1 });
+        if (f) f.n += n;
+        else failures.set(k, { x, n });
       }
-      const failed = xs.filter((x) => x.result !== 'success').length;
       policies.push({
         policy: {
           'policy-type': first.policyType,
@@ -77,7 +84,7 @@ export function buildTlsReports(o: { day: string; outcomes: TlsOutcome[]; organi
           'policy-domain': domain,
           ...(first.mxPatterns?.length ? { 'mx-host': first.mxPatterns } : {}),
         },
-        summary: { 'total-successful-session-count': xs.length - failed, 'total-failure-session-count': failed },
+        summary: { 'total-successful-session-count': total - failed, 'total-failure-session-count': failed },
         ...(failures.size
           ? {
               'failure-details': [...failures.values()].map(({ x, n }) => ({

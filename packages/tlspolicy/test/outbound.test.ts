@@ -2,13 +2,14 @@
 // holds their trust anchors, a loopback HTTPS server with a test CA hosts the policies, smtp-server receives.
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttps, type Server } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
-import { closeCachedSessions, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
+import { closeCachedSessions, createRouter, dnsMxResolver, relayTransport, type RecipientResult } from '@moat/queue';
 import { createTestCa, freePort, selfSignedCert, signZone, startBlackholeDns, startNsd, startUnbound, tmpDir, type BlackholeDns, type NsdServer, type TestCa, type TestCert, type UnboundServer } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
+import { REPORT_ENVELOPE, nextHopTls, outboundTls, outcomeRecorder, readOutcomes, tlsa311, formatTlsa, wireResolver, dayOf, buildTlsReports, fileStsStore, type StsStore, type TlsLevel } from '../src/index.ts';
 
 interface Receiver {
   port: number;
@@ -16,7 +17,7 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-async function receiver(cert: TestCert, opts: { stripTls?: boolean } = {}): Promise<Receiver> {
+async function receiver(cert: TestCert, opts: { stripTls?: boolean; lmtp?: boolean } = {}): Promise<Receiver> {
   const port = await freePort();
   const got: Receiver['got'] = [];
   const server = new SMTPServer({
@@ -27,6 +28,7 @@ async function receiver(cert: TestCert, opts: { stripTls?: boolean } = {}): Prom
     disableReverseLookup: true,
     // a man in the middle that removes STARTTLS from the EHLO reply
     hideSTARTTLS: opts.stripTls ?? false,
+    lmtp: opts.lmtp ?? false,
     onData(stream, session, cb) {
       stream.resume();
       stream.on('end', () => {
@@ -129,10 +131,10 @@ afterAll(async () => {
   await outDir?.remove();
 });
 
-function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
+function send(domain: string, port: number, opts: { resolver?: string; registry?: ReturnType<typeof createRegistry>; stsPort?: number; stsTimeoutMs?: number; stsStore?: StsStore; level?: TlsLevel; policies?: Record<string, TlsLevel> } = {}): Promise<RecipientResult[]> {
   const outcomes = outcomeRecorder({ dir: outDir.path, ...(opts.registry ? { registry: opts.registry } : {}) });
   // a new outboundTls per send: each send is a fresh process as far as the MTA-STS cache goes (a restart)
-  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
+  const policy = outboundTls({ resolver: wireResolver([opts.resolver ?? dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: opts.stsPort ?? httpsPort, stsTimeoutMs: opts.stsTimeoutMs ?? 5000, stsStore: opts.stsStore, outcomes, ...(opts.level ? { level: opts.level } : {}), ...(opts.policies ? { policies: opts.policies } : {}) });
   const relay = relayTransport({
     heloName: 'out.moat.test',
     resolver: dnsMxResolver([dns.server], { timeoutMs: 2000 }),
@@ -231,6 +233,21 @@ describe('MTA-STS (policy over HTTPS from a test CA)', () => {
     expect(strip.got.length).toBe(sent);
   });
 
+  it('defers when the policy host accepts the connection but never answers (a fetch timeout never downgrades)', async () => {
+    const silent = createNetServer(() => undefined); // holds every connection open, says nothing
+    const port = await freePort();
+    await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
+    try {
+      const sent = strip.got.length;
+      const [r] = await send('strip.test', strip.port, { stsPort: port, stsTimeoutMs: 800 });
+      expect(r).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+      expect(r?.response).toMatch(/TLS policy of strip\.test unavailable/);
+      expect(strip.got.length).toBe(sent);
+    } finally {
+      silent.close();
+    }
+  });
+
   it('treats a policy over 64 KB or with bad syntax as absent (delivered as without a policy, and counted)', async () => {
     for (const d of ['big.test', 'badsyntax.test']) {
       const [r] = await send(d, strip.port);
@@ -296,5 +313,81 @@ describe('security levels (smtp_tls_security_level, smtp_tls_policy_maps)', () =
     expect((await send('plain.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
     expect((await send('stripnone.test', strip.port, { policies: { 'plain.test': 'encrypt' } }))[0]).toMatchObject({ status: 'sent' });
     expect((await send('stripnone.test', strip.port, { policies: { '.test': 'encrypt' } }))[0]).toMatchObject({ status: 'deferred' });
+  });
+});
+
+describe('TLS-RPT reports themselves (RFC 8460 3)', () => {
+  it('a report to a rua whose MX has a bad certificate under an enforced MTA-STS policy is delivered, and not counted', async () => {
+    const registry = createRegistry();
+    const dir = await tmpDir('tlsrpt-own');
+    const outcomes = outcomeRecorder({ dir: dir.path, registry });
+    const policy = outboundTls({ resolver: wireResolver([dns.server], { timeoutMs: 1500 }), ca: [ca.cert], stsPort: httpsPort, stsTimeoutMs: 5000, outcomes });
+    // the queue's own router, as the delivery thread builds it; every MX is 127.0.0.1, the wrong-key receiver
+    const router = createRouter({ heloName: 'out.moat.test', resolver: dnsMxResolver([dns.server], { timeoutMs: 2000 }), mxPort: wrong.port, timeoutMs: 5000, tlsPolicy: policy });
+    const message = Buffer.from('Subject: report\r\n\r\nhi\r\n');
+    try {
+      // ordinary mail to sts.test (enforce, mx.sts.test) at a certificate that is not trusted: deferred and counted
+      const [mail] = await router.transportFor({ transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, true).deliver({ id: 'M1', sender: 'a@out.moat.test', recipients: ['user@sts.test'], message });
+      expect(mail).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      await outcomes.flush();
+      const counted = (await readOutcomes(dir.path, dayOf(Date.now()))).outcomes.length;
+      expect(counted).toBe(1);
+      // the report, queued as the daily run and `moat tls report --send` queue it: delivered over opportunistic TLS
+      const before = wrong.got.length;
+      const [report] = await router.transportFor(REPORT_ENVELOPE.nextHop, true).deliver({ id: 'R1', sender: 'postmaster@out.moat.test', recipients: ['tlsrpt@sts.test'], message });
+      expect(report).toMatchObject({ status: 'sent' });
+      expect(wrong.got[before]).toMatchObject({ rcpt: ['tlsrpt@sts.test'], secure: true });
+      // and its session is in no count: not the next day's report, not the metric
+      await outcomes.flush();
+      const after = (await readOutcomes(dir.path, dayOf(Date.now()))).outcomes;
+      expect(after).toHaveLength(counted);
+      expect(after.every((o) => o.result !== 'success')).toBe(true);
+      expect(await registry.metrics()).not.toMatch(/policy_domain="sts.test"[^\n]*result="success"/);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe('next hops without MX lookup (relayhost, smtp:[host]:port, LMTP): Postfix\'s levels and [host]:port keys', () => {
+  it('smtp_tls_policy_maps [host]:port and smtp_tls_security_level apply to the relayhost; lmtp_tls_* to LMTP', async () => {
+    const local = await ca.issue(['localhost']);
+    const relay = await receiver(local); // a CA-issued certificate for localhost
+    const lmtpTls = await receiver(local, { lmtp: true });
+    const lmtpPlain = await receiver(local, { lmtp: true, stripTls: true });
+    const message = Buffer.from('Subject: hop\r\n\r\nhi\r\n');
+    const route = (smtp: Parameters<typeof nextHopTls>[0]['smtp'], lmtp: Parameters<typeof nextHopTls>[0]['lmtp'] = { level: 'none' }) =>
+      createRouter({ heloName: 'out.moat.test', timeoutMs: 5000, hopTls: nextHopTls({ smtp, lmtp, ca: [ca.cert] }) });
+    const send = (r: ReturnType<typeof route>, raw: string, host: string, port: number, lmtp = false) =>
+      r.transportFor(lmtp ? { transport: 'lmtp', socket: { host, port }, raw } : { transport: 'smtp', host, port, mx: false, raw }, false).deliver({ id: 'H1', sender: 'a@out.moat.test', recipients: ['u@hop.test'], message });
+    try {
+      // the relayhost strips STARTTLS: the default level (dane = may here) sends in clear, an encrypt entry defers
+      expect((await send(route({ level: 'dane' }), `smtp:[127.0.0.1]:${strip.port}`, '127.0.0.1', strip.port))[0]).toMatchObject({ status: 'sent' });
+      const [enc] = await send(route({ level: 'dane', policies: { [`[127.0.0.1]:${strip.port}`]: 'encrypt' } }), `smtp:[127.0.0.1]:${strip.port}`, '127.0.0.1', strip.port);
+      expect(enc).toMatchObject({ status: 'deferred', code: 451, enhanced: '4.7.5' });
+      expect(enc?.response).toMatch(/STARTTLS/);
+      // verify: a CA-signed certificate naming the relay host; an untrusted one defers
+      expect((await send(route({ level: 'verify' }), `smtp:[localhost]:${relay.port}`, 'localhost', relay.port))[0]).toMatchObject({ status: 'sent' });
+      expect(relay.got.at(-1)).toMatchObject({ secure: true });
+      expect((await send(route({ level: 'verify' }), `smtp:[localhost]:${wrong.port}`, 'localhost', wrong.port))[0]).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      // secure: the certificate must name the next hop; 127.0.0.1 is not in it
+      expect((await send(route({ level: 'secure' }), `smtp:[127.0.0.1]:${relay.port}`, '127.0.0.1', relay.port))[0]).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      // a dane-only entry cannot be met without MX lookup: deferred, nothing sent
+      const before = relay.got.length;
+      const [only] = await send(route({ level: 'may', policies: { [`[localhost]:${relay.port}`]: 'dane-only' } }), `smtp:[localhost]:${relay.port}`, 'localhost', relay.port);
+      expect(only).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      expect(relay.got.length).toBe(before);
+      // LMTP: none by default (plain even when offered), encrypt refuses a server without STARTTLS, verify passes
+      expect((await send(route({ level: 'may' }), `lmtp:inet:localhost:${lmtpTls.port}`, 'localhost', lmtpTls.port, true))[0]).toMatchObject({ status: 'sent' });
+      expect(lmtpTls.got.at(-1)).toMatchObject({ secure: false });
+      const [plain] = await send(route({ level: 'may' }, { level: 'encrypt' }), `lmtp:inet:localhost:${lmtpPlain.port}`, 'localhost', lmtpPlain.port, true);
+      expect(plain).toMatchObject({ status: 'deferred', enhanced: '4.7.5' });
+      expect(lmtpPlain.got).toHaveLength(0);
+      const key = `localhost:${lmtpTls.port}`;
+      expect((await send(route({ level: 'may' }, { level: 'none', policies: { [key]: 'verify' } }), `lmtp:inet:localhost:${lmtpTls.port}`, 'localhost', lmtpTls.port, true))[0]).toMatchObject({ status: 'sent' });
+      expect(lmtpTls.got.at(-1)).toMatchObject({ secure: true });
+    } finally {
+      await Promise.all([relay.close(), lmtpTls.close(), lmtpPlain.close()]);
+    }
   });
 });

@@ -8,7 +8,8 @@ import type { Config } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue } from '@moat/queue';
-import { collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
+import { connectRedis, redisTargetFromConfig } from '@moat/redis';
+import { REPORT_ENVELOPE, clusterOutcomes, collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
 import { parseArgs, UsageError } from './args.ts';
@@ -17,7 +18,7 @@ import type { Command, Io } from './types.ts';
 
 const USAGE = `check DOMAIN [--config FILE] [--resolver HOST:PORT] [--cert FILE] [--ca FILE] [--json]   (exit 1 unless every record is right)
        moat tls policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx HOST]... [--cert FILE] [--config FILE] [--json]
-       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--all] [--send] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC; --send queues each report to its mailto: rua)`;
+       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--cluster] [--all] [--send] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC; --cluster: every node's counts from the cluster's Redis; --send queues each report to its mailto: rua)`;
 
 const fromConfig = (config: Config, p: string) => (isAbsolute(p) ? p : resolve(dirname(config.source.file), p));
 
@@ -79,10 +80,12 @@ async function policy(args: readonly string[], io: Io): Promise<number> {
 }
 
 async function report(args: readonly string[], io: Io): Promise<number> {
-  const a = parseArgs(args, { values: ['day', 'dir', 'config', 'resolver'], flags: ['all', 'send'] });
+  const a = parseArgs(args, { values: ['day', 'dir', 'config', 'resolver'], flags: ['all', 'send', 'cluster'] });
   if (a.positionals.length) throw new UsageError('report takes no positional arguments');
   const day = a.values.day ?? previousDay(Date.now());
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(day))) throw new UsageError('--day: YYYY-MM-DD (UTC)');
+  // the node's own files carry its node id: another directory's would be pushed as one more node, counted twice
+  if (a.flags.has('cluster') && a.values.dir) throw new UsageError('--cluster reads the configured report_dir, not --dir');
   const config = loadConfigOrFail(a.values.config);
   const dir = a.values.dir ? resolve(a.values.dir) : fromConfig(config, config.queue.tls.report_dir ?? join(config.queue.dir, 'tlsrpt'));
   const organization = config.queue.tls.report_organization ?? config.policy.hostname;
@@ -90,17 +93,39 @@ async function report(args: readonly string[], io: Io): Promise<number> {
   // a one-shot command: @moat/dns's rules, the old budget (3 s a try, two tries)
   const resolver = createDns({ servers: [a.values.resolver ?? config.dns.resolver], timeoutMs: 9000 });
   // only domains that ask for reports get one (RFC 8460 3), unless --all; the same run mx's daily timer makes
-  const d = await collectDailyReports({
-    dir,
-    day,
-    organization,
-    contact,
-    all: a.flags.has('all'),
-    txt: async (name) => (await resolver.resolveTxt(name)).map((parts) => parts.join('')),
-  });
+  // --cluster: every node's counts as mx's daily run reads them (this node's files pushed first, docs/tls.md)
+  const redis = a.flags.has('cluster') ? connectRedis(redisTargetFromConfig(config.greylist.redis), { connectionName: 'moat-cli-tlsrpt', connectTimeoutMs: 5000 }) : undefined;
+  redis?.on('error', () => undefined);
+  let d: DailyReports;
+  try {
+    if (redis) await ready(redis, 5000);
+    d = await collectDailyReports({
+      dir,
+      day,
+      organization,
+      contact,
+      all: a.flags.has('all'),
+      txt: async (name) => (await resolver.resolveTxt(name)).map((parts) => parts.join('')),
+      read: redis ? (x) => clusterOutcomes({ dir, redis }).read(x) : undefined,
+    });
+  } finally {
+    redis?.disconnect();
+  }
   const queued = a.flags.has('send') ? await sendReports(config, d) : undefined;
   io.out.write(`${JSON.stringify({ day, dir, reports: d.reports, 'no-tlsrpt-record': d.withoutRecord, 'unreadable-lines': d.skipped, ...(queued ? { queued } : {}) }, null, 2)}\n`);
   return 0;
+}
+
+/** Wait for a fail-fast client to connect (its commands fail while it is not), at most `ms`. */
+function ready(redis: ReturnType<typeof connectRedis>, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((ok, fail) => {
+    const t = setTimeout(() => fail(new CommandError(`cannot reach the cluster's Redis (greylist.redis) within ${ms / 1000} s`)), ms);
+    redis.once('ready', () => {
+      clearTimeout(t);
+      ok();
+    });
+  });
 }
 
 /** Queue each report to its mailto: addresses (RFC 8460 5.3), out by MX lookup like any outbound mail. */
@@ -110,7 +135,7 @@ async function sendReports(config: Config, d: DailyReports): Promise<Array<{ dom
   const done: Array<{ domain: string; to: string; id: string }> = [];
   try {
     for (const m of dailyReportMessages(d, { from, submitter: config.queue.tls.report_organization ?? config.policy.hostname })) {
-      const q = await queue.enqueue({ sender: from, recipients: [m.to], message: m.message, route: 'relay', nextHop: { transport: 'smtp', host: undefined, port: 25, mx: true, raw: 'smtp:' }, meta: { origin: 'tlsrpt' } });
+      const q = await queue.enqueue({ sender: from, recipients: [m.to], message: m.message, ...REPORT_ENVELOPE });
       done.push({ domain: m.domain, to: m.to, id: q.id });
     }
   } finally {

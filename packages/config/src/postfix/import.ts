@@ -3,6 +3,7 @@
 import { isRestrictionName, PolicyError, parseRestrictions, type Restriction } from '@moat/policy';
 import { dirname } from 'node:path';
 import { DNSBL_KEYS } from './dnsbl.ts';
+import { importLmtpTls, LMTP_TLS_KEYS } from './lmtp-tls.ts';
 import { importLists } from './restriction-lists.ts';
 import { importSmtpd } from './smtpd-keys.ts';
 import { importSmtpTls, SMTP_TLS_KEYS } from './smtp-tls.ts';
@@ -96,6 +97,7 @@ const MAPPED = new Set([
   'smtpd_sender_login_maps',
   ...DNSBL_KEYS,
   ...SMTP_TLS_KEYS,
+  ...LMTP_TLS_KEYS,
 ]);
 
 export class Importer {
@@ -258,6 +260,7 @@ export class Importer {
     this.time('delay_warning_time', 'h', 'queue.delay_warning');
     this.time('maximal_queue_lifetime', 'd', 'queue.max_lifetime');
     importSmtpTls(this);
+    importLmtpTls(this);
   }
 
   routing(): void {

@@ -60,23 +60,24 @@ describe('smtp_tls_policy_maps', () => {
       '/etc/postfix/more': 'example.com verify\nother.example encrypt\n',
     });
     expect(r.errors).toEqual([]);
-    expect(tls(r)?.policies).toEqual({ 'example.com': 'encrypt', '.example.net': 'secure', 'dane.example': 'dane-only', 'mixed.example': 'verify', 'other.example': 'encrypt' });
+    expect(tls(r)?.policies).toEqual({ 'example.com': 'encrypt', '.example.net': 'secure', 'dane.example': 'dane-only', '[relay.example]:587': 'may', 'mixed.example': 'verify', 'other.example': 'encrypt' });
     const notes = r.warnings.filter((w) => w.name === 'smtp_tls_policy_maps').map((w) => w.note);
-    expect(notes).toEqual([
-      expect.stringMatching(/^\/etc\/postfix\/tls_policy:3: \.example\.net: attributes ignored \(match=/),
-      expect.stringMatching(/^\/etc\/postfix\/tls_policy:5: \[relay\.example\]:587: a non-MX next hop/),
-    ]);
+    expect(notes).toEqual([expect.stringMatching(/^\/etc\/postfix\/tls_policy:3: \.example\.net: attributes ignored \(match=/)]);
   });
 
-  it('refuses a required level for a non-MX next hop (moat would deliver there with opportunistic TLS)', () => {
-    const r = imp('smtp_tls_policy_maps = texthash:/etc/postfix/t\n', { '/etc/postfix/t': '[relay.example]:587 encrypt\n[smarthost.example] secure\n' });
-    expect(r.errors.map((e) => e.found)).toEqual(['/etc/postfix/t:1: [relay.example]:587 "encrypt"', '/etc/postfix/t:2: [smarthost.example] "secure"']);
-    expect(r.errors[0]?.expected).toMatch(/cannot yet require TLS of a non-MX next hop/);
+  it('keeps [host] and [host]:port keys for the relayhost and smtp:[host]:port next hops, as Postfix looks them up', () => {
+    const r = imp('relayhost = [relay.example]:587\nsmtp_tls_policy_maps = texthash:/etc/postfix/t\n', {
+      '/etc/postfix/t': '[relay.example]:587 encrypt\n[smarthost.example] secure\n[old.example]:25 verify\n[dane.example] dane-only\nrelay.example:587 verify\n',
+    });
+    expect(tls(r)?.policies).toEqual({ '[relay.example]:587': 'encrypt', '[smarthost.example]': 'secure', '[old.example]:25': 'verify' });
+    // Postfix's lookup key drops the default port: [old.example]:25 never matches, here as there
+    expect(r.warnings.map((w) => w.note)).toContainEqual(expect.stringMatching(/\[old\.example\]:25: never matches/));
+    expect(r.errors.map((e) => e.found)).toEqual(['/etc/postfix/t:4: [dane.example] "dane-only"', '/etc/postfix/t:5: relay.example:587 "verify"']);
   });
 
   it('reports entries moat cannot honour with their file and line, and tables it cannot read', () => {
     const r = imp('smtp_tls_policy_maps = texthash:/etc/postfix/t, mysql:/etc/postfix/m.cf\n', { '/etc/postfix/t': 'broken.example none\nfp.example fingerprint\n' });
-    expect(r.errors.map((e) => e.found)).toEqual(['/etc/postfix/t:1: broken.example "none"', '/etc/postfix/t:2: fp.example "fingerprint"', '"mysql:/etc/postfix/m.cf"']);
+    expect(r.errors.map((e) => e.found)).toEqual(['"mysql:/etc/postfix/m.cf"', '/etc/postfix/t:1: broken.example "none"', '/etc/postfix/t:2: fp.example "fingerprint"']);
     expect(imp('smtp_tls_policy_maps = hash:/nope\n').errors[0]).toMatchObject({ name: 'smtp_tls_policy_maps', expected: expect.stringContaining('/nope') });
   });
 
@@ -86,5 +87,29 @@ describe('smtp_tls_policy_maps', () => {
     const c = parseConfig(yamlText, { file: '/srv/moat/moat.yaml', env: {}, readFile: files({ '/etc/postfix/main.cf': mainCf, '/etc/postfix/tls_policy': 'example.com verify\n' }) });
     expect(c.queue.tls.security_level).toBe('encrypt');
     expect(c.queue.tls.policies).toEqual({ 'example.com': 'verify' });
+  });
+});
+
+describe('lmtp_tls_security_level, lmtp_tls_policy_maps', () => {
+  it('are Postfix\'s none when unset (nothing imported), and map onto queue.tls.lmtp', () => {
+    const unset = imp('');
+    expect((tls(unset) as { lmtp?: unknown } | undefined)?.lmtp).toBeUndefined();
+    const r = imp('lmtp_tls_security_level = encrypt\nlmtp_tls_policy_maps = texthash:/etc/postfix/l\n', { '/etc/postfix/l': 'box.example:2424 verify\n[dovecot.example] secure\nbox.example:24 may\n' });
+    expect(r.errors).toEqual([]);
+    expect(tls(r)?.lmtp).toEqual({ security_level: 'encrypt', policies: { 'box.example:2424': 'verify', '[dovecot.example]': 'secure', 'box.example:24': 'may' } });
+    expect(r.warnings.map((w) => w.note)).toContainEqual(expect.stringMatching(/box\.example:24: never matches/));
+  });
+
+  it('takes the obsolete lmtp_enforce_tls / lmtp_use_tls as Postfix does, and refuses dane for LMTP', () => {
+    expect(tls(imp('lmtp_enforce_tls = yes\n'))?.lmtp).toMatchObject({ security_level: 'verify' });
+    expect(tls(imp('lmtp_use_tls = yes\n'))?.lmtp).toMatchObject({ security_level: 'may' });
+    expect(imp('lmtp_tls_security_level = dane\n').errors[0]).toMatchObject({ name: 'lmtp_tls_security_level', found: '"dane"' });
+  });
+
+  it('loads through moat.yaml into a valid config', () => {
+    const mainCf = 'compatibility_level = 3.6\nmyhostname = mx.example.org\nlmtp_tls_security_level = may\nsmtp_tls_security_level = may\nsmtp_tls_policy_maps = texthash:/etc/postfix/t\n';
+    const c = parseConfig('version: 1\npostfix:\n  main_cf: /etc/postfix/main.cf\n', { file: '/srv/moat/moat.yaml', env: {}, readFile: files({ '/etc/postfix/main.cf': mainCf, '/etc/postfix/t': '[relay.example]:587 encrypt\n' }) });
+    expect(c.queue.tls.lmtp).toEqual({ security_level: 'may', policies: {} });
+    expect(c.queue.tls.policies).toEqual({ '[relay.example]:587': 'encrypt' });
   });
 });

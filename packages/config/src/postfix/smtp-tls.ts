@@ -1,7 +1,8 @@
 // The main.cf importer's outbound TLS keys: smtp_tls_security_level (with the obsolete smtp_use_tls /
-// smtp_enforce_tls / smtp_tls_enforce_peername it overrides) and smtp_tls_policy_maps, as queue.tls levels.
+// smtp_enforce_tls / smtp_tls_enforce_peername it overrides) and smtp_tls_policy_maps (domains and [host]:port next hops).
 // Trusts the parsed main.cf and the table source files it names; each entry moat cannot honour is reported.
 import { TLS_LEVELS } from '../sections/queue.ts';
+import { policyTableEntries } from './tls-policy-table.ts';
 
 /** What the importer offers this handler (its own methods). */
 export interface SmtpTlsImportTarget {
@@ -77,68 +78,37 @@ function dnssecSupport(imp: SmtpTlsImportTarget, level: string, from: string): v
   else imp.error(from, 'smtp_dns_support_level = dnssec with dane-only (without it Postfix defers every delivery)', `smtp_dns_support_level = ${JSON.stringify(support)}`);
 }
 
-/** Table types whose source is a text file of `key value` lines (postmap's input; texthash reads it directly). */
-const FILE_TABLES = new Set(['texthash', 'hash', 'btree', 'lmdb', 'cdb', 'dbm', 'sdbm']);
-
 function importPolicyMaps(imp: SmtpTlsImportTarget): void {
   const name = 'smtp_tls_policy_maps';
   if (!imp.explicit(name)) return;
-  const tables = (imp.value(name) ?? '').split(/[\s,]+/).filter(Boolean);
   const policies: Record<string, Level> = {};
-  const read = imp.opts.readFile;
-  for (const t of tables) {
-    const m = /^([a-z0-9]+):(\/\S+)$/.exec(t);
-    if (!m || !FILE_TABLES.has(m[1]!) || !read) {
-      imp.error(name, 'tables moat reads from their source file (texthash:, hash:, lmdb:, btree:, cdb: with an absolute path)', JSON.stringify(t));
+  for (const { raw, key, level, attrs, where } of policyTableEntries(imp, name)) {
+    const bracketed = /^\[[^\]\s]+\](:\d{1,5})?$/.test(key);
+    if (!bracketed && /:\d+$/.test(key)) {
+      // host:port: an MX lookup of that host on another port; moat looks levels of MX deliveries up by domain only
+      if (level === 'may' || level === 'none') imp.warn(name, `${where}: ${raw}: an MX next hop with a port (transport smtp:host:port); moat looks TLS levels of MX deliveries up by domain, this one keeps the default`);
+      else imp.error(name, 'a domain, .domain, [host] or [host]:port key (moat cannot apply a level to smtp:host:port, an MX lookup on another port)', `${where}: ${raw} ${JSON.stringify(level)}`);
       continue;
     }
-    let text: string;
-    try {
-      text = read(m[2]!);
-    } catch (e) {
-      imp.error(name, `a readable table source file ${m[2]} (postmap's input)`, (e as Error).message);
+    if (!bracketed && !/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(key)) {
+      imp.error(name, 'a domain, .domain, [host] or [host]:port key', `${where}: ${JSON.stringify(raw)}`);
       continue;
     }
-    for (const entry of tableEntries(text)) {
-      const where = `${m[2]}:${entry.line}`;
-      const key = entry.key.toLowerCase();
-      const [level = '', ...attrs] = entry.value.split(/\s+/);
-      if (/^\[|:\d+$/.test(key)) {
-        // moat applies levels to deliveries by MX lookup only: a required level here would be a silent downgrade
-        if (level === 'may' || level === 'none') imp.warn(name, `${where}: ${entry.key}: a non-MX next hop (relayhost, transport smtp:[host]); moat applies TLS levels to deliveries by MX lookup only, this one keeps opportunistic TLS`);
-        else imp.error(name, 'may (moat cannot yet require TLS of a non-MX next hop: relayhost, transport smtp:[host])', `${where}: ${entry.key} ${JSON.stringify(level)}`);
-        continue;
-      }
-      if (!/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(key)) {
-        imp.error(name, 'a domain or .domain key', `${where}: ${JSON.stringify(entry.key)}`);
-        continue;
-      }
-      if (!isLevel(level)) {
-        imp.error(name, level === 'none' ? 'may or stricter: moat always uses STARTTLS when offered' : `one of ${TLS_LEVELS.join(', ')}`, `${where}: ${entry.key} ${JSON.stringify(level)}`);
-        continue;
-      }
-      if (attrs.length) imp.warn(name, `${where}: ${entry.key}: attributes ignored (${attrs.join(' ')}): moat uses its own protocols, ciphers and name matching for ${level}`);
-      // the first table that has the key wins, as in Postfix's list of tables
-      if (!(key in policies)) policies[key] = level;
+    if (!isLevel(level)) {
+      imp.error(name, level === 'none' ? 'may or stricter: moat always uses STARTTLS when offered' : `one of ${TLS_LEVELS.join(', ')}`, `${where}: ${raw} ${JSON.stringify(level)}`);
+      continue;
     }
+    if (bracketed && level === 'dane-only') {
+      // Postfix would look up TLSA for the host itself; moat applies DANE to MX deliveries only and would defer all
+      imp.error(name, 'a level other than dane-only for a next hop without MX lookup (moat applies DANE to MX deliveries only)', `${where}: ${raw} "dane-only"`);
+      continue;
+    }
+    if (bracketed && /:25$/.test(key)) imp.warn(name, `${where}: ${raw}: never matches, in Postfix as in moat: the lookup key of a next hop on port 25 has no port ([host])`);
+    if (bracketed && level === 'dane') imp.warn(name, `${where}: ${raw}: dane for a next hop without MX lookup is opportunistic TLS in moat (no TLSA lookup for the host)`);
+    if (attrs.length) imp.warn(name, `${where}: ${raw}: attributes ignored (${attrs.join(' ')}): moat uses its own protocols, ciphers and name matching for ${level}`);
+    // the first table that has the key wins, as in Postfix's list of tables
+    if (!(key in policies)) policies[key] = level;
   }
   imp.set('queue.tls.policies', policies, name);
   imp.use(name, `queue.tls.policies: ${Object.entries(policies).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`);
-}
-
-/** postmap's source format: `key value`, continuation lines start with whitespace, # comments. */
-function tableEntries(text: string): Array<{ key: string; value: string; line: number }> {
-  const out: Array<{ key: string; value: string; line: number }> = [];
-  text.split('\n').forEach((raw, i) => {
-    const line = raw.replace(/\r$/, '');
-    if (/^\s*(#|$)/.test(line)) return;
-    if (/^\s/.test(line) && out.length) {
-      out[out.length - 1]!.value += ` ${line.trim()}`;
-      return;
-    }
-    const m = /^(\S+)\s+(.*)$/.exec(line.trim());
-    if (m) out.push({ key: m[1]!, value: m[2]!.trim(), line: i + 1 });
-    else out.push({ key: line.trim(), value: '', line: i + 1 });
-  });
-  return out;
 }

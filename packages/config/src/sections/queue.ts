@@ -18,6 +18,10 @@ export const transport = z
 /** Postfix's TLS security levels moat implements for outbound delivery (none and fingerprint are not). */
 export const TLS_LEVELS = ['may', 'dane', 'encrypt', 'dane-only', 'verify', 'secure'] as const;
 const tlsLevel = z.enum(TLS_LEVELS);
+/** Levels for next hops without MX lookup (relayhost, LMTP): none (LMTP only), may, encrypt, verify, secure. */
+export const HOP_TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as const;
+/** smtp_tls_policy_maps keys: a domain, .domain, or a next hop without MX lookup: [host] or [host]:port. */
+export const TLS_POLICY_KEY = /^(\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[^\]\s]+\](:\d{1,5})?)$/i;
 
 export const queueSection = z.strictObject({
   /** Spool directory (incoming, active, deferred, corrupt live under it). */
@@ -61,7 +65,7 @@ export const queueSection = z.strictObject({
       }),
     )
     .default([]),
-  /** Outbound TLS policy for mail sent by MX lookup (docs/tls.md); relayhosts and mailbox servers keep opportunistic TLS. */
+  /** Outbound TLS: levels and policies per next hop, MTA-STS and DANE for mail sent by MX lookup, TLS-RPT (docs/tls.md). */
   tls: z
     .strictObject({
       /**
@@ -72,8 +76,22 @@ export const queueSection = z.strictObject({
        * still apply on top of every level.
        */
       security_level: tlsLevel.default('dane'),
-      /** Per destination domain (smtp_tls_policy_maps): `example.com` the domain, `.example.com` its subdomains. */
-      policies: z.record(z.string().regex(/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/i, 'expected a domain, or .domain for its subdomains'), tlsLevel).default({}),
+      /**
+       * Per next-hop destination (smtp_tls_policy_maps): `example.com` the domain, `.example.com` its subdomains (mail
+       * by MX lookup), `[host]` / `[host]:port` a next hop without MX lookup (relayhost, transport `smtp:[host]:port`;
+       * the port only when it is not 25, as Postfix builds its lookup key).
+       */
+      policies: z.record(z.string().regex(TLS_POLICY_KEY, 'expected a domain, .domain for its subdomains, [host] or [host]:port'), tlsLevel).default({}),
+      /**
+       * LMTP next hops (`lmtp:host:port`, `lmtp:inet:...`): Postfix's lmtp_tls_security_level (default none: no
+       * STARTTLS) and lmtp_tls_policy_maps (keys `host`, `[host]`, with `:port` unless 24). LMTP over a unix socket never uses TLS.
+       */
+      lmtp: z
+        .strictObject({
+          security_level: z.enum(HOP_TLS_LEVELS).default('none'),
+          policies: z.record(z.string().regex(/^(\[[^\]\s]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected host, [host], host:port or [host]:port'), z.enum(HOP_TLS_LEVELS)).default({}),
+        })
+        .prefault({}),
       /** DANE (RFC 7672): TLSA records, used only when dns.resolver validated them (the bundled Unbound does). */
       dane: z.boolean().default(true),
       /** MTA-STS (RFC 8461): the recipient domain's policy, fetched over HTTPS with the system's CAs. */

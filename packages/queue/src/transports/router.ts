@@ -8,7 +8,7 @@ import { errorTransport } from './error.ts';
 import { maildirTransport, type MaildirOptions } from './maildir.ts';
 import { type MxResolver, relayTransport } from './relay.ts';
 import { nextHopTransport } from './smtp.ts';
-import type { OutboundTlsPolicy } from './tls-requirement.ts';
+import type { NextHopTlsPolicy, OutboundTlsPolicy, TlsRequirement } from './tls-requirement.ts';
 import type { RecipientResult, Transport } from './types.ts';
 
 export interface RouterOptions {
@@ -28,6 +28,8 @@ export interface RouterOptions {
   logger?: Logger | undefined;
   /** MTA-STS and DANE for MX deliveries (@moat/tlspolicy). */
   tlsPolicy?: OutboundTlsPolicy | undefined;
+  /** TLS levels of next hops without MX lookup: relayhost, `smtp:[host]:port`, LMTP (@moat/tlspolicy's nextHopTls). */
+  hopTls?: NextHopTlsPolicy | undefined;
 }
 
 export interface NextHopRouter {
@@ -53,12 +55,19 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
   const timeout = opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {};
   const onDkimError = (domain: string, error: string) => opts.logger?.error({ domain, err: error }, 'dkim signing failed; sent unsigned');
 
+  /** The hop's TLS level as nextHopTransport options; without hopTls: opportunistic for smtp, none for lmtp (as before). */
+  function hopTlsOf(h: Parameters<NextHopTlsPolicy>[0]): { starttls?: boolean; tls?: TlsRequirement; refuse?: string } {
+    const t = opts.hopTls?.(h);
+    if (!t) return {};
+    return { starttls: t.starttls === 'opportunistic', ...(t.tls ? { tls: t.tls } : {}), ...(t.refuse ? { refuse: t.refuse } : {}) };
+  }
+
   function build(hop: NextHop, sign: boolean): Transport {
     // the array itself, even empty: a reload fills it in place, and a transport cached before must see the keys
     const dkim = sign && opts.dkim ? { dkim: opts.dkim, onDkimError } : {};
     switch (hop.transport) {
       case 'smtp':
-        if (!hop.mx && hop.host) return nextHopTransport({ host: hop.host, port: hop.port, heloName: opts.heloName, ...timeout, ...dkim });
+        if (!hop.mx && hop.host) return nextHopTransport({ host: hop.host, port: hop.port, heloName: opts.heloName, ...timeout, ...dkim, ...hopTlsOf({ kind: 'smtp', host: hop.host, port: hop.port, raw: hop.raw }) });
         if (!opts.resolver) return unavailable('relay', 'no resolver configured for MX lookups', 'no-mx-resolver');
         return relayTransport({
           heloName: opts.heloName,
@@ -66,13 +75,14 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
           domain: hop.host,
           port: opts.mxPort ?? hop.port,
           ...timeout,
-          tlsPolicy: opts.tlsPolicy,
+          // a TLS report is delivered despite TLS failures and not counted in the next one (RFC 8460 3)
+          tlsPolicy: hop.tls === 'may' ? undefined : opts.tlsPolicy,
           ...(dkim.dkim ? { dkim: dkim.dkim, onDkimError } : {}),
         });
       case 'lmtp':
         return 'path' in hop.socket
           ? nextHopTransport({ host: 'localhost', port: 0, path: hop.socket.path, lmtp: true, heloName: opts.heloName, ...timeout })
-          : nextHopTransport({ host: hop.socket.host, port: hop.socket.port, lmtp: true, heloName: opts.heloName, ...timeout });
+          : nextHopTransport({ host: hop.socket.host, port: hop.socket.port, lmtp: true, heloName: opts.heloName, ...timeout, ...hopTlsOf({ kind: 'lmtp', host: hop.socket.host, port: hop.socket.port, raw: hop.raw }) });
       case 'maildir':
         if (!hop.path.startsWith('/')) return unavailable('maildir', `maildir root must be absolute: ${hop.path}`, 'bad-next-hop');
         return maildirTransport({

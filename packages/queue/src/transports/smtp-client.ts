@@ -407,7 +407,7 @@ async function attempt(
           r = await hello();
           if (r.code !== 250) return { results: fromReply(r), tls: true };
         }
-      } else if (starttls === 'opportunistic' && !opts.lmtp && !opts.path) {
+      } else if (starttls === 'opportunistic' && (opts.tls !== undefined || (!opts.lmtp && !opts.path))) {
         const refused = tlsFailed({ type: 'starttls-not-supported', detail: `${opts.servername ?? opts.host} did not offer STARTTLS` });
         if (refused) return refused;
       }

@@ -2,6 +2,7 @@
 // or the primary MX for a backup MX. Talks to that one configured host; its replies are untrusted text.
 import { type DkimKey, signIfConfigured } from '@moat/dkim';
 import { smtpSend } from './smtp-client.ts';
+import type { TlsRequirement } from './tls-requirement.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
 export interface NextHopOptions {
@@ -17,6 +18,10 @@ export interface NextHopOptions {
   heloName: string;
   /** Opportunistic STARTTLS toward the next hop (default: on for smtp, off for lmtp). */
   starttls?: boolean;
+  /** A mandatory TLS level for this hop (smtp_tls_policy_maps, lmtp_tls_security_level): never sent in clear. */
+  tls?: TlsRequirement | undefined;
+  /** The hop's TLS level cannot be met here: every recipient is deferred with this text, nothing is sent. */
+  refuse?: string | undefined;
   timeoutMs?: number;
 }
 
@@ -28,6 +33,10 @@ export function nextHopTransport(opts: NextHopOptions): Transport {
     name,
     destination: () => key,
     async deliver(req: DeliveryRequest): Promise<RecipientResult[]> {
+      if (opts.refuse) {
+        const response = `451 4.7.5 ${opts.refuse}`.slice(0, 500);
+        return req.recipients.map((recipient) => ({ recipient, status: 'deferred', code: 451, enhanced: '4.7.5', response, relay: key }));
+      }
       let message = req.message;
       if (keys.length > 0 && !req.unsigned) {
         const signed = await signIfConfigured(message, keys);
@@ -46,6 +55,7 @@ export function nextHopTransport(opts: NextHopOptions): Transport {
         recipients: req.recipients,
         message,
         reuse: true,
+        ...(opts.tls ? { tls: opts.tls } : {}),
       });
       return results;
     },

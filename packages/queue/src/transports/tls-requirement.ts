@@ -30,3 +30,15 @@ export interface OutboundTlsPolicy {
   /** Throws when the policy cannot be learnt now (timeout, DNSSEC failure): the mail waits, never goes without it. */
   forDomain(domain: string): Promise<DomainTlsPolicy>;
 }
+
+/**
+ * The TLS of a next hop without MX lookup (relayhost, `smtp:[host]:port`, LMTP), as Postfix's smtp_tls_security_level,
+ * smtp_tls_policy_maps and lmtp_tls_* give it (implemented by @moat/tlspolicy's nextHopTls).
+ */
+export type NextHopTlsPolicy = (hop: { kind: 'smtp' | 'lmtp'; host: string; port: number; path?: string | undefined; raw?: string | undefined }) => {
+  starttls: 'never' | 'opportunistic';
+  /** A mandatory level: never in clear, the check judges the certificate. */
+  tls?: TlsRequirement | undefined;
+  /** The hop cannot be used at its level: every delivery defers (451 4.7.5) with this text. */
+  refuse?: string | undefined;
+};
