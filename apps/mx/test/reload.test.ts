@@ -242,7 +242,7 @@ describe('mx reload', () => {
       for (let i = 0; i < 200 && !delivered.some((m) => m.includes(`Subject: ${subject}`)); i++) await new Promise((ok) => setTimeout(ok, 50));
       const m = delivered.find((x) => x.includes(`Subject: ${subject}`));
       expect(m, `${subject} delivered`).toBeDefined();
-      return /^DKIM-Signature:[^]*?\bs=([a-z0-9]+);/im.exec(m ?? '')?.[1];
+      return /^DKIM-Signature:[\s\S]*?\bs=([a-z0-9]+);/im.exec(m ?? '')?.[1];
     };
     await writeFile(cfg, config({ dkim: 's1' }));
     expect((await reload()).report.outcome).toBe('applied');
