@@ -2,6 +2,7 @@
 // Unbound with a warm cache, all at once (moat's way) vs one after another. Loopback only, bounded.
 // Run: npm exec -- node bench/dnslist.ts   (writes docs/bench-dnslist.md)
 import { createSocket, type RemoteInfo } from 'node:dgram';
+import { Resolver } from 'node:dns/promises';
 import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -13,6 +14,7 @@ import { startDnsInternet, startProductionUnbound, startRbldnsd, startUnbound } 
 const ROUNDS = Number(process.env.ROUNDS ?? 300);
 const RECURSIVE_ROUNDS = Number(process.env.RECURSIVE_ROUNDS ?? 200);
 const COLD_ROUNDS = Number(process.env.COLD_ROUNDS ?? 30);
+const WARM_PASSES = Number(process.env.WARM_PASSES ?? 3);
 const DELAY_MS = 20; // simulated round trip to a list operator's servers (cold-cache scenario)
 const CLIENTS = 50; // distinct client IPs, cycled: all cached after the warm-up pass
 const soa = '$SOA 3600 ns.moat.test. hostmaster.moat.test. 0 3600 600 86400 3600\n$TTL 3600\n';
@@ -69,6 +71,26 @@ const defaultZones = [
 ];
 const rev = (ip: string) => ip.split('.').reverse().join('.');
 
+/**
+ * Questions that left the process (every @moat/dns question goes through a c-ares Resolver): counted so
+ * the warm rows can show that a warm batch is answered by @moat/dns's memo without any socket I/O.
+ */
+let questionsSent = 0;
+for (const method of ['resolve4', 'resolve6', 'resolveTxt', 'resolve'] as const) {
+  const proto = Resolver.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const original = proto[method]!;
+  proto[method] = function (this: unknown, ...a: unknown[]) {
+    questionsSent++;
+    return original.apply(this, a);
+  };
+}
+
+/** One event-loop turn (setImmediate): the in-process floor, what the machine's load alone costs at that moment. */
+function turn(): Promise<number> {
+  const t = performance.now();
+  return new Promise((resolve) => setImmediate(() => resolve(performance.now() - t)));
+}
+
 /** What the engine asks for a new client under the default policy: every IP list once, the DBL for three names. */
 function defaultBatch(ip: string, n: number): DnsListRequest[] {
   return defaultZones.flatMap((zone): DnsListRequest[] =>
@@ -88,7 +110,20 @@ function defaultBatch(ip: string, n: number): DnsListRequest[] {
  * round (its 15 names never asked; the root, TLD and operator delegations and keys cached after the
  * first round, as on a running MX). Warm: the same clients asked again.
  */
-async function recursive(): Promise<{ first: number; cold: number[]; warm: number[]; listed: number; lookups: number }> {
+interface Recursive {
+  first: number;
+  cold: number[];
+  warm: number[];
+  /** The stub-zone warm batch and the floor, interleaved with the warm recursive rounds. */
+  stub: number[];
+  floor: number[];
+  /** Questions sent to Unbound by the warm recursive batches (0: all answered in-process). */
+  warmQuestions: number;
+  listed: number;
+  lookups: number;
+}
+
+async function recursive(stubBatch: (c: number) => Promise<unknown>): Promise<Recursive> {
   const operators: Record<string, string[]> = {};
   for (const zone of defaultZones) {
     const parts = zone.split('.');
@@ -128,12 +163,37 @@ async function recursive(): Promise<{ first: number; cold: number[]; warm: numbe
       cold.push(performance.now() - t);
       listed += a.filter((x) => x.status === 'listed').length;
     }
-    for (let r = 0; r < RECURSIVE_ROUNDS; r++) {
-      t = performance.now();
-      await client.lookup(defaultBatch(clientIp(r), r));
-      warm.push(performance.now() - t);
+    // the stub clients again first, so the stub rows below are warm in-process as well
+    for (let c = 0; c < CLIENTS; c++) await stubBatch(c);
+    const stub: number[] = [];
+    const floor: number[] = [];
+    let warmQuestions = 0;
+    // Warm: each client again, WARM_PASSES times (within @moat/dns's 30 s negative memo of the cold pass),
+    // each recursive batch beside a stub batch and one bare event-loop turn, so the three share the load.
+    for (let pass = 0; pass < WARM_PASSES; pass++) {
+      for (let r = 0; r < RECURSIVE_ROUNDS; r++) {
+        floor.push(await turn());
+        const before = questionsSent;
+        t = performance.now();
+        await client.lookup(defaultBatch(clientIp(r), r));
+        warm.push(performance.now() - t);
+        warmQuestions += questionsSent - before;
+        t = performance.now();
+        await stubBatch(r % CLIENTS);
+        stub.push(performance.now() - t);
+      }
     }
-    return { first, cold: cold.sort((a, b) => a - b), warm: warm.sort((a, b) => a - b), listed: listed / RECURSIVE_ROUNDS, lookups: defaultBatch('192.0.2.1', 0).length };
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b);
+    return {
+      first,
+      cold: sorted(cold),
+      warm: sorted(warm),
+      stub: sorted(stub),
+      floor: sorted(floor),
+      warmQuestions,
+      listed: listed / RECURSIVE_ROUNDS,
+      lookups: defaultBatch('192.0.2.1', 0).length,
+    };
   } finally {
     client.close();
     await resolver.stop();
@@ -232,23 +292,27 @@ try {
       `| **sequential / concurrent** | **${(s.p50 / c.p50).toFixed(1)}x** | **${(s.p99 / c.p99).toFixed(1)}x** | |`,
     ].join('\n');
   const table = render(row('concurrent (one batch of 15)', concurrent), row('sequential (15 lookups in a row)', sequential));
-  const rec = await recursive();
-  const stubWarm = row('stub zones, warm (the table above)', concurrent);
+  const load = loadavg()[0] ?? 0;
+  const rec = await recursive((c) => dns.lookup(batch(c)));
+  const loadAfter = loadavg()[0] ?? 0;
+  const stubWarm = row('stub zones, warm (interleaved)', rec.stub);
+  const floorRow = row('floor: one bare event-loop turn (interleaved)', rec.floor);
   const recRows = [row('recursive, cold (a new client)', rec.cold), row('recursive, warm (the same client again)', rec.warm)];
   const recTable = [
     '| path (one concurrent batch) | p50 ms | p99 ms | max ms | p50 / stub warm | p99 / stub warm |',
     '|---|---:|---:|---:|---:|---:|',
-    ...[stubWarm, ...recRows].map((x) => `| ${x.name} | ${f(x.p50)} | ${f(x.p99)} | ${f(x.max)} | ${(x.p50 / stubWarm.p50).toFixed(1)}x | ${(x.p99 / stubWarm.p99).toFixed(1)}x |`),
+    ...[floorRow, stubWarm, ...recRows].map((x) => `| ${x.name} | ${f(x.p50)} | ${f(x.p99)} | ${f(x.max)} | ${(x.p50 / stubWarm.p50).toFixed(1)}x | ${(x.p99 / stubWarm.p99).toFixed(1)}x |`),
   ].join('\n');
-  console.log(`\nrecursive (production unbound.conf, simulated Internet):\n${recTable}\nfirst client ever: ${f(rec.first)} ms`);
+  const warmRow = recRows[1]!;
+  console.log(`\nrecursive (production unbound.conf, simulated Internet):\n${recTable}\nfirst client ever: ${f(rec.first)} ms; warm questions sent: ${rec.warmQuestions}; load ${load.toFixed(1)} -> ${loadAfter.toFixed(1)}`);
   const coldTable = render(row('concurrent (one batch of 15)', coldConcurrent), row('sequential (15 lookups in a row)', coldSequential));
   console.log(`warm cache:\n${table}\n\ncold cache, list servers ${DELAY_MS} ms away:\n${coldTable}`);
   console.log(`\n${ROUNDS} rounds, ${listed / ROUNDS} listed answers per batch on average`);
   const doc = `# Bench: DNS lists, concurrent vs sequential
 
 \`npm exec -- node bench/dnslist.ts\` (measured ${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores,
-Node ${process.versions.node}, Debian unbound + rbldnsd on loopback, 1-min load average ${(loadavg()[0] ?? 0).toFixed(1)}
-at the start: the machine is shared, so tails (p99, max) are noisy; the p50 ratios are the point).
+Node ${process.versions.node}, Debian unbound + rbldnsd on loopback, 1-min load average ${load.toFixed(1)}
+before the recursive rows and ${loadAfter.toFixed(1)} after them: the machine is shared, so tails (p99, max) are noisy; the p50 ratios are the point).
 
 One client checked against **15 lists** (12 IP lists + one RHSBL zone on client name, reverse client name
 and sender domain) through Unbound with a **warm cache** (every name asked once before measuring; TTLs of
@@ -274,20 +338,32 @@ client name, reverse client name and sender domain) as one concurrent batch, thr
 recursing through a simulated Internet: NSD root, TLD and list-operator servers on loopback, every zone signed
 (\`@moat/testkit\` \`startDnsInternet\`, the same hierarchy \`packages/dnslist/test/recursive.test.ts\` checks).
 ${RECURSIVE_ROUNDS} new clients (cold: their names never asked, the delegations and keys cached after the first
-one, as on a running MX), then the same clients again (warm). ${rec.listed.toFixed(1)} listed answers per batch on
-average. The anchor is the stub-zone warm batch of the first table, from this run.
+one, as on a running MX), then the same clients again, ${WARM_PASSES} times (warm). ${rec.listed.toFixed(1)} listed answers per batch on
+average. Each warm recursive batch ran beside a warm stub-zone batch (the first table's 15 lists) and one bare
+event-loop turn (\`setImmediate\`: the floor, what the machine's load alone costs at that moment), so all three
+rows below saw the same load. The anchor is the stub-zone batch.
 
 ${recTable}
 
-Goal (issue 19): warm p99 at most 2 ms. ${recRows[1]!.p99 <= 2 ? 'Met' : 'Not met'} in this run (${f(recRows[1]!.p99)} ms; the stub path's p99 in the
-same run, ${f(stubWarm.p99)} ms, is the machine's tail: the warm recursive batch costs what the stub one costs, ${(recRows[1]!.p50 / stubWarm.p50).toFixed(1)}x at p50).
+Questions sent to Unbound by the ${rec.warm.length} warm recursive batches: **${rec.warmQuestions}** (counted at node:dns's
+Resolver, which every @moat/dns question goes through). A warm batch is answered by @moat/dns's memo
+(packages/dns/src/cache.ts: answers for min(TTL, 60 s), NXDOMAIN/NODATA for 30 s) without any socket I/O, so its
+cost is moat's own code: the p50 row. Everything in its tail above that is the event loop waiting for the
+CPU, which the floor row shows on its own.
+
+Goal (issue 19): warm p99 at most 2 ms. ${warmRow.p99 <= 2 ? 'Met' : 'Not met'} in this run: ${f(warmRow.p99)} ms, beside a floor p99 of
+${f(floorRow.p99)} ms (a bare event-loop turn, no work at all) and a stub-zone p99 of ${f(stubWarm.p99)} ms. Warm p50 is
+${f(warmRow.p50)} ms (${(warmRow.p50 / stubWarm.p50).toFixed(1)}x the stub batch). ${floorRow.p99 > 2 ? `On this shared machine (load ${load.toFixed(1)} to ${loadAfter.toFixed(1)} on ${cpus().length} cores) the 2 ms goal is below what
+an empty event-loop turn costs at p99, so the figures to hold are the warm batch's ratio to the floor and to the stub
+batch, and the zero questions sent; rerun on a quiet machine for the absolute p99.` : `The floor's p99 is under the goal here, so the warm p99 above is moat's own tail.`}
 
 The very first client (empty cache: root, TLDs, operators, their DNSKEYs and DS all fetched and validated):
 ${f(rec.first)} ms. The servers are on loopback, so "cold" here is Unbound's recursion and validation work, not
 the Internet's round trips (the 20 ms table above shows what those add: about one round trip per batch).
 
-Reading it: with a warm cache on loopback every answer costs about a tenth of a millisecond of
-Node/c-ares/Unbound work, so the gain here is CPU overlap only. With a cold cache the per-lookup cost is
+Reading it: with a warm cache every answer comes from @moat/dns's memo (the first table's warm-up pass fills
+it), so a warm batch costs a few tenths of a millisecond of moat's own code and the concurrent/sequential
+gain there is small. With a cold cache the per-lookup cost is
 the list operator's round trip, and the concurrent batch costs about one round trip (the slowest list,
 bounded by the budget) instead of fifteen: the cold table shows the ratio approaching the number of lists.
 Listed answers add one TXT round trip after their A answer (qname minimisation adds a few more on a

@@ -401,7 +401,7 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
 Publish this TXT record (zone-file form; most DNS panels take the quoted text joined):
   ${k.record.name}. 3600 IN TXT ( ${k.record.strings.map((x) => `"${x}"`).join(' ')} )
 
-Then add the key to ${test ? 'compose/moat.test.yaml' : 'compose/moat.yaml'} and restart mx (npm run stack -- restart mx policyd):
+Then add the key to ${test ? 'compose/moat.test.yaml' : 'compose/moat.yaml'} and reload (npm run moat -- reload):
   queue:
     dkim:
       - { domain: ${k.domain}, selector: ${k.selector}, key: ${k.key} }

@@ -13,22 +13,28 @@
 #   MOAT_SPAMD_BAYES_AUTO_LEARN  1/0: learn from spamd's own clear verdicts (default 1; tests turn it off)
 #   MOAT_SPAMD_ALLOWED_IPS       who may scan (default: loopback and private 172.16/12)
 #   MOAT_SPAMD_LISTEN            listen address (default 0.0.0.0:783)
+# For tests on a host: MOAT_SPAMD_SITE_DIR (where the site config is written), MOAT_SPAMD_ETC (where the image's
+# .pre/.cf files are read, default /etc/spamassassin), MOAT_SPAMD_SITE_ONLY=1 (write the site config and exit).
 set -eu
 SITE="${MOAT_SPAMD_SITE_DIR:-/tmp/moat-spamassassin}"
+ETC="${MOAT_SPAMD_ETC:-/etc/spamassassin}"
 rm -rf "$SITE"
 mkdir -p "$SITE"
-cp /etc/spamassassin/*.pre /etc/spamassassin/*.cf "$SITE"/
-RUNTIME="$SITE/99_moat_runtime.cf"
+cp "$ETC"/*.pre "$ETC"/*.cf "$SITE"/
+# SpamAssassin reads a directory's .cf files in name order (C locale: digits, then upper case, then lower
+# case), and a later setting wins. Both runtime files start with zz_ so they come after local.cf and
+# moat-dnsbl.cf: local.cf's defaults (dns_available no, use_bayes 0) are overridden by the environment.
+# (An earlier 99_moat_runtime.cf sorted BEFORE local.cf, so MOAT_SPAMD_DNS never turned DNS tests on.)
+RUNTIME="$SITE/zz_moat_runtime.cf"
 : >"$RUNTIME"
-# SpamAssassin reads a directory's .cf files in name order, so this one comes after local.cf (which turns
-# Bayes off) and wins. (99_moat_runtime.cf is read before local.cf: its settings that local.cf also sets,
-# such as dns_available, lose to local.cf.)
 BAYES_CF="$SITE/zz_moat_bayes.cf"
 : >"$BAYES_CF"
 if [ -n "${MOAT_SPAMD_DNS:-}" ]; then
-  echo "dns_available yes" >>"$RUNTIME"
-  echo "clear_dns_servers" >>"$RUNTIME"
-  echo "dns_server ${MOAT_SPAMD_DNS}" >>"$RUNTIME"
+  {
+    echo "dns_available yes"
+    echo "clear_dns_servers"
+    echo "dns_server ${MOAT_SPAMD_DNS}"
+  } >>"$RUNTIME"
 fi
 for n in ${MOAT_SPAMD_TRUSTED_NETWORKS:-}; do
   echo "trusted_networks $n" >>"$RUNTIME"
@@ -40,7 +46,7 @@ if [ -n "${MOAT_SPAMD_BAYES_SENTINELS:-}" ]; then
   # SpamAssassin's Redis store takes one server and knows no Sentinel: it talks to this loopback forwarder,
   # which follows the master (compose/spamassassin/README.md). Restarted if it ever exits; reparented to tini.
   hostport=127.0.0.1:6380
-  (
+  [ "${MOAT_SPAMD_SITE_ONLY:-0}" = 1 ] || (
     MOAT_BAYES_SENTINELS="$MOAT_SPAMD_BAYES_SENTINELS" MOAT_BAYES_SENTINEL_NAME="${MOAT_SPAMD_BAYES_SENTINEL_NAME:-moat}" \
       MOAT_BAYES_PROXY_LISTEN="$hostport" \
       sh -c 'while :; do perl /usr/local/lib/moat/redis-master-proxy.pl; echo "redis-master-proxy exited ($?); restarting" >&2; sleep 1; done' &
@@ -82,6 +88,7 @@ if [ -n "${password:-}" ]; then
   if [ "$(id -u)" = 0 ]; then chown debian-spamd "$BAYES_CF"; fi
   chmod 0600 "$BAYES_CF"
 fi
+if [ "${MOAT_SPAMD_SITE_ONLY:-0}" = 1 ]; then exit 0; fi
 ALLOWED="${MOAT_SPAMD_ALLOWED_IPS:-127.0.0.1,172.16.0.0/12}"
 if [ "$(id -u)" = 0 ]; then USER_ARGS="-u debian-spamd"; else USER_ARGS=""; fi
 # shellcheck disable=SC2086

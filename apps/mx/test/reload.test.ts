@@ -20,7 +20,7 @@ let cfg: string;
 const delivered: string[] = [];
 let sink: SMTPServer;
 
-const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean; perIp?: number } = {}) => `version: 1
+const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean; perIp?: number; dkim?: string } = {}) => `version: 1
 policy:
   hostname: mx.example.org
   recipient_restrictions: reject_non_fqdn_helo_hostname, ${o.senderMap ? `check_sender_access texthash:${dir.path}/senders, ` : ''}reject_unlisted_recipient, ${o.broken ? 'reject_everything_now, ' : ''}permit
@@ -34,7 +34,7 @@ mx:
   tls: { cert: ${dir.path}/${o.cert ?? 'one'}.crt, key: ${dir.path}/${o.cert ?? 'one'}.key }
 ${o.perIp ? `  limits: { per_ip_concurrency: ${o.perIp} }\n` : ''}spamd: { enabled: false }
 greylist: { redis: { url: "${redis.url}" } }
-queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", concurrency: ${o.concurrency ?? 4} }
+queue: { dir: ${dir.path}/spool, transport: "smtp://127.0.0.1:${sinkPort}", transports: { remote.test: "smtp:[127.0.0.1]:${sinkPort}" }, concurrency: ${o.concurrency ?? 4}${o.dkim ? `, dkim: [{ domain: sender.example, selector: ${o.dkim}, key: ${dir.path}/${o.dkim}.pem }]` : ''} }
 metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 `;
 
@@ -87,6 +87,7 @@ beforeAll(async () => {
       '-keyout', join(dir.path, `${name}.key`), '-out', join(dir.path, `${name}.crt`),
     ], { stdio: 'ignore' });
   }
+  for (const selector of ['s1', 's2']) execFileSync('openssl', ['genrsa', '-out', join(dir.path, `${selector}.pem`), '2048'], { stdio: 'ignore' });
   await writeFile(join(dir.path, 'senders'), 'spam@bad.example REJECT no thanks\n');
   cfg = join(dir.path, 'moat.yaml');
   await writeFile(cfg, config());
@@ -224,6 +225,37 @@ describe('mx reload', () => {
     expect(refused.text).toMatch(/Too many concurrent connections/);
     second.destroy();
     await held.quit();
+    await writeFile(cfg, config());
+    expect((await reload()).report.outcome).toBe('applied');
+  });
+
+  it('re-reads the DKIM keys: the next message is signed with the new key; an unreadable key refuses the reload and the old key signs on', async () => {
+    /** One message from loopback (mynetworks: ours to sign) to a remote domain (signed on the way out); its DKIM selector. */
+    const signedWith = async (subject: string) => {
+      const c = await SmtpClient.connect(port);
+      await c.read();
+      await c.cmd('EHLO client.example.net');
+      await c.cmd('MAIL FROM:<alice@sender.example>');
+      expect((await c.cmd('RCPT TO:<bob@remote.test>')).code).toBe(250);
+      expect((await c.data(`From: alice@sender.example\r\nTo: bob@remote.test\r\nSubject: ${subject}\r\n\r\nhello\r\n`)).code).toBe(250);
+      await c.quit();
+      for (let i = 0; i < 200 && !delivered.some((m) => m.includes(`Subject: ${subject}`)); i++) await new Promise((ok) => setTimeout(ok, 50));
+      const m = delivered.find((x) => x.includes(`Subject: ${subject}`));
+      expect(m, `${subject} delivered`).toBeDefined();
+      return /^DKIM-Signature:[\s\S]*?\bs=([a-z0-9]+);/im.exec(m ?? '')?.[1];
+    };
+    await writeFile(cfg, config({ dkim: 's1' }));
+    expect((await reload()).report.outcome).toBe('applied');
+    expect(await signedWith('dkim one')).toBe('s1');
+    await writeFile(cfg, config({ dkim: 's2' }));
+    expect((await reload()).report.outcome).toBe('applied');
+    expect(await signedWith('dkim two')).toBe('s2');
+    await writeFile(cfg, config({ dkim: 'missing' }));
+    const { status, report } = await reload();
+    expect(report.outcome).toBe('refused');
+    expect(status).toBe(422);
+    expect(report.error).toMatch(/missing\.pem/);
+    expect(await signedWith('dkim three')).toBe('s2');
     await writeFile(cfg, config());
     expect((await reload()).report.outcome).toBe('applied');
   });

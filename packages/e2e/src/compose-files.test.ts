@@ -262,3 +262,27 @@ describe('test profile', () => {
     expect(read('rbldnsd/zones/rhsbl')).toMatch(/^test$/m);
   });
 });
+
+describe('moat reload reaches every service (MOAT_RELOAD_TARGETS)', () => {
+  /** The metrics listeners a service's MOAT_RELOAD_TARGETS names, by name. */
+  const targets = (s: Service | undefined) =>
+    Object.fromEntries((s?.environment?.MOAT_RELOAD_TARGETS ?? '').split(',').filter(Boolean).map((t) => t.split('=') as [string, string]));
+
+  it('the stack: mx names mx and policyd at their own addresses', () => {
+    const { services } = stack({});
+    const t = targets(services.mx);
+    expect(Object.keys(t).sort()).toEqual(['mx', 'policyd']);
+    expect(t.mx).toBe(`http://${services.mx?.networks?.moat?.ipv4_address}:9465`);
+    expect(t.policyd).toBe(`http://${services.policyd?.networks?.moat?.ipv4_address}:9465`);
+  });
+
+  it('the cluster and the swarm: every node names all three nodes', () => {
+    const cluster = parse(read('docker-compose.cluster.yml'), { merge: true }) as { services: Record<string, Service> };
+    const swarm = parse(read('stack.swarm.yml'), { merge: true }) as { services: Record<string, Service> };
+    for (const { services } of [cluster, swarm]) {
+      const nodes = Object.keys(services).filter((n) => /^mx\d$/.test(n));
+      expect(nodes).toEqual(['mx1', 'mx2', 'mx3']);
+      for (const n of nodes) expect(Object.keys(targets(services[n]))).toEqual(nodes);
+    }
+  });
+});
