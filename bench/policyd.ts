@@ -28,7 +28,7 @@ const { values } = parseArgs({
     delay: { type: 'string', default: '3600' },
     /** moat policyd configurations to run beside postgrey: worker process counts (1 = one process). */
     workers: { type: 'string', default: '1,2' },
-    /** Write a V8 CPU profile of each moat policyd process into this directory (node --cpu-prof). */
+    /** Write a V8 CPU profile of each moat policyd process into this directory, the floors' into DIR/floor (node --cpu-prof). */
     profile: { type: 'string' },
     /** Run postgrey beside moat (the slowest server: most of a run's time). */
     postgrey: { type: 'boolean', default: true },
@@ -197,7 +197,7 @@ policyd:
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [join(root, 'bench/floor-server.ts'), '--listen', `127.0.0.1:${port}`, '--workers', String(w), ...(withRedis ? ['--redis', redis.url] : [])],
+      [...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}/floor`] : []), join(root, 'bench/floor-server.ts'), '--listen', `127.0.0.1:${port}`, '--workers', String(w), ...(withRedis ? ['--redis', redis.url] : [])],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     children.push(child);
