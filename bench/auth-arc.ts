@@ -45,7 +45,7 @@ const body = line.repeat(Math.ceil((Number(values['body-kb']) * 1024) / line.len
 const plain = Buffer.from(
   `From: Alice <alice@sender.example>\r\nTo: bob@example.org\r\nSubject: Quarterly report\r\nDate: Mon, 07 Dec 2026 08:00:00 +0000\r\nMessage-ID: <r1@sender.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body}`,
 );
-const signing = (domain: string, key: string) => ({ signatureData: [{ signingDomain: domain, selector: 's1', privateKey: key }] });
+const signing = (domain: string, key: string) => ({ signingDomain: domain, selector: 's1', privateKey: key, signatureData: [{ signingDomain: domain, selector: 's1', privateKey: key }] });
 const signed = Buffer.concat([Buffer.from((await mailauth.dkimSign(plain, signing('sender.example', sender.pem))).signatures), plain]);
 
 // The forwarded copy: the list authenticates what it received and seals it (ARC-Seal, ARC-Message-Signature,
