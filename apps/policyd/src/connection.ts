@@ -37,7 +37,8 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
   const queue: Attributes[] = [];
   let running = false;
-  let txn: { instance: string; headers: Set<string> } | undefined;
+  // the mail transaction (Postfix's instance attribute) and the headers already prepended in it (made on first use)
+  let txn: { instance: string; headers: Set<string> | undefined } | undefined;
   let peerEnded = false;
   let endedByUs = false;
 
@@ -48,7 +49,8 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     socket.destroy();
   };
   const reply = (action: string) => {
-    metrics.replies.inc({ action: action.split(' ', 1)[0]!.slice(0, 20) });
+    const sp = action.indexOf(' ');
+    metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
     return socket.write(`action=${action}\n\n`);
   };
   // Node re-arms a socket's timeout on every read and write; only a change of kind needs a call.
@@ -72,7 +74,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     }
     const facts = r.facts;
     const instance = attrs.instance ?? '';
-    if (!txn || txn.instance !== instance) txn = { instance, headers: new Set() };
+    if (!txn || txn.instance !== instance) txn = { instance, headers: undefined };
     const t0 = performance.now();
     let verdict: Verdict;
     try {
@@ -92,7 +94,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
       code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
       alreadyPrepended: txn.headers,
     });
-    if (prepended) txn.headers.add(prepended);
+    if (prepended) (txn.headers ??= new Set()).add(prepended);
     recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
     reply(action);
   }
