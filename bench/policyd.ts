@@ -2,7 +2,7 @@
 // Greylist-only profile; loopback only (Redis, Unbound refusing everything, the policy servers). Bounded.
 // Beside them the floor (bench/floor-server.ts): what any policy server must at least do on this machine.
 //   npm exec -- node bench/policyd.ts [--rounds 3] [--requests 20000] [--requests1 5000] [--workers 1,2] [--profile DIR]
-//     [--no-postgrey] (moat and the floor only) [--no-breakdown]  [--requests1 0] (skip the 1-connection level)
+//     [--no-postgrey] (moat and the floor only) [--no-breakdown] [--compare OLD-TREE] (moat from another checkout too)  [--requests1 0] (skip the 1-connection level)
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +32,8 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     /** Run postgrey beside moat (the slowest server: most of a run's time). */
     postgrey: { type: 'boolean', default: true },
+    /** Also run moat policyd from another checkout (an A/B in the same rounds): `--compare /path/to/old/tree`. */
+    compare: { type: 'string' },
     /** The in-process rows after the table (protocol layer alone, engine alone). */
     breakdown: { type: 'boolean', default: true },
   },
@@ -173,18 +175,19 @@ policyd:
   );
   const moatLog = await open(join(dir.path, 'policyd.log'), 'w');
   const moats: Array<{ name: string; port: number; pids: () => Promise<Array<number | undefined>> }> = [];
-  for (const w of values.workers.split(',').map(Number)) {
+  const variants = [...values.workers.split(',').map((w) => ({ w: Number(w), tree: root, tag: '' })), ...(values.compare ? [{ w: 1, tree: values.compare, tag: ' (compare)' }] : [])];
+  for (const { w, tree, tag } of variants) {
     const port = await freePort();
     const child = spawn(
       process.execPath,
       // the flag of main.ts's shebang (the image runs main.js by its shebang; `node file` ignores it)
-      ['--max-semi-space-size=8', ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), join(root, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
+      ['--max-semi-space-size=8', ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), join(tree, 'apps/policyd/src/main.ts'), '--config', configFile, '--listen', `127.0.0.1:${port}`, '--metrics', 'off', '--workers', String(w)],
       { stdio: ['ignore', moatLog.fd, moatLog.fd] },
     );
     children.push(child);
     await waitForPort(port, '127.0.0.1', 20_000);
     // the primary and its workers, and redis-server (moat's store; postgrey's BerkeleyDB runs inside postgrey)
-    moats.push({ name: w === 1 ? 'moat policyd' : `moat policyd ${w} workers`, port, pids: async () => [child.pid, ...(await childPids(child.pid)), redis.daemon().process.pid] });
+    moats.push({ name: `${w === 1 ? 'moat policyd' : `moat policyd ${w} workers`}${tag}`, port, pids: async () => [child.pid, ...(await childPids(child.pid)), redis.daemon().process.pid] });
   }
 
   // The floor: what any policy server must at least do here, with no parsing, engine, log or metrics
@@ -283,7 +286,8 @@ policyd:
   // Issue 21's target, round by round (the floor ran right after moat in the same round, same seed):
   // moat >= 0.8x the one-Redis-call floor's req/s at 32 connections, p99 <= 5 ms; and the CPU ratio, steadier.
   for (const m0 of moats) {
-    const floorName = m0.name === 'moat policyd' ? 'floor: one Redis script call' : `floor: one Redis script call, ${m0.name.replace('moat policyd ', '')}`;
+    const base = m0.name.replace(' (compare)', '');
+    const floorName = base === 'moat policyd' ? 'floor: one Redis script call' : `floor: one Redis script call, ${base.replace('moat policyd ', '')}`;
     for (const m of rows.filter((r) => r.server === m0.name && r.conns === 32)) {
       const f = rows.find((r) => r.server === floorName && r.conns === 32 && r.round === m.round);
       if (!f) continue;
