@@ -71,6 +71,7 @@ interface Case {
   arcOff?: boolean;
 }
 const cases: Case[] = [
+  { name: 'unsigned (SPF and DMARC; mx hands mailauth the header only)', message: plain, client: '192.0.2.10', envelope: 'alice@sender.example' },
   { name: 'DKIM-signed, no ARC (sent directly)', message: signed, client: '192.0.2.10', envelope: 'alice@sender.example' },
   { name: 'DKIM-signed + one ARC set + list DKIM (forwarded by a list)', message: forwarded, client: '198.51.100.5', envelope: 'bounces@list.example' },
   { name: 'the forwarded message, ARC verification off', message: forwarded, client: '198.51.100.5', envelope: 'bounces@list.example', arcOff: true },
