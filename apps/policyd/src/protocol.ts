@@ -74,7 +74,8 @@ export class RequestReader {
       this.#pending = [];
       this.#pendingBytes = 0;
       start = nl + 1;
-      const r = this.#line(line.toString('latin1'), line, 0);
+      const text = line.toString('latin1');
+      const r = this.#line(text, 0, text.length, line, 0, !NON_ASCII.test(text));
       if (r) {
         out.push(r);
         if (r.kind === 'error') return out;
@@ -85,11 +86,13 @@ export class RequestReader {
       // One decode for every whole line in the chunk: latin1 keeps one char per byte, so string
       // offsets are byte offsets (limits stay in bytes) and values with non-ASCII bytes are re-read as UTF-8.
       const text = chunk.toString('latin1', start, last + 1);
+      // one scan for the whole chunk: Postfix's requests are ASCII unless a client said SMTPUTF8
+      const ascii = !NON_ASCII.test(text);
       let from = 0;
       for (;;) {
         const nl = text.indexOf('\n', from);
         if (nl < 0) break;
-        const r = this.#line(text.slice(from, nl), chunk, start + from);
+        const r = this.#line(text, from, nl, chunk, start, ascii);
         from = nl + 1;
         if (r) {
           out.push(r);
@@ -124,9 +127,13 @@ export class RequestReader {
     return { kind: 'error', error, detail };
   }
 
-  /** One line as latin1 text (one char per byte); `bytes`/`at` locate it for UTF-8 decoding of its value. */
-  #line(raw: string, bytes: Buffer, at: number): ReadResult | undefined {
-    const len = raw.length > 0 && raw.charCodeAt(raw.length - 1) === CR ? raw.length - 1 : raw.length;
+  /**
+   * One line: `text[from, end)` as latin1 (one char per byte, newline excluded); `bytes` from `at` holds
+   * `text` for UTF-8 decoding of a value; `ascii`: `text` has no byte above 0x7f (no value needs decoding).
+   */
+  #line(text: string, from: number, end: number, bytes: Buffer, at: number, ascii: boolean): ReadResult | undefined {
+    const stop = end > from && text.charCodeAt(end - 1) === CR ? end - 1 : end;
+    const len = stop - from;
     if (len > this.limits.maxLine) return this.#fail('line-too-long', `line longer than ${this.limits.maxLine} bytes`);
     if (len === 0) {
       if (this.#count === 0) return undefined; // stray blank lines between requests are harmless
@@ -141,13 +148,13 @@ export class RequestReader {
       return this.#fail('request-too-large', `request larger than ${this.limits.maxRequest} bytes`);
     if (++this.#count > this.limits.maxAttributes)
       return this.#fail('too-many-attributes', `more than ${this.limits.maxAttributes} attributes`);
-    const eq = raw.indexOf('=');
-    if (eq <= 0) return this.#fail('malformed-line', 'a line without name=value');
-    const name = raw.slice(0, eq);
+    const eq = text.indexOf('=', from);
+    if (eq <= from || eq >= stop) return this.#fail('malformed-line', 'a line without name=value');
+    const name = text.slice(from, eq);
     if (!knownNames.has(name) && !NAME.test(name)) return this.#fail('malformed-line', 'an attribute name with odd characters');
-    const value = raw.slice(eq + 1, len);
+    const value = text.slice(eq + 1, stop);
     // Values are UTF-8 (SMTPUTF8); invalid sequences become U+FFFD, never an exception.
-    this.#attrs[name] = NON_ASCII.test(value) ? bytes.toString('utf8', at + eq + 1, at + len) : value;
+    this.#attrs[name] = ascii || !NON_ASCII.test(value) ? value : bytes.toString('utf8', at + eq + 1, at + stop);
     return undefined;
   }
 }

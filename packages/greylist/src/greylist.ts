@@ -3,15 +3,14 @@
 import { hostname as osHostname } from 'node:os';
 import type { ClockPort, GreylistAnswer, GreylistPort, GreylistRequest } from '@moat/policy';
 import { createLogger, defaultRegistry, type Logger, type Registry } from '@moat/observe';
-import { type AdminContext, createAdmin, type GreylistAdmin } from './admin.ts';
+import { createAdmin, type GreylistAdmin } from './admin.ts';
+import { type DecideContext, type DecideTimings, decide, failOpen } from './decide.ts';
 import { defaultWhitelist } from './default-whitelist.ts';
 import { createCachingDns, type SpfDns } from './dns.ts';
-import { greylistHeader } from './header.ts';
-import { type Identity, senderIdentity } from './identity.ts';
-import { awlKey, DEFAULT_PREFIX, tripletKey } from './keys.ts';
+import type { Identity } from './identity.ts';
+import { DEFAULT_PREFIX } from './keys.ts';
 import { createMetrics } from './metrics.ts';
 import { CidrSet } from './network.ts';
-import { normalizeRecipient, normalizeSender } from './normalize.ts';
 import { createStore, GreylistStoreError, type RedisTarget } from './store.ts';
 import { Whitelist, type WhitelistSpec } from './whitelist.ts';
 
@@ -67,38 +66,46 @@ export interface Greylist extends GreylistPort, GreylistAdmin {
   close(): Promise<void>;
 }
 
-export function createGreylist(options: GreylistOptions): Greylist {
-  // the store and its Lua script count seconds
-  const delay = (options.delayMs ?? 60_000) / 1000;
-  const retryWindow = (options.retryWindowMs ?? 2 * 86_400_000) / 1000;
+/** The options' defaults, in the units the decide script counts (seconds). */
+function timingsOf(options: GreylistOptions): DecideTimings {
   const confirmedTtl = Math.round((options.confirmedTtlMs ?? 35 * 86_400_000) / 1000);
-  const awlN = options.autoWhitelistClients ?? 5;
-  const awlTtl = options.autoWhitelistTtlMs === undefined ? confirmedTtl : options.autoWhitelistTtlMs / 1000;
-  const awlGap = (options.autoWhitelistMinIntervalMs ?? 300_000) / 1000;
-  const v4Prefix = options.v4Prefix ?? 24;
-  const v6Prefix = options.v6Prefix ?? 64;
-  const timeoutMs = options.timeoutMs ?? 200;
-  const prefix = options.keyPrefix ?? DEFAULT_PREFIX;
-  const host = options.hostname ?? osHostname();
-  const logger = options.logger ?? createLogger('greylist');
-  const metrics = createMetrics(options.registry ?? defaultRegistry);
-  const clock = options.clock;
-  const dns = options.dns ?? (options.resolver ? createCachingDns({ server: options.resolver, timeoutMs: 1000 }) : undefined);
-  const identityOptions = { v4Prefix, v6Prefix, dns, spfTimeoutMs: options.spfTimeoutMs ?? 1500 };
+  return {
+    delay: (options.delayMs ?? 60_000) / 1000,
+    retryWindow: (options.retryWindowMs ?? 2 * 86_400_000) / 1000,
+    confirmedTtl,
+    awlN: options.autoWhitelistClients ?? 5,
+    awlTtl: options.autoWhitelistTtlMs === undefined ? confirmedTtl : options.autoWhitelistTtlMs / 1000,
+    awlGap: (options.autoWhitelistMinIntervalMs ?? 300_000) / 1000,
+  };
+}
 
+/** The shipped default whitelist (unless turned off) and the operator's, one matcher. */
+function whitelistOf(options: GreylistOptions, logger: Logger): Whitelist {
   const specs = options.defaultWhitelist === false ? [] : [defaultWhitelist];
   if (options.whitelist) specs.push(options.whitelist);
   const whitelist = new Whitelist(...specs);
   if (whitelist.rejected.length) logger.warn({ rejected: whitelist.rejected }, 'greylist whitelist entries ignored as malformed');
+  return whitelist;
+}
 
+export function createGreylist(options: GreylistOptions): Greylist {
+  const timings = timingsOf(options);
+  const timeoutMs = options.timeoutMs ?? 200;
+  const logger = options.logger ?? createLogger('greylist');
+  const metrics = createMetrics(options.registry ?? defaultRegistry);
+  const dns = options.dns ?? (options.resolver ? createCachingDns({ server: options.resolver, timeoutMs: 1000 }) : undefined);
   const store = createStore({ redis: options.redis, timeoutMs, logger, metrics, outageLogIntervalMs: options.outageLogIntervalMs });
-  const ctx: AdminContext = {
+  const ctx: DecideContext = {
     store,
-    prefix,
-    clock,
-    delay,
-    identityOptions,
+    prefix: options.keyPrefix ?? DEFAULT_PREFIX,
+    clock: options.clock,
+    delay: timings.delay,
+    identityOptions: { v4Prefix: options.v4Prefix ?? 24, v6Prefix: options.v6Prefix ?? 64, dns, spfTimeoutMs: options.spfTimeoutMs ?? 1500 },
     adminWhitelist: new CidrSet(),
+    timings,
+    whitelist: whitelistOf(options, logger),
+    metrics,
+    host: options.hostname ?? osHostname(),
   };
   const admin = createAdmin(ctx);
   const refresh = () => {
@@ -110,83 +117,17 @@ export function createGreylist(options: GreylistOptions): Greylist {
   const timer = setInterval(refresh, options.adminWhitelistRefreshMs ?? 30_000);
   timer.unref();
 
-  const failOpen = (why: string): GreylistAnswer => {
-    metrics.failOpen.inc();
-    return { action: 'pass', reason: 'fail-open', detail: `greylist store unavailable (${why}): accepted without greylisting` };
-  };
-
-  /** The decision; `dry` (peek) writes nothing, counts nothing and lets store errors through. */
-  async function decide(request: GreylistRequest, dry = false): Promise<{ answer: GreylistAnswer; identity?: Identity }> {
-    const sender = normalizeSender(request.sender ?? '');
-    const recipient = normalizeRecipient(request.recipient ?? '');
-    const hit = whitelist.match({ clientAddress: request.clientAddress, clientName: request.clientName, recipient });
-    if (hit) return { answer: { action: 'pass', reason: 'whitelist', detail: `whitelisted ${hit.kind} ${hit.entry}` } };
-    if (ctx.adminWhitelist.has(request.clientAddress)) {
-      return { answer: { action: 'pass', reason: 'whitelist', detail: 'whitelisted client (admin)' } };
-    }
-    const identity = await senderIdentity({ ...request, sender: request.sender ?? '' }, identityOptions);
-    if (!dry) {
-      metrics.identity.inc({ kind: identity.kind });
-      if (identity.spf) metrics.spf.inc({ result: identity.spf.result });
-    }
-    const now = clock ? String(Math.floor(clock.now() / 1000)) : '';
-    let reply: Awaited<ReturnType<typeof store.decide>>;
-    try {
-      reply = await (dry ? store.peek : store.decide)(tripletKey(prefix, identity.id, sender, recipient), awlKey(prefix, identity.id), [
-        now,
-        delay,
-        retryWindow,
-        confirmedTtl,
-        awlN,
-        awlTtl,
-        awlGap,
-        sender,
-        recipient,
-        request.clientAddress.slice(0, 64),
-        (request.clientName ?? '').slice(0, 255),
-      ]);
-    } catch (e) {
-      if (dry) throw e;
-      return { answer: failOpen((e as { code?: string }).code ?? 'error'), identity };
-    }
-    switch (reply.action) {
-      case 'defer':
-        return {
-          answer: { action: 'defer', retryAfter: reply.seconds, detail: `Greylisted, please retry in ${reply.seconds} seconds` },
-          identity,
-        };
-      case 'retry':
-        if (!dry) metrics.delay.observe(reply.seconds);
-        return {
-          answer: {
-            action: 'pass',
-            reason: 'retry',
-            header: greylistHeader(reply.seconds, host, reply.now),
-            detail: `delayed ${reply.seconds} seconds (${reply.attempts} attempts, ${identity.id})`,
-          },
-          identity,
-        };
-      case 'known':
-        return { answer: { action: 'pass', reason: 'known', detail: `known triplet (${identity.id})` }, identity };
-      case 'awl':
-        return {
-          answer: { action: 'pass', reason: 'auto-whitelist', detail: `auto-whitelisted after ${reply.seconds} deliveries (${identity.id})` },
-          identity,
-        };
-    }
-  }
-
   return {
     async check(request) {
       const started = performance.now();
       let answer: GreylistAnswer;
       let identity: Identity | undefined;
       try {
-        ({ answer, identity } = await decide(request));
+        ({ answer, identity } = await decide(ctx, request));
       } catch (e) {
         // A bug, not an outage: still never throw into the engine.
         logger.error({ err: e }, 'greylist decision failed');
-        answer = failOpen('internal error');
+        answer = failOpen(metrics, 'internal error');
       }
       const seconds = (performance.now() - started) / 1000;
       const reason = answer.action === 'pass' ? answer.reason : 'greylisted';
@@ -215,7 +156,7 @@ export function createGreylist(options: GreylistOptions): Greylist {
       } catch (e) {
         throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
       }
-      return (await decide(request, true)).answer;
+      return (await decide(ctx, request, true)).answer;
     },
     ...admin,
     ping: () => store.ping(),

@@ -29,6 +29,17 @@ describe('senderIdentity', () => {
     expect(g.id).toBe('net:203.0.113.0/24');
   });
 
+  it('one client name, two addresses: generic for the address it spells only (the per-name memo keeps the address apart)', async () => {
+    const name = 'host9.113.0.203.mailer.example.net';
+    for (let i = 0; i < 2; i++) {
+      expect((await senderIdentity({ clientAddress: '203.0.113.9', clientName: name, sender: '' }, opts)).id).toBe('net:203.0.113.0/24');
+      expect((await senderIdentity({ clientAddress: '192.0.2.1', clientName: name, sender: '' }, opts)).id).toBe('ptr:example.net');
+      expect((await senderIdentity({ clientAddress: '203.0.113.9', clientName: 'cpe-CB007109.isp.example', sender: '' }, opts)).id).toBe('net:203.0.113.0/24');
+      expect((await senderIdentity({ clientAddress: '192.0.2.1', clientName: 'cpe-CB007109.isp.example.', sender: '' }, opts)).id).toBe('ptr:isp.example');
+      expect((await senderIdentity({ clientAddress: '192.0.2.1', clientName: 'Unknown', sender: '' }, opts)).id).toBe('net:192.0.2.0/24');
+    }
+  });
+
   it('a slow SPF lookup falls back within its budget', async () => {
     const slow: SpfDns = { ...dns, txt: () => new Promise((r) => setTimeout(() => r({ status: 'none' }), 2000)) };
     const t0 = Date.now();

@@ -98,7 +98,7 @@ export function createStore(opts: {
       let raw: unknown;
       const started = Date.now();
       try {
-        await whenReady(timeoutMs);
+        if (!outage.isUp()) await whenReady(timeoutMs); // only waits before the first connection; up: no await to pay
         raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args), Math.max(1, timeoutMs - (Date.now() - started)), 'greylist decide');
       } catch (e) {
         metrics.redisErrors.inc({ kind: e instanceof GreylistStoreError && e.code === 'GREYLIST_TIMEOUT' ? 'timeout' : 'command' });

@@ -1,0 +1,163 @@
+// One Postfix smtpd connection: read requests, answer them in order, one at a time, with the socket's timeouts.
+// Every byte read is untrusted (size-capped by the reader); a client that does not read its replies is paused, then dropped.
+import type { Socket } from 'node:net';
+import type { PolicydView as PolicydSettings } from '@moat/config';
+import type { Logger } from '@moat/observe';
+import type { Verdict } from '@moat/policy';
+import { type DecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
+import { toAction } from './actions.ts';
+import { DecisionTimeoutError, type Decider } from './deadline.ts';
+import { toFacts } from './facts.ts';
+import type { PolicydMetrics } from './metrics.ts';
+import { type Attributes, RequestReader } from './protocol.ts';
+
+/** Requests read but not yet answered on one connection before we stop reading from it. */
+const maxQueued = 32;
+/** Bytes of unread replies we hold for a client before we stop reading its requests. */
+const maxUnsentBytes = 64 * 1024;
+
+/** What every connection of one server shares. */
+export interface ConnectionContext {
+  settings: PolicydSettings;
+  decider: Decider;
+  logger: Logger;
+  metrics: PolicydMetrics;
+  decisions: DecisionMetrics;
+  replyCode: (verdict: Verdict) => number;
+  sink: DecisionSink | undefined;
+  /** Sockets with a request being answered (close() lets them finish). */
+  busy: Set<Socket>;
+  closing(): boolean;
+}
+
+/** Serve one accepted socket; `overloaded`: answer the first request with overloadAction, then end. */
+export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): void {
+  const { settings, metrics, busy } = ctx;
+  const log = ctx.logger.child({ conn: id, peer: socket.remoteAddress });
+  const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
+  const queue: Attributes[] = [];
+  let running = false;
+  // the mail transaction (Postfix's instance attribute) and the headers already prepended in it (made on first use)
+  let txn: { instance: string; headers: Set<string> | undefined } | undefined;
+  let peerEnded = false;
+  let endedByUs = false;
+
+  const drop = (reason: string, detail: string) => {
+    metrics.errors.inc({ reason });
+    log.warn({ reason, detail }, 'policy connection dropped');
+    queue.length = 0;
+    socket.destroy();
+  };
+  const reply = (action: string) => {
+    const sp = action.indexOf(' ');
+    metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
+    return socket.write(`action=${action}\n\n`);
+  };
+  // Node re-arms a socket's timeout on every read and write; only a change of kind needs a call.
+  // While a decision runs the timer may fire: the handler ignores it, and the reply re-arms it.
+  let armed = -1;
+  const armTimer = () => {
+    if (endedByUs) return;
+    const want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
+    if (want !== armed) socket.setTimeout((armed = want));
+  };
+
+  async function answer(attrs: Attributes): Promise<void> {
+    const r = toFacts(attrs, settings.stages);
+    if (r.kind === 'dunno') {
+      reply('DUNNO');
+      return;
+    }
+    if (r.kind === 'invalid') {
+      drop('invalid-request', r.why);
+      return;
+    }
+    const facts = r.facts;
+    const instance = attrs.instance ?? '';
+    if (!txn || txn.instance !== instance) txn = { instance, headers: undefined };
+    const t0 = performance.now();
+    let verdict: Verdict;
+    try {
+      verdict = await ctx.decider.decide(facts);
+    } catch (err) {
+      const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
+      metrics.errors.inc({ reason });
+      log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+      if (settings.errorAction) reply(settings.errorAction);
+      else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+      return;
+    }
+    const ms = performance.now() - t0;
+    const { action, prepended } = toAction(verdict, {
+      settings,
+      stage: facts.stage,
+      code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
+      alreadyPrepended: txn.headers,
+    });
+    if (prepended) (txn.headers ??= new Set()).add(prepended);
+    recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
+    reply(action);
+  }
+
+  async function pump(): Promise<void> {
+    if (running) return;
+    running = true;
+    busy.add(socket);
+    armTimer();
+    while (queue.length > 0 && !socket.destroyed) {
+      const attrs = queue.shift()!;
+      if (overloaded) {
+        reply(settings.overloadAction);
+        queue.length = 0;
+        endSoon();
+        break;
+      }
+      await answer(attrs);
+      if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+    }
+    running = false;
+    busy.delete(socket);
+    if ((ctx.closing() || peerEnded) && !socket.destroyed && !endedByUs) endSoon();
+    if (!socket.destroyed) armTimer();
+  }
+
+  socket.on('data', (chunk: Buffer) => {
+    for (const r of reader.push(chunk)) {
+      if (r.kind === 'error') return drop(r.error, r.detail);
+      queue.push(r.attrs);
+    }
+    if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
+    if (queue.length > 0) void pump();
+    else armTimer();
+  });
+  socket.on('drain', () => {
+    if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
+  });
+  function endSoon(): void {
+    // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
+    endedByUs = true;
+    socket.end();
+    socket.setTimeout((armed = Math.min(5000, settings.idleTimeoutMs)));
+  }
+  socket.on('timeout', () => {
+    if (endedByUs) {
+      socket.destroy();
+      return;
+    }
+    if (running) return;
+    if (reader.midRequest) drop('request-timeout', `no blank line within ${settings.requestTimeoutMs} ms`);
+    else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
+    else {
+      log.debug('idle policy connection closed');
+      endSoon();
+    }
+  });
+  socket.on('end', () => {
+    // Postfix closed its side; answer what is queued (pump ends the socket when done).
+    peerEnded = true;
+    if (!running && queue.length === 0 && !endedByUs) endSoon();
+  });
+  socket.on('error', (err) => log.debug({ err: String(err) }, 'policy socket error'));
+  socket.setNoDelay(true);
+  armTimer();
+}
