@@ -8,7 +8,7 @@ import { connectionHooks, createStressControl } from './connection.ts';
 import { dataHook } from './end-of-data.ts';
 import { createContext } from './mx-context.ts';
 import type { Mx, MxDeps } from './mx-deps.ts';
-import { registerServer } from './smtp-hooks.ts';
+import { registerServer, serveSocket } from './smtp-hooks.ts';
 
 export type { Mx, MxDeps, PolicyEngine } from './mx-deps.ts';
 
@@ -79,8 +79,7 @@ export function createMx(deps: MxDeps): Mx {
       });
     },
     accept(socket) {
-      // smtp-server's connection handler is its net.Server's 'connection' listener (proxy, limits, greeting)
-      server.server.emit('connection', socket);
+      serveSocket(server, socket);
     },
     close() {
       return new Promise((resolve) => server.close(() => resolve()));
