@@ -4,6 +4,7 @@
 //
 //   npm exec -- node bench/smtp.ts [--messages 2000] [--runs 3] [--spamd-messages 300] [--idle 1000]
 //                                  [--targets "sink haraka-full postfix-full"] [--skip-anchors] [--out DIR]
+//                                  [--baseline DIR]
 //
 // 1. builds apps/mx (dist/main.js), starts the harness's dns/redis/sink, a real spamd (loopback, -L)
 //    and two MX processes: `mx` (spamd off) on 2600 and `mx-spamd` (spamd on) on 2601, both with the
@@ -18,6 +19,8 @@
 // 3. measures `mx-spamd` with the harness's run.sh (fewer messages: spamd scans each one);
 // 4. opens N idle sessions (greeting + EHLO) to `mx` and reads its resident memory;
 // 5. prints a table with ratios to Haraka full and Postfix full and writes docs/bench-smtp.md.
+// --baseline DIR (another checkout, e.g. `git worktree add DIR REV` with its node_modules): its apps/mx is built
+// and run as `mx-base` on 2606 with mx's config, measured in the same bench-all run; the table says mx / mx-base.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     'skip-anchors': { type: 'boolean', default: false },
     'weighted-only': { type: 'boolean', default: false },
     out: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 
@@ -115,10 +119,10 @@ metrics: { enabled: false }
   return file;
 }
 
-async function startMx(name: string, port: number, cfg: string, dns = '127.0.0.1:5353'): Promise<{ pid: number; pidfile: string; stop(): void }> {
+async function startMx(name: string, port: number, cfg: string, dns = '127.0.0.1:5353', repo = REPO): Promise<{ pid: number; pidfile: string; stop(): void }> {
   const pidfile = join(WORK, `${name}.pid`);
   const out = join(WORK, `${name}.log`);
-  const child = spawn(NODE, [join(REPO, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
+  const child = spawn(NODE, [join(repo, 'apps/mx/dist/main.js'), '--config', cfg, '--listen', `127.0.0.1:${port}`], {
     env: { ...process.env, BENCH_DNS: dns, MOAT_LOG_LEVEL: process.env.MOAT_LOG_LEVEL ?? 'info', NODE_OPTIONS: `--require ${join(HARNESS, 'lib/dns-loopback.cjs')} --max-semi-space-size=4` },
     stdio: ['ignore', openSync(out, 'w'), openSync(out, 'a')],
   });
@@ -224,6 +228,11 @@ async function main() {
   }
   log('building apps/mx');
   execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: REPO, stdio: 'ignore' });
+  const baseline = values.baseline;
+  if (baseline) {
+    log(`building ${baseline}/apps/mx (baseline)`);
+    execFileSync('npm', ['run', 'build', '-w', '@moat/mx'], { cwd: baseline, stdio: 'ignore' });
+  }
   for (const s of ['dns', 'redis', 'sink']) sh('bash', [join(HARNESS, 'services.sh'), 'start', s]);
 
   const weightedOnly = values['weighted-only'];
@@ -234,6 +243,8 @@ async function main() {
   let idle: IdleFigure | undefined;
   let idleFresh: IdleFigure | undefined;
   const mx = await startMx('mx', 2600, config('mx', undefined));
+  // the same config (its own spool) on the other checkout's build
+  const mxBase = baseline ? await startMx('mx-base', 2606, config('mx-base', undefined), undefined, baseline) : undefined;
   // The floor (issue 21): smtp-server accepting, streaming to an fsynced spool file, 250, then forwarding to the
   // sink; no checks. moat's rate is reported as a share of it.
   const floorPid = join(WORK, 'floor-mx.pid');
@@ -276,6 +287,7 @@ async function main() {
         '--targets', targets,
         ...(floor ? ['--extra', `floor-mx=2603:${floorPid}`] : []),
         '--extra', `mx=2600:${mx.pidfile}`,
+        ...(mxBase ? ['--extra', `mx-base=2606:${mxBase.pidfile}`] : []),
         '--extra', `mx-seed-first-hit=2604:${mxFirst.pidfile}`,
         '--extra', `mx-weighted=2605:${mxWeighted.pidfile}`,
         '--extra-sanity', '--dnsbl reject --greylist defer --badhelo reject',
@@ -343,6 +355,7 @@ async function main() {
     }
   } finally {
     mx.stop();
+    mxBase?.stop();
     mxFirst.stop();
     mxWeighted.stop();
     floor?.kill('SIGTERM');
@@ -375,7 +388,13 @@ function report(rows: Row[], idle: IdleFigure | undefined, idleFresh: IdleFigure
   const weightedRate = by.get('mx-weighted')?.msgs_per_s;
   const share = (x: number | null | undefined, a: number | null | undefined) => (x && a ? `${Math.round((100 * x) / a)}%` : '-');
   const weightedLine = `Weighted lists (issue 17): mx-weighted ${fmt(weightedRate, 1)} msgs/s = ${share(weightedRate, firstRate)} of mx-seed-first-hit (same zones, first hit; goal >= 95%), ${share(weightedRate, by.get('mx')?.msgs_per_s)} of mx (bl.test/wl.test only).`;
+  const base = by.get('mx-base');
+  const mxRow = by.get('mx');
+  const baseLine = base
+    ? `Before/after (--baseline ${values.baseline}): mx ${fmt(mxRow?.msgs_per_s, 1)} msgs/s = ${share(mxRow?.msgs_per_s, base.msgs_per_s)} of mx-base ${fmt(base.msgs_per_s, 1)}; CPU ${fmt(mxRow?.cpu_ms_per_msg, 2)} vs ${fmt(base.cpu_ms_per_msg, 2)} ms/msg; p99 ${fmt(mxRow?.p99_ms, 1)} vs ${fmt(base.p99_ms, 1)} ms.`
+    : '';
   const idleLine = [
+    ...(baseLine ? [baseLine] : []),
     weightedLine,
     idleFresh ? `Idle sessions, fresh MX: ${idleFresh.ok} of ${idleFresh.n} open (greeted, EHLO done): resident memory ${idleFresh.before} MB -> ${idleFresh.after} MB.` : '',
     idle ? `Idle sessions, MX after the load runs: ${idle.ok} of ${idle.n} open: resident memory ${idle.before} MB -> ${idle.after} MB.` : 'Idle sessions: not measured.',

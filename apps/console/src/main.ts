@@ -1,22 +1,12 @@
 #!/usr/bin/env node
 // moat-console: the web console app. `main.ts` serves it; `main.ts hash-password` prints a scrypt hash
 // for MOAT_CONSOLE_PASSWORD_HASH (password read from stdin). Binds MOAT_CONSOLE_LISTEN, loopback by default.
-import { ConfigError, formatConfigErrors, HostPortError, loadConfig, views } from '@moat/config';
+import { ConfigError, formatConfigErrors, HostPortError, loadConfig } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { hashPassword, parseHash } from '@moat/auth';
-import { type ConsoleSettings, startConsole } from './server.ts';
+import { hashPassword } from '@moat/auth';
+import { type ConsoleSettings, consoleSettings, SettingsError } from './console-settings.ts';
+import { startConsole } from './server.ts';
 import { buildServices } from './services.ts';
-
-class SettingsError extends Error {}
-
-/** The console's view of the config; without a well-formed admin password hash the console refuses to start. */
-function consoleSettings(config: ReturnType<typeof loadConfig>): ConsoleSettings {
-  const view = views.console(config);
-  const hash = view.passwordHash;
-  if (!hash) throw new SettingsError('no admin password: set MOAT_CONSOLE_PASSWORD_HASH (or _FILE) to the output of `moat-console hash-password`');
-  if (!parseHash(hash)) throw new SettingsError('MOAT_CONSOLE_PASSWORD_HASH is not a scrypt hash written by `moat-console hash-password`');
-  return { ...view, passwordHash: hash };
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -4,20 +4,17 @@
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
 import { createWriteStream } from 'node:fs';
-import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, views } from '@moat/config';
-import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
-import { toPlainResolverSpec } from '@moat/address';
-import { openQueue, type QueueWriter, startDeliveryThread } from '@moat/queue';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, views } from '@moat/config';
+import { createLogger, defaultRegistry } from '@moat/observe';
 import { createReloader } from '@moat/runtime';
-import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
-import type { DeliveryTls } from './delivery.worker.ts';
 import { startAcme } from './acme.ts';
+import { startAdmin } from './admin-listener.ts';
+import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
+import { openListeners, splitHostPort, wantedListeners } from './listeners.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
-import { startQuarantine } from './quarantine.ts';
-import { type Learner, spamdLearner } from '@moat/spamd';
+import { type StopState, stopOnSignals } from './shutdown.ts';
+import { startSpool } from './spool-start.ts';
 
 const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
   --config       moat.yaml (MOAT_* environment variables override it)
@@ -26,21 +23,6 @@ const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission H
   --submission   a submission listener (port 587 role: AUTH after STARTTLS required, no spam policy)
   --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
   --no-delivery  accept and spool only; another process runs the queue`;
-
-/** A listener's address; a bare port listens on every IPv4 address. */
-const splitHostPort = (s: string): { host: string; port: number } => parseHostPort(s, { defaultHost: '0.0.0.0' });
-
-/** A listening socket whose connections go to `accept` (which config generation serves them is its choice). */
-function listenShared(host: string, port: number, accept: (socket: Socket) => void): Promise<Server> {
-  const server = createServer(accept);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -70,37 +52,16 @@ async function main(): Promise<void> {
   const registry = defaultRegistry;
   const compiled = compileConfig(config);
 
-  // The queue runs in its own thread: spooling (open, write, fsync, rename) and deliveries happen
-  // there, off the SMTP event loop. --no-delivery spools here and leaves delivery to another process.
-  const maxMessageSize = settings.limits.maxMessageSize + 1024 * 1024;
-  const delivery = values['no-delivery']
-    ? undefined
-    : startDeliveryThread(new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url), {
-        hostname: settings.hostname,
-        maxMessageSize,
-        queue: {
-          dir: config.queue.dir,
-          transport: config.queue.transport,
-          concurrency: config.queue.concurrency,
-          retry: config.queue.retry,
-          delay_warning: config.queue.delay_warning,
-          max_lifetime: config.queue.max_lifetime,
-        },
-        dkim: config.queue.dkim,
-        resolver: config.dns.resolver,
-        // the resolver as data: the thread opens the same tables without loading the config code
-        routing: { spec: toPlainResolverSpec(compiled.routing.spec), baseDir: dirname(config.source.file) },
-        tls: { queue: config.queue.tls, redis: config.greylist.redis, policyHostname: config.policy.hostname } satisfies DeliveryTls,
-      });
-  let stopping = false;
-  delivery?.worker.on('exit', (code) => {
-    if (stopping) return;
+  // the worker's URL is resolved here, in the entry module: bundled, shared code may sit in dist/chunks/
+  const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url);
+  const spool = await startSpool({ config, compiled, settings, workerUrl, noDelivery: !!values['no-delivery'], logger, registry });
+  const state: StopState = { stopping: false };
+  spool.delivery?.worker.on('exit', (code) => {
+    if (state.stopping) return;
     // without its queue thread the gateway can only answer 451: exit and let the supervisor restart it
     logger.error({ event: 'delivery-thread-exit', code }, 'delivery thread exited: stopping');
     process.exit(70);
   });
-  const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: logger.child({ component: 'queue' }), registry, maxMessageSize });
-  const writer: QueueWriter = delivery ?? localQueue!;
 
   // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then. Each generation takes
   // the pair current when it is built; a renewal builds a new generation, so it reaches new sessions.
@@ -111,7 +72,7 @@ async function main(): Promise<void> {
   }
   // Everything a reload may change is one generation (generation.ts); the listeners, the spool and its
   // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
-  const shared: MxShared = { queue: writer, registry, logger, limiters: new Map(), users: new Map(), anvils: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
+  const shared: MxShared = { queue: spool.writer, registry, logger, limiters: new Map(), users: new Map(), anvils: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
   const first = await buildGeneration(config, compiled, shared);
   if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
   const generations = createReloader<MxGeneration>({
@@ -122,7 +83,7 @@ async function main(): Promise<void> {
     async build(next, nextCompiled) {
       const g = await buildGeneration(next, nextCompiled, shared);
       try {
-        await delivery?.reload(next.queue.dkim); // DKIM keys: last, so a refused reload leaves the thread's keys alone
+        await spool.delivery?.reload(next.queue.dkim); // DKIM keys: last, so a refused reload leaves the thread's keys alone
       } catch (e) {
         await g.close();
         throw e;
@@ -136,33 +97,11 @@ async function main(): Promise<void> {
   });
   process.on('SIGHUP', () => void generations.reload('sighup'));
 
-  const explicit = values.listen !== undefined || values.submission !== undefined;
-  const wanted: Array<{ at: string; submission: boolean }> = explicit
-    ? [
-        ...(values.listen ? [{ at: values.listen, submission: false }] : []),
-        ...(values.submission ? [{ at: values.submission, submission: true }] : []),
-      ]
-    : [
-        ...config.mx.listen.smtp.map((at) => ({ at, submission: false })),
-        ...config.mx.listen.submission.map((at) => ({ at, submission: true })),
-      ];
+  const wanted = wantedListeners(values, config);
   if (wanted.some((w) => w.submission) && !first.auth) {
     logger.warn({ event: 'config' }, 'submission listener without mx.auth.users_file: nobody can log in, it will refuse all mail');
   }
-  const listeners: Server[] = [];
-  const bound: string[] = [];
-  for (const w of wanted) {
-    const { host, port } = splitHostPort(w.at);
-    const listener = await listenShared(host, port, (socket) => {
-      // the session runs to its end on the generation current when it connected
-      const lease = generations.acquire();
-      socket.once('close', () => lease.release());
-      lease.value.accept(socket, w.submission);
-    });
-    listeners.push(listener);
-    const a = listener.address() as AddressInfo;
-    bound.push(`${w.submission ? 'submission' : 'smtp'} ${a.address}:${a.port}`);
-  }
+  const { listeners, bound } = await openListeners(wanted, generations);
 
   // the MTA-STS policy file for mta-sts.DOMAIN, with the MX certificate (mx.mta_sts)
   const material = first.tlsMaterial;
@@ -182,58 +121,12 @@ async function main(): Promise<void> {
     void generations.reload('acme');
   });
 
-  // the quarantine (hold/ of this spool): its routes on the admin listener, its hourly expiry. Its learner
-  // (release --learn-ham, delete --learn-spam) teaches the spamd of the config in force (TELL).
-  const learner: Learner = async (message, as) => {
-    const spamd = generations.current().spamd;
-    if (!spamd) throw new Error('spamd is not enabled (spamd.enabled: false): nothing to teach');
-    await spamdLearner(spamd)(message, as);
-  };
-  const quarantine = startQuarantine({ dir: config.queue.dir, retentionMs: settings.quarantine.retentionMs, token: settings.quarantine.adminToken, logger, registry, learner });
-
-  const metricsAt = values.metrics ?? (config.metrics.enabled ? config.metrics.listen : 'off');
-  // one /metrics for the process: this thread's registry plus the delivery thread's (queue, deliveries)
-  const scraped = delivery
-    ? ({
-        contentType: registry.contentType,
-        metrics: async () => `${await registry.metrics()}\n${await delivery.metrics()}`,
-      } as unknown as typeof registry)
-    : registry;
-  const metrics = metricsAt === 'off' ? undefined : await serveMetrics(scraped, { ...splitHostPort(metricsAt), health: () => generations.current().built.health(),
-        reload: { run: (trigger) => generations.reload(trigger), last: () => generations.last() },
-        quarantine: quarantine.routes,
-      });
+  const admin = await startAdmin({ config, settings, metricsArg: values.metrics, delivery: spool.delivery, generations, logger, registry });
   logger.info(
-    { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!delivery, metrics: metricsAt },
+    { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!spool.delivery, metrics: admin.metricsAt },
     'mx listening',
   );
-
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'mx stopping');
-    // a hard deadline: whatever hangs, the process goes (the queue is durable; nothing is lost)
-    setTimeout(() => {
-      logger.warn({ signal }, 'mx did not stop in 10 s, exiting');
-      process.exit(1);
-    }, 10_000).unref();
-    const step = async (name: string, f: () => Promise<unknown> | unknown) => {
-      logger.debug({ step: name }, 'stopping');
-      await f();
-    };
-    await step('listen', () => Promise.all(listeners.map((l) => new Promise((resolve) => l.close(resolve)))));
-    // every generation's sessions are told 421 and closed (smtp-server's close), then its adapters
-    await step('smtp', () => generations.close());
-    await step('delivery', () => delivery?.stop());
-    await step('queue', () => localQueue?.close());
-    await step('metrics', () => metrics?.close());
-    quarantine.stop();
-    await step('acme', () => acme?.stop());
-    await step('mta-sts', () => sts?.close());
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(state, { logger, listeners, generations, spool, admin, acme, sts });
 }
 
 main().catch((e) => {

@@ -38,8 +38,9 @@ const READ_IN_MAIN = ['mx.listen.smtp', 'mx.listen.submission', 'mx.auth.require
 
 it('every documented mx.* and spamd.* key is read (by views.mx, the rate limiter, or main.ts)', () => {
   const documented = leaves(parseYaml(exampleText), '').filter((k) => k.startsWith('mx.') || k.startsWith('spamd.'));
-  // main.ts and what it calls at start: the config generation (generation.ts) and ACME (acme.ts)
-  const main = ['main.ts', 'generation.ts', 'acme.ts'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
+  // main.ts and what it calls at start: the config generation (generation.ts), ACME (acme.ts), the listeners
+  // (listeners.ts), the spool (spool-start.ts) and the admin listener (admin-listener.ts)
+  const main = ['main.ts', 'generation.ts', 'acme.ts', 'listeners.ts', 'spool-start.ts', 'admin-listener.ts'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
   expect(documented).toContain('mx.timeouts.data');
   const seen = new Set<string>();
   // a copy: the parsed config is frozen, and a proxy must return a frozen property's own value

@@ -4,8 +4,9 @@
 // an overlong command line as 500 5.5.2, a configurable greeting pause (smtp-server: fixed 100 ms),
 // a HELO hook, an error limit (421 after N error replies, like Postfix's smtpd_hard_error_limit), idle
 // timeouts chosen per connection (command, DATA, stress), and, at the connection limit, room made by dropping
-// the oldest client that has not said HELO/EHLO yet (when the server asks for it). Trusts smtp-server's
-// internals of the pinned version (3.21.6).
+// the oldest client that has not said HELO/EHLO yet (when the server asks for it); and a socket accepted elsewhere
+// handed to smtp-server (serveSocket). Trusts smtp-server's internals of the pinned version (3.21.6).
+import type { Socket } from 'node:net';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 
 /**
@@ -223,6 +224,14 @@ export function registerServer(
   if (opts.errorLimit) errorLimits.set(server, opts.errorLimit);
   if (opts.heloCheck) heloChecks.set(server, opts.heloCheck);
   greetPauses.set(server, Math.max(0, opts.greetPauseMs ?? 0));
+}
+
+/**
+ * Serve a client socket accepted elsewhere (a listener shared by config generations): smtp-server's connection
+ * handler is its net.Server's 'connection' listener (proxy, limits, greeting); it offers no public entry for this.
+ */
+export function serveSocket(server: { server: { emit(event: 'connection', socket: Socket): boolean } }, socket: Socket): void {
+  server.server.emit('connection', socket);
 }
 
 /** `MAIL FROM:` / `RCPT TO:` at the start of a command line (compiled once: this runs per command). */

@@ -1,0 +1,56 @@
+// The console's HTTP plumbing: security headers on every answer, the static files, cookies, bounded request
+// bodies and HttpError (a status for the client). Request bytes are untrusted; bodies are capped.
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export const STATIC: Record<string, { type: string; body: Buffer }> = {
+  '/static/console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/console.js', import.meta.url)) },
+  '/static/quarantine.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/quarantine.js', import.meta.url)) },
+  '/static/console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./static/console.css', import.meta.url)) },
+};
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+export const MAX_BODY = 64 * 1024;
+
+/** A failure the client is answered with: its status and message as `{ error }`. */
+export class HttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export function cookies(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0) out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
+export async function body(req: IncomingMessage, limit = MAX_BODY): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new HttpError(413, 'request too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export const send = (res: ServerResponse, status: number, type: string, payload: string | Buffer, extra: Record<string, string | string[]> = {}): void => {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': type, ...extra });
+  res.end(payload);
+};
+export const json = (res: ServerResponse, status: number, value: unknown): void => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+export const redirect = (res: ServerResponse, to: string, extra: Record<string, string | string[]> = {}): void => send(res, 303, 'text/plain', '', { location: to, ...extra });
