@@ -1,9 +1,10 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag and pid it wrote itself; a lock it cannot judge is stale only when older than any action.
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
-import { HOST_TAG, pidAlive } from '../tmp-files.ts';
+import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
 
 /** No quarantine action takes this long: an older lock is a dead writer's, whatever host wrote it. */
 const LOCK_MAX_AGE_MS = 10 * 60_000;
@@ -21,6 +22,26 @@ export function createLocks(dir: string): Locks {
   const mine = new Set<string>();
 
   /**
+   * The lock appears with its writer already in it: written in tmp/ and linked into hold/ (EEXIST when taken).
+   * Created empty and written after, a writer killed in between left a lock naming nobody, which only its
+   * age could clear. A killed writer's tmp/ file is removed by the spool's start-up sweep.
+   */
+  async function createLock(path: string, id: string): Promise<void> {
+    const tmp = join(dir, 'tmp', tmpName(id, `lock${randomBytes(4).toString('hex')}`));
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(`${HOST_TAG} ${process.pid}\n`);
+    } finally {
+      await fh.close();
+    }
+    try {
+      await link(tmp, path);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /**
    * One action per held message at a time, across processes (the mx's HTTP listener, a CLI on the spool): a
    * lock file beside it names its writer; a dead writer's lock is taken over. hold/ names starting with a dot
    * are no messages (the spool's readers skip them).
@@ -29,9 +50,7 @@ export function createLocks(dir: string): Locks {
     const path = lockPath(id);
     for (let attempt = 0; ; attempt++) {
       try {
-        const fh = await open(path, 'wx', 0o600);
-        await fh.writeFile(`${HOST_TAG} ${process.pid}\n`);
-        await fh.close();
+        await createLock(path, id);
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
