@@ -2,9 +2,9 @@
 // Trusts the kernel's fsync; nothing else.
 import { open } from 'node:fs/promises';
 
-/** fsync a directory so a rename or create inside it survives a crash. */
-async function fsyncDirNow(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
+/** fsync a file, or a directory so a rename or create inside it survives a crash (no group commit). */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
     await fh.sync();
   } finally {
@@ -31,7 +31,7 @@ export function createDirSyncer(): (dir: string) => Promise<void> {
     }
     const st = s;
     if (!st.running) {
-      st.running = fsyncDirNow(dir).finally(() => {
+      st.running = fsyncPath(dir).finally(() => {
         st.running = null;
       });
       return st.running;
@@ -40,7 +40,7 @@ export function createDirSyncer(): (dir: string) => Promise<void> {
       const after = st.running.catch(() => undefined);
       st.next = after.then(() => {
         st.next = null;
-        st.running = fsyncDirNow(dir).finally(() => {
+        st.running = fsyncPath(dir).finally(() => {
           st.running = null;
         });
         return st.running;

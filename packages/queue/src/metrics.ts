@@ -2,7 +2,8 @@
 // Trusts nothing; counts what the queue decides and fails at.
 import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
 
-function once<T>(registry: Registry, name: string, make: () => T): T {
+/** The registry's metric of this name, or a new one (several queue handles may share a registry). */
+export function once<T>(registry: Registry, name: string, make: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? make();
 }
 

@@ -1,10 +1,7 @@
 // The quarantine's Prometheus metrics: operator actions by result, damaged held files, expiries, learning.
 // Trusts nothing; counts what the quarantine decides and fails at (the held count is moat_queue_messages{state="hold"}).
 import { Counter, type Registry } from '@moat/observe';
-
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
+import { once } from './metrics.ts';
 
 export interface QuarantineMetrics {
   actions: InstanceType<typeof Counter>;

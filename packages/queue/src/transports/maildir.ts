@@ -3,6 +3,7 @@
 import { hostname as osHostname } from 'node:os';
 import { link, mkdir, open, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fsyncPath } from '../fsync.ts';
 import { HOST_TAG, sweepTmp } from '../tmp-files.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
 
@@ -42,15 +43,6 @@ export function maildirWriter(name: string): { host: string; pid: number } | und
 /** A path segment we are willing to create: no separators, no dot-dot, no control characters. */
 function safeSegment(s: string): boolean {
   return s.length > 0 && s.length <= 255 && s !== '.' && s !== '..' && !/[/\\\0-\x1f\x7f]/.test(s);
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const fh = await open(path, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 async function isDir(path: string): Promise<boolean> {

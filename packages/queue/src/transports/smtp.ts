@@ -1,6 +1,8 @@
 // `smtp:[host]:port` and `lmtp:` next hops (unix socket or host:port): a mailbox server, a relayhost,
 // or the primary MX for a backup MX. Talks to that one configured host; its replies are untrusted text.
 import { type DkimKey, signIfConfigured } from '@moat/dkim';
+import type { NextHop } from '@moat/address';
+import { nextHopOf } from './next-hop.ts';
 import { smtpSend } from './smtp-client.ts';
 import type { TlsRequirement } from './tls-requirement.ts';
 import type { DeliveryRequest, RecipientResult, Transport } from './types.ts';
@@ -62,12 +64,18 @@ export function nextHopTransport(opts: NextHopOptions): Transport {
   };
 }
 
-/** Parse `smtp://host:port` / `lmtp://host:port` (IPv6 in brackets). */
+/** Parse `smtp://host:port` / `lmtp://host:port` (IPv6 in brackets), with the one transport-spec reader. */
 export function parseNextHop(spec: string): { lmtp: boolean; host: string; port: number } {
-  const m = /^(smtp|lmtp):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d{1,5}))?\/?$/.exec(spec);
-  if (!m) throw new Error(`bad next hop: ${spec}`);
-  const lmtp = m[1] === 'lmtp';
-  const host = m[2]!.replace(/^\[|\]$/g, '');
-  const port = m[3] ? Number(m[3]) : lmtp ? 24 : 25;
-  return { lmtp, host, port };
+  const hop = /^(smtp|lmtp):\/\//.test(spec) ? safeNextHop(spec) : undefined;
+  if (hop?.transport === 'smtp' && hop.host !== undefined) return { lmtp: false, host: hop.host, port: hop.port };
+  if (hop?.transport === 'lmtp' && 'host' in hop.socket) return { lmtp: true, host: hop.socket.host, port: hop.socket.port };
+  throw new Error(`bad next hop: ${spec}`);
+}
+
+function safeNextHop(spec: string): NextHop | undefined {
+  try {
+    return nextHopOf(spec);
+  } catch {
+    return undefined;
+  }
 }
