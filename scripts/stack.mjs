@@ -129,8 +129,9 @@ export function imageBuildArgs(name, { tag = TAG } = {}) {
  * Builds the images with plain `docker build` (no buildx here), FROM the offline base image. The node
  * services install and bundle inside Docker (compose/app/Dockerfile); nothing is built on the host first.
  */
-export async function buildImages({ test = false } = {}) {
-  const names = [...IMAGES, ...(test ? TEST_IMAGES : [])];
+export async function buildImages({ test = false, only = undefined } = {}) {
+  // only: a subset of the stack's images (the Swarm suite runs four of them)
+  const names = only ?? [...IMAGES, ...(test ? TEST_IMAGES : [])];
   await ensureBuildNpmCache();
   for (const name of names) {
     const started = Date.now();
