@@ -33,8 +33,9 @@ await counted(() => $`turbo run test --concurrency=1`);
 
 // Integration tier: the compose stack in containers (packages/e2e). docker.mjs makes sure an engine runs.
 // Then the Swarm tier (packages/e2e-swarm): three engines in network namespaces on this machine, a registry,
-// compose/stack.swarm.yml deployed, broken and upgraded; 13-18 minutes on 2 cores. It skips, saying why, only
-// on a kernel that cannot run it (no network namespaces, veth, bridge or VXLAN); MOAT_SKIP_SWARM=1 leaves it out.
+// compose/stack.swarm.yml deployed, broken and upgraded; 14-23 minutes on a shared 2-core machine. It skips,
+// saying why, only on a kernel that cannot run it (no network namespaces, veth, bridge or VXLAN);
+// MOAT_SKIP_SWARM=1 leaves it out.
 if (!process.env.MOAT_SKIP_INTEGRATION) {
   const { cleanup, ensureDocker, stopPrivateDockerd } = await import('./docker.mjs');
   const { started } = await ensureDocker();
