@@ -36,6 +36,8 @@ export const debianPackages = {
   // scrapes the stack's loopback metrics with the scrape config docs/operations.md shows (packages/e2e metrics test)
   prometheus: 'prometheus',
   strace: 'strace',
+  // the private registry of the Swarm tier (scripts/swarm.mjs): the distribution registry, as an admin runs it
+  'docker-registry': 'docker-registry',
   chromium: 'chromium',
 };
 

@@ -25,7 +25,7 @@ export function servesWeb(configText: string): boolean;
 export function readEnvFile(file: string): Record<string, string>;
 export function ensureBuildNpmCache(dir?: string): Promise<boolean>;
 export function imageBuildArgs(name: string, opts?: { tag?: string }): string[];
-export function buildImages(opts?: { test?: boolean }): Promise<void>;
+export function buildImages(opts?: { test?: boolean; only?: string[] }): Promise<void>;
 export function ensureSecrets(
   dir?: string,
   opts?: { hostname?: string; users?: Array<[string, string]> },

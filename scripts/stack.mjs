@@ -129,8 +129,9 @@ export function imageBuildArgs(name, { tag = TAG } = {}) {
  * Builds the images with plain `docker build` (no buildx here), FROM the offline base image. The node
  * services install and bundle inside Docker (compose/app/Dockerfile); nothing is built on the host first.
  */
-export async function buildImages({ test = false } = {}) {
-  const names = [...IMAGES, ...(test ? TEST_IMAGES : [])];
+export async function buildImages({ test = false, only = undefined } = {}) {
+  // only: a subset of the stack's images (the Swarm suite runs four of them)
+  const names = only ?? [...IMAGES, ...(test ? TEST_IMAGES : [])];
   await ensureBuildNpmCache();
   for (const name of names) {
     const started = Date.now();
@@ -193,11 +194,17 @@ export async function ensureSecrets(dir = path.join(COMPOSE_DIR, 'secrets'), { h
     await fs.writeFile(redisPassword, `${randomBytes(24).toString('base64url')}\n`, { mode: 0o600 });
     say(`created the cluster's Redis password in ${redisPassword}`);
   }
-  for (const f of [crt, key, users, consoleHash, redisPassword]) {
+  // the nodes' quarantine admin API token (quarantine.admin_token): mx serves it, the console and the CLI send it
+  const quarantineToken = path.join(dir, 'quarantine-token');
+  if (!fs.existsSync(quarantineToken)) {
+    await fs.writeFile(quarantineToken, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+    say(`created the quarantine admin API's token in ${quarantineToken}`);
+  }
+  for (const f of [crt, key, users, consoleHash, redisPassword, quarantineToken]) {
     await fs.chmod(f, f === crt ? 0o644 : f === redisPassword ? 0o640 : 0o600);
     if (process.getuid?.() === 0) await fs.chown(f, MOAT_UID, MOAT_UID);
   }
-  return { crt, key, users, consoleHash, redisPassword };
+  return { crt, key, users, consoleHash, redisPassword, quarantineToken };
 }
 
 /** Where the mx container reads DKIM keys (docker-compose.yml mounts secrets/dkim there, read-only). */

@@ -17,6 +17,9 @@ export function dockerAt(node: SwarmNode, args: string[], opts?: object): Promis
 export function startEngine(node: SwarmNode): Promise<void>;
 export function stopEngine(node: SwarmNode, opts?: { graceS?: number }): Promise<void>;
 export function pushImages(images: Record<string, string>, opts?: { buildHost?: string }): Promise<number>;
-export function up(): Promise<number>;
+/** Starts the engines, the swarm and the registry; `watch`: the pid whose end takes them down (0: none). */
+export function up(opts?: { watch?: number }): Promise<number>;
+/** What this kernel lacks to run the swarm (null: nothing); throws when not root or a probe fails otherwise. */
+export function kernelLacks(): Promise<string | null>;
 export function down(): Promise<void>;
 export function usage(): Promise<Record<string, { containersCpuS: number; engineCpuS: number; containersRssMB: number }>>;

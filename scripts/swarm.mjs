@@ -8,10 +8,12 @@
 //   zx scripts/swarm.mjs up        engines + swarm + labels + registry (removes leftovers of an earlier run first)
 //   zx scripts/swarm.mjs down      stop everything up made and remove it (safe to run any time, twice)
 //   zx scripts/swarm.mjs env       print `export DOCKER_HOST=...` for node mx1 (a manager)
+//   zx scripts/swarm.mjs probe     say whether this kernel can run the swarm (exit 0), or what it lacks (exit 3)
+//   node scripts/swarm.mjs watch PID   (started by up()) runs down() when process PID ends without doing it
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { $, fs, path, sleep } from 'zx';
-import { ensurePackages } from './docker.mjs';
+import { ensureDebianPackages } from './deps.mjs';
 
 /** The bridge network's first three octets: the host is .1, node mxN is .1N, extra clients .100 and up. */
 export const NET = process.env.MOAT_SWARM_NET ?? '10.231.0';
@@ -176,7 +178,7 @@ async function startRegistry() {
   child.unref();
   await fs.writeFile(path.join(dir, 'registry.pid'), `${child.pid}\n`);
   for (let i = 0; i < 100; i++) {
-    if ((await q`curl -sf http://${REGISTRY}/v2/`).exitCode === 0) return;
+    if (await fetch(`http://${REGISTRY}/v2/`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)) return;
     await sleep(100);
   }
   throw new Error(`swarm: the registry did not answer on ${REGISTRY}`);
@@ -236,11 +238,70 @@ export async function usage() {
   return out;
 }
 
-/** Everything up() makes, in the order it was made. Returns the seconds it took. */
-export async function up() {
-  const t0 = Date.now();
-  await ensurePackages(['dockerd', 'docker-registry']);
+/** What the swarm needs that is not on a fresh Debian machine: command -> Debian package (scripts/deps.mjs). */
+const NEEDS = { dockerd: 'docker.io', 'docker-registry': 'docker-registry', ip: 'iproute2', iptables: 'iptables', nsenter: 'util-linux' };
+
+/** Kernel answers that mean "this kernel has no such thing", as opposed to a refusal or a mistake. */
+const KERNEL_LACKS = /Unknown device type|Operation not supported|Protocol not supported|not implemented|Address family not supported/i;
+
+/**
+ * Whether this kernel can run the swarm: network namespaces, veth pairs, a bridge, and VXLAN (Swarm's
+ * overlay). Returns what it lacks, with the kernel's own words, or null when it can. Anything else that
+ * stops a probe (not root, no `ip`, a name in use) is thrown: the tier must fail then, not skip.
+ */
+export async function kernelLacks() {
+  if (process.getuid?.() !== 0) throw new Error('swarm: the Swarm tier needs root (network namespaces, iptables, three engines); MOAT_SKIP_SWARM=1 leaves it out');
+  await ensureDebianPackages({ ip: 'iproute2' });
+  const probes = [
+    ['network namespaces', ['netns', 'add', 'msw-probe'], ['netns', 'del', 'msw-probe']],
+    ['veth pairs', ['link', 'add', 'msw-probe0', 'type', 'veth', 'peer', 'name', 'msw-probe1'], ['link', 'del', 'msw-probe0']],
+    ['bridges', ['link', 'add', 'msw-probe0', 'type', 'bridge'], ['link', 'del', 'msw-probe0']],
+    ['VXLAN (the overlay network)', ['link', 'add', 'msw-probe0', 'type', 'vxlan', 'id', '4242', 'dstport', '4789', 'local', '127.0.0.1'], ['link', 'del', 'msw-probe0']],
+  ];
+  for (const [what, make, remove] of probes) {
+    await q`ip ${remove}`; // a probe an interrupted run left
+    const r = await q`ip ${make}`;
+    if (r.exitCode === 0) {
+      await q`ip ${remove}`;
+      continue;
+    }
+    const said = `${r.stderr}${r.stdout}`.trim();
+    if (KERNEL_LACKS.test(said)) return `this kernel (${(await q`uname -r`).stdout.trim()}) has no ${what}: \`ip ${make.join(' ')}\` says "${said}"`;
+    throw new Error(`swarm: \`ip ${make.join(' ')}\` failed: ${said}`);
+  }
+  return null;
+}
+
+const WATCH_PID = path.join(SWARM_DIR, 'watch.pid');
+
+/**
+ * A detached process that runs down() when process `pid` (the test run) ends without having done it: a
+ * run killed or interrupted still leaves no engines, namespaces, bridge or registry behind. down() ends it.
+ */
+function startWatchdog(pid) {
+  const log = openSync(path.join(SWARM_DIR, 'watch.log'), 'a');
+  const child = spawn(process.execPath, [new URL(import.meta.url).pathname, 'watch', String(pid)], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  // written here, not by the child: a down() right after up() must find it
+  fs.writeFileSync(WATCH_PID, `${child.pid}\n`);
+}
+
+async function watch(pid) {
+  while (alive(pid)) await sleep(1000);
+  // down() of the run itself removes this file and ends this process first; still here: the run died
+  if ((await pidOf(WATCH_PID)) !== process.pid) return;
+  say(`the test run (pid ${pid}) ended without taking the swarm down: removing it`);
   await down();
+}
+
+/** Everything up() makes, in the order it was made. Returns the seconds it took. */
+export async function up({ watch: watchPid = process.pid } = {}) {
+  const t0 = Date.now();
+  await ensureDebianPackages(NEEDS);
+  await down();
+  await fs.mkdirp(SWARM_DIR);
+  // watch: the pid whose end takes the swarm down (0: none, the swarm is kept)
+  if (watchPid) startWatchdog(watchPid);
   await makeNetwork();
   await startRegistry();
   await startDns();
@@ -253,6 +314,9 @@ export async function up() {
 
 /** Removes what up() made and anything a crashed run left behind. Never touches what it did not name. */
 export async function down() {
+  const watcher = await pidOf(WATCH_PID);
+  if (watcher && watcher !== process.pid && alive(watcher)) process.kill(watcher, 'SIGTERM');
+  await fs.remove(WATCH_PID);
   await Promise.all(NODES.map((n) => stopEngine(n, { graceS: 20 })));
   const regPid = await pidOf(path.join(SWARM_DIR, 'registry', 'registry.pid'));
   if (regPid && alive(regPid)) process.kill(regPid, 'SIGTERM');
@@ -276,11 +340,17 @@ export async function down() {
 
 if (process.argv.some((a) => a.endsWith('scripts/swarm.mjs')) && import.meta.url.endsWith('scripts/swarm.mjs')) {
   const cmd = process.argv.slice(process.argv.findIndex((a) => a.endsWith('swarm.mjs')) + 1)[0] ?? 'up';
-  if (cmd === 'up') await up();
+  if (cmd === 'up') await up({ watch: 0 });
   else if (cmd === 'down') await down();
+  else if (cmd === 'watch') await watch(Number(process.argv.at(-1)));
+  else if (cmd === 'probe') {
+    const lacks = await kernelLacks();
+    console.log(lacks ?? 'swarm: this kernel can run the swarm');
+    process.exit(lacks ? 3 : 0);
+  }
   else if (cmd === 'env') console.log(`export DOCKER_HOST=${NODES[0].host}`);
   else {
-    console.error('usage: zx scripts/swarm.mjs up | down | env');
+    console.error('usage: zx scripts/swarm.mjs up | down | env | probe');
     process.exit(2);
   }
 }

@@ -2,7 +2,7 @@
 // master the Sentinels name), mx1 then scores a near copy with a high BAYES_* rule and a clearly higher
 // score; after a Redis failover learning still works and what was learned before is still there.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { smtpTransaction } from '@moat/testkit';
+import { smtpTransaction, taggedMessage } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cluster,
@@ -37,19 +37,8 @@ const HAM_WORDS = 'quarterly budget review agenda meeting minutes attached proje
 function corpusMessage(kind: 'spam' | 'ham', n: number, tag: string, from = 'news@sender.example'): string {
   const words = kind === 'spam' ? SPAM_WORDS : HAM_WORDS;
   const line = (i: number) => [...words.slice((i + n) % words.length), ...words.slice(0, (i + n) % words.length)].join(' ');
-  return [
-    `From: <${from}>`,
-    `To: <alice@${cluster().domain}>`,
-    `Subject: ${kind === 'spam' ? 'exclusive megaprofit offer' : 'notes from the project meeting'} ${n}`,
-    `Message-ID: <${tag}@e2e-cluster.moat.test>`,
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
-    `X-Moat-Tag: ${tag}`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    ...Array.from({ length: 6 }, (_, i) => line(i)),
-    '',
-  ].join('\r\n');
+  const subject = `${kind === 'spam' ? 'exclusive megaprofit offer' : 'notes from the project meeting'} ${n}`;
+  return taggedMessage({ from, to: `alice@${cluster().domain}`, tag, subject, idDomain: 'e2e-cluster.moat.test', body: Array.from({ length: 6 }, (_, i) => line(i)) });
 }
 
 /** `moat learn AS -` inside a node's container, the message on stdin (as `npm run moat -- learn` does). */

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { authPlain, SmtpClient, type SmtpOutcome, smtpTransaction } from '@moat/testkit';
+import { authPlain, freshSender as freshSenderAs, mailstore, REDIS_CLI, SmtpClient, type SmtpOutcome, smtpTransaction, taggedMessage } from '@moat/testkit';
 import { inject } from 'vitest';
 import { compose, projectContainers } from '../../../scripts/stack.mjs';
 
@@ -58,7 +58,7 @@ export async function execIn(service: string, ...cmd: string[]): Promise<string>
 
 /** redis-cli in a Redis or Sentinel container, logged in with the cluster's password (the redis_password secret). */
 export async function redisCli(service: string, ...args: string[]): Promise<string> {
-  return execIn(service, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$MOAT_REDIS_PASSWORD_FILE")" exec redis-cli "$@"', 'redis-cli', ...args);
+  return execIn(service, 'sh', '-c', ...REDIS_CLI, ...args);
 }
 
 /** `docker stop` (SIGTERM, then SIGKILL after `graceS`): what an operator or an upgrade does. */
@@ -128,35 +128,17 @@ export async function redisRole(service: string): Promise<string> {
   return /role:(\w+)/.exec(out)?.[1] ?? 'unknown';
 }
 
-/** How many copies of each X-Moat-Tag the mailstore (mx1's maildir volume) holds. */
-export async function mailstoreTags(): Promise<Map<string, number>> {
-  const out = await execIn('mx1', 'sh', '-c', "grep -rh '^X-Moat-Tag: ' /var/lib/moat/maildir 2>/dev/null || true");
-  const counts = new Map<string, number>();
-  for (const line of out.split('\n')) {
-    const tag = line.slice('X-Moat-Tag: '.length).trim();
-    if (tag) counts.set(tag, (counts.get(tag) ?? 0) + 1);
-  }
-  return counts;
-}
+/** The mailstore: mx1's maildir volume (@moat/testkit mailstore). */
+const store = mailstore((...cmd) => execIn('mx1', ...cmd));
+
+/** How many copies of each X-Moat-Tag the mailstore holds. */
+export const mailstoreTags = (): Promise<Map<string, number>> => store.tags();
 
 /** The text of the mailstore's copy of a message (the first, if there are several). */
-export async function mailstoreMessage(tag: string): Promise<string> {
-  const file = (await execIn('mx1', 'sh', '-c', `grep -rl -F 'X-Moat-Tag: ${tag}' /var/lib/moat/maildir | head -1`)).trim();
-  if (!file) throw new Error(`${tag} is not in the mailstore`);
-  return execIn('mx1', 'cat', file);
-}
+export const mailstoreMessage = (tag: string): Promise<string> => store.message(tag);
 
 /** Waits until every tag is in the mailstore; returns the counts then. */
-export async function waitDelivered(tags: readonly string[], timeoutMs = 90_000): Promise<Map<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await mailstoreTags();
-    const missing = tags.filter((t) => !counts.has(t));
-    if (missing.length === 0) return counts;
-    if (Date.now() > deadline) throw new Error(`not in the mailstore after ${timeoutMs} ms: ${missing.join(', ')}`);
-    await sleep(1000);
-  }
-}
+export const waitDelivered = (tags: readonly string[], timeoutMs = 90_000): Promise<Map<string, number>> => store.waitDelivered(tags, { timeoutMs, pollMs: 1000 });
 
 /** Messages in a node's queue (incoming, active, deferred; not hold or corrupt). */
 export async function queued(node: MxNode): Promise<number> {
@@ -197,15 +179,9 @@ export function freshClientIp(): string {
 }
 
 /** A sender no earlier test used (letters only, so greylist normalisation keeps it distinct). */
-export function freshSender(domain = 'sender.example'): string {
-  const letters = Array.from({ length: 10 }, () => String.fromCharCode(97 + randomInt(26))).join('');
-  return `cluster.${letters}@${domain}`;
-}
+export const freshSender = (domain = 'sender.example'): string => freshSenderAs('cluster', domain);
 
-/** A unique tag for one message (X-Moat-Tag and Message-ID). */
-export function freshTag(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomInt(1 << 30).toString(36)}`;
-}
+export { freshTag } from '@moat/testkit';
 
 /**
  * On the test DNS whitelist wl2.moat.test (compose/rbldnsd/zones/wl2): skips greylisting, as a verified
@@ -215,21 +191,7 @@ export const WL2_CLIENT = '192.0.2.99';
 
 /** A small message; `tag` goes into X-Moat-Tag so the test can count its copies in the mailstore. */
 export function message({ from, to, tag, subject = 'cluster' }: { from: string; to: string; tag: string; subject?: string }): string {
-  return [
-    `From: <${from}>`,
-    `To: <${to}>`,
-    `Subject: ${subject} ${tag}`,
-    `Message-ID: <${tag}@e2e-cluster.moat.test>`,
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
-    `X-Moat-Tag: ${tag}`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    'Hello from the moat cluster suite.',
-    'Regards,',
-    'E2E',
-    '',
-  ].join('\r\n');
+  return taggedMessage({ from, to, tag, subject: `${subject} ${tag}`, idDomain: 'e2e-cluster.moat.test', body: ['Hello from the moat cluster suite.', 'Regards,', 'E2E'] });
 }
 
 /**

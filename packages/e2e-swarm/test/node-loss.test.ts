@@ -12,14 +12,14 @@ const MESSAGES = 60;
 const INTERVAL_MS = 500;
 
 let stopped: MxName | undefined;
-beforeAll(() => waitConverged());
-afterAll(async () => {
-  // leave the swarm whole for the next file, whatever happened
-  if (stopped) await startEngine(node(stopped)).catch(() => undefined);
-  await waitConverged().catch(() => undefined);
-});
 
-describe('losing the node that holds the Redis master, under load', () => {
+describe.skipIf(swarm().lacks)('losing the node that holds the Redis master, under load', () => {
+  beforeAll(() => waitConverged());
+  afterAll(async () => {
+    // leave the swarm whole for the next file, whatever happened
+    if (stopped) await startEngine(node(stopped)).catch(() => undefined);
+    await waitConverged().catch(() => undefined);
+  });
   it('fails Redis over, keeps the other MX accepting and greylisting, and loses no acknowledged message', async () => {
     const master = await sentinelMaster();
     const victim = homeOf(master);
@@ -49,11 +49,13 @@ describe('losing the node that holds the Redis master, under load', () => {
     await sleep(swarm().greylistDelayMs + 1500);
     const g2 = await sendAt(survivors[1] ?? 'mx3', { from: gFrom, tag: `${gTag}.a1` });
 
-    // the Sentinels' own account: objectively down, then the switch (a split vote shows as a gap here)
-    const sentinelLog = (await logsSince(survivors[0] === 'mx2' ? 'sentinel-2' : 'sentinel-3', new Date(t0 - 5000)).catch(() => [])).join('\n');
+    // the Sentinels' own account: objectively down, then the switch (a split vote shows as a gap here);
+    // both survivors' logs, since one may have been restarted by its health check meanwhile
+    const survivorSentinels = survivors.map((n) => `sentinel-${n.slice(2)}`);
+    const sentinelLog = (await Promise.all(survivorSentinels.map((s) => logsSince(s, new Date(t0 - 5000)).catch(() => [])))).flat().join('\n');
     const at = (what: string) => {
-      const m = new RegExp(`(\\d\\d \\w{3} \\d{4} [\\d:.]+) # \\+${what} `).exec(sentinelLog);
-      return m?.[1] ? Date.parse(`${m[1]} GMT`) : Number.NaN;
+      const times = [...sentinelLog.matchAll(new RegExp(`(\\d\\d \\w{3} \\d{4} [\\d:.]+) # \\+${what} `, 'g'))].map((m) => Date.parse(`${m[1]} GMT`));
+      return times.length ? Math.min(...times) : Number.NaN;
     };
     const odownToSwitchS = (at('switch-master') - at('odown')) / 1000;
     const splitVotes = (sentinelLog.match(/-failover-abort-not-elected/g) ?? []).length;

@@ -2,11 +2,10 @@
 // how they look into it: tasks and their containers per node, SMTP at each node's own address, the mailstore.
 // Trusts the engines and registry scripts/swarm.mjs started; talks only to the test bridge's addresses.
 import { execFile } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { type SmtpOutcome, smtpTransaction } from '@moat/testkit';
+import { freshSender as freshSenderAs, mailstore, REDIS_CLI, type SmtpOutcome, smtpTransaction, taggedMessage } from '@moat/testkit';
 import { inject } from 'vitest';
 import type { SwarmNode } from '../../../scripts/swarm.mjs';
 
@@ -32,6 +31,8 @@ export interface SwarmInfo {
   overlay: { name: string; subnet: string };
   /** Figures the setup measured (seconds). */
   timings: Record<string, number>;
+  /** What this kernel lacks to run the swarm (scripts/swarm.mjs kernelLacks): the suite is skipped, saying so. */
+  lacks?: string;
 }
 
 declare module 'vitest' {
@@ -84,7 +85,7 @@ export async function execIn(service: string, ...cmd: string[]): Promise<string>
 
 /** redis-cli in a Redis or Sentinel container, logged in with the redis_password secret. */
 export function redisCli(service: string, ...args: string[]): Promise<string> {
-  return execIn(service, 'sh', '-c', 'REDISCLI_AUTH="$(cat "$MOAT_REDIS_PASSWORD_FILE")" exec redis-cli "$@"', 'redis-cli', ...args);
+  return execIn(service, 'sh', '-c', ...REDIS_CLI, ...args);
 }
 
 /** The Redis service the Sentinels name as master, asked of every Sentinel that answers. */
@@ -141,57 +142,18 @@ export async function waitConverged({ nodes = MX, timeoutMs = 600_000 }: { nodes
   }
 }
 
-/** How many copies of each X-Moat-Tag mx1's mailstore holds. */
-export async function mailstoreTags(): Promise<Map<string, number>> {
-  const out = await execIn('mx1', 'sh', '-c', "grep -rh '^X-Moat-Tag: ' /var/lib/moat/maildir 2>/dev/null || true");
-  const counts = new Map<string, number>();
-  for (const line of out.split('\n')) {
-    const tag = line.slice('X-Moat-Tag: '.length).trim();
-    if (tag) counts.set(tag, (counts.get(tag) ?? 0) + 1);
-  }
-  return counts;
-}
+/** mx1's mailstore (@moat/testkit mailstore); a read while mx1's node is down counts as empty. */
+const store = mailstore((...cmd) => execIn('mx1', ...cmd));
+export const mailstoreTags = (): Promise<Map<string, number>> => store.tags();
+export const mailstoreMessage = (tag: string): Promise<string> => store.message(tag);
+export const waitDelivered = (tags: readonly string[], timeoutMs = 180_000): Promise<Map<string, number>> =>
+  store.waitDelivered(tags, { timeoutMs, pollMs: 2000, retryErrors: true, listMissing: 20 });
 
-export async function mailstoreMessage(tag: string): Promise<string> {
-  const file = (await execIn('mx1', 'sh', '-c', `grep -rl -F 'X-Moat-Tag: ${tag}' /var/lib/moat/maildir | head -1`)).trim();
-  if (!file) throw new Error(`${tag} is not in the mailstore`);
-  return execIn('mx1', 'cat', file);
-}
-
-export async function waitDelivered(tags: readonly string[], timeoutMs = 180_000): Promise<Map<string, number>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await mailstoreTags().catch(() => new Map<string, number>());
-    const missing = tags.filter((t) => !counts.has(t));
-    if (missing.length === 0) return counts;
-    if (Date.now() > deadline) throw new Error(`not in the mailstore after ${timeoutMs} ms: ${missing.slice(0, 20).join(', ')} (${missing.length})`);
-    await sleep(2000);
-  }
-}
-
-export function freshSender(): string {
-  const letters = Array.from({ length: 10 }, () => String.fromCharCode(97 + randomInt(26))).join('');
-  return `swarm.${letters}@sender.example`;
-}
-
-export function freshTag(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomInt(1 << 30).toString(36)}`;
-}
+export const freshSender = (): string => freshSenderAs('swarm');
+export { freshTag } from '@moat/testkit';
 
 export function message({ from, to, tag }: { from: string; to: string; tag: string }): string {
-  return [
-    `From: <${from}>`,
-    `To: <${to}>`,
-    `Subject: swarm ${tag}`,
-    `Message-ID: <${tag}@e2e-swarm.moat.test>`,
-    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
-    `X-Moat-Tag: ${tag}`,
-    'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=us-ascii',
-    '',
-    'Hello from the moat swarm suite.',
-    '',
-  ].join('\r\n');
+  return taggedMessage({ from, to, tag, subject: `swarm ${tag}`, idDomain: 'e2e-swarm.moat.test', body: ['Hello from the moat swarm suite.'] });
 }
 
 /** One transaction at a node's own address, port 25 (host mode), from the host's bridge address. */

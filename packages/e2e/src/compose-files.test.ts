@@ -31,6 +31,15 @@ interface Service {
   networks?: Record<string, { ipv4_address: string }>;
   volumes?: string[];
 }
+/**
+ * A service's environment as the config loader sees it on this host: the quarantine token is a secret file
+ * only the container has (its wiring is checked on its own below).
+ */
+const onHost = (env: Record<string, string> | undefined): Record<string, string> => {
+  const { MOAT_QUARANTINE_TOKEN_FILE: _inContainer, ...rest } = env ?? {};
+  return rest;
+};
+
 const stack = (env: Record<string, string>) =>
   parse(interpolate(read('docker-compose.yml'), env), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
 
@@ -146,7 +155,13 @@ describe('compose/docker-compose.yml', () => {
     expect(env.MOAT_RESOLVER).toBe(`${services.unbound?.networks?.moat?.ipv4_address}:53`);
     expect(env.MOAT_REDIS_URL).toBe(`redis://${services.redis?.networks?.moat?.ipv4_address}:6379`);
     expect(env.MOAT_SPAMD_HOST).toBe(services.spamassassin?.networks?.moat?.ipv4_address);
-    expect(services.policyd?.environment).toEqual(env);
+    expect(services.policyd?.environment).toEqual(onHost(env));
+    // the quarantine admin API's token: a secret for mx (which serves the API) and the console (which asks it)
+    for (const app of ['mx', 'console'] as const) {
+      expect(services[app]?.environment?.MOAT_QUARANTINE_TOKEN_FILE, app).toBe('/run/secrets/quarantine_token');
+      expect((services[app] as Service & { secrets?: string[] })?.secrets, app).toContain('quarantine_token');
+    }
+    expect((services.policyd as Service & { secrets?: string[] })?.secrets ?? []).not.toContain('quarantine_token');
     // spamd's own DNS tests go to the same Unbound
     expect(services.spamassassin?.environment?.MOAT_SPAMD_DNS).toBe(services.unbound?.networks?.moat?.ipv4_address);
   });
@@ -170,7 +185,7 @@ describe('compose/stack.swarm.web-ports.yml', () => {
 
 describe('compose/moat.yaml (production)', () => {
   it('loads with the environment the compose file sets', () => {
-    const env = stack({}).services.mx?.environment ?? {};
+    const env = onHost(stack({}).services.mx?.environment);
     const c = loadConfig(join(COMPOSE, 'moat.yaml'), { env });
     expect(c.dns.resolver).toBe('172.29.25.53:53');
     expect(c.mx.tls.cert).toBe('/run/secrets/tls_cert');
@@ -191,7 +206,7 @@ describe('test profile', () => {
   const net = env.MOAT_NET ?? '';
 
   it('loads compose/moat.test.yaml, trusting XCLIENT from the test network only', () => {
-    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: stack(env).services.mx?.environment ?? {} });
+    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: onHost(stack(env).services.mx?.environment) });
     expect(c.dns.resolver).toBe(`${net}.53:53`);
     // policyd serves the host (through the published port, from the gateway) and loopback; not the mx container
     expect(c.policyd.clients).toEqual(['127.0.0.0/8', `${net}.1/32`]);
@@ -227,7 +242,7 @@ describe('test profile', () => {
   });
 
   it('signs as moat.test with the key the suite generates into the mounted secrets (secrets-test/dkim)', () => {
-    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: stack(env).services.mx?.environment ?? {} });
+    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: onHost(stack(env).services.mx?.environment) });
     expect(c.queue.dkim).toEqual([{ domain: 'moat.test', selector: 'default', key: '/etc/moat/dkim/moat.test.default.pem' }]);
     expect(stack(env).services.mx?.volumes).toContain('./secrets-test/dkim:/etc/moat/dkim:ro');
     expect(read('unbound/unbound.test.conf')).toContain('include: "/etc/unbound/moat-test-records/*.conf"');

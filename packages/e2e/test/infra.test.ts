@@ -172,6 +172,16 @@ describe('test stack infrastructure', () => {
     };
     expect(overview.metrics.sources.length).toBe(2);
     for (const src of overview.metrics.sources) expect(src, src.url).toMatchObject({ ok: true });
+    // every node's quarantine, asked with the stack's generated admin token: mx answers, policyd has none
+    const held = (await (await fetch(`${base}/api/quarantine`, { headers: { cookie: `moat_session=${session}` } })).json()) as {
+      rows: unknown[];
+      failures: { node: string; error: string; absent?: boolean }[];
+    };
+    expect(Array.isArray(held.rows)).toBe(true);
+    expect(held.failures.filter((f) => !f.absent)).toEqual([]);
+    // and without the token, mx's admin listener gives nothing away (its /metrics port is published on loopback)
+    const bare = await fetch(`http://127.0.0.1:${await portOf('mx', 9465)}/-/quarantine`, { headers: { 'x-moat-quarantine': '1' } });
+    expect(bare.status).toBe(401);
   });
 
   // Written without a Docker engine to run it on (the ops branch): check it on the first integration run.

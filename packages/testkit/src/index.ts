@@ -11,4 +11,5 @@ export { startPostfix, startSmtpSink, type PostfixInstance, type PostfixOptions,
 export { SmtpClient, authPlain, smtpTransaction, type SmtpReply, type SmtpConnectOptions, type SmtpOutcome, type SmtpTransactionOptions } from './smtp-client.ts';
 export { startDnsInternet, type Delegation, type DnsInternet, type DnsInternetOptions } from './dns-internet.ts';
 export { startPrometheus, type PrometheusServer, type PromSample } from './prometheus.ts';
+export { freshSender, freshTag, mailstore, MAILSTORE_DIR, REDIS_CLI, taggedMessage, type ExecInMailstore, type Mailstore, type TaggedMessage, type WaitDeliveredOptions } from './tagged-mail.ts';
 export { productionUnboundConfig, startProductionUnbound, type ProductionUnbound } from './production-unbound.ts';
