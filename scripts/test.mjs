@@ -45,11 +45,16 @@ if (!process.env.MOAT_SKIP_INTEGRATION) {
       failed = e;
     });
     // its own engines, sockets and bridge: the integration tier's engine only builds its images
-    if (!process.env.MOAT_SKIP_SWARM) await counted(() => $`turbo run test:swarm --concurrency=1`);
+    if (failed) console.error(`integration tier failed: ${failed.message ?? failed}`);
+    // bounded: vitest does not time out globalSetup (image builds, push, deploy); `timeout` ends a stuck run
+    // and the suite's watchdog and the down() below take the swarm away
+    if (!process.env.MOAT_SKIP_SWARM) await counted(() => $`timeout -k 60 45m turbo run test:swarm --concurrency=1`);
     if (failed) throw failed;
   } finally {
     // the suite takes its swarm down itself (and a watchdog does if it is killed); this is the last net
-    if (!process.env.MOAT_E2E_KEEP) await (await import('./swarm.mjs')).down();
+    if (!process.env.MOAT_E2E_KEEP && !process.env.MOAT_SKIP_SWARM) {
+      await (await import('./swarm.mjs')).down().catch((e) => console.error(`swarm teardown: ${e.message ?? e}`));
+    }
     await cleanup();
     if (started && process.env.CI) await stopPrivateDockerd();
   }

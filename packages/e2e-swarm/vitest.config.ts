@@ -10,6 +10,8 @@ export default defineConfig({
     testTimeout: 900_000,
     teardownTimeout: 180_000,
     fileParallelism: false,
+    // one failure means a degraded swarm: stop there instead of waiting out every file's timeouts
+    bail: 1,
     sequence: { concurrent: false },
   },
 });
