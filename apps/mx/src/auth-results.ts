@@ -2,6 +2,7 @@
 // Trusts the resolver; the message and envelope are untrusted (mailauth parses them).
 import { Readable } from 'node:stream';
 import { unmapIPv4 } from '@moat/policy';
+import { withTimeout } from '@moat/redis';
 import type { DmarcFacts } from './dmarc-policy.ts';
 import type { MxResolver } from './dns.ts';
 
@@ -63,7 +64,6 @@ function inputOf(message: AuthResultsInput['message']): Buffer | Readable {
 
 /** Never throws: a failure or timeout gives no headers (the message is still accepted). */
 export async function authResults(input: AuthResultsInput, resolver: MxResolver, timeoutMs: number): Promise<AuthResultsOutput | { error: string }> {
-  let timer: NodeJS.Timeout | undefined;
   let source: Buffer | Readable | undefined;
   try {
     const { authenticate } = await loadMailauth();
@@ -76,12 +76,7 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
       resolver: (name: string, rrtype: string) => resolver.resolve(name, rrtype) as never,
       disableBimi: true,
     });
-    const res = await Promise.race([
-      run,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
+    const res = await withTimeout(run, timeoutMs, () => new Error(`timed out after ${timeoutMs} ms`));
     const id = input.authservId;
     const headers = res.headers
       .split(/\r\n(?![ \t])/)
@@ -99,7 +94,6 @@ export async function authResults(input: AuthResultsInput, resolver: MxResolver,
   } catch (e) {
     return { error: String((e as Error)?.message ?? e) };
   } finally {
-    clearTimeout(timer);
     // a timed-out check must not keep reading the spooled file (nor keep it open)
     if (source instanceof Readable) source.destroy();
   }

@@ -1,6 +1,7 @@
 // The command gate: each command line before smtp-server runs it (limits, VRFY/EXPN, AUTH and XCLIENT rules),
 // the HELO check, and MAIL/RCPT asked of the engine (delay_reject, sender login). Client input, judged here.
 import type { Facts } from '@moat/policy';
+import { withTimeout } from '@moat/redis';
 import type { SMTPServerOptions } from 'smtp-server';
 import { hook, SmtpReply } from './hook.ts';
 import { inNetworks } from './limits.ts';
@@ -42,10 +43,7 @@ export function heloCheck(ctx: MxContext): HeloCheck | undefined {
     const s = ctx.sessions.get(conn.session.id);
     if (!s) return undefined;
     const f = await ctx.sessions.facts(conn.session, s, 'helo', { helo: helo.toLowerCase(), sender: undefined });
-    const { reply } = await Promise.race([
-      ctx.decide(f),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('helo decision timed out')), ctx.commandTimeout).unref()),
-    ]);
+    const { reply } = await withTimeout(ctx.decide(f), ctx.commandTimeout, () => new Error('helo decision timed out'));
     if (reply) return { code: reply.responseCode, text: reply.message };
     s.heloJudged = helo.toLowerCase();
     return undefined;

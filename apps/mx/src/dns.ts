@@ -2,6 +2,7 @@
 // resolver shape mailauth takes. Trusts the configured resolver; answers are untrusted names.
 import type { Dns } from '@moat/dns';
 import { unmapIPv4 } from '@moat/policy';
+import { withTimeout } from '@moat/redis';
 
 /** What the gateway asks (FCrDNS, and mailauth's SPF/DKIM/DMARC through `resolve`): @moat/dns's client. */
 export type MxResolver = Pick<Dns, 'reverse' | 'resolve4' | 'resolve6' | 'resolve'>;
@@ -13,16 +14,6 @@ export interface ClientIdentity {
   reverseName?: string | undefined;
   /** A PTR name whose A/AAAA records include the client address (Postfix's "verified" client name). */
   clientName?: string | undefined;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      t = setTimeout(() => reject(new Error('dns timeout')), ms);
-    }),
-  ]).finally(() => clearTimeout(t));
 }
 
 const norm = (a: string) => unmapIPv4(a.toLowerCase());
@@ -50,7 +41,7 @@ export async function verifyClient(resolver: MxResolver, ip: string, timeoutMs: 
     return { reverseName };
   };
   try {
-    return await withTimeout(work(), timeoutMs);
+    return await withTimeout(work(), timeoutMs, () => new Error('dns timeout'));
   } catch {
     return {};
   }

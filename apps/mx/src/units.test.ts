@@ -43,6 +43,18 @@ describe('limits', () => {
     expect(inNetworks('2001:db9::1', ['2001:db8::/32'])).toBe(false);
     expect(inNetworks('::1', ['[::1]/128'])).toBe(true);
     expect(inNetworks('junk', ['0.0.0.0/0'])).toBe(false);
+    // prefix edges and what @moat/policy's parser refuses (host bits set, over-long prefix, junk)
+    expect(inNetworks('203.0.113.9', ['0.0.0.0/0'])).toBe(true);
+    expect(inNetworks('192.0.2.1', ['192.0.2.1/32'])).toBe(true);
+    expect(inNetworks('192.0.2.2', ['192.0.2.1/32'])).toBe(false);
+    expect(inNetworks('192.0.2.1', ['192.0.2.1'])).toBe(true);
+    expect(inNetworks('192.0.2.1', ['192.0.2.1/24'])).toBe(false);
+    expect(inNetworks('192.0.2.1', ['192.0.2.0/33', 'nonsense'])).toBe(false);
+    expect(inNetworks('2001:db8::1', ['::/0'])).toBe(true);
+    expect(inNetworks('[2001:db8::1]', ['2001:db8::1/128'])).toBe(true);
+    expect(inNetworks(' 192.0.2.7 ', ['192.0.2.0/28'])).toBe(true);
+    expect(inNetworks('::FFFF:192.0.2.7', ['192.0.2.0/28'])).toBe(true);
+    expect(inNetworks('192.0.2.7', ['::ffff:192.0.2.0/120'])).toBe(true);
   });
 });
 

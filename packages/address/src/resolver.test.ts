@@ -404,3 +404,23 @@ describe('lookup failures', () => {
     expect(addrs(createAddressResolver(spec({ virtualAliasMaps: tables })).resolve('u@x.example'))).toEqual(['u@x.example']);
   });
 });
+
+describe('recipient tables after virtual alias expansion', () => {
+  const r = createAddressResolver(
+    spec({
+      virtualAliasDomains: ['alias.example'],
+      virtualAliasMaps: [memoryTable({ 'info@alias.example': 'Bob@mx.example.org, Carol@Hosted.Example, alice@hosted.example, postmaster@mx.example.org' })],
+      virtualMailboxDomains: ['hosted.example'],
+      virtualMailboxMaps: [memoryTable({ 'alice@hosted.example': 'alice/' })],
+      localRecipientMaps: [memoryTable({ 'root@mx.example.org': 'x' })],
+    }),
+  );
+  it('an unlisted local or virtual-mailbox target gets the error hop with local(8)/virtual(8) wording', () => {
+    const hops = Object.fromEntries(ok(r.resolve('info@alias.example')).recipients.map((x) => [x.address.toLowerCase(), x.nextHop]));
+    expect(hops['bob@mx.example.org']).toMatchObject({ transport: 'error', status: '5.1.1', text: 'unknown user: "bob"' });
+    expect(hops['carol@hosted.example']).toMatchObject({ transport: 'error', status: '5.1.1', text: 'unknown user: "carol@hosted.example"' });
+    expect(hops['alice@hosted.example']?.transport).not.toBe('error');
+    // local_recipient_maps does not apply to postmaster
+    expect(hops['postmaster@mx.example.org']?.transport).not.toBe('error');
+  });
+});

@@ -41,9 +41,6 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const delim = spec.recipientDelimiter;
   const pdms = new Set(spec.parentDomainMatchesSubdomains ?? DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS);
   const transportStrategy: FindStrategy = { full: true, noext: true, domain: pdms.has('transport_maps') ? 'pdms' : 'pddms' };
-  const localRcpt = nonEmpty(spec.localRecipientMaps);
-  const vmboxMaps = nonEmpty(spec.virtualMailboxMaps);
-  const relayRcpt = nonEmpty(spec.relayRecipientMaps);
   const { isLocalDomain, isLocalForFind, classOf, findVirtual } = createDomainClassifier(spec, myorigin, pdms);
 
   const parseInput = createInputParser(myorigin);
@@ -57,15 +54,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
   const transport = createTransportLookup(spec, delim, isLocalForFind, transportStrategy);
   const { classDefault, applyEntry, transportEntry, hopFor } = transport;
 
-  const listed = (tables: readonly LookupTable[], a: Addr): boolean => addrFind(tables, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text) !== undefined;
-
-  /** smtpd's check_rcpt_maps: the reply text when the class's recipient table does not list the address. */
-  const unlisted = (a: Addr, cls: AddressClass): string | undefined => {
-    if (cls === 'local' && localRcpt && !exempt(a.local) && !listed(localRcpt, a)) return 'User unknown in local recipient table';
-    if (cls === 'virtual-mailbox' && vmboxMaps && !listed(vmboxMaps, a)) return 'User unknown in virtual mailbox table';
-    if (cls === 'relay' && relayRcpt && !listed(relayRcpt, a)) return 'User unknown in relay recipient table';
-    return undefined;
-  };
+  const unlisted = recipientTableCheck(spec, delim, isLocalForFind);
 
   /** After cleanup: local(8) aliases for the local class, then each recipient's class and next hop. */
   const finalize = (a: Addr, out: FinalRecipient[], trace: string[], level: number, expFrom: string | undefined, verified?: AddressClass): void => {
@@ -101,9 +90,9 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     const e = splitExtension(a.local, delim);
     let hop: NextHop;
     if (cls === 'virtual-alias') hop = error('5.1.1', 'User unknown in virtual alias table');
-    else if (!verified && cls === 'local' && localRcpt && !exempt(a.local) && !listed(localRcpt, a)) hop = error('5.1.1', `unknown user: "${a.local.toLowerCase()}"`);
-    else if (!verified && cls === 'virtual-mailbox' && vmboxMaps && !listed(vmboxMaps, a)) hop = error('5.1.1', `unknown user: "${show(a).toLowerCase()}"`);
-    else hop = hopFor(a, cls, trace);
+    else if (!verified && (cls === 'local' || cls === 'virtual-mailbox') && unlisted(a, cls)) {
+      hop = error('5.1.1', `unknown user: "${(cls === 'local' ? a.local : show(a)).toLowerCase()}"`);
+    } else hop = hopFor(a, cls, trace);
     out.push({ address: show(a), extension: e?.extension, class: cls, nextHop: hop });
   };
 
@@ -190,6 +179,24 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     route,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
     tables: specTables(spec),
+  };
+}
+
+/**
+ * smtpd's check_rcpt_maps: for an address and its class, the reply text when the class's recipient table
+ * (local_recipient_maps, virtual_mailbox_maps, relay_recipient_maps) does not list it; undefined when it does or
+ * the table is unset.
+ */
+function recipientTableCheck(spec: ResolverSpec, delim: string, isLocalForFind: (d: string) => boolean) {
+  const localRcpt = nonEmpty(spec.localRecipientMaps);
+  const vmboxMaps = nonEmpty(spec.virtualMailboxMaps);
+  const relayRcpt = nonEmpty(spec.relayRecipientMaps);
+  const listed = (tables: readonly LookupTable[], a: Addr): boolean => addrFind(tables, a.local, a.domain, delim, isLocalForFind, FIND_DEFAULT, a.text) !== undefined;
+  return (a: Addr, cls: AddressClass): string | undefined => {
+    if (cls === 'local' && localRcpt && !exempt(a.local) && !listed(localRcpt, a)) return 'User unknown in local recipient table';
+    if (cls === 'virtual-mailbox' && vmboxMaps && !listed(vmboxMaps, a)) return 'User unknown in virtual mailbox table';
+    if (cls === 'relay' && relayRcpt && !listed(relayRcpt, a)) return 'User unknown in relay recipient table';
+    return undefined;
   };
 }
 

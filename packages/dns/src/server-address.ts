@@ -14,6 +14,10 @@ export class ResolverConfigError extends Error {
   readonly code = 'DNSLIST_BAD_RESOLVER';
 }
 
+/**
+ * Not @moat/config's parseHostPort (config depends on this package): here a bare address, IPv6 unbracketed too,
+ * means port 53, and port 0 is refused (docs/design.md, "Still written twice").
+ */
 export function parseResolver(text: string): ResolverAddress {
   const t = text.trim();
   let host = t;

@@ -1,5 +1,6 @@
 // The "sender identity" a triplet is keyed by: the sender domain's SPF pool, the forward-confirmed
 // reverse-DNS organisational domain, or the client network. Trusts SPF answers and the caller's clientName.
+import { withTimeout } from '@moat/redis';
 import { getDomain } from 'tldts';
 import type { SpfDns } from './dns.ts';
 import { canonicalAddress, clientNetwork } from './network.ts';
@@ -81,6 +82,9 @@ export interface IdentityOptions {
   spfTimeoutMs: number;
 }
 
+/** The SPF budget ran out: the identity falls back as for a temperror (an error from checkSpf itself still propagates). */
+class SpfBudgetSpent extends Error {}
+
 /**
  * Decide the identity. SPF first (a pass from a specific mechanism, never from `all`), then the
  * forward-confirmed name's organisational domain (unless generic), else the client network.
@@ -94,14 +98,10 @@ export async function senderIdentity(
   const domain = req.sender ? addressDomain(req.sender) : '';
   if (opts.dns && domain) {
     const dns = opts.dns;
-    let timer: NodeJS.Timeout | undefined;
-    spf = await Promise.race([
-      checkSpf(dns, req.clientAddress, domain),
-      new Promise<SpfAnswer>((resolve) => {
-        timer = setTimeout(() => resolve({ result: 'temperror', viaAll: false, mechanism: 'timeout' }), opts.spfTimeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    spf = await withTimeout(checkSpf(dns, req.clientAddress, domain), opts.spfTimeoutMs, () => new SpfBudgetSpent()).catch((e: unknown) => {
+      if (e instanceof SpfBudgetSpent) return { result: 'temperror', viaAll: false, mechanism: 'timeout' } satisfies SpfAnswer;
+      throw e;
+    });
     if (spf.result === 'pass' && !spf.viaAll) return { kind: 'spf', id: `spf:${safeKeyPart(domain)}`, network, spf };
   }
   const ptr = req.clientName ? ptrIdentity(req.clientName, req.clientAddress) : '';

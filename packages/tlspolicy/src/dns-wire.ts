@@ -3,6 +3,7 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { randomInt } from 'node:crypto';
+import { unmapIPv4 } from '@moat/policy';
 
 export const RR = { A: 1, MX: 15, TXT: 16, AAAA: 28, CNAME: 5, TLSA: 52 } as const;
 
@@ -132,7 +133,7 @@ function udpQuery(server: { host: string; port: number }, packet: Buffer, timeou
     sock.on('message', (m, rinfo) => {
       // not ours (another id, another sender, another question: an off-path guess): keep waiting
       if (m.length < 2 || m.readUInt16BE(0) !== id) return;
-      if (rinfo.port !== server.port || rinfo.address.replace(/^::ffff:/, '') !== server.host.replace(/^::ffff:/, '')) return;
+      if (rinfo.port !== server.port || unmapIPv4(rinfo.address) !== unmapIPv4(server.host)) return;
       if (m.length < 12 + question.length || m.readUInt16BE(4) !== 1 || !m.subarray(12, 12 + question.length).equals(question)) return;
       clearTimeout(t);
       sock.close();
