@@ -102,25 +102,30 @@ export function startDailyTimer(o: DailyTimerOptions): { stop(): void; next(): n
   let timer: { cancel(): void } | undefined;
   let nextAt: number | undefined;
   let stopped = false;
-  const arm = (ms: number, day?: string) => {
+  // `from` is the instant `ms` was computed from: a second now() could be a millisecond later
+  const arm = (ms: number, day?: string, from = now()) => {
     if (stopped) return;
-    nextAt = now() + ms;
+    nextAt = from + ms;
     timer = schedule(() => void fire(day), ms);
+  };
+  const armDaily = () => {
+    const t = now();
+    arm(msUntil(t, o.minuteOfDay), undefined, t);
   };
   const fire = async (retryDay?: string) => {
     const day = retryDay ?? previousDay(now());
     try {
       await o.run(day);
-      arm(msUntil(now(), o.minuteOfDay));
+      armDaily();
     } catch (e) {
       // a day's report is still worth sending the next day; older ones are given up (logged)
       const stale = now() - Date.parse(`${day}T00:00:00Z`) >= 2 * 86_400_000;
       o.logger.warn({ event: 'tlsrpt', day, err: e, retry: !stale }, stale ? 'TLS report run failed: giving up on this day' : 'TLS report run failed: retrying');
-      if (stale) arm(msUntil(now(), o.minuteOfDay));
+      if (stale) armDaily();
       else arm(retryMs, day);
     }
   };
-  arm(msUntil(now(), o.minuteOfDay));
+  armDaily();
   return {
     stop() {
       stopped = true;
