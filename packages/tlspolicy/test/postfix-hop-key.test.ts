@@ -41,10 +41,10 @@ afterAll(async () => {
 });
 
 /** Postfix's outcome for one table entry: `deferred` (the key matched: encrypt, no STARTTLS) or `sent`. */
-async function postfixWith(key: string): Promise<'sent' | 'deferred'> {
-  const table = join(dir.path, `t-${Math.abs(key.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7))}`);
+async function postfixWith(key: string, dest = `[127.0.0.1]:${port}`): Promise<'sent' | 'deferred'> {
+  const table = join(dir.path, `t-${Math.abs(`${dest} ${key}`.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) | 0, 7))}`);
   await writeFile(table, `${key} encrypt\n`, { mode: 0o644 });
-  const pf = await startPostfix({ listeners: { in: '' }, domains: ['hop.test'], relay: { host: '127.0.0.1', port }, main: { smtp_tls_security_level: 'may', smtp_tls_policy_maps: `texthash:${table}` } });
+  const pf = await startPostfix({ listeners: { in: '' }, domains: ['hop.test'], relay: { host: '127.0.0.1', port }, main: { smtp_tls_security_level: 'may', smtp_tls_policy_maps: `texthash:${table}`, smtp_tcp_port: String(port), relay_transport: `smtp:${dest}`, default_transport: `smtp:${dest}` } });
   try {
     const before = got;
     const r = await smtpTransaction({ port: pf.ports.in as number, from: 'a@moat.test', to: 'u@hop.test', message: 'Subject: key\r\n\r\nhi\r\n' });
@@ -61,8 +61,21 @@ async function postfixWith(key: string): Promise<'sent' | 'deferred'> {
 }
 
 it.skipIf(process.getuid?.() !== 0)('a relayhost [host]:port is looked up by [host]:port, not host:port nor [host] (as Debian Postfix does)', async () => {
-  const moat = (key: string) => (nextHopTls({ smtp: { level: 'may', policies: { [key]: 'encrypt' } }, lmtp: { level: 'none' }, ca: [] })({ kind: 'smtp', host: '127.0.0.1', port }).tls?.required ? 'deferred' : 'sent');
+  const moat = (key: string) => (nextHopTls({ smtp: { level: 'may', policies: { [key]: 'encrypt' } }, lmtp: { level: 'none' }, ca: [] })({ kind: 'smtp', host: '127.0.0.1', port, dest: `[127.0.0.1]:${port}` }).tls?.required ? 'deferred' : 'sent');
   for (const key of [`[127.0.0.1]:${port}`, `127.0.0.1:${port}`, '[127.0.0.1]']) {
     expect({ key, moat: moat(key) }).toEqual({ key, moat: await postfixWith(key) });
   }
 }, 120_000);
+
+it.skipIf(process.getuid?.() !== 0)('the default port written in the next hop is part of the key, left out it is not (as Debian Postfix does)', async () => {
+  // smtp_tcp_port=P makes P the default port: [127.0.0.1]:P and [127.0.0.1] reach the same server
+  const moat = (key: string, dest: string) => (nextHopTls({ smtp: { level: 'may', policies: { [key]: 'encrypt' } }, lmtp: { level: 'none' }, ca: [] })({ kind: 'smtp', host: '127.0.0.1', port, dest }).tls?.required ? 'deferred' : 'sent');
+  for (const [dest, key] of [
+    [`[127.0.0.1]:${port}`, `[127.0.0.1]:${port}`],
+    [`[127.0.0.1]:${port}`, '[127.0.0.1]'],
+    ['[127.0.0.1]', '[127.0.0.1]'],
+    ['[127.0.0.1]', `[127.0.0.1]:${port}`],
+  ] as const) {
+    expect({ dest, key, moat: moat(key, dest) }).toEqual({ dest, key, moat: await postfixWith(key, dest) });
+  }
+}, 180_000);

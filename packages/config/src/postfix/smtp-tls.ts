@@ -103,7 +103,6 @@ function importPolicyMaps(imp: SmtpTlsImportTarget): void {
       imp.error(name, 'a level other than dane-only for a next hop without MX lookup (moat applies DANE to MX deliveries only)', `${where}: ${raw} "dane-only"`);
       continue;
     }
-    if (bracketed && /:25$/.test(key)) imp.warn(name, `${where}: ${raw}: never matches, in Postfix as in moat: the lookup key of a next hop on port 25 has no port ([host])`);
     if (bracketed && level === 'dane') imp.warn(name, `${where}: ${raw}: dane for a next hop without MX lookup is opportunistic TLS in moat (no TLSA lookup for the host)`);
     if (attrs.length) imp.warn(name, `${where}: ${raw}: attributes ignored (${attrs.join(' ')}): moat uses its own protocols, ciphers and name matching for ${level}`);
     // the first table that has the key wins, as in Postfix's list of tables
