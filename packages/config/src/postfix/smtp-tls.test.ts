@@ -13,6 +13,14 @@ const imp = (text: string, tables: Record<string, string> = {}) =>
 const tls = (r: ReturnType<typeof imp>) => (r.input.queue as { tls?: Record<string, unknown> } | undefined)?.tls;
 
 describe('smtp_tls_security_level', () => {
+  it('dane-only with a relayhost or transport without MX lookup is an error, unless a policy entry gives that hop another level', () => {
+    const base = 'smtp_tls_security_level = dane-only\nsmtp_dns_support_level = dnssec\n';
+    const r = imp(`${base}relayhost = [smart.example]:25\n`);
+    expect(r.errors).toEqual([expect.objectContaining({ name: 'smtp_tls_security_level', found: 'dane-only with relayhost = [smart.example]:25' })]);
+    expect(imp(`${base}default_transport = smtp:[10.0.0.2]\n`).errors).toEqual([expect.objectContaining({ found: 'dane-only with default_transport = smtp:[10.0.0.2]' })]);
+    expect(imp(`${base}relayhost = smart.example\n`).errors).toEqual([]);
+    expect(imp(`${base}relayhost = [smart.example]:25\nsmtp_tls_policy_maps = texthash:/t\n`, { '/t': '[Smart.Example]:25 verify\n' }).errors).toEqual([]);
+  });
   it('maps each level moat implements onto queue.tls.security_level', () => {
     for (const level of ['may', 'dane', 'encrypt', 'dane-only', 'verify', 'secure']) {
       const r = imp(`smtp_tls_security_level = ${level}\nsmtp_dns_support_level = dnssec\n`);
