@@ -15,6 +15,8 @@ export interface DeliveryTls {
   queue: Config['queue']['tls'];
   redis: Config['greylist']['redis'];
   policyHostname: string;
+  /** The reports' From (@moat/config tlsReportFrom): one a queue.dkim key signs, when one does. */
+  reportFrom?: string | undefined;
 }
 
 runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
@@ -41,7 +43,7 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
   },
   // TLS-RPT: every node that records outcomes pushes its counts to the shared Redis (non-sending nodes too); the
   // daily send (queue.tls.report_send) queues reports through this thread's queue like any outbound mail
-  services({ queue: tls, redis, policyHostname }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
+  services({ queue: tls, redis, policyHostname, reportFrom }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
     const duties = tlsReportDuties(tls);
     if (!duties.push) return undefined;
     const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
@@ -57,6 +59,7 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
           dir,
           read: (day) => cluster.read(day),
           hostname,
+          from: reportFrom,
           organization: tls.report_organization ?? policyHostname,
           contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
           txt: async (name) => (await dns.txt(name)).records,

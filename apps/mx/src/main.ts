@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, views } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, tlsReportFrom, views } from '@moat/config';
 import { createLogger, defaultRegistry, serveMetrics } from '@moat/observe';
 import { toPlainResolverSpec } from '@moat/address';
 import { openQueue, type QueueWriter, startDeliveryThread } from '@moat/queue';
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
         resolver: config.dns.resolver,
         // the resolver as data: the thread opens the same tables without loading the config code
         routing: { spec: toPlainResolverSpec(compiled.routing.spec), baseDir: dirname(config.source.file) },
-        tls: { queue: config.queue.tls, redis: config.greylist.redis, policyHostname: config.policy.hostname } satisfies DeliveryTls,
+        tls: { queue: config.queue.tls, redis: config.greylist.redis, policyHostname: config.policy.hostname, reportFrom: tlsReportFrom(config).from } satisfies DeliveryTls,
       });
   let stopping = false;
   delivery?.worker.on('exit', (code) => {

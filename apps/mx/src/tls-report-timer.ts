@@ -61,6 +61,8 @@ export function redisDayLock(
 export interface TlsReportSenderOptions {
   dir: string;
   hostname: string;
+  /** The reports' From and envelope sender (@moat/config tlsReportFrom: an address a queue.dkim key signs); default postmaster@hostname. */
+  from?: string | undefined;
   organization: string;
   contact: string;
   txt: (name: string) => Promise<string[]>;
@@ -77,7 +79,7 @@ export interface TlsReportSenderOptions {
 export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Promise<void> {
   const runs = new Counter({ name: 'moat_tlsrpt_runs_total', help: 'Daily TLS-RPT runs by result (sent, nothing, taken: another node or run had the day, failed)', labelNames: ['result'], registers: [o.registry] });
   const queued = new Counter({ name: 'moat_tlsrpt_reports_queued_total', help: 'TLS-RPT report messages queued by the daily run', registers: [o.registry] });
-  const from = `postmaster@${o.hostname}`;
+  const from = o.from ?? `postmaster@${o.hostname}`;
   return async (day) => {
     try {
       const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt, read: o.read });

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createDns } from '@moat/dns';
-import { type Config, views } from '@moat/config';
+import { type Config, tlsReportFrom, views } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue } from '@moat/queue';
@@ -131,7 +131,7 @@ function ready(redis: ReturnType<typeof connectRedis>, ms: number): Promise<void
 /** Queue each report to its mailto: addresses (RFC 8460 5.3), out by MX lookup like any outbound mail. */
 async function sendReports(config: Config, d: DailyReports): Promise<Array<{ domain: string; to: string; id: string }>> {
   const queue = await openQueue({ dir: config.queue.dir, logger: createLogger('moat', { level: 'warn' }), registry: createRegistry() });
-  const from = `postmaster@${config.policy.hostname}`;
+  const { from } = tlsReportFrom(config); // a From a queue.dkim key signs (RFC 8460 3), when one does
   const done: Array<{ domain: string; to: string; id: string }> = [];
   try {
     for (const m of dailyReportMessages(d, { from, submitter: config.queue.tls.report_organization ?? config.policy.hostname })) {
