@@ -8,19 +8,21 @@ import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { connectRedis, redisTargetFromConfig } from '@moat/redis';
 import { clusterOutcomes, fileStsStore, nextHopTls, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
-import { redisDayLock, startTlsReportTimer } from './tls-report-timer.ts';
+import { redisDayLock, startTlsReportTimer, tlsReportDuties } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
 export interface DeliveryTls {
   queue: Config['queue']['tls'];
   redis: Config['greylist']['redis'];
   policyHostname: string;
+  /** The reports' From (@moat/config tlsReportFrom): one a queue.dkim key signs, when one does. */
+  reportFrom?: string | undefined;
 }
 
 runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
   // MTA-STS, DANE and the security levels for MX deliveries (docs/tls.md): through the same validating resolver
   tlsPolicy({ queue: tls }, { registry, logger, queueDir, resolver }) {
-    if (!tls.dane && !tls.mta_sts && ['may', 'dane'].includes(tls.security_level) && Object.keys(tls.policies).length === 0) return undefined;
+    if (!tlsReportDuties(tls).record) return undefined;
     const tlsLogger = logger.child({ component: 'tls-policy' });
     return outboundTls({
       resolver: wireResolver([resolver], { timeoutMs: tls.lookup_timeout }),
@@ -39,33 +41,37 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
   hopTls({ queue: tls }) {
     return nextHopTls({ smtp: { level: tls.security_level, policies: tls.policies }, lmtp: { level: tls.lmtp.security_level, policies: tls.lmtp.policies } });
   },
-  // the daily TLS-RPT send (queue.tls.report_send): reports go through this thread's queue like any outbound mail
-  services({ queue: tls, redis, policyHostname }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
-    const send = tls.report_send ?? (tls.report_organization !== undefined || tls.report_contact !== undefined);
-    if (!send) return undefined;
+  // TLS-RPT: every node that records outcomes pushes its counts to the shared Redis (non-sending nodes too); the
+  // daily send (queue.tls.report_send) queues reports through this thread's queue like any outbound mail
+  services({ queue: tls, redis, policyHostname, reportFrom }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
+    const duties = tlsReportDuties(tls);
+    if (!duties.push) return undefined;
     const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
     lockRedis.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
-    const dns = wireResolver([resolver], { timeoutMs: tls.lookup_timeout });
     const dir = tls.report_dir ?? join(queueDir, 'tlsrpt');
     // every node pushes its counts to the shared Redis; the node that sends a day reports them all (docs/tls.md)
     const cluster = clusterOutcomes({ dir, redis: lockRedis, logger: logger.child({ component: 'tlsrpt' }), registry });
     const pushing = cluster.start(60_000);
-    const timer = startTlsReportTimer({
-      at: tls.report_time,
-      dir,
-      read: (day) => cluster.read(day),
-      hostname,
-      organization: tls.report_organization ?? policyHostname,
-      contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
-      txt: async (name) => (await dns.txt(name)).records,
-      enqueue,
-      lock: redisDayLock(lockRedis, hostname),
-      logger: logger.child({ component: 'tlsrpt' }),
-      registry,
-    });
+    const dns = wireResolver([resolver], { timeoutMs: tls.lookup_timeout });
+    const timer = duties.send
+      ? startTlsReportTimer({
+          at: tls.report_time,
+          dir,
+          read: (day) => cluster.read(day),
+          hostname,
+          from: reportFrom,
+          organization: tls.report_organization ?? policyHostname,
+          contact: tls.report_contact ?? `mailto:postmaster@${policyHostname}`,
+          txt: async (name) => (await dns.txt(name)).records,
+          enqueue,
+          lock: redisDayLock(lockRedis, hostname),
+          logger: logger.child({ component: 'tlsrpt' }),
+          registry,
+        })
+      : undefined;
     return {
       stop() {
-        timer.stop();
+        timer?.stop();
         pushing.stop();
         // best effort: today's last sessions reach the cluster now, not at this node's next start
         void cluster

@@ -4,6 +4,29 @@ import { Counter, type Logger, type Registry } from '@moat/observe';
 import type { EnqueueInput } from '@moat/queue';
 import { collectDailyReports, dailyReportMessages, REPORT_ENVELOPE, startDailyTimer, type TlsOutcome } from '@moat/tlspolicy';
 
+/** The queue.tls settings that decide the delivery thread's TLS-RPT duties. */
+export interface TlsReportSettings {
+  dane: boolean;
+  mta_sts: boolean;
+  security_level: string;
+  policies: Readonly<Record<string, unknown>>;
+  report_send?: boolean | undefined;
+  report_organization?: string | undefined;
+  report_contact?: string | undefined;
+}
+
+/**
+ * What this node does for TLS-RPT. `record`: MX deliveries go through the outbound TLS policy, which records
+ * each session's outcome (the same test as the delivery thread's tlsPolicy). `push`: those counts go to the
+ * shared Redis, on every node that records, whether or not it sends, so the sending node reports them all.
+ * `send`: the daily send (queue.tls.report_send; default on when an organization or contact is set).
+ */
+export function tlsReportDuties(tls: TlsReportSettings): { record: boolean; push: boolean; send: boolean } {
+  const record = tls.dane || tls.mta_sts || !['may', 'dane'].includes(tls.security_level) || Object.keys(tls.policies).length > 0;
+  const send = tls.report_send ?? (tls.report_organization !== undefined || tls.report_contact !== undefined);
+  return { record, push: record || send, send };
+}
+
 /**
  * One sender per day in a cluster: the first node with reports to send takes `moat:tlsrpt:sent:DAY` (SET NX,
  * kept two days); the others, and this node after a restart, skip that day. Nodes with nothing to send never
@@ -38,6 +61,8 @@ export function redisDayLock(
 export interface TlsReportSenderOptions {
   dir: string;
   hostname: string;
+  /** The reports' From and envelope sender (@moat/config tlsReportFrom: an address a queue.dkim key signs); default postmaster@hostname. */
+  from?: string | undefined;
   organization: string;
   contact: string;
   txt: (name: string) => Promise<string[]>;
@@ -54,7 +79,7 @@ export interface TlsReportSenderOptions {
 export function tlsReportSender(o: TlsReportSenderOptions): (day: string) => Promise<void> {
   const runs = new Counter({ name: 'moat_tlsrpt_runs_total', help: 'Daily TLS-RPT runs by result (sent, nothing, taken: another node or run had the day, failed)', labelNames: ['result'], registers: [o.registry] });
   const queued = new Counter({ name: 'moat_tlsrpt_reports_queued_total', help: 'TLS-RPT report messages queued by the daily run', registers: [o.registry] });
-  const from = `postmaster@${o.hostname}`;
+  const from = o.from ?? `postmaster@${o.hostname}`;
   return async (day) => {
     try {
       const d = await collectDailyReports({ dir: o.dir, day, organization: o.organization, contact: o.contact, txt: o.txt, read: o.read });

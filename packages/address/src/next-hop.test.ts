@@ -4,7 +4,7 @@ import { NextHopError, parseNextHop } from './next-hop.ts';
 
 describe('parseNextHop', () => {
   it('smtp forms (transport(5))', () => {
-    expect(parseNextHop('smtp:[mail.example]:2525')).toEqual({ transport: 'smtp', host: 'mail.example', port: 2525, mx: false, raw: 'smtp:[mail.example]:2525' });
+    expect(parseNextHop('smtp:[mail.example]:2525')).toEqual({ transport: 'smtp', host: 'mail.example', port: 2525, mx: false, raw: 'smtp:[mail.example]:2525', dest: '[mail.example]:2525' });
     expect(parseNextHop('smtp:[192.0.2.1]')).toMatchObject({ host: '192.0.2.1', port: 25, mx: false });
     expect(parseNextHop('smtp:[ipv6:2001:db8::1]:26')).toMatchObject({ host: '2001:db8::1', port: 26, mx: false });
     expect(parseNextHop('smtp:example.com')).toMatchObject({ host: 'example.com', port: 25, mx: true });
@@ -13,6 +13,17 @@ describe('parseNextHop', () => {
     expect(parseNextHop('smtp:')).toMatchObject({ transport: 'smtp', host: undefined, port: 25, mx: true });
     expect(parseNextHop('smtp')).toMatchObject({ transport: 'smtp', host: undefined, mx: true });
     expect(parseNextHop('relay:[primary.example]')).toMatchObject({ transport: 'smtp', host: 'primary.example', mx: false, raw: 'relay:[primary.example]' });
+  });
+  it('dest: the destination verbatim (the TLS policy key), the default port kept as written', () => {
+    const dest = (t: string) => (parseNextHop(t) as { dest?: string }).dest;
+    expect(dest('smtp:[relay.example]:25')).toBe('[relay.example]:25');
+    expect(dest('smtp:[relay.example]')).toBe('[relay.example]');
+    expect(dest('relay:[Relay.Example]:587')).toBe('[Relay.Example]:587');
+    expect(dest('lmtp:inet:mail.example:24')).toBe('mail.example:24');
+    expect(dest('lmtp:[mail.example]:2424')).toBe('[mail.example]:2424');
+    expect(dest('lmtp:mail.example')).toBe('mail.example');
+    expect(dest('lmtp:unix:/run/lmtp')).toBeUndefined();
+    expect(dest('smtp://relay.example:25')).toBe('[relay.example]:25');
   });
   it('lmtp forms', () => {
     expect(parseNextHop('lmtp:unix:/var/run/dovecot/lmtp')).toEqual({ transport: 'lmtp', socket: { path: '/var/run/dovecot/lmtp' }, raw: 'lmtp:unix:/var/run/dovecot/lmtp' });

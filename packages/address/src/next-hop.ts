@@ -35,7 +35,9 @@ export function parseNextHop(text: string): NextHop {
   if (legacy) {
     const { host, port } = hostPort(raw, legacy[2] as string, undefined);
     if (port === undefined) throw new NextHopError(raw, 'the URL form needs a port (smtp://host:port)');
-    return (legacy[1] as string).toLowerCase() === 'smtp' ? { transport: 'smtp', host, port, mx: false, raw } : { transport: 'lmtp', socket: { host, port }, raw };
+    // moat's own form, no Postfix key to follow: keyed as the bracketed [host]:port it means
+    const dest = `[${host}]:${port}`;
+    return (legacy[1] as string).toLowerCase() === 'smtp' ? { transport: 'smtp', host, port, mx: false, raw, dest } : { transport: 'lmtp', socket: { host, port }, raw, dest };
   }
   const colon = t.indexOf(':');
   const name = (colon < 0 ? t : t.slice(0, colon)).toLowerCase();
@@ -73,7 +75,7 @@ function smtpHop(raw: string, hop: string): NextHop {
   if (/^(inet|unix):/i.test(hop)) throw new NextHopError(raw, 'smtp: takes [host]:port or host:port, not a socket type');
   const bracketed = hop.startsWith('[');
   const { host, port } = hostPort(raw, hop, 25);
-  return { transport: 'smtp', host, port: port ?? 25, mx: !bracketed, raw };
+  return { transport: 'smtp', host, port: port ?? 25, mx: !bracketed, raw, dest: hop.trim() };
 }
 
 function lmtpHop(raw: string, hop: string): NextHop {
@@ -82,7 +84,7 @@ function lmtpHop(raw: string, hop: string): NextHop {
   if (unix) return { transport: 'lmtp', socket: { path: unix[1] as string }, raw };
   const rest = hop.replace(/^inet:/i, '');
   const { host, port } = hostPort(raw, rest, 24);
-  return { transport: 'lmtp', socket: { host, port: port ?? 24 }, raw };
+  return { transport: 'lmtp', socket: { host, port: port ?? 24 }, raw, dest: rest.trim() };
 }
 
 /** `host`, `host:port`, `[host]`, `[host]:port`, `[ipv6:addr]:port`; the port a number or a service name. */

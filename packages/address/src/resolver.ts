@@ -139,30 +139,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     }
   };
 
-  const verify = (address: string, as: 'recipient' | 'sender' = 'recipient'): Verification => {
-    const v = verifyRcpt(address, as === 'sender' ? '5.1.0' : '5.1.1');
-    return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
-  };
-  /** verify() asks for no trace: the transport lookup writes into this one, emptied after. */
-  const scratch: string[] = [];
-  const verifyRcpt = (address: string, unknown: string): Verification => {
-    // Tables may be reloaded between calls: the transport memo lives for one call only.
-    transport.reset();
-    const a = parseInput(address);
-    const cls = classOf(a.domain);
-    if (spec.virtualAliasMaps.length > 0) {
-      const found = findVirtual(a);
-      if (found) {
-        if (/[^\s,<>]/.test(found.value)) return ACCEPTED[cls];
-        return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
-      }
-    }
-    const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a, cls, scratch);
-    scratch.length = 0;
-    if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
-    const why = unlisted(a, cls);
-    return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
-  };
+  const verify = createVerifier({ reset: () => transport.reset(), parseInput, classOf, findVirtual: spec.virtualAliasMaps.length > 0 ? findVirtual : undefined, hopFor, unlisted });
 
   const route = (address: string): Route => {
     transport.reset();
@@ -179,6 +156,42 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
     route,
     classify: (address: string): AddressClass => classOf(parseInput(address).domain),
     tables: specTables(spec),
+  };
+}
+
+interface VerifierParts {
+  /** Empties the transport lookup's memo (tables may be reloaded between calls). */
+  reset(): void;
+  parseInput(address: string): Addr;
+  classOf(domain: string): AddressClass;
+  /** virtual_alias_maps' entry for the address; undefined without such tables. */
+  findVirtual?: ((a: Addr) => { value: string } | undefined) | undefined;
+  hopFor(a: Addr, cls: AddressClass, trace: string[]): NextHop;
+  unlisted(a: Addr, cls: AddressClass): string | undefined;
+}
+
+/** verify(): smtpd's RCPT (or sender) check, without expanding aliases or keeping a trace. */
+function createVerifier(p: VerifierParts): AddressResolver['verify'] {
+  /** verify() asks for no trace: the transport lookup writes into this one, emptied after. */
+  const scratch: string[] = [];
+  const verifyRcpt = (address: string, unknown: string): Verification => {
+    p.reset();
+    const a = p.parseInput(address);
+    const cls = p.classOf(a.domain);
+    const found = p.findVirtual?.(a);
+    if (found) {
+      if (/[^\s,<>]/.test(found.value)) return ACCEPTED[cls];
+      return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
+    }
+    const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : p.hopFor(a, cls, scratch);
+    scratch.length = 0;
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
+    const why = p.unlisted(a, cls);
+    return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
+  };
+  return (address, as = 'recipient') => {
+    const v = verifyRcpt(address, as === 'sender' ? '5.1.0' : '5.1.1');
+    return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
   };
 }
 

@@ -19,13 +19,24 @@ export type NextHop =
       mx: boolean;
       raw: string;
       /**
+       * The destination verbatim (`[relay.example]:25`, `relay.example`; the relayhost value): Postfix's
+       * smtp_tls_policy_maps key for a next hop without MX lookup. Absent in queue files from older moat.
+       */
+      dest?: string | undefined;
+      /**
        * `may`: opportunistic TLS whatever MTA-STS, DANE or the configured levels say, and the session is not
        * counted for TLS-RPT. Only moat's own TLS reports go this way (RFC 8460 3); no table or config sets it.
        */
       tls?: 'may' | undefined;
     }
   /** `lmtp:unix:/path`, `lmtp:inet:host:port`, `lmtp:host:port`, `lmtp:[host]:port`. */
-  | { transport: 'lmtp'; socket: { path: string } | { host: string; port: number }; raw: string }
+  | {
+      transport: 'lmtp';
+      socket: { path: string } | { host: string; port: number };
+      raw: string;
+      /** The destination verbatim without `inet:` (`[h]:24`, `h:2424`): Postfix's lmtp_tls_policy_maps key. */
+      dest?: string | undefined;
+    }
   /** moat's own mailbox delivery: `maildir:/path` (the path is the maildir root; see the README for the layout). */
   | { transport: 'maildir'; path: string; raw: string }
   /** `error:5.x.x text` (or `error:text`, status 5.0.0): the recipient bounces (or is refused at RCPT). */

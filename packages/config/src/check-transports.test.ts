@@ -55,3 +55,20 @@ describe('maildir: for a relay or remote domain is a config error', () => {
     expect(check('routing:\n  transport_maps: texthash:transport\n', 'example.org maildir:/srv/mail\nmx.example.org local:\nbackup.example smtp:[10.0.0.3]:25\n* smtp:\n')).toBe('ok');
   });
 });
+
+describe('queue.tls.security_level dane-only with a next hop without MX lookup is a config error', () => {
+  const q = (extra = '') => `queue:\n  tls:\n    security_level: dane-only\n${extra}`;
+  it('the relayhost and a transport_maps [host] entry are named; MX-lookup hops are fine', () => {
+    expect(check(q())).toBe('ok');
+    expect(check(`routing:\n  relayhost: relay.example\n${q()}`)).toBe('ok');
+    const text = check(`routing:\n  relayhost: "[smart.example]:25"\n  transport_maps: texthash:transport\n${q()}`, 'other.example smtp:[10.0.0.9]:2525\nmx.example smtp:mx.example\n');
+    expect(text).toContain('queue.tls.security_level: a security_level other than dane-only');
+    expect(text).toContain('dane-only for [smart.example]:25 (default_transport / relayhost');
+    expect(text).toContain('dane-only for [10.0.0.9]:2525 (texthash:transport');
+    expect(text).not.toContain('mx.example smtp');
+  });
+  it('a queue.tls.policies entry with another level for the hop clears it', () => {
+    expect(check(`routing:\n  relayhost: "[smart.example]"\n${q("    policies: { '[smart.example]': verify }\n")}`)).toBe('ok');
+    expect(check(`routing:\n  relayhost: "[smart.example]"\n${q("    policies: { '[smart.example]:25': verify }\n")}`)).toContain('dane-only for [smart.example] ');
+  });
+});

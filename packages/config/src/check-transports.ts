@@ -1,6 +1,7 @@
-// `moat config check`'s static routing check: no relay or remote address may be routed into a maildir.
+// `moat config check`'s static routing checks: no relay or remote address may be routed into a maildir, and no
+// next hop without MX lookup may be left at a TLS level moat cannot meet there (dane-only).
 // Trusts the compiled resolver (asked as at run time, through AddressResolver.route); table entries are admin input.
-import type { AddressResolver, ResolverSpec } from '@moat/address';
+import type { AddressResolver, NextHop, ResolverSpec } from '@moat/address';
 import type { LookupTable } from '@moat/maps';
 import type { ConfigIssue } from './load.ts';
 import type { Config } from './schema.ts';
@@ -68,6 +69,50 @@ export function mailboxTransportIssues(config: Config, spec: ResolverSpec, resol
       const what = row.key === '*' ? 'every remote domain (*)' : row.key;
       const found = `${what}: ${r.nextHop.raw} for a ${r.class === 'relay' ? 'relay domain (relay_domains)' : 'remote domain'}; the delivery would defer it`;
       issues.push(legacy ? { file, path: ['queue', 'transports', row.key], expected, found } : { file: t.file ?? file, path: ['routing', 'transport_maps'], line: row.line, expected, found: `${t.spec}: ${found}` });
+    }
+  }
+  return issues;
+}
+
+/** The key a next hop without MX lookup is looked up by in queue.tls.policies (@moat/tlspolicy hopPolicyKey). */
+function hopKey(hop: Extract<NextHop, { transport: 'smtp' }>): string {
+  return (hop.dest ?? `[${hop.host}]${hop.port === 25 ? '' : `:${hop.port}`}`).toLowerCase();
+}
+
+/**
+ * queue.tls.security_level dane-only with a next hop without MX lookup (relayhost, `smtp:[host]:port` in a
+ * transport setting, queue.transports or a listable transport_maps table) that no queue.tls.policies entry
+ * gives another level: moat applies DANE to MX deliveries only, so every delivery there would defer forever.
+ */
+export function daneOnlyHopIssues(config: Config, spec: ResolverSpec, resolver: AddressResolver): ConfigIssue[] {
+  const tls = config.queue.tls;
+  if (tls.security_level !== 'dane-only') return [];
+  const file = config.source.file;
+  const expected = 'a security_level other than dane-only, or a queue.tls.policies entry for each next hop without MX lookup (moat applies DANE to MX deliveries only)';
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const check = (hop: NextHop, where: string) => {
+    if (hop.transport !== 'smtp' || hop.mx || hop.host === undefined) return;
+    const key = hopKey(hop);
+    const level = tls.policies[key];
+    if ((level !== undefined && level !== 'dane-only') || seen.has(key)) return;
+    seen.add(key);
+    issues.push({ file, path: ['queue', 'tls', 'security_level'], expected, found: `dane-only for ${key} (${where}: ${hop.raw}): every delivery there would defer` });
+  };
+  check(spec.defaultTransport, 'default_transport / relayhost');
+  check(spec.relayTransport, 'relay_transport / relayhost');
+  check(spec.localTransport, 'local_transport');
+  check(spec.virtualTransport, 'virtual_transport');
+  for (const t of spec.transportMaps as readonly Rows[]) {
+    for (const row of rowsOf(t) ?? []) {
+      const probe = probeFor(row.key);
+      if (probe === undefined) continue;
+      try {
+        const r = resolver.route(probe);
+        if (r.via === row.key) check(r.nextHop, `${t.spec}${row.line ? `:${row.line}` : ''} ${row.key}`);
+      } catch {
+        // a table that cannot answer, or a transport moat cannot parse: other checks say so
+      }
     }
   }
   return issues;

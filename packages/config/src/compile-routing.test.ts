@@ -65,7 +65,8 @@ describe('compileRouting', () => {
     expect(r.resolve('known@relay.example')).toMatchObject({ ok: true, recipients: [{ nextHop: { transport: 'smtp', host: 'primary.relay.example', port: 2525, mx: false } }] });
     expect(r.resolve('other@relay.example')).toMatchObject({ ok: false, text: 'User unknown in relay recipient table' });
     expect(r.resolve('x@a.sub.example')).toMatchObject({ ok: true, recipients: [{ nextHop: { transport: 'lmtp', socket: { path: '/run/lmtp' } } }] });
-    expect(r.resolve('x@remote.example')).toMatchObject({ ok: true, recipients: [{ nextHop: { transport: 'smtp', host: 'smarthost.example', port: 587, mx: false } }] });
+    // dest: the relayhost as written, Postfix's TLS policy key
+    expect(r.resolve('x@remote.example')).toMatchObject({ ok: true, recipients: [{ nextHop: { transport: 'smtp', host: 'smarthost.example', port: 587, mx: false, dest: '[smarthost.example]:587' } }] });
   });
   it("queue.transports are per-domain transport entries; Postfix's local/virtual transports mean moat's mailbox", () => {
     const c = compile("  local_transport: 'local:$myhostname'\n  virtual_transport: lmtp:unix:/run/dovecot/lmtp\n", 'queue:\n  transports: { backup.example: "smtp://primary.example:25" }\n');

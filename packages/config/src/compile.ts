@@ -18,7 +18,7 @@ import {
   syncAccessMap,
 } from '@moat/policy';
 import { type CompiledRouting, compileRouting } from './compile-routing.ts';
-import { mailboxTransportIssues } from './check-transports.ts';
+import { daneOnlyHopIssues, mailboxTransportIssues } from './check-transports.ts';
 import { checkDkimKeys } from './dkim-keys.ts';
 import { validDisplayName, zoneDisplayName, zoneDisplayNames } from '@moat/dnslist';
 import { ConfigError, deepFreeze } from './load.ts';
@@ -155,7 +155,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
   });
   const routing = compileRouting(config, { openTable: opts.openTable ?? ((s) => tables.open(s)), recipients: recipientOptions });
   const addressResolver = createAddressResolver(routing.spec);
-  const misrouted = mailboxTransportIssues(config, routing.spec, addressResolver);
+  const misrouted = [...mailboxTransportIssues(config, routing.spec, addressResolver), ...daneOnlyHopIssues(config, routing.spec, addressResolver)];
   if (misrouted.length > 0) throw new ConfigError(config.source.file, misrouted);
   // smtpd_sender_login_maps are asked through the access-map port: opened with the other tables
   p.sender_login_maps.forEach((m, i) => {

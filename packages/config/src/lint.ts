@@ -1,6 +1,7 @@
 // Advice on a valid config: things the seed's author learned the hard way, said before mail flows.
 // Pure: looks at the parsed config only; `moat config check` prints these as warnings (exit 0).
 import { formatRestriction, type Restriction } from '@moat/policy';
+import { tlsReportFrom, tlsReportSending } from './tls-report-from.ts';
 import type { Config } from './schema.ts';
 import { isLocalAddress } from '@moat/dns';
 
@@ -36,6 +37,15 @@ export function lintConfig(c: Config): ConfigWarning[] {
   const allow = c.policy.dnsbl_allowlist_threshold ?? c.policy.dnsbl_whitelist_threshold ?? 0;
   if (allow < 0 && !spam.some((r) => r.type === 'permit_dnsbl_score')) {
     out.push({ path: 'policy.dnsbl_allowlist_threshold', message: `${allow}, but no permit_dnsbl_score in recipient_restrictions: nothing permits by it` });
+  }
+  if (tlsReportSending(c.queue.tls)) {
+    const r = tlsReportFrom(c);
+    if (r.signedBy.length === 0) {
+      out.push({
+        path: 'queue.dkim',
+        message: `TLS reports are sent (queue.tls.report_send) but no key signs their From (${r.from}): RFC 8460 requires a DKIM signature of the reporting domain; add a queue.dkim key for the MX host's domain (docs/tls.md)`,
+      });
+    }
   }
   const firstDns = spam.findIndex((r) => 'zone' in r);
   const greylist = spam.findIndex((r) => r.type === 'check_policy_service');

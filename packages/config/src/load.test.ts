@@ -129,6 +129,12 @@ spamd:
     expect(issues).toHaveLength(5);
   });
 
+  it('a host:port with a port over 65535 is a schema error at its line, not a throw from views.redis at startup', () => {
+    const text = formatConfigErrors(issuesOf(`${MINIMAL}greylist:\n  redis:\n    sentinels: ["s1:26379", "s2:70000"]\n`));
+    expect(text).toMatch(/^moat\.yaml:7:\d+: greylist\.redis\.sentinels\[1\]: expected a port from 1 to 65535/);
+    expect(formatConfigErrors(issuesOf(`${MINIMAL}dns:\n  resolver: 127.0.0.1:0\n`))).toContain('dns.resolver: expected a port from 1 to 65535');
+  });
+
   it('DMARC enforcement defaults, and a quarantine band that must lie below the reject score', () => {
     const c = parseConfig(MINIMAL, { env: {} });
     expect(c.mx.dmarc).toEqual({ on_reject: 'enforce', on_quarantine: 'quarantine', trusted_arc_sealers: [] });

@@ -13,8 +13,10 @@ export interface Hop {
   port: number;
   /** LMTP over a unix socket: never TLS (nothing on a wire). */
   path?: string | undefined;
-  /** The transport spec as written (`lmtp:inet:[h]:24`, ...): brackets decide the LMTP lookup key. */
+  /** The transport spec as written (`lmtp:inet:[h]:24`, ...): the lookup key of hops from older queue files. */
   raw?: string | undefined;
+  /** The destination verbatim (`[h]:25`, `h:24`, the relayhost value; @moat/address NextHop.dest): the lookup key. */
+  dest?: string | undefined;
 }
 
 /** What the SMTP/LMTP client does toward one next hop. */
@@ -32,12 +34,17 @@ export interface HopTls {
 /**
  * Postfix's lookup key (postconf.5 smtp_tls_policy_maps): "the verbatim next-hop ... This includes any enclosing
  * square brackets and any non-default destination server port suffix"; the LMTP socket type prefix is not included.
+ * Verbatim means as written: smtp_connect.c strips only `inet:` and nothing normalises the port, so
+ * `[h]:25` is looked up as `[h]:25` and `[h]` as `[h]` (test/postfix-hop-key.test.ts, against Debian Postfix).
+ * Lower-cased: Postfix's tables fold the key's case. Hops without `dest` (queue files written by an older moat)
+ * fall back to the text of `raw` after the transport name, else to `[host]` (LMTP: `host`) plus a non-default port.
  */
 export function hopPolicyKey(hop: Hop): string {
-  if (hop.kind === 'smtp') return `[${hop.host}]${hop.port === 25 ? '' : `:${hop.port}`}`;
-  const spec = (hop.raw ?? '').replace(/^lmtp:(inet:)?/i, '');
-  const bracketed = spec.startsWith('[') || /^lmtp:\/\//i.test(hop.raw ?? '');
-  return `${bracketed ? `[${hop.host}]` : hop.host}${hop.port === 24 ? '' : `:${hop.port}`}`;
+  if (hop.dest !== undefined && hop.dest !== '') return hop.dest.toLowerCase();
+  const m = /^(?:smtp|relay|lmtp):(?!\/\/)(?:inet:)?(\S+)$/i.exec(hop.raw ?? '');
+  if (m) return (m[1] as string).toLowerCase();
+  const host = hop.kind === 'smtp' ? `[${hop.host.toLowerCase()}]` : hop.host.toLowerCase();
+  return `${host}${hop.port === (hop.kind === 'smtp' ? 25 : 24) ? '' : `:${hop.port}`}`;
 }
 
 export interface NextHopTlsOptions {
@@ -55,7 +62,7 @@ export function nextHopTls(o: NextHopTlsOptions): (hop: Hop) => HopTls {
   return (hop) => {
     const conf = hop.kind === 'smtp' ? o.smtp : o.lmtp;
     const key = hopPolicyKey(hop);
-    const table = conf.policies?.[key.toLowerCase()] ?? conf.policies?.[key];
+    const table = conf.policies?.[key];
     const level = table ?? conf.level;
     const at = { level, ...(table ? { key } : {}) };
     if (hop.path) return { starttls: 'never', ...at };

@@ -22,9 +22,23 @@ export interface CountsRedis {
   hgetall(key: string): Promise<Record<string, string>>;
 }
 
-/** An outcome as the report sees it (no time): the field of one count. */
-function countKey(o: TlsOutcome): string {
-  return JSON.stringify([o.policyDomain, o.policyType, o.policyString ?? [], o.mxPatterns ?? [], o.result, o.mxHost ?? '', o.receivingIp ?? '', (o.detail ?? '').slice(0, 200)]);
+/**
+ * An outcome as the report sees it (no time): the field of one count. A success is only summed per policy
+ * (RFC 8460 4.4 total-successful-session-count), so its MX host, IP and detail are left out: one field per policy,
+ * not one per MX host and address.
+ */
+export function countKey(o: TlsOutcome): string {
+  const failure = o.result !== 'success';
+  return JSON.stringify([
+    o.policyDomain,
+    o.policyType,
+    o.policyString ?? [],
+    o.mxPatterns ?? [],
+    o.result,
+    failure ? (o.mxHost ?? '') : '',
+    failure ? (o.receivingIp ?? '') : '',
+    failure ? (o.detail ?? '').slice(0, 200) : '',
+  ]);
 }
 
 function fromKey(key: string, count: number): TlsOutcome | undefined {
@@ -53,8 +67,11 @@ async function nodeId(dir: string): Promise<string> {
   return read();
 }
 
-/** A day's counts from this node's file, read on from where the last call stopped (the file only grows). */
-function localCounts(dir: string) {
+/**
+ * A day's counts from this node's file, read on from where the last call stopped (the file only grows; a smaller
+ * file was replaced and is read again from the start). Days more than three before the asked one are forgotten.
+ */
+export function localCounts(dir: string) {
   const days = new Map<string, { offset: number; counts: Map<string, number>; skipped: number }>();
   return async (day: string): Promise<{ counts: Map<string, number>; skipped: number; changed: boolean }> => {
     let st = days.get(day);

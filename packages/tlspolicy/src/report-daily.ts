@@ -43,6 +43,8 @@ export async function collectDailyReports(o: {
  * any TLS-related failures" and not counted in the next report (RFC 8460 3: `tls: 'may'` makes the router skip
  * MTA-STS, DANE and queue.tls levels for it), and DKIM-signed with the key of its From domain (RFC 8460 3: reports
  * sent by SMTP MUST carry a DKIM signature of the reporting domain; `dkim: sign` is the queue's signing mark).
+ * It ignores routing.relayhost on purpose: reports go to the rua domain's MX hosts directly, since the relay host
+ * may be where TLS fails (docs/tls.md); the From that a key signs is @moat/config's tlsReportFrom.
  */
 export const REPORT_ENVELOPE = {
   route: 'relay',

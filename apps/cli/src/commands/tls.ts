@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createDns } from '@moat/dns';
-import type { Config } from '@moat/config';
+import { type Config, tlsReportFrom, views } from '@moat/config';
 import { isValidHostname } from '@moat/policy';
 import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue } from '@moat/queue';
-import { connectRedis, redisTargetFromConfig } from '@moat/redis';
+import { connectRedis } from '@moat/redis';
 import { REPORT_ENVELOPE, clusterOutcomes, collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
@@ -94,7 +94,7 @@ async function report(args: readonly string[], io: Io): Promise<number> {
   const resolver = createDns({ servers: [a.values.resolver ?? config.dns.resolver], timeoutMs: 9000 });
   // only domains that ask for reports get one (RFC 8460 3), unless --all; the same run mx's daily timer makes
   // --cluster: every node's counts as mx's daily run reads them (this node's files pushed first, docs/tls.md)
-  const redis = a.flags.has('cluster') ? connectRedis(redisTargetFromConfig(config.greylist.redis), { connectionName: 'moat-cli-tlsrpt', connectTimeoutMs: 5000 }) : undefined;
+  const redis = a.flags.has('cluster') ? connectRedis(views.redis(config), { connectionName: 'moat-cli-tlsrpt', connectTimeoutMs: 5000 }) : undefined;
   redis?.on('error', () => undefined);
   let d: DailyReports;
   try {
@@ -131,7 +131,7 @@ function ready(redis: ReturnType<typeof connectRedis>, ms: number): Promise<void
 /** Queue each report to its mailto: addresses (RFC 8460 5.3), out by MX lookup like any outbound mail. */
 async function sendReports(config: Config, d: DailyReports): Promise<Array<{ domain: string; to: string; id: string }>> {
   const queue = await openQueue({ dir: config.queue.dir, logger: createLogger('moat', { level: 'warn' }), registry: createRegistry() });
-  const from = `postmaster@${config.policy.hostname}`;
+  const { from } = tlsReportFrom(config); // a From a queue.dkim key signs (RFC 8460 3), when one does
   const done: Array<{ domain: string; to: string; id: string }> = [];
   try {
     for (const m of dailyReportMessages(d, { from, submitter: config.queue.tls.report_organization ?? config.policy.hostname })) {

@@ -41,7 +41,6 @@ export function importLmtpTls(imp: SmtpTlsImportTarget): void {
       imp.error(name, EXPECTED, `${where}: ${raw} ${JSON.stringify(level)}`);
       continue;
     }
-    if (/:24$/.test(key)) imp.warn(name, `${where}: ${raw}: never matches, in Postfix as in moat: the lookup key of an LMTP next hop on port 24 has no port`);
     if (attrs.length) imp.warn(name, `${where}: ${raw}: attributes ignored (${attrs.join(' ')})`);
     if (!(key in policies)) policies[key] = level;
   }

@@ -60,7 +60,25 @@ export function importSmtpTls(imp: SmtpTlsImportTarget): void {
       imp.error(eff.from, `one of ${TLS_LEVELS.join(', ')} (fingerprint is not implemented)`, JSON.stringify(eff.level));
     }
   }
-  importPolicyMaps(imp);
+  const policies = importPolicyMaps(imp);
+  if (eff?.level === 'dane-only') daneOnlyHops(imp, eff.from, policies);
+}
+
+/**
+ * dane-only with a next hop without MX lookup (relayhost, relay_transport, default_transport `smtp:[host]`): Postfix
+ * would look TLSA up for the host itself; moat applies DANE to MX deliveries only and would defer every delivery
+ * there, so it is an error unless smtp_tls_policy_maps gives that hop another level. transport_maps entries are
+ * left to `moat config check` (the same check on the imported config).
+ */
+function daneOnlyHops(imp: SmtpTlsImportTarget, from: string, policies: Readonly<Record<string, Level>>): void {
+  for (const param of ['relayhost', 'relay_transport', 'default_transport']) {
+    const v = (imp.value(param) ?? '').trim();
+    const dest = param === 'relayhost' ? v : v.replace(/^(smtp|relay):/i, '');
+    if (!/^\[[^\]\s]+\](:\S+)?$/.test(dest) || (param !== 'relayhost' && !/^(smtp|relay):/i.test(v))) continue;
+    const level = policies[dest.toLowerCase()];
+    if (level !== undefined && level !== 'dane-only') continue;
+    imp.error(from, `a level other than dane-only, or an smtp_tls_policy_maps entry for ${dest} (moat applies DANE to MX deliveries only; every delivery to ${param} would defer)`, `dane-only with ${param} = ${v}`);
+  }
 }
 
 /**
@@ -78,9 +96,9 @@ function dnssecSupport(imp: SmtpTlsImportTarget, level: string, from: string): v
   else imp.error(from, 'smtp_dns_support_level = dnssec with dane-only (without it Postfix defers every delivery)', `smtp_dns_support_level = ${JSON.stringify(support)}`);
 }
 
-function importPolicyMaps(imp: SmtpTlsImportTarget): void {
+function importPolicyMaps(imp: SmtpTlsImportTarget): Record<string, Level> {
   const name = 'smtp_tls_policy_maps';
-  if (!imp.explicit(name)) return;
+  if (!imp.explicit(name)) return {};
   const policies: Record<string, Level> = {};
   for (const { raw, key, level, attrs, where } of policyTableEntries(imp, name)) {
     const bracketed = /^\[[^\]\s]+\](:\d{1,5})?$/.test(key);
@@ -103,7 +121,6 @@ function importPolicyMaps(imp: SmtpTlsImportTarget): void {
       imp.error(name, 'a level other than dane-only for a next hop without MX lookup (moat applies DANE to MX deliveries only)', `${where}: ${raw} "dane-only"`);
       continue;
     }
-    if (bracketed && /:25$/.test(key)) imp.warn(name, `${where}: ${raw}: never matches, in Postfix as in moat: the lookup key of a next hop on port 25 has no port ([host])`);
     if (bracketed && level === 'dane') imp.warn(name, `${where}: ${raw}: dane for a next hop without MX lookup is opportunistic TLS in moat (no TLSA lookup for the host)`);
     if (attrs.length) imp.warn(name, `${where}: ${raw}: attributes ignored (${attrs.join(' ')}): moat uses its own protocols, ciphers and name matching for ${level}`);
     // the first table that has the key wins, as in Postfix's list of tables
@@ -111,4 +128,5 @@ function importPolicyMaps(imp: SmtpTlsImportTarget): void {
   }
   imp.set('queue.tls.policies', policies, name);
   imp.use(name, `queue.tls.policies: ${Object.entries(policies).map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`);
+  return policies;
 }

@@ -1,6 +1,7 @@
 // Small zod building blocks shared by the sections: durations, sizes, listen addresses, networks.
 // Trusts nothing: every value from YAML or the environment passes through these checks.
 import { parseCidr } from '@moat/policy';
+import { parseHostPort } from '../host-port.ts';
 import { z } from 'zod';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -28,7 +29,17 @@ export const duration = z.union([z.number(), z.string()]).transform((v, ctx) => 
 export const listenAddress = z.string().regex(/^(?:(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):)?\d{1,5}$/, 'expected host:port, [ipv6]:port or a port number');
 
 /** host:port for a service we connect to. */
-export const hostPort = z.string().regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port or [ipv6]:port');
+/** A service to connect to: host:port or [ipv6]:port, port 1-65535, as parseHostPort (the one reader) reads it later. */
+export const hostPort = z
+  .string()
+  .regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected host:port or [ipv6]:port')
+  .refine((s) => {
+    try {
+      return parseHostPort(s, { defaultHost: '' }).port > 0;
+    } catch {
+      return false;
+    }
+  }, 'expected a port from 1 to 65535');
 
 /** A network in Postfix's mynetworks syntax (`192.0.2.0/24`, `[2001:db8::]/32`, `::1`). */
 export const network = z.string().refine((s) => parseCidr(s) !== undefined, {

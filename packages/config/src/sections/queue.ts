@@ -23,6 +23,13 @@ export const HOP_TLS_LEVELS = ['none', 'may', 'encrypt', 'verify', 'secure'] as 
 /** smtp_tls_policy_maps keys: a domain, .domain, or a next hop without MX lookup: [host] or [host]:port. */
 export const TLS_POLICY_KEY = /^(\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[^\]\s]+\](:\d{1,5})?)$/i;
 
+/** Policy table keys in lower case, as moat looks them up (Postfix's tables fold case); the first of two spellings wins. */
+function lowerKeys<V>(table: Record<string, V>): Record<string, V> {
+  const out: Record<string, V> = {};
+  for (const [k, v] of Object.entries(table)) if (!(k.toLowerCase() in out)) out[k.toLowerCase()] = v;
+  return out;
+}
+
 export const queueSection = z.strictObject({
   /** Spool directory (incoming, active, deferred, corrupt live under it). */
   dir: z.string().default('/var/spool/moat'),
@@ -79,17 +86,24 @@ export const queueSection = z.strictObject({
       /**
        * Per next-hop destination (smtp_tls_policy_maps): `example.com` the domain, `.example.com` its subdomains (mail
        * by MX lookup), `[host]` / `[host]:port` a next hop without MX lookup (relayhost, transport `smtp:[host]:port`;
-       * the port only when it is not 25, as Postfix builds its lookup key).
+       * the next hop as written, a default :25 included when written, as Postfix looks it up). Any case; kept lower-cased.
        */
-      policies: z.record(z.string().regex(TLS_POLICY_KEY, 'expected a domain, .domain for its subdomains, [host] or [host]:port'), tlsLevel).default({}),
+      policies: z
+        .record(z.string().regex(TLS_POLICY_KEY, 'expected a domain, .domain for its subdomains, [host] or [host]:port'), tlsLevel)
+        .transform(lowerKeys)
+        .default({}),
       /**
        * LMTP next hops (`lmtp:host:port`, `lmtp:inet:...`): Postfix's lmtp_tls_security_level (default none: no
-       * STARTTLS) and lmtp_tls_policy_maps (keys `host`, `[host]`, with `:port` unless 24). LMTP over a unix socket never uses TLS.
+       * STARTTLS) and lmtp_tls_policy_maps (keys `host`, `[host]`, `host:port`, `[host]:port`: the next hop as written
+       * without `inet:`; any case, kept lower-cased). LMTP over a unix socket never uses TLS.
        */
       lmtp: z
         .strictObject({
           security_level: z.enum(HOP_TLS_LEVELS).default('none'),
-          policies: z.record(z.string().regex(/^(\[[^\]\s]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected host, [host], host:port or [host]:port'), z.enum(HOP_TLS_LEVELS)).default({}),
+          policies: z
+            .record(z.string().regex(/^(\[[^\]\s]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected host, [host], host:port or [host]:port'), z.enum(HOP_TLS_LEVELS))
+            .transform(lowerKeys)
+            .default({}),
         })
         .prefault({}),
       /** DANE (RFC 7672): TLSA records, used only when dns.resolver validated them (the bundled Unbound does). */

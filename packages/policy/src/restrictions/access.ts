@@ -8,12 +8,11 @@ import { domainKeys, isPatternMap, mailAccessKeys } from './access-keys.ts';
 import type { ReplySubject } from '../types.ts';
 import { define } from './define.ts';
 
-/** Whose address a check's reply is about, for smtpd_dsn_fix (Postfix compares the reply class). */
-const refusing = (label: string): 'sender' | 'recipient' | 'other' =>
-  label.startsWith('Sender address') ? 'sender' : label.startsWith('Recipient address') ? 'recipient' : 'other';
+/** Whose address a check's reply is about, for smtpd_dsn_fix (Postfix: the check's reply class). */
+type Refusing = 'sender' | 'recipient' | 'other';
 
 /** What a map's answer means, replied as `<name>: Class rejected: text` (Postfix check_table_result). */
-function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject): Result {
+function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject, refusing: Refusing): Result {
   const act: AccessAction | undefined = parseAccessAction(rhs);
   if (!act) return { outcome: 'defer', status: '4.3.5', subject, text: 'Server configuration error', reason: `${key}: unsupported action ${JSON.stringify(rhs)}`, smtpCode: 451 };
   switch (act.kind) {
@@ -31,7 +30,7 @@ function actOnAccess(ctx: Ctx, rhs: string, key: string, subject: ReplySubject):
     case 'reject':
     case 'defer': {
       const cls = act.code !== undefined ? (String(act.code)[0] as '4' | '5') : act.kind === 'reject' ? '5' : '4';
-      const status = `${cls}${smtpdDsnFix(act.status ?? 'x.7.1', refusing(subject.context)).slice(1)}`;
+      const status = `${cls}${smtpdDsnFix(act.status ?? 'x.7.1', refusing).slice(1)}`;
       return { outcome: act.kind, status, subject, text: act.text ?? 'Access denied', reason: `${key}: ${rhs}`, smtpCode: act.code };
     }
   }
@@ -129,6 +128,8 @@ interface AccessCheck<N extends string> {
   value(ctx: Ctx): string | Result;
   /** Postfix's reply class for this check (`Client host rejected`, ...). */
   label: string;
+  /** Whose address the reply is about, for smtpd_dsn_fix: given with the label, never read from its words. */
+  refusing: Refusing;
   keys(ctx: Ctx, map: string, value: string): readonly string[];
   /** What a failed lookup answers (default: 451 4.3.5, as Postfix). */
   failed?(ctx: Ctx, map: string, value: string): (e: unknown) => Result;
@@ -149,7 +150,7 @@ function accessRestriction<const N extends string>(a: AccessCheck<N>) {
       const map = c.r.map!;
       const subject: ReplySubject = { name: value, context: a.label };
       const decide = (rhs: string, key: string): Result => {
-        const res = actOnAccess(ctx, rhs, key, subject);
+        const res = actOnAccess(ctx, rhs, key, subject, a.refusing);
         return a.trust ? a.trust(value, res, rhs, key) : res;
       };
       return lookupKeys(ctx, map, a.keys(ctx, map, value), decide, a.failed ? a.failed(ctx, map, value) : mapFailed(map, subject));
@@ -165,6 +166,7 @@ export const checkClientAccess = accessRestriction({
   stage: 0,
   value: clientReplyName,
   label: 'Client host rejected',
+  refusing: 'other',
   keys: (ctx, map) => clientKeys(map, ctx),
   // moat's answer to a failed client lookup predates the other maps and is kept: 451 4.3.0
   failed: (_ctx, map, name) => (e) => ({ outcome: 'defer', status: '4.3.0', text: `<${name}>: Temporary lookup failure`, reason: `${map}: ${(e as Error).message}`, smtpCode: 451 }),
@@ -175,6 +177,7 @@ export const checkHeloAccess = accessRestriction({
   stage: HELO,
   value: (ctx) => ctx.facts.helo ?? SKIP_NO_HELO,
   label: 'Helo command rejected',
+  refusing: 'other',
   keys: (ctx, map, helo) => domainKeys(helo, ctx.env.parentDomainMatchesSubdomains, isPatternMap(map)),
 });
 
@@ -183,6 +186,7 @@ export const checkSenderAccess = accessRestriction({
   stage: MAIL,
   value: (ctx) => ctx.facts.sender ?? SKIP_NO_SENDER,
   label: 'Sender address rejected',
+  refusing: 'sender',
   // the null sender is looked up as smtpd_null_access_lookup_key, with no parents
   keys: (ctx, map, sender) => (sender === '' ? [ctx.env.nullAccessLookupKey] : mailKeys(ctx, map, sender)),
 });
@@ -195,6 +199,7 @@ export const checkRecipientAccess = accessRestriction({
   stage: RCPT,
   value: (ctx) => ctx.facts.recipient!,
   label: 'Recipient address rejected',
+  refusing: 'recipient',
   keys: mailKeys,
   trust: (rcpt, res, rhs, key) => {
     const form = res.outcome === 'permit' ? hostileRecipientForm(rcpt) : undefined;

@@ -67,7 +67,7 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
     const dkim = sign && opts.dkim ? { dkim: opts.dkim, onDkimError } : {};
     switch (hop.transport) {
       case 'smtp':
-        if (!hop.mx && hop.host) return nextHopTransport({ host: hop.host, port: hop.port, heloName: opts.heloName, ...timeout, ...dkim, ...hopTlsOf({ kind: 'smtp', host: hop.host, port: hop.port, raw: hop.raw }) });
+        if (!hop.mx && hop.host) return nextHopTransport({ host: hop.host, port: hop.port, heloName: opts.heloName, ...timeout, ...dkim, ...hopTlsOf({ kind: 'smtp', host: hop.host, port: hop.port, raw: hop.raw, dest: hop.dest }) });
         if (!opts.resolver) return unavailable('relay', 'no resolver configured for MX lookups', 'no-mx-resolver');
         return relayTransport({
           heloName: opts.heloName,
@@ -82,7 +82,7 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
       case 'lmtp':
         return 'path' in hop.socket
           ? nextHopTransport({ host: 'localhost', port: 0, path: hop.socket.path, lmtp: true, heloName: opts.heloName, ...timeout })
-          : nextHopTransport({ host: hop.socket.host, port: hop.socket.port, lmtp: true, heloName: opts.heloName, ...timeout, ...hopTlsOf({ kind: 'lmtp', host: hop.socket.host, port: hop.socket.port, raw: hop.raw }) });
+          : nextHopTransport({ host: hop.socket.host, port: hop.socket.port, lmtp: true, heloName: opts.heloName, ...timeout, ...hopTlsOf({ kind: 'lmtp', host: hop.socket.host, port: hop.socket.port, raw: hop.raw, dest: hop.dest }) });
       case 'maildir':
         if (!hop.path.startsWith('/')) return unavailable('maildir', `maildir root must be absolute: ${hop.path}`, 'bad-next-hop');
         return maildirTransport({
@@ -105,7 +105,8 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
 
   return {
     transportFor(hop, sign) {
-      // the hop's fields, not its raw text: `smtp:[a]:25` and `smtp://a:25` are one destination
+      // the hop's fields, not its raw text: `smtp:[a]:25` and `smtp://a:25` are one destination. `dest` stays in:
+      // it is the TLS policy key, so `lmtp:[h]:2424` and `lmtp:h:2424` (or `[h]` and `[h]:25`) are two transports
       const { raw: _raw, ...fields } = hop as NextHop & { raw?: string };
       const key = `${JSON.stringify(fields)}|${sign && hop.transport === 'smtp' ? 'sign' : ''}`;
       let t = cache.get(key);

@@ -35,7 +35,7 @@ export interface OutboundTlsPolicy {
  * The TLS of a next hop without MX lookup (relayhost, `smtp:[host]:port`, LMTP), as Postfix's smtp_tls_security_level,
  * smtp_tls_policy_maps and lmtp_tls_* give it (implemented by @moat/tlspolicy's nextHopTls).
  */
-export type NextHopTlsPolicy = (hop: { kind: 'smtp' | 'lmtp'; host: string; port: number; path?: string | undefined; raw?: string | undefined }) => {
+export type NextHopTlsPolicy = (hop: { kind: 'smtp' | 'lmtp'; host: string; port: number; path?: string | undefined; raw?: string | undefined; dest?: string | undefined }) => {
   starttls: 'never' | 'opportunistic';
   /** A mandatory level: never in clear, the check judges the certificate. */
   tls?: TlsRequirement | undefined;
