@@ -18,6 +18,7 @@ import {
   startService,
   waitDelivered,
   waitHealthy,
+  waitNodesFollowMaster,
   waitQueuesEmpty,
 } from './cluster.ts';
 
@@ -106,5 +107,8 @@ describe('Redis master killed', () => {
     const rejoined = await until('old master rejoins as replica', async () => (await redisRole(masterSvc)) === 'slave', 60_000);
     console.log(`failover: ${masterSvc} rejoined as a replica ${rejoined} ms after its restart`);
     await waitHealthy();
+    // every node (not only the one a probe happened to reach) writes through the new master
+    const followed = await waitNodesFollowMaster();
+    console.log(`failover: every node's greylist, journal and rate limiter wrote through the new master (${followed} ms)`);
   });
 });

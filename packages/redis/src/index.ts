@@ -86,6 +86,9 @@ export function connectRedis(
   }
   return new Redis({
     ...common,
+    // a subscription to the Sentinels' +switch-master: the client leaves a demoted or dead master at once
+    // (a killed host sends no reset; without this the socket stays "ready" until TCP gives up)
+    failoverDetector: true,
     sentinels: target.sentinels,
     name: target.name,
     username: target.username,
@@ -97,6 +100,7 @@ export function connectRedis(
 
 export { firstReadyGate } from './ready-gate.ts';
 export { type OutageOptions, type OutageTracker, trackOutage } from './outage.ts';
+export { type StallGuard, stallGuard } from './stall-guard.ts';
 export { withTimeout } from './timeout.ts';
 /** A target as an operator reads it, credentials masked: `redis://***@host:6379/0`, `sentinels a:1,b:2 (master mymaster)`. */
 export function describeRedisTarget(target: RedisTarget): string {
