@@ -77,7 +77,7 @@ describe('Redis master killed', () => {
       // every session was answered: accepted without greylisting (fail open) or greylisted (store up)
       const ok = p.outcome.stage === 'done' || (p.outcome.stage === 'rcpt' && p.outcome.code === 450);
       expect(ok, `${p.node} at ${p.at} ms: ${p.outcome.stage} ${p.outcome.code} ${p.outcome.text}`).toBe(true);
-      // nothing stuck: the greylist gives up after its 200 ms timeout
+      // nothing stuck: the greylist gives up after its timeout (1 s in the test profile)
       expect(p.outcome.ms, `${p.node} at ${p.at} ms took ${p.outcome.ms} ms`).toBeLessThan(10_000);
     }
     expect(probes.some((p) => p.outcome.stage === 'done'), 'some mail was accepted while the master was gone (fail open)').toBe(true);

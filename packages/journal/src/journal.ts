@@ -149,9 +149,9 @@ export function createJournal(options: JournalOptions): Journal {
 
   let up: boolean | undefined;
   let closed = false;
-  // appends failing on a connection that looks open (a killed Redis host sends no reset): reconnect after 3 s
+  // appends failing on a connection that looks open (a killed Redis host sends no reset): reconnect after 5 s
   const stall = stallGuard(redis, {
-    afterMs: 3000,
+    afterMs: 5000,
     onReconnect: () => log.warn({ event: 'journal-reconnect' }, 'decision journal: appends fail on an open connection; reconnecting'),
   });
   const markDown = (e: unknown) => {

@@ -40,7 +40,7 @@ export interface OutageOptions {
   /** Name, in the down line, the outages that were not logged since the last one. */
   countUnlogged?: boolean | undefined;
   /**
-   * Calls failing this long on a connection that looks open: drop it and reconnect (default 3 s; see
+   * Calls failing this long on a connection that looks open: drop it and reconnect (default 5 s; see
    * stall-guard.ts). A killed Redis host sends no reset, and the socket would otherwise stay for minutes.
    */
   stallReconnectMs?: number | undefined;
@@ -58,7 +58,7 @@ export function trackOutage(redis: RedisClient, o: OutageOptions): OutageTracker
   o.upGauge.set(0);
 
   const stall = stallGuard(redis, {
-    afterMs: o.stallReconnectMs ?? 3000,
+    afterMs: o.stallReconnectMs ?? 5000,
     onReconnect: () => o.logger.warn({ event: `${o.name}-store-reconnect` }, `${o.name} store: calls fail on an open connection; reconnecting`),
   });
   const markDown = (err: unknown) => {
