@@ -71,3 +71,29 @@ describe('stallGuard', () => {
     client.disconnect();
   });
 });
+
+describe('keepConnecting (in connectRedis)', () => {
+  it('connects again after an attempt that ended the client, and not after the caller closed it', async () => {
+    const client = connectRedis({ url: redis.url }, { connectionName: 'keep-test', connectTimeoutMs: 1000 });
+    await new Promise((r) => client.once('ready', r));
+    // one connect attempt fails the way an aborted Sentinel resolution does: ioredis ends the client
+    const connector = (client as unknown as { connector: { connect: (...a: unknown[]) => Promise<unknown> } }).connector;
+    const real = connector.connect.bind(connector);
+    let failed = 0;
+    connector.connect = () => {
+      connector.connect = real;
+      failed++;
+      return Promise.reject(new Error('Connection is closed.'));
+    };
+    client.on('error', () => undefined);
+    const ended = new Promise((r) => client.once('end', r));
+    client.disconnect(true);
+    await ended;
+    await new Promise((r) => client.once('ready', r));
+    expect(failed).toBe(1);
+    expect(await client.ping()).toBe('PONG');
+    client.disconnect();
+    await sleep(1500);
+    expect(client.status).toBe('end');
+  });
+});
