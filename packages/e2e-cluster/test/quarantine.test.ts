@@ -77,7 +77,7 @@ describe('the quarantine of the whole cluster', () => {
 
     // released from mx3: the request goes to mx2, which delivers it through the normal route, once
     const released = await moatCli('mx3', 'quarantine', 'release', row.id, '--by', 'e2e-releaser', '--config', '/etc/moat/moat.yaml');
-    expect(released).toContain(`release ${row.id} on mx2`);
+    expect(released).toContain(`released ${row.id} on mx2`);
     const counts = await waitDelivered([tag]);
     expect(counts.get(tag)).toBe(1);
     expect((await listFrom('mx1')).some((r) => r.id === row.id)).toBe(false);
@@ -91,7 +91,7 @@ describe('the quarantine of the whole cluster', () => {
     await holdAt('mx2', tag);
     const row = await heldRow('mx3', tag);
     const out = await moatCli('mx1', 'quarantine', 'delete', row.id, '--learn-spam', '--by', 'e2e-deleter', '--config', '/etc/moat/moat.yaml');
-    expect(out).toContain(`delete ${row.id} on mx2 (learned as spam)`);
+    expect(out).toContain(`deleted ${row.id} on mx2 (learned as spam)`);
     expect((await listFrom('mx2')).some((r) => r.id === row.id)).toBe(false);
     const logs = (await logsSince('mx2', since)).join('\n');
     expect(logs).toMatch(/"event":"quarantine-learn"[^\n]*"by":"[^"]*e2e-deleter/);
