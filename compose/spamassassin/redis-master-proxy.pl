@@ -9,19 +9,27 @@
 #   MOAT_BAYES_PROXY_LISTEN     where spamd connects (default 127.0.0.1:6380; loopback only)
 #   MOAT_BAYES_PROXY_POLL_MS    how often the Sentinels are asked (default 1000)
 #
-# Every connection spamd opens is joined to the master the Sentinels name at that moment. The Sentinels
-# are asked again every poll and whenever a master connection fails; when the answer changes, every open
-# pair is closed, so spamd's children (which reconnect on EOF) reach the new master and never keep
-# writing to a demoted one. Each poll also PINGs the master: a master that misses two (a crashed
-# host sends no reset, and SpamAssassin's Redis reads have no timeout) gets its pairs closed and new
-# connections refused until it answers or the Sentinels name another, so spamd scans without Bayes
-# meanwhile instead of waiting. One line on stderr per change of master or of its health.
+# Two processes. A watcher child asks the Sentinels every poll (each with a 1 s connect and a 2 s answer
+# budget), resolves the master's name, PINGs it, and writes one line per poll into a pipe. The relay (this
+# process) never blocks: one IO::Select loop over the listener, the pipe and every connection, non-blocking
+# connects to the master (1 s budget), and a buffer per direction (a peer that does not read stops its
+# other side being read once 1 MiB waits; nothing else waits for it). So a slow Sentinel, a slow master or a
+# stalled spamd child delays only itself, never another connection's Bayes reads.
+#
+# Every connection spamd opens is joined to the master the Sentinels name at that moment. When the answer
+# changes, every open pair is closed, so spamd's children (which reconnect on EOF) reach the new master and
+# never keep writing to a demoted one. A master that misses two PINGs in a row (a crashed host sends no
+# reset, and SpamAssassin's Redis reads have no timeout) gets its pairs closed and new connections refused
+# until it answers or the Sentinels name another, so spamd scans without Bayes meanwhile instead of waiting.
+# One line on stderr per change of master or of its health.
 use strict;
 use warnings;
-use IO::Socket::IP;
+use Errno qw(EAGAIN EINPROGRESS EINTR EWOULDBLOCK);
+use IO::Handle;
 use IO::Select;
-use Socket qw(SOL_SOCKET SO_KEEPALIVE);
-use Time::HiRes qw(time);
+use IO::Socket::IP;
+use Socket qw(SOL_SOCKET SO_ERROR SO_KEEPALIVE getaddrinfo getnameinfo NI_NUMERICHOST NIx_NOSERV SOCK_STREAM);
+use Time::HiRes qw(time sleep);
 
 $| = 1;
 $SIG{PIPE} = 'IGNORE';  # a peer gone mid-write is an error return, not the end of the forwarder
@@ -37,8 +45,12 @@ if (my $f = $ENV{MOAT_REDIS_PASSWORD_FILE}) {
   $password =~ s/\r?\n\z//;
   die "redis-master-proxy: $f is empty\n" unless length $password;
 }
+my $MAX_BUFFER = 1 << 20;   # bytes waiting for one peer before its other side is no longer read
+my $CONNECT_BUDGET = 1;     # seconds for a connect to the master
 
 sub say_line { print STDERR "redis-master-proxy: @_\n" }
+
+# ---------------------------------------------------------------- the watcher (blocking, in its own process)
 
 # One RESP command on a blocking socket; the reply as a scalar, an array ref, or die on an error reply.
 sub resp_call {
@@ -74,24 +86,33 @@ sub resp_read {
   die "bad reply\n";
 }
 
+# Commands on a new connection to host:port within $budget seconds in all; the last reply, or die.
+sub ask {
+  my ($h, $p, $budget, @cmds) = @_;
+  my $sock = IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1) or die(($@ || 'connect failed') . "\n");
+  my $r = eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm $budget;
+    my $last;
+    $last = resp_call($sock, @$_) for @cmds;
+    alarm 0;
+    $last;
+  };
+  my $err = $@;
+  alarm 0;
+  close $sock;
+  die $err if $err;
+  return $r;
+}
+
 # The master's host:port from the first Sentinel that answers, or undef (with why).
 sub ask_sentinels {
   my @why;
   for my $s (@sentinels) {
     my ($h, $p) = $s =~ /^\[?([^\]]+?)\]?:(\d+)$/ or do { push @why, "$s: not host:port"; next };
-    my $sock = IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1);
-    unless ($sock) { push @why, "$s: $@"; next }
-    my $answer = eval {
-      local $SIG{ALRM} = sub { die "timeout\n" };
-      alarm 2;
-      resp_call($sock, 'AUTH', $password) if defined $password;
-      my $r = resp_call($sock, 'SENTINEL', 'get-master-addr-by-name', $name);
-      alarm 0;
-      $r;
-    };
-    alarm 0;
+    my @auth = defined $password ? (['AUTH', $password]) : ();
+    my $answer = eval { ask($h, $p, 2, @auth, ['SENTINEL', 'get-master-addr-by-name', $name]) };
     my $err = $@;
-    close $sock;
     if (ref $answer eq 'ARRAY' && @$answer == 2 && $answer->[1] =~ /^\d+$/) {
       return "$answer->[0]:$answer->[1]";
     }
@@ -101,71 +122,108 @@ sub ask_sentinels {
   return (undef, join('; ', @why));
 }
 
-my $server = IO::Socket::IP->new(LocalHost => ($listen =~ /^(.*):(\d+)$/)[0], LocalPort => ($listen =~ /:(\d+)$/)[0],
-  Listen => 64, ReuseAddr => 1) or die "redis-master-proxy: cannot listen on $listen: $@\n";
-my $sel = IO::Select->new($server);
-my %peer;       # socket -> its other end
-my $master;     # host:port now
-my $last_poll = 0;
-my $last_why = '';
-my $master_ok = 1;  # is the master taken as answering (2 missed PINGs in a row: not; one answer: again)
-my $missed = 0;
+# The first address of a host name (numeric), or undef: the relay connects to addresses, never resolves.
+sub address_of {
+  my ($h) = @_;
+  my ($err, @res) = getaddrinfo($h, '', { socktype => SOCK_STREAM });
+  return undef if $err || !@res;
+  my ($e2, $ip) = getnameinfo($res[0]{addr}, NI_NUMERICHOST, NIx_NOSERV);
+  return $e2 ? undef : $ip;
+}
 
-sub close_pair {
-  my ($s) = @_;
-  my $o = delete $peer{$s};
-  for my $x (grep { defined } $s, $o) {
-    delete $peer{$x};
-    $sel->remove($x);
-    close $x;
+# Writes "master NAME:PORT ADDR up|down" or "none WHY" into the pipe every poll; exits with the relay.
+sub watch {
+  my ($out, $parent) = @_;
+  $out->autoflush(1);
+  my ($master, $missed, $last_why) = (undef, 0, '');
+  while (1) {
+    exit 0 if getppid() != $parent;
+    my $t0 = time;
+    my ($m, $why) = ask_sentinels();
+    if (!defined $m) {
+      say_line("no master from the Sentinels ($why); keeping " . ($master // 'none')) if $why ne $last_why;
+      $last_why = $why;
+    } else {
+      $last_why = '';
+      $missed = 0 if !defined $master || $m ne $master;
+      $master = $m;
+    }
+    if (defined $master) {
+      my ($h, $p) = $master =~ /^\[?(.*?)\]?:(\d+)$/;
+      my $ip = address_of($h);
+      my @auth = defined $password ? (['AUTH', $password]) : ();
+      my $pong = defined $ip ? eval { ask($ip, $p, 1, @auth, ['PING']) } : undef;
+      # one PING lost to a busy host is no outage: two in a row are
+      $missed = (defined $pong && $pong eq 'PONG') ? 0 : $missed + 1;
+      my $addr = defined $ip ? ($ip =~ /:/ ? "[$ip]:$p" : "$ip:$p") : '-';
+      print {$out} "master $master $addr " . ($missed < 2 ? 'up' : 'down') . "\n" or exit 0;
+    } else {
+      print {$out} "none\n" or exit 0;
+    }
+    my $rest = $poll - (time - $t0);
+    sleep $rest if $rest > 0;
   }
 }
 
+# ---------------------------------------------------------------- the relay (non-blocking)
+
+my ($lhost, $lport) = $listen =~ /^\[?(.*?)\]?:(\d+)$/ or die "redis-master-proxy: MOAT_BAYES_PROXY_LISTEN is not host:port\n";
+my $server = IO::Socket::IP->new(LocalHost => $lhost, LocalPort => $lport, Listen => 128, ReuseAddr => 1)
+  or die "redis-master-proxy: cannot listen on $listen: $@\n";
+$server->blocking(0);
+
+my ($pipe, $watcher);
+my %conn;           # fileno -> { sock, peer (fileno), out (bytes for sock), connecting (deadline), eof }
+sub start_watcher {
+  pipe(my $r, my $w) or die "redis-master-proxy: pipe: $!\n";
+  my $parent = $$;
+  my $pid = fork // die "redis-master-proxy: fork: $!\n";
+  if ($pid == 0) {
+    close $r;
+    close $server;
+    close $_->{sock} for values %conn;  # the relay's connections end when the relay closes them
+    watch($w, $parent);
+    exit 0;
+  }
+  close $w;
+  $r->blocking(0);
+  ($pipe, $watcher) = ($r, $pid);
+}
+
+my $master;         # NAME:PORT, as the Sentinels name it
+my $master_addr;    # ADDR:PORT to connect to
+my $master_ok = 0;  # no master known yet: refuse until the watcher's first line
+my $pipe_buf = '';
+
+sub close_pair {
+  my ($fd) = @_;
+  my $c = delete $conn{$fd} or return;
+  my $p = defined $c->{peer} ? delete $conn{$c->{peer}} : undef;
+  close $_->{sock} for grep { defined } $c, $p;
+}
+
 sub close_all {
-  my $open = scalar(keys %peer) / 2;
-  for my $h ($sel->handles) {
-    close_pair($h) if $h != $server && exists $peer{$h};
+  my $open = 0;
+  for my $fd (keys %conn) {
+    next unless exists $conn{$fd};
+    $open++;
+    close_pair($fd);
   }
   return $open;
 }
 
-# Does the master answer a PING within a second (AUTH first when there is a password)?
-sub master_answers {
-  my ($m) = @_;
-  my ($h, $p) = $m =~ /^(.*):(\d+)$/ or return 0;
-  my $sock = IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1) or return 0;
-  my $pong = eval {
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 1;
-    resp_call($sock, 'AUTH', $password) if defined $password;
-    my $r = resp_call($sock, 'PING');
-    alarm 0;
-    $r;
-  };
-  alarm 0;
-  close $sock;
-  return defined $pong && $pong eq 'PONG';
-}
-
-sub resolve {
-  my ($m, $why) = ask_sentinels();
-  if (!defined $m) {
-    say_line("no master from the Sentinels ($why); keeping " . ($master // 'none')) if $why ne $last_why;
-    $last_why = $why;
-  } else {
-    $last_why = '';
+sub on_watcher_line {
+  my ($line) = @_;
+  if ($line =~ /^master (\S+) (\S+) (up|down)$/) {
+    my ($m, $addr, $ok) = ($1, $2, $3 eq 'up');
     if (!defined $master || $m ne $master) {
       my $open = close_all();
       say_line("master is $m" . (defined $master ? " (was $master; closing $open connections)" : ''));
       $master = $m;
       $master_ok = 1;
-      $missed = 0;
     }
-  }
-  if (defined $master) {
-    $missed = master_answers($master) ? 0 : $missed + 1;
-    # one PING lost to a busy host is no outage: two in a row are
-    my $ok = $missed < 2;
+    $master_addr = $addr eq '-' ? undef : $addr;
+    $ok &&= defined $master_addr;
     if (!$ok && $master_ok) {
       my $open = close_all();
       say_line("master $master does not answer: closed $open connections, refusing new ones until it answers or the Sentinels name another");
@@ -174,53 +232,127 @@ sub resolve {
     }
     $master_ok = $ok;
   }
-  $last_poll = time;
+}
+
+sub accept_client {
+  while (my $c = $server->accept) {
+    if (!$master_ok || !defined $master_addr) {
+      close $c;  # spamd's Bayes call fails at once and the scan goes on without Bayes
+      next;
+    }
+    my ($h, $p) = $master_addr =~ /^\[?(.*?)\]?:(\d+)$/;
+    my $up = IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Blocking => 0);
+    if (!$up) {
+      say_line("cannot reach the master $master ($master_addr): " . ($@ || $!) . '; refusing connections until it answers');
+      close $c;
+      $master_ok = 0;
+      next;
+    }
+    $c->blocking(0);
+    setsockopt($up, SOL_SOCKET, SO_KEEPALIVE, 1);
+    my ($cf, $uf) = (fileno $c, fileno $up);
+    $conn{$cf} = { sock => $c, peer => $uf, out => '' };
+    $conn{$uf} = { sock => $up, peer => $cf, out => '', connecting => time + $CONNECT_BUDGET };
+  }
+}
+
+# Writes what waits for a connection; false when the connection is broken.
+sub flush_out {
+  my ($c) = @_;
+  while (length $c->{out}) {
+    my $w = syswrite($c->{sock}, $c->{out});
+    if (!defined $w) {
+      return 1 if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
+      return 0;
+    }
+    substr($c->{out}, 0, $w, '');
+  }
+  return 1;
 }
 
 say_line("listening on $listen, asking " . join(',', @sentinels) . " for master $name");
-resolve();
+start_watcher();
 while (1) {
-  my $wait = $poll - (time - $last_poll);
-  my @ready = $sel->can_read($wait > 0 ? $wait : 0);
-  for my $s (@ready) {
-    if ($s == $server) {
-      my $c = $server->accept or next;
-      resolve() unless defined $master;
-      if (!$master_ok) {
-        close $c;  # spamd's Bayes call fails at once and the scan goes on without Bayes
-        next;
-      }
-      my ($h, $p) = defined $master ? ($master =~ /^(.*):(\d+)$/) : ();
-      # one second at most: this loop relays every other connection meanwhile
-      my $up = defined $h ? IO::Socket::IP->new(PeerHost => $h, PeerPort => $p, Timeout => 1) : undef;
-      if (!$up) {
-        # as good as two missed PINGs: refuse at once until the master answers or the Sentinels move it,
-        # rather than make every reconnect of spamd's wait for the same timeout
-        say_line('cannot reach the master ' . ($master // '(none known)') . ': ' . ($@ || 'unknown') . '; refusing connections until it answers');
-        close $c;
-        $master_ok = 0;
-        $missed = 2;
-        next;
-      }
-      setsockopt($up, SOL_SOCKET, SO_KEEPALIVE, 1);
-      $peer{$c} = $up;
-      $peer{$up} = $c;
-      $sel->add($c, $up);
+  my $rd = IO::Select->new($server, $pipe);
+  my $wr = IO::Select->new;
+  my $now = time;
+  my $wait = 1;
+  for my $fd (keys %conn) {
+    my $c = $conn{$fd};
+    if ($c->{connecting}) {
+      $wr->add($c->{sock});
+      my $left = $c->{connecting} - $now;
+      $wait = $left if $left < $wait;
       next;
     }
-    next unless exists $peer{$s};
-    my $n = sysread($s, my $buf, 65536);
-    if (!$n) {
-      close_pair($s);
-      next;
-    }
-    my $o = $peer{$s};
-    my $off = 0;
-    while ($off < $n) {
-      my $w = syswrite($o, $buf, $n - $off, $off);
-      if (!defined $w) { close_pair($s); last }
-      $off += $w;
-    }
+    $wr->add($c->{sock}) if length $c->{out};
+    my $p = $conn{$c->{peer}};
+    # back-pressure: a peer with a full buffer stops this side being read, nothing else
+    $rd->add($c->{sock}) if !$c->{eof} && $p && length($p->{out}) < $MAX_BUFFER;
   }
-  resolve() if time - $last_poll >= $poll;
+  $wait = 0 if $wait < 0;
+  my ($r, $w) = IO::Select->select($rd, $wr, undef, $wait);
+  my %readable = map { fileno($_) => 1 } @{$r // []};
+  my %writable = map { fileno($_) => 1 } @{$w // []};
+
+  if ($readable{fileno $pipe}) {
+    my $n = sysread($pipe, $pipe_buf, 4096, length $pipe_buf);
+    if (defined $n && $n == 0) {
+      # the watcher is gone: take another (what the relay knows stays until it answers)
+      waitpid($watcher, 0);
+      say_line('the Sentinel watcher exited; starting another');
+      close $pipe;
+      sleep 0.2;
+      start_watcher();
+    }
+    while ($pipe_buf =~ s/^([^\n]*)\n//) { on_watcher_line($1) }
+  }
+  accept_client() if $readable{fileno $server};
+
+  $now = time;
+  for my $fd (keys %conn) {
+    my $c = $conn{$fd} or next;
+    if ($c->{connecting}) {
+      if ($writable{$fd}) {
+        my $err = getsockopt($c->{sock}, SOL_SOCKET, SO_ERROR);
+        $err = defined $err ? unpack('i', $err) : -1;
+        if ($err) {
+          local $! = $err > 0 ? $err : 0;
+          say_line("cannot reach the master $master ($master_addr): $!; refusing connections until it answers");
+          $master_ok = 0;
+          close_pair($fd);
+          next;
+        }
+        delete $c->{connecting};
+        $writable{$fd} = 1 if length $c->{out};
+      } elsif ($now >= $c->{connecting}) {
+        # as good as two missed PINGs: refuse at once until the watcher sees it answer again
+        say_line("cannot reach the master $master ($master_addr): connect timed out; refusing connections until it answers");
+        $master_ok = 0;
+        close_pair($fd);
+        next;
+      } else {
+        next;
+      }
+    }
+    if ($writable{$fd} && !flush_out($c)) { close_pair($fd); next }
+    my $p = $conn{$c->{peer}};
+    if ($readable{$fd} && $p) {
+      my $n = sysread($c->{sock}, my $buf, 65536);
+      if (!defined $n) {
+        next if $! == EAGAIN || $! == EWOULDBLOCK || $! == EINTR;
+        close_pair($fd);
+        next;
+      }
+      if ($n == 0) {
+        $c->{eof} = 1;
+      } else {
+        $p->{out} .= $buf;
+        if (!$p->{connecting} && !flush_out($p)) { close_pair($fd); next }
+      }
+    }
+    # one side has ended: the pair ends once what it sent has been written to the other
+    if ($c->{eof} && $p && !length $p->{out} && !$p->{connecting}) { close_pair($fd); next }
+    if ($p && $p->{eof} && !length $c->{out}) { close_pair($fd); next }
+  }
 }

@@ -283,3 +283,47 @@ export async function deleteQueued(node: MxNode, ids: readonly string[], timeout
     done`;
   await execIn(node, 'sh', '-c', script, 'delete-queued', ...ids);
 }
+
+/** A node's Prometheus metrics, read inside its container (the metrics listener, :9465). */
+export async function metricsOf(node: MxNode): Promise<string> {
+  return execIn(node, 'node', '-e', "fetch('http://127.0.0.1:9465/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))");
+}
+
+/** The sum of a metric's samples whose labels contain `labels` (e.g. `result="ok"`). */
+export function metricValue(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    if (labels && !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+/**
+ * After a Redis failover: waits until every node's Redis clients work on the master the Sentinels name
+ * now, each proved by a write through it: a new triplet greylisted (the greylist store answered), the
+ * decision journal's successful appends growing, and the rate limiter's store up. Returns how long it took.
+ */
+export async function waitNodesFollowMaster(timeoutMs = 90_000): Promise<number> {
+  const t0 = Date.now();
+  const pending = new Set<MxNode>(NODES);
+  let last = '';
+  while (pending.size > 0) {
+    for (const node of [...pending]) {
+      const before = await metricsOf(node).catch(() => '');
+      const r = await sendAt(node, { clientIp: freshClientIp(), from: freshSender(), tag: freshTag('follow'), timeoutMs: 15_000 });
+      const after = await metricsOf(node).catch(() => '');
+      const greylisted = r.stage === 'rcpt' && r.code === 450;
+      const journaled =
+        !after.includes('moat_journal_writes_total') || metricValue(after, 'moat_journal_writes_total', 'result="ok"') > metricValue(before, 'moat_journal_writes_total', 'result="ok"');
+      const limiter = metricValue(after, 'moat_ratelimit_store_up') === 1;
+      if (greylisted && journaled && limiter) pending.delete(node);
+      else last = `${node}: ${r.stage}/${r.code}, journal ${journaled ? 'ok' : 'no new append'}, rate limiter ${limiter ? 'up' : 'down'}`;
+    }
+    if (pending.size === 0) break;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`nodes did not follow the Redis master within ${timeoutMs} ms (${last})`);
+    await sleep(1000);
+  }
+  return Date.now() - t0;
+}

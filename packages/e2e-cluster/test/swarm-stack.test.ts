@@ -164,14 +164,19 @@ describe('stack.swarm.yml', () => {
     const secrets = mkdtempSync(path.join(tmpdir(), 'moat-swarm-secrets-'));
     for (const n of ['mx1', 'mx2', 'mx3']) {
       // `moat config check` as the node would load it (the file plus its MOAT_* environment)
+      // (each *_FILE secret, the Redis password and the quarantine admin token, as a local file: the
+      // container's /run/secrets path does not exist on this host)
       const nodeEnv = Object.fromEntries(
         Object.entries(stack.services[n]?.environment ?? {}).map(([k, v]) => {
-          if (!k.startsWith('MOAT_REDIS_') || !k.endsWith('_FILE')) return [k, v];
+          const secret = (k.startsWith('MOAT_REDIS_') && k.endsWith('_FILE')) || k === 'MOAT_QUARANTINE_TOKEN_FILE';
+          if (!secret) return [k, v];
           const local = path.join(secrets, path.basename(v));
-          writeFileSync(local, 'test-secret\n');
+          // 24 characters: also long enough for quarantine.admin_token's minimum
+          writeFileSync(local, 'test-secret-0123456789ab\n');
           return [k, local];
         }),
       );
+      expect(nodeEnv.MOAT_QUARANTINE_TOKEN_FILE, n).toBeDefined();
       const env = { ...process.env, ...nodeEnv, MOAT_RESOLVER: '10.29.0.2:53' };
       const { stdout } = await run(process.execPath, [path.join(ROOT, 'apps/cli/src/main.ts'), 'config', 'check', path.join(COMPOSE_DIR, 'cluster/moat.yaml')], { env });
       expect(stdout, n).toMatch(/^ok /);

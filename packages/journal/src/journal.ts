@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Logger, Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
-import { connectRedis, firstReadyGate, type RedisTarget } from '@moat/redis';
+import { connectRedis, firstReadyGate, type RedisTarget, stallGuard } from '@moat/redis';
 import { encodeEntry, type JournalEntry } from './entry.ts';
 import { JournalTimeoutError, withTimeout } from './timeout.ts';
 import { journalMetrics } from './metrics.ts';
@@ -115,12 +115,19 @@ export function createJournal(options: JournalOptions): Journal {
 
   let up: boolean | undefined;
   let closed = false;
+  // appends failing on a connection that looks open (a killed Redis host sends no reset): reconnect after 5 s
+  const stall = stallGuard(redis, {
+    afterMs: 5000,
+    onReconnect: () => log.warn({ event: 'journal-reconnect' }, 'decision journal: appends fail on an open connection; reconnecting'),
+  });
   const markDown = (e: unknown) => {
+    stall.failed();
     if (up === false || closed) return;
     up = false;
     log.warn({ event: 'journal-down', err: { message: (e as Error)?.message } }, 'decision journal unavailable: decisions are not journaled until it recovers');
   };
   const markUp = () => {
+    stall.ok();
     if (up === true) return;
     if (up === false) log.info({ event: 'journal-recovered' }, 'decision journal recovered');
     up = true;
@@ -227,6 +234,7 @@ export function createJournal(options: JournalOptions): Journal {
       if (closed) return;
       await flush();
       closed = true;
+      stall.close();
       try {
         await withTimeout(redis.quit(), 1000, 'journal quit');
       } catch {

@@ -1,6 +1,7 @@
 // Redis connections for moat's shared state (the greylist, the decision journal): one target type, read
 // once from config, and fail-fast clients. Trusts the Redis it is pointed at; never queues while it is down.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { keepConnecting } from './keep-connecting.ts';
 
 export type RedisTarget =
   | { url: string }
@@ -74,7 +75,11 @@ export function connectRedis(
     // concurrent callers share one write and one read syscall instead of one each
     enableAutoPipelining: opts.autoPipelining ?? false,
   };
-  if ('url' in target) return new Redis(target.url, common);
+  if ('url' in target) {
+    const client = new Redis(target.url, common);
+    keepConnecting(client);
+    return client;
+  }
   if ('cluster' in target) {
     const { enableOfflineQueue, retryStrategy, enableAutoPipelining, ...perNode } = common;
     return new Cluster(target.cluster, {
@@ -86,8 +91,11 @@ export function connectRedis(
       maxRedirections: 4,
     });
   }
-  return new Redis({
+  const client = new Redis({
     ...common,
+    // a subscription to the Sentinels' +switch-master: the client leaves a demoted or dead master at once
+    // (a killed host sends no reset; without this the socket stays "ready" until TCP gives up)
+    failoverDetector: true,
     sentinels: target.sentinels,
     name: target.name,
     username: target.username,
@@ -95,10 +103,14 @@ export function connectRedis(
     sentinelUsername: target.sentinelUsername,
     sentinelPassword: target.sentinelPassword,
   });
+  // a +switch-master during a reconnect aborts it, and ioredis would then stop trying (status 'end')
+  keepConnecting(client);
+  return client;
 }
 
 export { firstReadyGate } from './ready-gate.ts';
 export { type OutageOptions, type OutageTracker, trackOutage } from './outage.ts';
+export { type StallGuard, stallGuard } from './stall-guard.ts';
 export { withTimeout } from './timeout.ts';
 /** A target as an operator reads it, credentials masked: `redis://***@host:6379/0`, `sentinels a:1,b:2 (master mymaster)`. */
 export function describeRedisTarget(target: RedisTarget): string {

@@ -3,6 +3,7 @@
 // once when it ends, with how long it lasted and how many calls failed open meanwhile. Trusts its caller's signals.
 import type { RedisClient } from './index.ts';
 import { firstReadyGate } from './ready-gate.ts';
+import { stallGuard } from './stall-guard.ts';
 
 /** What the tracker logs through (a pino logger). */
 export interface OutageLogger {
@@ -38,6 +39,11 @@ export interface OutageOptions {
   logIntervalMs?: number | undefined;
   /** Name, in the down line, the outages that were not logged since the last one. */
   countUnlogged?: boolean | undefined;
+  /**
+   * Calls failing this long on a connection that looks open: drop it and reconnect (default 5 s; see
+   * stall-guard.ts). A killed Redis host sends no reset, and the socket would otherwise stay for minutes.
+   */
+  stallReconnectMs?: number | undefined;
 }
 
 export function trackOutage(redis: RedisClient, o: OutageOptions): OutageTracker {
@@ -51,7 +57,12 @@ export function trackOutage(redis: RedisClient, o: OutageOptions): OutageTracker
   const logInterval = o.logIntervalMs ?? 30_000;
   o.upGauge.set(0);
 
+  const stall = stallGuard(redis, {
+    afterMs: o.stallReconnectMs ?? 5000,
+    onReconnect: () => o.logger.warn({ event: `${o.name}-store-reconnect` }, `${o.name} store: calls fail on an open connection; reconnecting`),
+  });
   const markDown = (err: unknown) => {
+    stall.failed();
     if (closing || state === 'down') return;
     state = 'down';
     downSince = Date.now();
@@ -68,6 +79,7 @@ export function trackOutage(redis: RedisClient, o: OutageOptions): OutageTracker
     unloggedOutages = 0;
   };
   const markUp = () => {
+    stall.ok();
     if (closing || state === 'up') return;
     const was = state;
     state = 'up';
@@ -92,6 +104,7 @@ export function trackOutage(redis: RedisClient, o: OutageOptions): OutageTracker
     whenReady: (ms) => (state === 'starting' ? firstReady(ms) : Promise.resolve()),
     closing: () => {
       closing = true;
+      stall.close();
     },
   };
 }
