@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { authPlain, freshSender as freshSenderAs, mailstore, REDIS_CLI, SmtpClient, type SmtpOutcome, smtpTransaction, taggedMessage } from '@moat/testkit';
+import { authPlain, freshSender as freshSenderAs, freshTag, mailstore, REDIS_CLI, SmtpClient, type SmtpOutcome, smtpTransaction, taggedMessage } from '@moat/testkit';
 import { inject } from 'vitest';
 import { compose, projectContainers } from '../../../scripts/stack.mjs';
 
