@@ -136,6 +136,8 @@ describe('policyd reload', () => {
         expect(conns[i]!.answers).toBe(perConn);
       }
       for (const k of [c, ...conns]) k.close();
+      // an old generation is released when the last request or connection holding it ends: after the closes
+      for (let i = 0; i < 100 && !/"event":"reload-retired"/.test(p.daemon.output()); i++) await new Promise((ok) => setTimeout(ok, 50));
       expect(p.daemon.output()).toMatch(/"event":"reload-retired"/);
     } finally {
       await p.stop();
