@@ -14,6 +14,8 @@ import { BASE_IMAGE, BUILD_BASE_IMAGE, cleanup, composeCommand, ensureDocker } f
 import { ensureBuildNpmCache, ensureSecrets, projectContainers, ROOT, waitHealthy } from '../../../scripts/stack.mjs';
 
 const run = promisify(execFile);
+const SUBNET = '172.29.30.0/24'; // MOAT_NET below
+const EGRESS_DROP = (op: '-I' | '-D') => [op, 'DOCKER-USER', '-s', SUBNET, '!', '-d', SUBNET, '-j', 'DROP'];
 const PROJECT = 'moat-compose-up-test';
 const TAG = 'compose-up-test';
 
@@ -61,6 +63,10 @@ describe('docker compose up --build from a clean clone', () => {
     env.MOAT_BUILD_BASE_IMAGE = BUILD_BASE_IMAGE;
     compose = await composeCommand();
     await cleanup({ projects: [PROJECT], pattern: null, testcontainers: false });
+    // The file runs unchanged, so its Unbound is the production one (recursion from the real root) and
+    // SpamAssassin's network tests ask it: nothing of this project's /24 may leave the machine. Forwarded
+    // traffic only (DOCKER-USER): the published loopback ports and the containers among themselves still work.
+    await run('iptables', EGRESS_DROP('-I'));
     clone = await mkdtemp(join(tmpdir(), 'moat-compose-up-'));
     const branch = (await run('git', ['-C', ROOT, 'rev-parse', '--abbrev-ref', 'HEAD'])).stdout.trim();
     await run('git', ['clone', '--quiet', '--no-hardlinks', '--branch', branch, ROOT, clone]);
@@ -76,6 +82,7 @@ describe('docker compose up --build from a clean clone', () => {
     await cleanup({ projects: [PROJECT], pattern: null, testcontainers: false });
     for (const name of ['mx', 'policyd', 'console', 'unbound', 'redis', 'spamassassin']) await run('docker', ['image', 'rm', '-f', `moat/${name}:${TAG}`]).catch(() => undefined);
     if (clone) await rm(clone, { recursive: true, force: true });
+    await run('iptables', EGRESS_DROP('-D')).catch(() => undefined);
   }, 180_000);
 
   it('starts from a tree with nothing built on the host', () => {
