@@ -1,16 +1,21 @@
 // The MX under smtp-source load, alone: messages/s, CPU ms per message and syscalls per message (perf stat's
 // syscall tracepoints: a count that does not depend on the machine's load), optionally a V8 CPU profile.
 // Loopback only: a private redis-server (greylist, journal), Unbound answering from local data, smtp-sink.
-//   [KEEP=1] node bench/mx-profile.ts [MAIN.js] [CPU-PROFILE-DIR or ""] [MESSAGES]   (KEEP: leave the work dir and mx.log)
+//   [KEEP=1] [LISTS=1] node bench/mx-profile.ts [MAIN.js] [CPU-PROFILE-DIR or ""] [MESSAGES]
+//   (KEEP: leave the work dir and mx.log; LISTS: the anchor table's DNS lists in front, below)
 // Checks: HELO/sender checks, reject_unlisted_recipient, the greylist (pre-passed), FCrDNS, SPF/DKIM/DMARC,
-// the fsync'ed queue and delivery to smtp-sink (loopback not in mynetworks). No DNS lists, no spamd.
+// the fsync'ed queue and delivery to smtp-sink (loopback not in mynetworks). No spamd. With LISTS=1 also
+// `permit_dnswl_client wl.test, reject_rbl_client bl.test` through Unbound to an rbldnsd of its own (the client is
+// on neither list, so both are asked), as bench/smtp.ts's `mx` row does.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { freePort, startRedis, startUnbound, waitForPort } from '@moat/testkit';
+import { freePort, startRbldnsd, startRedis, startUnbound, waitForPort } from '@moat/testkit';
 const W = `/tmp/moat-mx-profile-${process.pid}`;
 mkdirSync(W, { recursive: true });
 const redis = await startRedis();
-const unbound = await startUnbound({ stubZones: {}, localZones: { 'example.': 'static', 'example.net.': 'static', 'example.org.': 'static', 'in-addr.arpa.': 'static' }, localData: ['mail.example.net. A 127.0.0.1', '1.0.0.127.in-addr.arpa. PTR mail.example.net.'] });
+const LISTS = process.env.LISTS === '1';
+const rbl = LISTS ? await startRbldnsd({ zones: { 'bl.test': ':127.0.0.2:listed\n127.0.0.2', 'wl.test': ':127.0.0.2:listed\n127.0.0.2' } }) : undefined;
+const unbound = await startUnbound({ stubZones: rbl ? { 'bl.test': rbl.stubAddr, 'wl.test': rbl.stubAddr } : {}, localZones: { 'example.': 'static', 'example.net.': 'static', 'example.org.': 'static', 'in-addr.arpa.': 'static' }, localData: ['mail.example.net. A 127.0.0.1', '1.0.0.127.in-addr.arpa. PTR mail.example.net.'] });
 const sinkPort = await freePort();
 const sink = spawn('smtp-sink', ['-u', 'nobody', `127.0.0.1:${sinkPort}`, '1024'], { stdio: 'ignore' });
 const port = await freePort();
@@ -18,7 +23,7 @@ writeFileSync(`${W}/moat.yaml`, `version: 1
 policy:
   hostname: mx.moat.example
   mynetworks: []
-  recipient_restrictions: reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_non_fqdn_sender, reject_unlisted_recipient, permit_mynetworks, check_policy_service inet:127.0.0.1:10023
+  recipient_restrictions: ${LISTS ? 'permit_dnswl_client wl.test, reject_rbl_client bl.test, ' : ''}reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname, reject_non_fqdn_sender, reject_unlisted_recipient, permit_mynetworks, check_policy_service inet:127.0.0.1:10023
 recipients:
   users: [rcpt@example.org]
   domains: [example.org]
@@ -55,6 +60,7 @@ mx.kill('SIGTERM'); await new Promise((r) => mx.once('exit', r));
 sink.kill();
 await redis.stop();
 await unbound.stop();
+await rbl?.stop();
 if (!process.env.KEEP) rmSync(W, { recursive: true, force: true });
 else console.error(`kept ${W}`);
 process.exit(0);
