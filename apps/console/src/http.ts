@@ -1,13 +1,17 @@
 // The console's HTTP plumbing: security headers on every answer, the static files, cookies, bounded request
 // bodies and HttpError (a status for the client). Request bytes are untrusted; bodies are capped.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export const STATIC: Record<string, { type: string; body: Buffer }> = {
-  '/static/console.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/console.js', import.meta.url)) },
-  '/static/quarantine.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('./static/quarantine.js', import.meta.url)) },
-  '/static/console.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('./static/console.css', import.meta.url)) },
-};
+const STATIC_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+const STATIC_DIR = new URL('./static/', import.meta.url);
+
+/** Every .js and .css file of static/ (the pages' ES modules, the style sheet), read once at start: `/static/NAME`. */
+export const STATIC: Record<string, { type: string; body: Buffer }> = {};
+for (const name of readdirSync(STATIC_DIR)) {
+  const type = STATIC_TYPES[name.slice(name.lastIndexOf('.') + 1)];
+  if (type) STATIC[`/static/${name}`] = { type, body: readFileSync(new URL(name, STATIC_DIR)) };
+}
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

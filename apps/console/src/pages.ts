@@ -104,8 +104,8 @@ export function dashboardPage(opts: { user: string; csrf: string; pollMs: number
 </section>
 <p id="flash" class="flash" role="status"></p>
 </main>
-<script src="/static/console.js"></script>
-<script src="/static/quarantine.js"></script>`,
+<script type="module" src="/static/console.js"></script>
+<script type="module" src="/static/quarantine.js"></script>`,
     `<meta name="csrf-token" content="${esc(opts.csrf)}">\n<meta name="poll-ms" content="${opts.pollMs}">`,
   );
 }

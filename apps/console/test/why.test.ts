@@ -85,8 +85,8 @@ describe('the console\'s "Why?" view', () => {
     expect(list[2]!.resolution).toMatchObject({ accepted: false, refused: { reason: 'unknown-user', status: '5.1.1', text: 'User unknown in virtual mailbox table' } });
     expect(list[3]!.resolution).toEqual(list[1]!.resolution);
   });
-  it('the page renders the resolution beside the trace (console.js, textContent only)', async () => {
-    const js = await (await fetch(`${running.url}/static/console.js`)).text();
+  it('the page renders the resolution beside the trace (decisions.js, textContent only)', async () => {
+    const js = await (await fetch(`${running.url}/static/decisions.js`)).text();
     expect(js).toContain('if (e.resolution) td.append(resolution(e.resolution));');
     expect(js).toContain('Address resolution (current config)');
     expect(js).not.toMatch(/innerHTML/);

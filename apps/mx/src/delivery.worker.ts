@@ -3,17 +3,18 @@
 // it validated plain data.
 import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
-import type { Config } from '@moat/config';
+import type { Config, RedisView } from '@moat/config';
 import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
-import { connectRedis, redisTargetFromConfig } from '@moat/redis';
+import { connectRedis } from '@moat/redis';
 import { clusterOutcomes, fileStsStore, nextHopTls, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
 import { redisDayLock, startTlsReportTimer, tlsReportDuties } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
 export interface DeliveryTls {
   queue: Config['queue']['tls'];
-  redis: Config['greylist']['redis'];
+  /** `views.redis(config)`, computed on the SMTP thread (plain data: the thread loads no config code). */
+  redis: RedisView;
   policyHostname: string;
   /** The reports' From (@moat/config tlsReportFrom): one a queue.dkim key signs, when one does. */
   reportFrom?: string | undefined;
@@ -46,7 +47,7 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
   services({ queue: tls, redis, policyHostname, reportFrom }, { registry, logger, queueDir, resolver, hostname, enqueue }) {
     const duties = tlsReportDuties(tls);
     if (!duties.push) return undefined;
-    const lockRedis = connectRedis(redisTargetFromConfig(redis), { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
+    const lockRedis = connectRedis(redis, { connectionName: 'moat-mx-tlsrpt', connectTimeoutMs: 5000 });
     lockRedis.on('error', () => undefined); // a run that cannot take the lock logs and retries (tls-report-timer.ts)
     const dir = tls.report_dir ?? join(queueDir, 'tlsrpt');
     // every node pushes its counts to the shared Redis; the node that sends a day reports them all (docs/tls.md)

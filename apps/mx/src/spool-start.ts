@@ -2,7 +2,7 @@
 // a spool opened here and delivered by another process. Trusts the validated config; writes the spool directory.
 import { dirname } from 'node:path';
 import { toPlainResolverSpec } from '@moat/address';
-import { type CompiledConfig, type Config, type MxView, tlsReportFrom } from '@moat/config';
+import { type CompiledConfig, type Config, type MxView, tlsReportFrom, views } from '@moat/config';
 import type { Logger, Registry } from '@moat/observe';
 import { type DeliveryThread, openQueue, type Queue, type QueueWriter, startDeliveryThread } from '@moat/queue';
 import type { DeliveryTls } from './delivery.worker.ts';
@@ -49,7 +49,7 @@ export async function startSpool(o: SpoolOptions): Promise<Spool> {
         resolver: config.dns.resolver,
         // the resolver as data: the thread opens the same tables without loading the config code
         routing: { spec: toPlainResolverSpec(o.compiled.routing.spec), baseDir: dirname(config.source.file) },
-        tls: { queue: config.queue.tls, redis: config.greylist.redis, policyHostname: config.policy.hostname, reportFrom: tlsReportFrom(config).from } satisfies DeliveryTls,
+        tls: { queue: config.queue.tls, redis: views.redis(config), policyHostname: config.policy.hostname, reportFrom: tlsReportFrom(config).from } satisfies DeliveryTls,
       });
   const localQueue = delivery ? undefined : await openQueue({ dir: config.queue.dir, logger: o.logger.child({ component: 'queue' }), registry: o.registry, maxMessageSize });
   return { delivery, localQueue, writer: delivery ?? localQueue! };

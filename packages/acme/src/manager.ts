@@ -1,7 +1,7 @@
 // Keeps the MX certificate issued and renewed through ACME (acme-client, HTTP-01); the last good one stays on failure.
 // Talks to the configured ACME directory (untrusted answers: any failure only keeps the old certificate) and its validators.
 import { Agent } from 'node:https';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, metricOnce, type Registry } from '@moat/observe';
 import * as acme from 'acme-client';
 import type { Http01Responder } from './http01.ts';
 import { certFiles, type CertFiles, describeCert, readIfExists, writeAtomic } from './store.ts';
@@ -44,7 +44,7 @@ export interface CertManager {
 
 function metric<T>(registry: Registry | undefined, name: string, make: (r: Registry) => T): T | undefined {
   if (!registry) return undefined;
-  return (registry.getSingleMetric(name) as T | undefined) ?? make(registry);
+  return metricOnce(registry, name, () => make(registry));
 }
 
 export function createCertManager(o: CertManagerOptions): CertManager {

@@ -1,8 +1,9 @@
 // The ACME state directory: account key, the certificate's key (kept across renewals) and the full chain.
 // Trusts its own directory (mode 0700); every file is replaced atomically (temp, fsync, rename), never half-written.
 import { X509Certificate } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@moat/files';
 
 export interface CertFiles {
   dir: string;
@@ -26,24 +27,9 @@ export async function readIfExists(file: string): Promise<string | undefined> {
   }
 }
 
+/** A state file replaced atomically (temp, fsync, rename, fsync the directory); the directory made 0700 if missing. */
 export async function writeAtomic(file: string, data: string, mode = 0o600): Promise<void> {
-  const dir = file.slice(0, file.lastIndexOf('/')) || '.';
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await writeFileAtomic(file, data, { mode, dirMode: 0o700 });
 }
 
 /** The leaf's expiry and names, or undefined when the file is missing or not a certificate. */

@@ -5,4 +5,5 @@ export { generatePassword, PASSWORD_ALPHABET, passwordEntropyBits } from './gene
 export { hasUser, listUsers, type ParsedUsersFile, parseUsersFile, removeUser, setUser, type UsersFileError, validUserName } from './users-file.ts';
 export { openUsersFile, type ReloadResult, staticUsers, type UsersFile, type UsersFileOptions, type UsersSource } from './users-store.ts';
 export { type Authenticator, type AuthOutcome, createAuthenticator, type FailureCounter, FailureLimiter } from './authenticator.ts';
-export { withFileLock, writeFileAtomic } from './atomic-write.ts';
+// the users file is edited the one way moat replaces a file it keeps (`moat user` locks, then replaces)
+export { withFileLock, writeFileAtomic } from '@moat/files';

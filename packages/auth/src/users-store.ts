@@ -3,7 +3,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, metricOnce, type Registry } from '@moat/observe';
 import type { ParsedHash } from './password.ts';
 import { parseUsersFile } from './users-file.ts';
 
@@ -35,15 +35,11 @@ export interface UsersFileOptions {
   pollMs?: number;
 }
 
-function metric<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
-
 function metricsFor(registry: Registry) {
   const registers = [registry];
   return {
-    users: metric(registry, 'moat_auth_users', () => new Gauge({ name: 'moat_auth_users', help: 'SMTP AUTH users loaded from the users file', registers })),
-    reloads: metric(
+    users: metricOnce(registry, 'moat_auth_users', () => new Gauge({ name: 'moat_auth_users', help: 'SMTP AUTH users loaded from the users file', registers })),
+    reloads: metricOnce(
       registry,
       'moat_auth_users_reloads_total',
       () =>
@@ -54,7 +50,7 @@ function metricsFor(registry: Registry) {
           registers,
         }),
     ),
-    badLines: metric(
+    badLines: metricOnce(
       registry,
       'moat_auth_users_file_bad_lines_total',
       () => new Counter({ name: 'moat_auth_users_file_bad_lines_total', help: 'Malformed lines found in the users file (each read counts them again)', registers }),

@@ -1,10 +1,6 @@
 // The dnslist metrics, registered once per registry (a second client on the same registry reuses them).
 // Labels are zone names from config and fixed words: bounded cardinality.
-import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
-
-function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
+import { Counter, Gauge, Histogram, metricOnce as once, type Registry } from '@moat/observe';
 
 export function createMetrics(registry: Registry) {
   const registers = [registry];

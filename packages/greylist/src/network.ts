@@ -1,7 +1,7 @@
 // IP literals to client networks (/24, /64 by default) and CIDR lists as BlockLists.
 // Trusts nothing: every input is a string a remote client or an operator wrote; bad ones are refused.
 import { BlockList, isIP } from 'node:net';
-import { formatIp, parseIp, unmapIPv4 } from '@moat/policy';
+import { formatIp, maskIp, parseIp, unmapIPv4 } from '@moat/policy';
 
 export type Family = 4 | 6;
 
@@ -28,14 +28,8 @@ export function clientNetwork(address: string, v4Prefix = 24, v6Prefix = 64): st
   const c = canonicalAddress(address);
   const ip = c && parseIp(c.address);
   if (!ip) return undefined;
-  // the engine's 16-byte form keeps IPv4 mapped under ::ffff:0:0/96, so an IPv4 /24 masks at bit 120
-  const bits = ip.v4 ? 96 + v4Prefix : v6Prefix;
-  const bytes = new Uint8Array(ip.bytes);
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    if (keep < 8) bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
-  }
-  return `${formatIp({ v4: ip.v4, bytes })}/${ip.v4 ? v4Prefix : v6Prefix}`;
+  const prefix = ip.v4 ? v4Prefix : v6Prefix;
+  return `${formatIp(maskIp(ip, prefix))}/${prefix}`;
 }
 
 /** Parse `net/len` (or a bare address) into BlockList terms; undefined when malformed. */

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, metricOnce, type Registry } from '@moat/observe';
 import { parseTable } from './load.ts';
 import type { Parsed } from './parsed.ts';
 import { PATTERN_TYPES, type TableSpec } from './spec.ts';
@@ -18,7 +18,7 @@ export interface TableMetrics {
 
 /** The registry's metrics, shared by every table registry on one prom registry. */
 export function tableMetrics(registry: Registry): TableMetrics {
-  const get = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  const get = <T>(name: string, make: () => T): T => metricOnce(registry, name, make);
   return {
     reloads: get(
       'moat_maps_reloads_total',

@@ -2,6 +2,7 @@
 // Trusts nothing it is given to log: untrusted strings go under their own keys, never into `msg`.
 export { createLogger, infoLine, type Logger } from './logger.ts';
 export { createRegistry, defaultRegistry, type Registry, Counter, Gauge, Histogram } from './metrics.ts';
+export { metricOnce } from './metric-once.ts';
 export { RELOAD_HEADER, serveMetrics } from './serve.ts';
 export { BY_HEADER, QUARANTINE_HEADER, type QuarantineRoutes } from './quarantine-routes.ts';
 export {

@@ -13,7 +13,7 @@ export { parseAccessAction, type AccessAction } from './access-action.ts';
 export { replyCode, replyLine } from './reply.ts';
 export { smtpdDsnFix } from './dsn-fix.ts';
 export { subjectText } from './reply-subject.ts';
-export { parseIp, parseCidr, formatIp, cidrContains, unmapIPv4, type IpAddr, type Cidr } from './ip.ts';
+export { parseIp, parseCidr, formatIp, cidrContains, maskIp, unmapIPv4, type IpAddr, type Cidr } from './ip.ts';
 export { isValidHostname, isFqdn, parseAddressLiteral, hostileRecipientForm, isStrictEnvelope, type HostileForm } from './address.ts';
 export { DEFAULT_RELAY_RESTRICTIONS } from './defaults.ts';
 export { createMemoryDnsList, createMemoryGreylist, createMemoryMailDomains, createMemoryAccessMaps, createManualClock, type DnsScript, type DnsListing, type MemoryGreylistOptions } from './memory-ports.ts';

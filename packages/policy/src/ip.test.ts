@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatIp, parseCidr, parseIp, unmapIPv4 } from './ip.ts';
+import { cidrContains, formatIp, maskIp, parseCidr, parseIp, unmapIPv4 } from './ip.ts';
 
 describe('ip', () => {
   it('parses and canonicalises v4, v6 and v4-mapped addresses', () => {
@@ -65,5 +65,29 @@ describe('unmapIPv4', () => {
     expect(unmapIPv4('::ffff:c000:201')).toBe('::ffff:c000:201');
     expect(unmapIPv4('2001:db8::1')).toBe('2001:db8::1');
     expect(unmapIPv4('')).toBe('');
+  });
+});
+
+describe('maskIp', () => {
+  it('clears the bits past the prefix of the address family', () => {
+    const net = (a: string, p: number) => formatIp(maskIp(parseIp(a)!, p));
+    expect(net('192.0.2.77', 24)).toBe('192.0.2.0');
+    expect(net('::ffff:192.0.2.77', 20)).toBe('192.0.0.0');
+    expect(net('192.0.2.77', 32)).toBe('192.0.2.77');
+    expect(net('192.0.2.77', 0)).toBe('0.0.0.0');
+    expect(net('2001:db8:1:2:3:4:5:6', 64)).toBe('2001:db8:1:2::');
+    expect(net('2001:db8:1:2:3:f4ab:5:6', 84)).toBe('2001:db8:1:2:3:f000::');
+    expect(net('2001:db8::1', 128)).toBe('2001:db8::1');
+  });
+  it('property: the masked address lies in the prefix it names, and masking twice changes nothing', () => {
+    fc.assert(
+      fc.property(fc.ipV6(), fc.integer({ min: 0, max: 128 }), (text, p) => {
+        const a = parseIp(text)!;
+        const m = maskIp(a, a.v4 ? Math.min(p, 32) : p);
+        const cidr = parseCidr(`${formatIp(m)}/${a.v4 ? Math.min(p, 32) : p}`)!;
+        expect(cidrContains(cidr, a)).toBe(true);
+        expect(maskIp(m, a.v4 ? Math.min(p, 32) : p)).toEqual(m);
+      }),
+    );
   });
 });

@@ -168,6 +168,20 @@ export function formatIp(a: IpAddr): string {
 }
 
 /**
+ * The network of `a` at `prefix` bits of its family (0-32 for IPv4, 0-128 for IPv6): the bits past it cleared.
+ * IPv4 sits at ::ffff:0:0/96 in the 16-byte form, so an IPv4 /24 masks at bit 120.
+ */
+export function maskIp(a: IpAddr, prefix: number): IpAddr {
+  const bits = a.v4 ? 96 + prefix : prefix;
+  const bytes = new Uint8Array(a.bytes);
+  for (let i = 0; i < 16; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    if (keep < 8) bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
+  }
+  return { v4: a.v4, bytes };
+}
+
+/**
  * Parses a network as Postfix writes it: `192.0.2.0/24`, `2001:db8::/32`, `[2001:db8::]/32`,
  * `[::1]/128`, or a bare address (a host route). Returns undefined when malformed, including host
  * bits set beyond the prefix (Postfix refuses those too).

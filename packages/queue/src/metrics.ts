@@ -1,11 +1,9 @@
 // The queue's Prometheus metrics, registered once per registry (queue and runners may share one).
 // Trusts nothing; counts what the queue decides and fails at.
-import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
+import { Counter, Gauge, Histogram, metricOnce as once, type Registry } from '@moat/observe';
 
 /** The registry's metric of this name, or a new one (several queue handles may share a registry). */
-export function once<T>(registry: Registry, name: string, make: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? make();
-}
+export { once };
 
 export interface QueueMetrics {
   enqueued: InstanceType<typeof Counter>;

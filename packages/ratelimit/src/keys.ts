@@ -1,6 +1,6 @@
 // Every Redis key the rate limits write, in one place (the README's key table mirrors this file).
 // Keys share the hash tag `{rl}`, so one check's counters (client and user) are one atomic script on Redis Cluster too.
-import { formatIp, parseIp } from '@moat/policy';
+import { formatIp, maskIp, parseIp } from '@moat/policy';
 
 export const DEFAULT_PREFIX = 'moat:{rl}:';
 
@@ -59,12 +59,6 @@ export function clientBlock(address: string, v4Prefix: number, v6Prefix: number)
   const ip = parseIp(address.replace(/^\[|\]$/g, '').replace(/^ipv6:/i, ''));
   if (!ip) return address;
   const prefix = ip.v4 ? v4Prefix : v6Prefix;
-  const bits = ip.v4 ? 96 + v4Prefix : v6Prefix;
-  const bytes = new Uint8Array(ip.bytes);
-  for (let i = 0; i < 16; i++) {
-    const keep = Math.max(0, Math.min(8, bits - i * 8));
-    if (keep < 8) bytes[i] = bytes[i]! & ((0xff << (8 - keep)) & 0xff);
-  }
-  const text = formatIp({ v4: ip.v4, bytes });
+  const text = formatIp(maskIp(ip, prefix));
   return prefix === (ip.v4 ? 32 : 128) ? text : `${text}/${prefix}`;
 }

@@ -1,8 +1,10 @@
-// Redis connections for moat's shared state (the greylist, the decision journal): one target type, read
-// once from config, and fail-fast clients. Trusts the Redis it is pointed at; never queues while it is down.
+// Redis connections for moat's shared state (greylist, journal, rate limits): the one target type (@moat/config's
+// views.redis makes it from moat.yaml) and fail-fast clients. Trusts the Redis it is pointed at; never queues while it is down.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { keepConnecting } from './keep-connecting.ts';
 
+/** Where the shared store is: a URL, Sentinels with a master name, or Redis Cluster seeds. The one definition:
+ * @moat/config's `RedisView` is this type less the cluster form (moat.yaml has no cluster key yet). */
 export type RedisTarget =
   | { url: string }
   | {
@@ -23,38 +25,6 @@ export type RedisTarget =
     };
 
 export type RedisClient = Redis | Cluster;
-
-/** moat.yaml's `greylist.redis`, as far as connecting goes (the config package validates it). */
-export interface RedisConfig {
-  url: string;
-  sentinels: readonly string[];
-  name: string;
-  password?: string | undefined;
-  username?: string | undefined;
-  sentinel_password?: string | undefined;
-  sentinel_username?: string | undefined;
-}
-
-/**
- * moat.yaml's `greylist.redis` (the one shared store): a URL (its credentials inside it), or Sentinels
- * (`host:port`) with a master name and the master's and the Sentinels' logins. Absent keys stay absent.
- * @deprecated Use `views.redis(config)` from @moat/config (parseHostPort, the one host:port reader). Kept only
- * until apps/mx/src/delivery.worker.ts moves to it (issue 18); then this and its test go.
- */
-export function redisTargetFromConfig(r: RedisConfig): RedisTarget {
-  if (r.sentinels.length === 0) return { url: r.url };
-  return {
-    name: r.name,
-    sentinels: r.sentinels.map((hp) => {
-      const i = hp.lastIndexOf(':');
-      return { host: hp.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(hp.slice(i + 1)) };
-    }),
-    ...(r.username !== undefined && { username: r.username }),
-    ...(r.password !== undefined && { password: r.password }),
-    ...(r.sentinel_username !== undefined && { sentinelUsername: r.sentinel_username }),
-    ...(r.sentinel_password !== undefined && { sentinelPassword: r.sentinel_password }),
-  };
-}
 
 /**
  * A client that fails fast while Redis is away (no offline queue, no resend, no per-request retries) and

@@ -2,7 +2,7 @@
 // service runs on, and hand it to new sessions; an old generation is retired once its last session ends.
 // Trusts nothing it reads (@moat/config validates); a refused config leaves the running generation in force.
 import { type CompiledConfig, type CompileOptions, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig } from '@moat/config';
-import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, metricOnce, type Registry } from '@moat/observe';
 
 export type ReloadOutcome = 'applied' | 'refused';
 
@@ -72,7 +72,7 @@ interface Gen<T> {
 }
 
 function metricsOn(registry: Registry) {
-  const get = <M>(name: string, make: () => M): M => (registry.getSingleMetric(name) as M | undefined) ?? make();
+  const get = <M>(name: string, make: () => M): M => metricOnce(registry, name, make);
   const registers = [registry];
   return {
     reloads: get(

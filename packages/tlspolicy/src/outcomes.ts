@@ -2,7 +2,7 @@
 // Trusts its callers' outcomes; writes one JSON line per outcome to <dir>/<UTC day>.jsonl (the report's input).
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Counter, type Logger, type Registry } from '@moat/observe';
+import { Counter, type Logger, metricOnce, type Registry } from '@moat/observe';
 
 /** RFC 8460 4.3 result types, plus `success`. */
 export type TlsResultType =
@@ -50,14 +50,19 @@ export function dayOf(ms: number): string {
 }
 
 export function outcomeRecorder(o: { registry?: Registry; dir?: string | undefined; logger?: Logger | undefined }): OutcomeRecorder {
-  const counter = o.registry
-    ? ((o.registry.getSingleMetric('moat_tls_outcomes_total') as InstanceType<typeof Counter> | undefined) ??
-      new Counter({
-        name: 'moat_tls_outcomes_total',
-        help: 'Outbound TLS sessions by policy domain, policy type (tlsa, sts, no-policy-found) and RFC 8460 result (success or the failure type)',
-        labelNames: ['policy_domain', 'policy_type', 'result'],
-        registers: [o.registry],
-      }))
+  const registry = o.registry;
+  const counter = registry
+    ? metricOnce(
+        registry,
+        'moat_tls_outcomes_total',
+        () =>
+          new Counter({
+            name: 'moat_tls_outcomes_total',
+            help: 'Outbound TLS sessions by policy domain, policy type (tlsa, sts, no-policy-found) and RFC 8460 result (success or the failure type)',
+            labelNames: ['policy_domain', 'policy_type', 'result'],
+            registers: [registry],
+          }),
+      )
     : undefined;
   let pending: Promise<void> = Promise.resolve();
   let madeDir = false;

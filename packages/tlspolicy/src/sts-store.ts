@@ -1,7 +1,8 @@
 // The MTA-STS policy cache on disk, so a restart keeps enforcing what it learnt (RFC 8461 5.1: a policy stays in
 // force until max_age, even when the policy host is gone). Trusts only files it wrote; a damaged one is ignored.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@moat/files';
 import type { Logger } from '@moat/observe';
 import type { StsPolicy } from './mta-sts.ts';
 
@@ -33,7 +34,7 @@ function valid(x: unknown): x is StoredSts {
 }
 
 /**
- * One file per policy domain in `dir` (the spool's `mta-sts/`), written as the queue writes its files: a temp
+ * One file per policy domain in `dir` (the spool's `mta-sts/`), replaced as @moat/files replaces a file: a temp
  * file, fsync, rename, fsync of the directory. A save that fails is logged; the policy still applies in memory.
  */
 export function fileStsStore(dir: string, logger?: Logger): StsStore {
@@ -62,29 +63,11 @@ export function fileStsStore(dir: string, logger?: Logger): StsStore {
     async save(domain, entry) {
       const f = fileOf(domain);
       if (!f) return;
-      const tmp = `${f}.${process.pid}.tmp`;
       try {
-        if (!made) {
-          await mkdir(dir, { recursive: true, mode: 0o700 });
-          made = true;
-        }
-        const h = await open(tmp, 'w', 0o600);
-        try {
-          await h.writeFile(JSON.stringify(entry));
-          await h.sync();
-        } finally {
-          await h.close();
-        }
-        await rename(tmp, f);
-        const d = await open(dir, 'r');
-        try {
-          await d.sync();
-        } finally {
-          await d.close();
-        }
+        await writeFileAtomic(f, JSON.stringify(entry), { mode: 0o600, ...(!made && { dirMode: 0o700 }) });
+        made = true;
       } catch (e) {
         logger?.error({ domain, err: (e as Error).message, decided_by: 'mta-sts' }, 'cannot store the MTA-STS policy (kept in memory only)');
-        await unlink(tmp).catch(() => undefined);
       }
     },
   };

@@ -1,19 +1,11 @@
 // The one shared Redis store (greylist, journal, rate limits) as its clients connect to it: a URL, or Sentinels.
 // Trusts the parsed config (the schema checked each host:port); parseHostPort is the one host:port reader.
+import type { RedisTarget } from '@moat/redis';
 import { parseHostPort } from '../host-port.ts';
 import type { Config } from '../schema.ts';
 
-/** @moat/redis's RedisTarget (URL or Sentinel mode); absent logins stay absent. */
-export type RedisView =
-  | { url: string }
-  | {
-      sentinels: { host: string; port: number }[];
-      name: string;
-      username?: string | undefined;
-      password?: string | undefined;
-      sentinelUsername?: string | undefined;
-      sentinelPassword?: string | undefined;
-    };
+/** @moat/redis's RedisTarget as moat.yaml can state it: URL or Sentinel mode (no cluster key); absent logins stay absent. */
+export type RedisView = Exclude<RedisTarget, { cluster: unknown }>;
 
 /** `greylist.redis`: its URL (credentials inside it), or Sentinels with a master name and both logins. */
 export function redisView(cfg: Pick<Config, 'greylist'>): RedisView {

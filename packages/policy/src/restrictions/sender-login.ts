@@ -1,8 +1,8 @@
 // Who may send as whom: Postfix's reject_*_sender_login_mismatch against smtpd_sender_login_maps.
 // Trusts the SASL login the edge verified and the maps' owners; the sender address is client input.
-import { type Ctx, DUNNO, MAIL, type Result, SKIP_NO_SENDER, type Wait, wait } from '../engine/context.ts';
+import { type Ctx, DUNNO, MAIL, type Result, SKIP_NO_SENDER, type Wait } from '../engine/context.ts';
 import { lookupFirst } from './access.ts';
-import { lookupFailed } from '../engine/lookups.ts';
+import { classifyOther, lookupFailed } from '../engine/lookups.ts';
 import { isPatternMap, ownerKeys } from './access-keys.ts';
 import { define } from './define.ts';
 
@@ -44,20 +44,7 @@ function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean
       return failed(e);
     }
   }
-  if (env.classifySync) {
-    try {
-      return then(env.classifySync(address) !== 'remote');
-    } catch (e) {
-      return failed(e);
-    }
-  }
-  let pending: Promise<string>;
-  try {
-    pending = env.ports.recipients.classify(address);
-  } catch (e) {
-    return failed(e);
-  }
-  return wait(pending, (c) => then(c !== 'remote'), failed);
+  return classifyOther(ctx, address, (c) => then(c !== 'remote'), failed);
 }
 
 /**

@@ -1,10 +1,9 @@
-// Sentinel mode with passwords, against real daemons on loopback: a master with `requirepass` (and an ACL
-// user), Sentinels with their own `requirepass` (or ACL user) that log in to it with `auth-pass`/`auth-user`.
-import { parseConfig } from '@moat/config';
+// moat.yaml's Redis in Sentinel mode with passwords, config to connection (views.redis -> connectRedis), against real
+// daemons on loopback: a master with `requirepass` (and an ACL user), Sentinels with their own login to it.
+import { parseConfig, views } from '@moat/config';
+import { connectRedis, type RedisClient } from '@moat/redis';
 import { type RedisSentinels, type RedisServer, startRedis, startSentinels } from '@moat/testkit';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis, type RedisClient, redisTargetFromConfig } from './index.ts';
 
 const NAME = 'moatauth';
 const MASTER_PW = 'master secret';
@@ -37,7 +36,10 @@ beforeAll(async () => {
     [withPass, { password: SENTINEL_PW }],
     [withAcl, { username: SENTINEL_ACL_USER, password: SENTINEL_ACL_PW }],
   ] as const) {
-    const admin = new Redis({ ...set.sentinels[0]!, ...login });
+    const { host, port } = set.sentinels[0]!;
+    const user = 'username' in login ? encodeURIComponent(login.username) : '';
+    const admin = connectRedis({ url: `redis://${user}:${encodeURIComponent(login.password)}@${host}:${port}` }, { connectionName: 'moat-test-admin', connectTimeoutMs: 1000 });
+    await ready(admin);
     const flags = async () => {
       const m = (await admin.call('SENTINEL', 'MASTER', NAME)) as string[];
       return m[m.indexOf('flags') + 1];
@@ -65,7 +67,7 @@ function yamlFor(s: RedisSentinels, extra = ''): string {
 /** The greylist's and journal's way in: moat.yaml (+ environment) -> target -> fail-fast client. */
 function clientFrom(yaml: string, env: Record<string, string>): { client: RedisClient; errors: string[] } {
   const config = parseConfig(yaml, { env });
-  const client = connectRedis(redisTargetFromConfig(config.greylist.redis), { connectionName: 'moat-test', connectTimeoutMs: 1000 });
+  const client = connectRedis(views.redis(config), { connectionName: 'moat-test', connectTimeoutMs: 1000 });
   clients.push(client);
   const errors: string[] = [];
   client.on('error', (e: Error) => errors.push(e.message));

@@ -2,7 +2,7 @@
 // Trusts the caller's path; keeps the replaced file's mode and owner (the MX reads the users file as its own user).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chown, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chown, mkdir, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 async function resolve(path: string): Promise<string> {
@@ -18,11 +18,12 @@ async function resolve(path: string): Promise<string> {
 /**
  * Writes `data` to `path` so that a reader sees the old file or the new one, never a mix, and a crash
  * leaves one of the two. A new file gets `mode` (default 0600) and its directory's owner; an existing one
- * keeps its mode and owner.
+ * keeps its mode and owner. `dirMode`: the directory (and its parents) is created first with that mode.
  */
-export async function writeFileAtomic(path: string, data: string, opts: { mode?: number } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string, opts: { mode?: number; dirMode?: number } = {}): Promise<void> {
   const target = await resolve(path);
   const dir = dirname(target);
+  if (opts.dirMode !== undefined) await mkdir(dir, { recursive: true, mode: opts.dirMode });
   let mode = opts.mode ?? 0o600;
   let owner: { uid: number; gid: number } | undefined;
   try {

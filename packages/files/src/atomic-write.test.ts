@@ -1,0 +1,34 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { writeFileAtomic } from './atomic-write.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'moat-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('writeFileAtomic', () => {
+  it('dirMode: makes the missing directory (and parents) with that mode, then the file; no temp file is left', async () => {
+    const dir = join(root, 'state', 'acme');
+    await writeFileAtomic(join(dir, 'privkey.pem'), 'KEY\n', { mode: 0o600, dirMode: 0o700 });
+    expect(readFileSync(join(dir, 'privkey.pem'), 'utf8')).toBe('KEY\n');
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'privkey.pem')).mode & 0o777).toBe(0o600);
+    await writeFileAtomic(join(dir, 'fullchain.pem'), 'CERT\n', { mode: 0o644, dirMode: 0o700 });
+    expect(statSync(join(dir, 'fullchain.pem')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir).sort()).toEqual(['fullchain.pem', 'privkey.pem']);
+  });
+
+  it('without dirMode a missing directory is an error, and nothing is written', async () => {
+    await expect(writeFileAtomic(join(root, 'absent', 'f'), 'x')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(readdirSync(root)).not.toContain('absent');
+  });
+
+  it('replaces a symlinked file where it lives, keeping the link', async () => {
+    writeFileSync(join(root, 'real'), 'old\n');
+    symlinkSync(join(root, 'real'), join(root, 'link'));
+    await writeFileAtomic(join(root, 'link'), 'new\n');
+    expect(readFileSync(join(root, 'real'), 'utf8')).toBe('new\n');
+    expect(readFileSync(join(root, 'link'), 'utf8')).toBe('new\n');
+  });
+});
