@@ -17,7 +17,7 @@ export interface SpawnedMx {
 export interface SpawnOptions {
   /** MOAT_LOG_LEVEL; `info` unless given. */
   logLevel?: string;
-  /** How long its port may take to answer; 30 s unless given. */
+  /** How long its port may take to answer; 60 s unless given (a loaded machine starts it slowly). */
   waitMs?: number;
   /** A set the process is kept in while it runs (for an afterAll that kills what a failed test left). */
   live?: Set<ChildProcess>;
@@ -38,7 +38,7 @@ export async function spawnMain(config: string, port: number, extraArgs: readonl
   proc.stderr?.on('data', (b: Buffer) => {
     log.text += b.toString();
   });
-  await waitForPort(port, '127.0.0.1', opts.waitMs ?? 30_000).catch((e) => {
+  await waitForPort(port, '127.0.0.1', opts.waitMs ?? 60_000).catch((e) => {
     throw new Error(`${e}\n${log.text}`);
   });
   const end = async (signal: NodeJS.Signals) => {
