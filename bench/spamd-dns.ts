@@ -5,12 +5,12 @@
 //   npm exec -- node bench/spamd-dns.ts [--messages 40]   (writes docs/bench-spamd-dns.md)
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, readdir, writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type Daemon, freePort, spawnDaemon, startUnbound, tmpDir, waitForPort } from '@moat/testkit';
+import { spamcCheck } from './spamc.ts';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '40' } } });
 const MESSAGES = Number(values.messages);
@@ -35,20 +35,6 @@ function message(n: number): Buffer {
     ].join('\r\n'),
     'latin1',
   );
-}
-
-function spamcCheck(port: number, msg: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    let reply = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => {
-      reply += d;
-    });
-    s.once('error', reject);
-    s.once('close', () => (/ 0 EX_OK/.test(reply) ? resolve() : reject(new Error(`spamd: ${reply.slice(0, 80)}`))));
-    s.end(Buffer.concat([Buffer.from(`CHECK SPAMC/1.5\r\nContent-length: ${msg.length}\r\n\r\n`), msg]));
-  });
 }
 
 /** The entrypoint's site config for `env` (MOAT_SPAMD_SITE_ONLY), then spamd on it (network tests allowed). */

@@ -13,6 +13,7 @@ import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startRedis, startSpamd, startUnbound, waitForPort } from '@moat/testkit';
+import { spamcCheck } from './spamc.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,21 +35,6 @@ function message(n: number, size: number): Buffer {
   const head = `From: <sender@sender.example>\r\nTo: <rcpt@example.org>\r\nDate: ${new Date().toUTCString()}\r\nMessage-ID: <bench-${n}-${Date.now()}@sender.example>\r\nSubject: bench message ${n}\r\n\r\n`;
   const line = 'La la la. The quick brown fox jumps over the lazy dog; 0123456789 abcdefghijk.\r\n';
   return Buffer.from(head + line.repeat(Math.max(1, Math.ceil((size - head.length) / line.length))), 'latin1');
-}
-
-/** One SPAMC/1.5 CHECK on its own connection, as spamc does; resolves when spamd has answered and closed. */
-function spamcCheck(port: number, msg: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    let reply = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => {
-      reply += d;
-    });
-    s.once('error', reject);
-    s.once('close', () => (reply.startsWith('SPAMD/1.') && / 0 EX_OK/.test(reply) ? resolve() : reject(new Error(`spamd: ${reply.slice(0, 80)}`))));
-    s.end(Buffer.concat([Buffer.from(`CHECK SPAMC/1.5\r\nContent-length: ${msg.length}\r\n\r\n`), msg]));
-  });
 }
 
 /** One SMTP session delivering one message (smtp-source's pattern); resolves on the 250 after DATA. */

@@ -2,10 +2,9 @@
 // mx.tls.acme pointed at a loopback HTTP server answering broken JSON keeps serving STARTTLS on its own
 // certificate, and says so in its metrics and log.
 import { createServer, type Server } from 'node:http';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeAcmeConfig } from './acme-mx.ts';
 import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -23,23 +22,14 @@ beforeAll(async () => {
   await new Promise<void>((r) => garbage.listen(acmePort, '127.0.0.1', () => r()));
   port = await freePort();
   metricsPort = await freePort();
-  const cfg = join(dir.path, 'moat.yaml');
-  await writeFile(
-    cfg,
-    `version: 1
-policy: { hostname: mx.acme.test }
-recipients: { domains: [acme.test] }
-dns: { resolver: "127.0.0.1:${await freePort()}" }
-mx:
-  tls:
-    state_dir: ${dir.path}/tls
-    acme: { directory: "http://127.0.0.1:${acmePort}/dir", email: admin@acme.test, http_listen: "127.0.0.1:${await freePort()}" }
-spamd: { enabled: false }
-greylist: { redis: { url: "${redis.url}" } }
-queue: { dir: ${dir.path}/spool, transport: "maildir:${dir.path}/mail" }
-metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
-`,
-  );
+  const cfg = await writeAcmeConfig({
+    dir: dir.path,
+    domain: 'acme.test',
+    resolver: `127.0.0.1:${await freePort()}`,
+    redisUrl: redis.url,
+    acme: `{ directory: "http://127.0.0.1:${acmePort}/dir", email: admin@acme.test, http_listen: "127.0.0.1:${await freePort()}" }`,
+    metrics: `{ enabled: true, listen: "127.0.0.1:${metricsPort}" }`,
+  });
   mx = await spawnMain(cfg, port);
 }, 90_000);
 

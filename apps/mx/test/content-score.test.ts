@@ -7,7 +7,7 @@ import { parseDnsblSites } from '@moat/policy';
 import { createSpamdClient } from '@moat/spamd';
 import { SmtpClient, type SpamdDaemon, startSpamd } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMx, type TestMx } from './harness.ts';
+import { sendAs, startTestMx, type TestMx } from './harness.ts';
 
 const RULES = readFileSync(new URL('../../../compose/spamassassin/moat-dnsbl.cf', import.meta.url), 'utf8');
 
@@ -42,18 +42,7 @@ afterAll(async () => {
   await spamd?.close();
 });
 
-async function send(body: string, client: string) {
-  const c = await SmtpClient.connect(t.port);
-  await c.read();
-  await c.cmd(`XCLIENT ADDR=${client}`);
-  await c.cmd('EHLO mail.sender.example');
-  await c.cmd('MAIL FROM:<alice@sender.example>');
-  await c.cmd('RCPT TO:<rcpt@example.org>');
-  const n = t.enqueued.length;
-  const r = await c.data(body);
-  await c.quit();
-  return { reply: `${r.code} ${r.text}`, queued: t.enqueued.slice(n) };
-}
+const send = (body: string, client: string) => sendAs(t, body, client);
 const header = (q: { prepend?: string[] | undefined }, name: string) => q.prepend?.find((h) => h.toLowerCase().startsWith(`${name.toLowerCase()}:`));
 const score = (q: { prepend?: string[] | undefined }) => Number(/score=(-?[\d.]+)/.exec(header(q, 'X-Spam-Status') ?? '')?.[1]);
 

@@ -19,7 +19,7 @@ import { type EnqueueInput, isSpooled, openQueue, type Queue, type QueueWriter, 
 import type { RateLimiter } from '@moat/ratelimit';
 import type { SenderLoginCheck } from '@moat/runtime';
 import { createSpamdClient } from '@moat/spamd';
-import { tmpDir } from '@moat/testkit';
+import { SmtpClient, tmpDir } from '@moat/testkit';
 import { type Authenticator, createAuthenticator, FailureLimiter, hashPassword, parseHash, staticUsers } from '@moat/auth';
 import type { MxResolver } from '../src/dns.ts';
 import { createMx, type Mx, type MxDeps } from '../src/server.ts';
@@ -256,4 +256,21 @@ export async function readSpooled(m: SpooledMessage): Promise<Buffer> {
   const file = await readFile(m.file);
   const at = m.offset ?? 0;
   return Buffer.concat([Buffer.from(m.head), file.subarray(at + m.skip, at + m.size)]);
+}
+
+/**
+ * One message from alice@sender.example to rcpt@example.org, the client address set by XCLIENT: the reply to
+ * DATA as text, and what the gateway queued for it.
+ */
+export async function sendAs(t: TestMx, body: string, client: string): Promise<{ reply: string; queued: TestMx['enqueued'] }> {
+  const c = await SmtpClient.connect(t.port);
+  await c.read();
+  await c.cmd(`XCLIENT ADDR=${client}`);
+  await c.cmd('EHLO mail.sender.example');
+  await c.cmd('MAIL FROM:<alice@sender.example>');
+  await c.cmd('RCPT TO:<rcpt@example.org>');
+  const n = t.enqueued.length;
+  const r = await c.data(body);
+  await c.quit();
+  return { reply: `${r.code} ${r.text}`, queued: t.enqueued.slice(n) };
 }

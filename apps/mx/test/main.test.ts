@@ -6,37 +6,23 @@ import { join } from 'node:path';
 import { createJournal } from '@moat/journal';
 import { createRegistry, createLogger } from '@moat/observe';
 import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NextHopSink, startNextHopSink } from './next-hop-sink.ts';
 import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let mx: SpawnedMx;
 let port: number;
 let metricsPort: number;
-const delivered: string[] = [];
-let sink: SMTPServer;
+let sink: NextHopSink;
 let redis: Awaited<ReturnType<typeof startRedis>>;
 let usersFile: string;
 
 beforeAll(async () => {
   dir = await tmpDir('mx-main');
   redis = await startRedis();
-  const sinkPort = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        delivered.push(Buffer.concat(chunks).toString());
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+  sink = await startNextHopSink();
+  const sinkPort = sink.port;
   const deadDns = await freePort();
   port = await freePort();
   metricsPort = await freePort();
@@ -77,7 +63,7 @@ metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
 
 afterAll(async () => {
   await mx?.stop();
-  await new Promise((r) => sink?.close(() => r(undefined)));
+  await sink?.close();
   await redis?.stop();
   await dir?.remove();
 });
@@ -94,10 +80,10 @@ describe('moat-mx main', () => {
     expect(r.code).toBe(250);
     const id = /queued as (\S+)/.exec(r.text)?.[1];
     expect(id).toBeTruthy();
-    for (let i = 0; i < 100 && delivered.length === 0; i++) await new Promise((ok) => setTimeout(ok, 100));
-    expect(delivered).toHaveLength(1);
-    expect(delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
-    expect(delivered[0]).toMatch(/Subject: via main/);
+    for (let i = 0; i < 100 && sink.delivered.length === 0; i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(sink.delivered).toHaveLength(1);
+    expect(sink.delivered[0]).toMatch(/^Received: from client\.example\.net \(unknown \[127\.0\.0\.1\]\) by mx\.example\.org \(moat\) with ESMTP id /);
+    expect(sink.delivered[0]).toMatch(/Subject: via main/);
     expect(mx.log.text).toMatch(/"event":"message".*"outcome":"accepted"/);
 
     // the decision is in the shared journal, found by the queue id the client was given
@@ -134,10 +120,10 @@ describe('moat-mx main', () => {
     const r = await c.data('From: alice@example.org\r\nSubject: to a remote domain\r\n\r\nhello\r\n');
     await c.quit();
     expect(r.code).toBe(250);
-    for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: to a remote domain')); i++) await new Promise((ok) => setTimeout(ok, 100));
-    expect(delivered.some((m) => m.includes('Subject: to a remote domain'))).toBe(true);
+    for (let i = 0; i < 100 && !sink.delivered.some((m) => m.includes('Subject: to a remote domain')); i++) await new Promise((ok) => setTimeout(ok, 100));
+    expect(sink.delivered.some((m) => m.includes('Subject: to a remote domain'))).toBe(true);
     // a mynetworks host's outbound mail is ours: DKIM-signed
-    expect(delivered.find((m) => m.includes('Subject: to a remote domain'))).toMatch(/^DKIM-Signature: .*d=example\.org/);
+    expect(sink.delivered.find((m) => m.includes('Subject: to a remote domain'))).toMatch(/^DKIM-Signature: .*d=example\.org/);
     // the delivery thread logs `sent` after the sink's reply: under load that line may trail the delivery
     for (let i = 0; i < 100 && !/"recipient":"someone@remote\.test".*"status":"sent"/.test(mx.log.text); i++) await new Promise((ok) => setTimeout(ok, 100));
     expect(mx.log.text).toMatch(/"recipient":"someone@remote\.test".*"status":"sent"/);
@@ -154,8 +140,8 @@ describe('moat-mx main', () => {
     const r = await c.data('From: ceo@example.org\r\nSubject: forged and forwarded\r\n\r\npay this\r\n');
     await c.quit();
     expect(r.code).toBe(250);
-    for (let i = 0; i < 100 && !delivered.some((m) => m.includes('Subject: forged and forwarded')); i++) await new Promise((ok) => setTimeout(ok, 100));
-    const got = delivered.find((m) => m.includes('Subject: forged and forwarded'));
+    for (let i = 0; i < 100 && !sink.delivered.some((m) => m.includes('Subject: forged and forwarded')); i++) await new Promise((ok) => setTimeout(ok, 100));
+    const got = sink.delivered.find((m) => m.includes('Subject: forged and forwarded'));
     expect(got).toBeDefined();
     expect(got).not.toContain('DKIM-Signature');
   });

@@ -1,12 +1,14 @@
 // The gateway SIGKILLed while a real spamd scores messages into the quarantine band, several times over: every
 // message it answered 250 for is either held (hold/, checksum whole, never delivered) or queued for its normal
 // route, exactly as its score says, exactly once; files of killed transactions are swept, damage goes to corrupt/.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeQueueFile } from '@moat/queue';
-import { freePort, SmtpClient, type SpamdDaemon, startRedis, startSpamd, tmpDir, waitForPort } from '@moat/testkit';
+import { type SpamdDaemon, startRedis, startSpamd, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeGatewayConfig } from './gateway-config.ts';
+import { killRounds, restartSwept } from './kill-loop.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -22,29 +24,12 @@ beforeAll(async () => {
   // one rule puts a message in the band: 6.5 (+ the few points of the stock rules) is >= 5 and < 10
   spamd = await startSpamd({ localCf: `body MOAT_KILL_QUARANTINE /${MARK}/\nscore MOAT_KILL_QUARANTINE 6.5` });
   spool = join(dir.path, 'spool');
-  cfg = join(dir.path, 'moat.yaml');
-  await writeFile(
-    cfg,
-    `version: 1
-policy:
-  hostname: mx.example.org
-  mynetworks: [127.0.0.0/8]
-  recipient_restrictions: reject_unlisted_recipient, permit_mynetworks, reject
-recipients:
-  users: [rcpt@example.org]
-  domains: [example.org]
-dns:
-  resolver: 127.0.0.1:${await freePort()}
-  timeout: 200ms
-greylist: { redis: { url: "${redis.url}" } }
-mx:
-  tls: { state_dir: ${dir.path}/tls }
-  auth_results: { enabled: false }
-spamd: { host: ${spamd.host}, port: ${spamd.port}, quarantine_threshold: 5, reject_threshold: 10, on_failure: tempfail }
-queue: { dir: ${spool}, transport: "smtp://127.0.0.1:9", retry: { initial: 1h, max: 4h } }
-metrics: { enabled: false }
-`,
-  );
+  cfg = await writeGatewayConfig({
+    dir: dir.path,
+    redisUrl: redis.url,
+    spamd: `{ host: ${spamd.host}, port: ${spamd.port}, quarantine_threshold: 5, reject_threshold: 10, on_failure: tempfail }`,
+    queue: `{ dir: ${spool}, transport: "smtp://127.0.0.1:9", retry: { initial: 1h, max: 4h } }`,
+  });
 }, 90_000);
 
 afterAll(async () => {
@@ -64,41 +49,6 @@ function message(n: number): string {
   );
 }
 
-async function send(port: number, n: number): Promise<string | undefined> {
-  try {
-    const c = await SmtpClient.connect(port, { timeoutMs: 30_000 });
-    await c.read();
-    await c.cmd('EHLO client.example');
-    if ((await c.cmd('MAIL FROM:<a@sender.example>')).code !== 250) return undefined;
-    if ((await c.cmd('RCPT TO:<rcpt@example.org>')).code !== 250) return undefined;
-    const r = await c.data(message(n), 30_000);
-    c.destroy();
-    return r.code === 250 ? /queued as (\S+)/.exec(r.text)?.[1] : undefined;
-  } catch {
-    return undefined; // killed under it: the client would retry
-  }
-}
-
-function startMx(port: number, extra: string[] = []): ChildProcess {
-  const mx = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', cfg, '--listen', `127.0.0.1:${port}`, ...extra], {
-    env: { ...process.env, MOAT_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const keep = (b: Buffer) => {
-    errors = (errors + b.toString()).slice(-4000);
-  };
-  mx.stdout?.on('data', keep);
-  mx.stderr?.on('data', keep);
-  live.add(mx);
-  return mx;
-}
-
-/** The MX's last complaints (for a start that fails). */
-let errors = '';
-const listening = (port: number) => waitForPort(port, '127.0.0.1', 60_000).catch((e) => {
-  throw new Error(`${e}\n${errors}`);
-});
-
 /** id -> [state, file] for every queue file of the spool (a message in two places is a duplicate). */
 async function spoolFiles(): Promise<Map<string, Array<{ state: string; file: string }>>> {
   const files = new Map<string, Array<{ state: string; file: string }>>();
@@ -113,37 +63,22 @@ async function spoolFiles(): Promise<Map<string, Array<{ state: string; file: st
 }
 
 it('no acknowledged message is lost, released or duplicated across SIGKILLs of the MX mid-quarantine', async () => {
-  const acked = new Map<string, number>();
-  let n = 0;
-  for (let round = 0; round < 3; round++) {
-    const port = await freePort();
-    const mx = startMx(port);
-    const exited = new Promise((r) => mx.once('exit', r));
-    await listening(port);
-    let killed = false;
-    const clients = Array.from({ length: 4 }, async () => {
-      while (!killed) {
-        const k = n++;
-        const id = await send(port, k);
-        if (id) acked.set(id, k);
-      }
-    });
+  const run = { cfg, live, startMs: 60_000 };
+  const { acked, tried: n } = await killRounds({
+    ...run,
+    rounds: 3,
+    clients: 4,
+    message,
+    timeoutMs: 30_000,
     // kill once some messages of this round were scanned (spamd takes its time on a loaded machine)
-    const target = acked.size + 3;
-    for (let i = 0; i < 300 && acked.size < target; i++) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, Math.random() * 800));
-    killed = true;
-    mx.kill('SIGKILL');
-    await exited;
-    live.delete(mx);
-    await Promise.all(clients);
-  }
+    async untilKill(acked) {
+      const target = acked.size + 3;
+      for (let i = 0; i < 300 && acked.size < target; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, Math.random() * 800));
+    },
+  });
   // one more start, without delivery: the sweep removes the killed runs' tmp/ files
-  const port = await freePort();
-  const mx = startMx(port, ['--no-delivery']);
-  await listening(port);
-  expect(await readdir(join(spool, 'tmp'))).toEqual([]);
-  mx.kill('SIGTERM');
+  await restartSwept(run, spool);
 
   const files = await spoolFiles();
   let held = 0;

@@ -7,6 +7,7 @@ import { createLogger, createRegistry } from '@moat/observe';
 import { openQueue, type Queue } from '@moat/queue';
 import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { writeGatewayConfig } from './gateway-config.ts';
 import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -49,30 +50,14 @@ beforeAll(async () => {
   spool = join(dir.path, 'spool');
   port = await freePort();
   metricsPort = await freePort();
-  const cfg = join(dir.path, 'moat.yaml');
-  await writeFile(
-    cfg,
-    `version: 1
-policy:
-  hostname: mx.example.org
-  mynetworks: [127.0.0.0/8]
-  recipient_restrictions: reject_unlisted_recipient, permit_mynetworks, reject
-recipients:
-  users: [rcpt@example.org]
-  domains: [example.org]
-dns:
-  resolver: 127.0.0.1:${await freePort()}
-  timeout: 200ms
-greylist: { redis: { url: "${redis.url}" } }
-mx:
-  tls: { state_dir: ${dir.path}/tls }
-  auth_results: { enabled: false }
-spamd: { enabled: false }
-queue: { dir: ${spool}, transport: "maildir:${dir.path}/mail" }
-quarantine: { retention: 3s, admin_token: ${TOKEN} }
-metrics: { enabled: true, listen: "127.0.0.1:${metricsPort}" }
-`,
-  );
+  const cfg = await writeGatewayConfig({
+    dir: dir.path,
+    redisUrl: redis.url,
+    spamd: '{ enabled: false }',
+    queue: `{ dir: ${spool}, transport: "maildir:${dir.path}/mail" }`,
+    extra: `quarantine: { retention: 3s, admin_token: ${TOKEN} }\n`,
+    metrics: `{ enabled: true, listen: "127.0.0.1:${metricsPort}" }`,
+  });
   mx = await spawnMain(cfg, port);
   // the gateway's hold (the DMARC / spam-score call site) writes through the same queue code into this spool
   writer = await openQueue({ dir: spool, logger: createLogger('test', { level: 'silent' }), registry: createRegistry(), node: 'mx-itest' });

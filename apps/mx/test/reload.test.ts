@@ -5,8 +5,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { freePort, SmtpClient, startRedis, tmpDir } from '@moat/testkit';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type NextHopSink, startNextHopSink } from './next-hop-sink.ts';
 import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 let dir: Awaited<ReturnType<typeof tmpDir>>;
@@ -17,8 +17,7 @@ let metricsPort: number;
 let sinkPort: number;
 let deadDns: number;
 let cfg: string;
-const delivered: string[] = [];
-let sink: SMTPServer;
+let sink: NextHopSink;
 
 const config = (o: { senderMap?: boolean; cert?: string; concurrency?: number; broken?: boolean; perIp?: number; dkim?: string } = {}) => `version: 1
 policy:
@@ -63,21 +62,8 @@ async function session(subject: string, sender = 'alice@sender.example'): Promis
 beforeAll(async () => {
   dir = await tmpDir('mx-reload');
   redis = await startRedis();
-  sinkPort = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        delivered.push(Buffer.concat(chunks).toString());
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+  sink = await startNextHopSink();
+  sinkPort = sink.port;
   deadDns = await freePort();
   port = await freePort();
   metricsPort = await freePort();
@@ -96,7 +82,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await mx?.stop();
-  await new Promise((r) => sink?.close(() => r(undefined)));
+  await sink?.close();
   await redis?.stop();
   await dir?.remove();
 });
@@ -168,7 +154,7 @@ describe('mx reload', () => {
   });
 
   it('reloads under a loop of concurrent sessions: none dropped, no message acknowledged twice', async () => {
-    const before = delivered.length;
+    const before = sink.delivered.length;
     const clients = 6;
     const perClient = 8;
     let stop = false;
@@ -201,8 +187,8 @@ describe('mx reload', () => {
     const ids = all.map((r) => r.id);
     expect(new Set(ids).size).toBe(clients * perClient);
     // every acknowledged message is delivered exactly once
-    for (let i = 0; i < 200 && delivered.length - before < all.length; i++) await new Promise((ok) => setTimeout(ok, 50));
-    const got = delivered.slice(before).map((m) => /Subject: (load \S+)/.exec(m)?.[1]).filter(Boolean);
+    for (let i = 0; i < 200 && sink.delivered.length - before < all.length; i++) await new Promise((ok) => setTimeout(ok, 50));
+    const got = sink.delivered.slice(before).map((m) => /Subject: (load \S+)/.exec(m)?.[1]).filter(Boolean);
     expect(got.sort()).toEqual(all.map((r) => r.subject).sort());
     // old generations were released once their sessions ended
     expect(mx.log.text).toMatch(/"event":"reload-retired"/);
@@ -239,9 +225,9 @@ describe('mx reload', () => {
       expect((await c.cmd('RCPT TO:<bob@remote.test>')).code).toBe(250);
       expect((await c.data(`From: alice@sender.example\r\nTo: bob@remote.test\r\nSubject: ${subject}\r\n\r\nhello\r\n`)).code).toBe(250);
       await c.quit();
-      for (let i = 0; i < 200 && !delivered.some((m) => m.includes(`Subject: ${subject}`)); i++) await new Promise((ok) => setTimeout(ok, 50));
-      const m = delivered.find((x) => x.includes(`Subject: ${subject}`));
-      expect(m, `${subject} delivered`).toBeDefined();
+      for (let i = 0; i < 200 && !sink.delivered.some((m) => m.includes(`Subject: ${subject}`)); i++) await new Promise((ok) => setTimeout(ok, 50));
+      const m = sink.delivered.find((x) => x.includes(`Subject: ${subject}`));
+      expect(m, `${subject} sink.delivered`).toBeDefined();
       return /^DKIM-Signature:[\s\S]*?\bs=([a-z0-9]+);/im.exec(m ?? '')?.[1];
     };
     await writeFile(cfg, config({ dkim: 's1' }));

@@ -5,48 +5,24 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { closeCachedSessions, createRouter, type DeliveryRunner, nextHopOf, startDelivery } from '@moat/queue';
-import { freePort, SmtpClient } from '@moat/testkit';
-import { SMTPServer } from 'smtp-server';
+import { SmtpClient } from '@moat/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '@moat/config';
 import { routingFromConfig } from '../src/routing.ts';
 import { startTestMx, type TestMx } from './harness.ts';
+import { type NextHopSink, startNextHopSink } from './next-hop-sink.ts';
 
-interface Got {
-  sender: string;
-  recipients: string[];
-  data: string;
-}
-let sink: SMTPServer;
+let sink: NextHopSink;
 let sinkPort: number;
-const received: Got[] = [];
 
 beforeAll(async () => {
-  sinkPort = await freePort();
-  sink = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    disableReverseLookup: true,
-    logger: false,
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({
-          sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          recipients: session.envelope.rcptTo.map((r) => r.address),
-          data: Buffer.concat(chunks).toString(),
-        });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => sink.listen(sinkPort, '127.0.0.1', r));
+  sink = await startNextHopSink();
+  sinkPort = sink.port;
 });
 
 afterAll(async () => {
   closeCachedSessions();
-  await new Promise<void>((r) => sink.close(() => r()));
+  await sink.close();
 });
 
 let t: TestMx | undefined;
@@ -56,7 +32,8 @@ afterEach(async () => {
   runner = undefined;
   await t?.close();
   t = undefined;
-  received.length = 0;
+  sink.received.length = 0;
+  sink.delivered.length = 0;
 });
 
 /** A runner on the gateway's spool: by next hop, maildirs only for example.org. */
@@ -139,7 +116,7 @@ queue:
     // a stranger may not relay (relay control, before any routing)
     expect((await send(t, STRANGER, 'x@sender.example', ['someone@remote.test']))[0]).toMatch(/^someone@remote\.test => 554 5\.7\.1 .*Relay access denied/);
     await r.idle();
-    expect(received.map((m) => [m.sender, m.recipients])).toEqual([['alice@example.org', ['someone@remote.test']]]);
+    expect(sink.received.map((m) => [m.sender, m.recipients])).toEqual([['alice@example.org', ['someone@remote.test']]]);
     expect(t.enqueued).toHaveLength(1);
     expect(t.enqueued[0]).toMatchObject({ route: 'relay', nextHop: { transport: 'smtp', host: '127.0.0.1', port: sinkPort, mx: false } });
     expect(await readdir(t.dir)).not.toContain('mail');
@@ -191,6 +168,6 @@ describe('with an address resolver that has aliases (a test resolver)', () => {
     expect(rcptBox.some((m) => m.includes('Delivered-To: rcpt+news@example.org\r\n'))).toBe(true);
     expect(await box(mailRoot, 'example.org', 'bob', 'new')).toHaveLength(1);
     expect((await readdir(join(mailRoot, 'example.org'))).sort()).toEqual(['bob', 'rcpt']);
-    expect(received.map((m) => m.recipients)).toEqual([['far@remote.test']]);
+    expect(sink.received.map((m) => m.recipients)).toEqual([['far@remote.test']]);
   });
 });

@@ -3,9 +3,9 @@
 // Authentication-Results removed, and mail our backup MX already scanned kept as it is.
 import { createServer, type Socket } from 'node:net';
 import type { Facts, Verdict } from '@moat/policy';
-import { freePort, GTUBE, SmtpClient, type SpamdDaemon, startSpamd } from '@moat/testkit';
+import { freePort, GTUBE, type SpamdDaemon, startSpamd } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestMx, type TestMx } from './harness.ts';
+import { sendAs, startTestMx, type TestMx } from './harness.ts';
 
 const message = (body: string) =>
   [
@@ -21,18 +21,8 @@ const message = (body: string) =>
   ].join('\r\n');
 const ham = message('Hi, shall we meet at noon on Thursday at the usual place?\r\n\r\nAlice');
 
-async function send(t: TestMx, body: string, client = '198.51.100.20') {
-  const c = await SmtpClient.connect(t.port);
-  await c.read();
-  await c.cmd(`XCLIENT ADDR=${client}`); // 198.51.100.20 is on wl2.test: skips greylisting
-  await c.cmd('EHLO mail.sender.example');
-  await c.cmd('MAIL FROM:<alice@sender.example>');
-  await c.cmd('RCPT TO:<rcpt@example.org>');
-  const n = t.enqueued.length;
-  const r = await c.data(body);
-  await c.quit();
-  return { reply: `${r.code} ${r.text}`, queued: t.enqueued.slice(n) };
-}
+/** 198.51.100.20 is on wl2.test: skips greylisting. */
+const send = (t: TestMx, body: string, client = '198.51.100.20') => sendAs(t, body, client);
 
 // the decision journal as the mx feeds it: every decision, DATA-stage refusals included
 const journaled: { facts: Facts; verdict: Verdict; reply?: string | undefined }[] = [];

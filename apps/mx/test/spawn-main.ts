@@ -1,5 +1,5 @@
 // The real moat-mx binary (src/main.ts) as a child process for the tests that need the whole program (start,
-// reload, ACME, shutdown): its stdout and stderr collected in `log.text`, waited for until its port answers.
+// reload, ACME, shutdown, SIGKILL): its stdout and stderr collected in `log.text`, waited for until its port answers.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { waitForPort } from '@moat/testkit';
@@ -10,13 +10,27 @@ export interface SpawnedMx {
   log: { text: string };
   /** SIGTERM, and wait for the exit (nothing when it is gone already). */
   stop(): Promise<void>;
+  /** SIGKILL, and wait for the exit (nothing when it is gone already). */
+  kill(): Promise<void>;
 }
 
-export async function spawnMain(config: string, port: number, extraArgs: readonly string[] = []): Promise<SpawnedMx> {
+export interface SpawnOptions {
+  /** MOAT_LOG_LEVEL; `info` unless given. */
+  logLevel?: string;
+  /** How long its port may take to answer; 60 s unless given (a loaded machine starts it slowly). */
+  waitMs?: number;
+  /** A set the process is kept in while it runs (for an afterAll that kills what a failed test left). */
+  live?: Set<ChildProcess>;
+}
+
+export async function spawnMain(config: string, port: number, extraArgs: readonly string[] = [], opts: SpawnOptions = {}): Promise<SpawnedMx> {
   const proc = spawn(process.execPath, [join(import.meta.dirname, '../src/main.ts'), '--config', config, '--listen', `127.0.0.1:${port}`, ...extraArgs], {
-    env: { ...process.env, MOAT_LOG_LEVEL: 'info' },
+    env: { ...process.env, MOAT_LOG_LEVEL: opts.logLevel ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.live?.add(proc);
+  const exited = new Promise((r) => proc.once('exit', r));
+  void exited.then(() => opts.live?.delete(proc));
   const log = { text: '' };
   proc.stdout?.on('data', (b: Buffer) => {
     log.text += b.toString();
@@ -24,17 +38,13 @@ export async function spawnMain(config: string, port: number, extraArgs: readonl
   proc.stderr?.on('data', (b: Buffer) => {
     log.text += b.toString();
   });
-  await waitForPort(port, '127.0.0.1', 30_000).catch((e) => {
+  await waitForPort(port, '127.0.0.1', opts.waitMs ?? 60_000).catch((e) => {
     throw new Error(`${e}\n${log.text}`);
   });
-  return {
-    proc,
-    log,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
+  const end = async (signal: NodeJS.Signals) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    proc.kill(signal);
+    await exited;
   };
+  return { proc, log, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
 }

@@ -1,10 +1,11 @@
 // The TLS audit on the wire: Debian's testssl.sh against the real moat-mx binary's STARTTLS on the port-25 role
 // and the submission role, with a certificate ACME-issued by Debian's pebble. Talks to 127.0.0.1 only (no DNS).
 import { execFile } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freePort, SmtpClient, startPebble, startRedis, startUnbound, tmpDir, type PebbleServer, type UnboundServer } from '@moat/testkit';
+import { freePort, startRedis, tmpDir } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PebbleStack, pebbleAcme, startPebbleStack, waitForIssuer, writeAcmeConfig } from './acme-mx.ts';
 import { type SpawnedMx, spawnMain } from './spawn-main.ts';
 
 /** One line of testssl's flat JSON (--jsonfile). */
@@ -27,65 +28,26 @@ let mx: SpawnedMx;
 let smtpPort: number;
 let submissionPort: number;
 let redis: Awaited<ReturnType<typeof startRedis>>;
-let dns: UnboundServer;
-let pebble: PebbleServer;
+let stack: PebbleStack;
 
 beforeAll(async () => {
   dir = await tmpDir('mx-tls-audit');
   redis = await startRedis();
-  dns = await startUnbound({ stubZones: {}, localZones: { 'audit.test': 'static' }, localData: ['mx.audit.test. 60 IN A 127.0.0.1'] });
-  const httpPort = await freePort();
-  pebble = await startPebble({ dnsServer: dns.server, httpPort });
-  await writeFile(join(dir.path, 'pebble-ca.pem'), pebble.listenerCa);
+  stack = await startPebbleStack(dir.path, 'audit.test', ['mx.audit.test. 60 IN A 127.0.0.1']);
   smtpPort = await freePort();
   submissionPort = await freePort();
-  const cfg = join(dir.path, 'moat.yaml');
-  await writeFile(
-    cfg,
-    `version: 1
-policy:
-  hostname: mx.audit.test
-recipients:
-  domains: [audit.test]
-dns:
-  resolver: ${dns.server}
-mx:
-  tls:
-    state_dir: ${dir.path}/tls
-    acme: { directory: "${pebble.directoryUrl}", directory_ca: ${dir.path}/pebble-ca.pem, email: admin@audit.test, http_listen: "127.0.0.1:${httpPort}" }
-spamd: { enabled: false }
-greylist: { redis: { url: "${redis.url}" } }
-queue: { dir: ${dir.path}/spool, transport: "maildir:${dir.path}/mail" }
-metrics: { enabled: false }
-`,
-  );
+  const cfg = await writeAcmeConfig({ dir: dir.path, domain: 'audit.test', resolver: stack.dns.server, redisUrl: redis.url, acme: pebbleAcme(stack, 'audit.test') });
   mx = await spawnMain(cfg, smtpPort, ['--submission', `127.0.0.1:${submissionPort}`]);
   // audit the ACME certificate, not the self-signed one mx starts on: wait until new sessions get pebble's
-  let issuer = '';
-  for (let i = 0; i < 240 && !/pebble/i.test(issuer); i++) {
-    issuer = await peerIssuer(smtpPort).catch(() => '');
-    if (!/pebble/i.test(issuer)) await new Promise((r) => setTimeout(r, 250));
-  }
-  expect(issuer, mx.log.text).toMatch(/pebble/i);
+  expect(await waitForIssuer(smtpPort, 'mx.audit.test', /pebble/i, 240), mx.log.text).toMatch(/pebble/i);
 }, 120_000);
 
 afterAll(async () => {
   await mx?.stop();
-  await pebble?.stop();
-  await dns?.stop();
+  await stack?.stop();
   await redis?.stop();
   await dir?.remove();
 });
-
-async function peerIssuer(port: number): Promise<string> {
-  const c = await SmtpClient.connect(port);
-  await c.read();
-  await c.cmd('EHLO client.example.net');
-  const tls = await c.starttls({ rejectUnauthorized: false, servername: 'mx.audit.test' });
-  const issuer = String(tls.getPeerCertificate().issuer?.CN ?? '');
-  tls.destroy();
-  return issuer;
-}
 
 /**
  * testssl.sh with protocols (-p), cipher categories (-s), forward secrecy (-f) and the vulnerability checks (-U),

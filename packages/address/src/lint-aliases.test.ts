@@ -1,29 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { lintAliases, lintTransportMaps } from './lint-aliases.ts';
-import { parseNextHop } from './next-hop.ts';
-import { memoryTable, patternTable } from './test-tables.ts';
+import { memoryTable, patternTable, testSpec } from './test-tables.ts';
 import type { ResolverSpec } from './types.ts';
 
-const maildir = parseNextHop('maildir:/var/mail/moat');
-const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => ({
-  myhostname: 'mx.example.org',
-  mydestination: ['mx.example.org'],
-  aliasMaps: [],
-  virtualAliasDomains: ['a.example', 'b.example'],
-  virtualAliasMaps: [],
-  virtualMailboxDomains: [],
-  virtualMailboxMaps: [],
-  relayDomains: [],
-  transportMaps: [],
-  recipientDelimiter: '+',
-  localTransport: maildir,
-  virtualTransport: maildir,
-  relayTransport: parseNextHop('relay:'),
-  defaultTransport: parseNextHop('smtp:'),
-  virtualAliasRecursionLimit: 1000,
-  virtualAliasExpansionLimit: 1000,
-  ...over,
-});
+const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => testSpec({ virtualAliasDomains: ['a.example', 'b.example'], ...over });
 
 describe('lintAliases', () => {
   it('finds virtual alias loops, domain loops and fan-outs over the limit', () => {

@@ -1,31 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { parseNextHop } from './next-hop.ts';
 import { RecipientLookupError, recipientPortFromResolver } from './recipient-port.ts';
 import { createAddressResolver } from './resolver.ts';
 import { TableError } from '@moat/maps';
-import { brokenTable, memoryTable } from './test-tables.ts';
+import { brokenTable, memoryTable, testSpec } from './test-tables.ts';
 import type { ResolverSpec } from './types.ts';
 
-const maildir = parseNextHop('maildir:/var/mail/moat');
-const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => ({
-  myhostname: 'mx.example.org',
-  mydestination: ['mx.example.org'],
-  aliasMaps: [],
-  virtualAliasDomains: ['alias.example'],
-  virtualAliasMaps: [memoryTable({ 'info@alias.example': 'a@hosted.example', 'loop@alias.example': 'loop2@alias.example', 'loop2@alias.example': 'loop@alias.example' })],
-  virtualMailboxDomains: ['hosted.example'],
-  virtualMailboxMaps: [memoryTable({ 'a@hosted.example': 'OK' })],
-  relayDomains: ['backup.example'],
-  transportMaps: [],
-  recipientDelimiter: '+',
-  localTransport: maildir,
-  virtualTransport: maildir,
-  relayTransport: parseNextHop('relay:'),
-  defaultTransport: parseNextHop('smtp:'),
-  virtualAliasRecursionLimit: 1000,
-  virtualAliasExpansionLimit: 1000,
-  ...over,
-});
+const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec =>
+  testSpec({
+    virtualAliasDomains: ['alias.example'],
+    virtualAliasMaps: [memoryTable({ 'info@alias.example': 'a@hosted.example', 'loop@alias.example': 'loop2@alias.example', 'loop2@alias.example': 'loop@alias.example' })],
+    virtualMailboxDomains: ['hosted.example'],
+    virtualMailboxMaps: [memoryTable({ 'a@hosted.example': 'OK' })],
+    relayDomains: ['backup.example'],
+    ...over,
+  });
 
 describe('recipientPortFromResolver', () => {
   it('answers as smtpd would at RCPT', async () => {

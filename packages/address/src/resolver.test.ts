@@ -2,29 +2,11 @@ import type { LookupTable } from '@moat/maps';
 import { describe, expect, it } from 'vitest';
 import { parseNextHop } from './next-hop.ts';
 import { createAddressResolver } from './resolver.ts';
-import { brokenTable, memoryTable, patternTable } from './test-tables.ts';
+import { brokenTable, memoryTable, patternTable, testSpec } from './test-tables.ts';
 import type { Resolution, ResolverSpec } from './types.ts';
 
 const maildir = parseNextHop('maildir:/var/mail/moat');
-const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => ({
-  myhostname: 'mx.example.org',
-  mydestination: ['mx.example.org', 'localhost'],
-  aliasMaps: [],
-  virtualAliasDomains: [],
-  virtualAliasMaps: [],
-  virtualMailboxDomains: [],
-  virtualMailboxMaps: [],
-  relayDomains: [],
-  transportMaps: [],
-  recipientDelimiter: '+',
-  localTransport: maildir,
-  virtualTransport: maildir,
-  relayTransport: parseNextHop('relay:'),
-  defaultTransport: parseNextHop('smtp:'),
-  virtualAliasRecursionLimit: 1000,
-  virtualAliasExpansionLimit: 1000,
-  ...over,
-});
+const spec = (over: Partial<ResolverSpec> = {}): ResolverSpec => testSpec({ mydestination: ['mx.example.org', 'localhost'], ...over });
 
 const ok = (r: Resolution) => {
   if (!r.ok) throw new Error(`expected ok, got ${r.reason}: ${r.status} ${r.text}\n${r.trace.join('\n')}`);

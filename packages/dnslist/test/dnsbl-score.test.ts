@@ -1,40 +1,32 @@
 // Weighted DNS lists (postscreen_dnsbl_sites) through the real engine, the real client, rbldnsd and Unbound:
 // two block lists add, an allow list subtracts, and the list profiles still decide which answers count.
-import { createLogger, createRegistry } from '@moat/observe';
 import { createEngine, createManualClock, createMemoryGreylist, createStaticRecipients, type DnsListQuery, type Facts, parseDnsblSites, parseRestrictions, replyLine } from '@moat/policy';
-import { type RbldnsdServer, startRbldnsd, startUnbound, type UnboundServer } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsList, type DnsList } from '../src/index.ts';
+import type { DnsList } from '../src/index.ts';
+import { type ListStack, startListStack } from './list-stack.ts';
 
-let rbl: RbldnsdServer;
-let unbound: UnboundServer;
+let stack: ListStack;
 let dns: DnsList;
 
 beforeAll(async () => {
-  rbl = await startRbldnsd({
-    zones: {
+  stack = await startListStack(
+    {
       // 192.0.2.50: on both block lists; 192.0.2.51: on both and on the allow list; 192.0.2.52: ZEN only;
       // 192.0.2.53: a Spamhaus error answer (never a hit) plus the second list
-      'zen.moat.test': ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.50 :127.0.0.4:XBL $\n192.0.2.51 :127.0.0.4:XBL $\n192.0.2.52 :127.0.0.3:CSS $\n192.0.2.53 :127.255.255.254:public resolver\n',
-      'bl.moat.test': ':127.0.0.2:Listed $\n127.0.0.2\n192.0.2.50\n192.0.2.51\n192.0.2.53\n',
-      'dnswl.moat.test': '127.0.0.2 :127.0.10.0:test\n192.0.2.51 :127.0.15.2:trusted\n',
+      'zen.moat.test': {
+        profile: 'spamhaus-zen',
+        data: ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.50 :127.0.0.4:XBL $\n192.0.2.51 :127.0.0.4:XBL $\n192.0.2.52 :127.0.0.3:CSS $\n192.0.2.53 :127.255.255.254:public resolver\n',
+      },
+      'bl.moat.test': { profile: 'generic', data: ':127.0.0.2:Listed $\n127.0.0.2\n192.0.2.50\n192.0.2.51\n192.0.2.53\n' },
+      'dnswl.moat.test': { profile: 'dnswl', data: '127.0.0.2 :127.0.10.0:test\n192.0.2.51 :127.0.15.2:trusted\n' },
     },
-  });
-  unbound = await startUnbound({ stubZones: Object.fromEntries(['zen', 'bl', 'dnswl'].map((z) => [`${z}.moat.test`, rbl.stubAddr])) });
-  dns = createDnsList({
-    resolver: unbound.server,
-    healthIntervalMs: 0,
-    zones: { 'zen.moat.test': { profile: 'spamhaus-zen' }, 'bl.moat.test': { profile: 'generic' }, 'dnswl.moat.test': { profile: 'dnswl' } },
-    registry: createRegistry(),
-    logger: createLogger('dnsbl-score-test', { level: 'silent' }),
-  });
-  await dns.ready;
+    'dnsbl-score-test',
+  );
+  dns = stack.dns;
 });
 
 afterAll(async () => {
-  dns?.close();
-  await unbound?.stop();
-  await rbl?.stop();
+  await stack?.stop();
 });
 
 const SITES = 'zen.moat.test=127.0.0.[2..11]*3, bl.moat.test*2, dnswl.moat.test=127.0.[0..255].[1..3]*-6';

@@ -1,13 +1,11 @@
 // The seed's DNS-list steps through the real engine (@moat/policy) and the real client, rbldnsd and Unbound:
 // the provider profiles must hold even where the seed's own filters are looser.
-import { createLogger, createRegistry } from '@moat/observe';
 import { createEngine, createManualClock, createMemoryGreylist, createStaticRecipients, type Facts, parseRestrictions } from '@moat/policy';
-import { type RbldnsdServer, startRbldnsd, startUnbound, type UnboundServer } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDnsList, type DnsList } from '../src/index.ts';
+import type { DnsList } from '../src/index.ts';
+import { type ListStack, startListStack } from './list-stack.ts';
 
-let rbl: RbldnsdServer;
-let unbound: UnboundServer;
+let stack: ListStack;
 let dns: DnsList;
 
 // The seed's steps 7-9 with the lists renamed under moat.test.
@@ -22,36 +20,26 @@ const seed = `
 `;
 
 beforeAll(async () => {
-  rbl = await startRbldnsd({
-    zones: {
-      'zen.moat.test': ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.21 :127.0.0.4:XBL $\n192.0.2.31 :127.0.0.2:SBL $\n192.0.2.40 :127.255.255.254:public resolver\n',
-      'dnswl.moat.test': '127.0.0.2 :127.0.10.0:test\n192.0.2.20 :127.0.15.3:trusted\n192.0.2.21 :127.0.10.3:return high\n',
-      'hk.moat.test': '127.0.0.1 :127.0.0.1:white\n127.0.0.2 :127.0.0.2:black\n192.0.2.30 :127.0.0.1:white\n192.0.2.31 :127.0.0.5:NOBL\n192.0.2.32 :127.0.0.5:NOBL\n192.0.2.33 :127.0.0.2:black\n',
-      'dbl.moat.test': { type: 'dnset', data: ':127.0.1.2:Domain $ listed in DBL\ntest\nspam.example\n' },
+  stack = await startListStack(
+    {
+      'zen.moat.test': {
+        profile: 'spamhaus-zen',
+        data: ':127.0.0.2:Listed in ZEN: $\n127.0.0.2\n192.0.2.21 :127.0.0.4:XBL $\n192.0.2.31 :127.0.0.2:SBL $\n192.0.2.40 :127.255.255.254:public resolver\n',
+      },
+      'dnswl.moat.test': { profile: 'dnswl', data: '127.0.0.2 :127.0.10.0:test\n192.0.2.20 :127.0.15.3:trusted\n192.0.2.21 :127.0.10.3:return high\n' },
+      'hk.moat.test': {
+        profile: 'hostkarma',
+        data: '127.0.0.1 :127.0.0.1:white\n127.0.0.2 :127.0.0.2:black\n192.0.2.30 :127.0.0.1:white\n192.0.2.31 :127.0.0.5:NOBL\n192.0.2.32 :127.0.0.5:NOBL\n192.0.2.33 :127.0.0.2:black\n',
+      },
+      'dbl.moat.test': { profile: 'spamhaus-dbl', data: { type: 'dnset', data: ':127.0.1.2:Domain $ listed in DBL\ntest\nspam.example\n' } },
     },
-  });
-  unbound = await startUnbound({
-    stubZones: Object.fromEntries(['zen', 'dnswl', 'hk', 'dbl'].map((z) => [`${z}.moat.test`, rbl.stubAddr])),
-  });
-  dns = createDnsList({
-    resolver: unbound.server,
-    healthIntervalMs: 0,
-    zones: {
-      'zen.moat.test': { profile: 'spamhaus-zen' },
-      'dnswl.moat.test': { profile: 'dnswl' },
-      'hk.moat.test': { profile: 'hostkarma' },
-      'dbl.moat.test': { profile: 'spamhaus-dbl' },
-    },
-    registry: createRegistry(),
-    logger: createLogger('seed-engine-test', { level: 'silent' }),
-  });
-  await dns.ready;
+    'seed-engine-test',
+  );
+  dns = stack.dns;
 });
 
 afterAll(async () => {
-  dns?.close();
-  await unbound?.stop();
-  await rbl?.stop();
+  await stack?.stop();
 });
 
 function engine(list = seed) {

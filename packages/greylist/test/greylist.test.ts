@@ -1,50 +1,11 @@
 // The greylist against a real redis-server: delay and window on an injected clock, expiry, normalisation,
 // auto-whitelist, whitelists, the admin API, key layout (TTLs, hash tags) and one EVALSHA per decision.
 import { createRegistry, type Registry } from '@moat/observe';
-import { type RedisServer, startRedis } from '@moat/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGreylist, type Greylist, type GreylistOptions } from '../src/index.ts';
-import { commandCalls, settableClock, silentLogger } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { commandCalls, greylistOnRedis, settableClock, triplet } from './helpers.ts';
 
-let redis: RedisServer;
-let raw: Redis;
-const open: Greylist[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  raw = new Redis(redis.url);
-});
-afterAll(async () => {
-  await Promise.all(open.map((g) => g.close()));
-  raw.disconnect();
-  await redis.stop();
-});
-beforeEach(async () => {
-  await raw.flushall();
-});
-
-function make(clock: ReturnType<typeof settableClock>, over: Partial<GreylistOptions> = {}) {
-  const gl = createGreylist({
-    redis: { url: redis.url },
-    clock,
-    hostname: 'mx-test.example',
-    registry: createRegistry(),
-    logger: silentLogger(),
-    adminWhitelistRefreshMs: 3_600_000,
-    timeoutMs: 5000, // behaviour tests: a loaded box must not fail open
-    ...over,
-  });
-  open.push(gl);
-  return gl;
-}
-
-const req = (over: Partial<{ clientAddress: string; clientName: string; sender: string; recipient: string }> = {}) => ({
-  clientAddress: '203.0.113.10',
-  sender: 'alice@sender.example',
-  recipient: 'bob@rcpt.example',
-  ...over,
-});
+const { make, raw } = greylistOnRedis();
+const req = triplet;
 
 describe('delay and retry window', () => {
   it('defers first sight, defers an early retry, passes after the delay with the header, then knows it', async () => {
@@ -193,7 +154,7 @@ describe('whitelists', () => {
     expect(await mx1.check(req({ clientAddress: '198.51.100.7' }))).toMatchObject({ reason: 'whitelist' });
     await mx2.refreshWhitelist();
     expect(await mx2.check(req({ clientAddress: '198.51.100.8' }))).toMatchObject({ reason: 'whitelist' });
-    expect(await raw.ttl('moat:gl:wl:clients')).toBeGreaterThan(3000);
+    expect(await raw().ttl('moat:gl:wl:clients')).toBeGreaterThan(3000);
     expect(await mx2.remove({ cidr: '198.51.100.0/24' })).toBe(1);
     await mx1.refreshWhitelist();
     expect(await mx1.check(req({ clientAddress: '198.51.100.7' }))).toMatchObject({ action: 'defer' });
@@ -243,11 +204,11 @@ describe('Redis key layout and round trips', () => {
     clock.advance(61);
     for (let i = 0; i < 10; i++) await gl.check(req({ clientAddress: `192.0.2.${i * 25}`, recipient: `r${i}@rcpt.example` }));
     await gl.whitelistClient('10.1.0.0/16');
-    const keys = await raw.keys('*');
+    const keys = await raw().keys('*');
     expect(keys.length).toBeGreaterThan(10);
     for (const k of keys) {
       expect(k.startsWith('moat:gl:')).toBe(true);
-      expect(await raw.ttl(k), k).toBeGreaterThan(0);
+      expect(await raw().ttl(k), k).toBeGreaterThan(0);
     }
     const tags = new Set(keys.filter((k) => k.includes('{')).map((k) => /\{([^}]*)\}/.exec(k)?.[1]));
     expect([...tags]).toEqual(['net:192.0.2.0/24']);
@@ -258,12 +219,12 @@ describe('Redis key layout and round trips', () => {
     const clock = settableClock();
     const gl = make(clock);
     await gl.check(req()); // loads the script
-    await raw.config('RESETSTAT');
+    await raw().config('RESETSTAT');
     for (let i = 0; i < 25; i++) await gl.check(req({ recipient: `n${i}@rcpt.example` }));
-    const calls = await commandCalls(raw);
+    const calls = await commandCalls(raw());
     expect(calls.evalsha).toBe(25);
     expect(calls.eval ?? 0).toBe(0);
-    await raw.script('FLUSH');
+    await raw().script('FLUSH');
     expect(await gl.check(req({ recipient: 'after-flush@rcpt.example' }))).toMatchObject({ action: 'defer' });
     expect(await gl.check(req({ recipient: 'after-flush2@rcpt.example' }))).toMatchObject({ action: 'defer' });
   });
@@ -273,7 +234,7 @@ describe('Redis key layout and round trips', () => {
     expect(await gl.check(req())).toMatchObject({ action: 'defer', retryAfter: 1 });
     await new Promise((r) => setTimeout(r, 2100));
     expect(await gl.check(req())).toMatchObject({ action: 'pass', reason: 'retry' });
-    const [t] = await raw.time();
+    const [t] = await raw().time();
     const rec = (await gl.inspect(req())).candidates[0]?.triplet;
     expect(Math.abs(Number(t) - (rec?.firstSeen ?? 0))).toBeLessThan(10);
   });

@@ -1,59 +1,20 @@
 // peek() against a real redis-server: in every state a decision can meet, it answers what check() then
 // answers, and it writes nothing (every key, field and expiry time the same before and after).
-import { createRegistry } from '@moat/observe';
-import { type RedisServer, startRedis } from '@moat/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createGreylist, type Greylist, type GreylistOptions, GreylistStoreError } from '../src/index.ts';
-import { settableClock, silentLogger } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { type Greylist, GreylistStoreError } from '../src/index.ts';
+import { greylistOnRedis, settableClock, triplet } from './helpers.ts';
 
-let redis: RedisServer;
-let raw: Redis;
-const open: Greylist[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-  raw = new Redis(redis.url);
-});
-afterAll(async () => {
-  await Promise.all(open.map((g) => g.close()));
-  raw.disconnect();
-  await redis.stop();
-});
-beforeEach(async () => {
-  await raw.flushall();
-});
-
-function make(clock: ReturnType<typeof settableClock> | undefined, over: Partial<GreylistOptions> = {}) {
-  const gl = createGreylist({
-    redis: { url: redis.url },
-    clock,
-    hostname: 'mx-test.example',
-    registry: createRegistry(),
-    logger: silentLogger(),
-    adminWhitelistRefreshMs: 3_600_000,
-    timeoutMs: 5000,
-    ...over,
-  });
-  open.push(gl);
-  return gl;
-}
-
-const req = (over: Partial<{ clientAddress: string; clientName: string; sender: string; recipient: string }> = {}) => ({
-  clientAddress: '203.0.113.10',
-  sender: 'alice@sender.example',
-  recipient: 'bob@rcpt.example',
-  ...over,
-});
+const { make, raw } = greylistOnRedis();
+const req = triplet;
 
 /** Everything Redis holds: DBSIZE, and per key its type, contents and absolute expiry (PEXPIRETIME). */
 async function snapshot(): Promise<unknown> {
-  const keys = (await raw.keys('*')).sort();
-  const out: Record<string, unknown> = { dbsize: await raw.dbsize() };
+  const keys = (await raw().keys('*')).sort();
+  const out: Record<string, unknown> = { dbsize: await raw().dbsize() };
   for (const k of keys) {
-    const type = await raw.type(k);
-    const value = type === 'hash' ? await raw.hgetall(k) : type === 'zset' ? await raw.zrange(k, '0', '-1', 'WITHSCORES') : type;
-    out[k] = { value, expires: await raw.call('PEXPIRETIME', k) };
+    const type = await raw().type(k);
+    const value = type === 'hash' ? await raw().hgetall(k) : type === 'zset' ? await raw().zrange(k, '0', '-1', 'WITHSCORES') : type;
+    out[k] = { value, expires: await raw().call('PEXPIRETIME', k) };
   }
   return out;
 }

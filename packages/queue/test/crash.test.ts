@@ -1,13 +1,13 @@
 // Crash test: a child that enqueues is SIGKILLed at random moments, many times. Afterwards every message
 // it acknowledged is delivered exactly once, byte for byte, and nothing half-written ever surfaces.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, expect, it } from 'vitest';
-import { maildirTransport, openQueue, startDelivery } from '../src/index.ts';
-import { crashMessage } from './crash-message.ts';
+import { openQueue } from '../src/index.ts';
+import { acknowledged, deliverAndRead, feedAndKill, spawnCrashChild } from './crash-harness.ts';
 import { memoryLogger } from './helpers.ts';
 
 const live = new Set<ChildProcess>();
@@ -28,61 +28,25 @@ it('no acknowledged message is lost or duplicated across SIGKILLs', async () => 
   let killedBeforeReady = 0;
   const child = join(import.meta.dirname, 'crash-child.ts');
   for (let round = 0; round < ROUNDS; round++) {
-    const p = spawn(process.execPath, [child, spool, (['seq', 'par', 'draft'] as const)[round % 3]!], { stdio: ['pipe', 'pipe', 'pipe'] });
-    live.add(p);
-    let out = '';
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    const exited = new Promise<void>((r) => p.once('exit', () => r()));
-    const ready = new Promise<boolean>((resolve) => {
-      p.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.startsWith('ready\n')) resolve(true);
-      });
-      exited.then(() => resolve(false));
-    });
+    const p = spawnCrashChild(live, child, [spool, (['seq', 'par', 'draft'] as const)[round % 3]!]);
     // Every 8th round is killed while still starting up (opening the spool).
     if (round % 8 === 7) {
       await new Promise((r) => setTimeout(r, Math.random() * 150));
       killedBeforeReady++;
+      await p.kill();
+      expect(p.out()).not.toMatch(/^err /m);
     } else {
-      expect(await ready, err).toBe(true);
-      for (let i = 0; i < PER_ROUND; i++) p.stdin.write(`${sent++}\n`);
-      // Kill somewhere between "nothing written yet" and "all acknowledged": after a random number of
-      // acks (so the spread does not depend on how loaded the machine is), plus a little jitter.
-      const k = Math.floor(Math.random() * PER_ROUND);
-      const acks = () => (out.match(/^ack /gm) ?? []).length;
-      const until = Date.now() + 3000;
-      while (acks() < k && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
-      await new Promise((r) => setTimeout(r, Math.random() * 4));
+      await feedAndKill(p, Array.from({ length: PER_ROUND }, () => String(sent++)), /^ack /gm);
     }
-    p.kill('SIGKILL');
-    await exited;
     kills++;
-    for (const m of out.matchAll(/^ack (\d+) (\S+)$/gm)) acked.set(Number(m[1]), m[2]!);
-    expect(out).not.toMatch(/^err /m);
+    acknowledged(p.out(), acked);
   }
 
   // Afterwards: one runner delivers whatever the queue holds into a maildir.
   const mem = memoryLogger();
   const registry = createRegistry();
   const queue = await openQueue({ dir: spool, logger: mem.logger, registry });
-  const root = join(dir.path, 'mail');
-  const runner = await startDelivery({ queue, transports: { local: maildirTransport({ root, hostname: 'mx.test' }) }, registry });
-  await runner.idle();
-  await runner.stop();
-
-  const box = join(root, 'example.test', 'box', 'new');
-  const files = await readdir(box).catch(() => [] as string[]);
-  const delivered = new Map<number, number>();
-  const head = Buffer.from('Return-Path: <crash@sender.test>\r\nDelivered-To: box@example.test\r\n');
-  for (const f of files) {
-    const data = await readFile(join(box, f));
-    const n = Number(/X-Crash-N: (\d+)/.exec(data.toString('latin1'))?.[1]);
-    expect(Number.isInteger(n) && n < sent, `unexpected file ${f}`).toBe(true);
-    expect(data.equals(Buffer.concat([head, crashMessage(n)])), `message ${n} differs`).toBe(true);
-    delivered.set(n, (delivered.get(n) ?? 0) + 1);
-  }
+  const delivered = await deliverAndRead(queue, registry, join(dir.path, 'mail'), (n) => Number.isInteger(n) && n < sent);
   const lost = [...acked.keys()].filter((n) => !delivered.has(n));
   const dup = [...delivered].filter(([, c]) => c > 1).map(([n]) => n);
   const unackedDelivered = [...delivered.keys()].filter((n) => !acked.has(n)).length;

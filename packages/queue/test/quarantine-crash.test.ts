@@ -1,14 +1,14 @@
 // Quarantine crash test: children quarantining messages, then children releasing them, are SIGKILLed at
 // random moments. Afterwards every acknowledged message is held or delivered exactly once, byte for byte;
 // nothing half-written is ever visible in hold/ or incoming/, and nothing held is delivered unreleased.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, expect, it } from 'vitest';
-import { decodeQueueFile, maildirTransport, openQuarantine, openQueue, startDelivery } from '../src/index.ts';
-import { crashMessage } from './crash-message.ts';
+import { decodeQueueFile, openQuarantine, openQueue } from '../src/index.ts';
+import { acknowledged, deliverAndRead, feedAndKill, spawnCrashChild } from './crash-harness.ts';
 import { memoryLogger } from './helpers.ts';
 
 const live = new Set<ChildProcess>();
@@ -20,32 +20,8 @@ afterEach(() => {
 const child = join(import.meta.dirname, 'quarantine-crash-child.ts');
 
 /** One child life: feed it `lines`, kill it after a random number of acknowledgements; returns its output. */
-async function round(spool: string, mode: 'hold' | 'release', lines: string[]): Promise<string> {
-  const p = spawn(process.execPath, [child, spool, mode], { stdio: ['pipe', 'pipe', 'pipe'] });
-  live.add(p);
-  let out = '';
-  let err = '';
-  p.stderr.on('data', (d) => (err += d));
-  const exited = new Promise<void>((r) => p.once('exit', () => r()));
-  const ready = new Promise<boolean>((resolve) => {
-    p.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.startsWith('ready\n')) resolve(true);
-    });
-    exited.then(() => resolve(false));
-  });
-  expect(await ready, err).toBe(true);
-  for (const l of lines) p.stdin.write(`${l}\n`);
-  const k = Math.floor(Math.random() * lines.length);
-  const acks = () => (out.match(/^(ack|released) /gm) ?? []).length;
-  const until = Date.now() + 3000;
-  while (acks() < k && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
-  await new Promise((r) => setTimeout(r, Math.random() * 4));
-  p.kill('SIGKILL');
-  await exited;
-  expect(out).not.toMatch(/^err /m);
-  return out;
-}
+const round = (spool: string, mode: 'hold' | 'release', lines: string[]) =>
+  feedAndKill(spawnCrashChild(live, child, [spool, mode]), lines, /^(ack|released) /gm);
 
 async function heldFiles(spool: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -66,8 +42,7 @@ it('quarantining and releasing survive SIGKILL: nothing lost, duplicated, half-v
   let sent = 0;
   for (let r = 0; r < 8; r++) {
     const lines = Array.from({ length: 8 }, () => String(sent++));
-    const out = await round(spool, 'hold', lines);
-    for (const m of out.matchAll(/^ack (\d+) (\S+)$/gm)) acked.set(Number(m[1]), m[2]!);
+    acknowledged(await round(spool, 'hold', lines), acked);
   }
   // a fresh open sweeps the killed writers' tmp files; nothing reached incoming/
   const mem = memoryLogger();
@@ -92,19 +67,7 @@ it('quarantining and releasing survive SIGKILL: nothing lost, duplicated, half-v
   const q = openQuarantine({ dir: spool, logger: mem.logger, registry });
   for (const id of stillHeld.keys()) await q.release(id, { by: 'test' });
 
-  const root = join(dir.path, 'mail');
-  const runner = await startDelivery({ queue, transports: { local: maildirTransport({ root, hostname: 'mx.test' }) }, registry });
-  await runner.idle();
-  await runner.stop();
-  const box = join(root, 'example.test', 'box', 'new');
-  const head = Buffer.from('Return-Path: <crash@sender.test>\r\nDelivered-To: box@example.test\r\n');
-  const delivered = new Map<number, number>();
-  for (const f of await readdir(box)) {
-    const data = await readFile(join(box, f));
-    const n = Number(/X-Crash-N: (\d+)/.exec(data.toString('latin1'))?.[1]);
-    expect(data.equals(Buffer.concat([head, crashMessage(n)])), `message ${n} differs`).toBe(true);
-    delivered.set(n, (delivered.get(n) ?? 0) + 1);
-  }
+  const delivered = await deliverAndRead(queue, registry, join(dir.path, 'mail'));
   console.log(`quarantine crash test: ${sent} sent, ${acked.size} acknowledged, ${held.size} held, ${released.size} releases acknowledged before a kill, ${delivered.size} delivered`);
   expect([...acked.keys()].filter((n) => !delivered.has(n))).toEqual([]);
   expect([...delivered].filter(([, c]) => c > 1)).toEqual([]);
