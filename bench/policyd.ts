@@ -148,9 +148,14 @@ const dir = await tmpDir('bench-policyd');
 await chmod(dir.path, 0o755); // postgrey drops to its own user and must reach its db dir
 const redis = await startRedis();
 // Greylist SPF pool matching asks the resolver for the sender domains' SPF: a local Unbound answers
-// NXDOMAIN for the workload's *.example domains (cached, as a domain without SPF would be) and refuses
-// everything else, so no query leaves the host.
-const unbound = await startUnbound({ stubZones: {}, localZones: { 'example.': 'static' } });
+// NXDOMAIN for the workload's *.example domains and refuses everything else, so no query leaves the host.
+// The zone has an SOA (MINIMUM 300 s), as a real domain without SPF has: its negative answers say how long
+// they may be kept (RFC 2308; before 2026-12-07 the bench's zone had none).
+const unbound = await startUnbound({
+  stubZones: {},
+  localZones: { 'example.': 'static' },
+  localData: ['example. 3600 IN SOA ns.example. hostmaster.example. 1 3600 600 86400 300'],
+});
 const children: ChildProcess[] = [];
 try {
   // moat policyd: the documented command, greylist-only profile, logs at info to a file (one line per decision).
