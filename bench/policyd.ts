@@ -4,6 +4,7 @@
 //   npm exec -- node bench/policyd.ts [--rounds 3] [--requests 20000] [--requests1 5000] [--workers 1,2] [--profile DIR]
 //     [--no-postgrey] (moat and the floor only) [--no-breakdown] [--compare OLD-TREE] (moat from another checkout too)  [--requests1 0] (skip the 1-connection level)
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +136,38 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
+/** A UDP relay in front of Unbound counting the questions that reach it (moat's DNS cache misses, per round). */
+async function countingRelay(target: number): Promise<{ server: string; count: () => number; close: () => void }> {
+  const front = createSocket('udp4');
+  const up = createSocket('udp4');
+  // upstream id -> the client's own id and address (ids rewritten, so two clients' equal ids never collide)
+  const back = new Map<number, { id: number; port: number; address: string }>();
+  let n = 0;
+  front.on('message', (msg, rinfo) => {
+    const upId = n++ & 0xffff;
+    back.set(upId, { id: msg.readUInt16BE(0), port: rinfo.port, address: rinfo.address });
+    msg.writeUInt16BE(upId, 0);
+    up.send(msg, target, '127.0.0.1');
+  });
+  up.on('message', (msg) => {
+    const to = back.get(msg.readUInt16BE(0));
+    if (!to) return;
+    back.delete(msg.readUInt16BE(0));
+    msg.writeUInt16BE(to.id, 0);
+    front.send(msg, to.port, to.address);
+  });
+  await new Promise<void>((r) => front.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => up.bind(0, '127.0.0.1', r));
+  return {
+    server: `127.0.0.1:${front.address().port}`,
+    count: () => n,
+    close: () => {
+      front.close();
+      up.close();
+    },
+  };
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -148,9 +181,15 @@ const dir = await tmpDir('bench-policyd');
 await chmod(dir.path, 0o755); // postgrey drops to its own user and must reach its db dir
 const redis = await startRedis();
 // Greylist SPF pool matching asks the resolver for the sender domains' SPF: a local Unbound answers
-// NXDOMAIN for the workload's *.example domains (cached, as a domain without SPF would be) and refuses
-// everything else, so no query leaves the host.
-const unbound = await startUnbound({ stubZones: {}, localZones: { 'example.': 'static' } });
+// NXDOMAIN for the workload's *.example domains and refuses everything else, so no query leaves the host.
+// The zone has an SOA (MINIMUM 300 s), as a real domain without SPF has: its negative answers say how long
+// they may be kept (RFC 2308; before 2026-12-07 the bench's zone had none).
+const unbound = await startUnbound({
+  stubZones: {},
+  localZones: { 'example.': 'static' },
+  localData: ['example. 3600 IN SOA ns.example. hostmaster.example. 1 3600 600 86400 300'],
+});
+const dnsRelay = await countingRelay(unbound.port);
 const children: ChildProcess[] = [];
 try {
   // moat policyd: the documented command, greylist-only profile, logs at info to a file (one line per decision).
@@ -164,7 +203,7 @@ policy:
 recipients:
   domains: [example.org]
 dns:
-  resolver: ${unbound.server}
+  resolver: ${dnsRelay.server}
 greylist:
   redis: { url: "${redis.url}" }
   delay: ${values.delay}s
@@ -230,7 +269,7 @@ policyd:
   // Same seeded workload on each server; rounds alternate between them so machine noise hits both alike.
   // Each round has its own seed; the delay (1 h) outlasts the whole run and auto-whitelisting is off in both,
   // so every request is a first sight or a too-early retry on both servers: the same work, whatever the timing.
-  const rows: Array<{ server: string; round: number; load1: number; cpuUs: number; storeUs: number } & Load> = [];
+  const rows: Array<{ server: string; round: number; load1: number; cpuUs: number; storeUs: number; dnsQ: number } & Load> = [];
   for (const [conns, requests] of [
     [1, Number(values.requests1)],
     [32, Number(values.requests)],
@@ -244,10 +283,12 @@ policyd:
         const store = s.name === 'postgrey' || s.name === 'floor: constant answer' ? [] : pids.slice(-1);
         const before = await cpu(pids);
         const storeBefore = await cpu(store);
+        const q0 = dnsRelay.count();
         const r = await load(s.port, conns, requests, conns * 100 + round);
+        const dnsQ = dnsRelay.count() - q0;
         const cpuUs = Math.round(((await cpu(pids)) - before) * 1e6 / r.requests);
         const storeUs = Math.round(((await cpu(store)) - storeBefore) * 1e6 / r.requests);
-        rows.push({ server: s.name, round, load1, cpuUs, storeUs, ...r });
+        rows.push({ server: s.name, round, load1, cpuUs, storeUs, dnsQ, ...r });
       }
     }
   }
@@ -256,11 +297,11 @@ policyd:
     Object.entries(a)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
-  console.log('| server | conns | round | requests | req/s | p50 ms | p99 ms | CPU µs/req | of which Redis | errors | load avg | actions |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('| server | conns | round | requests | req/s | p50 ms | p99 ms | CPU µs/req | of which Redis | DNS questions | errors | load avg | actions |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows)
     console.log(
-      `| ${r.server} | ${r.conns} | ${r.round} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpuUs} | ${r.storeUs || '-'} | ${r.errors} | ${r.load1} | ${fmtActions(r.actions)} |`,
+      `| ${r.server} | ${r.conns} | ${r.round} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpuUs} | ${r.storeUs || '-'} | ${r.dnsQ} | ${r.errors} | ${r.load1} | ${fmtActions(r.actions)} |`,
     );
   // Best round per server and level (the least disturbed by other load on the machine).
   const best = (server: string, c: number) =>
@@ -309,6 +350,7 @@ policyd:
   await moatLog.close();
 } finally {
   for (const c of children) await stop(c);
+  dnsRelay.close();
   await unbound.stop();
   await redis.stop();
   await dir.remove();

@@ -4,10 +4,14 @@
 /**
  * THE RULE (docs/design.md, "DNS"):
  * - an answer with records is kept for min(its TTL, `answerMs`, default 60 s); where node:dns reports no
- *   TTL (TXT, MX, PTR, other types) for `answerMs`. Never longer than the resolver would keep it itself
+ *   TTL (MX, PTR, other types) for `answerMs`. Never longer than the resolver would keep it itself
  *   for A/AAAA, so a DNS list's changed listing is seen when Unbound sees it.
- * - "does not exist" (NXDOMAIN, NODATA) is kept for `negativeMs` (default 30 s): it is an answer, and
- *   one client's many messages ask the same missing PTR/SPF/DMARC names again and again.
+ * - "does not exist" (NXDOMAIN, NODATA) is an answer, and one client's many messages ask the same missing
+ *   PTR/SPF/DMARC names again and again. Where the reply's authority SOA was read (TXT questions: the
+ *   transport sets `negativeTtl` on the error), it is kept as RFC 2308 says, min(SOA TTL, SOA MINIMUM), at
+ *   most `negativeMaxMs` (default 900 s); Unbound hands out that TTL already counted down, so moat never keeps
+ *   it longer than Unbound does. Without an SOA (c-ares' questions, or a reply that had none) `negativeMs`
+ *   (default 30 s), as before.
  * - no answer (timeout, SERVFAIL, REFUSED, a refused connection) is never kept: the next question
  *   asks again, so a resolver that recovers is used at once. Identical questions in flight share one
  *   query, so a burst does not hammer a sick resolver either.
@@ -18,6 +22,8 @@ import { isNotFound } from './failure.ts';
 export interface CacheOptions {
   answerMs?: number;
   negativeMs?: number;
+  /** Cap for a negative answer kept by its SOA (RFC 2308), ms. */
+  negativeMaxMs?: number;
   max?: number;
   /** Clock for expiry (tests), ms. */
   now?: () => number;
@@ -34,6 +40,7 @@ export interface Memo {
 export function memo(opts: CacheOptions): Memo {
   const answerMs = opts.answerMs ?? 60_000;
   const negativeMs = opts.negativeMs ?? 30_000;
+  const negativeMaxMs = opts.negativeMaxMs ?? 900_000;
   const max = opts.max ?? 10_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, Entry>();
@@ -50,6 +57,11 @@ export function memo(opts: CacheOptions): Memo {
     }
   }
 
+  function negativeLife(error: unknown): number {
+    const soa = (error as { negativeTtl?: unknown }).negativeTtl;
+    return typeof soa === 'number' ? Math.min(negativeMaxMs, soa * 1000) : negativeMs;
+  }
+
   function ask<T>(key: string, run: () => Promise<{ data: T; ttl?: number }>): Promise<T> {
     const hit = cache.get(key);
     if (hit && hit.until > now()) return hit.failed ? Promise.reject(hit.error) : Promise.resolve(hit.value as T);
@@ -63,7 +75,7 @@ export function memo(opts: CacheOptions): Memo {
         return data;
       },
       (error: unknown) => {
-        if (isNotFound(error)) keep(key, { until: now() + negativeMs, error, failed: true });
+        if (isNotFound(error)) keep(key, { until: now() + negativeLife(error), error, failed: true });
         throw error;
       },
     );

@@ -3,6 +3,7 @@
 import { Resolver } from 'node:dns/promises';
 import { type CacheOptions, memo } from './cache.ts';
 import { parseResolver } from './server-address.ts';
+import { askTxt, FALL_BACK } from './udp-question.ts';
 
 export interface MxRecord {
   exchange: string;
@@ -46,10 +47,16 @@ export function perTryTimeout(timeoutMs: number): number {
   return Math.max(50, Math.floor(timeoutMs / 3));
 }
 
-function uncached(servers: readonly string[], timeoutMs: number): Dns & { aTtl(name: string, family: 4 | 6): Promise<{ data: string[]; ttl: number }> } {
+interface WithTtl {
+  aTtl(name: string, family: 4 | 6): Promise<{ data: string[]; ttl: number }>;
+  txtTtl(name: string): Promise<{ data: string[][]; ttl?: number }>;
+}
+
+function uncached(servers: readonly string[], timeoutMs: number): Dns & WithTtl {
   if (servers.length === 0) throw new Error('dns: no resolver configured (moat never uses the machine resolver)');
   const r = new Resolver({ timeout: perTryTimeout(timeoutMs), tries: 2 });
-  r.setServers(servers.map((s) => parseResolver(s).server));
+  const addresses = servers.map((s) => parseResolver(s));
+  r.setServers(addresses.map((a) => a.server));
   return {
     resolve4: (n) => r.resolve4(n),
     resolve6: (n) => r.resolve6(n),
@@ -57,6 +64,12 @@ function uncached(servers: readonly string[], timeoutMs: number): Dns & { aTtl(n
     resolveMx: (n) => r.resolveMx(n),
     reverse: (ip) => r.reverse(ip),
     resolve: (n, t) => r.resolve(n, t),
+    // TXT (SPF, DMARC, DKIM: the most asked names that may not exist) is asked on the wire, so that a
+    // negative answer brings its SOA's TTL to the caching rule (cache.ts); c-ares asks when it must (TCP).
+    async txtTtl(n) {
+      const a = await askTxt(addresses, n, perTryTimeout(timeoutMs));
+      return a === FALL_BACK ? { data: await r.resolveTxt(n) } : a;
+    },
     async aTtl(n, family) {
       const rrs = family === 4 ? await r.resolve4(n, { ttl: true }) : await r.resolve6(n, { ttl: true });
       return { data: rrs.map((x) => x.address), ttl: rrs.reduce((m, x) => Math.min(m, x.ttl), Number.POSITIVE_INFINITY) };
@@ -70,21 +83,22 @@ export function createDns(opts: DnsOptions & { cache: false }): Dns;
 export function createDns(opts: DnsOptions): Dns | CachingDns {
   const inner = uncached(opts.servers, opts.timeoutMs);
   if (opts.cache === false) {
-    const { aTtl: _, ...plain } = inner;
+    const { aTtl: _, txtTtl: __, ...plain } = inner;
     return plain;
   }
   const m = memo(opts.cache ?? {});
   const key = (type: string, name: string) => `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
-  const { aTtl: _, ...fresh } = inner;
+  const { aTtl: _, txtTtl: __, ...fresh } = inner;
   return {
     resolve4: (n) => m.ask(key('A', n), () => inner.aTtl(n, 4)),
     resolve6: (n) => m.ask(key('AAAA', n), () => inner.aTtl(n, 6)),
-    resolveTxt: (n) => m.ask(key('TXT', n), async () => ({ data: await inner.resolveTxt(n) })),
+    resolveTxt: (n) => m.ask(key('TXT', n), () => inner.txtTtl(n)),
     resolveMx: (n) => m.ask(key('MX', n), async () => ({ data: await inner.resolveMx(n) })),
     reverse: (ip) => m.ask(key('PTR', ip), async () => ({ data: await inner.reverse(ip) })),
     resolve: (n, t) => {
       const type = t.toUpperCase();
       if (type === 'A' || type === 'AAAA') return m.ask(key(type, n), () => inner.aTtl(n, type === 'A' ? 4 : 6));
+      if (type === 'TXT') return m.ask(key(type, n), () => inner.txtTtl(n));
       return m.ask(key(type, n), async () => ({ data: await inner.resolve(n, t) }));
     },
     fresh,

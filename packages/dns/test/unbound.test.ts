@@ -17,6 +17,23 @@ short 1 IN A 192.0.2.11
 @ IN TXT "v=spf1 -all"
 `;
 
+// A zone whose negative answers say (RFC 2308) min(SOA TTL 600, MINIMUM 120) = 120 s; `brief.` one 5 s.
+const NEG = `$ORIGIN neg.moat.test.
+$TTL 600
+@ IN SOA ns.neg.moat.test. admin.neg.moat.test. 1 3600 600 86400 120
+@ IN NS ns.neg.moat.test.
+ns IN A 127.0.0.1
+host IN A 192.0.2.20
+spf 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
+big IN TXT "x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00x00" "x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01x01" "x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02x02" "x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03x03" "x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04x04" "x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05x05" "x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06x06" "x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07x07" "x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08x08" "x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09x09" "x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10x10" "x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11x11"
+`;
+const BRIEF = `$ORIGIN brief.moat.test.
+$TTL 600
+@ IN SOA ns.brief.moat.test. admin.brief.moat.test. 1 3600 600 86400 5
+@ IN NS ns.brief.moat.test.
+ns IN A 127.0.0.1
+`;
+
 /** A UDP relay in front of Unbound that counts the questions reaching it (the client's cache misses). */
 async function countingRelay(target: number): Promise<{ server: string; count: () => number; close: () => void }> {
   const front = createSocket('udp4');
@@ -49,10 +66,12 @@ let unbound: UnboundServer;
 let hole: BlackholeDns;
 let relay: Awaited<ReturnType<typeof countingRelay>>;
 beforeAll(async () => {
-  nsd = await startNsd({ zones: { 'dns.moat.test': ZONE } });
+  nsd = await startNsd({ zones: { 'dns.moat.test': ZONE, 'neg.moat.test': NEG, 'brief.moat.test': BRIEF } });
   hole = await startBlackholeDns();
   // nsd refuses lame.moat.test (not its zone): Unbound answers SERVFAIL
-  unbound = await startUnbound({ stubZones: { 'dns.moat.test': nsd.stubAddr, 'lame.moat.test': nsd.stubAddr } });
+  unbound = await startUnbound({
+    stubZones: { 'dns.moat.test': nsd.stubAddr, 'neg.moat.test': nsd.stubAddr, 'brief.moat.test': nsd.stubAddr, 'lame.moat.test': nsd.stubAddr },
+  });
   relay = await countingRelay(unbound.port);
 });
 afterAll(async () => {
@@ -123,7 +142,74 @@ describe('caching rule', () => {
   });
 });
 
+describe('negative answers by their SOA (RFC 2308), TXT questions', () => {
+  it('NXDOMAIN and NODATA are kept min(SOA TTL, MINIMUM): 120 s here, not the fixed 30 s', async () => {
+    let t = 2_000_000;
+    const dns = createDns({ servers: [relay.server], timeoutMs: 2000, cache: { negativeMs: 30_000, now: () => t } });
+    const before = relay.count();
+    expect(await code(dns.resolveTxt('nobody.neg.moat.test'))).toBe('ENOTFOUND');
+    expect(await code(dns.resolve('host.neg.moat.test', 'TXT'))).toBe('ENODATA');
+    expect(relay.count() - before).toBe(2);
+    t += 119_000; // past the fixed 30 s, within the zone's 120 s
+    expect(await code(dns.resolveTxt('nobody.neg.moat.test'))).toBe('ENOTFOUND');
+    expect(await code(dns.resolveTxt('host.neg.moat.test'))).toBe('ENODATA');
+    expect(relay.count() - before).toBe(2);
+    t += 2_000;
+    expect(await code(dns.resolveTxt('nobody.neg.moat.test'))).toBe('ENOTFOUND');
+    expect(relay.count() - before).toBe(3);
+  });
+
+  it('a short SOA MINIMUM shortens it (5 s), and the cap bounds a long one', async () => {
+    let t = 3_000_000;
+    const dns = createDns({ servers: [relay.server], timeoutMs: 2000, cache: { negativeMaxMs: 60_000, now: () => t } });
+    const before = relay.count();
+    await code(dns.resolveTxt('gone.brief.moat.test'));
+    await code(dns.resolveTxt('gone2.neg.moat.test'));
+    t += 6_000;
+    await code(dns.resolveTxt('gone.brief.moat.test'));
+    expect(relay.count() - before).toBe(3); // the 5 s one was asked again
+    t += 55_000; // 61 s: past the 60 s cap, within the zone's 120 s
+    expect(await code(dns.resolveTxt('gone2.neg.moat.test'))).toBe('ENOTFOUND');
+    expect(relay.count() - before).toBe(4);
+  });
+
+  it('a TXT answer is read on the wire as node:dns gives it, and kept within its TTL', async () => {
+    let t = 4_000_000;
+    const dns = createDns({ servers: [relay.server], timeoutMs: 2000, cache: { answerMs: 600_000, now: () => t } });
+    const before = relay.count();
+    const plain = createDns({ servers: [relay.server], timeoutMs: 2000, cache: false });
+    expect(await dns.resolveTxt('spf.neg.moat.test')).toEqual(await plain.resolveTxt('spf.neg.moat.test'));
+    expect(await dns.resolveTxt('spf.neg.moat.test')).toEqual([['v=spf1 ip4:192.0.2.0/24 -all']]);
+    expect(relay.count() - before).toBe(2); // ours once, c-ares once
+    t += 301_000; // past the record's 300 s
+    await dns.resolveTxt('spf.neg.moat.test');
+    expect(relay.count() - before).toBe(3);
+  });
+
+  it('an answer too big for one datagram (truncated) is asked again by c-ares, over TCP', async () => {
+    const dns = createDns({ servers: [unbound.server], timeoutMs: 3000 }); // the relay carries UDP only
+    const [rr] = await dns.resolveTxt('big.neg.moat.test');
+    expect(rr).toHaveLength(12);
+    expect(rr?.join('')).toHaveLength(12 * 180);
+    expect(rr?.[11]).toBe('x11'.repeat(60));
+  });
+
+  it('a SERVFAIL on the wire is unknown and never kept', async () => {
+    const dns = createDns({ servers: [relay.server], timeoutMs: 3000 });
+    expect(await code(dns.resolveTxt('x.lame.moat.test'))).toBe('ESERVFAIL');
+    expect(dns.size()).toBe(0);
+  });
+});
+
 describe('timeout rule', () => {
+  it('a TXT question to a resolver that never answers: two tries, ETIMEOUT, never cached', async () => {
+    const dns = createDns({ servers: [hole.server], timeoutMs: 300 });
+    const before = hole.received();
+    expect(await code(dns.resolveTxt('host.dns.moat.test'))).toBe('ETIMEOUT');
+    expect(hole.received() - before).toBe(2);
+    expect(dns.size()).toBe(0);
+  });
+
   it('a resolver that never answers is a timeout (unknown), two tries, never cached', async () => {
     const dns = createDns({ servers: [hole.server], timeoutMs: 300 });
     const before = hole.received();

@@ -1,0 +1,121 @@
+// DNS messages on the wire (RFC 1035, EDNS0 RFC 6891) for the questions whose negative answer's SOA we read.
+// Trusts nothing in a reply: every length is checked; a reply it cannot read is `undefined` (the caller falls back).
+
+export const TYPE_TXT = 16;
+const TYPE_SOA = 6;
+const TYPE_OPT = 41;
+const CLASS_IN = 1;
+/** EDNS0 payload size we announce (the DNS flag day 2020 value): TXT answers up to it need no TCP. */
+const EDNS_PAYLOAD = 1232;
+
+/** A host name we encode ourselves: plain LDH(+underscore) labels; anything else is left to c-ares. */
+const PLAIN_NAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?$/;
+
+/** The question (name, type, class IN) as it appears in a message, or undefined for a name we do not encode. */
+export function encodeQuestion(name: string, type: number): Buffer | undefined {
+  if (name.length > 254 || !PLAIN_NAME.test(name)) return undefined;
+  const labels = name.replace(/\.$/, '').split('.');
+  const q = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 0) + 5);
+  let o = 0;
+  for (const l of labels) {
+    q[o++] = l.length;
+    o += q.write(l, o, 'latin1');
+  }
+  q[o++] = 0;
+  q.writeUInt16BE(type, o);
+  q.writeUInt16BE(CLASS_IN, o + 2);
+  return q;
+}
+
+/** A recursive query with one question and an EDNS0 OPT record. */
+export function encodeQuery(id: number, question: Buffer): Buffer {
+  const m = Buffer.alloc(12 + question.length + 11);
+  m.writeUInt16BE(id, 0);
+  m.writeUInt16BE(0x0100, 2); // RD
+  m.writeUInt16BE(1, 4); // QDCOUNT
+  m.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
+  question.copy(m, 12);
+  const o = 12 + question.length;
+  m[o] = 0; // root owner
+  m.writeUInt16BE(TYPE_OPT, o + 1);
+  m.writeUInt16BE(EDNS_PAYLOAD, o + 3);
+  // extended rcode, version, flags (TTL field) and RDLENGTH: zero
+  return m;
+}
+
+export interface Reply {
+  id: number;
+  /** Truncated: the answer needs TCP. */
+  tc: boolean;
+  rcode: number;
+  /** Records of the asked type in the answer section, with the smallest TTL among them (seconds). */
+  records: Buffer[];
+  ttl: number;
+  /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the authority section's SOA, when the reply carries one. */
+  negativeTtl: number | undefined;
+}
+
+/** Past a (possibly compressed) name; -1 when it runs off the message. */
+function skipName(m: Buffer, o: number): number {
+  for (let hops = 0; hops < 128; hops++) {
+    if (o >= m.length) return -1;
+    const len = m[o] as number;
+    if (len === 0) return o + 1;
+    if ((len & 0xc0) === 0xc0) return o + 2 <= m.length ? o + 2 : -1;
+    if (len & 0xc0) return -1; // 0x40/0x80: not in use
+    o += len + 1;
+  }
+  return -1;
+}
+
+/**
+ * Reads a reply to `question` with query `id`; undefined when it is not one (wrong id, not a response,
+ * another question, damaged), so the caller keeps waiting or falls back.
+ */
+export function parseReply(m: Buffer, id: number, question: Buffer): Reply | undefined {
+  if (m.length < 12 || m.readUInt16BE(0) !== id) return undefined;
+  const flags = m.readUInt16BE(2);
+  if (!(flags & 0x8000) || (flags & 0x7800) !== 0) return undefined; // QR, opcode QUERY
+  if (m.readUInt16BE(4) !== 1) return undefined;
+  const qEnd = 12 + question.length;
+  if (qEnd > m.length || m.toString('latin1', 12, qEnd).toLowerCase() !== question.toString('latin1').toLowerCase()) return undefined;
+  const type = question.readUInt16BE(question.length - 4);
+  const an = m.readUInt16BE(6);
+  const ns = m.readUInt16BE(8);
+  const records: Buffer[] = [];
+  let ttl = Number.POSITIVE_INFINITY;
+  let negativeTtl: number | undefined;
+  let o = qEnd;
+  for (let i = 0; i < an + ns; i++) {
+    o = skipName(m, o);
+    if (o < 0 || o + 10 > m.length) return undefined;
+    const rrType = m.readUInt16BE(o);
+    const rrClass = m.readUInt16BE(o + 2);
+    const rrTtl = m.readUInt32BE(o + 4) & 0x7fffffff; // RFC 2181: a TTL with the top bit set counts as 0
+    const len = m.readUInt16BE(o + 8);
+    const start = o + 10;
+    o = start + len;
+    if (o > m.length) return undefined;
+    if (rrClass !== CLASS_IN) continue;
+    if (i < an && rrType === type) {
+      records.push(m.subarray(start, o));
+      ttl = Math.min(ttl, rrTtl);
+    } else if (i >= an && rrType === TYPE_SOA && len >= 22) {
+      const minimum = m.readUInt32BE(o - 4);
+      negativeTtl = Math.min(rrTtl, minimum);
+    }
+  }
+  return { id, tc: (flags & 0x0200) !== 0, rcode: flags & 0x000f, records, ttl: records.length ? ttl : 0, negativeTtl };
+}
+
+/** A TXT record's character-strings, as node:dns gives them (latin1, one string per chunk); undefined if damaged. */
+export function txtChunks(rdata: Buffer): string[] | undefined {
+  const chunks: string[] = [];
+  for (let o = 0; o < rdata.length; ) {
+    const len = rdata[o] as number;
+    if (o + 1 + len > rdata.length) return undefined;
+    chunks.push(rdata.toString('latin1', o + 1, o + 1 + len));
+    o += 1 + len;
+  }
+  return chunks;
+}
