@@ -1,5 +1,6 @@
 // The MX under smtp-source load, alone: messages/s, CPU ms per message and syscalls per message (perf stat's
-// syscall tracepoints: a count that does not depend on the machine's load), optionally a V8 CPU profile.
+// syscall tracepoints: a count that does not depend on the machine's load), Redis commands and Redis CPU per
+// message, optionally a V8 CPU profile.
 // Loopback only: a private redis-server (greylist, journal), Unbound answering from local data, smtp-sink.
 //   [KEEP=1] [LISTS=1] node bench/mx-profile.ts [MAIN.js] [CPU-PROFILE-DIR or ""] [MESSAGES]
 //   (KEEP: leave the work dir and mx.log; LISTS: the anchor table's DNS lists in front, below)
@@ -44,6 +45,10 @@ await waitForPort(port, '127.0.0.1', 60_000);
 const src = (m: number) => { try { execFileSync('smtp-source', ['-l', '10240', '-m', String(m), '-s', '20', '-M', 'mail.example.net', '-f', 'sender@sender.example', '-t', 'rcpt@example.org', `127.0.0.1:${port}`], { stdio: 'ignore' }); } catch (e) { console.error('smtp-source', (e as Error).message.slice(0, 200)); } };
 src(20); await new Promise((r) => setTimeout(r, 2500)); // greylist pre-pass (delay 1 s)
 src(300); // warm-up
+const redisCli = (...a: string[]) => execFileSync('redis-cli', ['-p', String(redis.port), ...a]).toString();
+redisCli('CONFIG', 'RESETSTAT');
+const redisCpu = () => { const t = redisCli('INFO', 'cpu'); return Number(/used_cpu_sys:([\d.]+)/.exec(t)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(t)![1]); };
+const rcpu0 = redisCpu();
 const cpu0 = Number(execFileSync('cat', [`/proc/${mx.pid}/stat`]).toString().split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0));
 const perf = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync', '-p', String(mx.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
 let perfOut = ''; perf.stderr!.on('data', (d) => (perfOut += d));
@@ -53,9 +58,12 @@ const N = Number(process.argv[4] ?? 2000);
 src(N);
 const secs = (performance.now() - t0) / 1000;
 const cpu1 = Number(execFileSync('cat', [`/proc/${mx.pid}/stat`]).toString().split(') ')[1]!.split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0));
+// Redis commands per message (calls from INFO commandstats, the measured run only)
+const redisCpuMs = +(((redisCpu() - rcpu0) * 1000) / N).toFixed(3);
+const redisPerMsg = Object.fromEntries(redisCli('INFO', 'commandstats').split('\n').flatMap((l) => { const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(l); return m && m[1] !== 'info' && m[1] !== 'config|resetstat' ? [[m[1], +(Number(m[2]) / N).toFixed(2)]] : []; }));
 perf.kill('SIGINT'); await new Promise((r) => perf.once('exit', r));
 const sc = Object.fromEntries(perfOut.trim().split('\n').map((l) => l.split(',')).filter((f) => f[2]?.startsWith('syscalls')).map((f) => [f[2]!.replace('syscalls:sys_enter_', ''), +(Number(f[0]) / N).toFixed(2)]));
-console.log(JSON.stringify({ main, perMsg: sc, msgs: N, secs: +secs.toFixed(1), rate: +(N / secs).toFixed(1), cpuMsPerMsg: +(((cpu1 - cpu0) * 10) / N).toFixed(2) }));
+console.log(JSON.stringify({ main, perMsg: sc, redisPerMsg, redisCpuMsPerMsg: redisCpuMs, msgs: N, secs: +secs.toFixed(1), rate: +(N / secs).toFixed(1), cpuMsPerMsg: +(((cpu1 - cpu0) * 10) / N).toFixed(2) }));
 mx.kill('SIGTERM'); await new Promise((r) => mx.once('exit', r));
 sink.kill();
 await redis.stop();

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import type { Logger, Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
 import { connectRedis, firstReadyGate, type RedisTarget, stallGuard } from '@moat/redis';
+import { createBatcher, type JournalOp } from './batch.ts';
 import { encodeEntry, type JournalEntry } from './entry.ts';
 import { JournalTimeoutError, withTimeout } from './timeout.ts';
 import { journalMetrics } from './metrics.ts';
@@ -64,40 +65,10 @@ export interface Journal {
   close(): Promise<void>;
 }
 
-// KEYS[1] stream, KEYS[2..] index lists. ARGV: maxlen, ttl, json, index cap, trim-by-age flag.
-const APPEND_LUA = `
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'j', ARGV[3])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[5] == '1' then
-  local t = redis.call('TIME')
-  local minid = (tonumber(t[1]) - tonumber(ARGV[2])) * 1000
-  if minid > 0 then redis.call('XTRIM', KEYS[1], 'MINID', '~', tostring(minid)) end
-end
-for i = 2, #KEYS do
-  redis.call('RPUSH', KEYS[i], id)
-  redis.call('LTRIM', KEYS[i], -tonumber(ARGV[4]), -1)
-  redis.call('EXPIRE', KEYS[i], ARGV[2])
-end
-return id
-`;
-
-// KEYS[1] session list, KEYS[2] queue list. ARGV: ttl, index cap.
-const LINK_LUA = `
-local ids = redis.call('LRANGE', KEYS[1], 0, -1)
-if #ids == 0 then return 0 end
-redis.call('DEL', KEYS[2])
-redis.call('RPUSH', KEYS[2], unpack(ids))
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('EXPIRE', KEYS[2], ARGV[1])
-return #ids
-`;
-
 /** Entries kept per session or queue id (a session is bounded by the gateway's command limit anyway). */
 const INDEX_CAP = 500;
 /** Trim by age at most this often (MAXLEN trims on every write; MINID only bounds age). */
 const AGE_TRIM_MS = 60_000;
-
-type Eval = (numKeys: number, ...args: (string | number)[]) => Promise<unknown>;
 
 export function createJournal(options: JournalOptions): Journal {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -137,20 +108,26 @@ export function createJournal(options: JournalOptions): Journal {
   /** Before the first connection, wait for it within the caller's budget (later, fail fast). */
   const whenReady = firstReadyGate(redis);
 
-  // EVALSHA with a fallback to EVAL on NOSCRIPT (ioredis); the key count is the first argument.
-  redis.defineCommand('moatJournalAppend', { lua: APPEND_LUA });
-  redis.defineCommand('moatJournalLink', { lua: LINK_LUA });
-  const scripts = redis as unknown as { moatJournalAppend: Eval; moatJournalLink: Eval };
   /** Appends we still wait for (each settles within timeoutMs). */
   const waiting = new Set<Promise<void>>();
-  /** Commands sent and not yet answered by Redis (may outlive our wait). */
-  const unanswered = new Set<Promise<unknown>>();
+  /** Appends and links sent and not yet answered by Redis (may outlive our wait). */
+  let unanswered = 0;
   let lastAgeTrim = 0;
+  // one script call per event-loop turn for all writes of the turn (EVALSHA, EVAL on NOSCRIPT: ioredis)
+  const batch = createBatcher(redis, { maxLen, ttl, indexCap: INDEX_CAP }, (ops, call) => {
+    unanswered += ops;
+    m.pending.set(unanswered);
+    const settle = () => {
+      unanswered -= ops;
+      m.pending.set(unanswered);
+    };
+    call.then(settle, settle);
+  });
 
-  function track(what: string, work: () => Promise<unknown>): void {
+  function track(what: string, op: JournalOp): void {
     if (closed) return;
-    // Bounded by commands Redis has not answered yet (not by our wait): a hung Redis cannot grow memory.
-    if (unanswered.size + waiting.size >= maxPending) {
+    // Bounded by writes Redis has not answered yet (not by our wait): a hung Redis cannot grow memory.
+    if (unanswered + waiting.size >= maxPending) {
       m.writes.inc({ result: 'dropped' });
       return;
     }
@@ -162,14 +139,7 @@ export function createJournal(options: JournalOptions): Journal {
           m.writes.inc({ result: 'unavailable' });
           return;
         }
-        const cmd = work();
-        unanswered.add(cmd);
-        m.pending.set(unanswered.size);
-        const settle = () => {
-          unanswered.delete(cmd);
-          m.pending.set(unanswered.size);
-        };
-        cmd.then(settle, settle);
+        const cmd = batch.send(op);
         // Past the budget we stop waiting and count a timeout (Redis may still apply the append).
         await withTimeout(cmd, Math.max(1, timeoutMs - (performance.now() - t0)), what);
         m.writes.inc({ result: 'ok' });
@@ -209,11 +179,11 @@ export function createJournal(options: JournalOptions): Journal {
       const now = Date.now();
       const trim = now - lastAgeTrim > AGE_TRIM_MS;
       if (trim) lastAgeTrim = now;
-      track('journal append', () => scripts.moatJournalAppend(keys.length, ...keys, maxLen, ttl, json, INDEX_CAP, trim ? '1' : '0'));
+      track('journal append', { kind: 'append', keys, json, trim });
     },
 
     linkQueueId(sessionId, queueId) {
-      track('journal link', () => scripts.moatJournalLink(2, sessionKey(prefix, sessionId), queueKey(prefix, queueId), ttl, INDEX_CAP));
+      track('journal link', { kind: 'link', keys: [sessionKey(prefix, sessionId), queueKey(prefix, queueId)] });
     },
 
     ...reader,

@@ -50,7 +50,8 @@ const open = (over: Partial<Parameters<typeof createJournal>[0]> = {}) =>
 describe('journal on redis-server', () => {
   let j: Journal;
   beforeAll(() => {
-    j = open({ prefix: 'j1:', ttlMs: 3_600_000 });
+    // a generous budget: these tests read back what was written, and a loaded machine may take its time
+    j = open({ prefix: 'j1:', ttlMs: 3_600_000, timeoutMs: 5000 });
   });
   afterAll(() => j.close());
 
@@ -79,6 +80,20 @@ describe('journal on redis-server', () => {
     j.linkQueueId('S3', 'Q9');
     await j.flush();
     expect((await j.byQueueId('Q9')).map((e) => e.session)).toEqual(['S3']);
+  });
+
+  it('sends the writes of one event-loop turn as one script call, in order (a link sees the appends before it)', async () => {
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    j.record(facts('S5', { stage: 'helo' }), { ...deferred, action: 'continue', decidedBy: undefined });
+    j.record(facts('S6'), deferred);
+    j.record(facts('S5'), deferred, { reply: '450 4.7.1 Greylisted' });
+    j.linkQueueId('S5', 'Q5');
+    await j.flush();
+    expect((await calls()) - before).toBe(1);
+    expect((await j.byQueueId('Q5')).map((e) => `${e.session} ${e.facts.stage}`)).toEqual(['S5 helo', 'S5 rcpt']);
+    expect((await j.recent({ count: 3 })).map((e) => e.session)).toEqual(['S5', 'S6', 'S5']);
+    expect(await raw.ttl(queueKey('j1:', 'Q5'))).toBeGreaterThan(3000);
   });
 
   it('bounds every key with a TTL and the stream with MAXLEN', async () => {
