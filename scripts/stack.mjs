@@ -40,7 +40,7 @@ export function stackOptions({ test = false } = {}) {
   // policyd's port is published only on request (a Postfix outside the stack) and in the test profile
   const publishPolicyd = test || /^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_POLICYD ?? '');
   // mx's web ports (80 ACME HTTP-01, 443 MTA-STS policy host) only when the config serves them, or on request
-  const publishWeb = !test && (/^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_WEB ?? '') || servesWeb(readConfigText(process.env.MOAT_CONFIG)));
+  const publishWeb = !test && (/^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_WEB ?? '') || servesWeb(readConfigText(process.env.MOAT_CONFIG_DIR)));
   const files = [
     'docker-compose.yml',
     ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []),
@@ -51,10 +51,17 @@ export function stackOptions({ test = false } = {}) {
   return { project: test ? 'moat-test' : 'moat', files, env };
 }
 
-/** The stack's moat.yaml (MOAT_CONFIG is relative to compose/, as in the compose file); '' when unreadable. */
-function readConfigText(file = 'moat.yaml') {
+/**
+ * The stack's moat.yaml: `moat.yaml` in MOAT_CONFIG_DIR (relative to compose/, as in the compose file, default
+ * ./config: compose mounts the directory, not the file); '' when unreadable.
+ */
+export function stackConfigFile(dir = process.env.MOAT_CONFIG_DIR) {
+  return path.resolve(COMPOSE_DIR, dir ?? 'config', 'moat.yaml');
+}
+
+function readConfigText(dir) {
   try {
-    return fs.readFileSync(path.resolve(COMPOSE_DIR, file), 'utf8');
+    return fs.readFileSync(stackConfigFile(dir), 'utf8');
   } catch {
     return '';
   }
@@ -329,9 +336,10 @@ export async function up({ test = false, build = true } = {}) {
   const t0 = Date.now();
   await ensureDocker();
   const opts = stackOptions({ test });
+  if (process.env.MOAT_CONFIG && !process.env.MOAT_CONFIG_DIR) say('MOAT_CONFIG (a file) is not read by the compose files: they mount a directory; set MOAT_CONFIG_DIR to the one holding moat.yaml');
   if (build) await buildImages({ test });
   // The certificate names the host moat.yaml names (policy.hostname), so clients checking names see it.
-  const yaml = await fs.readFile(path.resolve(COMPOSE_DIR, opts.env.MOAT_CONFIG ?? 'moat.yaml'), 'utf8');
+  const yaml = await fs.readFile(stackConfigFile(opts.env.MOAT_CONFIG_DIR ?? process.env.MOAT_CONFIG_DIR), 'utf8');
   const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
   const secrets = opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined;
   await ensureSecrets(secrets, { hostname });
