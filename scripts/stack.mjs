@@ -343,7 +343,7 @@ export async function up({ test = false, build = true } = {}) {
   const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
   const secrets = opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined;
   await ensureSecrets(secrets, { hostname });
-  // the test profile signs as moat.test (moat.test.yaml queue.dkim) and serves the key's record itself
+  // the test profile signs as moat.test (config-test/moat.yaml queue.dkim) and serves the key's record itself
   if (test) {
     await ensureTestDkim(secrets ?? path.join(COMPOSE_DIR, 'secrets-test'));
     await ensureTestRedisUrl(secrets ?? path.join(COMPOSE_DIR, 'secrets-test'), { net: opts.env.MOAT_NET });
@@ -368,7 +368,7 @@ Connect:
   submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth/users (moat user add|passwd|del|list)
   Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
-Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}
+Config: ${path.relative(process.cwd(), stackConfigFile(opts.env.MOAT_CONFIG_DIR ?? process.env.MOAT_CONFIG_DIR))} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}
 CLI in the stack: npm run moat --${test ? ' --test' : ''} queue list | zones | explain ... | greylist stuck  (docker: export DOCKER_HOST=${process.env.DOCKER_HOST})`);
   return containers;
 }
@@ -416,7 +416,7 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
 Publish this TXT record (zone-file form; most DNS panels take the quoted text joined):
   ${k.record.name}. 3600 IN TXT ( ${k.record.strings.map((x) => `"${x}"`).join(' ')} )
 
-Then add the key to ${test ? 'compose/moat.test.yaml' : 'compose/moat.yaml'} and reload (npm run moat -- reload):
+Then add the key to ${test ? 'compose/config-test/moat.yaml' : 'compose/config/moat.yaml'} and reload (npm run moat -- reload):
   queue:
     dkim:
       - { domain: ${k.domain}, selector: ${k.selector}, key: ${k.key} }
