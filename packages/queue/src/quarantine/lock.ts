@@ -72,7 +72,7 @@ export function createLocks(dir: string): Locks {
   const deadClaim = (c: Seen) => deadWriter(c) || c.ageMs > CLAIM_MAX_AGE_MS;
 
   /**
-   * Takes the lock of `id` with the file `tmp` (nonce `nonce`); false when another live action has it. The lock
+   * Takes the lock at `path` with the file `tmp` (its nonce in `mine`); false when another live action has it. The lock
    * appears with its writer already in it (linked from tmp/, EEXIST when taken). A stale lock is replaced so that
    * of many processes judging it stale at once exactly one wins: each claims the takeover with an exclusive link
    * named after the stale lock's key; only the claim's holder replaces the lock (by rename, never unlink then
