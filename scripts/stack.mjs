@@ -40,7 +40,7 @@ export function stackOptions({ test = false } = {}) {
   // policyd's port is published only on request (a Postfix outside the stack) and in the test profile
   const publishPolicyd = test || /^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_POLICYD ?? '');
   // mx's web ports (80 ACME HTTP-01, 443 MTA-STS policy host) only when the config serves them, or on request
-  const publishWeb = !test && (/^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_WEB ?? '') || servesWeb(readConfigText(process.env.MOAT_CONFIG)));
+  const publishWeb = !test && (/^(1|true|yes)$/i.test(process.env.MOAT_PUBLISH_WEB ?? '') || servesWeb(readConfigText(process.env.MOAT_CONFIG_DIR)));
   const files = [
     'docker-compose.yml',
     ...(publishPolicyd ? ['docker-compose.policyd-port.yml'] : []),
@@ -51,10 +51,17 @@ export function stackOptions({ test = false } = {}) {
   return { project: test ? 'moat-test' : 'moat', files, env };
 }
 
-/** The stack's moat.yaml (MOAT_CONFIG is relative to compose/, as in the compose file); '' when unreadable. */
-function readConfigText(file = 'moat.yaml') {
+/**
+ * The stack's moat.yaml: `moat.yaml` in MOAT_CONFIG_DIR (relative to compose/, as in the compose file, default
+ * ./config: compose mounts the directory, not the file); '' when unreadable.
+ */
+export function stackConfigFile(dir = process.env.MOAT_CONFIG_DIR) {
+  return path.resolve(COMPOSE_DIR, dir ?? 'config', 'moat.yaml');
+}
+
+function readConfigText(dir) {
   try {
-    return fs.readFileSync(path.resolve(COMPOSE_DIR, file), 'utf8');
+    return fs.readFileSync(stackConfigFile(dir), 'utf8');
   } catch {
     return '';
   }
@@ -329,13 +336,14 @@ export async function up({ test = false, build = true } = {}) {
   const t0 = Date.now();
   await ensureDocker();
   const opts = stackOptions({ test });
+  if (process.env.MOAT_CONFIG && !process.env.MOAT_CONFIG_DIR) say('MOAT_CONFIG (a file) is not read by the compose files: they mount a directory; set MOAT_CONFIG_DIR to the one holding moat.yaml');
   if (build) await buildImages({ test });
   // The certificate names the host moat.yaml names (policy.hostname), so clients checking names see it.
-  const yaml = await fs.readFile(path.resolve(COMPOSE_DIR, opts.env.MOAT_CONFIG ?? 'moat.yaml'), 'utf8');
+  const yaml = await fs.readFile(stackConfigFile(opts.env.MOAT_CONFIG_DIR ?? process.env.MOAT_CONFIG_DIR), 'utf8');
   const hostname = /^\s+hostname:\s*([A-Za-z0-9.-]+)/m.exec(yaml)?.[1];
   const secrets = opts.env.MOAT_SECRETS ? path.resolve(COMPOSE_DIR, opts.env.MOAT_SECRETS) : undefined;
   await ensureSecrets(secrets, { hostname });
-  // the test profile signs as moat.test (moat.test.yaml queue.dkim) and serves the key's record itself
+  // the test profile signs as moat.test (config-test/moat.yaml queue.dkim) and serves the key's record itself
   if (test) {
     await ensureTestDkim(secrets ?? path.join(COMPOSE_DIR, 'secrets-test'));
     await ensureTestRedisUrl(secrets ?? path.join(COMPOSE_DIR, 'secrets-test'), { net: opts.env.MOAT_NET });
@@ -360,7 +368,7 @@ Connect:
   submission (AUTH)    ${port('mx', 587)}     STARTTLS, then AUTH with a user from compose/secrets/auth/users (moat user add|passwd|del|list)
   Postfix policy       ${port('policyd', 10023) ? `${port('policyd', 10023)}   check_policy_service inet:${port('policyd', 10023)} (only from policyd.clients)` : 'not published (MOAT_PUBLISH_POLICYD=1 publishes it; docs/operations.md)'}
   web console          http://${port('console', 9480)}/   loopback only; user ${test ? 'admin, password in compose/test.env' : `${process.env.MOAT_CONSOLE_USER || 'admin'}, password printed when it was created (compose/secrets/console-password-hash)`}
-Config: compose/${test ? 'moat.test.yaml' : 'moat.yaml'} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}
+Config: ${path.relative(process.cwd(), stackConfigFile(opts.env.MOAT_CONFIG_DIR ?? process.env.MOAT_CONFIG_DIR))} · logs: npm run stack -- logs${test ? ' --test' : ''} · stop: npm run stack -- down${test ? ' --test' : ''}
 CLI in the stack: npm run moat --${test ? ' --test' : ''} queue list | zones | explain ... | greylist stuck  (docker: export DOCKER_HOST=${process.env.DOCKER_HOST})`);
   return containers;
 }
@@ -408,7 +416,7 @@ if (process.argv.some((a) => a.endsWith('scripts/stack.mjs')) && import.meta.url
 Publish this TXT record (zone-file form; most DNS panels take the quoted text joined):
   ${k.record.name}. 3600 IN TXT ( ${k.record.strings.map((x) => `"${x}"`).join(' ')} )
 
-Then add the key to ${test ? 'compose/moat.test.yaml' : 'compose/moat.yaml'} and reload (npm run moat -- reload):
+Then add the key to ${test ? 'compose/config-test/moat.yaml' : 'compose/config/moat.yaml'} and reload (npm run moat -- reload):
   queue:
     dkim:
       - { domain: ${k.domain}, selector: ${k.selector}, key: ${k.key} }

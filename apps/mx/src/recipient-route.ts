@@ -1,5 +1,6 @@
 // Where an accepted RCPT goes: Postfix's trivial-rewrite at RCPT through the address resolver (refused when it
 // cannot be resolved, its final recipients kept for the queue), or local/relay without one. Addresses are client input.
+import { errorRefusalStatus, UNDELIVERABLE } from '@moat/address';
 import type { Facts } from '@moat/policy';
 import { queueRecipients } from '@moat/queue';
 import { SmtpReply } from './hook.ts';
@@ -26,12 +27,12 @@ export async function routeRecipient(ctx: MxContext, s: SessionState, address: s
     }
     const finals = queueRecipients(address, res);
     // The address itself (not an alias's target) resolving to error: refused here, as Postfix's smtpd
-    // does (checked: `error:4.2.0 later` in transport_maps answers 550 5.2.0 at RCPT). Alias targets
-    // are expanded after the 250, so theirs bounce, as Postfix's cleanup does.
+    // does (checked: `error:4.2.0 later` in transport_maps answers 550 5.2.0 at RCPT, `error:2.0.0` 550 5.0.0).
+    // Alias targets are expanded after the 250, so theirs bounce, as Postfix's cleanup does.
     const own = finals.length === 1 && finals[0]!.address.toLowerCase() === address.toLowerCase() ? finals[0]!.info.nextHop : undefined;
     if (own?.transport === 'error') {
-      const status = own.status.replace(/^4\./, '5.');
-      const reply = new SmtpReply(550, `${status} <${address}>: Recipient address rejected: ${own.text || 'delivery not permitted'}`);
+      const status = errorRefusalStatus(own.status, 'recipient');
+      const reply = new SmtpReply(550, `${status} <${address}>: Recipient address rejected: ${own.text || UNDELIVERABLE}`);
       metrics.rejects.inc({ stage: 'rcpt', restriction: 'address_resolution', code: '550' });
       logger.info(
         { event: 'recipient-refused', session: f.sessionId, client: f.clientAddress, sender: f.sender, recipient: f.recipient, class: res.class, reason: 'error-transport', reply: `550 ${reply.message}`, trace: res.trace },

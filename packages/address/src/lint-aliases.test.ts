@@ -44,4 +44,10 @@ describe('lintTransportMaps', () => {
     const t = memoryTable({ 'a.example': 'uucp:x', 'b.example': 'smtp:[ok]:25', 'c.example': ':[ok]', 'd.example': 'maildir:', 'e.example': 'smtp:[bad' });
     expect(lintTransportMaps(spec({ transportMaps: [t] })).map((p) => p.key)).toEqual(['a.example', 'd.example', 'e.example']);
   });
+  it('warns about error: entries whose status is not 5.x.x (Postfix bounces them as 5.0.0)', () => {
+    const t = memoryTable({ 'a.example': 'error:4.2.0 later', 'b.example': 'error:2.0.0 fine', 'c.example': 'error:5.1.1 gone', 'd.example': 'error:closed' });
+    const found = lintTransportMaps(spec({ transportMaps: [t] }));
+    expect(found.map((p) => [p.key, p.severity])).toEqual([['a.example', 'warning'], ['b.example', 'warning']]);
+    expect(found[0]?.message).toMatch(/550 5\.2\.0 .*5\.0\.0/);
+  });
 });

@@ -98,7 +98,12 @@ export function lintTransportMaps(spec: ResolverSpec): AliasProblem[] {
         continue;
       }
       try {
-        parseNextHop(`${channel}:${nexthop}`);
+        const hop = parseNextHop(`${channel}:${nexthop}`);
+        // Postfix takes these too, but its smtpd refuses them as 550 5.x.x and error(8) bounces them as 5.0.0:
+        // a 4.x.x entry never defers, a 2.x.x one never accepts. Said, not refused (moat does as Postfix does).
+        if (hop.transport === 'error' && hop.status !== undefined && !hop.status.startsWith('5')) {
+          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: error: refuses at RCPT with 550 5${hop.status.slice(1)} and bounces at delivery with 5.0.0, as Postfix does; write a 5.x.x status` });
+        }
       } catch (e) {
         if (e instanceof NextHopError) out.push({ severity: 'error', table: `transport_maps ${t.spec}`, key, message: e.message });
         else throw e;

@@ -36,8 +36,13 @@ describe('parseNextHop', () => {
     expect(parseNextHop('maildir:/var/mail/moat')).toEqual({ transport: 'maildir', path: '/var/mail/moat', raw: 'maildir:/var/mail/moat' });
     expect(parseNextHop('error:5.1.1 No such user here')).toMatchObject({ transport: 'error', status: '5.1.1', text: 'No such user here' });
     expect(parseNextHop('error:4.7.1 try later')).toMatchObject({ status: '4.7.1', text: 'try later' });
-    expect(parseNextHop('error:mailbox closed')).toMatchObject({ status: '5.0.0', text: 'mailbox closed' });
-    expect(parseNextHop('error:')).toMatchObject({ status: '5.0.0', text: 'Address is undeliverable' });
+    expect(parseNextHop('error:mailbox closed')).toEqual({ transport: 'error', text: 'mailbox closed', raw: 'error:mailbox closed' });
+    expect(parseNextHop('error:')).toEqual({ transport: 'error', text: 'Address is undeliverable', raw: 'error:' });
+    // the status kept as written, whatever its class (Postfix's dsn_split takes 2, 4 and 5); only a status: the default text
+    expect(parseNextHop('error:2.0.0 all fine')).toMatchObject({ status: '2.0.0', text: 'all fine' });
+    expect(parseNextHop('error:5.1.1')).toMatchObject({ status: '5.1.1', text: 'Address is undeliverable' });
+    expect(parseNextHop('error:5.1.1x no status')).toEqual({ transport: 'error', text: '5.1.1x no status', raw: 'error:5.1.1x no status' });
+    expect(parseNextHop('error:3.0.0 not a class')).not.toHaveProperty('status');
     expect(parseNextHop('discard:')).toEqual({ transport: 'discard', text: '', raw: 'discard:' });
     expect(parseNextHop('discard:spam trap')).toMatchObject({ text: 'spam trap' });
   });

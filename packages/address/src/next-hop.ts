@@ -1,5 +1,6 @@
 // transport(5) right-hand sides (`transport:nexthop`) parsed into moat's NextHop, plus moat's legacy URL forms.
 // The text is admin input (config, transport_maps files): bad text throws a NextHopError naming the problem.
+import { UNDELIVERABLE } from './error-hop.ts';
 import type { NextHop } from './types.ts';
 
 /** A transport or next hop moat cannot use; `text` is what the admin wrote. */
@@ -25,7 +26,7 @@ export const TRANSPORT_NAMES = ['smtp', 'relay', 'lmtp', 'maildir', 'error', 'di
  * Parses `transport:nexthop` as transport(5) and the delivery agents read it:
  * `smtp:[host]:port` (no MX lookup), `smtp:host[:port]` (MX lookup), `smtp:` (the recipient domain),
  * `relay:` (as smtp), `lmtp:unix:/path`, `lmtp:inet:host:port`, `lmtp:host:port`, `lmtp:[host]:port`,
- * `maildir:/path`, `error:5.x.x text`, `error:text` (5.0.0), `discard:[text]`; and moat's older
+ * `maildir:/path`, `error:5.x.x text`, `error:text`, `discard:[text]`; and moat's older
  * `smtp://host:port`, `lmtp://host:port` (queue.transport). Throws NextHopError.
  */
 export function parseNextHop(text: string): NextHop {
@@ -53,9 +54,11 @@ export function parseNextHop(text: string): NextHop {
       return { transport: 'maildir', path: hop, raw };
     }
     case 'error': {
+      // dsn_split: an optional RFC 3463 status (class 2, 4 or 5, as Postfix accepts it) before free text. What the
+      // status means is the edge's business (errorRefusalStatus at RCPT, errorBounceStatus at delivery).
       const m = /^\s*([245]\.\d{1,3}\.\d{1,3})(?:\s+(.*))?$/s.exec(hop);
-      if (m) return { transport: 'error', status: m[1] as string, text: (m[2] ?? '').trim(), raw };
-      return { transport: 'error', status: '5.0.0', text: hop.trim() === '' ? 'Address is undeliverable' : hop.trim(), raw };
+      const text = (m ? (m[2] ?? '') : hop).trim();
+      return { transport: 'error', ...(m ? { status: m[1] as string } : {}), text: text === '' ? UNDELIVERABLE : text, raw };
     }
     case 'discard':
       return { transport: 'discard', text: hop.trim(), raw };

@@ -2,6 +2,7 @@
 // (recipient tables) and local(8) (alias_maps) in one pure function. Trusts its spec; the address is client input.
 import type { LookupTable } from '@moat/maps';
 import { smtpdDsnFix } from '@moat/policy';
+import { errorRefusalStatus } from './error-hop.ts';
 import { splitAddress, splitExtension } from './address-parts.ts';
 import { NextHopError } from './next-hop.ts';
 import { splitAliasValue } from './alias-values.ts';
@@ -108,7 +109,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
       if (!exp.matched) {
         // smtpd: what resolves to the error transport is refused, then the class's recipient table.
         const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a0, cls, trace);
-        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: smtpdDsnFix(rcptStatus(hop.status), 'recipient'), text: hop.text, trace };
+        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: errorRefusalStatus(hop.status, 'recipient'), text: hop.text, trace };
         const why = unlisted(a0, cls);
         if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
       }
@@ -174,7 +175,8 @@ interface VerifierParts {
 function createVerifier(p: VerifierParts): AddressResolver['verify'] {
   /** verify() asks for no trace: the transport lookup writes into this one, emptied after. */
   const scratch: string[] = [];
-  const verifyRcpt = (address: string, unknown: string): Verification => {
+  const verifyRcpt = (address: string, as: 'recipient' | 'sender'): Verification => {
+    const unknown = as === 'sender' ? '5.1.0' : '5.1.1';
     p.reset();
     const a = p.parseInput(address);
     const cls = p.classOf(a.domain);
@@ -185,12 +187,12 @@ function createVerifier(p: VerifierParts): AddressResolver['verify'] {
     }
     const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : p.hopFor(a, cls, scratch);
     scratch.length = 0;
-    if (hop.transport === 'error') return { accepted: false, class: cls, status: rcptStatus(hop.status), text: hop.text };
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: errorRefusalStatus(hop.status, as), text: hop.text };
     const why = p.unlisted(a, cls);
     return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
   };
   return (address, as = 'recipient') => {
-    const v = verifyRcpt(address, as === 'sender' ? '5.1.0' : '5.1.1');
+    const v = verifyRcpt(address, as);
     return v.accepted ? v : { ...v, status: smtpdDsnFix(v.status, as) };
   };
 }
@@ -211,14 +213,6 @@ function recipientTableCheck(spec: ResolverSpec, delim: string, isLocalForFind: 
     if (cls === 'relay' && relayRcpt && !listed(relayRcpt, a)) return 'User unknown in relay recipient table';
     return undefined;
   };
-}
-
-/**
- * smtpd refuses what resolves to the error transport with 550 whatever the status says, and makes the
- * status class agree (`error:4.2.0 text` at RCPT is "550 5.2.0 ... text"; at delivery it would defer).
- */
-function rcptStatus(status: string): string {
-  return status.startsWith('4') ? `5${status.slice(1)}` : status;
 }
 
 /** local_recipient_maps does not apply to these (smtpd). */

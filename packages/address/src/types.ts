@@ -39,8 +39,12 @@ export type NextHop =
     }
   /** moat's own mailbox delivery: `maildir:/path` (the path is the maildir root; see the README for the layout). */
   | { transport: 'maildir'; path: string; raw: string }
-  /** `error:5.x.x text` (or `error:text`, status 5.0.0): the recipient bounces (or is refused at RCPT). */
-  | { transport: 'error'; status: string; text: string; raw: string }
+  /**
+   * `error:5.x.x text` (or `error:text`, no status): the recipient bounces (or is refused at RCPT). `status` is as
+   * written, whatever its class (Postfix accepts 2, 4 and 5); error-hop.ts turns it into what smtpd and error(8) say.
+   * `text` is never empty (Postfix's "Address is undeliverable" when none is written).
+   */
+  | { transport: 'error'; status?: string; text: string; raw: string }
   /** `discard:[text]`: accepted and dropped, as Postfix's discard(8). */
   | { transport: 'discard'; text: string; raw: string };
 

@@ -24,7 +24,7 @@ export interface ClusterInfo {
   /** The cluster network's first three octets (cluster/test.env MOAT_NET). */
   net: string;
   domain: string;
-  /** The test greylist delay (cluster/moat.test.yaml), ms. */
+  /** The test greylist delay (cluster/config-test/moat.yaml), ms. */
   greylistDelayMs: number;
   /** The AUTH login every node knows (compose/secrets-test/auth/users) and its password. */
   user: string;

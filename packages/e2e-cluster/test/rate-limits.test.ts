@@ -1,6 +1,6 @@
 // Rate limits shared by every MX (@moat/ratelimit in the cluster's Redis): a login's message limit is one
 // budget whichever nodes its mail goes through, and failed AUTHs from one client add up across the nodes.
-// Limits in compose/cluster/moat.test.yaml: 30 messages per login (mx.rate_limits), 5 failed AUTHs (mx.auth).
+// Limits in compose/cluster/config-test/moat.yaml: 30 messages per login (mx.rate_limits), 5 failed AUTHs (mx.auth).
 import type { SmtpClient } from '@moat/testkit';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {

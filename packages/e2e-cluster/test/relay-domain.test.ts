@@ -1,5 +1,5 @@
 // Backup MX for a remote site (Postfix ADDRESS_CLASS_README): relay.moat.test is in relay_domains with its
-// users in relay_recipient_maps (compose/cluster/moat.test.yaml), so a backup refuses an unknown user at
+// users in relay_recipient_maps (compose/cluster/config-test/moat.yaml), so a backup refuses an unknown user at
 // RCPT as Postfix does, and queues a known one for the next hop transport_maps names, not the mailstore.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

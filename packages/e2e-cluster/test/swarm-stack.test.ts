@@ -150,7 +150,7 @@ describe('stack.swarm.yml', () => {
         MOAT_SPAMD_BAYES_SENTINELS: 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
         MOAT_REDIS_PASSWORD_FILE: '/run/secrets/redis_password',
       });
-      // the Sentinels it asks are the ones the nodes ask (cluster/moat.yaml greylist.redis.sentinels)
+      // the Sentinels it asks are the ones the nodes ask (cluster/config/moat.yaml greylist.redis.sentinels)
       expect(sa?.environment?.MOAT_SPAMD_BAYES_REDIS).toBeUndefined();
     }
     // Swarm: debian-spamd reads the secret through group moat (compose/spamassassin/Dockerfile)
@@ -178,7 +178,7 @@ describe('stack.swarm.yml', () => {
       );
       expect(nodeEnv.MOAT_QUARANTINE_TOKEN_FILE, n).toBeDefined();
       const env = { ...process.env, ...nodeEnv, MOAT_RESOLVER: '10.29.0.2:53' };
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'apps/cli/src/main.ts'), 'config', 'check', path.join(COMPOSE_DIR, 'cluster/moat.yaml')], { env });
+      const { stdout } = await run(process.execPath, [path.join(ROOT, 'apps/cli/src/main.ts'), 'config', 'check', path.join(COMPOSE_DIR, 'cluster/config/moat.yaml')], { env });
       expect(stdout, n).toMatch(/^ok /);
       expect(stdout, n).toContain(`hostname: ${n}.example.org`);
       expect(stdout, n).toMatch(/greylist: sentinels sentinel-1:26379,sentinel-2:26379,sentinel-3:26379 \(moat\)/);

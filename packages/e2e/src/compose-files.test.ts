@@ -93,7 +93,7 @@ describe('compose/docker-compose.yml', () => {
 
   it('layers the web ports when moat.yaml serves them (mx.tls.acme or mx.mta_sts), and not otherwise', async () => {
     const { servesWeb, stackOptions } = await import('../../../scripts/stack.mjs');
-    expect(servesWeb(read('moat.yaml'))).toBe(false);
+    expect(servesWeb(read('config/moat.yaml'))).toBe(false);
     expect(servesWeb('mx:\n  tls:\n    acme: { directory: "https://ca.example/dir", email: a@example.org }\n')).toBe(true);
     expect(servesWeb('mx:\n  mta_sts: { mode: enforce }\n')).toBe(true);
     expect(servesWeb('mx: [unclosed')).toBe(false);
@@ -137,6 +137,20 @@ describe('compose/docker-compose.yml', () => {
       spamassassin: { condition: 'service_healthy' },
     });
     expect(services.policyd?.depends_on).toEqual({ unbound: { condition: 'service_healthy' }, redis: { condition: 'service_healthy' } });
+  });
+
+  it('mounts the config as a directory (an editor replacing moat.yaml is seen by a reload), in every service that reads it', () => {
+    for (const name of ['mx', 'policyd', 'console']) {
+      expect(services[name]?.volumes, name).toContain('./config:/etc/moat/conf:ro');
+      expect(JSON.stringify(services[name]?.volumes), name).not.toContain('moat.yaml');
+    }
+    const dockerfile = read('app/Dockerfile');
+    expect(dockerfile).toContain('ln -s conf/moat.yaml /etc/moat/moat.yaml');
+    expect(dockerfile).toContain('COPY compose/config/moat.yaml /etc/moat/conf/moat.yaml');
+    const cluster = parse(interpolate(read('docker-compose.cluster.yml'), {}), { merge: true }) as { services: Record<string, Service> };
+    for (const name of ['mx1', 'mx2', 'mx3']) expect(cluster.services[name]?.volumes, name).toContain('./cluster/config:/etc/moat/conf:ro');
+    expect(read('stack.swarm.yml')).toContain('target: /etc/moat/conf/moat.yaml');
+    expect(read('stack.swarm.yml')).toContain('file: ./cluster/config/moat.yaml');
   });
 
   it('mounts the DKIM keys directory read-only where `moat dkim keygen` puts them, into mx alone (the one that signs)', () => {
@@ -183,10 +197,10 @@ describe('compose/stack.swarm.web-ports.yml', () => {
   });
 });
 
-describe('compose/moat.yaml (production)', () => {
+describe('compose/config/moat.yaml (production)', () => {
   it('loads with the environment the compose file sets', () => {
     const env = onHost(stack({}).services.mx?.environment);
-    const c = loadConfig(join(COMPOSE, 'moat.yaml'), { env });
+    const c = loadConfig(join(COMPOSE, 'config/moat.yaml'), { env });
     expect(c.dns.resolver).toBe('172.29.25.53:53');
     expect(c.mx.tls.cert).toBe('/run/secrets/tls_cert');
     // a mounted directory, so `moat user` edits (a rename) reach the running mx without a restart
@@ -205,8 +219,8 @@ describe('test profile', () => {
   const env = testEnv();
   const net = env.MOAT_NET ?? '';
 
-  it('loads compose/moat.test.yaml, trusting XCLIENT from the test network only', () => {
-    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: onHost(stack(env).services.mx?.environment) });
+  it('loads compose/config-test/moat.yaml, trusting XCLIENT from the test network only', () => {
+    const c = loadConfig(join(COMPOSE, 'config-test/moat.yaml'), { env: onHost(stack(env).services.mx?.environment) });
     expect(c.dns.resolver).toBe(`${net}.53:53`);
     // policyd serves the host (through the published port, from the gateway) and loopback; not the mx container
     expect(c.policyd.clients).toEqual(['127.0.0.0/8', `${net}.1/32`]);
@@ -235,14 +249,14 @@ describe('test profile', () => {
     expect(conf).toContain('local-data: "remote.moat.test. 300 IN MX 10 mx.remote.moat.test."');
     expect(conf).toContain(`local-data: "mx.remote.moat.test. 300 IN A ${addr}"`);
     expect(remote?.ports).toBeUndefined();
-    expect(remote?.volumes).toEqual(['./remote/moat.remote.yaml:/etc/moat/moat.yaml:ro']);
+    expect(remote?.volumes).toEqual(['./remote/moat.remote.yaml:/etc/moat/conf/moat.yaml:ro']);
     const c = loadConfig(join(COMPOSE, 'remote/moat.remote.yaml'), { env: remote?.environment ?? {} });
     expect(c.dns.resolver).toBe(`${net}.53:53`);
     expect(c.recipients.catch_all).toEqual(['remote.moat.test']);
   });
 
   it('signs as moat.test with the key the suite generates into the mounted secrets (secrets-test/dkim)', () => {
-    const c = loadConfig(join(COMPOSE, 'moat.test.yaml'), { env: onHost(stack(env).services.mx?.environment) });
+    const c = loadConfig(join(COMPOSE, 'config-test/moat.yaml'), { env: onHost(stack(env).services.mx?.environment) });
     expect(c.queue.dkim).toEqual([{ domain: 'moat.test', selector: 'default', key: '/etc/moat/dkim/moat.test.default.pem' }]);
     expect(stack(env).services.mx?.volumes).toContain('./secrets-test/dkim:/etc/moat/dkim:ro');
     expect(read('unbound/unbound.test.conf')).toContain('include: "/etc/unbound/moat-test-records/*.conf"');

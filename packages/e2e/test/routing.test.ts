@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { clientAs, deliveredFiles, filesWith, headers, MAILDIR, transact } from './session.ts';
 import { execIn, freshSender } from './stack.ts';
 
-/** A client on the second whitelist (moat.test.yaml): skips greylisting, so its mail is accepted at once. */
+/** A client on the second whitelist (config-test/moat.yaml): skips greylisting, so its mail is accepted at once. */
 const LISTED_CLIENT = '192.0.2.99';
 
 let open: SmtpClient[] = [];

@@ -1,5 +1,5 @@
 // Secrets are never echoed: the test profile lists clients on a DQS-style zone whose name carries a (fake)
-// subscriber key, k3yabcdef123.dq.moat.test, shown everywhere as dq.moat.test (moat.test.yaml dns.zones).
+// subscriber key, k3yabcdef123.dq.moat.test, shown everywhere as dq.moat.test (config-test/moat.yaml dns.zones).
 // After mail and policy requests that hit it, every output the stack has is searched for the key and the
 // other secrets the suite holds: SMTP and policy replies, the CLI, /metrics, the console's pages and API,
 // the decision journal and everything else in Redis, and the logs of every container but rbldnsd (it stands

@@ -7,7 +7,7 @@ import { clientAs, delivered, headers, REPLY_TIMEOUT_MS, transact } from './sess
 import { freshClientIp, freshSender, stack } from './stack.ts';
 
 
-/** Greylist delay in compose/moat.test.yaml, plus a margin. */
+/** Greylist delay in compose/config-test/moat.yaml, plus a margin. */
 const GREYLIST_WAIT_MS = 5_000 + 1_500;
 
 let open: SmtpClient[] = [];

@@ -64,7 +64,7 @@ export function message({ from, to, subject, body, id }: { from: string; to: str
   ].join('\r\n');
 }
 
-/** Where the mx image delivers mail (queue.transport in moat.test.yaml and compose/remote/moat.remote.yaml). */
+/** Where the mx image delivers mail (queue.transport in config-test/moat.yaml and compose/remote/moat.remote.yaml). */
 export const MAILDIR = '/var/lib/moat/maildir';
 
 /** Files under `dir` in a service's container that hold the message with this id (any maildir, any folder). */

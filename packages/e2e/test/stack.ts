@@ -18,7 +18,7 @@ export interface StackInfo {
   /** The AUTH user written to compose/secrets-test/auth/users for this run. */
   user: string;
   password: string;
-  /** Local domain with known recipients (compose/moat.test.yaml). */
+  /** Local domain with known recipients (compose/config-test/moat.yaml). */
   domain: string;
 }
 

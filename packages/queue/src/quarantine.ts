@@ -93,7 +93,7 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
-    await locks.sweepLocks(names.filter((n) => n.startsWith('.') && n.endsWith('.lock')));
+    await locks.sweepLocks(names.filter((n) => n.startsWith('.')));
     names = names.filter((n) => !n.startsWith('.')).sort();
     const out: HeldEntry[] = [];
     for (const n of names) {

@@ -1,6 +1,6 @@
 // What `moat explain` and the console's "Why?" show beside the restriction trace: how one recipient resolves.
 // Trusts the resolver compileConfig built (the one mx delivers with); the address is client input, shown as data.
-import type { AddressClass, AddressResolver, NextHop, Resolution } from '@moat/address';
+import { type AddressClass, type AddressResolver, errorBounceStatus, errorRefusalStatus, type NextHop, type Resolution } from '@moat/address';
 
 /** One final recipient as shown: where the message for it goes. */
 export interface ExplainedRecipient {
@@ -38,7 +38,7 @@ export function describeNextHop(hop: NextHop, domain: string): string {
     case 'maildir':
       return `maildir ${hop.path} (mailbox of ${domain})`;
     case 'error':
-      return `error ${hop.status} ${hop.text} (bounced)`;
+      return `error ${errorBounceStatus(hop.status)} ${hop.text} (bounced; refused at RCPT with ${errorRefusalStatus(hop.status, 'recipient')})`;
     case 'discard':
       return `discard${hop.text ? ` (${hop.text})` : ''} (accepted and dropped)`;
   }

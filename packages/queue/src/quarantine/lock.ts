@@ -1,44 +1,140 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
-// Trusts the host tag and pid it wrote itself; a lock it cannot judge is stale only when older than any action.
+// Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
 
 /** No quarantine action takes this long: an older lock is a dead writer's, whatever host wrote it. */
 const LOCK_MAX_AGE_MS = 10 * 60_000;
+/** A takeover (claim, read again, rename) takes milliseconds: an older claim of another host's is a dead one's. */
+const CLAIM_MAX_AGE_MS = 60_000;
+/** Claims tried per stale lock (each dead claimer's is passed over by claiming the next). */
+const MAX_CLAIMS = 16;
 
 export interface Locks {
   /** `fn` under the lock of held message `id`; EBUSY when another live action holds it. */
   withLock<T>(id: string, fn: () => Promise<T>): Promise<T>;
-  /** Locks left by a killed action: removed, as the spool's tmp/ sweep does. */
-  sweepLocks(locks: string[]): Promise<void>;
+  /** Locks and takeover claims left by killed actions (hold/ names starting with a dot): removed. */
+  sweepLocks(names: string[]): Promise<void>;
 }
+
+/** A lock or claim file as read: `host pid nonce` (older moats wrote no nonce: then the inode stands for it). */
+interface Seen {
+  host: string;
+  pid: number;
+  /** Names this lock and no other, ever: the nonce, or (no nonce written) its inode and mtime. */
+  key: string;
+  ageMs: number;
+}
+
+async function readSeen(path: string): Promise<Seen | undefined> {
+  try {
+    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    const [host = '', pid = '', nonce] = text.trim().split(' ');
+    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+const CLAIM = /^\.(.+)\.lock\.([0-9a-z]+)\.(\d+)\.claim$/;
 
 export function createLocks(dir: string): Locks {
   const lockPath = (id: string) => join(dir, 'hold', `.${id}.lock`);
-  /** The ids this process is acting on now (its own locks). */
+  /** Nonces of the locks this process holds or is taking now. */
   const mine = new Set<string>();
+  const busy = (id: string) => new QueueError(QueueErrorCodes.EBUSY, `${id}: another action on it is running; try again`);
 
-  /**
-   * The lock appears with its writer already in it: written in tmp/ and linked into hold/ (EEXIST when taken).
-   * Created empty and written after, a writer killed in between left a lock naming nobody, which only its
-   * age could clear. A killed writer's tmp/ file is removed by the spool's start-up sweep.
-   */
-  async function createLock(path: string, id: string): Promise<void> {
-    const tmp = join(dir, 'tmp', tmpName(id, `lock${randomBytes(4).toString('hex')}`));
+  /** A lock file in tmp/ naming this process and a fresh nonce, to be linked or renamed into hold/. */
+  async function writeTmp(id: string): Promise<{ tmp: string; nonce: string }> {
+    const nonce = randomBytes(8).toString('hex');
+    const tmp = join(dir, 'tmp', tmpName(id, `lock${nonce}`));
     const fh = await open(tmp, 'wx', 0o600);
     try {
-      await fh.writeFile(`${HOST_TAG} ${process.pid}\n`);
+      await fh.writeFile(`${HOST_TAG} ${process.pid} ${nonce}\n`);
     } finally {
       await fh.close();
     }
+    return { tmp, nonce };
+  }
+
+  /**
+   * A lock nobody holds: its writer on this host is dead, or is this very process without that lock (a
+   * restarted container reuses small pids), or it is older than any action takes (a recreated container has
+   * another host name).
+   */
+  const deadWriter = (s: Seen) => s.host === HOST_TAG && (!pidAlive(s.pid) || (s.pid === process.pid && !mine.has(s.key)));
+  const stale = (s: Seen) => deadWriter(s) || s.ageMs > LOCK_MAX_AGE_MS;
+  /** A claim's content is its claimer's new lock (`host pid nonce`): dead as a lock's writer is, or by its age. */
+  const deadClaim = (c: Seen) => deadWriter(c) || c.ageMs > CLAIM_MAX_AGE_MS;
+
+  /**
+   * Takes the lock at `path` with the file `tmp` (its nonce in `mine`); false when another live action has it. The lock
+   * appears with its writer already in it (linked from tmp/, EEXIST when taken). A stale lock is replaced so that
+   * of many processes judging it stale at once exactly one wins: each claims the takeover with an exclusive link
+   * named after the stale lock's key; only the claim's holder replaces the lock (by rename, never unlink then
+   * link), and only after reading it again and finding the same key. A key is never written twice, so a claim
+   * made after the replacement finds another key and backs off. A dead claimer's claim is passed over by
+   * claiming the next number, never removed while its lock is there.
+   */
+  async function acquire(path: string, tmp: string): Promise<boolean> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await link(tmp, path);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const seen = await readSeen(path);
+      if (seen === undefined) continue; // released meanwhile: link again
+      if (!stale(seen)) return false;
+      for (let n = 0; n < MAX_CLAIMS; n++) {
+        const claim = `${path}.${seen.key}.${n}.claim`;
+        try {
+          await link(tmp, claim);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          const claimer = await readSeen(claim);
+          // gone: its claimer finished (took the lock or backed off); alive: it is taking it now
+          if (claimer === undefined || !deadClaim(claimer)) return false;
+          continue;
+        }
+        try {
+          if ((await readSeen(path))?.key !== seen.key) return false;
+          await rename(tmp, path);
+          return true;
+        } finally {
+          await unlink(claim).catch(() => undefined);
+        }
+      }
+      return false;
+    }
+    return false;
+  }
+
+  /** Removes the lock at `path` if it is still the one with `nonce` (a takeover may have replaced a lock judged stale). */
+  async function release(path: string, nonce: string): Promise<void> {
+    mine.delete(nonce);
+    if ((await readSeen(path).catch(() => undefined))?.key === nonce) await unlink(path).catch(() => undefined);
+  }
+
+  /** Takes the lock (or throws EBUSY) and returns its nonce. */
+  async function lock(id: string): Promise<string> {
+    const path = lockPath(id);
+    const { tmp, nonce } = await writeTmp(id);
+    mine.add(nonce);
+    let won = false;
     try {
-      await link(tmp, path);
+      won = await acquire(path, tmp);
     } finally {
+      if (!won) mine.delete(nonce);
       await unlink(tmp).catch(() => undefined);
     }
+    if (!won) throw busy(id);
+    return nonce;
   }
 
   /**
@@ -47,45 +143,30 @@ export function createLocks(dir: string): Locks {
    * are no messages (the spool's readers skip them).
    */
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const path = lockPath(id);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await createLock(path, id);
-        break;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new QueueError(QueueErrorCodes.EBUSY, `${id}: another action on it is running; try again`);
-          throw e;
-        }
-        if (await stale(path, id)) await unlink(path).catch(() => undefined);
-        else throw new QueueError(QueueErrorCodes.EBUSY, `${id}: another action on it is running; try again`);
-      }
-    }
-    mine.add(id);
+    const nonce = await lock(id);
     try {
       return await fn();
     } finally {
-      mine.delete(id);
-      await unlink(path).catch(() => undefined);
+      await release(lockPath(id), nonce);
     }
   }
 
-  /**
-   * A lock nobody holds: its writer on this host is dead, or is this very process without the action (a
-   * restarted container reuses small pids), or it is older than any action takes (a recreated container has
-   * another host name).
-   */
-  async function stale(path: string, id: string | undefined): Promise<boolean> {
-    const [host, pid] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
-    if (host === HOST_TAG && (!pidAlive(Number(pid)) || (Number(pid) === process.pid && (id === undefined || !mine.has(id))))) return true;
-    const age = await stat(path).then((st) => Date.now() - st.mtimeMs, () => 0);
-    return age > LOCK_MAX_AGE_MS;
-  }
-
-  async function sweepLocks(locks: string[]): Promise<void> {
-    for (const n of locks) {
+  async function sweepLocks(names: string[]): Promise<void> {
+    for (const n of names) {
+      const claim = CLAIM.exec(n);
+      if (claim) {
+        // a claim whose lock was replaced or removed can never succeed: safe to remove, whoever wrote it
+        const lockNow = await readSeen(lockPath(claim[1] as string)).catch(() => undefined);
+        if (lockNow?.key !== claim[2]) await unlink(join(dir, 'hold', n)).catch(() => undefined);
+        continue;
+      }
+      if (!n.startsWith('.') || !n.endsWith('.lock')) continue;
       const id = n.slice(1, -'.lock'.length);
-      if (await stale(join(dir, 'hold', n), id)) await unlink(join(dir, 'hold', n)).catch(() => undefined);
+      const seen = await readSeen(lockPath(id)).catch(() => undefined);
+      if (seen === undefined || !stale(seen)) continue;
+      // taken over as an action would (never unlinked under a concurrent taker), then let go
+      const nonce = await lock(id).catch(() => undefined);
+      if (nonce !== undefined) await release(lockPath(id), nonce);
     }
   }
 

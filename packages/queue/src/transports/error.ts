@@ -1,18 +1,18 @@
-// `error:5.x.x text` next hops (Postfix error(8)): the recipient fails with that status, nothing is sent.
+// `error:[status] text` next hops (Postfix error(8)): the recipient bounces with that text, nothing is sent.
 // Trusts the operator's transport map for the status and text; no I/O at all.
+import { errorBounceStatus, UNDELIVERABLE } from '@moat/address';
 import type { RecipientResult, Transport } from './types.ts';
 
 export interface ErrorHopOptions {
-  /** Enhanced status (RFC 3463), e.g. `5.1.1`; anything else is 5.0.0. */
-  status: string;
+  /** Enhanced status (RFC 3463) as written, e.g. `5.1.1`; absent, or of class 2 or 4, it bounces as 5.0.0 (error(8)). */
+  status?: string | undefined;
   text: string;
 }
 
 export function errorTransport(opts: ErrorHopOptions): Transport {
-  const status = /^[45]\.\d{1,3}\.\d{1,3}$/.test(opts.status) ? opts.status : '5.0.0';
-  // error(8) bounces whatever the detail code says (deferring is retry(8)'s job, not a transport_maps form).
-  const code = status.startsWith('4.') ? 450 : 550;
-  const text = opts.text.replace(/[\r\n]+/g, ' ').slice(0, 500) || 'delivery not permitted';
+  // error(8) bounces whatever the status says: bounce_append keeps only a 5.x.x status (deferring is retry(8)'s job).
+  const status = errorBounceStatus(opts.status);
+  const text = opts.text.replace(/[\r\n]+/g, ' ').slice(0, 500) || UNDELIVERABLE;
   const relay = `error:${status}`;
   return {
     name: 'error',
@@ -22,9 +22,9 @@ export function errorTransport(opts: ErrorHopOptions): Transport {
         (recipient): RecipientResult => ({
           recipient,
           status: 'bounced',
-          code,
+          code: 550,
           enhanced: status,
-          response: `${code} ${status} ${text}`,
+          response: `550 ${status} ${text}`,
           relay: 'none',
         }),
       );

@@ -94,6 +94,8 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
           ...(opts.fsync === false ? { fsync: false } : {}),
         });
       case 'error':
+        // as error(8): a status that is not 5.x.x is ignored, with a warning (logged once per hop: transports are cached)
+        if (hop.status !== undefined && !hop.status.startsWith('5')) opts.logger?.warn({ event: 'error-hop-status', hop: hop.raw, status: hop.status }, 'error transport: ignoring a status that is not 5.x.x; bounced as 5.0.0');
         return errorTransport({ status: hop.status, text: hop.text });
       case 'discard':
         return discardTransport(hop.text);
