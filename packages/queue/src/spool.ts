@@ -6,6 +6,7 @@ import type { Logger, Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
 import { type Draft, openDraft } from './draft.ts';
 import { createDirSyncer } from './fsync.ts';
+import { freshFiles } from './spool/fresh.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import type { Envelope } from './record.ts';
 import { listSpool, spoolNames } from './reader.ts';
@@ -84,7 +85,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger.child({ module: 'queue' });
   const doSync = opts.fsync !== false;
-  const dirSync = createDirSyncer();
+  // the spool's state directories stay open: one fsync per sync, no open and close around it
+  const dirSync = createDirSyncer({ keepOpen: true });
   const syncDir = (d: string) => (doSync ? dirSync(d) : Promise.resolve());
   const p = spoolPath(dir);
 
@@ -124,6 +126,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     p,
     syncDir,
     names,
+    fresh: freshFiles(),
   };
   /** Drafts being adopted by an enqueue now (a second enqueue of the same draft copies instead). */
   const adopting = new Set<string>();
@@ -148,6 +151,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     async close() {
       closed = true;
       listeners.clear();
+      await dirSync.close();
     },
   };
 }
