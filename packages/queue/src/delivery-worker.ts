@@ -119,10 +119,9 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
       const u8 = input.message as Uint8Array;
       const message = isSpooled(input.message) ? input.message : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
       queue.enqueue({ ...input, message }).then(
-        (queued) => {
-          parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } });
-          runner.kick();
-        },
+        // no runner.kick() here: the queue's onEnqueue already hands the runner this id (runner.ts), and a
+        // kick would also list incoming/ again (a readdir per message)
+        (queued) => parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } }),
         (e: unknown) =>
           parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
       );
