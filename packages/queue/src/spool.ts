@@ -78,6 +78,8 @@ export interface Queue extends QueueWriter {
   release(ids: string[]): Promise<string[]>;
   delete(ids: string[]): Promise<string[]>;
   close(): Promise<void>;
+  /** The size of a queue file this handle just wrote, if it still remembers it (spool/fresh.ts); else undefined. */
+  freshSize?(id: string): number | undefined;
 }
 
 export async function openQueue(opts: QueueOptions): Promise<Queue> {
@@ -144,6 +146,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       return () => listeners.delete(l);
     },
     names,
+    freshSize: (id) => ctx.fresh.size(id),
     ...activeOps(ctx),
     /** mailq: the same read-only view as openQueueReader's. */
     list: () => listSpool(dir),

@@ -16,6 +16,8 @@ export interface FreshFiles {
   put(id: string, f: FreshFile): void;
   /** The entry, removed: a queue file is served from memory at most once. */
   take(id: string): FreshFile | undefined;
+  /** The file's size when it has an entry (the runner's memory budget, without a stat). */
+  size(id: string): number | undefined;
 }
 
 /** Bounded by bytes held (oldest dropped first): a runner that falls behind reads from disk as before. */
@@ -39,6 +41,7 @@ export function freshFiles(maxBytes = 8 * 1024 * 1024): FreshFiles {
         drop(oid, of);
       }
     },
+    size: (id) => map.get(id)?.size,
     take(id) {
       const f = map.get(id);
       if (f) drop(id, f);
