@@ -2,7 +2,6 @@
 // Trusts the local file system and fsync; message bytes are untrusted and stored as received.
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isMainThread } from 'node:worker_threads';
 import type { Logger, Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
 import { type Draft, openDraft } from './draft.ts';
@@ -40,11 +39,6 @@ export interface QueueOptions {
   minFreeBytes?: number;
   /** This node's name in a quarantined message's hold record (default: the host name). */
   node?: string;
-  /**
-   * Adoption's opens, reads, writes and link on the calling thread (fsync still in the pool); default: in a
-   * worker thread (the MX's delivery thread, which serves nothing else meanwhile), never on a main thread.
-   */
-  inlineFileIo?: boolean;
 }
 
 export interface Queue extends QueueWriter {
@@ -135,7 +129,6 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     syncDir,
     names,
     fresh: freshFiles(),
-    inlineIo: opts.inlineFileIo ?? !isMainThread,
   };
   /** Drafts being adopted by an enqueue now (a second enqueue of the same draft copies instead). */
   const adopting = new Set<string>();

@@ -1,11 +1,11 @@
 // Draft adoption: a message spooled to tmp/ while it arrived becomes its queue file in place, without a copy.
 // Trusts the draft's file only as far as its length checks out; the body is hashed as read back from disk.
 import { createHash } from 'node:crypto';
+import { type FileHandle, link, open } from 'node:fs/promises';
 import type { SpooledMessage } from '../draft.ts';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { type Envelope, MAGIC, trailerBytes } from '../record.ts';
 import type { SpoolContext } from './context.ts';
-import { linkSpoolFile, openSpoolFile, type SpoolFile } from './file-io.ts';
 
 export const CRLF = Buffer.from('\r\n');
 
@@ -14,8 +14,11 @@ const FRESH_MAX_MESSAGE = 1024 * 1024;
 
 export const bufferOf = (b: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
-async function writeAt(fh: SpoolFile, b: Buffer, at: number): Promise<void> {
-  for (let off = 0; off < b.length; ) off += await fh.write(b, off, b.length - off, at + off);
+async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
+  for (let off = 0; off < b.length; ) {
+    const { bytesWritten } = await fh.write(b, off, b.length - off, at + off);
+    off += bytesWritten;
+  }
 }
 
 /**
@@ -40,7 +43,7 @@ export async function adopt(
   id: string,
   into: 'incoming' | 'hold',
 ): Promise<boolean> {
-  const { p, syncDir, doSync, maxSize, fresh, inlineIo } = ctx;
+  const { p, syncDir, doSync, maxSize, fresh } = ctx;
   const offset = m.offset ?? 0;
   if (offset === 0 || adopting.has(m.file)) return false;
   const head = bufferOf(m.head);
@@ -60,7 +63,7 @@ export async function adopt(
   if (msgLen > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
   adopting.add(m.file);
   try {
-    const fh = await openSpoolFile(m.file, 'r+', inlineIo);
+    const fh = await open(m.file, 'r+');
     try {
       const st = await fh.stat();
       if (st.size !== offset + m.size) return false; // adopted by an earlier route (END appended), or not whole
@@ -68,7 +71,7 @@ export async function adopt(
       // one buffer for the whole read-back: hashing is synchronous, nothing keeps a piece
       const buf = Buffer.allocUnsafe(Math.min(256 * 1024, Math.max(1, m.size - m.skip)));
       for (let pos = offset + m.skip; pos < offset + m.size; ) {
-        const bytesRead = await fh.read(buf, 0, Math.min(buf.length, offset + m.size - pos), pos);
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset + m.size - pos), pos);
         if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
         hash.update(buf.subarray(0, bytesRead));
         pos += bytesRead;
@@ -85,7 +88,7 @@ export async function adopt(
     } finally {
       await fh.close();
     }
-    await linkSpoolFile(m.file, p(into, id), inlineIo);
+    await link(m.file, p(into, id));
     await syncDir(p(into));
     return true;
   } finally {

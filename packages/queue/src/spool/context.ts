@@ -26,8 +26,6 @@ export interface SpoolContext {
   syncDir(d: string): Promise<void>;
   /** Ids in one state directory. */
   names(state: QueueState): Promise<string[]>;
-  /** Adoption's file calls (but fsync) inline, not through the thread pool (spool/file-io.ts). */
-  readonly inlineIo: boolean;
   /** Queue files just adopted into incoming/, for their first claim without a re-read (fresh.ts). */
   readonly fresh: FreshFiles;
 }
