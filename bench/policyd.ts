@@ -15,7 +15,7 @@ import { createLogger, createRegistry } from '@moat/observe';
 import type { Facts } from '@moat/policy';
 import { buildEngine } from '@moat/runtime';
 import { freePort, startRedis, startUnbound, tmpDir, waitForPort } from '@moat/testkit';
-import { bufferedStdout } from '../apps/policyd/src/log-buffer.ts';
+import { bufferedStdout } from '@moat/observe';
 import { createPolicyServer } from '../apps/policyd/src/server.ts';
 
 const run = promisify(execFile);

@@ -26,7 +26,9 @@ runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
     if (!tlsReportDuties(tls).record) return undefined;
     const tlsLogger = logger.child({ component: 'tls-policy' });
     return outboundTls({
-      resolver: wireResolver([resolver], { timeoutMs: tls.lookup_timeout }),
+      // answers kept for their TTLs: MX, _mta-sts TXT, address and TLSA questions are the same for every message
+      // to a domain (the sts-source keeps the fetched policy itself within its max_age)
+      resolver: wireResolver([resolver], { timeoutMs: tls.lookup_timeout, cacheEntries: 4096 }),
       level: tls.security_level,
       policies: tls.policies,
       dane: tls.dane,

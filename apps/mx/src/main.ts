@@ -3,10 +3,9 @@
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
-import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, views } from '@moat/config';
-import { createLogger, defaultRegistry } from '@moat/observe';
+import { bufferedStdout, createLogger, defaultRegistry, PIPE_BUF } from '@moat/observe';
 import { createReloader } from '@moat/runtime';
 import { startAcme } from './acme.ts';
 import { startAdmin } from './admin-listener.ts';
@@ -39,8 +38,9 @@ async function main(): Promise<void> {
     console.error(usage);
     process.exit(values.help ? 0 : 64);
   }
-  // log lines go out through an fs stream: lines queued while a write is in flight leave in one writev
-  const logger = createLogger('mx', { destination: createWriteStream('', { fd: 1, autoClose: false }) });
+  // log lines are batched (one write per 64 KB or 200 ms, flushed at exit); the delivery thread writes to the
+  // same stdout, so each write is at most PIPE_BUF bytes cut at a line end: the threads' lines never interleave
+  const logger = createLogger('mx', { destination: bufferedStdout({ pieceBytes: PIPE_BUF }) });
   let config: Config;
   try {
     config = loadConfig(values.config);

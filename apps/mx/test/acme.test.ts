@@ -46,8 +46,8 @@ it('serves the ACME certificate to new sessions once pebble has issued it, witho
   // the new pair reaches new sessions through a new config generation (a reload), a moment after the order
   const issuer = await waitForIssuer(port, 'mx.acme.test', /pebble/i, 120);
   expect(issuer, mx.log.text).toMatch(/pebble/i);
-  expect(mx.log.text).toMatch(/"event":"acme".*"result":"issued"/);
-  expect(mx.log.text).toMatch(/"event":"tls-reload"/);
+  expect(await mx.logged(/"event":"acme".*"result":"issued"/)).toMatch(/"event":"acme".*"result":"issued"/);
+  expect(await mx.logged(/"event":"tls-reload"/)).toMatch(/"event":"tls-reload"/);
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(Number(/^moat_tls_cert_expiry_days (\S+)$/m.exec(metrics)?.[1])).toBeGreaterThan(1);
   expect(metrics).toMatch(/^moat_acme_renewal_failing 0$/m);

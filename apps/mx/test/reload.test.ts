@@ -104,7 +104,7 @@ describe('mx reload', () => {
     await open.cmd('MAIL FROM:<spam@bad.example>');
     expect((await open.cmd('RCPT TO:<rcpt@example.org>')).code).toBe(250);
     await open.quit();
-    expect(mx.log.text).toMatch(/"event":"reload","outcome":"applied"/);
+    expect(await mx.logged(/"event":"reload","outcome":"applied"/)).toMatch(/"event":"reload","outcome":"applied"/);
   });
 
   it('a broken config changes nothing, and is logged, counted and reported', async () => {
@@ -116,7 +116,7 @@ describe('mx reload', () => {
     expect(report.error).toMatch(/reject_everything_now/);
     expect(await metric('moat_reload_total\\{outcome="refused"\\}')).toBe('1');
     expect(await metric('moat_config_last_reload_successful')).toBe('0');
-    expect(mx.log.text).toMatch(/"outcome":"refused".*config reload refused/);
+    expect(await mx.logged(/"outcome":"refused".*config reload refused/)).toMatch(/"outcome":"refused".*config reload refused/);
     // still generation 2: the sender map refuses, the rest accepts
     expect((await session('still gen 2', 'spam@bad.example')).code).toBe(554);
     expect((await session('still gen 2, good sender')).code).toBe(250);
@@ -191,7 +191,7 @@ describe('mx reload', () => {
     const got = sink.delivered.slice(before).map((m) => /Subject: (load \S+)/.exec(m)?.[1]).filter(Boolean);
     expect(got.sort()).toEqual(all.map((r) => r.subject).sort());
     // old generations were released once their sessions ended
-    expect(mx.log.text).toMatch(/"event":"reload-retired"/);
+    expect(await mx.logged(/"event":"reload-retired"/)).toMatch(/"event":"reload-retired"/);
     expect(mx.proc.exitCode).toBeNull();
   }, 120_000);
 

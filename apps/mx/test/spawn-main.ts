@@ -8,6 +8,11 @@ export interface SpawnedMx {
   proc: ChildProcess;
   /** Everything the process printed so far (one JSON log line per event). */
   log: { text: string };
+  /**
+   * The log once it matches `re` (or, after `ms`, as it is): log lines are batched (@moat/observe bufferedStdout,
+   * written every 200 ms or at exit), so a line may arrive a moment after the event it tells of.
+   */
+  logged(re: RegExp, ms?: number): Promise<string>;
   /** SIGTERM, and wait for the exit (nothing when it is gone already). */
   stop(): Promise<void>;
   /** SIGKILL, and wait for the exit (nothing when it is gone already). */
@@ -46,5 +51,14 @@ export async function spawnMain(config: string, port: number, extraArgs: readonl
     proc.kill(signal);
     await exited;
   };
-  return { proc, log, stop: () => end('SIGTERM'), kill: () => end('SIGKILL') };
+  return {
+    proc,
+    log,
+    async logged(re, ms = 10_000) {
+      for (const until = Date.now() + ms; !re.test(log.text) && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+      return log.text;
+    },
+    stop: () => end('SIGTERM'),
+    kill: () => end('SIGKILL'),
+  };
 }

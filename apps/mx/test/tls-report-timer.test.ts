@@ -120,7 +120,7 @@ metrics: { enabled: false }
   const mx = await spawnMain(cfg, await freePort());
   try {
     for (let i = 0; i < 100 && !/daily send scheduled/.test(mx.log.text); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(mx.log.text).toMatch(/"event":"tlsrpt","at":"23:59 UTC","next":"\d{4}-\d{2}-\d{2}T23:59:00.000Z".*daily send scheduled/);
+    expect(await mx.logged(/"event":"tlsrpt","at":"23:59 UTC","next":"\d{4}-\d{2}-\d{2}T23:59:00.000Z".*daily send scheduled/)).toMatch(/"event":"tlsrpt","at":"23:59 UTC","next":"\d{4}-\d{2}-\d{2}T23:59:00.000Z".*daily send scheduled/);
   } finally {
     await mx.stop();
   }

@@ -9,12 +9,11 @@ import cluster from 'node:cluster';
 import { parseArgs } from 'node:util';
 import { type CompiledConfig, type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, parseHostPort, policydClients, views } from '@moat/config';
 import { createJournal, journalOptionsFromConfig } from '@moat/journal';
-import { createLogger, defaultRegistry, type Logger, serveMetrics } from '@moat/observe';
+import { type BufferedOut, bufferedStdout, createLogger, defaultRegistry, type Logger, PIPE_BUF, serveMetrics } from '@moat/observe';
 import { type Facts, replyCode, type Verdict } from '@moat/policy';
 import { type BuiltEngine, buildEngine, createReloader, type DecisionSink } from '@moat/runtime';
 /** A policy port is never public by accident: a bare port listens on loopback. */
 const splitHostPort = (s: string): { host: string; port: number } => parseHostPort(s, { defaultHost: '127.0.0.1' });
-import { type BufferedOut, bufferedStdout, PIPE_BUF } from './log-buffer.ts';
 import { policydSpec } from './profile.ts';
 import { createPolicyServer } from './server.ts';
 import { answerClusterMetrics, RELOAD_MESSAGE, resolveWorkers, runPrimary, WORKERS_ENV, workerMetrics } from './workers.ts';
@@ -77,7 +76,7 @@ async function main(): Promise<void> {
     : (flagWorkers ?? resolveWorkers(config.policyd.workers) ?? 1);
   // Several processes share one stdout: writes of at most PIPE_BUF bytes, cut at line ends, never interleave.
   const logOut = bufferedStdout(count > 1 ? { pieceBytes: PIPE_BUF } : {});
-  const root = createLogger('policyd', { destination: logOut as unknown as NodeJS.WritableStream });
+  const root = createLogger('policyd', { destination: logOut });
   if (cluster.isPrimary && count > 1) {
     splitHostPort(listenAt); // a bad address fails here, not in a restart loop of workers
     // The primary does no policy work: it forks, restarts and stops the workers, and sums their metrics.

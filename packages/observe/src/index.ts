@@ -1,6 +1,7 @@
 // Logging and metrics shared by every moat component: one pino root logger, one prom-client registry.
 // Trusts nothing it is given to log: untrusted strings go under their own keys, never into `msg`.
 export { createLogger, infoLine, type Logger } from './logger.ts';
+export { type BufferedOut, bufferedStdout, cutPoints, PIPE_BUF } from './log-buffer.ts';
 export { createRegistry, defaultRegistry, type Registry, Counter, Gauge, Histogram } from './metrics.ts';
 export { metricOnce } from './metric-once.ts';
 export { RELOAD_HEADER, serveMetrics } from './serve.ts';

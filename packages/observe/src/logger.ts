@@ -1,5 +1,6 @@
 // pino with moat's conventions: JSON lines, `component` bound, secrets redacted.
 import { pino, type Logger } from 'pino';
+import type { BufferedOut } from './log-buffer.ts';
 
 export type { Logger };
 
@@ -24,7 +25,7 @@ export function isoTimeCached(): string {
  */
 export function createLogger(
   component: string,
-  options: { level?: string; destination?: NodeJS.WritableStream } = {},
+  options: { level?: string; destination?: NodeJS.WritableStream | BufferedOut } = {},
 ): Logger {
   const level = options.level ?? process.env.MOAT_LOG_LEVEL ?? 'info';
   const opts = { level, base: { component }, redact, timestamp: isoTimeCached };

@@ -1,12 +1,11 @@
 // The queue runner in its own thread (its own event loop and core): SMTP sessions never wait behind deliveries.
 // Talks to the spool directory and the next hops; trusts the plain data it is started with (delivery-thread.ts).
 import { createPrivateKey } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
 import { createAddressResolver, fromPlainResolverSpec, mailboxDomains } from '@moat/address';
 import { createTables } from '@moat/maps';
-import { createLogger, createRegistry, type Logger, type Registry } from '@moat/observe';
+import { bufferedStdout, createLogger, createRegistry, type Logger, PIPE_BUF, type Registry } from '@moat/observe';
 import type { DeliveryWorkerData, DkimKeyRef } from './delivery-thread.ts';
 import { isSpooled } from './draft.ts';
 import { startDelivery } from './runner.ts';
@@ -49,10 +48,11 @@ const readKeys = (keys: readonly DkimKeyRef[]) =>
     }),
   );
 
-/** The thread's body: its own queue handle, runner, logger (straight to fd 1, not through the main thread). */
+/** The thread's body: its own queue handle, runner, logger (its own buffer to fd 1, not through the main thread). */
 export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts: DeliveryThreadOptions<Tls> = {}): Promise<void> {
   const q = data.queue;
-  const logger = createLogger('mx', { destination: createWriteStream('', { fd: 1, autoClose: false }) }).child({ component: 'delivery' });
+  // batched like the SMTP thread's (both write fd 1 in PIPE_BUF pieces cut at line ends); flushed at the thread's exit
+  const logger = createLogger('mx', { destination: bufferedStdout({ pieceBytes: PIPE_BUF }) }).child({ component: 'delivery' });
   // prom-client registries are per thread: the main thread asks for this one's text at each scrape
   const registry = createRegistry();
   const queue = await openQueue({ dir: q.dir, logger, registry, maxMessageSize: data.maxMessageSize });
@@ -119,10 +119,9 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
       const u8 = input.message as Uint8Array;
       const message = isSpooled(input.message) ? input.message : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
       queue.enqueue({ ...input, message }).then(
-        (queued) => {
-          parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } });
-          runner.kick();
-        },
+        // no runner.kick() here: the queue's onEnqueue already hands the runner this id (runner.ts), and a
+        // kick would also list incoming/ again (a readdir per message)
+        (queued) => parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } }),
         (e: unknown) =>
           parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
       );

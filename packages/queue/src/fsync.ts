@@ -1,6 +1,6 @@
 // Durability helpers: fsync a file's data and a directory's entries, with group commit for directories.
 // Trusts the kernel's fsync; nothing else.
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 /** fsync a file, or a directory so a rename or create inside it survives a crash (no group commit). */
 export async function fsyncPath(path: string): Promise<void> {
@@ -17,13 +17,40 @@ interface DirSyncState {
   next: Promise<void> | null;
 }
 
+/** A directory syncer: group commit per directory; `close` lets go of the directories it keeps open. */
+export interface DirSyncer {
+  (dir: string): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * Group commit: a caller whose rename finished before a sync started is covered by that sync; callers
  * that arrive while one runs share the next one. Many concurrent enqueues then cost one fsync each round.
+ * `keepOpen`: each directory is opened once and its handle kept (the spool's few state directories: an open
+ * and a close less per sync); fsync through any descriptor of a directory flushes its entries. A handle
+ * whose fsync fails is closed and the next sync opens the directory again.
  */
-export function createDirSyncer(): (dir: string) => Promise<void> {
+export function createDirSyncer(opts: { keepOpen?: boolean } = {}): DirSyncer {
   const states = new Map<string, DirSyncState>();
-  return (dir: string) => {
+  const handles = new Map<string, Promise<FileHandle>>();
+  const syncOnce = async (dir: string): Promise<void> => {
+    if (!opts.keepOpen) return fsyncPath(dir);
+    let h = handles.get(dir);
+    if (!h) {
+      h = open(dir, 'r');
+      handles.set(dir, h);
+      h.catch(() => handles.delete(dir));
+    }
+    const fh = await h;
+    try {
+      await fh.sync();
+    } catch (e) {
+      if (handles.get(dir) === h) handles.delete(dir);
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  };
+  const sync = (dir: string) => {
     let s = states.get(dir);
     if (!s) {
       s = { running: null, next: null };
@@ -31,7 +58,7 @@ export function createDirSyncer(): (dir: string) => Promise<void> {
     }
     const st = s;
     if (!st.running) {
-      st.running = fsyncPath(dir).finally(() => {
+      st.running = syncOnce(dir).finally(() => {
         st.running = null;
       });
       return st.running;
@@ -40,7 +67,7 @@ export function createDirSyncer(): (dir: string) => Promise<void> {
       const after = st.running.catch(() => undefined);
       st.next = after.then(() => {
         st.next = null;
-        st.running = fsyncPath(dir).finally(() => {
+        st.running = syncOnce(dir).finally(() => {
           st.running = null;
         });
         return st.running;
@@ -48,6 +75,13 @@ export function createDirSyncer(): (dir: string) => Promise<void> {
     }
     return st.next;
   };
+  return Object.assign(sync, {
+    async close() {
+      const hs = [...handles.values()];
+      handles.clear();
+      await Promise.all(hs.map((h) => h.then((fh) => fh.close()).catch(() => undefined)));
+    },
+  });
 }
 
 export const syncDir = createDirSyncer();

@@ -6,6 +6,7 @@ import type { Logger, Registry } from '@moat/observe';
 import { type Clock, systemClock } from './clock.ts';
 import { type Draft, openDraft } from './draft.ts';
 import { createDirSyncer } from './fsync.ts';
+import { freshFiles } from './spool/fresh.ts';
 import { type QueueMetrics, queueMetrics } from './metrics.ts';
 import type { Envelope } from './record.ts';
 import { listSpool, spoolNames } from './reader.ts';
@@ -77,6 +78,8 @@ export interface Queue extends QueueWriter {
   release(ids: string[]): Promise<string[]>;
   delete(ids: string[]): Promise<string[]>;
   close(): Promise<void>;
+  /** The size of a queue file this handle just wrote, if it still remembers it (spool/fresh.ts); else undefined. */
+  freshSize?(id: string): number | undefined;
 }
 
 export async function openQueue(opts: QueueOptions): Promise<Queue> {
@@ -84,7 +87,8 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger.child({ module: 'queue' });
   const doSync = opts.fsync !== false;
-  const dirSync = createDirSyncer();
+  // the spool's state directories stay open: one fsync per sync, no open and close around it
+  const dirSync = createDirSyncer({ keepOpen: true });
   const syncDir = (d: string) => (doSync ? dirSync(d) : Promise.resolve());
   const p = spoolPath(dir);
 
@@ -124,6 +128,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     p,
     syncDir,
     names,
+    fresh: freshFiles(),
   };
   /** Drafts being adopted by an enqueue now (a second enqueue of the same draft copies instead). */
   const adopting = new Set<string>();
@@ -141,6 +146,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
       return () => listeners.delete(l);
     },
     names,
+    freshSize: (id) => ctx.fresh.size(id),
     ...activeOps(ctx),
     /** mailq: the same read-only view as openQueueReader's. */
     list: () => listSpool(dir),
@@ -148,6 +154,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     async close() {
       closed = true;
       listeners.clear();
+      await dirSync.close();
     },
   };
 }

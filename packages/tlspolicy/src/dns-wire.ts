@@ -15,6 +15,8 @@ export interface WireRecord {
   /** MX exchange / CNAME target, decompressed. */
   target?: string;
   preference?: number;
+  /** Seconds the resolver says the record may be kept. */
+  ttl?: number;
 }
 
 export interface WireAnswer {
@@ -22,6 +24,11 @@ export interface WireAnswer {
   /** Authenticated Data: the resolver validated every record in the answer (DNSSEC secure). */
   ad: boolean;
   answers: WireRecord[];
+  /**
+   * Seconds the answer may be kept: the smallest TTL of its records; for NXDOMAIN/NODATA the SOA's negative
+   * TTL (RFC 2308 5: the smaller of the SOA record's TTL and its MINIMUM); 0 when neither is there.
+   */
+  ttl: number;
 }
 
 /** A query that got no answer in time: the caller must not treat it as "no record". */
@@ -102,10 +109,27 @@ export function decodeResponse(msg: Buffer, id: number): WireAnswer & { truncate
       rec.preference = msg.readUInt16BE(rdStart);
       rec.target = readName(msg, rdStart + 2).name;
     } else if (type === RR.CNAME) rec.target = readName(msg, rdStart).name;
+    rec.ttl = msg.readUInt32BE(off + 4);
     answers.push(rec);
     off = rdStart + len;
   }
-  return { rcode: flags & 0x000f, ad: (flags & 0x0020) !== 0, truncated: (flags & 0x0200) !== 0, answers };
+  let ttl = answers.length > 0 ? Math.min(...answers.map((r) => r.ttl ?? 0)) : 0;
+  if (answers.length === 0) {
+    // the authority section's SOA, for how long "no such record" may be believed
+    const ns = msg.readUInt16BE(8);
+    for (let i = 0; i < ns && off < msg.length; i++) {
+      off = readName(msg, off).end;
+      if (off + 10 > msg.length) break;
+      const type = msg.readUInt16BE(off);
+      const len = msg.readUInt16BE(off + 8);
+      if (type === 6 && len >= 20 && off + 10 + len <= msg.length) {
+        ttl = Math.min(msg.readUInt32BE(off + 4), msg.readUInt32BE(off + 10 + len - 4));
+        break;
+      }
+      off += 10 + len;
+    }
+  }
+  return { rcode: flags & 0x000f, ad: (flags & 0x0020) !== 0, truncated: (flags & 0x0200) !== 0, answers, ttl };
 }
 
 function parseServer(server: string): { host: string; port: number } {
@@ -183,5 +207,5 @@ export async function queryWire(server: string, name: string, type: number, time
   const packet = encodeQuery(id, name, type);
   const first = decodeResponse(await udpQuery(srv, packet, timeoutMs), id);
   const res = first.truncated ? decodeResponse(await tcpQuery(srv, packet, timeoutMs), id) : first;
-  return { rcode: res.rcode, ad: res.ad, answers: res.answers };
+  return { rcode: res.rcode, ad: res.ad, answers: res.answers, ttl: res.ttl };
 }

@@ -31,11 +31,56 @@ export interface SecureResolver {
   hostAddresses(host: string): Promise<Lookup<string>>;
 }
 
+export interface WireResolverOptions {
+  timeoutMs?: number;
+  /**
+   * Keep answers (records, NXDOMAIN and NODATA, with their AD bit) as long as their TTL says, up to this many
+   * (name, type) pairs, and ask once for concurrent identical questions: the delivery thread asks the same MX,
+   * MTA-STS TXT, address and TLSA questions for every message to a domain. Failures are never kept. 0: off.
+   */
+  cacheEntries?: number;
+  /** Clock for the cache (tests). */
+  now?: () => number;
+}
+
+/** Longest time an answer is kept, whatever its TTL (Unbound's cache-max-ttl default). */
+const MAX_TTL_S = 86_400;
+
 /** A SecureResolver over one or more validating resolvers (`host:port`), tried in order on timeout. */
-export function wireResolver(servers: string[], opts: { timeoutMs?: number } = {}): SecureResolver {
+export function wireResolver(servers: string[], opts: WireResolverOptions = {}): SecureResolver {
   if (servers.length === 0) throw new Error('tls policy: a validating resolver must be configured');
   const timeoutMs = opts.timeoutMs ?? 5000;
-  async function ask(name: string, type: number): Promise<WireAnswer> {
+  const cacheEntries = opts.cacheEntries ?? 0;
+  const now = opts.now ?? Date.now;
+  const kept = new Map<string, { answer: WireAnswer; until: number }>();
+  const asking = new Map<string, Promise<WireAnswer>>();
+  function ask(name: string, type: number): Promise<WireAnswer> {
+    if (cacheEntries <= 0) return askServers(name, type);
+    const key = `${type} ${name.toLowerCase()}`;
+    const hit = kept.get(key);
+    if (hit && hit.until > now()) return Promise.resolve(hit.answer);
+    if (hit) kept.delete(key);
+    const running = asking.get(key);
+    if (running) return running;
+    const p = askServers(name, type).then(
+      (answer) => {
+        asking.delete(key);
+        const ttl = Math.min(answer.ttl, MAX_TTL_S);
+        if (ttl > 0) {
+          if (kept.size >= cacheEntries) kept.delete(kept.keys().next().value as string);
+          kept.set(key, { answer, until: now() + ttl * 1000 });
+        }
+        return answer;
+      },
+      (e: unknown) => {
+        asking.delete(key);
+        throw e;
+      },
+    );
+    asking.set(key, p);
+    return p;
+  }
+  async function askServers(name: string, type: number): Promise<WireAnswer> {
     let last: unknown;
     for (const s of servers) {
       try {

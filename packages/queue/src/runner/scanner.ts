@@ -68,11 +68,13 @@ export function createScanner(ctx: RunnerContext, owner: string, run: (c: Claime
       if (from === 'incoming') knownIncoming.delete(id);
       if (inFlight.has(id)) continue;
       // Messages are held in memory while delivered: keep the sum under the budget (one always fits).
-      let size = 0;
-      try {
-        size = (await stat(join(queue.dir, from, id))).size;
-      } catch {
-        continue; // taken by someone else meanwhile
+      let size = (from === 'incoming' && queue.freshSize?.(id)) || 0;
+      if (size === 0) {
+        try {
+          size = (await stat(join(queue.dir, from, id))).size;
+        } catch {
+          continue; // taken by someone else meanwhile
+        }
       }
       if (inFlight.size > 0 && bytesInFlight + size > memoryBudget) {
         if (from === 'incoming') knownIncoming.add(id);

@@ -16,7 +16,21 @@ export interface Claimed {
 }
 
 export function activeOps(ctx: SpoolContext) {
-  const { logger, metrics, doSync, p, syncDir, names } = ctx;
+  const { logger, metrics, doSync, p, syncDir, names, fresh } = ctx;
+
+  /** The claimed file as this spool wrote it moments ago, when it is still that file (fresh.ts); else undefined. */
+  async function fromMemory(id: string, path: string): Promise<Claimed | undefined> {
+    const f = fresh.take(id);
+    if (!f) return undefined;
+    try {
+      const st = await stat(path);
+      if (st.ino !== f.ino || st.size !== f.size || st.mtimeMs !== f.mtimeMs) return undefined;
+      const envelope = JSON.parse(f.json) as Envelope;
+      return envelope.id === id ? { id, path, envelope, message: f.message } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
 
   async function writeDurable(path: string, data: Buffer, mtimeMs?: number): Promise<void> {
     const fh = await open(path, 'wx', 0o600);
@@ -50,6 +64,8 @@ export function activeOps(ctx: SpoolContext) {
       throw e;
     }
     // No fsync here: after a crash, a file in active/ goes back to incoming/ anyway.
+    const mem = await fromMemory(id, p('active', activeName));
+    if (mem) return mem;
     let buf: Buffer;
     try {
       buf = await readFile(p('active', activeName));

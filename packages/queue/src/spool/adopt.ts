@@ -9,6 +9,9 @@ import type { SpoolContext } from './context.ts';
 
 export const CRLF = Buffer.from('\r\n');
 
+/** Messages up to this size stay in memory from adoption to their first claim (fresh.ts). */
+const FRESH_MAX_MESSAGE = 1024 * 1024;
+
 export const bufferOf = (b: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
@@ -40,7 +43,7 @@ export async function adopt(
   id: string,
   into: 'incoming' | 'hold',
 ): Promise<boolean> {
-  const { p, syncDir, doSync, maxSize } = ctx;
+  const { p, syncDir, doSync, maxSize, fresh } = ctx;
   const offset = m.offset ?? 0;
   if (offset === 0 || adopting.has(m.file)) return false;
   const head = bufferOf(m.head);
@@ -76,6 +79,12 @@ export async function adopt(
       await writeAt(fh, Buffer.concat([first, pre, head]), 0);
       await writeAt(fh, trailerBytes(msgLen, hash.digest('hex')), offset + m.size);
       if (doSync) await fh.sync();
+      // the body was read back in one piece: the runner's claim takes the message from here (fresh.ts)
+      if (into === 'incoming' && m.size - m.skip <= buf.length && msgLen <= FRESH_MAX_MESSAGE) {
+        const done = await fh.stat();
+        const message = Buffer.concat([pre, head, buf.subarray(0, m.size - m.skip)]);
+        fresh.put(id, { json: json.toString('utf8'), message, ino: done.ino, size: done.size, mtimeMs: done.mtimeMs });
+      }
     } finally {
       await fh.close();
     }

@@ -5,6 +5,7 @@ import type { Logger } from '@moat/observe';
 import type { Clock } from '../clock.ts';
 import type { QueueMetrics } from '../metrics.ts';
 import type { QueueState } from '../types.ts';
+import type { FreshFiles } from './fresh.ts';
 
 export interface SpoolContext {
   readonly dir: string;
@@ -25,6 +26,8 @@ export interface SpoolContext {
   syncDir(d: string): Promise<void>;
   /** Ids in one state directory. */
   names(state: QueueState): Promise<string[]>;
+  /** Queue files just adopted into incoming/, for their first claim without a re-read (fresh.ts). */
+  readonly fresh: FreshFiles;
 }
 
 export function spoolPath(dir: string): SpoolContext['p'] {

@@ -1,6 +1,7 @@
 // The spool's write path: a new message checked, written to tmp/, fsync'ed, renamed into incoming/ (or hold/),
 // the directory fsync'ed, and only then acknowledged. Message bytes are untrusted and stored as received.
 import { createHash, type Hash } from 'node:crypto';
+import { infoLine } from '@moat/observe';
 import { open, rename, statfs, unlink } from 'node:fs/promises';
 import { isSpooled, type SpooledMessage, spooledLength } from '../draft.ts';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
@@ -168,7 +169,7 @@ export function createEnqueue(ctx: SpoolContext, state: EnqueueState) {
         metrics.quarantined.inc({ check: hold.check });
         logger.info({ ...facts, event: 'quarantined', check: hold.check, reason: hold.reason, score: hold.score }, 'quarantined (hold/)');
       } else {
-        logger.info(facts, 'queued');
+        infoLine(logger, facts, 'queued');
         for (const l of state.listeners) l(id);
       }
       return { id };

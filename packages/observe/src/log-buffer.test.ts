@@ -59,7 +59,7 @@ describe('cutPoints', () => {
 
 describe('bufferedStdout', () => {
   it('writes everything it was given, in pieces, on flush', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'policyd-log-'));
+    const dir = mkdtempSync(join(tmpdir(), 'moat-log-'));
     const file = join(dir, 'out.log');
     const fd = openSync(file, 'w');
     const out = bufferedStdout({ fd, maxBytes: 20_000, intervalMs: 60_000, pieceBytes: PIPE_BUF });
@@ -98,6 +98,29 @@ out.flushSync();`;
     for (const l of lines) {
       const rec = JSON.parse(l) as { w: 'a' | 'b'; i: number };
       expect(rec.i).toBe(seen[rec.w]++); // in order per writer, none lost, none torn
+    }
+    expect(seen).toEqual({ a: 20000, b: 20000 });
+  });
+
+  it('keeps two threads of one process apart on one pipe, and flushes each at its exit (no flushSync call)', async () => {
+    const url = new URL('./log-buffer.ts', import.meta.url).href;
+    // the MX's shape: the SMTP thread and the delivery thread, each with its own buffer on fd 1; both end by exiting
+    const script = `import { Worker, isMainThread } from 'node:worker_threads';
+import { bufferedStdout } from ${JSON.stringify(url)};
+const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 60000 });
+const tag = isMainThread ? 'a' : 'b';
+const worker = isMainThread ? new Worker(process.argv[1], { eval: true }) : undefined;
+for (let i = 0; i < 20000; i++) out.write('{"w":"' + tag + '","i":' + i + ',"pad":"' + 'p'.repeat(i % 250) + '"}\\n');
+if (worker) worker.once('exit', () => process.exit(0));
+else process.exit(0);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script, script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    await new Promise((r) => child.once('close', r));
+    const seen = { a: 0, b: 0 };
+    for (const l of Buffer.concat(chunks).toString().split('\n').filter((x) => x !== '')) {
+      const rec = JSON.parse(l) as { w: 'a' | 'b'; i: number };
+      expect(rec.i).toBe(seen[rec.w]++);
     }
     expect(seen).toEqual({ a: 20000, b: 20000 });
   });
