@@ -120,7 +120,7 @@ it('held mail stays held while normal mail is delivered; release delivers it, de
 
   await new Promise((r) => setTimeout(r, 300)); // let the runner scan once more: nothing else may arrive
   expect(await deliveredSubjects()).toEqual(['held A', 'normal']);
-  const events = mx.log.text.split('\n').filter((l) => l.includes('"event":"quarantine-'));
+  const events = (await mx.logged(/"event":"quarantine-expire"/)).split('\n').filter((l) => l.includes('"event":"quarantine-'));
   expect(events.some((l) => l.includes('"event":"quarantine-release"') && l.includes('"by":"itest-admin"'))).toBe(true);
   expect(events.some((l) => l.includes('"event":"quarantine-delete"') && l.includes('"by":"itest-admin"'))).toBe(true);
   expect(events.some((l) => l.includes('"event":"quarantine-expire"') && l.includes('"by":"retention"'))).toBe(true);
