@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,5 +30,17 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(root, 'link'), 'new\n');
     expect(readFileSync(join(root, 'real'), 'utf8')).toBe('new\n');
     expect(readFileSync(join(root, 'link'), 'utf8')).toBe('new\n');
+  });
+
+  it('an explicit mode wins over the replaced file\'s: a 0644 key becomes 0600; without a mode the old one is kept', async () => {
+    const key = join(root, 'key.pem');
+    writeFileSync(key, 'OLD\n');
+    chmodSync(key, 0o644);
+    await writeFileAtomic(key, 'NEW\n', { mode: 0o600 });
+    expect(readFileSync(key, 'utf8')).toBe('NEW\n');
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    chmodSync(key, 0o640);
+    await writeFileAtomic(key, 'NEWER\n');
+    expect(statSync(key).mode & 0o777).toBe(0o640);
   });
 });

@@ -1,5 +1,6 @@
 // Replacing a file atomically: write a temporary file beside it, fsync, rename over, fsync the directory.
-// Trusts the caller's path; keeps the replaced file's mode and owner (the MX reads the users file as its own user).
+// Trusts the caller's path; an explicit mode always wins (a key is 0600 after every write), else the replaced
+// file's mode is kept; the replaced file's owner is always kept (the MX reads the users file as its own user).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chown, mkdir, open, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
@@ -17,8 +18,10 @@ async function resolve(path: string): Promise<string> {
 
 /**
  * Writes `data` to `path` so that a reader sees the old file or the new one, never a mix, and a crash
- * leaves one of the two. A new file gets `mode` (default 0600) and its directory's owner; an existing one
- * keeps its mode and owner. `dirMode`: the directory (and its parents) is created first with that mode.
+ * leaves one of the two. `mode` given: the file gets exactly that mode, new or replaced (a 0644 key left by
+ * hand becomes 0600 again). No `mode`: a new file is 0600, a replaced one keeps its mode (the users file an
+ * admin made 0640). A new file gets its directory's owner, a replaced one keeps its owner (a 0600 key stays
+ * readable by whoever reads it). `dirMode`: the directory (and its parents) is created first with that mode.
  */
 export async function writeFileAtomic(path: string, data: string, opts: { mode?: number; dirMode?: number } = {}): Promise<void> {
   const target = await resolve(path);
@@ -28,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string, opts: { mode?:
   let owner: { uid: number; gid: number } | undefined;
   try {
     const st = await stat(target);
-    mode = st.mode & 0o7777;
+    if (opts.mode === undefined) mode = st.mode & 0o7777;
     owner = { uid: st.uid, gid: st.gid };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
