@@ -2,16 +2,29 @@
 // bodies and HttpError (a status for the client). Request bytes are untrusted; bodies are capped.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const STATIC_TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
-const STATIC_DIR = new URL('./static/', import.meta.url);
 
-/** Every .js and .css file of static/ (the pages' ES modules, the style sheet), read once at start: `/static/NAME`. */
-export const STATIC: Record<string, { type: string; body: Buffer }> = {};
-for (const name of readdirSync(STATIC_DIR)) {
-  const type = STATIC_TYPES[name.slice(name.lastIndexOf('.') + 1)];
-  if (type) STATIC[`/static/${name}`] = { type, body: readFileSync(new URL(name, STATIC_DIR)) };
+/**
+ * Every .js and .css file of `dir` (the pages' ES modules, the style sheet) by its URL path `/static/NAME`,
+ * read once. Dotfiles (an editor's swap, a stray `.x.js`) and anything not a plain file are not served.
+ */
+export function loadStatic(dir: string): Map<string, { type: string; body: Buffer }> {
+  const table = new Map<string, { type: string; body: Buffer }>();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const name = entry.name;
+    if (name.startsWith('.') || !entry.isFile()) continue;
+    const type = STATIC_TYPES[name.slice(name.lastIndexOf('.') + 1)];
+    // keyed as a request's URL path spells it (`a#b.js` is asked for as `/static/a%23b.js`)
+    if (type) table.set(`/static/${encodeURIComponent(name)}`, { type, body: readFileSync(join(dir, name)) });
+  }
+  return table;
 }
+
+/** The console's own static/ directory, read at start. */
+export const STATIC = loadStatic(fileURLToPath(new URL('./static/', import.meta.url)));
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

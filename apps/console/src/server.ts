@@ -45,7 +45,7 @@ export function startConsole(opts: ConsoleServerOptions): Promise<RunningConsole
     const url = new URL(req.url ?? '/', 'http://console.invalid');
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    const staticFile = STATIC[path];
+    const staticFile = STATIC.get(path);
     if (method === 'GET' && staticFile) return send(res, 200, staticFile.type, staticFile.body, { 'cache-control': 'no-cache' });
     if (method === 'GET' && path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
     if (path === '/login') {

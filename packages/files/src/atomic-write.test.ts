@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,5 +31,32 @@ describe('writeFileAtomic', () => {
     await writeFileAtomic(join(root, 'link'), 'new\n');
     expect(readFileSync(join(root, 'real'), 'utf8')).toBe('new\n');
     expect(readFileSync(join(root, 'link'), 'utf8')).toBe('new\n');
+  });
+
+  it('an explicit mode wins over the replaced file\'s: a 0644 key becomes 0600; without a mode the old one is kept', async () => {
+    const key = join(root, 'key.pem');
+    writeFileSync(key, 'OLD\n');
+    chmodSync(key, 0o644);
+    await writeFileAtomic(key, 'NEW\n', { mode: 0o600 });
+    expect(readFileSync(key, 'utf8')).toBe('NEW\n');
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    chmodSync(key, 0o640);
+    await writeFileAtomic(key, 'NEWER\n');
+    expect(statSync(key).mode & 0o777).toBe(0o640);
+  });
+
+  it('removes a crash\'s leftover temp file of the same name (writer dead, a minute old); keeps live writers\' and others\'', async () => {
+    const dir = join(root, 'leftovers');
+    mkdirSync(dir);
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    const old = new Date(Date.now() - 3_600_000);
+    const leftover = `.users.${dead}.0123abcd.tmp`;
+    const live = `.users.${process.ppid}.0123abcd.tmp`;
+    const fresh = `.users.${dead}.89abcdef.tmp`;
+    const other = `.groups.${dead}.0123abcd.tmp`;
+    for (const f of [leftover, live, fresh, other]) writeFileSync(join(dir, f), 'half');
+    for (const f of [leftover, live, other]) utimesSync(join(dir, f), old, old);
+    await writeFileAtomic(join(dir, 'users'), 'x\n');
+    expect(readdirSync(dir).sort()).toEqual([other, fresh, live, 'users'].sort());
   });
 });

@@ -69,7 +69,7 @@ export interface CompiledSite {
 
 /**
  * A port call in flight: its promise, what the answer means (possibly another call: an access map
- * tried key by key), and what a failure means (absent: the decision fails).
+ * tried key by key), and what a failure means: the call's, or `map` throwing (absent: the decision fails).
  */
 export class Wait {
   readonly promise: Promise<unknown>;

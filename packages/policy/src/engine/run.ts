@@ -103,6 +103,19 @@ function record(ctx: Ctx, c: Compiled, listName: ListName, res: Result, waited: 
 }
 
 /** The compiled lists of one engine and the runner over them; start() runs one decision. */
+/**
+ * A port's answer read through its Wait's meaning. The meaning throwing (a port answering nonsense) is the
+ * Wait's failure, as a failed port call is (absent: thrown, the decision fails), never an unhandled rejection.
+ */
+function answer(w: Wait, x: unknown): Result | Wait {
+  try {
+    return w.map(x as never);
+  } catch (e) {
+    if (w.fail) return w.fail(e);
+    throw e;
+  }
+}
+
 export class Runner {
   private readonly relay: Compiled[];
   private readonly recipient: Compiled[];
@@ -156,7 +169,16 @@ export class Runner {
 
   private hook(run: Run, c: Compiled, w: Wait): void {
     w.promise.then(
-      (x) => this.settle(run, c, w.map(x as never)),
+      (x) => {
+        let r: Result | Wait;
+        try {
+          r = answer(w, x);
+        } catch (e) {
+          this.fail(run, e);
+          return;
+        }
+        this.settle(run, c, r);
+      },
       (e: unknown) => (w.fail ? this.settle(run, c, w.fail(e)) : this.fail(run, e)),
     );
   }
@@ -284,7 +306,16 @@ export class Runner {
       this.resume(run);
     };
     r.promise.then(
-      (x) => settle(r.map(x as never)),
+      (x) => {
+        let y: Result | Wait;
+        try {
+          y = answer(r, x);
+        } catch (e) {
+          this.fail(run, e);
+          return;
+        }
+        settle(y);
+      },
       (e: unknown) => {
         if (r.fail) settle(r.fail(e));
         else this.fail(run, e);

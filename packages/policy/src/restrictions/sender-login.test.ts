@@ -126,6 +126,17 @@ describe('loginOwnsItself (moat: the listeners\' check only)', () => {
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender: 'carol@example.org.evil' }, own)).v.action).toBe('reject');
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'alice', sender: 'alice@example.org' }, own)).v.action).toBe('permit');
   });
+  it('a failure after the directory said "not ours" (a broken map answer) is 451 4.3.0, not an escaped exception (sync and async)', async () => {
+    // a port answering a non-string: byMaps' split throws inside the continuation classifyOther calls
+    const maps = { 'hash:/login': { 'carol@elsewhere.example': 42 as unknown as string } };
+    for (const async of [false, true]) {
+      const t = testEngine({ list: 'reject_sender_login_mismatch, permit', spec: { ...own, loginOwnsItself: true }, maps, async });
+      const v = await t.engine.evaluate(rcpt({ saslUsername: 'carol', sender: 'carol@elsewhere.example' }));
+      expect(replyLine(v), `async=${async}`).toBe('451 4.3.0 <carol@elsewhere.example>: Temporary lookup failure');
+      // sync: the exception reaches ownAddress's guard; async: the map lookup's own Wait.fail takes it first
+      expect(v.trace.at(-1)?.reason).toMatch(async ? /^smtpd_sender_login_maps: .*split/ : /^recipient directory: .*split/);
+    }
+  });
   it('off by default: Postfix\'s lists keep Postfix\'s answer', async () => {
     expect((await run('reject_sender_login_mismatch', { saslUsername: 'carol@example.org', sender: 'carol@example.org' })).v.action).toBe('reject');
   });

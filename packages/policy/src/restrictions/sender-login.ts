@@ -44,7 +44,15 @@ function ownAddress(ctx: Ctx, sender: string, login: string, then: (own: boolean
       return failed(e);
     }
   }
-  return classifyOther(ctx, address, (c) => then(c !== 'remote'), failed);
+  // as the verifySync branch: whatever `then` throws (the maps' step) is a temporary failure, never an escape
+  const next = (c: string): Result | Wait => {
+    try {
+      return then(c !== 'remote');
+    } catch (e) {
+      return failed(e);
+    }
+  };
+  return classifyOther(ctx, address, next, failed);
 }
 
 /**
