@@ -102,7 +102,6 @@ function record(ctx: Ctx, c: Compiled, listName: ListName, res: Result, waited: 
   else ctx.trace.push({ restriction: c.text, list: listName, outcome: res.outcome, reason: res.reason, ms } as TraceEntry);
 }
 
-/** The compiled lists of one engine and the runner over them; start() runs one decision. */
 /**
  * A port's answer read through its Wait's meaning. The meaning throwing (a port answering nonsense) is the
  * Wait's failure, as a failed port call is (absent: thrown, the decision fails), never an unhandled rejection.
@@ -116,6 +115,7 @@ function answer(w: Wait, x: unknown): Result | Wait {
   }
 }
 
+/** The compiled lists of one engine and the runner over them; start() runs one decision. */
 export class Runner {
   private readonly relay: Compiled[];
   private readonly recipient: Compiled[];
