@@ -2,6 +2,7 @@
 // Trusts nothing in a reply: every length is checked; a reply it cannot read is `undefined` (the caller falls back).
 
 export const TYPE_TXT = 16;
+const TYPE_CNAME = 5;
 const TYPE_SOA = 6;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
@@ -15,7 +16,9 @@ const PLAIN_NAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Z
 export function encodeQuestion(name: string, type: number): Buffer | undefined {
   if (name.length > 254 || !PLAIN_NAME.test(name)) return undefined;
   const labels = name.replace(/\.$/, '').split('.');
-  const q = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 0) + 5);
+  const nameLength = labels.reduce((n, l) => n + l.length + 1, 0) + 1;
+  if (nameLength > 255) return undefined; // RFC 1035 2.3.4: 255 octets encoded, root label included
+  const q = Buffer.alloc(nameLength + 4);
   let o = 0;
   for (const l of labels) {
     q[o++] = l.length;
@@ -45,14 +48,22 @@ export function encodeQuery(id: number, question: Buffer): Buffer {
 
 export interface Reply {
   id: number;
-  /** Truncated: the answer needs TCP. */
+  /** Truncated: the answer needs TCP. Nothing else of a truncated reply is read (it may be cut mid-record). */
   tc: boolean;
+  /** The full rcode: the header's 4 bits and, when the reply has an OPT record, its extended bits (RFC 6891). */
   rcode: number;
-  /** Records of the asked type in the answer section, with the smallest TTL among them (seconds). */
+  /** Recursion available: a reply without it is a referral or a lame server, not an answer. */
+  ra: boolean;
+  /** Records of the asked type in the answer section; `ttl` is the smallest TTL among them and the CNAMEs (seconds). */
   records: Buffer[];
   ttl: number;
   /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the authority section's SOA, when the reply carries one. */
   negativeTtl: number | undefined;
+}
+
+/** RFC 2181 8: a TTL (or SOA MINIMUM) with the top bit set counts as 0. */
+function ttl32(raw: number): number {
+  return raw > 0x7fffffff ? 0 : raw;
 }
 
 /** Past a (possibly compressed) name; -1 when it runs off the message. */
@@ -79,33 +90,43 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
   if (m.readUInt16BE(4) !== 1) return undefined;
   const qEnd = 12 + question.length;
   if (qEnd > m.length || m.toString('latin1', 12, qEnd).toLowerCase() !== question.toString('latin1').toLowerCase()) return undefined;
+  const ra = (flags & 0x0080) !== 0;
+  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, records: [], ttl: 0, negativeTtl: undefined };
   const type = question.readUInt16BE(question.length - 4);
   const an = m.readUInt16BE(6);
   const ns = m.readUInt16BE(8);
+  const ar = m.readUInt16BE(10);
   const records: Buffer[] = [];
   let ttl = Number.POSITIVE_INFINITY;
+  let cnameTtl = Number.POSITIVE_INFINITY;
   let negativeTtl: number | undefined;
+  let rcode = flags & 0x000f;
   let o = qEnd;
-  for (let i = 0; i < an + ns; i++) {
+  for (let i = 0; i < an + ns + ar; i++) {
     o = skipName(m, o);
     if (o < 0 || o + 10 > m.length) return undefined;
     const rrType = m.readUInt16BE(o);
     const rrClass = m.readUInt16BE(o + 2);
-    const rrTtl = m.readUInt32BE(o + 4) & 0x7fffffff; // RFC 2181: a TTL with the top bit set counts as 0
+    const rawTtl = m.readUInt32BE(o + 4);
     const len = m.readUInt16BE(o + 8);
     const start = o + 10;
     o = start + len;
     if (o > m.length) return undefined;
+    if (i >= an + ns) {
+      if (rrType === TYPE_OPT) rcode |= (rawTtl >>> 24) << 4; // extended rcode: its upper 8 bits
+      continue;
+    }
     if (rrClass !== CLASS_IN) continue;
     if (i < an && rrType === type) {
       records.push(m.subarray(start, o));
-      ttl = Math.min(ttl, rrTtl);
+      ttl = Math.min(ttl, ttl32(rawTtl));
+    } else if (i < an && rrType === TYPE_CNAME) {
+      cnameTtl = Math.min(cnameTtl, ttl32(rawTtl));
     } else if (i >= an && rrType === TYPE_SOA && len >= 22) {
-      const minimum = m.readUInt32BE(o - 4);
-      negativeTtl = Math.min(rrTtl, minimum);
+      negativeTtl = Math.min(ttl32(rawTtl), ttl32(m.readUInt32BE(o - 4)));
     }
   }
-  return { id, tc: (flags & 0x0200) !== 0, rcode: flags & 0x000f, records, ttl: records.length ? ttl : 0, negativeTtl };
+  return { id, tc: false, rcode, ra, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
 }
 
 /** A TXT record's character-strings, as node:dns gives them (latin1, one string per chunk); undefined if damaged. */
