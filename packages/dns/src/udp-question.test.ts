@@ -75,4 +75,16 @@ describe('askTxt: what a reply means', () => {
     const nodata = await server((q) => reply(q, {}));
     expect(await failure(ask([nodata.server]))).toMatchObject({ code: 'ENODATA', negativeTtl: 0 });
   });
+
+  it('DNS 0x20: a reply that does not echo the question case is not ours (keep waiting)', async () => {
+    const flipped = await server((q) => {
+      const r = reply(q, { an: [{ type: 16, ttl: 60, rdata: txt('forged') }] });
+      for (let i = 13; r[i] !== 0; i++) if (/[a-z]/i.test(String.fromCharCode(r[i] as number))) r[i] = (r[i] as number) ^ 0x20;
+      return r; // every letter's case turned: never what was asked
+    });
+    expect(await failure(ask([flipped.server], 'spf.example.test', 50))).toMatchObject({ code: 'ETIMEOUT' });
+    expect(flipped.received()).toBe(2);
+    const echo = await server(GOOD);
+    expect(await ask([echo.server], 'spf.example.test')).toMatchObject({ data: [['v=spf1 -all']] });
+  });
 });

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { ResolverAddress } from './server-address.ts';
-import { encodeQuery, encodeQuestion, parseReply, type Reply, TYPE_TXT, txtChunks } from './wire.ts';
+import { encodeQuery, encodeQuestion, parseReply, randomCase, type Reply, TYPE_TXT, txtChunks } from './wire.ts';
 
 /** node:dns-shaped failure (its `code`, `syscall`, `hostname`), with the negative TTL in seconds when the reply carried an SOA. */
 export class DnsAnswerError extends Error {
@@ -82,8 +82,9 @@ export async function askTxt(
     const wait = Math.min(perTryMs * 2 ** Math.floor(attempt / servers.length), deadline - Date.now());
     if (wait <= 0) break;
     const id = randomInt(0x10000);
+    const asked = randomCase(question); // DNS 0x20: the reply must echo this case
     const server = servers[attempt % servers.length] as ResolverAddress;
-    const r = await tryOnce(server, encodeQuery(id, question), id, question, wait);
+    const r = await tryOnce(server, encodeQuery(id, asked), id, asked, wait);
     if (r === undefined) continue;
     if (r instanceof TryFailed) {
       last = r.code;

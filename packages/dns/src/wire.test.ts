@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { opt, reply, soa, txt } from './fake-dns.test-helper.ts';
-import { encodeQuery, encodeQuestion, parseReply, TYPE_TXT, txtChunks } from './wire.ts';
+import { encodeQuery, encodeQuestion, parseReply, randomCase, TYPE_TXT, txtChunks } from './wire.ts';
 
 // Unbound's NXDOMAIN for `nope.neg.moat.test TXT` (captured): authority SOA with TTL 120, MINIMUM 120.
 const NX = Buffer.from(
@@ -71,5 +71,21 @@ describe('wire', () => {
     const query = encodeQuery(3, q);
     expect(parseReply(reply(query, { ar: [opt(1)] }), 3, q)).toMatchObject({ rcode: 16, ra: true });
     expect(parseReply(reply(query, { ra: false }), 3, q)).toMatchObject({ rcode: 0, ra: false });
+  });
+
+  it('DNS 0x20: the name in random case, letters only; a reply must echo it exactly', () => {
+    const q = encodeQuestion('_dmarc.ex-4.test', TYPE_TXT) as Buffer;
+    const seen = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const m = randomCase(q);
+      expect(m.toString('latin1').toLowerCase()).toBe(q.toString('latin1'));
+      seen.add(m.toString('latin1'));
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    const mixed = Buffer.from(q);
+    mixed[2] = 0x44; // _Dmarc
+    const r = reply(encodeQuery(5, mixed), { rcode: 3 });
+    expect(parseReply(r, 5, mixed)).toMatchObject({ rcode: 3 });
+    expect(parseReply(r, 5, q)).toBeUndefined(); // case changed on the way: not our reply
   });
 });

@@ -1,5 +1,6 @@
 // DNS messages on the wire (RFC 1035, EDNS0 RFC 6891) for the questions whose negative answer's SOA we read.
 // Trusts nothing in a reply: every length is checked; a reply it cannot read is `undefined` (the caller falls back).
+import { randomBytes } from 'node:crypto';
 
 export const TYPE_TXT = 16;
 const TYPE_CNAME = 5;
@@ -27,6 +28,22 @@ export function encodeQuestion(name: string, type: number): Buffer | undefined {
   q[o++] = 0;
   q.writeUInt16BE(type, o);
   q.writeUInt16BE(CLASS_IN, o + 2);
+  return q;
+}
+
+/**
+ * DNS 0x20 (draft-vixie-dnsext-dns0x20): the question with its name's letters in random case. A reply must
+ * echo it byte for byte (parseReply), so a forged reply must also guess the case, not only the id and port.
+ */
+export function randomCase(question: Buffer): Buffer {
+  const q = Buffer.from(question);
+  const bits = randomBytes(q.length);
+  for (let o = 0; o < q.length && q[o] !== 0; o += (q[o] as number) + 1) {
+    for (let i = o + 1; i <= o + (q[o] as number); i++) {
+      const c = q[i] as number;
+      if (((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) && (bits[i] as number) & 1) q[i] = c ^ 0x20;
+    }
+  }
   return q;
 }
 
@@ -81,7 +98,8 @@ function skipName(m: Buffer, o: number): number {
 
 /**
  * Reads a reply to `question` with query `id`; undefined when it is not one (wrong id, not a response,
- * another question, damaged), so the caller keeps waiting or falls back.
+ * another question, damaged), so the caller keeps waiting or falls back. The question must come back
+ * exactly as sent, letter case included (randomCase).
  */
 export function parseReply(m: Buffer, id: number, question: Buffer): Reply | undefined {
   if (m.length < 12 || m.readUInt16BE(0) !== id) return undefined;
@@ -89,7 +107,7 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
   if (!(flags & 0x8000) || (flags & 0x7800) !== 0) return undefined; // QR, opcode QUERY
   if (m.readUInt16BE(4) !== 1) return undefined;
   const qEnd = 12 + question.length;
-  if (qEnd > m.length || m.toString('latin1', 12, qEnd).toLowerCase() !== question.toString('latin1').toLowerCase()) return undefined;
+  if (qEnd > m.length || !m.subarray(12, qEnd).equals(question)) return undefined;
   const ra = (flags & 0x0080) !== 0;
   if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, records: [], ttl: 0, negativeTtl: undefined };
   const type = question.readUInt16BE(question.length - 4);
