@@ -9,11 +9,11 @@ export interface RR {
 }
 
 /** A reply to `query` (its id and question echoed): flags past QR|RD, rcode, and answer/authority/additional records. */
-export function reply(query: Buffer, opts: { rcode?: number; ra?: boolean; tc?: boolean; an?: RR[]; ns?: RR[]; ar?: Buffer[] }): Buffer {
+export function reply(query: Buffer, opts: { rcode?: number; ra?: boolean; aa?: boolean; tc?: boolean; an?: RR[]; ns?: RR[]; ar?: Buffer[] }): Buffer {
   const qEnd = query.indexOf(0, 12) + 5;
   const head = Buffer.alloc(12);
   query.copy(head, 0, 0, 2);
-  head.writeUInt16BE(0x8100 | (opts.ra === false ? 0 : 0x80) | (opts.tc ? 0x200 : 0) | ((opts.rcode ?? 0) & 0xf), 2);
+  head.writeUInt16BE(0x8100 | (opts.ra === false ? 0 : 0x80) | (opts.aa ? 0x400 : 0) | (opts.tc ? 0x200 : 0) | ((opts.rcode ?? 0) & 0xf), 2);
   head.writeUInt16BE(1, 4);
   head.writeUInt16BE(opts.an?.length ?? 0, 6);
   head.writeUInt16BE(opts.ns?.length ?? 0, 8);

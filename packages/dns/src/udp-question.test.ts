@@ -58,9 +58,11 @@ describe('askTxt: what a reply means', () => {
     expect(s.received()).toBe(1);
   });
 
-  it('a referral (NOERROR, RA=0, nothing answered) and BADVERS are EBADRESP, not ENODATA', async () => {
-    const referral = await server((q) => reply(q, { ra: false }));
+  it('a referral (NOERROR, RA=0, AA=0, nothing answered) and BADVERS are EBADRESP, not ENODATA', async () => {
+    const referral = await server((q) => reply(q, { ra: false, ns: [{ type: 2, ttl: 60, rdata: Buffer.from([0]) }] }));
     expect(await failure(ask([referral.server]))).toMatchObject({ code: 'EBADRESP' });
+    const authoritative = await server((q) => reply(q, { ra: false, aa: true, ns: [{ type: 6, ttl: 60, rdata: soa(30) }] }));
+    expect(await failure(ask([authoritative.server]))).toMatchObject({ code: 'ENODATA', negativeTtl: 30 });
     const badvers = await server((q) => reply(q, { ar: [opt(1)] }));
     expect(await failure(ask([badvers.server]))).toMatchObject({ code: 'EBADRESP' });
     const good = await server(GOOD);

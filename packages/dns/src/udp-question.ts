@@ -65,7 +65,7 @@ const NEXT_SERVER: Record<number, string> = { 2: 'ESERVFAIL', 4: 'ENOTIMP', 5: '
 /**
  * TXT records of `name` and their TTL, like c-ares: `servers.length` x 2 tries in rounds over the servers, the
  * wait `perTryMs` doubled each round, never past `deadline` (Date.now() ms). A socket error, SERVFAIL, NOTIMP,
- * REFUSED, BADVERS or a referral moves on to the next server; when all tries fail, the last failure's code
+ * REFUSED, BADVERS or a referral (NOERROR, neither RA nor AA, nothing answered) moves on to the next server; when all tries fail, the last failure's code
  * (or ETIMEOUT). NXDOMAIN -> ENOTFOUND, no TXT -> ENODATA, both with the SOA's negative TTL (0 without an SOA:
  * RFC 2308 section 5, not kept). FALL_BACK when c-ares should ask.
  */
@@ -91,7 +91,7 @@ export async function askTxt(
       continue;
     }
     if (r.tc) return FALL_BACK;
-    const next = NEXT_SERVER[r.rcode] ?? (r.rcode === 0 && !r.ra && r.records.length === 0 ? 'EBADRESP' : undefined);
+    const next = NEXT_SERVER[r.rcode] ?? (r.rcode === 0 && !r.ra && !r.aa && r.records.length === 0 ? 'EBADRESP' : undefined);
     if (next) {
       last = next;
       continue;

@@ -66,11 +66,12 @@ describe('wire', () => {
     expect(parseReply(reply(query, { an: [cname, { type: 16, ttl: 300, rdata: txt('a') }] }), 9, q)?.ttl).toBe(40);
   });
 
-  it('the full rcode: BADVERS (16) from the OPT record, RA as sent', () => {
+  it('the full rcode: BADVERS (16) from the OPT record, RA and AA as sent', () => {
     const q = encodeQuestion('x.example.test', TYPE_TXT) as Buffer;
     const query = encodeQuery(3, q);
     expect(parseReply(reply(query, { ar: [opt(1)] }), 3, q)).toMatchObject({ rcode: 16, ra: true });
-    expect(parseReply(reply(query, { ra: false }), 3, q)).toMatchObject({ rcode: 0, ra: false });
+    expect(parseReply(reply(query, { ra: false }), 3, q)).toMatchObject({ rcode: 0, ra: false, aa: false });
+    expect(parseReply(reply(query, { aa: true }), 3, q)).toMatchObject({ aa: true });
   });
 
   it('DNS 0x20: the name in random case, letters only; a reply must echo it exactly', () => {

@@ -69,8 +69,9 @@ export interface Reply {
   tc: boolean;
   /** The full rcode: the header's 4 bits and, when the reply has an OPT record, its extended bits (RFC 6891). */
   rcode: number;
-  /** Recursion available: a reply without it is a referral or a lame server, not an answer. */
+  /** Recursion available, authoritative answer: without both, an empty answer is a referral, not NODATA. */
   ra: boolean;
+  aa: boolean;
   /** Records of the asked type in the answer section; `ttl` is the smallest TTL among them and the CNAMEs (seconds). */
   records: Buffer[];
   ttl: number;
@@ -109,7 +110,8 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
   const qEnd = 12 + question.length;
   if (qEnd > m.length || !m.subarray(12, qEnd).equals(question)) return undefined;
   const ra = (flags & 0x0080) !== 0;
-  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, records: [], ttl: 0, negativeTtl: undefined };
+  const aa = (flags & 0x0400) !== 0;
+  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, aa, records: [], ttl: 0, negativeTtl: undefined };
   const type = question.readUInt16BE(question.length - 4);
   const an = m.readUInt16BE(6);
   const ns = m.readUInt16BE(8);
@@ -144,7 +146,7 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
       negativeTtl = Math.min(ttl32(rawTtl), ttl32(m.readUInt32BE(o - 4)));
     }
   }
-  return { id, tc: false, rcode, ra, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
+  return { id, tc: false, rcode, ra, aa, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
 }
 
 /** A TXT record's character-strings, as node:dns gives them (latin1, one string per chunk); undefined if damaged. */
