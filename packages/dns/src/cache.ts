@@ -10,8 +10,8 @@
  *   PTR/SPF/DMARC names again and again. Where the reply's authority SOA was read (TXT questions: the
  *   transport sets `negativeTtl` on the error), it is kept as RFC 2308 says, min(SOA TTL, SOA MINIMUM), at
  *   most `negativeMaxMs` (default 900 s); Unbound hands out that TTL already counted down, so moat never keeps
- *   it longer than Unbound does. Without an SOA (c-ares' questions, or a reply that had none) `negativeMs`
- *   (default 30 s), as before.
+ *   it longer than Unbound does. A wire reply that had no SOA says `negativeTtl: 0` and is not kept (RFC 2308
+ *   section 5: SHOULD NOT cache). c-ares' questions, whose SOA is never seen, keep `negativeMs` (default 30 s).
  * - no answer (timeout, SERVFAIL, REFUSED, a refused connection) is never kept: the next question
  *   asks again, so a resolver that recovers is used at once. Identical questions in flight share one
  *   query, so a burst does not hammer a sick resolver either.

@@ -2,8 +2,8 @@
 // timeout rule, and the one caching rule (cache.ts). Trusts the configured resolver; answers are untrusted names.
 import { Resolver } from 'node:dns/promises';
 import { type CacheOptions, memo } from './cache.ts';
-import { parseResolver } from './server-address.ts';
-import { askTxt, FALL_BACK } from './udp-question.ts';
+import { type ResolverAddress, parseResolver } from './server-address.ts';
+import { askTxt, DnsAnswerError, FALL_BACK } from './udp-question.ts';
 
 export interface MxRecord {
   exchange: string;
@@ -52,6 +52,25 @@ interface WithTtl {
   txtTtl(name: string): Promise<{ data: string[][]; ttl?: number }>;
 }
 
+/**
+ * TXT by c-ares (TCP after a truncated reply, FORMERR, odd names) within what is left of the question's budget:
+ * its own channel, so that running out cancels this question only; ETIMEOUT at `deadline`.
+ */
+function caresTxt(addresses: readonly ResolverAddress[], name: string, deadline: number): Promise<string[][]> {
+  const left = deadline - Date.now();
+  if (left <= 0) return Promise.reject(new DnsAnswerError('ETIMEOUT', name));
+  const r = new Resolver({ timeout: perTryTimeout(left), tries: 2 });
+  r.setServers(addresses.map((a) => a.server));
+  let timer: NodeJS.Timeout | undefined;
+  const out = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      r.cancel();
+      reject(new DnsAnswerError('ETIMEOUT', name));
+    }, left);
+  });
+  return Promise.race([r.resolveTxt(name), out]).finally(() => clearTimeout(timer));
+}
+
 function uncached(servers: readonly string[], timeoutMs: number): Dns & WithTtl {
   if (servers.length === 0) throw new Error('dns: no resolver configured (moat never uses the machine resolver)');
   const r = new Resolver({ timeout: perTryTimeout(timeoutMs), tries: 2 });
@@ -65,10 +84,12 @@ function uncached(servers: readonly string[], timeoutMs: number): Dns & WithTtl 
     reverse: (ip) => r.reverse(ip),
     resolve: (n, t) => r.resolve(n, t),
     // TXT (SPF, DMARC, DKIM: the most asked names that may not exist) is asked on the wire, so that a
-    // negative answer brings its SOA's TTL to the caching rule (cache.ts); c-ares asks when it must (TCP).
+    // negative answer brings its SOA's TTL to the caching rule (cache.ts); c-ares asks when it must (TCP),
+    // within the same budget.
     async txtTtl(n) {
-      const a = await askTxt(addresses, n, perTryTimeout(timeoutMs));
-      return a === FALL_BACK ? { data: await r.resolveTxt(n) } : a;
+      const deadline = Date.now() + timeoutMs;
+      const a = await askTxt(addresses, n, perTryTimeout(timeoutMs), deadline);
+      return a === FALL_BACK ? { data: await caresTxt(addresses, n, deadline) } : a;
     },
     async aTtl(n, family) {
       const rrs = family === 4 ? await r.resolve4(n, { ttl: true }) : await r.resolve6(n, { ttl: true });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeQuery, encodeQuestion, parseReply, TYPE_TXT, txtChunks } from './wire.ts';
+import { opt, reply, soa, txt } from './fake-dns.test-helper.ts';
+import { encodeQuery, encodeQuestion, parseReply, randomCase, TYPE_TXT, txtChunks } from './wire.ts';
 
 // Unbound's NXDOMAIN for `nope.neg.moat.test TXT` (captured): authority SOA with TTL 120, MINIMUM 120.
 const NX = Buffer.from(
@@ -39,5 +40,53 @@ describe('wire', () => {
   it('TXT character-strings as node:dns gives them; damaged ones refused', () => {
     expect(txtChunks(Buffer.from('\x03abc\x00\x02de', 'latin1'))).toEqual(['abc', '', 'de']);
     expect(txtChunks(Buffer.from('\x05ab', 'latin1'))).toBeUndefined();
+  });
+
+  it('refuses a name longer than 255 octets encoded (RFC 1035 2.3.4)', () => {
+    const label = 'a'.repeat(63);
+    expect(encodeQuestion([label, label, label, 'a'.repeat(61)].join('.'), TYPE_TXT)).toBeDefined(); // 255
+    expect(encodeQuestion([label, label, label, 'a'.repeat(62)].join('.'), TYPE_TXT)).toBeUndefined(); // 256
+  });
+
+  it('a truncated reply is {tc} as soon as id, flags and question match, even cut mid-record', () => {
+    const q = encodeQuestion('big.example.test', TYPE_TXT) as Buffer;
+    const full = reply(encodeQuery(7, q), { tc: true, an: [{ type: 16, ttl: 60, rdata: txt('x'.repeat(200)) }] });
+    for (const cut of [full.length, full.length - 100, 12 + q.length + 3]) expect(parseReply(full.subarray(0, cut), 7, q)).toMatchObject({ tc: true });
+    expect(parseReply(full, 8, q)).toBeUndefined();
+  });
+
+  it('TTLs: the top bit set counts as 0 (RFC 2181 8), also an SOA MINIMUM; CNAMEs bound the answer TTL', () => {
+    const q = encodeQuestion('x.example.test', TYPE_TXT) as Buffer;
+    const query = encodeQuery(9, q);
+    const top = parseReply(reply(query, { an: [{ type: 16, ttl: 0x80000005, rdata: txt('a') }] }), 9, q);
+    expect(top).toMatchObject({ ttl: 0, records: [txt('a')] });
+    const neg = parseReply(reply(query, { rcode: 3, ns: [{ type: 6, ttl: 600, rdata: soa(0x80000000) }] }), 9, q);
+    expect(neg?.negativeTtl).toBe(0);
+    const cname = { type: 5, ttl: 40, rdata: Buffer.from([0]) };
+    expect(parseReply(reply(query, { an: [cname, { type: 16, ttl: 300, rdata: txt('a') }] }), 9, q)?.ttl).toBe(40);
+  });
+
+  it('the full rcode: BADVERS (16) from the OPT record, RA and AA as sent', () => {
+    const q = encodeQuestion('x.example.test', TYPE_TXT) as Buffer;
+    const query = encodeQuery(3, q);
+    expect(parseReply(reply(query, { ar: [opt(1)] }), 3, q)).toMatchObject({ rcode: 16, ra: true });
+    expect(parseReply(reply(query, { ra: false }), 3, q)).toMatchObject({ rcode: 0, ra: false, aa: false });
+    expect(parseReply(reply(query, { aa: true }), 3, q)).toMatchObject({ aa: true });
+  });
+
+  it('DNS 0x20: the name in random case, letters only; a reply must echo it exactly', () => {
+    const q = encodeQuestion('_dmarc.ex-4.test', TYPE_TXT) as Buffer;
+    const seen = new Set<string>();
+    for (let i = 0; i < 64; i++) {
+      const m = randomCase(q);
+      expect(m.toString('latin1').toLowerCase()).toBe(q.toString('latin1'));
+      seen.add(m.toString('latin1'));
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    const mixed = Buffer.from(q);
+    mixed[2] = 0x44; // _Dmarc
+    const r = reply(encodeQuery(5, mixed), { rcode: 3 });
+    expect(parseReply(r, 5, mixed)).toMatchObject({ rcode: 3 });
+    expect(parseReply(r, 5, q)).toBeUndefined(); // case changed on the way: not our reply
   });
 });

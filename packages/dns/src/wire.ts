@@ -1,7 +1,9 @@
 // DNS messages on the wire (RFC 1035, EDNS0 RFC 6891) for the questions whose negative answer's SOA we read.
 // Trusts nothing in a reply: every length is checked; a reply it cannot read is `undefined` (the caller falls back).
+import { randomBytes } from 'node:crypto';
 
 export const TYPE_TXT = 16;
+const TYPE_CNAME = 5;
 const TYPE_SOA = 6;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
@@ -15,7 +17,9 @@ const PLAIN_NAME = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*[A-Z
 export function encodeQuestion(name: string, type: number): Buffer | undefined {
   if (name.length > 254 || !PLAIN_NAME.test(name)) return undefined;
   const labels = name.replace(/\.$/, '').split('.');
-  const q = Buffer.alloc(labels.reduce((n, l) => n + l.length + 1, 0) + 5);
+  const nameLength = labels.reduce((n, l) => n + l.length + 1, 0) + 1;
+  if (nameLength > 255) return undefined; // RFC 1035 2.3.4: 255 octets encoded, root label included
+  const q = Buffer.alloc(nameLength + 4);
   let o = 0;
   for (const l of labels) {
     q[o++] = l.length;
@@ -24,6 +28,22 @@ export function encodeQuestion(name: string, type: number): Buffer | undefined {
   q[o++] = 0;
   q.writeUInt16BE(type, o);
   q.writeUInt16BE(CLASS_IN, o + 2);
+  return q;
+}
+
+/**
+ * DNS 0x20 (draft-vixie-dnsext-dns0x20): the question with its name's letters in random case. A reply must
+ * echo it byte for byte (parseReply), so a forged reply must also guess the case, not only the id and port.
+ */
+export function randomCase(question: Buffer): Buffer {
+  const q = Buffer.from(question);
+  const bits = randomBytes(q.length);
+  for (let o = 0; o < q.length && q[o] !== 0; o += (q[o] as number) + 1) {
+    for (let i = o + 1; i <= o + (q[o] as number); i++) {
+      const c = q[i] as number;
+      if (((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) && (bits[i] as number) & 1) q[i] = c ^ 0x20;
+    }
+  }
   return q;
 }
 
@@ -45,14 +65,23 @@ export function encodeQuery(id: number, question: Buffer): Buffer {
 
 export interface Reply {
   id: number;
-  /** Truncated: the answer needs TCP. */
+  /** Truncated: the answer needs TCP. Nothing else of a truncated reply is read (it may be cut mid-record). */
   tc: boolean;
+  /** The full rcode: the header's 4 bits and, when the reply has an OPT record, its extended bits (RFC 6891). */
   rcode: number;
-  /** Records of the asked type in the answer section, with the smallest TTL among them (seconds). */
+  /** Recursion available, authoritative answer: without both, an empty answer is a referral, not NODATA. */
+  ra: boolean;
+  aa: boolean;
+  /** Records of the asked type in the answer section; `ttl` is the smallest TTL among them and the CNAMEs (seconds). */
   records: Buffer[];
   ttl: number;
   /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the authority section's SOA, when the reply carries one. */
   negativeTtl: number | undefined;
+}
+
+/** RFC 2181 8: a TTL (or SOA MINIMUM) with the top bit set counts as 0. */
+function ttl32(raw: number): number {
+  return raw > 0x7fffffff ? 0 : raw;
 }
 
 /** Past a (possibly compressed) name; -1 when it runs off the message. */
@@ -70,7 +99,8 @@ function skipName(m: Buffer, o: number): number {
 
 /**
  * Reads a reply to `question` with query `id`; undefined when it is not one (wrong id, not a response,
- * another question, damaged), so the caller keeps waiting or falls back.
+ * another question, damaged), so the caller keeps waiting or falls back. The question must come back
+ * exactly as sent, letter case included (randomCase).
  */
 export function parseReply(m: Buffer, id: number, question: Buffer): Reply | undefined {
   if (m.length < 12 || m.readUInt16BE(0) !== id) return undefined;
@@ -78,34 +108,45 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
   if (!(flags & 0x8000) || (flags & 0x7800) !== 0) return undefined; // QR, opcode QUERY
   if (m.readUInt16BE(4) !== 1) return undefined;
   const qEnd = 12 + question.length;
-  if (qEnd > m.length || m.toString('latin1', 12, qEnd).toLowerCase() !== question.toString('latin1').toLowerCase()) return undefined;
+  if (qEnd > m.length || !m.subarray(12, qEnd).equals(question)) return undefined;
+  const ra = (flags & 0x0080) !== 0;
+  const aa = (flags & 0x0400) !== 0;
+  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, aa, records: [], ttl: 0, negativeTtl: undefined };
   const type = question.readUInt16BE(question.length - 4);
   const an = m.readUInt16BE(6);
   const ns = m.readUInt16BE(8);
+  const ar = m.readUInt16BE(10);
   const records: Buffer[] = [];
   let ttl = Number.POSITIVE_INFINITY;
+  let cnameTtl = Number.POSITIVE_INFINITY;
   let negativeTtl: number | undefined;
+  let rcode = flags & 0x000f;
   let o = qEnd;
-  for (let i = 0; i < an + ns; i++) {
+  for (let i = 0; i < an + ns + ar; i++) {
     o = skipName(m, o);
     if (o < 0 || o + 10 > m.length) return undefined;
     const rrType = m.readUInt16BE(o);
     const rrClass = m.readUInt16BE(o + 2);
-    const rrTtl = m.readUInt32BE(o + 4) & 0x7fffffff; // RFC 2181: a TTL with the top bit set counts as 0
+    const rawTtl = m.readUInt32BE(o + 4);
     const len = m.readUInt16BE(o + 8);
     const start = o + 10;
     o = start + len;
     if (o > m.length) return undefined;
+    if (i >= an + ns) {
+      if (rrType === TYPE_OPT) rcode |= (rawTtl >>> 24) << 4; // extended rcode: its upper 8 bits
+      continue;
+    }
     if (rrClass !== CLASS_IN) continue;
     if (i < an && rrType === type) {
       records.push(m.subarray(start, o));
-      ttl = Math.min(ttl, rrTtl);
+      ttl = Math.min(ttl, ttl32(rawTtl));
+    } else if (i < an && rrType === TYPE_CNAME) {
+      cnameTtl = Math.min(cnameTtl, ttl32(rawTtl));
     } else if (i >= an && rrType === TYPE_SOA && len >= 22) {
-      const minimum = m.readUInt32BE(o - 4);
-      negativeTtl = Math.min(rrTtl, minimum);
+      negativeTtl = Math.min(ttl32(rawTtl), ttl32(m.readUInt32BE(o - 4)));
     }
   }
-  return { id, tc: (flags & 0x0200) !== 0, rcode: flags & 0x000f, records, ttl: records.length ? ttl : 0, negativeTtl };
+  return { id, tc: false, rcode, ra, aa, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
 }
 
 /** A TXT record's character-strings, as node:dns gives them (latin1, one string per chunk); undefined if damaged. */

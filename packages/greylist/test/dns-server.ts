@@ -72,7 +72,16 @@ export function startTestDns(zone: Zone): Promise<TestDns> {
         rr.writeUInt16BE(rd.length, 10);
         return Buffer.concat([rr, rd]);
       });
-      sock.send(Buffer.concat([header, question, ...answers]), rinfo.port, rinfo.address);
+      // "no such record" carries the zone's SOA (RFC 2308), as a real server's does: negative TTL 60 s
+      const soa = Buffer.alloc(11 + 22);
+      soa.writeUInt16BE(6, 1); // root owner, type SOA
+      soa.writeUInt16BE(1, 3);
+      soa.writeUInt32BE(300, 5);
+      soa.writeUInt16BE(22, 9); // root MNAME and RNAME, then serial..minimum
+      soa.writeUInt32BE(60, 29);
+      const negative = values.length === 0;
+      header.writeUInt16BE(negative ? 1 : 0, 8);
+      sock.send(Buffer.concat([header, question, ...answers, ...(negative ? [soa] : [])]), rinfo.port, rinfo.address);
     } catch {
       // malformed: drop
     }

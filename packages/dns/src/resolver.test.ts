@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeDns, reply, soa } from './fake-dns.test-helper.ts';
+import { createDns } from './resolver.ts';
+
+const open: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((s) => s.close()));
+});
+const code = (p: Promise<unknown>) => p.then(() => 'answered', (e: { code?: string }) => e.code);
+
+/** A TCP listener on `port` that takes connections and never answers; undefined when the port is taken. */
+function silentTcp(port: number): Promise<{ server: Server; connections: () => number } | undefined> {
+  const server = createServer((c) => {
+    n++;
+    c.on('error', () => {});
+    open.push({ close: async () => void c.destroy() });
+  });
+  let n = 0;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => {
+      open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+      resolve({ server, connections: () => n });
+    });
+  });
+}
+
+describe('createDns TXT on the wire', () => {
+  it('the TCP fallback after a truncated reply stays within the question budget', async () => {
+    // the first datagram is lost, the second try gets TC; TCP on the same port accepts and never answers
+    let tcp: Awaited<ReturnType<typeof silentTcp>>;
+    let udp: Awaited<ReturnType<typeof fakeDns>>;
+    do {
+      udp = await fakeDns((q, n) => (n === 0 ? undefined : reply(q, { tc: true })));
+      open.push(udp);
+      tcp = await silentTcp(udp.port);
+    } while (!tcp);
+    const timeoutMs = 3000;
+    const dns = createDns({ servers: [udp.server], timeoutMs });
+    const started = Date.now();
+    expect(await code(dns.resolveTxt('big.example.test'))).toBe('ETIMEOUT');
+    const took = Date.now() - started;
+    expect(tcp.connections()).toBeGreaterThan(0); // c-ares asked over TCP
+    // before: the UDP tries (a third of the budget) plus a whole budget more for c-ares (~4000 ms)
+    expect(took).toBeLessThan(timeoutMs + 600);
+    expect(dns.size()).toBe(0);
+  });
+
+  it('a negative reply without an SOA is not kept (RFC 2308 section 5); with one, for its negative TTL', async () => {
+    const bare = await fakeDns((q) => reply(q, { rcode: 3 }));
+    const withSoa = await fakeDns((q) => reply(q, { rcode: 3, ns: [{ type: 6, ttl: 600, rdata: soa(120) }] }));
+    open.push(bare, withSoa);
+    const a = createDns({ servers: [bare.server], timeoutMs: 2000 });
+    expect(await code(a.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
+    expect(await code(a.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
+    expect(bare.received()).toBe(2);
+    const b = createDns({ servers: [withSoa.server], timeoutMs: 2000 });
+    expect(await code(b.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
+    expect(await code(b.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
+    expect(withSoa.received()).toBe(1);
+  });
+});
