@@ -36,14 +36,15 @@ describe('createDns TXT on the wire', () => {
       open.push(udp);
       tcp = await silentTcp(udp.port);
     } while (!tcp);
-    const timeoutMs = 3000;
+    const timeoutMs = 6000;
     const dns = createDns({ servers: [udp.server], timeoutMs });
     const started = Date.now();
     expect(await code(dns.resolveTxt('big.example.test'))).toBe('ETIMEOUT');
     const took = Date.now() - started;
     expect(tcp.connections()).toBeGreaterThan(0); // c-ares asked over TCP
-    // before: the UDP tries (a third of the budget) plus a whole budget more for c-ares (~4000 ms)
-    expect(took).toBeLessThan(timeoutMs + 600);
+    // before: the UDP tries (a third of the budget) plus a whole budget more for c-ares (~8000 ms); the margin is
+    // for a loaded CI machine
+    expect(took).toBeLessThan(timeoutMs + 1300);
     expect(dns.size()).toBe(0);
   });
 
