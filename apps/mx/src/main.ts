@@ -12,6 +12,7 @@ import { startAcme } from './acme.ts';
 import { startAdmin } from './admin-listener.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
 import { openListeners, splitHostPort, wantedListeners } from './listeners.ts';
+import { startMemoryUpkeep } from './memory-upkeep.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
 import { type StopState, stopOnSignals } from './shutdown.ts';
 import { startSpool } from './spool-start.ts';
@@ -127,6 +128,8 @@ async function main(): Promise<void> {
     'mx listening',
   );
   stopOnSignals(state, { logger, listeners, generations, spool, admin, acme, sts });
+  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory)
+  startMemoryUpkeep({ logger, registry, thread: 'smtp' });
 }
 
 main().catch((e) => {
