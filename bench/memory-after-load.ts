@@ -3,12 +3,14 @@
 // answering from local data, smtp-sink as the next hop, smtp-source as the load (as bench/mx-profile.ts).
 //
 //   node bench/memory-after-load.ts [--mains A/main.js,B/main.js,A/main.js,...] [--messages 3000] [--idle 1000]
-//                                   [--settle 10] [--flags "--max-semi-space-size=4"] [--env NAME=VALUE ...]
+//                                   [--settle 20] [--hold 20] [--flags "--max-semi-space-size=4"] [--env NAME=VALUE ...]
+//                                   [--dump] [--malloc-trim]
 //
 // Each main, in a fresh process, in this order: resident memory idle (fresh); N sessions greeted and past EHLO,
-// held idle ("fresh + N idle"), closed; `--messages` messages of 10 KiB by 20 smtp-source sessions, each checked
-// and queued with fsync and delivered to smtp-sink; `--settle` seconds of nothing ("after load"); N idle sessions
-// again ("after load + N idle"). Beside each figure the SMTP thread's V8 heap (its /metrics: used / committed MB).
+// measured 2 s after they opened and again after `--hold` s ("fresh + N idle"), closed; `--messages` messages of
+// 10 KiB by 20 smtp-source sessions, each checked and queued with fsync and delivered to smtp-sink; `--settle` s of
+// nothing ("after load"); N idle sessions again, 2 s and `--hold` s ("after load + N idle"). Beside each figure
+// the SMTP thread's V8 heap (its /metrics: used / committed MB).
 // `--flags` are the node flags the MX runs with (default: what bench/smtp.ts gives it through NODE_OPTIONS).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,9 @@ const { values } = parseArgs({
     mains: { type: 'string' },
     messages: { type: 'string', default: '3000' },
     idle: { type: 'string', default: '1000' },
-    settle: { type: 'string', default: '10' },
+    settle: { type: 'string', default: '20' },
+    /** Seconds the idle sessions are held before the second figure ("held"): the first is taken 2 s after they opened. */
+    hold: { type: 'string', default: '20' },
     flags: { type: 'string', default: '--max-semi-space-size=4' },
     env: { type: 'string', multiple: true, default: [] },
     keep: { type: 'boolean', default: false },
@@ -37,6 +41,7 @@ const MAINS = values.mains ? values.mains.split(',') : [join(REPO, 'apps/mx/dist
 const MESSAGES = Number(values.messages);
 const IDLE = Number(values.idle);
 const SETTLE_MS = Number(values.settle) * 1000;
+const HOLD_MS = Number(values.hold) * 1000;
 const FLAGS = values.flags.split(' ').filter(Boolean);
 const ENV = Object.fromEntries(values.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 const W = `/tmp/moat-memory-after-load-${process.pid}`;
@@ -109,9 +114,12 @@ interface Row {
   main: string;
   fresh: number;
   freshIdle: number;
+  freshHeld: number;
   afterLoad: number;
   afterLoadIdle: number;
+  afterLoadHeld: number;
   anon: number;
+  heldAnon: number;
   heaps: string[];
   loadSecs: number;
 }
@@ -157,8 +165,10 @@ metrics: { enabled: false }
     await sleep(2000);
     const freshIdle = status(pid, 'VmRSS');
     heaps.push(await heap(metricsPort, pid, 'fresh-idle'));
+    await sleep(HOLD_MS);
+    const freshHeld = status(pid, 'VmRSS');
     for (const s of socks) s.destroy();
-    log(`${main}: fresh ${fresh} MB, ${socks.length} idle sessions ${freshIdle} MB`);
+    log(`${main}: fresh ${fresh} MB, ${socks.length} idle sessions ${freshIdle} MB, held ${freshHeld} MB`);
     source(port, 20); // the greylist's first sight of the triplet
     await sleep(2500);
     const t0 = performance.now();
@@ -177,9 +187,13 @@ metrics: { enabled: false }
     const afterLoadIdle = status(pid, 'VmRSS');
     const anon = status(pid, 'RssAnon');
     heaps.push(await heap(metricsPort, pid, 'after-load-idle'));
+    await sleep(HOLD_MS);
+    const afterLoadHeld = status(pid, 'VmRSS');
+    const heldAnon = status(pid, 'RssAnon');
+    heaps.push(await heap(metricsPort, pid, 'after-load-held'));
     for (const s of socks) s.destroy();
-    log(`${main}: ${MESSAGES} messages in ${loadSecs.toFixed(1)} s; after load ${afterLoad} MB, ${socks.length} idle sessions ${afterLoadIdle} MB (anon ${anon})`);
-    return { main, fresh, freshIdle, afterLoad, afterLoadIdle, anon, heaps, loadSecs };
+    log(`${main}: ${MESSAGES} messages in ${loadSecs.toFixed(1)} s; after load ${afterLoad} MB, ${socks.length} idle sessions ${afterLoadIdle} MB (anon ${anon}), held ${afterLoadHeld} MB (anon ${heldAnon})`);
+    return { main, fresh, freshIdle, freshHeld, afterLoad, afterLoadIdle, afterLoadHeld, anon, heldAnon, heaps, loadSecs };
   } finally {
     const gone = new Promise((r) => mx.once('exit', r));
     mx.kill('SIGTERM');
@@ -207,7 +221,8 @@ try {
   if (!values.keep && !values.dump) rmSync(W, { recursive: true, force: true });
 }
 console.log(`flags: ${FLAGS.join(' ') || '(none)'}${values.env.length ? `; env ${values.env.join(' ')}` : ''}; ${MESSAGES} messages; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
-console.log(`| main | fresh MB | + ${IDLE} idle MB | after load MB | + ${IDLE} idle MB (anon) | V8 heap used/committed MB: fresh, +idle, after, +idle | load s |`);
+const held = `${values.hold} s`;
+console.log(`| main | fresh MB | + ${IDLE} idle: 2 s / ${held} MB | after load MB | + ${IDLE} idle: 2 s (anon) / ${held} (anon) MB | V8 heap used/committed MB: fresh, +idle, after, +idle, held | load s |`);
 console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} | ${r.afterLoad} | **${r.afterLoadIdle}** (${r.anon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
+for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} / ${r.freshHeld} | ${r.afterLoad} | ${r.afterLoadIdle} (${r.anon}) / **${r.afterLoadHeld}** (${r.heldAnon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
 process.exit(0);

@@ -3,6 +3,8 @@
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
+// start-flags-now.ts gives the same flag to `node main.js` (the image), by starting the process again.
+import './start-flags-now.ts';
 import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, views } from '@moat/config';
