@@ -3,6 +3,8 @@
 // Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
 // The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
 // to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
+// start-flags-now.ts gives the same flag to `node main.js` (the image), by starting the process again.
+import './start-flags-now.ts';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, views } from '@moat/config';
 import { bufferedStdout, createLogger, defaultRegistry, PIPE_BUF } from '@moat/observe';
@@ -11,6 +13,7 @@ import { startAcme } from './acme.ts';
 import { startAdmin } from './admin-listener.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
 import { openListeners, splitHostPort, wantedListeners } from './listeners.ts';
+import { startMemoryUpkeep } from './memory-upkeep.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
 import { type StopState, stopOnSignals } from './shutdown.ts';
 import { startSpool } from './spool-start.ts';
@@ -127,6 +130,8 @@ async function main(): Promise<void> {
     'mx listening',
   );
   stopOnSignals(state, { logger, listeners, generations, spool, admin, acme, sts });
+  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory)
+  startMemoryUpkeep({ logger, registry, thread: 'smtp' });
 }
 
 main().catch((e) => {

@@ -1,0 +1,67 @@
+import v8 from 'node:v8';
+import { createLogger, createRegistry } from '@moat/observe';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, decide, privateGc, shrinkHeap, startMemoryUpkeep, type UpkeepState } from './memory-upkeep.ts';
+
+const MB = 1024 * 1024;
+const run = (samples: Array<[number, number]>, start: UpkeepState = { quietRun: 0, floor: 40 * MB }) => {
+  let state = start;
+  return samples.map(([elu, heapMb]) => {
+    const d = decide(DEFAULT_POLICY, state, { elu, heapCommitted: heapMb * MB });
+    state = d.state;
+    return d.shrink;
+  });
+};
+
+describe('decide: shrink once the gateway has gone quiet after its heap grew', () => {
+  it('a load that grew the heap, then two quiet intervals: one shrink, on the second', () => {
+    expect(run([[0.9, 60], [0.8, 66], [0.01, 66], [0.01, 66]])).toEqual([false, false, false, true]);
+  });
+  it('never while busy, however large the heap', () => {
+    expect(run([[0.9, 80], [0.5, 90], [0.2, 90], [0.06, 90]])).toEqual([false, false, false, false]);
+  });
+  it('one quiet interval between busy ones is a lull, not idle', () => {
+    expect(run([[0.9, 70], [0.01, 70], [0.9, 70], [0.01, 70], [0.7, 70]])).toEqual([false, false, false, false, false]);
+  });
+  it('quiet without growth: nothing to give back, no GC', () => {
+    expect(run([[0.01, 44], [0.01, 44], [0.01, 45], [0.01, 47]])).toEqual([false, false, false, false]);
+  });
+  it('growth is measured from the lowest heap seen (V8 may shrink it on its own)', () => {
+    expect(run([[0.9, 30], [0.01, 37], [0.01, 37], [0.5, 39], [0.01, 39], [0.01, 39]])).toEqual([false, false, false, false, false, true]);
+  });
+  it('after a shrink the quiet count starts again: no GC every interval while idle', () => {
+    let state: UpkeepState = { quietRun: 0, floor: 40 * MB };
+    const shrinks: boolean[] = [];
+    for (let i = 0; i < 6; i++) {
+      const d = decide(DEFAULT_POLICY, state, { elu: 0, heapCommitted: 60 * MB });
+      // what the caller does after a shrink: the floor becomes the heap left
+      state = d.shrink ? { quietRun: 0, floor: 30 * MB } : d.state;
+      shrinks.push(d.shrink);
+    }
+    // the heap is still reported at 60 MB here (a fake), so it decides again after two more quiet intervals
+    expect(shrinks).toEqual([false, true, false, true, false, true]);
+  });
+});
+
+describe('privateGc and shrinkHeap on this V8', () => {
+  it('gc() is reachable without becoming a global', () => {
+    const gc = privateGc();
+    expect(typeof gc).toBe('function');
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
+  });
+  it('the memory-reducing GC gives back a young generation the garbage grew and frees dead objects', () => {
+    const gc = privateGc()!;
+    let junk: unknown[] | undefined = Array.from({ length: 300_000 }, (_, i) => ({ i, s: `x${i}` }));
+    const before = v8.getHeapStatistics();
+    junk = undefined;
+    shrinkHeap(gc);
+    const after = v8.getHeapStatistics();
+    expect(junk).toBeUndefined();
+    expect(after.used_heap_size).toBeLessThan(before.used_heap_size);
+    expect(after.total_heap_size).toBeLessThan(before.total_heap_size);
+  });
+  it('starts and stops without keeping the process alive', () => {
+    const upkeep = startMemoryUpkeep({ logger: createLogger('test', { level: 'silent' }), registry: createRegistry(), thread: 'test' });
+    upkeep.stop();
+  });
+});

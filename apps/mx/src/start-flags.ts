@@ -1,0 +1,53 @@
+// The node flags (and glibc malloc tunable) the MX runs with, however it was started (the shebang, `node main.js`
+// in the image, a test): without them the process starts itself again with them, in place (same PID). Trusts its
+// own argv and env.
+// V8 sizes the young generation when the heap is made, so a flag set later (v8.setFlagsFromString) has no
+// effect; the image runs `node main.js`, which skips the shebang, and Node 24 then lets the young generation
+// grow to 128 MB under load (measured) where the shebang's flag keeps it at 8 MB.
+
+/** Node flags the SMTP thread needs, by name and the value used when the operator gave none. */
+export const MX_NODE_FLAGS: ReadonlyArray<readonly [name: string, value: string]> = [['--max-semi-space-size', '4']];
+
+/**
+ * glibc malloc in one arena: each thread's own arena (V8's compiler threads, libuv's, the delivery thread) keeps
+ * the peak its frees left behind; one arena keeps 10 MB less at start (docs/bench-memory.md).
+ */
+export const MX_GLIBC_TUNABLE = 'glibc.malloc.arena_max=1';
+
+/** The GLIBC_TUNABLES the MX wants, or undefined when the environment already says (an operator's value wins). */
+export function wantedTunables(env: NodeJS.ProcessEnv): string | undefined {
+  const tunables = env.GLIBC_TUNABLES ?? '';
+  if (env.MALLOC_ARENA_MAX !== undefined || tunables.includes('glibc.malloc.arena_max')) return undefined;
+  return tunables ? `${tunables}:${MX_GLIBC_TUNABLE}` : MX_GLIBC_TUNABLE;
+}
+
+/** Set in the environment of the process started again: never a second time (and an operator's opt-out). */
+export const STARTED_ENV = 'MOAT_MX_NODE_FLAGS';
+
+/** The flags missing from both the command line and NODE_OPTIONS (an operator's own value wins). */
+export function missingFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
+  // node and V8 accept --a-b and --a_b alike
+  const norm = (a: string) => a.split('=')[0]!.replace(/^--/, '').replace(/_/g, '-');
+  const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(norm));
+  const has = (name: string) => given.has(norm(name));
+  return MX_NODE_FLAGS.filter(([name]) => !has(name)).map(([name, value]) => `${name}=${value}`);
+}
+
+type Execve = (file: string, args: string[], env: NodeJS.ProcessEnv) => never;
+
+/** Starts this process again with the missing flags (process.execve: same PID, same stdio); else carries on. */
+export function ensureNodeFlags(): void {
+  if (process.env[STARTED_ENV]) return;
+  const missing = missingFlags(process.execArgv, process.env.NODE_OPTIONS);
+  const tunables = wantedTunables(process.env);
+  const execve = (process as unknown as { execve?: Execve }).execve;
+  if ((missing.length === 0 && !tunables) || typeof execve !== 'function' || !process.argv[1]) return;
+  const env: NodeJS.ProcessEnv = { ...process.env, [STARTED_ENV]: [...missing, ...(tunables ? [`GLIBC_TUNABLES=${tunables}`] : [])].join(' ') };
+  if (tunables) env.GLIBC_TUNABLES = tunables;
+  try {
+    execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], env);
+  } catch (e) {
+    // not fatal: the MX runs, with V8's defaults (more memory after a load)
+    console.error(`mx: could not start again with ${missing.join(' ')}: ${String(e)}`);
+  }
+}
