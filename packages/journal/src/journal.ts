@@ -7,7 +7,7 @@ import type { Facts, Verdict } from '@moat/policy';
 import { connectRedis, firstReadyGate, type RedisTarget, stallGuard } from '@moat/redis';
 import { createBatcher, type JournalOp } from './batch.ts';
 import { encodeEntry, type JournalEntry } from './entry.ts';
-import { JournalTimeoutError, withTimeout } from './timeout.ts';
+import { JournalTimeoutError, JournalWriteError, withTimeout } from './timeout.ts';
 import { journalMetrics } from './metrics.ts';
 import { createJournalReader } from './reader.ts';
 import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
@@ -147,7 +147,13 @@ export function createJournal(options: JournalOptions): Journal {
         markUp();
       } catch (e) {
         m.writes.inc({ result: e instanceof JournalTimeoutError ? 'timeout' : 'error' });
-        markDown(e);
+        if (!(e instanceof JournalWriteError)) {
+          markDown(e);
+          return;
+        }
+        // Redis answered and refused this one write (its key holds another type): not an outage
+        stall.ok();
+        log.warn({ event: 'journal-write-failed', err: { message: e.message } }, 'decision not journaled: Redis refused the write');
       }
     })();
     waiting.add(p);

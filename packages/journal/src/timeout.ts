@@ -1,9 +1,14 @@
-// The journal's one failure of its own: Redis did not answer within the budget (JOURNAL_TIMEOUT).
-// Trusts nothing; the late reply is dropped, never unhandled (@moat/redis withTimeout).
+// The journal's own failures: Redis did not answer within the budget (JOURNAL_TIMEOUT), or answered one write
+// with an error (JOURNAL_WRITE). Trusts nothing; the late reply is dropped, never unhandled (@moat/redis withTimeout).
 import { withTimeout as underBudget } from '@moat/redis';
 
 export class JournalTimeoutError extends Error {
   readonly code = 'JOURNAL_TIMEOUT';
+}
+
+/** Redis refused one write of a batch (e.g. WRONGTYPE on its key); the batch's other writes stand. */
+export class JournalWriteError extends Error {
+  readonly code = 'JOURNAL_WRITE';
 }
 
 export const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>

@@ -96,6 +96,27 @@ describe('journal on redis-server', () => {
     expect(await raw.ttl(queueKey('j1:', 'Q5'))).toBeGreaterThan(3000);
   });
 
+  it('fails only the write whose key holds another type; the turn\'s other writes are stored and count ok', async () => {
+    const registry = createRegistry();
+    const w = open({ prefix: 'j4:', registry, timeoutMs: 5000 });
+    await raw.set(sessionKey('j4:', 'BAD'), 'a string, not a list');
+    w.record(facts('W1'), deferred);
+    w.record(facts('BAD'), deferred); // XADD applies, its session index RPUSH gets WRONGTYPE
+    w.record(facts('W2'), deferred);
+    w.linkQueueId('BAD', 'QB'); // LRANGE on the string: WRONGTYPE
+    w.linkQueueId('W1', 'QW');
+    await w.flush();
+    expect((await w.bySession('W1')).length).toBe(1);
+    expect((await w.bySession('W2')).length).toBe(1);
+    expect((await w.byQueueId('QW')).map((e) => e.session)).toEqual(['W1']);
+    expect(await raw.get(sessionKey('j4:', 'BAD'))).toBe('a string, not a list');
+    const text = await registry.metrics();
+    expect(text).toContain('moat_journal_writes_total{result="ok"} 3');
+    expect(text).toContain('moat_journal_writes_total{result="error"} 2');
+    expect(text).toContain('moat_journal_pending 0');
+    await w.close();
+  });
+
   it('bounds every key with a TTL and the stream with MAXLEN', async () => {
     expect(await raw.ttl(streamKey('j1:'))).toBeGreaterThan(3000);
     expect(await raw.ttl(sessionKey('j1:', 'S1'))).toBeGreaterThan(3000);
