@@ -4,6 +4,7 @@ import type { Facts, Verdict } from '@moat/policy';
 import { freePort, type RedisServer, startRedis } from '@moat/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_OPS } from '../src/batch.ts';
 import { createJournal, type Journal, queueKey, sessionKey, streamKey } from '../src/index.ts';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -115,6 +116,17 @@ describe('journal on redis-server', () => {
     expect(text).toContain('moat_journal_writes_total{result="error"} 2');
     expect(text).toContain('moat_journal_pending 0');
     await w.close();
+  });
+
+  it('splits a busy turn into calls of at most MAX_OPS writes, still in order', async () => {
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    for (let i = 0; i < 2 * MAX_OPS + 10; i++) j.record(facts('B1', { helo: `h${i}` }), deferred);
+    j.linkQueueId('B1', 'QB1'); // in the third call: sees every append of the first two
+    await j.flush();
+    expect((await calls()) - before).toBe(3);
+    const all = await j.byQueueId('QB1');
+    expect(all.map((e) => e.facts.helo)).toEqual(Array.from({ length: 2 * MAX_OPS + 10 }, (_, i) => `h${i}`));
   });
 
   it('bounds every key with a TTL and the stream with MAXLEN', async () => {
