@@ -1,7 +1,7 @@
 // The journal's writes of one event-loop turn as few Lua calls: every append and queue-id link queued in the turn,
 // in order, in one EVALSHA per MAX_OPS writes (not one command per decision). Trusts its caller's keys.
 import type { RedisClient } from '@moat/redis';
-import { JournalWriteError } from './timeout.ts';
+import { JournalWriteError } from './errors.ts';
 
 /** One write: an append (the stream key, then its index lists) or a link (session list, queue list). */
 export type JournalOp = { kind: 'append'; keys: string[]; json: string; trim: boolean } | { kind: 'link'; keys: [string, string] };
