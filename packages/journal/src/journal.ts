@@ -7,16 +7,17 @@ import type { Facts, Verdict } from '@moat/policy';
 import { connectRedis, firstReadyGate, type RedisTarget, stallGuard } from '@moat/redis';
 import { createBatcher, type JournalOp } from './batch.ts';
 import { encodeEntry, type JournalEntry } from './entry.ts';
-import { JournalTimeoutError, withTimeout } from './timeout.ts';
+import { JournalConfigError, JournalTimeoutError, JournalWriteError, withTimeout } from './errors.ts';
 import { journalMetrics } from './metrics.ts';
 import { createJournalReader } from './reader.ts';
-import { DEFAULT_PREFIX, queueKey, sessionKey, streamKey } from './keys.ts';
+import { DEFAULT_PREFIX, prefixHashTag, queueKey, sessionKey, streamKey } from './keys.ts';
 
 export type { RedisTarget } from '@moat/redis';
 
 export interface JournalOptions {
   redis: RedisTarget;
-  /** Key prefix (default `moat:{journal}:`); several appliances sharing a Redis use one each. */
+  /** Key prefix (default `moat:{journal}:`); several appliances sharing a Redis use one each. On Redis Cluster it
+   * must carry a hash tag (`{…}`), else createJournal throws JournalConfigError. */
   prefix?: string | undefined;
   /** Approximate number of decisions kept (XADD MAXLEN ~); default 100 000. */
   maxLen?: number | undefined;
@@ -72,6 +73,12 @@ const AGE_TRIM_MS = 60_000;
 
 export function createJournal(options: JournalOptions): Journal {
   const prefix = options.prefix ?? DEFAULT_PREFIX;
+  // one batch call writes the stream and many index keys: on a Cluster they must share one slot
+  if ('cluster' in options.redis && prefixHashTag(prefix) === undefined) {
+    throw new JournalConfigError(
+      `journal.prefix (MOAT_JOURNAL_PREFIX) "${prefix}" has no hash tag: on Redis Cluster every journal key must share one slot; use e.g. "${prefix.replace(/[{}]/g, '').replace(/:?$/, '')}:{journal}:"`,
+    );
+  }
   const maxLen = options.maxLen ?? 100_000;
   const ttl = Math.max(1, Math.round((options.ttlMs ?? 7 * 86_400_000) / 1000));
   const timeoutMs = options.timeoutMs ?? 250;
@@ -147,7 +154,13 @@ export function createJournal(options: JournalOptions): Journal {
         markUp();
       } catch (e) {
         m.writes.inc({ result: e instanceof JournalTimeoutError ? 'timeout' : 'error' });
-        markDown(e);
+        if (!(e instanceof JournalWriteError)) {
+          markDown(e);
+          return;
+        }
+        // Redis answered and refused this one write (its key holds another type): not an outage
+        stall.ok();
+        log.warn({ event: 'journal-write-failed', err: { message: e.message } }, 'decision not journaled: Redis refused the write');
       }
     })();
     waiting.add(p);

@@ -4,7 +4,7 @@ import type { RedisClient } from '@moat/redis';
 import { decodeEntry, type JournalEntry } from './entry.ts';
 import { queueKey, sessionKey, streamKey } from './keys.ts';
 import type { RecentQuery } from './journal.ts';
-import { withTimeout } from './timeout.ts';
+import { withTimeout } from './errors.ts';
 
 export interface JournalReader {
   recent(q?: RecentQuery): Promise<JournalEntry[]>;

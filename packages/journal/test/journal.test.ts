@@ -4,6 +4,7 @@ import type { Facts, Verdict } from '@moat/policy';
 import { freePort, type RedisServer, startRedis } from '@moat/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_OPS } from '../src/batch.ts';
 import { createJournal, type Journal, queueKey, sessionKey, streamKey } from '../src/index.ts';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -94,6 +95,38 @@ describe('journal on redis-server', () => {
     expect((await j.byQueueId('Q5')).map((e) => `${e.session} ${e.facts.stage}`)).toEqual(['S5 helo', 'S5 rcpt']);
     expect((await j.recent({ count: 3 })).map((e) => e.session)).toEqual(['S5', 'S6', 'S5']);
     expect(await raw.ttl(queueKey('j1:', 'Q5'))).toBeGreaterThan(3000);
+  });
+
+  it('fails only the write whose key holds another type; the turn\'s other writes are stored and count ok', async () => {
+    const registry = createRegistry();
+    const w = open({ prefix: 'j4:', registry, timeoutMs: 5000 });
+    await raw.set(sessionKey('j4:', 'BAD'), 'a string, not a list');
+    w.record(facts('W1'), deferred);
+    w.record(facts('BAD'), deferred); // XADD applies, its session index RPUSH gets WRONGTYPE
+    w.record(facts('W2'), deferred);
+    w.linkQueueId('BAD', 'QB'); // LRANGE on the string: WRONGTYPE
+    w.linkQueueId('W1', 'QW');
+    await w.flush();
+    expect((await w.bySession('W1')).length).toBe(1);
+    expect((await w.bySession('W2')).length).toBe(1);
+    expect((await w.byQueueId('QW')).map((e) => e.session)).toEqual(['W1']);
+    expect(await raw.get(sessionKey('j4:', 'BAD'))).toBe('a string, not a list');
+    const text = await registry.metrics();
+    expect(text).toContain('moat_journal_writes_total{result="ok"} 3');
+    expect(text).toContain('moat_journal_writes_total{result="error"} 2');
+    expect(text).toContain('moat_journal_pending 0');
+    await w.close();
+  });
+
+  it('splits a busy turn into calls of at most MAX_OPS writes, still in order', async () => {
+    const calls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+    const before = await calls();
+    for (let i = 0; i < 2 * MAX_OPS + 10; i++) j.record(facts('B1', { helo: `h${i}` }), deferred);
+    j.linkQueueId('B1', 'QB1'); // in the third call: sees every append of the first two
+    await j.flush();
+    expect((await calls()) - before).toBe(3);
+    const all = await j.byQueueId('QB1');
+    expect(all.map((e) => e.facts.helo)).toEqual(Array.from({ length: 2 * MAX_OPS + 10 }, (_, i) => `h${i}`));
   });
 
   it('bounds every key with a TTL and the stream with MAXLEN', async () => {

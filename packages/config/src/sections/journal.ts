@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { duration } from './common.ts';
 
 export const journalSection = z.strictObject({
-  /** Redis key prefix (default `moat:{journal}:`; the hash tag keeps its keys on one cluster slot). */
+  /** Redis key prefix (default `moat:{journal}:`; keep a hash tag: on Redis Cluster @moat/journal refuses a prefix without one). */
   prefix: z.string().min(1).optional(),
   /** Entries kept at most (default 100000). */
   max_len: z.number().int().min(1).optional(),
