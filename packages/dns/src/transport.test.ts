@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, fakeDns, opt, reply, soa, txt } from './fake-dns.test-helper.ts';
+import { closedPort, fakeDns, fakeTcpDns, opt, reply, soa, txt } from './fake-dns.test-helper.ts';
 import { parseResolver } from './server-address.ts';
-import { askTxt, FALL_BACK } from './udp-question.ts';
+import { askTxt, FALL_BACK } from './txt-question.ts';
 
 const open: { close: () => Promise<void> }[] = [];
 afterEach(async () => {
@@ -52,10 +52,23 @@ describe('askTxt: the next server after a failure (like c-ares)', () => {
 });
 
 describe('askTxt: what a reply means', () => {
-  it('a truncated reply cut mid-record goes to c-ares (TCP), not to a timeout', async () => {
+  it('a truncated reply cut mid-record is asked again over TCP of the same server, not a timeout', async () => {
     const s = await server((q) => reply(q, { tc: true, an: [{ type: 16, ttl: 300, rdata: txt('x'.repeat(200)) }] }).subarray(0, -50));
+    const tcp = await fakeTcpDns(s.port, (q) => reply(q, { an: [{ type: 16, ttl: 300, rdata: txt('x'.repeat(200)) }] }));
+    open.push(tcp);
+    expect(await ask([s.server])).toEqual({ data: [['x'.repeat(200)]], ttl: 300 });
+    expect([s.received(), tcp.received()]).toEqual([1, 1]);
+  });
+
+  it('a truncated reply and no TCP there: the next try, then the failure (never a cut answer)', async () => {
+    const s = await server((q) => reply(q, { tc: true }));
+    expect(await failure(ask([s.server]))).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(s.received()).toBe(2);
+  });
+
+  it('FORMERR (an old server and EDNS) goes to c-ares', async () => {
+    const s = await server((q) => reply(q, { rcode: 1 }));
     expect(await ask([s.server])).toBe(FALL_BACK);
-    expect(s.received()).toBe(1);
   });
 
   it('a referral (NOERROR, RA=0, AA=0, nothing answered) and BADVERS are EBADRESP, not ENODATA', async () => {
