@@ -16,7 +16,7 @@ async function dns(ttl: number): Promise<{ at: string; asked: string[] }> {
     let end = 12;
     while (q[end] !== 0) end += 1 + q[end]!;
     const question = q.subarray(12, end + 5);
-    const name = q.subarray(13, 13 + q[12]!).toString();
+    const name = q.subarray(13, 13 + q[12]!).toString().toLowerCase(); // DNS 0x20: asked in random case
     asked.push(name);
     const head = Buffer.alloc(12);
     head.writeUInt16BE(q.readUInt16BE(0), 0);
