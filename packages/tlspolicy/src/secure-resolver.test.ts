@@ -94,3 +94,18 @@ it('keeps nothing by default, nor answers with TTL 0', async () => {
   await zero.txt('z.example.test');
   expect(d.asked).toEqual(['z', 'a', 'a', 'z']);
 });
+
+it('an address literal has no records (no DANE for it) and asks nothing; a name no resolver could hold fails', async () => {
+  const d = await dns(60);
+  const r = wireResolver([d.at]);
+  expect(await r.hostAddresses('2001:db8::1')).toEqual({ secure: false, records: [] });
+  expect(await r.tlsa('192.0.2.1')).toEqual({ secure: false, records: [] });
+  await expect(r.txt(`${'x'.repeat(64)}.example.test`)).rejects.toMatchObject({ kind: 'failed' });
+  expect(d.asked).toEqual([]);
+});
+
+it('SERVFAIL (a validating resolver on bogus data) is asked once, not again of the next try', async () => {
+  const d = await dns(60);
+  await expect(wireResolver([d.at]).tlsa('bad.example.test')).rejects.toMatchObject({ kind: 'servfail' });
+  expect(d.asked).toEqual(['bad']);
+});

@@ -1,6 +1,7 @@
 // The lookups outbound TLS policy needs (TLSA, MX, TXT, addresses), each with its DNSSEC status.
 // Asked through @moat/dns's wire client and caching rule. Trusts the configured validating resolver's AD bit
 // and nothing else; a failure is never read as "none".
+import { isIP } from 'node:net';
 import { exchange, memo, parseResolver, perTryTimeout, type Reply, RR, type WireRecord } from '@moat/dns';
 import { parseTlsa, type TlsaRecord } from './tlsa.ts';
 
@@ -64,6 +65,8 @@ export function wireResolver(servers: string[], opts: WireResolverOptions = {}):
   const ask = (name: string, type: number): Promise<Answer> =>
     cache.ask(`${type} ${name.toLowerCase().replace(/\.$/, '')}`, () => askServers(name, type));
   async function askServers(name: string, type: number): Promise<{ data: Answer; ttl: number }> {
+    // an address literal (a next hop written [IP]) has no DNS records, and none of them secure: no DANE for it
+    if (isIP(name.replace(/^\[|\]$/g, ''))) return { data: { ad: false, records: [] }, ttl: 0 };
     let r: Reply | undefined;
     try {
       r = await exchange(addresses, name, type, { perTryMs: perTryTimeout(timeoutMs), deadline: Date.now() + timeoutMs, ad: true, servfailFinal: true });
