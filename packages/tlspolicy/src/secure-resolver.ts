@@ -50,7 +50,7 @@ export interface WireResolverOptions {
 /** Longest time an answer is kept, whatever its TTL (Unbound's cache-max-ttl default). */
 const MAX_TTL_MS = 86_400_000;
 
-/** A reply the caller reads: its AD bit, the records of the asked type, and (for the memo) how long it holds. */
+/** What a lookup keeps: the reply's AD bit and its records of the asked type. */
 interface Answer {
   ad: boolean;
   records: WireRecord[];
