@@ -71,3 +71,24 @@ export async function closedPort(): Promise<string> {
   await new Promise<void>((r) => s.close(() => r()));
   return `127.0.0.1:${port}`;
 }
+
+/** A TCP server on 127.0.0.1:`port` answering each framed query (RFC 7766) with `answer(query)`; counts queries. */
+export async function fakeTcpDns(port: number, answer: (query: Buffer) => Buffer) {
+  const { createServer } = await import('node:net');
+  let n = 0;
+  const srv = createServer((c) => {
+    let buf = Buffer.alloc(0);
+    c.on('error', () => {});
+    c.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      n++;
+      const r = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(r.length);
+      c.end(Buffer.concat([len, r]));
+    });
+  });
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+  return { received: () => n, close: () => new Promise<void>((r) => srv.close(() => r())) };
+}

@@ -3,7 +3,8 @@
 import { Resolver } from 'node:dns/promises';
 import { type CacheOptions, memo } from './cache.ts';
 import { type ResolverAddress, parseResolver } from './server-address.ts';
-import { askTxt, DnsAnswerError, FALL_BACK } from './udp-question.ts';
+import { DnsAnswerError } from './transport.ts';
+import { askTxt, FALL_BACK } from './txt-question.ts';
 
 export interface MxRecord {
   exchange: string;

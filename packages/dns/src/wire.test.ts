@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { opt, reply, soa, txt } from './fake-dns.test-helper.ts';
-import { encodeQuery, encodeQuestion, parseReply, randomCase, TYPE_TXT, txtChunks } from './wire.ts';
+import { encodeQuery, encodeQuestion, parseReply, RR, randomCase, TYPE_TXT, txtChunks } from './wire.ts';
 
 // Unbound's NXDOMAIN for `nope.neg.moat.test TXT` (captured): authority SOA with TTL 120, MINIMUM 120.
 const NX = Buffer.from(
@@ -59,7 +59,7 @@ describe('wire', () => {
     const q = encodeQuestion('x.example.test', TYPE_TXT) as Buffer;
     const query = encodeQuery(9, q);
     const top = parseReply(reply(query, { an: [{ type: 16, ttl: 0x80000005, rdata: txt('a') }] }), 9, q);
-    expect(top).toMatchObject({ ttl: 0, records: [txt('a')] });
+    expect(top).toMatchObject({ ttl: 0, records: [{ data: txt('a'), ttl: 0 }] });
     const neg = parseReply(reply(query, { rcode: 3, ns: [{ type: 6, ttl: 600, rdata: soa(0x80000000) }] }), 9, q);
     expect(neg?.negativeTtl).toBe(0);
     const cname = { type: 5, ttl: 40, rdata: Buffer.from([0]) };
@@ -88,5 +88,28 @@ describe('wire', () => {
     const r = reply(encodeQuery(5, mixed), { rcode: 3 });
     expect(parseReply(r, 5, mixed)).toMatchObject({ rcode: 3 });
     expect(parseReply(r, 5, q)).toBeUndefined(); // case changed on the way: not our reply
+  });
+
+  it('asks with AD when told (RD+AD, 0x0120) and reads AD from the reply', () => {
+    const q = encodeQuestion('_25._tcp.mx.example.test', RR.TLSA) as Buffer;
+    expect(encodeQuery(7, q, { ad: true }).readUInt16BE(2)).toBe(0x0120);
+    expect(encodeQuery(7, q).readUInt16BE(2)).toBe(0x0100);
+    const r = reply(encodeQuery(7, q, { ad: true }), {});
+    r.writeUInt16BE(r.readUInt16BE(2) | 0x20, 2);
+    expect(parseReply(r, 7, q)).toMatchObject({ ad: true, rcode: 0 });
+    expect(parseReply(reply(encodeQuery(7, q), { rcode: 2 }), 7, q)).toMatchObject({ ad: false, rcode: 2 });
+  });
+
+  it('MX and CNAME targets decompressed, lower case; a target pointing at itself is damaged, not "none"', () => {
+    const q = encodeQuestion('Example.test', RR.MX) as Buffer; // the name at offset 12, "test" at offset 20
+    const mx = Buffer.concat([Buffer.from([0, 10, 4]), Buffer.from('MAIL'), Buffer.from([0xc0, 20])]);
+    const r = reply(encodeQuery(9, q), { an: [{ type: RR.MX, ttl: 60, rdata: mx }] });
+    expect(parseReply(r, 9, q)?.records).toEqual([{ data: mx, ttl: 60, preference: 10, target: 'mail.test' }]);
+    const c = encodeQuestion('www.example.test', RR.CNAME) as Buffer;
+    const cname = Buffer.from([0xc0, 16]); // example.test inside the question
+    expect(parseReply(reply(encodeQuery(9, c), { an: [{ type: RR.CNAME, ttl: 60, rdata: cname }] }), 9, c)?.records[0]).toMatchObject({ target: 'example.test' });
+    const base = reply(encodeQuery(9, q), { an: [{ type: RR.MX, ttl: 60, rdata: Buffer.from([0, 10, 0xc0, 0]) }] });
+    base.writeUInt16BE(0xc000 | (base.length - 2), base.length - 2); // the exchange points at itself
+    expect(parseReply(base, 9, q)).toBeUndefined();
   });
 });

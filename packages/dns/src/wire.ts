@@ -1,9 +1,12 @@
-// DNS messages on the wire (RFC 1035, EDNS0 RFC 6891) for the questions whose negative answer's SOA we read.
-// Trusts nothing in a reply: every length is checked; a reply it cannot read is `undefined` (the caller falls back).
+// DNS messages on the wire (RFC 1035, EDNS0 RFC 6891, the AD bit RFC 6840 5.7): moat's one codec, for the TXT
+// questions whose negative SOA we read and for tlspolicy's DANE/MTA-STS lookups. Trusts nothing in a reply: every
+// length is checked; a reply it cannot read is `undefined` (the caller keeps waiting or falls back).
 import { randomBytes } from 'node:crypto';
 
-export const TYPE_TXT = 16;
-const TYPE_CNAME = 5;
+/** The record types moat asks for by number. */
+export const RR = { A: 1, CNAME: 5, MX: 15, TXT: 16, AAAA: 28, TLSA: 52 } as const;
+export const TYPE_TXT = RR.TXT;
+const TYPE_CNAME = RR.CNAME;
 const TYPE_SOA = 6;
 const TYPE_OPT = 41;
 const CLASS_IN = 1;
@@ -47,11 +50,14 @@ export function randomCase(question: Buffer): Buffer {
   return q;
 }
 
-/** A recursive query with one question and an EDNS0 OPT record. */
-export function encodeQuery(id: number, question: Buffer): Buffer {
+/**
+ * A recursive query with one question and an EDNS0 OPT record (DO clear: moat wants the resolver's verdict,
+ * not the signatures). `ad`: set AD in the query, asking a validating resolver to say whether it validated.
+ */
+export function encodeQuery(id: number, question: Buffer, opts: { ad?: boolean } = {}): Buffer {
   const m = Buffer.alloc(12 + question.length + 11);
   m.writeUInt16BE(id, 0);
-  m.writeUInt16BE(0x0100, 2); // RD
+  m.writeUInt16BE(opts.ad ? 0x0120 : 0x0100, 2); // RD (+ AD)
   m.writeUInt16BE(1, 4); // QDCOUNT
   m.writeUInt16BE(1, 10); // ARCOUNT: the OPT record
   question.copy(m, 12);
@@ -63,6 +69,16 @@ export function encodeQuery(id: number, question: Buffer): Buffer {
   return m;
 }
 
+/** A record of the asked type: its RDATA and TTL; for MX and CNAME the target name decompressed. */
+export interface WireRecord {
+  data: Buffer;
+  /** Seconds (RFC 2181 8: the top bit set counts as 0). */
+  ttl: number;
+  /** MX exchange / CNAME target, lower case, no trailing dot. */
+  target?: string;
+  preference?: number;
+}
+
 export interface Reply {
   id: number;
   /** Truncated: the answer needs TCP. Nothing else of a truncated reply is read (it may be cut mid-record). */
@@ -72,8 +88,10 @@ export interface Reply {
   /** Recursion available, authoritative answer: without both, an empty answer is a referral, not NODATA. */
   ra: boolean;
   aa: boolean;
+  /** Authenticated Data: the (validating) resolver says every record in the answer is DNSSEC secure. */
+  ad: boolean;
   /** Records of the asked type in the answer section; `ttl` is the smallest TTL among them and the CNAMEs (seconds). */
-  records: Buffer[];
+  records: WireRecord[];
   ttl: number;
   /** RFC 2308: min(SOA TTL, SOA MINIMUM) of the authority section's SOA, when the reply carries one. */
   negativeTtl: number | undefined;
@@ -97,6 +115,25 @@ function skipName(m: Buffer, o: number): number {
   return -1;
 }
 
+/** A (possibly compressed) name inside a message, lower case; undefined when damaged or looping. */
+export function readName(m: Buffer, o: number): string | undefined {
+  const labels: string[] = [];
+  for (let hops = 0; hops < 128; hops++) {
+    if (o >= m.length) return undefined;
+    const len = m[o] as number;
+    if (len === 0) return labels.join('.').toLowerCase();
+    if ((len & 0xc0) === 0xc0) {
+      if (o + 2 > m.length) return undefined;
+      o = ((len & 0x3f) << 8) | (m[o + 1] as number);
+      continue;
+    }
+    if (len & 0xc0 || o + 1 + len > m.length) return undefined;
+    labels.push(m.toString('latin1', o + 1, o + 1 + len));
+    o += 1 + len;
+  }
+  return undefined;
+}
+
 /**
  * Reads a reply to `question` with query `id`; undefined when it is not one (wrong id, not a response,
  * another question, damaged), so the caller keeps waiting or falls back. The question must come back
@@ -111,12 +148,13 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
   if (qEnd > m.length || !m.subarray(12, qEnd).equals(question)) return undefined;
   const ra = (flags & 0x0080) !== 0;
   const aa = (flags & 0x0400) !== 0;
-  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, aa, records: [], ttl: 0, negativeTtl: undefined };
+  const ad = (flags & 0x0020) !== 0;
+  if (flags & 0x0200) return { id, tc: true, rcode: flags & 0x000f, ra, aa, ad, records: [], ttl: 0, negativeTtl: undefined };
   const type = question.readUInt16BE(question.length - 4);
   const an = m.readUInt16BE(6);
   const ns = m.readUInt16BE(8);
   const ar = m.readUInt16BE(10);
-  const records: Buffer[] = [];
+  const records: WireRecord[] = [];
   let ttl = Number.POSITIVE_INFINITY;
   let cnameTtl = Number.POSITIVE_INFINITY;
   let negativeTtl: number | undefined;
@@ -138,15 +176,23 @@ export function parseReply(m: Buffer, id: number, question: Buffer): Reply | und
     }
     if (rrClass !== CLASS_IN) continue;
     if (i < an && rrType === type) {
-      records.push(m.subarray(start, o));
-      ttl = Math.min(ttl, ttl32(rawTtl));
+      const rr: WireRecord = { data: m.subarray(start, o), ttl: ttl32(rawTtl) };
+      if (type === RR.MX || type === RR.CNAME) {
+        const at = type === RR.MX ? start + 2 : start;
+        const target = at < o ? readName(m, at) : undefined;
+        if (target === undefined) return undefined;
+        rr.target = target;
+        if (type === RR.MX) rr.preference = m.readUInt16BE(start);
+      }
+      records.push(rr);
+      ttl = Math.min(ttl, rr.ttl);
     } else if (i < an && rrType === TYPE_CNAME) {
       cnameTtl = Math.min(cnameTtl, ttl32(rawTtl));
     } else if (i >= an && rrType === TYPE_SOA && len >= 22) {
       negativeTtl = Math.min(ttl32(rawTtl), ttl32(m.readUInt32BE(o - 4)));
     }
   }
-  return { id, tc: false, rcode, ra, aa, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
+  return { id, tc: false, rcode, ra, aa, ad, records, ttl: records.length ? Math.min(ttl, cnameTtl) : 0, negativeTtl };
 }
 
 /** A TXT record's character-strings, as node:dns gives them (latin1, one string per chunk); undefined if damaged. */

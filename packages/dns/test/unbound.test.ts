@@ -186,7 +186,7 @@ describe('negative answers by their SOA (RFC 2308), TXT questions', () => {
     expect(relay.count() - before).toBe(3);
   });
 
-  it('an answer too big for one datagram (truncated) is asked again by c-ares, over TCP', async () => {
+  it('an answer too big for one datagram (truncated) is asked again over TCP by the wire transport itself', async () => {
     const dns = createDns({ servers: [unbound.server], timeoutMs: 3000 }); // the relay carries UDP only
     const [rr] = await dns.resolveTxt('big.neg.moat.test');
     expect(rr).toHaveLength(12);

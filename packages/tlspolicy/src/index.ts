@@ -1,5 +1,4 @@
 export { wireResolver, DnsLookupError, type Lookup, type SecureResolver, type WireResolverOptions } from './secure-resolver.ts';
-export { DnsTimeoutError } from './dns-wire.ts';
 export { parseTlsa, formatTlsa, usable, tlsa311, checkChain, type TlsaRecord } from './tlsa.ts';
 export { parseStsTxt, parseStsPolicy, formatStsPolicy, mxMatches, StsPolicyError, type StsPolicy, type StsMode } from './mta-sts.ts';
 export { fetchStsPolicy, StsFetchError } from './sts-fetch.ts';

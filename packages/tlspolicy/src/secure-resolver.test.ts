@@ -16,7 +16,7 @@ async function dns(ttl: number): Promise<{ at: string; asked: string[] }> {
     let end = 12;
     while (q[end] !== 0) end += 1 + q[end]!;
     const question = q.subarray(12, end + 5);
-    const name = q.subarray(13, 13 + q[12]!).toString();
+    const name = q.subarray(13, 13 + q[12]!).toString().toLowerCase(); // DNS 0x20: asked in random case
     asked.push(name);
     const head = Buffer.alloc(12);
     head.writeUInt16BE(q.readUInt16BE(0), 0);
@@ -93,4 +93,19 @@ it('keeps nothing by default, nor answers with TTL 0', async () => {
   const zero = wireResolver([d.at], { cacheEntries: 100 });
   await zero.txt('z.example.test');
   expect(d.asked).toEqual(['z', 'a', 'a', 'z']);
+});
+
+it('an address literal has no records (no DANE for it) and asks nothing; a name no resolver could hold fails', async () => {
+  const d = await dns(60);
+  const r = wireResolver([d.at]);
+  expect(await r.hostAddresses('2001:db8::1')).toEqual({ secure: false, records: [] });
+  expect(await r.tlsa('192.0.2.1')).toEqual({ secure: false, records: [] });
+  await expect(r.txt(`${'x'.repeat(64)}.example.test`)).rejects.toMatchObject({ kind: 'failed' });
+  expect(d.asked).toEqual([]);
+});
+
+it('SERVFAIL (a validating resolver on bogus data) is asked once, not again of the next try', async () => {
+  const d = await dns(60);
+  await expect(wireResolver([d.at]).tlsa('bad.example.test')).rejects.toMatchObject({ kind: 'servfail' });
+  expect(d.asked).toEqual(['bad']);
 });

@@ -1,6 +1,8 @@
 // The lookups outbound TLS policy needs (TLSA, MX, TXT, addresses), each with its DNSSEC status.
-// Trusts the configured validating resolver's AD bit and nothing else; a failure is never read as "none".
-import { DnsTimeoutError, queryWire, RR, type WireAnswer } from './dns-wire.ts';
+// Asked through @moat/dns's wire client and caching rule. Trusts the configured validating resolver's AD bit
+// and nothing else; a failure is never read as "none".
+import { isIP } from 'node:net';
+import { exchange, memo, parseResolver, perTryTimeout, type Reply, RR, type WireRecord } from '@moat/dns';
 import { parseTlsa, type TlsaRecord } from './tlsa.ts';
 
 /** An answer: `records` empty means NXDOMAIN/NODATA; `secure` means the resolver validated it (AD). */
@@ -32,11 +34,13 @@ export interface SecureResolver {
 }
 
 export interface WireResolverOptions {
+  /** The budget of one lookup, all tries included (ms): @moat/dns's timeout rule (perTryTimeout). */
   timeoutMs?: number;
   /**
    * Keep answers (records, NXDOMAIN and NODATA, with their AD bit) as long as their TTL says, up to this many
-   * (name, type) pairs, and ask once for concurrent identical questions: the delivery thread asks the same MX,
-   * MTA-STS TXT, address and TLSA questions for every message to a domain. Failures are never kept. 0: off.
+   * (name, type) pairs: @moat/dns's one caching rule (memo) with a day's cap. The delivery thread asks the same
+   * MX, MTA-STS TXT, address and TLSA questions for every message to a domain. Failures are never kept;
+   * concurrent identical questions share one query. 0: nothing kept.
    */
   cacheEntries?: number;
   /** Clock for the cache (tests). */
@@ -44,75 +48,55 @@ export interface WireResolverOptions {
 }
 
 /** Longest time an answer is kept, whatever its TTL (Unbound's cache-max-ttl default). */
-const MAX_TTL_S = 86_400;
+const MAX_TTL_MS = 86_400_000;
 
-/** A SecureResolver over one or more validating resolvers (`host:port`), tried in order on timeout. */
+/** What a lookup keeps: the reply's AD bit and its records of the asked type. */
+interface Answer {
+  ad: boolean;
+  records: WireRecord[];
+}
+
+/** A SecureResolver over one or more validating resolvers (`IP[:port]`), asked like every moat DNS question. */
 export function wireResolver(servers: string[], opts: WireResolverOptions = {}): SecureResolver {
   if (servers.length === 0) throw new Error('tls policy: a validating resolver must be configured');
+  const addresses = servers.map((s) => parseResolver(s));
   const timeoutMs = opts.timeoutMs ?? 5000;
-  const cacheEntries = opts.cacheEntries ?? 0;
-  const now = opts.now ?? Date.now;
-  const kept = new Map<string, { answer: WireAnswer; until: number }>();
-  const asking = new Map<string, Promise<WireAnswer>>();
-  function ask(name: string, type: number): Promise<WireAnswer> {
-    if (cacheEntries <= 0) return askServers(name, type);
-    const key = `${type} ${name.toLowerCase()}`;
-    const hit = kept.get(key);
-    if (hit && hit.until > now()) return Promise.resolve(hit.answer);
-    if (hit) kept.delete(key);
-    const running = asking.get(key);
-    if (running) return running;
-    const p = askServers(name, type).then(
-      (answer) => {
-        asking.delete(key);
-        const ttl = Math.min(answer.ttl, MAX_TTL_S);
-        if (ttl > 0) {
-          if (kept.size >= cacheEntries) kept.delete(kept.keys().next().value as string);
-          kept.set(key, { answer, until: now() + ttl * 1000 });
-        }
-        return answer;
-      },
-      (e: unknown) => {
-        asking.delete(key);
-        throw e;
-      },
-    );
-    asking.set(key, p);
-    return p;
-  }
-  async function askServers(name: string, type: number): Promise<WireAnswer> {
-    let last: unknown;
-    for (const s of servers) {
-      try {
-        const a = await queryWire(s, name, type, timeoutMs);
-        if (a.rcode === 2) throw new DnsLookupError('servfail', `SERVFAIL for ${name} (DNSSEC validation failed or the zone is unreachable)`);
-        if (a.rcode !== 0 && a.rcode !== 3) throw new DnsLookupError('failed', `rcode ${a.rcode} for ${name}`);
-        return a;
-      } catch (e) {
-        if (e instanceof DnsLookupError) throw e;
-        last = e;
-        if (!(e instanceof DnsTimeoutError)) break;
-      }
+  const cache = memo({ answerMs: MAX_TTL_MS, max: opts.cacheEntries ?? 0, ...(opts.now ? { now: opts.now } : {}) });
+  const ask = (name: string, type: number): Promise<Answer> =>
+    cache.ask(`${type} ${name.toLowerCase().replace(/\.$/, '')}`, () => askServers(name, type));
+  async function askServers(name: string, type: number): Promise<{ data: Answer; ttl: number }> {
+    // an address literal (a next hop written [IP]) has no DNS records, and none of them secure: no DANE for it
+    if (isIP(name.replace(/^\[|\]$/g, ''))) return { data: { ad: false, records: [] }, ttl: 0 };
+    let r: Reply | undefined;
+    try {
+      r = await exchange(addresses, name, type, { perTryMs: perTryTimeout(timeoutMs), deadline: Date.now() + timeoutMs, ad: true, servfailFinal: true });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'ETIMEOUT') throw new DnsLookupError('timeout', `${name}: no answer in ${timeoutMs} ms`);
+      throw new DnsLookupError(code === 'ESERVFAIL' ? 'servfail' : 'failed', `${name}: ${(e as Error).message}`);
     }
-    if (last instanceof DnsTimeoutError) throw new DnsLookupError('timeout', `${name}: ${last.message}`);
-    throw new DnsLookupError('failed', `${name}: ${(last as Error)?.message ?? 'no answer'}`);
+    if (!r) throw new DnsLookupError('failed', `${name.slice(0, 100)}: not a name moat asks for`);
+    if (r.rcode === 2) throw new DnsLookupError('servfail', `SERVFAIL for ${name} (DNSSEC validation failed or the zone is unreachable)`);
+    if (r.rcode !== 0 && r.rcode !== 3) throw new DnsLookupError('failed', `rcode ${r.rcode} for ${name}`);
+    // records: the smallest TTL (CNAMEs included); NXDOMAIN/NODATA: the SOA's negative TTL (RFC 2308), 0 without one
+    return { data: { ad: r.ad, records: r.records }, ttl: r.records.length ? r.ttl : (r.negativeTtl ?? 0) };
   }
-  const of = <T>(a: WireAnswer, type: number, map: (r: WireAnswer['answers'][number]) => T | undefined): Lookup<T> => ({
+  const of = <T>(a: Answer, map: (r: WireRecord) => T | undefined): Lookup<T> => ({
     secure: a.ad,
-    records: a.answers.filter((r) => r.type === type).flatMap((r) => {
+    records: a.records.flatMap((r) => {
       const v = map(r);
       return v === undefined ? [] : [v];
     }),
   });
   return {
     async tlsa(name) {
-      return of(await ask(name, RR.TLSA), RR.TLSA, (r) => parseTlsa(r.data));
+      return of(await ask(name, RR.TLSA), (r) => parseTlsa(r.data));
     },
     async mx(domain) {
-      return of(await ask(domain, RR.MX), RR.MX, (r) => ({ exchange: r.target ?? '', priority: r.preference ?? 0 }));
+      return of(await ask(domain, RR.MX), (r) => ({ exchange: r.target ?? '', priority: r.preference ?? 0 }));
     },
     async txt(name) {
-      return of(await ask(name, RR.TXT), RR.TXT, (r) => {
+      return of(await ask(name, RR.TXT), (r) => {
         const parts: string[] = [];
         for (let i = 0; i < r.data.length; ) {
           const len = r.data[i]!;
@@ -124,15 +108,15 @@ export function wireResolver(servers: string[], opts: WireResolverOptions = {}):
     },
     async hostAddresses(host) {
       const [a, aaaa] = await Promise.all([ask(host, RR.A), ask(host, RR.AAAA)]);
-      const v4 = of(a, RR.A, (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined));
-      const v6 = of(aaaa, RR.AAAA, (r) => (r.data.length === 16 ? Array.from({ length: 8 }, (_, i) => r.data.readUInt16BE(i * 2).toString(16)).join(':') : undefined));
+      const v4 = of(a, (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined));
+      const v6 = of(aaaa, (r) => (r.data.length === 16 ? Array.from({ length: 8 }, (_, i) => r.data.readUInt16BE(i * 2).toString(16)).join(':') : undefined));
       const found = [v4, v6].filter((l) => l.records.length > 0);
       return { secure: found.length > 0 && found.every((l) => l.secure), records: [...v4.records, ...v6.records] };
     },
     async addresses(host) {
-      const v4 = of(await ask(host, RR.A), RR.A, (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined)).records;
+      const v4 = of(await ask(host, RR.A), (r) => (r.data.length === 4 ? [...r.data].join('.') : undefined)).records;
       if (v4.length) return v4;
-      return of(await ask(host, RR.AAAA), RR.AAAA, (r) =>
+      return of(await ask(host, RR.AAAA), (r) =>
         r.data.length === 16 ? Array.from({ length: 8 }, (_, i) => r.data.readUInt16BE(i * 2).toString(16)).join(':') : undefined,
       ).records;
     },

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { closedPort, fakeDns, opt, reply, soa, txt } from './fake-dns.test-helper.ts';
+import { closedPort, fakeDns, fakeTcpDns, opt, reply, soa, txt } from './fake-dns.test-helper.ts';
 import { parseResolver } from './server-address.ts';
-import { askTxt, FALL_BACK } from './udp-question.ts';
+import { exchange } from './transport.ts';
+import { askTxt, FALL_BACK } from './txt-question.ts';
+import { RR } from './wire.ts';
 
 const open: { close: () => Promise<void> }[] = [];
 afterEach(async () => {
@@ -52,10 +54,23 @@ describe('askTxt: the next server after a failure (like c-ares)', () => {
 });
 
 describe('askTxt: what a reply means', () => {
-  it('a truncated reply cut mid-record goes to c-ares (TCP), not to a timeout', async () => {
+  it('a truncated reply cut mid-record is asked again over TCP of the same server, not a timeout', async () => {
     const s = await server((q) => reply(q, { tc: true, an: [{ type: 16, ttl: 300, rdata: txt('x'.repeat(200)) }] }).subarray(0, -50));
+    const tcp = await fakeTcpDns(s.port, (q) => reply(q, { an: [{ type: 16, ttl: 300, rdata: txt('x'.repeat(200)) }] }));
+    open.push(tcp);
+    expect(await ask([s.server])).toEqual({ data: [['x'.repeat(200)]], ttl: 300 });
+    expect([s.received(), tcp.received()]).toEqual([1, 1]);
+  });
+
+  it('a truncated reply and no TCP there: the next try, then the failure (never a cut answer)', async () => {
+    const s = await server((q) => reply(q, { tc: true }));
+    expect(await failure(ask([s.server]))).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(s.received()).toBe(2);
+  });
+
+  it('FORMERR (an old server and EDNS) goes to c-ares', async () => {
+    const s = await server((q) => reply(q, { rcode: 1 }));
     expect(await ask([s.server])).toBe(FALL_BACK);
-    expect(s.received()).toBe(1);
   });
 
   it('a referral (NOERROR, RA=0, AA=0, nothing answered) and BADVERS are EBADRESP, not ENODATA', async () => {
@@ -88,5 +103,26 @@ describe('askTxt: what a reply means', () => {
     expect(flipped.received()).toBe(2);
     const echo = await server(GOOD);
     expect(await ask([echo.server], 'spf.example.test')).toMatchObject({ data: [['v=spf1 -all']] });
+  });
+});
+
+describe('exchange: any type, for the validating lookups of tlspolicy', () => {
+  it('asks with AD, reads AD over TCP after truncation; servfailFinal stops at the first SERVFAIL', async () => {
+    const withAd = (r: Buffer) => {
+      r.writeUInt16BE(r.readUInt16BE(2) | 0x20, 2);
+      return r;
+    };
+    const tlsa = Buffer.from([3, 1, 1, 0xab]);
+    const s = await server((q) => (q.readUInt16BE(2) & 0x20 ? reply(q, { tc: true }) : undefined));
+    const tcp = await fakeTcpDns(s.port, (q) => withAd(reply(q, { an: [{ type: RR.TLSA, ttl: 60, rdata: tlsa }] })));
+    open.push(tcp);
+    const opts = { perTryMs: 200, deadline: Date.now() + 10_000, ad: true };
+    const p = parseResolver(s.server);
+    expect(await exchange([p], '_25._tcp.mx.example.test', RR.TLSA, opts)).toMatchObject({ ad: true, rcode: 0, records: [{ data: tlsa, ttl: 60 }] });
+    const bogus = await server((q) => reply(q, { rcode: 2 }));
+    const good = await server(GOOD);
+    expect(await exchange([parseResolver(bogus.server), parseResolver(good.server)], 'x.example.test', RR.TLSA, { ...opts, servfailFinal: true })).toMatchObject({ rcode: 2 });
+    expect([bogus.received(), good.received()]).toEqual([1, 0]);
+    expect(await exchange([p], 'bad name!', RR.A, opts)).toBeUndefined();
   });
 });
