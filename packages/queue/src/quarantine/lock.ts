@@ -115,10 +115,18 @@ export function createLocks(dir: string): Locks {
     return false;
   }
 
-  /** Removes the lock at `path` if it is still the one with `nonce` (a takeover may have replaced a lock judged stale). */
+  /**
+   * Removes the lock at `path` if it is still the one with `nonce` (a takeover may have replaced a lock judged stale).
+   * The nonce leaves `mine` only once the lock is gone: until then another action of this process on the same id
+   * must find the lock live, or it would judge it stale (our pid, nonce not ours), take it over, and this unlink
+   * would remove the new owner's lock.
+   */
   async function release(path: string, nonce: string): Promise<void> {
-    mine.delete(nonce);
-    if ((await readSeen(path).catch(() => undefined))?.key === nonce) await unlink(path).catch(() => undefined);
+    try {
+      if ((await readSeen(path).catch(() => undefined))?.key === nonce) await unlink(path).catch(() => undefined);
+    } finally {
+      mine.delete(nonce);
+    }
   }
 
   /** Takes the lock (or throws EBUSY) and returns its nonce. */
