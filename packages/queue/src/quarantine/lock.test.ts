@@ -1,11 +1,11 @@
 // The quarantine lock within one process: concurrent actions on one held message never overlap.
 // Trusts only its own temp spool (testkit tmpDir); no other process touches it.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { QueueErrorCodes } from '../errors.ts';
-import { createLocks } from './lock.ts';
+import { createLocks, readSeen } from './lock.ts';
 
 let spool: { path: string; remove(): Promise<void> };
 beforeEach(async () => {
@@ -46,3 +46,31 @@ it('many concurrent withLock calls on one id in one process: never two holders a
   expect(won).toBeGreaterThan(0);
   expect(won + busy).toBe(ids.length * 6 * 400);
 }, 120_000);
+
+it('readSeen pairs a lock text with that same file’s times while the lock is replaced by rename under it', async () => {
+  const path = join(spool.path, 'hold', '.x.lock');
+  const old = new Date(Date.now() - 60 * 60_000);
+  // an old nonce-less lock of pid 1 and a fresh one of pid 2, renamed over the lock path in turns
+  const write = async (n: number) => {
+    const tmp = join(spool.path, 'tmp', `l${n}`);
+    if (n % 2 === 0) {
+      await writeFile(tmp, 'h 1\n');
+      await utimes(tmp, old, old);
+    } else await writeFile(tmp, `h 2 ${'ab'.repeat(8)}\n`);
+    await rename(tmp, path);
+  };
+  await write(0);
+  let stop = false;
+  const writer = (async () => {
+    for (let n = 1; !stop; n++) await write(n);
+  })();
+  const wrong: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const s = await readSeen(path);
+    if (s === undefined) continue;
+    if ((s.pid === 1) !== s.ageMs > 30 * 60_000) wrong.push(`pid ${s.pid} age ${s.ageMs}`);
+  }
+  stop = true;
+  await writer;
+  expect(wrong).toEqual([]);
+}, 60_000);

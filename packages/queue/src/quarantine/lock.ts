@@ -1,7 +1,7 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
@@ -29,14 +29,22 @@ interface Seen {
   ageMs: number;
 }
 
-async function readSeen(path: string): Promise<Seen | undefined> {
+/** The lock or claim at `path`, undefined when there is none; text and times from one open file (a rename between two lookups would pair two files). */
+export async function readSeen(path: string): Promise<Seen | undefined> {
+  let fh: FileHandle;
   try {
-    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    const [host = '', pid = '', nonce] = text.trim().split(' ');
-    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+    fh = await open(path, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+  try {
+    const st = await fh.stat();
+    const text = await fh.readFile('utf8');
+    const [host = '', pid = '', nonce] = text.trim().split(' ');
+    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+  } finally {
+    await fh.close();
   }
 }
 
