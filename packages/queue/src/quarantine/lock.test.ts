@@ -1,6 +1,6 @@
 // The quarantine lock within one process: concurrent actions on one held message never overlap.
 // Trusts only its own temp spool (testkit tmpDir); no other process touches it.
-import { mkdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -73,4 +73,34 @@ it('readSeen pairs a lock text with that same file’s times while the lock is r
   stop = true;
   await writer;
   expect(wrong).toEqual([]);
+}, 60_000);
+
+it('a held lock is touched while its action runs, so a long action never looks stale by age', async () => {
+  const locks = createLocks(spool.path, { refreshMs: 10 });
+  const path = join(spool.path, 'hold', '.long.lock');
+  await locks.withLock('long', async () => {
+    const old = new Date(Date.now() - 60 * 60_000);
+    await utimes(path, old, old);
+    expect((await readSeen(path))?.ageMs).toBeGreaterThan(30 * 60_000);
+    // the refresh brings it back to now (polled: no timing asserted)
+    while (((await readSeen(path))?.ageMs ?? 0) > 30 * 60_000) await new Promise((r) => setTimeout(r, 5));
+  });
+  expect(await readdir(join(spool.path, 'hold'))).toEqual([]);
+}, 60_000);
+
+it('the refresh leaves alone a lock that is no longer its own', async () => {
+  const locks = createLocks(spool.path, { refreshMs: 5 });
+  const path = join(spool.path, 'hold', '.gone.lock');
+  const other = `other-host 1 ${'cd'.repeat(8)}\n`;
+  const old = new Date(Date.now() - 60 * 60_000);
+  await locks.withLock('gone', async () => {
+    // as if another host had taken it over: the refresh must not make that lock look fresh
+    await writeFile(join(spool.path, 'tmp', 'o'), other);
+    await utimes(join(spool.path, 'tmp', 'o'), old, old);
+    await rename(join(spool.path, 'tmp', 'o'), path);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 5));
+  });
+  const s = await readSeen(path);
+  expect(s?.host).toBe('other-host');
+  expect(s?.ageMs).toBeGreaterThan(30 * 60_000);
 }, 60_000);

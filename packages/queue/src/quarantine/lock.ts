@@ -1,7 +1,7 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
@@ -12,6 +12,13 @@ const LOCK_MAX_AGE_MS = 10 * 60_000;
 const CLAIM_MAX_AGE_MS = 60_000;
 /** Claims tried per stale lock (each dead claimer's is passed over by claiming the next). */
 const MAX_CLAIMS = 16;
+/** A held lock's mtime is refreshed this often while its action runs, so that no long action's lock looks stale. */
+const REFRESH_MS = LOCK_MAX_AGE_MS / 10;
+
+export interface LocksOptions {
+  /** How often a held lock is touched (tests shorten it); default a tenth of the stale age. */
+  refreshMs?: number;
+}
 
 export interface Locks {
   /** `fn` under the lock of held message `id`; EBUSY when another live action holds it. */
@@ -50,7 +57,7 @@ export async function readSeen(path: string): Promise<Seen | undefined> {
 
 const CLAIM = /^\.(.+)\.lock\.([0-9a-z]+)\.(\d+)\.claim$/;
 
-export function createLocks(dir: string): Locks {
+export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
   const lockPath = (id: string) => join(dir, 'hold', `.${id}.lock`);
   /** Nonces of the locks this process holds or is taking now. */
   const mine = new Set<string>();
@@ -137,6 +144,13 @@ export function createLocks(dir: string): Locks {
     }
   }
 
+  /** Sets the lock's mtime to now if it is still the one with `nonce` (check-then-act: see the README). */
+  async function touch(path: string, nonce: string): Promise<void> {
+    if ((await readSeen(path).catch(() => undefined))?.key !== nonce) return;
+    const now = new Date();
+    await utimes(path, now, now).catch(() => undefined);
+  }
+
   /** Takes the lock (or throws EBUSY) and returns its nonce. */
   async function lock(id: string): Promise<string> {
     const path = lockPath(id);
@@ -159,11 +173,20 @@ export function createLocks(dir: string): Locks {
    * are no messages (the spool's readers skip them).
    */
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const path = lockPath(id);
     const nonce = await lock(id);
+    // refreshed while the action runs: a lock is stale by age only once its holder stopped touching it
+    let touching = Promise.resolve();
+    const timer = setInterval(() => {
+      touching = touching.then(() => touch(path, nonce));
+    }, opts.refreshMs ?? REFRESH_MS);
+    timer.unref();
     try {
       return await fn();
     } finally {
-      await release(lockPath(id), nonce);
+      clearInterval(timer);
+      await touching;
+      await release(path, nonce);
     }
   }
 
