@@ -104,3 +104,18 @@ it('the refresh leaves alone a lock that is no longer its own', async () => {
   expect(s?.host).toBe('other-host');
   expect(s?.ageMs).toBeGreaterThan(30 * 60_000);
 }, 60_000);
+
+it('the sweep removes a claim only when its lock is gone or replaced, never when the lock cannot be read', async () => {
+  const hold = (n: string) => join(spool.path, 'hold', n);
+  const key = 'ef'.repeat(8);
+  // unreadable lock (a directory: open works, reading fails with EISDIR, as EMFILE or EACCES would fail)
+  await mkdir(hold('.unreadable.lock'));
+  await writeFile(hold(`.unreadable.lock.${key}.0.claim`), `h 999999999 ${'01'.repeat(8)}\n`);
+  // lock gone
+  await writeFile(hold(`.gone.lock.${key}.0.claim`), `h 999999999 ${'02'.repeat(8)}\n`);
+  // lock replaced (another key)
+  await writeFile(hold('.moved.lock'), `other-host 1 ${'03'.repeat(8)}\n`);
+  await writeFile(hold(`.moved.lock.${key}.0.claim`), `h 999999999 ${'04'.repeat(8)}\n`);
+  await createLocks(spool.path).sweepLocks(await readdir(join(spool.path, 'hold')));
+  expect((await readdir(join(spool.path, 'hold'))).sort()).toEqual(['.moved.lock', '.unreadable.lock', `.unreadable.lock.${key}.0.claim`]);
+});

@@ -194,8 +194,14 @@ export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
     for (const n of names) {
       const claim = CLAIM.exec(n);
       if (claim) {
-        // a claim whose lock was replaced or removed can never succeed: safe to remove, whoever wrote it
-        const lockNow = await readSeen(lockPath(claim[1] as string)).catch(() => undefined);
+        // a claim whose lock was replaced or removed can never succeed: safe to remove, whoever wrote it; a lock
+        // that cannot be read (EMFILE, EACCES) may still be there: its claims stay until a later sweep
+        let lockNow: Seen | undefined;
+        try {
+          lockNow = await readSeen(lockPath(claim[1] as string));
+        } catch {
+          continue;
+        }
         if (lockNow?.key !== claim[2]) await unlink(join(dir, 'hold', n)).catch(() => undefined);
         continue;
       }
