@@ -1,10 +1,11 @@
 // The quarantine lock within one process: concurrent actions on one held message never overlap.
 // Trusts only its own temp spool (testkit tmpDir); no other process touches it.
-import { mkdir, readdir, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpDir } from '@moat/testkit';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { QueueErrorCodes } from '../errors.ts';
+import { HOST_TAG } from '../tmp-files.ts';
 import { createLocks, readSeen } from './lock.ts';
 
 let spool: { path: string; remove(): Promise<void> };
@@ -118,4 +119,23 @@ it('the sweep removes a claim only when its lock is gone or replaced, never when
   await writeFile(hold(`.moved.lock.${key}.0.claim`), `h 999999999 ${'04'.repeat(8)}\n`);
   await createLocks(spool.path).sweepLocks(await readdir(join(spool.path, 'hold')));
   expect((await readdir(join(spool.path, 'hold'))).sort()).toEqual(['.moved.lock', '.unreadable.lock', `.unreadable.lock.${key}.0.claim`]);
+});
+
+it('a stale lock whose every takeover claim is dead is reported (warn naming the files), and stays busy', async () => {
+  const hold = (n: string) => join(spool.path, 'hold', n);
+  const key = '05'.repeat(8);
+  await writeFile(hold('.stuck.lock'), `${HOST_TAG} 999999999 ${key}\n`);
+  for (let n = 0; n < 16; n++) await writeFile(hold(`.stuck.lock.${key}.${n}.claim`), `${HOST_TAG} 999999999 ${'06'.repeat(8)}\n`);
+  const warned: { lock: string; claims: string[] }[] = [];
+  const locks = createLocks(spool.path, { logger: { warn: (o: object) => warned.push(o as (typeof warned)[number]) } as never });
+  await expect(locks.withLock('stuck', async () => undefined)).rejects.toMatchObject({ code: QueueErrorCodes.EBUSY });
+  expect(warned).toHaveLength(1);
+  expect(warned[0]?.lock).toBe(hold('.stuck.lock'));
+  expect(warned[0]?.claims).toHaveLength(16);
+  expect(warned[0]?.claims[15]).toBe(`.stuck.lock.${key}.15.claim`);
+  // the documented remedy: remove the lock; the sweep then removes the claims, and the id can be locked again
+  await unlink(hold('.stuck.lock'));
+  await locks.sweepLocks(await readdir(join(spool.path, 'hold')));
+  expect(await readdir(join(spool.path, 'hold'))).toEqual([]);
+  await locks.withLock('stuck', async () => undefined);
 });

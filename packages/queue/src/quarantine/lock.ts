@@ -2,7 +2,8 @@
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, link, open, rename, unlink, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { Logger } from '@moat/observe';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
 
@@ -18,6 +19,8 @@ const REFRESH_MS = LOCK_MAX_AGE_MS / 10;
 export interface LocksOptions {
   /** How often a held lock is touched (tests shorten it); default a tenth of the stale age. */
   refreshMs?: number;
+  /** Told when a stale lock cannot be taken over (every claim on it dead): that needs an operator. */
+  logger?: Pick<Logger, 'warn'>;
 }
 
 export interface Locks {
@@ -115,6 +118,7 @@ export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
           const claimer = await readSeen(claim);
           // gone: its claimer finished (took the lock or backed off); alive: it is taking it now
           if (claimer === undefined || !deadClaim(claimer)) return false;
+          if (n === MAX_CLAIMS - 1) stuck(path, seen.key);
           continue;
         }
         try {
@@ -128,6 +132,19 @@ export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
       return false;
     }
     return false;
+  }
+
+  /**
+   * Every claim on a stale lock is a dead claimer's: nobody can take the lock over, and the sweep keeps the claims
+   * while the lock is there (removing a dead claim is not safe: a live taker may be claiming that number anew).
+   * The remedy is an operator's (docs/operations.md): remove the lock; the next listing sweeps the claims.
+   */
+  function stuck(path: string, key: string): void {
+    const claims = Array.from({ length: MAX_CLAIMS }, (_, n) => `${basename(path)}.${key}.${n}.claim`);
+    opts.logger?.warn(
+      { event: 'quarantine-lock-stuck', lock: path, claims },
+      `stale lock ${path} cannot be taken over: all ${MAX_CLAIMS} takeover claims are dead; with no quarantine action on it running, remove the lock (the listing then removes the claims)`,
+    );
   }
 
   /**
