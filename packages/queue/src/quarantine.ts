@@ -83,7 +83,7 @@ export function openQuarantine(opts: QuarantineOptions): Quarantine {
     held: heldPath(dir),
   };
   const { clock, retention, logger, metrics, held } = ctx;
-  const locks = createLocks(dir);
+  const locks = createLocks(dir, { logger });
 
   async function list(): Promise<HeldEntry[]> {
     let names: string[];

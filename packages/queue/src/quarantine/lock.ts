@@ -1,8 +1,9 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, link, open, rename, unlink, utimes } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Logger } from '@moat/observe';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
 
@@ -12,6 +13,15 @@ const LOCK_MAX_AGE_MS = 10 * 60_000;
 const CLAIM_MAX_AGE_MS = 60_000;
 /** Claims tried per stale lock (each dead claimer's is passed over by claiming the next). */
 const MAX_CLAIMS = 16;
+/** A held lock's mtime is refreshed this often while its action runs, so that no long action's lock looks stale. */
+const REFRESH_MS = LOCK_MAX_AGE_MS / 10;
+
+export interface LocksOptions {
+  /** How often a held lock is touched (tests shorten it); default a tenth of the stale age. */
+  refreshMs?: number;
+  /** Told when a stale lock cannot be taken over (every claim on it dead): that needs an operator. */
+  logger?: Pick<Logger, 'warn'>;
+}
 
 export interface Locks {
   /** `fn` under the lock of held message `id`; EBUSY when another live action holds it. */
@@ -29,20 +39,28 @@ interface Seen {
   ageMs: number;
 }
 
-async function readSeen(path: string): Promise<Seen | undefined> {
+/** The lock or claim at `path`, undefined when there is none; text and times from one open file (a rename between two lookups would pair two files). */
+export async function readSeen(path: string): Promise<Seen | undefined> {
+  let fh: FileHandle;
   try {
-    const [text, st] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
-    const [host = '', pid = '', nonce] = text.trim().split(' ');
-    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+    fh = await open(path, 'r');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
+  }
+  try {
+    const st = await fh.stat();
+    const text = await fh.readFile('utf8');
+    const [host = '', pid = '', nonce] = text.trim().split(' ');
+    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+  } finally {
+    await fh.close();
   }
 }
 
 const CLAIM = /^\.(.+)\.lock\.([0-9a-z]+)\.(\d+)\.claim$/;
 
-export function createLocks(dir: string): Locks {
+export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
   const lockPath = (id: string) => join(dir, 'hold', `.${id}.lock`);
   /** Nonces of the locks this process holds or is taking now. */
   const mine = new Set<string>();
@@ -100,6 +118,7 @@ export function createLocks(dir: string): Locks {
           const claimer = await readSeen(claim);
           // gone: its claimer finished (took the lock or backed off); alive: it is taking it now
           if (claimer === undefined || !deadClaim(claimer)) return false;
+          if (n === MAX_CLAIMS - 1) stuck(path, seen.key);
           continue;
         }
         try {
@@ -115,10 +134,38 @@ export function createLocks(dir: string): Locks {
     return false;
   }
 
-  /** Removes the lock at `path` if it is still the one with `nonce` (a takeover may have replaced a lock judged stale). */
+  /**
+   * Every claim on a stale lock is a dead claimer's: nobody can take the lock over, and the sweep keeps the claims
+   * while the lock is there (removing a dead claim is not safe: a live taker may be claiming that number anew).
+   * The remedy is an operator's (docs/operations.md): remove the lock; the next listing sweeps the claims.
+   */
+  function stuck(path: string, key: string): void {
+    const claims = Array.from({ length: MAX_CLAIMS }, (_, n) => `${basename(path)}.${key}.${n}.claim`);
+    opts.logger?.warn(
+      { event: 'quarantine-lock-stuck', lock: path, claims },
+      `stale lock ${path} cannot be taken over: all ${MAX_CLAIMS} takeover claims are dead; with no quarantine action on it running, remove the lock (the listing then removes the claims)`,
+    );
+  }
+
+  /**
+   * Removes the lock at `path` if it is still the one with `nonce` (a takeover may have replaced a lock judged stale).
+   * The nonce leaves `mine` only once the lock is gone: until then another action of this process on the same id
+   * must find the lock live, or it would judge it stale (our pid, nonce not ours), take it over, and this unlink
+   * would remove the new owner's lock.
+   */
   async function release(path: string, nonce: string): Promise<void> {
-    mine.delete(nonce);
-    if ((await readSeen(path).catch(() => undefined))?.key === nonce) await unlink(path).catch(() => undefined);
+    try {
+      if ((await readSeen(path).catch(() => undefined))?.key === nonce) await unlink(path).catch(() => undefined);
+    } finally {
+      mine.delete(nonce);
+    }
+  }
+
+  /** Sets the lock's mtime to now if it is still the one with `nonce` (check-then-act: see the README). */
+  async function touch(path: string, nonce: string): Promise<void> {
+    if ((await readSeen(path).catch(() => undefined))?.key !== nonce) return;
+    const now = new Date();
+    await utimes(path, now, now).catch(() => undefined);
   }
 
   /** Takes the lock (or throws EBUSY) and returns its nonce. */
@@ -143,11 +190,20 @@ export function createLocks(dir: string): Locks {
    * are no messages (the spool's readers skip them).
    */
   async function withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const path = lockPath(id);
     const nonce = await lock(id);
+    // refreshed while the action runs: a lock is stale by age only once its holder stopped touching it
+    let touching = Promise.resolve();
+    const timer = setInterval(() => {
+      touching = touching.then(() => touch(path, nonce));
+    }, opts.refreshMs ?? REFRESH_MS);
+    timer.unref();
     try {
       return await fn();
     } finally {
-      await release(lockPath(id), nonce);
+      clearInterval(timer);
+      await touching;
+      await release(path, nonce);
     }
   }
 
@@ -155,8 +211,14 @@ export function createLocks(dir: string): Locks {
     for (const n of names) {
       const claim = CLAIM.exec(n);
       if (claim) {
-        // a claim whose lock was replaced or removed can never succeed: safe to remove, whoever wrote it
-        const lockNow = await readSeen(lockPath(claim[1] as string)).catch(() => undefined);
+        // a claim whose lock was replaced or removed can never succeed: safe to remove, whoever wrote it; a lock
+        // that cannot be read (EMFILE, EACCES) may still be there: its claims stay until a later sweep
+        let lockNow: Seen | undefined;
+        try {
+          lockNow = await readSeen(lockPath(claim[1] as string));
+        } catch {
+          continue;
+        }
         if (lockNow?.key !== claim[2]) await unlink(join(dir, 'hold', n)).catch(() => undefined);
         continue;
       }
