@@ -146,11 +146,27 @@ describe('compose/docker-compose.yml', () => {
     }
     const dockerfile = read('app/Dockerfile');
     expect(dockerfile).toContain('ln -s conf/moat.yaml /etc/moat/moat.yaml');
-    expect(dockerfile).toContain('COPY compose/config/moat.yaml /etc/moat/conf/moat.yaml');
+    // no config baked in: an image started without the mount stops on "no such file", never runs an example
+    expect(dockerfile).not.toMatch(/^(COPY|ADD)\b.*moat[^/\s]*\.yaml/m);
     const cluster = parse(interpolate(read('docker-compose.cluster.yml'), {}), { merge: true }) as { services: Record<string, Service> };
     for (const name of ['mx1', 'mx2', 'mx3']) expect(cluster.services[name]?.volumes, name).toContain('./cluster/config:/etc/moat/conf:ro');
     expect(read('stack.swarm.yml')).toContain('target: /etc/moat/conf/moat.yaml');
     expect(read('stack.swarm.yml')).toContain('file: ./cluster/config/moat.yaml');
+  });
+
+  it('points every service at the mounted file (/etc/moat/conf/moat.yaml), never at the /etc/moat/moat.yaml an older image baked in', () => {
+    const files = ['app/Dockerfile', 'docker-compose.yml', 'docker-compose.cluster.yml', 'docker-compose.test.yml', 'stack.swarm.yml'];
+    let uses = 0;
+    for (const f of files) {
+      const text = read(f);
+      for (const m of text.matchAll(/(--config"?,?\s*"?|MOAT_CONFIG[=:]\s*)(\S+?)["\s]/g)) {
+        expect(m[2], `${f}: ${m[0]}`).toBe('/etc/moat/conf/moat.yaml');
+        uses++;
+      }
+    }
+    // mx and policyd in the Dockerfile and docker-compose.yml, the console's MOAT_CONFIG in both, the cluster's,
+    // the test profile's remote and Swarm's mx
+    expect(uses).toBe(9);
   });
 
   it('mounts the DKIM keys directory read-only where `moat dkim keygen` puts them, into mx alone (the one that signs)', () => {
