@@ -1,6 +1,7 @@
 // The appliance's files checked without Docker: both moat.yaml files load with the addresses compose hands
 // the apps, the test profile's addresses agree with each other, and the stack publishes only what it should.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@moat/config';
 import { describe, expect, it } from 'vitest';
@@ -89,6 +90,24 @@ describe('compose/docker-compose.yml', () => {
     expect(Object.keys(web.volumes)).toEqual(['mx-state']);
     const moved = parse(interpolate(read('docker-compose.web-ports.yml'), { MOAT_HTTP_PORT: '8080', MOAT_HTTPS_PORT: '8443' })) as { services: Record<string, Service> };
     expect(moved.services.mx?.ports).toEqual(['8080:80', '8443:443']);
+  });
+
+  it('refuses the retired MOAT_CONFIG (from the environment or compose/.env) and says what to rename', async () => {
+    const { checkRetiredConfigVar, composeDotEnv } = await import('../../../scripts/stack.mjs');
+    expect(() => checkRetiredConfigVar({ MOAT_CONFIG: './moat.yaml' }, {})).toThrow(/MOAT_CONFIG=\.\/moat\.yaml \(in the environment\).*compose\/config\/moat\.yaml.*rename MOAT_CONFIG to MOAT_CONFIG_DIR/);
+    expect(() => checkRetiredConfigVar({}, { MOAT_CONFIG: 'site.yaml' })).toThrow(/MOAT_CONFIG=site\.yaml \(in compose\/\.env\).*remove MOAT_CONFIG from compose\/\.env/);
+    // moved: MOAT_CONFIG_DIR given (either place), MOAT_CONFIG may be a host `moat` run's
+    expect(() => checkRetiredConfigVar({ MOAT_CONFIG: './moat.yaml', MOAT_CONFIG_DIR: './site' }, {})).not.toThrow();
+    expect(() => checkRetiredConfigVar({}, { MOAT_CONFIG: 'site.yaml', MOAT_CONFIG_DIR: './site' })).not.toThrow();
+    expect(() => checkRetiredConfigVar({}, {})).not.toThrow();
+    const dir = mkdtempSync(join(tmpdir(), 'moat-dotenv-'));
+    try {
+      writeFileSync(join(dir, '.env'), '# old layout\nMOAT_CONFIG=./moat.yaml\nMOAT_SMTP_PORT=2525\n');
+      expect(composeDotEnv(join(dir, '.env'))).toEqual({ MOAT_CONFIG: './moat.yaml', MOAT_SMTP_PORT: '2525' });
+      expect(composeDotEnv(join(dir, 'missing.env'))).toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('layers the web ports when moat.yaml serves them (mx.tls.acme or mx.mta_sts), and not otherwise', async () => {
