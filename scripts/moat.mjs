@@ -15,8 +15,8 @@ import { projectContainers, stackOptions } from './stack.mjs';
 
 /** Where compose/app/Dockerfile (target mx) puts the CLI bundle (apps/cli/dist/main.js). */
 export const CLI_PATH = '/usr/local/lib/moat/cli/main.js';
-/** The config mx runs with (compose mounts it there; mx gets it as --config, the CLI through MOAT_CONFIG). */
-export const STACK_CONFIG = '/etc/moat/moat.yaml';
+/** The config mx runs with (in the config directory compose mounts at /etc/moat/conf; mx gets it as --config, the CLI through MOAT_CONFIG). */
+export const STACK_CONFIG = '/etc/moat/conf/moat.yaml';
 
 const PRIVATE_ENGINE = `unix://${DK_DIR}/docker.sock`;
 

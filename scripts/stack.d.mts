@@ -23,6 +23,10 @@ export function stackOptions(opts?: { test?: boolean }): StackOptions;
 /** Whether a moat.yaml makes mx answer on 80 or 443 (mx.tls.acme or mx.mta_sts): the web ports are then published. */
 export function servesWeb(configText: string): boolean;
 export function readEnvFile(file: string): Record<string, string>;
+/** compose/.env (or `file`) as an object; {} when missing. */
+export function composeDotEnv(file?: string): Record<string, string>;
+/** Throws (saying what to rename) when the retired MOAT_CONFIG is set, in `env` or compose/.env, without MOAT_CONFIG_DIR. */
+export function checkRetiredConfigVar(env?: Record<string, string | undefined>, dotEnv?: Record<string, string>): void;
 export function ensureBuildNpmCache(dir?: string): Promise<boolean>;
 export function imageBuildArgs(name: string, opts?: { tag?: string }): string[];
 export function buildImages(opts?: { test?: boolean; only?: string[] }): Promise<void>;

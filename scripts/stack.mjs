@@ -52,10 +52,10 @@ export function stackOptions({ test = false } = {}) {
 }
 
 /**
- * The stack's moat.yaml: `moat.yaml` in MOAT_CONFIG_DIR (relative to compose/, as in the compose file, default
- * ./config: compose mounts the directory, not the file); '' when unreadable.
+ * The stack's moat.yaml: `moat.yaml` in MOAT_CONFIG_DIR (from the environment, else compose/.env as compose reads
+ * it; relative to compose/, as in the compose file, default ./config: compose mounts the directory, not the file).
  */
-export function stackConfigFile(dir = process.env.MOAT_CONFIG_DIR) {
+export function stackConfigFile(dir = process.env.MOAT_CONFIG_DIR ?? composeDotEnv().MOAT_CONFIG_DIR) {
   return path.resolve(COMPOSE_DIR, dir ?? 'config', 'moat.yaml');
 }
 
@@ -77,6 +77,34 @@ export function servesWeb(configText) {
   }
   const mx = doc?.mx;
   return Boolean(mx?.tls?.acme || mx?.mta_sts);
+}
+
+/** compose/.env, which docker compose reads by itself (its project directory is compose/); {} when there is none. */
+export function composeDotEnv(file = path.join(COMPOSE_DIR, '.env')) {
+  try {
+    return readEnvFile(file);
+  } catch (e) {
+    if (e.code === 'ENOENT') return {};
+    throw e;
+  }
+}
+
+/**
+ * Refuses the retired MOAT_CONFIG (one file, which compose mounted before the config directory): no compose file
+ * reads it, so `up` would start on compose/config/moat.yaml, not the user's file. Looked for where compose looks,
+ * the environment and compose/.env. With MOAT_CONFIG_DIR set too the user has moved (MOAT_CONFIG may then be
+ * for a host `moat` run). Throws an Error saying what to rename.
+ */
+export function checkRetiredConfigVar(env = process.env, dotEnv = composeDotEnv()) {
+  if (env.MOAT_CONFIG_DIR || dotEnv.MOAT_CONFIG_DIR) return;
+  const where = env.MOAT_CONFIG ? 'the environment' : dotEnv.MOAT_CONFIG ? 'compose/.env' : undefined;
+  if (!where) return;
+  const file = env.MOAT_CONFIG || dotEnv.MOAT_CONFIG;
+  throw new Error(
+    `stack: MOAT_CONFIG=${file} (in ${where}) is no longer read: compose mounts a config directory at /etc/moat/conf, and would start with compose/config/moat.yaml instead. ` +
+      `Move the file to compose/config/moat.yaml and remove MOAT_CONFIG${where === 'compose/.env' ? ' from compose/.env' : ''}, ` +
+      `or put it as moat.yaml in a directory of its own and rename MOAT_CONFIG to MOAT_CONFIG_DIR=that directory (relative to compose/).`,
+  );
 }
 
 /** KEY=VALUE lines (the compose .env format) as an object; comments and blank lines skipped. */
@@ -334,9 +362,9 @@ function printStatus(containers) {
 
 export async function up({ test = false, build = true } = {}) {
   const t0 = Date.now();
-  await ensureDocker();
   const opts = stackOptions({ test });
-  if (process.env.MOAT_CONFIG && !process.env.MOAT_CONFIG_DIR) say('MOAT_CONFIG (a file) is not read by the compose files: they mount a directory; set MOAT_CONFIG_DIR to the one holding moat.yaml');
+  checkRetiredConfigVar({ ...process.env, ...opts.env });
+  await ensureDocker();
   if (build) await buildImages({ test });
   // The certificate names the host moat.yaml names (policy.hostname), so clients checking names see it.
   const yaml = await fs.readFile(stackConfigFile(opts.env.MOAT_CONFIG_DIR ?? process.env.MOAT_CONFIG_DIR), 'utf8');

@@ -31,7 +31,7 @@ describe('parseMoatArgs', () => {
 describe('execArgs', () => {
   it('runs the bundled CLI with the stack config, stdin open, a TTY only when asked', () => {
     expect(execArgs({ container: 'moat-mx-1', cliArgs: ['explain', '--client', '192.0.2.1'] })).toEqual([
-      'exec', '-i', '-e', 'MOAT_CONFIG=/etc/moat/moat.yaml', 'moat-mx-1', 'node', '/usr/local/lib/moat/cli/main.js', 'explain', '--client', '192.0.2.1',
+      'exec', '-i', '-e', 'MOAT_CONFIG=/etc/moat/conf/moat.yaml', 'moat-mx-1', 'node', '/usr/local/lib/moat/cli/main.js', 'explain', '--client', '192.0.2.1',
     ]);
     expect(execArgs({ container: 'c', cliArgs: [], tty: true }).slice(0, 3)).toEqual(['exec', '-i', '-t']);
     expect(CLI_PATH).toBe('/usr/local/lib/moat/cli/main.js');

@@ -45,9 +45,21 @@ describe('lintTransportMaps', () => {
     expect(lintTransportMaps(spec({ transportMaps: [t] })).map((p) => p.key)).toEqual(['a.example', 'd.example', 'e.example']);
   });
   it('warns about error: entries whose status is not 5.x.x (Postfix bounces them as 5.0.0)', () => {
-    const t = memoryTable({ 'a.example': 'error:4.2.0 later', 'b.example': 'error:2.0.0 fine', 'c.example': 'error:5.1.1 gone', 'd.example': 'error:closed' });
+    const t = memoryTable({
+      'a.example': 'error:4.2.0 later',
+      'b.example': 'error:2.0.0 fine',
+      'c.example': 'error:5.1.1 gone',
+      'd.example': 'error:closed',
+      'e.example': 'error:4.1.7 bad sender syntax',
+    });
     const found = lintTransportMaps(spec({ transportMaps: [t] }));
-    expect(found.map((p) => [p.key, p.severity])).toEqual([['a.example', 'warning'], ['b.example', 'warning']]);
+    expect(found.map((p) => [p.key, p.severity])).toEqual([
+      ['a.example', 'warning'],
+      ['b.example', 'warning'],
+      ['e.example', 'warning'],
+    ]);
     expect(found[0]?.message).toMatch(/550 5\.2\.0 .*5\.0\.0/);
+    // the status smtpd answers: smtpd_dsn_fix makes a sender's X.1.7 a recipient's X.1.3 (smtpd_dsn_fix.c's table)
+    expect(found[2]?.message).toContain('refuses at RCPT with 550 5.1.3 and bounces at delivery with 5.0.0');
   });
 });

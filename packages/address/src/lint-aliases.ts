@@ -1,6 +1,7 @@
 // Static checks of alias and transport tables for `moat config check`: loops, limits, what moat cannot deliver.
 // Trusts the spec; asks each table that can list its keys (a `keys()` method), skips the others and says so.
 import type { LookupTable } from '@moat/maps';
+import { errorBounceStatus, errorRefusalStatus } from './error-hop.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { splitAliasValue } from './alias-values.ts';
 import { createAddressResolver } from './resolver.ts';
@@ -99,10 +100,13 @@ export function lintTransportMaps(spec: ResolverSpec): AliasProblem[] {
       }
       try {
         const hop = parseNextHop(`${channel}:${nexthop}`);
-        // Postfix takes these too, but its smtpd refuses them as 550 5.x.x and error(8) bounces them as 5.0.0:
-        // a 4.x.x entry never defers, a 2.x.x one never accepts. Said, not refused (moat does as Postfix does).
+        // Postfix takes these too, but its smtpd refuses them as 550 5.x.x (smtpd_dsn_fix then fits X.1.Y to a
+        // recipient) and error(8) bounces them as 5.0.0: a 4.x.x entry never defers, a 2.x.x one never accepts.
+        // Said, not refused (moat does as Postfix does); the statuses are the ones mx and delivery use.
         if (hop.transport === 'error' && hop.status !== undefined && !hop.status.startsWith('5')) {
-          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: error: refuses at RCPT with 550 5${hop.status.slice(1)} and bounces at delivery with 5.0.0, as Postfix does; write a 5.x.x status` });
+          const refused = errorRefusalStatus(hop.status, 'recipient');
+          const bounced = errorBounceStatus(hop.status);
+          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: error: refuses at RCPT with 550 ${refused} and bounces at delivery with ${bounced}, as Postfix does; write a 5.x.x status` });
         }
       } catch (e) {
         if (e instanceof NextHopError) out.push({ severity: 'error', table: `transport_maps ${t.spec}`, key, message: e.message });

@@ -45,7 +45,7 @@ function corpusMessage(kind: 'spam' | 'ham', n: number, tag: string, from = 'new
 /** `moat learn AS -` inside a node's container, the message on stdin (as `npm run moat -- learn` does). */
 async function learnAt(node: MxNode, as: 'spam' | 'ham', msg: string): Promise<string> {
   const b64 = Buffer.from(msg).toString('base64');
-  return execIn(node, 'sh', '-c', `echo '${b64}' | base64 -d | node /usr/local/lib/moat/cli/main.js learn ${as} - --config /etc/moat/moat.yaml`);
+  return execIn(node, 'sh', '-c', `echo '${b64}' | base64 -d | node /usr/local/lib/moat/cli/main.js learn ${as} - --config /etc/moat/conf/moat.yaml`);
 }
 
 /** spamd's SYMBOLS for a message, asked from a node's container (the node's network position, its MOAT_SPAMD_HOST). */

@@ -46,7 +46,7 @@ async function holdAt(node: MxNode, tag: string): Promise<void> {
 
 /** `moat quarantine list --json` inside a node: every node's rows (MOAT_RELOAD_TARGETS and the generated token). */
 async function listFrom(node: MxNode): Promise<Row[]> {
-  const out = await moatCli(node, 'quarantine', 'list', '--json', '--config', '/etc/moat/moat.yaml');
+  const out = await moatCli(node, 'quarantine', 'list', '--json', '--config', '/etc/moat/conf/moat.yaml');
   return (JSON.parse(out) as { rows: Row[] }).rows;
 }
 
@@ -69,14 +69,14 @@ describe('the quarantine of the whole cluster', () => {
     expect((await mailstoreTags()).get(tag)).toBeUndefined();
 
     // shown from mx3: headers and the HTML part as plain text, nothing fetched or rendered
-    const shown = await moatCli('mx3', 'quarantine', 'show', row.id, '--config', '/etc/moat/moat.yaml');
+    const shown = await moatCli('mx3', 'quarantine', 'show', row.id, '--config', '/etc/moat/conf/moat.yaml');
     expect(shown).toMatch(/^node: +mx2$/m);
     expect(shown).toContain(`Subject: held ${tag}`);
     expect(shown).toContain(`Preview line ${tag}`);
     expect(shown).not.toContain('<p>');
 
     // released from mx3: the request goes to mx2, which delivers it through the normal route, once
-    const released = await moatCli('mx3', 'quarantine', 'release', row.id, '--by', 'e2e-releaser', '--config', '/etc/moat/moat.yaml');
+    const released = await moatCli('mx3', 'quarantine', 'release', row.id, '--by', 'e2e-releaser', '--config', '/etc/moat/conf/moat.yaml');
     expect(released).toContain(`released ${row.id} on mx2`);
     const counts = await waitDelivered([tag]);
     expect(counts.get(tag)).toBe(1);
@@ -90,7 +90,7 @@ describe('the quarantine of the whole cluster', () => {
     const tag = freshTag('quar-delete');
     await holdAt('mx2', tag);
     const row = await heldRow('mx3', tag);
-    const out = await moatCli('mx1', 'quarantine', 'delete', row.id, '--learn-spam', '--by', 'e2e-deleter', '--config', '/etc/moat/moat.yaml');
+    const out = await moatCli('mx1', 'quarantine', 'delete', row.id, '--learn-spam', '--by', 'e2e-deleter', '--config', '/etc/moat/conf/moat.yaml');
     expect(out).toContain(`deleted ${row.id} on mx2 (learned as spam)`);
     expect((await listFrom('mx2')).some((r) => r.id === row.id)).toBe(false);
     const logs = (await logsSince('mx2', since)).join('\n');

@@ -60,7 +60,7 @@ describe.skipIf(swarm().lacks)('config and secret rotation', () => {
       await sleep(2000);
     }
     const convergeS = (Date.now() - t0) / 1000 + (await waitConverged());
-    expect(await execIn('mx2', 'tail', '-n', '1', '/etc/moat/moat.yaml')).toContain(marker);
+    expect(await execIn('mx2', 'tail', '-n', '1', '/etc/moat/conf/moat.yaml')).toContain(marker);
     expect((await execIn('redis-a', 'cat', '/run/secrets/redis_password')).trim()).toBe(password);
 
     // the greylist works with the new password: a fresh triplet is deferred at one node, passes at another

@@ -1,6 +1,7 @@
 // The appliance's files checked without Docker: both moat.yaml files load with the addresses compose hands
 // the apps, the test profile's addresses agree with each other, and the stack publishes only what it should.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@moat/config';
 import { describe, expect, it } from 'vitest';
@@ -91,6 +92,24 @@ describe('compose/docker-compose.yml', () => {
     expect(moved.services.mx?.ports).toEqual(['8080:80', '8443:443']);
   });
 
+  it('refuses the retired MOAT_CONFIG (from the environment or compose/.env) and says what to rename', async () => {
+    const { checkRetiredConfigVar, composeDotEnv } = await import('../../../scripts/stack.mjs');
+    expect(() => checkRetiredConfigVar({ MOAT_CONFIG: './moat.yaml' }, {})).toThrow(/MOAT_CONFIG=\.\/moat\.yaml \(in the environment\).*compose\/config\/moat\.yaml.*rename MOAT_CONFIG to MOAT_CONFIG_DIR/);
+    expect(() => checkRetiredConfigVar({}, { MOAT_CONFIG: 'site.yaml' })).toThrow(/MOAT_CONFIG=site\.yaml \(in compose\/\.env\).*remove MOAT_CONFIG from compose\/\.env/);
+    // moved: MOAT_CONFIG_DIR given (either place), MOAT_CONFIG may be a host `moat` run's
+    expect(() => checkRetiredConfigVar({ MOAT_CONFIG: './moat.yaml', MOAT_CONFIG_DIR: './site' }, {})).not.toThrow();
+    expect(() => checkRetiredConfigVar({}, { MOAT_CONFIG: 'site.yaml', MOAT_CONFIG_DIR: './site' })).not.toThrow();
+    expect(() => checkRetiredConfigVar({}, {})).not.toThrow();
+    const dir = mkdtempSync(join(tmpdir(), 'moat-dotenv-'));
+    try {
+      writeFileSync(join(dir, '.env'), '# old layout\nMOAT_CONFIG=./moat.yaml\nMOAT_SMTP_PORT=2525\n');
+      expect(composeDotEnv(join(dir, '.env'))).toEqual({ MOAT_CONFIG: './moat.yaml', MOAT_SMTP_PORT: '2525' });
+      expect(composeDotEnv(join(dir, 'missing.env'))).toEqual({});
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('layers the web ports when moat.yaml serves them (mx.tls.acme or mx.mta_sts), and not otherwise', async () => {
     const { servesWeb, stackOptions } = await import('../../../scripts/stack.mjs');
     expect(servesWeb(read('config/moat.yaml'))).toBe(false);
@@ -146,11 +165,27 @@ describe('compose/docker-compose.yml', () => {
     }
     const dockerfile = read('app/Dockerfile');
     expect(dockerfile).toContain('ln -s conf/moat.yaml /etc/moat/moat.yaml');
-    expect(dockerfile).toContain('COPY compose/config/moat.yaml /etc/moat/conf/moat.yaml');
+    // no config baked in: an image started without the mount stops on "no such file", never runs an example
+    expect(dockerfile).not.toMatch(/^(COPY|ADD)\b.*moat[^/\s]*\.yaml/m);
     const cluster = parse(interpolate(read('docker-compose.cluster.yml'), {}), { merge: true }) as { services: Record<string, Service> };
     for (const name of ['mx1', 'mx2', 'mx3']) expect(cluster.services[name]?.volumes, name).toContain('./cluster/config:/etc/moat/conf:ro');
     expect(read('stack.swarm.yml')).toContain('target: /etc/moat/conf/moat.yaml');
     expect(read('stack.swarm.yml')).toContain('file: ./cluster/config/moat.yaml');
+  });
+
+  it('points every service at the mounted file (/etc/moat/conf/moat.yaml), never at the /etc/moat/moat.yaml an older image baked in', () => {
+    const files = ['app/Dockerfile', 'docker-compose.yml', 'docker-compose.cluster.yml', 'docker-compose.test.yml', 'stack.swarm.yml'];
+    let uses = 0;
+    for (const f of files) {
+      const text = read(f);
+      for (const m of text.matchAll(/(--config"?,?\s*"?|MOAT_CONFIG[=:]\s*)(\S+?)["\s]/g)) {
+        expect(m[2], `${f}: ${m[0]}`).toBe('/etc/moat/conf/moat.yaml');
+        uses++;
+      }
+    }
+    // mx and policyd in the Dockerfile and docker-compose.yml, the console's MOAT_CONFIG in both, the cluster's,
+    // the test profile's remote and Swarm's mx
+    expect(uses).toBe(9);
   });
 
   it('mounts the DKIM keys directory read-only where `moat dkim keygen` puts them, into mx alone (the one that signs)', () => {

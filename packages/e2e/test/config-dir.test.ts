@@ -1,13 +1,13 @@
-// The stack's config is a mounted directory (compose/config-test here, compose/config in production): an edit
-// that replaces moat.yaml with a new file (write a temporary file, rename it over: what sed -i and vim do) is seen
-// by the running services, and `moat reload` re-reads the new file. A single-file mount kept the old inode.
+// The stack's config is a mounted directory (compose/config in production; here compose/config-e2e, the suite's
+// git-ignored copy of config-test, so a killed run never leaves the tracked file edited): an edit that replaces
+// moat.yaml with a new file (write a temporary file, rename it over: what sed -i and vim do) is seen by the
+// running services, and `moat reload` re-reads the new file. A single-file mount kept the old inode.
 import { chmod, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { COMPOSE_DIR } from '../../../scripts/stack.mjs';
-import { execIn } from './stack.ts';
+import { execIn, stack } from './stack.ts';
 
-const FILE = join(COMPOSE_DIR, 'config-test', 'moat.yaml');
+const FILE = join(stack().configDir, 'moat.yaml');
 let original: string | undefined;
 
 /** Replaces moat.yaml as an editor does: a new file beside it, renamed over it (a new inode). */
@@ -39,7 +39,7 @@ it('an edit that replaces moat.yaml (new inode) is what the next reload reads, i
   expect(original).toContain('    reject_missing_helo,\n');
   // a change the services must refuse: seen only if they read the new file
   await replaceFile(original.replace('    reject_missing_helo,\n', '    reject_inode_probe,\n    reject_missing_helo,\n'));
-  expect(await execIn('mx', 'grep', '-c', 'reject_inode_probe', '/etc/moat/moat.yaml')).toMatch(/^1/);
+  expect(await execIn('mx', 'grep', '-c', 'reject_inode_probe', '/etc/moat/conf/moat.yaml')).toMatch(/^1/);
   const refused = await reload();
   expect(new Set(refused.map((r) => r.target))).toEqual(new Set(['mx', 'policyd']));
   for (const r of refused) {

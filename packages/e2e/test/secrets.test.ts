@@ -100,7 +100,7 @@ describe('secrets are never echoed', () => {
 
   it('the CLI in the stack (zones, explain) names the zone by its display name', async () => {
     const cli = (...args: string[]) =>
-      execIn('mx', 'sh', '-c', `MOAT_CONFIG=/etc/moat/moat.yaml node /usr/local/lib/moat/cli/main.js "$@" 2>&1; true`, 'moat', ...args);
+      execIn('mx', 'sh', '-c', `MOAT_CONFIG=/etc/moat/conf/moat.yaml node /usr/local/lib/moat/cli/main.js "$@" 2>&1; true`, 'moat', ...args);
     const zones = await cli('zones');
     expect(zones).toContain('dq.moat.test');
     expectClean('moat zones', zones);

@@ -20,6 +20,8 @@ export interface StackInfo {
   password: string;
   /** Local domain with known recipients (compose/config-test/moat.yaml). */
   domain: string;
+  /** The config directory the stack mounts at /etc/moat/conf: a fresh copy of compose/config-test (compose/config-e2e). */
+  configDir: string;
 }
 
 declare module 'vitest' {
