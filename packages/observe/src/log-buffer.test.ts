@@ -126,10 +126,14 @@ else process.exit(0);`;
     expect(seen).toEqual({ a: 20000, b: 20000 });
   });
 
-  it('never stops the event loop for a stdout pipe nobody reads: timers run, the oldest lines are dropped, exit is bounded', async () => {
+  // fd 1 a pipe (sh's, reopened non-blocking) or a socket (Node's stdio 'pipe': set non-blocking in place); the
+  // reader (sleep, or a paused stream) never reads: the pipe fills and would block every write
+  it.each([
+    ['a pipe into sleep', 'pipe'],
+    ['a socket nobody reads', 'socket'],
+  ])('never stops the event loop for %s: timers run, the oldest lines are dropped, the process exits', async (_name, kind) => {
     const url = new URL('./log-buffer.ts', import.meta.url).href;
     const murl = new URL('./metrics.ts', import.meta.url).href;
-    // fd 1 is a blocking pipe (sh's) into \`sleep\`, which never reads: it fills after 64 KiB and every write blocks
     const script = `import { bufferedStdout } from ${JSON.stringify(url)};
 import { createRegistry } from ${JSON.stringify(murl)};
 const registry = createRegistry();
@@ -148,24 +152,33 @@ await out.flush(300);
 const metric = (await registry.getSingleMetricAsString('moat_log_lines_dropped_total')).split('\\n').pop();
 process.stderr.write(JSON.stringify({ ticks, rounds, dropped: out.dropped(), metric }) + '\\n');
 process.exit(0);`;
-    const sh = spawn('sh', ['-c', `"$0" --input-type=module -e "$1" | sleep 60`, process.execPath, script], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true,
-    });
+    const child =
+      kind === 'pipe'
+        ? spawn('sh', ['-c', `{ "$0" --input-type=module -e "$1"; echo "exit $?" >&2; } | sleep 60`, process.execPath, script], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            detached: true,
+          })
+        : spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout?.pause();
     let err = '';
-    sh.stderr.on('data', (b: Buffer) => {
-      err += b.toString();
-    });
+    const exited = kind === 'pipe' ? /exit (\d+)\n/ : null;
     try {
       await new Promise<void>((resolve, reject) => {
-        sh.stderr.on('data', () => err.includes('\n') && resolve());
-        sh.once('exit', () => reject(new Error(`exited early: ${err}`)));
-        setTimeout(() => reject(new Error('no report: the event loop of the child is blocked')), 20_000).unref(); // a hang guard
-
+        child.stderr?.on('data', (b: Buffer) => {
+          err += b.toString();
+          if (exited ? exited.test(err) : false) resolve();
+        });
+        child.once('exit', () => (exited ? reject(new Error(`sh exited early: ${err}`)) : resolve()));
+        setTimeout(() => reject(new Error(`no exit: the child is blocked (${err})`)), 20_000).unref(); // a hang guard
       });
     } finally {
-      process.kill(-(sh.pid as number), 'SIGTERM'); // the sh and its sleep, which this test started
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL'); // the group this test started (sh and its sleep)
+      } catch {
+        // gone already (the socket case: the child exited on its own)
+      }
     }
+    expect(err).toMatch(kind === 'pipe' ? /exit 0\n/ : /dropped/);
     const r = JSON.parse(err.split('\n')[0] as string) as { ticks: number; rounds: number; dropped: number; metric: string };
     expect(r.rounds).toBe(40);
     expect(r.ticks).toBeGreaterThan(40); // the 5 ms timer ran all along (a blocked loop would never have reported)

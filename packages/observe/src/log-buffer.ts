@@ -6,11 +6,13 @@
 // thread), so a reader that stops reading (a blocking pipe that fills: docker, journald, a shell pipe) stalls at
 // most that one pool thread, never mail. What waits is bounded (`maxPending`): past it the oldest pieces are
 // dropped and counted (moat_log_lines_dropped_total). What a stop can lose: nothing when the app awaits
-// `flush(ms)` before exiting and the reader keeps up; a stalled reader, SIGKILL or a thread terminated from outside
-// lose what was not written (at most `intervalMs` of lines plus the pending bound). At process exit without a
-// flush, only a regular file or tty is written synchronously (a pipe could block the exit forever). Mail is never
-// in this buffer: the queue is durable on its own, only its log lines can go.
-import { fstatSync, write, writeSync } from 'node:fs';
+// `flush(ms)` before exiting, or exits (its 'exit' hook writes what is left without blocking), and the reader keeps
+// up; a stalled reader, SIGKILL or a thread terminated from outside lose what was not written (at most `intervalMs`
+// of lines plus the pending bound). Writes never block: stdout is made non-blocking (see nonBlocking), since a pool
+// thread stuck in write(2) would hang the process's exit. Mail is never in this buffer: the queue is durable on its
+// own, only its log lines can go.
+import { constants, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { metricOnce } from './metric-once.ts';
 import { Counter, type Registry } from './metrics.ts';
 
@@ -57,6 +59,37 @@ export function cutPoints(buf: Uint8Array, max: number): number[] {
  * so writers sharing one stdout pipe (policyd's worker processes, the MX's two threads) never interleave
  * inside a line. Unset: one write per flush (a single writer needs no cuts).
  */
+/** Sockets kept open for the non-blocking mode they set on a stdout socket (closing one would close fd 1). */
+const keep: Socket[] = [];
+
+/**
+ * A descriptor for `fd` on which a write never blocks (EAGAIN instead): the async writes run on libuv's pool, and a
+ * pool thread blocked in write(2) for ever would also hang the process's exit (libuv joins its threads at exit).
+ * A pipe is reopened through /proc/self/fd with O_NONBLOCK: a description of its own, so the flag reaches no one
+ * else sharing the pipe. A socket (journald), or a pipe that cannot be reopened (another owner's FIFO), is
+ * set non-blocking in place, as libuv does for a Node stdout pipe. A regular file or a tty is left as it is.
+ */
+function nonBlocking(fd: number): { fd: number; syncSafe: boolean } {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFIFO() && !st.isSocket()) return { fd, syncSafe: st.isFile() || st.isCharacterDevice() };
+    if (st.isFIFO()) {
+      try {
+        return { fd: openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK), syncSafe: true };
+      } catch {
+        // not reopenable: set in place below
+      }
+    }
+    const sock = new Socket({ fd, readable: false, writable: true });
+    sock.unref();
+    keep.push(sock);
+    return { fd, syncSafe: true };
+  } catch {
+    // left as it is: the writes may block a pool thread, never the event loop
+    return { fd, syncSafe: false };
+  }
+}
+
 const countLines = (b: Uint8Array): number => {
   let n = 0;
   for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
@@ -76,7 +109,8 @@ export interface BufferedStdoutOptions {
 }
 
 export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
-  const fd = opts.fd ?? 1;
+  /** syncSafe: a synchronous write cannot block for ever (a file, a tty, or EAGAIN instead of blocking). */
+  const { fd, syncSafe } = nonBlocking(opts.fd ?? 1);
   const maxBytes = opts.maxBytes ?? 64 * 1024;
   const pieceBytes = opts.pieceBytes ?? 0;
   const maxPending = opts.maxPending ?? 1024 * 1024;
@@ -134,7 +168,8 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     };
     go(0);
   };
-  const flushSync = () => {
+  /** Moves the buffered lines into the queue of pieces (bounded). */
+  const take = () => {
     if (bytes > 0) {
       // One encode per flush; cut points found with memchr-like scans.
       const buf = Buffer.from(parts.join(''), 'utf8');
@@ -153,21 +188,26 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
         drop(old);
       }
     }
+  };
+  const flushSync = () => {
+    take();
     pump();
   };
   const timer = setInterval(flushSync, opts.intervalMs ?? 200);
   timer.unref();
-  let toFile: boolean | undefined;
-  // in a worker thread this is the thread's own exit (its process.exit), not the process's. Synchronous writes
-  // only where they cannot block for ever (a regular file, a tty) and no async write is still in flight.
+  // in a worker thread this is the thread's own exit (its process.exit), not the process's. What is left is written
+  // synchronously where that cannot block (see nonBlocking), after no write in flight (order), until stdout is full.
   process.once('exit', () => {
-    try {
-      toFile ??= ((st) => st.isFile() || st.isCharacterDevice())(fstatSync(fd));
-      if (!toFile || inFlight) return;
-      flushSync(); // queues the rest; the first piece may be in flight now: write what is left after it
-      for (const piece of queue.splice(0)) for (let at = 0; at < piece.length; ) at += writeSync(fd, piece, at, piece.length - at);
-    } catch {
-      // stdout gone: nothing to do at exit
+    if (!syncSafe || inFlight) return;
+    take();
+    for (const piece of queue.splice(0)) {
+      try {
+        const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
+        torn = false;
+        for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
+      } catch {
+        return; // full (EAGAIN) or gone: the rest is lost, the exit is not held
+      }
     }
   });
   return {
