@@ -41,9 +41,11 @@ async function main(): Promise<void> {
     console.error(usage);
     process.exit(values.help ? 0 : 64);
   }
-  // log lines are batched (one write per 64 KB or 200 ms, flushed at exit); the delivery thread writes to the
-  // same stdout, so each write is at most PIPE_BUF bytes cut at a line end: the threads' lines never interleave
-  const logger = createLogger('mx', { destination: bufferedStdout({ pieceBytes: PIPE_BUF }) });
+  // log lines are batched (one write per 64 KB or 200 ms, written asynchronously, flushed before exit); the delivery
+  // thread writes to the same stdout, so each write is at most PIPE_BUF bytes cut at a line end: the threads' lines
+  // never interleave
+  const logOut = bufferedStdout({ pieceBytes: PIPE_BUF, registry: defaultRegistry });
+  const logger = createLogger('mx', { destination: logOut });
   let config: Config;
   try {
     config = loadConfig(values.config);
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     if (state.stopping) return;
     // without its queue thread the gateway can only answer 451: exit and let the supervisor restart it
     logger.error({ event: 'delivery-thread-exit', code }, 'delivery thread exited: stopping');
-    process.exit(70);
+    void logOut.flush(1000).then(() => process.exit(70));
   });
 
   // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then. Each generation takes
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
     { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!spool.delivery, metrics: admin.metricsAt },
     'mx listening',
   );
-  stopOnSignals(state, { logger, listeners, generations, spool, admin, acme, sts });
+  stopOnSignals(state, { logger, logOut, listeners, generations, spool, admin, acme, sts });
   // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory)
   startMemoryUpkeep({ logger, registry, thread: 'smtp' });
 }

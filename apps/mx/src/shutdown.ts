@@ -1,7 +1,7 @@
 // moat-mx's orderly stop on SIGTERM/SIGINT: listeners first, then every generation's sessions (421), the queue
 // thread, the spool and the side listeners, under a hard 10 s deadline. Trusts nothing but its own parts.
 import type { Server } from 'node:net';
-import type { Logger } from '@moat/observe';
+import type { BufferedOut, Logger } from '@moat/observe';
 import type { Reloader } from '@moat/runtime';
 import type { AcmeRuntime } from './acme.ts';
 import type { Admin } from './admin-listener.ts';
@@ -11,6 +11,8 @@ import type { Spool } from './spool-start.ts';
 
 export interface Running {
   logger: Logger;
+  /** The logger's stdout buffer: written out (bounded wait, a stalled reader cannot hold the exit) before exit. */
+  logOut?: BufferedOut;
   listeners: readonly Server[];
   generations: Reloader<MxGeneration>;
   spool: Spool;
@@ -33,7 +35,7 @@ export function stopOnSignals(state: StopState, r: Running): void {
     // a hard deadline: whatever hangs, the process goes (the queue is durable; nothing is lost)
     setTimeout(() => {
       logger.warn({ signal }, 'mx did not stop in 10 s, exiting');
-      process.exit(1);
+      void (r.logOut?.flush(500) ?? Promise.resolve()).then(() => process.exit(1));
     }, 10_000).unref();
     const step = async (name: string, f: () => Promise<unknown> | unknown) => {
       logger.debug({ step: name }, 'stopping');
@@ -48,6 +50,7 @@ export function stopOnSignals(state: StopState, r: Running): void {
     r.admin.quarantine.stop();
     await step('acme', () => r.acme?.stop());
     await step('mta-sts', () => r.sts?.close());
+    await r.logOut?.flush(1000);
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

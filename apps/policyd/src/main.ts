@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     ? Number(process.env[WORKERS_ENV]) || 1
     : (flagWorkers ?? resolveWorkers(config.policyd.workers) ?? 1);
   // Several processes share one stdout: writes of at most PIPE_BUF bytes, cut at line ends, never interleave.
-  const logOut = bufferedStdout(count > 1 ? { pieceBytes: PIPE_BUF } : {});
+  const logOut = bufferedStdout({ ...(count > 1 ? { pieceBytes: PIPE_BUF } : {}), registry: defaultRegistry });
   const root = createLogger('policyd', { destination: logOut });
   if (cluster.isPrimary && count > 1) {
     splitHostPort(listenAt); // a bad address fails here, not in a restart loop of workers
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
       workers: count,
       logger: root,
       metrics: metricsAt === 'off' ? undefined : splitHostPort(metricsAt),
-      flushLogs: () => logOut.flushSync(),
+      flushLogs: () => logOut.flush(1000),
     });
     return;
   }
@@ -200,7 +200,7 @@ async function serve(o: {
     await server.close(5000);
     metrics?.close();
     await generations.close();
-    logOut.flushSync();
+    await logOut.flush(1000); // bounded: a stalled stdout reader cannot hold the exit
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -36,7 +36,7 @@ export interface PrimaryOptions {
   /** Prometheus /metrics and /healthz, or undefined for none. */
   metrics?: { host: string; port: number } | undefined;
   /** Written out before the primary exits. */
-  flushLogs(): void;
+  flushLogs(): Promise<void>;
   /** More than `workers` restarts within this window: give up (exit 1) and let the supervisor restart us. */
   restartWindowMs?: number;
   /** How long workers get to finish their graceful close after SIGTERM before they are killed. */
@@ -135,7 +135,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<void> {
       exitCode = 1;
     }
     server?.close();
-    o.flushLogs();
+    await o.flushLogs();
     process.exit(exitCode);
   };
   process.on('SIGTERM', () => void stop(0, { signal: 'SIGTERM' }));

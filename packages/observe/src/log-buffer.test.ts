@@ -58,14 +58,14 @@ describe('cutPoints', () => {
 });
 
 describe('bufferedStdout', () => {
-  it('writes everything it was given, in pieces, on flush', () => {
+  it('writes everything it was given, in pieces, on flush', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-log-'));
     const file = join(dir, 'out.log');
     const fd = openSync(file, 'w');
     const out = bufferedStdout({ fd, maxBytes: 20_000, intervalMs: 60_000, pieceBytes: PIPE_BUF });
     const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"ü":"${'z'.repeat(i % 300)}"}\n`);
     for (const l of lines) out.write(l);
-    out.flushSync();
+    await out.flush(10_000);
     closeSync(fd);
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
     rmSync(dir, { recursive: true });
@@ -74,10 +74,10 @@ describe('bufferedStdout', () => {
   it('keeps two processes writing to one pipe from splitting each other\'s lines', async () => {
     const url = new URL('./log-buffer.ts', import.meta.url).href;
     const script = `import { bufferedStdout } from ${JSON.stringify(url)};
-const out = bufferedStdout({ pieceBytes: 4096 });
+const out = bufferedStdout({ pieceBytes: 4096, maxPending: 64 * 1024 * 1024 });
 const tag = process.argv[1];
 for (let i = 0; i < 20000; i++) out.write('{"w":"' + tag + '","i":' + i + ',"pad":"' + 'p'.repeat(i % 250) + '"}\\n');
-out.flushSync();`;
+await out.flush(60000);`;
     const sh = spawn(
       'sh',
       ['-c', `"$0" --input-type=module -e "$1" a & "$0" --input-type=module -e "$1" b & wait`, process.execPath, script],
@@ -102,15 +102,16 @@ out.flushSync();`;
     expect(seen).toEqual({ a: 20000, b: 20000 });
   });
 
-  it('keeps two threads of one process apart on one pipe, and flushes each at its exit (no flushSync call)', async () => {
+  it('keeps two threads of one process apart on one pipe, each flushed before its exit', async () => {
     const url = new URL('./log-buffer.ts', import.meta.url).href;
     // the MX's shape: the SMTP thread and the delivery thread, each with its own buffer on fd 1; both end by exiting
     const script = `import { Worker, isMainThread } from 'node:worker_threads';
 import { bufferedStdout } from ${JSON.stringify(url)};
-const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 60000 });
+const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 60000, maxPending: 64 * 1024 * 1024 });
 const tag = isMainThread ? 'a' : 'b';
 const worker = isMainThread ? new Worker(process.argv[1], { eval: true }) : undefined;
 for (let i = 0; i < 20000; i++) out.write('{"w":"' + tag + '","i":' + i + ',"pad":"' + 'p'.repeat(i % 250) + '"}\\n');
+await out.flush(60000);
 if (worker) worker.once('exit', () => process.exit(0));
 else process.exit(0);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -124,4 +125,64 @@ else process.exit(0);`;
     }
     expect(seen).toEqual({ a: 20000, b: 20000 });
   });
+
+  // fd 1 a pipe (sh's, reopened non-blocking) or a socket (Node's stdio 'pipe': set non-blocking in place); the
+  // reader (sleep, or a paused stream) never reads: the pipe fills and would block every write
+  it.each([
+    ['a pipe into sleep', 'pipe'],
+    ['a socket nobody reads', 'socket'],
+  ])('never stops the event loop for %s: timers run, the oldest lines are dropped, the process exits', async (_name, kind) => {
+    const url = new URL('./log-buffer.ts', import.meta.url).href;
+    const murl = new URL('./metrics.ts', import.meta.url).href;
+    const script = `import { bufferedStdout } from ${JSON.stringify(url)};
+import { createRegistry } from ${JSON.stringify(murl)};
+const registry = createRegistry();
+const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 20, maxPending: 256 * 1024, registry });
+let ticks = 0;
+setInterval(() => ticks++, 5);
+let rounds = 0;
+const line = '{"pad":"' + 'x'.repeat(200) + '"}\\n';
+await new Promise((done) => {
+  const t = setInterval(() => {
+    for (let i = 0; i < 200; i++) out.write(line);
+    if (++rounds === 40) { clearInterval(t); done(); }
+  }, 10);
+});
+await out.flush(300);
+const metric = (await registry.getSingleMetricAsString('moat_log_lines_dropped_total')).split('\\n').pop();
+process.stderr.write(JSON.stringify({ ticks, rounds, dropped: out.dropped(), metric }) + '\\n');
+process.exit(0);`;
+    const child =
+      kind === 'pipe'
+        ? spawn('sh', ['-c', `{ "$0" --input-type=module -e "$1"; echo "exit $?" >&2; } | sleep 60`, process.execPath, script], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+            detached: true,
+          })
+        : spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    child.stdout?.pause();
+    let err = '';
+    const exited = kind === 'pipe' ? /exit (\d+)\n/ : null;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stderr?.on('data', (b: Buffer) => {
+          err += b.toString();
+          if (exited ? exited.test(err) : false) resolve();
+        });
+        child.once('exit', () => (exited ? reject(new Error(`sh exited early: ${err}`)) : resolve()));
+        setTimeout(() => reject(new Error(`no exit: the child is blocked (${err})`)), 20_000).unref(); // a hang guard
+      });
+    } finally {
+      try {
+        process.kill(-(child.pid as number), 'SIGKILL'); // the group this test started (sh and its sleep)
+      } catch {
+        // gone already (the socket case: the child exited on its own)
+      }
+    }
+    expect(err).toMatch(kind === 'pipe' ? /exit 0\n/ : /dropped/);
+    const r = JSON.parse(err.split('\n')[0] as string) as { ticks: number; rounds: number; dropped: number; metric: string };
+    expect(r.rounds).toBe(40);
+    expect(r.ticks).toBeGreaterThan(40); // the 5 ms timer ran all along (a blocked loop would never have reported)
+    expect(r.dropped).toBeGreaterThan(0);
+    expect(r.metric).toBe(`moat_log_lines_dropped_total ${r.dropped}`);
+  }, 30_000);
 });

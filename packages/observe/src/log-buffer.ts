@@ -2,17 +2,29 @@
 // 200 ms, not per line. Trusts only that its caller hands it whole lines; at thousands a second a syscall per line
 // costs more than the decision itself.
 //
-// What a stop can lose: nothing on a clean stop (process.exit, from the apps' SIGTERM/SIGINT handlers, or a
-// worker thread's own exit: the 'exit' event flushes); on SIGKILL, a crash in native code or a thread terminated
-// from outside, the lines of at most the last `intervalMs` (and under `maxBytes`). Mail is never in this buffer:
-// the queue is durable on its own, only its log lines can go.
-import { writeSync } from 'node:fs';
+// The event loop never waits for stdout: writes go out asynchronously (fs.write, one in flight, on a libuv pool
+// thread), so a reader that stops reading (a blocking pipe that fills: docker, journald, a shell pipe) stalls at
+// most that one pool thread, never mail. What waits is bounded (`maxPending`): past it the oldest pieces are
+// dropped and counted (moat_log_lines_dropped_total). What a stop can lose: nothing when the app awaits
+// `flush(ms)` before exiting, or exits (its 'exit' hook writes what is left without blocking), and the reader keeps
+// up; a stalled reader, SIGKILL or a thread terminated from outside lose what was not written (at most `intervalMs`
+// of lines plus the pending bound). Writes never block: stdout is made non-blocking (see nonBlocking), since a pool
+// thread stuck in write(2) would hang the process's exit. Mail is never in this buffer: the queue is durable on its
+// own, only its log lines can go.
+import { constants, fstatSync, openSync, write, writeSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { metricOnce } from './metric-once.ts';
+import { Counter, type Registry } from './metrics.ts';
 
 /** What pino needs from a destination: `write(line)`. A plain object: no stream machinery per line. */
 export interface BufferedOut {
   write(chunk: string): boolean;
-  /** Write out what is buffered now (also done every intervalMs and at process exit). */
+  /** Hand what is buffered now to the writer (also done every intervalMs); never blocks, never waits. */
   flushSync(): void;
+  /** Hand everything over and wait until it is written, or `ms` have passed (a stalled reader): for exits. */
+  flush(ms: number): Promise<void>;
+  /** Lines dropped so far because the reader did not keep up (or stdout is gone). */
+  dropped(): number;
 }
 
 /** Linux's PIPE_BUF: a write(2) of at most this many bytes to a pipe is never interleaved with another's. */
@@ -42,74 +54,181 @@ export function cutPoints(buf: Uint8Array, max: number): number[] {
   return ends;
 }
 
-const nap = new Int32Array(new SharedArrayBuffer(4));
-/** How long a flush waits, in all, for a full non-blocking stdout (EAGAIN) before it drops the rest. */
-const EAGAIN_PATIENCE_MS = 2000;
-
-/**
- * Writes buf[start, end) out. A stdout that is a non-blocking pipe or socket (a Node parent's `stdio: 'pipe'`)
- * answers EAGAIN when full: wait 1 ms and write again, as pino's sync destination does, so a slow reader slows
- * the writer instead of losing lines; after EAGAIN_PATIENCE_MS in one flush the rest is dropped (a reader that
- * never reads must not stop mail). Other errors (EPIPE: stdout gone) throw to the caller.
- */
-function writeAll(fd: number, buf: Uint8Array, start: number, end: number, waited: { ms: number }): void {
-  let at = start;
-  while (at < end) {
-    try {
-      at += writeSync(fd, buf, at, end - at);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || waited.ms >= EAGAIN_PATIENCE_MS) throw e;
-      Atomics.wait(nap, 0, 0, 1);
-      waited.ms++;
-    }
-  }
-}
-
 /**
  * `pieceBytes` (e.g. PIPE_BUF): write the buffer in pieces of at most that many bytes, cut at line ends,
  * so writers sharing one stdout pipe (policyd's worker processes, the MX's two threads) never interleave
  * inside a line. Unset: one write per flush (a single writer needs no cuts).
  */
-export function bufferedStdout(opts: { fd?: number; maxBytes?: number; intervalMs?: number; pieceBytes?: number } = {}): BufferedOut {
-  const fd = opts.fd ?? 1;
+/** Sockets kept open for the non-blocking mode they set on a stdout socket (closing one would close fd 1). */
+const keep: Socket[] = [];
+
+/**
+ * A descriptor for `fd` on which a write never blocks (EAGAIN instead): the async writes run on libuv's pool, and a
+ * pool thread blocked in write(2) for ever would also hang the process's exit (libuv joins its threads at exit).
+ * A pipe is reopened through /proc/self/fd with O_NONBLOCK: a description of its own, so the flag reaches no one
+ * else sharing the pipe. A socket (journald), or a pipe that cannot be reopened (another owner's FIFO), is
+ * set non-blocking in place, as libuv does for a Node stdout pipe. A regular file or a tty is left as it is.
+ */
+function nonBlocking(fd: number): { fd: number; syncSafe: boolean } {
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFIFO() && !st.isSocket()) return { fd, syncSafe: st.isFile() || st.isCharacterDevice() };
+    if (st.isFIFO()) {
+      try {
+        return { fd: openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK), syncSafe: true };
+      } catch {
+        // not reopenable: set in place below
+      }
+    }
+    const sock = new Socket({ fd, readable: false, writable: true });
+    sock.unref();
+    keep.push(sock);
+    return { fd, syncSafe: true };
+  } catch {
+    // left as it is: the writes may block a pool thread, never the event loop
+    return { fd, syncSafe: false };
+  }
+}
+
+const countLines = (b: Uint8Array): number => {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  return n || 1;
+};
+
+export interface BufferedStdoutOptions {
+  fd?: number;
+  /** Buffered bytes (UTF-8) that make a flush at once (default 64 KiB). */
+  maxBytes?: number;
+  intervalMs?: number;
+  pieceBytes?: number;
+  /** Bytes handed over but not yet written that may wait (default 1 MiB); past it the oldest pieces go. */
+  maxPending?: number;
+  /** Where moat_log_lines_dropped_total is counted (none: only `dropped()`). */
+  registry?: Registry;
+}
+
+export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
+  /** syncSafe: a synchronous write cannot block for ever (a file, a tty, or EAGAIN instead of blocking). */
+  const { fd, syncSafe } = nonBlocking(opts.fd ?? 1);
   const maxBytes = opts.maxBytes ?? 64 * 1024;
   const pieceBytes = opts.pieceBytes ?? 0;
+  const maxPending = opts.maxPending ?? 1024 * 1024;
+  const counter: InstanceType<typeof Counter> | undefined = opts.registry
+    ? metricOnce(opts.registry, 'moat_log_lines_dropped_total', () => new Counter({ name: 'moat_log_lines_dropped_total', help: 'Log lines dropped because stdout did not take them (a stalled reader, or stdout gone)', registers: [opts.registry as Registry] }))
+    : undefined;
   let parts: string[] = [];
   let bytes = 0;
-  const flushSync = () => {
-    if (bytes === 0) return;
-    const text = parts.join('');
-    parts = [];
-    bytes = 0;
-    try {
-      // One encode per flush (writeSync(fd, string) encodes anyway); cut points found with memchr-like scans.
-      const buf = Buffer.from(text, 'utf8');
-      const waited = { ms: 0 };
-      if (pieceBytes <= 0) {
-        writeAll(fd, buf, 0, buf.length, waited);
-        return;
-      }
+  /** Pieces waiting, each whole lines (cut at PIPE_BUF when pieceBytes is set): the writer takes them in order. */
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let inFlight = false;
+  /** A piece was cut short (stdout failed mid-piece): the next piece starts on a line of its own. */
+  let torn = false;
+  let droppedLines = 0;
+  let waiters: (() => void)[] = [];
+  const drop = (b: Uint8Array) => {
+    const n = countLines(b);
+    droppedLines += n;
+    counter?.inc(n);
+  };
+  const idle = () => !inFlight && queue.length === 0 && bytes === 0;
+  const wake = () => {
+    if (!idle()) return;
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const pump = () => {
+    if (inFlight) return;
+    const piece = queue.shift();
+    if (!piece) return wake();
+    queued -= piece.length;
+    const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
+    torn = false;
+    inFlight = true;
+    const go = (at: number) => {
+      write(fd, buf, at, buf.length - at, null, (err, n) => {
+        if (err) {
+          if (err.code === 'EAGAIN') {
+            // a non-blocking stdout is full: try again shortly (the loop runs meanwhile)
+            setTimeout(() => go(at), 10).unref();
+            return;
+          }
+          // stdout gone (EPIPE) or failing: this piece's rest is lost, logging must never stop mail
+          if (at > 0) torn = true;
+          drop(buf.subarray(at));
+          inFlight = false;
+          return pump();
+        }
+        if (at + n < buf.length) return go(at + n);
+        inFlight = false;
+        pump();
+      });
+    };
+    go(0);
+  };
+  /** Moves the buffered lines into the queue of pieces (bounded). */
+  const take = () => {
+    if (bytes > 0) {
+      // One encode per flush; cut points found with memchr-like scans.
+      const buf = Buffer.from(parts.join(''), 'utf8');
+      parts = [];
+      bytes = 0;
       let start = 0;
-      for (const end of cutPoints(buf, pieceBytes)) {
-        writeAll(fd, buf, start, end, waited);
+      for (const end of pieceBytes > 0 ? cutPoints(buf, pieceBytes) : [buf.length]) {
+        queue.push(buf.subarray(start, end));
+        queued += end - start;
         start = end;
       }
-    } catch {
-      // stdout gone (EPIPE): logging must never take the policy server down.
+      // bounded: a reader that does not keep up loses the oldest lines, counted
+      while (queued > maxPending && queue.length > 1) {
+        const old = queue.shift() as Buffer;
+        queued -= old.length;
+        drop(old);
+      }
     }
+  };
+  const flushSync = () => {
+    take();
+    pump();
   };
   const timer = setInterval(flushSync, opts.intervalMs ?? 200);
   timer.unref();
-  // in a worker thread this is the thread's own exit (its process.exit), not the process's
-  process.once('exit', flushSync);
+  // in a worker thread this is the thread's own exit (its process.exit), not the process's. What is left is written
+  // synchronously where that cannot block (see nonBlocking), after no write in flight (order), until stdout is full.
+  process.once('exit', () => {
+    if (!syncSafe || inFlight) return;
+    take();
+    for (const piece of queue.splice(0)) {
+      try {
+        const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
+        torn = false;
+        for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
+      } catch {
+        return; // full (EAGAIN) or gone: the rest is lost, the exit is not held
+      }
+    }
+  });
   return {
     write(chunk: string) {
       parts.push(chunk);
-      bytes += chunk.length;
-      // A full buffer is written at once (blocking, like pino's default sync destination): bounded memory.
+      bytes += Buffer.byteLength(chunk, 'utf8');
       if (bytes >= maxBytes) flushSync();
       return true;
     },
     flushSync,
+    flush(ms: number) {
+      flushSync();
+      if (idle()) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+    dropped: () => droppedLines,
   };
 }

@@ -51,8 +51,11 @@ const readKeys = (keys: readonly DkimKeyRef[]) =>
 /** The thread's body: its own queue handle, runner, logger (its own buffer to fd 1, not through the main thread). */
 export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts: DeliveryThreadOptions<Tls> = {}): Promise<void> {
   const q = data.queue;
-  // batched like the SMTP thread's (both write fd 1 in PIPE_BUF pieces cut at line ends); flushed at the thread's exit
-  const logger = createLogger('mx', { destination: bufferedStdout({ pieceBytes: PIPE_BUF }) }).child({ component: 'delivery' });
+  // batched like the SMTP thread's (both write fd 1 in PIPE_BUF pieces cut at line ends, asynchronously); flushed
+  // when 'stop' arrives and again, with a bounded wait, before the thread exits (the main thread terminates it
+  // after 8 s). No registry: the main thread's has moat_log_lines_dropped_total, and the texts are concatenated.
+  const logOut = bufferedStdout({ pieceBytes: PIPE_BUF });
+  const logger = createLogger('mx', { destination: logOut }).child({ component: 'delivery' });
   // prom-client registries are per thread: the main thread asks for this one's text at each scrape
   const registry = createRegistry();
   const queue = await openQueue({ dir: q.dir, logger, registry, maxMessageSize: data.maxMessageSize });
@@ -142,11 +145,14 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
     }
     if (m === 'kick') runner.kick();
     if (m === 'stop') {
+      logOut.flushSync();
       void (async () => {
         services?.stop();
         await runner.stop();
+        await logOut.flush(1000);
         await queue.close();
         tables.close();
+        await logOut.flush(500);
         process.exit(0);
       })();
     }

@@ -33,8 +33,10 @@ export interface DirSyncer {
 export function createDirSyncer(opts: { keepOpen?: boolean } = {}): DirSyncer {
   const states = new Map<string, DirSyncState>();
   const handles = new Map<string, Promise<FileHandle>>();
+  let closed = false;
   const syncOnce = async (dir: string): Promise<void> => {
-    if (!opts.keepOpen) return fsyncPath(dir);
+    // after close() nothing is kept open any more (a late sync must not leak a handle)
+    if (!opts.keepOpen || closed) return fsyncPath(dir);
     let h = handles.get(dir);
     if (!h) {
       h = open(dir, 'r');
@@ -77,6 +79,7 @@ export function createDirSyncer(opts: { keepOpen?: boolean } = {}): DirSyncer {
   };
   return Object.assign(sync, {
     async close() {
+      closed = true;
       const hs = [...handles.values()];
       handles.clear();
       await Promise.all(hs.map((h) => h.then((fh) => fh.close()).catch(() => undefined)));

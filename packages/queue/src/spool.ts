@@ -154,6 +154,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     async close() {
       closed = true;
       listeners.clear();
+      ctx.fresh.clear();
       await dirSync.close();
     },
   };

@@ -76,3 +76,23 @@ it('serves a message from memory at most once: a second claim of the same id rea
   expect(again!.message.equals(c!.message)).toBe(true);
   expect(again!.envelope).toEqual(c!.envelope);
 });
+
+it('never serves a claim from deferred/ from memory, even when the file there is the same inode, size and mtime', async () => {
+  const id = await adopted('kept in memory\r\n');
+  const path = join(dir.path, 'incoming', id);
+  const st = await stat(path);
+  const fh = await open(path, 'r+');
+  await fh.write(Buffer.from('XXXX'), 0, 4, st.size - 40); // read from disk, the file is corrupt
+  await fh.close();
+  await utimes(path, st.atimeMs / 1000, st.mtimeMs / 1000);
+  await rename(path, join(dir.path, 'deferred', id));
+  expect(await queue.claim('deferred', id, 'o1')).toBeNull(); // decoded from disk: corrupt, moved aside
+  expect(await queue.names('corrupt')).toHaveLength(1);
+});
+
+it('forgets remembered messages on close', async () => {
+  const id = await adopted('forgotten\r\n');
+  expect(queue.freshSize?.(id)).toBeGreaterThan(0);
+  await queue.close();
+  expect(queue.freshSize?.(id)).toBeUndefined();
+});

@@ -24,7 +24,7 @@ export function activeOps(ctx: SpoolContext) {
     if (!f) return undefined;
     try {
       const st = await stat(path);
-      if (st.ino !== f.ino || st.size !== f.size || st.mtimeMs !== f.mtimeMs) return undefined;
+      if (st.dev !== f.dev || st.ino !== f.ino || st.size !== f.size || st.mtimeMs !== f.mtimeMs || st.birthtimeMs !== f.birthtimeMs) return undefined;
       const envelope = JSON.parse(f.json) as Envelope;
       return envelope.id === id ? { id, path, envelope, message: f.message } : undefined;
     } catch {
@@ -64,7 +64,8 @@ export function activeOps(ctx: SpoolContext) {
       throw e;
     }
     // No fsync here: after a crash, a file in active/ goes back to incoming/ anyway.
-    const mem = await fromMemory(id, p('active', activeName));
+    // only a claim from incoming/ (the adopted file's first): a file in deferred/ was rewritten since, read it
+    const mem = from === 'incoming' ? await fromMemory(id, p('active', activeName)) : undefined;
     if (mem) return mem;
     let buf: Buffer;
     try {

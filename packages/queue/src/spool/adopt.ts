@@ -1,11 +1,12 @@
 // Draft adoption: a message spooled to tmp/ while it arrived becomes its queue file in place, without a copy.
 // Trusts the draft's file only as far as its length checks out; the body is hashed as read back from disk.
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { type FileHandle, link, open } from 'node:fs/promises';
 import type { SpooledMessage } from '../draft.ts';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
 import { type Envelope, MAGIC, trailerBytes } from '../record.ts';
 import type { SpoolContext } from './context.ts';
+import type { FreshFile } from './fresh.ts';
 
 export const CRLF = Buffer.from('\r\n');
 
@@ -13,6 +14,28 @@ export const CRLF = Buffer.from('\r\n');
 const FRESH_MAX_MESSAGE = 1024 * 1024;
 
 export const bufferOf = (b: Buffer | Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+/** pread(2) as FileHandle.read does it: may return fewer bytes than asked. */
+export type ReadAt = (buf: Buffer, at: number, length: number, position: number) => Promise<{ bytesRead: number }>;
+
+/**
+ * Reads the file's bytes [from, to) into `hash`, however short each read. `keep`: into one buffer the size of the
+ * range, each read at its own place in it, and returns that buffer (only when the pieces add up to exactly the
+ * range); otherwise through one 256 KiB buffer reused for every read (hashing is synchronous) and returns undefined.
+ */
+export async function readBack(read: ReadAt, from: number, to: number, hash: Hash, keep: boolean): Promise<Buffer | undefined> {
+  const buf = Buffer.allocUnsafe(keep ? Math.max(1, to - from) : Math.min(256 * 1024, Math.max(1, to - from)));
+  let got = 0;
+  for (let pos = from; pos < to; ) {
+    const at = keep ? pos - from : 0;
+    const { bytesRead } = await read(buf, at, Math.min(buf.length - at, to - pos), pos);
+    if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
+    hash.update(buf.subarray(at, at + bytesRead));
+    pos += bytesRead;
+    got += bytesRead;
+  }
+  return keep && got === to - from ? buf.subarray(0, to - from) : undefined;
+}
 
 async function writeAt(fh: FileHandle, b: Buffer, at: number): Promise<void> {
   for (let off = 0; off < b.length; ) {
@@ -62,34 +85,31 @@ export async function adopt(
   const msgLen = pre.length + head.length + (m.size - m.skip);
   if (msgLen > maxSize) throw new QueueError(QueueErrorCodes.EINVAL, 'message too large');
   adopting.add(m.file);
+  let remember: FreshFile | undefined;
   try {
     const fh = await open(m.file, 'r+');
     try {
       const st = await fh.stat();
       if (st.size !== offset + m.size) return false; // adopted by an earlier route (END appended), or not whole
       const hash = createHash('sha256').update(first.subarray(first.indexOf(0x0a) + 1, first.length - 1)).update(pre).update(head);
-      // one buffer for the whole read-back: hashing is synchronous, nothing keeps a piece
-      const buf = Buffer.allocUnsafe(Math.min(256 * 1024, Math.max(1, m.size - m.skip)));
-      for (let pos = offset + m.skip; pos < offset + m.size; ) {
-        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset + m.size - pos), pos);
-        if (bytesRead === 0) throw new QueueError(QueueErrorCodes.EINVAL, 'spooled message shorter than announced');
-        hash.update(buf.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
+      // a message small enough to be remembered is read back into one buffer of its size (fresh.ts)
+      const keep = into === 'incoming' && msgLen <= FRESH_MAX_MESSAGE;
+      const body = await readBack((b, at, len, pos) => fh.read(b, at, len, pos), offset + m.skip, offset + m.size, hash, keep);
       await writeAt(fh, Buffer.concat([first, pre, head]), 0);
       await writeAt(fh, trailerBytes(msgLen, hash.digest('hex')), offset + m.size);
       if (doSync) await fh.sync();
-      // the body was read back in one piece: the runner's claim takes the message from here (fresh.ts)
-      if (into === 'incoming' && m.size - m.skip <= buf.length && msgLen <= FRESH_MAX_MESSAGE) {
+      if (body) {
         const done = await fh.stat();
-        const message = Buffer.concat([pre, head, buf.subarray(0, m.size - m.skip)]);
-        fresh.put(id, { json: json.toString('utf8'), message, ino: done.ino, size: done.size, mtimeMs: done.mtimeMs });
+        const message = Buffer.concat([pre, head, body]);
+        remember = { json: json.toString('utf8'), message, dev: done.dev, ino: done.ino, size: done.size, mtimeMs: done.mtimeMs, birthtimeMs: done.birthtimeMs };
       }
     } finally {
       await fh.close();
     }
     await link(m.file, p(into, id));
     await syncDir(p(into));
+    // remembered only once the file is in incoming/ durably: the runner's claim takes the message from here
+    if (remember) fresh.put(id, remember);
     return true;
   } finally {
     adopting.delete(m.file);

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { freshFiles } from './fresh.ts';
 
-const entry = (n: number) => ({ json: '{}', message: Buffer.alloc(n), ino: 1, size: n, mtimeMs: 1 });
+const entry = (n: number) => ({ json: '{}', message: Buffer.alloc(n), dev: 1, ino: 1, size: n, mtimeMs: 1, birthtimeMs: 1 });
 
 it('keeps at most maxBytes, dropping the oldest first, and hands each entry out once', () => {
   const f = freshFiles(100);
