@@ -14,9 +14,9 @@
 // `--flags` are the node flags the MX runs with (default: what bench/smtp.ts gives it through NODE_OPTIONS).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { idleSessions } from './idle-sessions.ts';
 import { freePort, startRedis, startUnbound, waitForPort } from '@moat/testkit';
 
 const { values } = parseArgs({
@@ -76,30 +76,6 @@ async function heap(metricsPort: number, pid: number, stage: string): Promise<st
   } catch {
     return '-';
   }
-}
-
-async function idleSessions(port: number, n: number): Promise<Socket[]> {
-  const one = () =>
-    new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      let buf = '';
-      let said = false;
-      s.setEncoding('latin1');
-      s.on('data', (d: string) => {
-        buf += d;
-        if (!said && buf.includes('220 ')) {
-          said = true;
-          s.write('EHLO idle.example.net\r\n');
-        } else if (said && /\r\n250 /.test(buf)) {
-          s.removeAllListeners('data');
-          resolve(s);
-        }
-      });
-      s.once('error', reject);
-    });
-  const out: Socket[] = [];
-  for (let i = 0; i < n; i += 50) out.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, one))));
-  return out;
 }
 
 function source(port: number, m: number): void {

@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'no
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { idleSessions } from './idle-sessions.ts';
 import { compileConfig, parseConfig } from '@moat/config';
 import { type DnsblSite, formatDnsblSite, formatRestriction, type Restriction } from '@moat/policy';
 import { startRbldnsd, startSpamd, startUnbound } from '@moat/testkit';
@@ -153,34 +154,6 @@ function canConnect(port: number): Promise<boolean> {
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
-}
-
-/** Open n sessions, each greeted and EHLO'd, and keep them idle; returns the sockets. */
-async function idleSessions(port: number, n: number): Promise<Socket[]> {
-  const socks: Socket[] = [];
-  const one = () =>
-    new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1' });
-      let buf = '';
-      let said = false;
-      s.setEncoding('latin1');
-      s.on('data', (d: string) => {
-        buf += d;
-        if (!said && buf.includes('220 ')) {
-          said = true;
-          s.write('EHLO idle.example.net\r\n');
-        } else if (said && /\r\n250 /.test(buf)) {
-          s.removeAllListeners('data');
-          resolve(s);
-        }
-      });
-      s.once('error', reject);
-    });
-  for (let i = 0; i < n; i += 50) {
-    const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, one));
-    socks.push(...batch);
-  }
-  return socks;
 }
 
 interface IdleFigure {
