@@ -137,7 +137,7 @@ describe('policyd reload', () => {
       }
       for (const k of [c, ...conns]) k.close();
       // an old generation is released when the last request or connection holding it ends: after the closes
-      for (let i = 0; i < 100 && !/"event":"reload-retired"/.test(p.daemon.output()); i++) await new Promise((ok) => setTimeout(ok, 50));
+      for (let i = 0; i < 300 && !/"event":"reload-retired"/.test(p.daemon.output()); i++) await new Promise((ok) => setTimeout(ok, 50));
       expect(p.daemon.output()).toMatch(/"event":"reload-retired"/);
     } finally {
       await p.stop();
