@@ -126,6 +126,24 @@ else process.exit(0);`;
     expect(seen).toEqual({ a: 20000, b: 20000 });
   });
 
+  it('keeps the lines written just before a crash, even with a write in flight', async () => {
+    const url = new URL('./log-buffer.ts', import.meta.url).href;
+    // 100 KiB of lines pass maxBytes (64 KiB): a flush starts a write in the pool; the last line and the throw come
+    // in the same turn, so the exit hook runs with that write still in flight (before: it gave up, LAST was lost)
+    const script = `import { bufferedStdout } from ${JSON.stringify(url)};
+const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 60000 });
+for (let i = 0; i < 200; i++) out.write('{"i":' + i + ',"pad":"' + 'p'.repeat(500) + '"}\\n');
+out.write('{"LAST":true}\\n');
+throw new Error('boom');`;
+    const child = spawn('sh', ['-c', '"$0" --input-type=module -e "$1" | cat', process.execPath, script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const chunks: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    await new Promise((r) => child.once('close', r));
+    const lines = Buffer.concat(chunks).toString().split('\n').filter((x) => x !== '');
+    for (const l of lines) JSON.parse(l); // whole lines only
+    expect(lines).toContain('{"LAST":true}');
+  });
+
   // fd 1 a pipe (sh's, reopened non-blocking) or a socket (Node's stdio 'pipe': set non-blocking in place); the
   // reader (sleep, or a paused stream) never reads: the pipe fills and would block every write
   it.each([

@@ -123,6 +123,8 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   const queue: Buffer[] = [];
   let queued = 0;
   let inFlight = false;
+  /** The piece in flight while it waits for a retry (EAGAIN), and how much of it is written: no pool write runs then. */
+  let retrying: { buf: Buffer; at: number } | undefined;
   /** A piece was cut short (stdout failed mid-piece): the next piece starts on a line of its own. */
   let torn = false;
   let droppedLines = 0;
@@ -148,10 +150,12 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     torn = false;
     inFlight = true;
     const go = (at: number) => {
+      retrying = undefined;
       write(fd, buf, at, buf.length - at, null, (err, n) => {
         if (err) {
           if (err.code === 'EAGAIN') {
             // a non-blocking stdout is full: try again shortly (the loop runs meanwhile)
+            retrying = { buf, at };
             setTimeout(() => go(at), 10).unref();
             return;
           }
@@ -196,11 +200,16 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   const timer = setInterval(flushSync, opts.intervalMs ?? 200);
   timer.unref();
   // in a worker thread this is the thread's own exit (its process.exit), not the process's. What is left is written
-  // synchronously where that cannot block (see nonBlocking), after no write in flight (order), until stdout is full.
+  // synchronously where that cannot block (see nonBlocking), until stdout is full: also on a crash (an uncaught
+  // exception exits here too), so the lines that tell of it are kept. A piece waiting for its retry is finished
+  // first; a piece whose write runs in the pool is left to it (whole lines of at most PIPE_BUF: at worst that one
+  // piece lands after the ones written here, never cut).
   process.once('exit', () => {
-    if (!syncSafe || inFlight) return;
+    if (!syncSafe) return;
     take();
-    for (const piece of queue.splice(0)) {
+    const rest = retrying ? [retrying.buf.subarray(retrying.at)] : [];
+    retrying = undefined;
+    for (const piece of [...rest, ...queue.splice(0)]) {
       try {
         const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
         torn = false;
