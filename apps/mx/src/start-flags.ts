@@ -5,6 +5,8 @@
 // effect; the image runs `node main.js`, which skips the shebang, and Node 24 then lets the young generation
 // grow to 128 MB under load (measured) where the shebang's flag keeps it at 8 MB.
 
+import { accessSync, constants } from 'node:fs';
+
 /** Node flags the SMTP thread needs, by name and the value used when the operator gave none. */
 export const MX_NODE_FLAGS: ReadonlyArray<readonly [name: string, value: string]> = [['--max-semi-space-size', '4']];
 
@@ -45,6 +47,10 @@ export function ensureNodeFlags(): void {
   const env: NodeJS.ProcessEnv = { ...process.env, [STARTED_ENV]: [...missing, ...(tunables ? [`GLIBC_TUNABLES=${tunables}`] : [])].join(' ') };
   if (tunables) env.GLIBC_TUNABLES = tunables;
   try {
+    // Node 24 aborts the process when execve(2) itself fails (only Node 26 throws): ask first whether the binary
+    // can be run again, so a missing or unexecutable node leaves the MX running with V8's defaults instead.
+    // Where execve is forbidden outright (a seccomp filter), set MOAT_MX_NODE_FLAGS=off or give the flags yourself.
+    accessSync(process.execPath, constants.X_OK);
     execve(process.execPath, [process.execPath, ...process.execArgv, ...missing, ...process.argv.slice(1)], env);
   } catch (e) {
     // not fatal: the MX runs, with V8's defaults (more memory after a load)
