@@ -49,6 +49,8 @@ export interface WireResolverOptions {
 
 /** Longest time an answer is kept, whatever its TTL (Unbound's cache-max-ttl default). */
 const MAX_TTL_MS = 86_400_000;
+/** Longest time "no such record" is kept, in seconds (@moat/dns's negativeMaxMs default, 15 min). */
+const NEGATIVE_MAX_S = 900;
 
 /** What a lookup keeps: the reply's AD bit and its records of the asked type. */
 interface Answer {
@@ -78,8 +80,9 @@ export function wireResolver(servers: string[], opts: WireResolverOptions = {}):
     if (!r) throw new DnsLookupError('failed', `${name.slice(0, 100)}: not a name moat asks for`);
     if (r.rcode === 2) throw new DnsLookupError('servfail', `SERVFAIL for ${name} (DNSSEC validation failed or the zone is unreachable)`);
     if (r.rcode !== 0 && r.rcode !== 3) throw new DnsLookupError('failed', `rcode ${r.rcode} for ${name}`);
-    // records: the smallest TTL (CNAMEs included); NXDOMAIN/NODATA: the SOA's negative TTL (RFC 2308), 0 without one
-    return { data: { ad: r.ad, records: r.records }, ttl: r.records.length ? r.ttl : (r.negativeTtl ?? 0) };
+    // records: the smallest TTL (CNAMEs included); NXDOMAIN/NODATA: the SOA's negative TTL (RFC 2308), 0 without one,
+    // at most NEGATIVE_MAX_S as the caching resolver's rule (a TLSA record published later is seen within it)
+    return { data: { ad: r.ad, records: r.records }, ttl: r.records.length ? r.ttl : Math.min(r.negativeTtl ?? 0, NEGATIVE_MAX_S) };
   }
   const of = <T>(a: Answer, map: (r: WireRecord) => T | undefined): Lookup<T> => ({
     secure: a.ad,
