@@ -108,6 +108,9 @@ export interface BufferedStdoutOptions {
   registry?: Registry;
 }
 
+/** How long the exit hook waits, at most, for a full stdout to take the last lines. */
+const EXIT_WAIT_MS = 1000;
+
 export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   /** syncSafe: a synchronous write cannot block for ever (a file, a tty, or EAGAIN instead of blocking). */
   const { fd, syncSafe } = nonBlocking(opts.fd ?? 1);
@@ -209,13 +212,20 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     take();
     const rest = retrying ? [retrying.buf.subarray(retrying.at)] : [];
     retrying = undefined;
+    // a full pipe (EAGAIN) is waited for, 1 ms at a time, EXIT_WAIT_MS in all: a reader that keeps up gets every
+    // line, a stalled one holds the exit no longer than that
+    const until = Date.now() + EXIT_WAIT_MS;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
     for (const piece of [...rest, ...queue.splice(0)]) {
-      try {
-        const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
-        torn = false;
-        for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
-      } catch {
-        return; // full (EAGAIN) or gone: the rest is lost, the exit is not held
+      const buf = torn ? Buffer.concat([Buffer.from('\n'), piece]) : piece;
+      torn = false;
+      for (let at = 0; at < buf.length; ) {
+        try {
+          at += writeSync(fd, buf, at, buf.length - at);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() >= until) return; // gone, or stalled: the rest is lost
+          Atomics.wait(nap, 0, 0, 1);
+        }
       }
     }
   });
