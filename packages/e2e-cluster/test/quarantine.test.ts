@@ -3,7 +3,7 @@
 // released from a third (the holder delivers it, once), and a deletion with --learn-spam is logged with who.
 import { smtpTransaction } from '@moat/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cluster, freshTag, logsSince, mailstoreTags, moatCli, type MxNode, portOf, waitDelivered, waitHealthy, WL2_CLIENT } from './cluster.ts';
+import { cluster, freshTag, logsUntil, mailstoreTags, moatCli, type MxNode, portOf, waitDelivered, waitHealthy, WL2_CLIENT } from './cluster.ts';
 
 beforeAll(() => waitHealthy());
 
@@ -81,8 +81,9 @@ describe('the quarantine of the whole cluster', () => {
     const counts = await waitDelivered([tag]);
     expect(counts.get(tag)).toBe(1);
     expect((await listFrom('mx1')).some((r) => r.id === row.id)).toBe(false);
-    const logs = (await logsSince('mx2', since)).join('\n');
-    expect(logs).toMatch(new RegExp(`"event":"quarantine-release"[^\\n]*"queueId":"${row.id}"[^\\n]*"by":"[^"]*e2e-releaser`));
+    const releaseLine = new RegExp(`"event":"quarantine-release"[^\\n]*"queueId":"${row.id}"[^\\n]*"by":"[^"]*e2e-releaser`);
+    const logs = (await logsUntil('mx2', since, (ls) => releaseLine.test(ls.join('\n')))).join('\n');
+    expect(logs).toMatch(releaseLine);
   });
 
   it('deleted with --learn-spam from mx1: gone, learned, and logged at the holder with who', async () => {
@@ -93,7 +94,7 @@ describe('the quarantine of the whole cluster', () => {
     const out = await moatCli('mx1', 'quarantine', 'delete', row.id, '--learn-spam', '--by', 'e2e-deleter', '--config', '/etc/moat/conf/moat.yaml');
     expect(out).toContain(`deleted ${row.id} on mx2 (learned as spam)`);
     expect((await listFrom('mx2')).some((r) => r.id === row.id)).toBe(false);
-    const logs = (await logsSince('mx2', since)).join('\n');
+    const logs = (await logsUntil('mx2', since, (ls) => /"event":"quarantine-delete"[^\n]*"by":"[^"]*e2e-deleter/.test(ls.join('\n')))).join('\n');
     expect(logs).toMatch(/"event":"quarantine-learn"[^\n]*"by":"[^"]*e2e-deleter/);
     expect(logs).toMatch(/"event":"quarantine-delete"[^\n]*"by":"[^"]*e2e-deleter/);
     expect((await mailstoreTags()).get(tag)).toBeUndefined();

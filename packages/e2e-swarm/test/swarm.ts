@@ -201,3 +201,14 @@ export async function logsSince(service: string, since: Date): Promise<string[]>
   const { stdout, stderr } = await run('docker', ['-H', node(n).host, 'logs', '--since', since.toISOString(), c], { maxBuffer: 64 << 20 });
   return `${stdout}\n${stderr}`.split('\n').filter(Boolean);
 }
+
+/**
+ * A service's log lines since a time, once `done` holds for them (or, after `ms`, as they are): the MX batches its
+ * log lines (written every 200 ms), so a line may reach `docker logs` a moment after the event it tells of.
+ */
+export async function logsUntil(service: string, since: Date, done: (lines: string[]) => boolean, ms = 15_000): Promise<string[]> {
+  for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 250))) {
+    const lines = await logsSince(service, since);
+    if (done(lines) || Date.now() >= until) return lines;
+  }
+}
