@@ -62,18 +62,23 @@ export async function peekEntry(dir: string, state: QueueState, name: string): P
   return entry;
 }
 
+/** The file at `path` opened for reading, or undefined when there is none (any other failure is thrown). */
+export async function openIfExists(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 /**
  * A queue file's size and envelope, reading only the envelope (no checksum: the file may be large); the
  * envelope is undefined when it cannot be read (a damaged file), the whole answer when the file is gone.
  */
 export async function peekEnvelope(path: string, headBytes = 0): Promise<{ size: number; envelope?: Envelope; head?: Buffer } | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  const fh = await openIfExists(path);
+  if (!fh) return undefined;
   try {
     const st = await fh.stat();
     const first = Buffer.alloc(32);

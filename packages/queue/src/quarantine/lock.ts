@@ -1,10 +1,11 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, link, open, rename, unlink, utimes } from 'node:fs/promises';
+import { link, open, rename, unlink, utimes } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '@moat/observe';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
+import { openIfExists } from '../reader.ts';
 import { HOST_TAG, pidAlive, tmpName } from '../tmp-files.ts';
 
 /** No quarantine action takes this long: an older lock is a dead writer's, whatever host wrote it. */
@@ -41,13 +42,8 @@ interface Seen {
 
 /** The lock or claim at `path`, undefined when there is none; text and times from one open file (a rename between two lookups would pair two files). */
 export async function readSeen(path: string): Promise<Seen | undefined> {
-  let fh: FileHandle;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  const fh = await openIfExists(path);
+  if (!fh) return undefined;
   try {
     const st = await fh.stat();
     const text = await fh.readFile('utf8');
