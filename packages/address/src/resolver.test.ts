@@ -60,8 +60,8 @@ describe('address classes', () => {
   });
   it('verify as a sender: smtpd_reject_unlisted_sender statuses', () => {
     const strict = createAddressResolver(spec({ localRecipientMaps: [memoryTable({ root: 'x' })], transportMaps: [memoryTable({ 'gone.example': 'error:5.1.1 gone' })] }));
-    expect(strict.verify('nobody@localhost', 'sender')).toEqual({ accepted: false, class: 'local', status: '5.1.0', text: 'User unknown in local recipient table' });
-    expect(strict.verify('x@gone.example', 'sender')).toMatchObject({ accepted: false, status: '5.1.7', text: 'gone' });
+    expect(strict.verify('nobody@localhost', 'sender')).toEqual({ accepted: false, class: 'local', status: '5.1.0', text: 'User unknown in local recipient table', by: 'table' });
+    expect(strict.verify('x@gone.example', 'sender')).toMatchObject({ accepted: false, status: '5.1.7', text: 'gone', by: 'error' });
     expect(strict.verify('x@gone.example')).toMatchObject({ accepted: false, status: '5.1.1' });
     expect(strict.verify('root@localhost', 'sender')).toEqual({ accepted: true, class: 'local' });
   });

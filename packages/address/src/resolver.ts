@@ -183,13 +183,13 @@ function createVerifier(p: VerifierParts): AddressResolver['verify'] {
     const found = p.findVirtual?.(a);
     if (found) {
       if (/[^\s,<>]/.test(found.value)) return ACCEPTED[cls];
-      return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
+      return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address`, by: 'alias' };
     }
     const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : p.hopFor(a, cls, scratch);
     scratch.length = 0;
-    if (hop.transport === 'error') return { accepted: false, class: cls, status: errorRefusalStatus(hop.status, as), text: hop.text };
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: errorRefusalStatus(hop.status, as), text: hop.text, by: 'error' };
     const why = p.unlisted(a, cls);
-    return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
+    return why ? { accepted: false, class: cls, status: unknown, text: why, by: 'table' } : ACCEPTED[cls];
   };
   return (address, as = 'recipient') => {
     const v = verifyRcpt(address, as);

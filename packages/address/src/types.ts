@@ -149,4 +149,9 @@ export interface Route {
 }
 
 /** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */
-export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string };
+/**
+ * smtpd's RCPT answer. `by` is what refused, which picks smtpd's reply code (@moat/policy does): `table` (the class's
+ * recipient table), `error` (an `error:` next hop, incl. an unknown user of a virtual alias domain), `retry` (a
+ * `retry:` next hop), `alias` (an alias that expands to no address).
+ */
+export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string; by: 'table' | 'error' | 'retry' | 'alias' };

@@ -186,6 +186,13 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     dnsblThreshold: p.dnsbl_threshold,
     // Postfix 3.6: postscreen_dnsbl_allowlist_threshold = $postscreen_dnsbl_whitelist_threshold
     dnsblAllowlistThreshold: p.dnsbl_allowlist_threshold ?? p.dnsbl_whitelist_threshold ?? 0,
+    unknownLocalRecipientRejectCode: p.unknown_local_recipient_reject_code,
+    unknownVirtualAliasRejectCode: p.unknown_virtual_alias_reject_code,
+    unknownVirtualMailboxRejectCode: p.unknown_virtual_mailbox_reject_code,
+    unknownRelayRecipientRejectCode: p.unknown_relay_recipient_reject_code,
+    unknownAddressRejectCode: p.unknown_address_reject_code,
+    unknownAddressTempfailAction: p.unknown_address_tempfail_action,
+    unknownClientRejectCode: p.unknown_client_reject_code,
   });
   deepFreeze(accessTables);
   return {
