@@ -62,4 +62,10 @@ describe('lintTransportMaps', () => {
     // the status smtpd answers: smtpd_dsn_fix makes a sender's X.1.7 a recipient's X.1.3 (smtpd_dsn_fix.c's table)
     expect(found[2]?.message).toContain('refuses at RCPT with 550 5.1.3 and bounces at delivery with 5.0.0');
   });
+  it('warns about retry: entries whose status is not 4.x.x (Postfix answers 450 4.x.x and defers as 4.0.0)', () => {
+    const t = memoryTable({ 'a.example': 'retry:5.1.1 gone', 'b.example': 'retry:4.3.0 full', 'c.example': 'retry:', 'd.example': 'retry:2.0.0 fine' });
+    const found = lintTransportMaps(spec({ transportMaps: [t] }));
+    expect(found.map((p) => p.key)).toEqual(['a.example', 'd.example']);
+    expect(found[0]?.message).toBe('retry:5.1.1 gone: retry: refuses at RCPT with 450 4.1.1 and defers at delivery with 4.0.0, as Postfix does; write a 4.x.x status (error: bounces)');
+  });
 });
