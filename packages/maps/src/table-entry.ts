@@ -54,7 +54,11 @@ export class TableImpl implements OpenTable {
     this.pattern = PATTERN_TYPES.has(type);
     this.file = file;
     this.#current = parsed;
+    // only tables whose entries are keys can list them (a method that exists is what callers test for)
+    if (!this.pattern && type !== 'static') this.keys = () => this.#current.values().flatMap((r) => (r.key === undefined ? [] : [r.key]));
   }
+  /** LookupTable.keys: fixed-string tables built from a list; absent for pattern and static tables. */
+  readonly keys?: () => string[];
   get current(): Parsed {
     return this.#current;
   }
