@@ -40,3 +40,19 @@ describe('lintRoutingTables: transport_maps and alias lints over the opened tabl
     expect(found.filter((f) => f.param === 'virtual_alias_maps').map((f) => f.where)).toEqual([`${join(dir, 'virtual')}:1`, `${join(dir, 'virtual')}:2`]);
   });
 });
+
+describe('alias_maps hash:/lmdb: files are read as aliases(5), as postalias builds them', () => {
+  it('name: value resolves, also through local_recipient_maps = $alias_maps; texthash stays postmap\'s format', () => {
+    writeFileSync(join(dir, 'aliases'), 'postmaster: alice@example.org\nbob: alice@example.org\nlist: "|/usr/bin/procmail"\n');
+    const c = compiled(`  mydestination: [localhost]\n  alias_maps: [hash:${join(dir, 'aliases')}]\n  local_recipient_maps: [$alias_maps]\n`);
+    const r = c.addressResolver.resolve('bob@localhost');
+    expect(r.ok && r.recipients.map((x) => x.address)).toEqual(['alice@example.org']);
+    expect(c.addressResolver.verify('nobody@localhost')).toMatchObject({ accepted: false, text: 'User unknown in local recipient table' });
+    // and the alias lint reads it: a command target, at its line
+    const found = lintRoutingTables(c.routing.spec).filter((f) => f.param === 'alias_maps');
+    expect(found.map((f) => [f.where, f.key, f.severity])).toContainEqual([`${join(dir, 'aliases')}:3`, 'list', 'error']);
+    writeFileSync(join(dir, 'aliases.txt'), 'bob alice@example.org\n');
+    const t = compiled(`  mydestination: [localhost]\n  alias_maps: [texthash:${join(dir, 'aliases.txt')}]\n`).addressResolver.resolve('bob@localhost');
+    expect(t.ok && t.recipients.map((x) => x.address)).toEqual(['alice@example.org']);
+  });
+});

@@ -36,6 +36,7 @@ export interface Entry {
   table: TableImpl;
   spec: TableSpec;
   check?: OpenOptions['check'];
+  source?: OpenOptions['source'];
   file?: string;
   hash?: string;
   stat?: string;
@@ -125,7 +126,7 @@ export function reloadTableEntry(e: Entry, force: boolean, metrics: TableMetrics
     if (hash === e.hash) {
       result = { spec: e.table.spec, file, result: 'unchanged' };
     } else {
-      const parsed = parseTable(e.spec, text, file);
+      const parsed = parseTable(e.spec, text, file, e.source);
       validate(parsed, file, e.check);
       e.table.current = parsed;
       e.hash = hash;
