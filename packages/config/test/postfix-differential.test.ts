@@ -13,7 +13,7 @@ import { parseMainCf } from '../src/postfix/main-cf.ts';
 import { defaultNetworks } from '../src/postfix/mynetworks.ts';
 import { importMainCf } from '../src/postfix/import.ts';
 import { POSTFIX_PARAMETER_NAMES } from '../src/postfix/parameter-names.ts';
-import { REPLY_CODE_KEYS } from '../src/postfix/reply-codes.ts';
+import { FIXED_CODE_KEYS, REPLY_CODE_KEYS } from '../src/postfix/reply-codes.ts';
 import { policySection } from '../src/sections/policy.ts';
 import { cidrContains, formatRestriction, parseCidr, parseIp, parseRestrictions } from '@moat/policy';
 
@@ -264,6 +264,8 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       expect(d.ok).toBe(true);
       const policy = policySection.parse({ hostname: 'mx.example.org' }) as Record<string, unknown>;
       for (const k of keys) expect(String(policy[k]), k).toBe(d.values.get(k));
+      const fixed = postconf(dir, ['-d'], Object.keys(FIXED_CODE_KEYS));
+      for (const [k, v] of Object.entries(FIXED_CODE_KEYS)) expect(String(v.code), k).toBe(fixed.values.get(k));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../compile.ts';
 import { ConfigError, formatConfigErrors, parseConfig } from '../load.ts';
 import { importMainCf } from './import.ts';
-import { REPLY_CODE_KEYS } from './reply-codes.ts';
+import { FIXED_CODE_KEYS, REPLY_CODE_KEYS } from './reply-codes.ts';
 
 const IFACES = [{ address: '127.0.0.1', prefix: 8, family: 'IPv4' as const }];
 const imp = (text: string) => importMainCf(`myhostname = mx.example.org\n${text}`, '/etc/postfix/main.cf', { interfaces: IFACES, host: 'box', routingSection: true });
@@ -76,5 +76,27 @@ describe('main.cf reply codes (smtpd_check.c)', () => {
       { name: 'unknown_hostname_reject_code', line: 2, class: 'other', note: expect.stringMatching(/reject_unknown_helo_hostname, which moat does not implement/) },
       { name: 'unverified_recipient_reject_code', line: 3, class: 'other', note: expect.stringMatching(/reject_unverified_recipient/) },
     ]);
+  });
+  it('codes moat answers with Postfix\'s default only: the default is read, another of its class warned about, another class refused', () => {
+    for (const [name, { code }] of Object.entries(FIXED_CODE_KEYS)) {
+      expect(imp(`${name} = ${code}`).used.find((u) => u.name === name)?.note, name).toMatch(/^read: moat answers .* with \d+, Postfix's default$/);
+      const same = imp(`${name} = ${code + 1}`);
+      expect([same.errors, same.warnings.filter((w) => w.name === name).length], name).toEqual([[], 1]);
+      const other = imp(`${name} = ${code < 500 ? 550 : 450}`);
+      expect(other.errors.map((e) => [e.name, e.line]), name).toEqual([[name, 2]]);
+    }
+  });
+  it('the fixed codes are Postfix\'s defaults (postconf -d), as the restrictions answer them', () => {
+    // the restriction modules' rejectCode comments name these keys; the differential test checks postconf -d
+    expect(Object.fromEntries(Object.entries(FIXED_CODE_KEYS).map(([k, v]) => [k, v.code]))).toEqual({
+      access_map_reject_code: 554,
+      access_map_defer_code: 450,
+      relay_domains_reject_code: 554,
+      maps_rbl_reject_code: 554,
+      invalid_hostname_reject_code: 501,
+      non_fqdn_reject_code: 504,
+      reject_code: 554,
+      defer_code: 450,
+    });
   });
 });

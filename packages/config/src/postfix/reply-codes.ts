@@ -25,8 +25,24 @@ export const UNIMPLEMENTED_CODE_KEYS: Readonly<Record<string, string>> = Object.
   unverified_sender_reject_code: 'it governs reject_unverified_sender, which moat does not implement (a list naming it is an error)',
 });
 
+/**
+ * Codes of checks moat implements with Postfix's default code and does not make settable (yet): main.cf may set them
+ * to that default. Another code of the same class (5xx for 5xx) only changes the number in the reply: a warning; a
+ * code of the other class would change what happens to the mail (a 4xx makes the client retry): an error.
+ */
+export const FIXED_CODE_KEYS: Readonly<Record<string, { code: number; what: string }>> = Object.freeze({
+  access_map_reject_code: { code: 554, what: 'an access map\'s REJECT' },
+  access_map_defer_code: { code: 450, what: 'an access map\'s DEFER' },
+  relay_domains_reject_code: { code: 554, what: 'reject_unauth_destination (defer_unauth_destination answers it minus 100)' },
+  maps_rbl_reject_code: { code: 554, what: 'reject_rbl_client and the other DNS list rejects' },
+  invalid_hostname_reject_code: { code: 501, what: 'reject_invalid_helo_hostname' },
+  non_fqdn_reject_code: { code: 504, what: 'reject_non_fqdn_{helo_hostname,sender,recipient}' },
+  reject_code: { code: 554, what: 'reject' },
+  defer_code: { code: 450, what: 'defer' },
+});
+
 /** The keys this module maps (the importer reports no other reason for them). */
-export const REPLY_KEYS = [...Object.keys(REPLY_CODE_KEYS), 'unknown_address_tempfail_action', 'reject_tempfail_action'] as const;
+export const REPLY_KEYS = [...Object.keys(REPLY_CODE_KEYS), ...Object.keys(FIXED_CODE_KEYS), 'unknown_address_tempfail_action', 'reject_tempfail_action'] as const;
 
 export function importReplyCodes(imp: Importer): void {
   for (const [name, what] of Object.entries(REPLY_CODE_KEYS)) {
@@ -42,6 +58,17 @@ export function importReplyCodes(imp: Importer): void {
     }
     imp.set(`policy.${name}`, n, name);
     imp.use(name, `policy.${name} = ${n}: the reply code of ${what}${n < 500 ? ' (a 4xx code defers)' : ''}`);
+  }
+  for (const [name, { code, what }] of Object.entries(FIXED_CODE_KEYS)) {
+    if (!imp.explicit(name)) continue;
+    const v = imp.value(name);
+    if (v === undefined) continue;
+    const n = parseInteger(v);
+    if (n === code) imp.use(name, `read: moat answers ${what} with ${code}, Postfix's default`);
+    else if (n !== undefined && n >= 400 && n <= 599 && String(n)[0] === String(code)[0]) {
+      imp.use(name, `not applied: moat answers ${what} with Postfix's default ${code}, not ${n}`);
+      imp.warn(name, `${n}: moat answers ${what} with Postfix's default ${code} (the same class, so the mail fares the same; only the number differs)`);
+    } else imp.error(name, `${code} (Postfix's default: moat answers ${what} with it and reads no other value)`, JSON.stringify(v));
   }
   // unknown_address_tempfail_action = $reject_tempfail_action by default: the expansion follows main.cf's reject_tempfail_action
   const tf = 'unknown_address_tempfail_action';
