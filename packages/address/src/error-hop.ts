@@ -1,4 +1,4 @@
-// The status and text an `error:` next hop is refused or bounced with, as Postfix's smtpd and error(8) choose them.
+// The status and text an `error:` / `retry:` next hop is refused, bounced or deferred with, as Postfix's smtpd and error(8) choose them.
 // Pure; trusts the hop to come from parseNextHop (status absent, or an RFC 3463 code of class 2, 4 or 5).
 import { smtpdDsnFix } from '@moat/policy';
 
@@ -22,4 +22,22 @@ export function errorRefusalStatus(status: string | undefined, refusing: 'recipi
  */
 export function errorBounceStatus(status: string | undefined): string {
   return status !== undefined && /^5\.\d{1,3}\.\d{1,3}$/.test(status) ? status : '5.0.0';
+}
+
+/**
+ * smtpd refusing an address that resolves to `retry:` (smtpd_check.c, Postfix 3.0+): the written status, else 4.1.1
+ * (4.1.0 for a sender); the reply is always 450, so the status takes class 4 (`retry:5.1.1` answers 450 4.1.1); then
+ * smtpd_dsn_fix. Checked against Debian's Postfix 3.7 (packages/address/test/postfix-error-hop.test.ts).
+ */
+export function retryRefusalStatus(status: string | undefined, refusing: 'recipient' | 'sender'): string {
+  const given = status ?? (refusing === 'sender' ? '4.1.0' : '4.1.1');
+  return smtpdDsnFix(`4${given.slice(1)}`, refusing);
+}
+
+/**
+ * retry(8) at delivery: defer_append keeps a 4.x.x status and replaces any other with 4.0.0 (Postfix logs
+ * `defer_append: ignoring dsn code "5.1.1"`): the recipient is deferred, never bounced, until the message's lifetime ends.
+ */
+export function retryDeferStatus(status: string | undefined): string {
+  return status !== undefined && /^4\.\d{1,3}\.\d{1,3}$/.test(status) ? status : '4.0.0';
 }

@@ -87,7 +87,7 @@ export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & {
   // the RCPT check without expansion, as far as a fake can tell it: what resolve() says
   const verify = (address: string) => {
     const r = resolve(address);
-    return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text };
+    return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text, by: 'table' as const };
   };
   const route = (address: string) => {
     const cls = classify(address);

@@ -4,7 +4,7 @@ export type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution
 export { createAddressResolver, DEFAULT_PARENT_DOMAIN_MATCHES_SUBDOMAINS } from './resolver.ts';
 export { splitAddressList, splitAliasValue } from './alias-values.ts';
 export { parseNextHop, NextHopError, TRANSPORT_NAMES } from './next-hop.ts';
-export { errorBounceStatus, errorRefusalStatus, UNDELIVERABLE } from './error-hop.ts';
+export { errorBounceStatus, errorRefusalStatus, retryDeferStatus, retryRefusalStatus, UNDELIVERABLE } from './error-hop.ts';
 export { LookupFailure } from './table-find.ts';
 export { smtpdDsnFix } from '@moat/policy';
 export { createMemoryTable } from './memory-table.ts';

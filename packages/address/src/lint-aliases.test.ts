@@ -62,4 +62,21 @@ describe('lintTransportMaps', () => {
     // the status smtpd answers: smtpd_dsn_fix makes a sender's X.1.7 a recipient's X.1.3 (smtpd_dsn_fix.c's table)
     expect(found[2]?.message).toContain('refuses at RCPT with 550 5.1.3 and bounces at delivery with 5.0.0');
   });
+  it('checks a static: table\'s one value (as key *); says a pattern table is not checked', () => {
+    const stat = { spec: 'static:error:4.2.0 later', type: 'static' as const, pattern: false, lookup: () => 'error:4.2.0 later' };
+    const pat = { spec: 'regexp:/etc/moat/transport', type: 'regexp' as const, pattern: true, lookup: () => undefined };
+    const found = lintTransportMaps(spec({ transportMaps: [stat, pat] }));
+    expect(found.map((p) => [p.table, p.key, p.severity])).toEqual([
+      ['transport_maps static:error:4.2.0 later', '*', 'warning'],
+      ['transport_maps regexp:/etc/moat/transport', '', 'warning'],
+    ]);
+    expect(found[0]?.message).toMatch(/550 5\.2\.0 .*5\.0\.0.*\(retry: defers\)/);
+    expect(found[1]?.message).toMatch(/^not checked \(a pattern table/);
+  });
+  it('warns about retry: entries whose status is not 4.x.x (Postfix answers 450 4.x.x and defers as 4.0.0)', () => {
+    const t = memoryTable({ 'a.example': 'retry:5.1.1 gone', 'b.example': 'retry:4.3.0 full', 'c.example': 'retry:', 'd.example': 'retry:2.0.0 fine' });
+    const found = lintTransportMaps(spec({ transportMaps: [t] }));
+    expect(found.map((p) => p.key)).toEqual(['a.example', 'd.example']);
+    expect(found[0]?.message).toBe('retry:5.1.1 gone: retry: refuses at RCPT with 450 4.1.1 and defers at delivery with 4.0.0, as Postfix does; write a 4.x.x status (error: bounces)');
+  });
 });

@@ -1,7 +1,7 @@
 // Static checks of alias and transport tables for `moat config check`: loops, limits, what moat cannot deliver.
 // Trusts the spec; asks each table that can list its keys (a `keys()` method), skips the others and says so.
 import type { LookupTable } from '@moat/maps';
-import { errorBounceStatus, errorRefusalStatus } from './error-hop.ts';
+import { errorBounceStatus, errorRefusalStatus, retryDeferStatus, retryRefusalStatus } from './error-hop.ts';
 import { NextHopError, parseNextHop } from './next-hop.ts';
 import { splitAliasValue } from './alias-values.ts';
 import { createAddressResolver } from './resolver.ts';
@@ -35,7 +35,7 @@ export function lintAliases(spec: ResolverSpec): AliasProblem[] {
   const localDomain = spec.mydestination.find((d) => !d.startsWith('!') && !d.startsWith('.')) ?? spec.myhostname;
   const probe = (table: string, key: string, address: string) => {
     const r = resolver.resolve(address);
-    if (r.ok || r.reason === 'unknown-user') return;
+    if (r.ok || r.reason === 'unknown-user' || r.reason === 'retry') return;
     out.push({ severity: r.reason === 'lookup-failure' ? 'warning' : 'error', table, key, message: `${address}: ${r.status} ${r.text}` });
   };
   const each = (param: string, tables: readonly LookupTable[], visit: (name: string, key: string, value: string | undefined) => void) => {
@@ -77,12 +77,31 @@ export function lintAliases(spec: ResolverSpec): AliasProblem[] {
   return out;
 }
 
-/** Every transport_maps value must parse as a transport moat delivers with (else that mail defers, 4.3.0). */
+/** The key lintTransportMaps names for a `static:` table's one value (it answers every key). */
+export const EVERY_KEY = '*';
+
+/**
+ * Every transport_maps value must parse as a transport moat delivers with (else that mail defers, 4.3.0); `error:` /
+ * `retry:` entries whose status class Postfix overrides are warned about. Tables that list their keys are checked
+ * entry by entry, a `static:` table's one value as EVERY_KEY; a table that cannot be listed (regexp, pcre, cidr) gets
+ * one warning saying it was not checked (its entries meet the run-time checks).
+ */
 export function lintTransportMaps(spec: ResolverSpec): AliasProblem[] {
   const out: AliasProblem[] = [];
   for (const t of spec.transportMaps) {
-    if (t.pattern || !listable(t)) continue;
-    for (const key of t.keys()) {
+    const isStatic = t.type === 'static';
+    if (!isStatic && (t.pattern || !listable(t))) {
+      out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key: '', message: 'not checked (a pattern table, or one that cannot list its keys): its entries are checked when mail meets them' });
+      continue;
+    }
+    let keys: string[];
+    try {
+      keys = isStatic ? [EVERY_KEY] : [...(t as Listable).keys()];
+    } catch (e) {
+      out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key: '', message: `not checked: ${(e as Error).message}` });
+      continue;
+    }
+    for (const key of keys) {
       let value: string | undefined;
       try {
         value = t.lookup(key);
@@ -106,7 +125,12 @@ export function lintTransportMaps(spec: ResolverSpec): AliasProblem[] {
         if (hop.transport === 'error' && hop.status !== undefined && !hop.status.startsWith('5')) {
           const refused = errorRefusalStatus(hop.status, 'recipient');
           const bounced = errorBounceStatus(hop.status);
-          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: error: refuses at RCPT with 550 ${refused} and bounces at delivery with ${bounced}, as Postfix does; write a 5.x.x status` });
+          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: error: refuses at RCPT with 550 ${refused} and bounces at delivery with ${bounced}, as Postfix does; write a 5.x.x status${hop.status.startsWith('4') ? ' (retry: defers)' : ''}` });
+        }
+        // retry(8) likewise: smtpd answers 450 4.x.x and delivery defers as 4.0.0, whatever class was written
+        if (hop.transport === 'retry' && hop.status !== undefined && !hop.status.startsWith('4')) {
+          const refused = retryRefusalStatus(hop.status, 'recipient');
+          out.push({ severity: 'warning', table: `transport_maps ${t.spec}`, key, message: `${value}: retry: refuses at RCPT with 450 ${refused} and defers at delivery with ${retryDeferStatus(hop.status)}, as Postfix does; write a 4.x.x status${hop.status.startsWith('5') ? ' (error: bounces)' : ''}` });
         }
       } catch (e) {
         if (e instanceof NextHopError) out.push({ severity: 'error', table: `transport_maps ${t.spec}`, key, message: e.message });

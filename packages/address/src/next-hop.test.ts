@@ -38,6 +38,8 @@ describe('parseNextHop', () => {
     expect(parseNextHop('error:4.7.1 try later')).toMatchObject({ status: '4.7.1', text: 'try later' });
     expect(parseNextHop('error:mailbox closed')).toEqual({ transport: 'error', text: 'mailbox closed', raw: 'error:mailbox closed' });
     expect(parseNextHop('error:')).toEqual({ transport: 'error', text: 'Address is undeliverable', raw: 'error:' });
+    expect(parseNextHop('retry:4.3.0 disk full')).toEqual({ transport: 'retry', status: '4.3.0', text: 'disk full', raw: 'retry:4.3.0 disk full' });
+    expect(parseNextHop('retry:')).toEqual({ transport: 'retry', text: 'Address is undeliverable', raw: 'retry:' });
     // the status kept as written, whatever its class (Postfix's dsn_split takes 2, 4 and 5); only a status: the default text
     expect(parseNextHop('error:2.0.0 all fine')).toMatchObject({ status: '2.0.0', text: 'all fine' });
     expect(parseNextHop('error:5.1.1')).toMatchObject({ status: '5.1.1', text: 'Address is undeliverable' });

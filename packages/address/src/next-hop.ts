@@ -20,13 +20,13 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/;
 
 /** The transport names moat delivers with itself. `relay` is Postfix's smtp clone for relay_domains. */
-export const TRANSPORT_NAMES = ['smtp', 'relay', 'lmtp', 'maildir', 'error', 'discard'] as const;
+export const TRANSPORT_NAMES = ['smtp', 'relay', 'lmtp', 'maildir', 'error', 'retry', 'discard'] as const;
 
 /**
  * Parses `transport:nexthop` as transport(5) and the delivery agents read it:
  * `smtp:[host]:port` (no MX lookup), `smtp:host[:port]` (MX lookup), `smtp:` (the recipient domain),
  * `relay:` (as smtp), `lmtp:unix:/path`, `lmtp:inet:host:port`, `lmtp:host:port`, `lmtp:[host]:port`,
- * `maildir:/path`, `error:5.x.x text`, `error:text`, `discard:[text]`; and moat's older
+ * `maildir:/path`, `error:5.x.x text`, `error:text`, `retry:4.x.x text`, `discard:[text]`; and moat's older
  * `smtp://host:port`, `lmtp://host:port` (queue.transport). Throws NextHopError.
  */
 export function parseNextHop(text: string): NextHop {
@@ -53,12 +53,13 @@ export function parseNextHop(text: string): NextHop {
       if (!hop.startsWith('/')) throw new NextHopError(raw, 'maildir: needs an absolute path (maildir:/var/mail/moat)');
       return { transport: 'maildir', path: hop, raw };
     }
-    case 'error': {
+    case 'error':
+    case 'retry': {
       // dsn_split: an optional RFC 3463 status (class 2, 4 or 5, as Postfix accepts it) before free text. What the
-      // status means is the edge's business (errorRefusalStatus at RCPT, errorBounceStatus at delivery).
+      // status means is the edge's business (error-hop.ts: refusal at RCPT, bounce or deferral at delivery).
       const m = /^\s*([245]\.\d{1,3}\.\d{1,3})(?:\s+(.*))?$/s.exec(hop);
       const text = (m ? (m[2] ?? '') : hop).trim();
-      return { transport: 'error', ...(m ? { status: m[1] as string } : {}), text: text === '' ? UNDELIVERABLE : text, raw };
+      return { transport: name, ...(m ? { status: m[1] as string } : {}), text: text === '' ? UNDELIVERABLE : text, raw };
     }
     case 'discard':
       return { transport: 'discard', text: hop.trim(), raw };
@@ -68,7 +69,7 @@ export function parseNextHop(text: string): NextHop {
     case 'virtual':
       throw new NextHopError(raw, `Postfix's ${name}(8) is not part of moat: use maildir:/path or lmtp: (or leave ${name}_transport unset for queue.transport)`);
     default:
-      throw new NextHopError(raw, `unknown transport ${JSON.stringify(name)} (moat delivers with smtp, relay, lmtp, maildir, error, discard)`);
+      throw new NextHopError(raw, `unknown transport ${JSON.stringify(name)} (moat delivers with smtp, relay, lmtp, maildir, error, retry, discard)`);
   }
 }
 

@@ -27,7 +27,7 @@ describe('recipientPortFromResolver', () => {
     // Postfix accepts an alias key at RCPT and fails the loop at delivery.
     expect(p.classifySync('loop@alias.example')).toBe('local');
     expect(await p.classify('b@hosted.example')).toBe('unknown-user');
-    expect(p.verifySync('b@hosted.example')).toEqual({ accepted: false, class: 'virtual-mailbox', status: '5.1.1', text: 'User unknown in virtual mailbox table' });
+    expect(p.verifySync('b@hosted.example')).toEqual({ accepted: false, class: 'virtual-mailbox', status: '5.1.1', text: 'User unknown in virtual mailbox table', by: 'table' });
   });
   it('refuses unknown users of relay domains when relay_recipient_maps is set', () => {
     const p = recipientPortFromResolver(createAddressResolver(spec({ relayRecipientMaps: [memoryTable({ '@backup.example': 'x', 'u@sub.backup.example': 'x' })] })));

@@ -18,7 +18,7 @@ export interface ResolverRecipientPort {
    * The refusal as smtpd words it, per class ("User unknown in virtual mailbox table", an error:
    * transport's own text...), for an engine that wants more than the 3-way class. Throws like classifySync.
    */
-  verifySync(recipient: string): Verification;
+  verifySync(recipient: string, as?: 'recipient' | 'sender'): Verification;
 }
 
 /** Thrown by classifySync when the resolver's tables cannot answer. */
@@ -46,14 +46,15 @@ export function recipientPortFromResolver(resolver: AddressResolver, opts: { mem
   // table's verdict too. A lookup that throws is never kept: the next RCPT asks the tables again.
   const size = opts.memoSize ?? RCPT_MEMO_SIZE;
   const memo = resolver.tables && size > 0 ? memoByDomain(resolver.tables, (r) => Object.freeze(resolver.verify(r)), { max: size, lru: true, secondSighting: true }) : undefined;
-  const verifySync = (recipient: string): Verification => {
+  const verifySync = (recipient: string, as: 'recipient' | 'sender' = 'recipient'): Verification => {
     try {
-      return memo ? memo.get(recipient) : resolver.verify(recipient);
+      // the memo holds recipients' answers (a sender's statuses differ: 5.1.0)
+      return memo && as === 'recipient' ? memo.get(recipient) : resolver.verify(recipient, as);
     } catch {
       // A table could not answer: resolve() says which, with its trace.
       const r = resolver.resolve(recipient);
       if (!r.ok && r.reason === 'lookup-failure') throw new RecipientLookupError(r);
-      return r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text };
+      return r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text, by: 'table' };
     }
   };
   const classifySync = (recipient: string): RecipientVerdict => {

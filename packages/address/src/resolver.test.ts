@@ -60,10 +60,16 @@ describe('address classes', () => {
   });
   it('verify as a sender: smtpd_reject_unlisted_sender statuses', () => {
     const strict = createAddressResolver(spec({ localRecipientMaps: [memoryTable({ root: 'x' })], transportMaps: [memoryTable({ 'gone.example': 'error:5.1.1 gone' })] }));
-    expect(strict.verify('nobody@localhost', 'sender')).toEqual({ accepted: false, class: 'local', status: '5.1.0', text: 'User unknown in local recipient table' });
-    expect(strict.verify('x@gone.example', 'sender')).toMatchObject({ accepted: false, status: '5.1.7', text: 'gone' });
+    expect(strict.verify('nobody@localhost', 'sender')).toEqual({ accepted: false, class: 'local', status: '5.1.0', text: 'User unknown in local recipient table', by: 'table' });
+    expect(strict.verify('x@gone.example', 'sender')).toMatchObject({ accepted: false, status: '5.1.7', text: 'gone', by: 'error' });
     expect(strict.verify('x@gone.example')).toMatchObject({ accepted: false, status: '5.1.1' });
     expect(strict.verify('root@localhost', 'sender')).toEqual({ accepted: true, class: 'local' });
+  });
+  it('retry: in transport_maps: refused for now at RCPT (4.x.x, by retry), an alias target to it is accepted and routed to it', () => {
+    const r = createAddressResolver(spec({ transportMaps: [memoryTable({ 'busy.example': 'retry:4.3.0 disk full', 'later.example': 'retry:' })] }));
+    expect(r.verify('x@busy.example')).toEqual({ accepted: false, class: 'remote', status: '4.3.0', text: 'disk full', by: 'retry' });
+    expect(r.verify('x@later.example', 'sender')).toEqual({ accepted: false, class: 'remote', status: '4.1.0', text: 'Address is undeliverable', by: 'retry' });
+    expect(r.resolve('x@busy.example')).toMatchObject({ ok: false, reason: 'retry', status: '4.3.0', text: 'disk full' });
   });
   it('with no recipient table, every user exists (Postfix with the map empty)', () => {
     const open = createAddressResolver(spec({ virtualMailboxDomains: ['open.example'], relayDomains: ['relay.example'], localRecipientMaps: [] }));

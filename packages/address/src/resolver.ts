@@ -2,7 +2,7 @@
 // (recipient tables) and local(8) (alias_maps) in one pure function. Trusts its spec; the address is client input.
 import type { LookupTable } from '@moat/maps';
 import { smtpdDsnFix } from '@moat/policy';
-import { errorRefusalStatus } from './error-hop.ts';
+import { errorRefusalStatus, retryRefusalStatus } from './error-hop.ts';
 import { splitAddress, splitExtension } from './address-parts.ts';
 import { NextHopError } from './next-hop.ts';
 import { splitAliasValue } from './alias-values.ts';
@@ -110,6 +110,7 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
         // smtpd: what resolves to the error transport is refused, then the class's recipient table.
         const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a0, cls, trace);
         if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: errorRefusalStatus(hop.status, 'recipient'), text: hop.text, trace };
+        if (hop.transport === 'retry') return { ok: false, input, class: cls, reason: 'retry', status: retryRefusalStatus(hop.status, 'recipient'), text: hop.text, trace };
         const why = unlisted(a0, cls);
         if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
       }
@@ -183,13 +184,14 @@ function createVerifier(p: VerifierParts): AddressResolver['verify'] {
     const found = p.findVirtual?.(a);
     if (found) {
       if (/[^\s,<>]/.test(found.value)) return ACCEPTED[cls];
-      return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address` };
+      return { accepted: false, class: cls, status: unknown, text: `Alias expansion error: ${show(a)} expands to no address`, by: 'alias' };
     }
     const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : p.hopFor(a, cls, scratch);
     scratch.length = 0;
-    if (hop.transport === 'error') return { accepted: false, class: cls, status: errorRefusalStatus(hop.status, as), text: hop.text };
+    if (hop.transport === 'error') return { accepted: false, class: cls, status: errorRefusalStatus(hop.status, as), text: hop.text, by: 'error' };
+    if (hop.transport === 'retry') return { accepted: false, class: cls, status: retryRefusalStatus(hop.status, as), text: hop.text, by: 'retry' };
     const why = p.unlisted(a, cls);
-    return why ? { accepted: false, class: cls, status: unknown, text: why } : ACCEPTED[cls];
+    return why ? { accepted: false, class: cls, status: unknown, text: why, by: 'table' } : ACCEPTED[cls];
   };
   return (address, as = 'recipient') => {
     const v = verifyRcpt(address, as);

@@ -45,6 +45,11 @@ export type NextHop =
    * `text` is never empty (Postfix's "Address is undeliverable" when none is written).
    */
   | { transport: 'error'; status?: string; text: string; raw: string }
+  /**
+   * `retry:4.x.x text` (or `retry:text`): Postfix's retry(8), the error(8) program run as `retry`: refused at RCPT with
+   * 450, deferred at delivery (the message stays queued until its lifetime ends). Fields as `error:`'s.
+   */
+  | { transport: 'retry'; status?: string; text: string; raw: string }
   /** `discard:[text]`: accepted and dropped, as Postfix's discard(8). */
   | { transport: 'discard'; text: string; raw: string };
 
@@ -67,7 +72,7 @@ export type Resolution =
    * to nothing; `loop`/`too-many`: virtual_alias_recursion_limit / virtual_alias_expansion_limit
    * (5.4.6); `lookup-failure`: a table could not answer (451 4.3.0, never a reject).
    */
-  | { ok: false; input: string; class: AddressClass; reason: 'unknown-user' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string; trace: string[] };
+  | { ok: false; input: string; class: AddressClass; reason: 'unknown-user' | 'retry' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string; trace: string[] };
 
 /** What the resolver is built from: Postfix's parameters by their own names, tables already opened. */
 export interface ResolverSpec {
@@ -149,4 +154,9 @@ export interface Route {
 }
 
 /** What smtpd decides at RCPT for an address: accepted, or refused with a status and Postfix's text. */
-export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string };
+/**
+ * smtpd's RCPT answer. `by` is what refused, which picks smtpd's reply code (@moat/policy does): `table` (the class's
+ * recipient table), `error` (an `error:` next hop, incl. an unknown user of a virtual alias domain), `retry` (a
+ * `retry:` next hop), `alias` (an alias that expands to no address).
+ */
+export type Verification = { accepted: true; class: AddressClass } | { accepted: false; class: AddressClass; status: string; text: string; by: 'table' | 'error' | 'retry' | 'alias' };

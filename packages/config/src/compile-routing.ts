@@ -9,7 +9,7 @@ import type { Config } from './schema.ts';
 
 export interface RoutingCompileOptions {
   /** Opens a Postfix table from its `type:name` spec (@moat/maps in production, in-memory tables in tests). */
-  openTable: (spec: string) => LookupTable;
+  openTable: (spec: string, opts?: { source?: 'postalias' }) => LookupTable;
   /** The recipient directory compileConfig built (users_file merged in); default: recipients.users only. */
   recipients?: StaticRecipientsOptions | undefined;
 }

@@ -52,7 +52,7 @@ export interface CompileOptions {
   /** Where lookup tables are opened (default: a new registry, relative paths against the config file's directory). */
   tables?: Tables;
   /** Opens routing:'s tables (default: `tables.open`; tests give in-memory ones). */
-  openTable?: ((spec: string) => LookupTable) | undefined;
+  openTable?: ((spec: string, opts?: { source?: 'postalias' }) => LookupTable) | undefined;
   /**
    * Check that every queue.dkim key is a readable key (default true: mx, which signs, and `moat config
    * check`). policyd and the console never sign: they pass false and need no access to the private keys.
@@ -153,7 +153,7 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     catchAll: [...rc.catch_all],
     recipientDelimiter: rc.recipient_delimiter,
   });
-  const routing = compileRouting(config, { openTable: opts.openTable ?? ((s) => tables.open(s)), recipients: recipientOptions });
+  const routing = compileRouting(config, { openTable: opts.openTable ?? ((s, o) => tables.open(s, o)), recipients: recipientOptions });
   const addressResolver = createAddressResolver(routing.spec);
   const misrouted = [...mailboxTransportIssues(config, routing.spec, addressResolver), ...daneOnlyHopIssues(config, routing.spec, addressResolver)];
   if (misrouted.length > 0) throw new ConfigError(config.source.file, misrouted);
@@ -186,6 +186,13 @@ export function compileConfig(config: Config, opts: CompileOptions = {}): Compil
     dnsblThreshold: p.dnsbl_threshold,
     // Postfix 3.6: postscreen_dnsbl_allowlist_threshold = $postscreen_dnsbl_whitelist_threshold
     dnsblAllowlistThreshold: p.dnsbl_allowlist_threshold ?? p.dnsbl_whitelist_threshold ?? 0,
+    unknownLocalRecipientRejectCode: p.unknown_local_recipient_reject_code,
+    unknownVirtualAliasRejectCode: p.unknown_virtual_alias_reject_code,
+    unknownVirtualMailboxRejectCode: p.unknown_virtual_mailbox_reject_code,
+    unknownRelayRecipientRejectCode: p.unknown_relay_recipient_reject_code,
+    unknownAddressRejectCode: p.unknown_address_reject_code,
+    unknownAddressTempfailAction: p.unknown_address_tempfail_action,
+    unknownClientRejectCode: p.unknown_client_reject_code,
   });
   deepFreeze(accessTables);
   return {

@@ -12,6 +12,7 @@ export { KEY_READERS, readerOf, unreadKeys, unreadKeysOfText } from './readers.t
 export { DEFAULT_RECIPIENT_RESTRICTIONS_TEXT, DEFAULT_RELAY_RESTRICTIONS_TEXT, defaultRecipientRestrictionsText } from './default-policy.ts';
 export { parseDuration } from './sections/common.ts';
 export { lintConfig, type ConfigWarning } from './lint.ts';
+export { lintRoutingTables, type TableFinding } from './lint-tables.ts';
 export { tlsReportFrom, tlsReportSending, type TlsReportFrom } from './tls-report-from.ts';
 export type { PolicySection } from './sections/policy.ts';
 export type { RecipientsSection } from './sections/recipients.ts';

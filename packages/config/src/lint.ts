@@ -3,7 +3,7 @@
 import { formatRestriction, type Restriction } from '@moat/policy';
 import { tlsReportFrom, tlsReportSending } from './tls-report-from.ts';
 import type { Config } from './schema.ts';
-import { isLocalAddress } from '@moat/dns';
+import { isLocalAddress, parseResolver } from '@moat/dns';
 
 export interface ConfigWarning {
   /** Dotted path of the setting the warning is about. */
@@ -60,7 +60,7 @@ export function lintConfig(c: Config): ConfigWarning[] {
   } else if (unlisted < 0) out.push({ path: 'policy.recipient_restrictions', message: 'no reject_unlisted_recipient and routing.smtpd_reject_unlisted_recipient: no: mail to unknown users is accepted, then bounced (backscatter)' });
   else if (mx >= 0 && mx < unlisted) out.push({ path: 'policy.recipient_restrictions', message: 'permit_mynetworks before reject_unlisted_recipient: our own networks can send to unknown users' });
 
-  const host = c.dns.resolver.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  const { host } = parseResolver(c.dns.resolver);
   if (PUBLIC_RESOLVERS.has(host)) {
     out.push({ path: 'dns.resolver', message: `${c.dns.resolver}: DNS lists refuse queries from big public resolvers; use the bundled Unbound (127.0.0.1:53)` });
   } else if (!isLocalAddress(host)) {

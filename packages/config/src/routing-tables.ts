@@ -18,13 +18,16 @@ export interface RoutingTables {
 /** `fail` throws the ConfigError for a routing key (path, expected, found); `notes` gets what is ignored. */
 export function routingTables(
   r: Config['routing'],
-  openTable: (spec: string) => LookupTable,
+  openTable: (spec: string, opts?: { source?: 'postalias' }) => LookupTable,
   myhostname: string,
   notes: string[],
   fail: (path: (string | number)[], expected: string, found: string) => never,
 ): RoutingTables {
   const mydomain = myhostname.includes('.') ? myhostname.slice(myhostname.indexOf('.') + 1) : myhostname;
   const opened = new Map<string, LookupTable>();
+  // Postfix builds alias_maps' hash/btree/lmdb files with postalias (aliases(5) format), and that one file answers
+  // wherever else it is named (local_recipient_maps = $alias_maps): opened in that format for every parameter
+  const aliasFiles = new Set(r.alias_maps.map((s) => s.replace(/^proxy:/i, '')).filter((s) => /^(hash|btree|lmdb):/i.test(s)));
   const tables: Record<string, string[]> = {};
   const open = (param: string, spec: string): LookupTable | undefined => {
     const s = spec.replace(/^proxy:/i, '');
@@ -35,7 +38,7 @@ export function routingTables(
     let t = opened.get(s);
     if (!t) {
       try {
-        t = openTable(s);
+        t = aliasFiles.has(s) ? openTable(s, { source: 'postalias' }) : openTable(s);
       } catch (e) {
         return fail(['routing', param], 'a lookup table moat can open', `${spec}: ${(e as Error).message}`);
       }

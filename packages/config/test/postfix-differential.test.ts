@@ -13,6 +13,8 @@ import { parseMainCf } from '../src/postfix/main-cf.ts';
 import { defaultNetworks } from '../src/postfix/mynetworks.ts';
 import { importMainCf } from '../src/postfix/import.ts';
 import { POSTFIX_PARAMETER_NAMES } from '../src/postfix/parameter-names.ts';
+import { FIXED_CODE_KEYS, REPLY_CODE_KEYS } from '../src/postfix/reply-codes.ts';
+import { policySection } from '../src/sections/policy.ts';
 import { cidrContains, formatRestriction, parseCidr, parseIp, parseRestrictions } from '@moat/policy';
 
 const POSTCONF = ['/usr/sbin/postconf', '/usr/bin/postconf'].find((p) => spawnSync(p, ['-d', 'mail_version'], { encoding: 'utf8' }).status === 0);
@@ -248,6 +250,22 @@ describe.skipIf(POSTCONF === undefined)('main.cf reader vs postconf (Debian Post
       const d = postconf(dir, ['-d'], []);
       expect(d.ok).toBe(true);
       expect([...POSTFIX_PARAMETER_NAMES].sort()).toEqual([...d.values.keys()].sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the policy section\'s reply-code defaults are `postconf -d`\'s (moat.yaml without main.cf behaves as Postfix unset)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-maincf-'));
+    try {
+      writeFileSync(join(dir, 'main.cf'), '');
+      const keys = [...Object.keys(REPLY_CODE_KEYS), 'unknown_address_tempfail_action'];
+      const d = postconf(dir, ['-dx'], keys);
+      expect(d.ok).toBe(true);
+      const policy = policySection.parse({ hostname: 'mx.example.org' }) as Record<string, unknown>;
+      for (const k of keys) expect(String(policy[k]), k).toBe(d.values.get(k));
+      const fixed = postconf(dir, ['-d'], Object.keys(FIXED_CODE_KEYS));
+      for (const [k, v] of Object.entries(FIXED_CODE_KEYS)) expect(String(v.code), k).toBe(fixed.values.get(k));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

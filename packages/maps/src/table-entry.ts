@@ -36,6 +36,7 @@ export interface Entry {
   table: TableImpl;
   spec: TableSpec;
   check?: OpenOptions['check'];
+  source?: OpenOptions['source'];
   file?: string;
   hash?: string;
   stat?: string;
@@ -54,7 +55,11 @@ export class TableImpl implements OpenTable {
     this.pattern = PATTERN_TYPES.has(type);
     this.file = file;
     this.#current = parsed;
+    // only tables whose entries are keys can list them (a method that exists is what callers test for)
+    if (!this.pattern && type !== 'static') this.keys = () => this.#current.values().flatMap((r) => (r.key === undefined ? [] : [r.key]));
   }
+  /** LookupTable.keys: fixed-string tables built from a list; absent for pattern and static tables. */
+  readonly keys?: () => string[];
   get current(): Parsed {
     return this.#current;
   }
@@ -121,7 +126,7 @@ export function reloadTableEntry(e: Entry, force: boolean, metrics: TableMetrics
     if (hash === e.hash) {
       result = { spec: e.table.spec, file, result: 'unchanged' };
     } else {
-      const parsed = parseTable(e.spec, text, file);
+      const parsed = parseTable(e.spec, text, file, e.source);
       validate(parsed, file, e.check);
       e.table.current = parsed;
       e.hash = hash;

@@ -25,6 +25,22 @@ function capture() {
 const handles = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length;
 
 describe('createTables', () => {
+  it('fixed-string tables built from a list can list their keys (folded); pattern and static tables cannot', () => {
+    writeFileSync(join(dir, 'transport'), 'Example.ORG smtp:[relay]:25\nuser@x.example error:5.1.1 gone\n');
+    writeFileSync(join(dir, 'patterns'), '/^x/ OK\n');
+    const tables = createTables({ baseDir: dir });
+    for (const type of ['texthash', 'hash', 'lmdb', 'btree']) expect([...(tables.open(`${type}:transport`).keys?.() ?? ['none'])], type).toEqual(['example.org', 'user@x.example']);
+    expect([...(tables.open('inline:{ A=b, { c = d e } }').keys?.() ?? [])]).toEqual(['a', 'c']);
+    for (const spec of ['regexp:patterns', 'pcre:patterns', 'cidr:/dev/null', 'static:error:5.1.1']) expect(typeof tables.open(spec).keys, spec).toBe('undefined');
+  });
+  it('the listed keys follow a reload', () => {
+    writeFileSync(join(dir, 'relist'), 'a x\n');
+    const tables = createTables({ baseDir: dir });
+    const t = tables.open('texthash:relist');
+    writeFileSync(join(dir, 'relist'), 'a x\nb y\n');
+    tables.reload();
+    expect([...(t.keys?.() ?? [])]).toEqual(['a', 'b']);
+  });
   it('opens each spec once, relative paths against baseDir, and names what it cannot open', () => {
     writeFileSync(join(dir, 'a.map'), 'k v\n');
     const tables = createTables({ baseDir: dir });

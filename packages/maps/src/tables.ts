@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import type { Logger, Registry } from '@moat/observe';
-import { parseTable } from './load.ts';
+import { parseTable, type SourceFormat } from './load.ts';
 import { FILE_TYPES, parseTableSpec } from './spec.ts';
 import { type Entry, logEntryWarnings, readTable, reloadTableEntry, statSignature, TableImpl, type TableMetrics, tableMetrics, validate } from './table-entry.ts';
 import type { LookupTable, TableError } from './types.ts';
@@ -34,6 +34,11 @@ export interface OpenOptions {
    * or undefined. Applied at open and at every reload: a table that fails it is a broken edit.
    */
   check?: ((value: string) => string | undefined) | undefined;
+  /**
+   * The source format of a hash/btree/lmdb file: `postalias` for alias_maps (aliases(5), `name: value`), `postmap`
+   * (the default) otherwise. Like `check`, the first open of a spec decides it.
+   */
+  source?: SourceFormat | undefined;
 }
 
 /** A table opened by the registry: the contract plus what the registry knows about it. */
@@ -147,9 +152,9 @@ export function createTables(options: TablesOptions): Tables {
         const file = isAbsolute(spec.name) ? spec.name : resolve(options.baseDir, spec.name);
         const stat = statSignature(file);
         const text = readTable(file, spec.type);
-        const parsed = parseTable(spec, text, file);
+        const parsed = parseTable(spec, text, file, opts.source);
         validate(parsed, file, opts.check);
-        entry = { table: new TableImpl(key, spec.type, file, parsed), spec, check: opts.check, file, stat, hash: createHash('sha256').update(text).digest('hex') };
+        entry = { table: new TableImpl(key, spec.type, file, parsed), spec, check: opts.check, source: opts.source, file, stat, hash: createHash('sha256').update(text).digest('hex') };
       } else {
         const parsed = parseTable(spec, '', key);
         validate(parsed, key, opts.check);

@@ -28,6 +28,12 @@ export interface LookupTable {
    * never changes. Lets a caller keep derived answers (a domain's class) until the table changes.
    */
   readonly generation?: number | undefined;
+  /**
+   * Every key of a fixed-string table built from a list (texthash; hash, btree, lmdb read from their source file;
+   * inline), folded as looked up, for static checks (`moat config check`'s transport_maps and alias lints).
+   * Absent for pattern tables (regexp, pcre, cidr: their keys are patterns) and static (every key matches).
+   */
+  keys?(): Iterable<string>;
 }
 
 export class TableError extends Error {

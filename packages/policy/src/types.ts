@@ -203,6 +203,15 @@ export interface PolicySpec {
   /** Postfix unknown_client_reject_code (reject_unknown_client_hostname, ..._reverse_...). Default 450. */
   unknownClientRejectCode?: number | undefined;
   /**
+   * Postfix check_rcpt_maps' reply codes for an unknown user, by the address's class: unknown_local_recipient_reject_code,
+   * unknown_virtual_alias_reject_code (also an `error:` hop in a virtual alias domain), unknown_virtual_mailbox_reject_code,
+   * unknown_relay_recipient_reject_code. Default 550 each. A 4xx code defers (the status class follows the code).
+   */
+  unknownLocalRecipientRejectCode?: number | undefined;
+  unknownVirtualAliasRejectCode?: number | undefined;
+  unknownVirtualMailboxRejectCode?: number | undefined;
+  unknownRelayRecipientRejectCode?: number | undefined;
+  /**
    * DNS list zone -> the name shown in replies, traces and decidedBy. A zone may hold a secret (a
    * Spamhaus DQS key: `KEY.zen.dq.spamhaus.net`); its display name never does.
    */
@@ -318,8 +327,19 @@ export interface RecipientPort {
    * error: transport's text: "User unknown in relay recipient table"). Absent, or throwing, the engine says
    * "User unknown in local recipient table".
    */
-  verifySync?(recipient: string): { accepted: true; class?: string } | { accepted: false; class?: string; status: string; text: string };
+  verifySync?(recipient: string, as?: 'recipient' | 'sender'): RecipientVerification;
 }
+
+/**
+ * A recipient port's RCPT answer. `by` says what refused, which picks Postfix's reply code (the engine's business):
+ * `table` (the class's recipient table: unknown_{local,virtual_mailbox,relay}_recipient_reject_code), `error` (an
+ * `error:` next hop: 550, or unknown_virtual_alias_reject_code in a virtual alias domain), `retry` (a `retry:` next hop:
+ * 450), `alias` (an alias that expands to nothing: 550). Absent: 550. `class` is the address class
+ * (`local`, `virtual-alias`, `virtual-mailbox`, `relay`, `remote`).
+ */
+export type RecipientVerification =
+  | { accepted: true; class?: string }
+  | { accepted: false; class?: string; status: string; text: string; by?: 'table' | 'error' | 'retry' | 'alias' | undefined };
 
 /** Postfix-style access map: key lookup returns the right-hand side (`OK`, `REJECT text`, `DUNNO`...). */
 export interface AccessMapPort {

@@ -29,6 +29,7 @@ export { nextHopTransport, parseNextHop, type NextHopOptions } from './transport
 export { nextHopOf } from './transports/next-hop.ts';
 export { createRouter, type NextHopRouter, type RouterOptions } from './transports/router.ts';
 export { errorTransport } from './transports/error.ts';
+export { retryTransport } from './transports/retry.ts';
 export { discardTransport } from './transports/discard.ts';
 export { relayTransport, dnsMxResolver, type MxResolver, type MxRecord, type RelayOptions } from './transports/relay.ts';
 export { closeCachedSessions, smtpSend, type SmtpSendOptions, type SmtpSendResult } from './transports/smtp-client.ts';

@@ -1,6 +1,6 @@
 // What `moat explain` and the console's "Why?" show beside the restriction trace: how one recipient resolves.
 // Trusts the resolver compileConfig built (the one mx delivers with); the address is client input, shown as data.
-import { type AddressClass, type AddressResolver, errorBounceStatus, errorRefusalStatus, type NextHop, type Resolution } from '@moat/address';
+import { type AddressClass, type AddressResolver, errorBounceStatus, errorRefusalStatus, type NextHop, retryDeferStatus, retryRefusalStatus, type Resolution } from '@moat/address';
 
 /** One final recipient as shown: where the message for it goes. */
 export interface ExplainedRecipient {
@@ -39,6 +39,8 @@ export function describeNextHop(hop: NextHop, domain: string): string {
       return `maildir ${hop.path} (mailbox of ${domain})`;
     case 'error':
       return `error ${errorBounceStatus(hop.status)} ${hop.text} (bounced; refused at RCPT with ${errorRefusalStatus(hop.status, 'recipient')})`;
+    case 'retry':
+      return `retry ${retryDeferStatus(hop.status)} ${hop.text} (deferred until the message's lifetime ends; refused at RCPT with 450 ${retryRefusalStatus(hop.status, 'recipient')})`;
     case 'discard':
       return `discard${hop.text ? ` (${hop.text})` : ''} (accepted and dropped)`;
   }

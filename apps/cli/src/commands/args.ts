@@ -1,5 +1,6 @@
 // A small, strict option parser shared by the subcommands: `--name value`, `--name=value`, boolean flags.
 // Trusts nothing: unknown options and missing values are usage errors (exit 2), never guessed.
+import { parseResolver, ResolverConfigError } from '@moat/dns';
 
 export class UsageError extends Error {}
 
@@ -73,4 +74,20 @@ export function ago(seconds: number): string {
   if (s < 7200) return `${Math.round(s / 60)}m`;
   if (s < 172_800) return `${Math.round(s / 3600)}h`;
   return `${Math.round(s / 86400)}d`;
+}
+
+/**
+ * `--resolver`, read as `dns.resolver` is (@moat/dns parseResolver, the one reader): `IP`, `IP:port`, `[v6]`,
+ * `[v6]:port` or a bare IPv6 address, port 53 when none is given. A host name is refused: resolving it would need
+ * the machine's own DNS. Absent: the configured dns.resolver.
+ */
+export function resolverFlag(a: ParsedArgs, configured: string): string {
+  const v = a.values.resolver;
+  if (v === undefined) return configured;
+  try {
+    return parseResolver(v).server;
+  } catch (e) {
+    if (e instanceof ResolverConfigError) throw new UsageError(`--resolver: ${e.message}`);
+    throw e;
+  }
 }

@@ -1,7 +1,7 @@
 // `moat config check [FILE]`: loads and compiles moat.yaml, prints `ok` and a summary, or the errors.
 // Reads the config file and the map/users files it names; talks to no network.
 import { readFileSync } from 'node:fs';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, IGNORED_CLASSES, lintConfig, lintRouting, loadConfig, type PostfixReport, unreadKeysOfText } from '@moat/config';
+import { type Config, ConfigError, compileConfig, formatConfigErrors, IGNORED_CLASSES, lintConfig, lintRouting, lintRoutingTables, loadConfig, type PostfixReport, unreadKeysOfText } from '@moat/config';
 import { formatDnsblSite, formatRestriction, type Restriction } from '@moat/policy';
 import { zoneHider } from '@moat/runtime';
 import type { Command, Io } from './types.ts';
@@ -76,6 +76,8 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     for (const w of lintConfig(config)) io.out.write(`warning: ${w.path}: ${w.message}\n`);
     for (const k of unreadKeysOfText(readFileSync(config.source.file, 'utf8'))) io.out.write(`warning: ${k}: set in the file but read by nothing\n`);
     for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
+    // the routing tables' entries: transport_maps statuses and transports, alias loops (what is not listable is said)
+    for (const f of lintRoutingTables(compiled.routing.spec)) io.out.write(`warning: ${f.where}: ${f.param}${f.key ? ` ${f.key}` : ''}: ${f.message}\n`);
     if (flags.includes('--show-policy')) {
       // keyed zones (Spamhaus DQS) by their display names: this output gets pasted into tickets and forums
       const hide = zoneHider(compiled.spec.zoneDisplayNames) ?? ((t: string) => t);

@@ -7,12 +7,12 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { createDns } from '@moat/dns';
 import { checkDkimRecord, type DkimCheck, describePrivateKey, dkimRecord, generateDkimKey } from '@moat/dkim';
 import { isValidHostname } from '@moat/policy';
-import { parseArgs, safe, table, UsageError } from './args.ts';
+import { parseArgs, resolverFlag, safe, table, UsageError } from './args.ts';
 import { CommandError, guard, loadConfigOrFail } from './context.ts';
 import type { Command, Io } from './types.ts';
 
 const USAGE = `keygen DOMAIN [--selector S] [--ed25519] [--bits N] [--dir DIR] [--json]
-       moat dkim check [DOMAIN] [--config FILE] [--resolver HOST:PORT] [--json]   (exit 1 unless every record matches)`;
+       moat dkim check [DOMAIN] [--config FILE] [--resolver IP[:PORT]] [--json]   (exit 1 unless every record matches)`;
 
 /** Where the stack's MX reads DKIM keys (compose mounts compose/dkim there). */
 export const DEFAULT_DKIM_DIR = '/etc/moat/dkim';
@@ -76,7 +76,7 @@ async function check(args: readonly string[], io: Io): Promise<number> {
   const want = a.positionals[0]?.toLowerCase().replace(/\.$/, '');
   const entries = config.queue.dkim.filter((k) => want === undefined || k.domain.toLowerCase() === want);
   if (entries.length === 0) throw new CommandError(want ? `no queue.dkim entry for ${want} in ${config.source.file}` : `no queue.dkim entries in ${config.source.file}`);
-  const server = a.values.resolver ?? config.dns.resolver;
+  const server = resolverFlag(a, config.dns.resolver);
   // a one-shot command: @moat/dns's rules, the old budget (3 s a try, two tries)
   const resolver = createDns({ servers: [server], timeoutMs: 9000 });
   const base = dirname(config.source.file);

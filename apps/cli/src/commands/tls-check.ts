@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { isValidHostname } from '@moat/policy';
 import { checkChain, fetchStsPolicy, mxMatches, parseStsTxt, parseTlsRptTxt, systemCas, wireResolver } from '@moat/tlspolicy';
-import { parseArgs, safe, table, UsageError } from './args.ts';
+import { parseArgs, resolverFlag, safe, table, UsageError } from './args.ts';
 import { CommandError, loadConfigOrFail } from './context.ts';
 import { currentCertPath } from './tls-cert.ts';
 import type { Io } from './types.ts';
@@ -23,7 +23,7 @@ export async function checkPublished(args: readonly string[], io: Io): Promise<n
   if (!isValidHostname(domain) || !domain.includes('.')) throw new UsageError(`${JSON.stringify(a.positionals[0])} is not a domain name`);
   const config = loadConfigOrFail(a.values.config);
   const mx = (config.mx.hostname ?? config.policy.hostname).toLowerCase();
-  const server = a.values.resolver ?? config.dns.resolver;
+  const server = resolverFlag(a, config.dns.resolver);
   const resolver = wireResolver([server], { timeoutMs: 3000 });
   const certFile = a.values.cert ? resolve(a.values.cert) : currentCertPath(config);
   let leaf: Buffer;

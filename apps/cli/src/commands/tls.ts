@@ -12,13 +12,13 @@ import { connectRedis } from '@moat/redis';
 import { REPORT_ENVELOPE, clusterOutcomes, collectDailyReports, type DailyReports, dailyReportMessages, formatStsPolicy, formatTlsa, previousDay, type StsMode, tlsa311 } from '@moat/tlspolicy';
 import { currentCertPath } from './tls-cert.ts';
 import { checkPublished } from './tls-check.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { parseArgs, resolverFlag, UsageError } from './args.ts';
 import { CommandError, guard, loadConfigOrFail } from './context.ts';
 import type { Command, Io } from './types.ts';
 
-const USAGE = `check DOMAIN [--config FILE] [--resolver HOST:PORT] [--cert FILE] [--ca FILE] [--json]   (exit 1 unless every record is right)
+const USAGE = `check DOMAIN [--config FILE] [--resolver IP[:PORT]] [--cert FILE] [--ca FILE] [--json]   (exit 1 unless every record is right)
        moat tls policy DOMAIN [--mode testing|enforce] [--max-age SECONDS] [--mx HOST]... [--cert FILE] [--config FILE] [--json]
-       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--cluster] [--all] [--send] [--config FILE] [--resolver HOST:PORT]   (RFC 8460 JSON; default: yesterday, UTC; --cluster: every node's counts from the cluster's Redis; --send queues each report to its mailto: rua)`;
+       moat tls report [--day YYYY-MM-DD] [--dir DIR] [--cluster] [--all] [--send] [--config FILE] [--resolver IP[:PORT]]   (RFC 8460 JSON; default: yesterday, UTC; --cluster: every node's counts from the cluster's Redis; --send queues each report to its mailto: rua)`;
 
 const fromConfig = (config: Config, p: string) => (isAbsolute(p) ? p : resolve(dirname(config.source.file), p));
 
@@ -91,7 +91,7 @@ async function report(args: readonly string[], io: Io): Promise<number> {
   const organization = config.queue.tls.report_organization ?? config.policy.hostname;
   const contact = config.queue.tls.report_contact ?? `mailto:postmaster@${config.policy.hostname}`;
   // a one-shot command: @moat/dns's rules, the old budget (3 s a try, two tries)
-  const resolver = createDns({ servers: [a.values.resolver ?? config.dns.resolver], timeoutMs: 9000 });
+  const resolver = createDns({ servers: [resolverFlag(a, config.dns.resolver)], timeoutMs: 9000 });
   // only domains that ask for reports get one (RFC 8460 3), unless --all; the same run mx's daily timer makes
   // --cluster: every node's counts as mx's daily run reads them (this node's files pushed first, docs/tls.md)
   const redis = a.flags.has('cluster') ? connectRedis(views.redis(config), { connectionName: 'moat-cli-tlsrpt', connectTimeoutMs: 5000 }) : undefined;

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { DNSBL_KEYS } from './dnsbl.ts';
 import { importLmtpTls, LMTP_TLS_KEYS } from './lmtp-tls.ts';
 import { importLists } from './restriction-lists.ts';
+import { importReplyCodes, REPLY_KEYS, UNIMPLEMENTED_CODE_KEYS } from './reply-codes.ts';
 import { importSmtpd } from './smtpd-keys.ts';
 import { importSmtpTls, SMTP_TLS_KEYS } from './smtp-tls.ts';
 import { ExpandError } from './expand.ts';
@@ -96,6 +97,7 @@ const MAPPED = new Set([
   'smtpd_timeout',
   'smtpd_sender_login_maps',
   ...DNSBL_KEYS,
+  ...REPLY_KEYS,
   ...SMTP_TLS_KEYS,
   ...LMTP_TLS_KEYS,
 ]);
@@ -192,6 +194,7 @@ export class Importer {
     this.networks();
     importLists(this);
     importSmtpd(this);
+    importReplyCodes(this);
     this.queue();
     this.routing();
     this.rest();
@@ -342,7 +345,7 @@ export class Importer {
       if (MAPPED.has(e.name) || Object.hasOwn(ROUTING_KEYS, e.name) || this.seen.has(e.name) || this.used.some((u) => u.name === e.name)) continue;
       let cls = ignoredClassOf(e.name);
       if (cls === 'other' && !POSTFIX_PARAMETER_NAMES.has(e.name)) cls = 'unknown';
-      let note: string = IGNORED_CLASSES[cls];
+      let note: string = UNIMPLEMENTED_CODE_KEYS[e.name] ?? IGNORED_CLASSES[cls];
       if (cls === 'unknown' && referenced.has(e.name)) note = 'user-defined: only used in $-expansions of other values';
       this.ignored.push({ name: e.name, line: e.line, class: cls, note });
     }

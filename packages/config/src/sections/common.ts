@@ -1,5 +1,6 @@
 // Small zod building blocks shared by the sections: durations, sizes, listen addresses, networks.
 // Trusts nothing: every value from YAML or the environment passes through these checks.
+import { ResolverConfigError, parseResolver } from '@moat/dns';
 import { parseCidr } from '@moat/policy';
 import { parseHostPort } from '../host-port.ts';
 import { z } from 'zod';
@@ -40,6 +41,20 @@ export const hostPort = z
       return false;
     }
   }, 'expected a port from 1 to 65535');
+
+/**
+ * A DNS resolver to ask (dns.resolver): `IP`, `IP:port`, `[v6]`, `[v6]:port` or a bare IPv6 address, port 53 when none
+ * is given, as @moat/dns parseResolver (the one reader, used again where the resolver is built) reads it. Host names
+ * are refused: resolving one would need the machine's own DNS.
+ */
+export const resolverAddress = z.string().superRefine((s, ctx) => {
+  try {
+    parseResolver(s);
+  } catch (e) {
+    if (!(e instanceof ResolverConfigError)) throw e;
+    ctx.addIssue({ code: 'custom', message: e.message });
+  }
+});
 
 /** A network in Postfix's mynetworks syntax (`192.0.2.0/24`, `[2001:db8::]/32`, `::1`). */
 export const network = z.string().refine((s) => parseCidr(s) !== undefined, {

@@ -110,6 +110,9 @@ export const dnsblSiteList = z.unknown().transform((v, ctx): DnsblSite[] => {
 const postfixList = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (typeof v === 'string' ? v.split(/[\s,]+/).filter((x) => x !== '') : v), z.array(item));
 
+/** An SMTP reply code a check refuses with (Postfix's *_reject_code): 4xx defers, 5xx rejects. */
+const replyCode = z.number().int().min(400, 'an SMTP reply code from 400 to 599').max(599, 'an SMTP reply code from 400 to 599');
+
 export const policySection = z.strictObject({
   /** Our own name (Postfix myhostname): used in the banner, and refused as a stranger's HELO. Required. */
   hostname,
@@ -148,6 +151,21 @@ export const policySection = z.strictObject({
    */
   dnsbl_allowlist_threshold: z.number().int().optional(),
   dnsbl_whitelist_threshold: z.number().int().optional(),
+  /**
+   * Reply codes by Postfix's names (smtpd_check.c, postconf -d defaults): an unknown user refused by check_rcpt_maps
+   * (reject_unlisted_recipient/_sender, explicit or implicit), by the address's class; an `error:` next hop answers 550
+   * (unknown_virtual_alias_reject_code in a virtual alias domain), `retry:` 450. A 4xx code defers.
+   */
+  unknown_local_recipient_reject_code: replyCode.default(550),
+  unknown_virtual_alias_reject_code: replyCode.default(550),
+  unknown_virtual_mailbox_reject_code: replyCode.default(550),
+  unknown_relay_recipient_reject_code: replyCode.default(550),
+  /** reject_unknown_sender_domain / reject_unknown_recipient_domain: no MX, A or AAAA. */
+  unknown_address_reject_code: replyCode.default(450),
+  /** What their DNS failure does: defer_if_permit (only if nothing else rejects) or defer at once. */
+  unknown_address_tempfail_action: z.enum(['defer_if_permit', 'defer']).default('defer_if_permit'),
+  /** reject_unknown_client_hostname / reject_unknown_reverse_client_hostname (a failed lookup is 450 whatever this says). */
+  unknown_client_reject_code: replyCode.default(450),
   /**
    * The access map the default list consults (`cidr:/etc/moat/rbl_override`, or any table type
    * @moat/maps reads: `hash:`, `texthash:`, `regexp:`, `pcre:`...); unset = no such step.

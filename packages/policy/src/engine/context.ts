@@ -121,6 +121,11 @@ export interface Env {
   unknownAddressRejectCode: number;
   unknownAddressTempfailDefers: boolean;
   unknownClientRejectCode: number;
+  /** check_rcpt_maps' codes by class (unknown_*_recipient_reject_code, unknown_virtual_alias_reject_code); 550 each by default. */
+  unknownLocalRecipientRejectCode: number;
+  unknownVirtualAliasRejectCode: number;
+  unknownVirtualMailboxRejectCode: number;
+  unknownRelayRecipientRejectCode: number;
   /** postscreen_dnsbl_threshold (default 1) and postscreen_dnsbl_allowlist_threshold (default 0: off). */
   dnsblThreshold: number;
   dnsblAllowlistThreshold: number;

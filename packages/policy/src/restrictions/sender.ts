@@ -4,6 +4,7 @@ import { isFqdnDomain, parseAddressLiteral, splitAddress } from '../address.ts';
 import { type Ctx, DUNNO, MAIL, type Result, SKIP_NO_SENDER, type Wait } from '../engine/context.ts';
 import { classifyOther, lookupFailed } from '../engine/lookups.ts';
 import { define } from './define.ts';
+import { unlistedAddressReply } from './recipient.ts';
 
 export const rejectNonFqdnSender = define({
   name: 'reject_non_fqdn_sender',
@@ -21,8 +22,8 @@ export const rejectNonFqdnSender = define({
 });
 
 /**
- * Postfix check_rcpt_maps for a sender: a sender address in one of our domains must exist (550
- * 5.1.0). The null sender and senders elsewhere pass.
+ * Postfix check_rcpt_maps for a sender: a sender address in one of our domains must exist (550 5.1.0 by
+ * default; unlistedAddressReply picks the code and words). The null sender and senders elsewhere pass.
  */
 export function unlistedSender(ctx: Ctx): Result | Wait {
   const sender = ctx.facts.sender;
@@ -33,7 +34,7 @@ export function unlistedSender(ctx: Ctx): Result | Wait {
     sender,
     (cls): Result => {
       if (cls !== 'unknown-user') return { outcome: 'dunno', reason: `sender ${cls}` };
-      return { outcome: 'reject', status: '5.1.0', subject: { name: sender, context: 'Sender address rejected' }, text: 'User unknown in local recipient table', reason: 'unknown sender in our domain', smtpCode: 550 };
+      return unlistedAddressReply(ctx, sender, 'sender');
     },
     (e) => lookupFailed(sender, 'recipient directory', e),
   );
@@ -43,6 +44,6 @@ export const rejectUnlistedSender = define({
   name: 'reject_unlisted_sender',
   arg: 'none',
   stage: MAIL,
-  rejectCode: 550, // unknown_local_recipient_reject_code
+  rejectCode: 550, // unknown_*_recipient_reject_code by class (results carry it)
   evaluate: (_c, ctx) => unlistedSender(ctx),
 });

@@ -5,6 +5,7 @@ import type { Logger } from '@moat/observe';
 import type { DkimKey } from '@moat/dkim';
 import { discardTransport } from './discard.ts';
 import { errorTransport } from './error.ts';
+import { retryTransport } from './retry.ts';
 import { maildirTransport, type MaildirOptions } from './maildir.ts';
 import { type MxResolver, relayTransport } from './relay.ts';
 import { nextHopTransport } from './smtp.ts';
@@ -97,6 +98,10 @@ export function createRouter(opts: RouterOptions): NextHopRouter {
         // as error(8): a status that is not 5.x.x is ignored, with a warning (logged once per hop: transports are cached)
         if (hop.status !== undefined && !hop.status.startsWith('5')) opts.logger?.warn({ event: 'error-hop-status', hop: hop.raw, status: hop.status }, 'error transport: ignoring a status that is not 5.x.x; bounced as 5.0.0');
         return errorTransport({ status: hop.status, text: hop.text });
+      case 'retry':
+        // as retry(8): deferred (a status that is not 4.x.x is ignored, with a warning), until the message's lifetime ends
+        if (hop.status !== undefined && !hop.status.startsWith('4')) opts.logger?.warn({ event: 'retry-hop-status', hop: hop.raw, status: hop.status }, 'retry transport: ignoring a status that is not 4.x.x; deferred as 4.0.0');
+        return retryTransport({ status: hop.status, text: hop.text });
       case 'discard':
         return discardTransport(hop.text);
       default:
