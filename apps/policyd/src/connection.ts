@@ -62,48 +62,69 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     if (want !== armed) socket.setTimeout((armed = want));
   };
 
-  async function answer(attrs: Attributes): Promise<void> {
+  /**
+   * Answer one request: at once (DUNNO, a broken request), returning false, or when the engine has decided,
+   * returning true: then `next()` is called after the reply. Callbacks, not async functions: per request.
+   */
+  function answer(attrs: Attributes): boolean {
     const r = toFacts(attrs, settings.stages);
     if (r.kind === 'dunno') {
       reply('DUNNO');
-      return;
+      return false;
     }
     if (r.kind === 'invalid') {
       drop('invalid-request', r.why);
-      return;
+      return false;
     }
     const facts = r.facts;
     const instance = attrs.instance ?? '';
     if (!txn || txn.instance !== instance) txn = { instance, headers: undefined };
+    const transaction = txn;
     const t0 = performance.now();
-    let verdict: Verdict;
-    try {
-      verdict = await ctx.decider.decide(facts);
-    } catch (err) {
-      const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
-      metrics.errors.inc({ reason });
-      log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
-      if (settings.errorAction) reply(settings.errorAction);
-      else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
-      return;
-    }
-    const ms = performance.now() - t0;
-    const { action, prepended } = toAction(verdict, {
-      settings,
-      stage: facts.stage,
-      code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
-      alreadyPrepended: txn.headers,
-    });
-    if (prepended) (txn.headers ??= new Set()).add(prepended);
-    recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
-    reply(action);
+    ctx.decider.decide(
+      facts,
+      (err, verdict) => {
+        if (verdict === undefined) {
+          const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
+          metrics.errors.inc({ reason });
+          log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+          if (settings.errorAction) reply(settings.errorAction);
+          else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+        } else {
+          const ms = performance.now() - t0;
+          const { action, prepended } = toAction(verdict, {
+            settings,
+            stage: facts.stage,
+            code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
+            alreadyPrepended: transaction.headers,
+          });
+          if (prepended) (transaction.headers ??= new Set()).add(prepended);
+          recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
+          reply(action);
+        }
+        next();
+      },
+      t0,
+    );
+    return true;
   }
 
-  async function pump(): Promise<void> {
+  /** Start answering what is queued (one request at a time, in order). */
+  function pump(): void {
     if (running) return;
     running = true;
     busy.add(socket);
     armTimer();
+    work();
+  }
+
+  /** After an answer: read again if the queue has room. */
+  function next(): void {
+    if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+    work();
+  }
+
+  function work(): void {
     while (queue.length > 0 && !socket.destroyed) {
       const attrs = queue.shift()!;
       if (overloaded) {
@@ -112,7 +133,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
         endSoon();
         break;
       }
-      await answer(attrs);
+      if (answer(attrs)) return; // next() goes on
       if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
     }
     running = false;
@@ -127,7 +148,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
       queue.push(r.attrs);
     }
     if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
-    if (queue.length > 0) void pump();
+    if (queue.length > 0) pump();
     else armTimer();
   });
   socket.on('drain', () => {
