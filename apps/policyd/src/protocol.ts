@@ -2,8 +2,8 @@
 // Trusts nothing it reads: lines and requests are size-capped, so a client can never grow memory unboundedly.
 
 /**
- * One policy request: attribute name -> value (last one wins, as in Postfix's attr_scan). A plain object,
- * filled in Postfix's order, so requests share V8's shapes; a `__proto__` line is dropped (never a prototype).
+ * One policy request: attribute name -> value (last one wins, as in Postfix's attr_scan); a name Postfix did not
+ * send reads undefined. One class's objects (below); a `__proto__` line is dropped (never a prototype).
  */
 export type Attributes = Record<string, string>;
 
@@ -36,6 +36,45 @@ const knownNames = new Set([
   'server_address', 'server_port', 'compatibility_level', 'mail_version',
 ]);
 
+/**
+ * A request's attributes: every name Postfix sends is a field from the start, so each request is one object of
+ * one V8 shape, all in-object (no property-store growth per request); other names are added as they come.
+ */
+class PostfixAttributes {
+  request: string | undefined = undefined;
+  protocol_state: string | undefined = undefined;
+  protocol_name: string | undefined = undefined;
+  helo_name: string | undefined = undefined;
+  queue_id: string | undefined = undefined;
+  sender: string | undefined = undefined;
+  recipient: string | undefined = undefined;
+  recipient_count: string | undefined = undefined;
+  client_address: string | undefined = undefined;
+  client_name: string | undefined = undefined;
+  reverse_client_name: string | undefined = undefined;
+  instance: string | undefined = undefined;
+  sasl_method: string | undefined = undefined;
+  sasl_username: string | undefined = undefined;
+  sasl_sender: string | undefined = undefined;
+  size: string | undefined = undefined;
+  ccert_subject: string | undefined = undefined;
+  ccert_issuer: string | undefined = undefined;
+  ccert_fingerprint: string | undefined = undefined;
+  ccert_pubkey_fingerprint: string | undefined = undefined;
+  encryption_protocol: string | undefined = undefined;
+  encryption_cipher: string | undefined = undefined;
+  encryption_keysize: string | undefined = undefined;
+  etrn_domain: string | undefined = undefined;
+  stress: string | undefined = undefined;
+  client_port: string | undefined = undefined;
+  policy_context: string | undefined = undefined;
+  server_address: string | undefined = undefined;
+  server_port: string | undefined = undefined;
+  compatibility_level: string | undefined = undefined;
+  mail_version: string | undefined = undefined;
+}
+const newAttributes = (): Attributes => new PostfixAttributes() as unknown as Attributes;
+
 /** The known names by length: a line's name is matched in place (no slice, no hashing of a new string). */
 const knownByLength: string[][] = [];
 for (const n of knownNames) (knownByLength[n.length] ??= []).push(n);
@@ -57,7 +96,7 @@ export class RequestReader {
   readonly limits: ReaderLimits;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #attrs: Attributes = {};
+  #attrs: Attributes = newAttributes();
   #count = 0;
   #requestBytes = 0;
   #error: ProtocolError | undefined;
@@ -138,7 +177,7 @@ export class RequestReader {
     this.#error = error;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#attrs = {};
+    this.#attrs = newAttributes();
     return { kind: 'error', error, detail };
   }
 
@@ -153,7 +192,7 @@ export class RequestReader {
     if (len === 0) {
       if (this.#count === 0) return undefined; // stray blank lines between requests are harmless
       const attrs = this.#attrs;
-      this.#attrs = {};
+      this.#attrs = newAttributes();
       this.#count = 0;
       this.#requestBytes = 0;
       return { kind: 'request', attrs };
