@@ -1,7 +1,7 @@
 // policyd A/B in one run, for hot-path work: two policyd trees (or node flags) and the one-Redis-call floor, rounds
 // alternating, with what bench/policyd.ts does not show: the policyd process's own CPU (Redis apart) and its syscalls.
 // Loopback only (Redis, Unbound answering the bench's example. zone with an SOA, the servers); the greylist-only profile.
-//   npm exec -- node bench/policyd-ab.ts [--a TREE] [--b TREE] [--a-flags "--max-semi-space-size=8"] [--b-flags ...]
+//   npm exec -- node bench/policyd-ab.ts [--a TREE] [--b TREE] [--a-flags="--max-semi-space-size=8 --trace-gc"] [--b-flags=...]
 //     [--rounds 3] [--requests 20000] [--conns 32] [--no-floor] [--profile DIR]
 // Per row: req/s, p50/p99, CPU µs per request of the server process alone and of redis-server, and (perf stat's
 // syscall tracepoints, a count that does not depend on the machine's load) write/read/epoll syscalls per request.

@@ -98,7 +98,11 @@ const countLines = (b: Uint8Array): number => {
 
 export interface BufferedStdoutOptions {
   fd?: number;
-  /** Buffered bytes (UTF-8) that make a flush at once (default 64 KiB). */
+  /**
+   * Buffered characters (UTF-16 units: bytes for ASCII lines, up to a third of the UTF-8 bytes otherwise) that
+   * make a flush at once (default 64 Ki). Counted in characters: measuring each line's UTF-8 length cost more
+   * than the rest of the buffering.
+   */
   maxBytes?: number;
   intervalMs?: number;
   pieceBytes?: number;
@@ -232,7 +236,7 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   return {
     write(chunk: string) {
       parts.push(chunk);
-      bytes += Buffer.byteLength(chunk, 'utf8');
+      bytes += chunk.length;
       if (bytes >= maxBytes) flushSync();
       return true;
     },
