@@ -31,7 +31,7 @@ export interface ConnectionContext {
 }
 
 /** Serve one accepted socket; `overloaded`: answer the first request with overloadAction, then end. */
-export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): void {
+export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): TimedConnection {
   const { settings, metrics, busy } = ctx;
   const log = ctx.logger.child({ conn: id, peer: socket.remoteAddress });
   const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
@@ -51,59 +51,82 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   const reply = (action: string) => {
     const sp = action.indexOf(' ');
     metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
+    lastActive = performance.now();
     return socket.write(`action=${action}\n\n`);
   };
-  // Node re-arms a socket's timeout on every read and write; only a change of kind needs a call.
-  // While a decision runs the timer may fire: the handler ignores it, and the reply re-arms it.
-  let armed = -1;
+  // The socket's timeouts are checked by the server's one sweep (check(), below), not by a Node socket timer:
+  // Node re-arms that timer on every read and write (a timer-list move per request each way). Activity is
+  // stamped here on each read, reply and end; `want` is the timeout of the connection's current state.
+  let lastActive = performance.now();
+  let want = settings.idleTimeoutMs;
   const armTimer = () => {
     if (endedByUs) return;
-    const want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
-    if (want !== armed) socket.setTimeout((armed = want));
+    want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
   };
 
-  async function answer(attrs: Attributes): Promise<void> {
+  /**
+   * Answer one request: at once (DUNNO, a broken request), returning false, or when the engine has decided,
+   * returning true: then `next()` is called after the reply. Callbacks, not async functions: per request.
+   */
+  function answer(attrs: Attributes): boolean {
     const r = toFacts(attrs, settings.stages);
     if (r.kind === 'dunno') {
       reply('DUNNO');
-      return;
+      return false;
     }
     if (r.kind === 'invalid') {
       drop('invalid-request', r.why);
-      return;
+      return false;
     }
     const facts = r.facts;
     const instance = attrs.instance ?? '';
     if (!txn || txn.instance !== instance) txn = { instance, headers: undefined };
+    const transaction = txn;
     const t0 = performance.now();
-    let verdict: Verdict;
-    try {
-      verdict = await ctx.decider.decide(facts);
-    } catch (err) {
-      const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
-      metrics.errors.inc({ reason });
-      log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
-      if (settings.errorAction) reply(settings.errorAction);
-      else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
-      return;
-    }
-    const ms = performance.now() - t0;
-    const { action, prepended } = toAction(verdict, {
-      settings,
-      stage: facts.stage,
-      code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
-      alreadyPrepended: txn.headers,
-    });
-    if (prepended) (txn.headers ??= new Set()).add(prepended);
-    recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
-    reply(action);
+    ctx.decider.decide(
+      facts,
+      (err, verdict) => {
+        if (verdict === undefined) {
+          const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
+          metrics.errors.inc({ reason });
+          log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+          if (settings.errorAction) reply(settings.errorAction);
+          else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+        } else {
+          const ms = performance.now() - t0;
+          const { action, prepended } = toAction(verdict, {
+            settings,
+            stage: facts.stage,
+            code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
+            alreadyPrepended: transaction.headers,
+          });
+          if (prepended) (transaction.headers ??= new Set()).add(prepended);
+          recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
+          reply(action);
+        }
+        next();
+      },
+      t0,
+    );
+    return true;
   }
 
-  async function pump(): Promise<void> {
+  /** Start answering what is queued (one request at a time, in order). */
+  function pump(): void {
     if (running) return;
     running = true;
     busy.add(socket);
     armTimer();
+    work();
+  }
+
+  /** After an answer: read again if the queue has room. */
+  function next(): void {
+    if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+    work();
+  }
+
+  function work(): void {
     while (queue.length > 0 && !socket.destroyed) {
       const attrs = queue.shift()!;
       if (overloaded) {
@@ -112,7 +135,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
         endSoon();
         break;
       }
-      await answer(attrs);
+      if (answer(attrs)) return; // next() goes on
       if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
     }
     running = false;
@@ -122,12 +145,13 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   }
 
   socket.on('data', (chunk: Buffer) => {
+    lastActive = performance.now();
     for (const r of reader.push(chunk)) {
       if (r.kind === 'error') return drop(r.error, r.detail);
       queue.push(r.attrs);
     }
     if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
-    if (queue.length > 0) void pump();
+    if (queue.length > 0) pump();
     else armTimer();
   });
   socket.on('drain', () => {
@@ -137,9 +161,10 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
     endedByUs = true;
     socket.end();
-    socket.setTimeout((armed = Math.min(5000, settings.idleTimeoutMs)));
+    want = Math.min(5000, settings.idleTimeoutMs);
+    lastActive = performance.now();
   }
-  socket.on('timeout', () => {
+  const onTimeout = () => {
     if (endedByUs) {
       socket.destroy();
       return;
@@ -151,7 +176,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
       log.debug('idle policy connection closed');
       endSoon();
     }
-  });
+  };
   socket.on('end', () => {
     // Postfix closed its side; answer what is queued (pump ends the socket when done).
     peerEnded = true;
@@ -160,4 +185,22 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   socket.on('error', (err) => log.debug({ err: String(err) }, 'policy socket error'));
   socket.setNoDelay(true);
   armTimer();
+  return {
+    check(now) {
+      if (socket.destroyed || now - lastActive < want) return;
+      lastActive = now; // once per period without activity, as a socket timeout fires
+      onTimeout();
+    },
+  };
+}
+
+/** What the server's timeout sweep asks of a connection. */
+export interface TimedConnection {
+  /** Run the connection's timeout if its current one has passed by `now` (performance.now()). */
+  check(now: number): void;
+}
+
+/** How often the sweep runs: a quarter of the shortest timeout, within 10 ms to 1 s (a timeout fires up to that late). */
+export function sweepInterval(settings: Pick<PolicydSettings, 'requestTimeoutMs' | 'idleTimeoutMs'>): number {
+  return Math.max(10, Math.min(1000, Math.min(settings.requestTimeoutMs, settings.idleTimeoutMs, 5000) / 4));
 }

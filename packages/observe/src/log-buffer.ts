@@ -98,7 +98,11 @@ const countLines = (b: Uint8Array): number => {
 
 export interface BufferedStdoutOptions {
   fd?: number;
-  /** Buffered bytes (UTF-8) that make a flush at once (default 64 KiB). */
+  /**
+   * Buffered characters (UTF-16 units: bytes for ASCII lines, up to a third of the UTF-8 bytes otherwise) that
+   * make a flush at once (default 64 Ki). Counted in characters: measuring each line's UTF-8 length cost more
+   * than the rest of the buffering.
+   */
   maxBytes?: number;
   intervalMs?: number;
   pieceBytes?: number;
@@ -107,6 +111,9 @@ export interface BufferedStdoutOptions {
   /** Where moat_log_lines_dropped_total is counted (none: only `dropped()`). */
   registry?: Registry;
 }
+
+/** Characters of lines kept as strings before they are encoded into a Buffer (see `encode`). */
+const ENCODE_CHARS = 8192;
 
 /** How long the exit hook waits, at most, for a full stdout to take the last lines. */
 const EXIT_WAIT_MS = 1000;
@@ -175,12 +182,26 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     };
     go(0);
   };
+  /**
+   * Lines are encoded (off the V8 heap) every ENCODE_CHARS characters, not held as strings until the flush:
+   * strings kept for up to intervalMs survived the young generation's collections (each one copied them, and
+   * promoted them to the old generation), which was the larger part of policyd's scavenge pauses.
+   */
+  let encoded: Buffer[] = [];
+  let partChars = 0;
+  const encode = () => {
+    if (parts.length === 0) return;
+    encoded.push(Buffer.from(parts.length === 1 ? parts[0]! : parts.join(''), 'utf8'));
+    parts = [];
+    partChars = 0;
+  };
   /** Moves the buffered lines into the queue of pieces (bounded). */
   const take = () => {
     if (bytes > 0) {
-      // One encode per flush; cut points found with memchr-like scans.
-      const buf = Buffer.from(parts.join(''), 'utf8');
-      parts = [];
+      // cut points found with memchr-like scans
+      encode();
+      const buf = encoded.length === 1 ? encoded[0]! : Buffer.concat(encoded);
+      encoded = [];
       bytes = 0;
       let start = 0;
       for (const end of pieceBytes > 0 ? cutPoints(buf, pieceBytes) : [buf.length]) {
@@ -232,7 +253,9 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   return {
     write(chunk: string) {
       parts.push(chunk);
-      bytes += Buffer.byteLength(chunk, 'utf8');
+      bytes += chunk.length;
+      partChars += chunk.length;
+      if (partChars >= ENCODE_CHARS) encode();
       if (bytes >= maxBytes) flushSync();
       return true;
     },

@@ -1,0 +1,65 @@
+// A labelled counter for a per-request hot path: each label set's count is a plain number, handed to prom-client
+// when the metric is read. Trusts its callers' label values to be a small fixed set (actions, reasons, kinds).
+import type { Counter } from 'prom-client';
+
+type Labels<L extends string> = Partial<Record<L, string | number>>;
+interface Child<L extends string> {
+  labels: Labels<L>;
+  pending: number;
+}
+type Node<L extends string> = Map<string | number | undefined, Node<L> | Child<L>>;
+
+export interface HotCounter<L extends string> {
+  /** As `counter.inc(labels, n)`; the count reaches prom-client at the next read (scrape, get, getMetricsAsJSON). */
+  inc(labels: Labels<L>, n?: number): void;
+}
+
+/**
+ * prom-client's `inc(labels)` builds and validates a hash string of the label set on every call (its
+ * `labels()` children too): a few µs per decision. Here a label set is found by one map lookup per label,
+ * and the counts are added to the counter by its public `inc` when anything reads it (its `collect` hook),
+ * so the exposition is the same. Use the returned handle for every increment of that counter.
+ */
+export function hotCounter<L extends string>(counter: Counter<L>): HotCounter<L> {
+  const names = (counter as unknown as { labelNames: readonly L[] }).labelNames;
+  const root: Node<L> = new Map();
+  const children: Child<L>[] = [];
+  const flush = () => {
+    for (const c of children) {
+      if (c.pending === 0) continue;
+      const n = c.pending;
+      c.pending = 0;
+      counter.inc(c.labels as never, n);
+    }
+  };
+  const hooked = counter as unknown as { collect?: () => unknown };
+  const prior = hooked.collect;
+  hooked.collect = function (this: unknown) {
+    flush();
+    return prior?.call(this);
+  };
+  return {
+    inc(labels, n = 1) {
+      let node = root;
+      const last = names.length - 1;
+      for (let i = 0; i < last; i++) {
+        const v = labels[names[i]!];
+        let next = node.get(v) as Node<L> | undefined;
+        if (next === undefined) node.set(v, (next = new Map()));
+        node = next;
+      }
+      const v = last >= 0 ? labels[names[last]!] : undefined;
+      let child = node.get(v) as Child<L> | undefined;
+      if (child === undefined) {
+        counter.inc(labels as never, 0); // prom-client validates the label names now (a bad one throws here)
+        // the label set as prom-client keeps it (undefined values left out)
+        const kept: Labels<L> = {};
+        for (const name of names) if (labels[name] !== undefined) kept[name] = labels[name];
+        child = { labels: kept, pending: 0 };
+        node.set(v, child);
+        children.push(child);
+      }
+      child.pending += n;
+    },
+  };
+}
