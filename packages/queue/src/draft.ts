@@ -2,8 +2,8 @@
 // the file to enqueue (a SpooledMessage) instead of holding the message in memory. Trusts the file system;
 // the bytes are untrusted and stored as received.
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, unlinkSync, writev } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, writev } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpName } from './tmp-files.ts';
 
@@ -70,10 +70,12 @@ function writevAt(fd: number, buffers: Buffer[], pos: number): Promise<number> {
  * writer's leftover from a live one. No fsync: the draft is scratch; the queue file enqueue writes from it is
  * the durable copy (fsync'ed, renamed, directory fsync'ed, as for any message).
  *
- * The open, close and unlink are synchronous, on purpose (issue 21, session 9): each is one metadata system
- * call of a few microseconds, where the thread pool's round trip cost the SMTP thread ~4x the CPU (the hand-off,
- * the wake-up, the completion); the appends, whose size the client decides, stay on the thread pool. The draft
- * holds a plain descriptor, closed by `discard` on every path (receive.ts, end-of-data.ts).
+ * The open and the close are synchronous, on purpose (issue 21, session 9): each is one system call of a few
+ * microseconds, where the thread pool's round trip cost the SMTP thread several times that (the hand-off, the
+ * wake-up, the completion). The appends (their size is the client's) and the unlink stay on the thread pool:
+ * the draft is a second link of a queue file the delivery thread is fsync'ing, and an unlink that waits for
+ * that journal commit must not stall every session (a synchronous one was sampled at ~0.8 ms per call). The
+ * draft holds a plain descriptor, closed by `discard` on every path (receive.ts, end-of-data.ts).
  */
 export async function openDraft(spoolDir: string): Promise<Draft> {
   const path = join(spoolDir, 'tmp', tmpName(`d${randomBytes(8).toString('hex')}`, 'draft'));
@@ -172,11 +174,8 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
       } catch {
         // already closed: nothing to free
       }
-      try {
-        unlinkSync(path);
-      } catch {
-        // gone: the queue took the draft as its queue file (renamed), or the sweep removed it
-      }
+      // the queue's own link stays when it took the draft as its queue file (adopt.ts links it into incoming/)
+      await unlink(path).catch(() => undefined);
     },
   };
 }
