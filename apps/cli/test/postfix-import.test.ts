@@ -19,7 +19,7 @@ describe('moat config check with postfix.main_cf', { timeout: 90_000 }, () => {
   it('the seed main.cf loads and passes; each ignored key is listed once, under its reason class', () => {
     // the seed's alias and virtual tables are the admin's files: here in a temp dir, on the same lines
     const dir = mkdtempSync(join(tmpdir(), 'moat-cli-seed-'));
-    writeFileSync(join(dir, 'aliases'), 'postmaster: alice\nalice: alice@example.org\n');
+    writeFileSync(join(dir, 'aliases'), 'postmaster: alice\nalice: alice@example.org\nprog: "|/usr/bin/prog"\nla: lb\nlb: la\n');
     writeFileSync(join(dir, 'virtual'), 'alice@example.net alice@example.org\n');
     copyFileSync(join(FIXTURES, 'seed-moat.yaml'), join(dir, 'seed-moat.yaml'));
     const seedText = readFileSync(join(FIXTURES, 'seed-main.cf'), 'utf8');
@@ -41,6 +41,9 @@ describe('moat config check with postfix.main_cf', { timeout: 90_000 }, () => {
     expect(r.out).toMatch(/ignored \[tls\] TLS: [^\n]*\n(\s+\S+ \(line \d+\)\n)*\s+smtpd_tls_CAfile \(line 22\)/);
     expect(r.out).toMatch(/ignored \[milter\][^\n]*\n(\s+\S+ \(line \d+\)\n)*\s+smtpd_milters \(line 77\)/);
     expect(r.out).toMatch(/warning: .*seed-main\.cf:77: smtpd_milters: the text after "#" is part of the value/);
+    // the routing tables' findings, each with its own severity, at the entry's file:line
+    expect(r.out).toMatch(/^error: \S+\/aliases:3: alias_maps prog: \|\/usr\/bin\/prog: moat does not deliver to commands/m);
+    expect(r.out).not.toMatch(/^warning: \S+\/aliases:3: /m);
   });
 
   it('a table the main.cf names and that is not there fails the check, naming it', () => {

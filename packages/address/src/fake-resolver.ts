@@ -1,6 +1,6 @@
 // A small in-memory AddressResolver for tests (exported, like @moat/policy's memory ports) of routing and delivery: domains, users, aliases, next hops.
 // Trusts its table (the test's); not Postfix's semantics in full, only what routing tests need.
-import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution } from './types.ts';
+import type { AddressClass, AddressResolver, FinalRecipient, NextHop, Resolution, Verification } from './types.ts';
 
 export interface FakeResolverSpec {
   /** Our mailbox domains: their class (default virtual-mailbox), next hop and users (undefined: any user). */
@@ -14,7 +14,7 @@ export interface FakeResolverSpec {
   /** recipient_delimiter (default '+'). */
   delimiter?: string;
   /** Addresses that fail as given (e.g. a table that cannot answer). */
-  errors?: Record<string, { reason: 'unknown-user' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string }>;
+  errors?: Record<string, { reason: 'unknown-user' | 'retry' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string }>;
 }
 
 export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & { asked: string[] } {
@@ -72,6 +72,9 @@ export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & {
         if (dom.users && !dom.users.map((u) => u.toLowerCase()).includes(s.user.toLowerCase())) {
           return fail(input, cls, { reason: 'unknown-user', status: '5.1.1', text: `<${input}>: Recipient address rejected: User unknown in virtual mailbox table` }, trace);
         }
+        // the real resolver refuses an address given as it is that routes to error: or retry: (smtpd's RCPT check)
+        if (depth === 0 && dom.nextHop.transport === 'error') return fail(input, cls, { reason: 'unknown-user', status: dom.nextHop.status ?? '5.0.0', text: dom.nextHop.text }, trace);
+        if (depth === 0 && dom.nextHop.transport === 'retry') return fail(input, cls, { reason: 'retry', status: dom.nextHop.status ?? '4.0.0', text: dom.nextHop.text }, trace);
         out.push({ address: `${s.user}@${s.domain}`, ...(extension ? { extension } : {}), class: cls, nextHop: dom.nextHop });
         return null;
       }
@@ -85,9 +88,12 @@ export function fakeAddressResolver(spec: FakeResolverSpec): AddressResolver & {
   }
 
   // the RCPT check without expansion, as far as a fake can tell it: what resolve() says
-  const verify = (address: string) => {
+  const verify = (address: string): Verification => {
     const r = resolve(address);
-    return r.ok ? { accepted: true as const, class: r.class } : { accepted: false as const, class: r.class, status: r.status, text: r.text, by: 'table' as const };
+    if (r.ok) return { accepted: true, class: r.class };
+    const hop = route(address).nextHop.transport;
+    const by = r.reason === 'retry' ? 'retry' : r.reason === 'empty-expansion' ? 'alias' : r.reason === 'unknown-user' && hop === 'error' ? 'error' : 'table';
+    return { accepted: false, class: r.class, status: r.status, text: r.text, by };
   };
   const route = (address: string) => {
     const cls = classify(address);

@@ -29,6 +29,21 @@ describe('recipientPortFromResolver', () => {
     expect(await p.classify('b@hosted.example')).toBe('unknown-user');
     expect(p.verifySync('b@hosted.example')).toEqual({ accepted: false, class: 'virtual-mailbox', status: '5.1.1', text: 'User unknown in virtual mailbox table', by: 'table' });
   });
+  it('when verify() throws and resolve() answers, the refusal keeps what refused (retry, error hop, table)', () => {
+    const real = createAddressResolver(spec({ transportMaps: [memoryTable({ 'held@hosted.example': 'retry:4.2.1 moving', 'gone@hosted.example': 'error:5.1.1 left' })] }));
+    const p = recipientPortFromResolver({
+      ...real,
+      tables: undefined,
+      verify: () => {
+        throw new Error('verify broke');
+      },
+    });
+    expect(p.verifySync('held@hosted.example')).toMatchObject({ accepted: false, status: '4.2.1', by: 'retry' });
+    expect(p.verifySync('gone@hosted.example')).toMatchObject({ accepted: false, status: '5.1.1', text: 'left', by: 'error' });
+    expect(p.verifySync('nobody@alias.example')).toMatchObject({ accepted: false, by: 'error' });
+    expect(p.verifySync('b@hosted.example')).toMatchObject({ accepted: false, by: 'table' });
+    expect(p.verifySync('a@hosted.example')).toEqual({ accepted: true, class: 'virtual-mailbox' });
+  });
   it('refuses unknown users of relay domains when relay_recipient_maps is set', () => {
     const p = recipientPortFromResolver(createAddressResolver(spec({ relayRecipientMaps: [memoryTable({ '@backup.example': 'x', 'u@sub.backup.example': 'x' })] })));
     expect(p.classifySync('anyone@backup.example')).toBe('local');

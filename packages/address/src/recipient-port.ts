@@ -54,7 +54,9 @@ export function recipientPortFromResolver(resolver: AddressResolver, opts: { mem
       // A table could not answer: resolve() says which, with its trace.
       const r = resolver.resolve(recipient);
       if (!r.ok && r.reason === 'lookup-failure') throw new RecipientLookupError(r);
-      return r.ok ? { accepted: true, class: r.class } : { accepted: false, class: r.class, status: r.status, text: r.text, by: 'table' };
+      if (r.ok) return { accepted: true, class: r.class };
+      const by = r.by ?? (r.reason === 'retry' ? 'retry' : r.reason === 'empty-expansion' ? 'alias' : 'table');
+      return { accepted: false, class: r.class, status: r.status, text: r.text, by };
     }
   };
   const classifySync = (recipient: string): RecipientVerdict => {

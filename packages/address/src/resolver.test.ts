@@ -65,12 +65,6 @@ describe('address classes', () => {
     expect(strict.verify('x@gone.example')).toMatchObject({ accepted: false, status: '5.1.1' });
     expect(strict.verify('root@localhost', 'sender')).toEqual({ accepted: true, class: 'local' });
   });
-  it('retry: in transport_maps: refused for now at RCPT (4.x.x, by retry), an alias target to it is accepted and routed to it', () => {
-    const r = createAddressResolver(spec({ transportMaps: [memoryTable({ 'busy.example': 'retry:4.3.0 disk full', 'later.example': 'retry:' })] }));
-    expect(r.verify('x@busy.example')).toEqual({ accepted: false, class: 'remote', status: '4.3.0', text: 'disk full', by: 'retry' });
-    expect(r.verify('x@later.example', 'sender')).toEqual({ accepted: false, class: 'remote', status: '4.1.0', text: 'Address is undeliverable', by: 'retry' });
-    expect(r.resolve('x@busy.example')).toMatchObject({ ok: false, reason: 'retry', status: '4.3.0', text: 'disk full' });
-  });
   it('with no recipient table, every user exists (Postfix with the map empty)', () => {
     const open = createAddressResolver(spec({ virtualMailboxDomains: ['open.example'], relayDomains: ['relay.example'], localRecipientMaps: [] }));
     expect(open.resolve('anyone@open.example').ok).toBe(true);
@@ -346,14 +340,6 @@ describe('transport_maps', () => {
     const r = mk({ '*': 'smtp:[smarthost]:587', 'mx.example.org': 'local:' });
     expect(ok(r.resolve('u@anywhere.example')).recipients[0]?.nextHop).toMatchObject({ host: 'smarthost', port: 587 });
     expect(ok(r.resolve('u@mx.example.org')).recipients[0]?.nextHop).toMatchObject({ transport: 'maildir' });
-  });
-  it('an error: transport is refused at RCPT with its status', () => {
-    const r = mk({ 'gone.example': 'error:5.1.6 we moved', 'soft.example': 'error:4.2.0 later', 'bad.example': 'error' });
-    expect(r.resolve('u@gone.example')).toMatchObject({ ok: false, reason: 'unknown-user', status: '5.1.6', text: 'we moved' });
-    // smtpd refuses the error transport with 550 and a 5.x.x status, even for error:4.x.x (checked with Postfix).
-    expect(r.resolve('u@soft.example')).toMatchObject({ ok: false, status: '5.2.0' });
-    // no status written: smtpd's default for a recipient, 5.1.1 (error(8) would bounce it as 5.0.0)
-    expect(r.resolve('u@bad.example')).toMatchObject({ ok: false, status: '5.1.1', text: 'Address is undeliverable' });
   });
   it('is not consulted for the virtual alias class', () => {
     const r = mk({ '*': 'smtp:[x]' }, { virtualAliasDomains: ['alias.example'] });

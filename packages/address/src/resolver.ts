@@ -109,10 +109,10 @@ export function createAddressResolver(spec: ResolverSpec): AddressResolver {
       if (!exp.matched) {
         // smtpd: what resolves to the error transport is refused, then the class's recipient table.
         const hop = cls === 'virtual-alias' ? error('5.1.1', 'User unknown in virtual alias table') : hopFor(a0, cls, trace);
-        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: errorRefusalStatus(hop.status, 'recipient'), text: hop.text, trace };
-        if (hop.transport === 'retry') return { ok: false, input, class: cls, reason: 'retry', status: retryRefusalStatus(hop.status, 'recipient'), text: hop.text, trace };
+        if (hop.transport === 'error') return { ok: false, input, class: cls, reason: 'unknown-user', status: errorRefusalStatus(hop.status, 'recipient'), text: hop.text, trace, by: 'error' };
+        if (hop.transport === 'retry') return { ok: false, input, class: cls, reason: 'retry', status: retryRefusalStatus(hop.status, 'recipient'), text: hop.text, trace, by: 'retry' };
         const why = unlisted(a0, cls);
-        if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace };
+        if (why) return { ok: false, input, class: cls, reason: 'unknown-user', status: '5.1.1', text: why, trace, by: 'table' };
       }
       const out: FinalRecipient[] = [];
       // The input, not aliased, was just checked against its class's table: not asked again.

@@ -70,9 +70,19 @@ export type Resolution =
    * The address cannot be accepted. `unknown-user`: a class with a recipient table that does not
    * list it (Postfix "User unknown in ... table", 550 5.1.1); `empty-expansion`: an alias that expands
    * to nothing; `loop`/`too-many`: virtual_alias_recursion_limit / virtual_alias_expansion_limit
-   * (5.4.6); `lookup-failure`: a table could not answer (451 4.3.0, never a reject).
+   * (5.4.6); `lookup-failure`: a table could not answer (451 4.3.0, never a reject). `by`: what refused the
+   * address as given, in verify()'s words (`error`/`retry` hop, the class's `table`), when that is what refused it.
    */
-  | { ok: false; input: string; class: AddressClass; reason: 'unknown-user' | 'retry' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure'; status: string; text: string; trace: string[] };
+  | {
+      ok: false;
+      input: string;
+      class: AddressClass;
+      reason: 'unknown-user' | 'retry' | 'empty-expansion' | 'loop' | 'too-many' | 'lookup-failure';
+      status: string;
+      text: string;
+      trace: string[];
+      by?: Extract<Verification, { accepted: false }>['by'] | undefined;
+    };
 
 /** What the resolver is built from: Postfix's parameters by their own names, tables already opened. */
 export interface ResolverSpec {

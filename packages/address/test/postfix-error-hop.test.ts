@@ -1,7 +1,8 @@
 // Differential test: `error:` and `retry:` entries in transport_maps, in a private Postfix (Debian's) and in the resolver.
 // For each entry: smtpd's reply refusing it as a recipient and as a sender, and what error(8) / retry(8) log when an
 // alias target resolves to it (dsn= and the text). Then the reply codes check_rcpt_maps picks by class
-// (unknown_*_reject_code), through the policy engine over the resolver. Talks only to the daemons it starts.
+// (unknown_*_reject_code: relay, virtual alias, local with its postmaster/MAILER-DAEMON/double-bounce exemptions, virtual
+// mailbox), through the policy engine over the resolver. Talks only to the daemons it starts.
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type PostfixInstance, type SmtpSink, smtpTransaction, startPostfix, startSmtpSink, tmpDir } from '@moat/testkit';

@@ -26,6 +26,7 @@ const VIRTUAL: Array<[string, string]> = [
   ['upper@alias.example', 'Upper@remote.example'],
   ['big@alias.example', 'b1@remote.example, b2@remote.example, b3@remote.example, b4@remote.example'],
   ['nocatch@strict.example', 'ok@remote.example'],
+  ['cv@alias.example', 'cv1@remote.example (first), (second) cv2@remote.example'],
 ];
 /** transport_maps, local_recipient_maps and relay_recipient_maps (the sink ports are filled in at start). */
 const TRANSPORT = (sink2: number): Array<[string, string]> => [
@@ -45,6 +46,11 @@ const ALIASES: Array<[string, string]> = [
   ['self', 'self, s3@remote.example'],
   ['la', 'lb'],
   ['lb', 'la'],
+  // RFC 822 comments: local(8)'s tok822_parse drops them; a missing comma between two words is added
+  ['admin', 'adm@remote.example (the admin)'],
+  ['cm', 'c@remote.example, (x) d@remote.example'],
+  ['two', 'e@remote.example f@remote.example'],
+  ['named', 'Some One <named@remote.example>'],
 ];
 const RELAY_USERS: Array<[string, string]> = [
   ['@remote.example', 'OK'],
@@ -96,6 +102,11 @@ const CASES = [
   'x@soft.example',
   '"odd person"@remote.example',
   'Mixed.Case+Tag@remote.example',
+  'admin@local.example',
+  'cm@local.example',
+  'two@local.example',
+  'named@local.example',
+  'cv@alias.example',
 ];
 
 const maildir = parseNextHop('maildir:/var/mail/moat');

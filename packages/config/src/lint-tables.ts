@@ -24,6 +24,17 @@ const hasRows = (t: LookupTable): t is WithRows => typeof (t as Partial<WithRows
 export function lintRoutingTables(spec: ResolverSpec): TableFinding[] {
   const bySpec = new Map<string, LookupTable>();
   for (const t of [...spec.transportMaps, ...spec.virtualAliasMaps, ...spec.aliasMaps]) bySpec.set(t.spec, t);
+  // each table's key -> line, built once, when the first finding in it asks
+  const lines = new Map<WithRows, Map<string, number>>();
+  const lineOf = (t: WithRows, key: string): number | undefined => {
+    let m = lines.get(t);
+    if (!m) {
+      m = new Map();
+      for (const r of t.rows()) if (r.key !== undefined && !m.has(r.key)) m.set(r.key, r.line);
+      lines.set(t, m);
+    }
+    return m.get(key);
+  };
   return [...lintTransportMaps(spec), ...lintAliases(spec)].map((p) => {
     const space = p.table.indexOf(' ');
     const param = space < 0 ? p.table : p.table.slice(0, space);
@@ -31,8 +42,8 @@ export function lintRoutingTables(spec: ResolverSpec): TableFinding[] {
     const t = bySpec.get(tableSpec);
     let where = tableSpec;
     if (t && hasRows(t) && t.file !== undefined) {
-      const row = p.key === '' ? undefined : t.rows().find((r) => r.key === p.key);
-      where = row ? `${t.file}:${row.line}` : t.file;
+      const line = p.key === '' ? undefined : lineOf(t, p.key);
+      where = line !== undefined ? `${t.file}:${line}` : t.file;
     }
     return { severity: p.severity, param, where, key: p.key, message: p.message };
   });

@@ -23,6 +23,7 @@ describe('parseAliasTable (aliases(5), as postalias reads it)', () => {
     ['a%b: z', 'name must be local and have no domain'],
     ['a, b: c', 'need name:value pair (one name before the ":")'],
     ['nocolon value', 'need name:value pair'],
+    ['postmaster alice', 'looks like postmap format: write `name: value` (aliases(5), as postalias reads alias_maps files), or use texthash:'],
     ['empty:', 'need name:value pair'],
     [': value', 'need name:value pair'],
     ['"open: x', 'unbalanced'],

@@ -42,6 +42,10 @@ export function parseAliasTable(text: string, file: string): Parsed {
     if (inQuotes) bad('unbalanced \'"\' in the name');
     const key = trimEnd(trimStart(name));
     const value = colon < 0 ? '' : trimEnd(trimStart(l.slice(colon + 1)));
+    // `postmaster alice`: a file written for postmap; moat read alias_maps' hash: files that way before (upgrade note, docs/postfix-keys.md)
+    if (colon < 0 && /^\S+[ \t]+\S/.test(l) && unquotedSpecial === '') {
+      bad('need name:value pair: this line looks like postmap format: write `name: value` (aliases(5), as postalias reads alias_maps files), or use texthash:');
+    }
     if (colon < 0 || key === '' || value === '') bad('need name:value pair (aliases(5) format, as postalias reads it)');
     if (unquotedSpecial === ',') bad('need name:value pair (one name before the ":")');
     if (unquotedSpecial !== '') bad('name must be local and have no domain');

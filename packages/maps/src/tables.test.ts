@@ -33,6 +33,19 @@ describe('createTables', () => {
     expect([...(tables.open('inline:{ A=b, { c = d e } }').keys?.() ?? [])]).toEqual(['a', 'c']);
     for (const spec of ['regexp:patterns', 'pcre:patterns', 'cidr:/dev/null', 'static:error:5.1.1']) expect(typeof tables.open(spec).keys, spec).toBe('undefined');
   });
+  it('a compiled table is read in one source format: reopening it in the other throws, texthash ignores the format', () => {
+    writeFileSync(join(dir, 'aliases'), 'postmaster: alice\n');
+    const tables = createTables({ baseDir: dir });
+    const t = tables.open('hash:aliases', { source: 'postalias' });
+    expect(t.lookup('postmaster')).toBe('alice');
+    expect(tables.open('hash:aliases', { source: 'postalias' })).toBe(t);
+    expect(() => tables.open('hash:aliases')).toThrow(/already open in postalias source format and cannot be read in postmap format/);
+    writeFileSync(join(dir, 'plain'), 'k v\n');
+    const p = tables.open('hash:plain');
+    expect(() => tables.open('hash:plain', { source: 'postalias' })).toThrow(TableError);
+    expect(tables.open('texthash:plain', { source: 'postalias' })).toBe(tables.open('texthash:plain'));
+    expect(p.lookup('k')).toBe('v');
+  });
   it('the listed keys follow a reload', () => {
     writeFileSync(join(dir, 'relist'), 'a x\n');
     const tables = createTables({ baseDir: dir });

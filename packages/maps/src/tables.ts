@@ -8,7 +8,10 @@ import type { Logger, Registry } from '@moat/observe';
 import { parseTable, type SourceFormat } from './load.ts';
 import { FILE_TYPES, parseTableSpec } from './spec.ts';
 import { type Entry, logEntryWarnings, readTable, reloadTableEntry, statSignature, TableImpl, type TableMetrics, tableMetrics, validate } from './table-entry.ts';
-import type { LookupTable, TableError } from './types.ts';
+import { type LookupTable, TableError } from './types.ts';
+
+/** The compiled types, whose source file moat reads in postmap or postalias format (load.ts). */
+const COMPILED = new Set(['hash', 'btree', 'lmdb']);
 
 export interface Observe {
   logger?: Logger | undefined;
@@ -145,7 +148,15 @@ export function createTables(options: TablesOptions): Tables {
     open(specText, opts = {}) {
       const key = specText.trim();
       const known = byName.get(key);
-      if (known) return known.table;
+      if (known) {
+        // one file, one source format: hash:/etc/aliases cannot be read as aliases(5) for one caller and postmap for another
+        const was = known.source ?? 'postmap';
+        const now = opts.source ?? 'postmap';
+        if (was !== now && COMPILED.has(known.spec.type)) {
+          throw new TableError('TABLE_TYPE', `${key} is already open in ${was} source format and cannot be read in ${now} format too (one file, one format): name it where one format applies`, { file: known.file });
+        }
+        return known.table;
+      }
       const spec = parseTableSpec(key);
       let entry: Entry;
       if (FILE_TYPES.has(spec.type)) {

@@ -1,7 +1,7 @@
 // Delivery by next hop against real loopback daemons: smtp:[host]:port (Postfix's smtp-sink), smtp by MX
 // lookup (a test resolver), lmtp over a unix socket and TCP (smtp-server in LMTP mode), maildir, error:,
 // discard:; DSNs to a local sender resolved and delivered locally; a maildir never takes a remote domain.
-import { fakeAddressResolver } from '@moat/address';
+import { createAddressResolver, createMemoryTable, fakeAddressResolver } from '@moat/address';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRegistry, type Registry } from '@moat/observe';
@@ -259,6 +259,48 @@ it('a DSN to a remote sender goes out by its next hop (MX lookup, as before)', a
   expect(s.messages).toHaveLength(1);
   expect(s.messages[0]!.sender).toBe('');
   expect(s.messages[0]!.recipients).toEqual(['far@sender.test']);
+});
+
+it('a notice to a sender held by retry: is queued to that hop and deferred (qmgr to retry(8)); error: senders get none', async () => {
+  const root = join(dir.path, 'mail');
+  // the real resolver: it refuses a retry: address at RCPT (resolve() says reason 'retry'), which must not lose the notice
+  const resolver = createAddressResolver({
+    myhostname: 'mx.test',
+    mydestination: [],
+    aliasMaps: [],
+    virtualAliasDomains: [],
+    virtualAliasMaps: [],
+    virtualMailboxDomains: ['example.org', 'held.example', 'gone.example'],
+    virtualMailboxMaps: [],
+    relayDomains: [],
+    transportMaps: [createMemoryTable('moat:transports', [
+      ['held.example', 'retry:4.3.2 mailbox move in progress'],
+      ['gone.example', 'error:5.1.1 this domain has left'],
+    ])],
+    recipientDelimiter: '+',
+    localTransport: nextHopOf(`maildir:${root}`),
+    virtualTransport: nextHopOf(`maildir:${root}`),
+    relayTransport: nextHopOf('smtp:'),
+    defaultTransport: nextHopOf('smtp:'),
+    virtualAliasRecursionLimit: 1000,
+    virtualAliasExpansionLimit: 1000,
+  });
+  expect(resolver.resolve('ann@held.example')).toMatchObject({ ok: false, reason: 'retry' });
+  const { queue, runner, lines } = await setup({}, { resolver });
+  const id = await send(queue, runner, { sender: 'ann@held.example', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
+  const left = await queue.list();
+  expect(left).toHaveLength(1);
+  expect(left[0]?.id).not.toBe(id);
+  expect(left[0]?.state).toBe('deferred');
+  expect(left[0]?.recipients?.[0]?.lastError).toMatch(/^450 4\.3\.2 mailbox move in progress/);
+  expect(lines.some((l) => l.msg === 'dsn queued' && l.sender === 'ann@held.example')).toBe(true);
+  expect(await counter('moat_queue_bounces_total', { kind: 'dropped' })).toBe(0);
+
+  // error: as Postfix: its notice would be bounced by error(8) as a null-sender message, and that double
+  // bounce is discarded (bounce_notify_service.c, notify_classes without 2bounce/bounce): nothing is queued
+  await send(queue, runner, { sender: 'bob@gone.example', recipients: ['x@example.org'], nextHop: nextHopOf('error:5.7.1 no') });
+  expect(lines.some((l) => l.msg === 'dsn not sent: the sender has no mailbox here' && l.sender === 'bob@gone.example')).toBe(true);
+  expect(await queue.list()).toHaveLength(1);
 });
 
 it('queue files: v1 without next hops (delivered by route, as before), v2 with them', async () => {

@@ -77,7 +77,7 @@ async function check(args: readonly string[], io: Io): Promise<number> {
     for (const k of unreadKeysOfText(readFileSync(config.source.file, 'utf8'))) io.out.write(`warning: ${k}: set in the file but read by nothing\n`);
     for (const w of lintRouting(config.routing, config.recipients, config.policy.hostname)) io.out.write(`warning: ${w.path.join('.')}: ${w.message}\n`);
     // the routing tables' entries: transport_maps statuses and transports, alias loops (what is not listable is said)
-    for (const f of lintRoutingTables(compiled.routing.spec)) io.out.write(`warning: ${f.where}: ${f.param}${f.key ? ` ${f.key}` : ''}: ${f.message}\n`);
+    for (const f of lintRoutingTables(compiled.routing.spec)) io.out.write(`${f.severity}: ${f.where}: ${f.param}${f.key ? ` ${f.key}` : ''}: ${f.message}\n`);
     if (flags.includes('--show-policy')) {
       // keyed zones (Spamhaus DQS) by their display names: this output gets pasted into tickets and forums
       const hide = zoneHider(compiled.spec.zoneDisplayNames) ?? ((t: string) => t);

@@ -67,6 +67,9 @@ describe('main.cf reply codes (smtpd_check.c)', () => {
     const viaDefault = imp('reject_tempfail_action = defer');
     expect(viaDefault.input.policy!.unknown_address_tempfail_action).toBe('defer');
     expect(viaDefault.used.map((u) => u.name)).toContain('reject_tempfail_action');
+    // name_code compares case-insensitively (smtpd_check.c NAME_CODE_FLAG_NONE)
+    expect(imp('unknown_address_tempfail_action = DEFER').input.policy!.unknown_address_tempfail_action).toBe('defer');
+    expect(imp('reject_tempfail_action = Defer_If_Permit').input.policy!.unknown_address_tempfail_action).toBe('defer_if_permit');
     expect(imp('unknown_address_tempfail_action = reject').errors[0]).toMatchObject({ name: 'unknown_address_tempfail_action', expected: 'defer_if_permit or defer' });
     expect(compileConfig(load('reject_tempfail_action = defer\n')).spec.unknownAddressTempfailAction).toBe('defer');
   });

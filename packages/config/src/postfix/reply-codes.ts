@@ -73,11 +73,13 @@ export function importReplyCodes(imp: Importer): void {
   // unknown_address_tempfail_action = $reject_tempfail_action by default: the expansion follows main.cf's reject_tempfail_action
   const tf = 'unknown_address_tempfail_action';
   if (imp.explicit(tf) || imp.explicit('reject_tempfail_action')) {
-    const v = imp.value(tf);
+    // smtpd reads it with name_code(NAME_CODE_FLAG_NONE): case-insensitive, so `DEFER` is defer
+    const raw = imp.value(tf);
+    const v = raw?.toLowerCase();
     if (v === 'defer_if_permit' || v === 'defer') {
       imp.set(`policy.${tf}`, v, imp.explicit(tf) ? tf : 'reject_tempfail_action');
       imp.use(imp.explicit(tf) ? tf : 'reject_tempfail_action', `policy.${tf} = ${v}: what a DNS failure in reject_unknown_{sender,recipient}_domain does`);
       if (imp.explicit(tf) && imp.explicit('reject_tempfail_action')) imp.use('reject_tempfail_action', `only the default of the other *_tempfail_action keys; moat reads it for ${tf} (set there)`);
-    } else if (v !== undefined) imp.error(imp.explicit(tf) ? tf : 'reject_tempfail_action', 'defer_if_permit or defer', JSON.stringify(v));
+    } else if (v !== undefined) imp.error(imp.explicit(tf) ? tf : 'reject_tempfail_action', 'defer_if_permit or defer', JSON.stringify(raw));
   }
 }

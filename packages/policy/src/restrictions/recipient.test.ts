@@ -45,6 +45,19 @@ describe('check_rcpt_maps reply codes (smtpd_check.c)', () => {
       expect(v.action).toBe('defer');
     }
   });
+  it('a recipient port that fails while wording the refusal answers 451 4.3.0, as reject_dict_retry (never a hard reject)', async () => {
+    const verify = (): RecipientVerification => {
+      throw new Error('hash:/etc/postfix/vmailbox: not loaded');
+    };
+    for (const list of ['reject_unlisted_recipient, permit', 'permit']) {
+      const v = await testEngine({ list, verify }).engine.evaluate(rcpt({ recipient: 'nobody@example.org' }));
+      expect(replyLine(v), list).toBe('451 4.3.0 <nobody@example.org>: Temporary lookup failure');
+      expect(v.action).toBe('defer');
+      expect(JSON.stringify(v)).toMatch(/recipient directory: hash:\/etc\/postfix\/vmailbox: not loaded/);
+    }
+    const s = await testEngine({ list: 'permit', verify, spec: { rejectUnlistedSender: true } }).engine.evaluate(rcpt({ sender: 'nobody@example.org' }));
+    expect(replyLine(s)).toBe('451 4.3.0 <nobody@example.org>: Temporary lookup failure');
+  });
   it('a sender of ours: the port\'s words for a sender, the class\'s code', async () => {
     const asked: string[] = [];
     const verify = (a: string, as?: 'recipient' | 'sender'): RecipientVerification => {

@@ -2,7 +2,7 @@
 // Trusts the recipient port's classification; the address itself is client input.
 import { isFqdnDomain, parseAddressLiteral, splitAddress } from '../address.ts';
 import { type Ctx, DUNNO, type Env, fixStatus, RCPT, type Result, type Wait } from '../engine/context.ts';
-import { withClass } from '../engine/lookups.ts';
+import { lookupFailed, withClass } from '../engine/lookups.ts';
 import type { RecipientVerification } from '../types.ts';
 import { define } from './define.ts';
 
@@ -32,8 +32,10 @@ export function unlistedAddressReply(ctx: Ctx, address: string, as: 'recipient' 
   try {
     const v = ctx.env.ports.recipients.verifySync?.(address, as);
     if (v && !v.accepted) refusal = v;
-  } catch {
-    // classify answered 'unknown-user' a moment ago; the generic words will do
+  } catch (e) {
+    // a table that cannot answer is smtpd's reject_dict_retry (451 4.3.0), never a hard reject; the engine logs
+    // the verdict with this reason and the edge counts it by restriction and code
+    return lookupFailed(address, `${as} directory`, e);
   }
   const code = refusalCode(ctx.env, refusal);
   const context = as === 'sender' ? 'Sender address rejected' : 'Recipient address rejected';

@@ -1,5 +1,6 @@
 // Delivery status notifications from the queue manager: where a DSN goes, and queuing it as new mail.
 // Trusts the address resolver for the sender's mailbox; never sends a DSN to the null sender nor about a DSN.
+import type { AddressResolver, Route } from '@moat/address';
 import { buildDsn } from '../dsn.ts';
 import { queueRecipients } from '../final-recipient.ts';
 import type { RecipientRecord } from '../record.ts';
@@ -14,7 +15,7 @@ type DsnRoute = { recipients: string[]; route: 'local' | 'relay'; recipientInfo?
  * Where a DSN to `sender` goes. With a resolver: the sender's final recipients and next hops (a local
  * sender's bounce is delivered locally, an alias's to its targets); a sender that does not exist
  * here gets none (Postfix would bounce the bounce to the double-bounce address, discarded by default);
- * a lookup failure falls back to the route its class implies. Without a resolver: `bounceRoute`.
+ * a sender held by a `retry:` next hop gets its notice queued to that hop, deferred (qmgr to retry(8)); a lookup failure falls back to the route its class implies. Without a resolver: `bounceRoute`.
  */
 function dsnRecipients(ctx: RunnerContext, queueId: string, sender: string): DsnRoute | null {
   const { opts, log } = ctx;
@@ -32,6 +33,11 @@ function dsnRecipients(ctx: RunnerContext, queueId: string, sender: string): Dsn
       };
     }
   }
+  if (!res.ok && res.reason === 'retry') {
+    // retry: refuses at RCPT only; a notice to such a sender is queued to retry(8) and deferred, as Postfix's qmgr does
+    const held = retryRoute(ctx, opts.resolver, queueId, sender);
+    if (held) return held;
+  }
   if (!res.ok && res.reason === 'lookup-failure') {
     const route = res.class === 'remote' ? 'relay' : 'local';
     log.warn({ queueId, sender, route, reason: res.reason, status: res.status }, 'dsn recipient lookup failed; queued by address class');
@@ -39,6 +45,24 @@ function dsnRecipients(ctx: RunnerContext, queueId: string, sender: string): Dsn
   }
   log.info({ queueId, sender, reason: res.ok ? 'empty-expansion' : res.reason }, 'dsn not sent: the sender has no mailbox here');
   return null;
+}
+
+/** The sender's own `retry:` next hop (trivial-rewrite's answer), so its notice waits in the queue; null if it cannot be had. */
+function retryRoute(ctx: RunnerContext, resolver: Pick<AddressResolver, 'route'>, queueId: string, sender: string): DsnRoute | null {
+  let r: Route;
+  try {
+    r = resolver.route(sender);
+  } catch (e) {
+    ctx.log.warn({ queueId, sender, err: (e as Error).message }, 'dsn recipient route failed; queued by address class');
+    return null;
+  }
+  if (r.nextHop.transport !== 'retry') return null;
+  return {
+    recipients: [sender],
+    route: r.class === 'remote' ? 'relay' : 'local',
+    recipientInfo: new Map([[sender, { nextHop: r.nextHop, class: r.class }]]),
+    nextHops: [r.nextHop.raw],
+  };
 }
 
 /** Build a DSN about `recipients` of a claimed message and queue it (durably, before the original's new state). */

@@ -22,7 +22,7 @@ export interface DeliveryOptions {
    * The address resolver: DSNs and delay warnings go where their recipient (the original sender)
    * resolves to, like any mail (a local sender's bounce is delivered locally). Without it, `bounceRoute`.
    */
-  resolver?: Pick<AddressResolver, 'resolve' | 'classify'> | undefined;
+  resolver?: Pick<AddressResolver, 'resolve' | 'classify' | 'route'> | undefined;
   registry: Registry;
   logger?: Logger;
   /** Messages in delivery at once (default 10). */
