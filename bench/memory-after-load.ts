@@ -8,9 +8,10 @@
 //
 // Each main, in a fresh process, in this order: resident memory idle (fresh); N sessions greeted and past EHLO,
 // measured 2 s after they opened and again after `--hold` s ("fresh + N idle"), closed; `--messages` messages of
-// 10 KiB by 20 smtp-source sessions, each checked and queued with fsync and delivered to smtp-sink; `--settle` s of
+// 10 KiB by 20 smtp-source sessions, each checked and queued with fsync and delivered to smtp-sink; N idle sessions
+// opened the moment the load ends, measured 2 s later (what bench/smtp.ts measures), closed; `--settle` s of
 // nothing ("after load"); N idle sessions again, 2 s and `--hold` s ("after load + N idle"). Beside each figure
-// the SMTP thread's V8 heap (its /metrics: used / committed MB).
+// the V8 heaps of the SMTP and the delivery thread (its /metrics: used / committed MB).
 // `--flags` are the node flags the MX runs with (default: what bench/smtp.ts gives it through NODE_OPTIONS).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +54,7 @@ function status(pid: number, field: string): number {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
 }
 
-/** The SMTP thread's V8 heap from /metrics (prom-client's default metrics), MB used / committed. */
+/** The V8 heaps of the SMTP and delivery threads from /metrics (prom-client's default metrics), MB used / committed. */
 async function heap(metricsPort: number, pid: number, stage: string): Promise<string> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -61,18 +62,20 @@ async function heap(metricsPort: number, pid: number, stage: string): Promise<st
       writeFileSync(join(W, `${pid}-${stage}.metrics`), text);
       writeFileSync(join(W, `${pid}-${stage}.smaps`), readFileSync(`/proc/${pid}/smaps`));
     }
-    const sum = (name: string) => {
-      let total = 0;
-      // the delivery thread's registry is appended: count only the first block of each name (this thread's)
+    // the delivery thread's registry is appended to the SMTP thread's: the first block of each name is this
+    // thread's, the second the delivery thread's
+    const sum = (name: string, thread: 0 | 1) => {
+      const totals = [0, 0];
       const seen = new Set<string>();
       for (const m of text.matchAll(new RegExp(`^${name}\\{space="(\\w+)"\\} (\\d+)`, 'gm'))) {
-        if (seen.has(m[1]!)) continue;
+        const t = seen.has(m[1]!) ? 1 : 0;
         seen.add(m[1]!);
-        total += Number(m[2]);
+        totals[t]! += Number(m[2]);
       }
-      return (total / 1048576).toFixed(1);
+      return (totals[thread]! / 1048576).toFixed(1);
     };
-    return `${sum('nodejs_heap_space_size_used_bytes')}/${sum('nodejs_heap_space_size_total_bytes')}`;
+    const one = (t: 0 | 1) => `${sum('nodejs_heap_space_size_used_bytes', t)}/${sum('nodejs_heap_space_size_total_bytes', t)}`;
+    return `${one(0)} (delivery ${one(1)})`;
   } catch {
     return '-';
   }
@@ -89,6 +92,8 @@ function source(port: number, m: number): void {
 interface Row {
   main: string;
   fresh: number;
+  atLoadEnd: number;
+  rightAfterIdle: number;
   freshIdle: number;
   freshHeld: number;
   afterLoad: number;
@@ -150,6 +155,14 @@ metrics: { enabled: false }
     const t0 = performance.now();
     source(port, MESSAGES);
     const loadSecs = (performance.now() - t0) / 1000;
+    // right after the load, as bench/smtp.ts measures: the sessions open the moment the load stops
+    const atLoadEnd = status(pid, 'VmRSS');
+    socks = await idleSessions(port, IDLE);
+    await sleep(2000);
+    const rightAfterIdle = status(pid, 'VmRSS');
+    heaps.push(await heap(metricsPort, pid, 'right-after-load-idle'));
+    for (const s of socks) s.destroy();
+    log(`${main}: at the load's end ${atLoadEnd} MB, ${socks.length} idle sessions opened at once ${rightAfterIdle} MB`);
     await sleep(SETTLE_MS);
     const afterLoad = status(pid, 'VmRSS');
     heaps.push(await heap(metricsPort, pid, 'after-load'));
@@ -169,7 +182,7 @@ metrics: { enabled: false }
     heaps.push(await heap(metricsPort, pid, 'after-load-held'));
     for (const s of socks) s.destroy();
     log(`${main}: ${MESSAGES} messages in ${loadSecs.toFixed(1)} s; after load ${afterLoad} MB, ${socks.length} idle sessions ${afterLoadIdle} MB (anon ${anon}), held ${afterLoadHeld} MB (anon ${heldAnon})`);
-    return { main, fresh, freshIdle, freshHeld, afterLoad, afterLoadIdle, afterLoadHeld, anon, heldAnon, heaps, loadSecs };
+    return { main, fresh, atLoadEnd, rightAfterIdle, freshIdle, freshHeld, afterLoad, afterLoadIdle, afterLoadHeld, anon, heldAnon, heaps, loadSecs };
   } finally {
     const gone = new Promise((r) => mx.once('exit', r));
     mx.kill('SIGTERM');
@@ -198,7 +211,7 @@ try {
 }
 console.log(`flags: ${FLAGS.join(' ') || '(none)'}${values.env.length ? `; env ${values.env.join(' ')}` : ''}; ${MESSAGES} messages; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 const held = `${values.hold} s`;
-console.log(`| main | fresh MB | + ${IDLE} idle: 2 s / ${held} MB | after load MB | + ${IDLE} idle: 2 s (anon) / ${held} (anon) MB | V8 heap used/committed MB: fresh, +idle, after, +idle, held | load s |`);
-console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} / ${r.freshHeld} | ${r.afterLoad} | ${r.afterLoadIdle} (${r.anon}) / **${r.afterLoadHeld}** (${r.heldAnon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
+console.log(`| main | fresh MB | + ${IDLE} idle: 2 s / ${held} MB | load's end MB | + ${IDLE} idle opened at once, 2 s MB | after load MB | + ${IDLE} idle: 2 s (anon) / ${held} (anon) MB | V8 heap used/committed MB: fresh, +idle, at once +idle, after, +idle, held | load s |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} / ${r.freshHeld} | ${r.atLoadEnd} | **${r.rightAfterIdle}** | ${r.afterLoad} | ${r.afterLoadIdle} (${r.anon}) / **${r.afterLoadHeld}** (${r.heldAnon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
 process.exit(0);

@@ -74,6 +74,8 @@ export async function runMx(workerUrl: URL): Promise<void> {
   // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
   const shared: MxShared = { queue: spool.writer, registry, logger, limiters: new Map(), users: new Map(), anvils: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
   const first = await buildGeneration(config, compiled, shared);
+  // every generation with sessions: the current one and those draining after a reload (for the memory upkeep)
+  const live = new Set<MxGeneration>([first]);
   if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
   const generations = createReloader<MxGeneration>({
     service: 'mx',
@@ -88,9 +90,13 @@ export async function runMx(workerUrl: URL): Promise<void> {
         await g.close();
         throw e;
       }
+      live.add(g);
       return g;
     },
-    retire: (g) => g.close(),
+    retire: (g) => {
+      live.delete(g);
+      return g.close();
+    },
     restartOnly: MX_RESTART_ONLY,
     logger,
     registry,
@@ -127,6 +133,16 @@ export async function runMx(workerUrl: URL): Promise<void> {
     'mx listening',
   );
   stopOnSignals(state, { logger, logOut, listeners, generations, spool, admin, acme, sts });
-  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory)
-  startMemoryUpkeep({ logger, registry, thread: 'smtp' });
+  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory); never while
+  // a session is inside a transaction, whose lookups the pause would make time out
+  startMemoryUpkeep({
+    logger,
+    registry,
+    thread: 'smtp',
+    busy() {
+      let n = 0;
+      for (const g of live) n += g.transactions();
+      return n > 0 ? `${n} transactions` : undefined;
+    },
+  });
 }
