@@ -54,7 +54,7 @@ function status(pid: number, field: string): number {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
 }
 
-/** The V8 heaps of the SMTP and delivery threads from /metrics (prom-client's default metrics), MB used / committed. */
+/** The V8 heaps of the SMTP thread (prom-client's default metrics) and the delivery thread (its upkeep's gauge) from /metrics, MB used / committed. */
 async function heap(metricsPort: number, pid: number, stage: string): Promise<string> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -62,20 +62,23 @@ async function heap(metricsPort: number, pid: number, stage: string): Promise<st
       writeFileSync(join(W, `${pid}-${stage}.metrics`), text);
       writeFileSync(join(W, `${pid}-${stage}.smaps`), readFileSync(`/proc/${pid}/smaps`));
     }
-    // the delivery thread's registry is appended to the SMTP thread's: the first block of each name is this
-    // thread's, the second the delivery thread's
-    const sum = (name: string, thread: 0 | 1) => {
-      const totals = [0, 0];
+    const sum = (name: string) => {
+      let total = 0;
+      // the delivery thread's registry is appended: count only the first block of each name (this thread's)
       const seen = new Set<string>();
       for (const m of text.matchAll(new RegExp(`^${name}\\{space="(\\w+)"\\} (\\d+)`, 'gm'))) {
-        const t = seen.has(m[1]!) ? 1 : 0;
+        if (seen.has(m[1]!)) continue;
         seen.add(m[1]!);
-        totals[t]! += Number(m[2]);
+        total += Number(m[2]);
       }
-      return (totals[thread]! / 1048576).toFixed(1);
+      return (total / 1048576).toFixed(1);
     };
-    const one = (t: 0 | 1) => `${sum('nodejs_heap_space_size_used_bytes', t)}/${sum('nodejs_heap_space_size_total_bytes', t)}`;
-    return `${one(0)} (delivery ${one(1)})`;
+    // the delivery thread's registry has no default metrics: its upkeep's gauge (moat_mx_delivery_heap_bytes)
+    const gauge = (kind: string) => {
+      const m = new RegExp(`^moat_mx_delivery_heap_bytes\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text);
+      return m ? (Number(m[1]) / 1048576).toFixed(1) : '-';
+    };
+    return `${sum('nodejs_heap_space_size_used_bytes')}/${sum('nodejs_heap_space_size_total_bytes')} (delivery ${gauge('used')}/${gauge('committed')})`;
   } catch {
     return '-';
   }

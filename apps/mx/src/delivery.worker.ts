@@ -24,7 +24,14 @@ export interface DeliveryTls {
 runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
   // this thread's heap, given back once it has gone quiet after a load (as the SMTP thread's): never while a
   // delivery or a spool write is in flight
-  upkeep: ({ logger, registry, busy }) => startMemoryUpkeep({ logger, registry, thread: 'delivery', metricName: 'moat_mx_delivery_heap_shrinks_total', busy }),
+  upkeep: ({ logger, registry, busy }) => startMemoryUpkeep({
+      logger,
+      registry,
+      thread: 'delivery',
+      metricName: 'moat_mx_delivery_heap_shrinks_total',
+      heapGauge: 'moat_mx_delivery_heap_bytes',
+      busy,
+    }),
   // MTA-STS, DANE and the security levels for MX deliveries (docs/tls.md): through the same validating resolver
   tlsPolicy({ queue: tls }, { registry, logger, queueDir, resolver }) {
     if (!tlsReportDuties(tls).record) return undefined;

@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Counter, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
 
 /** What the upkeep looks at, every interval. */
 export interface MemorySample {
@@ -109,6 +109,11 @@ export interface UpkeepOptions {
   thread: string;
   /** The shrink counter's name: each thread's registry is scraped into one /metrics, so the names differ. */
   metricName?: string;
+  /**
+   * A gauge of this thread's V8 heap (`kind`: used, committed) by this name: for a thread whose registry has no
+   * default metrics (the delivery thread's; the SMTP thread's has nodejs_heap_space_size_*).
+   */
+  heapGauge?: string;
   /** What is in flight that the pause would stall (undefined: nothing); a due shrink waits for it. */
   busy?: () => string | undefined;
   intervalMs?: number;
@@ -180,6 +185,19 @@ export function startMemoryUpkeep(o: UpkeepOptions): MemoryUpkeep {
     shrinksCounter(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total').inc({ result: 'unavailable' });
     o.logger.warn({ event: 'memory-upkeep', thread: o.thread }, 'memory upkeep off: V8 refused to expose gc()');
     return { stop() {} };
+  }
+  if (o.heapGauge) {
+    new Gauge<'kind'>({
+      name: o.heapGauge,
+      help: "This thread's V8 heap, bytes: used and committed",
+      labelNames: ['kind'] as const,
+      registers: [o.registry],
+      collect() {
+        const h = v8.getHeapStatistics();
+        this.set({ kind: 'used' }, h.used_heap_size);
+        this.set({ kind: 'committed' }, h.total_heap_size);
+      },
+    });
   }
   const ticker = upkeepTicker({ ...o, gc });
   let last = performance.eventLoopUtilization();
