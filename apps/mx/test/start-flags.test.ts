@@ -58,7 +58,7 @@ describe('main.ts: the node flags before the gateway loads', () => {
     expect(first!.execArgv).not.toContain('--max-semi-space-size=4');
     expect(second!.execArgv.filter((a) => a.startsWith('--max-semi-space-size'))).toEqual(['--max-semi-space-size=4']);
     expect(second!.execArgv).toContain('--import'); // the operator's own flags are kept
-    expect(second!.tunables).toBe('glibc.malloc.arena_max=1');
+    expect(second!.tunables).toBe('glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=32768');
     // before the restart: the launcher and start-flags.ts only; the gateway's modules once, after it
     expect(trace.modules.filter((m) => m.image === 'first').map((m) => m.module)).toEqual(['main.ts', 'start-flags.ts']);
     const later = trace.modules.filter((m) => m.image === 'second').map((m) => m.module);
@@ -71,11 +71,11 @@ describe('main.ts: the node flags before the gateway loads', () => {
     expect(status).toBe(0);
     expect(trace.starts.map((s) => s.image)).toEqual(['first', 'second']);
     expect(trace.starts[1]!.execArgv.some((a) => a.startsWith('--max-semi-space-size'))).toBe(false);
-    expect(trace.starts[1]!.tunables).toBe('glibc.malloc.arena_max=1');
+    expect(trace.starts[1]!.tunables).toBe('glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=32768');
   });
 
   it('flag and tunable already given, or MOAT_MX_NODE_FLAGS set (the opt-out): one start', () => {
-    const given = start('given', ['--import', preload, '--max-semi-space-size=8'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2' });
+    const given = start('given', ['--import', preload, '--max-semi-space-size=8'], { GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=65536' });
     expect(given.status).toBe(0);
     expect(given.trace.starts).toHaveLength(1);
     expect(given.trace.modules.map((m) => m.module)).toContain('run-mx.ts');
