@@ -14,10 +14,10 @@ export const MX_NODE_FLAGS: ReadonlyArray<readonly [name: string, value: string]
  * glibc malloc tunables, each with the environment variable that also sets it (an operator's value of either wins):
  * - one arena: each thread's own arena (V8's compiler threads, libuv's, the delivery thread) keeps the peak its
  *   frees left behind; one arena keeps 10 MB less at start (docs/bench-memory.md).
- * - allocations of 32 KiB and more in their own mappings, returned to the system when freed: node's 64 KiB socket
- *   read buffers (shrunk to what was read, freed when V8 collects them) and V8's compiler zones otherwise leave
- *   the main arena's pages in use between small live blocks, which free() never gives back (only malloc_trim,
- *   which node does not call): after a load the arena kept ~37 MB where a fresh MX uses ~12; with this, ~20.
+ * - blocks of 32 KiB and more in their own mappings, returned to the system when freed: such blocks (node's 64 KiB
+ *   socket read buffers, shrunk to what was read and freed when V8 collects them, among them) otherwise spread the
+ *   main arena, whose free pages between live blocks free() never gives back (only malloc_trim does, which node
+ *   does not call): after a load the arena kept ~37 MB where a fresh MX uses ~12; with this, ~20 (measured).
  */
 export const MX_GLIBC_TUNABLES: ReadonlyArray<readonly [tunable: string, value: string, env: string]> = [
   ['glibc.malloc.arena_max', '1', 'MALLOC_ARENA_MAX'],
