@@ -8,9 +8,10 @@
 //
 // Each main, in a fresh process, in this order: resident memory idle (fresh); N sessions greeted and past EHLO,
 // measured 2 s after they opened and again after `--hold` s ("fresh + N idle"), closed; `--messages` messages of
-// 10 KiB by 20 smtp-source sessions, each checked and queued with fsync and delivered to smtp-sink; `--settle` s of
+// 10 KiB by 20 smtp-source sessions, each checked and queued with fsync and delivered to smtp-sink; N idle sessions
+// opened the moment the load ends, measured 2 s later (what bench/smtp.ts measures), closed; `--settle` s of
 // nothing ("after load"); N idle sessions again, 2 s and `--hold` s ("after load + N idle"). Beside each figure
-// the SMTP thread's V8 heap (its /metrics: used / committed MB).
+// the V8 heaps of the SMTP and the delivery thread (its /metrics: used / committed MB).
 // `--flags` are the node flags the MX runs with (default: what bench/smtp.ts gives it through NODE_OPTIONS).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,7 +54,7 @@ function status(pid: number, field: string): number {
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : Number.NaN;
 }
 
-/** The SMTP thread's V8 heap from /metrics (prom-client's default metrics), MB used / committed. */
+/** The V8 heaps of the SMTP thread (prom-client's default metrics) and the delivery thread (its upkeep's gauge) from /metrics, MB used / committed. */
 async function heap(metricsPort: number, pid: number, stage: string): Promise<string> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
@@ -72,7 +73,12 @@ async function heap(metricsPort: number, pid: number, stage: string): Promise<st
       }
       return (total / 1048576).toFixed(1);
     };
-    return `${sum('nodejs_heap_space_size_used_bytes')}/${sum('nodejs_heap_space_size_total_bytes')}`;
+    // the delivery thread's registry has no default metrics: its upkeep's gauge (moat_mx_delivery_heap_bytes)
+    const gauge = (kind: string) => {
+      const m = new RegExp(`^moat_mx_delivery_heap_bytes\\{kind="${kind}"\\} (\\d+)`, 'm').exec(text);
+      return m ? (Number(m[1]) / 1048576).toFixed(1) : '-';
+    };
+    return `${sum('nodejs_heap_space_size_used_bytes')}/${sum('nodejs_heap_space_size_total_bytes')} (delivery ${gauge('used')}/${gauge('committed')})`;
   } catch {
     return '-';
   }
@@ -89,6 +95,8 @@ function source(port: number, m: number): void {
 interface Row {
   main: string;
   fresh: number;
+  atLoadEnd: number;
+  rightAfterIdle: number;
   freshIdle: number;
   freshHeld: number;
   afterLoad: number;
@@ -150,6 +158,14 @@ metrics: { enabled: false }
     const t0 = performance.now();
     source(port, MESSAGES);
     const loadSecs = (performance.now() - t0) / 1000;
+    // right after the load, as bench/smtp.ts measures: the sessions open the moment the load stops
+    const atLoadEnd = status(pid, 'VmRSS');
+    socks = await idleSessions(port, IDLE);
+    await sleep(2000);
+    const rightAfterIdle = status(pid, 'VmRSS');
+    heaps.push(await heap(metricsPort, pid, 'right-after-load-idle'));
+    for (const s of socks) s.destroy();
+    log(`${main}: at the load's end ${atLoadEnd} MB, ${socks.length} idle sessions opened at once ${rightAfterIdle} MB`);
     await sleep(SETTLE_MS);
     const afterLoad = status(pid, 'VmRSS');
     heaps.push(await heap(metricsPort, pid, 'after-load'));
@@ -169,7 +185,7 @@ metrics: { enabled: false }
     heaps.push(await heap(metricsPort, pid, 'after-load-held'));
     for (const s of socks) s.destroy();
     log(`${main}: ${MESSAGES} messages in ${loadSecs.toFixed(1)} s; after load ${afterLoad} MB, ${socks.length} idle sessions ${afterLoadIdle} MB (anon ${anon}), held ${afterLoadHeld} MB (anon ${heldAnon})`);
-    return { main, fresh, freshIdle, freshHeld, afterLoad, afterLoadIdle, afterLoadHeld, anon, heldAnon, heaps, loadSecs };
+    return { main, fresh, atLoadEnd, rightAfterIdle, freshIdle, freshHeld, afterLoad, afterLoadIdle, afterLoadHeld, anon, heldAnon, heaps, loadSecs };
   } finally {
     const gone = new Promise((r) => mx.once('exit', r));
     mx.kill('SIGTERM');
@@ -198,7 +214,7 @@ try {
 }
 console.log(`flags: ${FLAGS.join(' ') || '(none)'}${values.env.length ? `; env ${values.env.join(' ')}` : ''}; ${MESSAGES} messages; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
 const held = `${values.hold} s`;
-console.log(`| main | fresh MB | + ${IDLE} idle: 2 s / ${held} MB | after load MB | + ${IDLE} idle: 2 s (anon) / ${held} (anon) MB | V8 heap used/committed MB: fresh, +idle, after, +idle, held | load s |`);
-console.log('|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} / ${r.freshHeld} | ${r.afterLoad} | ${r.afterLoadIdle} (${r.anon}) / **${r.afterLoadHeld}** (${r.heldAnon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
+console.log(`| main | fresh MB | + ${IDLE} idle: 2 s / ${held} MB | load's end MB | + ${IDLE} idle opened at once, 2 s MB | after load MB | + ${IDLE} idle: 2 s (anon) / ${held} (anon) MB | V8 heap used/committed MB: fresh, +idle, at once +idle, after, +idle, held | load s |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.main} | ${r.fresh} | ${r.freshIdle} / ${r.freshHeld} | ${r.atLoadEnd} | **${r.rightAfterIdle}** | ${r.afterLoad} | ${r.afterLoadIdle} (${r.anon}) / **${r.afterLoadHeld}** (${r.heldAnon}) | ${r.heaps.join(', ')} | ${r.loadSecs.toFixed(1)} |`);
 process.exit(0);

@@ -8,6 +8,7 @@ import type { DeliveryWorkerData } from '@moat/queue';
 import { runDeliveryThread } from '@moat/queue/delivery-worker';
 import { connectRedis } from '@moat/redis';
 import { clusterOutcomes, fileStsStore, nextHopTls, outboundTls, outcomeRecorder, wireResolver } from '@moat/tlspolicy';
+import { startMemoryUpkeep } from './memory-upkeep.ts';
 import { redisDayLock, startTlsReportTimer, tlsReportDuties } from './tls-report-timer.ts';
 
 /** The thread's TLS settings: queue.tls, and for the daily report the Redis of the lock and our name. */
@@ -21,6 +22,16 @@ export interface DeliveryTls {
 }
 
 runDeliveryThread(workerData as DeliveryWorkerData<DeliveryTls>, {
+  // this thread's heap, given back once it has gone quiet after a load (as the SMTP thread's): never while a
+  // delivery or a spool write is in flight
+  upkeep: ({ logger, registry, busy }) => startMemoryUpkeep({
+      logger,
+      registry,
+      thread: 'delivery',
+      metricName: 'moat_mx_delivery_heap_shrinks_total',
+      heapGauge: 'moat_mx_delivery_heap_bytes',
+      busy,
+    }),
   // MTA-STS, DANE and the security levels for MX deliveries (docs/tls.md): through the same validating resolver
   tlsPolicy({ queue: tls }, { registry, logger, queueDir, resolver }) {
     if (!tlsReportDuties(tls).record) return undefined;

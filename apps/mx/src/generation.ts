@@ -14,6 +14,7 @@ import { createDns } from '@moat/dns';
 import { Anvil } from './limits.ts';
 import { createMx, type Mx } from './server.ts';
 import { loadTlsMaterial, type TlsMaterial, tlsServerOptions } from './tls.ts';
+import { openTransactions } from './transactions.ts';
 
 /**
  * Settings read once at start (listeners, the spool and its thread, the metrics port): a reload that
@@ -52,6 +53,8 @@ export interface MxGeneration {
   server(submission: boolean): Mx;
   /** Hand a client connection to this generation (its session runs here to the end). */
   accept(socket: Socket, submission: boolean): void;
+  /** Its sessions inside a mail transaction now (transactions.ts): the memory upkeep waits for none. */
+  transactions(): number;
   /** Refuse new work and close what this generation holds (its sessions are over). */
   close(): Promise<void>;
 }
@@ -210,6 +213,7 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       spamd,
       server,
       accept: (socket, submission) => server(submission).accept(socket),
+      transactions: () => openTransactions([...servers.values()].map((m) => m.server)),
       async close() {
         await Promise.all([...servers.values()].map((s) => s.close()));
         await closeAll();

@@ -1,142 +1,20 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-// moat-mx: the SMTP gateway. Parses args and config once, builds the adapters, starts the server and the queue runner.
-// Talks to SMTP clients, the configured resolver, Redis (greylist), spamd, the spool directory and the next hops.
-// The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow
-// to ~165 MB of which ~25 MB is live, and V8 keeps it; with the cap the process stays near 230 MB.
-// start-flags-now.ts gives the same flag to `node main.js` (the image), by starting the process again.
-import './start-flags-now.ts';
-import { parseArgs } from 'node:util';
-import { type Config, ConfigError, compileConfig, formatConfigErrors, loadConfig, views } from '@moat/config';
-import { bufferedStdout, createLogger, defaultRegistry, PIPE_BUF } from '@moat/observe';
-import { createReloader } from '@moat/runtime';
-import { startAcme } from './acme.ts';
-import { startAdmin } from './admin-listener.ts';
-import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
-import { openListeners, splitHostPort, wantedListeners } from './listeners.ts';
-import { startMemoryUpkeep } from './memory-upkeep.ts';
-import { startMtaStsServer } from './mta-sts-server.ts';
-import { type StopState, stopOnSignals } from './shutdown.ts';
-import { startSpool } from './spool-start.ts';
+// moat-mx's entry, kept small: makes sure the process runs with its node flags and malloc tunable (start-flags.ts,
+// which may start the process again in place) before the gateway's code is loaded, then runs it (run-mx.ts).
+// Trusts its own argv and environment only.
+// The shebang caps V8's young generation (4 MB semi-spaces): under load the default lets the heap grow to ~165 MB
+// of which ~25 MB is live, and V8 keeps it. `node main.js` (the image) skips the shebang: start-flags.ts then
+// starts the process again with the flag. Nothing else is imported statically, so that restart happens before
+// the bundle's chunks are read and evaluated (they would be evaluated twice, and thrown away once).
+import { ensureNodeFlags } from './start-flags.ts';
 
-const usage = `usage: moat-mx --config FILE [--listen HOST:PORT] [--submission HOST:PORT] [--metrics HOST:PORT|off] [--no-delivery]
-  --config       moat.yaml (MOAT_* environment variables override it)
-  --listen       the MX listener (port 25 role); with --listen/--submission only those are opened,
-                 without either every address of mx.listen.smtp and mx.listen.submission
-  --submission   a submission listener (port 587 role: AUTH after STARTTLS required, no spam policy)
-  --metrics      Prometheus /metrics and /healthz (default: metrics.listen when metrics.enabled)
-  --no-delivery  accept and spool only; another process runs the queue`;
-
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string' },
-      listen: { type: 'string' },
-      submission: { type: 'string' },
-      metrics: { type: 'string' },
-      'no-delivery': { type: 'boolean' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help || !values.config) {
-    console.error(usage);
-    process.exit(values.help ? 0 : 64);
-  }
-  // log lines are batched (one write per 64 KB or 200 ms, written asynchronously, flushed before exit); the delivery
-  // thread writes to the same stdout, so each write is at most PIPE_BUF bytes cut at a line end: the threads' lines
-  // never interleave
-  const logOut = bufferedStdout({ pieceBytes: PIPE_BUF, registry: defaultRegistry });
-  const logger = createLogger('mx', { destination: logOut });
-  let config: Config;
-  try {
-    config = loadConfig(values.config);
-  } catch (e) {
-    console.error(e instanceof ConfigError ? formatConfigErrors(e) : String(e));
-    process.exit(78);
-  }
-  const settings = views.mx(config);
-  const registry = defaultRegistry;
-  const compiled = compileConfig(config);
-
-  // the worker's URL is resolved here, in the entry module: bundled, shared code may sit in dist/chunks/
-  const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url);
-  const spool = await startSpool({ config, compiled, settings, workerUrl, noDelivery: !!values['no-delivery'], logger, registry });
-  const state: StopState = { stopping: false };
-  spool.delivery?.worker.on('exit', (code) => {
-    if (state.stopping) return;
-    // without its queue thread the gateway can only answer 451: exit and let the supervisor restart it
-    logger.error({ event: 'delivery-thread-exit', code }, 'delivery thread exited: stopping');
-    void logOut.flush(1000).then(() => process.exit(70));
-  });
-
-  // ACME (mx.tls.acme): its certificate once issued, the self-signed one until then. Each generation takes
-  // the pair current when it is built; a renewal builds a new generation, so it reaches new sessions.
-  const acme = settings.tls.enabled ? await startAcme(config, logger, registry) : undefined;
-  let acmePair = acme?.current;
-  if (config.mx.auth.require_tls === false) {
-    logger.warn({ event: 'config' }, 'mx.auth.require_tls=false is ignored: AUTH is only ever offered after STARTTLS');
-  }
-  // Everything a reload may change is one generation (generation.ts); the listeners, the spool and its
-  // thread live across them. SIGHUP and POST /-/reload build a new one for new sessions (reload.ts).
-  const shared: MxShared = { queue: spool.writer, registry, logger, limiters: new Map(), users: new Map(), anvils: new Map(), tlsPair: () => acmePair, startSizeLimit: settings.limits.maxMessageSize };
-  const first = await buildGeneration(config, compiled, shared);
-  if (first.auth) logger.info({}, 'AUTH enabled (after STARTTLS)');
-  const generations = createReloader<MxGeneration>({
-    service: 'mx',
-    file: config.source.file,
-    config,
-    value: first,
-    async build(next, nextCompiled) {
-      const g = await buildGeneration(next, nextCompiled, shared);
-      try {
-        await spool.delivery?.reload(next.queue.dkim); // DKIM keys: last, so a refused reload leaves the thread's keys alone
-      } catch (e) {
-        await g.close();
-        throw e;
-      }
-      return g;
-    },
-    retire: (g) => g.close(),
-    restartOnly: MX_RESTART_ONLY,
-    logger,
-    registry,
-  });
-  process.on('SIGHUP', () => void generations.reload('sighup'));
-
-  const wanted = wantedListeners(values, config);
-  if (wanted.some((w) => w.submission) && !first.auth) {
-    logger.warn({ event: 'config' }, 'submission listener without mx.auth.users_file: nobody can log in, it will refuse all mail');
-  }
-  const { listeners, bound } = await openListeners(wanted, generations);
-
-  // the MTA-STS policy file for mta-sts.DOMAIN, with the MX certificate (mx.mta_sts)
-  const material = first.tlsMaterial;
-  const sts =
-    config.mx.mta_sts && material
-      ? await startMtaStsServer({
-          ...splitHostPort(config.mx.mta_sts.listen),
-          policy: { mode: config.mx.mta_sts.mode, mx: [settings.hostname, ...config.mx.mta_sts.mx], maxAge: config.mx.mta_sts.max_age },
-          key: material.key,
-          cert: material.cert,
-        })
-      : undefined;
-  if (sts) bound.push(`mta-sts ${sts.address().address}:${sts.address().port}`);
-  acme?.onChange((pair) => {
-    acmePair = pair;
-    sts?.setCertificate(pair);
-    void generations.reload('acme');
-  });
-
-  const admin = await startAdmin({ config, settings, metricsArg: values.metrics, delivery: spool.delivery, generations, logger, registry });
-  logger.info(
-    { listen: bound, hostname: settings.hostname, tls: first.tls, auth: first.auth, spamd: settings.spamd.enabled, delivery: !!spool.delivery, metrics: admin.metricsAt },
-    'mx listening',
-  );
-  stopOnSignals(state, { logger, logOut, listeners, generations, spool, admin, acme, sts });
-  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory)
-  startMemoryUpkeep({ logger, registry, thread: 'smtp' });
-}
-
-main().catch((e) => {
+ensureNodeFlags();
+// resolved here, in the entry module: in the bundle, run-mx.ts sits in dist/chunks/ and the worker beside main.js
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './delivery.worker.ts' : './delivery.worker.js', import.meta.url);
+try {
+  const { runMx } = await import('./run-mx.ts');
+  await runMx(workerUrl);
+} catch (e) {
   console.error(`mx: ${e instanceof Error ? e.stack : String(e)}`);
   process.exit(1);
-});
+}

@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
-import { createLogger, createRegistry } from '@moat/observe';
+import { type BufferedOut, createLogger, createRegistry } from '@moat/observe';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, decide, privateGc, shrinkHeap, startMemoryUpkeep, type UpkeepState } from './memory-upkeep.ts';
+import { DEFAULT_POLICY, decide, privateGc, shrinkHeap, startMemoryUpkeep, type UpkeepState, upkeepTicker } from './memory-upkeep.ts';
 
 const MB = 1024 * 1024;
 const run = (samples: Array<[number, number]>, start: UpkeepState = { quietRun: 0, floor: 40 * MB }) => {
@@ -14,32 +14,94 @@ const run = (samples: Array<[number, number]>, start: UpkeepState = { quietRun: 
 };
 
 describe('decide: shrink once the gateway has gone quiet after its heap grew', () => {
-  it('a load that grew the heap, then two quiet intervals: one shrink, on the second', () => {
-    expect(run([[0.9, 60], [0.8, 66], [0.01, 66], [0.01, 66]])).toEqual([false, false, false, true]);
+  it('a load that grew the heap, then three quiet intervals: one shrink, on the third', () => {
+    expect(run([[0.9, 60], [0.8, 66], [0.01, 66], [0.01, 66], [0.01, 66]])).toEqual([false, false, false, false, true]);
   });
   it('never while busy, however large the heap', () => {
-    expect(run([[0.9, 80], [0.5, 90], [0.2, 90], [0.06, 90]])).toEqual([false, false, false, false]);
+    expect(run([[0.9, 80], [0.5, 90], [0.2, 90], [0.06, 90], [0.06, 90]])).toEqual([false, false, false, false, false]);
   });
   it('one quiet interval between busy ones is a lull, not idle', () => {
-    expect(run([[0.9, 70], [0.01, 70], [0.9, 70], [0.01, 70], [0.7, 70]])).toEqual([false, false, false, false, false]);
+    expect(run([[0.9, 70], [0.01, 70], [0.01, 70], [0.9, 70], [0.01, 70], [0.7, 70]])).toEqual([false, false, false, false, false, false]);
   });
   it('quiet without growth: nothing to give back, no GC', () => {
-    expect(run([[0.01, 44], [0.01, 44], [0.01, 45], [0.01, 47]])).toEqual([false, false, false, false]);
+    expect(run([[0.01, 44], [0.01, 44], [0.01, 45], [0.01, 47], [0.01, 47]])).toEqual([false, false, false, false, false]);
   });
   it('growth is measured from the lowest heap seen (V8 may shrink it on its own)', () => {
-    expect(run([[0.9, 30], [0.01, 37], [0.01, 37], [0.5, 39], [0.01, 39], [0.01, 39]])).toEqual([false, false, false, false, false, true]);
+    expect(run([[0.9, 30], [0.01, 37], [0.01, 37], [0.01, 37], [0.5, 39], [0.01, 39], [0.01, 39], [0.01, 39]])).toEqual([false, false, false, false, false, false, false, true]);
   });
   it('after a shrink the quiet count starts again: no GC every interval while idle', () => {
     let state: UpkeepState = { quietRun: 0, floor: 40 * MB };
     const shrinks: boolean[] = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 9; i++) {
       const d = decide(DEFAULT_POLICY, state, { elu: 0, heapCommitted: 60 * MB });
       // what the caller does after a shrink: the floor becomes the heap left
       state = d.shrink ? { quietRun: 0, floor: 30 * MB } : d.state;
       shrinks.push(d.shrink);
     }
-    // the heap is still reported at 60 MB here (a fake), so it decides again after two more quiet intervals
-    expect(shrinks).toEqual([false, true, false, true, false, true]);
+    // the heap is still reported at 60 MB here (a fake), so it decides again after three more quiet intervals
+    expect(shrinks).toEqual([false, false, true, false, false, true, false, false, true]);
+  });
+});
+
+describe('decide and the ticker: no pause while work is in flight (a lookup due inside it would time out)', () => {
+  it('due while busy: deferred, the quiet count kept, and the first sample with nothing in flight shrinks', () => {
+    let state: UpkeepState = { quietRun: 0, floor: 40 * MB };
+    const out: Array<[boolean, string | undefined]> = [];
+    for (const busy of [undefined, undefined, '1 transactions', '2 transactions', undefined]) {
+      const d = decide(DEFAULT_POLICY, state, { elu: 0.01, heapCommitted: 60 * MB, busy });
+      state = d.state;
+      out.push([d.shrink, d.deferred]);
+    }
+    expect(out).toEqual([
+      [false, undefined],
+      [false, undefined],
+      [false, '1 transactions'],
+      [false, '2 transactions'],
+      [true, undefined],
+    ]);
+  });
+  it('busy and not due: nothing deferred (busy only matters when a shrink is due)', () => {
+    const d = decide(DEFAULT_POLICY, { quietRun: 0, floor: 40 * MB }, { elu: 0.01, heapCommitted: 60 * MB, busy: '1 transactions' });
+    expect(d.shrink).toBe(false);
+    expect(d.deferred).toBeUndefined();
+  });
+  it('the ticker asks busy() only when due, never calls gc() while busy, and counts and logs the deferral once', async () => {
+    let gcs = 0;
+    let busyAsked = 0;
+    let inFlight = 0;
+    let heap = 40 * MB;
+    const registry = createRegistry();
+    const lines: string[] = [];
+    const out: BufferedOut = { write: (l) => lines.push(l) > 0, flushSync() {}, flush: async () => {}, dropped: () => 0 };
+    const logger = createLogger('test', { level: 'info', destination: out });
+    const ticker = upkeepTicker({
+      logger,
+      registry,
+      thread: 'test',
+      gc: () => {
+        gcs++;
+        heap = 30 * MB;
+      },
+      heapCommitted: () => heap,
+      busy: () => {
+        busyAsked++;
+        return inFlight > 0 ? `${inFlight} transactions` : undefined;
+      },
+    });
+    heap = 60 * MB; // a load grew the heap
+    ticker.tick(0.9);
+    ticker.tick(0.01);
+    ticker.tick(0.01);
+    expect(busyAsked).toBe(0);
+    inFlight = 1; // a session sent MAIL FROM
+    for (let i = 0; i < 5; i++) expect(ticker.tick(0.01).deferred).toBe('1 transactions');
+    expect(gcs).toBe(0);
+    inFlight = 0; // its DATA ended
+    expect(ticker.tick(0.01).shrink).toBe(true);
+    expect(gcs).toBe(1);
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrinks_total')).toMatch(/result="deferred"} 1[\s\S]*result="done"} 1|result="done"} 1[\s\S]*result="deferred"} 1/);
+    expect(lines.filter((l) => l.includes('heap-shrink-deferred'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('"event":"heap-shrink"'))).toMatch(/"waitedMs":\d+/);
   });
 });
 

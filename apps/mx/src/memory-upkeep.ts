@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Counter, type Logger, type Registry } from '@moat/observe';
+import { Counter, Gauge, type Logger, type Registry } from '@moat/observe';
 
 /** What the upkeep looks at, every interval. */
 export interface MemorySample {
@@ -12,6 +12,12 @@ export interface MemorySample {
   elu: number;
   /** V8 heap committed (total_heap_size), bytes. */
   heapCommitted: number;
+  /**
+   * What would be caught inside the pause, if anything (`2 transactions`, `3 deliveries`): the memory-reducing GC
+   * blocks the thread for up to ~0.4 s, and a DNS or Redis answer due meanwhile is read only after its timer has
+   * fired (libuv runs timers before I/O), so a lookup that was on time would be taken for a timeout.
+   */
+  busy?: string | undefined;
 }
 
 export interface UpkeepPolicy {
@@ -19,27 +25,39 @@ export interface UpkeepPolicy {
   quietElu: number;
   /** Intervals in a row that must be quiet: a lull between two messages is not "gone quiet". */
   quietIntervals: number;
-  /** Shrink only when the heap committed has grown this much over what the last shrink (or the start) left. */
+  /** Shrink only when the heap committed has grown this much over what the last shrink left (the first: over 0). */
   minGrowthBytes: number;
 }
 
-/** Quiet for 2 x 5 s below 5% of one core, after 8 MB of growth: a busy MX never pays for it. */
-export const DEFAULT_POLICY: UpkeepPolicy = { quietElu: 0.05, quietIntervals: 2, minGrowthBytes: 8 * 1024 * 1024 };
-export const DEFAULT_INTERVAL_MS = 5000;
+/**
+ * Quiet for 3 x 1 s below 5% of one core, after 8 MB of growth: a busy MX never pays for it, and the heap a load
+ * grew is given back ~3 s after the load stops (before sessions that arrive next find it).
+ */
+export const DEFAULT_POLICY: UpkeepPolicy = { quietElu: 0.05, quietIntervals: 3, minGrowthBytes: 8 * 1024 * 1024 };
+export const DEFAULT_INTERVAL_MS = 1000;
 
 export interface UpkeepState {
   quietRun: number;
-  /** Heap committed after the last shrink (or at the start). */
+  /** Heap committed after the last shrink (0 before the first). */
   floor: number;
 }
 
+export interface Decision {
+  shrink: boolean;
+  /** Due, but something is in flight (the sample's `busy`): asked again at the next interval. */
+  deferred?: string | undefined;
+  state: UpkeepState;
+}
+
 /** Pure: whether to shrink now, and the state after this sample. */
-export function decide(policy: UpkeepPolicy, state: UpkeepState, s: MemorySample): { shrink: boolean; state: UpkeepState } {
+export function decide(policy: UpkeepPolicy, state: UpkeepState, s: MemorySample): Decision {
   const quietRun = s.elu <= policy.quietElu ? state.quietRun + 1 : 0;
   // the floor follows the heap down (V8's own GCs may shrink it), never up: growth is measured from the lowest point
   const floor = Math.min(state.floor, s.heapCommitted);
-  const shrink = quietRun >= policy.quietIntervals && s.heapCommitted - floor >= policy.minGrowthBytes;
-  return { shrink, state: { quietRun: shrink ? 0 : quietRun, floor } };
+  const due = quietRun >= policy.quietIntervals && s.heapCommitted - floor >= policy.minGrowthBytes;
+  // deferred: still quiet and grown, so the first sample with nothing in flight shrinks
+  if (due && s.busy) return { shrink: false, deferred: s.busy, state: { quietRun, floor } };
+  return { shrink: due, state: { quietRun: due ? 0 : quietRun, floor } };
 }
 
 type Gc = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async'; flavor?: 'regular' | 'last-resort' }) => void;
@@ -67,13 +85,15 @@ export function shrinkHeap(gc: Gc): void {
 }
 
 type ShrinksCounter = InstanceType<typeof Counter<'result'>>;
-let metrics: WeakMap<Registry, ShrinksCounter> | undefined;
-function shrinksCounter(registry: Registry): ShrinksCounter {
+let metrics: WeakMap<Registry, Map<string, ShrinksCounter>> | undefined;
+function shrinksCounter(registry: Registry, name: string): ShrinksCounter {
   metrics ??= new WeakMap();
-  let c = metrics.get(registry);
+  let byName = metrics.get(registry);
+  if (!byName) metrics.set(registry, (byName = new Map()));
+  let c = byName.get(name);
   if (!c) {
-    c = new Counter<'result'>({ name: 'moat_mx_heap_shrinks_total', help: 'Memory-reducing GCs run because the gateway went quiet after its heap grew, by result', labelNames: ['result'] as const, registers: [registry] });
-    metrics.set(registry, c);
+    c = new Counter<'result'>({ name, help: 'Memory-reducing GCs because the thread went quiet after its heap grew, by result (deferred: due while work was in flight)', labelNames: ['result'] as const, registers: [registry] });
+    byName.set(name, c);
   }
   return c;
 }
@@ -87,49 +107,105 @@ export interface UpkeepOptions {
   registry: Registry;
   /** Which thread (logged). */
   thread: string;
+  /** The shrink counter's name: each thread's registry is scraped into one /metrics, so the names differ. */
+  metricName?: string;
+  /**
+   * A gauge of this thread's V8 heap (`kind`: used, committed) by this name: for a thread whose registry has no
+   * default metrics (the delivery thread's; the SMTP thread's has nodejs_heap_space_size_*).
+   */
+  heapGauge?: string;
+  /** What is in flight that the pause would stall (undefined: nothing); a due shrink waits for it. */
+  busy?: () => string | undefined;
   intervalMs?: number;
   policy?: UpkeepPolicy;
 }
 
 const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
 
+export interface UpkeepTicker {
+  /** One interval: sample, decide, maybe shrink. What the timer calls (tests call it directly). */
+  tick(elu: number): Decision;
+}
+
+/** The upkeep without its timer: `gc` and the heap figure are given, so tests drive it sample by sample. */
+export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => number }): UpkeepTicker {
+  const heapCommitted = o.heapCommitted ?? (() => v8.getHeapStatistics().total_heap_size);
+  const shrinks = shrinksCounter(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total');
+  const policy = o.policy ?? DEFAULT_POLICY;
+  // floor 0: the heap the start-up grew (config compiled, modules evaluated: ~10 MB more committed than live) is
+  // growth too, given back at the first quiet spell
+  let state: UpkeepState = { quietRun: 0, floor: 0 };
+  let deferredSince: number | undefined;
+  return {
+    tick(elu) {
+      const heap = heapCommitted();
+      let d = decide(policy, state, { elu, heapCommitted: heap });
+      // asked only when a shrink is due (it walks the open sessions)
+      const busy = d.shrink ? o.busy?.() : undefined;
+      if (busy) d = decide(policy, state, { elu, heapCommitted: heap, busy });
+      state = d.state;
+      if (d.deferred) {
+        // one line per deferral spell, not one a second
+        if (deferredSince === undefined) {
+          deferredSince = performance.now();
+          shrinks.inc({ result: 'deferred' });
+          o.logger.info({ event: 'heap-shrink-deferred', thread: o.thread, decidedBy: 'memory-upkeep', busy: d.deferred, heapMb: mb(heap) }, 'heap shrink due: waiting for work in flight');
+        }
+        return d;
+      }
+      if (!d.shrink) return d;
+      const waitedMs = deferredSince === undefined ? undefined : Math.round(performance.now() - deferredSince);
+      deferredSince = undefined;
+      const rss = process.memoryUsage.rss();
+      const t0 = performance.now();
+      try {
+        shrinkHeap(o.gc);
+      } catch (e) {
+        shrinks.inc({ result: 'failed' });
+        o.logger.warn({ event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', err: String(e) }, 'heap shrink failed');
+        return d;
+      }
+      const ms = performance.now() - t0;
+      const after = heapCommitted();
+      state = { quietRun: 0, floor: after };
+      shrinks.inc({ result: 'done' });
+      o.logger.info(
+        { event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', elu: Math.round(elu * 1000) / 1000, heapMb: [mb(heap), mb(after)], rssMb: [mb(rss), mb(process.memoryUsage.rss())], ms: Math.round(ms), ...(waitedMs !== undefined ? { waitedMs } : {}) },
+        'quiet after growth: heap shrunk',
+      );
+      return d;
+    },
+  };
+}
+
 /** Starts the upkeep (an unref'd timer: it never keeps the process alive). Off, with one log line, without gc(). */
 export function startMemoryUpkeep(o: UpkeepOptions): MemoryUpkeep {
   const gc = privateGc();
-  const shrinks = shrinksCounter(o.registry);
   if (!gc) {
-    shrinks.inc({ result: 'unavailable' });
+    shrinksCounter(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total').inc({ result: 'unavailable' });
     o.logger.warn({ event: 'memory-upkeep', thread: o.thread }, 'memory upkeep off: V8 refused to expose gc()');
     return { stop() {} };
   }
-  const policy = o.policy ?? DEFAULT_POLICY;
-  let state: UpkeepState = { quietRun: 0, floor: v8.getHeapStatistics().total_heap_size };
+  if (o.heapGauge) {
+    new Gauge<'kind'>({
+      name: o.heapGauge,
+      help: "This thread's V8 heap, bytes: used and committed",
+      labelNames: ['kind'] as const,
+      registers: [o.registry],
+      collect() {
+        const h = v8.getHeapStatistics();
+        this.set({ kind: 'used' }, h.used_heap_size);
+        this.set({ kind: 'committed' }, h.total_heap_size);
+      },
+    });
+  }
+  const ticker = upkeepTicker({ ...o, gc });
   let last = performance.eventLoopUtilization();
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const elu = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    const heapCommitted = v8.getHeapStatistics().total_heap_size;
-    const d = decide(policy, state, { elu, heapCommitted });
-    state = d.state;
-    if (!d.shrink) return;
-    const rss = process.memoryUsage.rss();
-    const t0 = performance.now();
-    try {
-      shrinkHeap(gc);
-    } catch (e) {
-      shrinks.inc({ result: 'failed' });
-      o.logger.warn({ event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', err: String(e) }, 'heap shrink failed');
-      return;
-    }
-    const ms = performance.now() - t0;
-    const after = v8.getHeapStatistics().total_heap_size;
-    state = { quietRun: 0, floor: after };
-    shrinks.inc({ result: 'done' });
-    o.logger.info(
-      { event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', elu: Math.round(elu * 1000) / 1000, heapMb: [mb(heapCommitted), mb(after)], rssMb: [mb(rss), mb(process.memoryUsage.rss())], ms: Math.round(ms) },
-      'quiet after growth: heap shrunk',
-    );
+    ticker.tick(elu);
   }, o.intervalMs ?? DEFAULT_INTERVAL_MS);
   timer.unref();
   return { stop: () => clearInterval(timer) };

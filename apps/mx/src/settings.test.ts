@@ -33,14 +33,14 @@ function recording(v: unknown, at: string, seen: Set<string>): unknown {
   });
 }
 
-/** Read in main.ts straight from the config (not through views.mx): checked against its source below. */
+/** Read in run-mx.ts straight from the config (not through views.mx): checked against its source below. */
 const READ_IN_MAIN = ['mx.listen.smtp', 'mx.listen.submission', 'mx.auth.require_tls'];
 
-it('every documented mx.* and spamd.* key is read (by views.mx, the rate limiter, or main.ts)', () => {
+it('every documented mx.* and spamd.* key is read (by views.mx, the rate limiter, or run-mx.ts)', () => {
   const documented = leaves(parseYaml(exampleText), '').filter((k) => k.startsWith('mx.') || k.startsWith('spamd.'));
-  // main.ts and what it calls at start: the config generation (generation.ts), ACME (acme.ts), the listeners
+  // run-mx.ts and what it calls at start: the config generation (generation.ts), ACME (acme.ts), the listeners
   // (listeners.ts), the spool (spool-start.ts) and the admin listener (admin-listener.ts)
-  const main = ['main.ts', 'generation.ts', 'acme.ts', 'listeners.ts', 'spool-start.ts', 'admin-listener.ts'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
+  const main = ['run-mx.ts', 'generation.ts', 'acme.ts', 'listeners.ts', 'spool-start.ts', 'admin-listener.ts'].map((f) => readFileSync(new URL(f, import.meta.url), 'utf8')).join('\n');
   expect(documented).toContain('mx.timeouts.data');
   const seen = new Set<string>();
   // a copy: the parsed config is frozen, and a proxy must return a frozen property's own value
@@ -56,7 +56,7 @@ it('every documented mx.* and spamd.* key is read (by views.mx, the rate limiter
   };
   for (const listener of ['smtp', 'submission'] as const) senderLoginCheck(config, listener, base);
   expect(main).toContain('senderLoginCheck(config, ');
-  for (const k of READ_IN_MAIN) expect(main, `main.ts reads config.${k}`).toContain(`config.${k}`);
+  for (const k of READ_IN_MAIN) expect(main, `run-mx.ts reads config.${k}`).toContain(`config.${k}`);
   const unread = documented.filter((k) => !seen.has(k) && !READ_IN_MAIN.includes(k));
   expect(unread, 'documented in moat.example.yaml but read by nobody').toEqual([]);
 });

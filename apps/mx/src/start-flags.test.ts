@@ -16,13 +16,17 @@ describe('missingFlags: the MX node flags not given on the command line or in NO
   });
 });
 
-describe('wantedTunables: glibc malloc in one arena unless the environment already says', () => {
+describe('wantedTunables: glibc malloc in one arena, and blocks from 32 KiB in their own mappings, unless the environment already says', () => {
   it('added, after the operator tunables already there', () => {
-    expect(wantedTunables({})).toBe('glibc.malloc.arena_max=1');
-    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=131072' })).toBe('glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1');
+    expect(wantedTunables({})).toBe('glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=32768');
+    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.trim_threshold=131072' })).toBe(
+      'glibc.malloc.trim_threshold=131072:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=32768',
+    );
   });
-  it('an operator value of their own wins', () => {
-    expect(wantedTunables({ MALLOC_ARENA_MAX: '4' })).toBeUndefined();
-    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=8' })).toBeUndefined();
+  it('an operator value of their own wins, tunable by tunable', () => {
+    expect(wantedTunables({ MALLOC_ARENA_MAX: '4' })).toBe('glibc.malloc.mmap_threshold=32768');
+    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=8' })).toBe('glibc.malloc.arena_max=8:glibc.malloc.mmap_threshold=32768');
+    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=8:glibc.malloc.mmap_threshold=131072' })).toBeUndefined();
+    expect(wantedTunables({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' })).toBeUndefined();
   });
 });

@@ -66,7 +66,7 @@ export const PROCESS_ENV: readonly { env: string; doc: string }[] = [
   { env: 'MOAT_DKIM_DIR', doc: '`moat dkim keygen`\'s default directory' },
   { env: 'MOAT_RELOAD_TARGETS', doc: '`moat reload`\'s default targets (the services\' metrics listeners; the stack and cluster set it)' },
   { env: 'MOAT_POLICYD_WORKER_COUNT', doc: 'internal: set by the policyd primary in each worker\'s environment' },
-  { env: 'MOAT_MX_NODE_FLAGS', doc: 'internal: set by moat-mx when it starts itself again with its node flags and malloc tunable (apps/mx/src/start-flags.ts); set it to anything to keep node\'s and glibc\'s defaults' },
+  { env: 'MOAT_MX_NODE_FLAGS', doc: 'internal: set by moat-mx when it starts itself again with its node flags and malloc tunables (apps/mx/src/start-flags.ts); set it to anything to keep node\'s and glibc\'s defaults' },
 ];
 
 function convert(kind: EnvOverride['kind'], raw: string): unknown {

@@ -36,6 +36,11 @@ export interface DeliveryThreadOptions<Tls> {
    * `enqueue` spools and wakes the runner. Stopped with the thread.
    */
   services?: ((tls: Tls, ctx: DeliveryThreadContext & { enqueue(input: EnqueueInput): Promise<QueuedMessage> }) => { stop(): void } | undefined) | undefined;
+  /**
+   * The entry's upkeep of this thread's heap (apps/mx memory-upkeep.ts), started with the runner: `busy()` names
+   * the deliveries and spool writes in flight (undefined when none), which a pause of the thread would stall.
+   */
+  upkeep?: ((ctx: DeliveryThreadContext & { busy(): string | undefined }) => { stop(): void }) | undefined;
 }
 
 /** Reads the keys' files; an unreadable or malformed key fails the start or the reload, not each signature. */
@@ -106,6 +111,16 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
       return queued;
     },
   });
+  // spool writes the SMTP thread is waiting for (its sessions are inside DATA meanwhile)
+  let enqueuing = 0;
+  const upkeep = opts.upkeep?.({
+    ...ctx,
+    busy() {
+      const deliveries = runner.inFlight();
+      if (deliveries === 0 && enqueuing === 0) return undefined;
+      return `${deliveries} deliveries, ${enqueuing} spool writes`;
+    },
+  });
   parentPort?.on('message', (m: unknown) => {
     const type = m && typeof m === 'object' ? (m as { type?: string }).type : undefined;
     if (type === 'metrics') {
@@ -121,13 +136,17 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
       // structured clone turned Buffers into Uint8Arrays (a spooled message's head is re-wrapped by the queue)
       const u8 = input.message as Uint8Array;
       const message = isSpooled(input.message) ? input.message : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
-      queue.enqueue({ ...input, message }).then(
-        // no runner.kick() here: the queue's onEnqueue already hands the runner this id (runner.ts), and a
-        // kick would also list incoming/ again (a readdir per message)
-        (queued) => parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } }),
-        (e: unknown) =>
-          parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
-      );
+      enqueuing++;
+      queue
+        .enqueue({ ...input, message })
+        .finally(() => enqueuing--)
+        .then(
+          // no runner.kick() here: the queue's onEnqueue already hands the runner this id (runner.ts), and a
+          // kick would also list incoming/ again (a readdir per message)
+          (queued) => parentPort?.postMessage({ type: 'enqueued', seq, queued: { id: queued.id } }),
+          (e: unknown) =>
+            parentPort?.postMessage({ type: 'enqueue-failed', seq, error: String((e as Error)?.message ?? e), code: (e as { code?: string })?.code }),
+        );
       return;
     }
     if (type === 'reload') {
@@ -148,6 +167,7 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
       logOut.flushSync();
       void (async () => {
         services?.stop();
+        upkeep?.stop();
         await runner.stop();
         await logOut.flush(1000);
         await queue.close();

@@ -91,6 +91,7 @@ export async function startDelivery(opts: DeliveryOptions): Promise<DeliveryRunn
   return {
     owner,
     kick: (deferred = false) => kick(deferred, true),
+    inFlight: () => inFlight.size,
     idle() {
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);

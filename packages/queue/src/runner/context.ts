@@ -70,6 +70,8 @@ export interface DeliveryRunner {
   kick(deferred?: boolean): void;
   /** Resolves when a scan found nothing due and nothing is in flight. */
   idle(): Promise<void>;
+  /** Deliveries in flight now (the memory upkeep waits for none: its pause would stall their lookups). */
+  inFlight(): number;
   stop(): Promise<void>;
 }
 
