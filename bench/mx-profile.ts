@@ -68,7 +68,7 @@ const byThread = () => {
   return out;
 };
 const threads0 = byThread();
-const perf = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync', '-p', String(mx.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+const perf = spawn('perf', ['stat', '-x', ',', '-e', 'syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto,syscalls:sys_enter_read,syscalls:sys_enter_recvfrom,syscalls:sys_enter_fsync,syscalls:sys_enter_fdatasync,syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,page-faults', '-p', String(mx.pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
 let perfOut = ''; perf.stderr!.on('data', (d) => (perfOut += d));
 await new Promise((r) => setTimeout(r, 500));
 const t0 = performance.now();
@@ -83,7 +83,7 @@ const threadCpuMsPerMsg = Object.fromEntries(Object.entries(threads1).map(([k, v
 const redisCpuMs = +(((redisCpu() - rcpu0) * 1000) / N).toFixed(3);
 const redisPerMsg = Object.fromEntries(redisCli('INFO', 'commandstats').split('\n').flatMap((l) => { const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(l); return m && m[1] !== 'info' && m[1] !== 'config|resetstat' ? [[m[1], +(Number(m[2]) / N).toFixed(2)]] : []; }));
 perf.kill('SIGINT'); await new Promise((r) => perf.once('exit', r));
-const sc = Object.fromEntries(perfOut.trim().split('\n').map((l) => l.split(',')).filter((f) => f[2]?.startsWith('syscalls')).map((f) => [f[2]!.replace('syscalls:sys_enter_', ''), +(Number(f[0]) / N).toFixed(2)]));
+const sc = Object.fromEntries(perfOut.trim().split('\n').map((l) => l.split(',')).filter((f) => f[2]?.startsWith('syscalls') || f[2] === 'page-faults').map((f) => [f[2]!.replace('syscalls:sys_enter_', ''), +(Number(f[0]) / N).toFixed(2)]));
 console.log(JSON.stringify({ main, perMsg: sc, redisPerMsg, redisCpuMsPerMsg: redisCpuMs, msgs: N, secs: +secs.toFixed(1), rate: +(N / secs).toFixed(1), cpuMsPerMsg: +(((cpu1 - cpu0) * 10) / N).toFixed(2), smtpThreadCpuMsPerMsg: +(((smtp1 - smtp0) * 10) / N).toFixed(2), threadCpuMsPerMsg }));
 mx.kill('SIGTERM'); await new Promise((r) => mx.once('exit', r));
 sink.kill();
