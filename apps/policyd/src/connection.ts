@@ -145,14 +145,14 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     timeout.touch(); // a client reading its replies is active (as Node's socket timer, reset on write completion)
     maybeResume();
   });
-  function endSoon(): void {
+  function endSoon(now = performance.now()): void {
     // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
     endedByUs = true;
     socket.end();
     timeout.set(Math.min(5000, settings.idleTimeoutMs));
-    timeout.touch();
+    timeout.touch(now);
   }
-  const onTimeout = () => {
+  const onTimeout = (now: number) => {
     if (endedByUs) {
       socket.destroy();
       return;
@@ -162,7 +162,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
     else {
       log.debug('idle policy connection closed');
-      endSoon();
+      endSoon(now);
     }
   };
   socket.on('end', () => {
@@ -175,7 +175,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   armTimer();
   return {
     check(now) {
-      if (!socket.destroyed && timeout.due(now)) onTimeout();
+      if (!socket.destroyed && timeout.due(now)) onTimeout(now);
     },
   };
 }
