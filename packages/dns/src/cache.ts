@@ -1,5 +1,5 @@
 // The one caching rule for moat's DNS questions, in front of the bundled Unbound (which is the real cache).
-// Trusts nothing it stores beyond the TTL the resolver gave; never keeps a failure.
+// Trusts nothing it stores beyond the TTL the resolver gave; keeps a resolver's SERVFAIL/REFUSED a few seconds at most.
 
 /**
  * THE RULE (docs/design.md, "DNS"):
@@ -12,18 +12,29 @@
  *   most `negativeMaxMs` (default 900 s); Unbound hands out that TTL already counted down, so moat never keeps
  *   it longer than Unbound does. A wire reply that had no SOA says `negativeTtl: 0` and is not kept (RFC 2308
  *   section 5: SHOULD NOT cache). c-ares' questions, whose SOA is never seen, keep `negativeMs` (default 30 s).
- * - no answer (timeout, SERVFAIL, REFUSED, a refused connection) is never kept: the next question
- *   asks again, so a resolver that recovers is used at once. Identical questions in flight share one
- *   query, so a burst does not hammer a sick resolver either.
+ * - a resolver's reply that says it has no answer (SERVFAIL, REFUSED) is kept `failureMs` (createDns: 5 s;
+ *   default 0, not kept): RFC 2308 section 7.1 allows at most 5 minutes. A few seconds is enough for the case
+ *   that costs: every connection of one client asks the same failing name (a PTR name whose A lookup fails),
+ *   and short enough that a resolver that recovers is used almost at once.
+ * - no reply (timeout, a refused connection, any other error) is never kept: the next question asks again.
+ *   Identical questions in flight share one query, so a burst does not hammer a sick resolver either.
  * - bounded: at most `max` entries (default 10,000), the oldest dropped first.
  */
 import { isNotFound } from './failure.ts';
+
+/** The resolver replied and said it has no answer (not a timeout, not a refused connection). */
+function isResolverFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'ESERVFAIL' || code === 'EREFUSED';
+}
 
 export interface CacheOptions {
   answerMs?: number;
   negativeMs?: number;
   /** Cap for a negative answer kept by its SOA (RFC 2308), ms. */
   negativeMaxMs?: number;
+  /** How long a SERVFAIL or REFUSED from the resolver is kept, ms (0: not kept; RFC 2308 7.1: at most 300 s). */
+  failureMs?: number;
   max?: number;
   /** Clock for expiry (tests), ms. */
   now?: () => number;
@@ -49,6 +60,7 @@ export function memo(opts: CacheOptions): Memo {
   const answerMs = opts.answerMs ?? 60_000;
   const negativeMs = opts.negativeMs ?? 30_000;
   const negativeMaxMs = opts.negativeMaxMs ?? 900_000;
+  const failureMs = Math.min(opts.failureMs ?? 0, 300_000);
   const max = opts.max ?? 10_000;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, Entry>();
@@ -84,6 +96,7 @@ export function memo(opts: CacheOptions): Memo {
       },
       (error: unknown) => {
         if (isNotFound(error)) keep(key, { until: now() + negativeLife(error), error, failed: true });
+        else if (failureMs > 0 && isResolverFailure(error)) keep(key, { until: now() + failureMs, error, failed: true });
         throw error;
       },
     );

@@ -78,3 +78,23 @@ describe('createDns TXT on the wire', () => {
     expect(server.received()).toBe(1);
   });
 });
+
+describe('createDns keeps a resolver failure briefly', () => {
+  it('SERVFAIL and REFUSED are kept 5 s (RFC 2308 7.1), then asked again; the error carries no stack', async () => {
+    let t = 1_000_000;
+    for (const rcode of [2, 5]) {
+      const server = await fakeDns((q) => reply(q, { rcode }));
+      open.push(server);
+      const dns = createDns({ servers: [server.server], timeoutMs: 2000, cache: { now: () => t } });
+      const first = await dns.resolveTxt('sick.example.test').catch((e: Error & { code?: string }) => e);
+      expect((first as { code?: string }).code).toBe(rcode === 2 ? 'ESERVFAIL' : 'EREFUSED');
+      expect((first as Error).stack?.split('\n')).toHaveLength(1);
+      const asked = server.received();
+      expect(await code(dns.resolveTxt('sick.example.test'))).toBe((first as { code?: string }).code);
+      expect(server.received()).toBe(asked);
+      t += 5001;
+      await code(dns.resolveTxt('sick.example.test'));
+      expect(server.received()).toBeGreaterThan(asked);
+    }
+  });
+});

@@ -113,7 +113,8 @@ export function createDns(opts: DnsOptions): Dns | CachingDns {
     const { aTtl: _, txtTtl: __, ...plain } = inner;
     return plain;
   }
-  const m = memo(opts.cache ?? {});
+  // a resolver's SERVFAIL/REFUSED is kept 5 s (cache.ts, docs/design.md "DNS")
+  const m = memo({ failureMs: 5000, ...(opts.cache ?? {}) });
   const key = (type: string, name: string) => `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
   const { aTtl: _, txtTtl: __, ...fresh } = inner;
   return {

@@ -1,5 +1,5 @@
 // The one DNS client against a real Unbound recursing to a real nsd: the caching rule (answers within their
-// TTL, NXDOMAIN/NODATA for the negative time, failures never), the timeout rule, SERVFAIL as unknown.
+// TTL, NXDOMAIN/NODATA for the negative time, SERVFAIL 5 s, timeouts never), the timeout rule, SERVFAIL as unknown.
 import { createSocket, type Socket } from 'node:dgram';
 import { type BlackholeDns, type NsdServer, startBlackholeDns, startNsd, startUnbound, type UnboundServer } from '@moat/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,14 +121,27 @@ describe('caching rule', () => {
     expect(dnsFailureKind({ code: 'ENOTFOUND' })).toBe('none');
   });
 
-  it('SERVFAIL is unknown and never kept; identical questions in flight share one query', async () => {
-    const dns = createDns({ servers: [relay.server], timeoutMs: 3000 });
+  it('SERVFAIL is unknown and kept 5 s only; identical questions in flight share one query', async () => {
+    let t = 1_000_000;
+    const dns = createDns({ servers: [relay.server], timeoutMs: 3000, cache: { now: () => t } });
     const before = relay.count();
     const [a, b] = await Promise.all([code(dns.resolve4('x.lame.moat.test')), code(dns.resolve4('x.lame.moat.test'))]);
     expect([a, b]).toEqual(['ESERVFAIL', 'ESERVFAIL']);
     expect(dnsFailureKind({ code: a })).toBe('servfail');
     const once = relay.count() - before;
     expect(await code(dns.resolve4('x.lame.moat.test'))).toBe('ESERVFAIL');
+    expect(relay.count() - before).toBe(once); // held (RFC 2308 7.1)
+    t += 5001;
+    expect(await code(dns.resolve4('x.lame.moat.test'))).toBe('ESERVFAIL');
+    expect(relay.count() - before).toBeGreaterThan(once);
+  });
+
+  it('a SERVFAIL is never kept where the memo is told so (failureMs 0)', async () => {
+    const dns = createDns({ servers: [relay.server], timeoutMs: 3000, cache: { failureMs: 0 } });
+    const before = relay.count();
+    expect(await code(dns.resolve4('y.lame.moat.test'))).toBe('ESERVFAIL');
+    const once = relay.count() - before;
+    expect(await code(dns.resolve4('y.lame.moat.test'))).toBe('ESERVFAIL');
     expect(relay.count() - before).toBeGreaterThan(once);
     expect(dns.size()).toBe(0);
   });
@@ -194,10 +207,15 @@ describe('negative answers by their SOA (RFC 2308), TXT questions', () => {
     expect(rr?.[11]).toBe('x11'.repeat(60));
   });
 
-  it('a SERVFAIL on the wire is unknown and never kept', async () => {
-    const dns = createDns({ servers: [relay.server], timeoutMs: 3000 });
+  it('a SERVFAIL on the wire is unknown and kept 5 s only', async () => {
+    let t = 1_000_000;
+    const dns = createDns({ servers: [relay.server], timeoutMs: 3000, cache: { now: () => t } });
     expect(await code(dns.resolveTxt('x.lame.moat.test'))).toBe('ESERVFAIL');
-    expect(dns.size()).toBe(0);
+    expect(dns.size()).toBe(1);
+    t += 5001;
+    const before = relay.count();
+    expect(await code(dns.resolveTxt('x.lame.moat.test'))).toBe('ESERVFAIL');
+    expect(relay.count()).toBeGreaterThan(before);
   });
 });
 

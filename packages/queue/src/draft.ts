@@ -2,7 +2,8 @@
 // the file to enqueue (a SpooledMessage) instead of holding the message in memory. Trusts the file system;
 // the bytes are untrusted and stored as received.
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, unlink } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync, writev } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpName } from './tmp-files.ts';
 
@@ -59,21 +60,33 @@ export interface Draft {
   discard(): Promise<void>;
 }
 
+/** One positioned writev on the thread pool (the bytes may be many: they stay off the event loop). */
+function writevAt(fd: number, buffers: Buffer[], pos: number): Promise<number> {
+  return new Promise((resolve, reject) => writev(fd, buffers, pos, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
 /**
  * Open a draft in `<spoolDir>/tmp/`, named `<random>.<host>.<pid>.draft` so the start-up sweep can tell a dead
  * writer's leftover from a live one. No fsync: the draft is scratch; the queue file enqueue writes from it is
  * the durable copy (fsync'ed, renamed, directory fsync'ed, as for any message).
+ *
+ * The open and the close are synchronous, on purpose (issue 21, session 9): each is one system call of a few
+ * microseconds, where the thread pool's round trip cost the SMTP thread several times that (the hand-off, the
+ * wake-up, the completion). The appends (their size is the client's) and the unlink stay on the thread pool:
+ * the draft is a second link of a queue file the delivery thread is fsync'ing, and an unlink that waits for
+ * that journal commit must not stall every session (a synchronous one was sampled at ~0.8 ms per call). The
+ * draft holds a plain descriptor, closed by `discard` on every path (receive.ts, end-of-data.ts).
  */
 export async function openDraft(spoolDir: string): Promise<Draft> {
   const path = join(spoolDir, 'tmp', tmpName(`d${randomBytes(8).toString('hex')}`, 'draft'));
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(path, 'wx', 0o600);
+    fd = openSync(path, 'wx', 0o600);
   } catch (e) {
     // the spool may not be set up yet (the queue opens it in another thread): make tmp/ as openQueue does
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    await mkdir(join(spoolDir, 'tmp'), { recursive: true, mode: 0o700 });
-    fh = await open(path, 'wx', 0o600);
+    mkdirSync(join(spoolDir, 'tmp'), { recursive: true, mode: 0o700 });
+    fd = openSync(path, 'wx', 0o600);
   }
   let size = 0;
   let written = 0;
@@ -96,7 +109,7 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
           let pos = DRAFT_RESERVE + written;
           let rest = batch;
           while (bytes > 0) {
-            const { bytesWritten } = await fh.writev(rest, pos);
+            const bytesWritten = await writevAt(fd, rest, pos);
             pos += bytesWritten;
             bytes -= bytesWritten;
             if (bytes > 0) rest = [Buffer.concat(rest).subarray(bytesWritten)]; // a short write: the rest, once more
@@ -154,8 +167,14 @@ export async function openDraft(spoolDir: string): Promise<Draft> {
     async discard() {
       if (closed) return;
       closed = true;
+      // never close the descriptor under a write in flight (its number could be reused by then)
       while (writing) await writing.catch(() => undefined);
-      await fh.close().catch(() => undefined);
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed: nothing to free
+      }
+      // the queue's own link stays when it took the draft as its queue file (adopt.ts links it into incoming/)
       await unlink(path).catch(() => undefined);
     },
   };
