@@ -64,7 +64,7 @@ describe('connection timeouts (checked by the sweep, `now` injected)', () => {
     const { socket, conn, at } = await served();
     conn.check(at + settings.idleTimeoutMs - 100);
     expect(socket.writableEnded).toBe(false);
-    const t = performance.now() + settings.idleTimeoutMs;
+    const t = Math.ceil(performance.now()) + settings.idleTimeoutMs; // whole ms: t + 5000 - t is 5000 exactly
     conn.check(t);
     expect(socket.writableEnded).toBe(true);
     expect(socket.destroyed).toBe(false);
