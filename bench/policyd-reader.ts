@@ -86,7 +86,7 @@ const requests = Array.from({ length: 1000 }, (_, i) =>
 
 let scavenges = 0;
 const obs = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+  for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
 });
 obs.observe({ entryTypes: ['gc'] });
 /** Let the observer's queued entries arrive. */
