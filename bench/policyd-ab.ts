@@ -1,8 +1,11 @@
 // policyd A/B in one run, for hot-path work: two policyd trees (or node flags) and the one-Redis-call floor, rounds
 // alternating, with what bench/policyd.ts does not show: the policyd process's own CPU (Redis apart) and its syscalls.
 // Loopback only (Redis, Unbound answering the bench's example. zone with an SOA, the servers); the greylist-only profile.
-//   npm exec -- node bench/policyd-ab.ts [--a TREE] [--b TREE] [--a-flags="--max-semi-space-size=8 --trace-gc"] [--b-flags=...]
-//     [--rounds 3] [--requests 20000] [--conns 32] [--no-floor] [--profile DIR]
+//   npm exec -- node bench/policyd-ab.ts --b TREE [--a TREE (default: this tree)] [--a-flags="--max-semi-space-size=8 --trace-gc"]
+//     [--b-flags=...] [--rounds 3] [--requests 20000] [--conns 32] [--no-floor] [--profile DIR]
+// Every server does the same work: Redis is emptied (FLUSHALL) before each server's run, so each starts from the
+// same empty key space and answers the same seeded requests along the same Lua branches; the order of the servers
+// is reversed every other round (A B floor, floor B A, ...). The trees' commits (and "+uncommitted") are printed.
 // Per row: req/s, p50/p99, CPU µs per request of the server process alone and of redis-server, and (perf stat's
 // syscall tracepoints, a count that does not depend on the machine's load) write/read/epoll syscalls per request.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -19,7 +22,7 @@ const loadgen = process.env.MOAT_POLICY_LOAD ?? '/work/shared/bench/policy-load.
 const { values } = parseArgs({
   options: {
     a: { type: 'string', default: root },
-    b: { type: 'string', default: '/work/main' },
+    b: { type: 'string' },
     'a-flags': { type: 'string', default: '--max-semi-space-size=8' },
     'b-flags': { type: 'string', default: '--max-semi-space-size=8' },
     rounds: { type: 'string', default: '3' },
@@ -30,6 +33,12 @@ const { values } = parseArgs({
   },
   allowNegative: true,
 });
+
+if (!values.b) {
+  console.error('bench/policyd-ab: --b TREE is required (the policyd tree to compare against, e.g. a checkout of main)');
+  process.exit(2);
+}
+const trees = { a: values.a, b: values.b };
 
 const syscalls = ['write', 'writev', 'read', 'epoll_wait', 'epoll_pwait', 'sendto', 'recvfrom'];
 
@@ -74,6 +83,14 @@ const redisCpu = async () => {
   const { stdout } = await run('redis-cli', ['-p', String(redis.port), 'INFO', 'cpu']);
   return Number(/used_cpu_sys:([\d.]+)/.exec(stdout)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(stdout)![1]);
 };
+/** Each server's run starts from the same empty key space (the script cache is kept: FLUSHALL leaves it). */
+const flushRedis = () => run('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
+/** A tree's commit, marked when its work tree differs from it (a figure must name what was measured). */
+async function commitOf(tree: string): Promise<string> {
+  const { stdout: head } = await run('git', ['-C', tree, 'rev-parse', '--short', 'HEAD']);
+  const { stdout: dirty } = await run('git', ['-C', tree, 'status', '--porcelain', '--untracked-files=no']);
+  return `${head.trim()}${dirty.trim() ? '+uncommitted' : ''}`;
+}
 const children: ChildProcess[] = [];
 try {
   const configFile = join(dir.path, 'moat.yaml');
@@ -97,8 +114,8 @@ policyd:
   );
   const servers: Array<{ name: string; port: number; pid: number; log?: string }> = [];
   for (const [name, tree, flags] of [
-    ['A', values.a, values['a-flags']],
-    ['B', values.b, values['b-flags']],
+    ['A', trees.a, values['a-flags']],
+    ['B', trees.b, values['b-flags']],
   ] as const) {
     const port = await freePort();
     const prof = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(values.profile, name)}`] : [];
@@ -110,7 +127,7 @@ policyd:
     await log.close();
     children.push(child);
     await waitForPort(port, '127.0.0.1', 30_000);
-    servers.push({ name: `${name} ${tree}${flags ? ` ${flags}` : ''}`, port, pid: child.pid!, log: logFile });
+    servers.push({ name: `${name} ${tree} @ ${await commitOf(tree)}${flags ? ` ${flags}` : ''}`, port, pid: child.pid!, log: logFile });
   }
   if (values.floor) {
     const port = await freePort();
@@ -119,14 +136,20 @@ policyd:
     await waitForPort(port, '127.0.0.1', 30_000);
     servers.push({ name: 'floor: one Redis script call', port, pid: child.pid! });
   }
-  for (const s of servers) await load(s.port, 5000, 999); // JIT, the SPF answers' cache, the Redis script cache
+  for (const s of servers) {
+    await flushRedis();
+    await load(s.port, 5000, 999); // JIT, the SPF answers' cache, the Redis script cache
+  }
+  console.log(`${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   // with --trace-gc in a server's flags: its scavenges per 1,000 requests (a measure of allocation that does not depend on load)
   const scavenges = async (s: { log?: string }) => (s.log ? ((await readFile(s.log, 'utf8')).match(/Scavenge/g)?.length ?? 0) : 0);
   console.log('| server | round | req/s | p50 ms | p99 ms | CPU µs/req (process) | redis-server µs/req | syscalls per request | scavenges per 1,000 req | load |');
   console.log('|---|---:|---:|---:|---:|---:|---:|---|---:|---:|');
   const requests = Number(values.requests);
   for (let round = 1; round <= Number(values.rounds); round++) {
-    for (const s of servers) {
+    // the order reversed every other round: no server always runs first, or after the same one
+    for (const s of round % 2 === 1 ? servers : [...servers].reverse()) {
+      await flushRedis();
       const load1 = loadavg()[0]!.toFixed(1);
       const g0 = await scavenges(s);
       const c0 = await cpuSeconds(s.pid);

@@ -3,9 +3,10 @@
 import type { Socket } from 'node:net';
 import type { PolicydView as PolicydSettings } from '@moat/config';
 import type { Logger } from '@moat/observe';
-import type { Verdict } from '@moat/policy';
+import type { Facts, Verdict } from '@moat/policy';
 import { type DecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
+import { ConnectionTimeout } from './connection-timeout.ts';
 import { DecisionTimeoutError, type Decider } from './deadline.ts';
 import { toFacts } from './facts.ts';
 import type { PolicydMetrics } from './metrics.ts';
@@ -51,17 +52,18 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   const reply = (action: string) => {
     const sp = action.indexOf(' ');
     metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
-    lastActive = performance.now();
+    timeout.touch();
     return socket.write(`action=${action}\n\n`);
   };
-  // The socket's timeouts are checked by the server's one sweep (check(), below), not by a Node socket timer:
-  // Node re-arms that timer on every read and write (a timer-list move per request each way). Activity is
-  // stamped here on each read, reply and end; `want` is the timeout of the connection's current state.
-  let lastActive = performance.now();
-  let want = settings.idleTimeoutMs;
+  // Checked by the server's one sweep (check(), below), stamped on each read, reply, drain and end.
+  const timeout = new ConnectionTimeout(settings.idleTimeoutMs);
+  /** The timeout of the connection's current state: a request half read, or idle (an ending one keeps its 5 s). */
   const armTimer = () => {
-    if (endedByUs) return;
-    want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
+    if (!endedByUs) timeout.set(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
+  };
+  /** Read again once the queue and the unsent replies are down (a paused socket is not timed out for it). */
+  const maybeResume = () => {
+    if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
   };
 
   /**
@@ -86,24 +88,9 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     ctx.decider.decide(
       facts,
       (err, verdict) => {
-        if (verdict === undefined) {
-          const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
-          metrics.errors.inc({ reason });
-          log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
-          if (settings.errorAction) reply(settings.errorAction);
-          else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
-        } else {
-          const ms = performance.now() - t0;
-          const { action, prepended } = toAction(verdict, {
-            settings,
-            stage: facts.stage,
-            code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
-            alreadyPrepended: transaction.headers,
-          });
-          if (prepended) (transaction.headers ??= new Set()).add(prepended);
-          recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
-          reply(action);
-        }
+        const action = onDecided(ctx, log, { facts, transaction, queueId: attrs.queue_id, t0 }, err, verdict);
+        if (action === undefined) socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+        else reply(action);
         next();
       },
       t0,
@@ -122,7 +109,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
 
   /** After an answer: read again if the queue has room. */
   function next(): void {
-    if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+    maybeResume();
     work();
   }
 
@@ -136,7 +123,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
         break;
       }
       if (answer(attrs)) return; // next() goes on
-      if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+      maybeResume();
     }
     running = false;
     busy.delete(socket);
@@ -145,7 +132,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   }
 
   socket.on('data', (chunk: Buffer) => {
-    lastActive = performance.now();
+    timeout.touch();
     for (const r of reader.push(chunk)) {
       if (r.kind === 'error') return drop(r.error, r.detail);
       queue.push(r.attrs);
@@ -155,16 +142,17 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else armTimer();
   });
   socket.on('drain', () => {
-    if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
+    timeout.touch(); // a client reading its replies is active (as Node's socket timer, reset on write completion)
+    maybeResume();
   });
-  function endSoon(): void {
+  function endSoon(now = performance.now()): void {
     // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
     endedByUs = true;
     socket.end();
-    want = Math.min(5000, settings.idleTimeoutMs);
-    lastActive = performance.now();
+    timeout.set(Math.min(5000, settings.idleTimeoutMs));
+    timeout.touch(now);
   }
-  const onTimeout = () => {
+  const onTimeout = (now: number) => {
     if (endedByUs) {
       socket.destroy();
       return;
@@ -174,7 +162,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
     else {
       log.debug('idle policy connection closed');
-      endSoon();
+      endSoon(now);
     }
   };
   socket.on('end', () => {
@@ -187,11 +175,39 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   armTimer();
   return {
     check(now) {
-      if (socket.destroyed || now - lastActive < want) return;
-      lastActive = now; // once per period without activity, as a socket timeout fires
-      onTimeout();
+      if (!socket.destroyed && timeout.due(now)) onTimeout(now);
     },
   };
+}
+
+/** What answering one request needs to know once the engine has decided. */
+interface Pending {
+  facts: Facts;
+  transaction: { headers: Set<string> | undefined };
+  queueId: string | undefined;
+  t0: number;
+}
+
+/** The reply for a decision (recorded and counted), or undefined: drop the connection (no error_action). */
+function onDecided(ctx: ConnectionContext, log: Logger, p: Pending, err: unknown, verdict: Verdict | undefined): string | undefined {
+  const { settings, metrics } = ctx;
+  const { facts, transaction } = p;
+  if (verdict === undefined) {
+    const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
+    metrics.errors.inc({ reason });
+    log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+    return settings.errorAction || undefined;
+  }
+  const ms = performance.now() - p.t0;
+  const { action, prepended } = toAction(verdict, {
+    settings,
+    stage: facts.stage,
+    code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
+    alreadyPrepended: transaction.headers,
+  });
+  if (prepended) (transaction.headers ??= new Set()).add(prepended);
+  recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: p.queueId || undefined, sink: ctx.sink });
+  return action;
 }
 
 /** What the server's timeout sweep asks of a connection. */

@@ -9,7 +9,10 @@ export class DecisionTimeoutError extends Error {}
 export type DecisionDone = (err: unknown, verdict: Verdict | undefined) => void;
 
 export interface Decider {
-  /** Callback-style (no promise of its own per request: this is the per-request hot path); `at`: its start, performance.now(). */
+  /**
+   * Callback-style (no promise of its own per request: this is the per-request hot path); `at`: its start,
+   * performance.now(). `done` never runs synchronously inside decide(), even when evaluate throws at once.
+   */
   decide(facts: Facts, done: DecisionDone, at?: number): void;
   stop(): void;
 }
@@ -32,7 +35,17 @@ export function createDecider(engine: { evaluate(facts: Facts): Promise<Verdict>
   const sweep = setInterval(
     () => {
       const limit = performance.now() - timeoutMs;
-      for (const d of inflight) if (d.at <= limit) settle(d, new DecisionTimeoutError('decision timed out'), undefined);
+      // one throwing `done` must not leave the other timed-out decisions unsettled: the first is rethrown after
+      let thrown: { e: unknown } | undefined;
+      for (const d of inflight) {
+        if (d.at > limit) continue;
+        try {
+          settle(d, new DecisionTimeoutError('decision timed out'), undefined);
+        } catch (e) {
+          thrown ??= { e };
+        }
+      }
+      if (thrown) throw thrown.e;
     },
     Math.max(10, Math.min(1000, timeoutMs / 4)),
   );

@@ -165,7 +165,14 @@ async function serve(o: {
         lease.release();
         return Promise.reject(e);
       }
-      const release = () => lease.release();
+      // release never throws: a throw here would reject the .then's promise, which nobody handles
+      const release = () => {
+        try {
+          lease.release();
+        } catch (err) {
+          logger.error({ err: String(err) }, 'config generation lease not released');
+        }
+      };
       verdict.then(release, release);
       return verdict;
     },

@@ -21,14 +21,12 @@ export function policydMetrics(registry: Registry): PolicydMetrics {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    replies: hotCounter(
-      new Counter({
-        name: 'moat_policyd_replies_total',
-        help: 'Policy replies by Postfix action (first word)',
-        labelNames: ['action'] as const,
-        registers: [registry],
-      }),
-    ),
+    replies: hotCounter({
+      name: 'moat_policyd_replies_total',
+      help: 'Policy replies by Postfix action (first word)',
+      labelNames: ['action'] as const,
+      registers: [registry],
+    }),
     errors: new Counter({
       name: 'moat_policyd_errors_total',
       help: 'Requests or connections dropped, by reason',

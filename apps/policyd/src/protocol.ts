@@ -3,9 +3,10 @@
 
 /**
  * One policy request: attribute name -> value (last one wins, as in Postfix's attr_scan); a name Postfix did not
- * send reads undefined. One class's objects (below); a `__proto__` line is dropped (never a prototype).
+ * send reads undefined (Partial: so the type never promises an inherited name such as `toString` is a string).
+ * One class's objects (below); a `__proto__` line is dropped (never a prototype).
  */
-export type Attributes = Record<string, string>;
+export type Attributes = Partial<Record<string, string>>;
 
 export interface ReaderLimits {
   /** Longest accepted line in bytes, newline excluded (Postfix's own lines are far shorter). */

@@ -42,7 +42,7 @@ export interface CacheOptions {
 
 type Entry = { until: number; value: unknown; failed: false } | { until: number; error: unknown; failed: true };
 
-/** What the memo holds for a key right now: records, or the kept "does not exist" error. */
+/** What the memo holds for a key right now: records, or the kept error ("does not exist", or a SERVFAIL/REFUSED kept `failureMs`). */
 export type Held<T> = { data: T; error?: undefined } | { data?: undefined; error: unknown };
 
 export interface Memo {

@@ -1,8 +1,8 @@
 // The SPF check's DNS: @moat/dns's client (the configured resolver only, its one caching rule), answers as values.
 // Trusts the configured resolver (the bundled Unbound); never Node's default resolver or /etc/resolv.conf.
-import { type CachingDns, createDns, dnsFailureKind } from '@moat/dns';
+import { type CachingDns, createDns, dnsFailureKind, type MxRecord } from '@moat/dns';
 
-/** `ok`: records; `none`: NXDOMAIN/NODATA (a fact); `error`: timeout/SERVFAIL (unknown). */
+/** `ok`: records; `none`: NXDOMAIN/NODATA (a fact); `error`: timeout/SERVFAIL/REFUSED (unknown). */
 export type DnsResult<T> = { status: 'ok'; data: T } | { status: 'none' } | { status: 'error'; detail: string };
 
 export type SpfQuestion = 'txt' | 'a' | 'aaaa' | 'mx';
@@ -33,35 +33,40 @@ export interface CachingDnsOptions {
 const failed = (e: unknown): DnsResult<never> =>
   dnsFailureKind(e) === 'none' ? { status: 'none' } : { status: 'error', detail: (e as NodeJS.ErrnoException).code ?? String(e) };
 
-function answer<T>(ask: Promise<T[]>): Promise<DnsResult<T[]>> {
-  return ask.then(
-    (data): DnsResult<T[]> => (data.length ? { status: 'ok', data } : { status: 'none' }),
-    (e: unknown): DnsResult<T[]> => failed(e),
-  );
-}
-
 const WIRE_TYPE = { txt: 'TXT', a: 'A', aaaa: 'AAAA', mx: 'MX' } as const;
+
+/**
+ * A question's records as SpfDns gives them, from what the @moat/dns method resolves (or the memo holds): TXT
+ * chunks joined, MX exchanges by preference, A/AAAA as they are. The one shaping both paths use.
+ */
+function shape(type: SpfQuestion, data: unknown): DnsResult<string[]> {
+  const out =
+    type === 'txt'
+      ? (data as string[][]).map((chunks) => chunks.join(''))
+      : type === 'mx'
+        ? [...(data as MxRecord[])].sort((x, y) => x.priority - y.priority).map((m) => m.exchange)
+        : (data as string[]);
+  return out.length ? { status: 'ok', data: out } : { status: 'none' };
+}
 
 /** SpfDns over one @moat/dns client (cached by its rule; identical questions in flight share one query). */
 export function spfDns(dns: CachingDns): SpfDns & { size(): number } {
+  const ask = (type: SpfQuestion, q: Promise<unknown>): Promise<DnsResult<string[]>> =>
+    q.then(
+      (data) => shape(type, data),
+      (e: unknown) => failed(e),
+    );
   return {
     held(type, name) {
       const h = dns.held(WIRE_TYPE[type], name);
       if (h === undefined) return undefined;
-      if (h.error !== undefined) return failed(h.error);
-      // the same shapes as below: TXT chunks joined, MX by preference
-      const data =
-        type === 'txt'
-          ? (h.data as string[][]).map((chunks) => chunks.join(''))
-          : type === 'mx'
-            ? [...(h.data as { exchange: string; priority: number }[])].sort((x, y) => x.priority - y.priority).map((m) => m.exchange)
-            : (h.data as string[]);
-      return data.length ? { status: 'ok', data } : { status: 'none' };
+      // a held failure ("does not exist", or a SERVFAIL/REFUSED kept briefly) as the method's rejection gives it
+      return h.error !== undefined ? failed(h.error) : shape(type, h.data);
     },
-    txt: (name) => answer(dns.resolveTxt(name).then((rrs) => rrs.map((chunks) => chunks.join('')))),
-    a: (name) => answer(dns.resolve4(name)),
-    aaaa: (name) => answer(dns.resolve6(name)),
-    mx: (name) => answer(dns.resolveMx(name).then((rrs) => [...rrs].sort((x, y) => x.priority - y.priority).map((m) => m.exchange))),
+    txt: (name) => ask('txt', dns.resolveTxt(name)),
+    a: (name) => ask('a', dns.resolve4(name)),
+    aaaa: (name) => ask('aaaa', dns.resolve6(name)),
+    mx: (name) => ask('mx', dns.resolveMx(name)),
     size: () => dns.size(),
   };
 }

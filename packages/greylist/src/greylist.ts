@@ -7,7 +7,6 @@ import { createAdmin, type GreylistAdmin } from './admin.ts';
 import { type DecideContext, type DecideTimings, type Decision, decide, failOpen } from './decide.ts';
 import { defaultWhitelist } from './default-whitelist.ts';
 import { createCachingDns, type SpfDns } from './dns.ts';
-import type { Identity } from './identity.ts';
 import { DEFAULT_PREFIX } from './keys.ts';
 import { createMetrics } from './metrics.ts';
 import { CidrSet } from './network.ts';

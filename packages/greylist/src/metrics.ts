@@ -22,12 +22,12 @@ function makeMetrics(registry: Registry) {
   const registers = [registry];
   return {
     // counted per decision: hotCounter (no label hashing per increment; prom-client sees the counts when read)
-    decisions: hotCounter(new Counter({
+    decisions: hotCounter({
       name: 'moat_greylist_decisions_total',
       help: 'Greylist decisions by action (pass/defer) and reason (retry, known, whitelist, auto-whitelist, fail-open, greylisted)',
       labelNames: ['action', 'reason'],
       registers,
-    })),
+    }),
     failOpen: new Counter({
       name: 'moat_greylist_fail_open_total',
       help: 'Messages passed because the greylist store was unavailable or too slow',
@@ -57,17 +57,17 @@ function makeMetrics(registry: Registry) {
       help: '1 while the Redis store answers, 0 during an outage (decisions fail open)',
       registers,
     }),
-    identity: hotCounter(new Counter({
+    identity: hotCounter({
       name: 'moat_greylist_identity_total',
       help: 'Which sender identity keyed the triplet: spf pool, ptr organisational domain, or client network',
       labelNames: ['kind'],
       registers,
-    })),
-    spf: hotCounter(new Counter({
+    }),
+    spf: hotCounter({
       name: 'moat_greylist_spf_total',
       help: 'SPF evaluations done for pool matching, by result',
       labelNames: ['result'],
       registers,
-    })),
+    }),
   };
 }

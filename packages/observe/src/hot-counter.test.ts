@@ -6,10 +6,9 @@ describe('hotCounter', () => {
   it('exposes the same series and values as counting with inc(labels)', async () => {
     const plain = createRegistry();
     const hot = createRegistry();
-    const make = (registry: ReturnType<typeof createRegistry>) =>
-      new Counter({ name: 'moat_test_total', help: 'test', labelNames: ['action', 'reason'] as const, registers: [registry] });
-    const a = make(plain);
-    const b = hotCounter(make(hot));
+    const config = (registry: ReturnType<typeof createRegistry>) => ({ name: 'moat_test_total', help: 'test', labelNames: ['action', 'reason'] as const, registers: [registry] });
+    const a = new Counter(config(plain));
+    const b = hotCounter(config(hot));
     const calls: Array<[{ action: string; reason?: string }, number?]> = [
       [{ action: 'pass', reason: 'known' }],
       [{ action: 'defer', reason: 'greylisted' }, 3],
@@ -29,14 +28,26 @@ describe('hotCounter', () => {
     expect(await hot.metrics()).toContain('moat_test_total{action="pass",reason="known"} 5');
   });
 
-  it('an unknown label name throws at the first increment, as prom-client does', () => {
-    const c = hotCounter(new Counter({ name: 'moat_test2_total', help: 'test', labelNames: ['kind'] as const, registers: [createRegistry()] }));
+  it('an unknown label name throws on every increment, as prom-client does', () => {
+    const c = hotCounter({ name: 'moat_test2_total', help: 'test', labelNames: ['kind'] as const, registers: [createRegistry()] });
     expect(() => c.inc({ other: 'x' } as never)).toThrow(/label/i);
+    c.inc({ kind: 'a' });
+    // the same path as a counted set, plus a name that is not a label: still refused
+    expect(() => c.inc({ kind: 'a', other: 'x' } as never)).toThrow(/label/i);
+  });
+
+  it('reset() drops the counts not yet handed over', async () => {
+    const registry = createRegistry();
+    const c = hotCounter({ name: 'moat_test4_total', help: 'test', labelNames: ['kind'] as const, registers: [registry] });
+    c.inc({ kind: 'a' }, 3);
+    registry.resetMetrics();
+    c.inc({ kind: 'a' });
+    expect(await registry.metrics()).toContain('moat_test4_total{kind="a"} 1');
   });
 
   it('a counter without labels', async () => {
     const registry = createRegistry();
-    const c = hotCounter(new Counter({ name: 'moat_test3_total', help: 'test', registers: [registry] }));
+    const c = hotCounter({ name: 'moat_test3_total', help: 'test', registers: [registry] });
     c.inc({});
     c.inc({}, 4);
     expect(await registry.metrics()).toContain('moat_test3_total 5');

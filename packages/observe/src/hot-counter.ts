@@ -1,6 +1,6 @@
 // A labelled counter for a per-request hot path: each label set's count is a plain number, handed to prom-client
 // when the metric is read. Trusts its callers' label values to be a small fixed set (actions, reasons, kinds).
-import type { Counter } from 'prom-client';
+import client, { type CounterConfiguration } from 'prom-client';
 
 type Labels<L extends string> = Partial<Record<L, string | number>>;
 interface Child<L extends string> {
@@ -18,10 +18,13 @@ export interface HotCounter<L extends string> {
  * prom-client's `inc(labels)` builds and validates a hash string of the label set on every call (its
  * `labels()` children too): a few µs per decision. Here a label set is found by one map lookup per label,
  * and the counts are added to the counter by its public `inc` when anything reads it (its `collect` hook),
- * so the exposition is the same. Use the returned handle for every increment of that counter.
+ * so the exposition is the same. The counter is made here, from prom-client's own configuration, so that its
+ * label names are known without reading prom-client's internals; every increment goes through the handle.
  */
-export function hotCounter<L extends string>(counter: Counter<L>): HotCounter<L> {
-  const names = (counter as unknown as { labelNames: readonly L[] }).labelNames;
+export function hotCounter<L extends string>(config: CounterConfiguration<L>): HotCounter<L> {
+  const counter = new client.Counter<L>(config);
+  const names: readonly L[] = config.labelNames ?? [];
+  const known = new Set<string>(names);
   const root: Node<L> = new Map();
   const children: Child<L>[] = [];
   const flush = () => {
@@ -38,8 +41,17 @@ export function hotCounter<L extends string>(counter: Counter<L>): HotCounter<L>
     flush();
     return prior?.call(this);
   };
+  // reset() (registry.resetMetrics(), tests) zeroes the counter: counts not yet handed over go too, as they would
+  // with prom-client's own inc. The label sets stay known (prom-client keeps no series for them until counted).
+  const priorReset = counter.reset.bind(counter);
+  counter.reset = () => {
+    for (const c of children) c.pending = 0;
+    priorReset();
+  };
   return {
     inc(labels, n = 1) {
+      // every call's names checked (a name of another label set would otherwise be ignored once its path exists)
+      for (const name in labels) if (!known.has(name)) throw new Error(`Added label "${name}" is not included in initial labelset: ${JSON.stringify(names)}`);
       let node = root;
       const last = names.length - 1;
       for (let i = 0; i < last; i++) {

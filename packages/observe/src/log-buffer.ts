@@ -1,4 +1,4 @@
-// A batching stdout for the one-line-per-decision logs (policyd, both MX threads): one write(2) per 64 KB or per
+// A batching stdout for the one-line-per-decision logs (policyd, both MX threads): one write(2) per 64 Ki characters or per
 // 200 ms, not per line. Trusts only that its caller hands it whole lines; at thousands a second a syscall per line
 // costs more than the decision itself.
 //
@@ -99,11 +99,12 @@ const countLines = (b: Uint8Array): number => {
 export interface BufferedStdoutOptions {
   fd?: number;
   /**
-   * Buffered characters (UTF-16 units: bytes for ASCII lines, up to a third of the UTF-8 bytes otherwise) that
-   * make a flush at once (default 64 Ki). Counted in characters: measuring each line's UTF-8 length cost more
-   * than the rest of the buffering.
+   * Buffered characters (JavaScript string length, UTF-16 units) that make a flush at once (default 64 Ki). For
+   * ASCII lines that is bytes; in UTF-8 a unit is at most 3 bytes, so a flush holds at most 3 x maxChars bytes
+   * (192 KiB by default) plus one line. Counted in characters: measuring each line's UTF-8 length cost more than
+   * the rest of the buffering.
    */
-  maxBytes?: number;
+  maxChars?: number;
   intervalMs?: number;
   pieceBytes?: number;
   /** Bytes handed over but not yet written that may wait (default 1 MiB); past it the oldest pieces go. */
@@ -121,14 +122,15 @@ const EXIT_WAIT_MS = 1000;
 export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   /** syncSafe: a synchronous write cannot block for ever (a file, a tty, or EAGAIN instead of blocking). */
   const { fd, syncSafe } = nonBlocking(opts.fd ?? 1);
-  const maxBytes = opts.maxBytes ?? 64 * 1024;
+  const maxChars = opts.maxChars ?? 64 * 1024;
   const pieceBytes = opts.pieceBytes ?? 0;
   const maxPending = opts.maxPending ?? 1024 * 1024;
   const counter: InstanceType<typeof Counter> | undefined = opts.registry
     ? metricOnce(opts.registry, 'moat_log_lines_dropped_total', () => new Counter({ name: 'moat_log_lines_dropped_total', help: 'Log lines dropped because stdout did not take them (a stalled reader, or stdout gone)', registers: [opts.registry as Registry] }))
     : undefined;
   let parts: string[] = [];
-  let bytes = 0;
+  /** Characters written since the last take (encoded or not). */
+  let chars = 0;
   /** Pieces waiting, each whole lines (cut at PIPE_BUF when pieceBytes is set): the writer takes them in order. */
   const queue: Buffer[] = [];
   let queued = 0;
@@ -144,7 +146,7 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     droppedLines += n;
     counter?.inc(n);
   };
-  const idle = () => !inFlight && queue.length === 0 && bytes === 0;
+  const idle = () => !inFlight && queue.length === 0 && chars === 0;
   const wake = () => {
     if (!idle()) return;
     const w = waiters;
@@ -197,12 +199,12 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   };
   /** Moves the buffered lines into the queue of pieces (bounded). */
   const take = () => {
-    if (bytes > 0) {
+    if (chars > 0) {
       // cut points found with memchr-like scans
       encode();
       const buf = encoded.length === 1 ? encoded[0]! : Buffer.concat(encoded);
       encoded = [];
-      bytes = 0;
+      chars = 0;
       let start = 0;
       for (const end of pieceBytes > 0 ? cutPoints(buf, pieceBytes) : [buf.length]) {
         queue.push(buf.subarray(start, end));
@@ -253,10 +255,10 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   return {
     write(chunk: string) {
       parts.push(chunk);
-      bytes += chunk.length;
+      chars += chunk.length;
       partChars += chunk.length;
       if (partChars >= ENCODE_CHARS) encode();
-      if (bytes >= maxBytes) flushSync();
+      if (chars >= maxChars) flushSync();
       return true;
     },
     flushSync,
