@@ -3,7 +3,7 @@
 import type { Facts } from '@moat/policy';
 import { withTimeout } from '@moat/redis';
 import type { SMTPServerOptions } from 'smtp-server';
-import { hook, SmtpReply } from './hook.ts';
+import { counted, hook, SmtpReply } from './hook.ts';
 import { inNetworks } from './limits.ts';
 import type { MxContext } from './mx-context.ts';
 import { routeRecipient } from './recipient-route.ts';
@@ -39,15 +39,17 @@ export function commandGate(ctx: MxContext): CommandGate {
 /** delay_reject off: HELO restrictions answer the HELO itself (Postfix smtpd_delay_reject = no). */
 export function heloCheck(ctx: MxContext): HeloCheck | undefined {
   if (ctx.deps.delayReject || ctx.deps.submission) return undefined;
-  return async (conn, helo) => {
-    const s = ctx.sessions.get(conn.session.id);
-    if (!s) return undefined;
-    const f = await ctx.sessions.facts(conn.session, s, 'helo', { helo: helo.toLowerCase(), sender: undefined });
-    const { reply } = await withTimeout(ctx.decide(f), ctx.commandTimeout, () => new Error('helo decision timed out'));
-    if (reply) return { code: reply.responseCode, text: reply.message };
-    s.heloJudged = helo.toLowerCase();
-    return undefined;
-  };
+  // counted: its lookups (client name, HELO name, lists) run before any transaction marks the session busy
+  return (conn, helo) =>
+    counted(async () => {
+      const s = ctx.sessions.get(conn.session.id);
+      if (!s) return undefined;
+      const f = await ctx.sessions.facts(conn.session, s, 'helo', { helo: helo.toLowerCase(), sender: undefined });
+      const { reply } = await withTimeout(ctx.decide(f), ctx.commandTimeout, () => new Error('helo decision timed out'));
+      if (reply) return { code: reply.responseCode, text: reply.message };
+      s.heloJudged = helo.toLowerCase();
+      return undefined;
+    });
 }
 
 /** smtp-server's MAIL FROM and RCPT TO hooks. */

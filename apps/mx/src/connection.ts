@@ -6,7 +6,7 @@ import { SmtpReply } from './hook.ts';
 import { inNetworks } from './limits.ts';
 import type { MxContext } from './mx-context.ts';
 import { bare } from './session-state.ts';
-import { type ConnectionPolicy, connections, type LiveConnection, rearm } from './smtp-hooks.ts';
+import { type ConnectionPolicy, connections, type LiveConnection, rearm, serverConnections } from './smtp-hooks.ts';
 import { pickEviction, STRESS_ERROR_LIMIT, STRESS_TIMEOUT_MS, StressState, stressPerIpLimit } from './stress.ts';
 import { describeTls } from './tls.ts';
 
@@ -96,10 +96,10 @@ export function connectionHooks(
       if (!inNetworks(s.peer, ctx.xclient)) disabled.push('XCLIENT', 'XFORWARD');
       session.disabledCommands = disabled;
       s.lifetime = setTimeout(() => {
-        for (const c of ctx.server.connections) {
-          if ((c as unknown as { id: string }).id === session.id) {
+        for (const c of serverConnections(ctx.server)) {
+          if (c.id === session.id) {
             logger.info({ event: 'session-timeout', session: session.id, client: s.peer }, 'session exceeded its time limit');
-            (c as unknown as { send(code: number, text: string): void }).send(421, '4.4.2 Error: session time limit exceeded');
+            c.send(421, '4.4.2 Error: session time limit exceeded');
           }
         }
       }, settings.limits.sessionMaxMs);

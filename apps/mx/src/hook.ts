@@ -14,6 +14,27 @@ export class SmtpReply extends Error {
 
 export const tempFailure = (): SmtpReply => new SmtpReply(451, '4.3.0 Temporary server error, try again later');
 
+let pending = 0;
+
+/**
+ * SMTP hooks (MAIL, RCPT, DATA, AUTH, the HELO/EHLO check) between their entry and their callback, in this thread:
+ * their lookups are in flight, which the memory upkeep must not pause (smtp-server marks a transaction only after
+ * onMailFrom has called back, and the HELO check runs before any).
+ */
+export function hooksInFlight(): number {
+  return pending;
+}
+
+/** Counts `run` in hooksInFlight() until it settles: for async checks that are not run through hook(). */
+export async function counted<T>(run: () => Promise<T>): Promise<T> {
+  pending++;
+  try {
+    return await run();
+  } finally {
+    pending--;
+  }
+}
+
 export function hook<T>(
   name: string,
   timeoutMs: number,
@@ -24,9 +45,11 @@ export function hook<T>(
   let done = false;
   // aborted when the client has been answered 451 for a timeout: work still running must not act on it
   const abort = new AbortController();
+  pending++;
   const finish = (err: Error | null, value?: T) => {
     if (done) return;
     done = true;
+    pending--;
     clearTimeout(timer);
     callback(err, value);
   };

@@ -105,6 +105,75 @@ describe('decide and the ticker: no pause while work is in flight (a lookup due 
   });
 });
 
+describe('the ticker: a deferral has a limit, and a spell ends when the shrink stops being due', () => {
+  const setup = () => {
+    const st = { gcs: 0, heap: 60 * MB, inFlight: 0, clock: 0, lines: [] as string[] };
+    const registry = createRegistry();
+    const out: BufferedOut = { write: (l) => st.lines.push(l) > 0, flushSync() {}, flush: async () => {}, dropped: () => 0 };
+    const ticker = upkeepTicker({
+      logger: createLogger('test', { level: 'info', destination: out }),
+      registry,
+      thread: 'test',
+      gc: () => {
+        st.gcs++;
+        st.heap = 30 * MB;
+      },
+      heapCommitted: () => st.heap,
+      busy: () => (st.inFlight > 0 ? `${st.inFlight} transactions` : undefined),
+      now: () => st.clock,
+      maxDeferMs: 60_000,
+    });
+    // one sample a second, as the timer does
+    const tick = (elu: number) => {
+      st.clock += 1000;
+      return ticker.tick(elu);
+    };
+    return { st, registry, tick };
+  };
+  it('a transaction held open for ever: after 60 s deferred the shrink runs anyway, counted and logged as forced', async () => {
+    const { st, registry, tick } = setup();
+    st.inFlight = 1;
+    tick(0.01);
+    tick(0.01);
+    expect(tick(0.01).deferred).toBe('1 transactions'); // due at t=3 s: the spell starts
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrink_deferred_seconds')).toMatch(/ 0$/m);
+    for (let i = 0; i < 59; i++) expect(tick(0.01).shrink).toBe(false);
+    expect(st.gcs).toBe(0);
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrink_deferred_seconds')).toMatch(/ 59$/m);
+    expect(tick(0.01).shrink).toBe(true); // 60 s after the spell began
+    expect(st.gcs).toBe(1);
+    const shrinks = await registry.getSingleMetricAsString('moat_mx_heap_shrinks_total');
+    expect(shrinks).toMatch(/result="forced"} 1/);
+    expect(shrinks).toMatch(/result="deferred"} 1/);
+    expect(shrinks).not.toMatch(/result="done"/);
+    expect(st.lines.find((l) => l.includes('"result":"forced"'))).toMatch(/"waitedMs":60000[\s\S]*"busy":"1 transactions"/);
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrink_deferred_seconds')).toMatch(/ 0$/m);
+    // the heap is back at its floor: nothing due, so no new spell while the transaction stays open
+    for (let i = 0; i < 10; i++) expect(tick(0.01).deferred).toBeUndefined();
+    expect(st.gcs).toBe(1);
+  });
+  it('deferred, then busy (the spell ends), then deferred again: a second spell, counted and logged again', async () => {
+    const { st, registry, tick } = setup();
+    st.inFlight = 1;
+    tick(0.01);
+    tick(0.01);
+    expect(tick(0.01).deferred).toBeDefined();
+    expect(tick(0.9).deferred).toBeUndefined(); // a load: no longer due
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrink_deferred_seconds')).toMatch(/ 0$/m);
+    tick(0.01);
+    tick(0.01);
+    expect(tick(0.01).deferred).toBeDefined();
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrinks_total')).toMatch(/result="deferred"} 2/);
+    expect(st.lines.filter((l) => l.includes('heap-shrink-deferred'))).toHaveLength(2);
+    // the limit counts from the second spell's start, not the first's
+    for (let i = 0; i < 58; i++) tick(0.01);
+    expect(st.gcs).toBe(0);
+    st.inFlight = 0;
+    expect(tick(0.01).shrink).toBe(true);
+    expect(await registry.getSingleMetricAsString('moat_mx_heap_shrinks_total')).toMatch(/result="done"} 1/);
+  });
+});
+
 describe('privateGc and shrinkHeap on this V8', () => {
   it('gc() is reachable without becoming a global', () => {
     const gc = privateGc();

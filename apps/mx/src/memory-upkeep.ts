@@ -84,18 +84,42 @@ export function shrinkHeap(gc: Gc): void {
   gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
+/** How long a due shrink waits for work in flight before it runs anyway (one stuck session must not hold it off). */
+export const MAX_DEFER_MS = 60_000;
+
 type ShrinksCounter = InstanceType<typeof Counter<'result'>>;
-let metrics: WeakMap<Registry, Map<string, ShrinksCounter>> | undefined;
-function shrinksCounter(registry: Registry, name: string): ShrinksCounter {
+interface DeferredGauge {
+  /** When the current deferral spell began (the ticker's clock, ms), undefined outside one. */
+  since: number | undefined;
+  now: () => number;
+}
+let metrics: WeakMap<Registry, Map<string, { shrinks: ShrinksCounter; deferred: DeferredGauge }>> | undefined;
+/** The counter by `name`, and beside it `name` with `_shrinks_total` -> `_shrink_deferred_seconds` (a gauge). */
+function upkeepMetrics(registry: Registry, name: string): { shrinks: ShrinksCounter; deferred: DeferredGauge } {
   metrics ??= new WeakMap();
   let byName = metrics.get(registry);
   if (!byName) metrics.set(registry, (byName = new Map()));
-  let c = byName.get(name);
-  if (!c) {
-    c = new Counter<'result'>({ name, help: 'Memory-reducing GCs because the thread went quiet after its heap grew, by result (deferred: due while work was in flight)', labelNames: ['result'] as const, registers: [registry] });
-    byName.set(name, c);
+  let m = byName.get(name);
+  if (!m) {
+    const shrinks = new Counter<'result'>({
+      name,
+      help: 'Memory-reducing GCs because the thread went quiet after its heap grew, by result (deferred: a spell of waiting began because work was in flight; forced: run anyway after waiting the limit)',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    });
+    const deferred: DeferredGauge = { since: undefined, now: () => performance.now() };
+    new Gauge({
+      name: name.replace(/_shrinks_total$/, '') + '_shrink_deferred_seconds',
+      help: 'Seconds the due heap shrink has been waiting for work in flight (0: not waiting)',
+      registers: [registry],
+      collect() {
+        this.set(deferred.since === undefined ? 0 : Math.max(0, deferred.now() - deferred.since) / 1000);
+      },
+    });
+    m = { shrinks, deferred };
+    byName.set(name, m);
   }
-  return c;
+  return m;
 }
 
 export interface MemoryUpkeep {
@@ -118,6 +142,8 @@ export interface UpkeepOptions {
   busy?: () => string | undefined;
   intervalMs?: number;
   policy?: UpkeepPolicy;
+  /** A due shrink deferred this long runs anyway (result `forced`); default MAX_DEFER_MS. */
+  maxDeferMs?: number;
 }
 
 const mb = (bytes: number) => Math.round(bytes / 104857.6) / 10;
@@ -128,14 +154,16 @@ export interface UpkeepTicker {
 }
 
 /** The upkeep without its timer: `gc` and the heap figure are given, so tests drive it sample by sample. */
-export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => number }): UpkeepTicker {
+export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => number; now?: () => number }): UpkeepTicker {
   const heapCommitted = o.heapCommitted ?? (() => v8.getHeapStatistics().total_heap_size);
-  const shrinks = shrinksCounter(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total');
+  const now = o.now ?? (() => performance.now());
+  const { shrinks, deferred: spell } = upkeepMetrics(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total');
+  spell.now = now;
   const policy = o.policy ?? DEFAULT_POLICY;
+  const maxDeferMs = o.maxDeferMs ?? MAX_DEFER_MS;
   // floor 0: the heap the start-up grew (config compiled, modules evaluated: ~10 MB more committed than live) is
   // growth too, given back at the first quiet spell
   let state: UpkeepState = { quietRun: 0, floor: 0 };
-  let deferredSince: number | undefined;
   return {
     tick(elu) {
       const heap = heapCommitted();
@@ -144,18 +172,27 @@ export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => 
       const busy = d.shrink ? o.busy?.() : undefined;
       if (busy) d = decide(policy, state, { elu, heapCommitted: heap, busy });
       state = d.state;
+      let forced: string | undefined;
       if (d.deferred) {
         // one line per deferral spell, not one a second
-        if (deferredSince === undefined) {
-          deferredSince = performance.now();
+        if (spell.since === undefined) {
+          spell.since = now();
           shrinks.inc({ result: 'deferred' });
           o.logger.info({ event: 'heap-shrink-deferred', thread: o.thread, decidedBy: 'memory-upkeep', busy: d.deferred, heapMb: mb(heap) }, 'heap shrink due: waiting for work in flight');
         }
+        // a stranger holding a transaction open (RCPT/NOOP to each timeout, then again) or a slow next hop would
+        // otherwise hold the shrink off for ever: after the limit, one pause is the smaller harm
+        if (now() - spell.since < maxDeferMs) return d;
+        forced = d.deferred;
+        d = { shrink: true, state: { quietRun: 0, floor: state.floor } };
+        state = d.state;
+      } else if (!d.shrink) {
+        // the spell ended without a shrink (the thread got busy again, or V8 shrank the heap itself)
+        spell.since = undefined;
         return d;
       }
-      if (!d.shrink) return d;
-      const waitedMs = deferredSince === undefined ? undefined : Math.round(performance.now() - deferredSince);
-      deferredSince = undefined;
+      const waitedMs = spell.since === undefined ? undefined : Math.round(now() - spell.since);
+      spell.since = undefined;
       const rss = process.memoryUsage.rss();
       const t0 = performance.now();
       try {
@@ -168,11 +205,10 @@ export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => 
       const ms = performance.now() - t0;
       const after = heapCommitted();
       state = { quietRun: 0, floor: after };
-      shrinks.inc({ result: 'done' });
-      o.logger.info(
-        { event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', elu: Math.round(elu * 1000) / 1000, heapMb: [mb(heap), mb(after)], rssMb: [mb(rss), mb(process.memoryUsage.rss())], ms: Math.round(ms), ...(waitedMs !== undefined ? { waitedMs } : {}) },
-        'quiet after growth: heap shrunk',
-      );
+      shrinks.inc({ result: forced ? 'forced' : 'done' });
+      const line = { event: 'heap-shrink', thread: o.thread, decidedBy: 'memory-upkeep', elu: Math.round(elu * 1000) / 1000, heapMb: [mb(heap), mb(after)], rssMb: [mb(rss), mb(process.memoryUsage.rss())], ms: Math.round(ms), ...(waitedMs !== undefined ? { waitedMs } : {}) };
+      if (forced) o.logger.warn({ ...line, result: 'forced', busy: forced }, 'heap shrunk after waiting the limit for work in flight');
+      else o.logger.info({ ...line, result: 'done' }, 'quiet after growth: heap shrunk');
       return d;
     },
   };
@@ -182,7 +218,7 @@ export function upkeepTicker(o: UpkeepOptions & { gc: Gc; heapCommitted?: () => 
 export function startMemoryUpkeep(o: UpkeepOptions): MemoryUpkeep {
   const gc = privateGc();
   if (!gc) {
-    shrinksCounter(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total').inc({ result: 'unavailable' });
+    upkeepMetrics(o.registry, o.metricName ?? 'moat_mx_heap_shrinks_total').shrinks.inc({ result: 'unavailable' });
     o.logger.warn({ event: 'memory-upkeep', thread: o.thread }, 'memory upkeep off: V8 refused to expose gc()');
     return { stop() {} };
   }

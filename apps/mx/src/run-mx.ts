@@ -8,6 +8,7 @@ import { createReloader } from '@moat/runtime';
 import { startAcme } from './acme.ts';
 import { startAdmin } from './admin-listener.ts';
 import { buildGeneration, MX_RESTART_ONLY, type MxGeneration, type MxShared } from './generation.ts';
+import { hooksInFlight } from './hook.ts';
 import { openListeners, splitHostPort, wantedListeners } from './listeners.ts';
 import { startMemoryUpkeep } from './memory-upkeep.ts';
 import { startMtaStsServer } from './mta-sts-server.ts';
@@ -133,8 +134,9 @@ export async function runMx(workerUrl: URL): Promise<void> {
     'mx listening',
   );
   stopOnSignals(state, { logger, logOut, listeners, generations, spool, admin, acme, sts });
-  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory); never while
-  // a session is inside a transaction, whose lookups the pause would make time out
+  // after a load, give back the heap it grew once the gateway has gone quiet (issue 21: idle memory); not while a
+  // session is inside a transaction or a hook, whose lookups the pause would make time out (for at most
+  // MAX_DEFER_MS: then it runs anyway)
   startMemoryUpkeep({
     logger,
     registry,
@@ -142,7 +144,9 @@ export async function runMx(workerUrl: URL): Promise<void> {
     busy() {
       let n = 0;
       for (const g of live) n += g.transactions();
-      return n > 0 ? `${n} transactions` : undefined;
+      const hooks = hooksInFlight();
+      const what = [...(n > 0 ? [`${n} transactions`] : []), ...(hooks > 0 ? [`${hooks} hooks`] : [])];
+      return what.length > 0 ? what.join(', ') : undefined;
     },
   });
 }

@@ -197,6 +197,18 @@ function view(c: Internals): LiveConnection {
   return v;
 }
 
+/** A connection as smtp-server holds it: its session (absent before set-up) and its reply. */
+export interface ServerConnection {
+  readonly id: string;
+  readonly session?: Partial<import('smtp-server').SMTPServerSession>;
+  send(code: number, text: string): void;
+}
+
+/** Every connection smtp-server holds for `server` (its private `connections` set; registered or not): the one cast. */
+export function serverConnections(server: object): Iterable<ServerConnection> {
+  return (server as { connections?: Set<ServerConnection> }).connections ?? [];
+}
+
 /** `server`'s open connections (those set up since registerServer). */
 export function connections(server: object): LiveConnection[] {
   return [...(live.get(server)?.values() ?? [])].map(view);

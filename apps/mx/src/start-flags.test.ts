@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { missingFlags, wantedTunables } from './start-flags.ts';
 
@@ -28,5 +29,34 @@ describe('wantedTunables: glibc malloc in one arena, and blocks from 32 KiB in t
     expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=8' })).toBe('glibc.malloc.arena_max=8:glibc.malloc.mmap_threshold=32768');
     expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=8:glibc.malloc.mmap_threshold=131072' })).toBeUndefined();
     expect(wantedTunables({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '65536' })).toBeUndefined();
+  });
+});
+
+describe('the image (compose/app/Dockerfile) gives every flag and tunable, so the MX starts once', () => {
+  // the ENV line of the mx stage, split as Docker does (NAME=value pairs separated by spaces; no quotes used here)
+  const dockerfile = readFileSync(new URL('../../../compose/app/Dockerfile', import.meta.url), 'utf8');
+  const envLine = dockerfile.split('\n').find((l) => /^ENV .*NODE_OPTIONS=/.test(l));
+  const env: NodeJS.ProcessEnv = Object.fromEntries(
+    (envLine ?? '')
+      .replace(/^ENV /, '')
+      .trim()
+      .split(/\s+/)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+  it('NODE_OPTIONS has the node flags and GLIBC_TUNABLES the tunables', () => {
+    expect(envLine).toBeDefined();
+    expect(missingFlags([], env.NODE_OPTIONS)).toEqual([]);
+    expect(wantedTunables(env)).toBeUndefined();
+  });
+});
+
+describe('wantedTunables parses GLIBC_TUNABLES (name=value:name=value), not substrings', () => {
+  it('a value or a longer name that contains a tunable name does not count as it', () => {
+    expect(wantedTunables({ GLIBC_TUNABLES: 'glibc.malloc.arena_max_x=2:glibc.malloc.mmap_threshold=32768' })).toBe(
+      'glibc.malloc.arena_max_x=2:glibc.malloc.mmap_threshold=32768:glibc.malloc.arena_max=1',
+    );
+    expect(wantedTunables({ GLIBC_TUNABLES: 'x.y=glibc.malloc.arena_max:glibc.malloc.mmap_threshold=1' })).toBe(
+      'x.y=glibc.malloc.arena_max:glibc.malloc.mmap_threshold=1:glibc.malloc.arena_max=1',
+    );
   });
 });

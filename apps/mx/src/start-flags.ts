@@ -27,7 +27,9 @@ export const MX_GLIBC_TUNABLES: ReadonlyArray<readonly [tunable: string, value: 
 /** The GLIBC_TUNABLES the MX wants, or undefined when the environment already says (an operator's value wins). */
 export function wantedTunables(env: NodeJS.ProcessEnv): string | undefined {
   const tunables = env.GLIBC_TUNABLES ?? '';
-  const missing = MX_GLIBC_TUNABLES.filter(([name, , envName]) => env[envName] === undefined && !tunables.includes(name)).map(([name, value]) => `${name}=${value}`);
+  // glibc's syntax: name=value pairs separated by ':'
+  const named = new Set(tunables.split(':').map((t) => t.split('=')[0]!.trim()));
+  const missing = MX_GLIBC_TUNABLES.filter(([name, , envName]) => env[envName] === undefined && !named.has(name)).map(([name, value]) => `${name}=${value}`);
   if (missing.length === 0) return undefined;
   return [...(tunables ? [tunables] : []), ...missing].join(':');
 }

@@ -66,7 +66,7 @@ describe('main.ts: the node flags before the gateway loads', () => {
     expect(later.filter((m) => m === 'run-mx.ts')).toHaveLength(1);
   });
 
-  it('the flag in NODE_OPTIONS with a --require (bench/smtp.ts): started again for the tunable only, the flag not doubled', () => {
+  it('the flag in NODE_OPTIONS with an --import (bench/smtp.ts): started again for the tunable only, the flag not doubled', () => {
     const { status, trace } = start('node-options', [], { NODE_OPTIONS: `--import ${preload} --max-semi-space-size=4` });
     expect(status).toBe(0);
     expect(trace.starts.map((s) => s.image)).toEqual(['first', 'second']);
