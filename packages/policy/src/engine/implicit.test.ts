@@ -36,9 +36,9 @@ describe('smtpd_reject_unlisted_recipient (implicit, default yes)', () => {
       const { engine } = testEngine({ list, dns: DNSWL, verify });
       expect(replyLine(await engine.evaluate(rcpt({ recipient: 'nobody@example.org' }))), list).toBe('550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in virtual mailbox table');
     }
-    // a port whose words fail falls back to the generic ones
+    // a port that fails is a lookup failure, as Postfix's reject_dict_retry: 451 4.3.0, never a hard 550
     const { engine } = testEngine({ list: 'reject_unlisted_recipient', verify: () => { throw new Error('table gone'); } });
-    expect(replyLine(await engine.evaluate(rcpt({ recipient: 'nobody@example.org' })))).toBe('550 5.1.1 <nobody@example.org>: Recipient address rejected: User unknown in local recipient table');
+    expect(replyLine(await engine.evaluate(rcpt({ recipient: 'nobody@example.org' })))).toBe('451 4.3.0 <nobody@example.org>: Temporary lookup failure');
   });
   it('async recipient port, and a directory failure: 451 4.3.0', async () => {
     const { engine } = testEngine({ list: 'permit_dnswl_client list.dnswl.org', dns: DNSWL, async: true });
