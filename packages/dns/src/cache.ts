@@ -22,10 +22,13 @@
  */
 import { isNotFound } from './failure.ts';
 
-/** The resolver replied and said it has no answer (not a timeout, not a refused connection). */
+/**
+ * The resolver replied and said it has no answer (not a timeout, not a refused connection), and every try said
+ * so: one server's SERVFAIL among the others' timeouts is not kept (transport.ts, `mixed`).
+ */
 function isResolverFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'ESERVFAIL' || code === 'EREFUSED';
+  const e = error as { code?: unknown; mixed?: unknown } | undefined;
+  return (e?.code === 'ESERVFAIL' || e?.code === 'EREFUSED') && e.mixed !== true;
 }
 
 export interface CacheOptions {

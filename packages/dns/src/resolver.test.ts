@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeDns, reply, soa } from './fake-dns.test-helper.ts';
+import { closedPort, fakeDns, reply, soa } from './fake-dns.test-helper.ts';
 import { createDns } from './resolver.ts';
 
 const open: { close: () => Promise<void> }[] = [];
@@ -80,5 +80,17 @@ describe('createDns keeps a resolver failure briefly', () => {
       await code(dns.resolveTxt('sick.example.test'));
       expect(server.received()).toBeGreaterThan(asked);
     }
+  });
+});
+
+describe('createDns keeps a failure only when every try got it', () => {
+  it('a SERVFAIL after another server refused the connection is not kept: the next question asks again', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const dns = createDns({ servers: [await closedPort(), servfail.server], timeoutMs: 2000 });
+    expect(await code(dns.resolveTxt('half.example.test'))).toBe('ESERVFAIL');
+    const asked = servfail.received();
+    await code(dns.resolveTxt('half.example.test'));
+    expect(servfail.received()).toBeGreaterThan(asked);
   });
 });
