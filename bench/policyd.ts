@@ -168,6 +168,13 @@ async function countingRelay(target: number): Promise<{ server: string; count: (
   };
 }
 
+/** Redis's counters: EVALSHA calls (round trips asked for), every command (a script's inner calls too), reads on its sockets. */
+async function redisCounters(port: number): Promise<{ evalsha: number; commands: number; reads: number }> {
+  const { stdout } = await run('redis-cli', ['-p', String(port), 'INFO', 'all']);
+  const n = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
+  return { evalsha: n(/^cmdstat_evalsha:calls=(\d+)/m), commands: n(/^total_commands_processed:(\d+)/m), reads: n(/^total_reads_processed:(\d+)/m) };
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
@@ -267,9 +274,11 @@ policyd:
   const servers = [...moats, ...pgServers, ...floors];
   const cpu = async (pids: Array<number | undefined>) => (await Promise.all(pids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
   // Same seeded workload on each server; rounds alternate between them so machine noise hits both alike.
-  // Each round has its own seed; the delay (1 h) outlasts the whole run and auto-whitelisting is off in both,
-  // so every request is a first sight or a too-early retry on both servers: the same work, whatever the timing.
-  const rows: Array<{ server: string; round: number; load1: number; cpuUs: number; storeUs: number; dnsQ: number } & Load> = [];
+  // Each round has its own seed; the delay (1 h) outlasts the whole run and auto-whitelisting is off in both.
+  // The servers share one Redis: it is emptied before each server's run, or the second to get a seed would only
+  // answer the triplets the first had stored (another branch of the script), and the order is reversed every
+  // other round, so no server always runs first.
+  const rows: Array<{ server: string; round: number; load1: number; cpuUs: number; storeUs: number; dnsQ: number; redisPerReq: string } & Load> = [];
   for (const [conns, requests] of [
     [1, Number(values.requests1)],
     [32, Number(values.requests)],
@@ -277,18 +286,24 @@ policyd:
     if (requests === 0) continue;
     for (const s of servers) await load(s.port, conns, conns === 1 ? 1000 : 5000, 999); // warm-up: JIT (in every worker), DB files, Redis script cache
     for (let round = 1; round <= Number(values.rounds); round++) {
-      for (const s of servers) {
+      for (const s of round % 2 === 1 ? servers : [...servers].reverse()) {
+        await run('redis-cli', ['-p', String(redis.port), 'FLUSHALL']);
         const load1 = +loadavg()[0]!.toFixed(1);
         const pids = await s.pids();
         const store = s.name === 'postgrey' || s.name === 'floor: constant answer' ? [] : pids.slice(-1);
         const before = await cpu(pids);
         const storeBefore = await cpu(store);
         const q0 = dnsRelay.count();
+        const r0 = store.length ? await redisCounters(redis.port) : undefined;
         const r = await load(s.port, conns, requests, conns * 100 + round);
         const dnsQ = dnsRelay.count() - q0;
+        const r1 = r0 ? await redisCounters(redis.port) : undefined;
+        // per request (the first INFO's own command and read taken off): pipelining shows as reads well under 1
+        const per = (k: 'evalsha' | 'commands' | 'reads') => ((r1![k] - r0![k] - (k === 'evalsha' ? 0 : 1)) / r.requests).toFixed(2);
+        const redisPerReq = r1 ? `${per('evalsha')} / ${per('commands')} / ${per('reads')}` : '-';
         const cpuUs = Math.round(((await cpu(pids)) - before) * 1e6 / r.requests);
         const storeUs = Math.round(((await cpu(store)) - storeBefore) * 1e6 / r.requests);
-        rows.push({ server: s.name, round, load1, cpuUs, storeUs, dnsQ, ...r });
+        rows.push({ server: s.name, round, load1, cpuUs, storeUs, dnsQ, redisPerReq, ...r });
       }
     }
   }
@@ -297,11 +312,11 @@ policyd:
     Object.entries(a)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ');
-  console.log('| server | conns | round | requests | req/s | p50 ms | p99 ms | CPU µs/req | of which Redis | DNS questions | errors | load avg | actions |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  console.log('| server | conns | round | requests | req/s | p50 ms | p99 ms | CPU µs/req | of which Redis | Redis per req: EVALSHA / all commands / reads | DNS questions | errors | load avg | actions |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const r of rows)
     console.log(
-      `| ${r.server} | ${r.conns} | ${r.round} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpuUs} | ${r.storeUs || '-'} | ${r.dnsQ} | ${r.errors} | ${r.load1} | ${fmtActions(r.actions)} |`,
+      `| ${r.server} | ${r.conns} | ${r.round} | ${r.requests} | ${r.rps} | ${r.p50_ms} | ${r.p99_ms} | ${r.cpuUs} | ${r.storeUs || '-'} | ${r.redisPerReq} | ${r.dnsQ} | ${r.errors} | ${r.load1} | ${fmtActions(r.actions)} |`,
     );
   // Best round per server and level (the least disturbed by other load on the machine).
   const best = (server: string, c: number) =>
@@ -324,7 +339,7 @@ policyd:
     const p = values.postgrey ? `: ${(x.rps / best('postgrey', 32).rps).toFixed(1)}x postgrey` : '';
     console.log(`${f.name}, conns=32: ${x.rps} req/s (p99 ${x.p99_ms} ms, ${x.cpuUs} µs CPU/req)${p}`);
   }
-  // Issue 21's target, round by round (the floor ran right after moat in the same round, same seed):
+  // Issue 21's target, round by round (the floor ran in the same round, same seed, from the same empty Redis):
   // moat >= 0.8x the one-Redis-call floor's req/s at 32 connections, p99 <= 5 ms; and the CPU ratio, steadier.
   for (const m0 of moats) {
     const base = m0.name.replace(' (compare)', '');

@@ -3,9 +3,10 @@
 import type { Socket } from 'node:net';
 import type { PolicydView as PolicydSettings } from '@moat/config';
 import type { Logger } from '@moat/observe';
-import type { Verdict } from '@moat/policy';
+import type { Facts, Verdict } from '@moat/policy';
 import { type DecisionMetrics, type DecisionSink, recordDecision } from '@moat/runtime';
 import { toAction } from './actions.ts';
+import { ConnectionTimeout } from './connection-timeout.ts';
 import { DecisionTimeoutError, type Decider } from './deadline.ts';
 import { toFacts } from './facts.ts';
 import type { PolicydMetrics } from './metrics.ts';
@@ -31,7 +32,7 @@ export interface ConnectionContext {
 }
 
 /** Serve one accepted socket; `overloaded`: answer the first request with overloadAction, then end. */
-export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): void {
+export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): TimedConnection {
   const { settings, metrics, busy } = ctx;
   const log = ctx.logger.child({ conn: id, peer: socket.remoteAddress });
   const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
@@ -51,59 +52,68 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   const reply = (action: string) => {
     const sp = action.indexOf(' ');
     metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
+    timeout.touch();
     return socket.write(`action=${action}\n\n`);
   };
-  // Node re-arms a socket's timeout on every read and write; only a change of kind needs a call.
-  // While a decision runs the timer may fire: the handler ignores it, and the reply re-arms it.
-  let armed = -1;
+  // Checked by the server's one sweep (check(), below), stamped on each read, reply, drain and end.
+  const timeout = new ConnectionTimeout(settings.idleTimeoutMs);
+  /** The timeout of the connection's current state: a request half read, or idle (an ending one keeps its 5 s). */
   const armTimer = () => {
-    if (endedByUs) return;
-    const want = reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs;
-    if (want !== armed) socket.setTimeout((armed = want));
+    if (!endedByUs) timeout.set(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
+  };
+  /** Read again once the queue and the unsent replies are down (a paused socket is not timed out for it). */
+  const maybeResume = () => {
+    if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
   };
 
-  async function answer(attrs: Attributes): Promise<void> {
+  /**
+   * Answer one request: at once (DUNNO, a broken request), returning false, or when the engine has decided,
+   * returning true: then `next()` is called after the reply. Callbacks, not async functions: per request.
+   */
+  function answer(attrs: Attributes): boolean {
     const r = toFacts(attrs, settings.stages);
     if (r.kind === 'dunno') {
       reply('DUNNO');
-      return;
+      return false;
     }
     if (r.kind === 'invalid') {
       drop('invalid-request', r.why);
-      return;
+      return false;
     }
     const facts = r.facts;
     const instance = attrs.instance ?? '';
     if (!txn || txn.instance !== instance) txn = { instance, headers: undefined };
+    const transaction = txn;
     const t0 = performance.now();
-    let verdict: Verdict;
-    try {
-      verdict = await ctx.decider.decide(facts);
-    } catch (err) {
-      const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
-      metrics.errors.inc({ reason });
-      log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
-      if (settings.errorAction) reply(settings.errorAction);
-      else socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
-      return;
-    }
-    const ms = performance.now() - t0;
-    const { action, prepended } = toAction(verdict, {
-      settings,
-      stage: facts.stage,
-      code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
-      alreadyPrepended: txn.headers,
-    });
-    if (prepended) (txn.headers ??= new Set()).add(prepended);
-    recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: attrs.queue_id || undefined, sink: ctx.sink });
-    reply(action);
+    ctx.decider.decide(
+      facts,
+      (err, verdict) => {
+        const action = onDecided(ctx, log, { facts, transaction, queueId: attrs.queue_id, t0 }, err, verdict);
+        if (action === undefined) socket.destroy(); // Postfix retries, then applies smtpd_policy_service_default_action
+        else reply(action);
+        next();
+      },
+      t0,
+    );
+    return true;
   }
 
-  async function pump(): Promise<void> {
+  /** Start answering what is queued (one request at a time, in order). */
+  function pump(): void {
     if (running) return;
     running = true;
     busy.add(socket);
     armTimer();
+    work();
+  }
+
+  /** After an answer: read again if the queue has room. */
+  function next(): void {
+    maybeResume();
+    work();
+  }
+
+  function work(): void {
     while (queue.length > 0 && !socket.destroyed) {
       const attrs = queue.shift()!;
       if (overloaded) {
@@ -112,8 +122,8 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
         endSoon();
         break;
       }
-      await answer(attrs);
-      if (socket.isPaused() && queue.length < maxQueued / 2 && socket.writableLength < maxUnsentBytes) socket.resume();
+      if (answer(attrs)) return; // next() goes on
+      maybeResume();
     }
     running = false;
     busy.delete(socket);
@@ -122,24 +132,27 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   }
 
   socket.on('data', (chunk: Buffer) => {
+    timeout.touch();
     for (const r of reader.push(chunk)) {
       if (r.kind === 'error') return drop(r.error, r.detail);
       queue.push(r.attrs);
     }
     if (queue.length >= maxQueued || socket.writableLength >= maxUnsentBytes) socket.pause();
-    if (queue.length > 0) void pump();
+    if (queue.length > 0) pump();
     else armTimer();
   });
   socket.on('drain', () => {
-    if (socket.isPaused() && queue.length < maxQueued / 2) socket.resume();
+    timeout.touch(); // a client reading its replies is active (as Node's socket timer, reset on write completion)
+    maybeResume();
   });
-  function endSoon(): void {
+  function endSoon(now = performance.now()): void {
     // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
     endedByUs = true;
     socket.end();
-    socket.setTimeout((armed = Math.min(5000, settings.idleTimeoutMs)));
+    timeout.set(Math.min(5000, settings.idleTimeoutMs));
+    timeout.touch(now);
   }
-  socket.on('timeout', () => {
+  const onTimeout = (now: number) => {
     if (endedByUs) {
       socket.destroy();
       return;
@@ -149,9 +162,9 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
     else {
       log.debug('idle policy connection closed');
-      endSoon();
+      endSoon(now);
     }
-  });
+  };
   socket.on('end', () => {
     // Postfix closed its side; answer what is queued (pump ends the socket when done).
     peerEnded = true;
@@ -160,4 +173,50 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   socket.on('error', (err) => log.debug({ err: String(err) }, 'policy socket error'));
   socket.setNoDelay(true);
   armTimer();
+  return {
+    check(now) {
+      if (!socket.destroyed && timeout.due(now)) onTimeout(now);
+    },
+  };
+}
+
+/** What answering one request needs to know once the engine has decided. */
+interface Pending {
+  facts: Facts;
+  transaction: { headers: Set<string> | undefined };
+  queueId: string | undefined;
+  t0: number;
+}
+
+/** The reply for a decision (recorded and counted), or undefined: drop the connection (no error_action). */
+function onDecided(ctx: ConnectionContext, log: Logger, p: Pending, err: unknown, verdict: Verdict | undefined): string | undefined {
+  const { settings, metrics } = ctx;
+  const { facts, transaction } = p;
+  if (verdict === undefined) {
+    const reason = err instanceof DecisionTimeoutError ? 'decision-timeout' : 'engine-error';
+    metrics.errors.inc({ reason });
+    log.error({ reason, err: String(err), client: facts.clientAddress, session: facts.sessionId }, 'no decision');
+    return settings.errorAction || undefined;
+  }
+  const ms = performance.now() - p.t0;
+  const { action, prepended } = toAction(verdict, {
+    settings,
+    stage: facts.stage,
+    code: verdict.action === 'reject' || verdict.action === 'defer' ? ctx.replyCode(verdict) : 250,
+    alreadyPrepended: transaction.headers,
+  });
+  if (prepended) (transaction.headers ??= new Set()).add(prepended);
+  recordDecision(log, ctx.decisions, facts, verdict, { ms, reply: action, queueId: p.queueId || undefined, sink: ctx.sink });
+  return action;
+}
+
+/** What the server's timeout sweep asks of a connection. */
+export interface TimedConnection {
+  /** Run the connection's timeout if its current one has passed by `now` (performance.now()). */
+  check(now: number): void;
+}
+
+/** How often the sweep runs: a quarter of the shortest timeout, within 10 ms to 1 s (a timeout fires up to that late). */
+export function sweepInterval(settings: Pick<PolicydSettings, 'requestTimeoutMs' | 'idleTimeoutMs'>): number {
+  return Math.max(10, Math.min(1000, Math.min(settings.requestTimeoutMs, settings.idleTimeoutMs, 5000) / 4));
 }

@@ -1,12 +1,13 @@
 // policyd's own counters (connections, replies, drops); the engine's decisions are counted by @moat/runtime.
 // Trusts nothing: label values are ours (an action's first word, capped), never a client's bytes unbounded.
 import type { Registry } from '@moat/observe';
-import { Counter, Gauge } from '@moat/observe';
+import { Counter, Gauge, type HotCounter, hotCounter } from '@moat/observe';
 
 export interface PolicydMetrics {
   connections: InstanceType<typeof Gauge>;
   accepted: InstanceType<typeof Counter<'outcome'>>;
-  replies: InstanceType<typeof Counter<'action'>>;
+  /** One per request: hotCounter (no label hashing per reply). */
+  replies: HotCounter<'action'>;
   errors: InstanceType<typeof Counter<'reason'>>;
   refused: InstanceType<typeof Counter>;
 }
@@ -20,7 +21,7 @@ export function policydMetrics(registry: Registry): PolicydMetrics {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    replies: new Counter({
+    replies: hotCounter({
       name: 'moat_policyd_replies_total',
       help: 'Policy replies by Postfix action (first word)',
       labelNames: ['action'] as const,

@@ -74,4 +74,14 @@ describe('RequestReader', () => {
     const out = new RequestReader().push(Buffer.concat([Buffer.from('a='), Buffer.from([0xff, 0xfe]), Buffer.from('\n\n')]));
     expect(out[0]).toMatchObject({ kind: 'request' });
   });
+
+  it('names of Object.prototype members are plain attributes; __proto__ is dropped, never a prototype', () => {
+    const out = new RequestReader().push(Buffer.from('__proto__=x\nconstructor=y\ntoString=z\nrequest=smtpd_access_policy\n\n'));
+    expect(out).toHaveLength(1);
+    const attrs = (out[0] as { attrs: Record<string, string> }).attrs;
+    expect(typeof Object.getPrototypeOf(attrs)).toBe('object');
+    expect(Object.hasOwn(attrs, '__proto__')).toBe(false);
+    expect(attrs).toEqual({ constructor: 'y', toString: 'z', request: 'smtpd_access_policy' });
+    expect(attrs.constructor).toBe('y');
+  });
 });

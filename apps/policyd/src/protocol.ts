@@ -1,8 +1,12 @@
 // Incremental reader for Postfix's policy delegation protocol: `name=value` lines, a blank line ends a request.
 // Trusts nothing it reads: lines and requests are size-capped, so a client can never grow memory unboundedly.
 
-/** One policy request: attribute name -> value (last one wins, as in Postfix's attr_scan). */
-export type Attributes = Record<string, string>;
+/**
+ * One policy request: attribute name -> value (last one wins, as in Postfix's attr_scan); a name Postfix did not
+ * send reads undefined (Partial: so the type never promises an inherited name such as `toString` is a string).
+ * One class's objects (below); a `__proto__` line is dropped (never a prototype).
+ */
+export type Attributes = Partial<Record<string, string>>;
 
 export interface ReaderLimits {
   /** Longest accepted line in bytes, newline excluded (Postfix's own lines are far shorter). */
@@ -34,6 +38,57 @@ const knownNames = new Set([
 ]);
 
 /**
+ * A request's attributes: every name Postfix sends is a field from the start, so each request is one object of
+ * one V8 shape, all in-object (no property-store growth per request); other names are added as they come.
+ */
+class PostfixAttributes {
+  request: string | undefined = undefined;
+  protocol_state: string | undefined = undefined;
+  protocol_name: string | undefined = undefined;
+  helo_name: string | undefined = undefined;
+  queue_id: string | undefined = undefined;
+  sender: string | undefined = undefined;
+  recipient: string | undefined = undefined;
+  recipient_count: string | undefined = undefined;
+  client_address: string | undefined = undefined;
+  client_name: string | undefined = undefined;
+  reverse_client_name: string | undefined = undefined;
+  instance: string | undefined = undefined;
+  sasl_method: string | undefined = undefined;
+  sasl_username: string | undefined = undefined;
+  sasl_sender: string | undefined = undefined;
+  size: string | undefined = undefined;
+  ccert_subject: string | undefined = undefined;
+  ccert_issuer: string | undefined = undefined;
+  ccert_fingerprint: string | undefined = undefined;
+  ccert_pubkey_fingerprint: string | undefined = undefined;
+  encryption_protocol: string | undefined = undefined;
+  encryption_cipher: string | undefined = undefined;
+  encryption_keysize: string | undefined = undefined;
+  etrn_domain: string | undefined = undefined;
+  stress: string | undefined = undefined;
+  client_port: string | undefined = undefined;
+  policy_context: string | undefined = undefined;
+  server_address: string | undefined = undefined;
+  server_port: string | undefined = undefined;
+  compatibility_level: string | undefined = undefined;
+  mail_version: string | undefined = undefined;
+}
+const newAttributes = (): Attributes => new PostfixAttributes() as unknown as Attributes;
+
+/** The known names by length: a line's name is matched in place (no slice, no hashing of a new string). */
+const knownByLength: string[][] = [];
+for (const n of knownNames) (knownByLength[n.length] ??= []).push(n);
+
+/** The known name spelt at text[from, from + len), else undefined. */
+function knownAt(text: string, from: number, len: number): string | undefined {
+  const candidates = knownByLength[len];
+  if (candidates === undefined) return undefined;
+  for (const c of candidates) if (text.startsWith(c, from)) return c;
+  return undefined;
+}
+
+/**
  * Feed it chunks as they arrive; it returns the complete requests (and at most one error, last).
  * After an error the reader is poisoned: the stream is out of step and must be closed, as Postfix's
  * SMTPD_POLICY_README asks ("log a warning and disconnect").
@@ -42,7 +97,7 @@ export class RequestReader {
   readonly limits: ReaderLimits;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  #attrs: Attributes = Object.create(null);
+  #attrs: Attributes = newAttributes();
   #count = 0;
   #requestBytes = 0;
   #error: ProtocolError | undefined;
@@ -123,7 +178,7 @@ export class RequestReader {
     this.#error = error;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#attrs = Object.create(null);
+    this.#attrs = newAttributes();
     return { kind: 'error', error, detail };
   }
 
@@ -138,7 +193,7 @@ export class RequestReader {
     if (len === 0) {
       if (this.#count === 0) return undefined; // stray blank lines between requests are harmless
       const attrs = this.#attrs;
-      this.#attrs = Object.create(null);
+      this.#attrs = newAttributes();
       this.#count = 0;
       this.#requestBytes = 0;
       return { kind: 'request', attrs };
@@ -150,8 +205,12 @@ export class RequestReader {
       return this.#fail('too-many-attributes', `more than ${this.limits.maxAttributes} attributes`);
     const eq = text.indexOf('=', from);
     if (eq <= from || eq >= stop) return this.#fail('malformed-line', 'a line without name=value');
-    const name = text.slice(from, eq);
-    if (!knownNames.has(name) && !NAME.test(name)) return this.#fail('malformed-line', 'an attribute name with odd characters');
+    let name = knownAt(text, from, eq - from);
+    if (name === undefined) {
+      name = text.slice(from, eq);
+      if (!NAME.test(name)) return this.#fail('malformed-line', 'an attribute name with odd characters');
+      if (name === '__proto__') return undefined; // counted, never stored: Postfix sends no such attribute
+    }
     const value = text.slice(eq + 1, stop);
     // Values are UTF-8 (SMTPUTF8); invalid sequences become U+FFFD, never an exception.
     this.#attrs[name] = ascii || !NON_ASCII.test(value) ? value : bytes.toString('utf8', at + eq + 1, at + stop);

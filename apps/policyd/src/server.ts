@@ -6,7 +6,7 @@ import type { Logger, Registry } from '@moat/observe';
 import type { Facts, Verdict } from '@moat/policy';
 import { createDecisionMetrics, type DecisionSink } from '@moat/runtime';
 import { clientAllowed, refusalLogger } from './clients.ts';
-import { type ConnectionContext, serveConnection } from './connection.ts';
+import { type ConnectionContext, serveConnection, sweepInterval, type TimedConnection } from './connection.ts';
 import { createDecider } from './deadline.ts';
 import { policydMetrics } from './metrics.ts';
 
@@ -34,6 +34,13 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
   const metrics = policydMetrics(opts.registry);
   const decider = createDecider(opts.engine, settings.decisionTimeoutMs);
   const live = new Set<Socket>();
+  /** The request, idle and end timeouts of every live connection: one sweep, no timer per socket. */
+  const timed = new Set<TimedConnection>();
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const c of timed) c.check(now);
+  }, sweepInterval(settings));
+  sweep.unref();
   let closing = false;
   let seq = 0;
   const ctx: ConnectionContext = {
@@ -70,11 +77,13 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
     }
     live.add(socket);
     metrics.connections.set(live.size);
+    const conn = serveConnection(ctx, socket, (++seq).toString(36), overloaded);
+    timed.add(conn);
     socket.on('close', () => {
       live.delete(socket);
+      timed.delete(conn);
       metrics.connections.set(live.size);
     });
-    serveConnection(ctx, socket, (++seq).toString(36), overloaded);
   });
 
   return {
@@ -99,6 +108,7 @@ export function createPolicyServer(opts: PolicyServerOptions): PolicyServer {
       }, graceMs);
       await stopped;
       clearTimeout(deadline);
+      clearInterval(sweep);
     },
     connectionCount: () => live.size,
   };

@@ -45,9 +45,17 @@ export interface CacheOptions {
 
 type Entry = { until: number; value: unknown; failed: false } | { until: number; error: unknown; failed: true };
 
+/** What the memo holds for a key right now: records, or the kept error ("does not exist", or a SERVFAIL/REFUSED kept `failureMs`). */
+export type Held<T> = { data: T; error?: undefined } | { data?: undefined; error: unknown };
+
 export interface Memo {
   /** `run` answers records and, when known, their TTL in seconds. */
   ask<T>(key: string, run: () => Promise<{ data: T; ttl?: number }>): Promise<T>;
+  /**
+   * What `ask` would answer from the memo, without a promise: for hot paths that can finish synchronously
+   * when every answer is held (the greylist's SPF check). Undefined when not held (or expired): ask then.
+   */
+  peek<T>(key: string): Held<T> | undefined;
   size(): number;
 }
 
@@ -101,5 +109,11 @@ export function memo(opts: CacheOptions): Memo {
     return p;
   }
 
-  return { ask, size: () => cache.size };
+  function peek<T>(key: string): Held<T> | undefined {
+    const hit = cache.get(key);
+    if (hit === undefined || hit.until <= now()) return undefined;
+    return hit.failed ? { error: hit.error } : { data: hit.value as T };
+  }
+
+  return { ask, peek, size: () => cache.size };
 }

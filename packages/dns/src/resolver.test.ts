@@ -61,6 +61,22 @@ describe('createDns TXT on the wire', () => {
     expect(await code(b.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
     expect(withSoa.received()).toBe(1);
   });
+
+  it('held() answers from the memo only: nothing before a question, the kept answer after it, none once expired', async () => {
+    const server = await fakeDns((q) => reply(q, { rcode: 3, ns: [{ type: 6, ttl: 600, rdata: soa(120) }] }));
+    open.push(server);
+    let now = 1_000_000;
+    const dns = createDns({ servers: [server.server], timeoutMs: 2000, cache: { now: () => now } });
+    expect(dns.held('TXT', 'gone.example.test')).toBeUndefined();
+    expect(await code(dns.resolveTxt('gone.example.test'))).toBe('ENOTFOUND');
+    expect(server.received()).toBe(1);
+    // the same key as resolveTxt: case and a trailing dot do not matter
+    expect(dns.held('TXT', 'Gone.Example.Test.')).toMatchObject({ error: { code: 'ENOTFOUND' } });
+    expect(dns.held('A', 'gone.example.test')).toBeUndefined();
+    now += 121_000;
+    expect(dns.held('TXT', 'gone.example.test')).toBeUndefined();
+    expect(server.received()).toBe(1);
+  });
 });
 
 describe('createDns keeps a resolver failure briefly', () => {

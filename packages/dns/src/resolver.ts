@@ -1,7 +1,7 @@
 // The one DNS client: a c-ares Resolver on the configured servers (never the machine's resolv.conf), one
 // timeout rule, and the one caching rule (cache.ts). Trusts the configured resolver; answers are untrusted names.
 import { Resolver } from 'node:dns/promises';
-import { type CacheOptions, memo } from './cache.ts';
+import { type CacheOptions, type Held, memo } from './cache.ts';
 import { type ResolverAddress, parseResolver } from './server-address.ts';
 import { DnsAnswerError } from './transport.ts';
 import { askTxt, FALL_BACK } from './txt-question.ts';
@@ -27,6 +27,11 @@ export interface CachingDns extends Dns {
   readonly fresh: Dns;
   /** Entries held (answers and "does not exist"). */
   size(): number;
+  /**
+   * The memo's answer to a question, if it holds one now (no promise, no query): `{ data }` as the method for
+   * that type resolves (MX records unsorted), `{ error }` as it rejects ("does not exist"). Undefined: ask.
+   */
+  held(type: 'A' | 'AAAA' | 'TXT' | 'MX', name: string): Held<unknown> | undefined;
 }
 
 export interface DnsOptions {
@@ -126,5 +131,6 @@ export function createDns(opts: DnsOptions): Dns | CachingDns {
     },
     fresh,
     size: () => m.size(),
+    held: (type, name) => m.peek(key(type, name)),
   };
 }

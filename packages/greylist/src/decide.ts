@@ -51,7 +51,8 @@ export async function decide(ctx: DecideContext, request: GreylistRequest, dry =
   if (ctx.adminWhitelist.has(request.clientAddress)) {
     return { answer: { action: 'pass', reason: 'whitelist', detail: 'whitelisted client (admin)' } };
   }
-  const identity = await senderIdentity({ clientAddress: request.clientAddress, clientName: request.clientName, sender: request.sender ?? '' }, ctx.identityOptions);
+  const found = senderIdentity({ clientAddress: request.clientAddress, clientName: request.clientName, sender: request.sender ?? '' }, ctx.identityOptions);
+  const identity = found instanceof Promise ? await found : found;
   if (!dry) {
     metrics.identity.inc({ kind: identity.kind });
     if (identity.spf) metrics.spf.inc({ result: identity.spf.result });

@@ -4,10 +4,9 @@ import { hostname as osHostname } from 'node:os';
 import type { ClockPort, GreylistAnswer, GreylistPort, GreylistRequest } from '@moat/policy';
 import { createLogger, defaultRegistry, type Logger, type Registry } from '@moat/observe';
 import { createAdmin, type GreylistAdmin } from './admin.ts';
-import { type DecideContext, type DecideTimings, decide, failOpen } from './decide.ts';
+import { type DecideContext, type DecideTimings, type Decision, decide, failOpen } from './decide.ts';
 import { defaultWhitelist } from './default-whitelist.ts';
 import { createCachingDns, type SpfDns } from './dns.ts';
-import type { Identity } from './identity.ts';
 import { DEFAULT_PREFIX } from './keys.ts';
 import { createMetrics } from './metrics.ts';
 import { CidrSet } from './network.ts';
@@ -118,36 +117,42 @@ export function createGreylist(options: GreylistOptions): Greylist {
   timer.unref();
 
   return {
-    async check(request) {
+    check(request) {
+      // a promise chain, not an async function: this runs once per decision
       const started = performance.now();
-      let answer: GreylistAnswer;
-      let identity: Identity | undefined;
-      try {
-        ({ answer, identity } = await decide(ctx, request));
-      } catch (e) {
-        // A bug, not an outage: still never throw into the engine.
+      const finish = ({ answer, identity }: Decision): GreylistAnswer => {
+        const seconds = (performance.now() - started) / 1000;
+        const reason = answer.action === 'pass' ? answer.reason : 'greylisted';
+        metrics.decisions.inc({ action: answer.action, reason });
+        metrics.latency.observe({ action: answer.action }, seconds);
+        if (logger.isLevelEnabled('debug')) {
+          logger.debug(
+            {
+              event: 'greylist-decision',
+              action: answer.action,
+              reason,
+              retryAfter: answer.action === 'defer' ? answer.retryAfter : undefined,
+              identity: identity?.id,
+              ms: Math.round(seconds * 10000) / 10,
+              request: { client: request.clientAddress, clientName: request.clientName, sender: request.sender, recipient: request.recipient },
+            },
+            'greylist decision',
+          );
+        }
+        return answer;
+      };
+      // A bug, not an outage: still never throw into the engine.
+      const bug = (e: unknown): Decision => {
         logger.error({ err: e }, 'greylist decision failed');
-        answer = failOpen(metrics, 'internal error');
+        return { answer: failOpen(metrics, 'internal error') };
+      };
+      let decided: Promise<Decision>;
+      try {
+        decided = decide(ctx, request);
+      } catch (e) {
+        decided = Promise.resolve(bug(e));
       }
-      const seconds = (performance.now() - started) / 1000;
-      const reason = answer.action === 'pass' ? answer.reason : 'greylisted';
-      metrics.decisions.inc({ action: answer.action, reason });
-      metrics.latency.observe({ action: answer.action }, seconds);
-      if (logger.isLevelEnabled('debug')) {
-        logger.debug(
-          {
-            event: 'greylist-decision',
-            action: answer.action,
-            reason,
-            retryAfter: answer.action === 'defer' ? answer.retryAfter : undefined,
-            identity: identity?.id,
-            ms: Math.round(seconds * 10000) / 10,
-            request: { client: request.clientAddress, clientName: request.clientName, sender: request.sender, recipient: request.recipient },
-          },
-          'greylist decision',
-        );
-      }
-      return answer;
+      return decided.then(finish, (e: unknown) => finish(bug(e)));
     },
     async peek(request) {
       // check() uses the mirror refreshed on a timer; a peek (often in a fresh process) reads it first.

@@ -88,22 +88,28 @@ class SpfBudgetSpent extends Error {}
 /**
  * Decide the identity. SPF first (a pass from a specific mechanism, never from `all`), then the
  * forward-confirmed name's organisational domain (unless generic), else the client network.
+ * A value, not a promise, when the SPF answers are all in the DNS cache (or no SPF check is made).
  */
-export async function senderIdentity(
+export function senderIdentity(
   req: { clientAddress: string; clientName?: string | undefined; sender: string },
   opts: IdentityOptions,
-): Promise<Identity> {
+): Identity | Promise<Identity> {
   const network = clientNetwork(req.clientAddress, opts.v4Prefix, opts.v6Prefix) ?? `addr:${safeKeyPart(req.clientAddress)}`;
-  let spf: SpfAnswer | undefined;
   const domain = req.sender ? addressDomain(req.sender) : '';
-  if (opts.dns && domain) {
-    const dns = opts.dns;
-    spf = await withTimeout(checkSpf(dns, req.clientAddress, domain), opts.spfTimeoutMs, () => new SpfBudgetSpent()).catch((e: unknown) => {
+  if (!opts.dns || !domain) return identityAfterSpf(req, network, domain, undefined);
+  const spf = checkSpf(opts.dns, req.clientAddress, domain);
+  if (!(spf instanceof Promise)) return identityAfterSpf(req, network, domain, spf);
+  // only a check that waits for DNS needs the budget (and its timer)
+  return withTimeout(spf, opts.spfTimeoutMs, () => new SpfBudgetSpent())
+    .catch((e: unknown) => {
       if (e instanceof SpfBudgetSpent) return { result: 'temperror', viaAll: false, mechanism: 'timeout' } satisfies SpfAnswer;
       throw e;
-    });
-    if (spf.result === 'pass' && !spf.viaAll) return { kind: 'spf', id: `spf:${safeKeyPart(domain)}`, network, spf };
-  }
+    })
+    .then((answer) => identityAfterSpf(req, network, domain, answer));
+}
+
+function identityAfterSpf(req: { clientAddress: string; clientName?: string | undefined }, network: string, domain: string, spf: SpfAnswer | undefined): Identity {
+  if (spf && spf.result === 'pass' && !spf.viaAll) return { kind: 'spf', id: `spf:${safeKeyPart(domain)}`, network, spf };
   const ptr = req.clientName ? ptrIdentity(req.clientName, req.clientAddress) : '';
   if (ptr) return { kind: 'ptr', id: ptr, network, spf };
   return { kind: 'net', id: `net:${network}`, network, spf };

@@ -1,6 +1,6 @@
 // The greylist's Prometheus metrics, registered on the registry the caller hands in.
 // Trusts nothing: label values are fixed sets chosen here, never request data.
-import { Counter, Gauge, Histogram, type Registry } from '@moat/observe';
+import { Counter, Gauge, Histogram, hotCounter, type Registry } from '@moat/observe';
 
 
 export type GreylistMetrics = ReturnType<typeof makeMetrics>;
@@ -21,7 +21,8 @@ export function createMetrics(registry: Registry): GreylistMetrics {
 function makeMetrics(registry: Registry) {
   const registers = [registry];
   return {
-    decisions: new Counter({
+    // counted per decision: hotCounter (no label hashing per increment; prom-client sees the counts when read)
+    decisions: hotCounter({
       name: 'moat_greylist_decisions_total',
       help: 'Greylist decisions by action (pass/defer) and reason (retry, known, whitelist, auto-whitelist, fail-open, greylisted)',
       labelNames: ['action', 'reason'],
@@ -56,13 +57,13 @@ function makeMetrics(registry: Registry) {
       help: '1 while the Redis store answers, 0 during an outage (decisions fail open)',
       registers,
     }),
-    identity: new Counter({
+    identity: hotCounter({
       name: 'moat_greylist_identity_total',
       help: 'Which sender identity keyed the triplet: spf pool, ptr organisational domain, or client network',
       labelNames: ['kind'],
       registers,
     }),
-    spf: new Counter({
+    spf: hotCounter({
       name: 'moat_greylist_spf_total',
       help: 'SPF evaluations done for pool matching, by result',
       labelNames: ['result'],

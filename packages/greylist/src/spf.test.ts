@@ -64,4 +64,43 @@ describe('checkSpf', () => {
     recs['l12.example'] = { txt: ['v=spf1 +all'] };
     expect((await checkSpf(zone(recs), '192.0.2.1', 'l0.example')).result).toBe('permerror');
   });
+
+  it('answers without a promise when the cache holds every answer, and the same as when it asks', async () => {
+    // `held` answers from the same zone for the names listed, as a warm cache would
+    const warm = (names: string[]): SpfDns & { queries: string[] } => {
+      const z = zone({
+        'pool.example': { txt: ['v=spf1 ip4:192.0.2.0/24 include:_spf.esp.example -all'] },
+        '_spf.esp.example': { txt: ['v=spf1 ip4:198.51.100.0/25 ~all'] },
+      });
+      const held: SpfDns['held'] = (type, name) => {
+        if (!names.includes(`${type} ${name}`)) return undefined;
+        if (name === 'pool.example') return { status: 'ok', data: ['v=spf1 ip4:192.0.2.0/24 include:_spf.esp.example -all'] };
+        if (name === '_spf.esp.example') return { status: 'ok', data: ['v=spf1 ip4:198.51.100.0/25 ~all'] };
+        return { status: 'none' };
+      };
+      return { ...z, held };
+    };
+    const all = warm(['txt pool.example', 'txt _spf.esp.example', 'txt nothing.example']);
+    const sync = checkSpf(all, '198.51.100.7', 'pool.example');
+    expect(sync).not.toBeInstanceOf(Promise);
+    expect(sync).toEqual({ result: 'pass', viaAll: false, mechanism: 'include:_spf.esp.example' });
+    expect(checkSpf(all, '203.0.113.9', 'nothing.example')).toEqual({ result: 'none', viaAll: false });
+    expect(all.queries).toEqual([]);
+    // the include's record not held: the check goes on asynchronously from where it stopped, same answer
+    const half = warm(['txt pool.example']);
+    const later = checkSpf(half, '198.51.100.7', 'pool.example');
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toEqual(sync);
+    expect(half.queries).toEqual(['txt _spf.esp.example']);
+    expect(await checkSpf(half, '203.0.113.9', 'pool.example')).toMatchObject({ result: 'fail' });
+  });
+
+  it('a resolver that throws or rejects is a temperror, never an exception', async () => {
+    const bad: SpfDns = { ...zone({}), txt: () => Promise.reject(new Error('boom')), held: () => undefined };
+    expect(await checkSpf(bad, '192.0.2.1', 'pool.example')).toEqual({ result: 'temperror', viaAll: false });
+    const worse: SpfDns = { ...zone({}), held: () => {
+      throw new Error('boom');
+    } };
+    expect(checkSpf(worse, '192.0.2.1', 'pool.example')).toEqual({ result: 'temperror', viaAll: false });
+  });
 });

@@ -1,6 +1,6 @@
 // Just enough SPF (RFC 7208 check_host) to say whether a domain's record authorises a client address.
 // Trusts the DNS answers of the configured resolver; the record itself is the sender's, so it is bounded.
-import type { DnsResult, SpfDns } from './dns.ts';
+import type { DnsResult, SpfDns, SpfQuestion } from './dns.ts';
 import { canonicalAddress, clientNetwork } from './network.ts';
 
 export type SpfResult = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
@@ -39,8 +39,15 @@ function validDomain(d: string): boolean {
   return d.length > 0 && d.length <= 253 && /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)+$/i.test(d.replace(/\.$/, ''));
 }
 
-async function addresses(dns: SpfDns, name: string, family: 4 | 6, budget: Budget): Promise<string[] | SpfResult> {
-  const r: DnsResult<string[]> = family === 4 ? await dns.a(name) : await dns.aaaa(name);
+/**
+ * The evaluation is a generator that yields each DNS question and is handed its answer: one copy of the
+ * RFC's logic, driven synchronously while the cache holds every answer, asynchronously from the first miss.
+ */
+type Ask = { type: SpfQuestion; name: string };
+type Evaluation<T> = Generator<Ask, T, DnsResult<string[]>>;
+
+function* addresses(name: string, family: 4 | 6, budget: Budget): Evaluation<string[] | SpfResult> {
+  const r = yield { type: family === 4 ? 'a' : 'aaaa', name };
   if (r.status === 'error') return 'temperror';
   if (r.status === 'none') {
     if (++budget.voids > 2) return 'permerror';
@@ -49,9 +56,9 @@ async function addresses(dns: SpfDns, name: string, family: 4 | 6, budget: Budge
   return r.data;
 }
 
-async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string, budget: Budget, depth: number): Promise<SpfAnswer> {
+function* checkHost(ip: string, family: 4 | 6, domain: string, budget: Budget, depth: number): Evaluation<SpfAnswer> {
   if (depth > 10 || !validDomain(domain)) return { result: 'none', viaAll: false };
-  const txt = await dns.txt(domain);
+  const txt = yield { type: 'txt', name: domain };
   if (txt.status === 'error') return { result: 'temperror', viaAll: false };
   if (txt.status === 'none') return { result: 'none', viaAll: false };
   const records = txt.data.filter((t) => /^v=spf1(\s|$)/i.test(t));
@@ -97,7 +104,7 @@ async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string,
       }
       case 'include': {
         if (!count()) return { result: 'permerror', viaAll: false };
-        const sub = await checkHost(dns, ip, family, arg0 ?? '', budget, depth + 1);
+        const sub = yield* checkHost(ip, family, arg0 ?? '', budget, depth + 1);
         if (sub.result === 'temperror') return sub;
         if (sub.result === 'permerror' || sub.result === 'none') return { result: 'permerror', viaAll: false };
         if (sub.result === 'pass') {
@@ -115,7 +122,7 @@ async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string,
         const prefix = family === 4 ? spec.v4 : spec.v6;
         let hosts = [target];
         if (name === 'mx') {
-          const mx = await dns.mx(target);
+          const mx = yield { type: 'mx', name: target };
           if (mx.status === 'error') return { result: 'temperror', viaAll: false };
           if (mx.status === 'none') {
             if (++budget.voids > 2) return { result: 'permerror', viaAll: false };
@@ -126,7 +133,7 @@ async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string,
           }
         }
         for (const h of hosts) {
-          const addrs = await addresses(dns, h, family, budget);
+          const addrs = yield* addresses(h, family, budget);
           if (typeof addrs === 'string') return { result: addrs, viaAll: false };
           if (addrs.some((a) => inCidr(ip, family, a, prefix))) {
             matched = true;
@@ -137,7 +144,7 @@ async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string,
       }
       case 'exists': {
         if (!count()) return { result: 'permerror', viaAll: false };
-        const addrs = await addresses(dns, arg0 ?? '', 4, budget);
+        const addrs = yield* addresses(arg0 ?? '', 4, budget);
         if (typeof addrs === 'string') return { result: addrs, viaAll: false };
         matched = addrs.length > 0;
         break;
@@ -153,19 +160,38 @@ async function checkHost(dns: SpfDns, ip: string, family: 4 | 6, domain: string,
   }
   if (redirect !== undefined) {
     if (!count()) return { result: 'permerror', viaAll: false };
-    const sub = await checkHost(dns, ip, family, redirect, budget, depth + 1);
+    const sub = yield* checkHost(ip, family, redirect, budget, depth + 1);
     return sub.result === 'none' ? { result: 'permerror', viaAll: false } : sub;
   }
   return { result: 'neutral', viaAll: false };
 }
 
-/** check_host(ip, domain) with the RFC's 10-lookup and 2-void-lookup limits. Never throws. */
-export async function checkSpf(dns: SpfDns, clientAddress: string, domain: string): Promise<SpfAnswer> {
+const TEMPERROR: SpfAnswer = Object.freeze({ result: 'temperror', viaAll: false });
+
+/**
+ * check_host(ip, domain) with the RFC's 10-lookup and 2-void-lookup limits. Never throws (a failure is a
+ * temperror). An answer, not a promise, when the DNS cache holds every answer it needs (`dns.held`): the
+ * common repeat of a sender domain then costs no promise, timer or microtask.
+ */
+export function checkSpf(dns: SpfDns, clientAddress: string, domain: string): SpfAnswer | Promise<SpfAnswer> {
   const c = canonicalAddress(clientAddress);
   if (!c) return { result: 'none', viaAll: false };
+  const evaluation = checkHost(c.address, c.family, domain.toLowerCase().replace(/\.$/, ''), { lookups: 0, voids: 0 }, 0);
+  return drive(dns, evaluation, undefined);
+}
+
+/** Runs the evaluation with `answer` to its last question (undefined: from the start), from the cache while it can. */
+function drive(dns: SpfDns, evaluation: Evaluation<SpfAnswer>, answer: DnsResult<string[]> | undefined): SpfAnswer | Promise<SpfAnswer> {
   try {
-    return await checkHost(dns, c.address, c.family, domain.toLowerCase().replace(/\.$/, ''), { lookups: 0, voids: 0 }, 0);
+    let step = answer === undefined ? evaluation.next() : evaluation.next(answer);
+    while (!step.done) {
+      const { type, name } = step.value;
+      const held = dns.held?.(type, name);
+      if (held === undefined) return dns[type](name).then((r) => drive(dns, evaluation, r), () => ({ ...TEMPERROR }));
+      step = evaluation.next(held);
+    }
+    return step.value;
   } catch {
-    return { result: 'temperror', viaAll: false };
+    return { ...TEMPERROR };
   }
 }

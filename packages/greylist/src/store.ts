@@ -94,20 +94,30 @@ export function createStore(opts: {
   return {
     redis,
     dataNodes: () => (redis instanceof Cluster ? redis.nodes('master') : [redis]),
-    async decide(tripletKey, awlKey, args) {
-      let raw: unknown;
-      const started = Date.now();
-      try {
-        if (!outage.isUp()) await whenReady(timeoutMs); // only waits before the first connection; up: no await to pay
-        raw = await withTimeout(decideCmd(tripletKey, awlKey, ...args), Math.max(1, timeoutMs - (Date.now() - started)), 'greylist decide');
-      } catch (e) {
+    decide(tripletKey, awlKey, args) {
+      const failed = (e: unknown): never => {
         metrics.redisErrors.inc({ kind: e instanceof GreylistStoreError && e.code === 'GREYLIST_TIMEOUT' ? 'timeout' : 'command' });
         markDown(e);
         outage.failedOpen();
         throw e instanceof GreylistStoreError ? e : new GreylistStoreError('GREYLIST_UNAVAILABLE', String((e as Error)?.message ?? e), { cause: e });
-      }
-      markUp();
-      return parseReply(raw, (kind) => metrics.redisErrors.inc({ kind }));
+      };
+      const answered = (raw: unknown): DecideReply => {
+        markUp();
+        return parseReply(raw, (kind) => metrics.redisErrors.inc({ kind }));
+      };
+      const call = (ms: number): Promise<unknown> => {
+        try {
+          return withTimeout(decideCmd(tripletKey, awlKey, ...args), ms, 'greylist decide');
+        } catch (e) {
+          return Promise.reject(e);
+        }
+      };
+      // up (the steady state): one promise chain, no async frame; before the first connection: wait for it first
+      if (outage.isUp()) return call(timeoutMs).then(answered, failed);
+      const started = Date.now();
+      return whenReady(timeoutMs)
+        .then(() => call(Math.max(1, timeoutMs - (Date.now() - started))))
+        .then(answered, failed);
     },
     async peek(tripletKey, awlKey, args) {
       let raw: unknown;

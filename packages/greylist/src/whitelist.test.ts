@@ -61,4 +61,13 @@ describe('Whitelist', () => {
     expect(d.match(q({ clientName: 'out.github.example' }))).toBeUndefined();
     expect(d.match(q({ recipient: 'abuse@example.net' }))?.kind).toBe('recipient');
   });
+
+  it('a client name asked again gets the same answer (names are remembered per spelling)', () => {
+    const d = new Whitelist(defaultWhitelist);
+    for (let i = 0; i < 3; i++) {
+      expect(d.match(q({ clientName: 'MAIL-sor-f41.google.com.' }))).toEqual({ kind: 'client-name', entry: expect.any(String) });
+      expect(d.match(q({ clientName: 'out.github.example' }))).toBeUndefined();
+      expect(d.match(q({ clientName: 'unknown' }))).toBeUndefined();
+    }
+  });
 });

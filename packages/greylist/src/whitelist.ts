@@ -74,6 +74,8 @@ function domainRule(entry: string): NameRule | undefined {
   return { entry, test: (n) => n === e };
 }
 
+const NAME_MEMO_MAX = 8192;
+
 export class Whitelist {
   private readonly cidrs = new CidrSet();
   private readonly names = new NameRules();
@@ -113,12 +115,27 @@ export class Whitelist {
     }
   }
 
+  /** Client name -> its matching entry ('' for none): a sending host repeats its name. Bounded, cleared when full. */
+  private readonly nameMemo = new Map<string, string>();
+
+  private nameEntry(clientName: string): string | undefined {
+    let entry = this.nameMemo.get(clientName);
+    if (entry === undefined) {
+      const name = clientName.toLowerCase().replace(/\.$/, '');
+      entry = (name && name !== 'unknown' && this.names.match(name)) || '';
+      if (clientName.length <= 255) {
+        if (this.nameMemo.size >= NAME_MEMO_MAX) this.nameMemo.clear();
+        this.nameMemo.set(clientName, entry);
+      }
+    }
+    return entry || undefined;
+  }
+
   /** The first matching entry, or undefined. `recipient` must already be normalised. */
   match(q: { clientAddress: string; clientName?: string | undefined; recipient: string }): WhitelistHit | undefined {
     if (this.cidrs.has(q.clientAddress)) return { kind: 'client', entry: q.clientAddress };
-    const name = q.clientName?.toLowerCase().replace(/\.$/, '');
-    if (name && name !== 'unknown') {
-      const entry = this.names.match(name);
+    if (q.clientName) {
+      const entry = this.nameEntry(q.clientName);
       if (entry) return { kind: 'client-name', entry };
     }
     const rcpt = q.recipient;

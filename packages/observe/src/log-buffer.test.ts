@@ -62,12 +62,31 @@ describe('bufferedStdout', () => {
     const dir = mkdtempSync(join(tmpdir(), 'moat-log-'));
     const file = join(dir, 'out.log');
     const fd = openSync(file, 'w');
-    const out = bufferedStdout({ fd, maxBytes: 20_000, intervalMs: 60_000, pieceBytes: PIPE_BUF });
+    const out = bufferedStdout({ fd, maxChars: 20_000, intervalMs: 60_000, pieceBytes: PIPE_BUF });
     const lines = Array.from({ length: 500 }, (_, i) => `{"n":${i},"ü":"${'z'.repeat(i % 300)}"}\n`);
     for (const l of lines) out.write(l);
     await out.flush(10_000);
     closeSync(fd);
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
+    rmSync(dir, { recursive: true });
+  });
+
+  it('keeps non-ASCII lines whole across the 8 Ki-character encode steps and the maxChars flushes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'moat-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    // maxChars counts UTF-16 units: 10,000 of them are up to 30,000 bytes here (3-byte CJK, 4-byte emoji as 2 units)
+    const out = bufferedStdout({ fd, maxChars: 10_000, intervalMs: 60_000, pieceBytes: PIPE_BUF, maxPending: 64 * 1024 * 1024 });
+    const lines = Array.from({ length: 3000 }, (_, i) => `{"n":${i},"名":"${'漢字'.repeat(i % 97)}","e":"${'😀'.repeat(i % 13)}","ü":"${'ä'.repeat(i % 31)}"}\n`);
+    const total = lines.reduce((n, l) => n + l.length, 0);
+    expect(total).toBeGreaterThan(20 * 8192); // many encode steps, each ending mid-way through no line
+    for (const l of lines) out.write(l);
+    await out.flush(10_000);
+    closeSync(fd);
+    const written = readFileSync(file);
+    expect(written.toString('utf8')).toBe(lines.join(''));
+    expect(written.length).toBe(Buffer.byteLength(lines.join('')));
+    expect(out.dropped()).toBe(0);
     rmSync(dir, { recursive: true });
   });
 
@@ -128,7 +147,7 @@ else process.exit(0);`;
 
   it('keeps the lines written just before a crash, even with a write in flight', async () => {
     const url = new URL('./log-buffer.ts', import.meta.url).href;
-    // 100 KiB of lines pass maxBytes (64 KiB): a flush starts a write in the pool; the last line and the throw come
+    // 100 KiB of lines pass maxChars (64 Ki): a flush starts a write in the pool; the last line and the throw come
     // in the same turn, so the exit hook runs with that write still in flight (before: it gave up, LAST was lost)
     const script = `import { bufferedStdout } from ${JSON.stringify(url)};
 const out = bufferedStdout({ pieceBytes: 4096, intervalMs: 60000 });

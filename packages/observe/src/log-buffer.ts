@@ -1,4 +1,4 @@
-// A batching stdout for the one-line-per-decision logs (policyd, both MX threads): one write(2) per 64 KB or per
+// A batching stdout for the one-line-per-decision logs (policyd, both MX threads): one write(2) per 64 Ki characters or per
 // 200 ms, not per line. Trusts only that its caller hands it whole lines; at thousands a second a syscall per line
 // costs more than the decision itself.
 //
@@ -98,8 +98,13 @@ const countLines = (b: Uint8Array): number => {
 
 export interface BufferedStdoutOptions {
   fd?: number;
-  /** Buffered bytes (UTF-8) that make a flush at once (default 64 KiB). */
-  maxBytes?: number;
+  /**
+   * Buffered characters (JavaScript string length, UTF-16 units) that make a flush at once (default 64 Ki). For
+   * ASCII lines that is bytes; in UTF-8 a unit is at most 3 bytes, so a flush holds at most 3 x maxChars bytes
+   * (192 KiB by default) plus one line. Counted in characters: measuring each line's UTF-8 length cost more than
+   * the rest of the buffering.
+   */
+  maxChars?: number;
   intervalMs?: number;
   pieceBytes?: number;
   /** Bytes handed over but not yet written that may wait (default 1 MiB); past it the oldest pieces go. */
@@ -108,20 +113,24 @@ export interface BufferedStdoutOptions {
   registry?: Registry;
 }
 
+/** Characters of lines kept as strings before they are encoded into a Buffer (see `encode`). */
+const ENCODE_CHARS = 8192;
+
 /** How long the exit hook waits, at most, for a full stdout to take the last lines. */
 const EXIT_WAIT_MS = 1000;
 
 export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   /** syncSafe: a synchronous write cannot block for ever (a file, a tty, or EAGAIN instead of blocking). */
   const { fd, syncSafe } = nonBlocking(opts.fd ?? 1);
-  const maxBytes = opts.maxBytes ?? 64 * 1024;
+  const maxChars = opts.maxChars ?? 64 * 1024;
   const pieceBytes = opts.pieceBytes ?? 0;
   const maxPending = opts.maxPending ?? 1024 * 1024;
   const counter: InstanceType<typeof Counter> | undefined = opts.registry
     ? metricOnce(opts.registry, 'moat_log_lines_dropped_total', () => new Counter({ name: 'moat_log_lines_dropped_total', help: 'Log lines dropped because stdout did not take them (a stalled reader, or stdout gone)', registers: [opts.registry as Registry] }))
     : undefined;
   let parts: string[] = [];
-  let bytes = 0;
+  /** Characters written since the last take (encoded or not). */
+  let chars = 0;
   /** Pieces waiting, each whole lines (cut at PIPE_BUF when pieceBytes is set): the writer takes them in order. */
   const queue: Buffer[] = [];
   let queued = 0;
@@ -137,7 +146,7 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     droppedLines += n;
     counter?.inc(n);
   };
-  const idle = () => !inFlight && queue.length === 0 && bytes === 0;
+  const idle = () => !inFlight && queue.length === 0 && chars === 0;
   const wake = () => {
     if (!idle()) return;
     const w = waiters;
@@ -175,13 +184,27 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
     };
     go(0);
   };
+  /**
+   * Lines are encoded (off the V8 heap) every ENCODE_CHARS characters, not held as strings until the flush:
+   * strings kept for up to intervalMs survived the young generation's collections (each one copied them, and
+   * promoted them to the old generation), which was the larger part of policyd's scavenge pauses.
+   */
+  let encoded: Buffer[] = [];
+  let partChars = 0;
+  const encode = () => {
+    if (parts.length === 0) return;
+    encoded.push(Buffer.from(parts.length === 1 ? parts[0]! : parts.join(''), 'utf8'));
+    parts = [];
+    partChars = 0;
+  };
   /** Moves the buffered lines into the queue of pieces (bounded). */
   const take = () => {
-    if (bytes > 0) {
-      // One encode per flush; cut points found with memchr-like scans.
-      const buf = Buffer.from(parts.join(''), 'utf8');
-      parts = [];
-      bytes = 0;
+    if (chars > 0) {
+      // cut points found with memchr-like scans
+      encode();
+      const buf = encoded.length === 1 ? encoded[0]! : Buffer.concat(encoded);
+      encoded = [];
+      chars = 0;
       let start = 0;
       for (const end of pieceBytes > 0 ? cutPoints(buf, pieceBytes) : [buf.length]) {
         queue.push(buf.subarray(start, end));
@@ -232,8 +255,10 @@ export function bufferedStdout(opts: BufferedStdoutOptions = {}): BufferedOut {
   return {
     write(chunk: string) {
       parts.push(chunk);
-      bytes += Buffer.byteLength(chunk, 'utf8');
-      if (bytes >= maxBytes) flushSync();
+      chars += chunk.length;
+      partChars += chunk.length;
+      if (partChars >= ENCODE_CHARS) encode();
+      if (chars >= maxChars) flushSync();
       return true;
     },
     flushSync,
