@@ -109,4 +109,16 @@ describe('createDns keeps a failure only when every try got it', () => {
     await code(dns.resolveTxt('half.example.test'));
     expect(servfail.received()).toBeGreaterThan(asked);
   });
+
+  it('a held SERVFAIL through held(): the same error as the asking path, no second query', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const dns = createDns({ servers: [servfail.server], timeoutMs: 2000 });
+    expect(dns.held('TXT', 'sick.example.test')).toBeUndefined();
+    const first = await dns.resolveTxt('sick.example.test').catch((e: unknown) => e);
+    const asked = servfail.received();
+    expect(dns.held('TXT', 'sick.example.test')).toEqual({ error: first });
+    expect((first as { code?: string }).code).toBe('ESERVFAIL');
+    expect(servfail.received()).toBe(asked);
+  });
 });

@@ -25,11 +25,12 @@ export interface Dns {
 /** A caching Dns also answers past its memo, for questions that must see the zone now (health probes). */
 export interface CachingDns extends Dns {
   readonly fresh: Dns;
-  /** Entries held (answers and "does not exist"). */
+  /** Entries held (answers, "does not exist", and a SERVFAIL/REFUSED kept `failureMs`). */
   size(): number;
   /**
    * The memo's answer to a question, if it holds one now (no promise, no query): `{ data }` as the method for
-   * that type resolves (MX records unsorted), `{ error }` as it rejects ("does not exist"). Undefined: ask.
+   * that type resolves (MX records unsorted), `{ error }` as it rejects ("does not exist", or a SERVFAIL/REFUSED
+   * every try got, kept `failureMs`). Undefined: ask.
    */
   held(type: 'A' | 'AAAA' | 'TXT' | 'MX', name: string): Held<unknown> | undefined;
 }
