@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:net';
+import { createRegistry } from '@moat/observe';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closedPort, fakeDns, reply, soa } from './fake-dns.test-helper.ts';
 import { createDns } from './resolver.ts';
@@ -120,5 +121,22 @@ describe('createDns keeps a failure only when every try got it', () => {
     expect(dns.held('TXT', 'sick.example.test')).toEqual({ error: first });
     expect((first as { code?: string }).code).toBe('ESERVFAIL');
     expect(servfail.received()).toBe(asked);
+  });
+
+  it('counts and logs every kept failure served (by ask or held), by kind', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const registry = createRegistry();
+    const lines: unknown[] = [];
+    const dns = createDns({ servers: [servfail.server], timeoutMs: 2000, registry, logger: { debug: (o: unknown) => lines.push(o) } as never });
+    await code(dns.resolveTxt('sick.example.test')); // asked: not served from the memo
+    await code(dns.resolveTxt('sick.example.test'));
+    dns.held('TXT', 'sick.example.test');
+    const metric = await registry.getSingleMetric('moat_dns_held_failures_total')?.get();
+    expect(metric?.values).toEqual([expect.objectContaining({ labels: { kind: 'servfail' }, value: 2 })]);
+    expect(lines).toEqual([
+      { event: 'dns-held-failure', question: 'TXT sick.example.test', code: 'ESERVFAIL' },
+      { event: 'dns-held-failure', question: 'TXT sick.example.test', code: 'ESERVFAIL' },
+    ]);
   });
 });
