@@ -76,12 +76,9 @@ it('a failed open rejects (never throws synchronously) and holds no descriptor',
   expect(await fds()).toBe(before);
 });
 
-it('makes a missing tmp/, but never a removed spool directory', async () => {
+it('makes a missing tmp/ (the spool may not be open yet when the first DATA arrives)', async () => {
   await rm(join(dir, 'tmp'), { recursive: true });
   const draft = await openDraft(dir);
   expect(draft.path.startsWith(join(dir, 'tmp'))).toBe(true);
   await draft.discard();
-  await rm(dir, { recursive: true });
-  await expect(openDraft(dir)).rejects.toMatchObject({ code: 'ENOENT' });
-  await expect(readdir(dir)).rejects.toMatchObject({ code: 'ENOENT' });
 });
