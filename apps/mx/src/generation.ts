@@ -159,7 +159,12 @@ export async function buildGeneration(config: Config, compiled: CompiledConfig, 
       ? createRateLimiter({ ...rateLimitOptions, registry, logger: logger.child({ component: 'ratelimit' }) })
       : undefined;
     if (rateLimits) closers.push(() => rateLimits.close());
-    const resolver = createDns({ servers: settings.dns.servers, timeoutMs: settings.dns.timeoutMs });
+    const resolver = createDns({
+      servers: settings.dns.servers,
+      timeoutMs: settings.dns.timeoutMs,
+      registry,
+      logger: logger.child({ component: 'dns' }),
+    });
     // who may send as whom, per listener (mx.sender_login), over the policy's own login maps
     const senderLogin = { smtp: senderLoginCheck(config, 'smtp', built), submission: senderLoginCheck(config, 'submission', built) };
     if (authenticator && config.policy.sender_login_maps.length === 0 && (senderLogin.smtp || senderLogin.submission)) {

@@ -1,7 +1,8 @@
 // DATA goes to a draft in the spool as it arrives: large messages are queued byte for byte (forged headers
 // removed from the header block only), nothing is left in tmp/, a too-big message leaves no file, and a client
-// that goes away mid-DATA is routine (an info line) and leaves no file either.
-import { readdir } from 'node:fs/promises';
+// that goes away mid-DATA is routine (an info line) and leaves no file either; a spool that cannot take a draft
+// answers 451.
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SmtpClient } from '@moat/testkit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -69,6 +70,25 @@ it('a client gone mid-DATA is logged at info, not error, and leaves no draft', a
   expect(line.level).toBe(30);
   expect(t.logs.filter((l) => (l.level as number) >= 50)).toEqual([]);
   await until(async () => (await readdir(join(t.spool, 'tmp'))).length === 0);
+  expect(t.enqueued.length).toBe(before);
+});
+
+it('a draft that cannot be opened (tmp/ not a directory): 451 4.3.0 and a spool-failure line, nothing queued', async () => {
+  const before = t.enqueued.length;
+  const tmp = join(t.spool, 'tmp');
+  await rename(tmp, `${tmp}.saved`);
+  await writeFile(tmp, 'not a directory');
+  try {
+    const c = await session();
+    const r = await c.data('Subject: nowhere\r\n\r\nbody\r\n');
+    expect(`${r.code} ${r.text}`).toBe('451 4.3.0 Queue unavailable, try again later');
+    await c.quit();
+  } finally {
+    await rm(tmp);
+    await rename(`${tmp}.saved`, tmp);
+  }
+  const line = t.logs.find((l) => l.event === 'spool-failure');
+  expect(line).toMatchObject({ level: 50, err: expect.stringContaining('ENOTDIR') });
   expect(t.enqueued.length).toBe(before);
 });
 

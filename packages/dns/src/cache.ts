@@ -22,10 +22,13 @@
  */
 import { isNotFound } from './failure.ts';
 
-/** The resolver replied and said it has no answer (not a timeout, not a refused connection). */
+/**
+ * The resolver replied and said it has no answer (not a timeout, not a refused connection), and every try said
+ * so: one server's SERVFAIL among the others' timeouts is not kept (transport.ts, `mixed`).
+ */
 function isResolverFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === 'ESERVFAIL' || code === 'EREFUSED';
+  const e = error as { code?: unknown; mixed?: unknown } | undefined;
+  return (e?.code === 'ESERVFAIL' || e?.code === 'EREFUSED') && e.mixed !== true;
 }
 
 export interface CacheOptions {
@@ -36,6 +39,8 @@ export interface CacheOptions {
   /** How long a SERVFAIL or REFUSED from the resolver is kept, ms (0: not kept; RFC 2308 7.1: at most 300 s). */
   failureMs?: number;
   max?: number;
+  /** Called when a kept SERVFAIL/REFUSED answers a question (by `ask` or `peek`): for a metric and a log line. */
+  onHeldFailure?: (key: string, error: unknown) => void;
   /** Clock for expiry (tests), ms. */
   now?: () => number;
 }
@@ -77,6 +82,10 @@ export function memo(opts: CacheOptions): Memo {
     }
   }
 
+  function servedFailure(key: string, error: unknown): void {
+    if (opts.onHeldFailure && isResolverFailure(error)) opts.onHeldFailure(key, error);
+  }
+
   function negativeLife(error: unknown): number {
     const soa = (error as { negativeTtl?: unknown }).negativeTtl;
     return typeof soa === 'number' ? Math.min(negativeMaxMs, soa * 1000) : negativeMs;
@@ -84,7 +93,11 @@ export function memo(opts: CacheOptions): Memo {
 
   function ask<T>(key: string, run: () => Promise<{ data: T; ttl?: number }>): Promise<T> {
     const hit = cache.get(key);
-    if (hit && hit.until > now()) return hit.failed ? Promise.reject(hit.error) : Promise.resolve(hit.value as T);
+    if (hit && hit.until > now()) {
+      if (!hit.failed) return Promise.resolve(hit.value as T);
+      servedFailure(key, hit.error);
+      return Promise.reject(hit.error);
+    }
     if (hit) cache.delete(key);
     const flying = inFlight.get(key);
     if (flying) return flying as Promise<T>;
@@ -109,7 +122,9 @@ export function memo(opts: CacheOptions): Memo {
   function peek<T>(key: string): Held<T> | undefined {
     const hit = cache.get(key);
     if (hit === undefined || hit.until <= now()) return undefined;
-    return hit.failed ? { error: hit.error } : { data: hit.value as T };
+    if (!hit.failed) return { data: hit.value as T };
+    servedFailure(key, hit.error);
+    return { error: hit.error };
   }
 
   return { ask, peek, size: () => cache.size };

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:net';
+import { createRegistry } from '@moat/observe';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fakeDns, reply, soa } from './fake-dns.test-helper.ts';
+import { closedPort, fakeDns, reply, soa } from './fake-dns.test-helper.ts';
 import { createDns } from './resolver.ts';
 
 const open: { close: () => Promise<void> }[] = [];
@@ -96,5 +97,46 @@ describe('createDns keeps a resolver failure briefly', () => {
       await code(dns.resolveTxt('sick.example.test'));
       expect(server.received()).toBeGreaterThan(asked);
     }
+  });
+});
+
+describe('createDns keeps a failure only when every try got it', () => {
+  it('a SERVFAIL after another server refused the connection is not kept: the next question asks again', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const dns = createDns({ servers: [await closedPort(), servfail.server], timeoutMs: 2000 });
+    expect(await code(dns.resolveTxt('half.example.test'))).toBe('ESERVFAIL');
+    const asked = servfail.received();
+    await code(dns.resolveTxt('half.example.test'));
+    expect(servfail.received()).toBeGreaterThan(asked);
+  });
+
+  it('a held SERVFAIL through held(): the same error as the asking path, no second query', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const dns = createDns({ servers: [servfail.server], timeoutMs: 2000 });
+    expect(dns.held('TXT', 'sick.example.test')).toBeUndefined();
+    const first = await dns.resolveTxt('sick.example.test').catch((e: unknown) => e);
+    const asked = servfail.received();
+    expect(dns.held('TXT', 'sick.example.test')).toEqual({ error: first });
+    expect((first as { code?: string }).code).toBe('ESERVFAIL');
+    expect(servfail.received()).toBe(asked);
+  });
+
+  it('counts and logs every kept failure served (by ask or held), by kind', async () => {
+    const servfail = await fakeDns((q) => reply(q, { rcode: 2 }));
+    open.push(servfail);
+    const registry = createRegistry();
+    const lines: unknown[] = [];
+    const dns = createDns({ servers: [servfail.server], timeoutMs: 2000, registry, logger: { debug: (o: unknown) => lines.push(o) } as never });
+    await code(dns.resolveTxt('sick.example.test')); // asked: not served from the memo
+    await code(dns.resolveTxt('sick.example.test'));
+    dns.held('TXT', 'sick.example.test');
+    const metric = await registry.getSingleMetric('moat_dns_held_failures_total')?.get();
+    expect(metric?.values).toEqual([expect.objectContaining({ labels: { kind: 'servfail' }, value: 2 })]);
+    expect(lines).toEqual([
+      { event: 'dns-held-failure', question: 'TXT sick.example.test', code: 'ESERVFAIL' },
+      { event: 'dns-held-failure', question: 'TXT sick.example.test', code: 'ESERVFAIL' },
+    ]);
   });
 });

@@ -1,7 +1,9 @@
 // The one DNS client: a c-ares Resolver on the configured servers (never the machine's resolv.conf), one
 // timeout rule, and the one caching rule (cache.ts). Trusts the configured resolver; answers are untrusted names.
 import { Resolver } from 'node:dns/promises';
+import type { Logger, Registry } from '@moat/observe';
 import { type CacheOptions, type Held, memo } from './cache.ts';
+import { dnsMetrics } from './metrics.ts';
 import { type ResolverAddress, parseResolver } from './server-address.ts';
 import { DnsAnswerError } from './transport.ts';
 import { askTxt, FALL_BACK } from './txt-question.ts';
@@ -25,11 +27,12 @@ export interface Dns {
 /** A caching Dns also answers past its memo, for questions that must see the zone now (health probes). */
 export interface CachingDns extends Dns {
   readonly fresh: Dns;
-  /** Entries held (answers and "does not exist"). */
+  /** Entries held (answers, "does not exist", and a SERVFAIL/REFUSED kept `failureMs`). */
   size(): number;
   /**
    * The memo's answer to a question, if it holds one now (no promise, no query): `{ data }` as the method for
-   * that type resolves (MX records unsorted), `{ error }` as it rejects ("does not exist"). Undefined: ask.
+   * that type resolves (MX records unsorted), `{ error }` as it rejects ("does not exist", or a SERVFAIL/REFUSED
+   * every try got, kept `failureMs`). Undefined: ask.
    */
   held(type: 'A' | 'AAAA' | 'TXT' | 'MX', name: string): Held<unknown> | undefined;
 }
@@ -41,6 +44,10 @@ export interface DnsOptions {
   timeoutMs: number;
   /** false: no memo (every question goes to the resolver; identical ones in flight still share one query). */
   cache?: false | CacheOptions;
+  /** Counts a kept failure served (moat_dns_held_failures_total by kind). */
+  registry?: Registry;
+  /** A debug line per kept failure served (which question, which code). */
+  logger?: Pick<Logger, 'debug'>;
 }
 
 /**
@@ -114,7 +121,12 @@ export function createDns(opts: DnsOptions): Dns | CachingDns {
     return plain;
   }
   // a resolver's SERVFAIL/REFUSED is kept 5 s (cache.ts, docs/design.md "DNS")
-  const m = memo({ failureMs: 5000, ...(opts.cache ?? {}) });
+  const metrics = opts.registry ? dnsMetrics(opts.registry) : undefined;
+  const onHeldFailure = (question: string, error: unknown) => {
+    metrics?.heldFailure(error);
+    opts.logger?.debug({ event: 'dns-held-failure', question, code: (error as { code?: unknown }).code }, 'a kept resolver failure answered, not asked again');
+  };
+  const m = memo({ failureMs: 5000, onHeldFailure, ...(opts.cache ?? {}) });
   const key = (type: string, name: string) => `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
   const { aTtl: _, txtTtl: __, ...fresh } = inner;
   return {

@@ -16,7 +16,7 @@ async function server(answer: Parameters<typeof fakeDns>[0]) {
 }
 const ask = (servers: string[], name = 'spf.example.test', perTryMs = 200) =>
   askTxt(servers.map((s) => parseResolver(s)), name, perTryMs, Date.now() + 10_000);
-const failure = (p: Promise<unknown>) => p.then(() => ({ code: 'answered' }), (e: { code: string; syscall?: string; negativeTtl?: number }) => e);
+const failure = (p: Promise<unknown>) => p.then(() => ({ code: 'answered' }), (e: { code: string; syscall?: string; negativeTtl?: number; mixed?: boolean }) => e);
 const GOOD = (q: Buffer) => reply(q, { an: [{ type: 16, ttl: 300, rdata: txt('v=spf1 -all') }] });
 
 describe('askTxt: the next server after a failure (like c-ares)', () => {
@@ -43,6 +43,14 @@ describe('askTxt: the next server after a failure (like c-ares)', () => {
     const silent = await server(() => undefined);
     expect(await failure(ask([silent.server], 'spf.example.test', 50))).toMatchObject({ code: 'ETIMEOUT', syscall: 'queryTxt' });
     expect(silent.received()).toBe(2);
+  });
+
+  it('mixed: one server SERVFAIL, the other silent, ends ESERVFAIL marked mixed (never kept); SERVFAIL from all is not mixed', async () => {
+    const silent = await server(() => undefined);
+    const servfail = await server((q) => reply(q, { rcode: 2 }));
+    expect(await failure(ask([silent.server, servfail.server], 'spf.example.test', 50))).toMatchObject({ code: 'ESERVFAIL', mixed: true });
+    const other = await server((q) => reply(q, { rcode: 2 }));
+    expect(await failure(ask([servfail.server, other.server]))).toMatchObject({ code: 'ESERVFAIL', mixed: false });
   });
 
   it('a spent budget asks no more', async () => {

@@ -17,13 +17,22 @@ export class DnsAnswerError extends Error {
   readonly syscall: string;
   readonly hostname: string;
   readonly negativeTtl: number | undefined;
-  constructor(code: string, hostname: string, negativeTtl?: number, type: number = RR.TXT) {
+  /**
+   * Not every try ended with `code` (another server timed out or answered otherwise): not the resolvers'
+   * settled word, so the cache never keeps it (cache.ts).
+   */
+  readonly mixed: boolean;
+  constructor(code: string, hostname: string, negativeTtl?: number, type: number = RR.TXT, mixed = false) {
     const syscall = `query${TYPE_NAMES[type] ?? type}`;
     // an answer, not a bug: no stack trace (capturing one was ~1% of the SMTP thread, one per missing TXT name)
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(`${syscall} ${code} ${hostname}`);
-    Error.stackTraceLimit = limit;
+    try {
+      super(`${syscall} ${code} ${hostname}`);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.mixed = mixed;
     this.code = code;
     this.syscall = syscall;
     this.hostname = hostname;
@@ -118,13 +127,20 @@ export interface ExchangeOptions {
  * doubled each round, never past `deadline`. DNS 0x20 and a random id per try; a truncated reply is asked
  * again over TCP of the same server within the same try's wait. A socket error, SERVFAIL (unless
  * `servfailFinal`), NOTIMP, REFUSED, BADVERS or a referral (NOERROR, neither RA nor AA, nothing answered) moves
- * on to the next server; when all tries fail, DnsAnswerError with the last failure's code (or ETIMEOUT).
+ * on to the next server; when all tries fail, DnsAnswerError with the last failure's code (or ETIMEOUT), `mixed`
+ * when the tries did not all end with that code.
  * Any other reply is returned, whatever its rcode: the caller reads it. undefined: a name we do not encode.
  */
 export async function exchange(servers: readonly ResolverAddress[], name: string, type: number, opts: ExchangeOptions): Promise<Reply | undefined> {
   const question = encodeQuestion(name, type);
   if (!question) return undefined;
   let last = 'ETIMEOUT';
+  let tries = 0;
+  let mixed = false; // a try ended otherwise than `last` (a timeout counts as ETIMEOUT)
+  const ended = (code: string) => {
+    if (tries++ > 0 && code !== last) mixed = true;
+    last = code;
+  };
   for (let attempt = 0; attempt < servers.length * 2; attempt++) {
     const wait = Math.min(opts.perTryMs * 2 ** Math.floor(attempt / servers.length), opts.deadline - Date.now());
     if (wait <= 0) break;
@@ -137,19 +153,22 @@ export async function exchange(servers: readonly ResolverAddress[], name: string
       const left = Math.min(wait, opts.deadline - Date.now());
       r = left > 0 ? await tcpTry(server, query, id, asked, left) : undefined;
     }
-    if (r === undefined) continue;
+    if (r === undefined) {
+      ended('ETIMEOUT');
+      continue;
+    }
     if (r instanceof TryFailed) {
-      last = r.code;
+      ended(r.code);
       continue;
     }
     const next =
       (r.rcode === 2 && opts.servfailFinal ? undefined : NEXT_SERVER[r.rcode]) ??
       (r.rcode === 0 && !r.ra && !r.aa && r.records.length === 0 ? 'EBADRESP' : undefined);
     if (next) {
-      last = next;
+      ended(next);
       continue;
     }
     return r;
   }
-  throw new DnsAnswerError(last, name, undefined, type);
+  throw new DnsAnswerError(last, name, undefined, type, mixed);
 }

@@ -1,6 +1,7 @@
 import { type CachingDns, type Dns, memo } from '@moat/dns';
 import { describe, expect, it } from 'vitest';
 import { spfDns, type SpfQuestion } from './dns.ts';
+import { checkSpf } from './spf.ts';
 
 const coded = (code: string) => Object.assign(new Error(code), { code });
 
@@ -20,11 +21,12 @@ const zone: Record<string, unknown> = {
   'MX refused.example': coded('EREFUSED'),
 };
 
-/** A CachingDns over the real memo (failures kept as createDns keeps them, SERVFAIL/REFUSED 5 s). */
-function cachingZone(): CachingDns {
+/** A CachingDns over the real memo (failures kept as createDns keeps them, SERVFAIL/REFUSED 5 s); `asked` counts queries. */
+function cachingZone(asked: string[] = []): CachingDns {
   const m = memo({ failureMs: 5000 });
   const ask = <T>(type: string, name: string) =>
     m.ask<T>(`${type} ${name}`, async () => {
+      asked.push(`${type} ${name}`);
       const v = zone[`${type} ${name}`] ?? coded('ENOTFOUND');
       if (v instanceof Error) throw v;
       return { data: v as T };
@@ -67,5 +69,17 @@ describe('spfDns: held() answers as the asking path does', () => {
     expect(dns.held!('mx', 'refused.example')).toBeUndefined();
     expect(await dns.mx('refused.example')).toEqual({ status: 'error', detail: 'EREFUSED' });
     expect(dns.held!('mx', 'refused.example')).toEqual({ status: 'error', detail: 'EREFUSED' });
+  });
+});
+
+describe('checkSpf over a held SERVFAIL', () => {
+  it('temperror from the held failure, as from the asked one, without a second query', async () => {
+    const asked: string[] = [];
+    const dns = spfDns(cachingZone(asked));
+    const first = checkSpf(dns, '192.0.2.1', 'servfail.example');
+    expect(first).toBeInstanceOf(Promise); // nothing held yet: asked
+    expect(await first).toEqual({ result: 'temperror', viaAll: false });
+    expect(checkSpf(dns, '192.0.2.1', 'servfail.example')).toEqual({ result: 'temperror', viaAll: false }); // held: no promise
+    expect(asked).toEqual(['TXT servfail.example']);
   });
 });

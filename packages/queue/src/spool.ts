@@ -140,7 +140,7 @@ export async function openQueue(opts: QueueOptions): Promise<Queue> {
     logger,
     metrics,
     enqueue,
-    draft: (): Promise<Draft> => openDraft(dir),
+    draft: (): Promise<Draft> => openDraft(dir, logger),
     onEnqueue(l) {
       listeners.add(l);
       return () => listeners.delete(l);
