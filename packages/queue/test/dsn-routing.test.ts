@@ -2,7 +2,7 @@
 // real alias_maps file, and the class route when the sender's next hop cannot be had. Maildir only (no daemons).
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type AddressResolver, type ResolverSpec, toPlainResolverSpec } from '@moat/address';
+import { type AddressResolver, createAddressResolver, createMemoryTable, type ResolverSpec, toPlainResolverSpec } from '@moat/address';
 import { createTables, type Tables } from '@moat/maps';
 import { createRegistry, type Registry } from '@moat/observe';
 import { tmpDir } from '@moat/testkit';
@@ -101,4 +101,27 @@ it('the delivery thread reads alias_maps hash: files as aliases(5), as the SMTP 
   expect(lines.some((l) => l.msg === 'dsn not sent: the sender has no mailbox here' && l.sender === 'nobody@mx.test')).toBe(true);
   expect(lines.filter((l) => l.msg === 'dsn queued').map((l) => l.to)).toEqual([['alice@example.org'], ['alice@example.org']]);
   expect(await queue.list()).toEqual([]);
+});
+
+it('a notice to a retry: sender whose route cannot be had is queued by its address class, not dropped', async () => {
+  const root = join(dir.path, 'mail');
+  const real = createAddressResolver(
+    specOf(root, { virtualMailboxDomains: ['example.org', 'held.example'], transportMaps: [createMemoryTable('moat:transports', [['held.example', 'retry:4.3.2 mailbox move in progress']])] }),
+  );
+  expect(real.resolve('ann@held.example')).toMatchObject({ ok: false, reason: 'retry' });
+  // resolve() says retry, then the route lookup fails (a table that stopped answering in between)
+  const resolver: AddressResolver = {
+    ...real,
+    route: () => {
+      throw new Error('hash:/etc/postfix/transport: not loaded');
+    },
+  };
+  const { queue, lines, bounce } = await setup(resolver);
+  await bounce('ann@held.example');
+  expect(lines.some((l) => l.msg === 'dsn recipient route failed; queued by address class' && l.sender === 'ann@held.example' && l.route === 'local')).toBe(true);
+  expect(lines.some((l) => l.msg === 'dsn queued' && l.sender === 'ann@held.example')).toBe(true);
+  expect(await dropped()).toBe(0);
+  // queued by class (no next hop of its own): it went to the route's transport, as a lookup failure's notice does
+  expect(await queue.list()).toEqual([]);
+  expect(await readdir(join(dir.path, 'legacy', 'held.example', 'ann', 'new'))).toHaveLength(1);
 });
