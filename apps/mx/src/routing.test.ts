@@ -65,7 +65,7 @@ describe('the delivery thread\'s resolver, rebuilt from plain data', () => {
     const { createAddressResolver, fromPlainResolverSpec, mailboxDomains, toPlainResolverSpec } = await import('@moat/address');
     const compiled = compileConfig(parseConfig(yaml(TRANSPORTS), { file: '/etc/moat/moat.yaml', env: {} }));
     const plain = structuredClone(toPlainResolverSpec(compiled.routing.spec));
-    const rebuilt = createAddressResolver(fromPlainResolverSpec(plain, (s) => compiled.tables.open(s)));
+    const rebuilt = createAddressResolver(fromPlainResolverSpec(plain, (s, o) => compiled.tables.open(s, o)));
     const isLocal = mailboxDomains(rebuilt);
     for (const a of ['rcpt@example.org', 'rcpt+news@Example.ORG', 'anyone@catch.example', 'nobody@example.org', 'someone@elsewhere.example', 'anyone@backup.example', 'special+x@example.org', 'gone@example.org', 'a@host.sub.example', 'postmaster@mx.example.org']) {
       expect(rebuilt.resolve(a)).toEqual(compiled.addressResolver.resolve(a));

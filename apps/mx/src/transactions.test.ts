@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '@moat/observe';
 import { SmtpClient } from '@moat/testkit';
 import { SMTPServer } from 'smtp-server';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hook, hooksInFlight } from './hook.ts';
+import { serverConnections } from './smtp-hooks.ts';
 import { openTransactions } from './transactions.ts';
 
 const logger = createLogger('test', { level: 'silent' });
@@ -15,6 +16,8 @@ let slowPort: number;
 // what the slow server's onMailFrom waits for (an async lookup)
 let release: (() => void) | undefined;
 let entered: (() => void) | undefined;
+// server's onClose by session id: smtp-server calls it (on setImmediate) after the connection has left its set
+const closed = new Map<string, () => void>();
 
 const listen = async (s: SMTPServer) => {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
@@ -29,6 +32,9 @@ beforeAll(async () => {
     onData(stream, _session, callback) {
       stream.resume();
       stream.on('end', () => callback());
+    },
+    onClose(session) {
+      closed.get(session.id)?.();
     },
   });
   slow = new SMTPServer({
@@ -96,9 +102,13 @@ describe('openTransactions: sessions between MAIL FROM and the DATA reply (a rea
     expect((await a.cmd('DATA')).code).toBe(354);
     a.write('Subject: cut\r\n\r\nhalf a body');
     expect(openTransactions([server])).toBe(1);
+    // the server notices the close on its own schedule: awaited through its onClose, not timed
+    const id = [...serverConnections(server)].find((c) => c.session?.envelope?.mailFrom)?.id;
+    expect(id).toBeDefined();
+    const gone = new Promise<void>((resolve) => closed.set(id!, resolve));
     a.destroy();
-    // the server notices the close on its own schedule: polled, not timed
-    await vi.waitFor(() => expect(openTransactions([server])).toBe(0));
+    await gone;
+    expect(openTransactions([server])).toBe(0);
   });
   it('sums over several servers (a generation draining after a reload keeps its sessions)', async () => {
     const a = await greeted(port, 'a.example');

@@ -29,11 +29,14 @@ export interface ConnectionContext {
   /** Sockets with a request being answered (close() lets them finish). */
   busy: Set<Socket>;
   closing(): boolean;
+  /** The clock of the connections' activity stamps (default performance.now(); tests inject theirs). */
+  now?: (() => number) | undefined;
 }
 
 /** Serve one accepted socket; `overloaded`: answer the first request with overloadAction, then end. */
 export function serveConnection(ctx: ConnectionContext, socket: Socket, id: string, overloaded: boolean): TimedConnection {
   const { settings, metrics, busy } = ctx;
+  const now = ctx.now ?? (() => performance.now());
   const log = ctx.logger.child({ conn: id, peer: socket.remoteAddress });
   const reader = new RequestReader({ maxLine: settings.maxLine, maxRequest: settings.maxRequest });
   const queue: Attributes[] = [];
@@ -52,11 +55,11 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   const reply = (action: string) => {
     const sp = action.indexOf(' ');
     metrics.replies.inc({ action: action.slice(0, sp < 0 ? 20 : Math.min(sp, 20)) });
-    timeout.touch();
+    timeout.touch(now());
     return socket.write(`action=${action}\n\n`);
   };
   // Checked by the server's one sweep (check(), below), stamped on each read, reply, drain and end.
-  const timeout = new ConnectionTimeout(settings.idleTimeoutMs);
+  const timeout = new ConnectionTimeout(settings.idleTimeoutMs, now());
   /** The timeout of the connection's current state: a request half read, or idle (an ending one keeps its 5 s). */
   const armTimer = () => {
     if (!endedByUs) timeout.set(reader.midRequest ? settings.requestTimeoutMs : settings.idleTimeoutMs);
@@ -132,7 +135,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
   }
 
   socket.on('data', (chunk: Buffer) => {
-    timeout.touch();
+    timeout.touch(now());
     for (const r of reader.push(chunk)) {
       if (r.kind === 'error') return drop(r.error, r.detail);
       queue.push(r.attrs);
@@ -142,17 +145,17 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else armTimer();
   });
   socket.on('drain', () => {
-    timeout.touch(); // a client reading its replies is active (as Node's socket timer, reset on write completion)
+    timeout.touch(now()); // a client reading its replies is active (as Node's socket timer, reset on write completion)
     maybeResume();
   });
-  function endSoon(now = performance.now()): void {
+  function endSoon(at = now()): void {
     // end() only half-closes: a peer that never reads our FIN or closes would hold the slot forever.
     endedByUs = true;
     socket.end();
     timeout.set(Math.min(5000, settings.idleTimeoutMs));
-    timeout.touch(now);
+    timeout.touch(at);
   }
-  const onTimeout = (now: number) => {
+  const onTimeout = (at: number) => {
     if (endedByUs) {
       socket.destroy();
       return;
@@ -162,7 +165,7 @@ export function serveConnection(ctx: ConnectionContext, socket: Socket, id: stri
     else if (socket.writableLength > 0) drop('client-not-reading', `${socket.writableLength} bytes of replies unread`);
     else {
       log.debug('idle policy connection closed');
-      endSoon(now);
+      endSoon(at);
     }
   };
   socket.on('end', () => {
@@ -212,7 +215,7 @@ function onDecided(ctx: ConnectionContext, log: Logger, p: Pending, err: unknown
 
 /** What the server's timeout sweep asks of a connection. */
 export interface TimedConnection {
-  /** Run the connection's timeout if its current one has passed by `now` (performance.now()). */
+  /** Run the connection's timeout if its current one has passed by `now` (the context's clock: performance.now() unless injected). */
   check(now: number): void;
 }
 

@@ -19,6 +19,21 @@ describe('alias values as tok822_parse reads them', () => {
     expect(splitAliasValue('"|/usr/bin/prog arg (x)", /var/log/file, :include:/etc/list')).toEqual(['|/usr/bin/prog arg (x)', '/var/log/file', ':include:/etc/list']);
     expect(splitAliasValue('(only a comment)')).toEqual([]);
   });
+  it('aliases(5): a quoted local part inside <...> is the route-addr, not a phrase word', () => {
+    expect(splitAliasValue('Some One <"a b"@x>')).toEqual(['"a b"@x']);
+    expect(splitAliasValue('"Some <One>" <"a b"@x>, c')).toEqual(['"a b"@x', 'c']);
+    expect(splitAliasValue('Some One < a @ x >')).toEqual(['a@x']);
+    expect(splitAliasValue('<u@[1.2.3.4]>')).toEqual(['u@[1.2.3.4]']);
+    // a `>` inside quotes does not close a route-addr
+    expect(splitAliasValue('"x>"')).toEqual(['"x>"']);
+  });
+  it('aliases(5): tok822 operators %, ! and | join words as the RFC 822 specials do; a comment is a blank', () => {
+    expect(splitAliasValue('a ! b')).toEqual(['a!b']);
+    expect(splitAliasValue('host ! user % relay')).toEqual(['host!user%relay']);
+    expect(splitAliasValue('a | b')).toEqual(['a|b']);
+    expect(splitAliasValue('a(x)@b')).toEqual(['a@b']);
+    expect(splitAliasValue('a b')).toEqual(['a', 'b']);
+  });
   it('virtual(5): comments dropped too (cleanup parses with tok822)', () => {
     expect(splitAddressList('cv1@x (first), (second) cv2@y')).toEqual(['cv1@x', 'cv2@y']);
   });

@@ -60,16 +60,49 @@ export function stripComments(value: string): string {
   return depth > 0 ? `${out} ` : out;
 }
 
-/** RFC 822 specials that join words into one address (tok822: `.`, `@`, `:`...); a blank between two words does not. */
-const JOINS = new Set(['.', '@', ':', ';', '<', '>', '[', ']']);
+/**
+ * What joins two words into one address when only blanks lie between them: tok822's operators (RFC 822 specials
+ * plus `%`, `!` and `|`, tok822_opchar); two words side by side are two addresses (the missing comma added).
+ */
+const JOINS = new Set(['.', '@', ':', ';', '<', '>', '[', ']', '%', '!', '|']);
+
+/**
+ * The address of a `phrase <route-addr>` part (the last `<` outside quotes and domain literals, the part ending in
+ * `>`), or undefined when the part is not one. Quotes inside the brackets (`<"a b"@x>`) are part of the address.
+ */
+function routeAddr(part: string): string | undefined {
+  const text = part.trimEnd();
+  if (!text.endsWith('>')) return undefined;
+  let lt = -1;
+  let quoted = false;
+  let literal = false;
+  let i = 0;
+  for (; i < text.length - 1; i++) {
+    const c = text[i] as string;
+    if (c === '\\') i++;
+    else if (c === '"' && !literal) quoted = !quoted;
+    else if (quoted) continue;
+    else if (c === '[') literal = true;
+    else if (c === ']') literal = false;
+    else if (c === '<' && !literal) lt = i;
+  }
+  // the closing `>` must itself be outside quotes and literals, and not escaped (then i passed it)
+  if (lt < 0 || quoted || literal || i >= text.length) return undefined;
+  // inside <> no comma is missing: words stay one address, a blank between them, as tok822_externalize writes it
+  return words(text.slice(lt + 1, -1)).join(' ');
+}
 
 /**
  * One comma-separated part of an aliases(5) value as local(8)'s tok822_parse reads it: `phrase <addr>` is `addr`,
  * and two words with only blanks (or a comment) between them are two addresses (the missing comma is added).
  */
 function aliasPart(part: string): string[] {
-  const lt = part.lastIndexOf('<');
-  if (lt >= 0 && part.trimEnd().endsWith('>') && !/"/.test(part.slice(lt))) return [part.trimEnd().slice(lt + 1, -1).trim()];
+  const addr = routeAddr(part);
+  return addr !== undefined ? [addr] : words(part);
+}
+
+/** The part's addresses: words joined by operators, blanks outside quotes and domain literals dropped. */
+function words(part: string): string[] {
   const out: string[] = [];
   let cur = '';
   let quoted = false;
@@ -81,7 +114,7 @@ function aliasPart(part: string): string[] {
       blank = cur !== '';
       continue;
     }
-    // a new word after a blank starts a new address unless a special joins it to the one before
+    // a new word after a blank starts a new address unless an operator joins it to the one before
     if (blank && !JOINS.has(c) && !JOINS.has(cur.charAt(cur.length - 1))) {
       out.push(cur);
       cur = '';

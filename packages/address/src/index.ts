@@ -13,5 +13,5 @@ export { recipientPortFromResolver, RecipientLookupError, RCPT_MEMO_SIZE, type R
 export { splitAddress, splitExtension, quoteLocal, unquoteLocal, type AddressParts, type Extension } from './address-parts.ts';
 export { createDomainList, type DomainList, type DomainListOptions } from './domain-list.ts';
 export { fakeAddressResolver, type FakeResolverSpec } from './fake-resolver.ts';
-export { toPlainResolverSpec, fromPlainResolverSpec, type PlainResolverSpec, type PlainTable } from './plain-spec.ts';
+export { toPlainResolverSpec, fromPlainResolverSpec, type PlainResolverSpec, type PlainTable, type PlainTableOpener } from './plain-spec.ts';
 export { mailboxDomains } from './mailbox-domains.ts';

@@ -47,13 +47,16 @@ export class TableImpl implements OpenTable {
   readonly type: TableType;
   readonly pattern: boolean;
   readonly file: string | undefined;
+  readonly source: OpenOptions['source'];
   generation = 0;
   #current: Parsed;
-  constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed) {
+  constructor(spec: string, type: TableType, file: string | undefined, parsed: Parsed, source?: OpenOptions['source']) {
     this.spec = spec;
     this.type = type;
     this.pattern = PATTERN_TYPES.has(type);
     this.file = file;
+    // only a compiled type's file has a source format to carry (tables.ts refuses a second format for it)
+    this.source = source !== undefined && source !== 'postmap' && (type === 'hash' || type === 'btree' || type === 'lmdb') ? source : undefined;
     this.#current = parsed;
     // only tables whose entries are keys can list them (a method that exists is what callers test for)
     if (!this.pattern && type !== 'static') this.keys = () => this.#current.values().flatMap((r) => (r.key === undefined ? [] : [r.key]));

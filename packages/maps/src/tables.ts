@@ -165,7 +165,7 @@ export function createTables(options: TablesOptions): Tables {
         const text = readTable(file, spec.type);
         const parsed = parseTable(spec, text, file, opts.source);
         validate(parsed, file, opts.check);
-        entry = { table: new TableImpl(key, spec.type, file, parsed), spec, check: opts.check, source: opts.source, file, stat, hash: createHash('sha256').update(text).digest('hex') };
+        entry = { table: new TableImpl(key, spec.type, file, parsed, opts.source), spec, check: opts.check, source: opts.source, file, stat, hash: createHash('sha256').update(text).digest('hex') };
       } else {
         const parsed = parseTable(spec, '', key);
         validate(parsed, key, opts.check);

@@ -34,6 +34,11 @@ export interface LookupTable {
    * Absent for pattern tables (regexp, pcre, cidr: their keys are patterns) and static (every key matches).
    */
   keys?(): Iterable<string>;
+  /**
+   * The format a hash/btree/lmdb table's source file is read in: `postalias` for alias_maps (aliases(5)). Absent:
+   * `postmap`, or a type without a compiled source. A thread that opens the table again must pass it on (plain-spec.ts).
+   */
+  readonly source?: 'postmap' | 'postalias' | undefined;
 }
 
 export class TableError extends Error {

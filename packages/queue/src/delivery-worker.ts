@@ -3,13 +3,13 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import { createAddressResolver, fromPlainResolverSpec, mailboxDomains } from '@moat/address';
-import { createTables } from '@moat/maps';
+import { mailboxDomains } from '@moat/address';
 import { bufferedStdout, createLogger, createRegistry, type Logger, PIPE_BUF, type Registry } from '@moat/observe';
 import type { DeliveryWorkerData, DkimKeyRef } from './delivery-thread.ts';
 import { isSpooled } from './draft.ts';
 import { startDelivery } from './runner.ts';
 import { openQueue } from './spool.ts';
+import { threadResolver } from './thread-resolver.ts';
 import { createTransport } from './transports/index.ts';
 import { nextHopOf } from './transports/next-hop.ts';
 import { dnsMxResolver } from './transports/relay.ts';
@@ -67,9 +67,9 @@ export async function runDeliveryThread<Tls>(data: DeliveryWorkerData<Tls>, opts
   // one array for the thread's life: the router and transports hold it, a reload replaces its contents
   const dkim = await readKeys(data.dkim);
   const mx = dnsMxResolver([data.resolver]);
-  // the SMTP side's resolver, rebuilt from its spec: the same tables, opened and watched here
-  const tables = createTables({ baseDir: data.routing.baseDir });
-  const resolver = createAddressResolver(fromPlainResolverSpec(data.routing.spec, (s) => tables.open(s)));
+  // the SMTP side's resolver, rebuilt from its spec: the same tables (alias_maps files read as aliases(5) here too),
+  // opened and watched here
+  const { resolver, tables } = threadResolver(data.routing);
   tables.watch({ logger: logger.child({ component: 'maps' }), registry });
   const ctx: DeliveryThreadContext = { registry, logger, queueDir: q.dir, resolver: data.resolver, hostname: data.hostname };
   const tlsPolicy = opts.tlsPolicy?.(data.tls, ctx);

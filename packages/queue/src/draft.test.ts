@@ -1,31 +1,32 @@
 // The draft's plain descriptor: every path (discard mid-write, after a write error, after an open that failed)
 // frees it exactly once. Trusts /proc/self/fd (Linux) to count this process's descriptors.
-import { closeSync, readlinkSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import type * as fs from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { openDraft } from './draft.ts';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { DRAFT_RESERVE, openDraft } from './draft.ts';
+
+/** The write failure a test injects into the draft's writev (node:fs as the draft imports it); undefined: real writes. */
+const failing = vi.hoisted(() => ({ error: undefined as NodeJS.ErrnoException | undefined }));
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof fs>();
+  const writev = (fd: number, buffers: NodeJS.ArrayBufferView[], pos: number | null, cb: (e: NodeJS.ErrnoException | null, n: number) => void) => {
+    if (failing.error) return process.nextTick(cb, failing.error, 0);
+    real.writev(fd, buffers, pos, (e, n) => cb(e, n));
+  };
+  return { ...real, writev };
+});
 
 const fds = async (): Promise<number> => (await readdir('/proc/self/fd')).length;
 
-/** Close the descriptor this process holds on `path` behind the draft's back: its next write fails (EBADF). */
-async function closeUnder(path: string): Promise<void> {
-  for (const n of await readdir('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${n}`) === path) return closeSync(Number(n));
-    } catch {
-      // a descriptor closed while listing
-    }
-  }
-  throw new Error(`no descriptor on ${path}`);
-}
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'moat-draft-'));
   await mkdir(join(dir, 'tmp'));
 });
 afterEach(async () => {
+  failing.error = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -42,16 +43,18 @@ it('discarded while a write is in flight: waits for it, closes the descriptor on
   expect(await fds()).toBe(before);
 });
 
-it('after a write error (its descriptor closed under it): the error is kept, later appends dropped, and discard frees the descriptor', async () => {
+it('after a write error (a full disk): the error is kept, later appends dropped, and discard frees the descriptor', async () => {
   const before = await fds();
   const draft = await openDraft(dir);
   await draft.append(Buffer.from('first\r\n'));
-  await closeUnder(draft.path);
+  failing.error = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   await draft.append(Buffer.from('second\r\n'));
+  failing.error = undefined; // the disk has room again: the draft still drops what follows the error
   await draft.append(Buffer.from('third\r\n'));
-  expect(draft.error).toMatchObject({ code: 'EBADF' });
-  await expect(draft.flushed()).rejects.toMatchObject({ code: 'EBADF' });
-  await draft.discard(); // its close meets EBADF: nothing to free, not an error
+  expect(draft.error).toMatchObject({ code: 'ENOSPC' });
+  await expect(draft.flushed()).rejects.toMatchObject({ code: 'ENOSPC' });
+  expect((await stat(draft.path)).size).toBe(DRAFT_RESERVE + 'first\r\n'.length); // the reserve, then the one chunk written
+  await draft.discard();
   expect(await fds()).toBe(before);
   expect(await readdir(join(dir, 'tmp'))).toEqual([]);
 });

@@ -35,7 +35,7 @@ function dsnRecipients(ctx: RunnerContext, queueId: string, sender: string): Dsn
   }
   if (!res.ok && res.reason === 'retry') {
     // retry: refuses at RCPT only; a notice to such a sender is queued to retry(8) and deferred, as Postfix's qmgr does
-    const held = retryRoute(ctx, opts.resolver, queueId, sender);
+    const held = retryRoute(ctx, opts.resolver, queueId, sender, res.class);
     if (held) return held;
   }
   if (!res.ok && res.reason === 'lookup-failure') {
@@ -47,14 +47,18 @@ function dsnRecipients(ctx: RunnerContext, queueId: string, sender: string): Dsn
   return null;
 }
 
-/** The sender's own `retry:` next hop (trivial-rewrite's answer), so its notice waits in the queue; null if it cannot be had. */
-function retryRoute(ctx: RunnerContext, resolver: Pick<AddressResolver, 'route'>, queueId: string, sender: string): DsnRoute | null {
+/**
+ * The sender's own `retry:` next hop (trivial-rewrite's answer), so its notice waits in the queue; when the route
+ * cannot be had, the route its class implies (as a lookup failure's notice goes); null if it is no longer retry:.
+ */
+function retryRoute(ctx: RunnerContext, resolver: Pick<AddressResolver, 'route'>, queueId: string, sender: string, cls: Route['class']): DsnRoute | null {
   let r: Route;
   try {
     r = resolver.route(sender);
   } catch (e) {
-    ctx.log.warn({ queueId, sender, err: (e as Error).message }, 'dsn recipient route failed; queued by address class');
-    return null;
+    const route = cls === 'remote' ? 'relay' : 'local';
+    ctx.log.warn({ queueId, sender, route, err: (e as Error).message }, 'dsn recipient route failed; queued by address class');
+    return { recipients: [sender], route };
   }
   if (r.nextHop.transport !== 'retry') return null;
   return {
