@@ -128,7 +128,8 @@ describe.skipIf(!canBind53)('the production resolver against a simulated Interne
   it('a server that never answers is a timeout (unknown), within the client’s own budget', async () => {
     const t = await ask('truncate.gbudb.net', LISTED);
     expect(t.status).toBe('unknown');
-    expect(t.detail).toMatch(/timed out|SERVFAIL/i);
+    // whichever gives up first: c-ares' timeout, Unbound's SERVFAIL, or the client's own budget (a loaded machine)
+    expect(t.detail).toMatch(/timed out|SERVFAIL|no answer within \d+ ms/i);
     expect((await net.queries()).timeout).toBeGreaterThan(0);
   });
 
