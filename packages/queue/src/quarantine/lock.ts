@@ -1,7 +1,7 @@
 // One quarantine action per held message at a time, across processes: lock files beside it in hold/.
 // Trusts the host tag, pid and nonce it wrote itself; a lock it cannot judge is stale only when older than any action.
 import { randomBytes } from 'node:crypto';
-import { link, open, rename, unlink, utimes } from 'node:fs/promises';
+import { type FileHandle, link, open, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from '@moat/observe';
 import { QueueError, QueueErrorCodes } from '../errors.ts';
@@ -45,13 +45,18 @@ export async function readSeen(path: string): Promise<Seen | undefined> {
   const fh = await openIfExists(path);
   if (!fh) return undefined;
   try {
-    const st = await fh.stat();
-    const text = await fh.readFile('utf8');
-    const [host = '', pid = '', nonce] = text.trim().split(' ');
-    return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
+    return await seenOf(fh);
   } finally {
     await fh.close();
   }
+}
+
+/** What one open lock file says, text and age read from the same inode. */
+async function seenOf(fh: FileHandle): Promise<Seen> {
+  const st = await fh.stat();
+  const text = await fh.readFile('utf8');
+  const [host = '', pid = '', nonce] = text.trim().split(' ');
+  return { host, pid: Number(pid), key: nonce && /^[0-9a-f]{16}$/.test(nonce) ? nonce : `i${st.ino}m${Math.floor(st.mtimeMs)}`, ageMs: Date.now() - st.mtimeMs };
 }
 
 const CLAIM = /^\.(.+)\.lock\.([0-9a-z]+)\.(\d+)\.claim$/;
@@ -157,11 +162,22 @@ export function createLocks(dir: string, opts: LocksOptions = {}): Locks {
     }
   }
 
-  /** Sets the lock's mtime to now if it is still the one with `nonce` (check-then-act: see the README). */
+  /**
+   * Sets the lock's mtime to now if it is still the one with `nonce`: read and touched through one descriptor, so a
+   * lock another process renamed into place meanwhile is never the one touched (its inode is not ours).
+   */
   async function touch(path: string, nonce: string): Promise<void> {
-    if ((await readSeen(path).catch(() => undefined))?.key !== nonce) return;
-    const now = new Date();
-    await utimes(path, now, now).catch(() => undefined);
+    const fh = await openIfExists(path).catch(() => undefined);
+    if (!fh) return;
+    try {
+      if ((await seenOf(fh)).key !== nonce) return;
+      const now = new Date();
+      await fh.utimes(now, now);
+    } catch {
+      // unreadable or gone: nothing of ours to refresh
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
   }
 
   /** Takes the lock (or throws EBUSY) and returns its nonce. */
